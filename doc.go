@@ -1,0 +1,12 @@
+// Package bake is the vocabulary shared by every part of bake, the publisher
+// of database-backed websites as flat files.
+//
+// A [Site] produces [Page] values: a URL path, a content type, a function
+// that renders the bytes, and the [Dep] list of everything the page read
+// (rows, tables, templates, static files). The build engine renders pages in
+// parallel and writes them, with a [Manifest] that maps each path to an
+// [Entry]: its hash, size, type and deps. Incremental builds and publishing
+// compare manifests; nothing else needs to be remembered between runs.
+//
+// The package depends on the standard library only.
+package bake
