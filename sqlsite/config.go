@@ -1,0 +1,83 @@
+package sqlsite
+
+// Config is a site definition, as read from bake.toml.
+type Config struct {
+	Site     SiteConfig        `toml:"site"`
+	Database DatabaseConfig    `toml:"database"`
+	Queries  map[string]string `toml:"queries"` // site-wide named queries, run once per build: .Data.NAME
+	Routes   []Route           `toml:"route"`
+}
+
+// SiteConfig is the [site] table.
+type SiteConfig struct {
+	Title     string `toml:"title"`
+	BaseURL   string `toml:"base_url"`  // absolute URL prefix for feeds, sitemaps and absurl
+	Output    string `toml:"output"`    // build folder; if empty, "_site"
+	Templates string `toml:"templates"` // if empty, "templates"
+	Static    string `toml:"static"`    // if empty, "static"
+}
+
+// DatabaseConfig is the [database] table.
+type DatabaseConfig struct {
+	// URL is an SQLite file path (relative to the site folder), "sqlite:PATH",
+	// or a postgres:// URL. ${VAR} is expanded from the environment, and
+	// BAKE_DATABASE_URL overrides it.
+	URL string `toml:"url"`
+	// Seed is an SQL file (relative to the site folder) run to create the
+	// SQLite database when its file does not exist yet. Optional.
+	Seed string `toml:"seed"`
+}
+
+// Route kinds.
+const (
+	KindPage     = "page"
+	KindList     = "list"
+	KindDetail   = "detail"
+	KindArchive  = "archive"
+	KindFeed     = "feed"
+	KindSitemap  = "sitemap"
+	KindRedirect = "redirect"
+	KindNotFound = "notfound"
+)
+
+// Route is one [[route]] entry: a SQL query, a path pattern and a template.
+type Route struct {
+	Name     string `toml:"name"`     // used by {{url "name" ...}}; if empty, the kind (or the path)
+	Kind     string `toml:"kind"`     // page, list, detail, archive, feed, sitemap, redirect, notfound
+	Path     string `toml:"path"`     // URL pattern: "/items/{slug}/"; {col} takes a column of the row
+	Query    string `toml:"query"`    // the route's one query
+	Template string `toml:"template"` // file in the templates folder
+	Table    string `toml:"table"`    // table the rows come from, for deps; if empty, the first FROM of Query
+	Key      string `toml:"key"`      // primary key column; if empty, "id"
+	OrderBy  string `toml:"order_by"` // SQL order of rows within a page, group or archive
+	PerPage  int    `toml:"per_page"` // list/archive: rows a page; if zero, all on one page
+	GroupBy  string `toml:"group_by"` // list: one paginated list per value of this column
+	Date     string `toml:"date"`     // archive: date column; feed: item date column
+	LastMod  string `toml:"lastmod"`  // detail: column for the sitemap's lastmod
+
+	// Queries are extra named queries run for each page; :col parameters
+	// take the values of the page's row (detail) or group (list). Their
+	// results are in .Data.NAME. A query here runs once per page: counted.
+	Queries map[string]string `toml:"queries"`
+
+	// Feed routes.
+	Format  string `toml:"format"`  // "rss" (default) or "atom"
+	Link    string `toml:"link"`    // path pattern of an item's page: "/items/{slug}/"
+	Title   string `toml:"title"`   // feed title; if empty, the site title
+	Columns FeedColumns `toml:"columns"`
+
+	// Redirect routes: source → target, from the query (columns source and
+	// target) or from this table.
+	Redirects map[string]string `toml:"redirects"`
+
+	// Sitemap routes.
+	Exclude []string `toml:"exclude"` // path prefixes left out of the sitemap
+}
+
+// FeedColumns names the columns a feed item is made of.
+type FeedColumns struct {
+	Title   string `toml:"title"`   // if empty, "title"
+	Summary string `toml:"summary"` // plain-text summary; optional
+	Content string `toml:"content"` // Markdown body, rendered to HTML; optional
+	Author  string `toml:"author"`  // optional
+}
