@@ -8,12 +8,12 @@ import (
 // Error is a problem with one part of a site: a route, a page, a row or a
 // template line. A build collects them, keeps going, and reports them all.
 type Error struct {
-	Route    string // route name, if known
-	Path     string // page URL path, if known
-	Key      string // row key, if known
-	File     string // file at fault: a template or bake.toml, if known
-	Line     int    // line in File, if known
-	Err      error
+	Route string // route name, if known
+	Path  string // page URL path, if known
+	Key   string // row key, if known
+	File  string // file at fault: a template or bake.toml, if known
+	Line  int    // line in File, if known
+	Err   error
 }
 
 // Error formats the problem as "file:line: route R: page P: row K: cause".

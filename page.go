@@ -37,6 +37,9 @@ type Page struct {
 	// Deps lists what the page read while it was loaded. Render may record
 	// more with [Track].
 	Deps []Dep
+	// Source, when set, is a file whose bytes are the page (a static file);
+	// Render is then not called.
+	Source string
 	// Render writes the page's bytes. It may be called from any goroutine, and
 	// must record what it reads with [Track] (ctx carries the page's tracker).
 	Render func(ctx context.Context, w io.Writer) error

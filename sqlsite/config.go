@@ -61,9 +61,9 @@ type Route struct {
 	Queries map[string]string `toml:"queries"`
 
 	// Feed routes.
-	Format  string `toml:"format"`  // "rss" (default) or "atom"
-	Link    string `toml:"link"`    // path pattern of an item's page: "/items/{slug}/"
-	Title   string `toml:"title"`   // feed title; if empty, the site title
+	Format  string      `toml:"format"` // "rss" (default) or "atom"
+	Link    string      `toml:"link"`   // path pattern of an item's page: "/items/{slug}/"
+	Title   string      `toml:"title"`  // feed title; if empty, the site title
 	Columns FeedColumns `toml:"columns"`
 
 	// Redirect routes: source → target, from the query (columns source and
@@ -72,6 +72,8 @@ type Route struct {
 
 	// Sitemap routes.
 	Exclude []string `toml:"exclude"` // path prefixes left out of the sitemap
+
+	pattern *pattern // parsed Path
 }
 
 // FeedColumns names the columns a feed item is made of.

@@ -1,0 +1,414 @@
+// Package build is the engine: it renders the pages of a [bake.Site] in
+// parallel into a new build folder, hashing each file as it is written,
+// records a manifest of every file with its deps, and swaps the folder in
+// only when every page succeeded.
+package build
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
+)
+
+// Options configure a build.
+type Options struct {
+	// Output is the build folder. If empty, "_site".
+	Output string
+	// Workers is the number of pages rendered at once. If zero, GOMAXPROCS.
+	Workers int
+	// Logger receives progress and debug logs. If nil, logs are discarded.
+	Logger *slog.Logger
+	// Progress, if set, is updated as pages are written.
+	Progress *Progress
+}
+
+// Progress counts the work of a running build; read it from any goroutine.
+type Progress struct {
+	Pages atomic.Int64 // pages written
+	Bytes atomic.Int64 // bytes written
+}
+
+// Report describes a finished build.
+type Report struct {
+	Pages    int                     `json:"pages"`
+	Bytes    int64                   `json:"bytes"`
+	Duration time.Duration           `json:"-"`
+	Seconds  float64                 `json:"seconds"`
+	Routes   map[string]*RouteReport `json:"routes"`
+	Slowest  []PageTime              `json:"slowest"`
+	Problems []*bake.Error           `json:"-"`
+	// Committed reports whether the new build replaced the build folder.
+	Committed bool `json:"committed"`
+}
+
+// RouteReport is the work of one route.
+type RouteReport struct {
+	Pages  int           `json:"pages"`
+	Bytes  int64         `json:"bytes"`
+	Render time.Duration `json:"render_ns"` // summed over pages
+}
+
+// PageTime is the render time of one page.
+type PageTime struct {
+	Path     string        `json:"path"`
+	Route    string        `json:"route"`
+	Duration time.Duration `json:"ns"`
+}
+
+// ErrProblems is returned (wrapped) when pages failed; the report lists them
+// and the previous build folder is left untouched.
+var ErrProblems = errors.New("build has problems")
+
+// Build renders every page of site into a new build folder and swaps it in
+// atomically when all pages succeed. When some fail, it still renders the
+// rest, returns a report listing every problem and an error wrapping
+// [ErrProblems], and leaves the previous build as it was.
+func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
+	if opts.Output == "" {
+		opts.Output = "_site"
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Progress == nil {
+		opts.Progress = &Progress{}
+	}
+	start := time.Now()
+	stage, err := output.Begin(opts.Output)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			stage.Abort()
+		}
+	}()
+	idx, err := newIndex()
+	if err != nil {
+		return nil, err
+	}
+	defer idx.close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		probMu   sync.Mutex
+		problems []*bake.Error
+	)
+	problem := func(p *bake.Page, err error) {
+		var be *bake.Error
+		if !errors.As(err, &be) {
+			be = &bake.Error{Err: err}
+		}
+		if p != nil {
+			be.Route = cmp.Or(be.Route, p.Route)
+			be.Path = cmp.Or(be.Path, p.Path)
+			be.Key = cmp.Or(be.Key, p.Key)
+		}
+		probMu.Lock()
+		problems = append(problems, be)
+		probMu.Unlock()
+	}
+
+	pages := make(chan *bake.Page, opts.Workers*4)
+	workers := make([]*worker, opts.Workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &worker{stage: stage, idx: idx, progress: opts.Progress, routes: map[string]*RouteReport{}, problem: problem}
+		workers[i] = w
+		wg.Go(func() {
+			for p := range pages {
+				if ctx.Err() != nil {
+					continue
+				}
+				w.do(ctx, p)
+			}
+		})
+	}
+	for p, err := range site.Pages(ctx) {
+		if err != nil {
+			problem(p, err)
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		pages <- p
+	}
+	close(pages)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+
+	rep := &Report{Routes: map[string]*RouteReport{}}
+	for _, w := range workers {
+		for name, r := range w.routes {
+			agg := rep.Routes[name]
+			if agg == nil {
+				agg = &RouteReport{}
+				rep.Routes[name] = agg
+			}
+			agg.Pages += r.Pages
+			agg.Bytes += r.Bytes
+			agg.Render += r.Render
+			rep.Pages += r.Pages
+			rep.Bytes += r.Bytes
+		}
+		rep.Slowest = append(rep.Slowest, w.slowest...)
+	}
+	slices.SortFunc(rep.Slowest, func(a, b PageTime) int { return cmp.Compare(b.Duration, a.Duration) })
+	rep.Slowest = rep.Slowest[:min(len(rep.Slowest), slowestKept)]
+
+	dups, err := idx.writeManifest(stage)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, dups...)
+	rep.Problems = problems
+	sortProblems(rep.Problems)
+	rep.Duration = time.Since(start)
+	rep.Seconds = rep.Duration.Seconds()
+	if len(problems) > 0 {
+		return rep, fmt.Errorf("%w: %d problems; the previous build in %s is unchanged", ErrProblems, len(problems), opts.Output)
+	}
+	if err := stage.Commit(); err != nil {
+		return nil, err
+	}
+	committed = true
+	rep.Committed = true
+	rep.Duration = time.Since(start)
+	rep.Seconds = rep.Duration.Seconds()
+	opts.Logger.Debug("build committed", "pages", rep.Pages, "bytes", rep.Bytes, "seconds", rep.Seconds)
+	return rep, nil
+}
+
+func sortProblems(ps []*bake.Error) {
+	slices.SortStableFunc(ps, func(a, b *bake.Error) int {
+		return cmp.Or(cmp.Compare(a.Route, b.Route), cmp.Compare(a.Path, b.Path), cmp.Compare(a.Key, b.Key))
+	})
+}
+
+const slowestKept = 10
+
+// worker renders pages with reused buffers.
+type worker struct {
+	stage    *output.Staging
+	idx      *index
+	progress *Progress
+	routes   map[string]*RouteReport
+	slowest  []PageTime
+	problem  func(*bake.Page, error)
+	buf      bytes.Buffer
+	line     bytes.Buffer
+	enc      *json.Encoder
+}
+
+func (w *worker) do(ctx context.Context, p *bake.Page) {
+	name, err := bake.FileName(p.Path)
+	if err != nil {
+		w.problem(p, err)
+		return
+	}
+	start := time.Now()
+	w.buf.Reset()
+	var tr bake.Tracker
+	if p.Source != "" {
+		err = readInto(&w.buf, p.Source)
+	} else if p.Render != nil {
+		err = p.Render(bake.WithTracker(ctx, &tr), &w.buf)
+	} else {
+		err = errors.New("page has neither Render nor Source")
+	}
+	if err != nil {
+		w.problem(p, err)
+		return
+	}
+	data := w.buf.Bytes()
+	sum := sha256.Sum256(data)
+	if err := w.stage.WriteFile(name, data); err != nil {
+		w.problem(p, err)
+		return
+	}
+	elapsed := time.Since(start)
+	deps := p.Deps
+	if extra := tr.Deps(); len(extra) > 0 {
+		deps = bake.SortDeps(append(slices.Clone(deps), extra...))
+	}
+	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
+		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps}
+	if w.enc == nil {
+		w.enc = json.NewEncoder(&w.line)
+		w.enc.SetEscapeHTML(false)
+	}
+	w.line.Reset()
+	if err := w.enc.Encode(&e); err != nil {
+		w.problem(p, fmt.Errorf("encode manifest entry: %w", err))
+		return
+	}
+	if err := w.idx.add(p.Path, w.line.Bytes()); err != nil {
+		w.problem(p, err)
+		return
+	}
+	r := w.routes[p.Route]
+	if r == nil {
+		r = &RouteReport{}
+		w.routes[p.Route] = r
+	}
+	r.Pages++
+	r.Bytes += int64(len(data))
+	r.Render += elapsed
+	w.progress.Pages.Add(1)
+	w.progress.Bytes.Add(int64(len(data)))
+	w.noteTime(PageTime{Path: p.Path, Route: p.Route, Duration: elapsed})
+	if w.buf.Cap() > 4<<20 {
+		w.buf = bytes.Buffer{} // do not keep a huge buffer for every later page
+	}
+}
+
+func (w *worker) noteTime(pt PageTime) {
+	if len(w.slowest) < slowestKept {
+		w.slowest = append(w.slowest, pt)
+		return
+	}
+	i := slices.IndexFunc(w.slowest, func(x PageTime) bool { return x.Duration < pt.Duration })
+	if i < 0 {
+		return
+	}
+	m := 0
+	for j := range w.slowest {
+		if w.slowest[j].Duration < w.slowest[m].Duration {
+			m = j
+		}
+	}
+	w.slowest[m] = pt
+}
+
+func readInto(buf *bytes.Buffer, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	defer f.Close()
+	if _, err := buf.ReadFrom(f); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+// index collects manifest lines in an unlinked temp file and keeps only
+// each path and the line's place in memory, so that a million-page build
+// does not hold a million entries.
+type index struct {
+	mu    sync.Mutex
+	f     *os.File
+	w     *bufio.Writer
+	size  int64
+	items []indexItem
+}
+
+type indexItem struct {
+	path string
+	off  int64
+	n    int32
+}
+
+func newIndex() (*index, error) {
+	f, err := os.CreateTemp("", "bake-manifest-*")
+	if err != nil {
+		return nil, fmt.Errorf("create manifest spill: %w", err)
+	}
+	os.Remove(f.Name())
+	return &index{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+func (x *index) add(path string, line []byte) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, err := x.w.Write(line); err != nil {
+		return fmt.Errorf("write manifest spill: %w", err)
+	}
+	x.items = append(x.items, indexItem{path: path, off: x.size, n: int32(len(line))})
+	x.size += int64(len(line))
+	return nil
+}
+
+func (x *index) close() { x.f.Close() }
+
+// writeManifest sorts the entries by path and writes the manifest into the
+// staging folder. Two pages with one path are returned as problems.
+func (x *index) writeManifest(stage *output.Staging) ([]*bake.Error, error) {
+	if err := x.w.Flush(); err != nil {
+		return nil, fmt.Errorf("write manifest spill: %w", err)
+	}
+	slices.SortFunc(x.items, func(a, b indexItem) int { return strings.Compare(a.path, b.path) })
+	var dups []*bake.Error
+	read := func(it indexItem) (bake.Entry, error) {
+		var e bake.Entry
+		b := make([]byte, it.n)
+		if _, err := x.f.ReadAt(b, it.off); err != nil {
+			return e, fmt.Errorf("read manifest spill: %w", err)
+		}
+		return e, json.Unmarshal(b, &e)
+	}
+	for i := 1; i < len(x.items); i++ {
+		if x.items[i].path == x.items[i-1].path {
+			a, err1 := read(x.items[i-1])
+			b, err2 := read(x.items[i])
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, err
+			}
+			dups = append(dups, &bake.Error{Route: b.Route, Path: b.Path, Key: b.Key,
+				Err: fmt.Errorf("two pages have this path: route %q row %q and route %q row %q; make the path pattern unique", a.Route, a.Key, b.Route, b.Key)})
+		}
+	}
+	if len(dups) > 0 {
+		return dups, nil
+	}
+	f, err := stage.Create(bake.ManifestFile)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	fmt.Fprintf(bw, "{\"bake_manifest\":%d}\n", bake.ManifestVersion)
+	sr := io.NewSectionReader(x.f, 0, x.size)
+	buf := make([]byte, 0, 4096)
+	for _, it := range x.items {
+		buf = slices.Grow(buf[:0], int(it.n))[:it.n]
+		if _, err := sr.ReadAt(buf, it.off); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("read manifest spill: %w", err)
+		}
+		bw.Write(buf)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write manifest: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write manifest: %w", err)
+	}
+	return nil, nil
+}

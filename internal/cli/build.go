@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/sqlsite"
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+)
+
+type buildFlags struct {
+	json    bool
+	workers int
+	output  string
+	quiet   bool
+}
+
+func buildCmd(g *globals) *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Render every page of the site into the build folder",
+		Long: `Build renders every route of bake.toml into a new build folder and swaps it
+in for the old one (default _site) only when every page rendered. A build
+that fails, or is interrupted, leaves the previous build as it was.
+
+Every problem is reported (route, page, row, template file and line), and
+the command exits 1. The build folder holds .bake/manifest.jsonl: each
+file's path, SHA-256, size, content type and what it read (deps).`,
+		Example: `  bake build                  # in a site folder
+  bake build -C examples/newsroom
+  bake build --json | jq .pages_per_second`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBuild(cmd.Context(), g, f)
+		},
+	}
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the report as JSON on stdout")
+	cmd.Flags().IntVar(&f.workers, "workers", 0, "pages rendered at once (default: number of CPUs)")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "", "build folder (default: [site] output of bake.toml, _site)")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only problems")
+	return cmd
+}
+
+// buildResult is the JSON report of bake build.
+type buildResult struct {
+	*build.Report
+	PagesPerSecond float64          `json:"pages_per_second"`
+	Output         string           `json:"output"`
+	Queries        map[string]int64 `json:"queries"`
+	Problems       []problemJSON    `json:"problems"`
+	Warnings       []string         `json:"warnings"`
+}
+
+type problemJSON struct {
+	Route string `json:"route,omitempty"`
+	Path  string `json:"path,omitempty"`
+	Key   string `json:"key,omitempty"`
+	File  string `json:"file,omitempty"`
+	Line  int    `json:"line,omitempty"`
+	Error string `json:"error"`
+}
+
+func runBuild(ctx context.Context, g *globals, f buildFlags) error {
+	log := g.logger()
+	workers := f.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	site, err := openSite(ctx, g.dir, workers)
+	if err != nil {
+		return reportSetupError(g, f.json, err)
+	}
+	defer site.Close()
+	out := site.output()
+	if f.output != "" {
+		out = f.output
+	}
+	progress := &build.Progress{}
+	stopProgress := startProgress(ctx, g.stdio.Err, progress, log, !f.json && !f.quiet)
+	rep, err := build.Build(ctx, site.site, build.Options{Output: out, Workers: workers, Logger: log, Progress: progress})
+	stopProgress()
+	if rep == nil {
+		return err
+	}
+	res := &buildResult{Report: rep, Output: out, Queries: map[string]int64{}, Problems: []problemJSON{}, Warnings: []string{}}
+	if rep.Seconds > 0 {
+		res.PagesPerSecond = float64(rep.Pages) / rep.Seconds
+	}
+	for name, st := range site.site.Stats() {
+		res.Queries[name] = st.Queries.Load()
+		if n := st.RowQueries.Load(); n > 1 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("route %q ran %d queries, one per page ([route.queries] with :parameters); fine for a few hundred pages, slow for many: consider a JOIN or a site query", name, n))
+		}
+	}
+	slices.Sort(res.Warnings)
+	for _, p := range rep.Problems {
+		res.Problems = append(res.Problems, problemJSON{Route: p.Route, Path: p.Path, Key: p.Key, File: p.File, Line: p.Line, Error: errText(p)})
+	}
+	if f.json {
+		enc := json.NewEncoder(g.stdio.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printReport(g.stdio, res, f.quiet)
+	}
+	if err != nil {
+		if !f.json {
+			fmt.Fprintf(g.stdio.Err, "bake: %v\n", err)
+		}
+		return exitError{1}
+	}
+	return nil
+}
+
+// errText is a problem's cause without the location fields shown beside it.
+func errText(p *bake.Error) string {
+	if p.Err == nil {
+		return ""
+	}
+	return p.Err.Error()
+}
+
+// reportSetupError prints configuration problems, one a line.
+func reportSetupError(g *globals, asJSON bool, err error) error {
+	var probs sqlsite.Problems
+	if !errors.As(err, &probs) {
+		if asJSON {
+			json.NewEncoder(g.stdio.Out).Encode(map[string]any{"problems": []problemJSON{{Error: err.Error()}}})
+		}
+		return err
+	}
+	var list []problemJSON
+	for _, p := range probs {
+		var be *bake.Error
+		if errors.As(p, &be) {
+			list = append(list, problemJSON{Route: be.Route, Path: be.Path, Key: be.Key, File: be.File, Line: be.Line, Error: errText(be)})
+		} else {
+			list = append(list, problemJSON{Error: p.Error()})
+		}
+		if !asJSON {
+			fmt.Fprintf(g.stdio.Err, "%v\n", p)
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(g.stdio.Out)
+		enc.SetIndent("", "  ")
+		enc.Encode(map[string]any{"problems": list})
+	} else {
+		fmt.Fprintf(g.stdio.Err, "bake: %d problems in the site definition; nothing was built\n", len(probs))
+	}
+	return exitError{1}
+}
+
+func printReport(stdio Stdio, res *buildResult, quiet bool) {
+	for _, p := range res.Report.Problems {
+		fmt.Fprintf(stdio.Err, "problem: %v\n", p)
+	}
+	if quiet {
+		return
+	}
+	rep := res.Report
+	verb := "built"
+	if !rep.Committed {
+		verb = "rendered (not published to the build folder)"
+	}
+	fmt.Fprintf(stdio.Out, "%s %d pages (%s) in %s: %.0f pages/s → %s\n", verb, rep.Pages, humanBytes(rep.Bytes), rep.Duration.Round(time.Millisecond), res.PagesPerSecond, res.Output)
+	names := make([]string, 0, len(rep.Routes))
+	for n := range rep.Routes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "route\tpages\tbytes\tqueries\trender\t")
+	for _, n := range names {
+		r := rep.Routes[n]
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t\n", n, r.Pages, humanBytes(r.Bytes), res.Queries[n], r.Render.Round(time.Millisecond))
+	}
+	tw.Flush()
+	if len(rep.Slowest) > 0 {
+		var parts []string
+		for _, s := range rep.Slowest[:min(3, len(rep.Slowest))] {
+			parts = append(parts, fmt.Sprintf("%s %s", s.Path, s.Duration.Round(time.Microsecond)))
+		}
+		fmt.Fprintf(stdio.Out, "slowest: %s\n", strings.Join(parts, ", "))
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stdio.Err, "warning: %s\n", w)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// startProgress shows a progress bar on a terminal, or logs a line every
+// few seconds otherwise; the returned function stops it.
+func startProgress(ctx context.Context, w io.Writer, p *build.Progress, log *slog.Logger, show bool) func() {
+	if !show {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	if isTerminal(w) {
+		pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithRefreshRate(150*time.Millisecond))
+		bar := pb.New(0, mpb.SpinnerStyle(),
+			mpb.PrependDecorators(decor.Name("building "), decor.CurrentNoUnit("%d pages")),
+			mpb.AppendDecorators(decor.AverageSpeed(0, " %.0f pages/s")))
+		go func() {
+			defer close(finished)
+			t := time.NewTicker(100 * time.Millisecond)
+			defer t.Stop()
+			var last int64
+			for {
+				select {
+				case <-done:
+					n := p.Pages.Load()
+					bar.IncrInt64(n - last)
+					bar.SetTotal(-1, true)
+					pb.Wait()
+					return
+				case <-t.C:
+					n := p.Pages.Load()
+					bar.EwmaIncrInt64(n-last, 100*time.Millisecond)
+					last = n
+				}
+			}
+		}()
+	} else {
+		go func() {
+			defer close(finished)
+			t := time.NewTicker(5 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					log.Info("building", "pages", p.Pages.Load(), "bytes", p.Bytes.Load())
+				}
+			}
+		}()
+	}
+	return func() { close(done); <-finished }
+}

@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bakehq/bake/sqlsite"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+)
+
+// openedSite is a loaded site with its database.
+type openedSite struct {
+	dir  string
+	cfg  *sqlsite.Config
+	db   *sql.DB
+	site *sqlsite.Site
+}
+
+func (o *openedSite) Close() error { return o.db.Close() }
+
+// output returns the build folder path.
+func (o *openedSite) output() string {
+	if filepath.IsAbs(o.cfg.Site.Output) {
+		return o.cfg.Site.Output
+	}
+	return filepath.Join(o.dir, o.cfg.Site.Output)
+}
+
+// openSite reads bake.toml in dir, opens the database and checks the site.
+func openSite(ctx context.Context, dir string, workers int) (*openedSite, error) {
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, dialect, err := openDB(ctx, dir, cfg.Database, workers)
+	if err != nil {
+		return nil, err
+	}
+	site, err := sqlsite.New(ctx, cfg, db, sqlsite.Options{Dir: dir, Dialect: dialect})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &openedSite{dir: dir, cfg: cfg, db: db, site: site}, nil
+}
+
+// databaseURL returns the database URL: BAKE_DATABASE_URL, or the config's
+// with ${VAR} expanded.
+func databaseURL(c sqlsite.DatabaseConfig) (string, error) {
+	if u := os.Getenv("BAKE_DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	var missing []string
+	u := os.Expand(c.URL, func(k string) string {
+		v, ok := os.LookupEnv(k)
+		if !ok {
+			missing = append(missing, k)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("database url: environment variable %s is not set", strings.Join(missing, ", "))
+	}
+	if u == "" {
+		return "", errors.New("database url: set [database] url in bake.toml (an SQLite file or postgres://…) or BAKE_DATABASE_URL")
+	}
+	return u, nil
+}
+
+func isPostgres(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// openDB opens the site's database, creating an SQLite file from the seed
+// SQL when it does not exist yet.
+func openDB(ctx context.Context, dir string, c sqlsite.DatabaseConfig, workers int) (*sql.DB, string, error) {
+	u, err := databaseURL(c)
+	if err != nil {
+		return nil, "", err
+	}
+	if isPostgres(u) {
+		db, err := sql.Open("pgx", u)
+		if err != nil {
+			return nil, "", fmt.Errorf("open database: %w", err)
+		}
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, "", fmt.Errorf("open database %s: %w", redact(u), err)
+		}
+		db.SetMaxOpenConns(workers + 4)
+		db.SetMaxIdleConns(workers + 4)
+		return db, sqlsite.Postgres, nil
+	}
+	path := strings.TrimPrefix(u, "sqlite:")
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if c.Seed == "" {
+			return nil, "", fmt.Errorf("open database: %s does not exist; check [database] url in bake.toml, or set seed = \"FILE.sql\" to create it", path)
+		}
+		if err := seedSQLite(ctx, path, filepath.Join(dir, c.Seed)); err != nil {
+			return nil, "", err
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		return nil, "", fmt.Errorf("open database: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, "", fmt.Errorf("open database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(workers + 4)
+	db.SetMaxIdleConns(workers + 4)
+	return db, sqlsite.SQLite, nil
+}
+
+// seedSQLite creates the SQLite file path by running the SQL file seed; a
+// failure leaves no half-made database behind.
+func seedSQLite(ctx context.Context, path, seed string) error {
+	script, err := os.ReadFile(seed)
+	if err != nil {
+		return fmt.Errorf("seed database: %w", err)
+	}
+	tmp := path + ".seeding"
+	os.Remove(tmp)
+	db, err := sql.Open("sqlite", "file:"+tmp)
+	if err != nil {
+		return fmt.Errorf("seed database: %w", err)
+	}
+	_, err = db.ExecContext(ctx, string(script))
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("seed database from %s: %w", seed, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("seed database: %w", err)
+	}
+	return nil
+}
+
+// redact hides a password in a database URL.
+func redact(u string) string {
+	at := strings.LastIndexByte(u, '@')
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	cred := u[scheme+3 : at]
+	if user, _, ok := strings.Cut(cred, ":"); ok {
+		return u[:scheme+3] + user + ":xxxxx" + u[at:]
+	}
+	return u
+}

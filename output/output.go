@@ -1,0 +1,239 @@
+// Package output owns the build folder: a full build is written into a
+// staging folder beside the live one and swapped in atomically, so that a
+// failed or killed build leaves the previous build whole. Every write goes
+// through an [os.Root], so no page path can reach outside the folder.
+package output
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Staging is a full build being written. Create it with [Begin], write files
+// with [Staging.WriteFile], then [Staging.Commit] to swap it in or
+// [Staging.Abort] to throw it away. WriteFile is safe for concurrent use.
+type Staging struct {
+	final string // the live build folder
+	dir   string // the staging folder
+	root  *os.Root
+	lock  *lockFile
+	dirs  sync.Map // folders already created
+	done  bool
+}
+
+// Begin starts a full build of the folder final. It takes a lock so that two
+// builds of the same folder cannot run at once, removes what a crashed build
+// left behind, and creates an empty staging folder beside final.
+func Begin(final string) (*Staging, error) {
+	final, err := filepath.Abs(final)
+	if err != nil {
+		return nil, fmt.Errorf("begin build: %w", err)
+	}
+	parent, base := filepath.Split(final)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("begin build: %w", err)
+	}
+	if fi, err := os.Lstat(final); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("begin build: %s exists and is not a folder; move it away or choose another output", final)
+	}
+	lock, err := acquire(filepath.Join(parent, "."+base+".lock"))
+	if err != nil {
+		return nil, fmt.Errorf("begin build: %w", err)
+	}
+	removeLeftovers(parent, base)
+	dir := filepath.Join(parent, "."+base+".new-"+randomSuffix())
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		lock.release()
+		return nil, fmt.Errorf("begin build: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		lock.release()
+		return nil, fmt.Errorf("begin build: %w", err)
+	}
+	return &Staging{final: final, dir: dir, root: root, lock: lock}, nil
+}
+
+// Dir returns the staging folder's path.
+func (s *Staging) Dir() string { return s.dir }
+
+// Final returns the path of the live build folder the staging folder replaces.
+func (s *Staging) Final() string { return s.final }
+
+// WriteFile writes data to name, a slash-separated path inside the build
+// (as returned by bake.FileName), creating folders as needed. The staging
+// folder is invisible until Commit, so files are written in place.
+func (s *Staging) WriteFile(name string, data []byte) error {
+	if err := s.mkdirFor(name); err != nil {
+		return err
+	}
+	if err := s.root.WriteFile(name, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// Create opens name for writing, creating folders as needed.
+func (s *Staging) Create(name string) (*os.File, error) {
+	if err := s.mkdirFor(name); err != nil {
+		return nil, err
+	}
+	f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Link makes name in the staging folder a hard link to the file of the same
+// name in the live build folder, when both are on one file system; it
+// reports false when it could not (the caller then writes the bytes).
+func (s *Staging) Link(name string) bool {
+	if err := s.mkdirFor(name); err != nil {
+		return false
+	}
+	old := filepath.Join(s.final, filepath.FromSlash(name))
+	fi, err := os.Lstat(old)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	return os.Link(old, filepath.Join(s.dir, filepath.FromSlash(name))) == nil
+}
+
+func (s *Staging) mkdirFor(name string) error {
+	dir := path.Dir(name)
+	if dir == "." {
+		return nil
+	}
+	if _, ok := s.dirs.Load(dir); ok {
+		return nil
+	}
+	if err := s.root.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create folder %s: %w", dir, err)
+	}
+	s.dirs.Store(dir, true)
+	return nil
+}
+
+// Commit swaps the staging folder in as the live build folder. On Linux the
+// swap is one atomic rename (RENAME_EXCHANGE); elsewhere the old folder is
+// renamed away first. The previous build is then removed.
+func (s *Staging) Commit() error {
+	if s.done {
+		return errors.New("commit build: already finished")
+	}
+	s.done = true
+	defer s.lock.release()
+	s.root.Close()
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("commit build: %w", err)
+	}
+	old, err := swap(s.dir, s.final)
+	if err != nil {
+		os.RemoveAll(s.dir)
+		return fmt.Errorf("commit build: %w", err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
+}
+
+// Abort removes the staging folder and leaves the live build untouched.
+func (s *Staging) Abort() error {
+	if s.done {
+		return nil
+	}
+	s.done = true
+	defer s.lock.release()
+	s.root.Close()
+	if err := os.RemoveAll(s.dir); err != nil {
+		return fmt.Errorf("abort build: %w", err)
+	}
+	return nil
+}
+
+// swap puts dir in place of final, returning the folder now holding the
+// previous build ("" if there was none).
+func swap(dir, final string) (string, error) {
+	if _, err := os.Lstat(final); errors.Is(err, fs.ErrNotExist) {
+		return "", os.Rename(dir, final)
+	}
+	if err := exchange(dir, final); err == nil {
+		return dir, nil // dir now holds the previous build
+	}
+	parent, base := filepath.Split(final)
+	old := filepath.Join(parent, "."+base+".old-"+randomSuffix())
+	if err := os.Rename(final, old); err != nil {
+		return "", err
+	}
+	if err := os.Rename(dir, final); err != nil {
+		os.Rename(old, final)
+		return "", err
+	}
+	return old, nil
+}
+
+// removeLeftovers deletes staging and old folders that a killed build left.
+// The caller holds the lock, so none of them is in use.
+func removeLeftovers(parent, base string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, "."+base+".new-") || strings.HasPrefix(n, "."+base+".old-") {
+			os.RemoveAll(filepath.Join(parent, n))
+		}
+	}
+}
+
+func randomSuffix() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}
+
+// CopyFile copies the file at src (outside the build) to name inside it.
+func (s *Staging) CopyFile(name, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	defer in.Close()
+	out, err := s.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	return nil
+}

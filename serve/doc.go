@@ -1,0 +1,22 @@
+// Package serve serves a build folder over HTTP for preview, and reloads the
+// browser when the build changes.
+//
+// [FileServer] maps each request path to a file with [bake.FileName], the one
+// path mapping that build and publish use too, so that a preview shows exactly
+// what a bucket will. It opens files through an [os.Root], never serves bake's
+// own files or dotfiles, answers conditional and range requests, and serves
+// precompressed siblings (name.br, name.gz) or compresses text on the fly.
+//
+// [Reloader] is a hub of server-sent events: mount it at [ReloadPath], wrap the
+// site's handler with [Reloader.Inject], and call [Reloader.Notify] after each
+// rebuild:
+//
+//	fs, err := serve.NewFileServer("_site", serve.FileServerOptions{})
+//	if err != nil {
+//		return err
+//	}
+//	rl := serve.NewReloader()
+//	mux := http.NewServeMux()
+//	mux.Handle(serve.ReloadPath, rl)
+//	mux.Handle("/", rl.Inject(fs))
+package serve

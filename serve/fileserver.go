@@ -1,0 +1,305 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/bakehq/bake"
+)
+
+// FileServerOptions configures a [FileServer].
+type FileServerOptions struct {
+	// Logger receives what goes wrong while serving: an unreadable manifest,
+	// files that cannot be opened. If nil, logs are discarded.
+	Logger *slog.Logger
+}
+
+// FileServer is an [http.Handler] that serves a build folder, for preview.
+//
+// A request path maps to a file with [bake.FileName]; a folder without its
+// trailing slash is redirected to it when it has an index.html. Paths that
+// FileName rejects, and paths with a segment starting with "." (dotfiles and
+// bake's own folder, except a leading .well-known) or ending in ".attrs"
+// (fileblob's metadata), are not found. Files are opened through an
+// [os.Root], so nothing outside the folder is served, whatever symlinks say;
+// the folder is reopened for every request, so a build swapped in atomically
+// is seen at once.
+//
+// Content-Type comes from the build's manifest, else the file extension,
+// else the bytes. ETag is the manifest's SHA-256 when the file still matches
+// it, else a weak tag from size and modification time. Responses say
+// Cache-Control: no-cache, so that browsers revalidate and see every build.
+// A client that accepts br or gzip gets a precompressed sibling (name.br,
+// name.gz) when one at least as new as the file exists, else text of 1 KB or
+// more compressed on the fly (not for range requests).
+//
+// A missing file gets the folder's 404.html, if any, with status 404. Only
+// GET and HEAD are allowed.
+type FileServer struct {
+	dir      string
+	log      *slog.Logger
+	manifest *manifestCache
+}
+
+// NewFileServer returns a FileServer for the build folder dir. It fails when
+// the folder does not exist.
+func NewFileServer(dir string, opts FileServerOptions) (*FileServer, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open build folder: %w (run `bake build` first)", err)
+		}
+		return nil, fmt.Errorf("open build folder: %w", err)
+	}
+	root.Close()
+	// The folder is reopened by name for every request: make the name
+	// independent of later changes to the working directory.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open build folder: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &FileServer{
+		dir:      abs,
+		log:      log,
+		manifest: &manifestCache{log: log},
+	}, nil
+}
+
+// ServeHTTP serves the file that r.URL.Path names.
+func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	root, err := os.OpenRoot(s.dir)
+	if err != nil {
+		// A build being swapped in, or the folder removed.
+		s.log.Warn("open build folder", "dir", s.dir, "err", err)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "build folder unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	defer root.Close()
+
+	p := r.URL.Path
+	name, err := bake.FileName(p)
+	if err != nil || hidden(name) {
+		s.notFound(w, r, root)
+		return
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		s.openFailed(name, err)
+		s.notFound(w, r, root)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		s.log.Warn("stat file", "file", name, "err", err)
+		s.notFound(w, r, root)
+		return
+	}
+	if fi.IsDir() {
+		if !strings.HasSuffix(p, "/") && isFile(root, name+"/index.html") {
+			loc := bake.EscapePath(p) + "/"
+			if r.URL.RawQuery != "" {
+				loc += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, loc, http.StatusMovedPermanently)
+			return
+		}
+		s.notFound(w, r, root)
+		return
+	}
+	if !fi.Mode().IsRegular() {
+		s.notFound(w, r, root)
+		return
+	}
+	s.serveFile(w, r, root, name, f, fi)
+}
+
+// serveFile serves the regular file f, opened as name.
+func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.Root, name string, f *os.File, fi fs.FileInfo) {
+	meta, asOf, inManifest := s.manifest.lookup(root, bake.PathOf(name))
+	ctype := meta.typ
+	if ctype == "" {
+		ctype = mime.TypeByExtension(path.Ext(name))
+	}
+	if ctype == "" {
+		var buf [512]byte
+		n, _ := io.ReadFull(f, buf[:])
+		ctype = http.DetectContentType(buf[:n])
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			s.log.Error("read file", "file", name, "err", err)
+			http.Error(w, "internal server error", http.StatusInternalServerError)
+			return
+		}
+	}
+	// The manifest's hash is only trusted while the file is the one it
+	// describes: same size, not written after the manifest.
+	var etag string
+	if inManifest && meta.hasSHA && meta.size == fi.Size() && !fi.ModTime().After(asOf) {
+		etag = `"` + hex.EncodeToString(meta.sha256[:]) + `"`
+	} else {
+		etag = weakTag(fi)
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Cache-Control", "no-cache")
+	h.Add("Vary", "Accept-Encoding")
+	ae := strings.Join(r.Header.Values("Accept-Encoding"), ",")
+	setLength := func(n int64) { h.Set("Content-Length", strconv.FormatInt(n, 10)) }
+
+	for _, enc := range encodings {
+		if !accepts(ae, enc.name) {
+			continue
+		}
+		sib, sfi, ok := s.openSibling(root, name+enc.ext, fi)
+		if !ok {
+			continue
+		}
+		defer sib.Close()
+		tag := enc.variantTag(etag)
+		if strings.HasPrefix(etag, "W/") {
+			tag = enc.variantTag(weakTag(sfi))
+		}
+		h.Set("Content-Encoding", enc.name)
+		h.Set("ETag", tag)
+		body := &lazyBody{
+			open:    func() (io.ReadSeeker, int64, error) { return sib, sfi.Size(), nil },
+			setSize: setLength,
+		}
+		http.ServeContent(w, r, name, sfi.ModTime(), body)
+		return
+	}
+
+	if r.Header.Get("Range") == "" && compressible(ctype) && fi.Size() >= minCompressSize && fi.Size() <= maxCompressSize {
+		for _, enc := range encodings {
+			if !accepts(ae, enc.name) {
+				continue
+			}
+			h.Set("Content-Encoding", enc.name)
+			h.Set("ETag", enc.variantTag(etag))
+			body := &lazyBody{
+				open: func() (io.ReadSeeker, int64, error) {
+					data, err := enc.compress(f, fi.Size())
+					if err != nil {
+						return nil, 0, err
+					}
+					return bytes.NewReader(data), int64(len(data)), nil
+				},
+				setSize: setLength,
+			}
+			http.ServeContent(w, r, name, fi.ModTime(), body)
+			return
+		}
+	}
+
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, name, fi.ModTime(), f)
+}
+
+// openSibling opens the precompressed sibling name of a file whose stat is
+// orig. A sibling older than the file is stale and ignored.
+func (s *FileServer) openSibling(root *os.Root, name string, orig fs.FileInfo) (*os.File, fs.FileInfo, bool) {
+	f, err := root.Open(name)
+	if err != nil {
+		s.openFailed(name, err)
+		return nil, nil, false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().Before(orig.ModTime()) {
+		f.Close()
+		return nil, nil, false
+	}
+	return f, fi, true
+}
+
+// openFailed logs why name could not be opened, unless it simply does not exist.
+func (s *FileServer) openFailed(name string, err error) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return
+	}
+	s.log.Info("open file", "file", name, "err", err)
+}
+
+// notFound answers 404 with the folder's 404.html when it has one.
+func (s *FileServer) notFound(w http.ResponseWriter, r *http.Request, root *os.Root) {
+	body, err := readFile(root, "404.html")
+	if err != nil {
+		s.openFailed("404.html", err)
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusNotFound)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// readFile reads the regular file name.
+func readFile(root *os.Root, name string) ([]byte, error) {
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("read %s: not a regular file", name)
+	}
+	return io.ReadAll(f)
+}
+
+// isFile reports whether name is a regular file.
+func isFile(root *os.Root, name string) bool {
+	fi, err := root.Stat(name)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// hidden reports whether the file name must never be served: a segment
+// starting with "." other than a leading .well-known (dotfiles, the reserved
+// .bake folder, temporary files), or fileblob's ".attrs" metadata.
+func hidden(name string) bool {
+	if strings.HasSuffix(name, ".attrs") {
+		return true
+	}
+	for i, seg := range strings.Split(name, "/") {
+		if strings.HasPrefix(seg, ".") && (i > 0 || seg != ".well-known") {
+			return true
+		}
+	}
+	return false
+}
+
+// weakTag is the ETag of a file the manifest does not vouch for.
+func weakTag(fi fs.FileInfo) string {
+	return fmt.Sprintf(`W/"%x-%x"`, fi.Size(), fi.ModTime().UnixNano())
+}

@@ -1,0 +1,210 @@
+package sqlsite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dialects of SQL that bake writes queries for.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Row is one row of a query result: column name → value, as the driver
+// returned it ([]byte is turned into string).
+type Row map[string]any
+
+// db wraps the database with the dialect and a query counter.
+type db struct {
+	*sql.DB
+	dialect string
+}
+
+// bind rewrites :name parameters into the dialect's placeholders and returns
+// the argument list taken from get. Text inside quotes, "::" casts and
+// comments are left alone.
+func (d *db) bind(query string, get func(string) (any, bool)) (string, []any, error) {
+	var b strings.Builder
+	var args []any
+	seen := map[string]int{}
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(query) && query[j] != c {
+				j++
+			}
+			b.WriteString(query[i:min(j+1, len(query))])
+			i = j
+		case c == '-' && i+1 < len(query) && query[i+1] == '-':
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				j = len(query) - i
+			}
+			b.WriteString(query[i : i+j])
+			i += j - 1
+		case c == ':' && i+1 < len(query) && query[i+1] == ':':
+			b.WriteString("::")
+			i++
+		case c == ':' && i+1 < len(query) && (query[i+1] == '_' || isLetter(query[i+1])):
+			j := i + 1
+			for j < len(query) && (query[j] == '_' || isLetter(query[j]) || query[j] >= '0' && query[j] <= '9') {
+				j++
+			}
+			name := query[i+1 : j]
+			n, ok := seen[name]
+			if !ok {
+				v, found := get(name)
+				if !found {
+					return "", nil, fmt.Errorf("parameter :%s: no such column", name)
+				}
+				args = append(args, v)
+				n = len(args)
+				seen[name] = n
+			}
+			if d.dialect == Postgres {
+				b.WriteString("$" + strconv.Itoa(n))
+			} else {
+				b.WriteString("?" + strconv.Itoa(n))
+			}
+			i = j - 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), args, nil
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// params returns the :name parameters of a query.
+func params(query string) []string {
+	var names []string
+	d := &db{dialect: SQLite}
+	d.bind(query, func(n string) (any, bool) { names = append(names, n); return nil, true })
+	return names
+}
+
+// placeholder returns the n-th (1-based) positional placeholder.
+func (d *db) placeholder(n int) string {
+	if d.dialect == Postgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
+}
+
+// clean strips whitespace and a trailing semicolon so a query can be wrapped.
+func clean(query string) string {
+	return strings.TrimRight(strings.TrimSpace(query), "; \t\n")
+}
+
+// rowScanner reads rows into Row maps.
+type rowScanner struct {
+	rows *sql.Rows
+	cols []string
+	vals []any
+	ptrs []any
+}
+
+func newRowScanner(rows *sql.Rows) (*rowScanner, error) {
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	s := &rowScanner{rows: rows, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols))}
+	for i := range s.vals {
+		s.ptrs[i] = &s.vals[i]
+	}
+	return s, nil
+}
+
+// scan reads the current row into a new Row.
+func (s *rowScanner) scan() (Row, error) {
+	if err := s.rows.Scan(s.ptrs...); err != nil {
+		return nil, err
+	}
+	r := make(Row, len(s.cols))
+	for i, c := range s.cols {
+		v := s.vals[i]
+		if b, ok := v.([]byte); ok {
+			v = string(b)
+		}
+		r[c] = v
+	}
+	return r, nil
+}
+
+// queryRows runs a query and returns all its rows (for small results:
+// extra queries, feeds).
+func (d *db) queryRows(ctx context.Context, query string, args ...any) ([]Row, error) {
+	rows, err := d.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sc, err := newRowScanner(rows)
+	if err != nil {
+		return nil, err
+	}
+	var out []Row
+	for rows.Next() {
+		r, err := sc.scan()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// columns returns the columns a query returns, without reading any row.
+func (d *db) columns(ctx context.Context, query string) ([]string, error) {
+	rows, err := d.QueryContext(ctx, "SELECT * FROM ("+clean(query)+") AS q LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return rows.Columns()
+}
+
+// keyString formats a key column's value for row deps and messages.
+func keyString(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// asTime converts a column value to a time, accepting times, common text
+// layouts and Unix seconds.
+func asTime(v any) (time.Time, bool) {
+	switch v := v.(type) {
+	case time.Time:
+		return v, true
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t, true
+			}
+		}
+	case int64:
+		return time.Unix(v, 0).UTC(), true
+	case float64:
+		return time.Unix(int64(v), 0).UTC(), true
+	}
+	return time.Time{}, false
+}

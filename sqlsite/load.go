@@ -1,0 +1,373 @@
+package sqlsite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/bakehq/bake"
+	"github.com/pelletier/go-toml/v2"
+)
+
+// ConfigFile is the name of the site definition inside a site folder.
+const ConfigFile = "bake.toml"
+
+// Problems is a list of errors found together, each a *bake.Error.
+type Problems []error
+
+// Error joins the problems, one a line.
+func (p Problems) Error() string {
+	msgs := make([]string, len(p))
+	for i, e := range p {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Unwrap returns the problems.
+func (p Problems) Unwrap() []error { return p }
+
+// LoadConfig reads and checks the bake.toml of the site folder dir. Unknown
+// keys, wrong types and inconsistent routes are all reported at once, as
+// [Problems] naming file and line.
+func LoadConfig(dir string) (*Config, error) {
+	file := filepath.Join(dir, ConfigFile)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("read site: no %s in %s; run bake in a site folder, pass -C DIR, or create one with bake new NAME", ConfigFile, dir)
+		}
+		return nil, fmt.Errorf("read site: %w", err)
+	}
+	return ParseConfig(file, data)
+}
+
+// ParseConfig decodes and checks a site definition; file names it in errors.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	var cfg Config
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, decodeProblems(file, err)
+	}
+	lines := newLineIndex(data)
+	if probs := cfg.check(file, lines); len(probs) > 0 {
+		return nil, probs
+	}
+	return &cfg, nil
+}
+
+func decodeProblems(file string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var probs Problems
+		for i := range strict.Errors {
+			de := &strict.Errors[i]
+			row, _ := de.Position()
+			probs = append(probs, &bake.Error{File: file, Line: row,
+				Err: fmt.Errorf("unknown key %q; see docs/config.md for the keys bake.toml takes", strings.Join(de.Key(), "."))})
+		}
+		return probs
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		return Problems{&bake.Error{File: file, Line: row, Err: errors.New(de.Error())}}
+	}
+	return Problems{&bake.Error{File: file, Err: err}}
+}
+
+// lineIndex finds the lines of [[route]] headers and keys, so that checks
+// made after decoding can still name a line.
+type lineIndex struct {
+	routes []int    // line of each [[route]] header
+	lines  [][]byte // the file's lines
+}
+
+var routeHeader = regexp.MustCompile(`^\s*\[\[\s*route\s*\]\]`)
+
+func newLineIndex(data []byte) *lineIndex {
+	li := &lineIndex{lines: bytes.Split(data, []byte("\n"))}
+	for i, l := range li.lines {
+		if routeHeader.Match(l) {
+			li.routes = append(li.routes, i+1)
+		}
+	}
+	return li
+}
+
+// route returns the line of route i's header, or of key inside it when found.
+func (li *lineIndex) route(i int, key string) int {
+	if i >= len(li.routes) {
+		return 0
+	}
+	start := li.routes[i]
+	end := len(li.lines)
+	if i+1 < len(li.routes) {
+		end = li.routes[i+1] - 1
+	}
+	if key != "" {
+		re := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(key) + `\s*=`)
+		for n := start; n < end; n++ {
+			if re.Match(li.lines[n]) {
+				return n + 1
+			}
+		}
+	}
+	return start
+}
+
+// key returns the line where a top-level key is set, or 0.
+func (li *lineIndex) key(key string) int {
+	re := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(key) + `\s*=`)
+	for n, l := range li.lines {
+		if re.Match(l) {
+			return n + 1
+		}
+	}
+	return 0
+}
+
+var kinds = map[string]bool{KindPage: true, KindList: true, KindDetail: true, KindArchive: true,
+	KindFeed: true, KindSitemap: true, KindRedirect: true, KindNotFound: true}
+
+// check applies defaults and reports every inconsistency it finds.
+func (c *Config) check(file string, li *lineIndex) Problems {
+	var probs Problems
+	add := func(line int, route string, format string, args ...any) {
+		probs = append(probs, &bake.Error{File: file, Line: line, Route: route, Err: fmt.Errorf(format, args...)})
+	}
+	if c.Site.Output == "" {
+		c.Site.Output = "_site"
+	}
+	if c.Site.Templates == "" {
+		c.Site.Templates = "templates"
+	}
+	if c.Site.Static == "" {
+		c.Site.Static = "static"
+	}
+	for _, k := range []string{"output", "templates", "static"} {
+		v := map[string]string{"output": c.Site.Output, "templates": c.Site.Templates, "static": c.Site.Static}[k]
+		if filepath.IsAbs(v) && k != "output" || strings.Contains(filepath.ToSlash(v), "../") && k != "output" {
+			add(li.key(k), "", "site.%s %q must be a folder inside the site folder", k, v)
+		}
+	}
+	if c.Site.BaseURL != "" && !strings.HasPrefix(c.Site.BaseURL, "http://") && !strings.HasPrefix(c.Site.BaseURL, "https://") {
+		add(li.key("base_url"), "", "site.base_url %q must be an absolute http(s) URL, like https://example.org", c.Site.BaseURL)
+	}
+	c.Site.BaseURL = strings.TrimSuffix(c.Site.BaseURL, "/")
+	for name, q := range c.Queries {
+		if strings.TrimSpace(q) == "" {
+			add(li.key(name), "", "query %q is empty", name)
+		}
+	}
+	names := map[string]int{}
+	paths := map[string]int{}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		label := r.Name
+		if label == "" {
+			label = fmt.Sprintf("#%d", i+1)
+		}
+		line := func(key string) int { return li.route(i, key) }
+		bad := func(key, format string, args ...any) { add(line(key), label, format, args...) }
+		if r.Kind == "" {
+			bad("", "kind is missing; one of page, list, detail, archive, feed, sitemap, redirect, notfound")
+			continue
+		}
+		if !kinds[r.Kind] {
+			bad("kind", "unknown kind %q; one of page, list, detail, archive, feed, sitemap, redirect, notfound", r.Kind)
+			continue
+		}
+		r.applyDefaults()
+		if r.Name == "" {
+			r.Name = r.Kind
+		}
+		label = r.Name
+		if j, dup := names[r.Name]; dup {
+			bad("name", "two routes are named %q (the other at line %d); give each a distinct name", r.Name, li.route(j, "name"))
+		}
+		names[r.Name] = i
+		needs := func(key, val string) {
+			if val == "" {
+				bad("", "a %s route needs %s", r.Kind, key)
+			}
+		}
+		unused := func(key string, set bool) {
+			if set {
+				bad(key, "%s is not used by a %s route", key, r.Kind)
+			}
+		}
+		switch r.Kind {
+		case KindPage, KindNotFound:
+			needs("template", r.Template)
+			unused("query", r.Query != "")
+		case KindList, KindDetail, KindArchive:
+			needs("template", r.Template)
+			needs("query", r.Query)
+		case KindFeed:
+			needs("query", r.Query)
+			needs("link", r.Link)
+			unused("template", r.Template != "")
+			if r.Format != "rss" && r.Format != "atom" {
+				bad("format", "format %q: use rss or atom", r.Format)
+			}
+		case KindSitemap:
+			unused("template", r.Template != "")
+			unused("query", r.Query != "")
+		case KindRedirect:
+			unused("template", r.Template != "")
+			if r.Query == "" && len(r.Redirects) == 0 {
+				bad("", "a redirect route needs query (columns source, target) or redirects")
+			}
+		}
+		if (r.Kind == KindFeed || r.Kind == KindSitemap) && c.Site.BaseURL == "" {
+			bad("", "a %s route needs absolute URLs: set base_url in [site]", r.Kind)
+		}
+		if r.Kind != KindRedirect {
+			needs("path", r.Path)
+		} else {
+			unused("path", r.Path != "")
+			for from, to := range r.Redirects {
+				if _, err := bake.FileName(from); err != nil {
+					bad("redirects", "redirect from %q: %v", from, err)
+				}
+				if to == "" {
+					bad("redirects", "redirect from %q has no target", from)
+				}
+			}
+		}
+		unused("group_by", r.GroupBy != "" && r.Kind != KindList)
+		unused("per_page", r.PerPage != 0 && r.Kind != KindList && r.Kind != KindArchive)
+		unused("date", r.Date != "" && r.Kind != KindArchive && r.Kind != KindFeed)
+		unused("lastmod", r.LastMod != "" && r.Kind != KindDetail)
+		unused("link", r.Link != "" && r.Kind != KindFeed)
+		if r.PerPage < 0 {
+			bad("per_page", "per_page must be zero (all rows on one page) or more")
+		}
+		if r.Kind == KindArchive && r.Date == "" {
+			bad("", "an archive route needs date, the column its pages are grouped by")
+		}
+		if r.Path == "" {
+			continue
+		}
+		pat, err := parsePattern(r.Path)
+		if err != nil {
+			bad("path", "path %q: %v", r.Path, err)
+			continue
+		}
+		r.pattern = pat
+		vars := pat.vars()
+		switch r.Kind {
+		case KindPage, KindNotFound, KindFeed, KindSitemap:
+			if len(vars) > 0 {
+				bad("path", "path %q: a %s route has one fixed path; {%s} has no row to take a value from", r.Path, r.Kind, vars[0])
+			}
+		case KindDetail:
+			if len(vars) == 0 {
+				bad("path", "path %q: a detail route makes one page per row, so its path needs a {column}, like /items/{slug}/", r.Path)
+			}
+		case KindList:
+			want := []string(nil)
+			if r.GroupBy != "" {
+				want = []string{r.GroupBy}
+			}
+			if !slicesEqual(vars, want) {
+				if r.GroupBy != "" {
+					bad("path", "path %q: a list grouped by %s needs {%s} in its path, and no other column", r.Path, r.GroupBy, r.GroupBy)
+				} else {
+					bad("path", "path %q: {%s} needs group_by = %q", r.Path, vars[0], vars[0])
+				}
+			}
+		case KindArchive:
+			if !(slicesEqual(vars, []string{"year"}) || slicesEqual(vars, []string{"year", "month"}) || slicesEqual(vars, []string{"year", "month", "day"})) {
+				bad("path", "path %q: an archive path takes {year}, {year}/{month} or {year}/{month}/{day}", r.Path)
+			}
+		}
+		if (r.Kind == KindList || r.Kind == KindArchive) && r.PerPage > 0 && !strings.HasSuffix(r.Path, "/") {
+			bad("path", "path %q: a paginated route's path must end in / (page 2 is at PATH/page/2/)", r.Path)
+		}
+		if len(vars) == 0 {
+			if j, dup := paths[r.Path]; dup {
+				bad("path", "path %q is also the path of route at line %d", r.Path, li.route(j, "path"))
+			}
+			paths[r.Path] = i
+		}
+	}
+	return probs
+}
+
+func (r *Route) applyDefaults() {
+	if r.Key == "" {
+		r.Key = "id"
+	}
+	switch r.Kind {
+	case KindPage:
+		if r.Name == "" {
+			r.Name = pageName(r.Path)
+		}
+	case KindFeed:
+		if r.Format == "" {
+			r.Format = "rss"
+		}
+		if r.Columns.Title == "" {
+			r.Columns.Title = "title"
+		}
+		if r.Path == "" {
+			r.Path = "/feed.xml"
+			if r.Format == "atom" {
+				r.Path = "/atom.xml"
+			}
+		}
+		if r.Name == "" {
+			r.Name = r.Format
+		}
+	case KindSitemap:
+		if r.Path == "" {
+			r.Path = "/sitemap.xml"
+		}
+	case KindNotFound:
+		if r.Path == "" {
+			r.Path = "/404.html"
+		}
+	}
+	if r.Table == "" && r.Query != "" {
+		r.Table = tableOf(r.Query)
+	}
+}
+
+// pageName derives a route name from a fixed path: "/" is home, "/about/" about.
+func pageName(path string) string {
+	p := strings.Trim(path, "/")
+	if p == "" {
+		return "home"
+	}
+	return strings.ReplaceAll(strings.TrimSuffix(p, ".html"), "/", "-")
+}
+
+var fromTable = regexp.MustCompile(`(?is)\bfrom\s+("[^"]+"|[A-Za-z_][\w.]*)`)
+
+// tableOf guesses the table a query reads from its first FROM clause.
+func tableOf(query string) string {
+	m := fromTable.FindStringSubmatch(query)
+	if m == nil {
+		return ""
+	}
+	return strings.Trim(m[1], `"`)
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,166 @@
+package sqlsite
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"time"
+
+	"github.com/bakehq/bake"
+)
+
+// PageData is what a template sees as dot.
+type PageData struct {
+	Site   SiteInfo
+	Page   PageInfo
+	Row    Row              // detail routes: the row
+	Rows   []Row            // list and archive routes: the rows of this page
+	Group  any              // grouped lists: the group's value
+	Pager  *Pager           // list and archive routes
+	Period *Period          // archive routes
+	Data   map[string][]Row // site queries and route queries, by name
+}
+
+// SiteInfo is .Site in templates.
+type SiteInfo struct {
+	Title   string
+	BaseURL string
+}
+
+// PageInfo is .Page in templates.
+type PageInfo struct {
+	Path  string // decoded path
+	URL   string // escaped path, for links
+	Route string
+}
+
+// Pager is .Pager in templates: where this page sits in its list.
+type Pager struct {
+	Number int    // this page, from 1
+	Total  int    // number of pages
+	Items  int    // number of rows in the whole list
+	Prev   string // URL of the previous page, or ""
+	Next   string // URL of the next page, or ""
+	First  string // URL of page 1
+	Last   string // URL of the last page
+	base   string
+}
+
+// URL returns the URL of page n of the list.
+func (p *Pager) URL(n int) string {
+	if n < 1 || n > p.Total {
+		return ""
+	}
+	return bake.EscapePath(withPage(p.base, n))
+}
+
+func newPager(base string, n, total, items int) *Pager {
+	if total < 1 {
+		total = 1
+	}
+	p := &Pager{Number: n, Total: total, Items: items, base: base}
+	p.First, p.Last = p.URL(1), p.URL(total)
+	p.Prev, p.Next = p.URL(n-1), p.URL(n+1)
+	return p
+}
+
+// Period is .Period in archive templates.
+type Period struct {
+	Kind  string // year, month or day
+	Year  int
+	Month time.Month
+	Day   int
+	Time  time.Time // the first instant of the period
+}
+
+// page assembles a bake.Page that renders template rt with data.
+func (b *buildRun) page(r *Route, path, key string, deps []bake.Dep, data *PageData, queryArgs func(string) (any, bool)) *bake.Page {
+	s := b.site
+	rt := s.tmpl.routes[r.Template]
+	data.Site = SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}
+	data.Page = PageInfo{Path: path, URL: bake.EscapePath(path), Route: r.Name}
+	data.Data = b.data
+	deps = append(deps, rt.deps...)
+	if rt.allData {
+		for n := range s.cfg.Queries {
+			deps = append(deps, bake.QueryDep(n))
+		}
+	} else {
+		for _, n := range rt.queries {
+			if _, ok := s.cfg.Queries[n]; ok {
+				deps = append(deps, bake.QueryDep(n))
+			}
+		}
+	}
+	for _, q := range r.Queries {
+		for _, t := range tables(q) {
+			deps = append(deps, bake.TableDep(t))
+		}
+	}
+	stats := s.stats[r.Name]
+	return &bake.Page{
+		Path:  path,
+		Route: r.Name,
+		Key:   key,
+		Deps:  bake.SortDeps(deps),
+		Render: func(ctx context.Context, w io.Writer) error {
+			if len(r.Queries) > 0 {
+				data.Data = maps.Clone(b.data)
+				for name, q := range r.Queries {
+					query, args, err := s.db.bind(q, queryArgs)
+					if err != nil {
+						return fmt.Errorf("query %s: %w", name, err)
+					}
+					rows, err := s.db.queryRows(ctx, query, args...)
+					stats.Queries.Add(1)
+					if len(args) > 0 {
+						stats.RowQueries.Add(1)
+					}
+					if err != nil {
+						return fmt.Errorf("query %s: %w", name, err)
+					}
+					data.Data[name] = rows
+				}
+			}
+			if err := rt.t.Execute(w, data); err != nil {
+				return templateError(rt.file, err)
+			}
+			return nil
+		},
+	}
+}
+
+func noArgs(string) (any, bool) { return nil, false }
+
+// single renders a page or notfound route.
+func (b *buildRun) single(r *Route) bool {
+	p := b.page(r, r.Path, "", nil, &PageData{}, noArgs)
+	if r.Kind == KindNotFound {
+		return b.emitUnlisted(p)
+	}
+	return b.emit(p)
+}
+
+// emitUnlisted yields a page that the sitemap leaves out.
+func (b *buildRun) emitUnlisted(p *bake.Page) bool {
+	sm := b.sitemap
+	b.sitemap = nil
+	ok := b.emit(p)
+	b.sitemap = sm
+	return ok
+}
+
+// rowDeps returns the row and table deps of rows shown on a page.
+func rowDeps(r *Route, rows []Row) []bake.Dep {
+	deps := make([]bake.Dep, 0, len(rows)+2)
+	for _, t := range tables(r.Query) {
+		deps = append(deps, bake.TableDep(t))
+	}
+	for _, row := range rows {
+		if v, ok := row[r.Key]; ok {
+			deps = append(deps, bake.RowDep(r.Table, keyString(v)))
+		}
+	}
+	return deps
+}

@@ -1,0 +1,415 @@
+// Package sqlsite makes a [bake.Site] from a site folder: bake.toml routes,
+// each a SQL query and an html/template, over SQLite or PostgreSQL.
+//
+// Every route runs one query (plus a count for paginated routes), streamed:
+// pages are produced as rows arrive and rendered by the caller in parallel,
+// so memory does not grow with the number of rows. Each page records the
+// rows, tables, templates, static files and site queries it read as deps.
+package sqlsite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"log/slog"
+	"mime"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bakehq/bake"
+)
+
+// Options configure a Site.
+type Options struct {
+	// Dir is the site folder; bake.toml paths are relative to it. If empty, ".".
+	Dir string
+	// Dialect is SQLite or Postgres. If empty, SQLite.
+	Dialect string
+	// Logger receives debug logs. If nil, logs are discarded.
+	Logger *slog.Logger
+}
+
+// Site is a site defined by bake.toml. It is safe for concurrent use.
+type Site struct {
+	cfg       *Config
+	dir       string
+	staticDir string
+	db        *db
+	tmpl      *templates
+	funcs     *funcs
+	routes    map[string]*Route
+	stats     map[string]*RouteStats
+	log       *slog.Logger
+}
+
+// RouteStats counts the work of one route during a build.
+type RouteStats struct {
+	Queries    atomic.Int64 // SQL queries run
+	RowQueries atomic.Int64 // of which extra queries run once per page
+	Rows       atomic.Int64 // rows read
+}
+
+// New checks the site against its database and templates and returns it.
+// Every problem found (a template that does not parse, a query that fails,
+// a path naming a column the query does not return) is reported at once,
+// as [Problems].
+func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, error) {
+	if opts.Dir == "" {
+		opts.Dir = "."
+	}
+	if opts.Dialect == "" {
+		opts.Dialect = SQLite
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Site{
+		cfg:       cfg,
+		dir:       opts.Dir,
+		staticDir: filepath.Join(opts.Dir, cfg.Site.Static),
+		db:        &db{DB: sqlDB, dialect: opts.Dialect},
+		routes:    map[string]*Route{},
+		stats:     map[string]*RouteStats{},
+		log:       opts.Logger,
+	}
+	var files []string
+	for i := range cfg.Routes {
+		r := &cfg.Routes[i]
+		s.routes[r.Name] = r
+		s.stats[r.Name] = &RouteStats{}
+		if r.Template != "" {
+			files = append(files, r.Template)
+		}
+	}
+	s.stats[staticRoute] = &RouteStats{}
+	s.funcs = newFuncs(s)
+	tmpl, err := loadTemplates(filepath.Join(opts.Dir, cfg.Site.Templates), s.funcs.funcMap(), files)
+	if err != nil {
+		return nil, prefixFiles(err, filepath.Join(opts.Dir, cfg.Site.Templates))
+	}
+	s.tmpl = tmpl
+	if err := s.checkQueries(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// prefixFiles makes the template file names in problems relative to the site folder.
+func prefixFiles(err error, dir string) error {
+	var probs Problems
+	if !errors.As(err, &probs) {
+		return err
+	}
+	for _, p := range probs {
+		var be *bake.Error
+		if errors.As(p, &be) && be.File != "" && !filepath.IsAbs(be.File) && !strings.HasPrefix(be.File, dir) {
+			be.File = filepath.Join(dir, be.File)
+		}
+	}
+	return probs
+}
+
+// Config returns the site's definition.
+func (s *Site) Config() *Config { return s.cfg }
+
+// Stats returns the work counters of each route, by route name.
+func (s *Site) Stats() map[string]*RouteStats { return s.stats }
+
+func (s *Site) route(name string) *Route { return s.routes[name] }
+
+// checkQueries runs every query with LIMIT 0 to learn its columns, and
+// checks that paths, keys and parameters name columns that exist.
+func (s *Site) checkQueries(ctx context.Context) error {
+	var probs Problems
+	file := filepath.Join(s.dir, ConfigFile)
+	for name, q := range s.cfg.Queries {
+		if _, err := s.db.columns(ctx, q); err != nil {
+			probs = append(probs, &bake.Error{File: file, Err: fmt.Errorf("query %q: %w", name, err)})
+		}
+	}
+	for i := range s.cfg.Routes {
+		r := &s.cfg.Routes[i]
+		bad := func(format string, args ...any) {
+			probs = append(probs, &bake.Error{File: file, Route: r.Name, Err: fmt.Errorf(format, args...)})
+		}
+		var cols []string
+		if r.Query != "" {
+			c, err := s.db.columns(ctx, r.Query)
+			if err != nil {
+				bad("query: %v", err)
+				continue
+			}
+			cols = c
+			if r.Table == "" {
+				bad("cannot tell which table the query reads; set table = \"NAME\"")
+			}
+		}
+		has := func(what, col string) {
+			if col != "" && r.Query != "" && !slices.Contains(cols, col) {
+				bad("%s names column %q, which the query does not return (it returns %s)", what, col, strings.Join(cols, ", "))
+			}
+		}
+		switch r.Kind {
+		case KindDetail:
+			for _, v := range r.pattern.vars() {
+				has("path "+r.Path, v)
+			}
+			has("key", r.Key)
+			has("lastmod", r.LastMod)
+		case KindList:
+			has("group_by", r.GroupBy)
+		case KindArchive:
+			has("date", r.Date)
+		case KindFeed:
+			for _, v := range r.pattern.vars() {
+				has("link "+r.Link, v)
+			}
+			if lp, err := parsePattern(r.Link); err != nil {
+				bad("link %q: %v", r.Link, err)
+			} else {
+				for _, v := range lp.vars() {
+					has("link "+r.Link, v)
+				}
+			}
+			has("date", r.Date)
+			has("columns.title", r.Columns.Title)
+			has("columns.summary", r.Columns.Summary)
+			has("columns.content", r.Columns.Content)
+			has("columns.author", r.Columns.Author)
+		case KindRedirect:
+			has("a redirect query", "source")
+			has("a redirect query", "target")
+		}
+		for qn, q := range r.Queries {
+			ps := params(q)
+			for _, p := range ps {
+				switch {
+				case r.Kind == KindDetail:
+					has("query "+qn+" parameter :"+p, p)
+				case r.Kind == KindList && r.GroupBy != "":
+					if p != r.GroupBy {
+						bad("query %s: parameter :%s: a grouped list's queries can only use :%s", qn, p, r.GroupBy)
+					}
+				default:
+					bad("query %s: parameter :%s: a %s route has no row to take it from", qn, p, r.Kind)
+				}
+			}
+			if len(ps) == 0 {
+				if _, err := s.db.columns(ctx, q); err != nil {
+					bad("query %s: %v", qn, err)
+				}
+			}
+		}
+		if r.Template != "" {
+			if rt := s.tmpl.routes[r.Template]; rt != nil {
+				for _, qn := range rt.queries {
+					if _, ok := s.cfg.Queries[qn]; !ok {
+						if _, ok := r.Queries[qn]; !ok {
+							probs = append(probs, &bake.Error{File: filepath.Join(s.dir, s.cfg.Site.Templates, r.Template), Route: r.Name,
+								Err: fmt.Errorf(".Data.%s: no query named %q in [queries] or this route's [route.queries]", qn, qn)})
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return probs
+	}
+	return nil
+}
+
+const staticRoute = "static"
+
+// Pages streams every page of the site: static files, then each route in
+// the order of bake.toml, then sitemaps (which list the pages before them).
+func (s *Site) Pages(ctx context.Context) iter.Seq2[*bake.Page, error] {
+	return func(yield func(*bake.Page, error) bool) {
+		b := &buildRun{site: s, ctx: ctx, yield: yield}
+		b.run()
+	}
+}
+
+// buildRun is the state of one pass over the site.
+type buildRun struct {
+	site    *Site
+	ctx     context.Context
+	yield   func(*bake.Page, error) bool
+	stopped bool
+	data    map[string][]Row // site-wide query results
+	sitemap *sitemapCollector
+}
+
+func (b *buildRun) emit(p *bake.Page) bool {
+	if b.stopped {
+		return false
+	}
+	if b.sitemap != nil && p.HTML() && p.Redirect == "" {
+		b.sitemap.add(p)
+	}
+	if !b.yield(p, nil) {
+		b.stopped = true
+	}
+	return !b.stopped
+}
+
+func (b *buildRun) fail(r *Route, path, key string, err error) bool {
+	if b.stopped {
+		return false
+	}
+	e := &bake.Error{Path: path, Key: key, Err: err}
+	if r != nil {
+		e.Route = r.Name
+	}
+	var te *bake.Error
+	if errors.As(err, &te) && te != e {
+		te.Route, te.Path, te.Key = e.Route, path, key
+		e = te
+	}
+	if !b.yield(nil, e) {
+		b.stopped = true
+	}
+	return !b.stopped
+}
+
+func (b *buildRun) run() {
+	s := b.site
+	for _, r := range s.cfg.Routes {
+		if r.Kind == KindSitemap {
+			sm, err := newSitemapCollector()
+			if err != nil {
+				b.fail(&r, r.Path, "", err)
+				return
+			}
+			defer sm.close()
+			b.sitemap = sm
+			break
+		}
+	}
+	b.data = map[string][]Row{}
+	names := make([]string, 0, len(s.cfg.Queries))
+	for n := range s.cfg.Queries {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rows, err := s.db.queryRows(b.ctx, s.cfg.Queries[n])
+		if err != nil {
+			b.fail(nil, "", "", fmt.Errorf("query %q: %w", n, err))
+			return
+		}
+		b.data[n] = rows
+	}
+	if !b.staticFiles() {
+		return
+	}
+	for i := range s.cfg.Routes {
+		r := &s.cfg.Routes[i]
+		if r.Kind == KindSitemap {
+			continue
+		}
+		if b.ctx.Err() != nil {
+			b.fail(r, "", "", b.ctx.Err())
+			return
+		}
+		if !b.route(r) {
+			return
+		}
+	}
+	for i := range s.cfg.Routes {
+		r := &s.cfg.Routes[i]
+		if r.Kind == KindSitemap && !b.sitemapPages(r) {
+			return
+		}
+	}
+}
+
+func (b *buildRun) route(r *Route) bool {
+	switch r.Kind {
+	case KindPage, KindNotFound:
+		return b.single(r)
+	case KindList:
+		return b.list(r)
+	case KindDetail:
+		return b.detail(r)
+	case KindArchive:
+		return b.archive(r)
+	case KindFeed:
+		return b.feed(r)
+	case KindRedirect:
+		return b.redirects(r)
+	}
+	return true
+}
+
+// staticFiles yields every file of the static folder as a page.
+func (b *buildRun) staticFiles() bool {
+	dir := b.site.staticDir
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") && p != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, p)
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return b.fail(nil, "", "", fmt.Errorf("read static files: %w", err))
+	}
+	for _, rel := range files {
+		path := "/" + rel
+		if _, err := bake.FileName(path); err != nil {
+			if !b.fail(nil, path, "", fmt.Errorf("static file %s: %w", rel, err)) {
+				return false
+			}
+			continue
+		}
+		full := filepath.Join(dir, filepath.FromSlash(rel))
+		ct := mime.TypeByExtension(filepath.Ext(rel))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		p := &bake.Page{
+			Path: path, Route: staticRoute, ContentType: ct,
+			Deps:   []bake.Dep{bake.AssetDep(rel)},
+			Source: full,
+		}
+		b.site.stats[staticRoute].Rows.Add(1)
+		if !b.emit(p) {
+			return false
+		}
+	}
+	return true
+}
+
+var tableRe = regexp.MustCompile(`(?is)\b(?:from|join)\s+("[^"]+"|[A-Za-z_][\w.]*)`)
+
+// tables returns every table a query names in FROM or JOIN.
+func tables(query string) []string {
+	var out []string
+	for _, m := range tableRe.FindAllStringSubmatch(query, -1) {
+		t := strings.Trim(m[1], `"`)
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,488 @@
+package sqlsite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/template/parse"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/bakehq/bake"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	"golang.org/x/text/unicode/norm"
+)
+
+// templates holds the parsed templates of a site: the shared ones (layouts
+// and partials) and one clone per route template.
+type templates struct {
+	dir    string
+	shared *template.Template
+	files  map[string]string // defined template name → file that defines it (shared)
+	routes map[string]*routeTemplate
+}
+
+// routeTemplate is a route's template set, with what it statically reads.
+type routeTemplate struct {
+	t       *template.Template
+	file    string
+	deps    []bake.Dep // tmpl: and asset: deps of everything reachable
+	queries []string   // .Data names it reads; nil with allData
+	allData bool       // reads .Data in a way that cannot be analysed
+}
+
+func isShared(name string) bool {
+	return strings.HasPrefix(filepath.Base(name), "_") || strings.HasPrefix(name, "layouts/") || strings.HasPrefix(name, "partials/")
+}
+
+// loadTemplates parses the templates folder. Every parse error is returned,
+// with file and line.
+func loadTemplates(dir string, funcs template.FuncMap, routeFiles []string) (*templates, error) {
+	ts := &templates{dir: dir, files: map[string]string{}, routes: map[string]*routeTemplate{}}
+	ts.shared = template.New("").Funcs(funcs)
+	var probs Problems
+	var sharedFiles []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if isShared(rel) {
+			sharedFiles = append(sharedFiles, rel)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read templates: %w", err)
+	}
+	slices.Sort(sharedFiles)
+	for _, rel := range sharedFiles {
+		src, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			return nil, fmt.Errorf("read templates: %w", err)
+		}
+		before := definedNames(ts.shared)
+		if _, err := ts.shared.New(rel).Parse(string(src)); err != nil {
+			probs = append(probs, templateError(rel, err))
+			continue
+		}
+		for _, n := range definedNames(ts.shared) {
+			if !slices.Contains(before, n) || n == rel {
+				ts.files[n] = rel
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	for _, rel := range routeFiles {
+		if _, done := ts.routes[rel]; done {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				probs = append(probs, &bake.Error{File: filepath.Join(dir, rel), Err: errors.New("template file does not exist")})
+				continue
+			}
+			return nil, fmt.Errorf("read templates: %w", err)
+		}
+		clone, err := ts.shared.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("clone templates: %w", err)
+		}
+		before := definedNames(clone)
+		t, err := clone.New(rel).Parse(string(src))
+		if err != nil {
+			probs = append(probs, templateError(rel, err))
+			continue
+		}
+		files := map[string]string{}
+		for n, f := range ts.files {
+			files[n] = f
+		}
+		for _, n := range definedNames(clone) {
+			if !slices.Contains(before, n) || n == rel {
+				files[n] = rel
+			}
+		}
+		// A file that redefines a shared block overrides it.
+		for _, n := range definedInFile(string(src)) {
+			files[n] = rel
+		}
+		ts.routes[rel] = analyse(t, rel, files)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return ts, nil
+}
+
+var defineRe = regexp.MustCompile(`\{\{-?\s*(?:define|block)\s+"([^"]+)"`)
+
+func definedInFile(src string) []string {
+	var out []string
+	for _, m := range defineRe.FindAllStringSubmatch(src, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func definedNames(t *template.Template) []string {
+	var out []string
+	for _, x := range t.Templates() {
+		if x.Tree != nil {
+			out = append(out, x.Name())
+		}
+	}
+	return out
+}
+
+// analyse walks the parse trees reachable from t and records the template
+// files, static files and site queries the template reads.
+func analyse(t *template.Template, file string, files map[string]string) *routeTemplate {
+	rt := &routeTemplate{t: t, file: file}
+	seen := map[string]bool{}
+	fileSet := map[string]bool{file: true}
+	assets := map[string]bool{}
+	queries := map[string]bool{}
+	var visit func(name string)
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case nil:
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Cmds {
+				walk(c)
+			}
+		case *parse.CommandNode:
+			if len(n.Args) >= 2 {
+				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "static" {
+					if s, ok := n.Args[1].(*parse.StringNode); ok {
+						assets[s.Text] = true
+					} else {
+						assets["*"] = true
+					}
+				}
+			}
+			for _, c := range n.Args {
+				walk(c)
+			}
+		case *parse.FieldNode:
+			dataRef(n.Ident, queries, &rt.allData)
+		case *parse.ChainNode:
+			walk(n.Node)
+		case *parse.VariableNode:
+			if len(n.Ident) > 1 && n.Ident[0] == "$" {
+				dataRef(n.Ident[1:], queries, &rt.allData)
+			}
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+			visit(n.Name)
+		}
+	}
+	visit = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		if f, ok := files[name]; ok {
+			fileSet[f] = true
+		}
+		if x := t.Lookup(name); x != nil && x.Tree != nil {
+			walk(x.Tree.Root)
+		}
+	}
+	visit(file)
+	for f := range fileSet {
+		rt.deps = append(rt.deps, bake.TmplDep(f))
+	}
+	for a := range assets {
+		rt.deps = append(rt.deps, bake.AssetDep(a))
+	}
+	slices.Sort(rt.deps)
+	for q := range queries {
+		rt.queries = append(rt.queries, q)
+	}
+	slices.Sort(rt.queries)
+	return rt
+}
+
+// dataRef notes a .Data.NAME reference; a bare .Data reads everything.
+func dataRef(ident []string, queries map[string]bool, all *bool) {
+	for i, id := range ident {
+		if id == "Data" {
+			if i+1 < len(ident) {
+				queries[ident[i+1]] = true
+			} else {
+				*all = true
+			}
+		}
+	}
+}
+
+var tmplLine = regexp.MustCompile(`template: ([^:]+):(\d+)(?::\d+)?: `)
+
+// templateError turns a template parse or execution error into a bake.Error
+// naming the file and line.
+func templateError(file string, err error) *bake.Error {
+	e := &bake.Error{File: file, Err: err}
+	if m := tmplLine.FindStringSubmatch(err.Error()); m != nil {
+		e.File = m[1]
+		e.Line, _ = strconv.Atoi(m[2])
+		msg := strings.Replace(err.Error(), m[0], "", 1)
+		e.Err = errors.New(msg)
+	}
+	return e
+}
+
+// funcs are the template functions of docs/config.md.
+type funcs struct {
+	site     *Site
+	md       goldmark.Markdown
+	staticMu sync.Mutex
+	static   map[string]bool
+}
+
+func newFuncs(s *Site) *funcs {
+	return &funcs{site: s, static: map[string]bool{},
+		md: goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Typographer))}
+}
+
+func (f *funcs) funcMap() template.FuncMap {
+	return template.FuncMap{
+		"url":      f.url,
+		"absurl":   f.absurl,
+		"markdown": f.markdown,
+		"date":     dateFunc,
+		"static":   f.staticURL,
+		"truncate": truncate,
+		"slugify":  slugify,
+		"add":      func(a, b int) int { return a + b },
+		"sub":      func(a, b int) int { return a - b },
+	}
+}
+
+// url returns the escaped path of a route, filled from a row (or time for
+// archives) or from name/value pairs.
+func (f *funcs) url(name string, args ...any) (string, error) {
+	r := f.site.route(name)
+	if r == nil {
+		return "", fmt.Errorf("url: no route named %q", name)
+	}
+	if r.pattern == nil {
+		return "", fmt.Errorf("url: route %q has no path", name)
+	}
+	var get func(string) (any, bool)
+	switch {
+	case len(args) == 0:
+		get = func(string) (any, bool) { return nil, false }
+	case len(args) == 1:
+		switch a := args[0].(type) {
+		case Row:
+			get = func(k string) (any, bool) { v, ok := a[k]; return v, ok }
+		case map[string]any:
+			get = func(k string) (any, bool) { v, ok := a[k]; return v, ok }
+		case time.Time:
+			get = func(k string) (any, bool) { return periodValue(a, k) }
+		default:
+			if v := r.pattern.vars(); len(v) == 1 {
+				get = func(k string) (any, bool) { return a, k == v[0] }
+			} else {
+				return "", fmt.Errorf("url %q: pass a row, a time, or name/value pairs", name)
+			}
+		}
+	default:
+		if len(args)%2 != 0 {
+			return "", fmt.Errorf("url %q: name/value arguments must come in pairs", name)
+		}
+		m := map[string]any{}
+		for i := 0; i < len(args); i += 2 {
+			k, ok := args[i].(string)
+			if !ok {
+				return "", fmt.Errorf("url %q: argument %d must be a column name", name, i+1)
+			}
+			m[k] = args[i+1]
+		}
+		get = func(k string) (any, bool) { v, ok := m[k]; return v, ok }
+	}
+	if r.Kind == KindArchive {
+		inner := get
+		get = func(k string) (any, bool) {
+			v, ok := inner(k)
+			if !ok {
+				if t, tok := inner(r.Date); tok {
+					if tt, ok := asTime(t); ok {
+						return periodValue(tt, k)
+					}
+				}
+			}
+			return v, ok
+		}
+	}
+	p, err := r.pattern.fill(get)
+	if err != nil {
+		return "", fmt.Errorf("url %q: %w", name, err)
+	}
+	return bake.EscapePath(p), nil
+}
+
+func periodValue(t time.Time, k string) (any, bool) {
+	switch k {
+	case "year":
+		return fmt.Sprintf("%04d", t.Year()), true
+	case "month":
+		return fmt.Sprintf("%02d", int(t.Month())), true
+	case "day":
+		return fmt.Sprintf("%02d", t.Day()), true
+	}
+	return nil, false
+}
+
+func (f *funcs) absurl(p string) string {
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+		return p
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return f.site.cfg.Site.BaseURL + bake.EscapePath(p)
+}
+
+func (f *funcs) markdown(v any) (template.HTML, error) {
+	var src string
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		src = v
+	case []byte:
+		src = string(v)
+	default:
+		src = fmt.Sprint(v)
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(src) + len(src)/4)
+	if err := f.md.Convert([]byte(src), &buf); err != nil {
+		return "", fmt.Errorf("markdown: %w", err)
+	}
+	return template.HTML(buf.String()), nil
+}
+
+func dateFunc(layout string, v any) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	t, ok := asTime(v)
+	if !ok {
+		return "", fmt.Errorf("date: %v (%T) is not a time", v, v)
+	}
+	return t.Format(layout), nil
+}
+
+// staticURL returns the URL of a static file, checking that it exists.
+func (f *funcs) staticURL(name string) (string, error) {
+	name = strings.TrimPrefix(name, "/")
+	f.staticMu.Lock()
+	ok, known := f.static[name]
+	f.staticMu.Unlock()
+	if !known {
+		if _, err := bake.FileName("/" + name); err != nil {
+			return "", fmt.Errorf("static %q: %w", name, err)
+		}
+		fi, err := os.Stat(filepath.Join(f.site.staticDir, filepath.FromSlash(name)))
+		ok = err == nil && fi.Mode().IsRegular()
+		f.staticMu.Lock()
+		f.static[name] = ok
+		f.staticMu.Unlock()
+	}
+	if !ok {
+		return "", fmt.Errorf("static %q: no such file in %s", name, f.site.cfg.Site.Static)
+	}
+	return bake.EscapePath("/" + name), nil
+}
+
+func truncate(n int, v any) string {
+	s := fmt.Sprint(v)
+	if v == nil {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	cut := 0
+	for i := range s {
+		if cut == n {
+			s = s[:i]
+			break
+		}
+		cut++
+	}
+	if i := strings.LastIndexFunc(s, unicode.IsSpace); i > len(s)/2 {
+		s = s[:i]
+	}
+	return strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }) + "…"
+}
+
+// slugify lowercases text, drops accents and joins ASCII words with "-".
+func slugify(v any) string {
+	s := norm.NFKD.String(fmt.Sprint(v))
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case r >= 'A' && r <= 'Z':
+			b.WriteRune(r + 'a' - 'A')
+			dash = false
+		case unicode.Is(unicode.Mn, r):
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
