@@ -16,14 +16,12 @@ import (
 	"iter"
 	"log/slog"
 	"mime"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/bakehq/bake"
 )
