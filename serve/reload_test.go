@@ -59,6 +59,14 @@ func (s *stream) next() string {
 	}
 }
 
+// newServer starts a server for h, closed when the test ends, after the
+// streams opened later (cleanups run last first).
+func newServer(t *testing.T, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -67,8 +75,7 @@ func testContext(t *testing.T) context.Context {
 
 func TestReloaderNotify(t *testing.T) {
 	rl := NewReloader()
-	srv := httptest.NewServer(rl)
-	defer srv.Close()
+	srv := newServer(t, rl)
 	ctx := testContext(t)
 
 	a := openStream(t, ctx, srv.URL)
@@ -88,8 +95,7 @@ func TestReloaderNotify(t *testing.T) {
 func TestReloaderHeartbeat(t *testing.T) {
 	rl := NewReloader()
 	rl.heartbeat = 10 * time.Millisecond
-	srv := httptest.NewServer(rl)
-	defer srv.Close()
+	srv := newServer(t, rl)
 	s := openStream(t, testContext(t), srv.URL)
 	if got := s.next(); got != ": ping\n" {
 		t.Errorf("message = %q, want a heartbeat comment", got)
@@ -98,8 +104,7 @@ func TestReloaderHeartbeat(t *testing.T) {
 
 func TestReloaderEnds(t *testing.T) {
 	rl := NewReloader()
-	srv := httptest.NewServer(rl)
-	defer srv.Close()
+	srv := newServer(t, rl)
 
 	// The client goes away: the handler returns and forgets it.
 	ctx, cancel := context.WithCancel(testContext(t))
@@ -264,8 +269,7 @@ func TestInjectFileServer(t *testing.T) {
 // TestInjectStream checks that a stream passes through Inject, flushes included.
 func TestInjectStream(t *testing.T) {
 	rl := NewReloader()
-	srv := httptest.NewServer(rl.Inject(rl))
-	defer srv.Close()
+	srv := newServer(t, rl.Inject(rl))
 	s := openStream(t, testContext(t), srv.URL)
 	rl.Notify()
 	if got := s.next(); got != "event: reload\ndata: reload\n" {

@@ -3,6 +3,7 @@ package sqlsite
 import (
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -191,7 +192,24 @@ func (b *buildRun) detail(r *Route) bool {
 		}
 	}
 	ok := true
-	err := b.stream(r, ordered(r, ""), nil, func(row Row) bool {
+	query, args := ordered(r, ""), []any(nil)
+	if b.narrow() {
+		// Live preview: read only the row whose columns make the path.
+		m := r.matcher()
+		vals := m.FindStringSubmatch(b.target)
+		if vals == nil {
+			return true
+		}
+		var conds []string
+		for i, name := range m.SubexpNames() {
+			if name != "" {
+				args = append(args, vals[i])
+				conds = append(conds, "q."+name+" = "+b.site.db.placeholder(len(args)))
+			}
+		}
+		query = "SELECT * FROM (" + clean(r.Query) + ") AS q WHERE " + strings.Join(conds, " AND ")
+	}
+	err := b.stream(r, query, args, func(row Row) bool {
 		key := keyString(row[r.Key])
 		path, err := r.pattern.fill(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
 		if err == nil {

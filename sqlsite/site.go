@@ -245,11 +245,19 @@ type buildRun struct {
 	stopped bool
 	data    map[string][]Row // site-wide query results
 	sitemap *sitemapCollector
+	target  string // when set, only pages at this path are wanted (live preview)
 }
+
+// narrow reports whether this pass wants one page only, so routes and rows
+// that cannot make it are skipped (a sitemap needs every page).
+func (b *buildRun) narrow() bool { return b.target != "" && b.sitemap == nil }
 
 func (b *buildRun) emit(p *bake.Page) bool {
 	if b.stopped {
 		return false
+	}
+	if b.narrow() && p.Path != b.target {
+		return true
 	}
 	if b.sitemap != nil && p.HTML() && p.Redirect == "" {
 		b.sitemap.add(p)
@@ -282,7 +290,7 @@ func (b *buildRun) fail(r *Route, path, key string, err error) bool {
 func (b *buildRun) run() {
 	s := b.site
 	for _, r := range s.cfg.Routes {
-		if r.Kind == KindSitemap {
+		if r.Kind == KindSitemap && (b.target == "" || r.canMake(b.target)) {
 			sm, err := newSitemapCollector()
 			if err != nil {
 				b.fail(&r, r.Path, "", err)
@@ -307,12 +315,15 @@ func (b *buildRun) run() {
 		}
 		b.data[n] = rows
 	}
-	if !b.staticFiles() {
+	if (b.target == "" || b.sitemap != nil || staticCandidate(b.target)) && !b.staticFiles() {
 		return
 	}
 	for i := range s.cfg.Routes {
 		r := &s.cfg.Routes[i]
 		if r.Kind == KindSitemap {
+			continue
+		}
+		if b.narrow() && !r.canMake(b.target) {
 			continue
 		}
 		if b.ctx.Err() != nil {
@@ -325,7 +336,7 @@ func (b *buildRun) run() {
 	}
 	for i := range s.cfg.Routes {
 		r := &s.cfg.Routes[i]
-		if r.Kind == KindSitemap && !b.sitemapPages(r) {
+		if r.Kind == KindSitemap && b.sitemap != nil && !b.sitemapPages(r) {
 			return
 		}
 	}

@@ -6,7 +6,7 @@
 --   cd examples/newsroom && go run ./internal/gen -o seed.sql
 --
 -- Tables: counties 60, races 31, candidates 66, results 1685, reporting 722,
--- articles 371, redirects 5.
+-- articles 345, redirects 5.
 
 BEGIN;
 
@@ -94,7 +94,7 @@ CREATE TABLE redirects (
 
 
 INSERT INTO counties (id, slug, name, seat, region, population, registered_voters, house_district, senate_district) VALUES
-(1, 'alder-county', 'Alder', 'Medford', 'North Woods', 450040, 324520, 8, 2),
+(1, 'aldridge-county', 'Aldridge', 'Medford', 'North Woods', 450040, 324520, 8, 2),
 (2, 'ashby-county', 'Ashby', 'Corinth', 'Southern Hills', 176490, 119761, 3, 24),
 (3, 'barrow-county', 'Barrow', 'Mayfield', 'River Valley', 13980, 9454, 4, 20),
 (4, 'beacon-county', 'Beacon', 'Dover Mills', 'Coast', 87500, 59115, 2, 12),
@@ -156,37 +156,37 @@ INSERT INTO counties (id, slug, name, seat, region, population, registered_voter
 (60, 'whitfield-county', 'Whitfield', 'Lyndon', 'Central Plains', 53250, 36971, 6, 16);
 
 INSERT INTO races (id, slug, title, office, office_slug, district, level, election_date, status, pct_reporting, summary, sort_order, updated_at) VALUES
-(1, 'governor', 'Governor', 'Governor', 'governor', NULL, 'Statewide', '2026-11-03', 'too close to call', 97, 'Dunn leads Morrison by 11,097 votes with ballots still being counted.', 1, '2026-11-05 00:48:00'),
-(2, 'us-senate', 'U.S. Senate', 'U.S. Senate', 'us-senate', NULL, 'Federal', '2026-11-03', 'called', 99, 'Ingrid Zimmer (R) wins another term, defeating Omar Brennan by 4.5 points.', 2, '2026-11-03 22:55:00'),
+(1, 'governor', 'Governor', 'Governor', 'governor', NULL, 'Statewide', '2026-11-03', 'too close to call', 97, 'Dunn leads Morrison by 11,992 votes with ballots still being counted.', 1, '2026-11-05 00:48:00'),
+(2, 'us-senate', 'U.S. Senate', 'U.S. Senate', 'us-senate', NULL, 'Federal', '2026-11-03', 'called', 99, 'Ingrid Zimmer (R) wins another term, defeating Omar Brennan by 4.4 points.', 2, '2026-11-03 22:55:00'),
 (3, 'lieutenant-governor', 'Lieutenant Governor', 'Lieutenant Governor', 'lieutenant-governor', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Lena Quinlan (R) defeats Luis Duarte by 3.1 points.', 3, '2026-11-03 21:52:00'),
 (4, 'attorney-general', 'Attorney General', 'Attorney General', 'attorney-general', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Aisha Mbeki (D) wins another term, defeating Rebecca Hale by 6.2 points.', 4, '2026-11-04 00:40:00'),
 (5, 'secretary-of-state', 'Secretary of State', 'Secretary of State', 'secretary-of-state', NULL, 'Statewide', '2026-11-03', 'counting', 93, 'Vasquez leads Holm with 93% of the expected vote counted.', 5, '2026-11-05 07:30:00'),
-(6, 'state-treasurer', 'State Treasurer', 'State Treasurer', 'state-treasurer', NULL, 'Statewide', '2026-11-03', 'recount', 100, 'Reyes leads Osei by 3,088 votes, inside the margin for an automatic recount.', 6, '2026-11-05 01:07:00'),
-(7, 'state-auditor', 'State Auditor', 'State Auditor', 'state-auditor', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Luis Eckert (R) wins another term, defeating Luis Caldwell by 8.3 points.', 7, '2026-11-04 03:23:00'),
-(8, 'commissioner-of-agriculture', 'Commissioner of Agriculture', 'Commissioner of Agriculture', 'commissioner-of-agriculture', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Walter Ellison (R) wins another term, defeating Monica Iverson by 14.2 points.', 8, '2026-11-04 00:00:00'),
+(6, 'state-treasurer', 'State Treasurer', 'State Treasurer', 'state-treasurer', NULL, 'Statewide', '2026-11-03', 'recount', 100, 'Reyes leads Osei by 3,084 votes, inside the margin for an automatic recount.', 6, '2026-11-05 01:07:00'),
+(7, 'state-auditor', 'State Auditor', 'State Auditor', 'state-auditor', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Elena Yates (R) wins another term, defeating Luis Caldwell by 8.3 points.', 7, '2026-11-04 03:23:00'),
+(8, 'commissioner-of-agriculture', 'Commissioner of Agriculture', 'Commissioner of Agriculture', 'commissioner-of-agriculture', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Fatima Lowry (R) wins another term, defeating Henry Voss by 14.2 points.', 8, '2026-11-04 00:00:00'),
 (9, 'superintendent-of-public-instruction', 'Superintendent of Public Instruction', 'Superintendent of Public Instruction', 'superintendent-of-public-instruction', NULL, 'Statewide', '2026-11-03', 'counting', 92, 'McAllister leads Santos with 92% of the expected vote counted.', 9, '2026-11-04 23:57:00'),
 (10, 'supreme-court-seat-3', 'Supreme Court, Seat 3', 'Supreme Court', 'supreme-court', 'Seat 3', 'Judicial', '2026-11-03', 'called', 99, 'Hannah Novak (NP) wins another term, defeating Dwayne Marsh by 11.5 points.', 10, '2026-11-04 01:09:00'),
 (11, 'us-house-district-1', 'U.S. House District 1', 'U.S. House', 'us-house', '1', 'Federal', '2026-11-03', 'called', 99, 'Abigail Talbot (D) wins another term, defeating Nathan Kowalski by 31.0 points.', 11, '2026-11-03 21:10:00'),
 (12, 'us-house-district-2', 'U.S. House District 2', 'U.S. House', 'us-house', '2', 'Federal', '2026-11-03', 'called', 99, 'Monica Nyberg (R) wins another term, defeating Linda Gallagher by 8.9 points.', 12, '2026-11-04 05:58:00'),
-(13, 'us-house-district-3', 'U.S. House District 3', 'U.S. House', 'us-house', '3', 'Federal', '2026-11-03', 'too close to call', 98, 'Lindqvist leads Navarro by 2,234 votes with ballots still being counted.', 13, '2026-11-05 05:56:00'),
-(14, 'us-house-district-4', 'U.S. House District 4', 'U.S. House', 'us-house', '4', 'Federal', '2026-11-03', 'called', 99, 'Beatrice Lowry (R) wins another term, defeating Andrew Yates by 16.0 points.', 14, '2026-11-04 03:25:00'),
-(15, 'us-house-district-5', 'U.S. House District 5', 'U.S. House', 'us-house', '5', 'Federal', '2026-11-03', 'uncontested', 100, 'Marcus Pruitt (R) ran without a major-party opponent.', 15, '2026-11-04 03:40:00'),
+(13, 'us-house-district-3', 'U.S. House District 3', 'U.S. House', 'us-house', '3', 'Federal', '2026-11-03', 'too close to call', 98, 'Ashworth leads Whitaker by 2,195 votes with ballots still being counted.', 13, '2026-11-05 05:56:00'),
+(14, 'us-house-district-4', 'U.S. House District 4', 'U.S. House', 'us-house', '4', 'Federal', '2026-11-03', 'called', 99, 'Yusuf Boyd (R) wins another term, defeating Katherine Oyelaran by 16.0 points.', 14, '2026-11-04 03:25:00'),
+(15, 'us-house-district-5', 'U.S. House District 5', 'U.S. House', 'us-house', '5', 'Federal', '2026-11-03', 'uncontested', 100, 'Julia Navarro (R) ran without a major-party opponent.', 15, '2026-11-04 03:40:00'),
 (16, 'us-house-district-6', 'U.S. House District 6', 'U.S. House', 'us-house', '6', 'Federal', '2026-11-03', 'counting', 88, 'Delgado leads Underwood with 88% of the expected vote counted.', 16, '2026-11-05 01:42:00'),
-(17, 'us-house-district-7', 'U.S. House District 7', 'U.S. House', 'us-house', '7', 'Federal', '2026-11-03', 'called', 99, 'Kevin Ibarra (R) wins another term, defeating Denise Sterling by 2.8 points.', 17, '2026-11-04 01:43:00'),
+(17, 'us-house-district-7', 'U.S. House District 7', 'U.S. House', 'us-house', '7', 'Federal', '2026-11-03', 'called', 99, 'Kevin Ibarra (R) wins another term, defeating Denise Sterling by 2.9 points.', 17, '2026-11-04 01:43:00'),
 (18, 'us-house-district-8', 'U.S. House District 8', 'U.S. House', 'us-house', '8', 'Federal', '2026-11-03', 'called', 99, 'Elena Okafor (D) wins another term, defeating Rebecca Ortega by 11.0 points.', 18, '2026-11-04 06:10:00'),
-(19, 'state-senate-district-2', 'State Senate District 2', 'State Senate', 'state-senate', '2', 'Legislative', '2026-11-03', 'called', 100, 'Linda Greenberg (D) wins another term, defeating Naomi Ashworth by 3.4 points.', 19, '2026-11-04 00:48:00'),
-(20, 'state-senate-district-4', 'State Senate District 4', 'State Senate', 'state-senate', '4', 'Legislative', '2026-11-03', 'called', 100, 'Kevin Sorensen (R) defeats Teresa Tran by 7.9 points.', 20, '2026-11-03 23:53:00'),
-(21, 'state-senate-district-6', 'State Senate District 6', 'State Senate', 'state-senate', '6', 'Legislative', '2026-11-03', 'called', 100, 'Linda Jansen (D) wins another term, defeating Linda Thornbury by 9.3 points.', 21, '2026-11-04 05:33:00'),
-(22, 'state-senate-district-8', 'State Senate District 8', 'State Senate', 'state-senate', '8', 'Legislative', '2026-11-03', 'uncontested', 100, 'Grace Petrov (R) ran without a major-party opponent.', 22, '2026-11-03 21:40:00'),
-(23, 'state-senate-district-10', 'State Senate District 10', 'State Senate', 'state-senate', '10', 'Legislative', '2026-11-03', 'called', 100, 'Teresa Oyelaran (D) wins another term, defeating Sarah Whitaker by 8.4 points.', 23, '2026-11-04 00:58:00'),
-(24, 'state-senate-district-12', 'State Senate District 12', 'State Senate', 'state-senate', '12', 'Legislative', '2026-11-03', 'called', 100, 'Grace Rasmussen (R) wins another term, defeating Robert Bauer by 11.4 points.', 24, '2026-11-04 01:54:00'),
-(25, 'state-senate-district-14', 'State Senate District 14', 'State Senate', 'state-senate', '14', 'Legislative', '2026-11-03', 'recount', 100, 'Lindgren leads Voss by 169 votes, inside the margin for an automatic recount.', 25, '2026-11-05 07:30:00'),
-(26, 'state-senate-district-16', 'State Senate District 16', 'State Senate', 'state-senate', '16', 'Legislative', '2026-11-03', 'called', 100, 'Curtis Pryor (D) wins another term, defeating Hannah Ferraro by 6.4 points.', 26, '2026-11-04 05:45:00'),
-(27, 'state-senate-district-18', 'State Senate District 18', 'State Senate', 'state-senate', '18', 'Legislative', '2026-11-03', 'called', 100, 'Katherine Boyd (R) wins another term, defeating Maria Bishop by 17.0 points.', 27, '2026-11-04 02:08:00'),
-(28, 'state-senate-district-20', 'State Senate District 20', 'State Senate', 'state-senate', '20', 'Legislative', '2026-11-03', 'too close to call', 96, 'Dawson leads Fairbanks by 1,073 votes with ballots still being counted.', 28, '2026-11-04 22:32:00'),
-(29, 'state-senate-district-22', 'State Senate District 22', 'State Senate', 'state-senate', '22', 'Legislative', '2026-11-03', 'called', 100, 'Carlos Chen (R) defeats Marcus Haddad by 12.7 points.', 29, '2026-11-04 06:19:00'),
-(30, 'state-senate-district-24', 'State Senate District 24', 'State Senate', 'state-senate', '24', 'Legislative', '2026-11-03', 'called', 100, 'Omar Winslow (R) wins another term, defeating James Crowley by 8.4 points.', 30, '2026-11-04 00:31:00'),
-(31, 'state-house-district-41-special', 'State House District 41 (special)', 'State House', 'state-house', '41', 'Legislative', '2026-03-10', 'called', 100, 'Katherine Castillo (D) defeats Samuel Albright by 5.9 points.', 31, '2026-03-10 22:40:00');
+(19, 'state-senate-district-2', 'State Senate District 2', 'State Senate', 'state-senate', '2', 'Legislative', '2026-11-03', 'called', 100, 'Linda Greenberg (D) wins another term, defeating Gregory Dawson by 3.4 points.', 19, '2026-11-04 00:48:00'),
+(20, 'state-senate-district-4', 'State Senate District 4', 'State Senate', 'state-senate', '4', 'Legislative', '2026-11-03', 'called', 100, 'James Thornbury (R) defeats Teresa Tran by 7.9 points.', 20, '2026-11-03 23:53:00'),
+(21, 'state-senate-district-6', 'State Senate District 6', 'State Senate', 'state-senate', '6', 'Legislative', '2026-11-03', 'called', 100, 'Franklin Sorensen (D) wins another term, defeating Abigail Eckert by 9.3 points.', 21, '2026-11-04 05:33:00'),
+(22, 'state-senate-district-8', 'State Senate District 8', 'State Senate', 'state-senate', '8', 'Legislative', '2026-11-03', 'uncontested', 100, 'Samuel Bishop (R) ran without a major-party opponent.', 22, '2026-11-03 21:40:00'),
+(23, 'state-senate-district-10', 'State Senate District 10', 'State Senate', 'state-senate', '10', 'Legislative', '2026-11-03', 'called', 100, 'Curtis Pruitt (D) wins another term, defeating Sarah Iverson by 8.4 points.', 23, '2026-11-04 00:58:00'),
+(24, 'state-senate-district-12', 'State Senate District 12', 'State Senate', 'state-senate', '12', 'Legislative', '2026-11-03', 'called', 100, 'Maria Ferraro (R) wins another term, defeating Mei Lindqvist by 11.4 points.', 24, '2026-11-04 01:54:00'),
+(25, 'state-senate-district-14', 'State Senate District 14', 'State Senate', 'state-senate', '14', 'Legislative', '2026-11-03', 'recount', 100, 'Albright leads Lindgren by 171 votes, inside the margin for an automatic recount.', 25, '2026-11-05 07:30:00'),
+(26, 'state-senate-district-16', 'State Senate District 16', 'State Senate', 'state-senate', '16', 'Legislative', '2026-11-03', 'called', 100, 'Omar Acosta (D) wins another term, defeating Claire Bauer by 6.4 points.', 26, '2026-11-04 05:45:00'),
+(27, 'state-senate-district-18', 'State Senate District 18', 'State Senate', 'state-senate', '18', 'Legislative', '2026-11-03', 'called', 100, 'Sarah Fairbanks (R) wins another term, defeating James Winslow by 17.0 points.', 27, '2026-11-04 02:08:00'),
+(28, 'state-senate-district-20', 'State Senate District 20', 'State Senate', 'state-senate', '20', 'Legislative', '2026-11-03', 'too close to call', 96, 'Jansen leads Haddad by 999 votes with ballots still being counted.', 28, '2026-11-04 22:32:00'),
+(29, 'state-senate-district-22', 'State Senate District 22', 'State Senate', 'state-senate', '22', 'Legislative', '2026-11-03', 'called', 100, 'Marcus Petrov (R) defeats Marcus Crowley by 12.7 points.', 29, '2026-11-04 06:19:00'),
+(30, 'state-senate-district-24', 'State Senate District 24', 'State Senate', 'state-senate', '24', 'Legislative', '2026-11-03', 'called', 100, 'Daniel Rasmussen (R) wins another term, defeating Naomi Castillo by 8.4 points.', 30, '2026-11-04 00:31:00'),
+(31, 'state-house-district-41-special', 'State House District 41 (special)', 'State House', 'state-house', '41', 'Legislative', '2026-03-10', 'called', 100, 'Raymond Ellison (D) defeats Dwayne Pryor by 5.9 points.', 31, '2026-03-10 22:40:00');
 
 INSERT INTO candidates (id, race_id, slug, name, party, party_code, incumbent, winner, ballot_order, hometown, bio) VALUES
 (1, 1, 'priya-morrison', 'Priya Morrison', 'Democratic', 'D', 0, 0, 1, 'Winslow', '**Priya Morrison** is the Democratic nominee for Governor. She has served as mayor of Winslow since 2018. Before entering politics she worked as a software entrepreneur.
@@ -376,38 +376,38 @@ Claire Osei has made public safety the center of her campaign. She describes her
 
 Luis Caldwell has made farm income the center of his campaign. He has also called for an independent audit of every state agency in the first year.
 '),
-(18, 7, 'luis-eckert', 'Luis Eckert', 'Republican', 'R', 1, 1, 2, 'Everly', '**Luis Eckert** is the Republican nominee for State Auditor. He was first elected to the seat in 2022 and is seeking a third term. Before entering politics he worked as a hospital administrator.
+(18, 7, 'elena-yates', 'Elena Yates', 'Republican', 'R', 1, 1, 2, 'Dover Mills', '**Elena Yates** is the Republican nominee for State Auditor. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as a union electrician.
 
-- **Born:** 1956, Everly
-- **Lives in:** Everly, Chesterton County
-- **Education:** The University of New Essex
-- **Family:** Single
+- **Born:** 1958, Dover Mills
+- **Lives in:** Dover Mills, Beacon County
+- **Education:** Kingsbury College
+- **Family:** Married, four grandchildren
 
 ## On the issues
 
-Luis Eckert has made the opioid epidemic the center of his campaign. He has said he would not sign any budget that raises the sales tax.
+Elena Yates has made broadband in rural counties the center of her campaign. She has also called for an independent audit of every state agency in the first year.
 '),
-(19, 8, 'monica-iverson', 'Monica Iverson', 'Democratic', 'D', 0, 0, 1, 'Orland', '**Monica Iverson** is the Democratic nominee for Commissioner of Agriculture. She has served as city council member in Orland since 2016. Before entering politics she worked as a public defender.
+(19, 8, 'henry-voss', 'Henry Voss', 'Democratic', 'D', 0, 0, 1, 'Fairview', '**Henry Voss** is the Democratic nominee for Commissioner of Agriculture. He has served as city council member in Fairview since 2017. Before entering politics he worked as an Army veteran and engineer.
 
-- **Born:** 1977, Orland
-- **Lives in:** Orland, Millbrook County
-- **Education:** The University of New Essex School of Law
-- **Family:** Single
+- **Born:** 1980, Fairview
+- **Lives in:** Fairview, Lamar County
+- **Education:** Port Alder Community College
+- **Family:** Married, four grandchildren
 
 ## On the issues
 
-Monica Iverson has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. Asked about the budget surplus, she has said it should go back to taxpayers.
+Henry Voss has made school funding the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(20, 8, 'walter-ellison', 'Walter Ellison', 'Republican', 'R', 1, 1, 2, 'Granby', '**Walter Ellison** is the Republican nominee for Commissioner of Agriculture. He was first elected to the seat in 2018 and is seeking a second term. Before entering politics he worked as a software entrepreneur.
+(20, 8, 'fatima-lowry', 'Fatima Lowry', 'Republican', 'R', 1, 1, 2, 'Marlow', '**Fatima Lowry** is the Republican nominee for Commissioner of Agriculture. She was first elected to the seat in 2018 and is seeking a third term. Before entering politics she worked as a pastor.
 
-- **Born:** 1979, Granby
-- **Lives in:** Granby, Dunmore County
-- **Education:** Fallon Technical Institute
-- **Family:** Married
+- **Born:** 1967, Marlow
+- **Lives in:** Marlow, Bellmont County
+- **Education:** New Essex State University
+- **Family:** Married, four grandchildren
 
 ## On the issues
 
-Walter Ellison has made road and bridge repair the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+Fatima Lowry has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. She has also called for an independent audit of every state agency in the first year.
 '),
 (21, 9, 'andrew-mcallister', 'Andrew McAllister', 'Nonpartisan', 'NP', 1, 0, 1, 'Yardley', '**Andrew McAllister** is the sitting justice in Superintendent of Public Instruction, appointed in 2019 and now on the ballot for a full ten-year term. Before joining the court, he spent eleven years as a trial judge in Fenwick County. Before entering politics he worked as a public-school teacher.
 
@@ -497,71 +497,71 @@ Linda Gallagher has made election security the center of her campaign. She has a
 
 Monica Nyberg has made the cost of child care the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(29, 12, 'luis-acosta', 'Luis Acosta', 'Libertarian', 'L', 0, 0, 3, 'Rockport', '**Luis Acosta** is the Libertarian Party''s candidate for U.S. House District 2. He works as community college dean in Rockport and has never held elected office. Before entering politics he worked as a community college dean.
+(29, 12, 'olivia-chen', 'Olivia Chen', 'Libertarian', 'L', 0, 0, 3, 'Winslow', '**Olivia Chen** is the Libertarian Party''s candidate for U.S. House District 2. She works as civil engineer in Winslow and has never held elected office. Before entering politics she worked as a civil engineer.
 
-- **Born:** 1971, Rockport
-- **Lives in:** Rockport, Calloway County
+- **Born:** 1958, Winslow
+- **Lives in:** Winslow, Granite County
 - **Education:** Harbor College
-- **Family:** Widowed, one child
-
-## On the issues
-
-Luis Acosta has made road and bridge repair the center of his campaign. He has also called for an independent audit of every state agency in the first year.
-'),
-(30, 13, 'monica-lindqvist', 'Monica Lindqvist', 'Democratic', 'D', 0, 0, 1, 'Corinth', '**Monica Lindqvist** is the Democratic nominee for U.S. House District 3. She has served as city council member in Corinth since 2015. Before entering politics she worked as a former newspaper editor.
-
-- **Born:** 1964, Corinth
-- **Lives in:** Corinth, Ashby County
-- **Education:** New Essex State University
-- **Family:** Married, two children
-
-## On the issues
-
-Monica Lindqvist has made the cost of child care the center of her campaign. She has also called for an independent audit of every state agency in the first year.
-'),
-(31, 13, 'abigail-navarro', 'Abigail Navarro', 'Republican', 'R', 0, 0, 2, 'Chapel Hill', '**Abigail Navarro** is the Republican nominee for U.S. House District 3. She has served as state representative%!(EXTRA string=Chapel Hill) since 2014. Before entering politics she worked as a software entrepreneur.
-
-- **Born:** 1978, Chapel Hill
-- **Lives in:** Chapel Hill, Blackstone County
-- **Education:** New Essex State University
-- **Family:** Married, two children
-
-## On the issues
-
-Abigail Navarro has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. She has also called for an independent audit of every state agency in the first year.
-'),
-(32, 14, 'andrew-yates', 'Andrew Yates', 'Democratic', 'D', 0, 0, 1, 'Denton', '**Andrew Yates** is the Democratic nominee for U.S. House District 4. He has served as city council member in Denton since 2015. Before entering politics he worked as a civil engineer.
-
-- **Born:** 1985, Denton
-- **Lives in:** Denton, Tillman County
-- **Education:** Harbor College
-- **Family:** Married
-
-## On the issues
-
-Andrew Yates has made farm income the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
-'),
-(33, 14, 'beatrice-lowry', 'Beatrice Lowry', 'Republican', 'R', 1, 1, 2, 'Carlisle', '**Beatrice Lowry** is the Republican nominee for U.S. House District 4. She was first elected to the seat in 2022 and is seeking a third term. Before entering politics she worked as a union electrician.
-
-- **Born:** 1961, Carlisle
-- **Lives in:** Carlisle, Eastbrook County
-- **Education:** Fallon Technical Institute
-- **Family:** Single
-
-## On the issues
-
-Beatrice Lowry has made the Port Alder transit expansion the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
-'),
-(34, 15, 'marcus-pruitt', 'Marcus Pruitt', 'Republican', 'R', 1, 1, 1, 'Newbury', '**Marcus Pruitt** is the Republican nominee for U.S. House District 5, running without a major-party opponent. He was first elected to the seat in 2022 and is seeking a second term. Before entering politics he worked as a former police chief.
-
-- **Born:** 1981, Newbury
-- **Lives in:** Newbury, Harlow County
-- **Education:** The University of New Essex School of Law
 - **Family:** Married, four grandchildren
 
 ## On the issues
 
-Marcus Pruitt has made the state budget surplus the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+Olivia Chen has made the Port Alder transit expansion the center of her campaign. On the stump she talks about a state government that "answers the phone."
+'),
+(30, 13, 'katherine-ashworth', 'Katherine Ashworth', 'Democratic', 'D', 0, 0, 1, 'Chapel Hill', '**Katherine Ashworth** is the Democratic nominee for U.S. House District 3. She has served as county commissioner%!(EXTRA string=Chapel Hill) since 2013. Before entering politics she worked as a county prosecutor.
+
+- **Born:** 1967, Chapel Hill
+- **Lives in:** Chapel Hill, Blackstone County
+- **Education:** Kingsbury College
+- **Family:** Widowed, one child
+
+## On the issues
+
+Katherine Ashworth has made rural hospital closures the center of her campaign. She has also called for an independent audit of every state agency in the first year.
+'),
+(31, 13, 'david-whitaker', 'David Whitaker', 'Republican', 'R', 0, 0, 2, 'Chapel Hill', '**David Whitaker** is the Republican nominee for U.S. House District 3. He has served as county treasurer%!(EXTRA string=Chapel Hill) since 2021. Before entering politics he worked as a real estate developer.
+
+- **Born:** 1977, Chapel Hill
+- **Lives in:** Chapel Hill, Blackstone County
+- **Education:** Fallon Technical Institute
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+David Whitaker has made wildfire preparedness the center of his campaign. He has said he would not sign any budget that raises the sales tax.
+'),
+(32, 14, 'katherine-oyelaran', 'Katherine Oyelaran', 'Democratic', 'D', 0, 0, 1, 'Verona', '**Katherine Oyelaran** is the Democratic nominee for U.S. House District 4. She has served as city council member in Verona since 2017. Before entering politics she worked as a nurse.
+
+- **Born:** 1985, Verona
+- **Lives in:** Verona, Coldbrook County
+- **Education:** The University of New Essex School of Law
+- **Family:** Married, three children
+
+## On the issues
+
+Katherine Oyelaran has made the state''s aging water systems the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+'),
+(33, 14, 'yusuf-boyd', 'Yusuf Boyd', 'Republican', 'R', 1, 1, 2, 'Verona', '**Yusuf Boyd** is the Republican nominee for U.S. House District 4. He was first elected to the seat in 2018 and is seeking a second term. Before entering politics he worked as a union electrician.
+
+- **Born:** 1968, Verona
+- **Lives in:** Verona, Coldbrook County
+- **Education:** The University of New Essex
+- **Family:** Married, three children
+
+## On the issues
+
+Yusuf Boyd has made the state''s aging water systems the center of his campaign. He has said he would not sign any budget that raises the sales tax.
+'),
+(34, 15, 'julia-navarro', 'Julia Navarro', 'Republican', 'R', 1, 1, 1, 'Fairview', '**Julia Navarro** is the Republican nominee for U.S. House District 5, running without a major-party opponent. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as an accountant.
+
+- **Born:** 1983, Fairview
+- **Lives in:** Fairview, Lamar County
+- **Education:** New Essex State University
+- **Family:** Married, three children
+
+## On the issues
+
+Julia Navarro has made road and bridge repair the center of her campaign. She has also called for an independent audit of every state agency in the first year.
 '),
 (35, 16, 'grace-delgado', 'Grace Delgado', 'Democratic', 'D', 1, 0, 1, 'Marlow', '**Grace Delgado** is the Democratic nominee for U.S. House District 6. She was first elected to the seat in 2014 and is seeking a third term. Before entering politics she worked as a software entrepreneur.
 
@@ -643,7 +643,7 @@ Rebecca Ortega has made housing costs the center of her campaign. She has said s
 (42, 19, 'linda-greenberg', 'Linda Greenberg', 'Democratic', 'D', 1, 1, 1, 'Medford', '**Linda Greenberg** is the Democratic nominee for State Senate District 2. She was first elected to the seat in 2014 and is seeking a third term. Before entering politics she worked as a pastor.
 
 - **Born:** 1965, Medford
-- **Lives in:** Medford, Alder County
+- **Lives in:** Medford, Aldridge County
 - **Education:** Port Alder Community College
 - **Family:** Single
 
@@ -651,16 +651,16 @@ Rebecca Ortega has made housing costs the center of her campaign. She has said s
 
 Linda Greenberg has made wildfire preparedness the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(43, 19, 'naomi-ashworth', 'Naomi Ashworth', 'Republican', 'R', 0, 0, 2, 'Stanhope', '**Naomi Ashworth** is the Republican nominee for State Senate District 2. She has served as state senator%!(EXTRA string=Stanhope) since 2019. Before entering politics she worked as a community college dean.
+(43, 19, 'gregory-dawson', 'Gregory Dawson', 'Republican', 'R', 0, 0, 2, 'Medford', '**Gregory Dawson** is the Republican nominee for State Senate District 2. He has served as county commissioner%!(EXTRA string=Medford) since 2012. Before entering politics he worked as a former police chief.
 
-- **Born:** 1954, Stanhope
-- **Lives in:** Stanhope, Highland County
-- **Education:** Fallon Technical Institute
-- **Family:** Married, two children
+- **Born:** 1955, Medford
+- **Lives in:** Medford, Aldridge County
+- **Education:** Harbor College
+- **Family:** Married, three children
 
 ## On the issues
 
-Naomi Ashworth has made broadband in rural counties the center of her campaign. She has said she would not sign any budget that raises the sales tax.
+Gregory Dawson has made wildfire preparedness the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
 (44, 20, 'teresa-tran', 'Teresa Tran', 'Democratic', 'D', 0, 0, 1, 'Kettering', '**Teresa Tran** is the Democratic nominee for State Senate District 4. She has served as mayor of Kettering since 2017. Before entering politics she worked as a real estate developer.
 
@@ -673,2705 +673,2705 @@ Naomi Ashworth has made broadband in rural counties the center of her campaign. 
 
 Teresa Tran has made farm income the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(45, 20, 'kevin-sorensen', 'Kevin Sorensen', 'Republican', 'R', 0, 1, 2, 'Marlow', '**Kevin Sorensen** is the Republican nominee for State Senate District 4. He has served as mayor of Marlow since 2019. Before entering politics he worked as an Army veteran and engineer.
+(45, 20, 'james-thornbury', 'James Thornbury', 'Republican', 'R', 0, 1, 2, 'Trenton', '**James Thornbury** is the Republican nominee for State Senate District 4. He has served as city council member in Trenton since 2016. Before entering politics he worked as a former police chief.
 
-- **Born:** 1981, Marlow
-- **Lives in:** Marlow, Bellmont County
-- **Education:** The University of New Essex School of Law
-- **Family:** Married
-
-## On the issues
-
-Kevin Sorensen has made housing costs the center of his campaign. He has said he would not sign any budget that raises the sales tax.
-'),
-(46, 21, 'linda-jansen', 'Linda Jansen', 'Democratic', 'D', 1, 1, 1, 'Verona', '**Linda Jansen** is the Democratic nominee for State Senate District 6. She was first elected to the seat in 2018 and is seeking a second term. Before entering politics she worked as a small-business owner.
-
-- **Born:** 1988, Verona
-- **Lives in:** Verona, Coldbrook County
-- **Education:** Kingsbury College
-- **Family:** Married, three children
-
-## On the issues
-
-Linda Jansen has made housing costs the center of her campaign. She has also called for an independent audit of every state agency in the first year.
-'),
-(47, 21, 'linda-thornbury', 'Linda Thornbury', 'Republican', 'R', 0, 0, 2, 'Port Alder', '**Linda Thornbury** is the Republican nominee for State Senate District 6. She has served as member of the Port Alder school board since 2021. Before entering politics she worked as a family physician.
-
-- **Born:** 1971, Port Alder
-- **Lives in:** Port Alder, Redwater County
+- **Born:** 1968, Trenton
+- **Lives in:** Trenton, Morrow County
 - **Education:** Harbor College
-- **Family:** Single
-
-## On the issues
-
-Linda Thornbury has made wildfire preparedness the center of her campaign. On the stump she talks about a state government that "answers the phone."
-'),
-(48, 22, 'grace-petrov', 'Grace Petrov', 'Republican', 'R', 0, 1, 1, 'Sutton', '**Grace Petrov** is the Republican nominee for State Senate District 8, running without a major-party opponent. She has served as state representative%!(EXTRA string=Sutton) since 2021. Before entering politics she worked as an accountant.
-
-- **Born:** 1970, Sutton
-- **Lives in:** Sutton, Deerfield County
-- **Education:** Harbor College
-- **Family:** Married
-
-## On the issues
-
-Grace Petrov has made the opioid epidemic the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
-'),
-(49, 23, 'teresa-oyelaran', 'Teresa Oyelaran', 'Democratic', 'D', 1, 1, 1, 'Newbury', '**Teresa Oyelaran** is the Democratic nominee for State Senate District 10. She was first elected to the seat in 2018 and is seeking a third term. Before entering politics she worked as a nurse.
-
-- **Born:** 1982, Newbury
-- **Lives in:** Newbury, Harlow County
-- **Education:** The University of New Essex
 - **Family:** Married, two children
 
 ## On the issues
 
-Teresa Oyelaran has made housing costs the center of her campaign. She has also called for an independent audit of every state agency in the first year.
+James Thornbury has made the state budget surplus the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(50, 23, 'sarah-whitaker', 'Sarah Whitaker', 'Republican', 'R', 0, 0, 2, 'Brandt', '**Sarah Whitaker** is the Republican nominee for State Senate District 10. She has served as state representative%!(EXTRA string=Brandt) since 2012. Before entering politics she worked as a county prosecutor.
+(46, 21, 'franklin-sorensen', 'Franklin Sorensen', 'Democratic', 'D', 1, 1, 1, 'Verona', '**Franklin Sorensen** is the Democratic nominee for State Senate District 6. He was first elected to the seat in 2018 and is seeking a second term. Before entering politics he worked as a community college dean.
 
-- **Born:** 1983, Brandt
-- **Lives in:** Brandt, Oakes County
-- **Education:** Kingsbury College
-- **Family:** Single
+- **Born:** 1974, Verona
+- **Lives in:** Verona, Coldbrook County
+- **Education:** Port Alder Community College
+- **Family:** Married, three children
 
 ## On the issues
 
-Sarah Whitaker has made the state''s aging water systems the center of her campaign. On the stump she talks about a state government that "answers the phone."
+Franklin Sorensen has made broadband in rural counties the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
 '),
-(51, 24, 'robert-bauer', 'Robert Bauer', 'Democratic', 'D', 0, 0, 1, 'Selby', '**Robert Bauer** is the Democratic nominee for State Senate District 12. He has served as mayor of Selby since 2014. Before entering politics he worked as an accountant.
+(47, 21, 'abigail-eckert', 'Abigail Eckert', 'Republican', 'R', 0, 0, 2, 'Elkhart', '**Abigail Eckert** is the Republican nominee for State Senate District 6. She has served as state senator%!(EXTRA string=Elkhart) since 2013. Before entering politics she worked as a software entrepreneur.
 
-- **Born:** 1966, Selby
-- **Lives in:** Selby, Fallon County
+- **Born:** 1988, Elkhart
+- **Lives in:** Elkhart, Norwood County
 - **Education:** Harbor College
+- **Family:** Married, three children
+
+## On the issues
+
+Abigail Eckert has made manufacturing jobs the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+'),
+(48, 22, 'samuel-bishop', 'Samuel Bishop', 'Republican', 'R', 0, 1, 1, 'Oakridge', '**Samuel Bishop** is the Republican nominee for State Senate District 8, running without a major-party opponent. He has served as mayor of Oakridge since 2019. Before entering politics he worked as a civil engineer.
+
+- **Born:** 1968, Oakridge
+- **Lives in:** Oakridge, Thornton County
+- **Education:** Harbor College
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+Samuel Bishop has made wildfire preparedness the center of his campaign. He has said he would not sign any budget that raises the sales tax.
+'),
+(49, 23, 'curtis-pruitt', 'Curtis Pruitt', 'Democratic', 'D', 1, 1, 1, 'Brandt', '**Curtis Pruitt** is the Democratic nominee for State Senate District 10. He was first elected to the seat in 2018 and is seeking a second term. Before entering politics he worked as a labor organizer.
+
+- **Born:** 1963, Brandt
+- **Lives in:** Brandt, Oakes County
+- **Education:** Fallon Technical Institute
+- **Family:** Married, three children
+
+## On the issues
+
+Curtis Pruitt has made public safety the center of his campaign. On the stump he talks about a state government that "answers the phone."
+'),
+(50, 23, 'sarah-iverson', 'Sarah Iverson', 'Republican', 'R', 0, 0, 2, 'Orland', '**Sarah Iverson** is the Republican nominee for State Senate District 10. She has served as county treasurer%!(EXTRA string=Orland) since 2019. Before entering politics she worked as a real estate developer.
+
+- **Born:** 1986, Orland
+- **Lives in:** Orland, Millbrook County
+- **Education:** Harbor College
+- **Family:** Married, two children
+
+## On the issues
+
+Sarah Iverson has made road and bridge repair the center of her campaign. On the stump she talks about a state government that "answers the phone."
+'),
+(51, 24, 'mei-lindqvist', 'Mei Lindqvist', 'Democratic', 'D', 0, 0, 1, 'Dover Mills', '**Mei Lindqvist** is the Democratic nominee for State Senate District 12. She has served as state senator%!(EXTRA string=Dover Mills) since 2019. Before entering politics she worked as a real estate developer.
+
+- **Born:** 1963, Dover Mills
+- **Lives in:** Dover Mills, Beacon County
+- **Education:** Harbor College
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+Mei Lindqvist has made manufacturing jobs the center of her campaign. On the stump she talks about a state government that "answers the phone."
+'),
+(52, 24, 'maria-ferraro', 'Maria Ferraro', 'Republican', 'R', 1, 1, 2, 'Selby', '**Maria Ferraro** is the Republican nominee for State Senate District 12. She was first elected to the seat in 2022 and is seeking a second term. Before entering politics she worked as a city planner.
+
+- **Born:** 1985, Selby
+- **Lives in:** Selby, Fallon County
+- **Education:** Fallon Technical Institute
+- **Family:** Married
+
+## On the issues
+
+Maria Ferraro has made manufacturing jobs the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+'),
+(53, 25, 'nathan-albright', 'Nathan Albright', 'Democratic', 'D', 0, 0, 1, 'Ashton', '**Nathan Albright** is the Democratic nominee for State Senate District 14. He has served as member of the Ashton school board since 2021. Before entering politics he worked as a public defender.
+
+- **Born:** 1977, Ashton
+- **Lives in:** Ashton, Quarry County
+- **Education:** Fallon Technical Institute
+- **Family:** Married, two children
+
+## On the issues
+
+Nathan Albright has made the state''s aging water systems the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+'),
+(54, 25, 'jonathan-lindgren', 'Jonathan Lindgren', 'Republican', 'R', 1, 0, 2, 'Ashton', '**Jonathan Lindgren** is the Republican nominee for State Senate District 14. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as an accountant.
+
+- **Born:** 1982, Ashton
+- **Lives in:** Ashton, Quarry County
+- **Education:** Kingsbury College
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+Jonathan Lindgren has made school funding the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
+'),
+(55, 26, 'omar-acosta', 'Omar Acosta', 'Democratic', 'D', 1, 1, 1, 'Hollis', '**Omar Acosta** is the Democratic nominee for State Senate District 16. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as a city planner.
+
+- **Born:** 1977, Hollis
+- **Lives in:** Hollis, Vance County
+- **Education:** Harbor College
+- **Family:** Married
+
+## On the issues
+
+Omar Acosta has made rural hospital closures the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+'),
+(56, 26, 'claire-bauer', 'Claire Bauer', 'Republican', 'R', 0, 0, 2, 'Lyndon', '**Claire Bauer** is the Republican nominee for State Senate District 16. She has served as state representative%!(EXTRA string=Lyndon) since 2013. Before entering politics she worked as a public defender.
+
+- **Born:** 1958, Lyndon
+- **Lives in:** Lyndon, Whitfield County
+- **Education:** Kingsbury College
 - **Family:** Widowed, one child
 
 ## On the issues
 
-Robert Bauer has made manufacturing jobs the center of his campaign. He has said he would not sign any budget that raises the sales tax.
+Claire Bauer has made the state budget surplus the center of her campaign. On the stump she talks about a state government that "answers the phone."
 '),
-(52, 24, 'grace-rasmussen', 'Grace Rasmussen', 'Republican', 'R', 1, 1, 2, 'Dover Mills', '**Grace Rasmussen** is the Republican nominee for State Senate District 12. She was first elected to the seat in 2018 and is seeking a second term. Before entering politics she worked as a family physician.
+(57, 27, 'james-winslow', 'James Winslow', 'Democratic', 'D', 0, 0, 1, 'Fulton', '**James Winslow** is the Democratic nominee for State Senate District 18. He has served as county commissioner%!(EXTRA string=Fulton) since 2019. Before entering politics he worked as a county prosecutor.
 
-- **Born:** 1958, Dover Mills
-- **Lives in:** Dover Mills, Beacon County
-- **Education:** Port Alder Community College
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Grace Rasmussen has made road and bridge repair the center of her campaign. On the stump she talks about a state government that "answers the phone."
-'),
-(53, 25, 'walter-lindgren', 'Walter Lindgren', 'Democratic', 'D', 0, 0, 1, 'Beckley', '**Walter Lindgren** is the Democratic nominee for State Senate District 14. He has served as county treasurer%!(EXTRA string=Beckley) since 2019. Before entering politics he worked as a pastor.
-
-- **Born:** 1965, Beckley
-- **Lives in:** Beckley, Crane County
-- **Education:** The University of New Essex
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Walter Lindgren has made housing costs the center of his campaign. He describes his approach as "fix what is broken before building anything new."
-'),
-(54, 25, 'sarah-voss', 'Sarah Voss', 'Republican', 'R', 1, 0, 2, 'Bancroft', '**Sarah Voss** is the Republican nominee for State Senate District 14. She was first elected to the seat in 2022 and is seeking a second term. Before entering politics she worked as a labor organizer.
-
-- **Born:** 1985, Bancroft
-- **Lives in:** Bancroft, Holloway County
-- **Education:** The University of New Essex
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Sarah Voss has made broadband in rural counties the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
-'),
-(55, 26, 'curtis-pryor', 'Curtis Pryor', 'Democratic', 'D', 1, 1, 1, 'Port Alder', '**Curtis Pryor** is the Democratic nominee for State Senate District 16. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as an accountant.
-
-- **Born:** 1975, Port Alder
-- **Lives in:** Port Alder, Harbor County
-- **Education:** Kingsbury College
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Curtis Pryor has made housing costs the center of his campaign. He has said he would not sign any budget that raises the sales tax.
-'),
-(56, 26, 'hannah-ferraro', 'Hannah Ferraro', 'Republican', 'R', 0, 0, 2, 'Clayton', '**Hannah Ferraro** is the Republican nominee for State Senate District 16. She has served as city council member in Clayton since 2019. Before entering politics she worked as a civil engineer.
-
-- **Born:** 1988, Clayton
-- **Lives in:** Clayton, Kingsbury County
-- **Education:** The University of New Essex
-- **Family:** Married
-
-## On the issues
-
-Hannah Ferraro has made the Port Alder transit expansion the center of her campaign. She has also called for an independent audit of every state agency in the first year.
-'),
-(57, 27, 'maria-bishop', 'Maria Bishop', 'Democratic', 'D', 0, 0, 1, 'Chapel Hill', '**Maria Bishop** is the Democratic nominee for State Senate District 18. She has served as state senator%!(EXTRA string=Chapel Hill) since 2019. Before entering politics she worked as a hospital administrator.
-
-- **Born:** 1955, Chapel Hill
-- **Lives in:** Chapel Hill, Blackstone County
-- **Education:** The University of New Essex School of Law
-- **Family:** Married, two children
-
-## On the issues
-
-Maria Bishop has made broadband in rural counties the center of her campaign. She has also called for an independent audit of every state agency in the first year.
-'),
-(58, 27, 'katherine-boyd', 'Katherine Boyd', 'Republican', 'R', 1, 1, 2, 'Bristow', '**Katherine Boyd** is the Republican nominee for State Senate District 18. She was first elected to the seat in 2014 and is seeking a third term. Before entering politics she worked as a former police chief.
-
-- **Born:** 1986, Bristow
-- **Lives in:** Bristow, Summit County
-- **Education:** Kingsbury College
-- **Family:** Married, two children
-
-## On the issues
-
-Katherine Boyd has made manufacturing jobs the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
-'),
-(59, 28, 'sarah-fairbanks', 'Sarah Fairbanks', 'Democratic', 'D', 0, 0, 1, 'Riverton', '**Sarah Fairbanks** is the Democratic nominee for State Senate District 20. She has served as city council member in Riverton since 2015. Before entering politics she worked as a county prosecutor.
-
-- **Born:** 1977, Riverton
-- **Lives in:** Riverton, Osprey County
-- **Education:** New Essex State University
-- **Family:** Married, two children
-
-## On the issues
-
-Sarah Fairbanks has made the cost of child care the center of her campaign. She has also called for an independent audit of every state agency in the first year.
-'),
-(60, 28, 'thomas-dawson', 'Thomas Dawson', 'Republican', 'R', 1, 0, 2, 'Mayfield', '**Thomas Dawson** is the Republican nominee for State Senate District 20. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as a hospital administrator.
-
-- **Born:** 1954, Mayfield
-- **Lives in:** Mayfield, Barrow County
+- **Born:** 1954, Fulton
+- **Lives in:** Fulton, Hartwell County
 - **Education:** Harbor College
-- **Family:** Single
+- **Family:** Married, four grandchildren
 
 ## On the issues
 
-Thomas Dawson has made road and bridge repair the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+James Winslow has made the state''s aging water systems the center of his campaign. He has said he would not sign any budget that raises the sales tax.
 '),
-(61, 29, 'marcus-haddad', 'Marcus Haddad', 'Democratic', 'D', 0, 0, 1, 'Millford', '**Marcus Haddad** is the Democratic nominee for State Senate District 22. He has served as member of the Millford school board since 2013. Before entering politics he worked as a pastor.
+(58, 27, 'sarah-fairbanks', 'Sarah Fairbanks', 'Republican', 'R', 1, 1, 2, 'Bristow', '**Sarah Fairbanks** is the Republican nominee for State Senate District 18. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as a county prosecutor.
 
-- **Born:** 1982, Millford
-- **Lives in:** Millford, Juniper County
-- **Education:** New Essex State University
-- **Family:** Single
-
-## On the issues
-
-Marcus Haddad has made the state''s aging water systems the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
-'),
-(62, 29, 'carlos-chen', 'Carlos Chen', 'Republican', 'R', 0, 1, 2, 'Yardley', '**Carlos Chen** is the Republican nominee for State Senate District 22. He has served as county commissioner%!(EXTRA string=Yardley) since 2012. Before entering politics he worked as a real estate developer.
-
-- **Born:** 1979, Yardley
-- **Lives in:** Yardley, Fenwick County
-- **Education:** Port Alder Community College
+- **Born:** 1977, Bristow
+- **Lives in:** Bristow, Summit County
+- **Education:** The University of New Essex
 - **Family:** Married
 
 ## On the issues
 
-Carlos Chen has made the state''s aging water systems the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+Sarah Fairbanks has made the cost of child care the center of her campaign. She describes her approach as "fix what is broken before building anything new."
 '),
-(63, 30, 'james-crowley', 'James Crowley', 'Democratic', 'D', 0, 0, 1, 'Granby', '**James Crowley** is the Democratic nominee for State Senate District 24. He has served as county treasurer%!(EXTRA string=Granby) since 2013. Before entering politics he worked as a farmer.
+(59, 28, 'daniel-haddad', 'Daniel Haddad', 'Democratic', 'D', 0, 0, 1, 'Ridgeway', '**Daniel Haddad** is the Democratic nominee for State Senate District 20. He has served as county commissioner%!(EXTRA string=Ridgeway) since 2016. Before entering politics he worked as a community college dean.
 
-- **Born:** 1989, Granby
-- **Lives in:** Granby, Dunmore County
+- **Born:** 1974, Ridgeway
+- **Lives in:** Ridgeway, Bramble County
+- **Education:** Kingsbury College
+- **Family:** Widowed, one child
+
+## On the issues
+
+Daniel Haddad has made the Port Alder transit expansion the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+'),
+(60, 28, 'jonathan-jansen', 'Jonathan Jansen', 'Republican', 'R', 1, 0, 2, 'Ridgeway', '**Jonathan Jansen** is the Republican nominee for State Senate District 20. He was first elected to the seat in 2022 and is seeking a third term. Before entering politics he worked as a real estate developer.
+
+- **Born:** 1956, Ridgeway
+- **Lives in:** Ridgeway, Bramble County
+- **Education:** Fallon Technical Institute
+- **Family:** Married, three children
+
+## On the issues
+
+Jonathan Jansen has made rural hospital closures the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+'),
+(61, 29, 'marcus-crowley', 'Marcus Crowley', 'Democratic', 'D', 0, 0, 1, 'Yardley', '**Marcus Crowley** is the Democratic nominee for State Senate District 22. He has served as county treasurer%!(EXTRA string=Yardley) since 2019. Before entering politics he worked as a family physician.
+
+- **Born:** 1977, Yardley
+- **Lives in:** Yardley, Fenwick County
 - **Education:** Harbor College
 - **Family:** Married, three children
 
 ## On the issues
 
-James Crowley has made the cost of child care the center of his campaign. On the stump he talks about a state government that "answers the phone."
+Marcus Crowley has made manufacturing jobs the center of his campaign. On the stump he talks about a state government that "answers the phone."
 '),
-(64, 30, 'omar-winslow', 'Omar Winslow', 'Republican', 'R', 1, 1, 2, 'Corinth', '**Omar Winslow** is the Republican nominee for State Senate District 24. He was first elected to the seat in 2018 and is seeking a second term. Before entering politics he worked as a hospital administrator.
+(62, 29, 'marcus-petrov', 'Marcus Petrov', 'Republican', 'R', 0, 1, 2, 'Lowell Falls', '**Marcus Petrov** is the Republican nominee for State Senate District 22. He has served as county commissioner%!(EXTRA string=Lowell Falls) since 2016. Before entering politics he worked as a union electrician.
 
-- **Born:** 1982, Corinth
+- **Born:** 1960, Lowell Falls
+- **Lives in:** Lowell Falls, Marsh County
+- **Education:** New Essex State University
+- **Family:** Single
+
+## On the issues
+
+Marcus Petrov has made property taxes the center of his campaign, promising a cap on annual assessment increases for homeowners. On the stump he talks about a state government that "answers the phone."
+'),
+(63, 30, 'naomi-castillo', 'Naomi Castillo', 'Democratic', 'D', 0, 0, 1, 'Corinth', '**Naomi Castillo** is the Democratic nominee for State Senate District 24. She has served as county treasurer%!(EXTRA string=Corinth) since 2013. Before entering politics she worked as a civil engineer.
+
+- **Born:** 1965, Corinth
 - **Lives in:** Corinth, Ashby County
 - **Education:** Kingsbury College
-- **Family:** Widowed, one child
+- **Family:** Married
 
 ## On the issues
 
-Omar Winslow has made manufacturing jobs the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
+Naomi Castillo has made manufacturing jobs the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(65, 31, 'katherine-castillo', 'Katherine Castillo', 'Democratic', 'D', 0, 1, 1, 'Trenton', '**Katherine Castillo** is the Democratic nominee for State House District 41 (special). She has served as member of the Trenton school board since 2020. Before entering politics she worked as an accountant.
+(64, 30, 'daniel-rasmussen', 'Daniel Rasmussen', 'Republican', 'R', 1, 1, 2, 'Granby', '**Daniel Rasmussen** is the Republican nominee for State Senate District 24. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as a nurse.
 
-- **Born:** 1955, Trenton
-- **Lives in:** Trenton, Morrow County
-- **Education:** Harbor College
+- **Born:** 1966, Granby
+- **Lives in:** Granby, Dunmore County
+- **Education:** New Essex State University
 - **Family:** Married, two children
 
 ## On the issues
 
-Katherine Castillo has made the Port Alder transit expansion the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+Daniel Rasmussen has made the cost of child care the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(66, 31, 'samuel-albright', 'Samuel Albright', 'Republican', 'R', 0, 0, 2, 'Trenton', '**Samuel Albright** is the Republican nominee for State House District 41 (special). He has served as county commissioner%!(EXTRA string=Trenton) since 2021. Before entering politics he worked as a public-school teacher.
+(65, 31, 'raymond-ellison', 'Raymond Ellison', 'Democratic', 'D', 0, 1, 1, 'Greenville', '**Raymond Ellison** is the Democratic nominee for State House District 41 (special). He has served as member of the Greenville school board since 2020. Before entering politics he worked as a farmer.
 
-- **Born:** 1970, Trenton
-- **Lives in:** Trenton, Morrow County
-- **Education:** The University of New Essex School of Law
-- **Family:** Married, three children
+- **Born:** 1977, Greenville
+- **Lives in:** Greenville, Linden County
+- **Education:** Kingsbury College
+- **Family:** Married, four grandchildren
 
 ## On the issues
 
-Samuel Albright has made school funding the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
+Raymond Ellison has made farm income the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
+'),
+(66, 31, 'dwayne-pryor', 'Dwayne Pryor', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Dwayne Pryor** is the Republican nominee for State House District 41 (special). He has served as county commissioner%!(EXTRA string=Greenville) since 2013. Before entering politics he worked as a community college dean.
+
+- **Born:** 1975, Greenville
+- **Lives in:** Greenville, Linden County
+- **Education:** The University of New Essex School of Law
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+Dwayne Pryor has made the state budget surplus the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 ');
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(1, 1, 1, 124310),
-(1, 2, 1, 65021),
-(1, 3, 1, 1852),
-(1, 1, 2, 28487),
-(1, 2, 2, 37570),
-(1, 3, 2, 945),
-(1, 1, 3, 1686),
-(1, 2, 3, 3143),
-(1, 3, 3, 84),
-(1, 1, 4, 16477),
-(1, 2, 4, 16230),
-(1, 3, 4, 942),
-(1, 1, 5, 1095),
-(1, 2, 5, 3316),
-(1, 3, 5, 77),
-(1, 1, 6, 23839),
-(1, 2, 6, 19973),
-(1, 3, 6, 263),
-(1, 1, 7, 6373),
-(1, 2, 7, 10183),
-(1, 3, 7, 506),
-(1, 1, 8, 5603),
-(1, 2, 8, 11851),
-(1, 3, 8, 248),
-(1, 1, 9, 2939),
-(1, 2, 9, 8658),
-(1, 3, 9, 310),
-(1, 1, 10, 3095),
-(1, 2, 10, 5421),
-(1, 3, 10, 130),
-(1, 1, 11, 7680),
-(1, 2, 11, 8471),
-(1, 3, 11, 274),
-(1, 1, 12, 3388),
-(1, 2, 12, 3313),
-(1, 3, 12, 192),
-(1, 1, 13, 5337),
-(1, 2, 13, 8128),
-(1, 3, 13, 259),
-(1, 1, 14, 1333),
-(1, 2, 14, 4585),
-(1, 3, 14, 61),
-(1, 1, 15, 13272),
-(1, 2, 15, 19477),
-(1, 3, 15, 862),
-(1, 1, 16, 11698),
-(1, 2, 16, 16090),
-(1, 3, 16, 671),
-(1, 1, 17, 2075),
-(1, 2, 17, 5162),
-(1, 3, 17, 217),
-(1, 1, 18, 10837),
-(1, 2, 18, 19998),
-(1, 3, 18, 703),
-(1, 1, 19, 2575),
-(1, 2, 19, 4318),
-(1, 3, 19, 98),
-(1, 1, 20, 12961),
-(1, 2, 20, 16632),
-(1, 3, 20, 845),
-(1, 1, 21, 7585),
-(1, 2, 21, 8222),
-(1, 3, 21, 396),
-(1, 1, 22, 1459),
-(1, 2, 22, 3648),
-(1, 3, 22, 112),
-(1, 1, 23, 3581),
-(1, 2, 23, 4489),
-(1, 3, 23, 241),
-(1, 1, 24, 7078),
-(1, 2, 24, 14359),
-(1, 3, 24, 714),
-(1, 1, 25, 7381),
-(1, 2, 25, 16316),
-(1, 3, 25, 330),
-(1, 1, 26, 9193),
-(1, 2, 26, 9572),
-(1, 3, 26, 308),
-(1, 1, 27, 650),
-(1, 2, 27, 1908),
-(1, 3, 27, 78),
-(1, 1, 28, 675),
-(1, 2, 28, 3219),
-(1, 3, 28, 120),
-(1, 1, 29, 25721),
-(1, 2, 29, 14094),
-(1, 3, 29, 504),
-(1, 1, 30, 141144),
-(1, 2, 30, 63168),
-(1, 3, 30, 3692),
-(1, 1, 31, 9770),
-(1, 2, 31, 13021),
-(1, 3, 31, 391),
-(1, 1, 32, 1513),
-(1, 2, 32, 4271),
-(1, 3, 32, 101),
-(1, 1, 33, 3302),
-(1, 2, 33, 6913),
-(1, 3, 33, 187),
-(1, 1, 34, 14925);
+(1, 1, 1, 126332),
+(1, 2, 1, 67511),
+(1, 3, 1, 5915),
+(1, 1, 2, 32440),
+(1, 2, 2, 32189),
+(1, 3, 2, 651),
+(1, 1, 3, 1611),
+(1, 2, 3, 3219),
+(1, 3, 3, 100),
+(1, 1, 4, 15535),
+(1, 2, 4, 16406),
+(1, 3, 4, 631),
+(1, 1, 5, 1075),
+(1, 2, 5, 3382),
+(1, 3, 5, 107),
+(1, 1, 6, 19278),
+(1, 2, 6, 20965),
+(1, 3, 6, 416),
+(1, 1, 7, 6980),
+(1, 2, 7, 9636),
+(1, 3, 7, 369),
+(1, 1, 8, 6015),
+(1, 2, 8, 11249),
+(1, 3, 8, 509),
+(1, 1, 9, 3048),
+(1, 2, 9, 8523),
+(1, 3, 9, 207),
+(1, 1, 10, 3068),
+(1, 2, 10, 5726),
+(1, 3, 10, 79),
+(1, 1, 11, 7789),
+(1, 2, 11, 8683),
+(1, 3, 11, 476),
+(1, 1, 12, 3561),
+(1, 2, 12, 3468),
+(1, 3, 12, 151),
+(1, 1, 13, 4963),
+(1, 2, 13, 8320),
+(1, 3, 13, 258),
+(1, 1, 14, 1467),
+(1, 2, 14, 4247),
+(1, 3, 14, 154),
+(1, 1, 15, 12157),
+(1, 2, 15, 19129),
+(1, 3, 15, 423),
+(1, 1, 16, 12625),
+(1, 2, 16, 15342),
+(1, 3, 16, 520),
+(1, 1, 17, 2174),
+(1, 2, 17, 5503),
+(1, 3, 17, 279),
+(1, 1, 18, 10564),
+(1, 2, 18, 19961),
+(1, 3, 18, 441),
+(1, 1, 19, 2425),
+(1, 2, 19, 4124),
+(1, 3, 19, 215),
+(1, 1, 20, 12206),
+(1, 2, 20, 15292),
+(1, 3, 20, 687),
+(1, 1, 21, 7609),
+(1, 2, 21, 8509),
+(1, 3, 21, 437),
+(1, 1, 22, 1412),
+(1, 2, 22, 3452),
+(1, 3, 22, 126),
+(1, 1, 23, 3811),
+(1, 2, 23, 4375),
+(1, 3, 23, 89),
+(1, 1, 24, 8242),
+(1, 2, 24, 13740),
+(1, 3, 24, 774),
+(1, 1, 25, 6554),
+(1, 2, 25, 16536),
+(1, 3, 25, 421),
+(1, 1, 26, 8834),
+(1, 2, 26, 9332),
+(1, 3, 26, 543),
+(1, 1, 27, 665),
+(1, 2, 27, 1915),
+(1, 3, 27, 64),
+(1, 1, 28, 701),
+(1, 2, 28, 3031),
+(1, 3, 28, 98),
+(1, 1, 29, 22945),
+(1, 2, 29, 13433),
+(1, 3, 29, 693),
+(1, 1, 30, 140647),
+(1, 2, 30, 64282),
+(1, 3, 30, 3565),
+(1, 1, 31, 10005),
+(1, 2, 31, 12886),
+(1, 3, 31, 757),
+(1, 1, 32, 1188),
+(1, 2, 32, 4105),
+(1, 3, 32, 110),
+(1, 1, 33, 2686),
+(1, 2, 33, 6602),
+(1, 3, 33, 127),
+(1, 1, 34, 14804);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(1, 2, 34, 14874),
-(1, 3, 34, 640),
-(1, 1, 35, 26255),
-(1, 2, 35, 24515),
-(1, 3, 35, 1135),
-(1, 1, 36, 2186),
-(1, 2, 36, 4096),
-(1, 3, 36, 129),
-(1, 1, 37, 9977),
-(1, 2, 37, 5176),
-(1, 3, 37, 372),
-(1, 1, 38, 9521),
-(1, 2, 38, 10514),
-(1, 3, 38, 545),
-(1, 1, 39, 5888),
-(1, 2, 39, 6639),
-(1, 3, 39, 302),
-(1, 1, 40, 8581),
-(1, 2, 40, 20257),
-(1, 3, 40, 301),
-(1, 1, 41, 5453),
-(1, 2, 41, 10988),
-(1, 3, 41, 406),
-(1, 1, 42, 7511),
-(1, 2, 42, 5608),
-(1, 3, 42, 189),
-(1, 1, 43, 4749),
-(1, 2, 43, 9968),
-(1, 3, 43, 537),
-(1, 1, 44, 7643),
-(1, 2, 44, 9253),
-(1, 3, 44, 354),
-(1, 1, 45, 19064),
-(1, 2, 45, 18992),
-(1, 3, 45, 564),
-(1, 1, 46, 18896),
-(1, 2, 46, 27733),
-(1, 3, 46, 886),
-(1, 1, 47, 7958),
-(1, 2, 47, 18586),
-(1, 3, 47, 593),
-(1, 1, 48, 2014),
-(1, 2, 48, 2607),
-(1, 3, 48, 107),
-(1, 1, 49, 2500),
-(1, 2, 49, 3385),
-(1, 3, 49, 233),
-(1, 1, 50, 34661),
-(1, 2, 50, 17476),
-(1, 3, 50, 1789),
-(1, 1, 51, 4240),
-(1, 2, 51, 5312),
-(1, 3, 51, 390),
-(1, 1, 52, 14384),
-(1, 2, 52, 23271),
-(1, 3, 52, 1203),
-(1, 1, 53, 1640),
-(1, 2, 53, 3891),
-(1, 3, 53, 60),
-(1, 1, 54, 2826),
-(1, 2, 54, 5771),
-(1, 3, 54, 194),
-(1, 1, 55, 6193),
-(1, 2, 55, 11612),
-(1, 3, 55, 306),
-(1, 1, 56, 2620),
-(1, 2, 56, 4760),
-(1, 3, 56, 136),
-(1, 1, 57, 4439),
-(1, 2, 57, 8267),
-(1, 3, 57, 431),
-(1, 1, 58, 2526),
-(1, 2, 58, 5069),
-(1, 3, 58, 145),
-(1, 1, 59, 9938),
-(1, 2, 59, 19035),
-(1, 3, 59, 582),
-(1, 1, 60, 7218),
-(1, 2, 60, 10620),
-(1, 3, 60, 305),
-(2, 4, 1, 116494),
-(2, 5, 1, 70870),
-(2, 6, 1, 5023),
-(2, 7, 1, 4327),
-(2, 4, 2, 31376),
-(2, 5, 2, 33007),
-(2, 6, 2, 1541),
-(2, 7, 2, 1939),
-(2, 4, 3, 1390),
-(2, 5, 3, 3225),
-(2, 6, 3, 107),
-(2, 7, 3, 118),
-(2, 4, 4, 15376),
-(2, 5, 4, 16150),
-(2, 6, 4, 846),
-(2, 7, 4, 696),
-(2, 4, 5, 961),
-(2, 5, 5, 3493),
-(2, 6, 5, 166),
-(2, 7, 5, 71);
+(1, 2, 34, 14724),
+(1, 3, 34, 889),
+(1, 1, 35, 25551),
+(1, 2, 35, 22672),
+(1, 3, 35, 852),
+(1, 1, 36, 2249),
+(1, 2, 36, 4443),
+(1, 3, 36, 207),
+(1, 1, 37, 9813),
+(1, 2, 37, 5361),
+(1, 3, 37, 329),
+(1, 1, 38, 9460),
+(1, 2, 38, 10675),
+(1, 3, 38, 471),
+(1, 1, 39, 6051),
+(1, 2, 39, 7192),
+(1, 3, 39, 370),
+(1, 1, 40, 8252),
+(1, 2, 40, 20805),
+(1, 3, 40, 404),
+(1, 1, 41, 5449),
+(1, 2, 41, 10420),
+(1, 3, 41, 392),
+(1, 1, 42, 8095),
+(1, 2, 42, 5926),
+(1, 3, 42, 183),
+(1, 1, 43, 4011),
+(1, 2, 43, 10682),
+(1, 3, 43, 327),
+(1, 1, 44, 8010),
+(1, 2, 44, 8313),
+(1, 3, 44, 338),
+(1, 1, 45, 16084),
+(1, 2, 45, 20248),
+(1, 3, 45, 202),
+(1, 1, 46, 17651),
+(1, 2, 46, 25439),
+(1, 3, 46, 1056),
+(1, 1, 47, 8436),
+(1, 2, 47, 18571),
+(1, 3, 47, 487),
+(1, 1, 48, 1995),
+(1, 2, 48, 2848),
+(1, 3, 48, 31),
+(1, 1, 49, 2651),
+(1, 2, 49, 3261),
+(1, 3, 49, 115),
+(1, 1, 50, 35589),
+(1, 2, 50, 17625),
+(1, 3, 50, 589),
+(1, 1, 51, 4050),
+(1, 2, 51, 5474),
+(1, 3, 51, 293),
+(1, 1, 52, 14249),
+(1, 2, 52, 23518),
+(1, 3, 52, 1074),
+(1, 1, 53, 1488),
+(1, 2, 53, 3566),
+(1, 3, 53, 156),
+(1, 1, 54, 3092),
+(1, 2, 54, 5920),
+(1, 3, 54, 214),
+(1, 1, 55, 6422),
+(1, 2, 55, 11565),
+(1, 3, 55, 270),
+(1, 1, 56, 2379),
+(1, 2, 56, 5383),
+(1, 3, 56, 96),
+(1, 1, 57, 4851),
+(1, 2, 57, 8428),
+(1, 3, 57, 122),
+(1, 1, 58, 2239),
+(1, 2, 58, 4943),
+(1, 3, 58, 254),
+(1, 1, 59, 9123),
+(1, 2, 59, 18271),
+(1, 3, 59, 561),
+(1, 1, 60, 7766),
+(1, 2, 60, 11068),
+(1, 3, 60, 465),
+(2, 4, 1, 121237),
+(2, 5, 1, 64394),
+(2, 6, 1, 1753),
+(2, 7, 1, 6492),
+(2, 4, 2, 27737),
+(2, 5, 2, 35707),
+(2, 6, 2, 2580),
+(2, 7, 2, 2051),
+(2, 4, 3, 1310),
+(2, 5, 3, 3429),
+(2, 6, 3, 87),
+(2, 7, 3, 80),
+(2, 4, 4, 16204),
+(2, 5, 4, 16598),
+(2, 6, 4, 403),
+(2, 7, 4, 712),
+(2, 4, 5, 1014),
+(2, 5, 5, 3292),
+(2, 6, 5, 116),
+(2, 7, 5, 94);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(2, 4, 6, 20082),
-(2, 5, 6, 20376),
-(2, 6, 6, 1483),
-(2, 7, 6, 422),
-(2, 4, 7, 6340),
-(2, 5, 7, 9779),
-(2, 6, 7, 388),
-(2, 7, 7, 380),
-(2, 4, 8, 4699),
-(2, 5, 8, 12047),
-(2, 6, 8, 503),
-(2, 7, 8, 442),
-(2, 4, 9, 2482),
-(2, 5, 9, 8936),
-(2, 6, 9, 120),
-(2, 7, 9, 246),
-(2, 4, 10, 2857),
-(2, 5, 10, 5628),
-(2, 6, 10, 155),
-(2, 7, 10, 244),
-(2, 4, 11, 7640),
-(2, 5, 11, 8729),
-(2, 6, 11, 187),
-(2, 7, 11, 475),
-(2, 4, 12, 2976),
-(2, 5, 12, 3854),
-(2, 6, 12, 63),
-(2, 7, 12, 194),
-(2, 4, 13, 4846),
-(2, 5, 13, 8099),
-(2, 6, 13, 219),
-(2, 7, 13, 466),
-(2, 4, 14, 1330),
-(2, 5, 14, 4783),
-(2, 6, 14, 111),
-(2, 7, 14, 111),
-(2, 4, 15, 12780),
-(2, 5, 15, 19482),
-(2, 6, 15, 338),
-(2, 7, 15, 441),
-(2, 4, 16, 11808),
-(2, 5, 16, 16240),
-(2, 6, 16, 1002),
-(2, 7, 16, 328),
-(2, 4, 17, 1857),
-(2, 5, 17, 5429),
-(2, 6, 17, 183),
-(2, 7, 17, 107),
-(2, 4, 18, 10382),
-(2, 5, 18, 20241),
-(2, 6, 18, 604),
-(2, 7, 18, 337),
-(2, 4, 19, 2418),
-(2, 5, 19, 4328),
-(2, 6, 19, 90),
-(2, 7, 19, 185),
-(2, 4, 20, 11940),
-(2, 5, 20, 17573),
-(2, 6, 20, 900),
-(2, 7, 20, 391),
-(2, 4, 21, 8243),
-(2, 5, 21, 7882),
-(2, 6, 21, 579),
-(2, 7, 21, 331),
-(2, 4, 22, 1393),
-(2, 5, 22, 3852),
-(2, 6, 22, 121),
-(2, 7, 22, 80),
-(2, 4, 23, 3272),
-(2, 5, 23, 4550),
-(2, 6, 23, 201),
-(2, 7, 23, 207),
-(2, 4, 24, 6409),
-(2, 5, 24, 16290),
-(2, 6, 24, 786),
-(2, 7, 24, 329),
-(2, 4, 25, 6119),
-(2, 5, 25, 17597),
-(2, 6, 25, 416),
-(2, 7, 25, 400),
-(2, 4, 26, 8149),
-(2, 5, 26, 9925),
-(2, 6, 26, 393),
-(2, 7, 26, 174),
-(2, 4, 27, 579),
-(2, 5, 27, 2047),
-(2, 6, 27, 42),
-(2, 7, 27, 59),
-(2, 4, 28, 570),
-(2, 5, 28, 3095),
+(2, 4, 6, 20593),
+(2, 5, 6, 20935),
+(2, 6, 6, 1067),
+(2, 7, 6, 826),
+(2, 4, 7, 5976),
+(2, 5, 7, 9713),
+(2, 6, 7, 413),
+(2, 7, 7, 622),
+(2, 4, 8, 4495),
+(2, 5, 8, 11932),
+(2, 6, 8, 339),
+(2, 7, 8, 647),
+(2, 4, 9, 2576),
+(2, 5, 9, 8769),
+(2, 6, 9, 287),
+(2, 7, 9, 470),
+(2, 4, 10, 2996),
+(2, 5, 10, 5940),
+(2, 6, 10, 97),
+(2, 7, 10, 238),
+(2, 4, 11, 7058),
+(2, 5, 11, 9339),
+(2, 6, 11, 377),
+(2, 7, 11, 374),
+(2, 4, 12, 2958),
+(2, 5, 12, 3863),
+(2, 6, 12, 150),
+(2, 7, 12, 170),
+(2, 4, 13, 4702),
+(2, 5, 13, 7964),
+(2, 6, 13, 303),
+(2, 7, 13, 321),
+(2, 4, 14, 1347),
+(2, 5, 14, 4472),
+(2, 6, 14, 114),
+(2, 7, 14, 231),
+(2, 4, 15, 13524),
+(2, 5, 15, 18333),
+(2, 6, 15, 844),
+(2, 7, 15, 131),
+(2, 4, 16, 10660),
+(2, 5, 16, 16391),
+(2, 6, 16, 1120),
+(2, 7, 16, 661),
+(2, 4, 17, 1961),
+(2, 5, 17, 5512),
+(2, 6, 17, 182),
+(2, 7, 17, 167),
+(2, 4, 18, 9402),
+(2, 5, 18, 20866),
+(2, 6, 18, 658),
+(2, 7, 18, 730),
+(2, 4, 19, 2281),
+(2, 5, 19, 4585),
+(2, 6, 19, 232),
+(2, 7, 19, 93),
+(2, 4, 20, 13362),
+(2, 5, 20, 16265),
+(2, 6, 20, 233),
+(2, 7, 20, 421),
+(2, 4, 21, 7798),
+(2, 5, 21, 8221),
+(2, 6, 21, 231),
+(2, 7, 21, 158),
+(2, 4, 22, 1250),
+(2, 5, 22, 3771),
+(2, 6, 22, 112),
+(2, 7, 22, 209),
+(2, 4, 23, 2991),
+(2, 5, 23, 4575),
+(2, 6, 23, 87),
+(2, 7, 23, 230),
+(2, 4, 24, 6616),
+(2, 5, 24, 16046),
+(2, 6, 24, 598),
+(2, 7, 24, 529),
+(2, 4, 25, 5893),
+(2, 5, 25, 17180),
+(2, 6, 25, 331),
+(2, 7, 25, 522),
+(2, 4, 26, 8739),
+(2, 5, 26, 9355),
+(2, 6, 26, 520),
+(2, 7, 26, 588),
+(2, 4, 27, 630),
+(2, 5, 27, 1937),
+(2, 6, 27, 65),
+(2, 7, 27, 33),
+(2, 4, 28, 563),
+(2, 5, 28, 3182),
 (2, 6, 28, 95),
-(2, 7, 28, 66),
-(2, 4, 29, 25485),
-(2, 5, 29, 13459),
-(2, 6, 29, 952),
-(2, 7, 29, 1251),
-(2, 4, 30, 132717),
-(2, 5, 30, 58293),
-(2, 6, 30, 4630),
-(2, 7, 30, 6955);
+(2, 7, 28, 61),
+(2, 4, 29, 22986),
+(2, 5, 29, 15653),
+(2, 6, 29, 1070),
+(2, 7, 29, 1492),
+(2, 4, 30, 144578),
+(2, 5, 30, 64097),
+(2, 6, 30, 8771),
+(2, 7, 30, 1802);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(2, 4, 31, 9602),
-(2, 5, 31, 14416),
-(2, 6, 31, 283),
-(2, 7, 31, 405),
-(2, 4, 32, 1226),
-(2, 5, 32, 4069),
-(2, 6, 32, 115),
-(2, 7, 32, 248),
-(2, 4, 33, 2676),
-(2, 5, 33, 7466),
-(2, 6, 33, 43),
-(2, 7, 33, 102),
-(2, 4, 34, 12912),
-(2, 5, 34, 15498),
-(2, 6, 34, 894),
-(2, 7, 34, 606),
-(2, 4, 35, 24681),
-(2, 5, 35, 23752),
-(2, 6, 35, 463),
-(2, 7, 35, 2183),
-(2, 4, 36, 1962),
-(2, 5, 36, 4390),
-(2, 6, 36, 199),
-(2, 7, 36, 183),
-(2, 4, 37, 9907),
-(2, 5, 37, 6121),
-(2, 6, 37, 432),
-(2, 7, 37, 321),
-(2, 4, 38, 9474),
-(2, 5, 38, 12139),
-(2, 6, 38, 352),
-(2, 7, 38, 445),
-(2, 4, 39, 5489),
-(2, 5, 39, 6937),
-(2, 6, 39, 359),
-(2, 7, 39, 219),
-(2, 4, 40, 6414),
-(2, 5, 40, 21113),
-(2, 6, 40, 874),
-(2, 7, 40, 651),
-(2, 4, 41, 5126),
-(2, 5, 41, 10873),
-(2, 6, 41, 340),
-(2, 7, 41, 361),
-(2, 4, 42, 7278),
-(2, 5, 42, 6383),
-(2, 6, 42, 68),
-(2, 7, 42, 396),
-(2, 4, 43, 5018),
-(2, 5, 43, 10921),
-(2, 6, 43, 179),
-(2, 7, 43, 571),
-(2, 4, 44, 7398),
-(2, 5, 44, 9653),
-(2, 6, 44, 303),
-(2, 7, 44, 293),
-(2, 4, 45, 15777),
-(2, 5, 45, 18981),
-(2, 6, 45, 554),
-(2, 7, 45, 1189),
-(2, 4, 46, 15915),
-(2, 5, 46, 29298),
-(2, 6, 46, 1271),
-(2, 7, 46, 1006),
-(2, 4, 47, 6999),
-(2, 5, 47, 18688),
-(2, 6, 47, 294),
-(2, 7, 47, 469),
-(2, 4, 48, 1991),
-(2, 5, 48, 2979),
-(2, 6, 48, 141),
-(2, 7, 48, 61),
-(2, 4, 49, 2354),
-(2, 5, 49, 3432),
-(2, 6, 49, 209),
-(2, 7, 49, 158),
-(2, 4, 50, 34958),
-(2, 5, 50, 16718),
-(2, 6, 50, 1774),
-(2, 7, 50, 1346),
-(2, 4, 51, 3907),
-(2, 5, 51, 5938),
-(2, 6, 51, 114),
-(2, 7, 51, 169),
-(2, 4, 52, 13560),
-(2, 5, 52, 23910),
-(2, 6, 52, 1001),
-(2, 7, 52, 503),
-(2, 4, 53, 1331),
-(2, 5, 53, 3916),
-(2, 6, 53, 112),
-(2, 7, 53, 130),
-(2, 4, 54, 2884),
-(2, 5, 54, 5725),
-(2, 6, 54, 252),
-(2, 7, 54, 204),
-(2, 4, 55, 5814),
-(2, 5, 55, 12083),
-(2, 6, 55, 485),
-(2, 7, 55, 362);
+(2, 4, 31, 9580),
+(2, 5, 31, 13752),
+(2, 6, 31, 395),
+(2, 7, 31, 367),
+(2, 4, 32, 1306),
+(2, 5, 32, 4194),
+(2, 6, 32, 239),
+(2, 7, 32, 133),
+(2, 4, 33, 2594),
+(2, 5, 33, 7291),
+(2, 6, 33, 147),
+(2, 7, 33, 164),
+(2, 4, 34, 13498),
+(2, 5, 34, 14711),
+(2, 6, 34, 727),
+(2, 7, 34, 1170),
+(2, 4, 35, 22677),
+(2, 5, 35, 24996),
+(2, 6, 35, 1794),
+(2, 7, 35, 1420),
+(2, 4, 36, 2063),
+(2, 5, 36, 4457),
+(2, 6, 36, 80),
+(2, 7, 36, 190),
+(2, 4, 37, 9342),
+(2, 5, 37, 6102),
+(2, 6, 37, 356),
+(2, 7, 37, 422),
+(2, 4, 38, 10026),
+(2, 5, 38, 11033),
+(2, 6, 38, 452),
+(2, 7, 38, 583),
+(2, 4, 39, 4818),
+(2, 5, 39, 8017),
+(2, 6, 39, 260),
+(2, 7, 39, 259),
+(2, 4, 40, 7544),
+(2, 5, 40, 20312),
+(2, 6, 40, 714),
+(2, 7, 40, 876),
+(2, 4, 41, 5231),
+(2, 5, 41, 11113),
+(2, 6, 41, 291),
+(2, 7, 41, 391),
+(2, 4, 42, 7404),
+(2, 5, 42, 5540),
+(2, 6, 42, 280),
+(2, 7, 42, 339),
+(2, 4, 43, 4858),
+(2, 5, 43, 10654),
+(2, 6, 43, 169),
+(2, 7, 43, 308),
+(2, 4, 44, 6812),
+(2, 5, 44, 9078),
+(2, 6, 44, 391),
+(2, 7, 44, 469),
+(2, 4, 45, 15334),
+(2, 5, 45, 19987),
+(2, 6, 45, 919),
+(2, 7, 45, 1274),
+(2, 4, 46, 17027),
+(2, 5, 46, 27204),
+(2, 6, 46, 795),
+(2, 7, 46, 1133),
+(2, 4, 47, 7158),
+(2, 5, 47, 18783),
+(2, 6, 47, 402),
+(2, 7, 47, 387),
+(2, 4, 48, 1644),
+(2, 5, 48, 3036),
+(2, 6, 48, 166),
+(2, 7, 48, 126),
+(2, 4, 49, 2408),
+(2, 5, 49, 3470),
+(2, 6, 49, 187),
+(2, 7, 49, 174),
+(2, 4, 50, 33745),
+(2, 5, 50, 18409),
+(2, 6, 50, 950),
+(2, 7, 50, 1528),
+(2, 4, 51, 3742),
+(2, 5, 51, 5892),
+(2, 6, 51, 253),
+(2, 7, 51, 209),
+(2, 4, 52, 11992),
+(2, 5, 52, 23974),
+(2, 6, 52, 677),
+(2, 7, 52, 1015),
+(2, 4, 53, 1270),
+(2, 5, 53, 3902),
+(2, 6, 53, 88),
+(2, 7, 53, 108),
+(2, 4, 54, 2562),
+(2, 5, 54, 5876),
+(2, 6, 54, 208),
+(2, 7, 54, 285),
+(2, 4, 55, 5578),
+(2, 5, 55, 11695),
+(2, 6, 55, 424),
+(2, 7, 55, 338);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(2, 4, 56, 2458),
-(2, 5, 56, 5538),
-(2, 6, 56, 119),
-(2, 7, 56, 140),
-(2, 4, 57, 4086),
-(2, 5, 57, 8158),
-(2, 6, 57, 134),
-(2, 7, 57, 418),
-(2, 4, 58, 2081),
-(2, 5, 58, 5303),
-(2, 6, 58, 168),
-(2, 7, 58, 219),
-(2, 4, 59, 9908),
-(2, 5, 59, 18973),
-(2, 6, 59, 715),
-(2, 7, 59, 776),
-(2, 4, 60, 7442),
-(2, 5, 60, 11334),
-(2, 6, 60, 494),
-(2, 7, 60, 116),
-(3, 8, 1, 113509),
-(3, 9, 1, 72427),
-(3, 8, 2, 27346),
-(3, 9, 2, 33514),
-(3, 8, 3, 1582),
-(3, 9, 3, 3061),
-(3, 8, 4, 15375),
-(3, 9, 4, 16204),
-(3, 8, 5, 930),
-(3, 9, 5, 3500),
-(3, 8, 6, 20978),
-(3, 9, 6, 19572),
-(3, 8, 7, 6592),
-(3, 9, 7, 9332),
-(3, 8, 8, 5324),
-(3, 9, 8, 11500),
-(3, 8, 9, 3093),
-(3, 9, 9, 8221),
-(3, 8, 10, 2843),
-(3, 9, 10, 5712),
-(3, 8, 11, 6829),
-(3, 9, 11, 9278),
-(3, 8, 12, 3451),
-(3, 9, 12, 3725),
-(3, 8, 13, 4602),
-(3, 9, 13, 8326),
-(3, 8, 14, 1469),
-(3, 9, 14, 4481),
-(3, 8, 15, 13945),
-(3, 9, 15, 17964),
-(3, 8, 16, 11506),
-(3, 9, 16, 16972),
-(3, 8, 17, 1973),
-(3, 9, 17, 5571),
-(3, 8, 18, 9843),
-(3, 9, 18, 21199),
-(3, 8, 19, 2121),
-(3, 9, 19, 4525),
-(3, 8, 20, 14599),
-(3, 9, 20, 15894),
-(3, 8, 21, 7358),
-(3, 9, 21, 8193),
-(3, 8, 22, 1441),
-(3, 9, 22, 3602),
-(3, 8, 23, 3658),
-(3, 9, 23, 4079),
-(3, 8, 24, 6238),
-(3, 9, 24, 15364),
-(3, 8, 25, 6294),
-(3, 9, 25, 17747),
-(3, 8, 26, 9804),
-(3, 9, 26, 8660),
-(3, 8, 27, 585),
-(3, 9, 27, 1938),
-(3, 8, 28, 614),
-(3, 9, 28, 2989),
-(3, 8, 29, 24875),
-(3, 9, 29, 14279),
-(3, 8, 30, 143196),
-(3, 9, 30, 60702),
-(3, 8, 31, 9620),
-(3, 9, 31, 14086),
-(3, 8, 32, 1449),
-(3, 9, 32, 4018),
-(3, 8, 33, 2767),
-(3, 9, 33, 7389),
-(3, 8, 34, 13843),
-(3, 9, 34, 15180),
-(3, 8, 35, 25229),
-(3, 9, 35, 24621),
-(3, 8, 36, 2164),
-(3, 9, 36, 4388),
-(3, 8, 37, 9706),
-(3, 9, 37, 5682),
-(3, 8, 38, 9273),
-(3, 9, 38, 12459),
-(3, 8, 39, 5065),
-(3, 9, 39, 7235),
-(3, 8, 40, 7669),
-(3, 9, 40, 20416);
+(2, 4, 56, 2547),
+(2, 5, 56, 4972),
+(2, 6, 56, 282),
+(2, 7, 56, 205),
+(2, 4, 57, 3773),
+(2, 5, 57, 8323),
+(2, 6, 57, 492),
+(2, 7, 57, 334),
+(2, 4, 58, 2463),
+(2, 5, 58, 5109),
+(2, 6, 58, 179),
+(2, 7, 58, 211),
+(2, 4, 59, 8533),
+(2, 5, 59, 20346),
+(2, 6, 59, 674),
+(2, 7, 59, 824),
+(2, 4, 60, 7221),
+(2, 5, 60, 11917),
+(2, 6, 60, 727),
+(2, 7, 60, 536),
+(3, 8, 1, 113795),
+(3, 9, 1, 67111),
+(3, 8, 2, 27338),
+(3, 9, 2, 35782),
+(3, 8, 3, 1427),
+(3, 9, 3, 3456),
+(3, 8, 4, 15264),
+(3, 9, 4, 17103),
+(3, 8, 5, 1159),
+(3, 9, 5, 3404),
+(3, 8, 6, 21060),
+(3, 9, 6, 20490),
+(3, 8, 7, 6954),
+(3, 9, 7, 9373),
+(3, 8, 8, 5101),
+(3, 9, 8, 11372),
+(3, 8, 9, 2583),
+(3, 9, 9, 8781),
+(3, 8, 10, 2989),
+(3, 9, 10, 6024),
+(3, 8, 11, 7301),
+(3, 9, 11, 9157),
+(3, 8, 12, 3298),
+(3, 9, 12, 3553),
+(3, 8, 13, 4426),
+(3, 9, 13, 8424),
+(3, 8, 14, 1370),
+(3, 9, 14, 4464),
+(3, 8, 15, 12846),
+(3, 9, 15, 18627),
+(3, 8, 16, 12531),
+(3, 9, 16, 16013),
+(3, 8, 17, 1854),
+(3, 9, 17, 5306),
+(3, 8, 18, 9690),
+(3, 9, 18, 20685),
+(3, 8, 19, 2249),
+(3, 9, 19, 4529),
+(3, 8, 20, 12302),
+(3, 9, 20, 16827),
+(3, 8, 21, 7903),
+(3, 9, 21, 8313),
+(3, 8, 22, 1321),
+(3, 9, 22, 3800),
+(3, 8, 23, 3162),
+(3, 9, 23, 4522),
+(3, 8, 24, 6183),
+(3, 9, 24, 15962),
+(3, 8, 25, 6492),
+(3, 9, 25, 16647),
+(3, 8, 26, 8613),
+(3, 9, 26, 9669),
+(3, 8, 27, 615),
+(3, 9, 27, 2000),
+(3, 8, 28, 604),
+(3, 9, 28, 3185),
+(3, 8, 29, 24761),
+(3, 9, 29, 14086),
+(3, 8, 30, 143788),
+(3, 9, 30, 59950),
+(3, 8, 31, 10717),
+(3, 9, 31, 13275),
+(3, 8, 32, 1260),
+(3, 9, 32, 4133),
+(3, 8, 33, 2685),
+(3, 9, 33, 7036),
+(3, 8, 34, 13655),
+(3, 9, 34, 15502),
+(3, 8, 35, 27633),
+(3, 9, 35, 22757),
+(3, 8, 36, 2195),
+(3, 9, 36, 4530),
+(3, 8, 37, 9342),
+(3, 9, 37, 5883),
+(3, 8, 38, 9966),
+(3, 9, 38, 11903),
+(3, 8, 39, 5424),
+(3, 9, 39, 7185),
+(3, 8, 40, 8453),
+(3, 9, 40, 20410);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(3, 8, 41, 5470),
-(3, 9, 41, 10262),
-(3, 8, 42, 7659),
-(3, 9, 42, 5140),
-(3, 8, 43, 4533),
-(3, 9, 43, 11094),
-(3, 8, 44, 7476),
-(3, 9, 44, 8865),
-(3, 8, 45, 17739),
-(3, 9, 45, 17645),
-(3, 8, 46, 18066),
-(3, 9, 46, 27034),
-(3, 8, 47, 7846),
-(3, 9, 47, 18744),
-(3, 8, 48, 1864),
-(3, 9, 48, 2932),
-(3, 8, 49, 2628),
-(3, 9, 49, 3416),
-(3, 8, 50, 36204),
-(3, 9, 50, 18513),
-(3, 8, 51, 3752),
-(3, 9, 51, 5495),
-(3, 8, 52, 13454),
-(3, 9, 52, 23757),
-(3, 8, 53, 1386),
-(3, 9, 53, 3790),
-(3, 8, 54, 2877),
-(3, 9, 54, 6158),
-(3, 8, 55, 5961),
-(3, 9, 55, 11763),
-(3, 8, 56, 2334),
-(3, 9, 56, 5428),
-(3, 8, 57, 4454),
-(3, 9, 57, 8053),
-(3, 8, 58, 2255),
-(3, 9, 58, 5240),
-(3, 8, 59, 9317),
-(3, 9, 59, 18584),
-(3, 8, 60, 7289),
-(3, 9, 60, 11558),
-(4, 10, 1, 124423),
-(4, 11, 1, 58640),
-(4, 10, 2, 34260),
-(4, 11, 2, 29848),
-(4, 10, 3, 1652),
-(4, 11, 3, 3224),
-(4, 10, 4, 17317),
-(4, 11, 4, 15563),
-(4, 10, 5, 1116),
-(4, 11, 5, 3424),
-(4, 10, 6, 21224),
-(4, 11, 6, 20149),
-(4, 10, 7, 8215),
-(4, 11, 7, 8242),
-(4, 10, 8, 6257),
-(4, 11, 8, 10618),
-(4, 10, 9, 3440),
-(4, 11, 9, 8184),
-(4, 10, 10, 3465),
-(4, 11, 10, 5156),
-(4, 10, 11, 7974),
-(4, 11, 11, 8453),
-(4, 10, 12, 3553),
-(4, 11, 12, 3623),
-(4, 10, 13, 5261),
-(4, 11, 13, 7615),
-(4, 10, 14, 1666),
-(4, 11, 14, 4153),
-(4, 10, 15, 13729),
-(4, 11, 15, 18296),
-(4, 10, 16, 13235),
-(4, 11, 16, 14111),
-(4, 10, 17, 2386),
-(4, 11, 17, 4897),
-(4, 10, 18, 12235),
-(4, 11, 18, 19389),
-(4, 10, 19, 2359),
-(4, 11, 19, 4154),
-(4, 10, 20, 13946),
-(4, 11, 20, 15332),
-(4, 10, 21, 8389),
-(4, 11, 21, 7568),
-(4, 10, 22, 1529),
-(4, 11, 22, 3494),
-(4, 10, 23, 3811),
-(4, 11, 23, 4029),
-(4, 10, 24, 8026),
-(4, 11, 24, 14712),
-(4, 10, 25, 7198),
-(4, 11, 25, 16245),
-(4, 10, 26, 8702),
-(4, 11, 26, 9046),
-(4, 10, 27, 734),
-(4, 11, 27, 1812),
-(4, 10, 28, 710),
-(4, 11, 28, 3021),
-(4, 10, 29, 26292),
-(4, 11, 29, 12829),
-(4, 10, 30, 153369),
-(4, 11, 30, 56895);
+(3, 8, 41, 5254),
+(3, 9, 41, 10912),
+(3, 8, 42, 7632),
+(3, 9, 42, 5819),
+(3, 8, 43, 4306),
+(3, 9, 43, 11316),
+(3, 8, 44, 8268),
+(3, 9, 44, 8537),
+(3, 8, 45, 17922),
+(3, 9, 45, 18078),
+(3, 8, 46, 17465),
+(3, 9, 46, 28347),
+(3, 8, 47, 6750),
+(3, 9, 47, 19391),
+(3, 8, 48, 1883),
+(3, 9, 48, 2778),
+(3, 8, 49, 2334),
+(3, 9, 49, 3502),
+(3, 8, 50, 36008),
+(3, 9, 50, 16788),
+(3, 8, 51, 3799),
+(3, 9, 51, 6144),
+(3, 8, 52, 13279),
+(3, 9, 52, 23346),
+(3, 8, 53, 1402),
+(3, 9, 53, 3723),
+(3, 8, 54, 2759),
+(3, 9, 54, 6050),
+(3, 8, 55, 6040),
+(3, 9, 55, 11417),
+(3, 8, 56, 2435),
+(3, 9, 56, 5340),
+(3, 8, 57, 3923),
+(3, 9, 57, 8617),
+(3, 8, 58, 2419),
+(3, 9, 58, 5318),
+(3, 8, 59, 9617),
+(3, 9, 59, 19473),
+(3, 8, 60, 7660),
+(3, 9, 60, 11503),
+(4, 10, 1, 125288),
+(4, 11, 1, 57518),
+(4, 10, 2, 30086),
+(4, 11, 2, 33873),
+(4, 10, 3, 1685),
+(4, 11, 3, 3162),
+(4, 10, 4, 18748),
+(4, 11, 4, 14111),
+(4, 10, 5, 1088),
+(4, 11, 5, 3347),
+(4, 10, 6, 21460),
+(4, 11, 6, 18266),
+(4, 10, 7, 7955),
+(4, 11, 7, 8395),
+(4, 10, 8, 5984),
+(4, 11, 8, 11193),
+(4, 10, 9, 3432),
+(4, 11, 9, 8235),
+(4, 10, 10, 3610),
+(4, 11, 10, 4898),
+(4, 10, 11, 8745),
+(4, 11, 11, 8074),
+(4, 10, 12, 3282),
+(4, 11, 12, 3571),
+(4, 10, 13, 5121),
+(4, 11, 13, 8122),
+(4, 10, 14, 1377),
+(4, 11, 14, 4587),
+(4, 10, 15, 14453),
+(4, 11, 15, 17011),
+(4, 10, 16, 12412),
+(4, 11, 16, 16187),
+(4, 10, 17, 2647),
+(4, 11, 17, 4856),
+(4, 10, 18, 11367),
+(4, 11, 18, 18558),
+(4, 10, 19, 2677),
+(4, 11, 19, 4064),
+(4, 10, 20, 14042),
+(4, 11, 20, 14617),
+(4, 10, 21, 8505),
+(4, 11, 21, 7770),
+(4, 10, 22, 1669),
+(4, 11, 22, 3411),
+(4, 10, 23, 3555),
+(4, 11, 23, 4383),
+(4, 10, 24, 8277),
+(4, 11, 24, 13918),
+(4, 10, 25, 7357),
+(4, 11, 25, 15344),
+(4, 10, 26, 9360),
+(4, 11, 26, 8424),
+(4, 10, 27, 757),
+(4, 11, 27, 1827),
+(4, 10, 28, 740),
+(4, 11, 28, 2984),
+(4, 10, 29, 26893),
+(4, 11, 29, 11506),
+(4, 10, 30, 151606),
+(4, 11, 30, 48546);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(4, 10, 31, 11392),
-(4, 11, 31, 12370),
-(4, 10, 32, 1527),
-(4, 11, 32, 3948),
-(4, 10, 33, 3416),
-(4, 11, 33, 6624),
-(4, 10, 34, 15224),
-(4, 11, 34, 13724),
-(4, 10, 35, 27396),
-(4, 11, 35, 21728),
-(4, 10, 36, 2376),
-(4, 11, 36, 4086),
-(4, 10, 37, 10934),
-(4, 11, 37, 4757),
-(4, 10, 38, 10955),
-(4, 11, 38, 10865),
-(4, 10, 39, 5857),
-(4, 11, 39, 6584),
-(4, 10, 40, 9781),
-(4, 11, 40, 19825),
-(4, 10, 41, 6116),
-(4, 11, 41, 9622),
-(4, 10, 42, 8325),
-(4, 11, 42, 4891),
-(4, 10, 43, 5373),
-(4, 11, 43, 10387),
-(4, 10, 44, 8524),
-(4, 11, 44, 8289),
-(4, 10, 45, 18044),
-(4, 11, 45, 18045),
-(4, 10, 46, 21881),
-(4, 11, 46, 23784),
-(4, 10, 47, 9342),
-(4, 11, 47, 16734),
-(4, 10, 48, 2164),
-(4, 11, 48, 2741),
-(4, 10, 49, 2534),
-(4, 11, 49, 3353),
-(4, 10, 50, 37717),
-(4, 11, 50, 14565),
-(4, 10, 51, 4286),
-(4, 11, 51, 5405),
-(4, 10, 52, 15207),
-(4, 11, 52, 21283),
-(4, 10, 53, 1539),
-(4, 11, 53, 3834),
-(4, 10, 54, 3207),
-(4, 11, 54, 5482),
-(4, 10, 55, 6771),
-(4, 11, 55, 10429),
-(4, 10, 56, 2789),
-(4, 11, 56, 5066),
-(4, 10, 57, 4982),
-(4, 11, 57, 7507),
-(4, 10, 58, 2768),
-(4, 11, 58, 4754),
-(4, 10, 59, 9772),
-(4, 11, 59, 18524),
-(4, 10, 60, 8726),
-(4, 11, 60, 10598),
-(5, 12, 1, 98319),
-(5, 13, 1, 51776),
-(5, 14, 1, 4208),
-(5, 12, 2, 25400),
-(5, 13, 2, 30258),
-(5, 14, 2, 1787),
-(5, 12, 3, 1444),
-(5, 13, 3, 2854),
-(5, 14, 3, 46),
-(5, 12, 4, 15249),
-(5, 13, 4, 11917),
-(5, 14, 4, 445),
-(5, 12, 5, 858),
-(5, 13, 5, 2945),
-(5, 14, 5, 126),
-(5, 12, 6, 20020),
-(5, 13, 6, 16111),
-(5, 14, 6, 695),
-(5, 12, 7, 7252),
-(5, 13, 7, 8469),
-(5, 14, 7, 530),
-(5, 12, 8, 5680),
-(5, 13, 8, 10531),
-(5, 14, 8, 229),
-(5, 12, 9, 2787),
-(5, 13, 9, 7232),
-(5, 14, 9, 253),
-(5, 12, 10, 3339),
-(5, 13, 10, 5108),
-(5, 14, 10, 170),
-(5, 12, 11, 7396),
-(5, 13, 11, 8222),
-(5, 14, 11, 216),
-(5, 12, 12, 2960),
-(5, 13, 12, 3261),
-(5, 14, 12, 96),
-(5, 12, 13, 4748),
-(5, 13, 13, 7436),
-(5, 14, 13, 265),
-(5, 12, 14, 1400);
+(4, 10, 31, 11771),
+(4, 11, 31, 12252),
+(4, 10, 32, 1497),
+(4, 11, 32, 4155),
+(4, 10, 33, 3162),
+(4, 11, 33, 6719),
+(4, 10, 34, 15087),
+(4, 11, 34, 14409),
+(4, 10, 35, 25494),
+(4, 11, 35, 23023),
+(4, 10, 36, 2744),
+(4, 11, 36, 3952),
+(4, 10, 37, 9979),
+(4, 11, 37, 5900),
+(4, 10, 38, 10146),
+(4, 11, 38, 10615),
+(4, 10, 39, 6281),
+(4, 11, 39, 6514),
+(4, 10, 40, 9236),
+(4, 11, 40, 20557),
+(4, 10, 41, 6063),
+(4, 11, 41, 9904),
+(4, 10, 42, 7901),
+(4, 11, 42, 5660),
+(4, 10, 43, 5502),
+(4, 11, 43, 10453),
+(4, 10, 44, 8057),
+(4, 11, 44, 8227),
+(4, 10, 45, 18924),
+(4, 11, 45, 17212),
+(4, 10, 46, 18985),
+(4, 11, 46, 25139),
+(4, 10, 47, 8841),
+(4, 11, 47, 17030),
+(4, 10, 48, 2240),
+(4, 11, 48, 2578),
+(4, 10, 49, 2571),
+(4, 11, 49, 3357),
+(4, 10, 50, 37810),
+(4, 11, 50, 15429),
+(4, 10, 51, 4797),
+(4, 11, 51, 5234),
+(4, 10, 52, 15327),
+(4, 11, 52, 22292),
+(4, 10, 53, 1720),
+(4, 11, 53, 3579),
+(4, 10, 54, 2940),
+(4, 11, 54, 5544),
+(4, 10, 55, 6479),
+(4, 11, 55, 10651),
+(4, 10, 56, 2817),
+(4, 11, 56, 5151),
+(4, 10, 57, 5298),
+(4, 11, 57, 7615),
+(4, 10, 58, 2630),
+(4, 11, 58, 4915),
+(4, 10, 59, 11754),
+(4, 11, 59, 17530),
+(4, 10, 60, 8826),
+(4, 11, 60, 10569),
+(5, 12, 1, 121026),
+(5, 13, 1, 58039),
+(5, 14, 1, 6916),
+(5, 12, 2, 31787),
+(5, 13, 2, 29788),
+(5, 14, 2, 1437),
+(5, 12, 3, 1486),
+(5, 13, 3, 3302),
+(5, 14, 3, 59),
+(5, 12, 4, 15133),
+(5, 13, 4, 15653),
+(5, 14, 4, 878),
+(5, 12, 5, 965),
+(5, 13, 5, 3112),
+(5, 14, 5, 116),
+(5, 12, 6, 18890),
+(5, 13, 6, 15619),
+(5, 14, 6, 202),
+(5, 12, 7, 5161),
+(5, 13, 7, 6679),
+(5, 14, 7, 171),
+(5, 12, 8, 4639),
+(5, 13, 8, 10785),
+(5, 14, 8, 134),
+(5, 12, 9, 2884),
+(5, 13, 9, 6878),
+(5, 14, 9, 222),
+(5, 12, 10, 2770),
+(5, 13, 10, 4124),
+(5, 14, 10, 192),
+(5, 12, 11, 7418),
+(5, 13, 11, 7477),
+(5, 14, 11, 152),
+(5, 12, 12, 3125),
+(5, 13, 12, 3348),
+(5, 14, 12, 221),
+(5, 12, 13, 4562),
+(5, 13, 13, 7881),
+(5, 14, 13, 319),
+(5, 12, 14, 1339);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(5, 13, 14, 3585),
-(5, 14, 14, 162),
-(5, 12, 15, 12732),
-(5, 13, 15, 16765),
-(5, 14, 15, 906),
-(5, 12, 16, 11055),
-(5, 13, 16, 13091),
-(5, 14, 16, 691),
-(5, 12, 17, 1751),
-(5, 13, 17, 4403),
-(5, 14, 17, 134),
-(5, 12, 18, 9467),
-(5, 13, 18, 16015),
-(5, 14, 18, 577),
-(5, 12, 19, 1804),
-(5, 13, 19, 3343),
-(5, 14, 19, 82),
-(5, 12, 20, 12374),
-(5, 13, 20, 13919),
-(5, 14, 20, 251),
-(5, 12, 21, 8340),
-(5, 13, 21, 7256),
-(5, 14, 21, 348),
-(5, 12, 22, 1520),
-(5, 13, 22, 3066),
-(5, 14, 22, 166),
-(5, 12, 23, 2934),
-(5, 13, 23, 3837),
-(5, 14, 23, 177),
-(5, 12, 24, 7870),
-(5, 13, 24, 12882),
-(5, 14, 24, 607),
-(5, 12, 25, 5763),
-(5, 13, 25, 13566),
-(5, 14, 25, 496),
-(5, 12, 26, 8637),
-(5, 13, 26, 7932),
-(5, 14, 26, 262),
-(5, 12, 27, 568),
-(5, 13, 27, 1775),
-(5, 14, 27, 66),
-(5, 12, 28, 570),
-(5, 13, 28, 2515),
-(5, 14, 28, 92),
-(5, 12, 29, 20751),
-(5, 13, 29, 10682),
-(5, 14, 29, 483),
-(5, 12, 30, 122521),
-(5, 13, 30, 45244),
-(5, 14, 30, 5784),
-(5, 12, 31, 9921),
-(5, 13, 31, 12185),
-(5, 14, 31, 429),
-(5, 12, 32, 1261),
-(5, 13, 32, 3830),
-(5, 14, 32, 103),
-(5, 12, 33, 2681),
-(5, 13, 33, 5765),
-(5, 14, 33, 190),
-(5, 12, 34, 13602),
-(5, 13, 34, 11214),
-(5, 14, 34, 551),
-(5, 12, 35, 26442),
-(5, 13, 35, 20174),
-(5, 14, 35, 1536),
-(5, 12, 36, 2059),
-(5, 13, 36, 3892),
-(5, 14, 36, 187),
-(5, 12, 37, 8770),
-(5, 13, 37, 5133),
-(5, 14, 37, 183),
-(5, 12, 38, 7647),
-(5, 13, 38, 7736),
-(5, 14, 38, 343),
-(5, 12, 39, 5348),
-(5, 13, 39, 6127),
-(5, 14, 39, 219),
-(5, 12, 40, 7307),
-(5, 13, 40, 18372),
-(5, 14, 40, 806),
-(5, 12, 41, 4696),
-(5, 13, 41, 9103),
-(5, 14, 41, 82),
-(5, 12, 42, 6155),
-(5, 13, 42, 4393),
-(5, 14, 42, 191),
-(5, 12, 43, 4617),
-(5, 13, 43, 9330),
-(5, 14, 43, 422),
-(5, 12, 44, 6914),
-(5, 13, 44, 8210),
-(5, 14, 44, 443),
-(5, 12, 45, 15473),
-(5, 13, 45, 15236),
-(5, 14, 45, 540),
-(5, 12, 46, 17802),
-(5, 13, 46, 25289),
-(5, 14, 46, 1418),
-(5, 12, 47, 8611),
-(5, 13, 47, 16033);
+(5, 13, 14, 4095),
+(5, 14, 14, 180),
+(5, 12, 15, 12761),
+(5, 13, 15, 16105),
+(5, 14, 15, 660),
+(5, 12, 16, 11609),
+(5, 13, 16, 14520),
+(5, 14, 16, 590),
+(5, 12, 17, 1582),
+(5, 13, 17, 3953),
+(5, 14, 17, 153),
+(5, 12, 18, 10274),
+(5, 13, 18, 18062),
+(5, 14, 18, 725),
+(5, 12, 19, 1917),
+(5, 13, 19, 3568),
+(5, 14, 19, 71),
+(5, 12, 20, 11283),
+(5, 13, 20, 12729),
+(5, 14, 20, 412),
+(5, 12, 21, 7310),
+(5, 13, 21, 6424),
+(5, 14, 21, 268),
+(5, 12, 22, 1363),
+(5, 13, 22, 3101),
+(5, 14, 22, 91),
+(5, 12, 23, 3174),
+(5, 13, 23, 4098),
+(5, 14, 23, 220),
+(5, 12, 24, 7063),
+(5, 13, 24, 14337),
+(5, 14, 24, 316),
+(5, 12, 25, 5979),
+(5, 13, 25, 14349),
+(5, 14, 25, 299),
+(5, 12, 26, 8175),
+(5, 13, 26, 7675),
+(5, 14, 26, 339),
+(5, 12, 27, 573),
+(5, 13, 27, 1539),
+(5, 14, 27, 47),
+(5, 12, 28, 589),
+(5, 13, 28, 2434),
+(5, 14, 28, 106),
+(5, 12, 29, 24740),
+(5, 13, 29, 12005),
+(5, 14, 29, 659),
+(5, 12, 30, 117414),
+(5, 13, 30, 49017),
+(5, 14, 30, 4280),
+(5, 12, 31, 8714),
+(5, 13, 31, 10449),
+(5, 14, 31, 634),
+(5, 12, 32, 1268),
+(5, 13, 32, 3886),
+(5, 14, 32, 38),
+(5, 12, 33, 2827),
+(5, 13, 33, 6655),
+(5, 14, 33, 298),
+(5, 12, 34, 14261),
+(5, 13, 34, 11299),
+(5, 14, 34, 379),
+(5, 12, 35, 22371),
+(5, 13, 35, 20152),
+(5, 14, 35, 292),
+(5, 12, 36, 2503),
+(5, 13, 36, 3986),
+(5, 14, 36, 142),
+(5, 12, 37, 8003),
+(5, 13, 37, 5043),
+(5, 14, 37, 443),
+(5, 12, 38, 8597),
+(5, 13, 38, 9452),
+(5, 14, 38, 207),
+(5, 12, 39, 5631),
+(5, 13, 39, 6547),
+(5, 14, 39, 355),
+(5, 12, 40, 8565),
+(5, 13, 40, 19704),
+(5, 14, 40, 611),
+(5, 12, 41, 5335),
+(5, 13, 41, 9117),
+(5, 14, 41, 100),
+(5, 12, 42, 7561),
+(5, 13, 42, 5149),
+(5, 14, 42, 327),
+(5, 12, 43, 4620),
+(5, 13, 43, 10413),
+(5, 14, 43, 249),
+(5, 12, 44, 7836),
+(5, 13, 44, 8464),
+(5, 14, 44, 448),
+(5, 12, 45, 16471),
+(5, 13, 45, 17564),
+(5, 14, 45, 876),
+(5, 12, 46, 15672),
+(5, 13, 46, 21674),
+(5, 14, 46, 478),
+(5, 12, 47, 7434),
+(5, 13, 47, 16812);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(5, 14, 47, 844),
-(5, 12, 48, 1785),
-(5, 13, 48, 2479),
-(5, 14, 48, 77),
-(5, 12, 49, 2405),
-(5, 13, 49, 2836),
-(5, 14, 49, 160),
-(5, 12, 50, 32719),
-(5, 13, 50, 13322),
-(5, 14, 50, 672),
-(5, 12, 51, 3912),
-(5, 13, 51, 4761),
-(5, 14, 51, 301),
-(5, 12, 52, 13758),
-(5, 13, 52, 22427),
-(5, 14, 52, 673),
-(5, 12, 53, 1427),
-(5, 13, 53, 3290),
-(5, 14, 53, 150),
-(5, 12, 54, 2983),
-(5, 13, 54, 5855),
-(5, 14, 54, 164),
-(5, 12, 55, 6171),
-(5, 13, 55, 10771),
-(5, 14, 55, 422),
-(5, 12, 56, 2613),
-(5, 13, 56, 4529),
-(5, 14, 56, 208),
-(5, 12, 57, 4344),
-(5, 13, 57, 7239),
-(5, 14, 57, 46),
-(5, 12, 58, 2513),
-(5, 13, 58, 4662),
-(5, 14, 58, 138),
-(5, 12, 59, 11410),
-(5, 13, 59, 16839),
-(5, 14, 59, 813),
-(5, 12, 60, 7433),
-(5, 13, 60, 10363),
-(5, 14, 60, 469),
-(6, 15, 1, 117949),
-(6, 16, 1, 67340),
-(6, 15, 2, 28370),
-(6, 16, 2, 34317),
-(6, 15, 3, 1584),
-(6, 16, 3, 3156),
-(6, 15, 4, 15428),
-(6, 16, 4, 15248),
-(6, 15, 5, 1124),
-(6, 16, 5, 3377),
-(6, 15, 6, 20292),
-(6, 16, 6, 19724),
-(6, 15, 7, 7395),
-(6, 16, 7, 8733),
-(6, 15, 8, 5008),
-(6, 16, 8, 11230),
-(6, 15, 9, 2877),
-(6, 16, 9, 8594),
-(6, 15, 10, 2987),
-(6, 16, 10, 5669),
-(6, 15, 11, 7355),
-(6, 16, 11, 8994),
-(6, 15, 12, 3551),
-(6, 16, 12, 3315),
-(6, 15, 13, 4825),
-(6, 16, 13, 7708),
-(6, 15, 14, 1387),
-(6, 16, 14, 4262),
-(6, 15, 15, 12805),
-(6, 16, 15, 19465),
-(6, 15, 16, 13021),
-(6, 16, 16, 13632),
-(6, 15, 17, 2252),
-(6, 16, 17, 5125),
-(6, 15, 18, 9894),
-(6, 16, 18, 20177),
-(6, 15, 19, 2410),
-(6, 16, 19, 4181),
-(6, 15, 20, 12055),
-(6, 16, 20, 17438),
-(6, 15, 21, 7355),
-(6, 16, 21, 8232),
-(6, 15, 22, 1387),
-(6, 16, 22, 3606),
-(6, 15, 23, 3430),
-(6, 16, 23, 4329),
-(6, 15, 24, 7811),
-(6, 16, 24, 14528),
-(6, 15, 25, 7207),
-(6, 16, 25, 16626),
-(6, 15, 26, 8921),
-(6, 16, 26, 8877),
-(6, 15, 27, 688),
-(6, 16, 27, 1890),
-(6, 15, 28, 718),
-(6, 16, 28, 2826),
-(6, 15, 29, 25022),
-(6, 16, 29, 12049),
-(6, 15, 30, 141852),
-(6, 16, 30, 54129);
+(5, 14, 47, 957),
+(5, 12, 48, 1772),
+(5, 13, 48, 2528),
+(5, 14, 48, 120),
+(5, 12, 49, 2224),
+(5, 13, 49, 3020),
+(5, 14, 49, 21),
+(5, 12, 50, 30118),
+(5, 13, 50, 10912),
+(5, 14, 50, 842),
+(5, 12, 51, 4003),
+(5, 13, 51, 4941),
+(5, 14, 51, 414),
+(5, 12, 52, 13091),
+(5, 13, 52, 20232),
+(5, 14, 52, 678),
+(5, 12, 53, 1524),
+(5, 13, 53, 3570),
+(5, 14, 53, 180),
+(5, 12, 54, 3040),
+(5, 13, 54, 5443),
+(5, 14, 54, 94),
+(5, 12, 55, 5668),
+(5, 13, 55, 10725),
+(5, 14, 55, 475),
+(5, 12, 56, 2538),
+(5, 13, 56, 4426),
+(5, 14, 56, 82),
+(5, 12, 57, 4378),
+(5, 13, 57, 6791),
+(5, 14, 57, 262),
+(5, 12, 58, 2062),
+(5, 13, 58, 3982),
+(5, 14, 58, 164),
+(5, 12, 59, 7702),
+(5, 13, 59, 14664),
+(5, 14, 59, 455),
+(5, 12, 60, 7185),
+(5, 13, 60, 10906),
+(5, 14, 60, 315),
+(6, 15, 1, 123285),
+(6, 16, 1, 56587),
+(6, 15, 2, 29721),
+(6, 16, 2, 34518),
+(6, 15, 3, 1272),
+(6, 16, 3, 3315),
+(6, 15, 4, 15730),
+(6, 16, 4, 15139),
+(6, 15, 5, 1076),
+(6, 16, 5, 3281),
+(6, 15, 6, 21752),
+(6, 16, 6, 19561),
+(6, 15, 7, 6086),
+(6, 16, 7, 9437),
+(6, 15, 8, 4920),
+(6, 16, 8, 11281),
+(6, 15, 9, 2630),
+(6, 16, 9, 8618),
+(6, 15, 10, 3123),
+(6, 16, 10, 5420),
+(6, 15, 11, 7386),
+(6, 16, 11, 9205),
+(6, 15, 12, 3319),
+(6, 16, 12, 3687),
+(6, 15, 13, 4449),
+(6, 16, 13, 8045),
+(6, 15, 14, 1403),
+(6, 16, 14, 4349),
+(6, 15, 15, 11646),
+(6, 16, 15, 19687),
+(6, 15, 16, 12044),
+(6, 16, 16, 15813),
+(6, 15, 17, 2153),
+(6, 16, 17, 5288),
+(6, 15, 18, 11050),
+(6, 16, 18, 19588),
+(6, 15, 19, 2330),
+(6, 16, 19, 4159),
+(6, 15, 20, 13202),
+(6, 16, 20, 15824),
+(6, 15, 21, 7812),
+(6, 16, 21, 8032),
+(6, 15, 22, 1663),
+(6, 16, 22, 3470),
+(6, 15, 23, 3496),
+(6, 16, 23, 4216),
+(6, 15, 24, 7362),
+(6, 16, 24, 14679),
+(6, 15, 25, 6141),
+(6, 16, 25, 17376),
+(6, 15, 26, 8916),
+(6, 16, 26, 9438),
+(6, 15, 27, 700),
+(6, 16, 27, 1876),
+(6, 15, 28, 640),
+(6, 16, 28, 3050),
+(6, 15, 29, 24925),
+(6, 16, 29, 13679),
+(6, 15, 30, 143529),
+(6, 16, 30, 56885);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(6, 15, 31, 10266),
-(6, 16, 31, 13019),
-(6, 15, 32, 1210),
-(6, 16, 32, 4283),
-(6, 15, 33, 2902),
-(6, 16, 33, 6909),
-(6, 15, 34, 14966),
-(6, 16, 34, 14810),
-(6, 15, 35, 25400),
-(6, 16, 35, 24769),
-(6, 15, 36, 2410),
-(6, 16, 36, 4104),
-(6, 15, 37, 9692),
-(6, 16, 37, 6047),
-(6, 15, 38, 9996),
-(6, 16, 38, 11230),
-(6, 15, 39, 5430),
-(6, 16, 39, 7148),
-(6, 15, 40, 8138),
-(6, 16, 40, 21022),
-(6, 15, 41, 4920),
-(6, 16, 41, 10341),
-(6, 15, 42, 7252),
-(6, 16, 42, 5518),
-(6, 15, 43, 4568),
-(6, 16, 43, 10381),
-(6, 15, 44, 7928),
-(6, 16, 44, 8357),
-(6, 15, 45, 16816),
-(6, 16, 45, 18870),
-(6, 15, 46, 18897),
-(6, 16, 46, 24800),
-(6, 15, 47, 8557),
-(6, 16, 47, 16884),
-(6, 15, 48, 2042),
-(6, 16, 48, 2733),
-(6, 15, 49, 2659),
-(6, 16, 49, 3186),
-(6, 15, 50, 36686),
-(6, 16, 50, 14673),
-(6, 15, 51, 4218),
-(6, 16, 51, 5394),
-(6, 15, 52, 14806),
-(6, 16, 52, 22030),
-(6, 15, 53, 1609),
-(6, 16, 53, 3665),
-(6, 15, 54, 3342),
-(6, 16, 54, 5455),
-(6, 15, 55, 6834),
-(6, 16, 55, 10698),
-(6, 15, 56, 2652),
-(6, 16, 56, 4939),
-(6, 15, 57, 4620),
-(6, 16, 57, 8091),
-(6, 15, 58, 2439),
-(6, 16, 58, 5134),
-(6, 15, 59, 10159),
-(6, 16, 59, 18500),
-(6, 15, 60, 7384),
-(6, 16, 60, 10903),
-(7, 17, 1, 110758),
-(7, 18, 1, 63966),
-(7, 17, 2, 26628),
-(7, 18, 2, 35724),
-(7, 17, 3, 1217),
-(7, 18, 3, 3291),
-(7, 17, 4, 15473),
-(7, 18, 4, 15499),
-(7, 17, 5, 966),
-(7, 18, 5, 3376),
-(7, 17, 6, 18345),
-(7, 18, 6, 20665),
-(7, 17, 7, 5552),
-(7, 18, 7, 9916),
-(7, 17, 8, 4683),
-(7, 18, 8, 11389),
-(7, 17, 9, 2262),
-(7, 18, 9, 8638),
-(7, 17, 10, 2488),
-(7, 18, 10, 5899),
-(7, 17, 11, 7467),
-(7, 18, 11, 8629),
-(7, 17, 12, 3202),
-(7, 18, 12, 3317),
-(7, 17, 13, 4221),
-(7, 18, 13, 8225),
-(7, 17, 14, 1345),
-(7, 18, 14, 4397),
-(7, 17, 15, 10672),
-(7, 18, 15, 19616),
-(7, 17, 16, 10265),
-(7, 18, 16, 17023),
-(7, 17, 17, 1823),
-(7, 18, 17, 5359),
-(7, 17, 18, 8385),
-(7, 18, 18, 21434),
-(7, 17, 19, 2192),
-(7, 18, 19, 4182),
-(7, 17, 20, 10361),
-(7, 18, 20, 17809);
+(6, 15, 31, 11077),
+(6, 16, 31, 12399),
+(6, 15, 32, 1358),
+(6, 16, 32, 4053),
+(6, 15, 33, 2569),
+(6, 16, 33, 6902),
+(6, 15, 34, 13298),
+(6, 16, 34, 15672),
+(6, 15, 35, 25856),
+(6, 16, 35, 24866),
+(6, 15, 36, 2378),
+(6, 16, 36, 3945),
+(6, 15, 37, 9871),
+(6, 16, 37, 5657),
+(6, 15, 38, 9744),
+(6, 16, 38, 11362),
+(6, 15, 39, 4942),
+(6, 16, 39, 7313),
+(6, 15, 40, 8086),
+(6, 16, 40, 19462),
+(6, 15, 41, 5410),
+(6, 16, 41, 10346),
+(6, 15, 42, 7571),
+(6, 16, 42, 5626),
+(6, 15, 43, 4442),
+(6, 16, 43, 10870),
+(6, 15, 44, 7564),
+(6, 16, 44, 8635),
+(6, 15, 45, 18440),
+(6, 16, 45, 17486),
+(6, 15, 46, 17331),
+(6, 16, 46, 25521),
+(6, 15, 47, 8389),
+(6, 16, 47, 16896),
+(6, 15, 48, 1830),
+(6, 16, 48, 2944),
+(6, 15, 49, 2469),
+(6, 16, 49, 3352),
+(6, 15, 50, 36341),
+(6, 16, 50, 18089),
+(6, 15, 51, 4180),
+(6, 16, 51, 5515),
+(6, 15, 52, 14416),
+(6, 16, 52, 21770),
+(6, 15, 53, 1314),
+(6, 16, 53, 3760),
+(6, 15, 54, 2461),
+(6, 16, 54, 6053),
+(6, 15, 55, 6332),
+(6, 16, 55, 11470),
+(6, 15, 56, 2747),
+(6, 16, 56, 4836),
+(6, 15, 57, 4271),
+(6, 16, 57, 8467),
+(6, 15, 58, 2243),
+(6, 16, 58, 5025),
+(6, 15, 59, 8558),
+(6, 16, 59, 19697),
+(6, 15, 60, 8143),
+(6, 16, 60, 10816),
+(7, 17, 1, 110649),
+(7, 18, 1, 70378),
+(7, 17, 2, 26467),
+(7, 18, 2, 35591),
+(7, 17, 3, 1260),
+(7, 18, 3, 3379),
+(7, 17, 4, 12892),
+(7, 18, 4, 16828),
+(7, 17, 5, 829),
+(7, 18, 5, 3496),
+(7, 17, 6, 17262),
+(7, 18, 6, 21320),
+(7, 17, 7, 5524),
+(7, 18, 7, 10023),
+(7, 17, 8, 4299),
+(7, 18, 8, 11982),
+(7, 17, 9, 2608),
+(7, 18, 9, 7980),
+(7, 17, 10, 2720),
+(7, 18, 10, 5829),
+(7, 17, 11, 6532),
+(7, 18, 11, 9383),
+(7, 17, 12, 2750),
+(7, 18, 12, 3671),
+(7, 17, 13, 4177),
+(7, 18, 13, 7929),
+(7, 17, 14, 1374),
+(7, 18, 14, 4321),
+(7, 17, 15, 10920),
+(7, 18, 15, 19285),
+(7, 17, 16, 10946),
+(7, 18, 16, 15383),
+(7, 17, 17, 1703),
+(7, 18, 17, 5408),
+(7, 17, 18, 9608),
+(7, 18, 18, 20445),
+(7, 17, 19, 1873),
+(7, 18, 19, 4822),
+(7, 17, 20, 10935),
+(7, 18, 20, 17187);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(7, 17, 21, 6733),
-(7, 18, 21, 8573),
-(7, 17, 22, 1183),
-(7, 18, 22, 3652),
-(7, 17, 23, 2745),
-(7, 18, 23, 4642),
-(7, 17, 24, 6082),
-(7, 18, 24, 15393),
-(7, 17, 25, 5039),
-(7, 18, 25, 17215),
-(7, 17, 26, 7961),
-(7, 18, 26, 9879),
-(7, 17, 27, 532),
-(7, 18, 27, 1943),
-(7, 17, 28, 556),
-(7, 18, 28, 2977),
-(7, 17, 29, 22236),
-(7, 18, 29, 15719),
-(7, 17, 30, 131443),
-(7, 18, 30, 65475),
-(7, 17, 31, 8449),
-(7, 18, 31, 13588),
-(7, 17, 32, 1099),
-(7, 18, 32, 4028),
-(7, 17, 33, 2398),
-(7, 18, 33, 7099),
-(7, 17, 34, 13496),
-(7, 18, 34, 15300),
-(7, 17, 35, 23548),
-(7, 18, 35, 24356),
-(7, 17, 36, 1788),
-(7, 18, 36, 4524),
-(7, 17, 37, 8218),
-(7, 18, 37, 6293),
-(7, 17, 38, 8491),
-(7, 18, 38, 12331),
-(7, 17, 39, 4852),
-(7, 18, 39, 7282),
-(7, 17, 40, 6769),
-(7, 18, 40, 21346),
-(7, 17, 41, 4704),
-(7, 18, 41, 10824),
-(7, 17, 42, 7164),
-(7, 18, 42, 5704),
-(7, 17, 43, 4506),
-(7, 18, 43, 10105),
-(7, 17, 44, 6748),
-(7, 18, 44, 9089),
-(7, 17, 45, 14960),
-(7, 18, 45, 20370),
-(7, 17, 46, 15847),
-(7, 18, 46, 27221),
-(7, 17, 47, 6336),
-(7, 18, 47, 18026),
-(7, 17, 48, 1770),
-(7, 18, 48, 2915),
-(7, 17, 49, 2184),
-(7, 18, 49, 3281),
-(7, 17, 50, 32185),
-(7, 18, 50, 17548),
-(7, 17, 51, 3567),
-(7, 18, 51, 5685),
-(7, 17, 52, 12374),
-(7, 18, 52, 23559),
-(7, 17, 53, 1156),
-(7, 18, 53, 3717),
-(7, 17, 54, 2521),
-(7, 18, 54, 5913),
-(7, 17, 55, 5120),
-(7, 18, 55, 11662),
-(7, 17, 56, 2258),
-(7, 18, 56, 4912),
-(7, 17, 57, 3708),
-(7, 18, 57, 8341),
-(7, 17, 58, 2028),
-(7, 18, 58, 5413),
-(7, 17, 59, 7873),
-(7, 18, 59, 19493),
-(7, 17, 60, 7007),
-(7, 18, 60, 10942),
-(8, 19, 1, 103592),
-(8, 20, 1, 72903),
-(8, 19, 2, 22659),
-(8, 20, 2, 38365),
-(8, 19, 3, 1240),
-(8, 20, 3, 3363),
-(8, 19, 4, 13698),
-(8, 20, 4, 17613),
-(8, 19, 5, 816),
-(8, 20, 5, 3477),
-(8, 19, 6, 16229),
-(8, 20, 6, 23110),
-(8, 19, 7, 4804),
-(8, 20, 7, 9888),
-(8, 19, 8, 3926),
-(8, 20, 8, 12098),
-(8, 19, 9, 2101),
-(8, 20, 9, 8522),
-(8, 19, 10, 2326),
-(8, 20, 10, 6032);
+(7, 17, 21, 6551),
+(7, 18, 21, 8649),
+(7, 17, 22, 1199),
+(7, 18, 22, 3695),
+(7, 17, 23, 2800),
+(7, 18, 23, 4450),
+(7, 17, 24, 6637),
+(7, 18, 24, 15516),
+(7, 17, 25, 5565),
+(7, 18, 25, 17236),
+(7, 17, 26, 8069),
+(7, 18, 26, 8919),
+(7, 17, 27, 501),
+(7, 18, 27, 2002),
+(7, 17, 28, 504),
+(7, 18, 28, 3025),
+(7, 17, 29, 22904),
+(7, 18, 29, 13655),
+(7, 17, 30, 140058),
+(7, 18, 30, 61929),
+(7, 17, 31, 8821),
+(7, 18, 31, 13878),
+(7, 17, 32, 1066),
+(7, 18, 32, 4319),
+(7, 17, 33, 2442),
+(7, 18, 33, 7119),
+(7, 17, 34, 13201),
+(7, 18, 34, 15856),
+(7, 17, 35, 21546),
+(7, 18, 35, 26055),
+(7, 17, 36, 2006),
+(7, 18, 36, 4129),
+(7, 17, 37, 8401),
+(7, 18, 37, 6184),
+(7, 17, 38, 8379),
+(7, 18, 38, 11690),
+(7, 17, 39, 4171),
+(7, 18, 39, 7396),
+(7, 17, 40, 7386),
+(7, 18, 40, 19558),
+(7, 17, 41, 4871),
+(7, 18, 41, 9907),
+(7, 17, 42, 7262),
+(7, 18, 42, 5560),
+(7, 17, 43, 4120),
+(7, 18, 43, 10853),
+(7, 17, 44, 6352),
+(7, 18, 44, 9673),
+(7, 17, 45, 13818),
+(7, 18, 45, 19774),
+(7, 17, 46, 15284),
+(7, 18, 46, 28370),
+(7, 17, 47, 6562),
+(7, 18, 47, 18086),
+(7, 17, 48, 1661),
+(7, 18, 48, 2855),
+(7, 17, 49, 2264),
+(7, 18, 49, 3323),
+(7, 17, 50, 31605),
+(7, 18, 50, 17658),
+(7, 17, 51, 3166),
+(7, 18, 51, 5959),
+(7, 17, 52, 10280),
+(7, 18, 52, 23597),
+(7, 17, 53, 1271),
+(7, 18, 53, 3769),
+(7, 17, 54, 2401),
+(7, 18, 54, 5805),
+(7, 17, 55, 5182),
+(7, 18, 55, 11392),
+(7, 17, 56, 2299),
+(7, 18, 56, 5173),
+(7, 17, 57, 3604),
+(7, 18, 57, 8393),
+(7, 17, 58, 2231),
+(7, 18, 58, 5124),
+(7, 17, 59, 8027),
+(7, 18, 59, 18887),
+(7, 17, 60, 6666),
+(7, 18, 60, 11242),
+(8, 19, 1, 106866),
+(8, 20, 1, 72401),
+(8, 19, 2, 23755),
+(8, 20, 2, 36788),
+(8, 19, 3, 1190),
+(8, 20, 3, 3427),
+(8, 19, 4, 13443),
+(8, 20, 4, 17281),
+(8, 19, 5, 806),
+(8, 20, 5, 3466),
+(8, 19, 6, 15856),
+(8, 20, 6, 22301),
+(8, 19, 7, 5047),
+(8, 20, 7, 10392),
+(8, 19, 8, 3737),
+(8, 20, 8, 12172),
+(8, 19, 9, 2528),
+(8, 20, 9, 8670),
+(8, 19, 10, 2403),
+(8, 20, 10, 5829);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(8, 19, 11, 6050),
-(8, 20, 11, 9903),
-(8, 19, 12, 2825),
-(8, 20, 12, 3541),
-(8, 19, 13, 3944),
-(8, 20, 13, 8579),
-(8, 19, 14, 1048),
-(8, 20, 14, 4575),
-(8, 19, 15, 10236),
-(8, 20, 15, 19201),
-(8, 19, 16, 9727),
-(8, 20, 16, 15903),
-(8, 19, 17, 1920),
-(8, 20, 17, 5193),
-(8, 19, 18, 7695),
-(8, 20, 18, 20734),
-(8, 19, 19, 1950),
-(8, 20, 19, 4431),
-(8, 19, 20, 10088),
-(8, 20, 20, 17788),
-(8, 19, 21, 6899),
-(8, 20, 21, 8576),
-(8, 19, 22, 1020),
-(8, 20, 22, 3957),
-(8, 19, 23, 2602),
-(8, 20, 23, 4662),
-(8, 19, 24, 5561),
-(8, 20, 24, 15748),
-(8, 19, 25, 5178),
-(8, 20, 25, 17181),
-(8, 19, 26, 7121),
-(8, 20, 26, 9726),
-(8, 19, 27, 522),
-(8, 20, 27, 1986),
-(8, 19, 28, 479),
-(8, 20, 28, 3065),
-(8, 19, 29, 21503),
-(8, 20, 29, 14404),
-(8, 19, 30, 122416),
-(8, 20, 30, 73824),
-(8, 19, 31, 7894),
-(8, 20, 31, 14466),
-(8, 19, 32, 1091),
-(8, 20, 32, 4057),
-(8, 19, 33, 2413),
-(8, 20, 33, 7239),
-(8, 19, 34, 11621),
-(8, 20, 34, 16426),
-(8, 19, 35, 20664),
-(8, 20, 35, 27723),
-(8, 19, 36, 1771),
-(8, 20, 36, 4486),
-(8, 19, 37, 8584),
-(8, 20, 37, 6562),
-(8, 19, 38, 7496),
-(8, 20, 38, 12508),
-(8, 19, 39, 4635),
-(8, 20, 39, 7156),
-(8, 19, 40, 6251),
-(8, 20, 40, 20397),
-(8, 19, 41, 4136),
-(8, 20, 41, 10699),
-(8, 19, 42, 5716),
-(8, 20, 42, 6125),
-(8, 19, 43, 3884),
-(8, 20, 43, 10459),
-(8, 19, 44, 6531),
-(8, 20, 44, 8619),
-(8, 19, 45, 15530),
-(8, 20, 45, 18906),
-(8, 19, 46, 14586),
-(8, 20, 46, 28201),
-(8, 19, 47, 5705),
-(8, 20, 47, 19237),
-(8, 19, 48, 1410),
-(8, 20, 48, 3038),
-(8, 19, 49, 2012),
-(8, 20, 49, 3619),
-(8, 19, 50, 31371),
-(8, 20, 50, 19182),
-(8, 19, 51, 3235),
-(8, 20, 51, 5802),
-(8, 19, 52, 11267),
-(8, 20, 52, 23904),
-(8, 19, 53, 1072),
-(8, 20, 53, 3676),
-(8, 19, 54, 1978),
-(8, 20, 54, 6228),
-(8, 19, 55, 4259),
-(8, 20, 55, 11597),
-(8, 19, 56, 2038),
-(8, 20, 56, 5439),
-(8, 19, 57, 3457),
-(8, 20, 57, 8125),
-(8, 19, 58, 1931),
-(8, 20, 58, 5158),
-(8, 19, 59, 8139),
-(8, 20, 59, 18552),
-(8, 19, 60, 6050),
-(8, 20, 60, 11864);
+(8, 19, 11, 5560),
+(8, 20, 11, 9394),
+(8, 19, 12, 2849),
+(8, 20, 12, 3875),
+(8, 19, 13, 3699),
+(8, 20, 13, 8245),
+(8, 19, 14, 1051),
+(8, 20, 14, 4543),
+(8, 19, 15, 9995),
+(8, 20, 15, 20377),
+(8, 19, 16, 9599),
+(8, 20, 16, 17475),
+(8, 19, 17, 1557),
+(8, 20, 17, 5479),
+(8, 19, 18, 7834),
+(8, 20, 18, 21261),
+(8, 19, 19, 1846),
+(8, 20, 19, 4576),
+(8, 19, 20, 11033),
+(8, 20, 20, 17721),
+(8, 19, 21, 6205),
+(8, 20, 21, 9092),
+(8, 19, 22, 1195),
+(8, 20, 22, 3580),
+(8, 19, 23, 2847),
+(8, 20, 23, 4286),
+(8, 19, 24, 5998),
+(8, 20, 24, 14826),
+(8, 19, 25, 5073),
+(8, 20, 25, 17814),
+(8, 19, 26, 7605),
+(8, 20, 26, 9320),
+(8, 19, 27, 448),
+(8, 20, 27, 1989),
+(8, 19, 28, 481),
+(8, 20, 28, 2946),
+(8, 19, 29, 22079),
+(8, 20, 29, 15672),
+(8, 19, 30, 117966),
+(8, 20, 30, 65906),
+(8, 19, 31, 8264),
+(8, 20, 31, 13735),
+(8, 19, 32, 912),
+(8, 20, 32, 4454),
+(8, 19, 33, 2092),
+(8, 20, 33, 7148),
+(8, 19, 34, 10743),
+(8, 20, 34, 17670),
+(8, 19, 35, 21849),
+(8, 20, 35, 26514),
+(8, 19, 36, 1755),
+(8, 20, 36, 4385),
+(8, 19, 37, 8113),
+(8, 20, 37, 6533),
+(8, 19, 38, 8606),
+(8, 20, 38, 11121),
+(8, 19, 39, 4660),
+(8, 20, 39, 7174),
+(8, 19, 40, 6423),
+(8, 20, 40, 20568),
+(8, 19, 41, 4548),
+(8, 20, 41, 10603),
+(8, 19, 42, 6567),
+(8, 20, 42, 6176),
+(8, 19, 43, 3621),
+(8, 20, 43, 11126),
+(8, 19, 44, 6086),
+(8, 20, 44, 9151),
+(8, 19, 45, 13795),
+(8, 20, 45, 19533),
+(8, 19, 46, 13029),
+(8, 20, 46, 29748),
+(8, 19, 47, 6589),
+(8, 20, 47, 18734),
+(8, 19, 48, 1798),
+(8, 20, 48, 2821),
+(8, 19, 49, 2136),
+(8, 20, 49, 3302),
+(8, 19, 50, 28509),
+(8, 20, 50, 21898),
+(8, 19, 51, 3296),
+(8, 20, 51, 6013),
+(8, 19, 52, 12115),
+(8, 20, 52, 23709),
+(8, 19, 53, 1110),
+(8, 20, 53, 3823),
+(8, 19, 54, 2281),
+(8, 20, 54, 5916),
+(8, 19, 55, 4795),
+(8, 20, 55, 12120),
+(8, 19, 56, 2160),
+(8, 20, 56, 5260),
+(8, 19, 57, 3363),
+(8, 20, 57, 8755),
+(8, 19, 58, 2091),
+(8, 20, 58, 5283),
+(8, 19, 59, 7326),
+(8, 20, 59, 19758),
+(8, 19, 60, 6132),
+(8, 20, 60, 11556);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(9, 21, 1, 92670),
-(9, 22, 1, 58163),
-(9, 21, 2, 28765),
-(9, 22, 2, 25738),
-(9, 21, 3, 1750),
-(9, 22, 3, 2135),
-(9, 21, 4, 13935),
-(9, 22, 4, 14062),
-(9, 21, 5, 1829),
-(9, 22, 5, 2314),
-(9, 21, 6, 16903),
-(9, 22, 6, 18758),
-(9, 21, 7, 7707),
-(9, 22, 7, 6710),
-(9, 21, 8, 5837),
-(9, 22, 8, 6973),
-(9, 21, 9, 4275),
-(9, 22, 9, 5061),
-(9, 21, 10, 3322),
-(9, 22, 10, 3606),
-(9, 21, 11, 7036),
-(9, 22, 11, 7089),
-(9, 21, 12, 2942),
-(9, 22, 12, 3011),
-(9, 21, 13, 5165),
-(9, 22, 13, 5902),
-(9, 21, 14, 1633),
-(9, 22, 14, 2508),
-(9, 21, 15, 10805),
-(9, 22, 15, 12219),
-(9, 21, 16, 13251),
-(9, 22, 16, 11639),
-(9, 21, 17, 2301),
-(9, 22, 17, 2939),
-(9, 21, 18, 10848),
-(9, 22, 18, 14101),
-(9, 21, 19, 1889),
-(9, 22, 19, 2388),
-(9, 21, 20, 13000),
-(9, 22, 20, 12425),
-(9, 21, 21, 5245),
-(9, 22, 21, 5605),
-(9, 21, 22, 1906),
-(9, 22, 22, 2333),
-(9, 21, 23, 3240),
-(9, 22, 23, 3812),
-(9, 21, 24, 8544),
-(9, 22, 24, 10059),
-(9, 21, 25, 8747),
-(9, 22, 25, 9915),
-(9, 21, 26, 7857),
-(9, 22, 26, 7975),
-(9, 21, 27, 888),
-(9, 22, 27, 1209),
-(9, 21, 28, 1254),
-(9, 22, 28, 1816),
-(9, 21, 29, 16453),
-(9, 22, 29, 15939),
-(9, 21, 30, 103241),
-(9, 22, 30, 74355),
-(9, 21, 31, 8941),
-(9, 22, 31, 9354),
-(9, 21, 32, 2129),
-(9, 22, 32, 2645),
-(9, 21, 33, 3649),
-(9, 22, 33, 4593),
-(9, 21, 34, 10672),
-(9, 22, 34, 9052),
-(9, 21, 35, 19884),
-(9, 22, 35, 19870),
-(9, 21, 36, 2745),
-(9, 22, 36, 3102),
-(9, 21, 37, 6962),
-(9, 22, 37, 6010),
-(9, 21, 38, 6938),
-(9, 22, 38, 8085),
-(9, 21, 39, 5078),
-(9, 22, 39, 4880),
-(9, 21, 40, 9236),
-(9, 22, 40, 11990),
-(9, 21, 41, 6595),
-(9, 22, 41, 6689),
-(9, 21, 42, 6068),
-(9, 22, 42, 5471),
-(9, 21, 43, 6049),
-(9, 22, 43, 7254),
-(9, 21, 44, 7198),
-(9, 22, 44, 6946),
-(9, 21, 45, 11801),
-(9, 22, 45, 12238),
-(9, 21, 46, 15156),
-(9, 22, 46, 18244),
-(9, 21, 47, 9649),
-(9, 22, 47, 11907),
-(9, 21, 48, 1750),
-(9, 22, 48, 2199),
-(9, 21, 49, 2393),
-(9, 22, 49, 2602),
-(9, 21, 50, 28201),
-(9, 22, 50, 20022);
+(9, 21, 1, 82690),
+(9, 22, 1, 63410),
+(9, 21, 2, 30798),
+(9, 22, 2, 26600),
+(9, 21, 3, 1987),
+(9, 22, 3, 2363),
+(9, 21, 4, 13460),
+(9, 22, 4, 11645),
+(9, 21, 5, 1452),
+(9, 22, 5, 2192),
+(9, 21, 6, 15953),
+(9, 22, 6, 16705),
+(9, 21, 7, 7021),
+(9, 22, 7, 6831),
+(9, 21, 8, 6444),
+(9, 22, 8, 7113),
+(9, 21, 9, 4546),
+(9, 22, 9, 5787),
+(9, 21, 10, 3273),
+(9, 22, 10, 3406),
+(9, 21, 11, 7575),
+(9, 22, 11, 6516),
+(9, 21, 12, 2532),
+(9, 22, 12, 2514),
+(9, 21, 13, 5655),
+(9, 22, 13, 6250),
+(9, 21, 14, 2220),
+(9, 22, 14, 3053),
+(9, 21, 15, 12668),
+(9, 22, 15, 13614),
+(9, 21, 16, 11896),
+(9, 22, 16, 12531),
+(9, 21, 17, 2705),
+(9, 22, 17, 3400),
+(9, 21, 18, 10884),
+(9, 22, 18, 11993),
+(9, 21, 19, 2462),
+(9, 22, 19, 2805),
+(9, 21, 20, 13848),
+(9, 22, 20, 13166),
+(9, 21, 21, 5264),
+(9, 22, 21, 5155),
+(9, 21, 22, 1983),
+(9, 22, 22, 2749),
+(9, 21, 23, 3167),
+(9, 22, 23, 3181),
+(9, 21, 24, 8038),
+(9, 22, 24, 9828),
+(9, 21, 25, 9134),
+(9, 22, 25, 11902),
+(9, 21, 26, 8472),
+(9, 22, 26, 7889),
+(9, 21, 27, 887),
+(9, 22, 27, 1345),
+(9, 21, 28, 1328),
+(9, 22, 28, 1960),
+(9, 21, 29, 19633),
+(9, 22, 29, 15558),
+(9, 21, 30, 107581),
+(9, 22, 30, 79303),
+(9, 21, 31, 10683),
+(9, 22, 31, 10217),
+(9, 21, 32, 1941),
+(9, 22, 32, 2515),
+(9, 21, 33, 3947),
+(9, 22, 33, 4306),
+(9, 21, 34, 12534),
+(9, 22, 34, 12470),
+(9, 21, 35, 23004),
+(9, 22, 35, 20346),
+(9, 21, 36, 2705),
+(9, 22, 36, 3242),
+(9, 21, 37, 7440),
+(9, 22, 37, 5724),
+(9, 21, 38, 8715),
+(9, 22, 38, 8347),
+(9, 21, 39, 4675),
+(9, 22, 39, 4269),
+(9, 21, 40, 11396),
+(9, 22, 40, 14115),
+(9, 21, 41, 6114),
+(9, 22, 41, 7239),
+(9, 21, 42, 6280),
+(9, 22, 42, 5098),
+(9, 21, 43, 5794),
+(9, 22, 43, 7220),
+(9, 21, 44, 7189),
+(9, 22, 44, 6139),
+(9, 21, 45, 16875),
+(9, 22, 45, 15740),
+(9, 21, 46, 16569),
+(9, 22, 46, 15582),
+(9, 21, 47, 10955),
+(9, 22, 47, 12997),
+(9, 21, 48, 1823),
+(9, 22, 48, 2039),
+(9, 21, 49, 2508),
+(9, 22, 49, 2560),
+(9, 21, 50, 21987),
+(9, 22, 50, 17460);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(9, 21, 51, 4113),
-(9, 22, 51, 3953),
-(9, 21, 52, 16277),
-(9, 22, 52, 17879),
-(9, 21, 53, 2020),
-(9, 22, 53, 2671),
-(9, 21, 54, 3755),
-(9, 22, 54, 3832),
-(9, 21, 55, 5998),
-(9, 22, 55, 7704),
-(9, 21, 56, 3089),
-(9, 22, 56, 3811),
-(9, 21, 57, 5397),
-(9, 22, 57, 6154),
-(9, 21, 58, 3202),
-(9, 22, 58, 3122),
-(9, 21, 59, 8249),
-(9, 22, 59, 11514),
-(9, 21, 60, 7643),
-(9, 22, 60, 7821),
-(10, 23, 1, 93808),
-(10, 24, 1, 70422),
-(10, 23, 2, 33027),
-(10, 24, 2, 23829),
-(10, 23, 3, 2225),
-(10, 24, 3, 1976),
-(10, 23, 4, 15083),
-(10, 24, 4, 13817),
-(10, 23, 5, 1878),
-(10, 24, 5, 2075),
-(10, 23, 6, 20970),
-(10, 24, 6, 15145),
-(10, 23, 7, 7271),
-(10, 24, 7, 6276),
-(10, 23, 8, 7560),
-(10, 24, 8, 7558),
-(10, 23, 9, 4580),
-(10, 24, 9, 5580),
-(10, 23, 10, 3981),
-(10, 24, 10, 3630),
-(10, 23, 11, 8314),
-(10, 24, 11, 6369),
-(10, 23, 12, 3554),
-(10, 24, 12, 2602),
-(10, 23, 13, 6129),
-(10, 24, 13, 5076),
-(10, 23, 14, 2466),
-(10, 24, 14, 2713),
-(10, 23, 15, 16074),
-(10, 24, 15, 12538),
-(10, 23, 16, 12814),
-(10, 24, 16, 12019),
-(10, 23, 17, 3382),
-(10, 24, 17, 3352),
-(10, 23, 18, 13372),
-(10, 24, 18, 13878),
-(10, 23, 19, 2944),
-(10, 24, 19, 2940),
-(10, 23, 20, 15200),
-(10, 24, 20, 10306),
-(10, 23, 21, 8095),
-(10, 24, 21, 5977),
-(10, 23, 22, 2340),
-(10, 24, 22, 2207),
-(10, 23, 23, 3514),
-(10, 24, 23, 3377),
-(10, 23, 24, 10062),
-(10, 24, 24, 9468),
-(10, 23, 25, 10690),
-(10, 24, 25, 10383),
-(10, 23, 26, 8915),
-(10, 24, 26, 7095),
-(10, 23, 27, 1088),
-(10, 24, 27, 1196),
-(10, 23, 28, 1419),
-(10, 24, 28, 1773),
-(10, 23, 29, 21314),
-(10, 24, 29, 13374),
-(10, 23, 30, 114100),
-(10, 24, 30, 64967),
-(10, 23, 31, 12314),
-(10, 24, 31, 9355),
-(10, 23, 32, 2184),
-(10, 24, 32, 2690),
-(10, 23, 33, 4350),
-(10, 24, 33, 4510),
-(10, 23, 34, 13848),
-(10, 24, 34, 12766),
-(10, 23, 35, 25546),
-(10, 24, 35, 20164),
-(10, 23, 36, 2935),
-(10, 24, 36, 3004),
-(10, 23, 37, 8890),
-(10, 24, 37, 5155),
-(10, 23, 38, 10303),
-(10, 24, 38, 8774),
-(10, 23, 39, 5600),
-(10, 24, 39, 5647),
-(10, 23, 40, 12500),
-(10, 24, 40, 12526);
+(9, 21, 51, 4400),
+(9, 22, 51, 4497),
+(9, 21, 52, 14487),
+(9, 22, 52, 15283),
+(9, 21, 53, 1728),
+(9, 22, 53, 2197),
+(9, 21, 54, 3646),
+(9, 22, 54, 4141),
+(9, 21, 55, 6503),
+(9, 22, 55, 7974),
+(9, 21, 56, 2640),
+(9, 22, 56, 3269),
+(9, 21, 57, 4913),
+(9, 22, 57, 5705),
+(9, 21, 58, 2489),
+(9, 22, 58, 2823),
+(9, 21, 59, 8998),
+(9, 22, 59, 11078),
+(9, 21, 60, 7035),
+(9, 22, 60, 7712),
+(10, 23, 1, 95178),
+(10, 24, 1, 68321),
+(10, 23, 2, 30925),
+(10, 24, 2, 24799),
+(10, 23, 3, 2223),
+(10, 24, 3, 2029),
+(10, 23, 4, 15283),
+(10, 24, 4, 13287),
+(10, 23, 5, 1835),
+(10, 24, 5, 2042),
+(10, 23, 6, 21501),
+(10, 24, 6, 15395),
+(10, 23, 7, 7579),
+(10, 24, 7, 6633),
+(10, 23, 8, 7758),
+(10, 24, 8, 6596),
+(10, 23, 9, 4806),
+(10, 24, 9, 5360),
+(10, 23, 10, 4229),
+(10, 24, 10, 3742),
+(10, 23, 11, 8338),
+(10, 24, 11, 6298),
+(10, 23, 12, 3277),
+(10, 24, 12, 2732),
+(10, 23, 13, 6137),
+(10, 24, 13, 5514),
+(10, 23, 14, 2665),
+(10, 24, 14, 2423),
+(10, 23, 15, 16218),
+(10, 24, 15, 12557),
+(10, 23, 16, 13645),
+(10, 24, 16, 11243),
+(10, 23, 17, 3067),
+(10, 24, 17, 3366),
+(10, 23, 18, 15102),
+(10, 24, 18, 12527),
+(10, 23, 19, 3284),
+(10, 24, 19, 2687),
+(10, 23, 20, 14246),
+(10, 24, 20, 11855),
+(10, 23, 21, 7857),
+(10, 24, 21, 6614),
+(10, 23, 22, 2215),
+(10, 24, 22, 2372),
+(10, 23, 23, 3853),
+(10, 24, 23, 2941),
+(10, 23, 24, 10083),
+(10, 24, 24, 10013),
+(10, 23, 25, 9769),
+(10, 24, 25, 11306),
+(10, 23, 26, 9601),
+(10, 24, 26, 6400),
+(10, 23, 27, 1046),
+(10, 24, 27, 1189),
+(10, 23, 28, 1498),
+(10, 24, 28, 1847),
+(10, 23, 29, 19578),
+(10, 24, 29, 14096),
+(10, 23, 30, 115262),
+(10, 24, 30, 68071),
+(10, 23, 31, 11520),
+(10, 24, 31, 9456),
+(10, 23, 32, 2225),
+(10, 24, 32, 2520),
+(10, 23, 33, 4368),
+(10, 24, 33, 4095),
+(10, 23, 34, 13927),
+(10, 24, 34, 12329),
+(10, 23, 35, 24598),
+(10, 24, 35, 20412),
+(10, 23, 36, 3050),
+(10, 24, 36, 2787),
+(10, 23, 37, 7731),
+(10, 24, 37, 5771),
+(10, 23, 38, 11183),
+(10, 24, 38, 7439),
+(10, 23, 39, 6287),
+(10, 24, 39, 4725),
+(10, 23, 40, 11345),
+(10, 24, 40, 13529);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(10, 23, 41, 7464),
-(10, 24, 41, 6667),
-(10, 23, 42, 6918),
-(10, 24, 42, 4903),
-(10, 23, 43, 6728),
-(10, 24, 43, 6690),
-(10, 23, 44, 8292),
-(10, 24, 44, 6592),
-(10, 23, 45, 17615),
-(10, 24, 45, 14115),
-(10, 23, 46, 19287),
-(10, 24, 46, 19729),
-(10, 23, 47, 11568),
-(10, 24, 47, 11261),
-(10, 23, 48, 2190),
-(10, 24, 48, 1908),
-(10, 23, 49, 2936),
-(10, 24, 49, 2396),
-(10, 23, 50, 28699),
-(10, 24, 50, 18258),
-(10, 23, 51, 5090),
-(10, 24, 51, 3713),
-(10, 23, 52, 17784),
-(10, 24, 52, 14720),
-(10, 23, 53, 2359),
-(10, 24, 53, 2369),
-(10, 23, 54, 3923),
-(10, 24, 54, 3585),
-(10, 23, 55, 7560),
-(10, 24, 55, 7668),
-(10, 23, 56, 3714),
-(10, 24, 56, 3332),
-(10, 23, 57, 5408),
-(10, 24, 57, 5540),
-(10, 23, 58, 3333),
-(10, 24, 58, 3120),
-(10, 23, 59, 11279),
-(10, 24, 59, 13584),
-(10, 23, 60, 9267),
-(10, 24, 60, 7553),
-(11, 25, 26, 8546),
-(11, 26, 26, 10033),
-(11, 25, 30, 140851),
-(11, 26, 30, 64653),
-(11, 25, 42, 7605),
-(11, 26, 42, 6135),
-(11, 25, 48, 2012),
-(11, 26, 48, 2934),
-(12, 27, 4, 12929),
-(12, 28, 4, 18590),
-(12, 29, 4, 870),
-(12, 27, 10, 2114),
-(12, 28, 10, 6652),
-(12, 29, 10, 197),
-(12, 27, 27, 443),
-(12, 28, 27, 2047),
-(12, 29, 27, 72),
-(12, 27, 35, 21194),
-(12, 28, 35, 28037),
-(12, 29, 35, 441),
-(12, 27, 36, 1550),
-(12, 28, 36, 4814),
-(12, 29, 36, 160),
-(12, 27, 37, 8437),
-(12, 28, 37, 7208),
-(12, 29, 37, 357),
-(12, 27, 50, 31013),
-(12, 28, 50, 22694),
-(12, 29, 50, 1481),
-(12, 27, 53, 928),
-(12, 28, 53, 4203),
-(12, 29, 53, 95),
-(13, 30, 2, 31927),
-(13, 31, 2, 33318),
-(13, 30, 7, 7029),
-(13, 31, 7, 8751),
-(13, 30, 20, 13956),
-(13, 31, 20, 16185),
-(13, 30, 23, 3641),
-(13, 31, 23, 4195),
-(13, 30, 28, 750),
-(13, 31, 28, 2950),
-(13, 30, 29, 24930),
-(13, 31, 29, 14336),
-(13, 30, 51, 4836),
-(13, 31, 51, 5100),
-(14, 32, 3, 1614),
-(14, 33, 3, 3185),
-(14, 32, 6, 21102),
-(14, 33, 6, 20992),
-(14, 32, 8, 4833),
-(14, 33, 8, 12526),
-(14, 32, 12, 3609),
-(14, 33, 12, 3511),
-(14, 32, 15, 13562),
-(14, 33, 15, 19299),
-(14, 32, 21, 7920),
-(14, 33, 21, 8790),
-(14, 32, 43, 4870),
-(14, 33, 43, 11264);
+(10, 23, 41, 7019),
+(10, 24, 41, 7337),
+(10, 23, 42, 6740),
+(10, 24, 42, 4561),
+(10, 23, 43, 6731),
+(10, 24, 43, 6708),
+(10, 23, 44, 8065),
+(10, 24, 44, 6483),
+(10, 23, 45, 18472),
+(10, 24, 45, 12987),
+(10, 23, 46, 21617),
+(10, 24, 46, 19356),
+(10, 23, 47, 10990),
+(10, 24, 47, 11733),
+(10, 23, 48, 2176),
+(10, 24, 48, 2114),
+(10, 23, 49, 3016),
+(10, 24, 49, 2251),
+(10, 23, 50, 28224),
+(10, 24, 50, 19840),
+(10, 23, 51, 4791),
+(10, 24, 51, 4019),
+(10, 23, 52, 18033),
+(10, 24, 52, 15734),
+(10, 23, 53, 2283),
+(10, 24, 53, 2290),
+(10, 23, 54, 3751),
+(10, 24, 54, 3976),
+(10, 23, 55, 8040),
+(10, 24, 55, 7768),
+(10, 23, 56, 3379),
+(10, 24, 56, 3473),
+(10, 23, 57, 5768),
+(10, 24, 57, 5691),
+(10, 23, 58, 3432),
+(10, 24, 58, 3320),
+(10, 23, 59, 14071),
+(10, 24, 59, 11778),
+(10, 23, 60, 8691),
+(10, 24, 60, 8272),
+(11, 25, 26, 8588),
+(11, 26, 26, 9782),
+(11, 25, 30, 143699),
+(11, 26, 30, 66426),
+(11, 25, 42, 7533),
+(11, 26, 42, 5879),
+(11, 25, 48, 1884),
+(11, 26, 48, 3084),
+(12, 27, 4, 13335),
+(12, 28, 4, 19381),
+(12, 29, 4, 783),
+(12, 27, 10, 2200),
+(12, 28, 10, 6553),
+(12, 29, 10, 171),
+(12, 27, 27, 461),
+(12, 28, 27, 2182),
+(12, 29, 27, 40),
+(12, 27, 35, 20399),
+(12, 28, 35, 29323),
+(12, 29, 35, 420),
+(12, 27, 36, 1831),
+(12, 28, 36, 4785),
+(12, 29, 36, 128),
+(12, 27, 37, 7801),
+(12, 28, 37, 7427),
+(12, 29, 37, 467),
+(12, 27, 50, 32011),
+(12, 28, 50, 20815),
+(12, 29, 50, 1111),
+(12, 27, 53, 978),
+(12, 28, 53, 4259),
+(12, 29, 53, 126),
+(13, 30, 2, 29960),
+(13, 31, 2, 32637),
+(13, 30, 7, 7694),
+(13, 31, 7, 8826),
+(13, 30, 20, 14103),
+(13, 31, 20, 14863),
+(13, 30, 23, 3653),
+(13, 31, 23, 4228),
+(13, 30, 28, 694),
+(13, 31, 28, 3067),
+(13, 30, 29, 25164),
+(13, 31, 29, 14329),
+(13, 30, 51, 4291),
+(13, 31, 51, 5414),
+(14, 32, 3, 1600),
+(14, 33, 3, 3387),
+(14, 32, 6, 20231),
+(14, 33, 6, 22527),
+(14, 32, 8, 5282),
+(14, 33, 8, 11971),
+(14, 32, 12, 3286),
+(14, 33, 12, 4044),
+(14, 32, 15, 14229),
+(14, 33, 15, 18421),
+(14, 32, 21, 8117),
+(14, 33, 21, 8683),
+(14, 32, 43, 4473),
+(14, 33, 43, 11725);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(14, 32, 44, 8232),
-(14, 33, 44, 8549),
-(14, 32, 49, 2560),
-(14, 33, 49, 3438),
-(14, 32, 57, 4308),
-(14, 33, 57, 8719),
-(15, 34, 11, 13265),
-(15, 34, 17, 5946),
-(15, 34, 31, 18888),
-(15, 34, 33, 7905),
-(15, 34, 38, 16593),
-(15, 34, 39, 10416),
-(15, 34, 45, 28410),
-(15, 34, 46, 36801),
-(15, 34, 55, 14302),
-(16, 35, 5, 1430),
-(16, 36, 5, 2539),
-(16, 35, 9, 3933),
-(16, 36, 9, 6306),
-(16, 35, 13, 6305),
-(16, 36, 13, 4792),
-(16, 35, 14, 1964),
-(16, 36, 14, 2923),
-(16, 35, 18, 13496),
-(16, 36, 18, 12914),
-(16, 35, 22, 1944),
-(16, 36, 22, 2573),
-(16, 35, 24, 10658),
-(16, 36, 24, 9923),
-(16, 35, 25, 10880),
-(16, 36, 25, 13795),
-(16, 35, 34, 17362),
-(16, 36, 34, 8536),
-(16, 35, 56, 3905),
-(16, 36, 56, 4273),
-(16, 35, 58, 3846),
-(16, 36, 58, 3739),
-(16, 35, 60, 10165),
-(16, 36, 60, 7285),
-(17, 37, 19, 3610),
-(17, 38, 19, 3295),
-(17, 39, 19, 47),
-(17, 37, 32, 2051),
-(17, 38, 32, 3364),
-(17, 39, 32, 127),
-(17, 37, 40, 13087),
-(17, 38, 40, 16195),
-(17, 39, 40, 632),
-(17, 37, 47, 12272),
-(17, 38, 47, 13482),
-(17, 39, 47, 558),
-(17, 37, 52, 19739),
-(17, 38, 52, 18099),
-(17, 39, 52, 968),
-(17, 37, 54, 4254),
-(17, 38, 54, 4702),
-(17, 39, 54, 134),
-(17, 37, 59, 14352),
-(17, 38, 59, 14377),
-(17, 39, 59, 779),
-(18, 40, 1, 111918),
-(18, 41, 1, 74905),
-(18, 40, 16, 11309),
-(18, 41, 16, 16480),
-(18, 40, 41, 4735),
-(18, 41, 41, 11215),
-(19, 42, 1, 104034),
-(19, 43, 1, 72752),
-(19, 42, 9, 2313),
-(19, 43, 9, 9056),
-(19, 42, 13, 4030),
-(19, 43, 13, 8556),
-(19, 42, 34, 12079),
-(19, 43, 34, 16989),
-(19, 42, 41, 4281),
-(19, 43, 41, 11050),
-(20, 44, 5, 1018),
-(20, 45, 5, 3340),
-(20, 44, 16, 13511),
-(20, 45, 16, 14332),
-(20, 44, 22, 1337),
-(20, 45, 22, 3562),
-(20, 44, 45, 18051),
-(20, 45, 45, 16499),
-(20, 44, 57, 4828),
-(20, 45, 57, 7658),
-(21, 46, 6, 25475),
-(21, 47, 6, 15728),
-(21, 46, 12, 3947),
-(21, 47, 12, 3052),
-(21, 46, 15, 15720),
-(21, 47, 15, 15006),
-(21, 46, 46, 21993),
-(21, 47, 46, 21138),
-(21, 46, 51, 4650),
-(21, 47, 51, 4645),
-(22, 48, 19, 5173),
-(22, 48, 29, 29093),
-(22, 48, 53, 4053),
-(22, 48, 54, 6923);
+(14, 32, 44, 8849),
+(14, 33, 44, 8546),
+(14, 32, 49, 2525),
+(14, 33, 49, 3430),
+(14, 32, 57, 4479),
+(14, 33, 57, 8172),
+(15, 34, 11, 13603),
+(15, 34, 17, 6089),
+(15, 34, 31, 18592),
+(15, 34, 33, 7782),
+(15, 34, 38, 16726),
+(15, 34, 39, 10472),
+(15, 34, 45, 29240),
+(15, 34, 46, 35217),
+(15, 34, 55, 14369),
+(16, 35, 5, 1659),
+(16, 36, 5, 2621),
+(16, 35, 9, 4901),
+(16, 36, 9, 6851),
+(16, 35, 13, 5918),
+(16, 36, 13, 4777),
+(16, 35, 14, 2181),
+(16, 36, 14, 3898),
+(16, 35, 18, 15185),
+(16, 36, 18, 15375),
+(16, 35, 22, 2205),
+(16, 36, 22, 2653),
+(16, 35, 24, 10686),
+(16, 36, 24, 10571),
+(16, 35, 25, 10653),
+(16, 36, 25, 12510),
+(16, 35, 34, 18936),
+(16, 36, 34, 9872),
+(16, 35, 56, 3565),
+(16, 36, 56, 3486),
+(16, 35, 58, 4146),
+(16, 36, 58, 3803),
+(16, 35, 60, 11573),
+(16, 36, 60, 8483),
+(17, 37, 19, 3323),
+(17, 38, 19, 3656),
+(17, 39, 19, 120),
+(17, 37, 32, 2212),
+(17, 38, 32, 3496),
+(17, 39, 32, 22),
+(17, 37, 40, 13855),
+(17, 38, 40, 15822),
+(17, 39, 40, 666),
+(17, 37, 47, 12371),
+(17, 38, 47, 13655),
+(17, 39, 47, 235),
+(17, 37, 52, 19058),
+(17, 38, 52, 17676),
+(17, 39, 52, 1140),
+(17, 37, 54, 3960),
+(17, 38, 54, 5017),
+(17, 39, 54, 241),
+(17, 37, 59, 14804),
+(17, 38, 59, 14446),
+(17, 39, 59, 252),
+(18, 40, 1, 112889),
+(18, 41, 1, 77061),
+(18, 40, 16, 12452),
+(18, 41, 16, 16508),
+(18, 40, 41, 5253),
+(18, 41, 41, 11141),
+(19, 42, 1, 105432),
+(19, 43, 1, 72109),
+(19, 42, 9, 2158),
+(19, 43, 9, 9102),
+(19, 42, 13, 4040),
+(19, 43, 13, 8720),
+(19, 42, 34, 11601),
+(19, 43, 34, 17311),
+(19, 42, 41, 3842),
+(19, 43, 41, 11474),
+(20, 44, 5, 1112),
+(20, 45, 5, 3367),
+(20, 44, 16, 12539),
+(20, 45, 16, 13956),
+(20, 44, 22, 1488),
+(20, 45, 22, 3471),
+(20, 44, 45, 19135),
+(20, 45, 45, 17081),
+(20, 44, 57, 4617),
+(20, 45, 57, 7687),
+(21, 46, 6, 24235),
+(21, 47, 6, 15960),
+(21, 46, 12, 3948),
+(21, 47, 12, 2931),
+(21, 46, 15, 16496),
+(21, 47, 15, 14956),
+(21, 46, 46, 21857),
+(21, 47, 46, 21422),
+(21, 46, 51, 5221),
+(21, 47, 51, 4277),
+(22, 48, 19, 5097),
+(22, 48, 29, 30457),
+(22, 48, 53, 3958),
+(22, 48, 54, 6720);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(22, 48, 56, 6064),
-(23, 49, 11, 9341),
-(23, 50, 11, 6473),
-(23, 49, 31, 13349),
-(23, 50, 31, 10562),
-(23, 49, 39, 7224),
-(23, 50, 39, 5589),
-(23, 49, 44, 9442),
-(23, 50, 44, 6758),
-(23, 49, 47, 11399),
-(23, 50, 47, 13507),
-(24, 51, 4, 15769),
-(24, 52, 4, 15852),
-(24, 51, 23, 2898),
-(24, 52, 23, 4570),
-(24, 51, 27, 589),
-(24, 52, 27, 2008),
-(24, 51, 36, 2044),
-(24, 52, 36, 4341),
-(24, 51, 49, 2530),
-(24, 52, 49, 3191),
-(25, 53, 17, 1894),
-(25, 54, 17, 5257),
-(25, 53, 25, 6300),
-(25, 54, 25, 16764),
-(25, 53, 33, 2560),
-(25, 54, 33, 7373),
-(25, 53, 35, 24284),
-(25, 54, 35, 23696),
-(25, 53, 50, 35318),
-(25, 54, 50, 17097),
-(26, 55, 14, 939),
-(26, 56, 14, 4963),
-(26, 55, 30, 120543),
-(26, 56, 30, 80507),
-(26, 55, 38, 6329),
-(26, 56, 38, 14053),
-(26, 55, 58, 1766),
-(26, 56, 58, 5774),
-(26, 55, 60, 5084),
-(26, 56, 60, 13164),
-(27, 57, 7, 6325),
-(27, 58, 7, 9018),
-(27, 57, 21, 8490),
-(27, 58, 21, 7569),
-(27, 57, 32, 1549),
-(27, 58, 32, 4017),
-(27, 57, 55, 6269),
-(27, 58, 55, 11013),
-(27, 57, 59, 11783),
-(27, 58, 59, 16896),
-(28, 59, 3, 2121),
-(28, 60, 3, 2340),
-(28, 59, 8, 7434),
-(28, 60, 8, 9057),
-(28, 59, 43, 6317),
-(28, 60, 43, 8011),
-(28, 59, 48, 2630),
-(28, 60, 48, 1969),
-(28, 59, 52, 19281),
-(28, 60, 52, 17479),
-(29, 61, 18, 10607),
-(29, 62, 18, 18623),
-(29, 61, 24, 8556),
-(29, 62, 24, 13270),
-(29, 61, 37, 10457),
-(29, 62, 37, 4443),
-(29, 61, 40, 9169),
-(29, 62, 40, 19290),
-(29, 61, 42, 7970),
-(29, 62, 42, 4737),
-(30, 63, 2, 29033),
-(30, 64, 2, 33812),
-(30, 63, 10, 3030),
-(30, 64, 10, 5293),
-(30, 63, 20, 12653),
-(30, 64, 20, 16235),
-(30, 63, 26, 10484),
-(30, 64, 26, 7828),
-(30, 63, 28, 719),
-(30, 64, 28, 3008),
-(31, 65, 41, 2267),
-(31, 66, 41, 3229),
-(31, 65, 45, 7151),
-(31, 66, 45, 5140);
+(22, 48, 56, 5979),
+(23, 49, 11, 9252),
+(23, 50, 11, 6581),
+(23, 49, 31, 13546),
+(23, 50, 31, 9304),
+(23, 49, 39, 7257),
+(23, 50, 39, 5234),
+(23, 49, 44, 9506),
+(23, 50, 44, 6550),
+(23, 49, 47, 10336),
+(23, 50, 47, 14495),
+(24, 51, 4, 15424),
+(24, 52, 4, 16285),
+(24, 51, 23, 3214),
+(24, 52, 23, 4386),
+(24, 51, 27, 636),
+(24, 52, 27, 1883),
+(24, 51, 36, 2246),
+(24, 52, 36, 4331),
+(24, 51, 49, 2398),
+(24, 52, 49, 3189),
+(25, 53, 17, 1937),
+(25, 54, 17, 5340),
+(25, 53, 25, 6916),
+(25, 54, 25, 16824),
+(25, 53, 33, 2710),
+(25, 54, 33, 7012),
+(25, 53, 35, 24529),
+(25, 54, 35, 24756),
+(25, 53, 50, 35759),
+(25, 54, 50, 17748),
+(26, 55, 14, 889),
+(26, 56, 14, 5054),
+(26, 55, 30, 121022),
+(26, 56, 30, 82434),
+(26, 55, 38, 6824),
+(26, 56, 38, 14131),
+(26, 55, 58, 1939),
+(26, 56, 58, 5668),
+(26, 55, 60, 5642),
+(26, 56, 60, 12629),
+(27, 57, 7, 6852),
+(27, 58, 7, 8868),
+(27, 57, 21, 8353),
+(27, 58, 21, 7297),
+(27, 57, 32, 1475),
+(27, 58, 32, 3983),
+(27, 57, 55, 7253),
+(27, 58, 55, 10242),
+(27, 57, 59, 10320),
+(27, 58, 59, 17894),
+(28, 59, 3, 2018),
+(28, 60, 3, 2332),
+(28, 59, 8, 7476),
+(28, 60, 8, 8387),
+(28, 59, 43, 6772),
+(28, 60, 43, 7278),
+(28, 59, 48, 2682),
+(28, 60, 48, 2033),
+(28, 59, 52, 16224),
+(28, 60, 52, 16141),
+(29, 61, 18, 11040),
+(29, 62, 18, 18740),
+(29, 61, 24, 7961),
+(29, 62, 24, 14110),
+(29, 61, 37, 10039),
+(29, 62, 37, 5116),
+(29, 61, 40, 9703),
+(29, 62, 40, 18668),
+(29, 61, 42, 8582),
+(29, 62, 42, 4459),
+(30, 63, 2, 30800),
+(30, 64, 2, 31605),
+(30, 63, 10, 3130),
+(30, 64, 10, 5410),
+(30, 63, 20, 12453),
+(30, 64, 20, 16260),
+(30, 63, 26, 8429),
+(30, 64, 26, 9316),
+(30, 63, 28, 633),
+(30, 64, 28, 3023),
+(31, 65, 41, 2395),
+(31, 66, 41, 3065),
+(31, 65, 45, 7041),
+(31, 66, 45, 5319);
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(1, 1, 97, '2026-11-04 22:11:00'),
-(1, 2, 100, '2026-11-03 23:16:00'),
-(1, 3, 100, '2026-11-04 00:13:00'),
-(1, 4, 100, '2026-11-03 22:16:00'),
-(1, 5, 94, '2026-11-04 21:01:00'),
-(1, 6, 100, '2026-11-03 22:06:00'),
-(1, 7, 100, '2026-11-03 23:15:00'),
-(1, 8, 98, '2026-11-04 22:55:00'),
-(1, 9, 97, '2026-11-04 23:27:00'),
-(1, 10, 96, '2026-11-04 20:53:00'),
-(1, 11, 96, '2026-11-04 23:58:00'),
-(1, 12, 95, '2026-11-04 23:20:00'),
-(1, 13, 100, '2026-11-03 23:02:00'),
-(1, 14, 96, '2026-11-04 23:07:00'),
-(1, 15, 96, '2026-11-05 00:26:00'),
-(1, 16, 95, '2026-11-04 22:40:00'),
-(1, 17, 96, '2026-11-05 00:37:00'),
-(1, 18, 100, '2026-11-03 23:08:00'),
-(1, 19, 99, '2026-11-04 22:12:00'),
-(1, 20, 96, '2026-11-04 20:36:00'),
-(1, 21, 94, '2026-11-05 00:12:00'),
-(1, 22, 96, '2026-11-04 23:57:00'),
-(1, 23, 99, '2026-11-05 00:19:00'),
-(1, 24, 94, '2026-11-04 21:54:00'),
-(1, 25, 96, '2026-11-04 22:34:00'),
-(1, 26, 98, '2026-11-04 22:48:00'),
-(1, 27, 96, '2026-11-04 19:55:00'),
-(1, 28, 100, '2026-11-03 20:42:00'),
-(1, 29, 100, '2026-11-03 23:40:00'),
-(1, 30, 96, '2026-11-04 20:31:00'),
-(1, 31, 94, '2026-11-04 20:29:00'),
-(1, 32, 100, '2026-11-03 20:54:00'),
-(1, 33, 97, '2026-11-05 00:32:00'),
-(1, 34, 95, '2026-11-04 22:04:00'),
-(1, 35, 97, '2026-11-04 21:10:00'),
-(1, 36, 93, '2026-11-04 21:40:00'),
-(1, 37, 96, '2026-11-05 00:16:00'),
-(1, 38, 94, '2026-11-04 19:50:00'),
-(1, 39, 98, '2026-11-04 21:07:00'),
-(1, 40, 96, '2026-11-04 23:01:00'),
-(1, 41, 98, '2026-11-04 22:02:00'),
-(1, 42, 93, '2026-11-04 19:59:00'),
-(1, 43, 95, '2026-11-04 23:35:00'),
-(1, 44, 98, '2026-11-04 23:09:00'),
-(1, 45, 99, '2026-11-05 00:47:00'),
-(1, 46, 98, '2026-11-04 21:36:00'),
-(1, 47, 100, '2026-11-03 22:15:00'),
-(1, 48, 91, '2026-11-04 22:28:00'),
-(1, 49, 98, '2026-11-05 00:21:00'),
-(1, 50, 95, '2026-11-04 20:56:00'),
-(1, 51, 98, '2026-11-04 20:10:00'),
-(1, 52, 100, '2026-11-04 00:59:00'),
-(1, 53, 100, '2026-11-03 23:31:00'),
-(1, 54, 96, '2026-11-04 22:28:00'),
-(1, 55, 97, '2026-11-05 00:39:00'),
-(1, 56, 90, '2026-11-04 22:50:00'),
-(1, 57, 98, '2026-11-04 19:53:00'),
-(1, 58, 95, '2026-11-04 22:23:00'),
-(1, 59, 97, '2026-11-04 23:16:00'),
-(1, 60, 92, '2026-11-04 22:28:00'),
-(2, 1, 100, '2026-11-03 23:50:00'),
-(2, 2, 100, '2026-11-04 00:06:00'),
-(2, 3, 98, '2026-11-03 22:55:00'),
-(2, 4, 100, '2026-11-03 23:25:00'),
-(2, 5, 100, '2026-11-03 23:59:00'),
-(2, 6, 100, '2026-11-04 00:52:00'),
-(2, 7, 98, '2026-11-03 18:28:00'),
-(2, 8, 100, '2026-11-03 23:38:00'),
-(2, 9, 99, '2026-11-03 22:46:00'),
-(2, 10, 98, '2026-11-03 22:15:00'),
-(2, 11, 100, '2026-11-03 21:49:00'),
-(2, 12, 97, '2026-11-03 18:03:00'),
-(2, 13, 100, '2026-11-03 22:42:00'),
-(2, 14, 100, '2026-11-04 00:30:00'),
-(2, 15, 100, '2026-11-03 21:18:00'),
-(2, 16, 100, '2026-11-03 22:13:00'),
-(2, 17, 100, '2026-11-04 01:25:00'),
-(2, 18, 98, '2026-11-03 19:21:00'),
-(2, 19, 100, '2026-11-04 00:48:00'),
-(2, 20, 100, '2026-11-03 23:40:00'),
-(2, 21, 100, '2026-11-03 22:10:00'),
-(2, 22, 100, '2026-11-03 22:22:00'),
-(2, 23, 100, '2026-11-03 21:47:00'),
-(2, 24, 100, '2026-11-04 00:15:00'),
-(2, 25, 100, '2026-11-04 01:15:00'),
-(2, 26, 98, '2026-11-03 19:58:00'),
-(2, 27, 100, '2026-11-03 20:40:00'),
-(2, 28, 99, '2026-11-03 18:51:00'),
-(2, 29, 100, '2026-11-04 00:35:00'),
-(2, 30, 97, '2026-11-03 20:21:00'),
-(2, 31, 100, '2026-11-04 00:09:00'),
-(2, 32, 100, '2026-11-04 00:15:00'),
-(2, 33, 99, '2026-11-03 21:25:00'),
-(2, 34, 98, '2026-11-03 18:05:00'),
-(2, 35, 100, '2026-11-04 01:18:00'),
-(2, 36, 100, '2026-11-03 20:43:00'),
-(2, 37, 100, '2026-11-03 21:11:00'),
-(2, 38, 100, '2026-11-04 00:48:00'),
-(2, 39, 100, '2026-11-03 23:24:00'),
-(2, 40, 99, '2026-11-03 19:05:00');
+(1, 1, 100, '2026-11-04 00:20:00'),
+(1, 2, 99, '2026-11-04 21:05:00'),
+(1, 3, 95, '2026-11-05 00:44:00'),
+(1, 4, 97, '2026-11-04 22:51:00'),
+(1, 5, 100, '2026-11-03 21:22:00'),
+(1, 6, 96, '2026-11-05 00:39:00'),
+(1, 7, 100, '2026-11-03 22:00:00'),
+(1, 8, 99, '2026-11-04 20:01:00'),
+(1, 9, 100, '2026-11-04 01:12:00'),
+(1, 10, 95, '2026-11-04 19:56:00'),
+(1, 11, 97, '2026-11-04 23:14:00'),
+(1, 12, 99, '2026-11-04 23:28:00'),
+(1, 13, 97, '2026-11-04 20:38:00'),
+(1, 14, 95, '2026-11-04 22:35:00'),
+(1, 15, 92, '2026-11-04 21:14:00'),
+(1, 16, 96, '2026-11-04 22:38:00'),
+(1, 17, 100, '2026-11-03 21:23:00'),
+(1, 18, 94, '2026-11-04 21:53:00'),
+(1, 19, 94, '2026-11-04 23:44:00'),
+(1, 20, 92, '2026-11-04 21:39:00'),
+(1, 21, 96, '2026-11-04 22:03:00'),
+(1, 22, 93, '2026-11-04 21:10:00'),
+(1, 23, 99, '2026-11-04 23:40:00'),
+(1, 24, 98, '2026-11-04 23:08:00'),
+(1, 25, 94, '2026-11-05 00:13:00'),
+(1, 26, 97, '2026-11-04 21:54:00'),
+(1, 27, 96, '2026-11-04 23:31:00'),
+(1, 28, 96, '2026-11-04 20:17:00'),
+(1, 29, 91, '2026-11-04 20:24:00'),
+(1, 30, 96, '2026-11-04 20:39:00'),
+(1, 31, 94, '2026-11-05 00:18:00'),
+(1, 32, 93, '2026-11-04 20:39:00'),
+(1, 33, 92, '2026-11-04 22:07:00'),
+(1, 34, 99, '2026-11-04 19:49:00'),
+(1, 35, 90, '2026-11-04 19:59:00'),
+(1, 36, 98, '2026-11-04 22:23:00'),
+(1, 37, 92, '2026-11-04 23:00:00'),
+(1, 38, 92, '2026-11-04 22:14:00'),
+(1, 39, 99, '2026-11-04 21:03:00'),
+(1, 40, 94, '2026-11-04 23:28:00'),
+(1, 41, 96, '2026-11-04 19:56:00'),
+(1, 42, 100, '2026-11-04 00:53:00'),
+(1, 43, 90, '2026-11-04 20:32:00'),
+(1, 44, 98, '2026-11-04 21:06:00'),
+(1, 45, 99, '2026-11-04 22:49:00'),
+(1, 46, 92, '2026-11-04 22:47:00'),
+(1, 47, 98, '2026-11-04 23:26:00'),
+(1, 48, 98, '2026-11-04 23:26:00'),
+(1, 49, 95, '2026-11-04 21:29:00'),
+(1, 50, 94, '2026-11-04 21:43:00'),
+(1, 51, 98, '2026-11-05 00:01:00'),
+(1, 52, 96, '2026-11-04 21:35:00'),
+(1, 53, 95, '2026-11-04 22:19:00'),
+(1, 54, 98, '2026-11-04 22:51:00'),
+(1, 55, 97, '2026-11-05 00:19:00'),
+(1, 56, 94, '2026-11-04 20:59:00'),
+(1, 57, 99, '2026-11-04 21:45:00'),
+(1, 58, 94, '2026-11-04 21:40:00'),
+(1, 59, 91, '2026-11-04 22:38:00'),
+(1, 60, 95, '2026-11-04 23:49:00'),
+(2, 1, 100, '2026-11-03 21:14:00'),
+(2, 2, 100, '2026-11-03 22:43:00'),
+(2, 3, 98, '2026-11-03 22:03:00'),
+(2, 4, 100, '2026-11-03 23:12:00'),
+(2, 5, 99, '2026-11-03 19:19:00'),
+(2, 6, 100, '2026-11-03 21:52:00'),
+(2, 7, 100, '2026-11-04 00:11:00'),
+(2, 8, 100, '2026-11-03 21:38:00'),
+(2, 9, 99, '2026-11-03 21:04:00'),
+(2, 10, 100, '2026-11-03 20:35:00'),
+(2, 11, 100, '2026-11-04 00:00:00'),
+(2, 12, 100, '2026-11-03 23:52:00'),
+(2, 13, 100, '2026-11-03 21:10:00'),
+(2, 14, 98, '2026-11-03 18:23:00'),
+(2, 15, 100, '2026-11-03 20:50:00'),
+(2, 16, 100, '2026-11-03 21:29:00'),
+(2, 17, 100, '2026-11-03 20:42:00'),
+(2, 18, 100, '2026-11-03 22:54:00'),
+(2, 19, 100, '2026-11-03 21:25:00'),
+(2, 20, 100, '2026-11-03 23:13:00'),
+(2, 21, 100, '2026-11-04 01:22:00'),
+(2, 22, 100, '2026-11-04 00:53:00'),
+(2, 23, 98, '2026-11-03 19:05:00'),
+(2, 24, 100, '2026-11-03 21:55:00'),
+(2, 25, 100, '2026-11-03 22:21:00'),
+(2, 26, 100, '2026-11-03 21:22:00'),
+(2, 27, 96, '2026-11-03 19:05:00'),
+(2, 28, 100, '2026-11-04 00:00:00'),
+(2, 29, 100, '2026-11-03 21:55:00'),
+(2, 30, 100, '2026-11-04 00:23:00'),
+(2, 31, 100, '2026-11-03 23:19:00'),
+(2, 32, 100, '2026-11-03 20:46:00'),
+(2, 33, 100, '2026-11-04 00:37:00'),
+(2, 34, 100, '2026-11-03 23:16:00'),
+(2, 35, 99, '2026-11-03 19:17:00'),
+(2, 36, 100, '2026-11-03 23:27:00'),
+(2, 37, 100, '2026-11-03 22:11:00'),
+(2, 38, 100, '2026-11-04 00:40:00'),
+(2, 39, 100, '2026-11-03 23:38:00'),
+(2, 40, 100, '2026-11-03 21:23:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(2, 41, 100, '2026-11-03 22:30:00'),
-(2, 42, 100, '2026-11-04 00:05:00'),
-(2, 43, 100, '2026-11-03 23:17:00'),
-(2, 44, 100, '2026-11-03 22:09:00'),
-(2, 45, 100, '2026-11-03 22:55:00'),
-(2, 46, 100, '2026-11-03 22:17:00'),
-(2, 47, 100, '2026-11-03 22:04:00'),
-(2, 48, 100, '2026-11-03 21:56:00'),
-(2, 49, 99, '2026-11-03 22:29:00'),
-(2, 50, 100, '2026-11-03 21:26:00'),
-(2, 51, 99, '2026-11-03 19:44:00'),
-(2, 52, 100, '2026-11-04 00:44:00'),
-(2, 53, 100, '2026-11-03 20:31:00'),
-(2, 54, 99, '2026-11-03 20:46:00'),
-(2, 55, 100, '2026-11-04 00:02:00'),
-(2, 56, 100, '2026-11-04 00:03:00'),
-(2, 57, 99, '2026-11-03 22:23:00'),
-(2, 58, 100, '2026-11-04 01:29:00'),
-(2, 59, 100, '2026-11-04 00:50:00'),
-(2, 60, 100, '2026-11-03 21:42:00'),
-(3, 1, 98, '2026-11-03 17:59:00'),
-(3, 2, 98, '2026-11-03 21:40:00'),
-(3, 3, 98, '2026-11-03 20:30:00'),
-(3, 4, 100, '2026-11-03 23:49:00'),
-(3, 5, 100, '2026-11-04 00:48:00'),
-(3, 6, 99, '2026-11-03 19:09:00'),
-(3, 7, 100, '2026-11-04 00:53:00'),
-(3, 8, 100, '2026-11-04 00:57:00'),
-(3, 9, 100, '2026-11-04 01:02:00'),
-(3, 10, 98, '2026-11-03 18:02:00'),
-(3, 11, 99, '2026-11-03 21:35:00'),
-(3, 12, 100, '2026-11-04 00:42:00'),
-(3, 13, 99, '2026-11-03 20:01:00'),
-(3, 14, 100, '2026-11-03 23:33:00'),
-(3, 15, 99, '2026-11-03 17:49:00'),
-(3, 16, 100, '2026-11-04 00:47:00'),
-(3, 17, 100, '2026-11-04 00:00:00'),
-(3, 18, 98, '2026-11-03 21:26:00'),
-(3, 19, 100, '2026-11-03 20:44:00'),
-(3, 20, 100, '2026-11-04 00:10:00'),
-(3, 21, 100, '2026-11-03 23:58:00'),
-(3, 22, 98, '2026-11-03 19:17:00'),
-(3, 23, 98, '2026-11-03 19:51:00'),
-(3, 24, 98, '2026-11-03 18:13:00'),
-(3, 25, 100, '2026-11-04 00:19:00'),
-(3, 26, 100, '2026-11-03 20:55:00'),
-(3, 27, 99, '2026-11-03 18:14:00'),
-(3, 28, 99, '2026-11-03 20:32:00'),
-(3, 29, 100, '2026-11-03 22:57:00'),
-(3, 30, 100, '2026-11-03 21:24:00'),
-(3, 31, 97, '2026-11-03 18:09:00'),
-(3, 32, 100, '2026-11-03 22:23:00'),
-(3, 33, 100, '2026-11-04 01:07:00'),
-(3, 34, 100, '2026-11-03 21:23:00'),
-(3, 35, 99, '2026-11-03 20:04:00'),
-(3, 36, 98, '2026-11-03 17:08:00'),
-(3, 37, 100, '2026-11-04 00:03:00'),
-(3, 38, 99, '2026-11-03 20:16:00'),
-(3, 39, 99, '2026-11-03 18:00:00'),
-(3, 40, 100, '2026-11-03 21:22:00'),
-(3, 41, 100, '2026-11-03 23:58:00'),
-(3, 42, 97, '2026-11-03 20:49:00'),
-(3, 43, 100, '2026-11-04 00:33:00'),
-(3, 44, 100, '2026-11-03 23:17:00'),
-(3, 45, 98, '2026-11-03 21:43:00'),
-(3, 46, 100, '2026-11-03 20:53:00'),
-(3, 47, 100, '2026-11-04 00:32:00'),
-(3, 48, 100, '2026-11-03 21:16:00'),
-(3, 49, 100, '2026-11-03 20:54:00'),
-(3, 50, 100, '2026-11-03 23:21:00'),
-(3, 51, 97, '2026-11-03 20:36:00'),
-(3, 52, 97, '2026-11-03 21:16:00'),
-(3, 53, 98, '2026-11-03 19:43:00'),
-(3, 54, 100, '2026-11-04 00:52:00'),
-(3, 55, 99, '2026-11-03 18:28:00'),
-(3, 56, 98, '2026-11-03 18:02:00'),
-(3, 57, 98, '2026-11-03 19:52:00'),
-(3, 58, 100, '2026-11-03 20:57:00'),
-(3, 59, 100, '2026-11-03 21:21:00'),
-(3, 60, 100, '2026-11-03 21:37:00'),
-(4, 1, 100, '2026-11-03 22:04:00'),
-(4, 2, 99, '2026-11-03 22:46:00'),
-(4, 3, 100, '2026-11-03 21:02:00'),
-(4, 4, 100, '2026-11-03 20:59:00'),
-(4, 5, 100, '2026-11-04 00:04:00'),
-(4, 6, 100, '2026-11-03 23:27:00'),
-(4, 7, 100, '2026-11-04 01:22:00'),
-(4, 8, 100, '2026-11-04 00:58:00'),
-(4, 9, 100, '2026-11-04 01:18:00'),
-(4, 10, 100, '2026-11-03 22:37:00'),
-(4, 11, 99, '2026-11-03 20:51:00'),
-(4, 12, 100, '2026-11-04 00:57:00'),
-(4, 13, 100, '2026-11-04 01:13:00'),
-(4, 14, 99, '2026-11-03 20:03:00'),
-(4, 15, 100, '2026-11-03 22:21:00'),
-(4, 16, 98, '2026-11-03 20:10:00'),
-(4, 17, 100, '2026-11-03 21:38:00'),
-(4, 18, 100, '2026-11-04 00:36:00'),
-(4, 19, 97, '2026-11-04 00:13:00'),
-(4, 20, 100, '2026-11-03 23:20:00');
+(2, 41, 100, '2026-11-03 22:09:00'),
+(2, 42, 100, '2026-11-04 00:03:00'),
+(2, 43, 100, '2026-11-03 21:21:00'),
+(2, 44, 100, '2026-11-03 21:22:00'),
+(2, 45, 100, '2026-11-03 23:02:00'),
+(2, 46, 100, '2026-11-04 01:19:00'),
+(2, 47, 100, '2026-11-04 00:02:00'),
+(2, 48, 100, '2026-11-04 00:27:00'),
+(2, 49, 100, '2026-11-04 00:32:00'),
+(2, 50, 98, '2026-11-03 20:17:00'),
+(2, 51, 100, '2026-11-03 23:04:00'),
+(2, 52, 97, '2026-11-03 21:39:00'),
+(2, 53, 98, '2026-11-03 19:01:00'),
+(2, 54, 98, '2026-11-03 19:22:00'),
+(2, 55, 100, '2026-11-03 23:54:00'),
+(2, 56, 100, '2026-11-03 22:43:00'),
+(2, 57, 100, '2026-11-03 20:57:00'),
+(2, 58, 98, '2026-11-03 18:33:00'),
+(2, 59, 100, '2026-11-03 22:40:00'),
+(2, 60, 100, '2026-11-03 21:44:00'),
+(3, 1, 100, '2026-11-03 22:51:00'),
+(3, 2, 99, '2026-11-03 21:23:00'),
+(3, 3, 100, '2026-11-04 00:04:00'),
+(3, 4, 100, '2026-11-03 23:27:00'),
+(3, 5, 100, '2026-11-04 01:22:00'),
+(3, 6, 100, '2026-11-04 00:58:00'),
+(3, 7, 100, '2026-11-04 01:18:00'),
+(3, 8, 100, '2026-11-03 22:37:00'),
+(3, 9, 99, '2026-11-03 18:03:00'),
+(3, 10, 100, '2026-11-04 00:57:00'),
+(3, 11, 100, '2026-11-04 01:13:00'),
+(3, 12, 99, '2026-11-03 17:15:00'),
+(3, 13, 100, '2026-11-03 22:21:00'),
+(3, 14, 98, '2026-11-03 17:22:00'),
+(3, 15, 100, '2026-11-03 21:38:00'),
+(3, 16, 100, '2026-11-04 00:36:00'),
+(3, 17, 97, '2026-11-03 21:25:00'),
+(3, 18, 100, '2026-11-03 23:20:00'),
+(3, 19, 100, '2026-11-03 21:03:00'),
+(3, 20, 100, '2026-11-03 20:30:00'),
+(3, 21, 100, '2026-11-04 00:54:00'),
+(3, 22, 100, '2026-11-03 23:36:00'),
+(3, 23, 100, '2026-11-03 20:52:00'),
+(3, 24, 100, '2026-11-03 23:41:00'),
+(3, 25, 98, '2026-11-03 17:17:00'),
+(3, 26, 100, '2026-11-03 23:23:00'),
+(3, 27, 98, '2026-11-03 20:25:00'),
+(3, 28, 100, '2026-11-03 21:11:00'),
+(3, 29, 100, '2026-11-03 22:30:00'),
+(3, 30, 100, '2026-11-04 00:39:00'),
+(3, 31, 100, '2026-11-04 00:00:00'),
+(3, 32, 98, '2026-11-03 20:39:00'),
+(3, 33, 99, '2026-11-03 17:26:00'),
+(3, 34, 100, '2026-11-03 22:44:00'),
+(3, 35, 100, '2026-11-03 21:49:00'),
+(3, 36, 100, '2026-11-04 00:29:00'),
+(3, 37, 99, '2026-11-03 21:11:00'),
+(3, 38, 100, '2026-11-03 22:54:00'),
+(3, 39, 100, '2026-11-04 00:43:00'),
+(3, 40, 100, '2026-11-04 01:25:00'),
+(3, 41, 100, '2026-11-03 21:52:00'),
+(3, 42, 99, '2026-11-03 20:05:00'),
+(3, 43, 100, '2026-11-03 22:03:00'),
+(3, 44, 100, '2026-11-04 00:30:00'),
+(3, 45, 100, '2026-11-03 20:37:00'),
+(3, 46, 100, '2026-11-03 23:04:00'),
+(3, 47, 98, '2026-11-03 20:03:00'),
+(3, 48, 99, '2026-11-03 17:34:00'),
+(3, 49, 100, '2026-11-03 21:42:00'),
+(3, 50, 100, '2026-11-04 00:10:00'),
+(3, 51, 100, '2026-11-03 22:10:00'),
+(3, 52, 100, '2026-11-03 20:57:00'),
+(3, 53, 100, '2026-11-04 01:26:00'),
+(3, 54, 100, '2026-11-03 22:15:00'),
+(3, 55, 100, '2026-11-03 21:52:00'),
+(3, 56, 100, '2026-11-03 21:36:00'),
+(3, 57, 100, '2026-11-04 01:10:00'),
+(3, 58, 100, '2026-11-04 01:22:00'),
+(3, 59, 100, '2026-11-04 00:40:00'),
+(3, 60, 100, '2026-11-04 00:41:00'),
+(4, 1, 100, '2026-11-03 23:41:00'),
+(4, 2, 100, '2026-11-03 22:50:00'),
+(4, 3, 100, '2026-11-04 00:57:00'),
+(4, 4, 100, '2026-11-03 22:40:00'),
+(4, 5, 100, '2026-11-03 23:24:00'),
+(4, 6, 98, '2026-11-03 22:29:00'),
+(4, 7, 100, '2026-11-03 21:52:00'),
+(4, 8, 100, '2026-11-03 20:34:00'),
+(4, 9, 100, '2026-11-03 22:36:00'),
+(4, 10, 100, '2026-11-03 21:16:00'),
+(4, 11, 100, '2026-11-04 01:18:00'),
+(4, 12, 100, '2026-11-03 21:57:00'),
+(4, 13, 100, '2026-11-03 22:19:00'),
+(4, 14, 100, '2026-11-03 21:11:00'),
+(4, 15, 100, '2026-11-04 00:04:00'),
+(4, 16, 100, '2026-11-03 22:05:00'),
+(4, 17, 100, '2026-11-04 01:12:00'),
+(4, 18, 100, '2026-11-03 22:08:00'),
+(4, 19, 99, '2026-11-03 23:32:00'),
+(4, 20, 98, '2026-11-03 20:37:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(4, 21, 100, '2026-11-03 21:03:00'),
-(4, 22, 100, '2026-11-03 20:30:00'),
-(4, 23, 100, '2026-11-04 00:54:00'),
-(4, 24, 100, '2026-11-03 23:36:00'),
-(4, 25, 100, '2026-11-03 20:52:00'),
-(4, 26, 100, '2026-11-03 23:41:00'),
-(4, 27, 98, '2026-11-03 20:05:00'),
-(4, 28, 100, '2026-11-03 23:23:00'),
-(4, 29, 98, '2026-11-03 23:13:00'),
-(4, 30, 100, '2026-11-03 21:11:00'),
-(4, 31, 100, '2026-11-03 22:30:00'),
-(4, 32, 100, '2026-11-04 00:39:00'),
-(4, 33, 100, '2026-11-04 00:00:00'),
-(4, 34, 98, '2026-11-03 23:27:00'),
-(4, 35, 99, '2026-11-03 20:14:00'),
-(4, 36, 100, '2026-11-03 22:44:00'),
-(4, 37, 100, '2026-11-03 21:49:00'),
-(4, 38, 100, '2026-11-04 00:29:00'),
-(4, 39, 99, '2026-11-03 23:59:00'),
-(4, 40, 100, '2026-11-03 22:54:00'),
-(4, 41, 100, '2026-11-04 00:43:00'),
-(4, 42, 100, '2026-11-04 01:25:00'),
-(4, 43, 100, '2026-11-03 21:52:00'),
-(4, 44, 99, '2026-11-03 22:53:00'),
-(4, 45, 100, '2026-11-03 22:03:00'),
-(4, 46, 100, '2026-11-04 00:30:00'),
-(4, 47, 100, '2026-11-03 20:37:00'),
-(4, 48, 100, '2026-11-03 23:04:00'),
-(4, 49, 98, '2026-11-03 22:51:00'),
-(4, 50, 99, '2026-11-03 20:22:00'),
-(4, 51, 100, '2026-11-03 21:42:00'),
-(4, 52, 100, '2026-11-04 00:10:00'),
-(4, 53, 100, '2026-11-03 22:10:00'),
-(4, 54, 100, '2026-11-03 20:57:00'),
-(4, 55, 100, '2026-11-04 01:26:00'),
-(4, 56, 100, '2026-11-03 22:15:00'),
-(4, 57, 100, '2026-11-03 21:52:00'),
-(4, 58, 100, '2026-11-03 21:36:00'),
-(4, 59, 100, '2026-11-04 01:10:00'),
-(4, 60, 100, '2026-11-04 01:22:00'),
-(5, 1, 83, '2026-11-05 04:20:00'),
-(5, 2, 92, '2026-11-05 03:39:00'),
-(5, 3, 90, '2026-11-05 06:04:00'),
-(5, 4, 88, '2026-11-05 06:18:00'),
-(5, 5, 89, '2026-11-05 05:10:00'),
-(5, 6, 93, '2026-11-05 06:31:00'),
-(5, 7, 100, '2026-11-03 22:27:00'),
-(5, 8, 100, '2026-11-04 01:01:00'),
-(5, 9, 92, '2026-11-05 05:56:00'),
-(5, 10, 98, '2026-11-05 05:17:00'),
-(5, 11, 94, '2026-11-05 06:23:00'),
-(5, 12, 93, '2026-11-05 03:32:00'),
-(5, 13, 98, '2026-11-05 03:39:00'),
-(5, 14, 90, '2026-11-05 06:44:00'),
-(5, 15, 93, '2026-11-05 07:10:00'),
-(5, 16, 92, '2026-11-05 04:43:00'),
-(5, 17, 84, '2026-11-05 06:57:00'),
-(5, 18, 84, '2026-11-05 07:23:00'),
-(5, 19, 76, '2026-11-05 03:51:00'),
-(5, 20, 90, '2026-11-05 04:25:00'),
-(5, 21, 100, '2026-11-03 22:31:00'),
-(5, 22, 92, '2026-11-05 02:48:00'),
-(5, 23, 92, '2026-11-05 03:53:00'),
-(5, 24, 95, '2026-11-05 07:05:00'),
-(5, 25, 86, '2026-11-05 07:26:00'),
-(5, 26, 92, '2026-11-05 04:44:00'),
-(5, 27, 95, '2026-11-05 04:13:00'),
-(5, 28, 86, '2026-11-05 03:27:00'),
-(5, 29, 83, '2026-11-05 04:54:00'),
-(5, 30, 85, '2026-11-05 02:36:00'),
-(5, 31, 95, '2026-11-05 02:51:00'),
-(5, 32, 97, '2026-11-05 06:23:00'),
-(5, 33, 90, '2026-11-05 03:53:00'),
-(5, 34, 86, '2026-11-05 04:37:00'),
-(5, 35, 97, '2026-11-05 06:58:00'),
-(5, 36, 96, '2026-11-05 06:49:00'),
-(5, 37, 90, '2026-11-05 04:14:00'),
-(5, 38, 74, '2026-11-05 03:33:00'),
-(5, 39, 94, '2026-11-05 04:17:00'),
-(5, 40, 93, '2026-11-05 03:31:00'),
-(5, 41, 88, '2026-11-05 05:49:00'),
-(5, 42, 82, '2026-11-05 04:38:00'),
-(5, 43, 96, '2026-11-05 07:04:00'),
-(5, 44, 94, '2026-11-05 04:27:00'),
-(5, 45, 90, '2026-11-05 07:29:00'),
-(5, 46, 100, '2026-11-03 21:30:00'),
-(5, 47, 96, '2026-11-05 04:52:00'),
-(5, 48, 89, '2026-11-05 04:01:00'),
-(5, 49, 95, '2026-11-05 02:36:00'),
-(5, 50, 89, '2026-11-05 04:23:00'),
-(5, 51, 91, '2026-11-05 04:11:00'),
-(5, 52, 98, '2026-11-05 05:00:00'),
-(5, 53, 93, '2026-11-05 04:21:00'),
-(5, 54, 100, '2026-11-03 21:17:00'),
-(5, 55, 100, '2026-11-03 23:24:00'),
-(5, 56, 94, '2026-11-05 04:13:00'),
-(5, 57, 92, '2026-11-05 04:38:00'),
-(5, 58, 95, '2026-11-05 03:44:00'),
-(5, 59, 100, '2026-11-03 22:11:00'),
-(5, 60, 96, '2026-11-05 05:17:00');
+(4, 21, 100, '2026-11-04 00:48:00'),
+(4, 22, 99, '2026-11-03 22:34:00'),
+(4, 23, 100, '2026-11-04 00:26:00'),
+(4, 24, 100, '2026-11-03 21:47:00'),
+(4, 25, 98, '2026-11-03 20:49:00'),
+(4, 26, 100, '2026-11-03 21:35:00'),
+(4, 27, 100, '2026-11-04 00:07:00'),
+(4, 28, 100, '2026-11-03 21:28:00'),
+(4, 29, 99, '2026-11-03 20:56:00'),
+(4, 30, 99, '2026-11-03 21:14:00'),
+(4, 31, 100, '2026-11-04 00:13:00'),
+(4, 32, 100, '2026-11-03 21:52:00'),
+(4, 33, 100, '2026-11-03 22:24:00'),
+(4, 34, 97, '2026-11-03 20:41:00'),
+(4, 35, 97, '2026-11-04 00:22:00'),
+(4, 36, 100, '2026-11-04 00:46:00'),
+(4, 37, 100, '2026-11-03 23:33:00'),
+(4, 38, 100, '2026-11-04 00:40:00'),
+(4, 39, 100, '2026-11-03 22:59:00'),
+(4, 40, 100, '2026-11-04 00:31:00'),
+(4, 41, 100, '2026-11-03 21:21:00'),
+(4, 42, 100, '2026-11-03 22:32:00'),
+(4, 43, 100, '2026-11-03 23:49:00'),
+(4, 44, 100, '2026-11-03 22:11:00'),
+(4, 45, 100, '2026-11-03 21:25:00'),
+(4, 46, 97, '2026-11-03 22:02:00'),
+(4, 47, 100, '2026-11-03 22:27:00'),
+(4, 48, 100, '2026-11-03 22:37:00'),
+(4, 49, 100, '2026-11-03 22:19:00'),
+(4, 50, 100, '2026-11-03 21:28:00'),
+(4, 51, 100, '2026-11-04 01:05:00'),
+(4, 52, 100, '2026-11-04 01:22:00'),
+(4, 53, 99, '2026-11-03 22:26:00'),
+(4, 54, 98, '2026-11-03 21:26:00'),
+(4, 55, 99, '2026-11-03 23:09:00'),
+(4, 56, 98, '2026-11-03 23:11:00'),
+(4, 57, 100, '2026-11-03 23:02:00'),
+(4, 58, 100, '2026-11-03 21:30:00'),
+(4, 59, 100, '2026-11-03 22:51:00'),
+(4, 60, 100, '2026-11-03 21:35:00'),
+(5, 1, 100, '2026-11-04 00:24:00'),
+(5, 2, 98, '2026-11-05 03:10:00'),
+(5, 3, 100, '2026-11-03 20:42:00'),
+(5, 4, 100, '2026-11-03 23:10:00'),
+(5, 5, 95, '2026-11-05 04:28:00'),
+(5, 6, 85, '2026-11-05 04:37:00'),
+(5, 7, 77, '2026-11-05 03:55:00'),
+(5, 8, 94, '2026-11-05 03:45:00'),
+(5, 9, 89, '2026-11-05 06:35:00'),
+(5, 10, 84, '2026-11-05 06:20:00'),
+(5, 11, 89, '2026-11-05 07:21:00'),
+(5, 12, 99, '2026-11-05 04:04:00'),
+(5, 13, 97, '2026-11-05 04:28:00'),
+(5, 14, 93, '2026-11-05 05:39:00'),
+(5, 15, 95, '2026-11-05 03:40:00'),
+(5, 16, 95, '2026-11-05 02:49:00'),
+(5, 17, 78, '2026-11-05 06:23:00'),
+(5, 18, 98, '2026-11-05 03:39:00'),
+(5, 19, 81, '2026-11-05 04:30:00'),
+(5, 20, 81, '2026-11-05 03:12:00'),
+(5, 21, 87, '2026-11-05 05:25:00'),
+(5, 22, 91, '2026-11-05 02:38:00'),
+(5, 23, 95, '2026-11-05 04:04:00'),
+(5, 24, 95, '2026-11-05 07:04:00'),
+(5, 25, 90, '2026-11-05 07:15:00'),
+(5, 26, 89, '2026-11-05 05:21:00'),
+(5, 27, 84, '2026-11-05 02:37:00'),
+(5, 28, 86, '2026-11-05 04:25:00'),
+(5, 29, 96, '2026-11-05 04:57:00'),
+(5, 30, 86, '2026-11-05 02:58:00'),
+(5, 31, 86, '2026-11-05 07:01:00'),
+(5, 32, 94, '2026-11-05 02:36:00'),
+(5, 33, 99, '2026-11-05 04:52:00'),
+(5, 34, 87, '2026-11-05 05:22:00'),
+(5, 35, 88, '2026-11-05 06:22:00'),
+(5, 36, 100, '2026-11-03 21:30:00'),
+(5, 37, 86, '2026-11-05 04:11:00'),
+(5, 38, 87, '2026-11-05 02:32:00'),
+(5, 39, 100, '2026-11-03 21:02:00'),
+(5, 40, 98, '2026-11-05 06:17:00'),
+(5, 41, 94, '2026-11-05 05:33:00'),
+(5, 42, 98, '2026-11-05 06:56:00'),
+(5, 43, 100, '2026-11-04 01:16:00'),
+(5, 44, 100, '2026-11-04 00:13:00'),
+(5, 45, 97, '2026-11-05 06:51:00'),
+(5, 46, 83, '2026-11-05 03:36:00'),
+(5, 47, 96, '2026-11-05 04:25:00'),
+(5, 48, 95, '2026-11-05 05:10:00'),
+(5, 49, 93, '2026-11-05 06:04:00'),
+(5, 50, 78, '2026-11-05 03:38:00'),
+(5, 51, 95, '2026-11-05 04:17:00'),
+(5, 52, 90, '2026-11-05 07:23:00'),
+(5, 53, 100, '2026-11-04 01:04:00'),
+(5, 54, 100, '2026-11-03 22:31:00'),
+(5, 55, 94, '2026-11-05 02:47:00'),
+(5, 56, 91, '2026-11-05 02:37:00'),
+(5, 57, 90, '2026-11-05 04:54:00'),
+(5, 58, 82, '2026-11-05 03:08:00'),
+(5, 59, 80, '2026-11-05 05:11:00'),
+(5, 60, 100, '2026-11-03 23:33:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(6, 1, 100, '2026-11-04 00:28:00'),
-(6, 2, 100, '2026-11-03 23:21:00'),
-(6, 3, 100, '2026-11-04 00:29:00'),
-(6, 4, 100, '2026-11-03 22:01:00'),
-(6, 5, 100, '2026-11-03 20:32:00'),
-(6, 6, 100, '2026-11-03 20:46:00'),
-(6, 7, 100, '2026-11-04 00:10:00'),
-(6, 8, 100, '2026-11-03 23:16:00'),
-(6, 9, 100, '2026-11-03 23:36:00'),
-(6, 10, 100, '2026-11-03 20:52:00'),
-(6, 11, 100, '2026-11-03 21:57:00'),
-(6, 12, 100, '2026-11-03 22:23:00'),
-(6, 13, 100, '2026-11-04 00:21:00'),
-(6, 14, 100, '2026-11-03 23:08:00'),
-(6, 15, 100, '2026-11-03 22:19:00'),
-(6, 16, 100, '2026-11-03 23:57:00'),
-(6, 17, 100, '2026-11-03 22:33:00'),
-(6, 18, 100, '2026-11-03 23:32:00'),
-(6, 19, 100, '2026-11-04 01:11:00'),
-(6, 20, 100, '2026-11-04 01:19:00'),
-(6, 21, 100, '2026-11-04 00:31:00'),
-(6, 22, 100, '2026-11-04 01:22:00'),
-(6, 23, 100, '2026-11-03 21:18:00'),
-(6, 24, 100, '2026-11-03 21:30:00'),
-(6, 25, 100, '2026-11-03 20:39:00'),
-(6, 26, 100, '2026-11-03 21:59:00'),
-(6, 27, 100, '2026-11-03 22:25:00'),
-(6, 28, 100, '2026-11-03 22:18:00'),
-(6, 29, 100, '2026-11-03 21:19:00'),
-(6, 30, 100, '2026-11-04 00:20:00'),
-(6, 31, 100, '2026-11-03 22:46:00'),
-(6, 32, 100, '2026-11-03 23:57:00'),
-(6, 33, 100, '2026-11-04 01:27:00'),
-(6, 34, 100, '2026-11-03 22:24:00'),
-(6, 35, 100, '2026-11-03 23:30:00'),
-(6, 36, 100, '2026-11-03 23:42:00'),
-(6, 37, 100, '2026-11-03 21:31:00'),
-(6, 38, 100, '2026-11-03 21:08:00'),
-(6, 39, 100, '2026-11-04 00:55:00'),
-(6, 40, 100, '2026-11-03 23:56:00'),
-(6, 41, 100, '2026-11-03 22:59:00'),
-(6, 42, 100, '2026-11-03 21:41:00'),
-(6, 43, 100, '2026-11-03 20:45:00'),
-(6, 44, 100, '2026-11-04 00:41:00'),
-(6, 45, 100, '2026-11-03 23:55:00'),
-(6, 46, 100, '2026-11-03 21:07:00'),
-(6, 47, 100, '2026-11-04 00:05:00'),
-(6, 48, 100, '2026-11-03 23:03:00'),
-(6, 49, 100, '2026-11-03 20:59:00'),
-(6, 50, 100, '2026-11-04 00:17:00'),
-(6, 51, 100, '2026-11-03 22:13:00'),
-(6, 52, 100, '2026-11-03 21:35:00'),
-(6, 53, 100, '2026-11-04 00:43:00'),
-(6, 54, 100, '2026-11-03 22:38:00'),
-(6, 55, 100, '2026-11-04 01:26:00'),
-(6, 56, 100, '2026-11-04 00:19:00'),
-(6, 57, 100, '2026-11-03 22:18:00'),
-(6, 58, 100, '2026-11-03 23:05:00'),
-(6, 59, 100, '2026-11-04 00:01:00'),
-(6, 60, 100, '2026-11-03 23:42:00'),
-(7, 1, 100, '2026-11-04 01:14:00'),
-(7, 2, 99, '2026-11-04 00:46:00'),
-(7, 3, 100, '2026-11-04 01:07:00'),
-(7, 4, 100, '2026-11-04 01:15:00'),
-(7, 5, 100, '2026-11-03 22:31:00'),
-(7, 6, 96, '2026-11-04 01:40:00'),
-(7, 7, 100, '2026-11-04 01:04:00'),
-(7, 8, 100, '2026-11-03 22:29:00'),
-(7, 9, 100, '2026-11-03 22:50:00'),
-(7, 10, 99, '2026-11-04 01:57:00'),
-(7, 11, 99, '2026-11-03 23:31:00'),
-(7, 12, 100, '2026-11-03 23:54:00'),
-(7, 13, 98, '2026-11-03 23:23:00'),
-(7, 14, 100, '2026-11-03 23:26:00'),
-(7, 15, 100, '2026-11-03 23:04:00'),
-(7, 16, 100, '2026-11-04 00:23:00'),
-(7, 17, 100, '2026-11-03 23:58:00'),
-(7, 18, 99, '2026-11-04 02:52:00'),
-(7, 19, 100, '2026-11-03 22:35:00'),
-(7, 20, 100, '2026-11-03 23:51:00'),
-(7, 21, 98, '2026-11-03 22:31:00'),
-(7, 22, 100, '2026-11-03 20:59:00'),
+(6, 1, 100, '2026-11-03 22:26:00'),
+(6, 2, 100, '2026-11-04 01:17:00'),
+(6, 3, 100, '2026-11-04 00:27:00'),
+(6, 4, 100, '2026-11-04 01:05:00'),
+(6, 5, 100, '2026-11-03 21:57:00'),
+(6, 6, 100, '2026-11-03 23:50:00'),
+(6, 7, 100, '2026-11-03 22:26:00'),
+(6, 8, 100, '2026-11-03 20:33:00'),
+(6, 9, 100, '2026-11-03 21:50:00'),
+(6, 10, 100, '2026-11-04 01:20:00'),
+(6, 11, 100, '2026-11-04 00:54:00'),
+(6, 12, 100, '2026-11-04 00:08:00'),
+(6, 13, 100, '2026-11-04 01:08:00'),
+(6, 14, 100, '2026-11-03 22:44:00'),
+(6, 15, 100, '2026-11-03 22:53:00'),
+(6, 16, 100, '2026-11-03 23:25:00'),
+(6, 17, 100, '2026-11-03 21:45:00'),
+(6, 18, 100, '2026-11-04 01:16:00'),
+(6, 19, 100, '2026-11-03 22:16:00'),
+(6, 20, 100, '2026-11-03 22:40:00'),
+(6, 21, 100, '2026-11-03 21:26:00'),
+(6, 22, 100, '2026-11-03 22:21:00'),
+(6, 23, 100, '2026-11-03 21:32:00'),
+(6, 24, 100, '2026-11-03 21:22:00'),
+(6, 25, 100, '2026-11-03 23:05:00'),
+(6, 26, 100, '2026-11-03 20:32:00'),
+(6, 27, 100, '2026-11-04 00:55:00'),
+(6, 28, 100, '2026-11-03 21:50:00'),
+(6, 29, 100, '2026-11-03 22:20:00'),
+(6, 30, 100, '2026-11-04 00:45:00'),
+(6, 31, 100, '2026-11-03 21:16:00'),
+(6, 32, 100, '2026-11-04 00:02:00'),
+(6, 33, 100, '2026-11-03 21:20:00'),
+(6, 34, 100, '2026-11-03 21:10:00'),
+(6, 35, 100, '2026-11-03 21:29:00'),
+(6, 36, 100, '2026-11-03 21:10:00'),
+(6, 37, 100, '2026-11-04 01:14:00'),
+(6, 38, 100, '2026-11-03 23:21:00'),
+(6, 39, 100, '2026-11-03 21:34:00'),
+(6, 40, 100, '2026-11-04 00:53:00'),
+(6, 41, 100, '2026-11-03 23:42:00'),
+(6, 42, 100, '2026-11-04 00:35:00'),
+(6, 43, 100, '2026-11-03 23:10:00'),
+(6, 44, 100, '2026-11-03 21:11:00'),
+(6, 45, 100, '2026-11-03 20:57:00'),
+(6, 46, 100, '2026-11-04 00:33:00'),
+(6, 47, 100, '2026-11-03 23:38:00'),
+(6, 48, 100, '2026-11-03 23:10:00'),
+(6, 49, 100, '2026-11-04 00:56:00'),
+(6, 50, 100, '2026-11-03 20:59:00'),
+(6, 51, 100, '2026-11-04 00:16:00'),
+(6, 52, 100, '2026-11-04 00:22:00'),
+(6, 53, 100, '2026-11-04 01:02:00'),
+(6, 54, 100, '2026-11-03 23:11:00'),
+(6, 55, 100, '2026-11-03 21:17:00'),
+(6, 56, 100, '2026-11-03 21:52:00'),
+(6, 57, 100, '2026-11-03 22:04:00'),
+(6, 58, 100, '2026-11-03 22:07:00'),
+(6, 59, 100, '2026-11-03 23:10:00'),
+(6, 60, 100, '2026-11-03 22:03:00'),
+(7, 1, 100, '2026-11-04 00:45:00'),
+(7, 2, 100, '2026-11-03 20:35:00'),
+(7, 3, 100, '2026-11-03 21:51:00'),
+(7, 4, 97, '2026-11-04 00:19:00'),
+(7, 5, 99, '2026-11-04 02:20:00'),
+(7, 6, 99, '2026-11-04 00:29:00'),
+(7, 7, 98, '2026-11-03 23:36:00'),
+(7, 8, 100, '2026-11-04 00:13:00'),
+(7, 9, 98, '2026-11-04 00:32:00'),
+(7, 10, 100, '2026-11-04 01:10:00'),
+(7, 11, 100, '2026-11-03 23:00:00'),
+(7, 12, 96, '2026-11-04 01:45:00'),
+(7, 13, 100, '2026-11-03 21:48:00'),
+(7, 14, 100, '2026-11-03 22:28:00'),
+(7, 15, 99, '2026-11-03 23:46:00'),
+(7, 16, 100, '2026-11-04 00:26:00'),
+(7, 17, 100, '2026-11-03 22:48:00'),
+(7, 18, 100, '2026-11-03 22:56:00'),
+(7, 19, 100, '2026-11-03 22:37:00'),
+(7, 20, 100, '2026-11-03 21:53:00'),
+(7, 21, 98, '2026-11-04 02:29:00'),
+(7, 22, 99, '2026-11-04 02:56:00'),
 (7, 23, 100, '2026-11-03 20:43:00'),
-(7, 24, 100, '2026-11-03 23:45:00'),
-(7, 25, 100, '2026-11-03 21:32:00'),
-(7, 26, 100, '2026-11-03 23:11:00'),
-(7, 27, 98, '2026-11-04 03:14:00'),
-(7, 28, 99, '2026-11-03 23:21:00'),
-(7, 29, 100, '2026-11-03 23:45:00'),
-(7, 30, 99, '2026-11-04 02:29:00'),
-(7, 31, 99, '2026-11-04 03:17:00'),
-(7, 32, 98, '2026-11-04 00:28:00'),
-(7, 33, 98, '2026-11-04 00:23:00'),
-(7, 34, 100, '2026-11-03 23:48:00'),
-(7, 35, 98, '2026-11-04 01:13:00'),
-(7, 36, 99, '2026-11-03 23:43:00'),
-(7, 37, 99, '2026-11-04 02:18:00'),
-(7, 38, 99, '2026-11-04 01:01:00'),
-(7, 39, 100, '2026-11-04 00:26:00'),
-(7, 40, 100, '2026-11-04 00:34:00');
+(7, 24, 100, '2026-11-04 01:08:00'),
+(7, 25, 100, '2026-11-03 21:35:00'),
+(7, 26, 100, '2026-11-03 20:47:00'),
+(7, 27, 100, '2026-11-04 00:52:00'),
+(7, 28, 100, '2026-11-03 20:43:00'),
+(7, 29, 100, '2026-11-04 00:46:00'),
+(7, 30, 100, '2026-11-03 20:31:00'),
+(7, 31, 100, '2026-11-03 23:53:00'),
+(7, 32, 100, '2026-11-03 22:08:00'),
+(7, 33, 98, '2026-11-04 02:53:00'),
+(7, 34, 100, '2026-11-03 23:10:00'),
+(7, 35, 98, '2026-11-04 00:30:00'),
+(7, 36, 99, '2026-11-04 01:46:00'),
+(7, 37, 99, '2026-11-03 23:24:00'),
+(7, 38, 100, '2026-11-04 00:36:00'),
+(7, 39, 97, '2026-11-04 00:31:00'),
+(7, 40, 100, '2026-11-03 21:06:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(7, 41, 99, '2026-11-04 02:03:00'),
-(7, 42, 100, '2026-11-03 23:19:00'),
-(7, 43, 100, '2026-11-03 21:16:00'),
-(7, 44, 100, '2026-11-04 00:41:00'),
-(7, 45, 100, '2026-11-03 21:10:00'),
-(7, 46, 97, '2026-11-03 22:35:00'),
-(7, 47, 99, '2026-11-03 22:44:00'),
-(7, 48, 99, '2026-11-04 00:46:00'),
-(7, 49, 100, '2026-11-04 00:10:00'),
-(7, 50, 98, '2026-11-04 02:06:00'),
-(7, 51, 100, '2026-11-04 00:35:00'),
-(7, 52, 100, '2026-11-03 23:59:00'),
-(7, 53, 98, '2026-11-04 02:21:00'),
-(7, 54, 99, '2026-11-03 23:20:00'),
-(7, 55, 100, '2026-11-03 21:22:00'),
-(7, 56, 97, '2026-11-04 00:31:00'),
-(7, 57, 98, '2026-11-04 02:54:00'),
-(7, 58, 100, '2026-11-03 23:45:00'),
-(7, 59, 100, '2026-11-04 01:02:00'),
-(7, 60, 100, '2026-11-03 21:20:00'),
-(8, 1, 100, '2026-11-04 00:16:00'),
-(8, 2, 100, '2026-11-03 22:07:00'),
-(8, 3, 100, '2026-11-03 22:03:00'),
-(8, 4, 100, '2026-11-04 00:45:00'),
-(8, 5, 100, '2026-11-03 20:35:00'),
-(8, 6, 100, '2026-11-03 21:51:00'),
-(8, 7, 97, '2026-11-03 20:56:00'),
-(8, 8, 99, '2026-11-03 22:57:00'),
-(8, 9, 99, '2026-11-03 21:06:00'),
-(8, 10, 98, '2026-11-03 20:13:00'),
-(8, 11, 100, '2026-11-04 00:13:00'),
-(8, 12, 98, '2026-11-03 21:09:00'),
-(8, 13, 100, '2026-11-04 01:10:00'),
-(8, 14, 100, '2026-11-03 23:00:00'),
-(8, 15, 96, '2026-11-03 22:22:00'),
-(8, 16, 100, '2026-11-03 21:48:00'),
-(8, 17, 100, '2026-11-03 22:28:00'),
-(8, 18, 99, '2026-11-03 20:23:00'),
-(8, 19, 100, '2026-11-04 00:26:00'),
-(8, 20, 100, '2026-11-03 22:48:00'),
-(8, 21, 100, '2026-11-03 22:56:00'),
-(8, 22, 100, '2026-11-03 22:37:00'),
-(8, 23, 100, '2026-11-03 21:53:00'),
-(8, 24, 98, '2026-11-03 23:06:00'),
-(8, 25, 99, '2026-11-03 23:33:00'),
-(8, 26, 100, '2026-11-03 20:43:00'),
-(8, 27, 100, '2026-11-04 01:08:00'),
-(8, 28, 100, '2026-11-03 21:35:00'),
-(8, 29, 100, '2026-11-03 20:47:00'),
-(8, 30, 100, '2026-11-04 00:52:00'),
-(8, 31, 100, '2026-11-03 20:43:00'),
-(8, 32, 100, '2026-11-04 00:46:00'),
-(8, 33, 100, '2026-11-03 20:31:00'),
-(8, 34, 100, '2026-11-03 23:53:00'),
-(8, 35, 100, '2026-11-03 22:08:00'),
-(8, 36, 98, '2026-11-03 23:30:00'),
-(8, 37, 100, '2026-11-03 23:10:00'),
-(8, 38, 98, '2026-11-03 21:07:00'),
-(8, 39, 99, '2026-11-03 22:23:00'),
-(8, 40, 99, '2026-11-03 20:01:00'),
-(8, 41, 100, '2026-11-04 00:36:00'),
-(8, 42, 97, '2026-11-03 21:08:00'),
-(8, 43, 100, '2026-11-03 21:06:00'),
-(8, 44, 99, '2026-11-03 22:36:00'),
-(8, 45, 100, '2026-11-03 20:37:00'),
-(8, 46, 99, '2026-11-03 20:35:00'),
-(8, 47, 100, '2026-11-03 21:42:00'),
-(8, 48, 100, '2026-11-03 22:03:00'),
-(8, 49, 100, '2026-11-04 00:44:00'),
-(8, 50, 100, '2026-11-04 00:42:00'),
-(8, 51, 100, '2026-11-03 22:18:00'),
-(8, 52, 100, '2026-11-03 23:31:00'),
-(8, 53, 98, '2026-11-03 23:12:00'),
-(8, 54, 100, '2026-11-03 23:30:00'),
-(8, 55, 97, '2026-11-03 22:23:00'),
-(8, 56, 100, '2026-11-03 21:17:00'),
-(8, 57, 98, '2026-11-03 23:08:00'),
-(8, 58, 99, '2026-11-03 20:07:00'),
-(8, 59, 100, '2026-11-04 01:21:00'),
-(8, 60, 100, '2026-11-03 22:05:00'),
-(9, 1, 90, '2026-11-04 19:56:00'),
-(9, 2, 96, '2026-11-04 23:22:00'),
-(9, 3, 92, '2026-11-04 19:01:00'),
-(9, 4, 97, '2026-11-04 22:56:00'),
-(9, 5, 100, '2026-11-04 00:52:00'),
-(9, 6, 95, '2026-11-04 23:31:00'),
-(9, 7, 100, '2026-11-03 20:54:00'),
-(9, 8, 87, '2026-11-04 20:52:00'),
-(9, 9, 90, '2026-11-04 22:36:00'),
-(9, 10, 89, '2026-11-04 21:07:00'),
-(9, 11, 92, '2026-11-04 22:27:00'),
-(9, 12, 95, '2026-11-04 22:31:00'),
-(9, 13, 92, '2026-11-04 22:00:00'),
-(9, 14, 79, '2026-11-04 21:48:00'),
-(9, 15, 79, '2026-11-04 21:03:00'),
-(9, 16, 99, '2026-11-04 21:22:00'),
-(9, 17, 78, '2026-11-04 21:11:00'),
-(9, 18, 89, '2026-11-04 20:40:00'),
-(9, 19, 69, '2026-11-04 20:34:00'),
-(9, 20, 97, '2026-11-04 20:30:00');
+(7, 41, 99, '2026-11-04 01:59:00'),
+(7, 42, 100, '2026-11-03 20:37:00'),
+(7, 43, 99, '2026-11-03 23:58:00'),
+(7, 44, 100, '2026-11-03 21:42:00'),
+(7, 45, 100, '2026-11-03 22:03:00'),
+(7, 46, 100, '2026-11-04 00:44:00'),
+(7, 47, 100, '2026-11-04 00:42:00'),
+(7, 48, 100, '2026-11-03 22:18:00'),
+(7, 49, 100, '2026-11-03 23:31:00'),
+(7, 50, 98, '2026-11-04 02:35:00'),
+(7, 51, 100, '2026-11-03 23:30:00'),
+(7, 52, 97, '2026-11-04 01:46:00'),
+(7, 53, 100, '2026-11-03 21:17:00'),
+(7, 54, 98, '2026-11-04 02:31:00'),
+(7, 55, 99, '2026-11-03 23:30:00'),
+(7, 56, 100, '2026-11-04 01:21:00'),
+(7, 57, 100, '2026-11-03 22:05:00'),
+(7, 58, 100, '2026-11-04 01:03:00'),
+(7, 59, 100, '2026-11-04 01:26:00'),
+(7, 60, 99, '2026-11-04 00:20:00'),
+(8, 1, 100, '2026-11-03 20:40:00'),
+(8, 2, 100, '2026-11-03 20:52:00'),
+(8, 3, 100, '2026-11-04 01:04:00'),
+(8, 4, 100, '2026-11-03 20:48:00'),
+(8, 5, 99, '2026-11-03 23:51:00'),
+(8, 6, 98, '2026-11-03 19:02:00'),
+(8, 7, 100, '2026-11-04 00:26:00'),
+(8, 8, 98, '2026-11-03 19:38:00'),
+(8, 9, 100, '2026-11-03 23:05:00'),
+(8, 10, 100, '2026-11-03 22:51:00'),
+(8, 11, 97, '2026-11-03 20:13:00'),
+(8, 12, 100, '2026-11-03 20:51:00'),
+(8, 13, 100, '2026-11-04 01:21:00'),
+(8, 14, 100, '2026-11-03 22:39:00'),
+(8, 15, 100, '2026-11-03 21:13:00'),
+(8, 16, 100, '2026-11-04 00:34:00'),
+(8, 17, 98, '2026-11-03 21:20:00'),
+(8, 18, 100, '2026-11-03 23:29:00'),
+(8, 19, 98, '2026-11-03 21:41:00'),
+(8, 20, 100, '2026-11-03 23:48:00'),
+(8, 21, 99, '2026-11-03 23:04:00'),
+(8, 22, 97, '2026-11-03 23:00:00'),
+(8, 23, 98, '2026-11-03 19:02:00'),
+(8, 24, 99, '2026-11-03 19:47:00'),
+(8, 25, 100, '2026-11-03 23:11:00'),
+(8, 26, 100, '2026-11-04 00:34:00'),
+(8, 27, 100, '2026-11-03 22:29:00'),
+(8, 28, 97, '2026-11-03 21:09:00'),
+(8, 29, 100, '2026-11-03 22:32:00'),
+(8, 30, 97, '2026-11-03 21:16:00'),
+(8, 31, 98, '2026-11-03 21:20:00'),
+(8, 32, 100, '2026-11-03 21:11:00'),
+(8, 33, 99, '2026-11-03 23:13:00'),
+(8, 34, 100, '2026-11-04 00:49:00'),
+(8, 35, 100, '2026-11-03 22:07:00'),
+(8, 36, 100, '2026-11-04 00:48:00'),
+(8, 37, 100, '2026-11-04 01:08:00'),
+(8, 38, 100, '2026-11-04 01:23:00'),
+(8, 39, 100, '2026-11-04 00:45:00'),
+(8, 40, 100, '2026-11-04 01:19:00'),
+(8, 41, 100, '2026-11-04 01:29:00'),
+(8, 42, 100, '2026-11-03 21:50:00'),
+(8, 43, 99, '2026-11-03 22:18:00'),
+(8, 44, 98, '2026-11-03 20:45:00'),
+(8, 45, 100, '2026-11-04 01:05:00'),
+(8, 46, 100, '2026-11-03 20:33:00'),
+(8, 47, 100, '2026-11-03 20:58:00'),
+(8, 48, 100, '2026-11-04 01:26:00'),
+(8, 49, 100, '2026-11-03 23:07:00'),
+(8, 50, 99, '2026-11-03 23:17:00'),
+(8, 51, 100, '2026-11-03 23:55:00'),
+(8, 52, 99, '2026-11-03 23:28:00'),
+(8, 53, 100, '2026-11-04 00:21:00'),
+(8, 54, 100, '2026-11-03 23:38:00'),
+(8, 55, 99, '2026-11-03 21:46:00'),
+(8, 56, 99, '2026-11-03 21:38:00'),
+(8, 57, 100, '2026-11-03 21:45:00'),
+(8, 58, 99, '2026-11-03 22:12:00'),
+(8, 59, 100, '2026-11-03 23:00:00'),
+(8, 60, 97, '2026-11-03 20:21:00'),
+(9, 1, 90, '2026-11-04 19:51:00'),
+(9, 2, 100, '2026-11-03 22:04:00'),
+(9, 3, 99, '2026-11-04 19:39:00'),
+(9, 4, 86, '2026-11-04 20:19:00'),
+(9, 5, 90, '2026-11-04 22:05:00'),
+(9, 6, 90, '2026-11-04 19:29:00'),
+(9, 7, 95, '2026-11-04 23:30:00'),
+(9, 8, 89, '2026-11-04 20:58:00'),
+(9, 9, 100, '2026-11-03 23:32:00'),
+(9, 10, 82, '2026-11-04 21:12:00'),
+(9, 11, 92, '2026-11-04 21:07:00'),
+(9, 12, 82, '2026-11-04 19:18:00'),
+(9, 13, 100, '2026-11-03 22:52:00'),
+(9, 14, 96, '2026-11-04 21:58:00'),
+(9, 15, 92, '2026-11-04 21:22:00'),
+(9, 16, 96, '2026-11-04 21:41:00'),
+(9, 17, 89, '2026-11-04 22:00:00'),
+(9, 18, 80, '2026-11-04 22:39:00'),
+(9, 19, 86, '2026-11-04 22:22:00'),
+(9, 20, 98, '2026-11-04 20:25:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(9, 21, 76, '2026-11-04 21:41:00'),
-(9, 22, 89, '2026-11-04 20:50:00'),
-(9, 23, 100, '2026-11-03 23:29:00'),
-(9, 24, 93, '2026-11-04 20:56:00'),
-(9, 25, 86, '2026-11-04 21:47:00'),
-(9, 26, 95, '2026-11-04 19:53:00'),
-(9, 27, 88, '2026-11-04 23:15:00'),
-(9, 28, 89, '2026-11-04 23:44:00'),
-(9, 29, 94, '2026-11-04 22:24:00'),
-(9, 30, 95, '2026-11-04 21:38:00'),
-(9, 31, 83, '2026-11-04 20:35:00'),
-(9, 32, 94, '2026-11-04 22:26:00'),
-(9, 33, 90, '2026-11-04 21:35:00'),
-(9, 34, 75, '2026-11-04 22:57:00'),
-(9, 35, 88, '2026-11-04 22:32:00'),
-(9, 36, 100, '2026-11-03 21:45:00'),
-(9, 37, 93, '2026-11-04 23:38:00'),
-(9, 38, 76, '2026-11-04 19:24:00'),
-(9, 39, 86, '2026-11-04 21:39:00'),
-(9, 40, 82, '2026-11-04 20:20:00'),
-(9, 41, 93, '2026-11-04 20:15:00'),
-(9, 42, 94, '2026-11-04 20:46:00'),
-(9, 43, 92, '2026-11-04 19:46:00'),
-(9, 44, 92, '2026-11-04 21:55:00'),
-(9, 45, 76, '2026-11-04 22:18:00'),
-(9, 46, 81, '2026-11-04 23:28:00'),
-(9, 47, 94, '2026-11-04 22:50:00'),
-(9, 48, 89, '2026-11-04 23:16:00'),
-(9, 49, 95, '2026-11-04 23:46:00'),
-(9, 50, 97, '2026-11-04 19:24:00'),
-(9, 51, 93, '2026-11-04 22:49:00'),
-(9, 52, 100, '2026-11-03 22:07:00'),
-(9, 53, 100, '2026-11-03 21:09:00'),
-(9, 54, 92, '2026-11-04 20:26:00'),
-(9, 55, 85, '2026-11-04 21:04:00'),
-(9, 56, 96, '2026-11-04 23:11:00'),
-(9, 57, 98, '2026-11-04 20:52:00'),
-(9, 58, 91, '2026-11-04 21:59:00'),
-(9, 59, 78, '2026-11-04 23:02:00'),
-(9, 60, 89, '2026-11-04 22:08:00'),
-(10, 1, 100, '2026-11-03 21:58:00'),
-(10, 2, 100, '2026-11-03 22:24:00'),
-(10, 3, 100, '2026-11-03 22:09:00'),
-(10, 4, 100, '2026-11-04 01:03:00'),
-(10, 5, 100, '2026-11-03 21:21:00'),
-(10, 6, 99, '2026-11-03 23:51:00'),
-(10, 7, 97, '2026-11-03 21:02:00'),
-(10, 8, 100, '2026-11-03 22:07:00'),
-(10, 9, 100, '2026-11-03 21:40:00'),
-(10, 10, 98, '2026-11-03 23:55:00'),
-(10, 11, 100, '2026-11-04 01:06:00'),
-(10, 12, 99, '2026-11-03 22:35:00'),
-(10, 13, 100, '2026-11-04 01:15:00'),
-(10, 14, 100, '2026-11-03 23:45:00'),
-(10, 15, 100, '2026-11-03 21:31:00'),
-(10, 16, 100, '2026-11-03 21:45:00'),
-(10, 17, 99, '2026-11-03 23:21:00'),
-(10, 18, 100, '2026-11-03 23:00:00'),
-(10, 19, 97, '2026-11-03 21:30:00'),
-(10, 20, 100, '2026-11-03 23:10:00'),
-(10, 21, 97, '2026-11-03 21:19:00'),
-(10, 22, 98, '2026-11-03 21:06:00'),
-(10, 23, 99, '2026-11-03 23:17:00'),
-(10, 24, 100, '2026-11-03 21:13:00'),
-(10, 25, 100, '2026-11-03 23:29:00'),
-(10, 26, 100, '2026-11-04 01:23:00'),
-(10, 27, 100, '2026-11-03 22:27:00'),
-(10, 28, 100, '2026-11-04 00:23:00'),
-(10, 29, 100, '2026-11-04 00:26:00'),
-(10, 30, 98, '2026-11-03 23:37:00'),
-(10, 31, 100, '2026-11-04 00:10:00'),
-(10, 32, 100, '2026-11-03 22:24:00'),
-(10, 33, 100, '2026-11-04 00:19:00'),
-(10, 34, 100, '2026-11-04 01:20:00'),
-(10, 35, 100, '2026-11-03 23:15:00'),
-(10, 36, 100, '2026-11-04 01:00:00'),
-(10, 37, 100, '2026-11-03 22:09:00'),
-(10, 38, 100, '2026-11-04 01:29:00'),
-(10, 39, 100, '2026-11-03 21:03:00'),
-(10, 40, 100, '2026-11-03 21:35:00'),
-(10, 41, 100, '2026-11-03 20:55:00'),
-(10, 42, 98, '2026-11-03 20:50:00'),
-(10, 43, 100, '2026-11-03 23:18:00'),
-(10, 44, 100, '2026-11-03 23:37:00'),
-(10, 45, 100, '2026-11-03 22:25:00'),
-(10, 46, 100, '2026-11-03 20:48:00'),
-(10, 47, 100, '2026-11-03 21:46:00'),
-(10, 48, 99, '2026-11-03 22:42:00'),
-(10, 49, 100, '2026-11-04 01:04:00'),
-(10, 50, 99, '2026-11-03 22:19:00'),
-(10, 51, 100, '2026-11-04 01:10:00'),
-(10, 52, 100, '2026-11-03 23:24:00'),
-(10, 53, 100, '2026-11-04 00:45:00'),
-(10, 54, 97, '2026-11-03 20:10:00'),
-(10, 55, 100, '2026-11-03 22:16:00'),
-(10, 56, 100, '2026-11-03 21:09:00'),
-(10, 57, 99, '2026-11-04 00:55:00'),
-(10, 58, 98, '2026-11-04 01:02:00'),
-(10, 59, 100, '2026-11-04 01:26:00'),
-(10, 60, 100, '2026-11-04 00:45:00');
+(9, 21, 71, '2026-11-04 23:38:00'),
+(9, 22, 100, '2026-11-04 00:14:00'),
+(9, 23, 89, '2026-11-04 22:57:00'),
+(9, 24, 85, '2026-11-04 19:27:00'),
+(9, 25, 97, '2026-11-04 19:47:00'),
+(9, 26, 100, '2026-11-04 01:19:00'),
+(9, 27, 93, '2026-11-04 23:12:00'),
+(9, 28, 98, '2026-11-04 23:36:00'),
+(9, 29, 97, '2026-11-04 22:02:00'),
+(9, 30, 100, '2026-11-03 20:53:00'),
+(9, 31, 100, '2026-11-04 01:08:00'),
+(9, 32, 91, '2026-11-04 19:38:00'),
+(9, 33, 94, '2026-11-04 21:33:00'),
+(9, 34, 92, '2026-11-04 23:15:00'),
+(9, 35, 95, '2026-11-04 20:50:00'),
+(9, 36, 100, '2026-11-04 00:46:00'),
+(9, 37, 93, '2026-11-04 21:21:00'),
+(9, 38, 89, '2026-11-04 23:34:00'),
+(9, 39, 78, '2026-11-04 20:57:00'),
+(9, 40, 99, '2026-11-04 22:19:00'),
+(9, 41, 92, '2026-11-04 21:14:00'),
+(9, 42, 95, '2026-11-04 19:23:00'),
+(9, 43, 93, '2026-11-04 22:55:00'),
+(9, 44, 91, '2026-11-04 19:49:00'),
+(9, 45, 100, '2026-11-04 00:56:00'),
+(9, 46, 79, '2026-11-04 21:03:00'),
+(9, 47, 100, '2026-11-03 22:58:00'),
+(9, 48, 89, '2026-11-04 22:43:00'),
+(9, 49, 98, '2026-11-04 21:32:00'),
+(9, 50, 81, '2026-11-04 22:11:00'),
+(9, 51, 100, '2026-11-04 00:28:00'),
+(9, 52, 90, '2026-11-04 21:13:00'),
+(9, 53, 83, '2026-11-04 23:16:00'),
+(9, 54, 96, '2026-11-04 20:16:00'),
+(9, 55, 91, '2026-11-04 23:10:00'),
+(9, 56, 83, '2026-11-04 19:41:00'),
+(9, 57, 93, '2026-11-04 19:23:00'),
+(9, 58, 77, '2026-11-04 19:36:00'),
+(9, 59, 77, '2026-11-04 22:53:00'),
+(9, 60, 83, '2026-11-04 23:03:00'),
+(10, 1, 98, '2026-11-04 01:00:00'),
+(10, 2, 97, '2026-11-03 22:55:00'),
+(10, 3, 100, '2026-11-03 23:29:00'),
+(10, 4, 100, '2026-11-04 00:26:00'),
+(10, 5, 100, '2026-11-03 23:01:00'),
+(10, 6, 100, '2026-11-04 01:15:00'),
+(10, 7, 100, '2026-11-03 21:54:00'),
+(10, 8, 97, '2026-11-03 21:53:00'),
+(10, 9, 100, '2026-11-03 20:48:00'),
+(10, 10, 100, '2026-11-03 20:37:00'),
+(10, 11, 100, '2026-11-03 21:36:00'),
+(10, 12, 100, '2026-11-03 20:52:00'),
+(10, 13, 100, '2026-11-04 00:30:00'),
+(10, 14, 98, '2026-11-04 00:55:00'),
+(10, 15, 99, '2026-11-03 23:54:00'),
+(10, 16, 100, '2026-11-04 01:14:00'),
+(10, 17, 100, '2026-11-03 22:34:00'),
+(10, 18, 100, '2026-11-03 21:43:00'),
+(10, 19, 100, '2026-11-03 22:33:00'),
+(10, 20, 97, '2026-11-03 20:46:00'),
+(10, 21, 100, '2026-11-03 21:29:00'),
+(10, 22, 99, '2026-11-03 23:03:00'),
+(10, 23, 100, '2026-11-04 00:38:00'),
+(10, 24, 100, '2026-11-03 22:11:00'),
+(10, 25, 100, '2026-11-03 21:33:00'),
+(10, 26, 99, '2026-11-04 00:37:00'),
+(10, 27, 100, '2026-11-03 20:56:00'),
+(10, 28, 100, '2026-11-03 21:36:00'),
+(10, 29, 100, '2026-11-03 23:24:00'),
+(10, 30, 100, '2026-11-03 23:15:00'),
+(10, 31, 100, '2026-11-03 23:11:00'),
+(10, 32, 97, '2026-11-03 22:04:00'),
+(10, 33, 99, '2026-11-03 22:09:00'),
+(10, 34, 100, '2026-11-03 21:28:00'),
+(10, 35, 100, '2026-11-03 23:55:00'),
+(10, 36, 100, '2026-11-03 23:37:00'),
+(10, 37, 100, '2026-11-03 22:25:00'),
+(10, 38, 100, '2026-11-04 00:01:00'),
+(10, 39, 100, '2026-11-04 00:12:00'),
+(10, 40, 100, '2026-11-03 21:51:00'),
+(10, 41, 100, '2026-11-03 23:49:00'),
+(10, 42, 97, '2026-11-03 20:55:00'),
+(10, 43, 100, '2026-11-03 23:56:00'),
+(10, 44, 99, '2026-11-03 23:36:00'),
+(10, 45, 100, '2026-11-04 00:11:00'),
+(10, 46, 100, '2026-11-03 21:10:00'),
+(10, 47, 100, '2026-11-03 20:30:00'),
+(10, 48, 100, '2026-11-04 00:48:00'),
+(10, 49, 99, '2026-11-03 20:51:00'),
+(10, 50, 100, '2026-11-03 22:13:00'),
+(10, 51, 100, '2026-11-04 01:16:00'),
+(10, 52, 100, '2026-11-03 21:21:00'),
+(10, 53, 97, '2026-11-03 21:24:00'),
+(10, 54, 100, '2026-11-03 21:33:00'),
+(10, 55, 100, '2026-11-03 23:11:00'),
+(10, 56, 100, '2026-11-03 22:46:00'),
+(10, 57, 100, '2026-11-03 22:22:00'),
+(10, 58, 99, '2026-11-04 00:52:00'),
+(10, 59, 100, '2026-11-04 00:21:00'),
+(10, 60, 98, '2026-11-03 21:27:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(11, 26, 100, '2026-11-03 22:39:00'),
-(11, 30, 98, '2026-11-03 20:04:00'),
-(11, 42, 100, '2026-11-03 21:14:00'),
-(11, 48, 98, '2026-11-03 20:37:00'),
-(12, 4, 100, '2026-11-04 00:50:00'),
-(12, 10, 100, '2026-11-04 00:26:00'),
-(12, 27, 99, '2026-11-04 03:27:00'),
-(12, 35, 97, '2026-11-04 01:13:00'),
-(12, 36, 99, '2026-11-04 04:34:00'),
-(12, 37, 100, '2026-11-03 22:02:00'),
-(12, 50, 100, '2026-11-03 23:30:00'),
-(12, 53, 99, '2026-11-04 01:08:00'),
-(13, 2, 99, '2026-11-05 02:28:00'),
-(13, 7, 97, '2026-11-05 05:34:00'),
-(13, 20, 98, '2026-11-05 03:08:00'),
-(13, 23, 97, '2026-11-05 05:40:00'),
-(13, 28, 99, '2026-11-05 01:55:00'),
-(13, 29, 96, '2026-11-05 03:18:00'),
-(13, 51, 100, '2026-11-03 21:40:00'),
-(14, 3, 100, '2026-11-04 01:06:00'),
-(14, 6, 100, '2026-11-03 20:43:00'),
-(14, 8, 100, '2026-11-03 21:14:00'),
-(14, 12, 98, '2026-11-04 01:22:00'),
-(14, 15, 97, '2026-11-03 23:02:00'),
-(14, 21, 100, '2026-11-03 21:29:00'),
-(14, 43, 99, '2026-11-04 01:19:00'),
-(14, 44, 100, '2026-11-04 00:38:00'),
-(14, 49, 100, '2026-11-03 22:11:00'),
-(14, 57, 100, '2026-11-03 21:33:00'),
-(15, 11, 100, '2026-11-03 21:15:00'),
-(15, 17, 100, '2026-11-03 22:36:00'),
-(15, 31, 100, '2026-11-03 22:27:00'),
-(15, 33, 100, '2026-11-04 01:23:00'),
-(15, 38, 100, '2026-11-03 22:51:00'),
-(15, 39, 100, '2026-11-03 22:24:00'),
-(15, 45, 100, '2026-11-03 23:20:00'),
-(15, 46, 100, '2026-11-03 23:38:00'),
-(15, 55, 100, '2026-11-03 23:11:00'),
-(16, 5, 86, '2026-11-04 22:37:00'),
-(16, 9, 90, '2026-11-05 00:11:00'),
-(16, 13, 84, '2026-11-04 23:57:00'),
-(16, 14, 80, '2026-11-04 21:36:00'),
-(16, 18, 84, '2026-11-04 23:09:00'),
-(16, 22, 86, '2026-11-04 23:49:00'),
-(16, 24, 91, '2026-11-04 23:03:00'),
-(16, 25, 100, '2026-11-03 21:00:00'),
-(16, 34, 87, '2026-11-05 01:15:00'),
-(16, 56, 100, '2026-11-04 00:09:00'),
-(16, 58, 100, '2026-11-03 22:14:00'),
-(16, 60, 89, '2026-11-04 21:35:00'),
-(17, 19, 100, '2026-11-04 00:51:00'),
-(17, 32, 100, '2026-11-03 22:44:00'),
-(17, 40, 100, '2026-11-03 21:43:00'),
-(17, 47, 100, '2026-11-04 00:11:00'),
-(17, 52, 100, '2026-11-03 22:50:00'),
-(17, 54, 99, '2026-11-04 00:19:00'),
-(17, 59, 100, '2026-11-04 01:05:00'),
-(18, 1, 100, '2026-11-03 23:32:00'),
-(18, 16, 97, '2026-11-04 02:52:00'),
-(18, 41, 98, '2026-11-04 04:19:00'),
-(19, 1, 100, '2026-11-03 21:21:00'),
-(19, 9, 100, '2026-11-03 21:04:00'),
-(19, 13, 100, '2026-11-03 22:35:00'),
-(19, 34, 100, '2026-11-04 00:43:00'),
-(19, 41, 100, '2026-11-04 00:38:00'),
-(20, 5, 100, '2026-11-03 22:02:00'),
-(20, 16, 100, '2026-11-04 01:05:00'),
-(20, 22, 100, '2026-11-04 00:12:00'),
-(20, 45, 100, '2026-11-04 01:06:00'),
-(20, 57, 100, '2026-11-04 00:19:00'),
-(21, 6, 100, '2026-11-04 00:21:00'),
-(21, 12, 100, '2026-11-03 22:04:00'),
-(21, 15, 100, '2026-11-03 23:20:00'),
-(21, 46, 100, '2026-11-03 20:52:00'),
-(21, 51, 100, '2026-11-03 20:43:00'),
-(22, 19, 100, '2026-11-03 21:35:00'),
-(22, 29, 100, '2026-11-03 21:24:00'),
-(22, 53, 100, '2026-11-03 22:08:00'),
-(22, 54, 100, '2026-11-03 22:02:00'),
-(22, 56, 100, '2026-11-04 01:26:00'),
-(23, 11, 100, '2026-11-03 22:34:00'),
-(23, 31, 100, '2026-11-03 22:19:00'),
-(23, 39, 100, '2026-11-03 22:54:00'),
-(23, 44, 100, '2026-11-03 22:11:00'),
-(23, 47, 100, '2026-11-03 23:41:00'),
-(24, 4, 100, '2026-11-04 01:17:00'),
-(24, 23, 100, '2026-11-04 01:29:00'),
-(24, 27, 100, '2026-11-04 01:05:00'),
-(24, 36, 100, '2026-11-04 01:10:00'),
-(24, 49, 100, '2026-11-03 23:57:00'),
-(25, 17, 100, '2026-11-03 21:15:00'),
-(25, 25, 100, '2026-11-03 22:29:00'),
-(25, 33, 100, '2026-11-04 01:05:00'),
-(25, 35, 100, '2026-11-03 22:59:00'),
-(25, 50, 100, '2026-11-03 23:58:00'),
-(26, 14, 100, '2026-11-03 22:30:00'),
-(26, 30, 100, '2026-11-04 00:22:00'),
-(26, 38, 100, '2026-11-03 21:24:00'),
-(26, 58, 100, '2026-11-04 01:18:00'),
-(26, 60, 100, '2026-11-03 22:24:00');
+(11, 26, 100, '2026-11-03 23:50:00'),
+(11, 30, 100, '2026-11-04 01:04:00'),
+(11, 42, 100, '2026-11-04 00:30:00'),
+(11, 48, 100, '2026-11-03 23:32:00'),
+(12, 4, 100, '2026-11-04 01:29:00'),
+(12, 10, 100, '2026-11-03 22:19:00'),
+(12, 27, 100, '2026-11-03 21:24:00'),
+(12, 35, 100, '2026-11-03 22:48:00'),
+(12, 36, 100, '2026-11-03 23:17:00'),
+(12, 37, 100, '2026-11-04 01:10:00'),
+(12, 50, 100, '2026-11-04 00:41:00'),
+(12, 53, 100, '2026-11-04 01:05:00'),
+(13, 2, 96, '2026-11-05 03:53:00'),
+(13, 7, 100, '2026-11-03 23:58:00'),
+(13, 20, 94, '2026-11-05 03:56:00'),
+(13, 23, 100, '2026-11-04 00:37:00'),
+(13, 28, 97, '2026-11-05 02:18:00'),
+(13, 29, 97, '2026-11-05 02:33:00'),
+(13, 51, 97, '2026-11-05 01:21:00'),
+(14, 3, 100, '2026-11-04 01:18:00'),
+(14, 6, 100, '2026-11-03 23:38:00'),
+(14, 8, 100, '2026-11-04 01:06:00'),
+(14, 12, 100, '2026-11-03 21:20:00'),
+(14, 15, 100, '2026-11-03 23:36:00'),
+(14, 21, 100, '2026-11-03 22:41:00'),
+(14, 43, 100, '2026-11-03 22:30:00'),
+(14, 44, 100, '2026-11-04 00:56:00'),
+(14, 49, 99, '2026-11-03 23:36:00'),
+(14, 57, 100, '2026-11-03 23:13:00'),
+(15, 11, 100, '2026-11-03 21:57:00'),
+(15, 17, 100, '2026-11-03 22:19:00'),
+(15, 31, 100, '2026-11-03 22:23:00'),
+(15, 33, 100, '2026-11-03 23:03:00'),
+(15, 38, 100, '2026-11-03 20:59:00'),
+(15, 39, 100, '2026-11-04 01:26:00'),
+(15, 45, 100, '2026-11-04 00:01:00'),
+(15, 46, 100, '2026-11-03 21:17:00'),
+(15, 55, 100, '2026-11-03 20:59:00'),
+(16, 5, 94, '2026-11-05 01:06:00'),
+(16, 9, 100, '2026-11-03 21:29:00'),
+(16, 13, 83, '2026-11-04 20:43:00'),
+(16, 14, 99, '2026-11-04 23:54:00'),
+(16, 18, 95, '2026-11-04 23:50:00'),
+(16, 22, 93, '2026-11-05 00:57:00'),
+(16, 24, 90, '2026-11-05 01:26:00'),
+(16, 25, 96, '2026-11-05 01:09:00'),
+(16, 34, 95, '2026-11-04 22:33:00'),
+(16, 56, 89, '2026-11-04 23:16:00'),
+(16, 58, 100, '2026-11-03 22:17:00'),
+(16, 60, 100, '2026-11-03 22:35:00'),
+(17, 19, 100, '2026-11-03 21:28:00'),
+(17, 32, 100, '2026-11-03 23:22:00'),
+(17, 40, 100, '2026-11-04 00:51:00'),
+(17, 47, 98, '2026-11-03 22:18:00'),
+(17, 52, 99, '2026-11-03 23:06:00'),
+(17, 54, 100, '2026-11-03 21:16:00'),
+(17, 59, 100, '2026-11-03 22:21:00'),
+(18, 1, 100, '2026-11-04 00:53:00'),
+(18, 16, 100, '2026-11-03 20:47:00'),
+(18, 41, 99, '2026-11-04 05:40:00'),
+(19, 1, 100, '2026-11-03 23:53:00'),
+(19, 9, 100, '2026-11-03 20:46:00'),
+(19, 13, 100, '2026-11-03 21:15:00'),
+(19, 34, 100, '2026-11-04 01:04:00'),
+(19, 41, 100, '2026-11-04 01:21:00'),
+(20, 5, 100, '2026-11-03 20:52:00'),
+(20, 16, 100, '2026-11-03 21:14:00'),
+(20, 22, 100, '2026-11-04 00:07:00'),
+(20, 45, 100, '2026-11-03 21:33:00'),
+(20, 57, 100, '2026-11-03 21:28:00'),
+(21, 6, 100, '2026-11-03 23:42:00'),
+(21, 12, 100, '2026-11-03 22:36:00'),
+(21, 15, 100, '2026-11-03 23:21:00'),
+(21, 46, 100, '2026-11-03 21:47:00'),
+(21, 51, 100, '2026-11-03 23:33:00'),
+(22, 19, 100, '2026-11-03 22:25:00'),
+(22, 29, 100, '2026-11-04 01:16:00'),
+(22, 53, 100, '2026-11-03 21:41:00'),
+(22, 54, 100, '2026-11-03 22:17:00'),
+(22, 56, 100, '2026-11-04 01:14:00'),
+(23, 11, 100, '2026-11-04 01:00:00'),
+(23, 31, 100, '2026-11-03 22:35:00'),
+(23, 39, 100, '2026-11-03 23:06:00'),
+(23, 44, 100, '2026-11-03 23:12:00'),
+(23, 47, 100, '2026-11-04 00:00:00'),
+(24, 4, 100, '2026-11-03 21:55:00'),
+(24, 23, 100, '2026-11-04 01:11:00'),
+(24, 27, 100, '2026-11-04 00:46:00'),
+(24, 36, 100, '2026-11-03 23:24:00'),
+(24, 49, 100, '2026-11-04 01:01:00'),
+(25, 17, 100, '2026-11-04 00:49:00'),
+(25, 25, 100, '2026-11-03 21:17:00'),
+(25, 33, 100, '2026-11-03 20:33:00'),
+(25, 35, 100, '2026-11-03 20:55:00'),
+(25, 50, 100, '2026-11-03 20:45:00'),
+(26, 14, 100, '2026-11-03 22:23:00'),
+(26, 30, 100, '2026-11-03 22:46:00'),
+(26, 38, 100, '2026-11-03 21:17:00'),
+(26, 58, 100, '2026-11-03 22:46:00'),
+(26, 60, 100, '2026-11-03 22:44:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(27, 7, 100, '2026-11-04 01:14:00'),
-(27, 21, 100, '2026-11-04 00:00:00'),
-(27, 32, 100, '2026-11-03 21:09:00'),
-(27, 55, 100, '2026-11-03 22:19:00'),
-(27, 59, 100, '2026-11-03 22:11:00'),
-(28, 3, 95, '2026-11-04 19:45:00'),
-(28, 8, 100, '2026-11-03 23:21:00'),
-(28, 43, 95, '2026-11-04 20:35:00'),
-(28, 48, 100, '2026-11-04 00:09:00'),
-(28, 52, 98, '2026-11-04 21:29:00'),
-(29, 18, 100, '2026-11-04 00:18:00'),
-(29, 24, 100, '2026-11-03 21:22:00'),
-(29, 37, 100, '2026-11-03 20:33:00'),
-(29, 40, 100, '2026-11-04 00:19:00'),
-(29, 42, 100, '2026-11-03 23:47:00'),
-(30, 2, 100, '2026-11-03 21:56:00'),
-(30, 10, 100, '2026-11-03 23:00:00'),
-(30, 20, 100, '2026-11-03 21:01:00'),
-(30, 26, 100, '2026-11-03 22:28:00'),
-(30, 28, 100, '2026-11-03 22:27:00'),
-(31, 41, 100, '2026-03-10 18:09:00'),
-(31, 45, 100, '2026-03-10 17:44:00');
+(27, 7, 100, '2026-11-04 00:06:00'),
+(27, 21, 100, '2026-11-03 21:27:00'),
+(27, 32, 100, '2026-11-03 20:32:00'),
+(27, 55, 100, '2026-11-04 00:22:00'),
+(27, 59, 100, '2026-11-03 23:58:00'),
+(28, 3, 92, '2026-11-04 21:05:00'),
+(28, 8, 97, '2026-11-04 20:55:00'),
+(28, 43, 91, '2026-11-04 18:54:00'),
+(28, 48, 100, '2026-11-03 22:58:00'),
+(28, 52, 88, '2026-11-04 22:22:00'),
+(29, 18, 100, '2026-11-03 23:10:00'),
+(29, 24, 100, '2026-11-03 21:36:00'),
+(29, 37, 100, '2026-11-04 00:27:00'),
+(29, 40, 100, '2026-11-04 00:25:00'),
+(29, 42, 100, '2026-11-04 00:22:00'),
+(30, 2, 100, '2026-11-03 23:57:00'),
+(30, 10, 100, '2026-11-04 00:50:00'),
+(30, 20, 100, '2026-11-04 00:26:00'),
+(30, 26, 100, '2026-11-04 00:00:00'),
+(30, 28, 100, '2026-11-04 01:05:00'),
+(31, 41, 100, '2026-03-10 19:52:00'),
+(31, 45, 100, '2026-03-10 18:29:00');
 
 INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
 (1, 'who-might-run-for-governor-in-2026-an-early-look', 'Who might run for governor in 2026? An early look', 'With the governor term-limited, the field is wide open in both parties.', 'The next race for governor is two years away, but the jockeying has already begun.
@@ -3379,29 +3379,29 @@ INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, coun
 With the governor barred from seeking a third term, party officials in both parties say they expect crowded primaries. Among the names mentioned most often: two state senators, a former mayor of Port Alder and at least one business executive with the means to pay for a campaign.
 
 None has said publicly that they will run.
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2024-11-16 10:48:00', '2024-11-16 10:48:00'),
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2024-11-12 12:41:00', '2024-11-12 14:10:00'),
 (2, 'after-2024-both-parties-see-new-essex-as-up-for-grabs-in-2026', 'After 2024, both parties see New Essex as up for grabs in 2026', 'A split result in November leaves strategists in both parties optimistic.', 'New Essex voters split their tickets again in November, and both parties are reading the results as good news for 2026.
 
 - **Democrats** point to gains in the suburbs around Port Alder.
 - **Republicans** point to record turnout in the Central Plains and Southern Hills.
 
 The state has not elected a governor of the same party three times in a row since the 1980s.
-', 'Colin Marsh', 'Statewide', 1, NULL, 1, '2024-11-26 10:24:00', '2024-11-26 10:24:00'),
+', 'Ruth Adeyemi', 'Statewide', 1, NULL, 1, '2024-11-23 18:37:00', '2024-11-23 18:37:00'),
 (3, 'the-2026-calendar-key-dates-for-candidates-and-voters', 'The 2026 calendar: key dates for candidates and voters', 'Filing deadlines, the June primary and Election Day.', 'Mark your calendars:
 
 1. **March 10, 2026:** special election in State House District 41.
 2. **April 3, 2026:** filing deadline for candidates.
 3. **June 2, 2026:** primary election.
 4. **November 3, 2026:** general election.
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2024-12-05 11:53:00', '2024-12-05 11:53:00'),
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2024-12-01 11:43:00', '2024-12-01 11:43:00'),
 (4, 'lawmakers-weigh-changes-to-the-states-recount-law', 'Lawmakers weigh changes to the state''s recount law', 'A proposal would raise the automatic-recount threshold to one percentage point.', 'A bipartisan group of state senators has proposed raising the margin that triggers an automatic recount from half a percentage point to a full point.
 
 Supporters say the change would build confidence in close results; county clerks warn it would cost money and time. The bill is not expected to pass before 2026.
-', 'Ruth Adeyemi', 'Statewide', 1, NULL, 1, '2024-12-10 07:23:00', '2024-12-10 07:23:00'),
+', 'Hana Sato', 'Statewide', 1, NULL, 1, '2024-12-13 15:43:00', '2024-12-13 15:43:00'),
 (5, 'secretary-of-state-announces-new-ballot-scanners-for-all-60-counties', 'Secretary of State announces new ballot scanners for all 60 counties', 'The $14 million upgrade will be in place for the 2026 elections.', 'Every county in New Essex will use new ballot scanners by the 2026 primary, the Secretary of State announced Thursday.
 
 The machines produce a paper record of every ballot and can be audited by hand. Counties will receive training in the spring.
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2024-12-20 11:21:00', '2024-12-20 11:21:00'),
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2024-12-23 07:31:00', '2024-12-23 07:31:00'),
 (6, 'the-year-in-new-essex-politics-in-five-charts', 'The year in New Essex politics, in five charts', 'Turnout, money and a map that keeps changing.', '2024 was a busy year in New Essex politics. A few things stood out:
 
 - Turnout reached its highest level since 2008.
@@ -3409,690 +3409,602 @@ The machines produce a paper record of every ballot and can be audited by hand. 
 - The most expensive legislative race cost more than $2 million.
 
 All of it sets up a 2026 election with an open governor''s seat and control of the state senate at stake.
-', 'Hana Sato', 'Statewide', 1, NULL, 1, '2024-12-30 09:33:00', '2024-12-30 09:33:00'),
-(7, 'omar-brennan-launches-bid-for-us-senate', 'Omar Brennan launches bid for u.S. Senate', 'The democratic accountant is betting that public safety will carry a tough race.', 'Omar Brennan, an accountant from Hollis, entered the race for u.S. Senate on Monday, promising a campaign focused on public safety.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Omar Brennan](/candidates/omar-brennan/) and follow the [race for u.S. Senate](/races/us-senate/).
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2025-03-06 11:23:00', '2025-03-06 11:23:00'),
-(8, 'rebecca-hale-launches-bid-for-attorney-general', 'Rebecca Hale launches bid for attorney General', 'The republican former police chief is betting that manufacturing jobs will carry a tough race.', 'Rebecca Hale, a former police chief from Trenton, entered the race for attorney General on Tuesday, promising a campaign focused on manufacturing jobs.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Rebecca Hale](/candidates/rebecca-hale/) and follow the [race for attorney General](/races/attorney-general/).
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2025-05-23 16:26:00', '2025-05-23 16:26:00'),
-(9, 'dwayne-marsh-launches-bid-for-supreme-court-seat-3', 'Dwayne Marsh launches bid for Supreme Court, Seat 3', 'The nonpartisan former police chief is betting that road and bridge repair will carry a tough race.', 'Dwayne Marsh, a former police chief from Greenville, entered the race for Supreme Court, Seat 3 on Tuesday, promising a campaign focused on road and bridge repair.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Dwayne Marsh](/candidates/dwayne-marsh/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
-', 'Colin Marsh', 'Courts', 10, NULL, 1, '2025-06-10 16:11:00', '2025-06-10 16:11:00'),
-(10, 'kevin-reyes-launches-bid-for-state-treasurer', 'Kevin Reyes launches bid for state Treasurer', 'The democratic public defender is betting that the state''s aging water systems will carry a tough race.', 'Kevin Reyes, a public defender from Lakeside, entered the race for state Treasurer on Tuesday, promising a campaign focused on the state''s aging water systems.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Kevin Reyes](/candidates/kevin-reyes/) and follow the [race for state Treasurer](/races/state-treasurer/).
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2025-06-12 07:41:00', '2025-06-12 12:02:00'),
-(11, 'claire-osei-will-seek-re-election-as-state-treasurer', 'Claire Osei will seek re-election as state Treasurer', 'The republican incumbent made it official in Newbury, ending months of speculation.', 'Claire Osei announced her bid for re-election on a weekday evening, telling supporters at a rally in Newbury that she "isn''t finished yet."
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Claire Osei](/candidates/claire-osei/) and follow the [race for state Treasurer](/races/state-treasurer/).
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2025-06-17 13:44:00', '2025-06-17 13:44:00'),
-(12, 'lena-quinlan-launches-bid-for-lieutenant-governor', 'Lena Quinlan launches bid for lieutenant Governor', 'The republican public defender is betting that manufacturing jobs will carry a wide-open race.', 'Lena Quinlan, a public defender from Sheffield, entered the race for lieutenant Governor on Monday, promising a campaign focused on manufacturing jobs.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Lena Quinlan](/candidates/lena-quinlan/) and follow the [race for lieutenant Governor](/races/lieutenant-governor/).
-', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2025-06-19 10:25:00', '2025-06-19 12:02:00'),
-(13, 'grace-dunn-launches-bid-for-governor', 'Grace Dunn launches bid for governor', 'The republican former newspaper editor is betting that the opioid epidemic will carry a wide-open race.', 'Grace Dunn, a former newspaper editor from Easton, entered the race for governor on Monday, promising a campaign focused on the opioid epidemic.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Grace Dunn](/candidates/grace-dunn/) and follow the [race for governor](/races/governor/).
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2025-06-19 17:57:00', '2025-06-20 00:20:00'),
-(14, 'andrew-mcallister-will-seek-re-election-as-superintendent-of-public', 'Andrew McAllister will seek re-election as superintendent of Public Instruction', 'The nonpartisan incumbent made it official in Yardley, ending months of speculation.', 'Andrew McAllister announced his bid for re-election on a cold morning, telling supporters at a rally in Yardley that he "isn''t finished yet."
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-He faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Andrew McAllister](/candidates/andrew-mcallister/) and follow the [race for superintendent of Public Instruction](/races/superintendent-of-public-instruction/).
-', 'Hana Sato', 'Statewide', 9, NULL, 1, '2025-06-23 14:33:00', '2025-06-23 23:53:00'),
-(15, 'kevin-ibarra-will-seek-re-election-as-us-house-district-7', 'Kevin Ibarra will seek re-election as U.S. House District 7', 'The republican incumbent made it official in Sutton, ending months of speculation.', 'Kevin Ibarra announced his bid for re-election on a weekday evening, telling supporters at a rally in Sutton that he "isn''t finished yet."
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Kevin Ibarra](/candidates/kevin-ibarra/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
-', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2025-06-25 07:46:00', '2025-06-25 08:56:00'),
-(16, 'luis-eckert-will-seek-re-election-as-state-auditor', 'Luis Eckert will seek re-election as state Auditor', 'The republican incumbent made it official in Everly, ending months of speculation.', 'Luis Eckert announced his bid for re-election on a weekday evening, telling supporters at a rally in Everly that he "isn''t finished yet."
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Luis Eckert](/candidates/luis-eckert/) and follow the [race for state Auditor](/races/state-auditor/).
-', 'Peter Lindahl', 'Statewide', 7, NULL, 1, '2025-07-01 09:17:00', '2025-07-01 09:17:00'),
-(17, 'nathan-kowalski-launches-bid-for-us-house-district-1', 'Nathan Kowalski launches bid for U.S. House District 1', 'The republican union electrician is betting that school funding will carry a tough race.', 'Nathan Kowalski, a union electrician from Riverton, entered the race for U.S. House District 1 on Thursday, promising a campaign focused on school funding.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-He named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Nathan Kowalski](/candidates/nathan-kowalski/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
-', 'Hana Sato', 'Congress', 11, NULL, 1, '2025-07-01 12:44:00', '2025-07-01 12:44:00'),
-(18, 'abigail-navarro-launches-bid-for-us-house-district-3', 'Abigail Navarro launches bid for U.S. House District 3', 'The republican software entrepreneur is betting that property taxes will carry a wide-open race.', 'Abigail Navarro, a software entrepreneur from Chapel Hill, entered the race for U.S. House District 3 on Tuesday, promising a campaign focused on property taxes.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Abigail Navarro](/candidates/abigail-navarro/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
-', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2025-07-07 18:57:00', '2025-07-07 18:57:00'),
-(19, 'aisha-mbeki-will-seek-re-election-as-attorney-general', 'Aisha Mbeki will seek re-election as attorney General', 'The democratic incumbent made it official in Sheffield, ending months of speculation.', 'Aisha Mbeki announced her bid for re-election on a rainy afternoon, telling supporters at a rally in Sheffield that she "isn''t finished yet."
+', 'Keisha Brooks', 'Statewide', 1, NULL, 1, '2024-12-30 09:41:00', '2024-12-30 09:41:00'),
+(7, 'omar-brennan-launches-bid-for-us-senate', 'Omar Brennan launches bid for U.S. Senate', 'The democratic accountant is betting that public safety will carry a tough race.', 'Omar Brennan, an accountant from Hollis, entered the race for U.S. Senate on Monday, promising a campaign focused on public safety.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Aisha Mbeki](/candidates/aisha-mbeki/) and follow the [race for attorney General](/races/attorney-general/).
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2025-07-08 12:49:00', '2025-07-08 19:16:00'),
-(20, 'monica-lindqvist-launches-bid-for-us-house-district-3', 'Monica Lindqvist launches bid for U.S. House District 3', 'The democratic former newspaper editor is betting that the cost of child care will carry a wide-open race.', 'Monica Lindqvist, a former newspaper editor from Corinth, entered the race for U.S. House District 3 on Monday, promising a campaign focused on the cost of child care.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Monica Lindqvist](/candidates/monica-lindqvist/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
-', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2025-07-09 17:17:00', '2025-07-09 17:17:00'),
-(21, 'grace-delgado-will-seek-re-election-as-us-house-district-6', 'Grace Delgado will seek re-election as U.S. House District 6', 'The democratic incumbent made it official in Marlow, ending months of speculation.', 'Grace Delgado announced her bid for re-election on a cold morning, telling supporters at a rally in Marlow that she "isn''t finished yet."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-She named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Grace Delgado](/candidates/grace-delgado/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
-', 'Colin Marsh', 'Congress', 16, NULL, 1, '2025-07-14 06:45:00', '2025-07-14 06:45:00'),
-(22, 'walter-santos-launches-bid-for-superintendent-of-public-instruction', 'Walter Santos launches bid for superintendent of Public Instruction', 'The nonpartisan small-business owner is betting that the state''s aging water systems will carry a wide-open race.', 'Walter Santos, a small-business owner from Carlisle, entered the race for superintendent of Public Instruction on Tuesday, promising a campaign focused on the state''s aging water systems.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-He named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Walter Santos](/candidates/walter-santos/) and follow the [race for superintendent of Public Instruction](/races/superintendent-of-public-instruction/).
-', 'Luis Ferreira', 'Statewide', 9, NULL, 1, '2025-07-20 18:55:00', '2025-07-20 18:55:00'),
-(23, 'linda-gallagher-launches-bid-for-us-house-district-2', 'Linda Gallagher launches bid for U.S. House District 2', 'The democratic civil engineer is betting that election security will carry a tough race.', 'Linda Gallagher, a civil engineer from Millford, entered the race for U.S. House District 2 on Wednesday, promising a campaign focused on election security.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Linda Gallagher](/candidates/linda-gallagher/) and follow the [race for U.S. House District 2](/races/us-house-district-2/).
-', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2025-08-04 15:03:00', '2025-08-04 17:58:00'),
-(24, 'beatrice-lowry-will-seek-re-election-as-us-house-district-4', 'Beatrice Lowry will seek re-election as U.S. House District 4', 'The republican incumbent made it official in Carlisle, ending months of speculation.', 'Beatrice Lowry announced her bid for re-election on a packed Saturday, telling supporters at a rally in Carlisle that she "isn''t finished yet."
-
-> This campaign is about the Port Alder transit expansion, and I''m going to talk about it until the polls close.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Beatrice Lowry](/candidates/beatrice-lowry/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
-', 'Ruth Adeyemi', 'Congress', 14, NULL, 1, '2025-08-04 18:11:00', '2025-08-04 18:11:00'),
-(25, 'samuel-vasquez-launches-bid-for-secretary-of-state', 'Samuel Vasquez launches bid for secretary of State', 'The democratic small-business owner is betting that school funding will carry a wide-open race.', 'Samuel Vasquez, a small-business owner from Jasper, entered the race for secretary of State on Tuesday, promising a campaign focused on school funding.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
 He faces at least one primary challenger, and party leaders have so far stayed neutral.
 
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
 
-Read more about [Samuel Vasquez](/candidates/samuel-vasquez/) and follow the [race for secretary of State](/races/secretary-of-state/).
-', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2025-08-05 08:44:00', '2025-08-05 08:44:00'),
-(26, 'abigail-talbot-will-seek-re-election-as-us-house-district-1', 'Abigail Talbot will seek re-election as U.S. House District 1', 'The democratic incumbent made it official in Port Alder, ending months of speculation.', 'Abigail Talbot announced her bid for re-election on a cold morning, telling supporters at a rally in Port Alder that she "isn''t finished yet."
+Read more about [Omar Brennan](/candidates/omar-brennan/) and follow the [race for U.S. Senate](/races/us-senate/).
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2025-02-10 11:52:00', '2025-02-10 11:52:00'),
+(8, 'aisha-mbeki-will-seek-re-election-as-attorney-general', 'Aisha Mbeki will seek re-election as attorney general', 'The democratic incumbent made it official in Sheffield, ending months of speculation.', 'Aisha Mbeki announced her bid for re-election on a weekday evening, telling supporters at a rally in Sheffield that she "isn''t finished yet."
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+She faces at least one primary challenger, and party leaders have so far stayed neutral.
 
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
 
-Read more about [Abigail Talbot](/candidates/abigail-talbot/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
-', 'Ruth Adeyemi', 'Congress', 11, NULL, 1, '2025-08-11 09:13:00', '2025-08-11 18:01:00'),
-(27, 'luis-caldwell-launches-bid-for-state-auditor', 'Luis Caldwell launches bid for state Auditor', 'The democratic former newspaper editor is betting that farm income will carry a tough race.', 'Luis Caldwell, a former newspaper editor from Prescott, entered the race for state Auditor on Saturday, promising a campaign focused on farm income.
+Read more about [Aisha Mbeki](/candidates/aisha-mbeki/) and follow the [race for attorney general](/races/attorney-general/).
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2025-05-08 08:55:00', '2025-05-08 08:55:00'),
+(9, 'walter-santos-launches-bid-for-superintendent-of-public-instruction', 'Walter Santos launches bid for superintendent of public instruction', 'The nonpartisan small-business owner is betting that the state''s aging water systems will carry a wide-open race.', 'Walter Santos, a small-business owner from Carlisle, entered the race for superintendent of public instruction on Thursday, promising a campaign focused on the state''s aging water systems.
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Walter Santos](/candidates/walter-santos/) and follow the [race for superintendent of public instruction](/races/superintendent-of-public-instruction/).
+', 'Peter Lindahl', 'Statewide', 9, NULL, 1, '2025-06-02 13:42:00', '2025-06-02 13:42:00'),
+(10, 'andrew-mcallister-will-seek-re-election-as-superintendent-of-public', 'Andrew McAllister will seek re-election as superintendent of public instruction', 'The nonpartisan incumbent made it official in Yardley, ending months of speculation.', 'Andrew McAllister announced his bid for re-election on a weekday evening, telling supporters at a rally in Yardley that he "isn''t finished yet."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Andrew McAllister](/candidates/andrew-mcallister/) and follow the [race for superintendent of public instruction](/races/superintendent-of-public-instruction/).
+', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2025-06-18 19:09:00', '2025-06-18 19:09:00'),
+(11, 'dwayne-marsh-launches-bid-for-supreme-court-seat-3', 'Dwayne Marsh launches bid for Supreme Court, Seat 3', 'The nonpartisan former police chief is betting that road and bridge repair will carry a tough race.', 'Dwayne Marsh, a former police chief from Greenville, entered the race for Supreme Court, Seat 3 on Thursday, promising a campaign focused on road and bridge repair.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
 Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
 
-Read more about [Luis Caldwell](/candidates/luis-caldwell/) and follow the [race for state Auditor](/races/state-auditor/).
-', 'Ruth Adeyemi', 'Statewide', 7, NULL, 1, '2025-08-20 14:25:00', '2025-08-20 15:00:00'),
-(28, 'marcus-pruitt-will-seek-re-election-as-us-house-district-5', 'Marcus Pruitt will seek re-election as U.S. House District 5', 'The republican incumbent made it official in Newbury, ending months of speculation.', 'Marcus Pruitt announced his bid for re-election on a rainy afternoon, telling supporters at a rally in Newbury that he "isn''t finished yet."
+Read more about [Dwayne Marsh](/candidates/dwayne-marsh/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
+', 'Keisha Brooks', 'Courts', 10, NULL, 1, '2025-06-28 08:12:00', '2025-06-28 08:12:00'),
+(12, 'david-whitaker-launches-bid-for-us-house-district-3', 'David Whitaker launches bid for U.S. House District 3', 'The republican real estate developer is betting that wildfire preparedness will carry a wide-open race.', 'David Whitaker, a real estate developer from Chapel Hill, entered the race for U.S. House District 3 on Tuesday, promising a campaign focused on wildfire preparedness.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
 He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
 
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
 
-Read more about [Marcus Pruitt](/candidates/marcus-pruitt/) and follow the [race for U.S. House District 5](/races/us-house-district-5/).
-', 'Peter Lindahl', 'Congress', 15, NULL, 1, '2025-08-22 13:28:00', '2025-08-22 13:28:00'),
-(29, 'andrew-yates-launches-bid-for-us-house-district-4', 'Andrew Yates launches bid for U.S. House District 4', 'The democratic civil engineer is betting that farm income will carry a tough race.', 'Andrew Yates, a civil engineer from Denton, entered the race for U.S. House District 4 on Saturday, promising a campaign focused on farm income.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Andrew Yates](/candidates/andrew-yates/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
-', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2025-09-01 09:44:00', '2025-09-01 18:24:00'),
-(30, 'in-harbor-county-a-bellwether-braces-for-a-close-one', 'In Harbor County, a bellwether braces for a close one', 'Port Alder (pop. 468,210) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Port Alder, the county seat, the campaign signs went up early this year.
-
-Harbor County, home to 468,210 people in the state''s Coast region, relies on farming and a state prison for most of its jobs.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a county employee voter
-
-About 340,128 people are registered to vote in the county. Election officials expect turnout of about 63%.
-
-[See Harbor County''s results](/counties/harbor-county/)
-', 'Martin Ocampo', 'Counties', NULL, 30, 1, '2025-09-01 14:06:00', '2025-09-01 14:06:00'),
-(31, 'monica-iverson-launches-bid-for-commissioner-of-agriculture', 'Monica Iverson launches bid for commissioner of Agriculture', 'The democratic public defender is betting that property taxes will carry a tough race.', 'Monica Iverson, a public defender from Orland, entered the race for commissioner of Agriculture on Tuesday, promising a campaign focused on property taxes.
+Read more about [David Whitaker](/candidates/david-whitaker/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
+', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2025-06-28 18:09:00', '2025-06-28 18:09:00'),
+(13, 'luis-caldwell-launches-bid-for-state-auditor', 'Luis Caldwell launches bid for state auditor', 'The democratic former newspaper editor is betting that farm income will carry a tough race.', 'Luis Caldwell, a former newspaper editor from Prescott, entered the race for state auditor on Monday, promising a campaign focused on farm income.
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Monica Iverson](/candidates/monica-iverson/) and follow the [race for commissioner of Agriculture](/races/commissioner-of-agriculture/).
-', 'Peter Lindahl', 'Statewide', 8, NULL, 1, '2025-09-04 11:53:00', '2025-09-04 11:53:00'),
-(32, 'luis-duarte-launches-bid-for-lieutenant-governor', 'Luis Duarte launches bid for lieutenant Governor', 'The democratic software entrepreneur is betting that public safety will carry a wide-open race.', 'Luis Duarte, a software entrepreneur from Lowell Falls, entered the race for lieutenant Governor on Wednesday, promising a campaign focused on public safety.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
 He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
 
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
 
-Read more about [Luis Duarte](/candidates/luis-duarte/) and follow the [race for lieutenant Governor](/races/lieutenant-governor/).
-', 'Luis Ferreira', 'Statewide', 3, NULL, 1, '2025-09-10 08:06:00', '2025-09-10 08:06:00'),
-(33, 'in-birch-county-a-bellwether-braces-for-a-close-one', 'In Birch County, a bellwether braces for a close one', 'Kirkwood (pop. 118,210) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Kirkwood, the county seat, the campaign signs went up early this year.
+Read more about [Luis Caldwell](/candidates/luis-caldwell/) and follow the [race for state auditor](/races/state-auditor/).
+', 'Luis Ferreira', 'Statewide', 7, NULL, 1, '2025-07-11 14:23:00', '2025-07-11 14:23:00'),
+(14, 'henry-voss-launches-bid-for-commissioner-of-agriculture', 'Henry Voss launches bid for commissioner of agriculture', 'The democratic Army veteran and engineer is betting that school funding will carry a tough race.', 'Henry Voss, an Army veteran and engineer from Fairview, entered the race for commissioner of agriculture on Monday, promising a campaign focused on school funding.
 
-Birch County, home to 118,210 people in the state''s North Woods region, has seen its downtown come back to life, slowly.
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-> I just want the potholes fixed. Is that too much to ask?
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
 
-— a retired teacher voter
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
 
-About 82,262 people are registered to vote in the county. Election officials expect turnout of about 52%.
+Read more about [Henry Voss](/candidates/henry-voss/) and follow the [race for commissioner of agriculture](/races/commissioner-of-agriculture/).
+', 'Dana Whitcomb', 'Statewide', 8, NULL, 1, '2025-07-21 11:06:00', '2025-07-21 11:06:00'),
+(15, 'yusuf-boyd-will-seek-re-election-as-us-house-district-4', 'Yusuf Boyd will seek re-election as U.S. House District 4', 'The republican incumbent made it official in Verona, ending months of speculation.', 'Yusuf Boyd announced his bid for re-election on a packed Saturday, telling supporters at a rally in Verona that he "isn''t finished yet."
 
-[See Birch County''s results](/counties/birch-county/)
-', 'Peter Lindahl', 'Counties', NULL, 6, 1, '2025-09-15 06:30:00', '2025-09-15 06:30:00'),
-(34, 'rebecca-ortega-launches-bid-for-us-house-district-8', 'Rebecca Ortega launches bid for U.S. House District 8', 'The republican community college dean is betting that housing costs will carry a tough race.', 'Rebecca Ortega, a community college dean from Greenville, entered the race for U.S. House District 8 on Saturday, promising a campaign focused on housing costs.
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-> Every county, every town. I''m going to outwork everybody in this race.
+He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Yusuf Boyd](/candidates/yusuf-boyd/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
+', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2025-07-25 12:15:00', '2025-07-25 12:15:00'),
+(16, 'rebecca-ortega-launches-bid-for-us-house-district-8', 'Rebecca Ortega launches bid for U.S. House District 8', 'The republican community college dean is betting that housing costs will carry a tough race.', 'Rebecca Ortega, a community college dean from Greenville, entered the race for U.S. House District 8 on Monday, promising a campaign focused on housing costs.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
 Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
 
 Read more about [Rebecca Ortega](/candidates/rebecca-ortega/) and follow the [race for U.S. House District 8](/races/us-house-district-8/).
-', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2025-09-24 10:42:00', '2025-09-24 12:32:00'),
-(35, 'walter-ellison-will-seek-re-election-as-commissioner-of-agriculture', 'Walter Ellison will seek re-election as commissioner of Agriculture', 'The republican incumbent made it official in Granby, ending months of speculation.', 'Walter Ellison announced his bid for re-election on a packed Saturday, telling supporters at a rally in Granby that he "isn''t finished yet."
+', 'Colin Marsh', 'Congress', 18, NULL, 1, '2025-08-01 10:28:00', '2025-08-01 10:28:00'),
+(17, 'kevin-reyes-launches-bid-for-state-treasurer', 'Kevin Reyes launches bid for state treasurer', 'The democratic public defender is betting that the state''s aging water systems will carry a tough race.', 'Kevin Reyes, a public defender from Lakeside, entered the race for state treasurer on Wednesday, promising a campaign focused on the state''s aging water systems.
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-He named a campaign manager who ran two successful congressional campaigns in the River Valley.
+He faces at least one primary challenger, and party leaders have so far stayed neutral.
 
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
 
-Read more about [Walter Ellison](/candidates/walter-ellison/) and follow the [race for commissioner of Agriculture](/races/commissioner-of-agriculture/).
-', 'Ruth Adeyemi', 'Statewide', 8, NULL, 1, '2025-09-30 10:18:00', '2025-09-30 19:28:00'),
-(36, 'hannah-novak-will-seek-re-election-as-supreme-court-seat-3', 'Hannah Novak will seek re-election as Supreme Court, Seat 3', 'The nonpartisan incumbent made it official in Rockport, ending months of speculation.', 'Hannah Novak announced her bid for re-election on a packed Saturday, telling supporters at a rally in Rockport that she "isn''t finished yet."
+Read more about [Kevin Reyes](/candidates/kevin-reyes/) and follow the [race for state treasurer](/races/state-treasurer/).
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2025-08-01 18:56:00', '2025-08-01 18:56:00'),
+(18, 'samuel-vasquez-launches-bid-for-secretary-of-state', 'Samuel Vasquez launches bid for secretary of state', 'The democratic small-business owner is betting that school funding will carry a wide-open race.', 'Samuel Vasquez, a small-business owner from Jasper, entered the race for secretary of state on Monday, promising a campaign focused on school funding.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+He faces at least one primary challenger, and party leaders have so far stayed neutral.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Samuel Vasquez](/candidates/samuel-vasquez/) and follow the [race for secretary of state](/races/secretary-of-state/).
+', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2025-08-02 08:33:00', '2025-08-02 08:33:00'),
+(19, 'mei-holm-launches-bid-for-secretary-of-state', 'Mei Holm launches bid for secretary of state', 'The republican Army veteran and engineer is betting that the state''s aging water systems will carry a wide-open race.', 'Mei Holm, an Army veteran and engineer from Trenton, entered the race for secretary of state on Wednesday, promising a campaign focused on the state''s aging water systems.
+
+> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
+
+She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Mei Holm](/candidates/mei-holm/) and follow the [race for secretary of state](/races/secretary-of-state/).
+', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2025-08-04 15:37:00', '2025-08-04 15:37:00'),
+(20, 'elena-okafor-will-seek-re-election-as-us-house-district-8', 'Elena Okafor will seek re-election as U.S. House District 8', 'The democratic incumbent made it official in Greenville, ending months of speculation.', 'Elena Okafor announced her bid for re-election on a packed Saturday, telling supporters at a rally in Greenville that she "isn''t finished yet."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Elena Okafor](/candidates/elena-okafor/) and follow the [race for U.S. House District 8](/races/us-house-district-8/).
+', 'Colin Marsh', 'Congress', 18, NULL, 1, '2025-08-06 07:34:00', '2025-08-06 07:34:00'),
+(21, 'claire-osei-will-seek-re-election-as-state-treasurer', 'Claire Osei will seek re-election as state treasurer', 'The republican incumbent made it official in Newbury, ending months of speculation.', 'Claire Osei announced her bid for re-election on a cold morning, telling supporters at a rally in Newbury that she "isn''t finished yet."
 
 > My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
 She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
 
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Claire Osei](/candidates/claire-osei/) and follow the [race for state treasurer](/races/state-treasurer/).
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2025-08-12 10:30:00', '2025-08-12 10:30:00'),
+(22, 'luis-duarte-launches-bid-for-lieutenant-governor', 'Luis Duarte launches bid for lieutenant governor', 'The democratic software entrepreneur is betting that public safety will carry a wide-open race.', 'Luis Duarte, a software entrepreneur from Lowell Falls, entered the race for lieutenant governor on Saturday, promising a campaign focused on public safety.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Luis Duarte](/candidates/luis-duarte/) and follow the [race for lieutenant governor](/races/lieutenant-governor/).
+', 'Luis Ferreira', 'Statewide', 3, NULL, 1, '2025-08-12 16:29:00', '2025-08-12 16:29:00'),
+(23, 'grace-delgado-will-seek-re-election-as-us-house-district-6', 'Grace Delgado will seek re-election as U.S. House District 6', 'The democratic incumbent made it official in Marlow, ending months of speculation.', 'Grace Delgado announced her bid for re-election on a packed Saturday, telling supporters at a rally in Marlow that she "isn''t finished yet."
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
 Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-Read more about [Hannah Novak](/candidates/hannah-novak/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
-', 'Colin Marsh', 'Courts', 10, NULL, 1, '2025-10-04 14:46:00', '2025-10-04 14:46:00'),
-(37, 'monica-nyberg-will-seek-re-election-as-us-house-district-2', 'Monica Nyberg will seek re-election as U.S. House District 2', 'The republican incumbent made it official in Ashton, ending months of speculation.', 'Monica Nyberg announced her bid for re-election on a rainy afternoon, telling supporters at a rally in Ashton that she "isn''t finished yet."
+Read more about [Grace Delgado](/candidates/grace-delgado/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
+', 'Hana Sato', 'Congress', 16, NULL, 1, '2025-08-17 09:45:00', '2025-08-17 09:45:00'),
+(24, 'monica-nyberg-will-seek-re-election-as-us-house-district-2', 'Monica Nyberg will seek re-election as U.S. House District 2', 'The republican incumbent made it official in Ashton, ending months of speculation.', 'Monica Nyberg announced her bid for re-election on a cold morning, telling supporters at a rally in Ashton that she "isn''t finished yet."
 
-> This campaign is about the cost of child care, and I''m going to talk about it until the polls close.
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
 She faces at least one primary challenger, and party leaders have so far stayed neutral.
 
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
 Read more about [Monica Nyberg](/candidates/monica-nyberg/) and follow the [race for U.S. House District 2](/races/us-house-district-2/).
-', 'Dana Whitcomb', 'Congress', 12, NULL, 1, '2025-10-08 06:42:00', '2025-10-08 06:42:00'),
-(38, 'priya-morrison-launches-bid-for-governor', 'Priya Morrison launches bid for governor', 'The democratic software entrepreneur is betting that rural hospital closures will carry a wide-open race.', 'Priya Morrison, a software entrepreneur from Winslow, entered the race for governor on Thursday, promising a campaign focused on rural hospital closures.
+', 'Hana Sato', 'Congress', 12, NULL, 1, '2025-08-17 11:03:00', '2025-08-17 11:03:00'),
+(25, 'grace-dunn-launches-bid-for-governor', 'Grace Dunn launches bid for governor', 'The republican former newspaper editor is betting that the opioid epidemic will carry a wide-open race.', 'Grace Dunn, a former newspaper editor from Easton, entered the race for governor on Monday, promising a campaign focused on the opioid epidemic.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+She faces at least one primary challenger, and party leaders have so far stayed neutral.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Grace Dunn](/candidates/grace-dunn/) and follow the [race for governor](/races/governor/).
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2025-08-24 17:32:00', '2025-08-24 17:32:00'),
+(26, 'kevin-ibarra-will-seek-re-election-as-us-house-district-7', 'Kevin Ibarra will seek re-election as U.S. House District 7', 'The republican incumbent made it official in Sutton, ending months of speculation.', 'Kevin Ibarra announced his bid for re-election on a cold morning, telling supporters at a rally in Sutton that he "isn''t finished yet."
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Kevin Ibarra](/candidates/kevin-ibarra/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
+', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2025-08-25 14:50:00', '2025-08-25 14:50:00'),
+(27, 'elena-yates-will-seek-re-election-as-state-auditor', 'Elena Yates will seek re-election as state auditor', 'The republican incumbent made it official in Dover Mills, ending months of speculation.', 'Elena Yates announced her bid for re-election on a packed Saturday, telling supporters at a rally in Dover Mills that she "isn''t finished yet."
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
 She faces at least one primary challenger, and party leaders have so far stayed neutral.
 
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
 
-Read more about [Priya Morrison](/candidates/priya-morrison/) and follow the [race for governor](/races/governor/).
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-10-08 15:17:00', '2025-10-08 15:45:00'),
-(39, 'walter-underwood-launches-bid-for-us-house-district-6', 'Walter Underwood launches bid for U.S. House District 6', 'The republican public defender is betting that election security will carry a tough race.', 'Walter Underwood, a public defender from Harmon, entered the race for U.S. House District 6 on Tuesday, promising a campaign focused on election security.
+Read more about [Elena Yates](/candidates/elena-yates/) and follow the [race for state auditor](/races/state-auditor/).
+', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2025-08-25 19:17:00', '2025-08-25 19:17:00'),
+(28, 'nathan-kowalski-launches-bid-for-us-house-district-1', 'Nathan Kowalski launches bid for U.S. House District 1', 'The republican union electrician is betting that school funding will carry a tough race.', 'Nathan Kowalski, a union electrician from Riverton, entered the race for U.S. House District 1 on Monday, promising a campaign focused on school funding.
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-He faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Walter Underwood](/candidates/walter-underwood/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
-', 'Hana Sato', 'Congress', 16, NULL, 1, '2025-10-09 15:27:00', '2025-10-09 15:27:00'),
-(40, 'mbeki-outraises-hale-in-the-third-quarter-of-2025', 'Mbeki outraises Hale in the third quarter of 2025', 'Campaign finance reports show the marquee race for attorney General drawing money from across the state.', 'Aisha Mbeki raised $2.9 million in the third quarter of 2025, outpacing Rebecca Hale''s $1.8 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Mbeki ended the period with $5.3 million in the bank; Hale had $3.3 million.
-
-## Where the money came from
-
-- **Small donors:** 30% of Mbeki''s contributions were $200 or less, compared with 34% for Hale.
-- **Out of state:** 24% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.6 million in television time for the fall.
-
-"Voters aren''t for sale, and they know it." a spokesperson for Hale said.
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2025-10-16 15:07:00', '2025-10-16 15:07:00'),
-(41, 'morrison-outraises-dunn-in-the-third-quarter-of-2025', 'Morrison outraises Dunn in the third quarter of 2025', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $2.3 million in the third quarter of 2025, outpacing Grace Dunn''s $1.5 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Morrison ended the period with $2.8 million in the bank; Dunn had $2.2 million.
-
-## Where the money came from
-
-- **Small donors:** 43% of Morrison''s contributions were $200 or less, compared with 38% for Dunn.
-- **Out of state:** 30% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $2.5 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Dunn said.
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2025-10-16 16:40:00', '2025-10-16 16:40:00'),
-(42, 'zimmer-outraises-brennan-in-the-third-quarter-of-2025', 'Zimmer outraises Brennan in the third quarter of 2025', 'Campaign finance reports show the marquee race for u.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $1.0 million in the third quarter of 2025, outpacing Omar Brennan''s $0.7 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Zimmer ended the period with $1.8 million in the bank; Brennan had $0.6 million.
-
-## Where the money came from
-
-- **Small donors:** 56% of Zimmer''s contributions were $200 or less, compared with 52% for Brennan.
-- **Out of state:** 13% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $3.5 million in television time for the fall.
-
-"Voters aren''t for sale, and they know it." a spokesperson for Brennan said.
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2025-10-16 16:46:00', '2025-10-16 16:46:00'),
-(43, 'denise-sterling-launches-bid-for-us-house-district-7', 'Denise Sterling launches bid for U.S. House District 7', 'The democratic union electrician is betting that school funding will carry a tough race.', 'Denise Sterling, a union electrician from Bellport, entered the race for U.S. House District 7 on Monday, promising a campaign focused on school funding.
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
 
 Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-Read more about [Denise Sterling](/candidates/denise-sterling/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
-', 'Colin Marsh', 'Congress', 17, NULL, 1, '2025-10-17 12:42:00', '2025-10-17 12:42:00'),
-(44, 'elena-okafor-will-seek-re-election-as-us-house-district-8', 'Elena Okafor will seek re-election as U.S. House District 8', 'The democratic incumbent made it official in Greenville, ending months of speculation.', 'Elena Okafor announced her bid for re-election on a cold morning, telling supporters at a rally in Greenville that she "isn''t finished yet."
+Read more about [Nathan Kowalski](/candidates/nathan-kowalski/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
+', 'Colin Marsh', 'Congress', 11, NULL, 1, '2025-08-25 19:40:00', '2025-08-25 19:40:00'),
+(29, 'ingrid-zimmer-will-seek-re-election-as-us-senate', 'Ingrid Zimmer will seek re-election as U.S. Senate', 'The republican incumbent made it official in Mayfield, ending months of speculation.', 'Ingrid Zimmer announced her bid for re-election on a cold morning, telling supporters at a rally in Mayfield that she "isn''t finished yet."
 
-> This campaign is about housing costs, and I''m going to talk about it until the polls close.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
 Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-Read more about [Elena Okafor](/candidates/elena-okafor/) and follow the [race for U.S. House District 8](/races/us-house-district-8/).
-', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2025-10-18 15:37:00', '2025-10-18 15:37:00'),
-(45, 'ingrid-zimmer-will-seek-re-election-as-us-senate', 'Ingrid Zimmer will seek re-election as u.S. Senate', 'The republican incumbent made it official in Mayfield, ending months of speculation.', 'Ingrid Zimmer announced her bid for re-election on a weekday evening, telling supporters at a rally in Mayfield that she "isn''t finished yet."
+Read more about [Ingrid Zimmer](/candidates/ingrid-zimmer/) and follow the [race for U.S. Senate](/races/us-senate/).
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2025-08-27 13:04:00', '2025-08-27 13:04:00'),
+(30, 'fatima-lowry-will-seek-re-election-as-commissioner-of-agriculture', 'Fatima Lowry will seek re-election as commissioner of agriculture', 'The republican incumbent made it official in Marlow, ending months of speculation.', 'Fatima Lowry announced her bid for re-election on a cold morning, telling supporters at a rally in Marlow that she "isn''t finished yet."
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Fatima Lowry](/candidates/fatima-lowry/) and follow the [race for commissioner of agriculture](/races/commissioner-of-agriculture/).
+', 'Martin Ocampo', 'Statewide', 8, NULL, 1, '2025-08-29 07:31:00', '2025-08-29 07:31:00'),
+(31, 'linda-gallagher-launches-bid-for-us-house-district-2', 'Linda Gallagher launches bid for U.S. House District 2', 'The democratic civil engineer is betting that election security will carry a tough race.', 'Linda Gallagher, a civil engineer from Millford, entered the race for U.S. House District 2 on Saturday, promising a campaign focused on election security.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
 She named a campaign manager who ran two successful congressional campaigns in the River Valley.
 
 Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-Read more about [Ingrid Zimmer](/candidates/ingrid-zimmer/) and follow the [race for u.S. Senate](/races/us-senate/).
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2025-10-19 08:14:00', '2025-10-19 08:14:00'),
-(46, 'mei-holm-launches-bid-for-secretary-of-state', 'Mei Holm launches bid for secretary of State', 'The republican Army veteran and engineer is betting that the state''s aging water systems will carry a wide-open race.', 'Mei Holm, an Army veteran and engineer from Trenton, entered the race for secretary of State on Monday, promising a campaign focused on the state''s aging water systems.
+Read more about [Linda Gallagher](/candidates/linda-gallagher/) and follow the [race for U.S. House District 2](/races/us-house-district-2/).
+', 'Ruth Adeyemi', 'Congress', 12, NULL, 1, '2025-09-09 09:05:00', '2025-09-09 09:05:00'),
+(32, 'rebecca-hale-launches-bid-for-attorney-general', 'Rebecca Hale launches bid for attorney general', 'The republican former police chief is betting that manufacturing jobs will carry a tough race.', 'Rebecca Hale, a former police chief from Trenton, entered the race for attorney general on Thursday, promising a campaign focused on manufacturing jobs.
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Rebecca Hale](/candidates/rebecca-hale/) and follow the [race for attorney general](/races/attorney-general/).
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2025-09-11 12:52:00', '2025-09-11 12:52:00'),
+(33, 'priya-morrison-launches-bid-for-governor', 'Priya Morrison launches bid for governor', 'The democratic software entrepreneur is betting that rural hospital closures will carry a wide-open race.', 'Priya Morrison, a software entrepreneur from Winslow, entered the race for governor on Thursday, promising a campaign focused on rural hospital closures.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Priya Morrison](/candidates/priya-morrison/) and follow the [race for governor](/races/governor/).
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-09-15 18:05:00', '2025-09-15 18:05:00'),
+(34, 'denise-sterling-launches-bid-for-us-house-district-7', 'Denise Sterling launches bid for U.S. House District 7', 'The democratic union electrician is betting that school funding will carry a tough race.', 'Denise Sterling, a union electrician from Bellport, entered the race for U.S. House District 7 on Monday, promising a campaign focused on school funding.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Denise Sterling](/candidates/denise-sterling/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
+', 'Hana Sato', 'Congress', 17, NULL, 1, '2025-09-16 17:54:00', '2025-09-16 17:54:00'),
+(35, 'katherine-ashworth-launches-bid-for-us-house-district-3', 'Katherine Ashworth launches bid for U.S. House District 3', 'The democratic county prosecutor is betting that rural hospital closures will carry a wide-open race.', 'Katherine Ashworth, a county prosecutor from Chapel Hill, entered the race for U.S. House District 3 on Saturday, promising a campaign focused on rural hospital closures.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Katherine Ashworth](/candidates/katherine-ashworth/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
+', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2025-09-17 10:28:00', '2025-09-17 17:17:00'),
+(36, 'julia-navarro-will-seek-re-election-as-us-house-district-5', 'Julia Navarro will seek re-election as U.S. House District 5', 'The republican incumbent made it official in Fairview, ending months of speculation.', 'Julia Navarro announced her bid for re-election on a cold morning, telling supporters at a rally in Fairview that she "isn''t finished yet."
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+She faces at least one primary challenger, and party leaders have so far stayed neutral.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Julia Navarro](/candidates/julia-navarro/) and follow the [race for U.S. House District 5](/races/us-house-district-5/).
+', 'Luis Ferreira', 'Congress', 15, NULL, 1, '2025-09-18 11:26:00', '2025-09-18 16:28:00'),
+(37, 'hannah-novak-will-seek-re-election-as-supreme-court-seat-3', 'Hannah Novak will seek re-election as Supreme Court, Seat 3', 'The nonpartisan incumbent made it official in Rockport, ending months of speculation.', 'Hannah Novak announced her bid for re-election on a weekday evening, telling supporters at a rally in Rockport that she "isn''t finished yet."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Hannah Novak](/candidates/hannah-novak/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
+', 'Hana Sato', 'Courts', 10, NULL, 1, '2025-09-21 06:57:00', '2025-09-21 06:57:00'),
+(38, 'katherine-oyelaran-launches-bid-for-us-house-district-4', 'Katherine Oyelaran launches bid for U.S. House District 4', 'The democratic nurse is betting that the state''s aging water systems will carry a tough race.', 'Katherine Oyelaran, a nurse from Verona, entered the race for U.S. House District 4 on Tuesday, promising a campaign focused on the state''s aging water systems.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Katherine Oyelaran](/candidates/katherine-oyelaran/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
+', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2025-09-23 11:55:00', '2025-09-23 18:37:00'),
+(39, 'abigail-talbot-will-seek-re-election-as-us-house-district-1', 'Abigail Talbot will seek re-election as U.S. House District 1', 'The democratic incumbent made it official in Port Alder, ending months of speculation.', 'Abigail Talbot announced her bid for re-election on a rainy afternoon, telling supporters at a rally in Port Alder that she "isn''t finished yet."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Abigail Talbot](/candidates/abigail-talbot/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
+', 'Hana Sato', 'Congress', 11, NULL, 1, '2025-09-23 18:21:00', '2025-09-23 23:43:00'),
+(40, 'in-clearwater-county-turnout-could-decide-everything', 'In Clearwater County, turnout could decide everything', 'Grayson (pop. 16,370) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Grayson, the county seat, the campaign signs went up early this year.
+
+Clearwater County, home to 16,370 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a retired teacher voter
+
+About 11,805 people are registered to vote in the county. Election officials expect turnout of about 52%.
+
+[See Clearwater County''s results](/counties/clearwater-county/)
+', 'Martin Ocampo', 'Counties', NULL, 14, 1, '2025-10-04 11:08:00', '2025-10-04 11:08:00'),
+(41, 'lena-quinlan-launches-bid-for-lieutenant-governor', 'Lena Quinlan launches bid for lieutenant governor', 'The republican public defender is betting that manufacturing jobs will carry a wide-open race.', 'Lena Quinlan, a public defender from Sheffield, entered the race for lieutenant governor on Wednesday, promising a campaign focused on manufacturing jobs.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
 
 The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
 
-Read more about [Mei Holm](/candidates/mei-holm/) and follow the [race for secretary of State](/races/secretary-of-state/).
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2025-10-20 14:03:00', '2025-10-20 14:03:00'),
-(47, 'in-redwater-county-the-race-for-governor-is-personal', 'In Redwater County, the race for governor is personal', 'Port Alder (pop. 25,660) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Port Alder, the county seat, the campaign signs went up early this year.
+Read more about [Lena Quinlan](/candidates/lena-quinlan/) and follow the [race for lieutenant governor](/races/lieutenant-governor/).
+', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2025-10-13 15:50:00', '2025-10-13 15:50:00'),
+(42, 'dunn-outraises-morrison-in-the-third-quarter-of-2025', 'Dunn outraises Morrison in the third quarter of 2025', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Grace Dunn raised $2.5 million in the third quarter of 2025, outpacing Priya Morrison''s $1.4 million, according to reports filed with the State Ethics Commission on Wednesday.
 
-Redwater County, home to 25,660 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+Dunn ended the period with $5.2 million in the bank; Morrison had $2.3 million.
+
+## Where the money came from
+
+- **Small donors:** 68% of Dunn''s contributions were $200 or less, compared with 45% for Morrison.
+- **Out of state:** 25% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $4.7 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Morrison said.
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2025-10-16 15:06:00', '2025-10-16 15:06:00'),
+(43, 'hale-outraises-mbeki-in-the-third-quarter-of-2025', 'Hale outraises Mbeki in the third quarter of 2025', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Rebecca Hale raised $1.3 million in the third quarter of 2025, outpacing Aisha Mbeki''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Hale ended the period with $1.9 million in the bank; Mbeki had $1.2 million.
+
+## Where the money came from
+
+- **Small donors:** 60% of Hale''s contributions were $200 or less, compared with 43% for Mbeki.
+- **Out of state:** 14% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.4 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Mbeki said.
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2025-10-16 16:16:00', '2025-10-16 16:16:00'),
+(44, 'zimmer-outraises-brennan-in-the-third-quarter-of-2025', 'Zimmer outraises Brennan in the third quarter of 2025', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $0.8 million in the third quarter of 2025, outpacing Omar Brennan''s $0.6 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Zimmer ended the period with $1.1 million in the bank; Brennan had $0.8 million.
+
+## Where the money came from
+
+- **Small donors:** 63% of Zimmer''s contributions were $200 or less, compared with 30% for Brennan.
+- **Out of state:** 32% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.4 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Brennan said.
+', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2025-10-16 16:21:00', '2025-10-16 16:21:00'),
+(45, 'in-stillwater-county-the-ballot-is-long-and-the-lines-are-short', 'In Stillwater County, the ballot is long and the lines are short', 'Jasper (pop. 22,720) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Jasper, the county seat, the campaign signs went up early this year.
+
+Stillwater County, home to 22,720 people in the state''s Central Plains region, has seen its downtown come back to life, slowly.
 
 > My grandkids can''t afford to live in the town they grew up in.
 
-— a dairy farmer voter
+— a county employee voter
 
-About 17,363 people are registered to vote in the county. Election officials expect turnout of about 59%.
+About 15,104 people are registered to vote in the county. Election officials expect turnout of about 61%.
 
-[See Redwater County''s results](/counties/redwater-county/)
-', 'Hana Sato', 'Counties', NULL, 51, 1, '2025-10-27 10:07:00', '2025-10-27 10:07:00'),
-(48, 'fact-check-haddads-claim-about-jobs-in-paxton', 'Fact check: Haddad''s claim about jobs in Paxton', 'We looked at a claim Marcus Haddad has made repeatedly in the race for State Senate District 22.', 'In speeches across the state, Marcus Haddad has said that Paxton "lost a thousand jobs" in the past four years.
+[See Stillwater County''s results](/counties/stillwater-county/)
+', 'Colin Marsh', 'Counties', NULL, 54, 1, '2025-10-18 16:06:00', '2025-10-18 16:06:00'),
+(46, 'walter-underwood-launches-bid-for-us-house-district-6', 'Walter Underwood launches bid for U.S. House District 6', 'The republican public defender is betting that election security will carry a tough race.', 'Walter Underwood, a public defender from Harmon, entered the race for U.S. House District 6 on Wednesday, promising a campaign focused on election security.
 
-## What the numbers say
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-State labor data show that employment in Dalton County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Haddad says, and not on net.
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-[Race for State Senate District 22](/races/state-senate-district-22/)
-', 'Ruth Adeyemi', 'Legislature', 29, NULL, 1, '2025-11-03 14:10:00', '2025-11-03 17:28:00'),
-(49, 'in-osprey-county-a-bellwether-braces-for-a-close-one', 'In Osprey County, a bellwether braces for a close one', 'Riverton (pop. 12,360) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Riverton, the county seat, the campaign signs went up early this year.
+Read more about [Walter Underwood](/candidates/walter-underwood/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
+', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2025-10-21 13:44:00', '2025-10-21 13:44:00'),
+(47, 'in-millbrook-county-voters-weigh-a-changing-economy', 'In Millbrook County, voters weigh a changing economy', 'Orland (pop. 43,940) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Orland, the county seat, the campaign signs went up early this year.
 
-Osprey County, home to 12,360 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+Millbrook County, home to 43,940 people in the state''s Coast region, is growing faster than any county outside Port Alder.
 
-> I vote for the person, not the party. Always have.
+> My grandkids can''t afford to live in the town they grew up in.
 
 — a retired teacher voter
 
-About 8,312 people are registered to vote in the county. Election officials expect turnout of about 61%.
+About 32,463 people are registered to vote in the county. Election officials expect turnout of about 53%.
 
-[See Osprey County''s results](/counties/osprey-county/)
-', 'Keisha Brooks', 'Counties', NULL, 48, 1, '2025-11-03 14:55:00', '2025-11-03 19:50:00'),
-(50, 'brennan-rolls-out-new-television-ad-filmed-in-corinth', 'Brennan rolls out new television ad filmed in Corinth', 'The 30-second spot is the first of the fall for Omar Brennan in the race for u.S. Senate.', 'Omar Brennan released a new television ad on Tuesday, filmed on a farm outside Corinth in Ashby County.
+[See Millbrook County''s results](/counties/millbrook-county/)
+', 'Peter Lindahl', 'Counties', NULL, 44, 1, '2025-10-22 08:23:00', '2025-10-22 08:23:00'),
+(48, 'in-beacon-county-the-race-for-governor-is-personal', 'In Beacon County, the race for governor is personal', 'Dover Mills (pop. 87,500) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Dover Mills, the county seat, the campaign signs went up early this year.
 
-The ad, which will run statewide, features Brennan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+Beacon County, home to 87,500 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
 
-[Race for u.S. Senate](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2025-11-03 16:46:00', '2025-11-03 16:46:00'),
-(51, 'town-hall-in-bellport-gets-heated-for-vasquez', 'Town hall in Bellport gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of State.', 'A town hall meeting in Bellport turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
+> I just want the potholes fixed. Is that too much to ask?
 
-> You keep saying you''ll fix it. How, exactly?
+— a nurse voter
 
-— a Larch County resident
+About 59,115 people are registered to vote in the county. Election officials expect turnout of about 57%.
 
-Vasquez answered every question and stayed for an hour afterward, aides said.
+[See Beacon County''s results](/counties/beacon-county/)
+', 'Colin Marsh', 'Counties', NULL, 4, 1, '2025-10-23 11:41:00', '2025-10-23 20:29:00'),
+(49, 'quinlan-tours-stanhope-as-the-campaign-heads-into-the-home-stretch', 'Quinlan tours Stanhope as the campaign heads into the home stretch', 'Lena Quinlan spent the day with voters in the race for lieutenant governor.', 'Lena Quinlan spent Saturday afternoon in Stanhope, stopping at a diner, a hardware store and a high school football game.
 
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2025-11-04 09:48:00', '2025-11-04 09:48:00'),
-(52, 'in-barrow-county-turnout-could-decide-everything', 'In Barrow County, turnout could decide everything', 'Mayfield (pop. 13,980) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Mayfield, the county seat, the campaign signs went up early this year.
+"Stanhope doesn''t get enough attention from Port Alder," Quinlan told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for lieutenant governor](/races/lieutenant-governor/)
+', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2025-11-03 08:51:00', '2025-11-03 08:51:00'),
+(50, 'lindqvist-campaign-opens-field-office-in-mayfield', 'Lindqvist campaign opens field office in Mayfield', 'The office is the seventh for Mei Lindqvist in the race for State Senate District 12.', 'The campaign of Mei Lindqvist opened a field office in downtown Mayfield on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Barrow County before Election Day.
+
+[Race for State Senate District 12](/races/state-senate-district-12/)
+', 'Colin Marsh', 'Legislature', 24, NULL, 1, '2025-11-11 12:56:00', '2025-11-11 23:02:00'),
+(51, 'reyes-tours-prescott-as-the-campaign-heads-into-the-home-stretch', 'Reyes tours Prescott as the campaign heads into the home stretch', 'Kevin Reyes spent the day with voters in the race for state treasurer.', 'Kevin Reyes spent Saturday afternoon in Prescott, stopping at a diner, a hardware store and a high school football game.
+
+"Prescott doesn''t get enough attention from Port Alder," Reyes told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for state treasurer](/races/state-treasurer/)
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2025-11-13 16:02:00', '2025-11-13 16:02:00'),
+(52, 'in-harlow-county-a-bellwether-braces-for-a-close-one', 'In Harlow County, a bellwether braces for a close one', 'Newbury (pop. 56,740) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Newbury, the county seat, the campaign signs went up early this year.
+
+Harlow County, home to 56,740 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a nurse voter
+
+About 39,901 people are registered to vote in the county. Election officials expect turnout of about 62%.
+
+[See Harlow County''s results](/counties/harlow-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 31, 1, '2025-11-20 09:42:00', '2025-11-20 09:42:00'),
+(53, 'hale-rolls-out-new-television-ad-filmed-in-lyndon', 'Hale rolls out new television ad filmed in Lyndon', 'The 30-second spot is the first of the fall for Rebecca Hale in the race for attorney general.', 'Rebecca Hale released a new television ad on Tuesday, filmed on a farm outside Lyndon in Whitfield County.
+
+The ad, which will run statewide, features Hale walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for attorney general](/races/attorney-general/)
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2025-11-21 09:31:00', '2025-11-21 09:31:00'),
+(54, 'in-blackstone-county-candidates-come-knocking-early', 'In Blackstone County, candidates come knocking early', 'Chapel Hill (pop. 40,160) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Chapel Hill, the county seat, the campaign signs went up early this year.
+
+Blackstone County, home to 40,160 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a bartender voter
+
+About 28,075 people are registered to vote in the county. Election officials expect turnout of about 60%.
+
+[See Blackstone County''s results](/counties/blackstone-county/)
+', 'Ruth Adeyemi', 'Counties', NULL, 7, 1, '2025-11-21 12:41:00', '2025-11-21 18:57:00'),
+(55, 'morrison-campaign-opens-field-office-in-wakefield', 'Morrison campaign opens field office in Wakefield', 'The office is the seventh for Priya Morrison in the race for governor.', 'The campaign of Priya Morrison opened a field office in downtown Wakefield on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Pike County before Election Day.
+
+[Race for governor](/races/governor/)
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2025-11-22 06:47:00', '2025-11-22 06:47:00'),
+(56, 'in-barrow-county-the-race-for-governor-is-personal', 'In Barrow County, the race for governor is personal', 'Mayfield (pop. 13,980) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Mayfield, the county seat, the campaign signs went up early this year.
 
 Barrow County, home to 13,980 people in the state''s River Valley region, relies on farming and a state prison for most of its jobs.
 
 > Nobody running for governor has been up here since the last time they needed us.
 
-— a nurse voter
+— a retired teacher voter
 
 About 9,454 people are registered to vote in the county. Election officials expect turnout of about 53%.
 
 [See Barrow County''s results](/counties/barrow-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 3, 1, '2025-11-06 17:15:00', '2025-11-06 17:15:00'),
-(53, 'morrison-tours-port-alder-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Port Alder as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Port Alder, stopping at a diner, a hardware store and a high school football game.
+', 'Luis Ferreira', 'Counties', NULL, 3, 1, '2025-11-25 08:49:00', '2025-11-25 08:49:00'),
+(57, 'in-harbor-county-candidates-come-knocking-early', 'In Harbor County, candidates come knocking early', 'Port Alder (pop. 468,210) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Port Alder, the county seat, the campaign signs went up early this year.
 
-"Port Alder doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2025-11-09 11:20:00', '2025-11-09 11:20:00'),
-(54, 'in-pike-county-candidates-come-knocking-early', 'In Pike County, candidates come knocking early', 'Wakefield (pop. 15,810) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Wakefield, the county seat, the campaign signs went up early this year.
-
-Pike County, home to 15,810 people in the state''s River Valley region, has seen its downtown come back to life, slowly.
+Harbor County, home to 468,210 people in the state''s Coast region, is growing faster than any county outside Port Alder.
 
 > Nobody running for governor has been up here since the last time they needed us.
 
-— a retired teacher voter
+— a small-business owner voter
 
-About 11,332 people are registered to vote in the county. Election officials expect turnout of about 54%.
+About 340,128 people are registered to vote in the county. Election officials expect turnout of about 63%.
 
-[See Pike County''s results](/counties/pike-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 49, 1, '2025-11-11 10:58:00', '2025-11-11 10:58:00'),
-(55, 'mcallister-picks-up-support-from-local-officials-in-lowell-falls', 'McAllister picks up support from local officials in Lowell Falls', 'A dozen mayors and county commissioners signed on with Andrew McAllister, a candidate for superintendent of Public Instruction.', 'Twelve local officials, most from the area around Lowell Falls, endorsed Andrew McAllister on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for superintendent of Public Instruction](/races/superintendent-of-public-instruction/)
-', 'Martin Ocampo', 'Statewide', 9, NULL, 1, '2025-11-11 17:16:00', '2025-11-11 17:16:00'),
-(56, 'morrison-tours-clayton-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Clayton as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Clayton, stopping at a diner, a hardware store and a high school football game.
-
-"Clayton doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2025-11-12 09:31:00', '2025-11-12 09:31:00'),
-(57, 'dunn-tours-verona-as-the-campaign-heads-into-the-home-stretch', 'Dunn tours Verona as the campaign heads into the home stretch', 'Grace Dunn spent the day with voters in the race for governor.', 'Grace Dunn spent Saturday afternoon in Verona, stopping at a diner, a hardware store and a high school football game.
-
-"Verona doesn''t get enough attention from Port Alder," Dunn told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-11-12 14:38:00', '2025-11-12 22:38:00'),
-(58, 'town-hall-in-oakridge-gets-heated-for-holm', 'Town hall in Oakridge gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of State.', 'A town hall meeting in Oakridge turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Thornton County resident
-
-Holm answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2025-11-14 10:27:00', '2025-11-14 10:27:00'),
-(59, 'zimmer-rolls-out-new-television-ad-filmed-in-elkhart', 'Zimmer rolls out new television ad filmed in Elkhart', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for u.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Elkhart in Norwood County.
+[See Harbor County''s results](/counties/harbor-county/)
+', 'Colin Marsh', 'Counties', NULL, 30, 1, '2025-11-28 09:32:00', '2025-11-28 09:32:00'),
+(58, 'zimmer-rolls-out-new-television-ad-filmed-in-beckley', 'Zimmer rolls out new television ad filmed in Beckley', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for U.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Beckley in Crane County.
 
 The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
 
-[Race for u.S. Senate](/races/us-senate/)
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2025-11-17 16:18:00', '2025-11-17 16:18:00'),
-(60, 'dunn-tours-kettering-as-the-campaign-heads-into-the-home-stretch', 'Dunn tours Kettering as the campaign heads into the home stretch', 'Grace Dunn spent the day with voters in the race for governor.', 'Grace Dunn spent Saturday afternoon in Kettering, stopping at a diner, a hardware store and a high school football game.
-
-"Kettering doesn''t get enough attention from Port Alder," Dunn told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2025-11-18 11:58:00', '2025-11-18 11:58:00'),
-(61, 'town-hall-in-medford-gets-heated-for-vasquez', 'Town hall in Medford gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of State.', 'A town hall meeting in Medford turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
+[Race for U.S. Senate](/races/us-senate/)
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2025-11-29 09:44:00', '2025-11-29 17:06:00'),
+(59, 'town-hall-in-yardley-gets-heated-for-quinlan', 'Town hall in Yardley gets heated for Quinlan', 'Questions about the budget dominated an evening event for Lena Quinlan, who is running for lieutenant governor.', 'A town hall meeting in Yardley turned tense on Monday night when several residents pressed Lena Quinlan on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
-— a Alder County resident
+— a Fenwick County resident
 
-Vasquez answered every question and stayed for an hour afterward, aides said.
+Quinlan answered every question and stayed for an hour afterward, aides said.
 
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2025-11-21 19:31:00', '2025-11-21 19:31:00'),
-(62, 'ibarra-picks-up-support-from-local-officials-in-elkhart', 'Ibarra picks up support from local officials in Elkhart', 'A dozen mayors and county commissioners signed on with Kevin Ibarra, a candidate for U.S. House District 7.', 'Twelve local officials, most from the area around Elkhart, endorsed Kevin Ibarra on Thursday.
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Hana Sato', 'Statewide', 3, NULL, 1, '2025-12-01 09:03:00', '2025-12-01 09:03:00'),
+(60, 'fact-check-duartes-claim-about-jobs-in-greenville', 'Fact check: Duarte''s claim about jobs in Greenville', 'We looked at a claim Luis Duarte has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Luis Duarte has said that Greenville "lost a thousand jobs" in the past four years.
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+## What the numbers say
 
-[Race for U.S. House District 7](/races/us-house-district-7/)
-', 'Hana Sato', 'Congress', 17, NULL, 1, '2025-11-24 14:20:00', '2025-11-24 14:20:00'),
-(63, 'dunn-tours-everly-as-the-campaign-heads-into-the-home-stretch', 'Dunn tours Everly as the campaign heads into the home stretch', 'Grace Dunn spent the day with voters in the race for governor.', 'Grace Dunn spent Saturday afternoon in Everly, stopping at a diner, a hardware store and a high school football game.
+State labor data show that employment in Linden County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-"Everly doesn''t get enough attention from Port Alder," Dunn told a crowd of about 80 people. "I''m going to change that."
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Duarte says, and not on net.
 
-[Follow the race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2025-11-27 13:32:00', '2025-11-27 13:32:00'),
-(64, 'in-thornton-county-voters-weigh-a-changing-economy', 'In Thornton County, voters weigh a changing economy', 'Oakridge (pop. 18,010) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Oakridge, the county seat, the campaign signs went up early this year.
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2025-12-11 17:08:00', '2025-12-11 17:08:00'),
+(61, 'brennan-campaign-opens-field-office-in-norris', 'Brennan campaign opens field office in Norris', 'The office is the seventh for Omar Brennan in the race for U.S. Senate.', 'The campaign of Omar Brennan opened a field office in downtown Norris on Saturday, its seventh in the state.
 
-Thornton County, home to 18,010 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+Volunteers said they planned to knock on 20,000 doors in Walden County before Election Day.
 
-> I vote for the person, not the party. Always have.
+[Race for U.S. Senate](/races/us-senate/)
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2025-12-14 09:07:00', '2025-12-14 09:07:00'),
+(62, 'in-linden-county-candidates-come-knocking-early', 'In Linden County, candidates come knocking early', 'Greenville (pop. 41,750) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Greenville, the county seat, the campaign signs went up early this year.
 
-— a bartender voter
+Linden County, home to 41,750 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
 
-About 13,259 people are registered to vote in the county. Election officials expect turnout of about 62%.
+> I just want the potholes fixed. Is that too much to ask?
 
-[See Thornton County''s results](/counties/thornton-county/)
-', 'Hana Sato', 'Counties', NULL, 56, 1, '2025-11-30 14:15:00', '2025-11-30 14:15:00'),
-(65, 'zimmer-picks-up-support-from-local-officials-in-rockport', 'Zimmer picks up support from local officials in Rockport', 'A dozen mayors and county commissioners signed on with Ingrid Zimmer, a candidate for u.S. Senate.', 'Twelve local officials, most from the area around Rockport, endorsed Ingrid Zimmer on Thursday.
+— a small-business owner voter
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+About 27,747 people are registered to vote in the county. Election officials expect turnout of about 60%.
 
-[Race for u.S. Senate](/races/us-senate/)
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2025-11-30 19:43:00', '2025-11-30 22:19:00'),
-(66, 'in-carver-county-the-ballot-is-long-and-the-lines-are-short', 'In Carver County, the ballot is long and the lines are short', 'Easton (pop. 47,330) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Easton, the county seat, the campaign signs went up early this year.
+[See Linden County''s results](/counties/linden-county/)
+', 'Martin Ocampo', 'Counties', NULL, 41, 1, '2025-12-19 12:37:00', '2025-12-19 12:37:00'),
+(63, 'in-lamar-county-voters-weigh-a-changing-economy', 'In Lamar County, voters weigh a changing economy', 'Fairview (pop. 31,910) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Fairview, the county seat, the campaign signs went up early this year.
 
-Carver County, home to 47,330 people in the state''s River Valley region, has seen its downtown come back to life, slowly.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a nurse voter
-
-About 32,323 people are registered to vote in the county. Election officials expect turnout of about 54%.
-
-[See Carver County''s results](/counties/carver-county/)
-', 'Peter Lindahl', 'Counties', NULL, 11, 1, '2025-12-05 07:03:00', '2025-12-05 07:03:00'),
-(67, 'in-tillman-county-candidates-come-knocking-early', 'In Tillman County, candidates come knocking early', 'Denton (pop. 35,410) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Denton, the county seat, the campaign signs went up early this year.
-
-Tillman County, home to 35,410 people in the state''s North Woods region, has seen its downtown come back to life, slowly.
+Lamar County, home to 31,910 people in the state''s River Valley region, is growing faster than any county outside Port Alder.
 
 > I just want the potholes fixed. Is that too much to ask?
 
 — a dairy farmer voter
 
-About 24,005 people are registered to vote in the county. Election officials expect turnout of about 55%.
+About 23,156 people are registered to vote in the county. Election officials expect turnout of about 58%.
 
-[See Tillman County''s results](/counties/tillman-county/)
-', 'Keisha Brooks', 'Counties', NULL, 57, 1, '2025-12-06 06:04:00', '2025-12-06 06:04:00'),
-(68, 'ellison-picks-up-support-from-local-officials-in-harmon', 'Ellison picks up support from local officials in Harmon', 'A dozen mayors and county commissioners signed on with Walter Ellison, a candidate for commissioner of Agriculture.', 'Twelve local officials, most from the area around Harmon, endorsed Walter Ellison on Thursday.
+[See Lamar County''s results](/counties/lamar-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 39, 1, '2025-12-21 19:18:00', '2025-12-21 19:18:00'),
+(64, 'hale-campaign-opens-field-office-in-corinth', 'Hale campaign opens field office in Corinth', 'The office is the seventh for Rebecca Hale in the race for attorney general.', 'The campaign of Rebecca Hale opened a field office in downtown Corinth on Saturday, its seventh in the state.
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+Volunteers said they planned to knock on 20,000 doors in Ashby County before Election Day.
 
-[Race for commissioner of Agriculture](/races/commissioner-of-agriculture/)
-', 'Dana Whitcomb', 'Statewide', 8, NULL, 1, '2025-12-07 15:17:00', '2025-12-07 15:17:00'),
-(69, 'in-oakes-county-a-bellwether-braces-for-a-close-one', 'In Oakes County, a bellwether braces for a close one', 'Brandt (pop. 63,760) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Brandt, the county seat, the campaign signs went up early this year.
-
-Oakes County, home to 63,760 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
-
-> I vote for the person, not the party. Always have.
-
-— a small-business owner voter
-
-About 45,842 people are registered to vote in the county. Election officials expect turnout of about 59%.
-
-[See Oakes County''s results](/counties/oakes-county/)
-', 'Colin Marsh', 'Counties', NULL, 47, 1, '2025-12-08 09:31:00', '2025-12-08 09:31:00'),
-(70, 'in-stillwater-county-voters-weigh-a-changing-economy', 'In Stillwater County, voters weigh a changing economy', 'Jasper (pop. 22,720) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Jasper, the county seat, the campaign signs went up early this year.
-
-Stillwater County, home to 22,720 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
-
-> I vote for the person, not the party. Always have.
-
-— a nurse voter
-
-About 15,104 people are registered to vote in the county. Election officials expect turnout of about 61%.
-
-[See Stillwater County''s results](/counties/stillwater-county/)
-', 'Luis Ferreira', 'Counties', NULL, 54, 1, '2025-12-11 08:00:00', '2025-12-11 08:00:00'),
-(71, 'fact-check-duartes-claim-about-jobs-in-clayton', 'Fact check: Duarte''s claim about jobs in Clayton', 'We looked at a claim Luis Duarte has made repeatedly in the race for lieutenant Governor.', 'In speeches across the state, Luis Duarte has said that Clayton "lost a thousand jobs" in the past four years.
+[Race for attorney general](/races/attorney-general/)
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-01-01 17:16:00', '2026-01-01 17:16:00'),
+(65, 'fact-check-quinlans-claim-about-jobs-in-brandt', 'Fact check: Quinlan''s claim about jobs in Brandt', 'We looked at a claim Lena Quinlan has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Lena Quinlan has said that Brandt "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
-State labor data show that employment in Kingsbury County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+State labor data show that employment in Oakes County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Duarte says, and not on net.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Quinlan says, and not on net.
 
-[Race for lieutenant Governor](/races/lieutenant-governor/)
-', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2025-12-12 17:54:00', '2025-12-12 17:54:00'),
-(72, 'in-beacon-county-voters-weigh-a-changing-economy', 'In Beacon County, voters weigh a changing economy', 'Dover Mills (pop. 87,500) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Dover Mills, the county seat, the campaign signs went up early this year.
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-01-03 12:55:00', '2026-01-03 18:11:00'),
+(66, 'fact-check-ibarras-claim-about-jobs-in-westover', 'Fact check: Ibarra''s claim about jobs in Westover', 'We looked at a claim Kevin Ibarra has made repeatedly in the race for U.S. House District 7.', 'In speeches across the state, Kevin Ibarra has said that Westover "lost a thousand jobs" in the past four years.
 
-Beacon County, home to 87,500 people in the state''s Coast region, relies on farming and a state prison for most of its jobs.
+## What the numbers say
 
-> Nobody running for governor has been up here since the last time they needed us.
+State labor data show that employment in Fox River County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-— a small-business owner voter
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Ibarra says, and not on net.
 
-About 59,115 people are registered to vote in the county. Election officials expect turnout of about 57%.
-
-[See Beacon County''s results](/counties/beacon-county/)
-', 'Colin Marsh', 'Counties', NULL, 4, 1, '2025-12-18 16:54:00', '2025-12-18 16:54:00'),
-(73, 'osei-campaign-opens-field-office-in-grayson-2', 'Osei campaign opens field office in Grayson', 'The office is the seventh for Claire Osei in the race for state Treasurer.', 'The campaign of Claire Osei opened a field office in downtown Grayson on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Clearwater County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2025-12-22 10:22:00', '2025-12-22 10:22:00'),
-(74, 'in-kingsbury-county-a-bellwether-braces-for-a-close-one', 'In Kingsbury County, a bellwether braces for a close one', 'Clayton (pop. 56,280) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Clayton, the county seat, the campaign signs went up early this year.
-
-Kingsbury County, home to 56,280 people in the state''s River Valley region, has seen its downtown come back to life, slowly.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a retired teacher voter
-
-About 39,930 people are registered to vote in the county. Election officials expect turnout of about 56%.
-
-[See Kingsbury County''s results](/counties/kingsbury-county/)
-', 'Colin Marsh', 'Counties', NULL, 38, 1, '2025-12-26 09:59:00', '2025-12-26 09:59:00'),
-(75, 'zimmer-rolls-out-new-television-ad-filmed-in-port-alder', 'Zimmer rolls out new television ad filmed in Port Alder', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for u.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Port Alder in Harbor County.
-
-The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2025-12-26 12:55:00', '2025-12-26 12:55:00'),
-(76, 'in-marsh-county-turnout-could-decide-everything', 'In Marsh County, turnout could decide everything', 'Lowell Falls (pop. 37,360) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Lowell Falls, the county seat, the campaign signs went up early this year.
-
-Marsh County, home to 37,360 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
-
-> I vote for the person, not the party. Always have.
-
-— a retired teacher voter
-
-About 25,941 people are registered to vote in the county. Election officials expect turnout of about 53%.
-
-[See Marsh County''s results](/counties/marsh-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 42, 1, '2026-01-03 11:18:00', '2026-01-03 14:35:00'),
-(77, 'how-to-register-to-vote-in-new-essex', 'How to register to vote in New Essex', 'Deadlines, documents and how to check your registration.', 'You can register to vote in New Essex if you are a U.S. citizen, at least 18 years old by Election Day, and a resident of the state for 30 days.
+[Race for U.S. House District 7](/races/us-house-district-7/)
+', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-01-12 13:39:00', '2026-01-12 13:39:00'),
+(67, 'how-to-register-to-vote-in-new-essex', 'How to register to vote in New Essex', 'Deadlines, documents and how to check your registration.', 'You can register to vote in New Essex if you are a U.S. citizen, at least 18 years old by Election Day, and a resident of the state for 30 days.
 
 ## Deadlines
 
@@ -4104,224 +4016,659 @@ About 25,941 people are registered to vote in the county. Election officials exp
 A New Essex driver''s license or state ID number, or the last four digits of your Social Security number.
 
 Check your registration, find your polling place and see a sample ballot on the Secretary of State''s website.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-01-12 07:59:00', '2026-01-12 07:59:00'),
-(78, 'in-dunmore-county-a-bellwether-braces-for-a-close-one', 'In Dunmore County, a bellwether braces for a close one', 'Granby (pop. 81,820) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Granby, the county seat, the campaign signs went up early this year.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-01-12 15:02:00', '2026-01-12 18:39:00'),
+(68, 'mbeki-tours-millford-as-the-campaign-heads-into-the-home-stretch', 'Mbeki tours Millford as the campaign heads into the home stretch', 'Aisha Mbeki spent the day with voters in the race for attorney general.', 'Aisha Mbeki spent Saturday afternoon in Millford, stopping at a diner, a hardware store and a high school football game.
 
-Dunmore County, home to 81,820 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
+"Millford doesn''t get enough attention from Port Alder," Mbeki told a crowd of about 80 people. "I''m going to change that."
 
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a small-business owner voter
-
-About 59,108 people are registered to vote in the county. Election officials expect turnout of about 52%.
-
-[See Dunmore County''s results](/counties/dunmore-county/)
-', 'Keisha Brooks', 'Counties', NULL, 20, 1, '2026-01-13 08:48:00', '2026-01-13 08:48:00'),
-(79, 'town-hall-in-dover-mills-gets-heated-for-holm', 'Town hall in Dover Mills gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of State.', 'A town hall meeting in Dover Mills turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
+[Follow the race for attorney general](/races/attorney-general/)
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-01-13 11:27:00', '2026-01-13 11:27:00'),
+(69, 'town-hall-in-clayton-gets-heated-for-pruitt', 'Town hall in Clayton gets heated for Pruitt', 'Questions about the budget dominated an evening event for Curtis Pruitt, who is running for State Senate District 10.', 'A town hall meeting in Clayton turned tense on Monday night when several residents pressed Curtis Pruitt on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
-— a Beacon County resident
+— a Kingsbury County resident
 
-Holm answered every question and stayed for an hour afterward, aides said.
+Pruitt answered every question and stayed for an hour afterward, aides said.
 
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-01-14 18:41:00', '2026-01-14 18:41:00'),
-(80, 'fact-check-marshs-claim-about-jobs-in-pinecrest', 'Fact check: Marsh''s claim about jobs in Pinecrest', 'We looked at a claim Dwayne Marsh has made repeatedly in the race for Supreme Court, Seat 3.', 'In speeches across the state, Dwayne Marsh has said that Pinecrest "lost a thousand jobs" in the past four years.
+[Race for State Senate District 10](/races/state-senate-district-10/)
+', 'Luis Ferreira', 'Legislature', 23, NULL, 1, '2026-01-16 11:20:00', '2026-01-16 11:20:00'),
+(70, 'in-morrow-county-voters-weigh-a-changing-economy', 'In Morrow County, voters weigh a changing economy', 'Trenton (pop. 99,120) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Trenton, the county seat, the campaign signs went up early this year.
+
+Morrow County, home to 99,120 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a retired teacher voter
+
+About 68,514 people are registered to vote in the county. Election officials expect turnout of about 55%.
+
+[See Morrow County''s results](/counties/morrow-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 45, 1, '2026-01-25 08:20:00', '2026-01-25 08:20:00'),
+(71, 'town-hall-in-norris-gets-heated-for-morrison', 'Town hall in Norris gets heated for Morrison', 'Questions about the budget dominated an evening event for Priya Morrison, who is running for governor.', 'A town hall meeting in Norris turned tense on Monday night when several residents pressed Priya Morrison on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Walden County resident
+
+Morrison answered every question and stayed for an hour afterward, aides said.
+
+[Race for governor](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-01-27 17:59:00', '2026-01-28 02:39:00'),
+(72, 'santos-tours-stanhope-as-the-campaign-heads-into-the-home-stretch', 'Santos tours Stanhope as the campaign heads into the home stretch', 'Walter Santos spent the day with voters in the race for superintendent of public instruction.', 'Walter Santos spent Saturday afternoon in Stanhope, stopping at a diner, a hardware store and a high school football game.
+
+"Stanhope doesn''t get enough attention from Port Alder," Santos told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
+', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2026-02-13 09:33:00', '2026-02-13 09:33:00'),
+(73, 'hale-picks-up-support-from-local-officials-in-harmon', 'Hale picks up support from local officials in Harmon', 'A dozen mayors and county commissioners signed on with Rebecca Hale, a candidate for attorney general.', 'Twelve local officials, most from the area around Harmon, endorsed Rebecca Hale on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for attorney general](/races/attorney-general/)
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-02-17 11:46:00', '2026-02-17 11:46:00'),
+(74, 'in-fox-river-county-turnout-could-decide-everything', 'In Fox River County, turnout could decide everything', 'Westover (pop. 59,090) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Westover, the county seat, the campaign signs went up early this year.
+
+Fox River County, home to 59,090 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a county employee voter
+
+About 39,899 people are registered to vote in the county. Election officials expect turnout of about 62%.
+
+[See Fox River County''s results](/counties/fox-river-county/)
+', 'Ruth Adeyemi', 'Counties', NULL, 25, 1, '2026-02-19 13:50:00', '2026-02-19 13:50:00'),
+(75, 'in-fairhaven-county-the-race-for-governor-is-personal', 'In Fairhaven County, the race for governor is personal', 'Harmon (pop. 13,990) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Harmon, the county seat, the campaign signs went up early this year.
+
+Fairhaven County, home to 13,990 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a nurse voter
+
+About 9,988 people are registered to vote in the county. Election officials expect turnout of about 53%.
+
+[See Fairhaven County''s results](/counties/fairhaven-county/)
+', 'Luis Ferreira', 'Counties', NULL, 22, 1, '2026-02-25 08:59:00', '2026-02-25 08:59:00'),
+(76, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-property', 'U.S. House District 3 race: where Ashworth and Whitaker stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Katherine Ashworth (D)
+
+Ashworth favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## David Whitaker (R)
+
+Whitaker says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-03-01 06:54:00', '2026-03-01 06:54:00'),
+(77, 'in-whitfield-county-candidates-come-knocking-early', 'In Whitfield County, candidates come knocking early', 'Lyndon (pop. 53,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Lyndon, the county seat, the campaign signs went up early this year.
+
+Whitfield County, home to 53,250 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
+
+> I vote for the person, not the party. Always have.
+
+— a bartender voter
+
+About 36,971 people are registered to vote in the county. Election officials expect turnout of about 54%.
+
+[See Whitfield County''s results](/counties/whitfield-county/)
+', 'Peter Lindahl', 'Counties', NULL, 60, 1, '2026-03-03 12:33:00', '2026-03-03 12:33:00'),
+(78, 'march-poll-zimmer-leads-brennan-by-13-points-in-race-for-us-senate', 'March poll: Zimmer leads Brennan by 13 points in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 49% and Brennan at 36%, with 14% undecided.', 'Ingrid Zimmer leads Omar Brennan 49% to 36% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Friday.
+
+The poll''s margin of error is ±3.4 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 37% of respondents named school funding as the most important issue facing the state.
+2. **Right track:** 50% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 65% of Republican voters said they were "very enthusiastic" about voting, against 73% of Democratic voters.
+
+The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-03-06 15:59:00', '2026-03-06 15:59:00'),
+(79, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-the-port', 'U.S. House District 4 race: where Oyelaran and Boyd stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## Katherine Oyelaran (D)
+
+Oyelaran would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Yusuf Boyd (R)
+
+Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-03-10 07:59:00', '2026-03-10 07:59:00'),
+(80, 'town-hall-in-wakefield-gets-heated-for-hale', 'Town hall in Wakefield gets heated for Hale', 'Questions about the budget dominated an evening event for Rebecca Hale, who is running for attorney general.', 'A town hall meeting in Wakefield turned tense on Monday night when several residents pressed Rebecca Hale on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Pike County resident
+
+Hale answered every question and stayed for an hour afterward, aides said.
+
+[Race for attorney general](/races/attorney-general/)
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-03-10 13:13:00', '2026-03-10 13:13:00'),
+(81, 'raymond-ellison-wins-state-house-district-41-special', 'Raymond Ellison wins State House District 41 (special)', 'Ellison defeated Pryor, 53.0% to 47.0%, according to unofficial returns.', 'Raymond Ellison won the race for State House District 41 (special), defeating Dwayne Pryor by 1,052 votes, according to unofficial returns.
+
+> Tonight the voters of New Essex chose to move forward together.
+
+— Ellison, speaking to supporters in Greenville
+
+Pryor conceded early Wednesday, saying he had called Ellison to congratulate him.
+
+- **Raymond Ellison** (D): 9,436 votes, 53.0%
+- **Dwayne Pryor** (R): 8,384 votes, 47.0%
+
+[Results by county](/races/state-house-district-41-special/)
+', 'Colin Marsh', 'Legislature', 31, NULL, 1, '2026-03-10 22:50:00', '2026-03-10 22:50:00'),
+(82, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-road-and-bridge', 'Secretary of State race: where Vasquez and Holm stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Samuel Vasquez (D)
+
+Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+## Mei Holm (R)
+
+Holm favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-03-11 19:21:00', '2026-03-11 19:21:00'),
+(83, 'what-the-special-election-in-house-district-41-tells-us', 'What the special election in House District 41 tells us', 'Low turnout, high stakes, and a result both parties claim as a sign.', 'The special election in State House District 41, covering Linden and Morrow counties, drew barely four in ten registered voters — typical for a March ballot with a single race on it.
+
+Both parties spent heavily, and both claimed the result as a sign of things to come in November.
+
+> Special elections tell you who is motivated. They don''t tell you who will win in the fall.
+
+The seat was vacant after the resignation of its previous holder in December. [See the results](/races/state-house-district-41-special/).
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-03-12 17:17:00', '2026-03-12 17:17:00'),
+(84, 'vasquez-campaign-opens-field-office-in-millford', 'Vasquez campaign opens field office in Millford', 'The office is the seventh for Samuel Vasquez in the race for secretary of state.', 'The campaign of Samuel Vasquez opened a field office in downtown Millford on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Juniper County before Election Day.
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-03-15 09:14:00', '2026-03-15 09:14:00'),
+(85, 'attorney-general-race-where-mbeki-and-hale-stand-on-housing-costs', 'Attorney General race: where Mbeki and Hale stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Aisha Mbeki (D)
+
+Mbeki has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Rebecca Hale (R)
+
+Hale has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-03-16 18:41:00', '2026-03-16 18:41:00'),
+(86, 'us-senate-race-where-brennan-and-zimmer-stand-on-housing-costs', 'U.S. Senate race: where Brennan and Zimmer stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Ingrid Zimmer (R)
+
+Zimmer has proposed a $200 million bond, to be repaid over twenty years.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/us-senate/)
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-03-16 18:53:00', '2026-03-16 18:53:00'),
+(87, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on', 'U.S. House District 7 race: where Sterling and Ibarra stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Denise Sterling (D)
+
+Sterling has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Kevin Ibarra (R)
+
+Ibarra would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-03-19 19:05:00', '2026-03-20 03:06:00'),
+(88, 'march-poll-mbeki-leads-hale-by-6-points-in-race-for-attorney-general', 'March poll: Mbeki leads Hale by 6 points in race for attorney general', 'The Courier/New Essex State University poll puts Mbeki at 48% and Hale at 42%, with 9% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 42% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Sunday.
+
+The poll''s margin of error is ±3.4 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 35% of respondents named road and bridge repair as the most important issue facing the state.
+2. **Right track:** 37% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 61% of Democratic voters said they were "very enthusiastic" about voting, against 72% of Republican voters.
+
+The survey of 825 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-03-22 15:55:00', '2026-03-22 15:55:00'),
+(89, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-property-taxes', 'Secretary of State race: where Vasquez and Holm stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Samuel Vasquez (D)
+
+Vasquez favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Mei Holm (R)
+
+Holm says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-03-24 18:26:00', '2026-03-24 18:26:00'),
+(90, 'fact-check-sterlings-claim-about-jobs-in-kettering', 'Fact check: Sterling''s claim about jobs in Kettering', 'We looked at a claim Denise Sterling has made repeatedly in the race for U.S. House District 7.', 'In speeches across the state, Denise Sterling has said that Kettering "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
-State labor data show that employment in Cedar County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+State labor data show that employment in Cooper County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Marsh says, and not on net.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Sterling says, and not on net.
 
-[Race for Supreme Court, Seat 3](/races/supreme-court-seat-3/)
-', 'Dana Whitcomb', 'Courts', 10, NULL, 1, '2026-01-25 16:36:00', '2026-01-25 21:21:00'),
-(81, 'town-hall-in-fairview-gets-heated-for-holm', 'Town hall in Fairview gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of State.', 'A town hall meeting in Fairview turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
+[Race for U.S. House District 7](/races/us-house-district-7/)
+', 'Peter Lindahl', 'Congress', 17, NULL, 1, '2026-03-30 12:25:00', '2026-03-30 12:25:00'),
+(91, 'fact-check-morrisons-claim-about-jobs-in-granby', 'Fact check: Morrison''s claim about jobs in Granby', 'We looked at a claim Priya Morrison has made repeatedly in the race for governor.', 'In speeches across the state, Priya Morrison has said that Granby "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Dunmore County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Morrison says, and not on net.
+
+[Race for governor](/races/governor/)
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-04-04 06:25:00', '2026-04-04 06:25:00'),
+(92, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-road-and', 'U.S. House District 2 race: where Gallagher and Nyberg stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+
+## Linda Gallagher (D)
+
+Gallagher has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Monica Nyberg (R)
+
+Nyberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> This campaign is about the cost of child care, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-house-district-2/)
+', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-04-06 17:36:00', '2026-04-06 17:36:00'),
+(93, 'in-walden-county-candidates-come-knocking-early', 'In Walden County, candidates come knocking early', 'Norris (pop. 75,860) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Norris, the county seat, the campaign signs went up early this year.
+
+Walden County, home to 75,860 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a nurse voter
+
+About 50,603 people are registered to vote in the county. Election officials expect turnout of about 59%.
+
+[See Walden County''s results](/counties/walden-county/)
+', 'Colin Marsh', 'Counties', NULL, 59, 1, '2026-04-07 16:37:00', '2026-04-07 16:37:00'),
+(94, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-election', 'U.S. House District 7 race: where Sterling and Ibarra stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Denise Sterling (D)
+
+Sterling wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Kevin Ibarra (R)
+
+Ibarra favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-04-08 09:53:00', '2026-04-08 09:53:00'),
+(95, 'april-poll-dunn-leads-morrison-by-6-points-in-race-for-governor', 'April poll: Dunn leads Morrison by 6 points in race for governor', 'A Harbor College survey puts Dunn at 46% and Morrison at 40%, with 13% undecided.', 'Grace Dunn leads Priya Morrison 46% to 40% among likely voters in the race for governor, according to a Harbor College survey released Wednesday.
+
+The poll''s margin of error is ±3.1 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 36% of respondents named manufacturing jobs as the most important issue facing the state.
+2. **Right track:** 37% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 75% of Republican voters said they were "very enthusiastic" about voting, against 69% of Democratic voters.
+
+The survey of 975 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-04-08 10:57:00', '2026-04-08 10:57:00'),
+(96, 'town-hall-in-sutton-gets-heated-for-iverson', 'Town hall in Sutton gets heated for Iverson', 'Questions about the budget dominated an evening event for Sarah Iverson, who is running for State Senate District 10.', 'A town hall meeting in Sutton turned tense on Monday night when several residents pressed Sarah Iverson on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
-— a Lamar County resident
+— a Deerfield County resident
 
-Holm answered every question and stayed for an hour afterward, aides said.
+Iverson answered every question and stayed for an hour afterward, aides said.
 
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-01-25 18:34:00', '2026-01-25 18:34:00'),
-(82, 'in-millbrook-county-turnout-could-decide-everything', 'In Millbrook County, turnout could decide everything', 'Orland (pop. 43,940) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Orland, the county seat, the campaign signs went up early this year.
+[Race for State Senate District 10](/races/state-senate-district-10/)
+', 'Hana Sato', 'Legislature', 23, NULL, 1, '2026-04-08 19:08:00', '2026-04-08 19:08:00'),
+(97, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on-the-cost-of', 'U.S. House District 1 race: where Talbot and Kowalski stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
 
-Millbrook County, home to 43,940 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+## Abigail Talbot (D)
+
+Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Nathan Kowalski (R)
+
+Kowalski says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/us-house-district-1/)
+', 'Hana Sato', 'Congress', 11, NULL, 1, '2026-04-12 11:21:00', '2026-04-12 11:21:00'),
+(98, 'in-salem-county-turnout-could-decide-everything', 'In Salem County, turnout could decide everything', 'Lakeside (pop. 13,240) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Lakeside, the county seat, the campaign signs went up early this year.
+
+Salem County, home to 13,240 people in the state''s Coast region, relies on farming and a state prison for most of its jobs.
 
 > My grandkids can''t afford to live in the town they grew up in.
 
-— a small-business owner voter
+— a retired teacher voter
 
-About 32,463 people are registered to vote in the county. Election officials expect turnout of about 53%.
+About 9,490 people are registered to vote in the county. Election officials expect turnout of about 58%.
 
-[See Millbrook County''s results](/counties/millbrook-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 44, 1, '2026-01-27 11:13:00', '2026-01-27 11:13:00'),
-(83, 'in-hartwell-county-the-race-for-governor-is-personal', 'In Hartwell County, the race for governor is personal', 'Fulton (pop. 16,100) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Fulton, the county seat, the campaign signs went up early this year.
+[See Salem County''s results](/counties/salem-county/)
+', 'Hana Sato', 'Counties', NULL, 53, 1, '2026-04-12 18:53:00', '2026-04-12 18:53:00'),
+(99, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-the-state', 'Lieutenant Governor race: where Duarte and Quinlan stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+
+## Luis Duarte (D)
+
+Duarte would create a state task force with a deadline of one year and the power to recommend spending.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Lena Quinlan (R)
+
+Quinlan says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-04-13 13:06:00', '2026-04-13 16:55:00'),
+(100, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-farm-income', 'U.S. House District 7 race: where Sterling and Ibarra stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Denise Sterling (D)
+
+Sterling says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Kevin Ibarra (R)
+
+Ibarra would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-04-13 13:33:00', '2026-04-13 13:33:00');
+
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(101, 'attorney-general-race-where-mbeki-and-hale-stand-on-manufacturing-jobs', 'Attorney General race: where Mbeki and Hale stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Aisha Mbeki (D)
+
+Mbeki wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Rebecca Hale (R)
+
+Hale would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-04-15 11:53:00', '2026-04-15 19:16:00'),
+(102, 'brennan-outraises-zimmer-in-the-first-quarter', 'Brennan outraises Zimmer in the first quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $2.2 million in the first quarter, outpacing Ingrid Zimmer''s $1.4 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Brennan ended the period with $2.8 million in the bank; Zimmer had $1.5 million.
+
+## Where the money came from
+
+- **Small donors:** 41% of Brennan''s contributions were $200 or less, compared with 21% for Zimmer.
+- **Out of state:** 22% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.8 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Zimmer said.
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-04-15 16:30:00', '2026-04-15 16:30:00'),
+(103, 'mbeki-outraises-hale-in-the-first-quarter', 'Mbeki outraises Hale in the first quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Aisha Mbeki raised $2.9 million in the first quarter, outpacing Rebecca Hale''s $2.1 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Mbeki ended the period with $6.4 million in the bank; Hale had $2.0 million.
+
+## Where the money came from
+
+- **Small donors:** 46% of Mbeki''s contributions were $200 or less, compared with 33% for Hale.
+- **Out of state:** 11% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.4 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Hale said.
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-04-15 16:47:00', '2026-04-15 16:47:00'),
+(104, 'morrison-outraises-dunn-in-the-first-quarter', 'Morrison outraises Dunn in the first quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $2.1 million in the first quarter, outpacing Grace Dunn''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Morrison ended the period with $3.7 million in the bank; Dunn had $1.1 million.
+
+## Where the money came from
+
+- **Small donors:** 59% of Morrison''s contributions were $200 or less, compared with 37% for Dunn.
+- **Out of state:** 31% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.2 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Dunn said.
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-04-15 17:05:00', '2026-04-15 17:05:00'),
+(105, 'lindqvist-picks-up-support-from-local-officials-in-trenton', 'Lindqvist picks up support from local officials in Trenton', 'A dozen mayors and county commissioners signed on with Mei Lindqvist, a candidate for State Senate District 12.', 'Twelve local officials, most from the area around Trenton, endorsed Mei Lindqvist on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for State Senate District 12](/races/state-senate-district-12/)
+', 'Martin Ocampo', 'Legislature', 24, NULL, 1, '2026-04-17 14:20:00', '2026-04-17 14:20:00'),
+(106, 'april-poll-morrison-leads-dunn-by-6-points-in-race-for-governor', 'April poll: Morrison leads Dunn by 6 points in race for governor', 'A Kingsbury College poll puts Morrison at 47% and Dunn at 41%, with 11% undecided.', 'Priya Morrison leads Grace Dunn 47% to 41% among likely voters in the race for governor, according to a Kingsbury College poll released Friday.
+
+The poll''s margin of error is ±3.8 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 29% of respondents named manufacturing jobs as the most important issue facing the state.
+2. **Right track:** 50% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 58% of Democratic voters said they were "very enthusiastic" about voting, against 60% of Republican voters.
+
+The survey of 650 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-04-17 15:27:00', '2026-04-17 15:27:00'),
+(107, 'in-hartwell-county-turnout-could-decide-everything', 'In Hartwell County, turnout could decide everything', 'Fulton (pop. 16,100) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Fulton, the county seat, the campaign signs went up early this year.
 
 Hartwell County, home to 16,100 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
 
-> Nobody running for governor has been up here since the last time they needed us.
+> I just want the potholes fixed. Is that too much to ask?
 
 — a retired teacher voter
 
 About 11,132 people are registered to vote in the county. Election officials expect turnout of about 52%.
 
 [See Hartwell County''s results](/counties/hartwell-county/)
-', 'Keisha Brooks', 'Counties', NULL, 32, 1, '2026-02-05 11:21:00', '2026-02-05 11:21:00'),
-(84, 'in-deerfield-county-the-ballot-is-long-and-the-lines-are-short', 'In Deerfield County, the ballot is long and the lines are short', 'Sutton (pop. 18,740) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Sutton, the county seat, the campaign signs went up early this year.
+', 'Ruth Adeyemi', 'Counties', NULL, 32, 1, '2026-04-17 16:30:00', '2026-04-18 01:54:00'),
+(108, 'brennan-tours-ferris-as-the-campaign-heads-into-the-home-stretch', 'Brennan tours Ferris as the campaign heads into the home stretch', 'Omar Brennan spent the day with voters in the race for U.S. Senate.', 'Omar Brennan spent Saturday afternoon in Ferris, stopping at a diner, a hardware store and a high school football game.
 
-Deerfield County, home to 18,740 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
+"Ferris doesn''t get enough attention from Port Alder," Brennan told a crowd of about 80 people. "I''m going to change that."
 
-> My grandkids can''t afford to live in the town they grew up in.
+[Follow the race for U.S. Senate](/races/us-senate/)
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-04-23 06:54:00', '2026-04-23 06:54:00'),
+(109, 'april-poll-morrison-leads-dunn-by-2-points-in-race-for-governor', 'April poll: Morrison leads Dunn by 2 points in race for governor', 'The Courier/New Essex State University poll puts Morrison at 46% and Dunn at 44%, with 10% undecided.', 'Priya Morrison leads Grace Dunn 46% to 44% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Thursday.
 
-— a dairy farmer voter
-
-About 13,534 people are registered to vote in the county. Election officials expect turnout of about 52%.
-
-[See Deerfield County''s results](/counties/deerfield-county/)
-', 'Peter Lindahl', 'Counties', NULL, 19, 1, '2026-02-05 18:28:00', '2026-02-05 18:28:00'),
-(85, 'osei-campaign-opens-field-office-in-winslow', 'Osei campaign opens field office in Winslow', 'The office is the seventh for Claire Osei in the race for state Treasurer.', 'The campaign of Claire Osei opened a field office in downtown Winslow on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Granite County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-02-06 11:38:00', '2026-02-06 11:38:00'),
-(86, 'poll-finds-morrison-and-dunn-neck-and-neck-for-governor-4', 'Poll finds Morrison and Dunn neck and neck for governor', 'A poll for the New Essex Farm Bureau puts Morrison at 45% and Dunn at 44%, with 11% undecided.', 'Priya Morrison leads Grace Dunn 45% to 44% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Sunday.
-
-The lead is within the poll''s margin of error of ±3.3 percentage points, which means the race is effectively tied.
+The lead is within the poll''s margin of error of ±3.7 percentage points, which means the race is effectively tied.
 
 ## What else the poll found
 
-1. **Top issue:** 37% of respondents named housing costs as the most important issue facing the state.
-2. **Right track:** 45% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 61% of Democratic voters said they were "very enthusiastic" about voting, against 57% of Republican voters.
+1. **Top issue:** 36% of respondents named the state budget surplus as the most important issue facing the state.
+2. **Right track:** 50% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 68% of Democratic voters said they were "very enthusiastic" about voting, against 65% of Republican voters.
 
-The survey of 875 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-02-08 10:54:00', '2026-02-08 10:54:00'),
-(87, 'fact-check-jansens-claim-about-jobs-in-orland', 'Fact check: Jansen''s claim about jobs in Orland', 'We looked at a claim Linda Jansen has made repeatedly in the race for State Senate District 6.', 'In speeches across the state, Linda Jansen has said that Orland "lost a thousand jobs" in the past four years.
+The survey of 700 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-04-23 13:21:00', '2026-04-23 13:21:00'),
+(110, 'attorney-general-race-where-mbeki-and-hale-stand-on-school-funding', 'Attorney General race: where Mbeki and Hale stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for attorney general would handle it.
 
-## What the numbers say
+## Aisha Mbeki (D)
 
-State labor data show that employment in Millbrook County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+Mbeki says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Jansen says, and not on net.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-[Race for State Senate District 6](/races/state-senate-district-6/)
-', 'Ruth Adeyemi', 'Legislature', 21, NULL, 1, '2026-02-09 06:11:00', '2026-02-09 06:11:00'),
-(88, 'poll-dunn-leads-morrison-in-race-for-governor-4', 'Poll: Dunn leads Morrison in race for governor', 'A Harbor College survey puts Dunn at 46% and Morrison at 42%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 46% to 42% among likely voters in the race for governor, according to a Harbor College survey released Saturday.
+## Rebecca Hale (R)
 
-The poll''s margin of error is ±3.1 percentage points.
+Hale wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-## What else the poll found
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-1. **Top issue:** 25% of respondents named property taxes as the most important issue facing the state.
-2. **Right track:** 35% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 57% of Republican voters said they were "very enthusiastic" about voting, against 60% of Democratic voters.
+[Compare the candidates](/races/attorney-general/)
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-04-24 11:35:00', '2026-04-24 17:08:00'),
+(111, 'brennan-picks-up-support-from-local-officials-in-kettering', 'Brennan picks up support from local officials in Kettering', 'A dozen mayors and county commissioners signed on with Omar Brennan, a candidate for U.S. Senate.', 'Twelve local officials, most from the area around Kettering, endorsed Omar Brennan on Thursday.
 
-The survey of 975 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-02-14 13:24:00', '2026-02-14 18:45:00'),
-(89, 'in-salem-county-a-bellwether-braces-for-a-close-one', 'In Salem County, a bellwether braces for a close one', 'Lakeside (pop. 13,240) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Lakeside, the county seat, the campaign signs went up early this year.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-Salem County, home to 13,240 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a small-business owner voter
-
-About 9,490 people are registered to vote in the county. Election officials expect turnout of about 58%.
-
-[See Salem County''s results](/counties/salem-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 53, 1, '2026-02-20 13:02:00', '2026-02-20 22:55:00'),
-(90, 'poll-mbeki-leads-hale-in-race-for-attorney-general', 'Poll: Mbeki leads Hale in race for attorney General', 'A Kingsbury College poll puts Mbeki at 48% and Hale at 41%, with 10% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 41% among likely voters in the race for attorney General, according to a Kingsbury College poll released Monday.
-
-The poll''s margin of error is ±3.8 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 24% of respondents named wildfire preparedness as the most important issue facing the state.
-2. **Right track:** 34% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 70% of Democratic voters said they were "very enthusiastic" about voting, against 54% of Republican voters.
-
-The survey of 650 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-02-23 13:31:00', '2026-02-23 13:31:00'),
-(91, 'poll-finds-morrison-and-dunn-neck-and-neck-for-governor-2', 'Poll finds Morrison and Dunn neck and neck for governor', 'A Kingsbury College poll puts Dunn at 44% and Morrison at 44%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 44% to 44% among likely voters in the race for governor, according to a Kingsbury College poll released Wednesday.
-
-The lead is within the poll''s margin of error of ±3.3 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 34% of respondents named public safety as the most important issue facing the state.
-2. **Right track:** 45% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 63% of Republican voters said they were "very enthusiastic" about voting, against 74% of Democratic voters.
-
-The survey of 875 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-02-25 17:46:00', '2026-02-25 17:46:00'),
-(92, 'reyes-campaign-opens-field-office-in-hollis', 'Reyes campaign opens field office in Hollis', 'The office is the seventh for Kevin Reyes in the race for state Treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Hollis on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Vance County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-02-26 14:19:00', '2026-02-26 14:19:00'),
-(93, 'nyberg-picks-up-support-from-local-officials-in-beckley', 'Nyberg picks up support from local officials in Beckley', 'A dozen mayors and county commissioners signed on with Monica Nyberg, a candidate for U.S. House District 2.', 'Twelve local officials, most from the area around Beckley, endorsed Monica Nyberg on Thursday.
+[Race for U.S. Senate](/races/us-senate/)
+', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-05-01 16:47:00', '2026-05-01 16:47:00'),
+(112, 'gallagher-picks-up-support-from-local-officials-in-halsey', 'Gallagher picks up support from local officials in Halsey', 'A dozen mayors and county commissioners signed on with Linda Gallagher, a candidate for U.S. House District 2.', 'Twelve local officials, most from the area around Halsey, endorsed Linda Gallagher on Thursday.
 
 The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
 [Race for U.S. House District 2](/races/us-house-district-2/)
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-03-01 19:59:00', '2026-03-02 04:02:00'),
-(94, 'poll-dunn-leads-morrison-in-race-for-governor', 'Poll: Dunn leads Morrison in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 48% and Morrison at 43%, with 9% undecided.', 'Grace Dunn leads Priya Morrison 48% to 43% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Monday.
+', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2026-05-05 10:59:00', '2026-05-05 14:57:00'),
+(113, 'santos-picks-up-support-from-local-officials-in-trenton', 'Santos picks up support from local officials in Trenton', 'A dozen mayors and county commissioners signed on with Walter Santos, a candidate for superintendent of public instruction.', 'Twelve local officials, most from the area around Trenton, endorsed Walter Santos on Thursday.
 
-The poll''s margin of error is ±3.4 percentage points.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
+', 'Martin Ocampo', 'Statewide', 9, NULL, 1, '2026-05-06 08:55:00', '2026-05-06 08:55:00'),
+(114, 'may-poll-dunn-leads-morrison-by-a-single-point-in-race-for-governor', 'May poll: Dunn leads Morrison by a single point in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 46% and Morrison at 45%, with 9% undecided.', 'Grace Dunn leads Priya Morrison 46% to 45% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Thursday.
+
+The lead is within the poll''s margin of error of ±3.9 percentage points, which means the race is effectively tied.
 
 ## What else the poll found
 
-1. **Top issue:** 28% of respondents named wildfire preparedness as the most important issue facing the state.
-2. **Right track:** 46% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 75% of Republican voters said they were "very enthusiastic" about voting, against 60% of Democratic voters.
+1. **Top issue:** 33% of respondents named the cost of child care as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 72% of Republican voters said they were "very enthusiastic" about voting, against 74% of Democratic voters.
 
-The survey of 825 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-03-02 15:19:00', '2026-03-02 15:19:00'),
-(95, 'town-hall-in-newbury-gets-heated-for-holm', 'Town hall in Newbury gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of State.', 'A town hall meeting in Newbury turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
+The survey of 625 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-05-07 06:25:00', '2026-05-07 06:25:00'),
+(115, 'town-hall-in-wakefield-gets-heated-for-lowry', 'Town hall in Wakefield gets heated for Lowry', 'Questions about the budget dominated an evening event for Fatima Lowry, who is running for commissioner of agriculture.', 'A town hall meeting in Wakefield turned tense on Monday night when several residents pressed Fatima Lowry on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
-— a Harlow County resident
+— a Pike County resident
 
-Holm answered every question and stayed for an hour afterward, aides said.
+Lowry answered every question and stayed for an hour afterward, aides said.
 
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-03-05 18:30:00', '2026-03-05 18:30:00'),
-(96, 'brennan-rolls-out-new-television-ad-filmed-in-mayfield', 'Brennan rolls out new television ad filmed in Mayfield', 'The 30-second spot is the first of the fall for Omar Brennan in the race for u.S. Senate.', 'Omar Brennan released a new television ad on Tuesday, filmed on a farm outside Mayfield in Barrow County.
+[Race for commissioner of agriculture](/races/commissioner-of-agriculture/)
+', 'Keisha Brooks', 'Statewide', 8, NULL, 1, '2026-05-09 06:22:00', '2026-05-09 06:22:00'),
+(116, 'may-poll-zimmer-leads-brennan-by-7-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 7 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 48% and Brennan at 41%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 41% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Tuesday.
 
-The ad, which will run statewide, features Brennan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+The poll''s margin of error is ±3.3 percentage points.
 
-[Race for u.S. Senate](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-03-05 19:21:00', '2026-03-05 19:21:00'),
-(97, 'us-house-district-4-where-yates-and-lowry-stand-on-road-and-bridge', 'U.S. House District 4: where Yates and Lowry stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+## What else the poll found
 
-## Andrew Yates (D)
+1. **Top issue:** 24% of respondents named farm income as the most important issue facing the state.
+2. **Right track:** 38% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 69% of Republican voters said they were "very enthusiastic" about voting, against 76% of Democratic voters.
 
-Yates says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+The survey of 875 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-05-12 17:57:00', '2026-05-12 17:57:00'),
+(117, 'morrison-rolls-out-new-television-ad-filmed-in-halsey', 'Morrison rolls out new television ad filmed in Halsey', 'The 30-second spot is the first of the fall for Priya Morrison in the race for governor.', 'Priya Morrison released a new television ad on Tuesday, filmed on a farm outside Halsey in Garland County.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+The ad, which will run statewide, features Morrison walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
 
-## Beatrice Lowry (R)
+[Race for governor](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-05-13 15:41:00', '2026-05-13 15:41:00'),
+(118, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-school', 'U.S. House District 3 race: where Ashworth and Whitaker stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
 
-Lowry would create a state task force with a deadline of one year and the power to recommend spending.
+## Katherine Ashworth (D)
+
+Ashworth wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## David Whitaker (R)
+
+Whitaker says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Dana Whitcomb', 'Congress', 13, NULL, 1, '2026-05-17 07:52:00', '2026-05-17 07:52:00'),
+(119, 'may-poll-zimmer-leads-brennan-by-5-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 5 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 46% and Brennan at 41%, with 13% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 41% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Sunday.
+
+The poll''s margin of error is ±3.2 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 23% of respondents named broadband in rural counties as the most important issue facing the state.
+2. **Right track:** 35% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 52% of Republican voters said they were "very enthusiastic" about voting, against 61% of Democratic voters.
+
+The survey of 925 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-05-17 13:02:00', '2026-05-17 14:06:00'),
+(120, 'governor-race-where-morrison-and-dunn-stand-on-rural-hospital-closures', 'Governor race: where Morrison and Dunn stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison has proposed a $200 million bond, to be repaid over twenty years.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## Grace Dunn (R)
+
+Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/governor/)
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-05-17 17:51:00', '2026-05-18 02:56:00'),
+(121, 'fact-check-zimmers-claim-about-jobs-in-trenton', 'Fact check: Zimmer''s claim about jobs in Trenton', 'We looked at a claim Ingrid Zimmer has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Ingrid Zimmer has said that Trenton "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Morrow County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Zimmer says, and not on net.
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-05-20 14:28:00', '2026-05-20 14:28:00'),
+(122, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-election', 'U.S. House District 4 race: where Oyelaran and Boyd stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## Katherine Oyelaran (D)
+
+Oyelaran says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Yusuf Boyd (R)
+
+Boyd favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 [Compare the candidates](/races/us-house-district-4/)
-', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2026-03-06 12:23:00', '2026-03-06 12:23:00'),
-(98, 'osei-campaign-opens-field-office-in-lowell-falls', 'Osei campaign opens field office in Lowell Falls', 'The office is the seventh for Claire Osei in the race for state Treasurer.', 'The campaign of Claire Osei opened a field office in downtown Lowell Falls on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Marsh County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-03-06 15:05:00', '2026-03-06 15:05:00'),
-(99, 'state-treasurer-where-reyes-and-osei-stand-on-the-state-budget-surplus', 'state Treasurer: where Reyes and Osei stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for state Treasurer would handle it.
+', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-05-27 08:29:00', '2026-05-27 16:04:00'),
+(123, 'state-treasurer-race-where-reyes-and-osei-stand-on-manufacturing-jobs', 'State Treasurer race: where Reyes and Osei stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for state treasurer would handle it.
 
 ## Kevin Reyes (D)
 
@@ -4331,634 +4678,193 @@ Reyes wants to cut red tape first, arguing that the state already spends enough 
 
 ## Claire Osei (R)
 
-Osei has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/state-treasurer/)
-', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-03-08 10:16:00', '2026-03-08 10:16:00'),
-(100, 'us-house-district-8-where-okafor-and-ortega-stand-on-public-safety', 'U.S. House District 8: where Okafor and Ortega stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor has proposed a $200 million bond, to be repaid over twenty years.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Rebecca Ortega (R)
-
-Ortega has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2026-03-08 12:35:00', '2026-03-08 21:07:00');
-
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(101, 'fact-check-zimmers-claim-about-jobs-in-selby', 'Fact check: Zimmer''s claim about jobs in Selby', 'We looked at a claim Ingrid Zimmer has made repeatedly in the race for u.S. Senate.', 'In speeches across the state, Ingrid Zimmer has said that Selby "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Fallon County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Zimmer says, and not on net.
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-03-09 14:16:00', '2026-03-09 14:16:00'),
-(102, 'fact-check-marshs-claim-about-jobs-in-newbury', 'Fact check: Marsh''s claim about jobs in Newbury', 'We looked at a claim Dwayne Marsh has made repeatedly in the race for Supreme Court, Seat 3.', 'In speeches across the state, Dwayne Marsh has said that Newbury "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Harlow County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Marsh says, and not on net.
-
-[Race for Supreme Court, Seat 3](/races/supreme-court-seat-3/)
-', 'Ruth Adeyemi', 'Courts', 10, NULL, 1, '2026-03-10 13:37:00', '2026-03-10 13:37:00'),
-(103, 'katherine-castillo-wins-state-house-district-41-special', 'Katherine Castillo wins State House District 41 (special)', 'Castillo defeated Albright, 52.9% to 47.1%, according to unofficial returns.', 'Katherine Castillo won the race for State House District 41 (special), defeating Samuel Albright by 1,049 votes, according to unofficial returns.
-
-> To everyone who didn''t vote for me: I will work just as hard for you.
-
-— Castillo, speaking to supporters in Trenton
-
-Albright conceded early Wednesday, saying he had called Castillo to congratulate her.
-
-- **Katherine Castillo** (D): 9,418 votes, 52.9%
-- **Samuel Albright** (R): 8,369 votes, 47.1%
-
-[Results by county](/races/state-house-district-41-special/)
-', 'Peter Lindahl', 'Legislature', 31, NULL, 1, '2026-03-10 22:50:00', '2026-03-11 00:58:00'),
-(104, 'what-the-special-election-in-house-district-41-tells-us', 'What the special election in House District 41 tells us', 'Low turnout, high stakes, and a result both parties claim as a sign.', 'The special election in State House District 41, covering Linden and Morrow counties, drew barely four in ten registered voters — typical for a March ballot with a single race on it.
-
-Both parties spent heavily, and both claimed the result as a sign of things to come in November.
-
-> Special elections tell you who is motivated. They don''t tell you who will win in the fall.
-
-The seat was vacant after the resignation of its previous holder in December. [See the results](/races/state-house-district-41-special/).
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-03-12 14:21:00', '2026-03-12 14:21:00'),
-(105, 'governor-where-morrison-and-dunn-stand-on-broadband-in-rural-counties', 'governor: where Morrison and Dunn stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Grace Dunn (R)
-
-Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> This campaign is about the opioid epidemic, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/governor/)
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-03-12 14:30:00', '2026-03-12 14:30:00'),
-(106, 'us-house-district-2-where-gallagher-and-nyberg-stand-on-public-safety', 'U.S. House District 2: where Gallagher and Nyberg stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
-
-## Linda Gallagher (D)
-
-Gallagher favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Monica Nyberg (R)
-
-Nyberg has proposed a $200 million bond, to be repaid over twenty years.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-03-14 15:43:00', '2026-03-14 15:43:00'),
-(107, 'morrison-picks-up-support-from-local-officials-in-grayson', 'Morrison picks up support from local officials in Grayson', 'A dozen mayors and county commissioners signed on with Priya Morrison, a candidate for governor.', 'Twelve local officials, most from the area around Grayson, endorsed Priya Morrison on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for governor](/races/governor/)
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-03-19 13:42:00', '2026-03-19 13:42:00'),
-(108, 'poll-zimmer-leads-brennan-in-race-for-us-senate-8', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'A Harbor College survey puts Zimmer at 47% and Brennan at 41%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 41% among likely voters in the race for u.S. Senate, according to a Harbor College survey released Tuesday.
-
-The poll''s margin of error is ±3.4 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 26% of respondents named the cost of child care as the most important issue facing the state.
-2. **Right track:** 44% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 60% of Republican voters said they were "very enthusiastic" about voting, against 76% of Democratic voters.
-
-The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-03-24 07:25:00', '2026-03-24 07:25:00'),
-(109, 'morrison-tours-ridgeway-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Ridgeway as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Ridgeway, stopping at a diner, a hardware store and a high school football game.
-
-"Ridgeway doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-03-25 06:43:00', '2026-03-25 08:13:00'),
-(110, 'us-house-district-4-where-yates-and-lowry-stand-on-the-states-aging', 'U.S. House District 4: where Yates and Lowry stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Andrew Yates (D)
-
-Yates has proposed a $200 million bond, to be repaid over twenty years.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Beatrice Lowry (R)
-
-Lowry says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2026-03-28 14:28:00', '2026-03-28 14:28:00'),
-(111, 'state-treasurer-where-reyes-and-osei-stand-on-rural-hospital-closures', 'state Treasurer: where Reyes and Osei stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for state Treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Claire Osei (R)
-
-Osei wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Osei favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > This campaign is about public safety, and I''m going to talk about it until the polls close.
 
 [Compare the candidates](/races/state-treasurer/)
-', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-03-29 11:38:00', '2026-03-29 16:57:00'),
-(112, 'state-treasurer-where-reyes-and-osei-stand-on-manufacturing-jobs', 'state Treasurer: where Reyes and Osei stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for state Treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Claire Osei (R)
-
-Osei would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/state-treasurer/)
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-03-31 09:25:00', '2026-03-31 11:33:00'),
-(113, 'reyes-campaign-opens-field-office-in-clayton', 'Reyes campaign opens field office in Clayton', 'The office is the seventh for Kevin Reyes in the race for state Treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Clayton on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Kingsbury County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-03-31 11:19:00', '2026-03-31 11:19:00'),
-(114, 'us-house-district-2-where-gallagher-and-nyberg-stand-on-rural-hospital', 'U.S. House District 2: where Gallagher and Nyberg stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
-
-## Linda Gallagher (D)
-
-Gallagher wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Monica Nyberg (R)
-
-Nyberg favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Keisha Brooks', 'Congress', 12, NULL, 1, '2026-03-31 19:29:00', '2026-03-31 19:29:00'),
-(115, 'poll-mbeki-leads-hale-in-race-for-attorney-general-3', 'Poll: Mbeki leads Hale in race for attorney General', 'The Courier/New Essex State University poll puts Mbeki at 51% and Hale at 38%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 51% to 38% among likely voters in the race for attorney General, according to the Courier/New Essex State University poll released Wednesday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 25% of respondents named the state''s aging water systems as the most important issue facing the state.
-2. **Right track:** 34% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 66% of Democratic voters said they were "very enthusiastic" about voting, against 71% of Republican voters.
-
-The survey of 1025 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-04-01 17:06:00', '2026-04-01 17:06:00'),
-(116, 'fact-check-underwoods-claim-about-jobs-in-granby', 'Fact check: Underwood''s claim about jobs in Granby', 'We looked at a claim Walter Underwood has made repeatedly in the race for U.S. House District 6.', 'In speeches across the state, Walter Underwood has said that Granby "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Dunmore County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Underwood says, and not on net.
-
-[Race for U.S. House District 6](/races/us-house-district-6/)
-', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2026-04-02 15:51:00', '2026-04-02 15:51:00'),
-(117, 'brennan-rolls-out-new-television-ad-filmed-in-marlow', 'Brennan rolls out new television ad filmed in Marlow', 'The 30-second spot is the first of the fall for Omar Brennan in the race for u.S. Senate.', 'Omar Brennan released a new television ad on Tuesday, filmed on a farm outside Marlow in Bellmont County.
-
-The ad, which will run statewide, features Brennan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-04-03 19:05:00', '2026-04-04 03:06:00'),
-(118, 'reyes-campaign-opens-field-office-in-greenville', 'Reyes campaign opens field office in Greenville', 'The office is the seventh for Kevin Reyes in the race for state Treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Greenville on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Linden County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-04-04 18:13:00', '2026-04-04 18:13:00'),
-(119, 'us-house-district-7-where-sterling-and-ibarra-stand-on-rural-hospital', 'U.S. House District 7: where Sterling and Ibarra stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-05-28 07:05:00', '2026-05-28 07:05:00'),
+(124, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-housing', 'U.S. House District 7 race: where Sterling and Ibarra stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
 
 ## Denise Sterling (D)
 
-Sterling has proposed a $200 million bond, to be repaid over twenty years.
+Sterling would create a state task force with a deadline of one year and the power to recommend spending.
 
 > This campaign is about school funding, and I''m going to talk about it until the polls close.
 
 ## Kevin Ibarra (R)
 
-Ibarra favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Ibarra has proposed a $200 million bond, to be repaid over twenty years.
 
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-04-04 19:46:00', '2026-04-04 22:48:00'),
-(120, 'dunn-tours-granby-as-the-campaign-heads-into-the-home-stretch', 'Dunn tours Granby as the campaign heads into the home stretch', 'Grace Dunn spent the day with voters in the race for governor.', 'Grace Dunn spent Saturday afternoon in Granby, stopping at a diner, a hardware store and a high school football game.
-
-"Granby doesn''t get enough attention from Port Alder," Dunn told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-04-05 16:05:00', '2026-04-05 16:05:00'),
-(121, 'in-rowan-county-voters-weigh-a-changing-economy', 'In Rowan County, voters weigh a changing economy', 'Quincy (pop. 95,550) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Quincy, the county seat, the campaign signs went up early this year.
-
-Rowan County, home to 95,550 people in the state''s Southern Hills region, has lost two factories and gained a distribution center in the past decade.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a retired teacher voter
-
-About 64,092 people are registered to vote in the county. Election officials expect turnout of about 61%.
-
-[See Rowan County''s results](/counties/rowan-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 52, 1, '2026-04-06 11:19:00', '2026-04-06 11:19:00'),
-(122, 'us-senate-where-brennan-and-zimmer-stand-on-property-taxes', 'u.S. Senate: where Brennan and Zimmer stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for u.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Ingrid Zimmer (R)
-
-Zimmer wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-senate/)
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-04-06 17:36:00', '2026-04-06 17:36:00'),
-(123, 'state-treasurer-where-reyes-and-osei-stand-on-property-taxes', 'state Treasurer: where Reyes and Osei stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for state Treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes has proposed a $200 million bond, to be repaid over twenty years.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Claire Osei (R)
-
-Osei has proposed a $200 million bond, to be repaid over twenty years.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/state-treasurer/)
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-04-06 19:13:00', '2026-04-06 19:13:00'),
-(124, 'us-senate-where-brennan-and-zimmer-stand-on-wildfire-preparedness', 'u.S. Senate: where Brennan and Zimmer stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for u.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Ingrid Zimmer (R)
-
-Zimmer wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-senate/)
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-04-07 17:48:00', '2026-04-07 17:48:00'),
-(125, 'fact-check-jansens-claim-about-jobs-in-bristow', 'Fact check: Jansen''s claim about jobs in Bristow', 'We looked at a claim Linda Jansen has made repeatedly in the race for State Senate District 6.', 'In speeches across the state, Linda Jansen has said that Bristow "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Summit County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Jansen says, and not on net.
-
-[Race for State Senate District 6](/races/state-senate-district-6/)
-', 'Keisha Brooks', 'Legislature', 21, NULL, 1, '2026-04-09 10:17:00', '2026-04-09 10:17:00'),
-(126, 'us-senate-where-brennan-and-zimmer-stand-on-the-cost-of-child-care', 'u.S. Senate: where Brennan and Zimmer stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for u.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Ingrid Zimmer (R)
-
-Zimmer has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-04-11 08:20:00', '2026-04-11 08:20:00'),
-(127, 'in-crane-county-turnout-could-decide-everything', 'In Crane County, turnout could decide everything', 'Beckley (pop. 20,480) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Beckley, the county seat, the campaign signs went up early this year.
-
-Crane County, home to 20,480 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a small-business owner voter
-
-About 14,616 people are registered to vote in the county. Election officials expect turnout of about 53%.
-
-[See Crane County''s results](/counties/crane-county/)
-', 'Colin Marsh', 'Counties', NULL, 17, 1, '2026-04-13 09:06:00', '2026-04-13 09:06:00'),
-(128, 'poll-finds-morrison-and-dunn-neck-and-neck-for-governor', 'Poll finds Morrison and Dunn neck and neck for governor', 'The Courier/New Essex State University poll puts Dunn at 45% and Morrison at 44%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 45% to 44% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Monday.
-
-The lead is within the poll''s margin of error of ±3.7 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 26% of respondents named the state''s aging water systems as the most important issue facing the state.
-2. **Right track:** 33% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 77% of Republican voters said they were "very enthusiastic" about voting, against 55% of Democratic voters.
-
-The survey of 700 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-04-13 09:18:00', '2026-04-13 09:18:00'),
-(129, 'town-hall-in-port-alder-gets-heated-for-vasquez', 'Town hall in Port Alder gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of State.', 'A town hall meeting in Port Alder turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Harbor County resident
-
-Vasquez answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-04-13 11:54:00', '2026-04-13 11:54:00'),
-(130, 'us-house-district-7-where-sterling-and-ibarra-stand-on-public-safety', 'U.S. House District 7: where Sterling and Ibarra stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Kevin Ibarra (R)
-
-Ibarra wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
 [Compare the candidates](/races/us-house-district-7/)
-', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-04-13 16:09:00', '2026-04-13 16:09:00'),
-(131, 'town-hall-in-ferris-gets-heated-for-holm', 'Town hall in Ferris gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of State.', 'A town hall meeting in Ferris turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Meadow County resident
-
-Holm answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-04-15 06:38:00', '2026-04-15 06:38:00'),
-(132, 'poll-dunn-leads-morrison-in-race-for-governor-3', 'Poll: Dunn leads Morrison in race for governor', 'A Kingsbury College poll puts Dunn at 48% and Morrison at 41%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 48% to 41% among likely voters in the race for governor, according to a Kingsbury College poll released Wednesday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 32% of respondents named the cost of child care as the most important issue facing the state.
-2. **Right track:** 51% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 56% of Republican voters said they were "very enthusiastic" about voting, against 69% of Democratic voters.
-
-The survey of 1025 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-04-15 09:17:00', '2026-04-15 09:17:00'),
-(133, 'brennan-outraises-zimmer-in-the-first-quarter', 'Brennan outraises Zimmer in the first quarter', 'Campaign finance reports show the marquee race for u.S. Senate drawing money from across the state.', 'Omar Brennan raised $1.9 million in the first quarter, outpacing Ingrid Zimmer''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Brennan ended the period with $2.8 million in the bank; Zimmer had $1.7 million.
-
-## Where the money came from
-
-- **Small donors:** 55% of Brennan''s contributions were $200 or less, compared with 34% for Zimmer.
-- **Out of state:** 9% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.0 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Zimmer said.
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-04-15 15:12:00', '2026-04-15 15:12:00'),
-(134, 'hale-outraises-mbeki-in-the-first-quarter', 'Hale outraises Mbeki in the first quarter', 'Campaign finance reports show the marquee race for attorney General drawing money from across the state.', 'Rebecca Hale raised $2.9 million in the first quarter, outpacing Aisha Mbeki''s $1.7 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Hale ended the period with $4.4 million in the bank; Mbeki had $2.6 million.
-
-## Where the money came from
-
-- **Small donors:** 40% of Hale''s contributions were $200 or less, compared with 32% for Mbeki.
-- **Out of state:** 17% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $3.5 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Mbeki said.
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-04-15 16:30:00', '2026-04-15 16:30:00'),
-(135, 'dunn-outraises-morrison-in-the-first-quarter', 'Dunn outraises Morrison in the first quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Grace Dunn raised $0.7 million in the first quarter, outpacing Priya Morrison''s $0.4 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Dunn ended the period with $1.5 million in the bank; Morrison had $0.6 million.
-
-## Where the money came from
-
-- **Small donors:** 49% of Dunn''s contributions were $200 or less, compared with 21% for Morrison.
-- **Out of state:** 27% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.4 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Morrison said.
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-04-15 17:14:00', '2026-04-15 17:14:00'),
-(136, 'town-hall-in-sutton-gets-heated-for-vasquez', 'Town hall in Sutton gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of State.', 'A town hall meeting in Sutton turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
+', 'Colin Marsh', 'Congress', 17, NULL, 1, '2026-05-28 09:24:00', '2026-05-28 09:24:00'),
+(125, 'town-hall-in-sutton-gets-heated-for-petrov', 'Town hall in Sutton gets heated for Petrov', 'Questions about the budget dominated an evening event for Marcus Petrov, who is running for State Senate District 22.', 'A town hall meeting in Sutton turned tense on Monday night when several residents pressed Marcus Petrov on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
 — a Deerfield County resident
 
-Vasquez answered every question and stayed for an hour afterward, aides said.
+Petrov answered every question and stayed for an hour afterward, aides said.
 
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-04-20 16:16:00', '2026-04-20 16:16:00'),
-(137, 'fact-check-vasquezs-claim-about-jobs-in-bellport', 'Fact check: Vasquez''s claim about jobs in Bellport', 'We looked at a claim Samuel Vasquez has made repeatedly in the race for secretary of State.', 'In speeches across the state, Samuel Vasquez has said that Bellport "lost a thousand jobs" in the past four years.
+[Race for State Senate District 22](/races/state-senate-district-22/)
+', 'Luis Ferreira', 'Legislature', 29, NULL, 1, '2026-05-29 15:43:00', '2026-05-29 15:43:00'),
+(126, 'in-birch-county-the-ballot-is-long-and-the-lines-are-short', 'In Birch County, the ballot is long and the lines are short', 'Kirkwood (pop. 118,210) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Kirkwood, the county seat, the campaign signs went up early this year.
 
-## What the numbers say
+Birch County, home to 118,210 people in the state''s North Woods region, relies on farming and a state prison for most of its jobs.
 
-State labor data show that employment in Larch County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+> Nobody running for governor has been up here since the last time they needed us.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Vasquez says, and not on net.
+— a nurse voter
 
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-04-21 10:16:00', '2026-04-21 10:16:00'),
-(138, 'osei-campaign-opens-field-office-in-clayton', 'Osei campaign opens field office in Clayton', 'The office is the seventh for Claire Osei in the race for state Treasurer.', 'The campaign of Claire Osei opened a field office in downtown Clayton on Saturday, its seventh in the state.
+About 82,262 people are registered to vote in the county. Election officials expect turnout of about 52%.
 
-Volunteers said they planned to knock on 20,000 doors in Kingsbury County before Election Day.
+[See Birch County''s results](/counties/birch-county/)
+', 'Martin Ocampo', 'Counties', NULL, 6, 1, '2026-05-29 16:13:00', '2026-05-29 16:13:00'),
+(127, 'governor-race-where-morrison-and-dunn-stand-on-road-and-bridge-repair', 'Governor race: where Morrison and Dunn stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for governor would handle it.
 
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-04-24 06:39:00', '2026-04-24 06:39:00'),
-(139, 'lieutenant-governor-where-duarte-and-quinlan-stand-on-the-opioid', 'lieutenant Governor: where Duarte and Quinlan stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for lieutenant Governor would handle it.
+## Priya Morrison (D)
 
-## Luis Duarte (D)
-
-Duarte favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Lena Quinlan (R)
-
-Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-04-24 15:28:00', '2026-04-24 15:28:00'),
-(140, 'brennan-rolls-out-new-television-ad-filmed-in-dover-mills', 'Brennan rolls out new television ad filmed in Dover Mills', 'The 30-second spot is the first of the fall for Omar Brennan in the race for u.S. Senate.', 'Omar Brennan released a new television ad on Tuesday, filmed on a farm outside Dover Mills in Beacon County.
-
-The ad, which will run statewide, features Brennan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-04-29 08:00:00', '2026-04-29 08:00:00'),
-(141, 'us-house-district-8-where-okafor-and-ortega-stand-on-road-and-bridge', 'U.S. House District 8: where Okafor and Ortega stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Rebecca Ortega (R)
-
-Ortega favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> This campaign is about housing costs, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Martin Ocampo', 'Congress', 18, NULL, 1, '2026-04-29 11:51:00', '2026-04-29 11:51:00'),
-(142, 'us-house-district-8-where-okafor-and-ortega-stand-on-wildfire', 'U.S. House District 8: where Okafor and Ortega stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor has proposed a $200 million bond, to be repaid over twenty years.
+Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-## Rebecca Ortega (R)
+## Grace Dunn (R)
 
-Ortega would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about housing costs, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-05-01 06:12:00', '2026-05-01 06:12:00'),
-(143, 'osei-campaign-opens-field-office-in-marlow', 'Osei campaign opens field office in Marlow', 'The office is the seventh for Claire Osei in the race for state Treasurer.', 'The campaign of Claire Osei opened a field office in downtown Marlow on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Bellmont County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-05-08 18:03:00', '2026-05-08 18:03:00'),
-(144, 'us-house-district-1-where-talbot-and-kowalski-stand-on-public-safety', 'U.S. House District 1: where Talbot and Kowalski stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
-
-## Abigail Talbot (D)
-
-Talbot wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about property taxes, and I''m going to talk about it until the polls close.
-
-## Nathan Kowalski (R)
-
-Kowalski wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-1/)
-', 'Colin Marsh', 'Congress', 11, NULL, 1, '2026-05-09 11:54:00', '2026-05-09 11:54:00'),
-(145, 'ellison-picks-up-support-from-local-officials-in-wakefield', 'Ellison picks up support from local officials in Wakefield', 'A dozen mayors and county commissioners signed on with Walter Ellison, a candidate for commissioner of Agriculture.', 'Twelve local officials, most from the area around Wakefield, endorsed Walter Ellison on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for commissioner of Agriculture](/races/commissioner-of-agriculture/)
-', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2026-05-09 13:01:00', '2026-05-09 22:14:00'),
-(146, 'us-senate-where-brennan-and-zimmer-stand-on-farm-income', 'u.S. Senate: where Brennan and Zimmer stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for u.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Ingrid Zimmer (R)
-
-Zimmer wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Dunn would create a state task force with a deadline of one year and the power to recommend spending.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-[Compare the candidates](/races/us-senate/)
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-05-10 08:18:00', '2026-05-10 12:47:00'),
-(147, 'dunn-tours-verona-as-the-campaign-heads-into-the-home-stretch-2', 'Dunn tours Verona as the campaign heads into the home stretch', 'Grace Dunn spent the day with voters in the race for governor.', 'Grace Dunn spent Saturday afternoon in Verona, stopping at a diner, a hardware store and a high school football game.
+[Compare the candidates](/races/governor/)
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-05-31 19:52:00', '2026-05-31 19:52:00'),
+(128, 'attorney-general-race-where-mbeki-and-hale-stand-on-public-safety', 'Attorney General race: where Mbeki and Hale stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for attorney general would handle it.
 
-"Verona doesn''t get enough attention from Port Alder," Dunn told a crowd of about 80 people. "I''m going to change that."
+## Aisha Mbeki (D)
 
-[Follow the race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-05-10 12:13:00', '2026-05-10 12:13:00'),
-(148, 'poll-dunn-leads-morrison-in-race-for-governor-2', 'Poll: Dunn leads Morrison in race for governor', 'A Harbor College survey puts Dunn at 46% and Morrison at 43%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 46% to 43% among likely voters in the race for governor, according to a Harbor College survey released Monday.
-
-The lead is within the poll''s margin of error of ±3.8 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 28% of respondents named property taxes as the most important issue facing the state.
-2. **Right track:** 41% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 59% of Republican voters said they were "very enthusiastic" about voting, against 63% of Democratic voters.
-
-The survey of 675 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-05-11 11:26:00', '2026-05-11 11:26:00'),
-(149, 'town-hall-in-jasper-gets-heated-for-holm', 'Town hall in Jasper gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of State.', 'A town hall meeting in Jasper turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Stillwater County resident
-
-Holm answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-05-11 16:19:00', '2026-05-11 16:19:00'),
-(150, 'iverson-picks-up-support-from-local-officials-in-halsey', 'Iverson picks up support from local officials in Halsey', 'A dozen mayors and county commissioners signed on with Monica Iverson, a candidate for commissioner of Agriculture.', 'Twelve local officials, most from the area around Halsey, endorsed Monica Iverson on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for commissioner of Agriculture](/races/commissioner-of-agriculture/)
-', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2026-05-13 19:00:00', '2026-05-13 19:00:00'),
-(151, 'poll-mbeki-leads-hale-in-race-for-attorney-general-9', 'Poll: Mbeki leads Hale in race for attorney General', 'A Kingsbury College poll puts Mbeki at 45% and Hale at 41%, with 14% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 41% among likely voters in the race for attorney General, according to a Kingsbury College poll released Sunday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 28% of respondents named election security as the most important issue facing the state.
-2. **Right track:** 49% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 62% of Democratic voters said they were "very enthusiastic" about voting, against 73% of Republican voters.
-
-The survey of 975 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-05-17 06:18:00', '2026-05-17 06:18:00'),
-(152, 'us-senate-where-brennan-and-zimmer-stand-on-the-port-alder-transit', 'u.S. Senate: where Brennan and Zimmer stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for u.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Ingrid Zimmer (R)
-
-Zimmer says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Mbeki has proposed a $200 million bond, to be repaid over twenty years.
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-[Compare the candidates](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-05-17 09:45:00', '2026-05-17 11:27:00'),
-(153, 'us-house-district-2-where-gallagher-and-nyberg-stand-on-the-cost-of', 'U.S. House District 2: where Gallagher and Nyberg stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+## Rebecca Hale (R)
+
+Hale says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-06-01 07:17:00', '2026-06-01 10:36:00'),
+(129, 'holm-wins-republican-primary-for-secretary-of-state', 'Holm wins Republican primary for secretary of state', 'Mei Holm took 49% of the vote in a 3-way race and now turns to November.', 'Mei Holm won the Republican nomination for secretary of state on Tuesday, taking 49% of the vote according to unofficial returns.
+
+Speaking to supporters in Trenton, Holm promised to unite the party for the general election.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+Turnout was modest, with about 27% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-06-02 23:04:00', '2026-06-02 23:04:00'),
+(130, 'mbeki-wins-democratic-primary-for-attorney-general', 'Mbeki wins Democratic primary for attorney general', 'Aisha Mbeki took 55% of the vote in a 2-way race and now turns to November.', 'Aisha Mbeki won the Democratic nomination for attorney general on Tuesday, taking 55% of the vote according to unofficial returns.
+
+Speaking to supporters in Sheffield, Mbeki promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was modest, with about 29% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/attorney-general/) for candidates and results.
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-06-02 23:12:00', '2026-06-03 00:37:00'),
+(131, 'sterling-wins-democratic-primary-for-us-house-district-7', 'Sterling wins Democratic primary for U.S. House District 7', 'Denise Sterling took 59% of the vote in a 2-way race and now turns to November.', 'Denise Sterling won the Democratic nomination for U.S. House District 7 on Tuesday, taking 59% of the vote according to unofficial returns.
+
+Speaking to supporters in Bellport, Sterling promised to unite the party for the general election.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+Turnout was light, with about 20% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-7/) for candidates and results.
+', 'Hana Sato', 'Congress', 17, NULL, 1, '2026-06-02 23:24:00', '2026-06-02 23:24:00'),
+(132, 'duarte-wins-democratic-primary-for-lieutenant-governor', 'Duarte wins Democratic primary for lieutenant governor', 'Luis Duarte took 54% of the vote in a 2-way race and now turns to November.', 'Luis Duarte won the Democratic nomination for lieutenant governor on Tuesday, taking 54% of the vote according to unofficial returns.
+
+Speaking to supporters in Lowell Falls, Duarte promised to unite the party for the general election.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+Turnout was higher than expected, with about 20% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
+', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-06-02 23:28:00', '2026-06-02 23:28:00'),
+(133, 'oyelaran-wins-democratic-primary-for-us-house-district-4', 'Oyelaran wins Democratic primary for U.S. House District 4', 'Katherine Oyelaran took 41% of the vote in a 2-way race and now turns to November.', 'Katherine Oyelaran won the Democratic nomination for U.S. House District 4 on Tuesday, taking 41% of the vote according to unofficial returns.
+
+Speaking to supporters in Verona, Oyelaran promised to unite the party for the general election.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+Turnout was higher than expected, with about 26% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
+', 'Colin Marsh', 'Congress', 14, NULL, 1, '2026-06-02 23:30:00', '2026-06-02 23:30:00'),
+(134, 'nyberg-wins-republican-primary-for-us-house-district-2', 'Nyberg wins Republican primary for U.S. House District 2', 'Monica Nyberg took 73% of the vote in a 3-way race and now turns to November.', 'Monica Nyberg won the Republican nomination for U.S. House District 2 on Tuesday, taking 73% of the vote according to unofficial returns.
+
+Speaking to supporters in Ashton, Nyberg promised to unite the party for the general election.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+Turnout was modest, with about 19% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
+', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2026-06-02 23:33:00', '2026-06-02 23:33:00'),
+(135, 'ashworth-wins-democratic-primary-for-us-house-district-3', 'Ashworth wins Democratic primary for U.S. House District 3', 'Katherine Ashworth took 53% of the vote in a 2-way race and now turns to November.', 'Katherine Ashworth won the Democratic nomination for U.S. House District 3 on Tuesday, taking 53% of the vote according to unofficial returns.
+
+Speaking to supporters in Chapel Hill, Ashworth promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was higher than expected, with about 18% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
+', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-06-02 23:33:00', '2026-06-02 23:33:00'),
+(136, 'hale-wins-republican-primary-for-attorney-general', 'Hale wins Republican primary for attorney general', 'Rebecca Hale took 65% of the vote in a 2-way race and now turns to November.', 'Rebecca Hale won the Republican nomination for attorney general on Tuesday, taking 65% of the vote according to unofficial returns.
+
+Speaking to supporters in Trenton, Hale promised to unite the party for the general election.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+Turnout was modest, with about 23% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/attorney-general/) for candidates and results.
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-06-02 23:36:00', '2026-06-02 23:36:00'),
+(137, 'zimmer-wins-republican-primary-for-us-senate', 'Zimmer wins Republican primary for U.S. Senate', 'Ingrid Zimmer took 52% of the vote in a 3-way race and now turns to November.', 'Ingrid Zimmer won the Republican nomination for U.S. Senate on Tuesday, taking 52% of the vote according to unofficial returns.
+
+Speaking to supporters in Mayfield, Zimmer promised to unite the party for the general election.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+Turnout was light, with about 20% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-06-02 23:39:00', '2026-06-02 23:39:00'),
+(138, 'voss-wins-democratic-primary-for-commissioner-of-agriculture', 'Voss wins Democratic primary for commissioner of agriculture', 'Henry Voss took 57% of the vote in a 3-way race and now turns to November.', 'Henry Voss won the Democratic nomination for commissioner of agriculture on Tuesday, taking 57% of the vote according to unofficial returns.
+
+Speaking to supporters in Fairview, Voss promised to unite the party for the general election.
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+Turnout was modest, with about 26% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
+', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2026-06-02 23:39:00', '2026-06-02 23:39:00'),
+(139, 'underwood-wins-republican-primary-for-us-house-district-6', 'Underwood wins Republican primary for U.S. House District 6', 'Walter Underwood took 77% of the vote in a 4-way race and now turns to November.', 'Walter Underwood won the Republican nomination for U.S. House District 6 on Tuesday, taking 77% of the vote according to unofficial returns.
+
+Speaking to supporters in Harmon, Underwood promised to unite the party for the general election.
+
+> This campaign is about election security, and I''m going to talk about it until the polls close.
+
+Turnout was modest, with about 24% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/us-house-district-6/) for candidates and results.
+', 'Dana Whitcomb', 'Congress', 16, NULL, 1, '2026-06-02 23:53:00', '2026-06-02 23:53:00'),
+(140, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on', 'U.S. House District 2 race: where Gallagher and Nyberg stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
 
 ## Linda Gallagher (D)
 
@@ -4968,611 +4874,483 @@ Gallagher says the answer is a public-private partnership like the one that rebu
 
 ## Monica Nyberg (R)
 
-Nyberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Nyberg would create a state task force with a deadline of one year and the power to recommend spending.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+> This campaign is about the cost of child care, and I''m going to talk about it until the polls close.
 
 [Compare the candidates](/races/us-house-district-2/)
-', 'Dana Whitcomb', 'Congress', 12, NULL, 1, '2026-05-19 19:27:00', '2026-05-19 19:27:00'),
-(154, 'us-house-district-4-where-yates-and-lowry-stand-on-broadband-in-rural', 'U.S. House District 4: where Yates and Lowry stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Andrew Yates (D)
-
-Yates favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Beatrice Lowry (R)
-
-Lowry has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2026-05-21 08:33:00', '2026-05-21 08:33:00'),
-(155, 'governor-where-morrison-and-dunn-stand-on-wildfire-preparedness', 'governor: where Morrison and Dunn stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about rural hospital closures, and I''m going to talk about it until the polls close.
-
-## Grace Dunn (R)
-
-Dunn wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about the opioid epidemic, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/governor/)
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-05-21 12:24:00', '2026-05-21 22:42:00'),
-(156, 'us-house-district-4-where-yates-and-lowry-stand-on-wildfire-preparedness', 'U.S. House District 4: where Yates and Lowry stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Andrew Yates (D)
-
-Yates would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about farm income, and I''m going to talk about it until the polls close.
-
-## Beatrice Lowry (R)
-
-Lowry has proposed a $200 million bond, to be repaid over twenty years.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-05-24 08:00:00', '2026-05-24 08:00:00'),
-(157, 'poll-finds-brennan-and-zimmer-neck-and-neck-for-us-senate', 'Poll finds Brennan and Zimmer neck and neck for u.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 45% and Brennan at 45%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 45% among likely voters in the race for u.S. Senate, according to a poll for the New Essex Farm Bureau released Wednesday.
-
-The lead is within the poll''s margin of error of ±3.4 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 29% of respondents named wildfire preparedness as the most important issue facing the state.
-2. **Right track:** 38% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 70% of Republican voters said they were "very enthusiastic" about voting, against 68% of Democratic voters.
-
-The survey of 825 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-05-27 16:34:00', '2026-05-27 16:34:00'),
-(158, 'ashworth-picks-up-support-from-local-officials-in-medford', 'Ashworth picks up support from local officials in Medford', 'A dozen mayors and county commissioners signed on with Naomi Ashworth, a candidate for State Senate District 2.', 'Twelve local officials, most from the area around Medford, endorsed Naomi Ashworth on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for State Senate District 2](/races/state-senate-district-2/)
-', 'Keisha Brooks', 'Legislature', 19, NULL, 1, '2026-05-27 17:22:00', '2026-05-27 17:22:00'),
-(159, 'osei-campaign-opens-field-office-in-sheffield', 'Osei campaign opens field office in Sheffield', 'The office is the seventh for Claire Osei in the race for state Treasurer.', 'The campaign of Claire Osei opened a field office in downtown Sheffield on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Greer County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-05-29 15:25:00', '2026-05-29 15:25:00'),
-(160, 'dunn-wins-republican-primary-for-governor', 'Dunn wins Republican primary for governor', 'Grace Dunn took 66% of the vote in a 4-way race and now turns to November.', 'Grace Dunn won the Republican nomination for governor on Tuesday, taking 66% of the vote according to unofficial returns.
-
-Speaking to supporters in Easton, Dunn promised to unite the party for the general election.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-Turnout was light, with about 20% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/governor/) for candidates and results.
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-06-02 23:05:00', '2026-06-03 07:05:00'),
-(161, 'duarte-wins-democratic-primary-for-lieutenant-governor', 'Duarte wins Democratic primary for lieutenant Governor', 'Luis Duarte took 49% of the vote in a 4-way race and now turns to November.', 'Luis Duarte won the Democratic nomination for lieutenant Governor on Tuesday, taking 49% of the vote according to unofficial returns.
-
-Speaking to supporters in Lowell Falls, Duarte promised to unite the party for the general election.
-
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
-
-Turnout was light, with about 18% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
-', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-06-02 23:13:00', '2026-06-02 23:13:00'),
-(162, 'quinlan-wins-republican-primary-for-lieutenant-governor', 'Quinlan wins Republican primary for lieutenant Governor', 'Lena Quinlan took 62% of the vote in a 4-way race and now turns to November.', 'Lena Quinlan won the Republican nomination for lieutenant Governor on Tuesday, taking 62% of the vote according to unofficial returns.
-
-Speaking to supporters in Sheffield, Quinlan promised to unite the party for the general election.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-Turnout was modest, with about 25% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
-', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-06-02 23:13:00', '2026-06-03 01:50:00'),
-(163, 'talbot-wins-democratic-primary-for-us-house-district-1', 'Talbot wins Democratic primary for U.S. House District 1', 'Abigail Talbot took 58% of the vote in a 4-way race and now turns to November.', 'Abigail Talbot won the Democratic nomination for U.S. House District 1 on Tuesday, taking 58% of the vote according to unofficial returns.
-
-Speaking to supporters in Port Alder, Talbot promised to unite the party for the general election.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-Turnout was higher than expected, with about 27% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-1/) for candidates and results.
-', 'Colin Marsh', 'Congress', 11, NULL, 1, '2026-06-02 23:30:00', '2026-06-02 23:30:00'),
-(164, 'eckert-wins-republican-primary-for-state-auditor', 'Eckert wins Republican primary for state Auditor', 'Luis Eckert took 67% of the vote in a 4-way race and now turns to November.', 'Luis Eckert won the Republican nomination for state Auditor on Tuesday, taking 67% of the vote according to unofficial returns.
-
-Speaking to supporters in Everly, Eckert promised to unite the party for the general election.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-Turnout was higher than expected, with about 21% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/state-auditor/) for candidates and results.
-', 'Dana Whitcomb', 'Statewide', 7, NULL, 1, '2026-06-02 23:35:00', '2026-06-02 23:35:00'),
-(165, 'delgado-wins-democratic-primary-for-us-house-district-6', 'Delgado wins Democratic primary for U.S. House District 6', 'Grace Delgado took 66% of the vote in a 3-way race and now turns to November.', 'Grace Delgado won the Democratic nomination for U.S. House District 6 on Tuesday, taking 66% of the vote according to unofficial returns.
-
-Speaking to supporters in Marlow, Delgado promised to unite the party for the general election.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-Turnout was modest, with about 21% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-6/) for candidates and results.
-', 'Luis Ferreira', 'Congress', 16, NULL, 1, '2026-06-02 23:35:00', '2026-06-03 00:04:00'),
-(166, 'hale-wins-republican-primary-for-attorney-general', 'Hale wins Republican primary for attorney General', 'Rebecca Hale took 59% of the vote in a 2-way race and now turns to November.', 'Rebecca Hale won the Republican nomination for attorney General on Tuesday, taking 59% of the vote according to unofficial returns.
-
-Speaking to supporters in Trenton, Hale promised to unite the party for the general election.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-Turnout was higher than expected, with about 20% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/attorney-general/) for candidates and results.
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-06-02 23:38:00', '2026-06-02 23:38:00'),
-(167, 'ortega-wins-republican-primary-for-us-house-district-8', 'Ortega wins Republican primary for U.S. House District 8', 'Rebecca Ortega took 64% of the vote in a 2-way race and now turns to November.', 'Rebecca Ortega won the Republican nomination for U.S. House District 8 on Tuesday, taking 64% of the vote according to unofficial returns.
-
-Speaking to supporters in Greenville, Ortega promised to unite the party for the general election.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-Turnout was light, with about 22% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/us-house-district-8/) for candidates and results.
-', 'Colin Marsh', 'Congress', 18, NULL, 1, '2026-06-02 23:43:00', '2026-06-03 01:37:00'),
-(168, 'kowalski-wins-republican-primary-for-us-house-district-1', 'Kowalski wins Republican primary for U.S. House District 1', 'Nathan Kowalski took 73% of the vote in a 3-way race and now turns to November.', 'Nathan Kowalski won the Republican nomination for U.S. House District 1 on Tuesday, taking 73% of the vote according to unofficial returns.
+', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2026-06-03 08:52:00', '2026-06-03 08:52:00'),
+(141, 'kowalski-wins-republican-primary-for-us-house-district-1', 'Kowalski wins Republican primary for U.S. House District 1', 'Nathan Kowalski took 69% of the vote in a 3-way race and now turns to November.', 'Nathan Kowalski won the Republican nomination for U.S. House District 1 on Tuesday, taking 69% of the vote according to unofficial returns.
 
 Speaking to supporters in Riverton, Kowalski promised to unite the party for the general election.
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-Turnout was light, with about 21% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+Turnout was modest, with about 24% of registered voters casting a ballot. The county clerks reported no significant problems.
 
 The general election is November 3. See the [race page](/races/us-house-district-1/) for candidates and results.
-', 'Colin Marsh', 'Congress', 11, NULL, 1, '2026-06-02 23:48:00', '2026-06-02 23:48:00'),
-(169, 'morrison-wins-democratic-primary-for-governor', 'Morrison wins Democratic primary for governor', 'Priya Morrison took 39% of the vote in a 4-way race and now turns to November.', 'Priya Morrison won the Democratic nomination for governor on Tuesday, taking 39% of the vote according to unofficial returns.
-
-Speaking to supporters in Winslow, Morrison promised to unite the party for the general election.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-Turnout was higher than expected, with about 21% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/governor/) for candidates and results.
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-06-02 23:53:00', '2026-06-03 04:08:00'),
-(170, 'yates-wins-democratic-primary-for-us-house-district-4', 'Yates wins Democratic primary for U.S. House District 4', 'Andrew Yates took 50% of the vote in a 2-way race and now turns to November.', 'Andrew Yates won the Democratic nomination for U.S. House District 4 on Tuesday, taking 50% of the vote according to unofficial returns.
-
-Speaking to supporters in Denton, Yates promised to unite the party for the general election.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-Turnout was higher than expected, with about 21% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
-', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-06-02 23:54:00', '2026-06-02 23:54:00'),
-(171, 'iverson-wins-democratic-primary-for-commissioner-of-agriculture', 'Iverson wins Democratic primary for commissioner of Agriculture', 'Monica Iverson took 41% of the vote in a 3-way race and now turns to November.', 'Monica Iverson won the Democratic nomination for commissioner of Agriculture on Tuesday, taking 41% of the vote according to unofficial returns.
-
-Speaking to supporters in Orland, Iverson promised to unite the party for the general election.
-
-> This campaign is about property taxes, and I''m going to talk about it until the polls close.
-
-Turnout was modest, with about 23% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
-', 'Dana Whitcomb', 'Statewide', 8, NULL, 1, '2026-06-03 06:37:00', '2026-06-03 06:37:00'),
-(172, 'brennan-wins-democratic-primary-for-us-senate', 'Brennan wins Democratic primary for u.S. Senate', 'Omar Brennan took 60% of the vote in a 2-way race and now turns to November.', 'Omar Brennan won the Democratic nomination for u.S. Senate on Tuesday, taking 60% of the vote according to unofficial returns.
-
-Speaking to supporters in Hollis, Brennan promised to unite the party for the general election.
-
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
-
-Turnout was higher than expected, with about 18% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-06-03 07:07:00', '2026-06-03 07:07:00'),
-(173, 'holm-wins-republican-primary-for-secretary-of-state', 'Holm wins Republican primary for secretary of State', 'Mei Holm took 42% of the vote in a 4-way race and now turns to November.', 'Mei Holm won the Republican nomination for secretary of State on Tuesday, taking 42% of the vote according to unofficial returns.
-
-Speaking to supporters in Trenton, Holm promised to unite the party for the general election.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-Turnout was higher than expected, with about 18% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
-', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-06-03 08:57:00', '2026-06-03 08:57:00'),
-(174, 'lindqvist-wins-democratic-primary-for-us-house-district-3', 'Lindqvist wins Democratic primary for U.S. House District 3', 'Monica Lindqvist took 77% of the vote in a 3-way race and now turns to November.', 'Monica Lindqvist won the Democratic nomination for U.S. House District 3 on Tuesday, taking 77% of the vote according to unofficial returns.
-
-Speaking to supporters in Corinth, Lindqvist promised to unite the party for the general election.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-Turnout was modest, with about 25% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
-', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-06-03 08:57:00', '2026-06-03 08:57:00'),
-(175, 'navarro-wins-republican-primary-for-us-house-district-3', 'Navarro wins Republican primary for U.S. House District 3', 'Abigail Navarro took 54% of the vote in a 2-way race and now turns to November.', 'Abigail Navarro won the Republican nomination for U.S. House District 3 on Tuesday, taking 54% of the vote according to unofficial returns.
-
-Speaking to supporters in Chapel Hill, Navarro promised to unite the party for the general election.
-
-> This campaign is about property taxes, and I''m going to talk about it until the polls close.
-
-Turnout was light, with about 26% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
-', 'Dana Whitcomb', 'Congress', 13, NULL, 1, '2026-06-03 10:02:00', '2026-06-03 10:02:00'),
-(176, 'pruitt-wins-republican-primary-for-us-house-district-5', 'Pruitt wins Republican primary for U.S. House District 5', 'Marcus Pruitt took 60% of the vote in a 2-way race and now turns to November.', 'Marcus Pruitt won the Republican nomination for U.S. House District 5 on Tuesday, taking 60% of the vote according to unofficial returns.
-
-Speaking to supporters in Newbury, Pruitt promised to unite the party for the general election.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-Turnout was modest, with about 19% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-5/) for candidates and results.
-', 'Martin Ocampo', 'Congress', 15, NULL, 1, '2026-06-03 11:31:00', '2026-06-03 11:31:00'),
-(177, 'gallagher-wins-democratic-primary-for-us-house-district-2', 'Gallagher wins Democratic primary for U.S. House District 2', 'Linda Gallagher took 69% of the vote in a 3-way race and now turns to November.', 'Linda Gallagher won the Democratic nomination for U.S. House District 2 on Tuesday, taking 69% of the vote according to unofficial returns.
-
-Speaking to supporters in Millford, Gallagher promised to unite the party for the general election.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-Turnout was higher than expected, with about 20% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-06-03 11:36:00', '2026-06-03 11:36:00'),
-(178, 'lowry-wins-republican-primary-for-us-house-district-4', 'Lowry wins Republican primary for U.S. House District 4', 'Beatrice Lowry took 42% of the vote in a 2-way race and now turns to November.', 'Beatrice Lowry won the Republican nomination for U.S. House District 4 on Tuesday, taking 42% of the vote according to unofficial returns.
-
-Speaking to supporters in Carlisle, Lowry promised to unite the party for the general election.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-Turnout was light, with about 27% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
-', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-06-03 13:27:00', '2026-06-03 13:27:00'),
-(179, 'vasquez-wins-democratic-primary-for-secretary-of-state', 'Vasquez wins Democratic primary for secretary of State', 'Samuel Vasquez took 57% of the vote in a 4-way race and now turns to November.', 'Samuel Vasquez won the Democratic nomination for secretary of State on Tuesday, taking 57% of the vote according to unofficial returns.
+', 'Dana Whitcomb', 'Congress', 11, NULL, 1, '2026-06-03 09:48:00', '2026-06-03 09:48:00'),
+(142, 'vasquez-wins-democratic-primary-for-secretary-of-state', 'Vasquez wins Democratic primary for secretary of state', 'Samuel Vasquez took 56% of the vote in a 3-way race and now turns to November.', 'Samuel Vasquez won the Democratic nomination for secretary of state on Tuesday, taking 56% of the vote according to unofficial returns.
 
 Speaking to supporters in Jasper, Vasquez promised to unite the party for the general election.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
 
-Turnout was higher than expected, with about 18% of registered voters casting a ballot. The county clerks reported no significant problems.
+Turnout was higher than expected, with about 28% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
 
 The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
-', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-06-03 14:11:00', '2026-06-03 14:11:00'),
-(180, 'reyes-wins-democratic-primary-for-state-treasurer', 'Reyes wins Democratic primary for state Treasurer', 'Kevin Reyes took 43% of the vote in a 3-way race and now turns to November.', 'Kevin Reyes won the Democratic nomination for state Treasurer on Tuesday, taking 43% of the vote according to unofficial returns.
+', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-06-03 09:50:00', '2026-06-03 09:50:00'),
+(143, 'morrison-wins-democratic-primary-for-governor', 'Morrison wins Democratic primary for governor', 'Priya Morrison took 76% of the vote in a 2-way race and now turns to November.', 'Priya Morrison won the Democratic nomination for governor on Tuesday, taking 76% of the vote according to unofficial returns.
+
+Speaking to supporters in Winslow, Morrison promised to unite the party for the general election.
+
+> This campaign is about rural hospital closures, and I''m going to talk about it until the polls close.
+
+Turnout was light, with about 23% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/governor/) for candidates and results.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-06-03 10:04:00', '2026-06-03 10:04:00'),
+(144, 'caldwell-wins-democratic-primary-for-state-auditor', 'Caldwell wins Democratic primary for state auditor', 'Luis Caldwell took 55% of the vote in a 4-way race and now turns to November.', 'Luis Caldwell won the Democratic nomination for state auditor on Tuesday, taking 55% of the vote according to unofficial returns.
+
+Speaking to supporters in Prescott, Caldwell promised to unite the party for the general election.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+Turnout was higher than expected, with about 28% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/state-auditor/) for candidates and results.
+', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2026-06-03 10:42:00', '2026-06-03 10:42:00'),
+(145, 'dunn-wins-republican-primary-for-governor', 'Dunn wins Republican primary for governor', 'Grace Dunn took 40% of the vote in a 3-way race and now turns to November.', 'Grace Dunn won the Republican nomination for governor on Tuesday, taking 40% of the vote according to unofficial returns.
+
+Speaking to supporters in Easton, Dunn promised to unite the party for the general election.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+Turnout was modest, with about 29% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/governor/) for candidates and results.
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-06-03 11:24:00', '2026-06-03 11:24:00'),
+(146, 'gallagher-wins-democratic-primary-for-us-house-district-2', 'Gallagher wins Democratic primary for U.S. House District 2', 'Linda Gallagher took 61% of the vote in a 3-way race and now turns to November.', 'Linda Gallagher won the Democratic nomination for U.S. House District 2 on Tuesday, taking 61% of the vote according to unofficial returns.
+
+Speaking to supporters in Millford, Gallagher promised to unite the party for the general election.
+
+> This campaign is about election security, and I''m going to talk about it until the polls close.
+
+Turnout was modest, with about 20% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
+', 'Dana Whitcomb', 'Congress', 12, NULL, 1, '2026-06-03 12:44:00', '2026-06-03 12:44:00'),
+(147, 'reyes-wins-democratic-primary-for-state-treasurer', 'Reyes wins Democratic primary for state treasurer', 'Kevin Reyes took 63% of the vote in a 2-way race and now turns to November.', 'Kevin Reyes won the Democratic nomination for state treasurer on Tuesday, taking 63% of the vote according to unofficial returns.
 
 Speaking to supporters in Lakeside, Reyes promised to unite the party for the general election.
+
+> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
+
+Turnout was higher than expected, with about 26% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
+', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-06-03 13:50:00', '2026-06-03 16:17:00'),
+(148, 'osei-wins-republican-primary-for-state-treasurer', 'Osei wins Republican primary for state treasurer', 'Claire Osei took 68% of the vote in a 3-way race and now turns to November.', 'Claire Osei won the Republican nomination for state treasurer on Tuesday, taking 68% of the vote according to unofficial returns.
+
+Speaking to supporters in Newbury, Osei promised to unite the party for the general election.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+Turnout was higher than expected, with about 19% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-06-03 14:34:00', '2026-06-03 14:34:00'),
+(149, 'brennan-wins-democratic-primary-for-us-senate', 'Brennan wins Democratic primary for U.S. Senate', 'Omar Brennan took 72% of the vote in a 2-way race and now turns to November.', 'Omar Brennan won the Democratic nomination for U.S. Senate on Tuesday, taking 72% of the vote according to unofficial returns.
+
+Speaking to supporters in Hollis, Brennan promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was higher than expected, with about 23% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-06-03 15:37:00', '2026-06-03 15:37:00'),
+(150, 'quinlan-wins-republican-primary-for-lieutenant-governor', 'Quinlan wins Republican primary for lieutenant governor', 'Lena Quinlan took 59% of the vote in a 4-way race and now turns to November.', 'Lena Quinlan won the Republican nomination for lieutenant governor on Tuesday, taking 59% of the vote according to unofficial returns.
+
+Speaking to supporters in Sheffield, Quinlan promised to unite the party for the general election.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
 Turnout was higher than expected, with about 27% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
 
-The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-06-03 17:21:00', '2026-06-03 17:21:00'),
-(181, 'sterling-wins-democratic-primary-for-us-house-district-7', 'Sterling wins Democratic primary for U.S. House District 7', 'Denise Sterling took 38% of the vote in a 3-way race and now turns to November.', 'Denise Sterling won the Democratic nomination for U.S. House District 7 on Tuesday, taking 38% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
+', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-06-03 17:47:00', '2026-06-03 17:47:00'),
+(151, 'ortega-wins-republican-primary-for-us-house-district-8', 'Ortega wins Republican primary for U.S. House District 8', 'Rebecca Ortega took 69% of the vote in a 2-way race and now turns to November.', 'Rebecca Ortega won the Republican nomination for U.S. House District 8 on Tuesday, taking 69% of the vote according to unofficial returns.
 
-Speaking to supporters in Bellport, Sterling promised to unite the party for the general election.
+Speaking to supporters in Greenville, Ortega promised to unite the party for the general election.
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-Turnout was higher than expected, with about 28% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+Turnout was higher than expected, with about 24% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
 
-The general election is November 3. See the [race page](/races/us-house-district-7/) for candidates and results.
-', 'Peter Lindahl', 'Congress', 17, NULL, 1, '2026-06-03 18:36:00', '2026-06-03 18:36:00'),
-(182, 'caldwell-wins-democratic-primary-for-state-auditor', 'Caldwell wins Democratic primary for state Auditor', 'Luis Caldwell took 63% of the vote in a 4-way race and now turns to November.', 'Luis Caldwell won the Democratic nomination for state Auditor on Tuesday, taking 63% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/us-house-district-8/) for candidates and results.
+', 'Colin Marsh', 'Congress', 18, NULL, 1, '2026-06-03 17:53:00', '2026-06-03 21:55:00'),
+(152, 'whitaker-wins-republican-primary-for-us-house-district-3', 'Whitaker wins Republican primary for U.S. House District 3', 'David Whitaker took 40% of the vote in a 2-way race and now turns to November.', 'David Whitaker won the Republican nomination for U.S. House District 3 on Tuesday, taking 40% of the vote according to unofficial returns.
 
-Speaking to supporters in Prescott, Caldwell promised to unite the party for the general election.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-Turnout was light, with about 27% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/state-auditor/) for candidates and results.
-', 'Ruth Adeyemi', 'Statewide', 7, NULL, 1, '2026-06-03 18:54:00', '2026-06-03 18:54:00'),
-(183, 'underwood-wins-republican-primary-for-us-house-district-6', 'Underwood wins Republican primary for U.S. House District 6', 'Walter Underwood took 52% of the vote in a 2-way race and now turns to November.', 'Walter Underwood won the Republican nomination for U.S. House District 6 on Tuesday, taking 52% of the vote according to unofficial returns.
-
-Speaking to supporters in Harmon, Underwood promised to unite the party for the general election.
+Speaking to supporters in Chapel Hill, Whitaker promised to unite the party for the general election.
 
 > My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
-Turnout was light, with about 22% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+Turnout was modest, with about 24% of registered voters casting a ballot. The county clerks reported no significant problems.
 
-The general election is November 3. See the [race page](/races/us-house-district-6/) for candidates and results.
-', 'Colin Marsh', 'Congress', 16, NULL, 1, '2026-06-03 19:11:00', '2026-06-03 19:11:00'),
-(184, 'poll-zimmer-leads-brennan-in-race-for-us-senate-7', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'A Kingsbury College poll puts Zimmer at 47% and Brennan at 41%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 41% among likely voters in the race for u.S. Senate, according to a Kingsbury College poll released Friday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 30% of respondents named property taxes as the most important issue facing the state.
-2. **Right track:** 43% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 53% of Republican voters said they were "very enthusiastic" about voting, against 70% of Democratic voters.
-
-The survey of 975 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-06-05 19:04:00', '2026-06-05 19:04:00'),
-(185, 'reyes-campaign-opens-field-office-in-easton', 'Reyes campaign opens field office in Easton', 'The office is the seventh for Kevin Reyes in the race for state Treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Easton on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Carver County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-06-10 14:50:00', '2026-06-10 22:38:00'),
-(186, 'zimmer-rolls-out-new-television-ad-filmed-in-wakefield', 'Zimmer rolls out new television ad filmed in Wakefield', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for u.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Wakefield in Pike County.
-
-The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-06-11 12:24:00', '2026-06-11 19:38:00'),
-(187, 'in-whitfield-county-the-ballot-is-long-and-the-lines-are-short', 'In Whitfield County, the ballot is long and the lines are short', 'Lyndon (pop. 53,250) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Lyndon, the county seat, the campaign signs went up early this year.
-
-Whitfield County, home to 53,250 people in the state''s Central Plains region, has seen its downtown come back to life, slowly.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a bartender voter
-
-About 36,971 people are registered to vote in the county. Election officials expect turnout of about 54%.
-
-[See Whitfield County''s results](/counties/whitfield-county/)
-', 'Martin Ocampo', 'Counties', NULL, 60, 1, '2026-06-13 06:17:00', '2026-06-13 06:17:00'),
-(188, 'fact-check-talbots-claim-about-jobs-in-granby', 'Fact check: Talbot''s claim about jobs in Granby', 'We looked at a claim Abigail Talbot has made repeatedly in the race for U.S. House District 1.', 'In speeches across the state, Abigail Talbot has said that Granby "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Dunmore County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Talbot says, and not on net.
-
-[Race for U.S. House District 1](/races/us-house-district-1/)
-', 'Keisha Brooks', 'Congress', 11, NULL, 1, '2026-06-15 07:59:00', '2026-06-15 07:59:00'),
-(189, 'us-house-district-8-where-okafor-and-ortega-stand-on-school-funding', 'U.S. House District 8: where Okafor and Ortega stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about housing costs, and I''m going to talk about it until the polls close.
-
-## Rebecca Ortega (R)
-
-Ortega wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about housing costs, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Martin Ocampo', 'Congress', 18, NULL, 1, '2026-06-16 10:44:00', '2026-06-16 10:44:00'),
-(190, 'poll-zimmer-leads-brennan-in-race-for-us-senate-6', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 44% and Brennan at 42%, with 13% undecided.', 'Ingrid Zimmer leads Omar Brennan 44% to 42% among likely voters in the race for u.S. Senate, according to a poll for the New Essex Farm Bureau released Wednesday.
-
-The lead is within the poll''s margin of error of ±3.2 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 23% of respondents named the cost of child care as the most important issue facing the state.
-2. **Right track:** 43% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 77% of Republican voters said they were "very enthusiastic" about voting, against 62% of Democratic voters.
-
-The survey of 925 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-06-17 14:14:00', '2026-06-17 14:14:00'),
-(191, 'attorney-general-where-mbeki-and-hale-stand-on-wildfire-preparedness', 'attorney General: where Mbeki and Hale stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for attorney General would handle it.
-
-## Aisha Mbeki (D)
-
-Mbeki would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Rebecca Hale (R)
-
-Hale wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/attorney-general/)
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-06-19 19:05:00', '2026-06-19 19:05:00'),
-(192, 'the-new-essex-sheriffs-association-endorses-mbeki-for-attorney-general', 'The New Essex Sheriffs'' Association endorses Mbeki for attorney General', 'The endorsement gives Aisha Mbeki a boost on road and bridge repair.', 'The New Essex Sheriffs'' Association endorsed Aisha Mbeki in the race for attorney General on Monday, citing her record on road and bridge repair.
-
-Mbeki called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-06-24 06:19:00', '2026-06-24 06:53:00'),
-(193, 'us-house-district-2-where-gallagher-and-nyberg-stand-on-manufacturing', 'U.S. House District 2: where Gallagher and Nyberg stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
-
-## Linda Gallagher (D)
-
-Gallagher wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Monica Nyberg (R)
-
-Nyberg has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-06-25 17:26:00', '2026-06-25 17:26:00'),
-(194, 'brennan-rolls-out-new-television-ad-filmed-in-upton', 'Brennan rolls out new television ad filmed in Upton', 'The 30-second spot is the first of the fall for Omar Brennan in the race for u.S. Senate.', 'Omar Brennan released a new television ad on Tuesday, filmed on a farm outside Upton in Hawthorne County.
-
-The ad, which will run statewide, features Brennan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-06-26 18:05:00', '2026-06-26 18:05:00'),
-(195, 'town-hall-in-jasper-gets-heated-for-holm-2', 'Town hall in Jasper gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of State.', 'A town hall meeting in Jasper turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Stillwater County resident
-
-Holm answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2026-06-28 14:57:00', '2026-06-28 18:37:00'),
-(196, 'poll-dunn-leads-morrison-in-race-for-governor-5', 'Poll: Dunn leads Morrison in race for governor', 'The Courier/New Essex State University poll puts Dunn at 47% and Morrison at 41%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 47% to 41% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Sunday.
-
-The poll''s margin of error is ±3.0 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 22% of respondents named the state''s aging water systems as the most important issue facing the state.
-2. **Right track:** 32% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 54% of Republican voters said they were "very enthusiastic" about voting, against 58% of Democratic voters.
-
-The survey of 1075 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-06-28 17:29:00', '2026-06-28 17:29:00'),
-(197, 'us-house-district-6-where-delgado-and-underwood-stand-on-school-funding', 'U.S. House District 6: where Delgado and Underwood stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
+', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2026-06-03 19:12:00', '2026-06-03 19:12:00'),
+(153, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-the', 'U.S. House District 6 race: where Delgado and Underwood stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
 
 ## Grace Delgado (D)
 
 Delgado has proposed a $200 million bond, to be repaid over twenty years.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+> Every county, every town. I''m going to outwork everybody in this race.
 
 ## Walter Underwood (R)
 
-Underwood wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Underwood favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
 [Compare the candidates](/races/us-house-district-6/)
-', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-06-28 18:49:00', '2026-06-28 18:49:00'),
-(198, 'poll-zimmer-leads-brennan-in-race-for-us-senate-4', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'A Harbor College survey puts Zimmer at 46% and Brennan at 42%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 42% among likely voters in the race for u.S. Senate, according to a Harbor College survey released Monday.
+', 'Luis Ferreira', 'Congress', 16, NULL, 1, '2026-06-05 19:09:00', '2026-06-05 19:09:00'),
+(154, 'mbeki-rolls-out-new-television-ad-filmed-in-trenton', 'Mbeki rolls out new television ad filmed in Trenton', 'The 30-second spot is the first of the fall for Aisha Mbeki in the race for attorney general.', 'Aisha Mbeki released a new television ad on Tuesday, filmed on a farm outside Trenton in Morrow County.
+
+The ad, which will run statewide, features Mbeki walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for attorney general](/races/attorney-general/)
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-06-07 09:08:00', '2026-06-07 10:13:00'),
+(155, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-election', 'Lieutenant Governor race: where Duarte and Quinlan stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+
+## Luis Duarte (D)
+
+Duarte would create a state task force with a deadline of one year and the power to recommend spending.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Lena Quinlan (R)
+
+Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2026-06-08 11:31:00', '2026-06-08 19:15:00'),
+(156, 'in-calloway-county-turnout-could-decide-everything', 'In Calloway County, turnout could decide everything', 'Rockport (pop. 22,000) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Rockport, the county seat, the campaign signs went up early this year.
+
+Calloway County, home to 22,000 people in the state''s Coast region, is growing faster than any county outside Port Alder.
+
+> I vote for the person, not the party. Always have.
+
+— a small-business owner voter
+
+About 15,033 people are registered to vote in the county. Election officials expect turnout of about 61%.
+
+[See Calloway County''s results](/counties/calloway-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 10, 1, '2026-06-10 08:42:00', '2026-06-10 08:42:00'),
+(157, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-farm-income', 'Secretary of State race: where Vasquez and Holm stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Samuel Vasquez (D)
+
+Vasquez has proposed a $200 million bond, to be repaid over twenty years.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Mei Holm (R)
+
+Holm has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-06-10 15:39:00', '2026-06-10 15:39:00'),
+(158, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-rural', 'U.S. House District 8 race: where Okafor and Ortega stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Rebecca Ortega (R)
+
+Ortega wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-06-12 08:16:00', '2026-06-12 08:16:00'),
+(159, 'june-poll-zimmer-leads-brennan-by-4-points-in-race-for-us-senate', 'June poll: Zimmer leads Brennan by 4 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 45% and Brennan at 41%, with 14% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 41% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Friday.
 
 The poll''s margin of error is ±3.4 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 21% of respondents named the opioid epidemic as the most important issue facing the state.
-2. **Right track:** 34% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 56% of Republican voters said they were "very enthusiastic" about voting, against 54% of Democratic voters.
+1. **Top issue:** 30% of respondents named housing costs as the most important issue facing the state.
+2. **Right track:** 44% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 78% of Republican voters said they were "very enthusiastic" about voting, against 51% of Democratic voters.
 
 The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-06-29 08:56:00', '2026-06-29 08:56:00'),
-(199, 'dunn-tours-corinth-as-the-campaign-heads-into-the-home-stretch', 'Dunn tours Corinth as the campaign heads into the home stretch', 'Grace Dunn spent the day with voters in the race for governor.', 'Grace Dunn spent Saturday afternoon in Corinth, stopping at a diner, a hardware store and a high school football game.
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-06-12 10:50:00', '2026-06-12 10:50:00'),
+(160, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-property', 'U.S. House District 2 race: where Gallagher and Nyberg stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
 
-"Corinth doesn''t get enough attention from Port Alder," Dunn told a crowd of about 80 people. "I''m going to change that."
+## Linda Gallagher (D)
 
-[Follow the race for governor](/races/governor/)
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-07-01 19:40:00', '2026-07-01 19:40:00'),
-(200, 'governor-where-morrison-and-dunn-stand-on-the-states-aging-water-systems', 'governor: where Morrison and Dunn stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> This campaign is about rural hospital closures, and I''m going to talk about it until the polls close.
-
-## Grace Dunn (R)
-
-Dunn wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Gallagher has proposed a $200 million bond, to be repaid over twenty years.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-[Compare the candidates](/races/governor/)
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-07-03 06:44:00', '2026-07-03 06:44:00');
+## Monica Nyberg (R)
 
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(201, 'us-house-district-6-where-delgado-and-underwood-stand-on-housing-costs', 'U.S. House District 6: where Delgado and Underwood stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+Nyberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-## Grace Delgado (D)
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-Delgado says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+[Compare the candidates](/races/us-house-district-2/)
+', 'Ruth Adeyemi', 'Congress', 12, NULL, 1, '2026-06-14 12:25:00', '2026-06-14 12:25:00'),
+(161, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-school', 'Lieutenant Governor race: where Duarte and Quinlan stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for lieutenant governor would handle it.
 
-> This campaign is about property taxes, and I''m going to talk about it until the polls close.
+## Luis Duarte (D)
 
-## Walter Underwood (R)
+Duarte has proposed a $200 million bond, to be repaid over twenty years.
 
-Underwood says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+## Lena Quinlan (R)
 
-[Compare the candidates](/races/us-house-district-6/)
-', 'Keisha Brooks', 'Congress', 16, NULL, 1, '2026-07-05 09:29:00', '2026-07-05 09:29:00'),
-(202, 'town-hall-in-halsey-gets-heated-for-vasquez', 'Town hall in Halsey gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of State.', 'A town hall meeting in Halsey turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
+Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
 
-> You keep saying you''ll fix it. How, exactly?
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-— a Garland County resident
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-06-16 09:39:00', '2026-06-16 09:39:00'),
+(162, 'us-senate-race-where-brennan-and-zimmer-stand-on-road-and-bridge-repair', 'U.S. Senate race: where Brennan and Zimmer stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. Senate would handle it.
 
-Vasquez answered every question and stayed for an hour afterward, aides said.
+## Omar Brennan (D)
 
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-07-05 15:53:00', '2026-07-05 17:28:00'),
-(203, 'underwood-picks-up-support-from-local-officials-in-paxton', 'Underwood picks up support from local officials in Paxton', 'A dozen mayors and county commissioners signed on with Walter Underwood, a candidate for U.S. House District 6.', 'Twelve local officials, most from the area around Paxton, endorsed Walter Underwood on Thursday.
+Brennan would create a state task force with a deadline of one year and the power to recommend spending.
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+> This campaign is about public safety, and I''m going to talk about it until the polls close.
 
-[Race for U.S. House District 6](/races/us-house-district-6/)
-', 'Martin Ocampo', 'Congress', 16, NULL, 1, '2026-07-06 17:26:00', '2026-07-06 17:26:00'),
-(204, 'morrison-tours-beckley-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Beckley as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Beckley, stopping at a diner, a hardware store and a high school football game.
+## Ingrid Zimmer (R)
 
-"Beckley doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
+Zimmer wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-[Follow the race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-07-07 11:20:00', '2026-07-07 11:20:00'),
-(205, 'morrison-tours-denton-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Denton as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Denton, stopping at a diner, a hardware store and a high school football game.
+> This campaign is about public safety, and I''m going to talk about it until the polls close.
 
-"Denton doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
+[Compare the candidates](/races/us-senate/)
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-06-16 10:44:00', '2026-06-16 10:44:00'),
+(163, 'in-osprey-county-the-race-for-governor-is-personal', 'In Osprey County, the race for governor is personal', 'Riverton (pop. 12,360) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Riverton, the county seat, the campaign signs went up early this year.
 
-[Follow the race for governor](/races/governor/)
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-07-09 10:02:00', '2026-07-09 14:18:00'),
-(206, 'the-fraternal-order-of-police-endorses-vasquez-for-secretary-of-state', 'The Fraternal Order of Police endorses Vasquez for secretary of State', 'The endorsement gives Samuel Vasquez a boost on school funding.', 'The Fraternal Order of Police endorsed Samuel Vasquez in the race for secretary of State on Tuesday, citing his record on school funding.
+Osprey County, home to 12,360 people in the state''s Coast region, is growing faster than any county outside Port Alder.
 
-Vasquez called the endorsement "proof that this campaign is reaching every corner of New Essex."
+> I vote for the person, not the party. Always have.
 
-Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at Port Alder Community College, "but they bring volunteers, and volunteers knock on doors."
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-07-09 14:00:00', '2026-07-09 14:00:00'),
-(207, 'the-sierra-clubs-new-essex-chapter-endorses-dunn-for-governor', 'The Sierra Club''s New Essex chapter endorses Dunn for governor', 'The endorsement gives Grace Dunn a boost on the opioid epidemic.', 'The Sierra Club''s New Essex chapter endorsed Grace Dunn in the race for governor on Monday, citing her record on the opioid epidemic.
+— a dairy farmer voter
 
-Dunn called the endorsement "proof that this campaign is reaching every corner of New Essex."
+About 8,312 people are registered to vote in the county. Election officials expect turnout of about 61%.
 
-Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-07-10 18:10:00', '2026-07-10 18:10:00'),
-(208, 'state-treasurer-where-reyes-and-osei-stand-on-wildfire-preparedness', 'state Treasurer: where Reyes and Osei stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for state Treasurer would handle it.
+[See Osprey County''s results](/counties/osprey-county/)
+', 'Hana Sato', 'Counties', NULL, 48, 1, '2026-06-17 18:28:00', '2026-06-17 18:28:00'),
+(164, 'june-poll-morrison-leads-dunn-by-3-points-in-race-for-governor', 'June poll: Morrison leads Dunn by 3 points in race for governor', 'A Kingsbury College poll puts Morrison at 45% and Dunn at 42%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 45% to 42% among likely voters in the race for governor, according to a Kingsbury College poll released Friday.
+
+The lead is within the poll''s margin of error of ±3.6 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 26% of respondents named broadband in rural counties as the most important issue facing the state.
+2. **Right track:** 44% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 71% of Democratic voters said they were "very enthusiastic" about voting, against 58% of Republican voters.
+
+The survey of 725 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-06-19 15:25:00', '2026-06-19 15:25:00'),
+(165, 'state-treasurer-race-where-reyes-and-osei-stand-on-the-cost-of-child', 'State Treasurer race: where Reyes and Osei stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for state treasurer would handle it.
 
 ## Kevin Reyes (D)
 
-Reyes says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Reyes would create a state task force with a deadline of one year and the power to recommend spending.
 
-> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
 ## Claire Osei (R)
 
 Osei wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
+> Every county, every town. I''m going to outwork everybody in this race.
 
 [Compare the candidates](/races/state-treasurer/)
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-07-12 06:11:00', '2026-07-12 06:11:00'),
-(209, 'us-house-district-7-where-sterling-and-ibarra-stand-on-manufacturing', 'U.S. House District 7: where Sterling and Ibarra stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-06-19 19:05:00', '2026-06-19 19:05:00'),
+(166, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-broadband-in', 'Lieutenant Governor race: where Duarte and Quinlan stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+
+## Luis Duarte (D)
+
+Duarte would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## Lena Quinlan (R)
+
+Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-06-20 15:10:00', '2026-06-20 15:10:00'),
+(167, 'fact-check-vasquezs-claim-about-jobs-in-millford', 'Fact check: Vasquez''s claim about jobs in Millford', 'We looked at a claim Samuel Vasquez has made repeatedly in the race for secretary of state.', 'In speeches across the state, Samuel Vasquez has said that Millford "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Juniper County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Vasquez says, and not on net.
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-06-22 10:18:00', '2026-06-22 10:18:00'),
+(168, 'fact-check-holms-claim-about-jobs-in-ridgeway', 'Fact check: Holm''s claim about jobs in Ridgeway', 'We looked at a claim Mei Holm has made repeatedly in the race for secretary of state.', 'In speeches across the state, Mei Holm has said that Ridgeway "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Bramble County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Holm says, and not on net.
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-06-25 12:41:00', '2026-06-25 12:41:00'),
+(169, 'state-treasurer-race-where-reyes-and-osei-stand-on-farm-income', 'State Treasurer race: where Reyes and Osei stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for state treasurer would handle it.
+
+## Kevin Reyes (D)
+
+Reyes favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Claire Osei (R)
+
+Osei favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/state-treasurer/)
+', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-06-25 15:05:00', '2026-06-25 15:05:00'),
+(170, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-broadband', 'U.S. House District 7 race: where Sterling and Ibarra stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
 
 ## Denise Sterling (D)
 
 Sterling wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
+> Every county, every town. I''m going to outwork everybody in this race.
 
 ## Kevin Ibarra (R)
 
-Ibarra wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Ibarra has proposed a $200 million bond, to be repaid over twenty years.
 
 > Every county, every town. I''m going to outwork everybody in this race.
 
 [Compare the candidates](/races/us-house-district-7/)
-', 'Peter Lindahl', 'Congress', 17, NULL, 1, '2026-07-13 07:03:00', '2026-07-13 07:03:00'),
-(210, 'osei-campaign-opens-field-office-in-grayson', 'Osei campaign opens field office in Grayson', 'The office is the seventh for Claire Osei in the race for state Treasurer.', 'The campaign of Claire Osei opened a field office in downtown Grayson on Saturday, its seventh in the state.
+', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-06-25 17:26:00', '2026-06-25 17:26:00'),
+(171, 'attorney-general-race-where-mbeki-and-hale-stand-on-the-states-aging', 'Attorney General race: where Mbeki and Hale stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for attorney general would handle it.
 
-Volunteers said they planned to knock on 20,000 doors in Clearwater County before Election Day.
+## Aisha Mbeki (D)
 
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-07-15 15:24:00', '2026-07-15 15:24:00'),
-(211, 'governor-where-morrison-and-dunn-stand-on-road-and-bridge-repair', 'governor: where Morrison and Dunn stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for governor would handle it.
+Mbeki would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Rebecca Hale (R)
+
+Hale would create a state task force with a deadline of one year and the power to recommend spending.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-06-27 16:42:00', '2026-06-28 02:24:00'),
+(172, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-public-safety', 'U.S. House District 8 race: where Okafor and Ortega stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor has proposed a $200 million bond, to be repaid over twenty years.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Rebecca Ortega (R)
+
+Ortega wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-06-28 18:49:00', '2026-06-28 18:49:00'),
+(173, 'attorney-general-race-where-mbeki-and-hale-stand-on-the-opioid-epidemic', 'Attorney General race: where Mbeki and Hale stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Aisha Mbeki (D)
+
+Mbeki favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Rebecca Hale (R)
+
+Hale has proposed a $200 million bond, to be repaid over twenty years.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-07-03 17:33:00', '2026-07-03 21:54:00'),
+(174, 'in-coldbrook-county-turnout-could-decide-everything', 'In Coldbrook County, turnout could decide everything', 'Verona (pop. 78,930) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Verona, the county seat, the campaign signs went up early this year.
+
+Coldbrook County, home to 78,930 people in the state''s North Woods region, relies on farming and a state prison for most of its jobs.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a bartender voter
+
+About 55,336 people are registered to vote in the county. Election officials expect turnout of about 61%.
+
+[See Coldbrook County''s results](/counties/coldbrook-county/)
+', 'Martin Ocampo', 'Counties', NULL, 15, 1, '2026-07-05 15:23:00', '2026-07-05 15:23:00'),
+(175, 'reyes-rolls-out-new-television-ad-filmed-in-grayson', 'Reyes rolls out new television ad filmed in Grayson', 'The 30-second spot is the first of the fall for Kevin Reyes in the race for state treasurer.', 'Kevin Reyes released a new television ad on Tuesday, filmed on a farm outside Grayson in Clearwater County.
+
+The ad, which will run statewide, features Reyes walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-07-07 16:36:00', '2026-07-07 21:21:00'),
+(176, 'the-fraternal-order-of-police-endorses-holm-for-secretary-of-state', 'The Fraternal Order of Police endorses Holm for secretary of state', 'The endorsement gives Mei Holm a boost on the state''s aging water systems.', 'The Fraternal Order of Police endorsed Mei Holm in the race for secretary of state on Monday, citing her record on the state''s aging water systems.
+
+Holm called the endorsement "a sign of where this race is headed."
+
+Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-07-08 17:09:00', '2026-07-08 20:17:00'),
+(177, 'july-poll-zimmer-leads-brennan-by-4-points-in-race-for-us-senate', 'July poll: Zimmer leads Brennan by 4 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 46% and Brennan at 42%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 42% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Sunday.
+
+The poll''s margin of error is ±3.7 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 28% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 49% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 79% of Republican voters said they were "very enthusiastic" about voting, against 70% of Democratic voters.
+
+The survey of 700 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-07-12 12:01:00', '2026-07-12 12:01:00'),
+(178, 'governor-race-where-morrison-and-dunn-stand-on-wildfire-preparedness', 'Governor race: where Morrison and Dunn stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Grace Dunn (R)
+
+Dunn favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-07-16 09:09:00', '2026-07-16 09:09:00'),
+(179, 'governor-race-where-morrison-and-dunn-stand-on-farm-income', 'Governor race: where Morrison and Dunn stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for governor would handle it.
 
 ## Priya Morrison (D)
 
@@ -5588,115 +5366,319 @@ Dunn wants to cut red tape first, arguing that the state already spends enough a
 
 [Compare the candidates](/races/governor/)
 ', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-07-16 09:47:00', '2026-07-16 09:47:00'),
-(212, 'brennan-outraises-zimmer-in-the-second-quarter', 'Brennan outraises Zimmer in the second quarter', 'Campaign finance reports show the marquee race for u.S. Senate drawing money from across the state.', 'Omar Brennan raised $1.7 million in the second quarter, outpacing Ingrid Zimmer''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
+(180, 'dunn-outraises-morrison-in-the-second-quarter', 'Dunn outraises Morrison in the second quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Grace Dunn raised $0.8 million in the second quarter, outpacing Priya Morrison''s $0.5 million, according to reports filed with the State Ethics Commission on Wednesday.
 
-Brennan ended the period with $3.5 million in the bank; Zimmer had $1.7 million.
-
-## Where the money came from
-
-- **Small donors:** 32% of Brennan''s contributions were $200 or less, compared with 54% for Zimmer.
-- **Out of state:** 26% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.1 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Zimmer said.
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-07-16 15:43:00', '2026-07-16 15:43:00'),
-(213, 'morrison-outraises-dunn-in-the-second-quarter', 'Morrison outraises Dunn in the second quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.7 million in the second quarter, outpacing Grace Dunn''s $1.4 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Morrison ended the period with $2.5 million in the bank; Dunn had $1.9 million.
+Dunn ended the period with $1.6 million in the bank; Morrison had $0.8 million.
 
 ## Where the money came from
 
-- **Small donors:** 67% of Morrison''s contributions were $200 or less, compared with 28% for Dunn.
-- **Out of state:** 23% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.7 million in television time for the fall.
+- **Small donors:** 45% of Dunn''s contributions were $200 or less, compared with 44% for Morrison.
+- **Out of state:** 12% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.0 million in television time for the fall.
 
-"Voters aren''t for sale, and they know it." a spokesperson for Dunn said.
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-07-16 16:44:00', '2026-07-16 16:44:00'),
-(214, 'mbeki-outraises-hale-in-the-second-quarter', 'Mbeki outraises Hale in the second quarter', 'Campaign finance reports show the marquee race for attorney General drawing money from across the state.', 'Aisha Mbeki raised $1.7 million in the second quarter, outpacing Rebecca Hale''s $1.3 million, according to reports filed with the State Ethics Commission on Wednesday.
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Morrison said.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-07-16 16:02:00', '2026-07-16 21:23:00'),
+(181, 'governor-race-where-morrison-and-dunn-stand-on-school-funding', 'Governor race: where Morrison and Dunn stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for governor would handle it.
 
-Mbeki ended the period with $2.8 million in the bank; Hale had $1.6 million.
+## Priya Morrison (D)
+
+Morrison wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Grace Dunn (R)
+
+Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/governor/)
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-07-16 16:04:00', '2026-07-17 02:00:00'),
+(182, 'hale-outraises-mbeki-in-the-second-quarter', 'Hale outraises Mbeki in the second quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Rebecca Hale raised $1.1 million in the second quarter, outpacing Aisha Mbeki''s $0.7 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Hale ended the period with $1.5 million in the bank; Mbeki had $0.9 million.
 
 ## Where the money came from
 
-- **Small donors:** 55% of Mbeki''s contributions were $200 or less, compared with 25% for Hale.
-- **Out of state:** 13% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.4 million in television time for the fall.
+- **Small donors:** 60% of Hale''s contributions were $200 or less, compared with 20% for Mbeki.
+- **Out of state:** 21% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.2 million in television time for the fall.
 
-"The numbers speak for themselves." a spokesperson for Hale said.
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-07-16 17:30:00', '2026-07-16 17:30:00'),
-(215, 'poll-zimmer-leads-brennan-in-race-for-us-senate-5', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 47% and Brennan at 40%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 40% among likely voters in the race for u.S. Senate, according to the Courier/New Essex State University poll released Friday.
+"The numbers speak for themselves." a spokesperson for Mbeki said.
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-07-16 16:40:00', '2026-07-16 16:40:00'),
+(183, 'brennan-outraises-zimmer-in-the-second-quarter', 'Brennan outraises Zimmer in the second quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $2.1 million in the second quarter, outpacing Ingrid Zimmer''s $0.9 million, according to reports filed with the State Ethics Commission on Wednesday.
 
-The poll''s margin of error is ±4.0 percentage points.
+Brennan ended the period with $2.7 million in the bank; Zimmer had $1.3 million.
+
+## Where the money came from
+
+- **Small donors:** 54% of Brennan''s contributions were $200 or less, compared with 37% for Zimmer.
+- **Out of state:** 22% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.8 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Zimmer said.
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-07-16 16:47:00', '2026-07-16 16:47:00'),
+(184, 'july-poll-mbeki-leads-hale-by-4-points-in-race-for-attorney-general', 'July poll: Mbeki leads Hale by 4 points in race for attorney general', 'A Harbor College survey puts Mbeki at 45% and Hale at 41%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 41% among likely voters in the race for attorney general, according to a Harbor College survey released Friday.
+
+The lead is within the poll''s margin of error of ±3.9 percentage points, which means the race is effectively tied.
 
 ## What else the poll found
 
-1. **Top issue:** 34% of respondents named school funding as the most important issue facing the state.
-2. **Right track:** 51% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 63% of Republican voters said they were "very enthusiastic" about voting, against 70% of Democratic voters.
+1. **Top issue:** 31% of respondents named road and bridge repair as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 75% of Democratic voters said they were "very enthusiastic" about voting, against 64% of Republican voters.
 
-The survey of 600 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-07-17 07:04:00', '2026-07-17 07:04:00'),
-(216, 'attorney-general-where-mbeki-and-hale-stand-on-the-cost-of-child-care', 'attorney General: where Mbeki and Hale stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for attorney General would handle it.
+The survey of 625 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-07-17 07:09:00', '2026-07-17 07:09:00'),
+(185, 'mayor-teodoro-quintana-of-port-alder-endorses-vasquez-for-secretary-of', 'Mayor Teodoro Quintana of Port Alder endorses Vasquez for secretary of state', 'The endorsement gives Samuel Vasquez a boost on school funding.', 'Mayor Teodoro Quintana of Port Alder endorsed Samuel Vasquez in the race for secretary of state on Tuesday, citing his record on school funding.
 
-## Aisha Mbeki (D)
+Vasquez called the endorsement "proof that this campaign is reaching every corner of New Essex."
 
-Mbeki wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-07-18 16:53:00', '2026-07-18 16:53:00'),
+(186, 'july-poll-dunn-leads-morrison-by-6-points-in-race-for-governor', 'July poll: Dunn leads Morrison by 6 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 48% and Morrison at 42%, with 9% undecided.', 'Grace Dunn leads Priya Morrison 48% to 42% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Sunday.
 
-> This campaign is about road and bridge repair, and I''m going to talk about it until the polls close.
+The poll''s margin of error is ±3.2 percentage points.
 
-## Rebecca Hale (R)
+## What else the poll found
 
-Hale favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+1. **Top issue:** 31% of respondents named the state budget surplus as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 67% of Republican voters said they were "very enthusiastic" about voting, against 51% of Democratic voters.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+The survey of 950 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-07-19 07:07:00', '2026-07-19 07:07:00'),
+(187, 'july-poll-zimmer-leads-brennan-by-5-points-in-race-for-us-senate', 'July poll: Zimmer leads Brennan by 5 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 47% and Brennan at 42%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 42% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Tuesday.
 
-[Compare the candidates](/races/attorney-general/)
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-07-17 09:58:00', '2026-07-17 09:58:00'),
-(217, 'mayor-teodoro-quintana-of-port-alder-endorses-vasquez-for-secretary-of', 'Mayor Teodoro Quintana of Port Alder endorses Vasquez for secretary of State', 'The endorsement gives Samuel Vasquez a boost on school funding.', 'Mayor Teodoro Quintana of Port Alder endorsed Samuel Vasquez in the race for secretary of State on Tuesday, citing his record on school funding.
+The poll''s margin of error is ±3.4 percentage points.
 
-Vasquez called the endorsement "a sign of where this race is headed."
+## What else the poll found
 
-Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
-', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-07-17 18:33:00', '2026-07-17 18:33:00'),
-(218, 'attorney-general-where-mbeki-and-hale-stand-on-farm-income', 'attorney General: where Mbeki and Hale stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for attorney General would handle it.
+1. **Top issue:** 31% of respondents named the opioid epidemic as the most important issue facing the state.
+2. **Right track:** 34% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 67% of Republican voters said they were "very enthusiastic" about voting, against 63% of Democratic voters.
 
-## Aisha Mbeki (D)
+The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-07-21 19:39:00', '2026-07-22 00:09:00'),
+(188, 'july-poll-brennan-leads-zimmer-by-2-points-in-race-for-us-senate', 'July poll: Brennan leads Zimmer by 2 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Brennan at 45% and Zimmer at 43%, with 12% undecided.', 'Omar Brennan leads Ingrid Zimmer 45% to 43% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Wednesday.
 
-Mbeki has proposed a $200 million bond, to be repaid over twenty years.
+The lead is within the poll''s margin of error of ±3.8 percentage points, which means the race is effectively tied.
 
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
+## What else the poll found
 
-## Rebecca Hale (R)
+1. **Top issue:** 31% of respondents named school funding as the most important issue facing the state.
+2. **Right track:** 44% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 50% of Democratic voters said they were "very enthusiastic" about voting, against 76% of Republican voters.
 
-Hale would create a state task force with a deadline of one year and the power to recommend spending.
+The survey of 650 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-07-22 16:48:00', '2026-07-22 16:48:00'),
+(189, 'july-poll-finds-mbeki-and-hale-tied-in-race-for-attorney-general', 'July poll finds Mbeki and Hale tied in race for attorney general', 'A Harbor College survey puts Mbeki at 44% and Hale at 44%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 44% to 44% among likely voters in the race for attorney general, according to a Harbor College survey released Wednesday.
 
-> This campaign is about manufacturing jobs, and I''m going to talk about it until the polls close.
+The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
 
-[Compare the candidates](/races/attorney-general/)
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-07-22 09:20:00', '2026-07-22 09:20:00'),
-(219, 'poll-zimmer-leads-brennan-in-race-for-us-senate-3', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'A Kingsbury College poll puts Zimmer at 45% and Brennan at 41%, with 13% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 41% among likely voters in the race for u.S. Senate, according to a Kingsbury College poll released Thursday.
+## What else the poll found
+
+1. **Top issue:** 29% of respondents named wildfire preparedness as the most important issue facing the state.
+2. **Right track:** 39% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 61% of Democratic voters said they were "very enthusiastic" about voting, against 65% of Republican voters.
+
+The survey of 975 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-07-22 16:50:00', '2026-07-22 22:57:00'),
+(190, 'july-poll-mbeki-leads-hale-by-10-points-in-race-for-attorney-general', 'July poll: Mbeki leads Hale by 10 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Mbeki at 50% and Hale at 40%, with 10% undecided.', 'Aisha Mbeki leads Rebecca Hale 50% to 40% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Thursday.
 
 The poll''s margin of error is ±3.3 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 29% of respondents named the opioid epidemic as the most important issue facing the state.
-2. **Right track:** 32% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 66% of Republican voters said they were "very enthusiastic" about voting, against 74% of Democratic voters.
+1. **Top issue:** 27% of respondents named housing costs as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 50% of Democratic voters said they were "very enthusiastic" about voting, against 54% of Republican voters.
 
-The survey of 900 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-07-23 17:29:00', '2026-07-23 17:29:00'),
-(220, 'the-state-chamber-of-commerce-endorses-brennan-for-us-senate', 'The state Chamber of Commerce endorses Brennan for u.S. Senate', 'The endorsement gives Omar Brennan a boost on public safety.', 'The state Chamber of Commerce endorsed Omar Brennan in the race for u.S. Senate on Monday, citing his record on public safety.
+The survey of 875 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-07-23 11:20:00', '2026-07-23 11:20:00'),
+(191, 'town-hall-in-selby-gets-heated-for-osei', 'Town hall in Selby gets heated for Osei', 'Questions about the budget dominated an evening event for Claire Osei, who is running for state treasurer.', 'A town hall meeting in Selby turned tense on Monday night when several residents pressed Claire Osei on property taxes and school funding.
 
-Brennan called the endorsement "proof that this campaign is reaching every corner of New Essex."
+> You keep saying you''ll fix it. How, exactly?
 
-Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at Port Alder Community College, "but they bring volunteers, and volunteers knock on doors."
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-07-24 19:51:00', '2026-07-24 19:51:00'),
-(221, 'secretary-of-state-where-vasquez-and-holm-stand-on-the-states-aging', 'secretary of State: where Vasquez and Holm stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for secretary of State would handle it.
+— a Fallon County resident
+
+Osei answered every question and stayed for an hour afterward, aides said.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-07-23 18:40:00', '2026-07-24 02:24:00'),
+(192, 'the-sierra-clubs-new-essex-chapter-endorses-dunn-for-governor', 'The Sierra Club''s New Essex chapter endorses Dunn for governor', 'The endorsement gives Grace Dunn a boost on the opioid epidemic.', 'The Sierra Club''s New Essex chapter endorsed Grace Dunn in the race for governor on Monday, citing her record on the opioid epidemic.
+
+Dunn called the endorsement "an honor and a responsibility."
+
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at New Essex State University, "but they bring volunteers, and volunteers knock on doors."
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-07-25 06:14:00', '2026-07-25 06:14:00'),
+(193, 'town-hall-in-corinth-gets-heated-for-vasquez', 'Town hall in Corinth gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of state.', 'A town hall meeting in Corinth turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Ashby County resident
+
+Vasquez answered every question and stayed for an hour afterward, aides said.
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-07-26 14:25:00', '2026-07-26 14:25:00'),
+(194, 'july-poll-mbeki-leads-hale-by-3-points-in-race-for-attorney-general', 'July poll: Mbeki leads Hale by 3 points in race for attorney general', 'The Courier/New Essex State University poll puts Mbeki at 46% and Hale at 43%, with 10% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 43% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Sunday.
+
+The poll''s margin of error is ±3.5 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 22% of respondents named road and bridge repair as the most important issue facing the state.
+2. **Right track:** 39% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 62% of Republican voters.
+
+The survey of 800 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-07-26 18:13:00', '2026-07-26 18:13:00'),
+(195, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-road-and', 'U.S. House District 4 race: where Oyelaran and Boyd stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## Katherine Oyelaran (D)
+
+Oyelaran favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Yusuf Boyd (R)
+
+Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-07-27 13:33:00', '2026-07-27 18:53:00'),
+(196, 'town-hall-in-brandt-gets-heated-for-crowley', 'Town hall in Brandt gets heated for Crowley', 'Questions about the budget dominated an evening event for Marcus Crowley, who is running for State Senate District 22.', 'A town hall meeting in Brandt turned tense on Monday night when several residents pressed Marcus Crowley on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Oakes County resident
+
+Crowley answered every question and stayed for an hour afterward, aides said.
+
+[Race for State Senate District 22](/races/state-senate-district-22/)
+', 'Hana Sato', 'Legislature', 29, NULL, 1, '2026-07-27 15:13:00', '2026-07-27 15:13:00'),
+(197, 'in-deerfield-county-candidates-come-knocking-early', 'In Deerfield County, candidates come knocking early', 'Sutton (pop. 18,740) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Sutton, the county seat, the campaign signs went up early this year.
+
+Deerfield County, home to 18,740 people in the state''s Central Plains region, relies on farming and a state prison for most of its jobs.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a retired teacher voter
+
+About 13,534 people are registered to vote in the county. Election officials expect turnout of about 52%.
+
+[See Deerfield County''s results](/counties/deerfield-county/)
+', 'Peter Lindahl', 'Counties', NULL, 19, 1, '2026-08-02 15:34:00', '2026-08-02 15:34:00'),
+(198, 'tran-rolls-out-new-television-ad-filmed-in-brandt', 'Tran rolls out new television ad filmed in Brandt', 'The 30-second spot is the first of the fall for Teresa Tran in the race for State Senate District 4.', 'Teresa Tran released a new television ad on Tuesday, filmed on a farm outside Brandt in Oakes County.
+
+The ad, which will run statewide, features Tran walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for State Senate District 4](/races/state-senate-district-4/)
+', 'Hana Sato', 'Legislature', 20, NULL, 1, '2026-08-04 09:51:00', '2026-08-04 09:51:00'),
+(199, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-election', 'Secretary of State race: where Vasquez and Holm stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for secretary of state would handle it.
 
 ## Samuel Vasquez (D)
 
-Vasquez would create a state task force with a deadline of one year and the power to recommend spending.
+Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Mei Holm (R)
+
+Holm has proposed a $200 million bond, to be repaid over twenty years.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-08-05 14:39:00', '2026-08-05 14:39:00'),
+(200, 'us-senate-race-where-brennan-and-zimmer-stand-on-farm-income', 'U.S. Senate race: where Brennan and Zimmer stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan has proposed a $200 million bond, to be repaid over twenty years.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## Ingrid Zimmer (R)
+
+Zimmer favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-senate/)
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-08-05 17:48:00', '2026-08-05 17:48:00');
+
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(201, 'in-hadley-county-the-race-for-governor-is-personal', 'In Hadley County, the race for governor is personal', 'Abbott (pop. 94,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Abbott, the county seat, the campaign signs went up early this year.
+
+Hadley County, home to 94,250 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+
+> I vote for the person, not the party. Always have.
+
+— a retired teacher voter
+
+About 68,120 people are registered to vote in the county. Election officials expect turnout of about 60%.
+
+[See Hadley County''s results](/counties/hadley-county/)
+', 'Ruth Adeyemi', 'Counties', NULL, 29, 1, '2026-08-06 18:40:00', '2026-08-06 18:40:00'),
+(202, 'attorney-general-race-where-mbeki-and-hale-stand-on-farm-income', 'Attorney General race: where Mbeki and Hale stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Aisha Mbeki (D)
+
+Mbeki favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Rebecca Hale (R)
+
+Hale favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-08-07 16:09:00', '2026-08-07 16:09:00'),
+(203, 'in-greer-county-candidates-come-knocking-early', 'In Greer County, candidates come knocking early', 'Sheffield (pop. 8,800) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Sheffield, the county seat, the campaign signs went up early this year.
+
+Greer County, home to 8,800 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a retired teacher voter
+
+About 6,209 people are registered to vote in the county. Election officials expect turnout of about 63%.
+
+[See Greer County''s results](/counties/greer-county/)
+', 'Martin Ocampo', 'Counties', NULL, 28, 1, '2026-08-09 07:18:00', '2026-08-09 07:18:00'),
+(204, 'santos-campaign-opens-field-office-in-medford', 'Santos campaign opens field office in Medford', 'The office is the seventh for Walter Santos in the race for superintendent of public instruction.', 'The campaign of Walter Santos opened a field office in downtown Medford on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Aldridge County before Election Day.
+
+[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
+', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2026-08-09 13:18:00', '2026-08-09 13:18:00'),
+(205, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-school', 'U.S. House District 7 race: where Sterling and Ibarra stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Denise Sterling (D)
+
+Sterling would create a state task force with a deadline of one year and the power to recommend spending.
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+## Kevin Ibarra (R)
+
+Ibarra has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-08-09 18:13:00', '2026-08-09 18:13:00'),
+(206, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-wildfire', 'Secretary of State race: where Vasquez and Holm stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Samuel Vasquez (D)
+
+Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
@@ -5704,121 +5686,17 @@ Vasquez would create a state task force with a deadline of one year and the powe
 
 Holm wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-> Voters are smart. They can tell the difference between a plan and a slogan.
+> Every county, every town. I''m going to outwork everybody in this race.
 
 [Compare the candidates](/races/secretary-of-state/)
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-07-25 06:15:00', '2026-07-25 06:15:00'),
-(222, 'us-house-district-3-where-lindqvist-and-navarro-stand-on-wildfire', 'U.S. House District 3: where Lindqvist and Navarro stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-08-10 17:58:00', '2026-08-10 17:58:00'),
+(207, 'the-new-essex-education-association-endorses-dunn-for-governor', 'The New Essex Education Association endorses Dunn for governor', 'The endorsement gives Grace Dunn a boost on the opioid epidemic.', 'The New Essex Education Association endorsed Grace Dunn in the race for governor on Friday, citing her record on the opioid epidemic.
 
-## Monica Lindqvist (D)
+Dunn called the endorsement "a sign of where this race is headed."
 
-Lindqvist favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Abigail Navarro (R)
-
-Navarro wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-3/)
-', 'Hana Sato', 'Congress', 13, NULL, 1, '2026-07-27 13:33:00', '2026-07-27 18:53:00'),
-(223, 'brennan-rolls-out-new-television-ad-filmed-in-beckley', 'Brennan rolls out new television ad filmed in Beckley', 'The 30-second spot is the first of the fall for Omar Brennan in the race for u.S. Senate.', 'Omar Brennan released a new television ad on Tuesday, filmed on a farm outside Beckley in Crane County.
-
-The ad, which will run statewide, features Brennan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-07-27 19:29:00', '2026-07-28 02:38:00'),
-(224, 'zimmer-rolls-out-new-television-ad-filmed-in-upton', 'Zimmer rolls out new television ad filmed in Upton', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for u.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Upton in Hawthorne County.
-
-The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-07-28 14:12:00', '2026-07-28 14:12:00'),
-(225, 'in-morrow-county-the-ballot-is-long-and-the-lines-are-short', 'In Morrow County, the ballot is long and the lines are short', 'Trenton (pop. 99,120) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Trenton, the county seat, the campaign signs went up early this year.
-
-Morrow County, home to 99,120 people in the state''s North Woods region, has seen its downtown come back to life, slowly.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a dairy farmer voter
-
-About 68,514 people are registered to vote in the county. Election officials expect turnout of about 55%.
-
-[See Morrow County''s results](/counties/morrow-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 45, 1, '2026-08-01 17:14:00', '2026-08-01 21:08:00'),
-(226, 'state-treasurer-where-reyes-and-osei-stand-on-broadband-in-rural', 'state Treasurer: where Reyes and Osei stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for state Treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes has proposed a $200 million bond, to be repaid over twenty years.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-## Claire Osei (R)
-
-Osei favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/state-treasurer/)
-', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-08-02 18:33:00', '2026-08-02 18:33:00'),
-(227, 'town-hall-in-abbott-gets-heated-for-holm', 'Town hall in Abbott gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of State.', 'A town hall meeting in Abbott turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Hadley County resident
-
-Holm answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-08-04 15:56:00', '2026-08-04 16:24:00'),
-(228, 'reyes-campaign-opens-field-office-in-verona', 'Reyes campaign opens field office in Verona', 'The office is the seventh for Kevin Reyes in the race for state Treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Verona on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Coldbrook County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-08-06 10:21:00', '2026-08-06 13:16:00'),
-(229, 'the-new-essex-afl-cio-endorses-hale-for-attorney-general', 'The New Essex AFL-CIO endorses Hale for attorney General', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex AFL-CIO endorsed Rebecca Hale in the race for attorney General on Friday, citing her record on manufacturing jobs.
-
-Hale called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at Harbor College, "but they bring volunteers, and volunteers knock on doors."
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-08-06 13:13:00', '2026-08-06 13:13:00'),
-(230, 'us-senate-where-brennan-and-zimmer-stand-on-the-opioid-epidemic', 'u.S. Senate: where Brennan and Zimmer stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for u.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Ingrid Zimmer (R)
-
-Zimmer favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/us-senate/)
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-08-07 16:09:00', '2026-08-07 16:09:00'),
-(231, 'town-hall-in-lakeside-gets-heated-for-vasquez', 'Town hall in Lakeside gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of State.', 'A town hall meeting in Lakeside turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Salem County resident
-
-Vasquez answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-08-09 07:11:00', '2026-08-09 07:11:00'),
-(232, 'morrison-tours-everly-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Everly as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Everly, stopping at a diner, a hardware store and a high school football game.
-
-"Everly doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-08-09 15:09:00', '2026-08-09 15:09:00'),
-(233, 'poll-mbeki-leads-hale-in-race-for-attorney-general-10', 'Poll: Mbeki leads Hale in race for attorney General', 'A Harbor College survey puts Mbeki at 48% and Hale at 43%, with 8% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 43% among likely voters in the race for attorney General, according to a Harbor College survey released Wednesday.
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-08-11 11:31:00', '2026-08-11 11:31:00'),
+(208, 'august-poll-mbeki-leads-hale-by-5-points-in-race-for-attorney-general', 'August poll: Mbeki leads Hale by 5 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 48% and Hale at 43%, with 8% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 43% among likely voters in the race for attorney general, according to a Kingsbury College poll released Wednesday.
 
 The poll''s margin of error is ±3.7 percentage points.
 
@@ -5830,143 +5708,111 @@ The poll''s margin of error is ±3.7 percentage points.
 
 The survey of 700 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
 ', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-08-12 08:12:00', '2026-08-12 08:12:00'),
-(234, 'us-house-district-3-where-lindqvist-and-navarro-stand-on-rural-hospital', 'U.S. House District 3: where Lindqvist and Navarro stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+(209, 'state-treasurer-race-where-reyes-and-osei-stand-on-the-opioid-epidemic', 'State Treasurer race: where Reyes and Osei stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for state treasurer would handle it.
 
-## Monica Lindqvist (D)
+## Kevin Reyes (D)
 
-Lindqvist would create a state task force with a deadline of one year and the power to recommend spending.
+Reyes says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-## Abigail Navarro (R)
+## Claire Osei (R)
 
-Navarro says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Osei has proposed a $200 million bond, to be repaid over twenty years.
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-[Compare the candidates](/races/us-house-district-3/)
-', 'Keisha Brooks', 'Congress', 13, NULL, 1, '2026-08-12 18:31:00', '2026-08-12 18:31:00'),
-(235, 'in-linden-county-a-bellwether-braces-for-a-close-one', 'In Linden County, a bellwether braces for a close one', 'Greenville (pop. 41,750) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Greenville, the county seat, the campaign signs went up early this year.
+[Compare the candidates](/races/state-treasurer/)
+', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-08-15 07:16:00', '2026-08-15 09:06:00'),
+(210, 'zimmer-campaign-opens-field-office-in-sutton', 'Zimmer campaign opens field office in Sutton', 'The office is the seventh for Ingrid Zimmer in the race for U.S. Senate.', 'The campaign of Ingrid Zimmer opened a field office in downtown Sutton on Saturday, its seventh in the state.
 
-Linden County, home to 41,750 people in the state''s North Woods region, is growing faster than any county outside Port Alder.
+Volunteers said they planned to knock on 20,000 doors in Deerfield County before Election Day.
 
-> Nobody running for governor has been up here since the last time they needed us.
+[Race for U.S. Senate](/races/us-senate/)
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-08-15 11:00:00', '2026-08-15 11:00:00'),
+(211, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-rural', 'U.S. House District 6 race: where Delgado and Underwood stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
 
-— a nurse voter
+## Grace Delgado (D)
 
-About 27,747 people are registered to vote in the county. Election officials expect turnout of about 60%.
-
-[See Linden County''s results](/counties/linden-county/)
-', 'Keisha Brooks', 'Counties', NULL, 41, 1, '2026-08-14 18:55:00', '2026-08-14 18:55:00'),
-(236, 'us-senate-where-brennan-and-zimmer-stand-on-the-state-budget-surplus', 'u.S. Senate: where Brennan and Zimmer stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for u.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan has proposed a $200 million bond, to be repaid over twenty years.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Ingrid Zimmer (R)
-
-Zimmer would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-senate/)
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-08-15 13:06:00', '2026-08-15 13:06:00'),
-(237, 'reyes-campaign-opens-field-office-in-everly', 'Reyes campaign opens field office in Everly', 'The office is the seventh for Kevin Reyes in the race for state Treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Everly on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Chesterton County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-08-17 13:14:00', '2026-08-17 13:14:00'),
-(238, 'bishop-picks-up-support-from-local-officials-in-denton', 'Bishop picks up support from local officials in Denton', 'A dozen mayors and county commissioners signed on with Maria Bishop, a candidate for State Senate District 18.', 'Twelve local officials, most from the area around Denton, endorsed Maria Bishop on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for State Senate District 18](/races/state-senate-district-18/)
-', 'Colin Marsh', 'Legislature', 27, NULL, 1, '2026-08-19 11:05:00', '2026-08-19 11:05:00'),
-(239, 'the-port-alder-building-trades-council-endorses-brennan-for-us-senate', 'The Port Alder Building Trades Council endorses Brennan for u.S. Senate', 'The endorsement gives Omar Brennan a boost on public safety.', 'The Port Alder Building Trades Council endorsed Omar Brennan in the race for u.S. Senate on Tuesday, citing his record on public safety.
-
-Brennan called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-08-21 09:04:00', '2026-08-21 09:04:00'),
-(240, 'the-new-essex-education-association-endorses-dunn-for-governor', 'The New Essex Education Association endorses Dunn for governor', 'The endorsement gives Grace Dunn a boost on the opioid epidemic.', 'The New Essex Education Association endorsed Grace Dunn in the race for governor on Friday, citing her record on the opioid epidemic.
-
-Dunn called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-08-21 19:28:00', '2026-08-21 19:28:00'),
-(241, 'governor-where-morrison-and-dunn-stand-on-the-opioid-epidemic', 'governor: where Morrison and Dunn stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Delgado wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-## Grace Dunn (R)
+## Walter Underwood (R)
 
-Dunn has proposed a $200 million bond, to be repaid over twenty years.
+Underwood favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-[Compare the candidates](/races/governor/)
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-08-22 16:14:00', '2026-08-22 16:14:00'),
-(242, 'how-to-vote-by-mail-in-new-essex', 'How to vote by mail in New Essex', 'Any registered voter can vote by mail. Here is how.', 'Every registered voter in New Essex may vote by mail. No excuse is needed.
+[Compare the candidates](/races/us-house-district-6/)
+', 'Martin Ocampo', 'Congress', 16, NULL, 1, '2026-08-16 10:21:00', '2026-08-16 10:21:00'),
+(212, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-public-safety', 'Secretary of State race: where Vasquez and Holm stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Samuel Vasquez (D)
+
+Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Mei Holm (R)
+
+Holm would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-08-16 17:09:00', '2026-08-16 17:09:00'),
+(213, 'in-ashby-county-the-ballot-is-long-and-the-lines-are-short', 'In Ashby County, the ballot is long and the lines are short', 'Corinth (pop. 176,490) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Corinth, the county seat, the campaign signs went up early this year.
+
+Ashby County, home to 176,490 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a small-business owner voter
+
+About 119,761 people are registered to vote in the county. Election officials expect turnout of about 56%.
+
+[See Ashby County''s results](/counties/ashby-county/)
+', 'Hana Sato', 'Counties', NULL, 2, 1, '2026-08-16 19:09:00', '2026-08-16 19:09:00'),
+(214, 'the-new-essex-farm-bureau-endorses-osei-for-state-treasurer', 'The New Essex Farm Bureau endorses Osei for state treasurer', 'The endorsement gives Claire Osei a boost on public safety.', 'The New Essex Farm Bureau endorsed Claire Osei in the race for state treasurer on Monday, citing her record on public safety.
+
+Osei called the endorsement "an honor and a responsibility."
+
+Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-08-20 17:04:00', '2026-08-20 17:04:00'),
+(215, 'how-to-vote-by-mail-in-new-essex', 'How to vote by mail in New Essex', 'Any registered voter can vote by mail. Here is how.', 'Every registered voter in New Essex may vote by mail. No excuse is needed.
 
 1. **Request a ballot** from your county clerk by October 27.
 2. **Fill it out** in blue or black ink and sign the envelope. A missing signature is the most common reason ballots are rejected.
 3. **Return it** by mail, postmarked by Election Day, or drop it at any official drop box by 8 p.m. on November 3.
 
 You can track your ballot online. If it is rejected, the clerk must contact you, and you have until November 10 to fix the problem.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-08-24 10:45:00', '2026-08-24 10:45:00'),
-(243, 'us-house-district-7-where-sterling-and-ibarra-stand-on-the-port-alder', 'U.S. House District 7: where Sterling and Ibarra stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-08-24 11:11:00', '2026-08-24 11:11:00'),
+(216, 'august-poll-morrison-leads-dunn-by-a-single-point-in-race-for-governor', 'August poll: Morrison leads Dunn by a single point in race for governor', 'A Harbor College survey puts Morrison at 44% and Dunn at 43%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 44% to 43% among likely voters in the race for governor, according to a Harbor College survey released Tuesday.
 
-## Denise Sterling (D)
+The lead is within the poll''s margin of error of ±3.9 percentage points, which means the race is effectively tied.
 
-Sterling favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+## What else the poll found
 
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
+1. **Top issue:** 36% of respondents named school funding as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 58% of Democratic voters said they were "very enthusiastic" about voting, against 68% of Republican voters.
 
-## Kevin Ibarra (R)
-
-Ibarra has proposed a $200 million bond, to be repaid over twenty years.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-08-24 15:41:00', '2026-08-24 15:41:00'),
-(244, 'haddad-picks-up-support-from-local-officials-in-lyndon', 'Haddad picks up support from local officials in Lyndon', 'A dozen mayors and county commissioners signed on with Marcus Haddad, a candidate for State Senate District 22.', 'Twelve local officials, most from the area around Lyndon, endorsed Marcus Haddad on Thursday.
+The survey of 625 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-08-25 19:25:00', '2026-08-25 19:25:00'),
+(217, 'mbeki-picks-up-support-from-local-officials-in-fairview', 'Mbeki picks up support from local officials in Fairview', 'A dozen mayors and county commissioners signed on with Aisha Mbeki, a candidate for attorney general.', 'Twelve local officials, most from the area around Fairview, endorsed Aisha Mbeki on Thursday.
 
 The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-[Race for State Senate District 22](/races/state-senate-district-22/)
-', 'Peter Lindahl', 'Legislature', 29, NULL, 1, '2026-08-25 08:21:00', '2026-08-25 08:21:00'),
-(245, 'dunn-tours-quincy-as-the-campaign-heads-into-the-home-stretch', 'Dunn tours Quincy as the campaign heads into the home stretch', 'Grace Dunn spent the day with voters in the race for governor.', 'Grace Dunn spent Saturday afternoon in Quincy, stopping at a diner, a hardware store and a high school football game.
+[Race for attorney general](/races/attorney-general/)
+', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-08-26 12:42:00', '2026-08-26 12:42:00'),
+(218, 'zimmer-tours-oakridge-as-the-campaign-heads-into-the-home-stretch', 'Zimmer tours Oakridge as the campaign heads into the home stretch', 'Ingrid Zimmer spent the day with voters in the race for U.S. Senate.', 'Ingrid Zimmer spent Saturday afternoon in Oakridge, stopping at a diner, a hardware store and a high school football game.
 
-"Quincy doesn''t get enough attention from Port Alder," Dunn told a crowd of about 80 people. "I''m going to change that."
+"Oakridge doesn''t get enough attention from Port Alder," Zimmer told a crowd of about 80 people. "I''m going to change that."
 
-[Follow the race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-08-27 07:27:00', '2026-08-27 07:27:00'),
-(246, 'us-house-district-2-where-gallagher-and-nyberg-stand-on-election', 'U.S. House District 2: where Gallagher and Nyberg stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
-
-## Linda Gallagher (D)
-
-Gallagher would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Monica Nyberg (R)
-
-Nyberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2026-08-27 10:48:00', '2026-08-27 10:48:00'),
-(247, 'poll-dunn-leads-morrison-in-race-for-governor-6', 'Poll: Dunn leads Morrison in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 46% and Morrison at 43%, with 10% undecided.', 'Grace Dunn leads Priya Morrison 46% to 43% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Friday.
+[Follow the race for U.S. Senate](/races/us-senate/)
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-08-27 15:10:00', '2026-08-27 15:10:00'),
+(219, 'august-poll-dunn-leads-morrison-by-3-points-in-race-for-governor', 'August poll: Dunn leads Morrison by 3 points in race for governor', 'The Courier/New Essex State University poll puts Dunn at 46% and Morrison at 43%, with 10% undecided.', 'Grace Dunn leads Priya Morrison 46% to 43% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Friday.
 
 The poll''s margin of error is ±3.1 percentage points.
 
@@ -5978,89 +5824,109 @@ The poll''s margin of error is ±3.1 percentage points.
 
 The survey of 1000 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
 ', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-08-28 08:41:00', '2026-08-28 08:41:00'),
-(248, 'in-summit-county-turnout-could-decide-everything', 'In Summit County, turnout could decide everything', 'Bristow (pop. 40,830) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Bristow, the county seat, the campaign signs went up early this year.
+(220, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-the-states', 'Lieutenant Governor race: where Duarte and Quinlan stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for lieutenant governor would handle it.
 
-Summit County, home to 40,830 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
+## Luis Duarte (D)
 
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a small-business owner voter
-
-About 28,251 people are registered to vote in the county. Election officials expect turnout of about 65%.
-
-[See Summit County''s results](/counties/summit-county/)
-', 'Hana Sato', 'Counties', NULL, 55, 1, '2026-08-28 13:09:00', '2026-08-28 17:38:00'),
-(249, 'sorensen-picks-up-support-from-local-officials-in-prescott', 'Sorensen picks up support from local officials in Prescott', 'A dozen mayors and county commissioners signed on with Kevin Sorensen, a candidate for State Senate District 4.', 'Twelve local officials, most from the area around Prescott, endorsed Kevin Sorensen on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for State Senate District 4](/races/state-senate-district-4/)
-', 'Peter Lindahl', 'Legislature', 20, NULL, 1, '2026-08-29 13:36:00', '2026-08-29 13:36:00'),
-(250, 'zimmer-rolls-out-new-television-ad-filmed-in-kirkwood', 'Zimmer rolls out new television ad filmed in Kirkwood', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for u.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Kirkwood in Birch County.
-
-The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-08-30 07:51:00', '2026-08-30 07:51:00'),
-(251, 'town-hall-in-abbott-gets-heated-for-vasquez', 'Town hall in Abbott gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of State.', 'A town hall meeting in Abbott turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Hadley County resident
-
-Vasquez answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of State](/races/secretary-of-state/)
-', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2026-08-30 08:12:00', '2026-08-30 08:12:00'),
-(252, 'us-house-district-8-where-okafor-and-ortega-stand-on-the-states-aging', 'U.S. House District 8: where Okafor and Ortega stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Rebecca Ortega (R)
-
-Ortega has proposed a $200 million bond, to be repaid over twenty years.
+Duarte would create a state task force with a deadline of one year and the power to recommend spending.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-[Compare the candidates](/races/us-house-district-8/)
-', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-09-02 09:42:00', '2026-09-02 09:42:00'),
-(253, 'reyes-campaign-opens-field-office-in-trenton', 'Reyes campaign opens field office in Trenton', 'The office is the seventh for Kevin Reyes in the race for state Treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Trenton on Saturday, its seventh in the state.
+## Lena Quinlan (R)
 
-Volunteers said they planned to knock on 20,000 doors in Morrow County before Election Day.
+Quinlan favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-09-05 08:52:00', '2026-09-05 08:52:00'),
-(254, 'fact-check-dawsons-claim-about-jobs-in-sutton', 'Fact check: Dawson''s claim about jobs in Sutton', 'We looked at a claim Thomas Dawson has made repeatedly in the race for State Senate District 20.', 'In speeches across the state, Thomas Dawson has said that Sutton "lost a thousand jobs" in the past four years.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-08-28 09:21:00', '2026-08-28 09:21:00'),
+(221, 'august-poll-mbeki-leads-hale-by-13-points-in-race-for-attorney-general', 'August poll: Mbeki leads Hale by 13 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 51% and Hale at 38%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 51% to 38% among likely voters in the race for attorney general, according to a Kingsbury College poll released Friday.
+
+The poll''s margin of error is ±3.0 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 26% of respondents named manufacturing jobs as the most important issue facing the state.
+2. **Right track:** 36% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 75% of Democratic voters said they were "very enthusiastic" about voting, against 55% of Republican voters.
+
+The survey of 1050 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-08-28 09:47:00', '2026-08-28 09:47:00'),
+(222, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-the', 'U.S. House District 3 race: where Ashworth and Whitaker stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Katherine Ashworth (D)
+
+Ashworth says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## David Whitaker (R)
+
+Whitaker wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-09-01 16:18:00', '2026-09-01 16:18:00'),
+(223, 'the-port-alder-building-trades-council-endorses-zimmer-for-us-senate', 'The Port Alder Building Trades Council endorses Zimmer for U.S. Senate', 'The endorsement gives Ingrid Zimmer a boost on public safety.', 'The Port Alder Building Trades Council endorsed Ingrid Zimmer in the race for U.S. Senate on Tuesday, citing her record on public safety.
+
+Zimmer called the endorsement "proof that this campaign is reaching every corner of New Essex."
+
+Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-09-02 19:44:00', '2026-09-02 19:44:00'),
+(224, 'ferraro-picks-up-support-from-local-officials-in-riverton', 'Ferraro picks up support from local officials in Riverton', 'A dozen mayors and county commissioners signed on with Maria Ferraro, a candidate for State Senate District 12.', 'Twelve local officials, most from the area around Riverton, endorsed Maria Ferraro on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for State Senate District 12](/races/state-senate-district-12/)
+', 'Colin Marsh', 'Legislature', 24, NULL, 1, '2026-09-03 13:47:00', '2026-09-03 13:47:00'),
+(225, 'september-poll-zimmer-leads-brennan-by-a-single-point-in-race-for-us', 'September poll: Zimmer leads Brennan by a single point in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 45% and Brennan at 44%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 44% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Friday.
+
+The lead is within the poll''s margin of error of ±3.5 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 22% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 36% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 70% of Republican voters said they were "very enthusiastic" about voting, against 62% of Democratic voters.
+
+The survey of 775 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-09-04 16:40:00', '2026-09-04 16:40:00'),
+(226, 'in-fenwick-county-a-bellwether-braces-for-a-close-one', 'In Fenwick County, a bellwether braces for a close one', 'Yardley (pop. 50,130) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Yardley, the county seat, the campaign signs went up early this year.
+
+Fenwick County, home to 50,130 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
+
+> I vote for the person, not the party. Always have.
+
+— a county employee voter
+
+About 36,932 people are registered to vote in the county. Election officials expect turnout of about 64%.
+
+[See Fenwick County''s results](/counties/fenwick-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 24, 1, '2026-09-05 08:24:00', '2026-09-05 11:07:00'),
+(227, 'duarte-rolls-out-new-television-ad-filmed-in-kirkwood', 'Duarte rolls out new television ad filmed in Kirkwood', 'The 30-second spot is the first of the fall for Luis Duarte in the race for lieutenant governor.', 'Luis Duarte released a new television ad on Tuesday, filmed on a farm outside Kirkwood in Birch County.
+
+The ad, which will run statewide, features Duarte walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2026-09-06 13:16:00', '2026-09-06 13:16:00'),
+(228, 'fact-check-brennans-claim-about-jobs-in-port-alder', 'Fact check: Brennan''s claim about jobs in Port Alder', 'We looked at a claim Omar Brennan has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Omar Brennan has said that Port Alder "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
-State labor data show that employment in Deerfield County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+State labor data show that employment in Redwater County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Dawson says, and not on net.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Brennan says, and not on net.
 
-[Race for State Senate District 20](/races/state-senate-district-20/)
-', 'Luis Ferreira', 'Legislature', 28, NULL, 1, '2026-09-05 13:06:00', '2026-09-05 13:06:00'),
-(255, 'us-house-district-2-where-gallagher-and-nyberg-stand-on-the-opioid', 'U.S. House District 2: where Gallagher and Nyberg stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+[Race for U.S. Senate](/races/us-senate/)
+', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-09-07 07:56:00', '2026-09-07 07:56:00'),
+(229, 'morrison-picks-up-support-from-local-officials-in-brandt', 'Morrison picks up support from local officials in Brandt', 'A dozen mayors and county commissioners signed on with Priya Morrison, a candidate for governor.', 'Twelve local officials, most from the area around Brandt, endorsed Priya Morrison on Thursday.
 
-## Linda Gallagher (D)
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-Gallagher has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Monica Nyberg (R)
-
-Nyberg would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Peter Lindahl', 'Congress', 12, NULL, 1, '2026-09-06 08:29:00', '2026-09-06 08:29:00'),
-(256, 'whats-on-the-ballot-in-new-essex-this-november', 'What''s on the ballot in New Essex this November', 'From governor to state senate, every race on the 2026 ballot.', 'Voters in New Essex will choose a governor, a U.S. senator, every statewide executive office, all eight members of the U.S. House and half of the state senate.
+[Race for governor](/races/governor/)
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-09-07 09:24:00', '2026-09-07 09:24:00'),
+(230, 'whats-on-the-ballot-in-new-essex-this-november', 'What''s on the ballot in New Essex this November', 'From governor to state senate, every race on the 2026 ballot.', 'Voters in New Essex will choose a governor, a U.S. senator, every statewide executive office, all eight members of the U.S. House and half of the state senate.
 
 ## Statewide
 
@@ -6072,100 +5938,120 @@ Nyberg would create a state task force with a deadline of one year and the power
 ## Districts
 
 Every [U.S. House](/offices/us-house/) seat and twelve [State Senate](/offices/state-senate/) seats.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-09-08 16:37:00', '2026-09-08 16:37:00'),
-(257, 'governor-where-morrison-and-dunn-stand-on-the-port-alder-transit', 'governor: where Morrison and Dunn stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for governor would handle it.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-09-08 17:52:00', '2026-09-08 17:52:00'),
+(231, 'town-hall-in-colfax-gets-heated-for-mbeki', 'Town hall in Colfax gets heated for Mbeki', 'Questions about the budget dominated an evening event for Aisha Mbeki, who is running for attorney general.', 'A town hall meeting in Colfax turned tense on Monday night when several residents pressed Aisha Mbeki on property taxes and school funding.
 
-## Priya Morrison (D)
+> You keep saying you''ll fix it. How, exactly?
 
-Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+— a Iron Hills County resident
 
-> Voters are smart. They can tell the difference between a plan and a slogan.
+Mbeki answered every question and stayed for an hour afterward, aides said.
 
-## Grace Dunn (R)
-
-Dunn has proposed a $200 million bond, to be repaid over twenty years.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/governor/)
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-09-09 08:19:00', '2026-09-09 08:19:00'),
-(258, 'poll-mbeki-leads-hale-in-race-for-attorney-general-6', 'Poll: Mbeki leads Hale in race for attorney General', 'A Harbor College survey puts Mbeki at 49% and Hale at 40%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 49% to 40% among likely voters in the race for attorney General, according to a Harbor College survey released Thursday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 33% of respondents named the opioid epidemic as the most important issue facing the state.
-2. **Right track:** 37% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 57% of Democratic voters said they were "very enthusiastic" about voting, against 64% of Republican voters.
-
-The survey of 1000 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-09-10 08:33:00', '2026-09-10 08:33:00'),
-(259, 'brennan-rolls-out-new-television-ad-filmed-in-ferris', 'Brennan rolls out new television ad filmed in Ferris', 'The 30-second spot is the first of the fall for Omar Brennan in the race for u.S. Senate.', 'Omar Brennan released a new television ad on Tuesday, filmed on a farm outside Ferris in Meadow County.
-
-The ad, which will run statewide, features Brennan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-09-13 18:06:00', '2026-09-14 03:06:00'),
-(260, 'us-house-district-2-where-gallagher-and-nyberg-stand-on-road-and-bridge', 'U.S. House District 2: where Gallagher and Nyberg stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+[Race for attorney general](/races/attorney-general/)
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-09-09 06:26:00', '2026-09-09 06:26:00'),
+(232, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-broadband', 'U.S. House District 2 race: where Gallagher and Nyberg stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
 
 ## Linda Gallagher (D)
 
-Gallagher would create a state task force with a deadline of one year and the power to recommend spending.
+Gallagher says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
 ## Monica Nyberg (R)
 
-Nyberg would create a state task force with a deadline of one year and the power to recommend spending.
+Nyberg favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 [Compare the candidates](/races/us-house-district-2/)
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-09-14 13:39:00', '2026-09-14 13:39:00'),
-(261, 'dunn-tours-medford-as-the-campaign-heads-into-the-home-stretch', 'Dunn tours Medford as the campaign heads into the home stretch', 'Grace Dunn spent the day with voters in the race for governor.', 'Grace Dunn spent Saturday afternoon in Medford, stopping at a diner, a hardware store and a high school football game.
+', 'Colin Marsh', 'Congress', 12, NULL, 1, '2026-09-09 18:11:00', '2026-09-10 02:21:00'),
+(233, 'fact-check-reyess-claim-about-jobs-in-corinth', 'Fact check: Reyes''s claim about jobs in Corinth', 'We looked at a claim Kevin Reyes has made repeatedly in the race for state treasurer.', 'In speeches across the state, Kevin Reyes has said that Corinth "lost a thousand jobs" in the past four years.
 
-"Medford doesn''t get enough attention from Port Alder," Dunn told a crowd of about 80 people. "I''m going to change that."
+## What the numbers say
 
-[Follow the race for governor](/races/governor/)
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-09-15 18:01:00', '2026-09-15 18:01:00'),
-(262, 'in-calloway-county-turnout-could-decide-everything', 'In Calloway County, turnout could decide everything', 'Rockport (pop. 22,000) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Rockport, the county seat, the campaign signs went up early this year.
+State labor data show that employment in Ashby County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-Calloway County, home to 22,000 people in the state''s Coast region, is growing faster than any county outside Port Alder.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Reyes says, and not on net.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-09-13 11:14:00', '2026-09-13 11:14:00'),
+(234, 'the-new-essex-afl-cio-endorses-hale-for-attorney-general', 'The New Essex AFL-CIO endorses Hale for attorney general', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex AFL-CIO endorsed Rebecca Hale in the race for attorney general on Monday, citing her record on manufacturing jobs.
+
+Hale called the endorsement "an honor and a responsibility."
+
+Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-15 08:00:00', '2026-09-15 14:05:00'),
+(235, 'in-bramble-county-candidates-come-knocking-early', 'In Bramble County, candidates come knocking early', 'Ridgeway (pop. 42,180) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Ridgeway, the county seat, the campaign signs went up early this year.
+
+Bramble County, home to 42,180 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a county employee voter
+
+About 28,999 people are registered to vote in the county. Election officials expect turnout of about 60%.
+
+[See Bramble County''s results](/counties/bramble-county/)
+', 'Keisha Brooks', 'Counties', NULL, 8, 1, '2026-09-15 13:38:00', '2026-09-15 20:58:00'),
+(236, 'september-poll-mbeki-leads-hale-by-3-points-in-race-for-attorney-general', 'September poll: Mbeki leads Hale by 3 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 45% and Hale at 42%, with 12% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 42% among likely voters in the race for attorney general, according to a Kingsbury College poll released Wednesday.
+
+The lead is within the poll''s margin of error of ±3.5 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 23% of respondents named the state''s aging water systems as the most important issue facing the state.
+2. **Right track:** 50% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 63% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
+
+The survey of 800 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-09-16 18:49:00', '2026-09-16 18:49:00'),
+(237, 'fact-check-whitakers-claim-about-jobs-in-lowell-falls', 'Fact check: Whitaker''s claim about jobs in Lowell Falls', 'We looked at a claim David Whitaker has made repeatedly in the race for U.S. House District 3.', 'In speeches across the state, David Whitaker has said that Lowell Falls "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Marsh County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Whitaker says, and not on net.
+
+[Race for U.S. House District 3](/races/us-house-district-3/)
+', 'Colin Marsh', 'Congress', 13, NULL, 1, '2026-09-18 14:37:00', '2026-09-18 14:37:00'),
+(238, 'in-highland-county-turnout-could-decide-everything', 'In Highland County, turnout could decide everything', 'Stanhope (pop. 70,020) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Stanhope, the county seat, the campaign signs went up early this year.
+
+Highland County, home to 70,020 people in the state''s North Woods region, relies on farming and a state prison for most of its jobs.
 
 > My grandkids can''t afford to live in the town they grew up in.
 
 — a nurse voter
 
-About 15,033 people are registered to vote in the county. Election officials expect turnout of about 61%.
+About 48,998 people are registered to vote in the county. Election officials expect turnout of about 63%.
 
-[See Calloway County''s results](/counties/calloway-county/)
-', 'Hana Sato', 'Counties', NULL, 10, 1, '2026-09-20 14:57:00', '2026-09-20 14:57:00'),
-(263, 'the-new-essex-farm-bureau-endorses-osei-for-state-treasurer', 'The New Essex Farm Bureau endorses Osei for state Treasurer', 'The endorsement gives Claire Osei a boost on public safety.', 'The New Essex Farm Bureau endorsed Claire Osei in the race for state Treasurer on Friday, citing her record on public safety.
+[See Highland County''s results](/counties/highland-county/)
+', 'Martin Ocampo', 'Counties', NULL, 34, 1, '2026-09-22 09:14:00', '2026-09-22 09:14:00'),
+(239, 'hale-tours-harmon-as-the-campaign-heads-into-the-home-stretch', 'Hale tours Harmon as the campaign heads into the home stretch', 'Rebecca Hale spent the day with voters in the race for attorney general.', 'Rebecca Hale spent Saturday afternoon in Harmon, stopping at a diner, a hardware store and a high school football game.
 
-Osei called the endorsement "proof that this campaign is reaching every corner of New Essex."
+"Harmon doesn''t get enough attention from Port Alder," Hale told a crowd of about 80 people. "I''m going to change that."
 
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at Harbor College, "but they bring volunteers, and volunteers knock on doors."
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-09-21 15:55:00', '2026-09-21 15:55:00'),
-(264, 'takeaways-from-the-first-debate-in-port-alder-for-attorney-general', 'Takeaways from the first debate in Port Alder for attorney General', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Port Alder on Monday night for an hour-long debate that was sharp but rarely personal.
+[Follow the race for attorney general](/races/attorney-general/)
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-09-22 10:45:00', '2026-09-22 10:45:00'),
+(240, 'september-poll-mbeki-leads-hale-by-9-points-in-race-for-attorney-general', 'September poll: Mbeki leads Hale by 9 points in race for attorney general', 'A Harbor College survey puts Mbeki at 49% and Hale at 40%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 49% to 40% among likely voters in the race for attorney general, according to a Harbor College survey released Thursday.
 
-## 1. Road and bridge repair was the main event
+The poll''s margin of error is ±3.2 percentage points.
 
-Mbeki returned again and again to road and bridge repair. Hale accused Mbeki of "running on a slogan."
+## What else the poll found
 
-## 2. A rare moment of agreement
+1. **Top issue:** 36% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 35% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 54% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
 
-Both candidates said they would sign a bill to expand rural broadband.
+The survey of 925 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-24 07:31:00', '2026-09-24 07:31:00'),
+(241, 'the-state-chamber-of-commerce-endorses-brennan-for-us-senate', 'The state Chamber of Commerce endorses Brennan for U.S. Senate', 'The endorsement gives Omar Brennan a boost on public safety.', 'The state Chamber of Commerce endorsed Omar Brennan in the race for U.S. Senate on Tuesday, citing his record on public safety.
 
-## 3. The line of the night
+Brennan called the endorsement "proof that this campaign is reaching every corner of New Essex."
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-— Rebecca Hale
-
-The candidates meet again in two weeks in Kettering. [Follow the race](/races/attorney-general/).
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-09-22 22:30:00', '2026-09-22 22:30:00'),
-(265, 'takeaways-from-the-first-debate-in-port-alder-for-us-senate', 'Takeaways from the first debate in Port Alder for u.S. Senate', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Port Alder on Monday night for an hour-long debate that was sharp but rarely personal.
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-09-24 09:42:00', '2026-09-24 09:42:00'),
+(242, 'takeaways-from-the-first-us-senate-debate-in-port-alder', 'Takeaways from the first U.S. Senate debate in Port Alder', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
 
 ## 1. Public safety was the main event
 
@@ -6173,49 +6059,17 @@ Brennan returned again and again to public safety. Zimmer accused Brennan of "ru
 
 ## 2. A rare moment of agreement
 
-Both candidates said they would keep the state''s rainy-day fund above 8 percent of the budget.
+Both candidates said they would support an independent redistricting commission.
 
 ## 3. The line of the night
 
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 — Ingrid Zimmer
 
 The candidates meet again in two weeks in Kettering. [Follow the race](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-09-23 22:30:00', '2026-09-23 22:30:00'),
-(266, 'fact-check-okafors-claim-about-jobs-in-denton', 'Fact check: Okafor''s claim about jobs in Denton', 'We looked at a claim Elena Okafor has made repeatedly in the race for U.S. House District 8.', 'In speeches across the state, Elena Okafor has said that Denton "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Tillman County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Okafor says, and not on net.
-
-[Race for U.S. House District 8](/races/us-house-district-8/)
-', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-09-24 13:16:00', '2026-09-24 13:16:00'),
-(267, 'lieutenant-governor-where-duarte-and-quinlan-stand-on-school-funding', 'lieutenant Governor: where Duarte and Quinlan stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for lieutenant Governor would handle it.
-
-## Luis Duarte (D)
-
-Duarte says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Lena Quinlan (R)
-
-Quinlan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-09-26 09:46:00', '2026-09-26 09:46:00'),
-(268, 'zimmer-rolls-out-new-television-ad-filmed-in-sutton', 'Zimmer rolls out new television ad filmed in Sutton', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for u.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Sutton in Deerfield County.
-
-The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-09-26 11:10:00', '2026-09-26 11:10:00'),
-(269, 'takeaways-from-the-first-debate-in-port-alder-for-governor', 'Takeaways from the first debate in Port Alder for governor', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Port Alder on Monday night for an hour-long debate that was sharp but rarely personal.
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-09-24 22:30:00', '2026-09-24 22:30:00'),
+(243, 'takeaways-from-the-first-governor-debate-in-port-alder', 'Takeaways from the first Governor debate in Port Alder', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
 
 ## 1. Rural hospital closures was the main event
 
@@ -6227,97 +6081,63 @@ Both candidates said they would oppose closing any more rural hospitals.
 
 ## 3. The line of the night
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+> Every county, every town. I''m going to outwork everybody in this race.
 
 — Grace Dunn
 
 The candidates meet again in two weeks in Kettering. [Follow the race](/races/governor/).
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-09-26 22:30:00', '2026-09-26 22:30:00'),
-(270, 'lieutenant-governor-where-duarte-and-quinlan-stand-on-election-security', 'lieutenant Governor: where Duarte and Quinlan stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for lieutenant Governor would handle it.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-09-25 22:30:00', '2026-09-25 22:30:00'),
+(244, 'takeaways-from-the-first-attorney-general-debate-in-port-alder', 'Takeaways from the first Attorney General debate in Port Alder', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
 
-## Luis Duarte (D)
+## 1. Road and bridge repair was the main event
 
-Duarte has proposed a $200 million bond, to be repaid over twenty years.
+Mbeki returned again and again to road and bridge repair. Hale accused Mbeki of "running on a slogan."
 
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
+## 2. A rare moment of agreement
 
-## Lena Quinlan (R)
+Both candidates said they would oppose closing any more rural hospitals.
 
-Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
+## 3. The line of the night
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-09-28 06:19:00', '2026-09-28 13:23:00'),
-(271, 'us-house-district-7-where-sterling-and-ibarra-stand-on-broadband-in', 'U.S. House District 7: where Sterling and Ibarra stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+— Rebecca Hale
 
-## Denise Sterling (D)
+The candidates meet again in two weeks in Kettering. [Follow the race](/races/attorney-general/).
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-25 22:30:00', '2026-09-25 22:30:00'),
+(245, 'governor-race-where-morrison-and-dunn-stand-on-election-security', 'Governor race: where Morrison and Dunn stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for governor would handle it.
 
-Sterling favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+## Priya Morrison (D)
+
+Morrison would create a state task force with a deadline of one year and the power to recommend spending.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Grace Dunn (R)
+
+Dunn favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/governor/)
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-09-29 06:01:00', '2026-09-29 06:01:00'),
+(246, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-farm-income', 'U.S. House District 8 race: where Okafor and Ortega stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Rebecca Ortega (R)
+
+Ortega has proposed a $200 million bond, to be repaid over twenty years.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-## Kevin Ibarra (R)
-
-Ibarra would create a state task force with a deadline of one year and the power to recommend spending.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-09-28 10:46:00', '2026-09-28 10:46:00'),
-(272, 'poll-zimmer-leads-brennan-in-race-for-us-senate-2', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 45% and Brennan at 43%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 43% among likely voters in the race for u.S. Senate, according to the Courier/New Essex State University poll released Tuesday.
-
-The lead is within the poll''s margin of error of ±3.5 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 33% of respondents named election security as the most important issue facing the state.
-2. **Right track:** 32% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 58% of Republican voters said they were "very enthusiastic" about voting, against 63% of Democratic voters.
-
-The survey of 800 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-09-29 07:43:00', '2026-09-29 07:43:00'),
-(273, 'poll-zimmer-leads-brennan-in-race-for-us-senate', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'A Harbor College survey puts Zimmer at 47% and Brennan at 42%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 42% among likely voters in the race for u.S. Senate, according to a Harbor College survey released Tuesday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 34% of respondents named broadband in rural counties as the most important issue facing the state.
-2. **Right track:** 44% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 71% of Republican voters said they were "very enthusiastic" about voting, against 74% of Democratic voters.
-
-The survey of 975 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-09-29 17:41:00', '2026-09-29 17:41:00'),
-(274, 'us-house-district-7-where-sterling-and-ibarra-stand-on-the-states-aging', 'U.S. House District 7: where Sterling and Ibarra stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Kevin Ibarra (R)
-
-Ibarra wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Hana Sato', 'Congress', 17, NULL, 1, '2026-09-29 18:27:00', '2026-09-29 18:27:00'),
-(275, 'poll-mbeki-leads-hale-in-race-for-attorney-general-5', 'Poll: Mbeki leads Hale in race for attorney General', 'A Kingsbury College poll puts Mbeki at 48% and Hale at 39%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 39% among likely voters in the race for attorney General, according to a Kingsbury College poll released Wednesday.
-
-The poll''s margin of error is ±3.3 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 37% of respondents named housing costs as the most important issue facing the state.
-2. **Right track:** 51% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 73% of Democratic voters said they were "very enthusiastic" about voting, against 75% of Republican voters.
-
-The survey of 900 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-30 08:19:00', '2026-09-30 08:19:00'),
-(276, 'poll-zimmer-leads-brennan-in-race-for-us-senate-9', 'Poll: Zimmer leads Brennan in race for u.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 46% and Brennan at 39%, with 15% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 39% among likely voters in the race for u.S. Senate, according to the Courier/New Essex State University poll released Friday.
+[Compare the candidates](/races/us-house-district-8/)
+', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2026-10-01 17:21:00', '2026-10-01 17:21:00'),
+(247, 'october-poll-zimmer-leads-brennan-by-7-points-in-race-for-us-senate', 'October poll: Zimmer leads Brennan by 7 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 46% and Brennan at 39%, with 15% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 39% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Friday.
 
 The poll''s margin of error is ±3.8 percentage points.
 
@@ -6329,63 +6149,609 @@ The poll''s margin of error is ±3.8 percentage points.
 
 The survey of 675 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
 ', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-10-02 13:46:00', '2026-10-02 13:46:00'),
-(277, 'us-house-district-8-where-okafor-and-ortega-stand-on-farm-income', 'U.S. House District 8: where Okafor and Ortega stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+(248, 'october-poll-dunn-leads-morrison-by-a-single-point-in-race-for-governor', 'October poll: Dunn leads Morrison by a single point in race for governor', 'The Courier/New Essex State University poll puts Dunn at 44% and Morrison at 43%, with 13% undecided.', 'Grace Dunn leads Priya Morrison 44% to 43% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Saturday.
 
-## Elena Okafor (D)
-
-Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-## Rebecca Ortega (R)
-
-Ortega would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-10-02 15:12:00', '2026-10-02 15:12:00'),
-(278, 'in-lamar-county-the-race-for-governor-is-personal', 'In Lamar County, the race for governor is personal', 'Fairview (pop. 31,910) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Fairview, the county seat, the campaign signs went up early this year.
-
-Lamar County, home to 31,910 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a dairy farmer voter
-
-About 23,156 people are registered to vote in the county. Election officials expect turnout of about 58%.
-
-[See Lamar County''s results](/counties/lamar-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 39, 1, '2026-10-03 08:45:00', '2026-10-03 08:45:00'),
-(279, 'us-house-district-7-where-sterling-and-ibarra-stand-on-road-and-bridge', 'U.S. House District 7: where Sterling and Ibarra stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling has proposed a $200 million bond, to be repaid over twenty years.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Kevin Ibarra (R)
-
-Ibarra would create a state task force with a deadline of one year and the power to recommend spending.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-10-03 13:54:00', '2026-10-03 13:54:00'),
-(280, 'poll-mbeki-leads-hale-in-race-for-attorney-general-7', 'Poll: Mbeki leads Hale in race for attorney General', 'The Courier/New Essex State University poll puts Mbeki at 47% and Hale at 41%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 47% to 41% among likely voters in the race for attorney General, according to the Courier/New Essex State University poll released Sunday.
-
-The poll''s margin of error is ±3.4 percentage points.
+The lead is within the poll''s margin of error of ±3.2 percentage points, which means the race is effectively tied.
 
 ## What else the poll found
 
-1. **Top issue:** 26% of respondents named the state''s aging water systems as the most important issue facing the state.
-2. **Right track:** 34% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 52% of Republican voters.
+1. **Top issue:** 35% of respondents named the state budget surplus as the most important issue facing the state.
+2. **Right track:** 47% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 73% of Republican voters said they were "very enthusiastic" about voting, against 56% of Democratic voters.
 
-The survey of 850 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-10-04 07:46:00', '2026-10-04 07:46:00'),
-(281, 'voter-guide-the-race-for-us-senate', 'Voter guide: the race for U.S. Senate', 'What to know about Omar Brennan, Ingrid Zimmer, Patrick Abernathy and Carlos Frost before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+The survey of 925 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-10-03 07:25:00', '2026-10-03 16:10:00'),
+(249, 'voter-guide-the-race-for-us-house-district-2', 'Voter guide: the race for U.S. House District 2', 'What to know about Linda Gallagher, Monica Nyberg and Olivia Chen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 8 counties.
+
+## Linda Gallagher
+
+**Party:** Democratic · **Hometown:** Millford
+
+Gallagher, a civil engineer, has focused on election security. [Full profile](/candidates/linda-gallagher/)
+
+## Monica Nyberg
+
+**Party:** Republican · **Hometown:** Ashton · **Incumbent**
+
+Nyberg, a small-business owner, has focused on the cost of child care. [Full profile](/candidates/monica-nyberg/)
+
+## Olivia Chen
+
+**Party:** Libertarian · **Hometown:** Winslow
+
+Chen, a civil engineer, has focused on the Port Alder transit expansion. [Full profile](/candidates/olivia-chen/)
+
+Results will appear on the [race page](/races/us-house-district-2/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Congress', 12, NULL, 1, '2026-10-05 15:55:00', '2026-10-05 15:55:00'),
+(250, 'october-poll-mbeki-leads-hale-by-5-points-in-race-for-attorney-general', 'October poll: Mbeki leads Hale by 5 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Mbeki at 46% and Hale at 41%, with 12% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 41% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Tuesday.
+
+The poll''s margin of error is ±3.0 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 31% of respondents named manufacturing jobs as the most important issue facing the state.
+2. **Right track:** 43% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 59% of Democratic voters said they were "very enthusiastic" about voting, against 61% of Republican voters.
+
+The survey of 1050 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-06 17:35:00', '2026-10-06 17:35:00'),
+(251, 'takeaways-from-the-final-governor-debate-in-kettering', 'Takeaways from the final Governor debate in Kettering', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Rural hospital closures was the main event
+
+Morrison returned again and again to rural hospital closures. Dunn accused Morrison of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would support an independent redistricting commission.
+
+## 3. The line of the night
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+— Grace Dunn
+
+The candidates meet for the last time before Election Day. [Follow the race](/races/governor/).
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-06 22:30:00', '2026-10-07 00:34:00'),
+(252, 'takeaways-from-the-final-us-senate-debate-in-kettering', 'Takeaways from the final U.S. Senate debate in Kettering', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Kettering on Thursday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Public safety was the main event
+
+Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would sign a bill to expand rural broadband.
+
+## 3. The line of the night
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+— Ingrid Zimmer
+
+The candidates meet for the last time before Election Day. [Follow the race](/races/us-senate/).
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-06 22:30:00', '2026-10-06 22:30:00'),
+(253, 'voter-guide-the-race-for-us-house-district-3', 'Voter guide: the race for U.S. House District 3', 'What to know about Katherine Ashworth and David Whitaker before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 7 counties.
+
+## Katherine Ashworth
+
+**Party:** Democratic · **Hometown:** Chapel Hill
+
+Ashworth, a county prosecutor, has focused on rural hospital closures. [Full profile](/candidates/katherine-ashworth/)
+
+## David Whitaker
+
+**Party:** Republican · **Hometown:** Chapel Hill
+
+Whitaker, a real estate developer, has focused on wildfire preparedness. [Full profile](/candidates/david-whitaker/)
+
+Results will appear on the [race page](/races/us-house-district-3/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2026-10-07 11:34:00', '2026-10-07 11:34:00'),
+(254, 'vasquez-picks-up-support-from-local-officials-in-elkhart', 'Vasquez picks up support from local officials in Elkhart', 'A dozen mayors and county commissioners signed on with Samuel Vasquez, a candidate for secretary of state.', 'Twelve local officials, most from the area around Elkhart, endorsed Samuel Vasquez on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2026-10-07 15:25:00', '2026-10-07 15:25:00'),
+(255, 'voter-guide-the-race-for-state-senate-district-22', 'Voter guide: the race for State Senate District 22', 'What to know about Marcus Crowley and Marcus Petrov before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Marcus Crowley
+
+**Party:** Democratic · **Hometown:** Yardley
+
+Crowley, a family physician, has focused on manufacturing jobs. [Full profile](/candidates/marcus-crowley/)
+
+## Marcus Petrov
+
+**Party:** Republican · **Hometown:** Lowell Falls
+
+Petrov, a union electrician, has focused on property taxes. [Full profile](/candidates/marcus-petrov/)
+
+Results will appear on the [race page](/races/state-senate-district-22/) after polls close at 8 p.m.
+', 'Martin Ocampo', 'Legislature', 29, NULL, 1, '2026-10-07 15:42:00', '2026-10-07 15:42:00'),
+(256, 'voter-guide-the-race-for-us-house-district-1', 'Voter guide: the race for U.S. House District 1', 'What to know about Abigail Talbot and Nathan Kowalski before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 4 counties.
+
+## Abigail Talbot
+
+**Party:** Democratic · **Hometown:** Port Alder · **Incumbent**
+
+Talbot, a city planner, has focused on property taxes. [Full profile](/candidates/abigail-talbot/)
+
+## Nathan Kowalski
+
+**Party:** Republican · **Hometown:** Riverton
+
+Kowalski, a union electrician, has focused on school funding. [Full profile](/candidates/nathan-kowalski/)
+
+Results will appear on the [race page](/races/us-house-district-1/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Congress', 11, NULL, 1, '2026-10-08 07:05:00', '2026-10-08 07:05:00'),
+(257, 'voter-guide-the-race-for-state-senate-district-20', 'Voter guide: the race for State Senate District 20', 'What to know about Daniel Haddad and Jonathan Jansen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Daniel Haddad
+
+**Party:** Democratic · **Hometown:** Ridgeway
+
+Haddad, a community college dean, has focused on the Port Alder transit expansion. [Full profile](/candidates/daniel-haddad/)
+
+## Jonathan Jansen
+
+**Party:** Republican · **Hometown:** Ridgeway · **Incumbent**
+
+Jansen, a real estate developer, has focused on rural hospital closures. [Full profile](/candidates/jonathan-jansen/)
+
+Results will appear on the [race page](/races/state-senate-district-20/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Legislature', 28, NULL, 1, '2026-10-09 14:13:00', '2026-10-09 14:13:00'),
+(258, 'dunn-campaign-opens-field-office-in-colfax', 'Dunn campaign opens field office in Colfax', 'The office is the seventh for Grace Dunn in the race for governor.', 'The campaign of Grace Dunn opened a field office in downtown Colfax on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Iron Hills County before Election Day.
+
+[Race for governor](/races/governor/)
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-10-09 14:42:00', '2026-10-09 14:42:00'),
+(259, 'voter-guide-the-race-for-lieutenant-governor', 'Voter guide: the race for lieutenant governor', 'What to know about Luis Duarte and Lena Quinlan before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+## Luis Duarte
+
+**Party:** Democratic · **Hometown:** Lowell Falls
+
+Duarte, a software entrepreneur, has focused on public safety. [Full profile](/candidates/luis-duarte/)
+
+## Lena Quinlan
+
+**Party:** Republican · **Hometown:** Sheffield
+
+Quinlan, a public defender, has focused on manufacturing jobs. [Full profile](/candidates/lena-quinlan/)
+
+Results will appear on the [race page](/races/lieutenant-governor/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-10-10 17:08:00', '2026-10-10 17:08:00'),
+(260, 'october-poll-zimmer-leads-brennan-by-6-points-in-race-for-us-senate', 'October poll: Zimmer leads Brennan by 6 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 48% and Brennan at 42%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 42% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Saturday.
+
+The poll''s margin of error is ±3.2 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 18% of respondents named farm income as the most important issue facing the state.
+2. **Right track:** 39% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 71% of Republican voters said they were "very enthusiastic" about voting, against 58% of Democratic voters.
+
+The survey of 950 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-10 19:45:00', '2026-10-10 19:45:00'),
+(261, 'fact-check-castillos-claim-about-jobs-in-sutton', 'Fact check: Castillo''s claim about jobs in Sutton', 'We looked at a claim Naomi Castillo has made repeatedly in the race for State Senate District 24.', 'In speeches across the state, Naomi Castillo has said that Sutton "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Deerfield County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Castillo says, and not on net.
+
+[Race for State Senate District 24](/races/state-senate-district-24/)
+', 'Colin Marsh', 'Legislature', 30, NULL, 1, '2026-10-10 19:50:00', '2026-10-10 19:50:00'),
+(262, 'takeaways-from-the-final-attorney-general-debate-in-kettering', 'Takeaways from the final Attorney General debate in Kettering', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Kettering on Monday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Road and bridge repair was the main event
+
+Mbeki returned again and again to road and bridge repair. Hale accused Mbeki of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would oppose closing any more rural hospitals.
+
+## 3. The line of the night
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+— Rebecca Hale
+
+The candidates meet for the last time before Election Day. [Follow the race](/races/attorney-general/).
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-10-10 22:30:00', '2026-10-10 22:30:00'),
+(263, 'voter-guide-the-race-for-us-house-district-4', 'Voter guide: the race for U.S. House District 4', 'What to know about Katherine Oyelaran and Yusuf Boyd before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 10 counties.
+
+## Katherine Oyelaran
+
+**Party:** Democratic · **Hometown:** Verona
+
+Oyelaran, a nurse, has focused on the state''s aging water systems. [Full profile](/candidates/katherine-oyelaran/)
+
+## Yusuf Boyd
+
+**Party:** Republican · **Hometown:** Verona · **Incumbent**
+
+Boyd, a union electrician, has focused on the state''s aging water systems. [Full profile](/candidates/yusuf-boyd/)
+
+Results will appear on the [race page](/races/us-house-district-4/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2026-10-11 12:52:00', '2026-10-11 12:52:00'),
+(264, 'vasquez-tours-trenton-as-the-campaign-heads-into-the-home-stretch', 'Vasquez tours Trenton as the campaign heads into the home stretch', 'Samuel Vasquez spent the day with voters in the race for secretary of state.', 'Samuel Vasquez spent Saturday afternoon in Trenton, stopping at a diner, a hardware store and a high school football game.
+
+"Trenton doesn''t get enough attention from Port Alder," Vasquez told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for secretary of state](/races/secretary-of-state/)
+', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-10-11 16:22:00', '2026-10-11 16:22:00'),
+(265, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-the-port', 'U.S. House District 6 race: where Delgado and Underwood stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+
+## Grace Delgado (D)
+
+Delgado has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Walter Underwood (R)
+
+Underwood says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-6/)
+', 'Keisha Brooks', 'Congress', 16, NULL, 1, '2026-10-12 15:59:00', '2026-10-12 15:59:00'),
+(266, 'where-to-find-early-voting-locations', 'Where to find early voting locations', 'Early voting runs October 19 to October 31 in every county.', 'Every county offers at least one early voting site from October 19 to October 31, including two Saturdays.
+
+- **Hours:** 8 a.m. to 6 p.m. on weekdays, 9 a.m. to 3 p.m. on Saturdays.
+- **What to bring:** a photo ID or a utility bill with your name and address.
+- **Where:** usually the county courthouse or the county clerk''s office. Harbor County has twelve sites.
+
+Lines are usually shortest in the first week.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-12 19:47:00', '2026-10-12 19:47:00'),
+(267, 'voter-guide-the-race-for-state-senate-district-16', 'Voter guide: the race for State Senate District 16', 'What to know about Omar Acosta and Claire Bauer before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Omar Acosta
+
+**Party:** Democratic · **Hometown:** Hollis · **Incumbent**
+
+Acosta, a city planner, has focused on rural hospital closures. [Full profile](/candidates/omar-acosta/)
+
+## Claire Bauer
+
+**Party:** Republican · **Hometown:** Lyndon
+
+Bauer, a public defender, has focused on the state budget surplus. [Full profile](/candidates/claire-bauer/)
+
+Results will appear on the [race page](/races/state-senate-district-16/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Legislature', 26, NULL, 1, '2026-10-13 08:39:00', '2026-10-13 18:24:00'),
+(268, 'quinlan-picks-up-support-from-local-officials-in-trenton', 'Quinlan picks up support from local officials in Trenton', 'A dozen mayors and county commissioners signed on with Lena Quinlan, a candidate for lieutenant governor.', 'Twelve local officials, most from the area around Trenton, endorsed Lena Quinlan on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-10-13 13:22:00', '2026-10-13 13:22:00'),
+(269, 'october-poll-dunn-leads-morrison-by-6-points-in-race-for-governor', 'October poll: Dunn leads Morrison by 6 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 47% and Morrison at 41%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 47% to 41% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Tuesday.
+
+The poll''s margin of error is ±3.1 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 28% of respondents named road and bridge repair as the most important issue facing the state.
+2. **Right track:** 34% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 55% of Republican voters said they were "very enthusiastic" about voting, against 72% of Democratic voters.
+
+The survey of 1000 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-13 17:15:00', '2026-10-14 03:09:00'),
+(270, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-broadband-in', 'U.S. House District 4 race: where Oyelaran and Boyd stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## Katherine Oyelaran (D)
+
+Oyelaran favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## Yusuf Boyd (R)
+
+Boyd would create a state task force with a deadline of one year and the power to recommend spending.
+
+> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Colin Marsh', 'Congress', 14, NULL, 1, '2026-10-13 17:47:00', '2026-10-13 17:47:00'),
+(271, 'voter-guide-the-race-for-governor', 'Voter guide: the race for governor', 'What to know about Priya Morrison, Grace Dunn and Henry Hargrove before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Priya Morrison
+
+**Party:** Democratic · **Hometown:** Winslow
+
+Morrison, a software entrepreneur, has focused on rural hospital closures. [Full profile](/candidates/priya-morrison/)
+
+## Grace Dunn
+
+**Party:** Republican · **Hometown:** Easton
+
+Dunn, a former newspaper editor, has focused on the opioid epidemic. [Full profile](/candidates/grace-dunn/)
+
+## Henry Hargrove
+
+**Party:** Libertarian · **Hometown:** Upton
+
+Hargrove, a civil engineer, has focused on farm income. [Full profile](/candidates/henry-hargrove/)
+
+Results will appear on the [race page](/races/governor/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-14 07:17:00', '2026-10-14 07:17:00'),
+(272, 'voter-guide-the-race-for-commissioner-of-agriculture', 'Voter guide: the race for commissioner of agriculture', 'What to know about Henry Voss and Fatima Lowry before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Henry Voss
+
+**Party:** Democratic · **Hometown:** Fairview
+
+Voss, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/henry-voss/)
+
+## Fatima Lowry
+
+**Party:** Republican · **Hometown:** Marlow · **Incumbent**
+
+Lowry, a pastor, has focused on property taxes. [Full profile](/candidates/fatima-lowry/)
+
+Results will appear on the [race page](/races/commissioner-of-agriculture/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Statewide', 8, NULL, 1, '2026-10-14 09:13:00', '2026-10-14 09:13:00'),
+(273, 'former-gov-eleanor-haskins-endorses-quinlan-for-lieutenant-governor', 'Former Gov. Eleanor Haskins endorses Quinlan for lieutenant governor', 'The endorsement gives Lena Quinlan a boost on manufacturing jobs.', 'Former Gov. Eleanor Haskins endorsed Lena Quinlan in the race for lieutenant governor on Monday, citing her record on manufacturing jobs.
+
+Quinlan called the endorsement "an honor and a responsibility."
+
+Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
+', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-10-14 19:24:00', '2026-10-14 19:24:00'),
+(274, 'reyes-picks-up-support-from-local-officials-in-jasper', 'Reyes picks up support from local officials in Jasper', 'A dozen mayors and county commissioners signed on with Kevin Reyes, a candidate for state treasurer.', 'Twelve local officials, most from the area around Jasper, endorsed Kevin Reyes on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-10-15 06:00:00', '2026-10-15 06:00:00'),
+(275, 'voter-guide-the-race-for-state-auditor', 'Voter guide: the race for state auditor', 'What to know about Luis Caldwell and Elena Yates before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Luis Caldwell
+
+**Party:** Democratic · **Hometown:** Prescott
+
+Caldwell, a former newspaper editor, has focused on farm income. [Full profile](/candidates/luis-caldwell/)
+
+## Elena Yates
+
+**Party:** Republican · **Hometown:** Dover Mills · **Incumbent**
+
+Yates, a union electrician, has focused on broadband in rural counties. [Full profile](/candidates/elena-yates/)
+
+Results will appear on the [race page](/races/state-auditor/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2026-10-15 06:42:00', '2026-10-15 06:42:00'),
+(276, 'voter-guide-the-race-for-state-senate-district-4', 'Voter guide: the race for State Senate District 4', 'What to know about Teresa Tran and James Thornbury before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 5 counties.
+
+## Teresa Tran
+
+**Party:** Democratic · **Hometown:** Kettering
+
+Tran, a real estate developer, has focused on farm income. [Full profile](/candidates/teresa-tran/)
+
+## James Thornbury
+
+**Party:** Republican · **Hometown:** Trenton
+
+Thornbury, a former police chief, has focused on the state budget surplus. [Full profile](/candidates/james-thornbury/)
+
+Results will appear on the [race page](/races/state-senate-district-4/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Legislature', 20, NULL, 1, '2026-10-15 12:14:00', '2026-10-15 14:45:00'),
+(277, 'attorney-general-race-where-mbeki-and-hale-stand-on-the-port-alder', 'Attorney General race: where Mbeki and Hale stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Aisha Mbeki (D)
+
+Mbeki says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Rebecca Hale (R)
+
+Hale wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-10-15 13:04:00', '2026-10-15 18:50:00'),
+(278, 'zimmer-outraises-brennan-in-the-third-quarter', 'Zimmer outraises Brennan in the third quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $0.7 million in the third quarter, outpacing Omar Brennan''s $0.5 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Zimmer ended the period with $1.0 million in the bank; Brennan had $0.7 million.
+
+## Where the money came from
+
+- **Small donors:** 47% of Zimmer''s contributions were $200 or less, compared with 58% for Brennan.
+- **Out of state:** 24% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.5 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Brennan said.
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-10-15 15:39:00', '2026-10-15 15:39:00'),
+(279, 'voter-guide-the-race-for-attorney-general', 'Voter guide: the race for attorney general', 'What to know about Aisha Mbeki and Rebecca Hale before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+## Aisha Mbeki
+
+**Party:** Democratic · **Hometown:** Sheffield · **Incumbent**
+
+Mbeki, a county prosecutor, has focused on road and bridge repair. [Full profile](/candidates/aisha-mbeki/)
+
+## Rebecca Hale
+
+**Party:** Republican · **Hometown:** Trenton
+
+Hale, a former police chief, has focused on manufacturing jobs. [Full profile](/candidates/rebecca-hale/)
+
+Results will appear on the [race page](/races/attorney-general/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-15 15:43:00', '2026-10-15 19:45:00'),
+(280, 'hale-outraises-mbeki-in-the-third-quarter', 'Hale outraises Mbeki in the third quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Rebecca Hale raised $0.9 million in the third quarter, outpacing Aisha Mbeki''s $0.6 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Hale ended the period with $1.1 million in the bank; Mbeki had $0.7 million.
+
+## Where the money came from
+
+- **Small donors:** 51% of Hale''s contributions were $200 or less, compared with 54% for Mbeki.
+- **Out of state:** 29% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.6 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Mbeki said.
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-15 16:32:00', '2026-10-15 16:32:00'),
+(281, 'morrison-outraises-dunn-in-the-third-quarter', 'Morrison outraises Dunn in the third quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.1 million in the third quarter, outpacing Grace Dunn''s $0.6 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Morrison ended the period with $1.8 million in the bank; Dunn had $0.9 million.
+
+## Where the money came from
+
+- **Small donors:** 39% of Morrison''s contributions were $200 or less, compared with 59% for Dunn.
+- **Out of state:** 8% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.1 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Dunn said.
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-10-15 17:57:00', '2026-10-15 17:57:00'),
+(282, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-the-states', 'U.S. House District 4 race: where Oyelaran and Boyd stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## Katherine Oyelaran (D)
+
+Oyelaran would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Yusuf Boyd (R)
+
+Boyd says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-10-16 14:19:00', '2026-10-16 14:19:00'),
+(283, 'voter-guide-the-race-for-state-treasurer', 'Voter guide: the race for state treasurer', 'What to know about Kevin Reyes and Claire Osei before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Kevin Reyes
+
+**Party:** Democratic · **Hometown:** Lakeside
+
+Reyes, a public defender, has focused on the state''s aging water systems. [Full profile](/candidates/kevin-reyes/)
+
+## Claire Osei
+
+**Party:** Republican · **Hometown:** Newbury · **Incumbent**
+
+Osei, a hospital administrator, has focused on public safety. [Full profile](/candidates/claire-osei/)
+
+Results will appear on the [race page](/races/state-treasurer/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-10-17 09:35:00', '2026-10-17 09:35:00'),
+(284, 'voter-guide-the-race-for-superintendent-of-public-instruction', 'Voter guide: the race for superintendent of public instruction', 'What to know about Andrew McAllister and Walter Santos before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Andrew McAllister
+
+**Party:** Nonpartisan · **Hometown:** Yardley · **Incumbent**
+
+McAllister, a public-school teacher, has focused on property taxes. [Full profile](/candidates/andrew-mcallister/)
+
+## Walter Santos
+
+**Party:** Nonpartisan · **Hometown:** Carlisle
+
+Santos, a small-business owner, has focused on the state''s aging water systems. [Full profile](/candidates/walter-santos/)
+
+Results will appear on the [race page](/races/superintendent-of-public-instruction/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Statewide', 9, NULL, 1, '2026-10-17 18:02:00', '2026-10-18 03:17:00'),
+(285, 'voter-guide-the-race-for-us-house-district-8', 'Voter guide: the race for U.S. House District 8', 'What to know about Elena Okafor and Rebecca Ortega before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 3 counties.
+
+## Elena Okafor
+
+**Party:** Democratic · **Hometown:** Greenville · **Incumbent**
+
+Okafor, a public defender, has focused on housing costs. [Full profile](/candidates/elena-okafor/)
+
+## Rebecca Ortega
+
+**Party:** Republican · **Hometown:** Greenville
+
+Ortega, a community college dean, has focused on housing costs. [Full profile](/candidates/rebecca-ortega/)
+
+Results will appear on the [race page](/races/us-house-district-8/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2026-10-18 13:17:00', '2026-10-18 13:17:00'),
+(286, 'voter-guide-the-race-for-state-senate-district-10', 'Voter guide: the race for State Senate District 10', 'What to know about Curtis Pruitt and Sarah Iverson before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Curtis Pruitt
+
+**Party:** Democratic · **Hometown:** Brandt · **Incumbent**
+
+Pruitt, a labor organizer, has focused on public safety. [Full profile](/candidates/curtis-pruitt/)
+
+## Sarah Iverson
+
+**Party:** Republican · **Hometown:** Orland
+
+Iverson, a real estate developer, has focused on road and bridge repair. [Full profile](/candidates/sarah-iverson/)
+
+Results will appear on the [race page](/races/state-senate-district-10/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Legislature', 23, NULL, 1, '2026-10-18 15:43:00', '2026-10-18 15:43:00'),
+(287, 'voter-guide-the-race-for-state-senate-district-24', 'Voter guide: the race for State Senate District 24', 'What to know about Naomi Castillo and Daniel Rasmussen before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 5 counties.
+
+## Naomi Castillo
+
+**Party:** Democratic · **Hometown:** Corinth
+
+Castillo, a civil engineer, has focused on manufacturing jobs. [Full profile](/candidates/naomi-castillo/)
+
+## Daniel Rasmussen
+
+**Party:** Republican · **Hometown:** Granby · **Incumbent**
+
+Rasmussen, a nurse, has focused on the cost of child care. [Full profile](/candidates/daniel-rasmussen/)
+
+Results will appear on the [race page](/races/state-senate-district-24/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Legislature', 30, NULL, 1, '2026-10-18 18:14:00', '2026-10-18 18:14:00'),
+(288, 'voter-guide-the-race-for-us-house-district-7', 'Voter guide: the race for U.S. House District 7', 'What to know about Denise Sterling, Kevin Ibarra and Maria Kimura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 7 counties.
+
+## Denise Sterling
+
+**Party:** Democratic · **Hometown:** Bellport
+
+Sterling, a union electrician, has focused on school funding. [Full profile](/candidates/denise-sterling/)
+
+## Kevin Ibarra
+
+**Party:** Republican · **Hometown:** Sutton · **Incumbent**
+
+Ibarra, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/kevin-ibarra/)
+
+## Maria Kimura
+
+**Party:** Libertarian · **Hometown:** Fulton
+
+Kimura, a family physician, has focused on the state''s aging water systems. [Full profile](/candidates/maria-kimura/)
+
+Results will appear on the [race page](/races/us-house-district-7/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-10-19 08:12:00', '2026-10-19 08:12:00'),
+(289, 'voter-guide-the-race-for-us-senate', 'Voter guide: the race for U.S. Senate', 'What to know about Omar Brennan, Ingrid Zimmer, Patrick Abernathy and Carlos Frost before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 ## Omar Brennan
 
@@ -6412,258 +6778,174 @@ Abernathy, a nurse, has focused on the cost of child care. [Full profile](/candi
 Frost, a small-business owner, has focused on housing costs. [Full profile](/candidates/carlos-frost/)
 
 Results will appear on the [race page](/races/us-senate/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-05 06:47:00', '2026-10-05 06:47:00'),
-(282, 'voter-guide-the-race-for-us-house-district-1', 'Voter guide: the race for U.S. House District 1', 'What to know about Abigail Talbot and Nathan Kowalski before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-19 08:22:00', '2026-10-19 08:22:00'),
+(290, 'town-hall-in-trenton-gets-heated-for-acosta', 'Town hall in Trenton gets heated for Acosta', 'Questions about the budget dominated an evening event for Omar Acosta, who is running for State Senate District 16.', 'A town hall meeting in Trenton turned tense on Monday night when several residents pressed Omar Acosta on property taxes and school funding.
 
-The district covers 4 counties.
+> You keep saying you''ll fix it. How, exactly?
 
-## Abigail Talbot
+— a Morrow County resident
 
-**Party:** Democratic · **Hometown:** Port Alder · **Incumbent**
+Acosta answered every question and stayed for an hour afterward, aides said.
 
-Talbot, a city planner, has focused on property taxes. [Full profile](/candidates/abigail-talbot/)
-
-## Nathan Kowalski
-
-**Party:** Republican · **Hometown:** Riverton
-
-Kowalski, a union electrician, has focused on school funding. [Full profile](/candidates/nathan-kowalski/)
-
-Results will appear on the [race page](/races/us-house-district-1/) after polls close at 8 p.m.
-', 'Hana Sato', 'Congress', 11, NULL, 1, '2026-10-05 10:43:00', '2026-10-05 10:43:00'),
-(283, 'in-fox-river-county-the-ballot-is-long-and-the-lines-are-short', 'In Fox River County, the ballot is long and the lines are short', 'Westover (pop. 59,090) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Westover, the county seat, the campaign signs went up early this year.
-
-Fox River County, home to 59,090 people in the state''s Central Plains region, has seen its downtown come back to life, slowly.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a county employee voter
-
-About 39,899 people are registered to vote in the county. Election officials expect turnout of about 62%.
-
-[See Fox River County''s results](/counties/fox-river-county/)
-', 'Colin Marsh', 'Counties', NULL, 25, 1, '2026-10-05 14:37:00', '2026-10-05 14:37:00'),
-(284, 'in-dalton-county-candidates-come-knocking-early', 'In Dalton County, candidates come knocking early', 'Paxton (pop. 82,590) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Paxton, the county seat, the campaign signs went up early this year.
-
-Dalton County, home to 82,590 people in the state''s Southern Hills region, relies on farming and a state prison for most of its jobs.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a bartender voter
-
-About 55,472 people are registered to vote in the county. Election officials expect turnout of about 58%.
-
-[See Dalton County''s results](/counties/dalton-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 18, 1, '2026-10-05 15:42:00', '2026-10-05 15:42:00'),
-(285, 'osei-campaign-opens-field-office-in-corinth', 'Osei campaign opens field office in Corinth', 'The office is the seventh for Claire Osei in the race for state Treasurer.', 'The campaign of Claire Osei opened a field office in downtown Corinth on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Ashby County before Election Day.
-
-[Race for state Treasurer](/races/state-treasurer/)
-', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-10-05 17:08:00', '2026-10-05 22:25:00'),
-(286, 'voter-guide-the-race-for-state-senate-district-16', 'Voter guide: the race for State Senate District 16', 'What to know about Curtis Pryor and Hannah Ferraro before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+[Race for State Senate District 16](/races/state-senate-district-16/)
+', 'Colin Marsh', 'Legislature', 26, NULL, 1, '2026-10-20 06:29:00', '2026-10-20 06:29:00'),
+(291, 'voter-guide-the-race-for-state-senate-district-14', 'Voter guide: the race for State Senate District 14', 'What to know about Nathan Albright and Jonathan Lindgren before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 5 counties.
 
-## Curtis Pryor
+## Nathan Albright
 
-**Party:** Democratic · **Hometown:** Port Alder · **Incumbent**
+**Party:** Democratic · **Hometown:** Ashton
 
-Pryor, an accountant, has focused on housing costs. [Full profile](/candidates/curtis-pryor/)
+Albright, a public defender, has focused on the state''s aging water systems. [Full profile](/candidates/nathan-albright/)
 
-## Hannah Ferraro
+## Jonathan Lindgren
 
-**Party:** Republican · **Hometown:** Clayton
+**Party:** Republican · **Hometown:** Ashton · **Incumbent**
 
-Ferraro, a civil engineer, has focused on the Port Alder transit expansion. [Full profile](/candidates/hannah-ferraro/)
+Lindgren, an accountant, has focused on school funding. [Full profile](/candidates/jonathan-lindgren/)
 
-Results will appear on the [race page](/races/state-senate-district-16/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Legislature', 26, NULL, 1, '2026-10-06 08:55:00', '2026-10-06 08:55:00'),
-(287, 'us-house-district-6-where-delgado-and-underwood-stand-on-wildfire', 'U.S. House District 6: where Delgado and Underwood stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+Results will appear on the [race page](/races/state-senate-district-14/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Legislature', 25, NULL, 1, '2026-10-20 07:55:00', '2026-10-20 09:54:00'),
+(292, 'governor-race-where-morrison-and-dunn-stand-on-broadband-in-rural', 'Governor race: where Morrison and Dunn stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for governor would handle it.
 
-## Grace Delgado (D)
+## Priya Morrison (D)
 
-Delgado would create a state task force with a deadline of one year and the power to recommend spending.
+Morrison would create a state task force with a deadline of one year and the power to recommend spending.
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-## Walter Underwood (R)
+## Grace Dunn (R)
 
-Underwood has proposed a $200 million bond, to be repaid over twenty years.
+Dunn wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-> Voters are smart. They can tell the difference between a plan and a slogan.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-[Compare the candidates](/races/us-house-district-6/)
-', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2026-10-07 08:36:00', '2026-10-07 18:34:00'),
-(288, 'voter-guide-the-race-for-state-senate-district-2', 'Voter guide: the race for State Senate District 2', 'What to know about Linda Greenberg and Naomi Ashworth before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+[Compare the candidates](/races/governor/)
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-10-20 14:07:00', '2026-10-20 14:07:00'),
+(293, 'voter-guide-the-race-for-us-house-district-6', 'Voter guide: the race for U.S. House District 6', 'What to know about Grace Delgado and Walter Underwood before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
-The district covers 5 counties.
+The district covers 12 counties.
 
-## Linda Greenberg
+## Grace Delgado
 
-**Party:** Democratic · **Hometown:** Medford · **Incumbent**
+**Party:** Democratic · **Hometown:** Marlow · **Incumbent**
 
-Greenberg, a pastor, has focused on wildfire preparedness. [Full profile](/candidates/linda-greenberg/)
+Delgado, a software entrepreneur, has focused on property taxes. [Full profile](/candidates/grace-delgado/)
 
-## Naomi Ashworth
+## Walter Underwood
 
-**Party:** Republican · **Hometown:** Stanhope
+**Party:** Republican · **Hometown:** Harmon
 
-Ashworth, a community college dean, has focused on broadband in rural counties. [Full profile](/candidates/naomi-ashworth/)
+Underwood, a public defender, has focused on election security. [Full profile](/candidates/walter-underwood/)
 
-Results will appear on the [race page](/races/state-senate-district-2/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Legislature', 19, NULL, 1, '2026-10-07 14:04:00', '2026-10-07 14:04:00'),
-(289, 'voter-guide-the-race-for-state-senate-district-10', 'Voter guide: the race for State Senate District 10', 'What to know about Teresa Oyelaran and Sarah Whitaker before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+Results will appear on the [race page](/races/us-house-district-6/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Congress', 16, NULL, 1, '2026-10-20 14:44:00', '2026-10-20 14:44:00'),
+(294, 'when-will-we-know-the-results', 'When will we know the results?', 'Close races can take days to call. That is normal, and here is why.', 'On election night, the first numbers you see are mail ballots that arrived early. Election Day votes come next, and late-arriving mail ballots can take several days.
 
-The district covers 5 counties.
+## Why it takes time
 
-## Teresa Oyelaran
+Clerks verify every mail-ballot signature. Ballots postmarked by Election Day count if they arrive by November 10.
 
-**Party:** Democratic · **Hometown:** Newbury · **Incumbent**
+## What "too close to call" means
 
-Oyelaran, a nurse, has focused on housing costs. [Full profile](/candidates/teresa-oyelaran/)
+We do not call a race until the trailing candidate cannot catch up with the votes left to count. In a close race that can take a week. A margin under half a percentage point triggers an automatic recount.
 
-## Sarah Whitaker
+Follow every race on our [results page](/races/).
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-20 14:45:00', '2026-10-20 14:45:00'),
+(295, 'governor-race-where-morrison-and-dunn-stand-on-the-opioid-epidemic', 'Governor race: where Morrison and Dunn stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for governor would handle it.
 
-**Party:** Republican · **Hometown:** Brandt
+## Priya Morrison (D)
 
-Whitaker, a county prosecutor, has focused on the state''s aging water systems. [Full profile](/candidates/sarah-whitaker/)
+Morrison has proposed a $200 million bond, to be repaid over twenty years.
 
-Results will appear on the [race page](/races/state-senate-district-10/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Legislature', 23, NULL, 1, '2026-10-07 14:15:00', '2026-10-07 14:15:00'),
-(290, 'takeaways-from-the-final-debate-in-kettering-for-us-senate', 'Takeaways from the final debate in Kettering for u.S. Senate', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Kettering on Monday night for an hour-long debate that was sharp but rarely personal.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-## 1. Public safety was the main event
+## Grace Dunn (R)
 
-Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
+Dunn wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-## 2. A rare moment of agreement
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-Both candidates said they would keep the state''s rainy-day fund above 8 percent of the budget.
-
-## 3. The line of the night
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-— Ingrid Zimmer
-
-The candidates meet for the last time before Election Day. [Follow the race](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-10-07 22:30:00', '2026-10-07 22:30:00'),
-(291, 'voter-guide-the-race-for-state-senate-district-20', 'Voter guide: the race for State Senate District 20', 'What to know about Sarah Fairbanks and Thomas Dawson before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+[Compare the candidates](/races/governor/)
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-10-21 19:06:00', '2026-10-21 19:06:00'),
+(296, 'voter-guide-the-race-for-state-senate-district-18', 'Voter guide: the race for State Senate District 18', 'What to know about James Winslow and Sarah Fairbanks before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 The district covers 5 counties.
+
+## James Winslow
+
+**Party:** Democratic · **Hometown:** Fulton
+
+Winslow, a county prosecutor, has focused on the state''s aging water systems. [Full profile](/candidates/james-winslow/)
 
 ## Sarah Fairbanks
 
-**Party:** Democratic · **Hometown:** Riverton
+**Party:** Republican · **Hometown:** Bristow · **Incumbent**
 
 Fairbanks, a county prosecutor, has focused on the cost of child care. [Full profile](/candidates/sarah-fairbanks/)
 
-## Thomas Dawson
-
-**Party:** Republican · **Hometown:** Mayfield · **Incumbent**
-
-Dawson, a hospital administrator, has focused on road and bridge repair. [Full profile](/candidates/thomas-dawson/)
-
-Results will appear on the [race page](/races/state-senate-district-20/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Legislature', 28, NULL, 1, '2026-10-08 17:32:00', '2026-10-08 17:32:00'),
-(292, 'voter-guide-the-race-for-state-senate-district-4', 'Voter guide: the race for State Senate District 4', 'What to know about Teresa Tran and Kevin Sorensen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+Results will appear on the [race page](/races/state-senate-district-18/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Legislature', 27, NULL, 1, '2026-10-22 09:07:00', '2026-10-22 09:07:00'),
+(297, 'voter-guide-the-race-for-state-senate-district-12', 'Voter guide: the race for State Senate District 12', 'What to know about Mei Lindqvist and Maria Ferraro before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 5 counties.
 
-## Teresa Tran
+## Mei Lindqvist
 
-**Party:** Democratic · **Hometown:** Kettering
+**Party:** Democratic · **Hometown:** Dover Mills
 
-Tran, a real estate developer, has focused on farm income. [Full profile](/candidates/teresa-tran/)
+Lindqvist, a real estate developer, has focused on manufacturing jobs. [Full profile](/candidates/mei-lindqvist/)
 
-## Kevin Sorensen
+## Maria Ferraro
 
-**Party:** Republican · **Hometown:** Marlow
+**Party:** Republican · **Hometown:** Selby · **Incumbent**
 
-Sorensen, an Army veteran and engineer, has focused on housing costs. [Full profile](/candidates/kevin-sorensen/)
+Ferraro, a city planner, has focused on manufacturing jobs. [Full profile](/candidates/maria-ferraro/)
 
-Results will appear on the [race page](/races/state-senate-district-4/) after polls close at 8 p.m.
-', 'Martin Ocampo', 'Legislature', 20, NULL, 1, '2026-10-09 11:43:00', '2026-10-09 11:43:00'),
-(293, 'voter-guide-the-race-for-us-house-district-3', 'Voter guide: the race for U.S. House District 3', 'What to know about Monica Lindqvist and Abigail Navarro before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+Results will appear on the [race page](/races/state-senate-district-12/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Legislature', 24, NULL, 1, '2026-10-22 09:13:00', '2026-10-22 19:00:00'),
+(298, 'voter-guide-the-race-for-supreme-court-seat-3', 'Voter guide: the race for Supreme Court, Seat 3', 'What to know about Hannah Novak and Dwayne Marsh before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
-The district covers 7 counties.
+## Hannah Novak
 
-## Monica Lindqvist
+**Party:** Nonpartisan · **Hometown:** Rockport · **Incumbent**
 
-**Party:** Democratic · **Hometown:** Corinth
+Novak, a software entrepreneur, has focused on the Port Alder transit expansion. [Full profile](/candidates/hannah-novak/)
 
-Lindqvist, a former newspaper editor, has focused on the cost of child care. [Full profile](/candidates/monica-lindqvist/)
+## Dwayne Marsh
 
-## Abigail Navarro
+**Party:** Nonpartisan · **Hometown:** Greenville
 
-**Party:** Republican · **Hometown:** Chapel Hill
+Marsh, a former police chief, has focused on road and bridge repair. [Full profile](/candidates/dwayne-marsh/)
 
-Navarro, a software entrepreneur, has focused on property taxes. [Full profile](/candidates/abigail-navarro/)
+Results will appear on the [race page](/races/supreme-court-seat-3/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Courts', 10, NULL, 1, '2026-10-22 11:19:00', '2026-10-22 11:19:00'),
+(299, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on', 'U.S. House District 1 race: where Talbot and Kowalski stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
 
-Results will appear on the [race page](/races/us-house-district-3/) after polls close at 8 p.m.
-', 'Colin Marsh', 'Congress', 13, NULL, 1, '2026-10-09 18:52:00', '2026-10-09 18:52:00'),
-(294, 'morrison-tours-fulton-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Fulton as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Fulton, stopping at a diner, a hardware store and a high school football game.
+## Abigail Talbot (D)
 
-"Fulton doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
+Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-[Follow the race for governor](/races/governor/)
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-10-10 19:07:00', '2026-10-10 19:07:00'),
-(295, 'takeaways-from-the-final-debate-in-kettering-for-governor', 'Takeaways from the final debate in Kettering for governor', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Kettering on Thursday night for an hour-long debate that was sharp but rarely personal.
+> This campaign is about property taxes, and I''m going to talk about it until the polls close.
 
-## 1. Rural hospital closures was the main event
+## Nathan Kowalski (R)
 
-Morrison returned again and again to rural hospital closures. Dunn accused Morrison of "running on a slogan."
+Kowalski would create a state task force with a deadline of one year and the power to recommend spending.
 
-## 2. A rare moment of agreement
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-Both candidates said they would sign a bill to expand rural broadband.
+[Compare the candidates](/races/us-house-district-1/)
+', 'Dana Whitcomb', 'Congress', 11, NULL, 1, '2026-10-23 07:09:00', '2026-10-23 07:09:00'),
+(300, 'the-new-essex-sheriffs-association-endorses-hale-for-attorney-general', 'The New Essex Sheriffs'' Association endorses Hale for attorney general', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex Sheriffs'' Association endorsed Rebecca Hale in the race for attorney general on Tuesday, citing her record on manufacturing jobs.
 
-## 3. The line of the night
+Hale called the endorsement "a sign of where this race is headed."
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-10-23 08:51:00', '2026-10-23 13:35:00');
 
-— Grace Dunn
-
-The candidates meet for the last time before Election Day. [Follow the race](/races/governor/).
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-10 22:30:00', '2026-10-10 22:30:00'),
-(296, 'takeaways-from-the-final-debate-in-kettering-for-attorney-general', 'Takeaways from the final debate in Kettering for attorney General', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Kettering on Thursday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Road and bridge repair was the main event
-
-Mbeki returned again and again to road and bridge repair. Hale accused Mbeki of "running on a slogan."
-
-## 2. A rare moment of agreement
-
-Both candidates said they would sign a bill to expand rural broadband.
-
-## 3. The line of the night
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-— Rebecca Hale
-
-The candidates meet for the last time before Election Day. [Follow the race](/races/attorney-general/).
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-10-10 22:30:00', '2026-10-10 22:30:00'),
-(297, 'fact-check-navarros-claim-about-jobs-in-everly', 'Fact check: Navarro''s claim about jobs in Everly', 'We looked at a claim Abigail Navarro has made repeatedly in the race for U.S. House District 3.', 'In speeches across the state, Abigail Navarro has said that Everly "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Chesterton County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Navarro says, and not on net.
-
-[Race for U.S. House District 3](/races/us-house-district-3/)
-', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2026-10-11 17:41:00', '2026-10-11 17:41:00'),
-(298, 'where-to-find-early-voting-locations', 'Where to find early voting locations', 'Early voting runs October 19 to October 31 in every county.', 'Every county offers at least one early voting site from October 19 to October 31, including two Saturdays.
-
-- **Hours:** 8 a.m. to 6 p.m. on weekdays, 9 a.m. to 3 p.m. on Saturdays.
-- **What to bring:** a photo ID or a utility bill with your name and address.
-- **Where:** usually the county courthouse or the county clerk''s office. Harbor County has twelve sites.
-
-Lines are usually shortest in the first week.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-12 07:57:00', '2026-10-12 07:57:00'),
-(299, 'voter-guide-the-race-for-secretary-of-state', 'Voter guide: the race for Secretary of State', 'What to know about Samuel Vasquez, Mei Holm and Carlos Nakamura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(301, 'voter-guide-the-race-for-secretary-of-state', 'Voter guide: the race for secretary of state', 'What to know about Samuel Vasquez, Mei Holm and Carlos Nakamura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 ## Samuel Vasquez
 
@@ -6684,562 +6966,108 @@ Holm, an Army veteran and engineer, has focused on the state''s aging water syst
 Nakamura, a labor organizer, has focused on road and bridge repair. [Full profile](/candidates/carlos-nakamura/)
 
 Results will appear on the [race page](/races/secretary-of-state/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-10-12 09:44:00', '2026-10-12 09:44:00'),
-(300, 'poll-mbeki-leads-hale-in-race-for-attorney-general-2', 'Poll: Mbeki leads Hale in race for attorney General', 'A Harbor College survey puts Mbeki at 49% and Hale at 41%, with 9% undecided.', 'Aisha Mbeki leads Rebecca Hale 49% to 41% among likely voters in the race for attorney General, according to a Harbor College survey released Monday.
-
-The poll''s margin of error is ±3.0 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 28% of respondents named farm income as the most important issue facing the state.
-2. **Right track:** 36% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 52% of Democratic voters said they were "very enthusiastic" about voting, against 72% of Republican voters.
-
-The survey of 1075 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-10-12 18:57:00', '2026-10-12 18:57:00');
-
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(301, 'voter-guide-the-race-for-us-house-district-8', 'Voter guide: the race for U.S. House District 8', 'What to know about Elena Okafor and Rebecca Ortega before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 3 counties.
-
-## Elena Okafor
-
-**Party:** Democratic · **Hometown:** Greenville · **Incumbent**
-
-Okafor, a public defender, has focused on housing costs. [Full profile](/candidates/elena-okafor/)
-
-## Rebecca Ortega
-
-**Party:** Republican · **Hometown:** Greenville
-
-Ortega, a community college dean, has focused on housing costs. [Full profile](/candidates/rebecca-ortega/)
-
-Results will appear on the [race page](/races/us-house-district-8/) after polls close at 8 p.m.
-', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-10-13 06:15:00', '2026-10-13 06:15:00'),
-(302, 'poll-mbeki-leads-hale-in-race-for-attorney-general-8', 'Poll: Mbeki leads Hale in race for attorney General', 'A poll for the New Essex Farm Bureau puts Mbeki at 49% and Hale at 40%, with 10% undecided.', 'Aisha Mbeki leads Rebecca Hale 49% to 40% among likely voters in the race for attorney General, according to a poll for the New Essex Farm Bureau released Wednesday.
-
-The poll''s margin of error is ±3.9 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 33% of respondents named the state budget surplus as the most important issue facing the state.
-2. **Right track:** 42% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 59% of Democratic voters said they were "very enthusiastic" about voting, against 55% of Republican voters.
-
-The survey of 625 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-10-14 09:46:00', '2026-10-14 09:46:00'),
-(303, 'us-house-district-6-where-delgado-and-underwood-stand-on-the-states', 'U.S. House District 6: where Delgado and Underwood stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
-
-## Grace Delgado (D)
-
-Delgado has proposed a $200 million bond, to be repaid over twenty years.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Walter Underwood (R)
-
-Underwood has proposed a $200 million bond, to be repaid over twenty years.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-6/)
-', 'Keisha Brooks', 'Congress', 16, NULL, 1, '2026-10-14 09:56:00', '2026-10-14 09:56:00'),
-(304, 'former-gov-eleanor-haskins-endorses-quinlan-for-lieutenant-governor', 'Former Gov. Eleanor Haskins endorses Quinlan for lieutenant Governor', 'The endorsement gives Lena Quinlan a boost on manufacturing jobs.', 'Former Gov. Eleanor Haskins endorsed Lena Quinlan in the race for lieutenant Governor on Tuesday, citing her record on manufacturing jobs.
-
-Quinlan called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
-', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2026-10-14 10:05:00', '2026-10-14 10:05:00'),
-(305, 'voter-guide-the-race-for-lieutenant-governor', 'Voter guide: the race for Lieutenant Governor', 'What to know about Luis Duarte and Lena Quinlan before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Luis Duarte
-
-**Party:** Democratic · **Hometown:** Lowell Falls
-
-Duarte, a software entrepreneur, has focused on public safety. [Full profile](/candidates/luis-duarte/)
-
-## Lena Quinlan
-
-**Party:** Republican · **Hometown:** Sheffield
-
-Quinlan, a public defender, has focused on manufacturing jobs. [Full profile](/candidates/lena-quinlan/)
-
-Results will appear on the [race page](/races/lieutenant-governor/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-10-14 15:06:00', '2026-10-14 15:06:00'),
-(306, 'voter-guide-the-race-for-state-senate-district-12', 'Voter guide: the race for State Senate District 12', 'What to know about Robert Bauer and Grace Rasmussen before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-10-23 15:53:00', '2026-10-23 15:53:00'),
+(302, 'voter-guide-the-race-for-state-senate-district-6', 'Voter guide: the race for State Senate District 6', 'What to know about Franklin Sorensen and Abigail Eckert before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 5 counties.
 
-## Robert Bauer
-
-**Party:** Democratic · **Hometown:** Selby
-
-Bauer, an accountant, has focused on manufacturing jobs. [Full profile](/candidates/robert-bauer/)
-
-## Grace Rasmussen
-
-**Party:** Republican · **Hometown:** Dover Mills · **Incumbent**
-
-Rasmussen, a family physician, has focused on road and bridge repair. [Full profile](/candidates/grace-rasmussen/)
-
-Results will appear on the [race page](/races/state-senate-district-12/) after polls close at 8 p.m.
-', 'Colin Marsh', 'Legislature', 24, NULL, 1, '2026-10-15 06:02:00', '2026-10-15 06:02:00'),
-(307, 'us-house-district-1-where-talbot-and-kowalski-stand-on-school-funding', 'U.S. House District 1: where Talbot and Kowalski stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
-
-## Abigail Talbot (D)
-
-Talbot wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Nathan Kowalski (R)
-
-Kowalski favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-1/)
-', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2026-10-15 09:38:00', '2026-10-15 09:38:00'),
-(308, 'hale-outraises-mbeki-in-the-third-quarter', 'Hale outraises Mbeki in the third quarter', 'Campaign finance reports show the marquee race for attorney General drawing money from across the state.', 'Rebecca Hale raised $0.8 million in the third quarter, outpacing Aisha Mbeki''s $0.4 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Hale ended the period with $1.4 million in the bank; Mbeki had $0.8 million.
-
-## Where the money came from
-
-- **Small donors:** 43% of Hale''s contributions were $200 or less, compared with 46% for Mbeki.
-- **Out of state:** 8% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.7 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Mbeki said.
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-10-15 15:40:00', '2026-10-15 15:40:00'),
-(309, 'dunn-outraises-morrison-in-the-third-quarter', 'Dunn outraises Morrison in the third quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Grace Dunn raised $2.3 million in the third quarter, outpacing Priya Morrison''s $1.2 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Dunn ended the period with $3.8 million in the bank; Morrison had $1.3 million.
-
-## Where the money came from
-
-- **Small donors:** 61% of Dunn''s contributions were $200 or less, compared with 58% for Morrison.
-- **Out of state:** 15% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.8 million in television time for the fall.
-
-"The numbers speak for themselves." a spokesperson for Morrison said.
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-10-15 16:21:00', '2026-10-15 16:21:00'),
-(310, 'zimmer-outraises-brennan-in-the-third-quarter', 'Zimmer outraises Brennan in the third quarter', 'Campaign finance reports show the marquee race for u.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $0.9 million in the third quarter, outpacing Omar Brennan''s $0.5 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Zimmer ended the period with $1.4 million in the bank; Brennan had $0.6 million.
-
-## Where the money came from
-
-- **Small donors:** 52% of Zimmer''s contributions were $200 or less, compared with 43% for Brennan.
-- **Out of state:** 31% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $2.9 million in television time for the fall.
-
-"Voters aren''t for sale, and they know it." a spokesperson for Brennan said.
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-15 17:05:00', '2026-10-15 17:05:00'),
-(311, 'voter-guide-the-race-for-us-house-district-7', 'Voter guide: the race for U.S. House District 7', 'What to know about Denise Sterling, Kevin Ibarra and Maria Kimura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 7 counties.
-
-## Denise Sterling
-
-**Party:** Democratic · **Hometown:** Bellport
-
-Sterling, a union electrician, has focused on school funding. [Full profile](/candidates/denise-sterling/)
-
-## Kevin Ibarra
-
-**Party:** Republican · **Hometown:** Sutton · **Incumbent**
-
-Ibarra, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/kevin-ibarra/)
-
-## Maria Kimura
-
-**Party:** Libertarian · **Hometown:** Fulton
-
-Kimura, a family physician, has focused on the state''s aging water systems. [Full profile](/candidates/maria-kimura/)
-
-Results will appear on the [race page](/races/us-house-district-7/) after polls close at 8 p.m.
-', 'Hana Sato', 'Congress', 17, NULL, 1, '2026-10-16 14:15:00', '2026-10-16 14:15:00'),
-(312, 'poll-mbeki-leads-hale-in-race-for-attorney-general-4', 'Poll: Mbeki leads Hale in race for attorney General', 'A poll for the New Essex Farm Bureau puts Mbeki at 47% and Hale at 42%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 47% to 42% among likely voters in the race for attorney General, according to a poll for the New Essex Farm Bureau released Saturday.
-
-The poll''s margin of error is ±3.4 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 23% of respondents named farm income as the most important issue facing the state.
-2. **Right track:** 36% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 77% of Democratic voters said they were "very enthusiastic" about voting, against 62% of Republican voters.
-
-The survey of 850 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-10-17 08:12:00', '2026-10-17 08:12:00'),
-(313, 'voter-guide-the-race-for-state-senate-district-24', 'Voter guide: the race for State Senate District 24', 'What to know about James Crowley and Omar Winslow before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## James Crowley
-
-**Party:** Democratic · **Hometown:** Granby
-
-Crowley, a farmer, has focused on the cost of child care. [Full profile](/candidates/james-crowley/)
-
-## Omar Winslow
-
-**Party:** Republican · **Hometown:** Corinth · **Incumbent**
-
-Winslow, a hospital administrator, has focused on manufacturing jobs. [Full profile](/candidates/omar-winslow/)
-
-Results will appear on the [race page](/races/state-senate-district-24/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Legislature', 30, NULL, 1, '2026-10-17 11:02:00', '2026-10-17 11:02:00'),
-(314, 'poll-finds-morrison-and-dunn-neck-and-neck-for-governor-3', 'Poll finds Morrison and Dunn neck and neck for governor', 'The Courier/New Essex State University poll puts Dunn at 44% and Morrison at 44%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 44% to 44% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Saturday.
-
-The lead is within the poll''s margin of error of ±3.0 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 28% of respondents named the state budget surplus as the most important issue facing the state.
-2. **Right track:** 41% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 59% of Republican voters said they were "very enthusiastic" about voting, against 79% of Democratic voters.
-
-The survey of 1050 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-10-17 11:13:00', '2026-10-17 11:13:00'),
-(315, 'zimmer-rolls-out-new-television-ad-filmed-in-prescott', 'Zimmer rolls out new television ad filmed in Prescott', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for u.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Prescott in Brookfield County.
-
-The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for u.S. Senate](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-10-18 08:41:00', '2026-10-18 08:41:00'),
-(316, 'voter-guide-the-race-for-state-senate-district-6', 'Voter guide: the race for State Senate District 6', 'What to know about Linda Jansen and Linda Thornbury before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Linda Jansen
+## Franklin Sorensen
 
 **Party:** Democratic · **Hometown:** Verona · **Incumbent**
 
-Jansen, a small-business owner, has focused on housing costs. [Full profile](/candidates/linda-jansen/)
+Sorensen, a community college dean, has focused on broadband in rural counties. [Full profile](/candidates/franklin-sorensen/)
 
-## Linda Thornbury
+## Abigail Eckert
 
-**Party:** Republican · **Hometown:** Port Alder
+**Party:** Republican · **Hometown:** Elkhart
 
-Thornbury, a family physician, has focused on wildfire preparedness. [Full profile](/candidates/linda-thornbury/)
+Eckert, a software entrepreneur, has focused on manufacturing jobs. [Full profile](/candidates/abigail-eckert/)
 
 Results will appear on the [race page](/races/state-senate-district-6/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Legislature', 21, NULL, 1, '2026-10-18 09:46:00', '2026-10-18 09:46:00'),
-(317, 'governor-where-morrison-and-dunn-stand-on-manufacturing-jobs', 'governor: where Morrison and Dunn stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for governor would handle it.
+', 'Keisha Brooks', 'Legislature', 21, NULL, 1, '2026-10-23 16:45:00', '2026-10-23 16:45:00'),
+(303, 'morrison-tours-upton-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Upton as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Upton, stopping at a diner, a hardware store and a high school football game.
 
-## Priya Morrison (D)
+"Upton doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
 
-Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+[Follow the race for governor](/races/governor/)
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-10-24 10:43:00', '2026-10-24 10:43:00'),
+(304, 'in-marsh-county-voters-weigh-a-changing-economy', 'In Marsh County, voters weigh a changing economy', 'Lowell Falls (pop. 37,360) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Lowell Falls, the county seat, the campaign signs went up early this year.
 
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Grace Dunn (R)
-
-Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/governor/)
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-10-18 16:51:00', '2026-10-18 16:51:00'),
-(318, 'voter-guide-the-race-for-us-house-district-2', 'Voter guide: the race for U.S. House District 2', 'What to know about Linda Gallagher, Monica Nyberg and Luis Acosta before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 8 counties.
-
-## Linda Gallagher
-
-**Party:** Democratic · **Hometown:** Millford
-
-Gallagher, a civil engineer, has focused on election security. [Full profile](/candidates/linda-gallagher/)
-
-## Monica Nyberg
-
-**Party:** Republican · **Hometown:** Ashton · **Incumbent**
-
-Nyberg, a small-business owner, has focused on the cost of child care. [Full profile](/candidates/monica-nyberg/)
-
-## Luis Acosta
-
-**Party:** Libertarian · **Hometown:** Rockport
-
-Acosta, a community college dean, has focused on road and bridge repair. [Full profile](/candidates/luis-acosta/)
-
-Results will appear on the [race page](/races/us-house-district-2/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2026-10-19 12:02:00', '2026-10-19 12:02:00'),
-(319, 'voter-guide-the-race-for-state-senate-district-22', 'Voter guide: the race for State Senate District 22', 'What to know about Marcus Haddad and Carlos Chen before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Marcus Haddad
-
-**Party:** Democratic · **Hometown:** Millford
-
-Haddad, a pastor, has focused on the state''s aging water systems. [Full profile](/candidates/marcus-haddad/)
-
-## Carlos Chen
-
-**Party:** Republican · **Hometown:** Yardley
-
-Chen, a real estate developer, has focused on the state''s aging water systems. [Full profile](/candidates/carlos-chen/)
-
-Results will appear on the [race page](/races/state-senate-district-22/) after polls close at 8 p.m.
-', 'Colin Marsh', 'Legislature', 29, NULL, 1, '2026-10-19 12:25:00', '2026-10-19 12:25:00'),
-(320, 'when-will-we-know-the-results', 'When will we know the results?', 'Close races can take days to call. That is normal, and here is why.', 'On election night, the first numbers you see are mail ballots that arrived early. Election Day votes come next, and late-arriving mail ballots can take several days.
-
-## Why it takes time
-
-Clerks verify every mail-ballot signature. Ballots postmarked by Election Day count if they arrive by November 10.
-
-## What "too close to call" means
-
-We do not call a race until the trailing candidate cannot catch up with the votes left to count. In a close race that can take a week. A margin under half a percentage point triggers an automatic recount.
-
-Follow every race on our [results page](/races/).
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-20 09:13:00', '2026-10-20 09:13:00'),
-(321, 'voter-guide-the-race-for-attorney-general', 'Voter guide: the race for Attorney General', 'What to know about Aisha Mbeki and Rebecca Hale before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Aisha Mbeki
-
-**Party:** Democratic · **Hometown:** Sheffield · **Incumbent**
-
-Mbeki, a county prosecutor, has focused on road and bridge repair. [Full profile](/candidates/aisha-mbeki/)
-
-## Rebecca Hale
-
-**Party:** Republican · **Hometown:** Trenton
-
-Hale, a former police chief, has focused on manufacturing jobs. [Full profile](/candidates/rebecca-hale/)
-
-Results will appear on the [race page](/races/attorney-general/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-10-20 12:23:00', '2026-10-20 12:23:00'),
-(322, 'voter-guide-the-race-for-governor', 'Voter guide: the race for Governor', 'What to know about Priya Morrison, Grace Dunn and Henry Hargrove before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Priya Morrison
-
-**Party:** Democratic · **Hometown:** Winslow
-
-Morrison, a software entrepreneur, has focused on rural hospital closures. [Full profile](/candidates/priya-morrison/)
-
-## Grace Dunn
-
-**Party:** Republican · **Hometown:** Easton
-
-Dunn, a former newspaper editor, has focused on the opioid epidemic. [Full profile](/candidates/grace-dunn/)
-
-## Henry Hargrove
-
-**Party:** Libertarian · **Hometown:** Upton
-
-Hargrove, a civil engineer, has focused on farm income. [Full profile](/candidates/henry-hargrove/)
-
-Results will appear on the [race page](/races/governor/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-10-20 16:06:00', '2026-10-20 16:06:00'),
-(323, 'voter-guide-the-race-for-commissioner-of-agriculture', 'Voter guide: the race for Commissioner of Agriculture', 'What to know about Monica Iverson and Walter Ellison before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Monica Iverson
-
-**Party:** Democratic · **Hometown:** Orland
-
-Iverson, a public defender, has focused on property taxes. [Full profile](/candidates/monica-iverson/)
-
-## Walter Ellison
-
-**Party:** Republican · **Hometown:** Granby · **Incumbent**
-
-Ellison, a software entrepreneur, has focused on road and bridge repair. [Full profile](/candidates/walter-ellison/)
-
-Results will appear on the [race page](/races/commissioner-of-agriculture/) after polls close at 8 p.m.
-', 'Hana Sato', 'Statewide', 8, NULL, 1, '2026-10-21 11:56:00', '2026-10-21 11:56:00'),
-(324, 'voter-guide-the-race-for-state-senate-district-14', 'Voter guide: the race for State Senate District 14', 'What to know about Walter Lindgren and Sarah Voss before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Walter Lindgren
-
-**Party:** Democratic · **Hometown:** Beckley
-
-Lindgren, a pastor, has focused on housing costs. [Full profile](/candidates/walter-lindgren/)
-
-## Sarah Voss
-
-**Party:** Republican · **Hometown:** Bancroft · **Incumbent**
-
-Voss, a labor organizer, has focused on broadband in rural counties. [Full profile](/candidates/sarah-voss/)
-
-Results will appear on the [race page](/races/state-senate-district-14/) after polls close at 8 p.m.
-', 'Hana Sato', 'Legislature', 25, NULL, 1, '2026-10-21 19:03:00', '2026-10-21 19:03:00'),
-(325, 'voter-guide-the-race-for-state-auditor', 'Voter guide: the race for State Auditor', 'What to know about Luis Caldwell and Luis Eckert before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Luis Caldwell
-
-**Party:** Democratic · **Hometown:** Prescott
-
-Caldwell, a former newspaper editor, has focused on farm income. [Full profile](/candidates/luis-caldwell/)
-
-## Luis Eckert
-
-**Party:** Republican · **Hometown:** Everly · **Incumbent**
-
-Eckert, a hospital administrator, has focused on the opioid epidemic. [Full profile](/candidates/luis-eckert/)
-
-Results will appear on the [race page](/races/state-auditor/) after polls close at 8 p.m.
-', 'Martin Ocampo', 'Statewide', 7, NULL, 1, '2026-10-22 15:34:00', '2026-10-22 15:34:00'),
-(326, 'voter-guide-the-race-for-superintendent-of-public-instruction', 'Voter guide: the race for Superintendent of Public Instruction', 'What to know about Andrew McAllister and Walter Santos before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Andrew McAllister
-
-**Party:** Nonpartisan · **Hometown:** Yardley · **Incumbent**
-
-McAllister, a public-school teacher, has focused on property taxes. [Full profile](/candidates/andrew-mcallister/)
-
-## Walter Santos
-
-**Party:** Nonpartisan · **Hometown:** Carlisle
-
-Santos, a small-business owner, has focused on the state''s aging water systems. [Full profile](/candidates/walter-santos/)
-
-Results will appear on the [race page](/races/superintendent-of-public-instruction/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Statewide', 9, NULL, 1, '2026-10-23 16:49:00', '2026-10-23 16:49:00'),
-(327, 'us-house-district-6-where-delgado-and-underwood-stand-on-the-state', 'U.S. House District 6: where Delgado and Underwood stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
-
-## Grace Delgado (D)
-
-Delgado has proposed a $200 million bond, to be repaid over twenty years.
-
-> This campaign is about property taxes, and I''m going to talk about it until the polls close.
-
-## Walter Underwood (R)
-
-Underwood favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-house-district-6/)
-', 'Dana Whitcomb', 'Congress', 16, NULL, 1, '2026-10-24 06:05:00', '2026-10-24 06:05:00'),
-(328, 'voter-guide-the-race-for-us-house-district-6', 'Voter guide: the race for U.S. House District 6', 'What to know about Grace Delgado and Walter Underwood before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 12 counties.
-
-## Grace Delgado
-
-**Party:** Democratic · **Hometown:** Marlow · **Incumbent**
-
-Delgado, a software entrepreneur, has focused on property taxes. [Full profile](/candidates/grace-delgado/)
-
-## Walter Underwood
-
-**Party:** Republican · **Hometown:** Harmon
-
-Underwood, a public defender, has focused on election security. [Full profile](/candidates/walter-underwood/)
-
-Results will appear on the [race page](/races/us-house-district-6/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2026-10-24 07:53:00', '2026-10-24 07:53:00'),
-(329, 'voter-guide-the-race-for-us-house-district-4', 'Voter guide: the race for U.S. House District 4', 'What to know about Andrew Yates and Beatrice Lowry before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 10 counties.
-
-## Andrew Yates
-
-**Party:** Democratic · **Hometown:** Denton
-
-Yates, a civil engineer, has focused on farm income. [Full profile](/candidates/andrew-yates/)
-
-## Beatrice Lowry
-
-**Party:** Republican · **Hometown:** Carlisle · **Incumbent**
-
-Lowry, a union electrician, has focused on the Port Alder transit expansion. [Full profile](/candidates/beatrice-lowry/)
-
-Results will appear on the [race page](/races/us-house-district-4/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Congress', 14, NULL, 1, '2026-10-24 11:51:00', '2026-10-24 16:14:00'),
-(330, 'voter-guide-the-race-for-supreme-court-seat-3', 'Voter guide: the race for Supreme Court, Seat 3', 'What to know about Hannah Novak and Dwayne Marsh before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Hannah Novak
-
-**Party:** Nonpartisan · **Hometown:** Rockport · **Incumbent**
-
-Novak, a software entrepreneur, has focused on the Port Alder transit expansion. [Full profile](/candidates/hannah-novak/)
-
-## Dwayne Marsh
-
-**Party:** Nonpartisan · **Hometown:** Greenville
-
-Marsh, a former police chief, has focused on road and bridge repair. [Full profile](/candidates/dwayne-marsh/)
-
-Results will appear on the [race page](/races/supreme-court-seat-3/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Courts', 10, NULL, 1, '2026-10-24 14:49:00', '2026-10-24 14:49:00'),
-(331, 'voter-guide-the-race-for-state-senate-district-18', 'Voter guide: the race for State Senate District 18', 'What to know about Maria Bishop and Katherine Boyd before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Maria Bishop
-
-**Party:** Democratic · **Hometown:** Chapel Hill
-
-Bishop, a hospital administrator, has focused on broadband in rural counties. [Full profile](/candidates/maria-bishop/)
-
-## Katherine Boyd
-
-**Party:** Republican · **Hometown:** Bristow · **Incumbent**
-
-Boyd, a former police chief, has focused on manufacturing jobs. [Full profile](/candidates/katherine-boyd/)
-
-Results will appear on the [race page](/races/state-senate-district-18/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Legislature', 27, NULL, 1, '2026-10-24 17:09:00', '2026-10-24 17:09:00'),
-(332, 'voter-guide-the-race-for-state-treasurer', 'Voter guide: the race for State Treasurer', 'What to know about Kevin Reyes and Claire Osei before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Kevin Reyes
-
-**Party:** Democratic · **Hometown:** Lakeside
-
-Reyes, a public defender, has focused on the state''s aging water systems. [Full profile](/candidates/kevin-reyes/)
-
-## Claire Osei
-
-**Party:** Republican · **Hometown:** Newbury · **Incumbent**
-
-Osei, a hospital administrator, has focused on public safety. [Full profile](/candidates/claire-osei/)
-
-Results will appear on the [race page](/races/state-treasurer/) after polls close at 8 p.m.
-', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-10-24 18:51:00', '2026-10-24 22:17:00'),
-(333, 'in-larch-county-the-ballot-is-long-and-the-lines-are-short', 'In Larch County, the ballot is long and the lines are short', 'Bellport (pop. 66,110) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Bellport, the county seat, the campaign signs went up early this year.
-
-Larch County, home to 66,110 people in the state''s Southern Hills region, relies on farming and a state prison for most of its jobs.
+Marsh County, home to 37,360 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
 
 > I vote for the person, not the party. Always have.
 
-— a dairy farmer voter
+— a small-business owner voter
 
-About 47,071 people are registered to vote in the county. Election officials expect turnout of about 64%.
+About 25,941 people are registered to vote in the county. Election officials expect turnout of about 53%.
 
-[See Larch County''s results](/counties/larch-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 40, 1, '2026-10-26 12:47:00', '2026-10-26 18:43:00'),
-(334, 'brennan-rolls-out-new-television-ad-filmed-in-fulton', 'Brennan rolls out new television ad filmed in Fulton', 'The 30-second spot is the first of the fall for Omar Brennan in the race for u.S. Senate.', 'Omar Brennan released a new television ad on Tuesday, filmed on a farm outside Fulton in Hartwell County.
+[See Marsh County''s results](/counties/marsh-county/)
+', 'Hana Sato', 'Counties', NULL, 42, 1, '2026-10-24 16:51:00', '2026-10-24 16:51:00'),
+(305, 'voter-guide-the-race-for-state-senate-district-2', 'Voter guide: the race for State Senate District 2', 'What to know about Linda Greenberg and Gregory Dawson before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
-The ad, which will run statewide, features Brennan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+The district covers 5 counties.
 
-[Race for u.S. Senate](/races/us-senate/)
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-10-26 17:59:00', '2026-10-27 02:39:00'),
-(335, 'how-the-courier-calls-races', 'How the Courier calls races', 'We declare a winner only when the trailing candidate cannot catch up.', 'The Courier declares a winner when our analysis shows that the candidate trailing cannot overtake the leader with the ballots that remain to be counted.
+## Linda Greenberg
+
+**Party:** Democratic · **Hometown:** Medford · **Incumbent**
+
+Greenberg, a pastor, has focused on wildfire preparedness. [Full profile](/candidates/linda-greenberg/)
+
+## Gregory Dawson
+
+**Party:** Republican · **Hometown:** Medford
+
+Dawson, a former police chief, has focused on wildfire preparedness. [Full profile](/candidates/gregory-dawson/)
+
+Results will appear on the [race page](/races/state-senate-district-2/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Legislature', 19, NULL, 1, '2026-10-24 18:13:00', '2026-10-24 18:13:00'),
+(306, 'in-eastbrook-county-turnout-could-decide-everything', 'In Eastbrook County, turnout could decide everything', 'Carlisle (pop. 39,250) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Carlisle, the county seat, the campaign signs went up early this year.
+
+Eastbrook County, home to 39,250 people in the state''s River Valley region, is growing faster than any county outside Port Alder.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a bartender voter
+
+About 28,011 people are registered to vote in the county. Election officials expect turnout of about 60%.
+
+[See Eastbrook County''s results](/counties/eastbrook-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 21, 1, '2026-10-26 15:59:00', '2026-10-26 15:59:00'),
+(307, 'town-hall-in-chapel-hill-gets-heated-for-bauer', 'Town hall in Chapel Hill gets heated for Bauer', 'Questions about the budget dominated an evening event for Claire Bauer, who is running for State Senate District 16.', 'A town hall meeting in Chapel Hill turned tense on Monday night when several residents pressed Claire Bauer on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Blackstone County resident
+
+Bauer answered every question and stayed for an hour afterward, aides said.
+
+[Race for State Senate District 16](/races/state-senate-district-16/)
+', 'Ruth Adeyemi', 'Legislature', 26, NULL, 1, '2026-10-26 16:16:00', '2026-10-26 16:16:00'),
+(308, 'town-hall-in-granby-gets-heated-for-castillo', 'Town hall in Granby gets heated for Castillo', 'Questions about the budget dominated an evening event for Naomi Castillo, who is running for State Senate District 24.', 'A town hall meeting in Granby turned tense on Monday night when several residents pressed Naomi Castillo on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Dunmore County resident
+
+Castillo answered every question and stayed for an hour afterward, aides said.
+
+[Race for State Senate District 24](/races/state-senate-district-24/)
+', 'Colin Marsh', 'Legislature', 30, NULL, 1, '2026-10-28 09:21:00', '2026-10-28 09:21:00'),
+(309, 'how-the-courier-calls-races', 'How the Courier calls races', 'We declare a winner only when the trailing candidate cannot catch up.', 'The Courier declares a winner when our analysis shows that the candidate trailing cannot overtake the leader with the ballots that remain to be counted.
 
 We base that on results reported by the 60 county clerks and on each county''s estimate of outstanding ballots. We do not use exit polls to call races.
 
 When we call a race, the race page shows a check mark next to the winner. If a race later goes to a recount, we say so on the race page.
 
 Questions? Write to the election desk at elections@courier.example.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-30 16:01:00', '2026-10-30 16:01:00'),
-(336, 'fact-check-bishops-claim-about-jobs-in-rockport', 'Fact check: Bishop''s claim about jobs in Rockport', 'We looked at a claim Maria Bishop has made repeatedly in the race for State Senate District 18.', 'In speeches across the state, Maria Bishop has said that Rockport "lost a thousand jobs" in the past four years.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-30 11:24:00', '2026-10-30 11:24:00'),
+(310, 'sterling-rolls-out-new-television-ad-filmed-in-greenville', 'Sterling rolls out new television ad filmed in Greenville', 'The 30-second spot is the first of the fall for Denise Sterling in the race for U.S. House District 7.', 'Denise Sterling released a new television ad on Tuesday, filmed on a farm outside Greenville in Linden County.
 
-## What the numbers say
+The ad, which will run statewide, features Sterling walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
 
-State labor data show that employment in Calloway County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Bishop says, and not on net.
-
-[Race for State Senate District 18](/races/state-senate-district-18/)
-', 'Hana Sato', 'Legislature', 27, NULL, 1, '2026-10-31 14:23:00', '2026-10-31 14:23:00'),
-(337, 'polls-close-across-new-essex-first-results-expected-within-the-hour', 'Polls close across New Essex; first results expected within the hour', 'Long lines were reported in Port Alder and Kettering, but election officials said voting went smoothly.', 'Polls closed at 8 p.m. across New Essex on Tuesday, and county clerks began reporting the first results — mail ballots received before Election Day — shortly after.
+[Race for U.S. House District 7](/races/us-house-district-7/)
+', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-10-31 19:37:00', '2026-10-31 19:37:00'),
+(311, 'polls-close-across-new-essex-first-results-expected-within-the-hour', 'Polls close across New Essex; first results expected within the hour', 'Long lines were reported in Port Alder and Kettering, but election officials said voting went smoothly.', 'Polls closed at 8 p.m. across New Essex on Tuesday, and county clerks began reporting the first results — mail ballots received before Election Day — shortly after.
 
 Voters who were in line at 8 p.m. are allowed to vote. Several precincts in Port Alder and Kettering expected to stay open past 9 p.m.
 
@@ -7250,321 +7078,327 @@ Voters who were in line at 8 p.m. are allowed to vote. Several precincts in Port
 - **After midnight:** Harbor County, the state''s largest, usually finishes last.
 
 Follow every race on our [results page](/races/).
-', 'Dana Whitcomb', 'Voting', NULL, NULL, 1, '2026-11-03 20:05:00', '2026-11-03 20:05:00'),
-(338, 'abigail-talbot-wins-re-election-in-us-house-district-1', 'Abigail Talbot wins re-election in U.S. House District 1', 'Talbot defeated Kowalski, 65.5% to 34.5%, according to unofficial returns.', 'Abigail Talbot won the race for U.S. House District 1, defeating Nathan Kowalski by 75,259 votes, according to unofficial returns.
+', 'Martin Ocampo', 'Voting', NULL, NULL, 1, '2026-11-03 20:05:00', '2026-11-03 20:05:00'),
+(312, 'abigail-talbot-wins-re-election-in-us-house-district-1', 'Abigail Talbot wins re-election in U.S. House District 1', 'Talbot defeated Kowalski, 65.5% to 34.5%, according to unofficial returns.', 'Abigail Talbot won the race for U.S. House District 1, defeating Nathan Kowalski by 76,533 votes, according to unofficial returns.
 
-> We said we''d outwork everybody, and we did.
+> Tonight the voters of New Essex chose to move forward together.
 
 — Talbot, speaking to supporters in Port Alder
 
 Kowalski conceded shortly before midnight, saying he had called Talbot to congratulate her.
 
-- **Abigail Talbot** (D): 159,014 votes, 65.5%
-- **Nathan Kowalski** (R): 83,755 votes, 34.5%
+- **Abigail Talbot** (D): 161,704 votes, 65.5%
+- **Nathan Kowalski** (R): 85,171 votes, 34.5%
 
 [Results by county](/races/us-house-district-1/)
-', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2026-11-03 20:59:00', '2026-11-04 07:18:00'),
-(339, 'grace-petrov-wins-state-senate-district-8-unopposed', 'Grace Petrov wins State Senate District 8 unopposed', 'Petrov faced no major-party opponent.', 'Grace Petrov (R) won State Senate District 8, facing no major-party opponent. Petrov received 51,306 votes.
-', 'Hana Sato', 'Legislature', 22, NULL, 1, '2026-11-03 21:11:00', '2026-11-03 21:11:00'),
-(340, 'lena-quinlan-wins-lieutenant-governor', 'Lena Quinlan wins lieutenant Governor', 'Quinlan defeated Duarte, 51.6% to 48.4%, according to unofficial returns.', 'Lena Quinlan won the race for lieutenant Governor, defeating Luis Duarte by 46,154 votes, according to unofficial returns.
+', 'Ruth Adeyemi', 'Congress', 11, NULL, 1, '2026-11-03 20:48:00', '2026-11-03 20:48:00'),
+(313, 'samuel-bishop-wins-state-senate-district-8-unopposed', 'Samuel Bishop wins State Senate District 8 unopposed', 'Bishop faced no major-party opponent.', 'Samuel Bishop (R) won State Senate District 8, facing no major-party opponent. Bishop received 52,211 votes.
+', 'Colin Marsh', 'Legislature', 22, NULL, 1, '2026-11-03 21:30:00', '2026-11-03 21:30:00'),
+(314, 'lena-quinlan-wins-lieutenant-governor', 'Lena Quinlan wins lieutenant governor', 'Quinlan defeated Duarte, 51.6% to 48.4%, according to unofficial returns.', 'Lena Quinlan won the race for lieutenant governor, defeating Luis Duarte by 46,164 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Quinlan, speaking to supporters in Sheffield
 
-Duarte conceded shortly before midnight, saying he had called Quinlan to congratulate her.
+Duarte conceded Wednesday morning, saying he had called Quinlan to congratulate her.
 
-- **Luis Duarte** (D): 721,322 votes, 48.4%
-- **Lena Quinlan** (R): 767,476 votes, 51.6%
+- **Luis Duarte** (D): 721,464 votes, 48.4%
+- **Lena Quinlan** (R): 767,628 votes, 51.6%
 
 [Results by county](/races/lieutenant-governor/)
-', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-11-03 21:29:00', '2026-11-03 21:29:00'),
-(341, 'ingrid-zimmer-wins-re-election-in-us-senate', 'Ingrid Zimmer wins re-election in u.S. Senate', 'Zimmer defeated Brennan, 50.0% to 45.4%, according to unofficial returns.', 'Ingrid Zimmer won the race for u.S. Senate, defeating Omar Brennan by 70,366 votes, according to unofficial returns.
+', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-11-03 21:40:00', '2026-11-03 21:40:00'),
+(315, 'ingrid-zimmer-wins-re-election-in-us-senate', 'Ingrid Zimmer wins re-election in U.S. Senate', 'Zimmer defeated Brennan, 49.8% to 45.4%, according to unofficial returns.', 'Ingrid Zimmer won the race for U.S. Senate, defeating Omar Brennan by 68,274 votes, according to unofficial returns.
 
 > We said we''d outwork everybody, and we did.
 
 — Zimmer, speaking to supporters in Mayfield
 
-Brennan conceded Wednesday morning, saying he had called Zimmer to congratulate her.
+Brennan conceded early Wednesday, saying he had called Zimmer to congratulate her.
 
-- **Omar Brennan** (D): 703,598 votes, 45.4%
-- **Ingrid Zimmer** (R): 773,964 votes, 50.0%
-- **Patrick Abernathy** (L): 34,985 votes, 2.3%
-- **Carlos Frost** (G): 36,022 votes, 2.3%
+- **Omar Brennan** (D): 708,187 votes, 45.4%
+- **Ingrid Zimmer** (R): 776,461 votes, 49.8%
+- **Patrick Abernathy** (L): 36,953 votes, 2.4%
+- **Carlos Frost** (G): 36,933 votes, 2.4%
 
 [Results by county](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-11-03 22:48:00', '2026-11-03 22:48:00'),
-(342, 'kevin-sorensen-wins-state-senate-district-4', 'Kevin Sorensen wins State Senate District 4', 'Sorensen defeated Tran, 53.9% to 46.1%, according to unofficial returns.', 'Kevin Sorensen won the race for State Senate District 4, defeating Teresa Tran by 6,646 votes, according to unofficial returns.
-
-> We said we''d outwork everybody, and we did.
-
-— Sorensen, speaking to supporters in Marlow
-
-Tran conceded Wednesday morning, saying she had called Sorensen to congratulate him.
-
-- **Teresa Tran** (D): 38,745 votes, 46.1%
-- **Kevin Sorensen** (R): 45,391 votes, 53.9%
-
-[Results by county](/races/state-senate-district-4/)
-', 'Hana Sato', 'Legislature', 20, NULL, 1, '2026-11-03 23:23:00', '2026-11-04 03:15:00'),
-(343, 'walter-ellison-wins-re-election-in-commissioner-of-agriculture', 'Walter Ellison wins re-election in commissioner of Agriculture', 'Ellison defeated Iverson, 57.1% to 42.9%, according to unofficial returns.', 'Walter Ellison won the race for commissioner of Agriculture, defeating Monica Iverson by 200,896 votes, according to unofficial returns.
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-11-03 22:44:00', '2026-11-03 23:16:00'),
+(316, 'fatima-lowry-wins-re-election-in-commissioner-of-agriculture', 'Fatima Lowry wins re-election in commissioner of agriculture', 'Lowry defeated Voss, 57.1% to 42.9%, according to unofficial returns.', 'Fatima Lowry won the race for commissioner of agriculture, defeating Henry Voss by 200,376 votes, according to unofficial returns.
 
 > Tonight the voters of New Essex chose to move forward together.
 
-— Ellison, speaking to supporters in Granby
+— Lowry, speaking to supporters in Marlow
 
-Iverson conceded early Wednesday, saying she had called Ellison to congratulate him.
+Voss conceded early Wednesday, saying he had called Lowry to congratulate her.
 
-- **Monica Iverson** (D): 606,902 votes, 42.9%
-- **Walter Ellison** (R): 807,798 votes, 57.1%
+- **Henry Voss** (D): 605,315 votes, 42.9%
+- **Fatima Lowry** (R): 805,691 votes, 57.1%
 
 [Results by county](/races/commissioner-of-agriculture/)
-', 'Peter Lindahl', 'Statewide', 8, NULL, 1, '2026-11-03 23:38:00', '2026-11-03 23:38:00'),
-(344, 'kevin-ibarra-wins-re-election-in-us-house-district-7', 'Kevin Ibarra wins re-election in U.S. House District 7', 'Ibarra defeated Sterling, 50.3% to 47.5%, according to unofficial returns.', 'Kevin Ibarra won the race for U.S. House District 7, defeating Denise Sterling by 4,149 votes, according to unofficial returns.
+', 'Hana Sato', 'Statewide', 8, NULL, 1, '2026-11-03 23:52:00', '2026-11-03 23:52:00'),
+(317, 'james-thornbury-wins-state-senate-district-4', 'James Thornbury wins State Senate District 4', 'Thornbury defeated Tran, 53.9% to 46.1%, according to unofficial returns.', 'James Thornbury won the race for State Senate District 4, defeating Teresa Tran by 6,671 votes, according to unofficial returns.
+
+> To everyone who didn''t vote for me: I will work just as hard for you.
+
+— Thornbury, speaking to supporters in Trenton
+
+Tran conceded Wednesday morning, saying she had called Thornbury to congratulate him.
+
+- **Teresa Tran** (D): 38,891 votes, 46.1%
+- **James Thornbury** (R): 45,562 votes, 53.9%
+
+[Results by county](/races/state-senate-district-4/)
+', 'Luis Ferreira', 'Legislature', 20, NULL, 1, '2026-11-03 23:52:00', '2026-11-03 23:52:00'),
+(318, 'maria-ferraro-wins-re-election-in-state-senate-district-12', 'Maria Ferraro wins re-election in State Senate District 12', 'Ferraro defeated Lindqvist, 55.7% to 44.3%, according to unofficial returns.', 'Maria Ferraro won the race for State Senate District 12, defeating Mei Lindqvist by 6,156 votes, according to unofficial returns.
+
+> To everyone who didn''t vote for me: I will work just as hard for you.
+
+— Ferraro, speaking to supporters in Selby
+
+Lindqvist conceded Wednesday morning, saying she had called Ferraro to congratulate her.
+
+- **Mei Lindqvist** (D): 23,918 votes, 44.3%
+- **Maria Ferraro** (R): 30,074 votes, 55.7%
+
+[Results by county](/races/state-senate-district-12/)
+', 'Colin Marsh', 'Legislature', 24, NULL, 1, '2026-11-04 01:22:00', '2026-11-04 04:04:00'),
+(319, 'kevin-ibarra-wins-re-election-in-us-house-district-7', 'Kevin Ibarra wins re-election in U.S. House District 7', 'Ibarra defeated Sterling, 50.5% to 47.7%, according to unofficial returns.', 'Kevin Ibarra won the race for U.S. House District 7, defeating Denise Sterling by 4,185 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Ibarra, speaking to supporters in Sutton
 
-Sterling conceded Wednesday morning, saying she had called Ibarra to congratulate him.
+Sterling conceded early Wednesday, saying she had called Ibarra to congratulate him.
 
-- **Denise Sterling** (D): 69,365 votes, 47.5%
-- **Kevin Ibarra** (R): 73,514 votes, 50.3%
-- **Maria Kimura** (L): 3,245 votes, 2.2%
+- **Denise Sterling** (D): 69,583 votes, 47.7%
+- **Kevin Ibarra** (R): 73,768 votes, 50.5%
+- **Maria Kimura** (L): 2,676 votes, 1.8%
 
 [Results by county](/races/us-house-district-7/)
-', 'Peter Lindahl', 'Congress', 17, NULL, 1, '2026-11-04 01:25:00', '2026-11-04 01:25:00'),
-(345, 'katherine-boyd-wins-re-election-in-state-senate-district-18', 'Katherine Boyd wins re-election in State Senate District 18', 'Boyd defeated Bishop, 58.5% to 41.5%, according to unofficial returns.', 'Katherine Boyd won the race for State Senate District 18, defeating Maria Bishop by 14,097 votes, according to unofficial returns.
+', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-11-04 01:28:00', '2026-11-04 01:28:00'),
+(320, 'sarah-fairbanks-wins-re-election-in-state-senate-district-18', 'Sarah Fairbanks wins re-election in State Senate District 18', 'Fairbanks defeated Winslow, 58.5% to 41.5%, according to unofficial returns.', 'Sarah Fairbanks won the race for State Senate District 18, defeating James Winslow by 14,031 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
-— Boyd, speaking to supporters in Bristow
+— Fairbanks, speaking to supporters in Bristow
 
-Bishop conceded Wednesday morning, saying she had called Boyd to congratulate her.
+Winslow conceded early Wednesday, saying he had called Fairbanks to congratulate her.
 
-- **Maria Bishop** (D): 34,416 votes, 41.5%
-- **Katherine Boyd** (R): 48,513 votes, 58.5%
+- **James Winslow** (D): 34,253 votes, 41.5%
+- **Sarah Fairbanks** (R): 48,284 votes, 58.5%
 
 [Results by county](/races/state-senate-district-18/)
-', 'Keisha Brooks', 'Legislature', 27, NULL, 1, '2026-11-04 01:33:00', '2026-11-04 01:33:00'),
-(346, 'grace-rasmussen-wins-re-election-in-state-senate-district-12', 'Grace Rasmussen wins re-election in State Senate District 12', 'Rasmussen defeated Bauer, 55.7% to 44.3%, according to unofficial returns.', 'Grace Rasmussen won the race for State Senate District 12, defeating Robert Bauer by 6,132 votes, according to unofficial returns.
+', 'Peter Lindahl', 'Legislature', 27, NULL, 1, '2026-11-04 02:02:00', '2026-11-04 05:50:00'),
+(321, 'elena-yates-wins-re-election-in-state-auditor', 'Elena Yates wins re-election in state auditor', 'Yates defeated Caldwell, 54.2% to 45.8%, according to unofficial returns.', 'Elena Yates won the race for state auditor, defeating Luis Caldwell by 118,839 votes, according to unofficial returns.
 
 > We said we''d outwork everybody, and we did.
 
-— Rasmussen, speaking to supporters in Dover Mills
+— Yates, speaking to supporters in Dover Mills
 
-Bauer conceded early Wednesday, saying he had called Rasmussen to congratulate her.
+Caldwell conceded shortly before midnight, saying he had called Yates to congratulate her.
 
-- **Robert Bauer** (D): 23,830 votes, 44.3%
-- **Grace Rasmussen** (R): 29,962 votes, 55.7%
-
-[Results by county](/races/state-senate-district-12/)
-', 'Luis Ferreira', 'Legislature', 24, NULL, 1, '2026-11-04 01:52:00', '2026-11-04 01:52:00'),
-(347, 'luis-eckert-wins-re-election-in-state-auditor', 'Luis Eckert wins re-election in state Auditor', 'Eckert defeated Caldwell, 54.2% to 45.8%, according to unofficial returns.', 'Luis Eckert won the race for state Auditor, defeating Luis Caldwell by 118,750 votes, according to unofficial returns.
-
-> We said we''d outwork everybody, and we did.
-
-— Eckert, speaking to supporters in Everly
-
-Caldwell conceded Wednesday morning, saying he had called Eckert to congratulate him.
-
-- **Luis Caldwell** (D): 655,939 votes, 45.8%
-- **Luis Eckert** (R): 774,689 votes, 54.2%
+- **Luis Caldwell** (D): 656,461 votes, 45.8%
+- **Elena Yates** (R): 775,300 votes, 54.2%
 
 [Results by county](/races/state-auditor/)
-', 'Hana Sato', 'Statewide', 7, NULL, 1, '2026-11-04 03:01:00', '2026-11-04 03:01:00'),
-(348, 'beatrice-lowry-wins-re-election-in-us-house-district-4', 'Beatrice Lowry wins re-election in U.S. House District 4', 'Lowry defeated Yates, 58.0% to 42.0%, according to unofficial returns.', 'Beatrice Lowry won the race for U.S. House District 4, defeating Andrew Yates by 27,663 votes, according to unofficial returns.
+', 'Peter Lindahl', 'Statewide', 7, NULL, 1, '2026-11-04 03:02:00', '2026-11-04 03:02:00'),
+(322, 'yusuf-boyd-wins-re-election-in-us-house-district-4', 'Yusuf Boyd wins re-election in U.S. House District 4', 'Boyd defeated Oyelaran, 58.0% to 42.0%, according to unofficial returns.', 'Yusuf Boyd won the race for U.S. House District 4, defeating Katherine Oyelaran by 27,835 votes, according to unofficial returns.
 
 > Tonight the voters of New Essex chose to move forward together.
 
-— Lowry, speaking to supporters in Carlisle
+— Boyd, speaking to supporters in Verona
 
-Yates conceded shortly before midnight, saying he had called Lowry to congratulate her.
+Oyelaran conceded early Wednesday, saying she had called Boyd to congratulate him.
 
-- **Andrew Yates** (D): 72,610 votes, 42.0%
-- **Beatrice Lowry** (R): 100,273 votes, 58.0%
+- **Katherine Oyelaran** (D): 73,071 votes, 42.0%
+- **Yusuf Boyd** (R): 100,906 votes, 58.0%
 
 [Results by county](/races/us-house-district-4/)
-', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-11-04 03:08:00', '2026-11-04 03:08:00'),
-(349, 'marcus-pruitt-wins-us-house-district-5-unopposed', 'Marcus Pruitt wins U.S. House District 5 unopposed', 'Pruitt faced no major-party opponent.', 'Marcus Pruitt (R) won U.S. House District 5, facing no major-party opponent. Pruitt received 152,526 votes.
-', 'Ruth Adeyemi', 'Congress', 15, NULL, 1, '2026-11-04 03:10:00', '2026-11-04 07:52:00'),
-(350, 'curtis-pryor-wins-re-election-in-state-senate-district-16', 'Curtis Pryor wins re-election in State Senate District 16', 'Pryor defeated Ferraro, 53.2% to 46.8%, according to unofficial returns.', 'Curtis Pryor won the race for State Senate District 16, defeating Hannah Ferraro by 16,200 votes, according to unofficial returns.
+', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2026-11-04 03:18:00', '2026-11-04 05:21:00'),
+(323, 'julia-navarro-wins-us-house-district-5-unopposed', 'Julia Navarro wins U.S. House District 5 unopposed', 'Navarro faced no major-party opponent.', 'Julia Navarro (R) won U.S. House District 5, facing no major-party opponent. Navarro received 152,090 votes.
+', 'Martin Ocampo', 'Congress', 15, NULL, 1, '2026-11-04 03:36:00', '2026-11-04 03:36:00'),
+(324, 'franklin-sorensen-wins-re-election-in-state-senate-district-6', 'Franklin Sorensen wins re-election in State Senate District 6', 'Sorensen defeated Eckert, 54.6% to 45.4%, according to unofficial returns.', 'Franklin Sorensen won the race for State Senate District 6, defeating Abigail Eckert by 12,211 votes, according to unofficial returns.
 
 > Tonight the voters of New Essex chose to move forward together.
 
-— Pryor, speaking to supporters in Port Alder
+— Sorensen, speaking to supporters in Verona
 
-Ferraro conceded early Wednesday, saying she had called Pryor to congratulate him.
+Eckert conceded Wednesday morning, saying she had called Sorensen to congratulate him.
 
-- **Curtis Pryor** (D): 134,661 votes, 53.2%
-- **Hannah Ferraro** (R): 118,461 votes, 46.8%
-
-[Results by county](/races/state-senate-district-16/)
-', 'Peter Lindahl', 'Legislature', 26, NULL, 1, '2026-11-04 05:08:00', '2026-11-04 05:08:00'),
-(351, 'linda-jansen-wins-re-election-in-state-senate-district-6', 'Linda Jansen wins re-election in State Senate District 6', 'Jansen defeated Thornbury, 54.7% to 45.3%, according to unofficial returns.', 'Linda Jansen won the race for State Senate District 6, defeating Linda Thornbury by 12,216 votes, according to unofficial returns.
-
-> Tonight the voters of New Essex chose to move forward together.
-
-— Jansen, speaking to supporters in Verona
-
-Thornbury conceded shortly before midnight, saying she had called Jansen to congratulate her.
-
-- **Linda Jansen** (D): 71,785 votes, 54.7%
-- **Linda Thornbury** (R): 59,569 votes, 45.3%
+- **Franklin Sorensen** (D): 71,757 votes, 54.6%
+- **Abigail Eckert** (R): 59,546 votes, 45.4%
 
 [Results by county](/races/state-senate-district-6/)
-', 'Ruth Adeyemi', 'Legislature', 21, NULL, 1, '2026-11-04 05:15:00', '2026-11-04 08:13:00'),
-(352, 'monica-nyberg-wins-re-election-in-us-house-district-2', 'Monica Nyberg wins re-election in U.S. House District 2', 'Nyberg defeated Gallagher, 53.4% to 44.5%, according to unofficial returns.', 'Monica Nyberg won the race for U.S. House District 2, defeating Linda Gallagher by 15,637 votes, according to unofficial returns.
+', 'Hana Sato', 'Legislature', 21, NULL, 1, '2026-11-04 05:17:00', '2026-11-04 05:17:00'),
+(325, 'monica-nyberg-wins-re-election-in-us-house-district-2', 'Monica Nyberg wins re-election in U.S. House District 2', 'Nyberg defeated Gallagher, 53.5% to 44.6%, according to unofficial returns.', 'Monica Nyberg won the race for U.S. House District 2, defeating Linda Gallagher by 15,709 votes, according to unofficial returns.
 
-> We said we''d outwork everybody, and we did.
+> To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Nyberg, speaking to supporters in Ashton
 
 Gallagher conceded early Wednesday, saying she had called Nyberg to congratulate her.
 
-- **Linda Gallagher** (D): 78,608 votes, 44.5%
-- **Monica Nyberg** (R): 94,245 votes, 53.4%
-- **Luis Acosta** (L): 3,673 votes, 2.1%
+- **Linda Gallagher** (D): 79,016 votes, 44.6%
+- **Monica Nyberg** (R): 94,725 votes, 53.5%
+- **Olivia Chen** (L): 3,246 votes, 1.8%
 
 [Results by county](/races/us-house-district-2/)
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-11-04 05:33:00', '2026-11-04 05:33:00'),
-(353, 'elena-okafor-wins-re-election-in-us-house-district-8', 'Elena Okafor wins re-election in U.S. House District 8', 'Okafor defeated Ortega, 55.5% to 44.5%, according to unofficial returns.', 'Elena Okafor won the race for U.S. House District 8, defeating Rebecca Ortega by 25,362 votes, according to unofficial returns.
+', 'Hana Sato', 'Congress', 12, NULL, 1, '2026-11-04 05:26:00', '2026-11-04 05:26:00'),
+(326, 'omar-acosta-wins-re-election-in-state-senate-district-16', 'Omar Acosta wins re-election in State Senate District 16', 'Acosta defeated Bauer, 53.2% to 46.8%, according to unofficial returns.', 'Omar Acosta won the race for State Senate District 16, defeating Claire Bauer by 16,400 votes, according to unofficial returns.
+
+> To everyone who didn''t vote for me: I will work just as hard for you.
+
+— Acosta, speaking to supporters in Hollis
+
+Bauer conceded early Wednesday, saying she had called Acosta to congratulate him.
+
+- **Omar Acosta** (D): 136,316 votes, 53.2%
+- **Claire Bauer** (R): 119,916 votes, 46.8%
+
+[Results by county](/races/state-senate-district-16/)
+', 'Dana Whitcomb', 'Legislature', 26, NULL, 1, '2026-11-04 05:39:00', '2026-11-04 05:39:00'),
+(327, 'marcus-petrov-wins-state-senate-district-22', 'Marcus Petrov wins State Senate District 22', 'Petrov defeated Crowley, 56.3% to 43.7%, according to unofficial returns.', 'Marcus Petrov won the race for State Senate District 22, defeating Marcus Crowley by 13,768 votes, according to unofficial returns.
+
+> Tonight the voters of New Essex chose to move forward together.
+
+— Petrov, speaking to supporters in Lowell Falls
+
+Crowley conceded shortly before midnight, saying he had called Petrov to congratulate him.
+
+- **Marcus Crowley** (D): 47,325 votes, 43.7%
+- **Marcus Petrov** (R): 61,093 votes, 56.3%
+
+[Results by county](/races/state-senate-district-22/)
+', 'Ruth Adeyemi', 'Legislature', 29, NULL, 1, '2026-11-04 05:51:00', '2026-11-04 05:51:00'),
+(328, 'elena-okafor-wins-re-election-in-us-house-district-8', 'Elena Okafor wins re-election in U.S. House District 8', 'Okafor defeated Ortega, 55.5% to 44.5%, according to unofficial returns.', 'Elena Okafor won the race for U.S. House District 8, defeating Rebecca Ortega by 25,884 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Okafor, speaking to supporters in Greenville
 
-Ortega conceded shortly before midnight, saying she had called Okafor to congratulate her.
+Ortega conceded early Wednesday, saying she had called Okafor to congratulate her.
 
-- **Elena Okafor** (D): 127,962 votes, 55.5%
-- **Rebecca Ortega** (R): 102,600 votes, 44.5%
+- **Elena Okafor** (D): 130,594 votes, 55.5%
+- **Rebecca Ortega** (R): 104,710 votes, 44.5%
 
 [Results by county](/races/us-house-district-8/)
-', 'Ruth Adeyemi', 'Congress', 18, NULL, 1, '2026-11-04 05:39:00', '2026-11-04 05:39:00'),
-(354, 'carlos-chen-wins-state-senate-district-22', 'Carlos Chen wins State Senate District 22', 'Chen defeated Haddad, 56.3% to 43.7%, according to unofficial returns.', 'Carlos Chen won the race for State Senate District 22, defeating Marcus Haddad by 13,604 votes, according to unofficial returns.
+', 'Dana Whitcomb', 'Congress', 18, NULL, 1, '2026-11-04 05:53:00', '2026-11-04 05:53:00'),
+(329, 'daniel-rasmussen-wins-re-election-in-state-senate-district-24', 'Daniel Rasmussen wins re-election in State Senate District 24', 'Rasmussen defeated Castillo, 54.2% to 45.8%, according to unofficial returns.', 'Daniel Rasmussen won the race for State Senate District 24, defeating Naomi Castillo by 10,169 votes, according to unofficial returns.
 
 > We said we''d outwork everybody, and we did.
 
-— Chen, speaking to supporters in Yardley
+— Rasmussen, speaking to supporters in Granby
 
-Haddad conceded Wednesday morning, saying he had called Chen to congratulate him.
+Castillo conceded shortly before midnight, saying she had called Rasmussen to congratulate him.
 
-- **Marcus Haddad** (D): 46,759 votes, 43.7%
-- **Carlos Chen** (R): 60,363 votes, 56.3%
-
-[Results by county](/races/state-senate-district-22/)
-', 'Luis Ferreira', 'Legislature', 29, NULL, 1, '2026-11-04 06:04:00', '2026-11-04 06:04:00'),
-(355, 'hannah-novak-wins-re-election-in-supreme-court-seat-3', 'Hannah Novak wins re-election in Supreme Court, Seat 3', 'Novak defeated Marsh, 55.8% to 44.2%, according to unofficial returns.', 'Hannah Novak won the race for Supreme Court, Seat 3, defeating Dwayne Marsh by 151,841 votes, according to unofficial returns.
-
-> To everyone who didn''t vote for me: I will work just as hard for you.
-
-— Novak, speaking to supporters in Rockport
-
-Marsh conceded shortly before midnight, saying he had called Novak to congratulate her.
-
-- **Hannah Novak** (NP): 736,053 votes, 55.8%
-- **Dwayne Marsh** (NP): 584,212 votes, 44.2%
-
-[Results by county](/races/supreme-court-seat-3/)
-', 'Martin Ocampo', 'Courts', 10, NULL, 1, '2026-11-04 08:45:00', '2026-11-04 08:45:00'),
-(356, 'omar-winslow-wins-re-election-in-state-senate-district-24', 'Omar Winslow wins re-election in State Senate District 24', 'Winslow defeated Crowley, 54.2% to 45.8%, according to unofficial returns.', 'Omar Winslow won the race for State Senate District 24, defeating James Crowley by 10,257 votes, according to unofficial returns.
-
-> To everyone who didn''t vote for me: I will work just as hard for you.
-
-— Winslow, speaking to supporters in Corinth
-
-Crowley conceded Wednesday morning, saying he had called Winslow to congratulate him.
-
-- **James Crowley** (D): 55,919 votes, 45.8%
-- **Omar Winslow** (R): 66,176 votes, 54.2%
+- **Naomi Castillo** (D): 55,445 votes, 45.8%
+- **Daniel Rasmussen** (R): 65,614 votes, 54.2%
 
 [Results by county](/races/state-senate-district-24/)
-', 'Dana Whitcomb', 'Legislature', 30, NULL, 1, '2026-11-04 14:04:00', '2026-11-04 14:04:00'),
-(357, 'aisha-mbeki-wins-re-election-in-attorney-general', 'Aisha Mbeki wins re-election in attorney General', 'Mbeki defeated Hale, 53.1% to 46.9%, according to unofficial returns.', 'Aisha Mbeki won the race for attorney General, defeating Rebecca Hale by 92,872 votes, according to unofficial returns.
+', 'Ruth Adeyemi', 'Legislature', 30, NULL, 1, '2026-11-04 11:21:00', '2026-11-04 11:21:00'),
+(330, 'aisha-mbeki-wins-re-election-in-attorney-general', 'Aisha Mbeki wins re-election in attorney general', 'Mbeki defeated Hale, 53.1% to 46.9%, according to unofficial returns.', 'Aisha Mbeki won the race for attorney general, defeating Rebecca Hale by 92,134 votes, according to unofficial returns.
 
-> Tonight the voters of New Essex chose to move forward together.
+> To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Mbeki, speaking to supporters in Sheffield
 
-Hale conceded shortly before midnight, saying she had called Mbeki to congratulate her.
+Hale conceded early Wednesday, saying she had called Mbeki to congratulate her.
 
-- **Aisha Mbeki** (D): 795,398 votes, 53.1%
-- **Rebecca Hale** (R): 702,526 votes, 46.9%
+- **Aisha Mbeki** (D): 789,057 votes, 53.1%
+- **Rebecca Hale** (R): 696,923 votes, 46.9%
 
 [Results by county](/races/attorney-general/)
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-11-04 14:09:00', '2026-11-04 14:09:00'),
-(358, 'teresa-oyelaran-wins-re-election-in-state-senate-district-10', 'Teresa Oyelaran wins re-election in State Senate District 10', 'Oyelaran defeated Whitaker, 54.2% to 45.8%, according to unofficial returns.', 'Teresa Oyelaran won the race for State Senate District 10, defeating Sarah Whitaker by 7,866 votes, according to unofficial returns.
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-11-04 18:09:00', '2026-11-04 18:09:00'),
+(331, 'curtis-pruitt-wins-re-election-in-state-senate-district-10', 'Curtis Pruitt wins re-election in State Senate District 10', 'Pruitt defeated Iverson, 54.2% to 45.8%, according to unofficial returns.', 'Curtis Pruitt won the race for State Senate District 10, defeating Sarah Iverson by 7,733 votes, according to unofficial returns.
 
-> Tonight the voters of New Essex chose to move forward together.
+> We said we''d outwork everybody, and we did.
 
-— Oyelaran, speaking to supporters in Newbury
+— Pruitt, speaking to supporters in Brandt
 
-Whitaker conceded early Wednesday, saying she had called Oyelaran to congratulate her.
+Iverson conceded early Wednesday, saying she had called Pruitt to congratulate him.
 
-- **Teresa Oyelaran** (D): 50,755 votes, 54.2%
-- **Sarah Whitaker** (R): 42,889 votes, 45.8%
+- **Curtis Pruitt** (D): 49,897 votes, 54.2%
+- **Sarah Iverson** (R): 42,164 votes, 45.8%
 
 [Results by county](/races/state-senate-district-10/)
-', 'Dana Whitcomb', 'Legislature', 23, NULL, 1, '2026-11-04 17:50:00', '2026-11-04 17:50:00'),
-(359, 'linda-greenberg-wins-re-election-in-state-senate-district-2', 'Linda Greenberg wins re-election in State Senate District 2', 'Greenberg defeated Ashworth, 51.7% to 48.3%, according to unofficial returns.', 'Linda Greenberg won the race for State Senate District 2, defeating Naomi Ashworth by 8,334 votes, according to unofficial returns.
+', 'Dana Whitcomb', 'Legislature', 23, NULL, 1, '2026-11-04 18:25:00', '2026-11-04 18:25:00'),
+(332, 'linda-greenberg-wins-re-election-in-state-senate-district-2', 'Linda Greenberg wins re-election in State Senate District 2', 'Greenberg defeated Dawson, 51.7% to 48.3%, according to unofficial returns.', 'Linda Greenberg won the race for State Senate District 2, defeating Gregory Dawson by 8,357 votes, according to unofficial returns.
 
 > We said we''d outwork everybody, and we did.
 
 — Greenberg, speaking to supporters in Medford
 
-Ashworth conceded Wednesday morning, saying she had called Greenberg to congratulate her.
+Dawson conceded early Wednesday, saying he had called Greenberg to congratulate her.
 
-- **Linda Greenberg** (D): 126,737 votes, 51.7%
-- **Naomi Ashworth** (R): 118,403 votes, 48.3%
+- **Linda Greenberg** (D): 127,073 votes, 51.7%
+- **Gregory Dawson** (R): 118,716 votes, 48.3%
 
 [Results by county](/races/state-senate-district-2/)
-', 'Colin Marsh', 'Legislature', 19, NULL, 1, '2026-11-04 18:42:00', '2026-11-04 18:42:00'),
-(360, 'race-for-state-senate-district-20-too-close-to-call', 'Race for State Senate District 20 too close to call', 'Dawson leads Fairbanks by 1,073 votes with 96% of the expected vote counted.', 'The race for State Senate District 20 remained too close to call on Wednesday morning, with Thomas Dawson holding a lead of 1,073 votes over Sarah Fairbanks.
+', 'Peter Lindahl', 'Legislature', 19, NULL, 1, '2026-11-04 19:23:00', '2026-11-04 19:23:00'),
+(333, 'hannah-novak-wins-re-election-in-supreme-court-seat-3', 'Hannah Novak wins re-election in Supreme Court, Seat 3', 'Novak defeated Marsh, 55.8% to 44.2%, according to unofficial returns.', 'Hannah Novak won the race for Supreme Court, Seat 3, defeating Dwayne Marsh by 152,572 votes, according to unofficial returns.
 
-About 96% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from Harbor County, which could go either way.
+> Tonight the voters of New Essex chose to move forward together.
+
+— Novak, speaking to supporters in Rockport
+
+Marsh conceded shortly before midnight, saying he had called Novak to congratulate her.
+
+- **Hannah Novak** (NP): 739,581 votes, 55.8%
+- **Dwayne Marsh** (NP): 587,009 votes, 44.2%
+
+[Results by county](/races/supreme-court-seat-3/)
+', 'Colin Marsh', 'Courts', 10, NULL, 1, '2026-11-04 20:13:00', '2026-11-05 03:36:00'),
+(334, 'race-for-state-senate-district-20-too-close-to-call', 'Race for State Senate District 20 too close to call', 'Jansen leads Haddad by 999 votes with 96% of the expected vote counted.', 'The race for State Senate District 20 remained too close to call on Wednesday morning, with Jonathan Jansen holding a lead of 999 votes over Daniel Haddad.
+
+About 96% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which have split roughly evenly.
 
 > We are going to count every vote, and we are going to be patient.
 
-— Sarah Fairbanks
+— Daniel Haddad
 
 [Live results by county](/races/state-senate-district-20/)
-', 'Luis Ferreira', 'Legislature', 28, NULL, 1, '2026-11-04 22:08:00', '2026-11-04 23:50:00'),
-(361, 'mcallister-leads-in-superintendent-of-public-instruction-as-count', 'McAllister leads in superintendent of Public Instruction as count continues', 'With 92% of the expected vote counted, Andrew McAllister is ahead by 3.4 points.', 'Andrew McAllister led Walter Santos by 3.4 percentage points in the race for superintendent of Public Instruction, with 92% of the expected vote counted.
+', 'Hana Sato', 'Legislature', 28, NULL, 1, '2026-11-04 21:53:00', '2026-11-04 21:53:00'),
+(335, 'mcallister-leads-in-superintendent-of-public-instruction-as-count', 'McAllister leads in superintendent of public instruction as count continues', 'With 92% of the expected vote counted, Andrew McAllister is ahead by 3.4 points.', 'Andrew McAllister led Walter Santos by 3.4 percentage points in the race for superintendent of public instruction, with 92% of the expected vote counted.
 
 Election officials said they expected to finish counting mail ballots by Friday.
 
 [Live results by county](/races/superintendent-of-public-instruction/)
-', 'Dana Whitcomb', 'Statewide', 9, NULL, 1, '2026-11-04 23:48:00', '2026-11-04 23:48:00'),
-(362, 'delgado-leads-in-us-house-district-6-as-count-continues', 'Delgado leads in U.S. House District 6 as count continues', 'With 88% of the expected vote counted, Grace Delgado is ahead by 3.8 points.', 'Grace Delgado led Walter Underwood by 3.8 percentage points in the race for U.S. House District 6, with 88% of the expected vote counted.
+', 'Luis Ferreira', 'Statewide', 9, NULL, 1, '2026-11-04 23:24:00', '2026-11-04 23:24:00'),
+(336, 'delgado-leads-in-us-house-district-6-as-count-continues', 'Delgado leads in U.S. House District 6 as count continues', 'With 88% of the expected vote counted, Grace Delgado is ahead by 3.8 points.', 'Grace Delgado led Walter Underwood by 3.8 percentage points in the race for U.S. House District 6, with 88% of the expected vote counted.
 
 Election officials said they expected to finish counting mail ballots by Friday.
 
 [Live results by county](/races/us-house-district-6/)
-', 'Colin Marsh', 'Congress', 16, NULL, 1, '2026-11-05 01:04:00', '2026-11-05 01:04:00'),
-(363, 'race-for-us-house-district-3-too-close-to-call', 'Race for U.S. House District 3 too close to call', 'Lindqvist leads Navarro by 2,234 votes with 98% of the expected vote counted.', 'The race for U.S. House District 3 remained too close to call on Wednesday morning, with Monica Lindqvist holding a lead of 2,234 votes over Abigail Navarro.
+', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-11-05 01:39:00', '2026-11-05 01:39:00'),
+(337, 'race-for-us-house-district-3-too-close-to-call', 'Race for U.S. House District 3 too close to call', 'Ashworth leads Whitaker by 2,195 votes with 98% of the expected vote counted.', 'The race for U.S. House District 3 remained too close to call on Wednesday morning, with Katherine Ashworth holding a lead of 2,195 votes over David Whitaker.
 
-About 98% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the Coast counties, which have favored Democrats this year.
+About 98% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the Coast counties, which have split roughly evenly.
 
 > We are going to count every vote, and we are going to be patient.
 
-— Abigail Navarro
+— David Whitaker
 
 [Live results by county](/races/us-house-district-3/)
-', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2026-11-05 05:42:00', '2026-11-05 05:42:00'),
-(364, 'what-we-still-dont-know-about-the-2026-election-in-new-essex', 'What we still don''t know about the 2026 election in New Essex', 'Several races remain too close to call. Here is where the count stands and what happens next.', 'Most of the 2026 election in New Essex is settled. These races are not.
+', 'Keisha Brooks', 'Congress', 13, NULL, 1, '2026-11-05 05:41:00', '2026-11-05 05:41:00'),
+(338, 'what-we-still-dont-know-about-the-2026-election-in-new-essex', 'What we still don''t know about the 2026 election in New Essex', 'Several races remain too close to call. Here is where the count stands and what happens next.', 'Most of the 2026 election in New Essex is settled. These races are not.
 
-- **[Governor](/races/governor/):** Dunn leads Morrison by 11,097 votes with ballots still being counted.
+- **[Governor](/races/governor/):** Dunn leads Morrison by 11,992 votes with ballots still being counted.
 - **[Secretary of State](/races/secretary-of-state/):** Vasquez leads Holm with 93% of the expected vote counted.
-- **[State Treasurer](/races/state-treasurer/):** Reyes leads Osei by 3,088 votes, inside the margin for an automatic recount.
+- **[State Treasurer](/races/state-treasurer/):** Reyes leads Osei by 3,084 votes, inside the margin for an automatic recount.
 - **[Superintendent of Public Instruction](/races/superintendent-of-public-instruction/):** McAllister leads Santos with 92% of the expected vote counted.
-- **[U.S. House District 3](/races/us-house-district-3/):** Lindqvist leads Navarro by 2,234 votes with ballots still being counted.
+- **[U.S. House District 3](/races/us-house-district-3/):** Ashworth leads Whitaker by 2,195 votes with ballots still being counted.
 - **[U.S. House District 6](/races/us-house-district-6/):** Delgado leads Underwood with 88% of the expected vote counted.
-- **[State Senate District 14](/races/state-senate-district-14/):** Lindgren leads Voss by 169 votes, inside the margin for an automatic recount.
-- **[State Senate District 20](/races/state-senate-district-20/):** Dawson leads Fairbanks by 1,073 votes with ballots still being counted.
+- **[State Senate District 14](/races/state-senate-district-14/):** Albright leads Lindgren by 171 votes, inside the margin for an automatic recount.
+- **[State Senate District 20](/races/state-senate-district-20/):** Jansen leads Haddad by 999 votes with ballots still being counted.
 
 Counties must certify their results by November 20. The State Canvassing Board meets on November 24.
-', 'Keisha Brooks', 'Voting', NULL, NULL, 1, '2026-11-05 06:00:00', '2026-11-05 06:00:00'),
-(365, 'state-senate-district-14-heads-for-a-recount', 'State Senate District 14 heads for a recount', 'Lindgren leads Voss by 169 votes out of more than 140,000 cast.', 'The race for State Senate District 14 is headed for an automatic recount after the final unofficial tally showed Walter Lindgren ahead of Sarah Voss by 169 votes, a margin of 0.12 percentage points.
+', 'Dana Whitcomb', 'Voting', NULL, NULL, 1, '2026-11-05 06:00:00', '2026-11-05 06:00:00'),
+(339, 'vasquez-leads-in-secretary-of-state-as-count-continues', 'Vasquez leads in secretary of state as count continues', 'With 93% of the expected vote counted, Samuel Vasquez is ahead by 2.3 points.', 'Samuel Vasquez led Mei Holm by 2.3 percentage points in the race for secretary of state, with 93% of the expected vote counted.
+
+Election officials said they expected to finish counting mail ballots by Friday.
+
+[Live results by county](/races/secretary-of-state/)
+', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-11-05 06:53:00', '2026-11-05 06:53:00'),
+(340, 'state-senate-district-14-heads-for-a-recount', 'State Senate District 14 heads for a recount', 'Albright leads Lindgren by 171 votes out of more than 143,000 cast.', 'The race for State Senate District 14 is headed for an automatic recount after the final unofficial tally showed Nathan Albright ahead of Jonathan Lindgren by 171 votes, a margin of 0.12 percentage points.
 
 State law requires a recount when the margin is less than half a percentage point. County canvassing boards must certify their results by November 20; the recount would begin the following week.
 
@@ -7575,8 +7409,8 @@ State law requires a recount when the margin is less than half a percentage poin
 3. Each county recounts every ballot by machine, with a hand count of a random sample.
 
 [Results by county](/races/state-senate-district-14/)
-', 'Luis Ferreira', 'Legislature', 25, NULL, 1, '2026-11-05 06:56:00', '2026-11-05 06:56:00'),
-(366, 'state-treasurer-heads-for-a-recount', 'State Treasurer heads for a recount', 'Reyes leads Osei by 3,088 votes out of more than 1,468,000 cast.', 'The race for state Treasurer is headed for an automatic recount after the final unofficial tally showed Kevin Reyes ahead of Claire Osei by 3,088 votes, a margin of 0.21 percentage points.
+', 'Peter Lindahl', 'Legislature', 25, NULL, 1, '2026-11-05 07:21:00', '2026-11-05 07:21:00'),
+(341, 'state-treasurer-heads-for-a-recount', 'State Treasurer heads for a recount', 'Reyes leads Osei by 3,084 votes out of more than 1,471,000 cast.', 'The race for state treasurer is headed for an automatic recount after the final unofficial tally showed Kevin Reyes ahead of Claire Osei by 3,084 votes, a margin of 0.21 percentage points.
 
 State law requires a recount when the margin is less than half a percentage point. County canvassing boards must certify their results by November 20; the recount would begin the following week.
 
@@ -7587,30 +7421,24 @@ State law requires a recount when the margin is less than half a percentage poin
 3. Each county recounts every ballot by machine, with a hand count of a random sample.
 
 [Results by county](/races/state-treasurer/)
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-11-05 07:03:00', '2026-11-05 07:03:00'),
-(367, 'vasquez-leads-in-secretary-of-state-as-count-continues', 'Vasquez leads in secretary of State as count continues', 'With 93% of the expected vote counted, Samuel Vasquez is ahead by 2.3 points.', 'Samuel Vasquez led Mei Holm by 2.3 percentage points in the race for secretary of State, with 93% of the expected vote counted.
+', 'Luis Ferreira', 'Statewide', 6, NULL, 0, '2026-11-05 13:26:00', '2026-11-05 13:26:00'),
+(342, 'race-for-governor-too-close-to-call', 'Race for governor too close to call', 'Dunn leads Morrison by 11,992 votes with 97% of the expected vote counted.', 'The race for governor remained too close to call on Wednesday morning, with Grace Dunn holding a lead of 11,992 votes over Priya Morrison.
 
-Election officials said they expected to finish counting mail ballots by Friday.
-
-[Live results by county](/races/secretary-of-state/)
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-11-05 07:25:00', '2026-11-05 07:25:00'),
-(368, 'race-for-governor-too-close-to-call', 'Race for governor too close to call', 'Dunn leads Morrison by 11,097 votes with 97% of the expected vote counted.', 'The race for governor remained too close to call on Wednesday morning, with Grace Dunn holding a lead of 11,097 votes over Priya Morrison.
-
-About 97% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which have favored Democrats this year.
+About 97% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which have split roughly evenly.
 
 > We are going to count every vote, and we are going to be patient.
 
 — Priya Morrison
 
 [Live results by county](/races/governor/)
-', 'Dana Whitcomb', 'Governor', 1, NULL, 0, '2026-11-05 16:34:00', '2026-11-05 16:34:00'),
-(369, 'governor-the-count-county-by-county', 'Governor: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Luis Ferreira', 'Governor', 1, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
-(370, 'state-treasurer-the-count-county-by-county', 'State Treasurer: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Keisha Brooks', 'Statewide', 6, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
-(371, 'secretary-of-state-the-count-county-by-county', 'Secretary of State: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Dana Whitcomb', 'Statewide', 5, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00');
+', 'Colin Marsh', 'Governor', 1, NULL, 0, '2026-11-05 19:21:00', '2026-11-05 19:21:00'),
+(343, 'governor-the-count-county-by-county', 'Governor: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Ruth Adeyemi', 'Governor', 1, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
+(344, 'state-treasurer-the-count-county-by-county', 'State Treasurer: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Martin Ocampo', 'Statewide', 6, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
+(345, 'secretary-of-state-the-count-county-by-county', 'Secretary of State: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Ruth Adeyemi', 'Statewide', 5, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00');
 
 INSERT INTO redirects (source, target) VALUES
-('/news/poll-finds-morrison-and-dunn-neck-and-neck-for-governor-4-draft/', '/news/poll-finds-morrison-and-dunn-neck-and-neck-for-governor-4/'),
-('/news/poll-dunn-leads-morrison-in-race-for-governor-4-draft/', '/news/poll-dunn-leads-morrison-in-race-for-governor-4/'),
+('/news/april-poll-dunn-leads-morrison-by-6-points-in-race-for-governor-draft/', '/news/april-poll-dunn-leads-morrison-by-6-points-in-race-for-governor/'),
+('/news/april-poll-morrison-leads-dunn-by-6-points-in-race-for-governor-draft/', '/news/april-poll-morrison-leads-dunn-by-6-points-in-race-for-governor/'),
 ('/2026/', '/races/'),
 ('/election-night/', '/races/'),
 ('/voter-guide/', '/news/archive/2026/10/');

@@ -140,6 +140,7 @@ type gen struct {
 	articles   []*article
 	redirects  [][2]string
 	usedNames  map[string]bool
+	firstUsed  map[string]int
 	usedSlugs  map[string]bool
 	byOffice   map[string]*race
 	houseRaces []*race
@@ -149,6 +150,7 @@ func newGen() *gen {
 	return &gen{
 		r:         rand.New(rand.NewPCG(2026, 1103)),
 		usedNames: map[string]bool{},
+		firstUsed: map[string]int{},
 		usedSlugs: map[string]bool{},
 		byOffice:  map[string]*race{},
 	}
@@ -169,7 +171,7 @@ func (g *gen) build() {
 // ---------------------------------------------------------------- counties
 
 var countyNames = []string{
-	"Alder", "Ashby", "Barrow", "Beacon", "Bellmont", "Birch", "Blackstone", "Bramble",
+	"Aldridge", "Ashby", "Barrow", "Beacon", "Bellmont", "Birch", "Blackstone", "Bramble",
 	"Brookfield", "Calloway", "Carver", "Cedar", "Chesterton", "Clearwater", "Coldbrook",
 	"Cooper", "Crane", "Dalton", "Deerfield", "Dunmore", "Eastbrook", "Fairhaven", "Fallon",
 	"Fenwick", "Fox River", "Garland", "Granite", "Greer", "Hadley", "Harbor", "Harlow",
@@ -437,12 +439,14 @@ var schools = []string{
 	"Kingsbury College", "the University of New Essex School of Law", "Port Alder Community College",
 }
 
+// personName returns a new name. Last names are unique (stories refer to
+// people by them), and no first name is used more than twice.
 func (g *gen) personName() (first, last string) {
 	for {
 		first, last = g.pick(firstNames), g.pick(lastNames)
-		if !g.usedNames[first+" "+last] && !g.usedNames[last] {
-			g.usedNames[first+" "+last] = true
-			g.usedNames[last] = true // last names stay unique: stories refer to people by them
+		if !g.usedNames[last] && g.firstUsed[first] < 2 {
+			g.usedNames[last] = true
+			g.firstUsed[first]++
 			return
 		}
 	}
@@ -822,9 +826,11 @@ func (g *gen) makeArticles() {
 			leader, trailer, lp, tp = rr, d, rp, dp
 		}
 		pollster := pollsters[i%len(pollsters)]
-		title := fmt.Sprintf("Poll: %s leads %s in race for %s", leader.last, trailer.last, officeTitle(r))
-		if math.Abs(lp-tp) < 2 {
-			title = fmt.Sprintf("Poll finds %s and %s neck and neck for %s", d.last, rr.last, officeTitle(r))
+		title := fmt.Sprintf("%s poll: %s leads %s by %.0f points in race for %s", when.Format("January"), leader.last, trailer.last, math.Round(lp)-math.Round(tp), officeTitle(r))
+		if math.Round(lp) == math.Round(tp) {
+			title = fmt.Sprintf("%s poll finds %s and %s tied in race for %s", when.Format("January"), d.last, rr.last, officeTitle(r))
+		} else if math.Round(lp)-math.Round(tp) == 1 {
+			title = strings.Replace(title, "by 1 points", "by a single point", 1)
 		}
 		g.addArticle(&article{
 			title:       title,
@@ -842,7 +848,7 @@ func (g *gen) makeArticles() {
 		for i, town := range debateTowns[:2] {
 			when := day(2026, 9, 22).AddDate(0, 0, 14*i+g.r.IntN(5))
 			g.addArticle(&article{
-				title:       fmt.Sprintf("Takeaways from the %s debate in %s", strings.ToLower(pick2(i == 0, "first", "final")), town) + " for " + officeTitle(r),
+				title:       fmt.Sprintf("Takeaways from the %s %s debate in %s", pick2(i == 0, "first", "final"), r.title, town),
 				dek:         fmt.Sprintf("%s and %s clashed over %s and %s.", r.cands[0].last, r.cands[1].last, r.cands[0].issue, r.cands[1].issue),
 				body:        g.debateBody(r, town),
 				section:     section(r),
@@ -884,7 +890,7 @@ func (g *gen) makeArticles() {
 	for _, p := range pairs[:60] {
 		r, issue := p.r, p.issue
 		g.addArticle(&article{
-			title:       fmt.Sprintf("%s: where %s and %s stand on %s", officeTitle(r), r.cands[0].last, r.cands[1].last, issue),
+			title:       fmt.Sprintf("%s race: where %s and %s stand on %s", r.title, r.cands[0].last, r.cands[1].last, issue),
 			dek:         fmt.Sprintf("The candidates agree that %s matters. They agree on little else.", issue),
 			body:        g.issueBody(r, issue),
 			section:     section(r),
@@ -894,8 +900,9 @@ func (g *gen) makeArticles() {
 	}
 
 	// Campaign notebook: short items from the trail.
+	seen := map[string]bool{}
 	for i := range 90 {
-		r := key[i%len(key)]
+		r := key[g.r.IntN(len(key))]
 		if i%3 == 2 {
 			r = g.races[g.r.IntN(len(g.races))]
 		}
@@ -905,7 +912,11 @@ func (g *gen) makeArticles() {
 		c := r.cands[g.r.IntN(2)]
 		when := g.dateBetween(day(2025, 11, 1), day(2026, 11, 1))
 		town := g.counties[g.r.IntN(len(g.counties))]
-		n := notebook[i%len(notebook)]
+		n := notebook[g.r.IntN(len(notebook))]
+		if seen[n.title+c.last] {
+			continue
+		}
+		seen[n.title+c.last] = true
 		g.addArticle(&article{
 			title:       fmt.Sprintf(n.title, c.last, town.seat),
 			dek:         fmt.Sprintf(n.dek, c.name, officeTitle(r)),
@@ -953,7 +964,7 @@ func (g *gen) makeArticles() {
 			continue
 		}
 		g.addArticle(&article{
-			title:       fmt.Sprintf("Voter guide: the race for %s", r.title),
+			title:       fmt.Sprintf("Voter guide: the race for %s", officeTitle(r)),
 			dek:         fmt.Sprintf("What to know about %s before you vote.", joinNames(r.cands)),
 			body:        g.previewBody(r),
 			section:     section(r),
@@ -999,7 +1010,7 @@ func (g *gen) makeArticles() {
 	// Two stories were renamed after they went up; their old addresses redirect.
 	n := 0
 	for _, a := range g.articles {
-		if a.race == gov && strings.HasPrefix(a.title, "Poll") && n < 2 {
+		if a.race == gov && strings.Contains(a.title, "poll") && n < 2 {
 			g.redirects = append(g.redirects, [2]string{"/news/" + a.slug + "-draft/", "/news/" + a.slug + "/"})
 			n++
 		}
@@ -1030,11 +1041,10 @@ func joinNames(cs []*candidate) string {
 }
 
 func officeTitle(r *race) string {
-	switch r.office {
-	case "U.S. House", "State Senate", "State House", "Supreme Court":
-		return r.title
+	if r.level == "Statewide" {
+		return strings.ToLower(r.title) // "the race for attorney general"
 	}
-	return strings.ToLower(r.title[:1]) + r.title[1:]
+	return r.title
 }
 
 func partyAdj(c *candidate) string {

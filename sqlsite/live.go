@@ -1,0 +1,142 @@
+package sqlsite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/bakehq/bake"
+)
+
+// ErrNotFound is returned by [Site.Page] when no route makes the path.
+var ErrNotFound = errors.New("no page at this path")
+
+// matcher returns a regexp that matches every path route r can make.
+func (r *Route) matcher() *regexp.Regexp {
+	if r.pattern == nil {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("^")
+	for _, pt := range r.pattern.parts {
+		if pt.name == "" {
+			b.WriteString(regexp.QuoteMeta(pt.lit))
+		} else {
+			b.WriteString("(?P<" + pt.name + ">[^/]+)")
+		}
+	}
+	if (r.Kind == KindList || r.Kind == KindArchive) && strings.HasSuffix(r.Path, "/") {
+		b.WriteString(`(?:page/[0-9]+/)?`)
+	}
+	if r.Kind == KindSitemap {
+		b.WriteString(`|^` + regexp.QuoteMeta(strings.TrimSuffix(r.Path, ".xml")) + `-[0-9]+\.xml`)
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+// Page returns the one page at path, running only the routes that can
+// make it (a detail route queries only the matching row). It is what
+// `bake serve --live` renders on each request.
+func (s *Site) Page(ctx context.Context, path string) (*bake.Page, error) {
+	var found *bake.Page
+	var failure error
+	b := &buildRun{site: s, ctx: ctx, target: path}
+	b.yield = func(p *bake.Page, err error) bool {
+		if err != nil {
+			var be *bake.Error
+			if errors.As(err, &be) && (be.Path == path || be.Path == "") {
+				failure = err
+			}
+			return true
+		}
+		if p.Path == path {
+			found = p
+			return false
+		}
+		return true
+	}
+	b.run()
+	if found != nil {
+		return found, nil
+	}
+	if failure != nil {
+		return nil, failure
+	}
+	return nil, ErrNotFound
+}
+
+// ServeHTTP renders the requested page straight from the database, for
+// preview without a build. A path no route makes gets the notfound route's
+// page with status 404.
+func (s *Site) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	ctx := req.Context()
+	path := req.URL.Path
+	status := http.StatusOK
+	p, err := s.Page(ctx, path)
+	if errors.Is(err, ErrNotFound) && !strings.HasSuffix(path, "/") {
+		if _, err2 := s.Page(ctx, path+"/"); err2 == nil {
+			target := bake.EscapePath(path + "/")
+			if req.URL.RawQuery != "" {
+				target += "?" + req.URL.RawQuery
+			}
+			http.Redirect(w, req, target, http.StatusMovedPermanently)
+			return
+		}
+	}
+	if errors.Is(err, ErrNotFound) {
+		status = http.StatusNotFound
+		p, err = nil, nil
+		for _, r := range s.cfg.Routes {
+			if r.Kind == KindNotFound {
+				p, err = s.Page(ctx, r.Path)
+				break
+			}
+		}
+		if p == nil && err == nil {
+			http.NotFound(w, req)
+			return
+		}
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if p.Source != "" {
+		http.ServeFile(w, req, p.Source)
+		return
+	}
+	if err := p.Render(bake.WithTracker(ctx, &bake.Tracker{}), &buf); err != nil {
+		http.Error(w, fmt.Sprintf("render %s: %v", p.Path, err), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", p.Type())
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if req.Method == http.MethodGet {
+		w.Write(buf.Bytes())
+	}
+}
+
+// canMake reports whether route r can make a page at path.
+func (r *Route) canMake(path string) bool {
+	switch r.Kind {
+	case KindRedirect:
+		return true
+	}
+	m := r.matcher()
+	return m != nil && m.MatchString(path)
+}
+
+// staticCandidate reports whether path could be a static file.
+func staticCandidate(path string) bool { return !strings.HasSuffix(path, "/") }
