@@ -1,0 +1,138 @@
+package output
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			got[filepath.ToSlash(rel)] = string(b)
+		}
+		return nil
+	})
+	return got
+}
+
+func TestCommitReplacesBuild(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "_site")
+	for i, files := range []map[string]string{
+		{"index.html": "one", "a/index.html": "a1"},
+		{"index.html": "two", "b/c/index.html": "c2"},
+	} {
+		s, err := Begin(final)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, body := range files {
+			if err := s.WriteFile(name, []byte(body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		got := readTree(t, final)
+		if len(got) != len(files) {
+			t.Fatalf("build %d: files %v, want %v", i, got, files)
+		}
+		for name, body := range files {
+			if got[name] != body {
+				t.Errorf("build %d: %s = %q, want %q", i, name, got[name], body)
+			}
+		}
+	}
+	entries, _ := os.ReadDir(parent)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".new-") || strings.Contains(e.Name(), ".old-") {
+			t.Errorf("leftover %s after commit", e.Name())
+		}
+	}
+}
+
+func TestAbortKeepsPreviousBuild(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "_site")
+	s, _ := Begin(final)
+	s.WriteFile("index.html", []byte("good"))
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = Begin(final)
+	s.WriteFile("index.html", []byte("half"))
+	if err := s.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTree(t, final); got["index.html"] != "good" || len(got) != 1 {
+		t.Fatalf("after abort: %v", got)
+	}
+	if _, err := os.Stat(s.Dir()); !os.IsNotExist(err) {
+		t.Errorf("staging folder still there: %v", err)
+	}
+}
+
+func TestLeftoversOfKilledBuildAreRemoved(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "_site")
+	// A build killed midway leaves its staging folder; the live one is whole.
+	os.MkdirAll(filepath.Join(parent, "._site.new-dead"), 0o755)
+	os.WriteFile(filepath.Join(parent, "._site.new-dead", "x"), []byte("partial"), 0o644)
+	s, err := Begin(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Abort()
+	if _, err := os.Stat(filepath.Join(parent, "._site.new-dead")); !os.IsNotExist(err) {
+		t.Errorf("leftover not removed: %v", err)
+	}
+}
+
+func TestConcurrentBuildIsRefused(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "_site")
+	s, err := Begin(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Abort()
+	if _, err := Begin(final); err == nil || !strings.Contains(err.Error(), "another bake build") {
+		t.Fatalf("second Begin: %v", err)
+	}
+}
+
+func TestWriteStaysInside(t *testing.T) {
+	parent := t.TempDir()
+	s, _ := Begin(filepath.Join(parent, "_site"))
+	defer s.Abort()
+	// Names come from bake.FileName, but the root refuses escapes even so.
+	for _, name := range []string{"../escape.html", "a/../../escape.html"} {
+		if err := s.WriteFile(name, []byte("x")); err == nil {
+			t.Errorf("WriteFile(%q) succeeded", name)
+		}
+	}
+	// A symlink planted inside cannot lead outside either.
+	os.Symlink(parent, filepath.Join(s.Dir(), "link"))
+	if err := s.WriteFile("link/escape.html", []byte("x")); err == nil {
+		t.Error("write through a symlink succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(parent, "escape.html")); err == nil {
+		t.Error("a file was written outside the build folder")
+	}
+}
+
+func TestOutputIsAFile(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "_site")
+	os.WriteFile(final, []byte("x"), 0o644)
+	if _, err := Begin(final); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Fatalf("Begin on a file: %v", err)
+	}
+}
