@@ -1,0 +1,129 @@
+package sqlsite
+
+import (
+	"strings"
+	"testing"
+)
+
+const validHead = `[site]
+title = "t"
+base_url = "https://x.example"
+[database]
+url = "x.db"
+`
+
+func TestParseConfigProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		toml string
+		want []string // each must appear in the error, in order
+	}{
+		{"unknown key", validHead + "[[route]]\nkind = \"page\"\npath = \"/\"\ntemplate = \"a.html\"\ntemplat = \"b\"\n",
+			[]string{"bake.toml:10: unknown key \"route.templat\""}},
+		{"wrong type", validHead + "[[route]]\nkind = \"list\"\nper_page = \"ten\"\n",
+			[]string{"bake.toml:8:"}},
+		{"no template", validHead + "[[route]]\nname = \"items\"\nkind = \"list\"\npath = \"/items/\"\nquery = \"SELECT * FROM items\"\n",
+			[]string{"bake.toml:6: route \"items\": a list route needs template"}},
+		{"unknown kind", validHead + "[[route]]\nkind = \"blog\"\n",
+			[]string{`bake.toml:7: route "#1": unknown kind "blog"`}},
+		{"detail without column", validHead + "[[route]]\nname = \"item\"\nkind = \"detail\"\npath = \"/items/\"\nquery = \"SELECT * FROM items\"\ntemplate = \"i.html\"\n",
+			[]string{"bake.toml:9: route \"item\": path \"/items/\": a detail route makes one page per row"}},
+		{"group without placeholder", validHead + "[[route]]\nname = \"c\"\nkind = \"list\"\npath = \"/c/\"\ngroup_by = \"cat\"\nquery = \"SELECT * FROM items\"\ntemplate = \"l.html\"\n",
+			[]string{"needs {cat} in its path"}},
+		{"several at once", validHead + "[[route]]\nname = \"a\"\nkind = \"page\"\n[[route]]\nname = \"a\"\nkind = \"feed\"\npath = \"/f.xml\"\n",
+			[]string{"route \"a\": a page route needs template", "route \"a\": a page route needs path", "two routes are named \"a\"", "a feed route needs query", "a feed route needs link"}},
+		{"archive path", validHead + "[[route]]\nname = \"ar\"\nkind = \"archive\"\npath = \"/archive/{month}/\"\ndate = \"d\"\nquery = \"SELECT * FROM items\"\ntemplate = \"a.html\"\n",
+			[]string{"an archive path takes {year}, {year}/{month} or {year}/{month}/{day}"}},
+		{"feed needs base_url", "[[route]]\nkind = \"sitemap\"\n",
+			[]string{"set base_url"}},
+		{"bad pattern", validHead + "[[route]]\nname = \"d\"\nkind = \"detail\"\npath = \"/items/{slug/\"\nquery = \"SELECT * FROM items\"\ntemplate = \"d.html\"\n",
+			[]string{"bake.toml:9: route \"d\": path \"/items/{slug/\": has a { without }"}},
+		{"dot segment", validHead + "[[route]]\nkind = \"page\"\npath = \"/../x/\"\ntemplate = \"p.html\"\n",
+			[]string{"has an empty, . or .. segment"}},
+		{"template unused", validHead + "[[route]]\nkind = \"sitemap\"\ntemplate = \"s.html\"\n",
+			[]string{"template is not used by a sitemap route"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("bake.toml", []byte(tt.toml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				i := strings.Index(msg, w)
+				if i < 0 {
+					t.Fatalf("error does not contain %q:\n%s", w, msg)
+				}
+			}
+		})
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig("bake.toml", []byte(validHead+"[[route]]\nkind = \"page\"\npath = \"/about/\"\ntemplate = \"a.html\"\n[[route]]\nkind = \"feed\"\nformat = \"atom\"\nquery = \"SELECT * FROM posts p JOIN x ON 1\"\nlink = \"/p/{slug}/\"\n[[route]]\nkind = \"notfound\"\ntemplate = \"404.html\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Routes
+	if r[0].Name != "about" || r[1].Name != "atom" || r[1].Path != "/atom.xml" || r[1].Table != "posts" || r[2].Path != "/404.html" || cfg.Site.Output != "_site" {
+		t.Errorf("defaults not applied: %+v", r)
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(validHead + "[[route]]\nkind = \"page\"\npath = \"/\"\ntemplate = \"a.html\"\n"))
+	f.Add([]byte("[[route]]\nkind = \"detail\"\npath = \"/{a}{b}/\"\n"))
+	f.Add([]byte("[site]\nbase_url = 3\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig("bake.toml", data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		for _, r := range cfg.Routes {
+			if r.Name == "" || r.Kind == "" {
+				t.Fatalf("accepted route without name or kind: %+v", r)
+			}
+		}
+	})
+}
+
+func TestPatternFill(t *testing.T) {
+	p, err := parsePattern("/items/{id}-{slug}/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := Row{"id": int64(7), "slug": "a-b"}
+	got, err := p.fill(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
+	if err != nil || got != "/items/7-a-b/" {
+		t.Fatalf("fill = %q, %v", got, err)
+	}
+	for _, bad := range []any{"../x", "a/b", "", nil, "..", "a\x00"} {
+		if _, err := p.fill(func(k string) (any, bool) { return bad, true }); err == nil {
+			t.Errorf("fill with %q succeeded", bad)
+		}
+	}
+}
+
+func TestBind(t *testing.T) {
+	row := Row{"id": int64(3), "tag": "x"}
+	get := func(k string) (any, bool) { v, ok := row[k]; return v, ok }
+	tests := []struct{ dialect, in, want string; args int }{
+		{SQLite, "SELECT * FROM t WHERE tag = :tag AND id <> :id AND x = ':no' -- :nope\n AND y = :tag", "SELECT * FROM t WHERE tag = ?1 AND id <> ?2 AND x = ':no' -- :nope\n AND y = ?1", 2},
+		{Postgres, "SELECT a::text FROM t WHERE id = :id", "SELECT a::text FROM t WHERE id = $1", 1},
+	}
+	for _, tt := range tests {
+		d := &db{dialect: tt.dialect}
+		got, args, err := d.bind(tt.in, get)
+		if err != nil || got != tt.want || len(args) != tt.args {
+			t.Errorf("bind(%q) = %q, %v, %v; want %q", tt.in, got, args, err, tt.want)
+		}
+	}
+	d := &db{dialect: SQLite}
+	if _, _, err := d.bind("SELECT :missing", get); err == nil || !strings.Contains(err.Error(), ":missing") {
+		t.Errorf("missing parameter: %v", err)
+	}
+}

@@ -1,0 +1,134 @@
+package sqlsite_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/sqlsite"
+)
+
+// writeSite writes files into a new folder.
+func writeSite(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const problemSeed = `CREATE TABLE items (id INTEGER PRIMARY KEY, slug TEXT, title TEXT);
+INSERT INTO items VALUES (1, 'ok', 'Fine'), (2, '../../etc', 'Escape'), (3, 'dup', 'A'), (4, 'dup', 'B'), (5, 'boom', NULL), (6, NULL, 'No slug');`
+
+func TestBuildProblems(t *testing.T) {
+	dir := writeSite(t, map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{slug}/"
+query = "SELECT * FROM items"
+template = "item.html"
+`,
+		"seed.sql": problemSeed,
+		"templates/item.html": `<h1>{{.Row.title}}</h1>
+{{if eq .Row.slug "boom"}}{{index .Row.title 5}}{{end}}`,
+	})
+	// A previous good build must survive the failed one.
+	os.MkdirAll(filepath.Join(dir, "_site"), 0o755)
+	os.WriteFile(filepath.Join(dir, "_site", "index.html"), []byte("previous"), 0o644)
+
+	db := openDB(t, sqlsite.SQLite, dir)
+	rep, err := buildSite(t, sqlsite.SQLite, dir, db)
+	if !errors.Is(err, build.ErrProblems) {
+		t.Fatalf("err = %v, want ErrProblems", err)
+	}
+	var msgs []string
+	for _, p := range rep.Problems {
+		msgs = append(msgs, p.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{
+		`route "item": row 2: path /items/{slug}/: column slug: value "../../etc" has a character not allowed`,
+		`route "item": page /items/dup/: row 4: two pages have this path: route "item" row "3" and route "item" row "4"`,
+		`item.html:2: route "item": page /items/boom/: row 5: executing "item.html" at <index .Row.title 5>`,
+		`route "item": row 6: path /items/{slug}/: column slug: value is NULL`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("problems do not contain\n  %s\ngot:\n%s", want, all)
+		}
+	}
+	if len(rep.Problems) != 4 {
+		t.Errorf("%d problems, want 4:\n%s", len(rep.Problems), all)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "_site", "index.html")); string(b) != "previous" {
+		t.Errorf("previous build changed: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "etc")); err == nil {
+		t.Error("a file was written outside the build folder")
+	}
+}
+
+func TestCheckProblems(t *testing.T) {
+	dir := writeSite(t, map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+[queries]
+bad = "SELECT nope FROM items"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{slug}/"
+key = "ident"
+query = "SELECT id, title FROM items"
+template = "item.html"
+[route.queries]
+other = "SELECT * FROM items WHERE id = :missing"
+[[route]]
+name = "list"
+kind = "list"
+path = "/"
+query = "SELECT * FROM nosuchtable"
+template = "list.html"
+`,
+		"seed.sql":            problemSeed,
+		"templates/item.html": `{{.Row.title}} {{range .Data.unknown}}{{end}}`,
+		"templates/list.html": `{{if}}`,
+	})
+	db := openDB(t, sqlsite.SQLite, dir)
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "list.html:1") || !strings.Contains(err.Error(), "missing value for if") {
+		t.Fatalf("template parse error not reported with file and line: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "templates/list.html"), []byte(`ok`), 0o644)
+	_, err = sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`query "bad": `,
+		`route "item": path /items/{slug}/ names column "slug", which the query does not return (it returns id, title)`,
+		`route "item": key names column "ident"`,
+		`route "item": query other parameter :missing names column "missing"`,
+		`item.html: route "item": .Data.unknown: no query named "unknown"`,
+		`route "list": query: `,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
+	}
+}
