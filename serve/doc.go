@@ -11,12 +11,12 @@
 // site's handler with [Reloader.Inject], and call [Reloader.Notify] after each
 // rebuild:
 //
-//	fs, err := serve.NewFileServer("_site", serve.FileServerOptions{})
+//	files, err := serve.NewFileServer("_site", serve.FileServerOptions{})
 //	if err != nil {
 //		return err
 //	}
 //	rl := serve.NewReloader()
 //	mux := http.NewServeMux()
 //	mux.Handle(serve.ReloadPath, rl)
-//	mux.Handle("/", rl.Inject(fs))
+//	mux.Handle("/", rl.Inject(files))
 package serve

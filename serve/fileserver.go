@@ -204,6 +204,7 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 				open: func() (io.ReadSeeker, int64, error) {
 					data, err := enc.compress(f, fi.Size())
 					if err != nil {
+						s.log.Error("serve file", "file", name, "err", err)
 						return nil, 0, err
 					}
 					return bytes.NewReader(data), int64(len(data)), nil
