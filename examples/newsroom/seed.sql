@@ -6,7 +6,7 @@
 --   cd examples/newsroom && go run ./internal/gen -o seed.sql
 --
 -- Tables: counties 60, races 31, candidates 66, results 1685, reporting 722,
--- articles 345, redirects 5.
+-- articles 347, redirects 5.
 
 BEGIN;
 
@@ -222,7 +222,7 @@ Grace Dunn has made the opioid epidemic the center of her campaign. She has also
 
 Henry Hargrove has made farm income the center of his campaign. He has said he would not sign any budget that raises the sales tax.
 '),
-(4, 2, 'omar-brennan', 'Omar Brennan', 'Democratic', 'D', 0, 0, 1, 'Hollis', '**Omar Brennan** is the Democratic nominee for U.S. Senate. He has served as state senator%!(EXTRA string=Hollis) since 2016. Before entering politics he worked as an accountant.
+(4, 2, 'omar-brennan', 'Omar Brennan', 'Democratic', 'D', 0, 0, 1, 'Hollis', '**Omar Brennan** is the Democratic nominee for U.S. Senate. He has served as state senator since 2016. Before entering politics he worked as an accountant.
 
 - **Born:** 1957, Hollis
 - **Lives in:** Hollis, Vance County
@@ -266,7 +266,7 @@ Patrick Abernathy has made the cost of child care the center of his campaign. He
 
 Carlos Frost has made housing costs the center of his campaign. He has also called for an independent audit of every state agency in the first year.
 '),
-(8, 3, 'luis-duarte', 'Luis Duarte', 'Democratic', 'D', 0, 0, 1, 'Lowell Falls', '**Luis Duarte** is the Democratic nominee for Lieutenant Governor. He has served as state senator%!(EXTRA string=Lowell Falls) since 2015. Before entering politics he worked as a software entrepreneur.
+(8, 3, 'luis-duarte', 'Luis Duarte', 'Democratic', 'D', 0, 0, 1, 'Lowell Falls', '**Luis Duarte** is the Democratic nominee for Lieutenant Governor. He has served as state senator since 2015. Before entering politics he worked as a software entrepreneur.
 
 - **Born:** 1959, Lowell Falls
 - **Lives in:** Lowell Falls, Marsh County
@@ -277,7 +277,7 @@ Carlos Frost has made housing costs the center of his campaign. He has also call
 
 Luis Duarte has made public safety the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
 '),
-(9, 3, 'lena-quinlan', 'Lena Quinlan', 'Republican', 'R', 0, 1, 2, 'Sheffield', '**Lena Quinlan** is the Republican nominee for Lieutenant Governor. She has served as state senator%!(EXTRA string=Sheffield) since 2018. Before entering politics she worked as a public defender.
+(9, 3, 'lena-quinlan', 'Lena Quinlan', 'Republican', 'R', 0, 1, 2, 'Sheffield', '**Lena Quinlan** is the Republican nominee for Lieutenant Governor. She has served as state senator since 2018. Before entering politics she worked as a public defender.
 
 - **Born:** 1965, Sheffield
 - **Lives in:** Sheffield, Greer County
@@ -310,7 +310,7 @@ Aisha Mbeki has made road and bridge repair the center of her campaign. On the s
 
 Rebecca Hale has made manufacturing jobs the center of her campaign. She describes her approach as "fix what is broken before building anything new."
 '),
-(12, 5, 'samuel-vasquez', 'Samuel Vasquez', 'Democratic', 'D', 0, 0, 1, 'Jasper', '**Samuel Vasquez** is the Democratic nominee for Secretary of State. He has served as state representative%!(EXTRA string=Jasper) since 2014. Before entering politics he worked as a small-business owner.
+(12, 5, 'samuel-vasquez', 'Samuel Vasquez', 'Democratic', 'D', 0, 0, 1, 'Jasper', '**Samuel Vasquez** is the Democratic nominee for Secretary of State. He has served as state representative since 2014. Before entering politics he worked as a small-business owner.
 
 - **Born:** 1956, Jasper
 - **Lives in:** Jasper, Stillwater County
@@ -321,7 +321,7 @@ Rebecca Hale has made manufacturing jobs the center of her campaign. She describ
 
 Samuel Vasquez has made school funding the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(13, 5, 'mei-holm', 'Mei Holm', 'Republican', 'R', 0, 0, 2, 'Trenton', '**Mei Holm** is the Republican nominee for Secretary of State. She has served as state senator%!(EXTRA string=Trenton) since 2013. Before entering politics she worked as an Army veteran and engineer.
+(13, 5, 'mei-holm', 'Mei Holm', 'Republican', 'R', 0, 0, 2, 'Trenton', '**Mei Holm** is the Republican nominee for Secretary of State. She has served as state senator since 2013. Before entering politics she worked as an Army veteran and engineer.
 
 - **Born:** 1967, Trenton
 - **Lives in:** Trenton, Morrow County
@@ -343,7 +343,7 @@ Mei Holm has made the state''s aging water systems the center of her campaign. O
 
 Carlos Nakamura has made road and bridge repair the center of his campaign. He has also called for an independent audit of every state agency in the first year.
 '),
-(15, 6, 'kevin-reyes', 'Kevin Reyes', 'Democratic', 'D', 0, 0, 1, 'Lakeside', '**Kevin Reyes** is the Democratic nominee for State Treasurer. He has served as county treasurer%!(EXTRA string=Lakeside) since 2020. Before entering politics he worked as a public defender.
+(15, 6, 'kevin-reyes', 'Kevin Reyes', 'Democratic', 'D', 0, 0, 1, 'Lakeside', '**Kevin Reyes** is the Democratic nominee for State Treasurer. He has served as county treasurer since 2020. Before entering politics he worked as a public defender.
 
 - **Born:** 1966, Lakeside
 - **Lives in:** Lakeside, Salem County
@@ -420,7 +420,7 @@ Fatima Lowry has made property taxes the center of her campaign, promising a cap
 
 Andrew McAllister has made property taxes the center of his campaign, promising a cap on annual assessment increases for homeowners. He has also called for an independent audit of every state agency in the first year.
 '),
-(22, 9, 'walter-santos', 'Walter Santos', 'Nonpartisan', 'NP', 0, 0, 2, 'Carlisle', '**Walter Santos** is a challenger for Superintendent of Public Instruction. He has served as state senator%!(EXTRA string=Carlisle) since 2014. Before entering politics he worked as a small-business owner.
+(22, 9, 'walter-santos', 'Walter Santos', 'Nonpartisan', 'NP', 0, 0, 2, 'Carlisle', '**Walter Santos** is a challenger for Superintendent of Public Instruction. He has served as state senator since 2014. Before entering politics he worked as a small-business owner.
 
 - **Born:** 1960, Carlisle
 - **Lives in:** Carlisle, Eastbrook County
@@ -442,7 +442,7 @@ Walter Santos has made the state''s aging water systems the center of his campai
 
 Hannah Novak has made the Port Alder transit expansion the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(24, 10, 'dwayne-marsh', 'Dwayne Marsh', 'Nonpartisan', 'NP', 0, 0, 2, 'Greenville', '**Dwayne Marsh** is a challenger for Supreme Court, Seat 3. He has served as county treasurer%!(EXTRA string=Greenville) since 2017. Before entering politics he worked as a former police chief.
+(24, 10, 'dwayne-marsh', 'Dwayne Marsh', 'Nonpartisan', 'NP', 0, 0, 2, 'Greenville', '**Dwayne Marsh** is a challenger for Supreme Court, Seat 3. He has served as county treasurer since 2017. Before entering politics he worked as a former police chief.
 
 - **Born:** 1955, Greenville
 - **Lives in:** Greenville, Linden County
@@ -464,7 +464,7 @@ Dwayne Marsh has made road and bridge repair the center of his campaign. He has 
 
 Abigail Talbot has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. On the stump she talks about a state government that "answers the phone."
 '),
-(26, 11, 'nathan-kowalski', 'Nathan Kowalski', 'Republican', 'R', 0, 0, 2, 'Riverton', '**Nathan Kowalski** is the Republican nominee for U.S. House District 1. He has served as state representative%!(EXTRA string=Riverton) since 2021. Before entering politics he worked as a union electrician.
+(26, 11, 'nathan-kowalski', 'Nathan Kowalski', 'Republican', 'R', 0, 0, 2, 'Riverton', '**Nathan Kowalski** is the Republican nominee for U.S. House District 1. He has served as state representative since 2021. Before entering politics he worked as a union electrician.
 
 - **Born:** 1981, Riverton
 - **Lives in:** Riverton, Osprey County
@@ -475,7 +475,7 @@ Abigail Talbot has made property taxes the center of her campaign, promising a c
 
 Nathan Kowalski has made school funding the center of his campaign. He has also called for an independent audit of every state agency in the first year.
 '),
-(27, 12, 'linda-gallagher', 'Linda Gallagher', 'Democratic', 'D', 0, 0, 1, 'Millford', '**Linda Gallagher** is the Democratic nominee for U.S. House District 2. She has served as state senator%!(EXTRA string=Millford) since 2015. Before entering politics she worked as a civil engineer.
+(27, 12, 'linda-gallagher', 'Linda Gallagher', 'Democratic', 'D', 0, 0, 1, 'Millford', '**Linda Gallagher** is the Democratic nominee for U.S. House District 2. She has served as state senator since 2015. Before entering politics she worked as a civil engineer.
 
 - **Born:** 1979, Millford
 - **Lives in:** Millford, Juniper County
@@ -508,7 +508,7 @@ Monica Nyberg has made the cost of child care the center of her campaign. Asked 
 
 Olivia Chen has made the Port Alder transit expansion the center of her campaign. On the stump she talks about a state government that "answers the phone."
 '),
-(30, 13, 'katherine-ashworth', 'Katherine Ashworth', 'Democratic', 'D', 0, 0, 1, 'Chapel Hill', '**Katherine Ashworth** is the Democratic nominee for U.S. House District 3. She has served as county commissioner%!(EXTRA string=Chapel Hill) since 2013. Before entering politics she worked as a county prosecutor.
+(30, 13, 'katherine-ashworth', 'Katherine Ashworth', 'Democratic', 'D', 0, 0, 1, 'Chapel Hill', '**Katherine Ashworth** is the Democratic nominee for U.S. House District 3. She has served as county commissioner since 2013. Before entering politics she worked as a county prosecutor.
 
 - **Born:** 1967, Chapel Hill
 - **Lives in:** Chapel Hill, Blackstone County
@@ -519,7 +519,7 @@ Olivia Chen has made the Port Alder transit expansion the center of her campaign
 
 Katherine Ashworth has made rural hospital closures the center of her campaign. She has also called for an independent audit of every state agency in the first year.
 '),
-(31, 13, 'david-whitaker', 'David Whitaker', 'Republican', 'R', 0, 0, 2, 'Chapel Hill', '**David Whitaker** is the Republican nominee for U.S. House District 3. He has served as county treasurer%!(EXTRA string=Chapel Hill) since 2021. Before entering politics he worked as a real estate developer.
+(31, 13, 'david-whitaker', 'David Whitaker', 'Republican', 'R', 0, 0, 2, 'Chapel Hill', '**David Whitaker** is the Republican nominee for U.S. House District 3. He has served as county treasurer since 2021. Before entering politics he worked as a real estate developer.
 
 - **Born:** 1977, Chapel Hill
 - **Lives in:** Chapel Hill, Blackstone County
@@ -574,7 +574,7 @@ Julia Navarro has made road and bridge repair the center of her campaign. She ha
 
 Grace Delgado has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. She describes her approach as "fix what is broken before building anything new."
 '),
-(36, 16, 'walter-underwood', 'Walter Underwood', 'Republican', 'R', 0, 0, 2, 'Harmon', '**Walter Underwood** is the Republican nominee for U.S. House District 6. He has served as state senator%!(EXTRA string=Harmon) since 2017. Before entering politics he worked as a public defender.
+(36, 16, 'walter-underwood', 'Walter Underwood', 'Republican', 'R', 0, 0, 2, 'Harmon', '**Walter Underwood** is the Republican nominee for U.S. House District 6. He has served as state senator since 2017. Before entering politics he worked as a public defender.
 
 - **Born:** 1964, Harmon
 - **Lives in:** Harmon, Fairhaven County
@@ -585,7 +585,7 @@ Grace Delgado has made property taxes the center of her campaign, promising a ca
 
 Walter Underwood has made election security the center of his campaign. He has said he would not sign any budget that raises the sales tax.
 '),
-(37, 17, 'denise-sterling', 'Denise Sterling', 'Democratic', 'D', 0, 0, 1, 'Bellport', '**Denise Sterling** is the Democratic nominee for U.S. House District 7. She has served as state representative%!(EXTRA string=Bellport) since 2014. Before entering politics she worked as a union electrician.
+(37, 17, 'denise-sterling', 'Denise Sterling', 'Democratic', 'D', 0, 0, 1, 'Bellport', '**Denise Sterling** is the Democratic nominee for U.S. House District 7. She has served as state representative since 2014. Before entering politics she worked as a union electrician.
 
 - **Born:** 1978, Bellport
 - **Lives in:** Bellport, Larch County
@@ -629,7 +629,7 @@ Maria Kimura has made the state''s aging water systems the center of her campaig
 
 Elena Okafor has made housing costs the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(41, 18, 'rebecca-ortega', 'Rebecca Ortega', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Rebecca Ortega** is the Republican nominee for U.S. House District 8. She has served as county commissioner%!(EXTRA string=Greenville) since 2012. Before entering politics she worked as a community college dean.
+(41, 18, 'rebecca-ortega', 'Rebecca Ortega', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Rebecca Ortega** is the Republican nominee for U.S. House District 8. She has served as county commissioner since 2012. Before entering politics she worked as a community college dean.
 
 - **Born:** 1981, Greenville
 - **Lives in:** Greenville, Linden County
@@ -651,7 +651,7 @@ Rebecca Ortega has made housing costs the center of her campaign. She has said s
 
 Linda Greenberg has made wildfire preparedness the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(43, 19, 'gregory-dawson', 'Gregory Dawson', 'Republican', 'R', 0, 0, 2, 'Medford', '**Gregory Dawson** is the Republican nominee for State Senate District 2. He has served as county commissioner%!(EXTRA string=Medford) since 2012. Before entering politics he worked as a former police chief.
+(43, 19, 'gregory-dawson', 'Gregory Dawson', 'Republican', 'R', 0, 0, 2, 'Medford', '**Gregory Dawson** is the Republican nominee for State Senate District 2. He has served as county commissioner since 2012. Before entering politics he worked as a former police chief.
 
 - **Born:** 1955, Medford
 - **Lives in:** Medford, Aldridge County
@@ -695,7 +695,7 @@ James Thornbury has made the state budget surplus the center of his campaign. He
 
 Franklin Sorensen has made broadband in rural counties the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
 '),
-(47, 21, 'abigail-eckert', 'Abigail Eckert', 'Republican', 'R', 0, 0, 2, 'Elkhart', '**Abigail Eckert** is the Republican nominee for State Senate District 6. She has served as state senator%!(EXTRA string=Elkhart) since 2013. Before entering politics she worked as a software entrepreneur.
+(47, 21, 'abigail-eckert', 'Abigail Eckert', 'Republican', 'R', 0, 0, 2, 'Elkhart', '**Abigail Eckert** is the Republican nominee for State Senate District 6. She has served as state senator since 2013. Before entering politics she worked as a software entrepreneur.
 
 - **Born:** 1988, Elkhart
 - **Lives in:** Elkhart, Norwood County
@@ -728,7 +728,7 @@ Samuel Bishop has made wildfire preparedness the center of his campaign. He has 
 
 Curtis Pruitt has made public safety the center of his campaign. On the stump he talks about a state government that "answers the phone."
 '),
-(50, 23, 'sarah-iverson', 'Sarah Iverson', 'Republican', 'R', 0, 0, 2, 'Orland', '**Sarah Iverson** is the Republican nominee for State Senate District 10. She has served as county treasurer%!(EXTRA string=Orland) since 2019. Before entering politics she worked as a real estate developer.
+(50, 23, 'sarah-iverson', 'Sarah Iverson', 'Republican', 'R', 0, 0, 2, 'Orland', '**Sarah Iverson** is the Republican nominee for State Senate District 10. She has served as county treasurer since 2019. Before entering politics she worked as a real estate developer.
 
 - **Born:** 1986, Orland
 - **Lives in:** Orland, Millbrook County
@@ -739,7 +739,7 @@ Curtis Pruitt has made public safety the center of his campaign. On the stump he
 
 Sarah Iverson has made road and bridge repair the center of her campaign. On the stump she talks about a state government that "answers the phone."
 '),
-(51, 24, 'mei-lindqvist', 'Mei Lindqvist', 'Democratic', 'D', 0, 0, 1, 'Dover Mills', '**Mei Lindqvist** is the Democratic nominee for State Senate District 12. She has served as state senator%!(EXTRA string=Dover Mills) since 2019. Before entering politics she worked as a real estate developer.
+(51, 24, 'mei-lindqvist', 'Mei Lindqvist', 'Democratic', 'D', 0, 0, 1, 'Dover Mills', '**Mei Lindqvist** is the Democratic nominee for State Senate District 12. She has served as state senator since 2019. Before entering politics she worked as a real estate developer.
 
 - **Born:** 1963, Dover Mills
 - **Lives in:** Dover Mills, Beacon County
@@ -794,7 +794,7 @@ Jonathan Lindgren has made school funding the center of his campaign. Asked abou
 
 Omar Acosta has made rural hospital closures the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(56, 26, 'claire-bauer', 'Claire Bauer', 'Republican', 'R', 0, 0, 2, 'Lyndon', '**Claire Bauer** is the Republican nominee for State Senate District 16. She has served as state representative%!(EXTRA string=Lyndon) since 2013. Before entering politics she worked as a public defender.
+(56, 26, 'claire-bauer', 'Claire Bauer', 'Republican', 'R', 0, 0, 2, 'Lyndon', '**Claire Bauer** is the Republican nominee for State Senate District 16. She has served as state representative since 2013. Before entering politics she worked as a public defender.
 
 - **Born:** 1958, Lyndon
 - **Lives in:** Lyndon, Whitfield County
@@ -805,7 +805,7 @@ Omar Acosta has made rural hospital closures the center of his campaign. He desc
 
 Claire Bauer has made the state budget surplus the center of her campaign. On the stump she talks about a state government that "answers the phone."
 '),
-(57, 27, 'james-winslow', 'James Winslow', 'Democratic', 'D', 0, 0, 1, 'Fulton', '**James Winslow** is the Democratic nominee for State Senate District 18. He has served as county commissioner%!(EXTRA string=Fulton) since 2019. Before entering politics he worked as a county prosecutor.
+(57, 27, 'james-winslow', 'James Winslow', 'Democratic', 'D', 0, 0, 1, 'Fulton', '**James Winslow** is the Democratic nominee for State Senate District 18. He has served as county commissioner since 2019. Before entering politics he worked as a county prosecutor.
 
 - **Born:** 1954, Fulton
 - **Lives in:** Fulton, Hartwell County
@@ -827,7 +827,7 @@ James Winslow has made the state''s aging water systems the center of his campai
 
 Sarah Fairbanks has made the cost of child care the center of her campaign. She describes her approach as "fix what is broken before building anything new."
 '),
-(59, 28, 'daniel-haddad', 'Daniel Haddad', 'Democratic', 'D', 0, 0, 1, 'Ridgeway', '**Daniel Haddad** is the Democratic nominee for State Senate District 20. He has served as county commissioner%!(EXTRA string=Ridgeway) since 2016. Before entering politics he worked as a community college dean.
+(59, 28, 'daniel-haddad', 'Daniel Haddad', 'Democratic', 'D', 0, 0, 1, 'Ridgeway', '**Daniel Haddad** is the Democratic nominee for State Senate District 20. He has served as county commissioner since 2016. Before entering politics he worked as a community college dean.
 
 - **Born:** 1974, Ridgeway
 - **Lives in:** Ridgeway, Bramble County
@@ -849,7 +849,7 @@ Daniel Haddad has made the Port Alder transit expansion the center of his campai
 
 Jonathan Jansen has made rural hospital closures the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(61, 29, 'marcus-crowley', 'Marcus Crowley', 'Democratic', 'D', 0, 0, 1, 'Yardley', '**Marcus Crowley** is the Democratic nominee for State Senate District 22. He has served as county treasurer%!(EXTRA string=Yardley) since 2019. Before entering politics he worked as a family physician.
+(61, 29, 'marcus-crowley', 'Marcus Crowley', 'Democratic', 'D', 0, 0, 1, 'Yardley', '**Marcus Crowley** is the Democratic nominee for State Senate District 22. He has served as county treasurer since 2019. Before entering politics he worked as a family physician.
 
 - **Born:** 1977, Yardley
 - **Lives in:** Yardley, Fenwick County
@@ -860,7 +860,7 @@ Jonathan Jansen has made rural hospital closures the center of his campaign. He 
 
 Marcus Crowley has made manufacturing jobs the center of his campaign. On the stump he talks about a state government that "answers the phone."
 '),
-(62, 29, 'marcus-petrov', 'Marcus Petrov', 'Republican', 'R', 0, 1, 2, 'Lowell Falls', '**Marcus Petrov** is the Republican nominee for State Senate District 22. He has served as county commissioner%!(EXTRA string=Lowell Falls) since 2016. Before entering politics he worked as a union electrician.
+(62, 29, 'marcus-petrov', 'Marcus Petrov', 'Republican', 'R', 0, 1, 2, 'Lowell Falls', '**Marcus Petrov** is the Republican nominee for State Senate District 22. He has served as county commissioner since 2016. Before entering politics he worked as a union electrician.
 
 - **Born:** 1960, Lowell Falls
 - **Lives in:** Lowell Falls, Marsh County
@@ -871,7 +871,7 @@ Marcus Crowley has made manufacturing jobs the center of his campaign. On the st
 
 Marcus Petrov has made property taxes the center of his campaign, promising a cap on annual assessment increases for homeowners. On the stump he talks about a state government that "answers the phone."
 '),
-(63, 30, 'naomi-castillo', 'Naomi Castillo', 'Democratic', 'D', 0, 0, 1, 'Corinth', '**Naomi Castillo** is the Democratic nominee for State Senate District 24. She has served as county treasurer%!(EXTRA string=Corinth) since 2013. Before entering politics she worked as a civil engineer.
+(63, 30, 'naomi-castillo', 'Naomi Castillo', 'Democratic', 'D', 0, 0, 1, 'Corinth', '**Naomi Castillo** is the Democratic nominee for State Senate District 24. She has served as county treasurer since 2013. Before entering politics she worked as a civil engineer.
 
 - **Born:** 1965, Corinth
 - **Lives in:** Corinth, Ashby County
@@ -904,7 +904,7 @@ Daniel Rasmussen has made the cost of child care the center of his campaign. He 
 
 Raymond Ellison has made farm income the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
 '),
-(66, 31, 'dwayne-pryor', 'Dwayne Pryor', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Dwayne Pryor** is the Republican nominee for State House District 41 (special). He has served as county commissioner%!(EXTRA string=Greenville) since 2013. Before entering politics he worked as a community college dean.
+(66, 31, 'dwayne-pryor', 'Dwayne Pryor', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Dwayne Pryor** is the Republican nominee for State House District 41 (special). He has served as county commissioner since 2013. Before entering politics he worked as a community college dean.
 
 - **Born:** 1975, Greenville
 - **Lives in:** Greenville, Linden County
@@ -3379,29 +3379,29 @@ INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, coun
 With the governor barred from seeking a third term, party officials in both parties say they expect crowded primaries. Among the names mentioned most often: two state senators, a former mayor of Port Alder and at least one business executive with the means to pay for a campaign.
 
 None has said publicly that they will run.
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2024-11-12 12:41:00', '2024-11-12 14:10:00'),
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2024-11-17 10:14:00', '2024-11-17 10:14:00'),
 (2, 'after-2024-both-parties-see-new-essex-as-up-for-grabs-in-2026', 'After 2024, both parties see New Essex as up for grabs in 2026', 'A split result in November leaves strategists in both parties optimistic.', 'New Essex voters split their tickets again in November, and both parties are reading the results as good news for 2026.
 
 - **Democrats** point to gains in the suburbs around Port Alder.
 - **Republicans** point to record turnout in the Central Plains and Southern Hills.
 
 The state has not elected a governor of the same party three times in a row since the 1980s.
-', 'Ruth Adeyemi', 'Statewide', 1, NULL, 1, '2024-11-23 18:37:00', '2024-11-23 18:37:00'),
+', 'Keisha Brooks', 'Statewide', 1, NULL, 1, '2024-11-22 11:52:00', '2024-11-22 12:23:00'),
 (3, 'the-2026-calendar-key-dates-for-candidates-and-voters', 'The 2026 calendar: key dates for candidates and voters', 'Filing deadlines, the June primary and Election Day.', 'Mark your calendars:
 
 1. **March 10, 2026:** special election in State House District 41.
 2. **April 3, 2026:** filing deadline for candidates.
 3. **June 2, 2026:** primary election.
 4. **November 3, 2026:** general election.
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2024-12-01 11:43:00', '2024-12-01 11:43:00'),
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2024-12-02 07:37:00', '2024-12-02 07:37:00'),
 (4, 'lawmakers-weigh-changes-to-the-states-recount-law', 'Lawmakers weigh changes to the state''s recount law', 'A proposal would raise the automatic-recount threshold to one percentage point.', 'A bipartisan group of state senators has proposed raising the margin that triggers an automatic recount from half a percentage point to a full point.
 
 Supporters say the change would build confidence in close results; county clerks warn it would cost money and time. The bill is not expected to pass before 2026.
-', 'Hana Sato', 'Statewide', 1, NULL, 1, '2024-12-13 15:43:00', '2024-12-13 15:43:00'),
+', 'Dana Whitcomb', 'Statewide', 1, NULL, 1, '2024-12-12 11:02:00', '2024-12-12 11:02:00'),
 (5, 'secretary-of-state-announces-new-ballot-scanners-for-all-60-counties', 'Secretary of State announces new ballot scanners for all 60 counties', 'The $14 million upgrade will be in place for the 2026 elections.', 'Every county in New Essex will use new ballot scanners by the 2026 primary, the Secretary of State announced Thursday.
 
 The machines produce a paper record of every ballot and can be audited by hand. Counties will receive training in the spring.
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2024-12-23 07:31:00', '2024-12-23 07:31:00'),
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2024-12-18 12:11:00', '2024-12-18 12:11:00'),
 (6, 'the-year-in-new-essex-politics-in-five-charts', 'The year in New Essex politics, in five charts', 'Turnout, money and a map that keeps changing.', '2024 was a busy year in New Essex politics. A few things stood out:
 
 - Turnout reached its highest level since 2008.
@@ -3409,7 +3409,7 @@ The machines produce a paper record of every ballot and can be audited by hand. 
 - The most expensive legislative race cost more than $2 million.
 
 All of it sets up a 2026 election with an open governor''s seat and control of the state senate at stake.
-', 'Keisha Brooks', 'Statewide', 1, NULL, 1, '2024-12-30 09:41:00', '2024-12-30 09:41:00'),
+', 'Peter Lindahl', 'Statewide', 1, NULL, 1, '2024-12-31 09:46:00', '2024-12-31 09:46:00'),
 (7, 'omar-brennan-launches-bid-for-us-senate', 'Omar Brennan launches bid for U.S. Senate', 'The democratic accountant is betting that public safety will carry a tough race.', 'Omar Brennan, an accountant from Hollis, entered the race for U.S. Senate on Monday, promising a campaign focused on public safety.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
@@ -3650,7 +3650,19 @@ Political observers expect a competitive race. The state has split its votes bet
 
 Read more about [Fatima Lowry](/candidates/fatima-lowry/) and follow the [race for commissioner of agriculture](/races/commissioner-of-agriculture/).
 ', 'Martin Ocampo', 'Statewide', 8, NULL, 1, '2025-08-29 07:31:00', '2025-08-29 07:31:00'),
-(31, 'linda-gallagher-launches-bid-for-us-house-district-2', 'Linda Gallagher launches bid for U.S. House District 2', 'The democratic civil engineer is betting that election security will carry a tough race.', 'Linda Gallagher, a civil engineer from Millford, entered the race for U.S. House District 2 on Saturday, promising a campaign focused on election security.
+(31, 'in-chesterton-county-the-race-for-governor-is-personal', 'In Chesterton County, the race for governor is personal', 'Everly (pop. 31,310) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Everly, the county seat, the campaign signs went up early this year.
+
+Chesterton County, home to 31,310 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a dairy farmer voter
+
+About 21,236 people are registered to vote in the county. Election officials expect turnout of about 64%.
+
+[See Chesterton County''s results](/counties/chesterton-county/)
+', 'Colin Marsh', 'Counties', NULL, 13, 1, '2025-09-04 19:08:00', '2025-09-04 19:08:00'),
+(32, 'linda-gallagher-launches-bid-for-us-house-district-2', 'Linda Gallagher launches bid for U.S. House District 2', 'The democratic civil engineer is betting that election security will carry a tough race.', 'Linda Gallagher, a civil engineer from Millford, entered the race for U.S. House District 2 on Saturday, promising a campaign focused on election security.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
@@ -3660,7 +3672,7 @@ Political observers expect a competitive race. Rural turnout, which fell sharply
 
 Read more about [Linda Gallagher](/candidates/linda-gallagher/) and follow the [race for U.S. House District 2](/races/us-house-district-2/).
 ', 'Ruth Adeyemi', 'Congress', 12, NULL, 1, '2025-09-09 09:05:00', '2025-09-09 09:05:00'),
-(32, 'rebecca-hale-launches-bid-for-attorney-general', 'Rebecca Hale launches bid for attorney general', 'The republican former police chief is betting that manufacturing jobs will carry a tough race.', 'Rebecca Hale, a former police chief from Trenton, entered the race for attorney general on Thursday, promising a campaign focused on manufacturing jobs.
+(33, 'rebecca-hale-launches-bid-for-attorney-general', 'Rebecca Hale launches bid for attorney general', 'The republican former police chief is betting that manufacturing jobs will carry a tough race.', 'Rebecca Hale, a former police chief from Trenton, entered the race for attorney general on Thursday, promising a campaign focused on manufacturing jobs.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
@@ -3670,7 +3682,7 @@ Political observers expect a competitive race. Turnout in the suburbs around Por
 
 Read more about [Rebecca Hale](/candidates/rebecca-hale/) and follow the [race for attorney general](/races/attorney-general/).
 ', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2025-09-11 12:52:00', '2025-09-11 12:52:00'),
-(33, 'priya-morrison-launches-bid-for-governor', 'Priya Morrison launches bid for governor', 'The democratic software entrepreneur is betting that rural hospital closures will carry a wide-open race.', 'Priya Morrison, a software entrepreneur from Winslow, entered the race for governor on Thursday, promising a campaign focused on rural hospital closures.
+(34, 'priya-morrison-launches-bid-for-governor', 'Priya Morrison launches bid for governor', 'The democratic software entrepreneur is betting that rural hospital closures will carry a wide-open race.', 'Priya Morrison, a software entrepreneur from Winslow, entered the race for governor on Thursday, promising a campaign focused on rural hospital closures.
 
 > My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
@@ -3680,7 +3692,7 @@ The seat is open for the first time in eight years, and strategists in both part
 
 Read more about [Priya Morrison](/candidates/priya-morrison/) and follow the [race for governor](/races/governor/).
 ', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-09-15 18:05:00', '2025-09-15 18:05:00'),
-(34, 'denise-sterling-launches-bid-for-us-house-district-7', 'Denise Sterling launches bid for U.S. House District 7', 'The democratic union electrician is betting that school funding will carry a tough race.', 'Denise Sterling, a union electrician from Bellport, entered the race for U.S. House District 7 on Monday, promising a campaign focused on school funding.
+(35, 'denise-sterling-launches-bid-for-us-house-district-7', 'Denise Sterling launches bid for U.S. House District 7', 'The democratic union electrician is betting that school funding will carry a tough race.', 'Denise Sterling, a union electrician from Bellport, entered the race for U.S. House District 7 on Monday, promising a campaign focused on school funding.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
@@ -3690,7 +3702,7 @@ Political observers expect a competitive race. Turnout in the suburbs around Por
 
 Read more about [Denise Sterling](/candidates/denise-sterling/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
 ', 'Hana Sato', 'Congress', 17, NULL, 1, '2025-09-16 17:54:00', '2025-09-16 17:54:00'),
-(35, 'katherine-ashworth-launches-bid-for-us-house-district-3', 'Katherine Ashworth launches bid for U.S. House District 3', 'The democratic county prosecutor is betting that rural hospital closures will carry a wide-open race.', 'Katherine Ashworth, a county prosecutor from Chapel Hill, entered the race for U.S. House District 3 on Saturday, promising a campaign focused on rural hospital closures.
+(36, 'katherine-ashworth-launches-bid-for-us-house-district-3', 'Katherine Ashworth launches bid for U.S. House District 3', 'The democratic county prosecutor is betting that rural hospital closures will carry a wide-open race.', 'Katherine Ashworth, a county prosecutor from Chapel Hill, entered the race for U.S. House District 3 on Saturday, promising a campaign focused on rural hospital closures.
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
@@ -3700,7 +3712,7 @@ The seat is open for the first time in eight years, and strategists in both part
 
 Read more about [Katherine Ashworth](/candidates/katherine-ashworth/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
 ', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2025-09-17 10:28:00', '2025-09-17 17:17:00'),
-(36, 'julia-navarro-will-seek-re-election-as-us-house-district-5', 'Julia Navarro will seek re-election as U.S. House District 5', 'The republican incumbent made it official in Fairview, ending months of speculation.', 'Julia Navarro announced her bid for re-election on a cold morning, telling supporters at a rally in Fairview that she "isn''t finished yet."
+(37, 'julia-navarro-will-seek-re-election-as-us-house-district-5', 'Julia Navarro will seek re-election as U.S. House District 5', 'The republican incumbent made it official in Fairview, ending months of speculation.', 'Julia Navarro announced her bid for re-election on a cold morning, telling supporters at a rally in Fairview that she "isn''t finished yet."
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
@@ -3710,7 +3722,7 @@ Political observers expect a competitive race. The state has split its votes bet
 
 Read more about [Julia Navarro](/candidates/julia-navarro/) and follow the [race for U.S. House District 5](/races/us-house-district-5/).
 ', 'Luis Ferreira', 'Congress', 15, NULL, 1, '2025-09-18 11:26:00', '2025-09-18 16:28:00'),
-(37, 'hannah-novak-will-seek-re-election-as-supreme-court-seat-3', 'Hannah Novak will seek re-election as Supreme Court, Seat 3', 'The nonpartisan incumbent made it official in Rockport, ending months of speculation.', 'Hannah Novak announced her bid for re-election on a weekday evening, telling supporters at a rally in Rockport that she "isn''t finished yet."
+(38, 'hannah-novak-will-seek-re-election-as-supreme-court-seat-3', 'Hannah Novak will seek re-election as Supreme Court, Seat 3', 'The nonpartisan incumbent made it official in Rockport, ending months of speculation.', 'Hannah Novak announced her bid for re-election on a weekday evening, telling supporters at a rally in Rockport that she "isn''t finished yet."
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
@@ -3720,7 +3732,7 @@ Political observers expect a competitive race. The state has split its votes bet
 
 Read more about [Hannah Novak](/candidates/hannah-novak/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
 ', 'Hana Sato', 'Courts', 10, NULL, 1, '2025-09-21 06:57:00', '2025-09-21 06:57:00'),
-(38, 'katherine-oyelaran-launches-bid-for-us-house-district-4', 'Katherine Oyelaran launches bid for U.S. House District 4', 'The democratic nurse is betting that the state''s aging water systems will carry a tough race.', 'Katherine Oyelaran, a nurse from Verona, entered the race for U.S. House District 4 on Tuesday, promising a campaign focused on the state''s aging water systems.
+(39, 'katherine-oyelaran-launches-bid-for-us-house-district-4', 'Katherine Oyelaran launches bid for U.S. House District 4', 'The democratic nurse is betting that the state''s aging water systems will carry a tough race.', 'Katherine Oyelaran, a nurse from Verona, entered the race for U.S. House District 4 on Tuesday, promising a campaign focused on the state''s aging water systems.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
@@ -3730,7 +3742,7 @@ Political observers expect a competitive race. Turnout in the suburbs around Por
 
 Read more about [Katherine Oyelaran](/candidates/katherine-oyelaran/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
 ', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2025-09-23 11:55:00', '2025-09-23 18:37:00'),
-(39, 'abigail-talbot-will-seek-re-election-as-us-house-district-1', 'Abigail Talbot will seek re-election as U.S. House District 1', 'The democratic incumbent made it official in Port Alder, ending months of speculation.', 'Abigail Talbot announced her bid for re-election on a rainy afternoon, telling supporters at a rally in Port Alder that she "isn''t finished yet."
+(40, 'abigail-talbot-will-seek-re-election-as-us-house-district-1', 'Abigail Talbot will seek re-election as U.S. House District 1', 'The democratic incumbent made it official in Port Alder, ending months of speculation.', 'Abigail Talbot announced her bid for re-election on a rainy afternoon, telling supporters at a rally in Port Alder that she "isn''t finished yet."
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
@@ -3740,19 +3752,43 @@ Political observers expect a competitive race. Turnout in the suburbs around Por
 
 Read more about [Abigail Talbot](/candidates/abigail-talbot/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
 ', 'Hana Sato', 'Congress', 11, NULL, 1, '2025-09-23 18:21:00', '2025-09-23 23:43:00'),
-(40, 'in-clearwater-county-turnout-could-decide-everything', 'In Clearwater County, turnout could decide everything', 'Grayson (pop. 16,370) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Grayson, the county seat, the campaign signs went up early this year.
+(41, 'in-tillman-county-the-race-for-governor-is-personal', 'In Tillman County, the race for governor is personal', 'Denton (pop. 35,410) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Denton, the county seat, the campaign signs went up early this year.
 
-Clearwater County, home to 16,370 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
+Tillman County, home to 35,410 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+
+> I vote for the person, not the party. Always have.
+
+— a county employee voter
+
+About 24,005 people are registered to vote in the county. Election officials expect turnout of about 55%.
+
+[See Tillman County''s results](/counties/tillman-county/)
+', 'Peter Lindahl', 'Counties', NULL, 57, 1, '2025-09-27 14:07:00', '2025-09-27 14:07:00'),
+(42, 'in-quarry-county-candidates-come-knocking-early', 'In Quarry County, candidates come knocking early', 'Ashton (pop. 131,380) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Ashton, the county seat, the campaign signs went up early this year.
+
+Quarry County, home to 131,380 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a dairy farmer voter
+
+About 88,218 people are registered to vote in the county. Election officials expect turnout of about 64%.
+
+[See Quarry County''s results](/counties/quarry-county/)
+', 'Peter Lindahl', 'Counties', NULL, 50, 1, '2025-10-08 13:31:00', '2025-10-08 23:40:00'),
+(43, 'in-whitfield-county-the-race-for-governor-is-personal', 'In Whitfield County, the race for governor is personal', 'Lyndon (pop. 53,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Lyndon, the county seat, the campaign signs went up early this year.
+
+Whitfield County, home to 53,250 people in the state''s Central Plains region, has seen its downtown come back to life, slowly.
 
 > I just want the potholes fixed. Is that too much to ask?
 
-— a retired teacher voter
+— a nurse voter
 
-About 11,805 people are registered to vote in the county. Election officials expect turnout of about 52%.
+About 36,971 people are registered to vote in the county. Election officials expect turnout of about 54%.
 
-[See Clearwater County''s results](/counties/clearwater-county/)
-', 'Martin Ocampo', 'Counties', NULL, 14, 1, '2025-10-04 11:08:00', '2025-10-04 11:08:00'),
-(41, 'lena-quinlan-launches-bid-for-lieutenant-governor', 'Lena Quinlan launches bid for lieutenant governor', 'The republican public defender is betting that manufacturing jobs will carry a wide-open race.', 'Lena Quinlan, a public defender from Sheffield, entered the race for lieutenant governor on Wednesday, promising a campaign focused on manufacturing jobs.
+[See Whitfield County''s results](/counties/whitfield-county/)
+', 'Colin Marsh', 'Counties', NULL, 60, 1, '2025-10-10 16:49:00', '2025-10-11 03:08:00'),
+(44, 'lena-quinlan-launches-bid-for-lieutenant-governor', 'Lena Quinlan launches bid for lieutenant governor', 'The republican public defender is betting that manufacturing jobs will carry a wide-open race.', 'Lena Quinlan, a public defender from Sheffield, entered the race for lieutenant governor on Wednesday, promising a campaign focused on manufacturing jobs.
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
@@ -3762,55 +3798,43 @@ The seat is open for the first time in eight years, and strategists in both part
 
 Read more about [Lena Quinlan](/candidates/lena-quinlan/) and follow the [race for lieutenant governor](/races/lieutenant-governor/).
 ', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2025-10-13 15:50:00', '2025-10-13 15:50:00'),
-(42, 'dunn-outraises-morrison-in-the-third-quarter-of-2025', 'Dunn outraises Morrison in the third quarter of 2025', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Grace Dunn raised $2.5 million in the third quarter of 2025, outpacing Priya Morrison''s $1.4 million, according to reports filed with the State Ethics Commission on Wednesday.
+(45, 'mbeki-outraises-hale-in-the-third-quarter-of-2025', 'Mbeki outraises Hale in the third quarter of 2025', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Aisha Mbeki raised $0.6 million in the third quarter of 2025, outpacing Rebecca Hale''s $0.3 million, according to reports filed with the State Ethics Commission on Wednesday.
 
-Dunn ended the period with $5.2 million in the bank; Morrison had $2.3 million.
+Mbeki ended the period with $1.3 million in the bank; Hale had $0.4 million.
 
 ## Where the money came from
 
-- **Small donors:** 68% of Dunn''s contributions were $200 or less, compared with 45% for Morrison.
+- **Small donors:** 31% of Mbeki''s contributions were $200 or less, compared with 34% for Hale.
 - **Out of state:** 25% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.9 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Hale said.
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2025-10-16 15:57:00', '2025-10-17 00:45:00'),
+(46, 'morrison-outraises-dunn-in-the-third-quarter-of-2025', 'Morrison outraises Dunn in the third quarter of 2025', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.3 million in the third quarter of 2025, outpacing Grace Dunn''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Morrison ended the period with $2.4 million in the bank; Dunn had $1.4 million.
+
+## Where the money came from
+
+- **Small donors:** 36% of Morrison''s contributions were $200 or less, compared with 28% for Dunn.
+- **Out of state:** 13% of the money came from outside New Essex.
 - **Outside groups:** independent committees have reserved $4.7 million in television time for the fall.
 
-"The numbers speak for themselves." a spokesperson for Morrison said.
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2025-10-16 15:06:00', '2025-10-16 15:06:00'),
-(43, 'hale-outraises-mbeki-in-the-third-quarter-of-2025', 'Hale outraises Mbeki in the third quarter of 2025', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Rebecca Hale raised $1.3 million in the third quarter of 2025, outpacing Aisha Mbeki''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
+"Voters aren''t for sale, and they know it." a spokesperson for Dunn said.
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-10-16 16:23:00', '2025-10-16 23:05:00'),
+(47, 'zimmer-outraises-brennan-in-the-third-quarter-of-2025', 'Zimmer outraises Brennan in the third quarter of 2025', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $1.6 million in the third quarter of 2025, outpacing Omar Brennan''s $1.3 million, according to reports filed with the State Ethics Commission on Wednesday.
 
-Hale ended the period with $1.9 million in the bank; Mbeki had $1.2 million.
-
-## Where the money came from
-
-- **Small donors:** 60% of Hale''s contributions were $200 or less, compared with 43% for Mbeki.
-- **Out of state:** 14% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $2.4 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Mbeki said.
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2025-10-16 16:16:00', '2025-10-16 16:16:00'),
-(44, 'zimmer-outraises-brennan-in-the-third-quarter-of-2025', 'Zimmer outraises Brennan in the third quarter of 2025', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $0.8 million in the third quarter of 2025, outpacing Omar Brennan''s $0.6 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Zimmer ended the period with $1.1 million in the bank; Brennan had $0.8 million.
+Zimmer ended the period with $2.5 million in the bank; Brennan had $1.7 million.
 
 ## Where the money came from
 
-- **Small donors:** 63% of Zimmer''s contributions were $200 or less, compared with 30% for Brennan.
-- **Out of state:** 32% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.4 million in television time for the fall.
+- **Small donors:** 62% of Zimmer''s contributions were $200 or less, compared with 26% for Brennan.
+- **Out of state:** 17% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $3.5 million in television time for the fall.
 
-"Voters aren''t for sale, and they know it." a spokesperson for Brennan said.
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2025-10-16 16:21:00', '2025-10-16 16:21:00'),
-(45, 'in-stillwater-county-the-ballot-is-long-and-the-lines-are-short', 'In Stillwater County, the ballot is long and the lines are short', 'Jasper (pop. 22,720) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Jasper, the county seat, the campaign signs went up early this year.
-
-Stillwater County, home to 22,720 people in the state''s Central Plains region, has seen its downtown come back to life, slowly.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a county employee voter
-
-About 15,104 people are registered to vote in the county. Election officials expect turnout of about 61%.
-
-[See Stillwater County''s results](/counties/stillwater-county/)
-', 'Colin Marsh', 'Counties', NULL, 54, 1, '2025-10-18 16:06:00', '2025-10-18 16:06:00'),
-(46, 'walter-underwood-launches-bid-for-us-house-district-6', 'Walter Underwood launches bid for U.S. House District 6', 'The republican public defender is betting that election security will carry a tough race.', 'Walter Underwood, a public defender from Harmon, entered the race for U.S. House District 6 on Wednesday, promising a campaign focused on election security.
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Brennan said.
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2025-10-16 16:37:00', '2025-10-16 16:37:00'),
+(48, 'walter-underwood-launches-bid-for-us-house-district-6', 'Walter Underwood launches bid for U.S. House District 6', 'The republican public defender is betting that election security will carry a tough race.', 'Walter Underwood, a public defender from Harmon, entered the race for U.S. House District 6 on Wednesday, promising a campaign focused on election security.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
@@ -3820,171 +3844,153 @@ Political observers expect a competitive race. Rural turnout, which fell sharply
 
 Read more about [Walter Underwood](/candidates/walter-underwood/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
 ', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2025-10-21 13:44:00', '2025-10-21 13:44:00'),
-(47, 'in-millbrook-county-voters-weigh-a-changing-economy', 'In Millbrook County, voters weigh a changing economy', 'Orland (pop. 43,940) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Orland, the county seat, the campaign signs went up early this year.
-
-Millbrook County, home to 43,940 people in the state''s Coast region, is growing faster than any county outside Port Alder.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a retired teacher voter
-
-About 32,463 people are registered to vote in the county. Election officials expect turnout of about 53%.
-
-[See Millbrook County''s results](/counties/millbrook-county/)
-', 'Peter Lindahl', 'Counties', NULL, 44, 1, '2025-10-22 08:23:00', '2025-10-22 08:23:00'),
-(48, 'in-beacon-county-the-race-for-governor-is-personal', 'In Beacon County, the race for governor is personal', 'Dover Mills (pop. 87,500) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Dover Mills, the county seat, the campaign signs went up early this year.
+(49, 'in-beacon-county-voters-weigh-a-changing-economy', 'In Beacon County, voters weigh a changing economy', 'Dover Mills (pop. 87,500) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Dover Mills, the county seat, the campaign signs went up early this year.
 
 Beacon County, home to 87,500 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
 
-> I just want the potholes fixed. Is that too much to ask?
+> I vote for the person, not the party. Always have.
 
-— a nurse voter
+— a small-business owner voter
 
 About 59,115 people are registered to vote in the county. Election officials expect turnout of about 57%.
 
 [See Beacon County''s results](/counties/beacon-county/)
-', 'Colin Marsh', 'Counties', NULL, 4, 1, '2025-10-23 11:41:00', '2025-10-23 20:29:00'),
-(49, 'quinlan-tours-stanhope-as-the-campaign-heads-into-the-home-stretch', 'Quinlan tours Stanhope as the campaign heads into the home stretch', 'Lena Quinlan spent the day with voters in the race for lieutenant governor.', 'Lena Quinlan spent Saturday afternoon in Stanhope, stopping at a diner, a hardware store and a high school football game.
+', 'Peter Lindahl', 'Counties', NULL, 4, 1, '2025-10-29 15:09:00', '2025-10-29 15:09:00'),
+(50, 'in-carver-county-voters-weigh-a-changing-economy', 'In Carver County, voters weigh a changing economy', 'Easton (pop. 47,330) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Easton, the county seat, the campaign signs went up early this year.
 
-"Stanhope doesn''t get enough attention from Port Alder," Quinlan told a crowd of about 80 people. "I''m going to change that."
+Carver County, home to 47,330 people in the state''s River Valley region, is growing faster than any county outside Port Alder.
 
-[Follow the race for lieutenant governor](/races/lieutenant-governor/)
-', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2025-11-03 08:51:00', '2025-11-03 08:51:00'),
-(50, 'lindqvist-campaign-opens-field-office-in-mayfield', 'Lindqvist campaign opens field office in Mayfield', 'The office is the seventh for Mei Lindqvist in the race for State Senate District 12.', 'The campaign of Mei Lindqvist opened a field office in downtown Mayfield on Saturday, its seventh in the state.
+> I just want the potholes fixed. Is that too much to ask?
 
-Volunteers said they planned to knock on 20,000 doors in Barrow County before Election Day.
+— a small-business owner voter
 
-[Race for State Senate District 12](/races/state-senate-district-12/)
-', 'Colin Marsh', 'Legislature', 24, NULL, 1, '2025-11-11 12:56:00', '2025-11-11 23:02:00'),
-(51, 'reyes-tours-prescott-as-the-campaign-heads-into-the-home-stretch', 'Reyes tours Prescott as the campaign heads into the home stretch', 'Kevin Reyes spent the day with voters in the race for state treasurer.', 'Kevin Reyes spent Saturday afternoon in Prescott, stopping at a diner, a hardware store and a high school football game.
+About 32,323 people are registered to vote in the county. Election officials expect turnout of about 54%.
 
-"Prescott doesn''t get enough attention from Port Alder," Reyes told a crowd of about 80 people. "I''m going to change that."
+[See Carver County''s results](/counties/carver-county/)
+', 'Hana Sato', 'Counties', NULL, 11, 1, '2025-11-02 12:46:00', '2025-11-02 12:46:00'),
+(51, 'fact-check-gallaghers-claim-about-jobs-in-stanhope', 'Fact check: Gallagher''s claim about jobs in Stanhope', 'We looked at a claim Linda Gallagher has made repeatedly in the race for U.S. House District 2.', 'In speeches across the state, Linda Gallagher has said that Stanhope "lost a thousand jobs" in the past four years.
 
-[Follow the race for state treasurer](/races/state-treasurer/)
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2025-11-13 16:02:00', '2025-11-13 16:02:00'),
-(52, 'in-harlow-county-a-bellwether-braces-for-a-close-one', 'In Harlow County, a bellwether braces for a close one', 'Newbury (pop. 56,740) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Newbury, the county seat, the campaign signs went up early this year.
+## What the numbers say
 
-Harlow County, home to 56,740 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
+State labor data show that employment in Highland County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Gallagher says, and not on net.
+
+[Race for U.S. House District 2](/races/us-house-district-2/)
+', 'Dana Whitcomb', 'Congress', 12, NULL, 1, '2025-11-02 15:42:00', '2025-11-02 15:42:00'),
+(52, 'osei-campaign-opens-field-office-in-trenton', 'Osei campaign opens field office in Trenton', 'The office is the seventh for Claire Osei in the race for state treasurer.', 'The campaign of Claire Osei opened a field office in downtown Trenton on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Morrow County before Election Day.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2025-11-07 10:01:00', '2025-11-07 10:38:00'),
+(53, 'vasquez-picks-up-support-from-local-officials-in-lakeside', 'Vasquez picks up support from local officials in Lakeside', 'A dozen mayors and county commissioners signed on with Samuel Vasquez, a candidate for secretary of state.', 'Twelve local officials, most from the area around Lakeside, endorsed Samuel Vasquez on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2025-11-08 15:28:00', '2025-11-08 15:28:00'),
+(54, 'in-garland-county-the-race-for-governor-is-personal', 'In Garland County, the race for governor is personal', 'Halsey (pop. 49,970) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Halsey, the county seat, the campaign signs went up early this year.
+
+Garland County, home to 49,970 people in the state''s Coast region, has seen its downtown come back to life, slowly.
 
 > I just want the potholes fixed. Is that too much to ask?
 
 — a nurse voter
 
-About 39,901 people are registered to vote in the county. Election officials expect turnout of about 62%.
+About 33,190 people are registered to vote in the county. Election officials expect turnout of about 57%.
 
-[See Harlow County''s results](/counties/harlow-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 31, 1, '2025-11-20 09:42:00', '2025-11-20 09:42:00'),
-(53, 'hale-rolls-out-new-television-ad-filmed-in-lyndon', 'Hale rolls out new television ad filmed in Lyndon', 'The 30-second spot is the first of the fall for Rebecca Hale in the race for attorney general.', 'Rebecca Hale released a new television ad on Tuesday, filmed on a farm outside Lyndon in Whitfield County.
+[See Garland County''s results](/counties/garland-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 26, 1, '2025-11-12 08:21:00', '2025-11-12 08:21:00'),
+(55, 'vasquez-campaign-opens-field-office-in-port-alder', 'Vasquez campaign opens field office in Port Alder', 'The office is the seventh for Samuel Vasquez in the race for secretary of state.', 'The campaign of Samuel Vasquez opened a field office in downtown Port Alder on Saturday, its seventh in the state.
 
-The ad, which will run statewide, features Hale walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+Volunteers said they planned to knock on 20,000 doors in Harbor County before Election Day.
 
-[Race for attorney general](/races/attorney-general/)
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2025-11-21 09:31:00', '2025-11-21 09:31:00'),
-(54, 'in-blackstone-county-candidates-come-knocking-early', 'In Blackstone County, candidates come knocking early', 'Chapel Hill (pop. 40,160) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Chapel Hill, the county seat, the campaign signs went up early this year.
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2025-11-18 09:49:00', '2025-11-18 09:49:00'),
+(56, 'in-oakes-county-the-race-for-governor-is-personal', 'In Oakes County, the race for governor is personal', 'Brandt (pop. 63,760) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Brandt, the county seat, the campaign signs went up early this year.
 
-Blackstone County, home to 40,160 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a bartender voter
-
-About 28,075 people are registered to vote in the county. Election officials expect turnout of about 60%.
-
-[See Blackstone County''s results](/counties/blackstone-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 7, 1, '2025-11-21 12:41:00', '2025-11-21 18:57:00'),
-(55, 'morrison-campaign-opens-field-office-in-wakefield', 'Morrison campaign opens field office in Wakefield', 'The office is the seventh for Priya Morrison in the race for governor.', 'The campaign of Priya Morrison opened a field office in downtown Wakefield on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Pike County before Election Day.
-
-[Race for governor](/races/governor/)
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2025-11-22 06:47:00', '2025-11-22 06:47:00'),
-(56, 'in-barrow-county-the-race-for-governor-is-personal', 'In Barrow County, the race for governor is personal', 'Mayfield (pop. 13,980) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Mayfield, the county seat, the campaign signs went up early this year.
-
-Barrow County, home to 13,980 people in the state''s River Valley region, relies on farming and a state prison for most of its jobs.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a retired teacher voter
-
-About 9,454 people are registered to vote in the county. Election officials expect turnout of about 53%.
-
-[See Barrow County''s results](/counties/barrow-county/)
-', 'Luis Ferreira', 'Counties', NULL, 3, 1, '2025-11-25 08:49:00', '2025-11-25 08:49:00'),
-(57, 'in-harbor-county-candidates-come-knocking-early', 'In Harbor County, candidates come knocking early', 'Port Alder (pop. 468,210) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Port Alder, the county seat, the campaign signs went up early this year.
-
-Harbor County, home to 468,210 people in the state''s Coast region, is growing faster than any county outside Port Alder.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a small-business owner voter
-
-About 340,128 people are registered to vote in the county. Election officials expect turnout of about 63%.
-
-[See Harbor County''s results](/counties/harbor-county/)
-', 'Colin Marsh', 'Counties', NULL, 30, 1, '2025-11-28 09:32:00', '2025-11-28 09:32:00'),
-(58, 'zimmer-rolls-out-new-television-ad-filmed-in-beckley', 'Zimmer rolls out new television ad filmed in Beckley', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for U.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Beckley in Crane County.
-
-The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2025-11-29 09:44:00', '2025-11-29 17:06:00'),
-(59, 'town-hall-in-yardley-gets-heated-for-quinlan', 'Town hall in Yardley gets heated for Quinlan', 'Questions about the budget dominated an evening event for Lena Quinlan, who is running for lieutenant governor.', 'A town hall meeting in Yardley turned tense on Monday night when several residents pressed Lena Quinlan on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Fenwick County resident
-
-Quinlan answered every question and stayed for an hour afterward, aides said.
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Hana Sato', 'Statewide', 3, NULL, 1, '2025-12-01 09:03:00', '2025-12-01 09:03:00'),
-(60, 'fact-check-duartes-claim-about-jobs-in-greenville', 'Fact check: Duarte''s claim about jobs in Greenville', 'We looked at a claim Luis Duarte has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Luis Duarte has said that Greenville "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Linden County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Duarte says, and not on net.
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2025-12-11 17:08:00', '2025-12-11 17:08:00'),
-(61, 'brennan-campaign-opens-field-office-in-norris', 'Brennan campaign opens field office in Norris', 'The office is the seventh for Omar Brennan in the race for U.S. Senate.', 'The campaign of Omar Brennan opened a field office in downtown Norris on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Walden County before Election Day.
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2025-12-14 09:07:00', '2025-12-14 09:07:00'),
-(62, 'in-linden-county-candidates-come-knocking-early', 'In Linden County, candidates come knocking early', 'Greenville (pop. 41,750) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Greenville, the county seat, the campaign signs went up early this year.
-
-Linden County, home to 41,750 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+Oakes County, home to 63,760 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
 
 > I just want the potholes fixed. Is that too much to ask?
 
-— a small-business owner voter
+— a nurse voter
 
-About 27,747 people are registered to vote in the county. Election officials expect turnout of about 60%.
+About 45,842 people are registered to vote in the county. Election officials expect turnout of about 59%.
 
-[See Linden County''s results](/counties/linden-county/)
-', 'Martin Ocampo', 'Counties', NULL, 41, 1, '2025-12-19 12:37:00', '2025-12-19 12:37:00'),
-(63, 'in-lamar-county-voters-weigh-a-changing-economy', 'In Lamar County, voters weigh a changing economy', 'Fairview (pop. 31,910) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Fairview, the county seat, the campaign signs went up early this year.
+[See Oakes County''s results](/counties/oakes-county/)
+', 'Hana Sato', 'Counties', NULL, 47, 1, '2025-11-19 17:01:00', '2025-11-19 17:01:00'),
+(57, 'osei-rolls-out-new-television-ad-filmed-in-verona', 'Osei rolls out new television ad filmed in Verona', 'The 30-second spot is the first of the fall for Claire Osei in the race for state treasurer.', 'Claire Osei released a new television ad on Tuesday, filmed on a farm outside Verona in Coldbrook County.
 
-Lamar County, home to 31,910 people in the state''s River Valley region, is growing faster than any county outside Port Alder.
+The ad, which will run statewide, features Osei walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Keisha Brooks', 'Statewide', 6, NULL, 1, '2025-11-24 06:04:00', '2025-11-24 06:04:00'),
+(58, 'santos-rolls-out-new-television-ad-filmed-in-beckley', 'Santos rolls out new television ad filmed in Beckley', 'The 30-second spot is the first of the fall for Walter Santos in the race for superintendent of public instruction.', 'Walter Santos released a new television ad on Tuesday, filmed on a farm outside Beckley in Crane County.
+
+The ad, which will run statewide, features Santos walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
+', 'Ruth Adeyemi', 'Statewide', 9, NULL, 1, '2025-11-29 09:44:00', '2025-11-29 17:06:00'),
+(59, 'in-fairhaven-county-the-ballot-is-long-and-the-lines-are-short', 'In Fairhaven County, the ballot is long and the lines are short', 'Harmon (pop. 13,990) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Harmon, the county seat, the campaign signs went up early this year.
+
+Fairhaven County, home to 13,990 people in the state''s North Woods region, is growing faster than any county outside Port Alder.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a retired teacher voter
+
+About 9,988 people are registered to vote in the county. Election officials expect turnout of about 53%.
+
+[See Fairhaven County''s results](/counties/fairhaven-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 22, 1, '2025-11-29 10:52:00', '2025-11-29 14:37:00'),
+(60, 'fact-check-pruitts-claim-about-jobs-in-pinecrest', 'Fact check: Pruitt''s claim about jobs in Pinecrest', 'We looked at a claim Curtis Pruitt has made repeatedly in the race for State Senate District 10.', 'In speeches across the state, Curtis Pruitt has said that Pinecrest "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Cedar County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Pruitt says, and not on net.
+
+[Race for State Senate District 10](/races/state-senate-district-10/)
+', 'Keisha Brooks', 'Legislature', 23, NULL, 1, '2025-12-01 10:15:00', '2025-12-01 10:15:00'),
+(61, 'castillo-tours-newbury-as-the-campaign-heads-into-the-home-stretch', 'Castillo tours Newbury as the campaign heads into the home stretch', 'Naomi Castillo spent the day with voters in the race for State Senate District 24.', 'Naomi Castillo spent Saturday afternoon in Newbury, stopping at a diner, a hardware store and a high school football game.
+
+"Newbury doesn''t get enough attention from Port Alder," Castillo told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for State Senate District 24](/races/state-senate-district-24/)
+', 'Keisha Brooks', 'Legislature', 30, NULL, 1, '2025-12-03 19:55:00', '2025-12-03 19:55:00'),
+(62, 'in-deerfield-county-the-race-for-governor-is-personal', 'In Deerfield County, the race for governor is personal', 'Sutton (pop. 18,740) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Sutton, the county seat, the campaign signs went up early this year.
+
+Deerfield County, home to 18,740 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
 
 > I just want the potholes fixed. Is that too much to ask?
 
 — a dairy farmer voter
 
-About 23,156 people are registered to vote in the county. Election officials expect turnout of about 58%.
+About 13,534 people are registered to vote in the county. Election officials expect turnout of about 52%.
 
-[See Lamar County''s results](/counties/lamar-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 39, 1, '2025-12-21 19:18:00', '2025-12-21 19:18:00'),
-(64, 'hale-campaign-opens-field-office-in-corinth', 'Hale campaign opens field office in Corinth', 'The office is the seventh for Rebecca Hale in the race for attorney general.', 'The campaign of Rebecca Hale opened a field office in downtown Corinth on Saturday, its seventh in the state.
+[See Deerfield County''s results](/counties/deerfield-county/)
+', 'Colin Marsh', 'Counties', NULL, 19, 1, '2025-12-17 17:42:00', '2025-12-17 17:42:00'),
+(63, 'morrison-picks-up-support-from-local-officials-in-fulton', 'Morrison picks up support from local officials in Fulton', 'A dozen mayors and county commissioners signed on with Priya Morrison, a candidate for governor.', 'Twelve local officials, most from the area around Fulton, endorsed Priya Morrison on Thursday.
 
-Volunteers said they planned to knock on 20,000 doors in Ashby County before Election Day.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-[Race for attorney general](/races/attorney-general/)
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-01-01 17:16:00', '2026-01-01 17:16:00'),
-(65, 'fact-check-quinlans-claim-about-jobs-in-brandt', 'Fact check: Quinlan''s claim about jobs in Brandt', 'We looked at a claim Lena Quinlan has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Lena Quinlan has said that Brandt "lost a thousand jobs" in the past four years.
+[Race for governor](/races/governor/)
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-12-25 09:49:00', '2025-12-25 09:49:00'),
+(64, 'pruitt-campaign-opens-field-office-in-harmon', 'Pruitt campaign opens field office in Harmon', 'The office is the seventh for Curtis Pruitt in the race for State Senate District 10.', 'The campaign of Curtis Pruitt opened a field office in downtown Harmon on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Fairhaven County before Election Day.
+
+[Race for State Senate District 10](/races/state-senate-district-10/)
+', 'Hana Sato', 'Legislature', 23, NULL, 1, '2025-12-28 09:38:00', '2025-12-28 14:32:00'),
+(65, 'ortega-campaign-opens-field-office-in-kettering', 'Ortega campaign opens field office in Kettering', 'The office is the seventh for Rebecca Ortega in the race for U.S. House District 8.', 'The campaign of Rebecca Ortega opened a field office in downtown Kettering on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Cooper County before Election Day.
+
+[Race for U.S. House District 8](/races/us-house-district-8/)
+', 'Peter Lindahl', 'Congress', 18, NULL, 1, '2025-12-31 08:59:00', '2025-12-31 08:59:00'),
+(66, 'fact-check-quinlans-claim-about-jobs-in-brandt', 'Fact check: Quinlan''s claim about jobs in Brandt', 'We looked at a claim Lena Quinlan has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Lena Quinlan has said that Brandt "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
@@ -3994,16 +4000,6 @@ State labor data show that employment in Oakes County fell by about 640 jobs bet
 
 [Race for lieutenant governor](/races/lieutenant-governor/)
 ', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-01-03 12:55:00', '2026-01-03 18:11:00'),
-(66, 'fact-check-ibarras-claim-about-jobs-in-westover', 'Fact check: Ibarra''s claim about jobs in Westover', 'We looked at a claim Kevin Ibarra has made repeatedly in the race for U.S. House District 7.', 'In speeches across the state, Kevin Ibarra has said that Westover "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Fox River County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Ibarra says, and not on net.
-
-[Race for U.S. House District 7](/races/us-house-district-7/)
-', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-01-12 13:39:00', '2026-01-12 13:39:00'),
 (67, 'how-to-register-to-vote-in-new-essex', 'How to register to vote in New Essex', 'Deadlines, documents and how to check your registration.', 'You can register to vote in New Essex if you are a U.S. citizen, at least 18 years old by Election Day, and a resident of the state for 30 days.
 
 ## Deadlines
@@ -4016,82 +4012,128 @@ State labor data show that employment in Fox River County fell by about 640 jobs
 A New Essex driver''s license or state ID number, or the last four digits of your Social Security number.
 
 Check your registration, find your polling place and see a sample ballot on the Secretary of State''s website.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-01-12 15:02:00', '2026-01-12 18:39:00'),
-(68, 'mbeki-tours-millford-as-the-campaign-heads-into-the-home-stretch', 'Mbeki tours Millford as the campaign heads into the home stretch', 'Aisha Mbeki spent the day with voters in the race for attorney general.', 'Aisha Mbeki spent Saturday afternoon in Millford, stopping at a diner, a hardware store and a high school football game.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-01-12 16:59:00', '2026-01-12 22:11:00'),
+(68, 'fact-check-vosss-claim-about-jobs-in-westover', 'Fact check: Voss''s claim about jobs in Westover', 'We looked at a claim Henry Voss has made repeatedly in the race for commissioner of agriculture.', 'In speeches across the state, Henry Voss has said that Westover "lost a thousand jobs" in the past four years.
 
-"Millford doesn''t get enough attention from Port Alder," Mbeki told a crowd of about 80 people. "I''m going to change that."
+## What the numbers say
 
-[Follow the race for attorney general](/races/attorney-general/)
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-01-13 11:27:00', '2026-01-13 11:27:00'),
-(69, 'town-hall-in-clayton-gets-heated-for-pruitt', 'Town hall in Clayton gets heated for Pruitt', 'Questions about the budget dominated an evening event for Curtis Pruitt, who is running for State Senate District 10.', 'A town hall meeting in Clayton turned tense on Monday night when several residents pressed Curtis Pruitt on property taxes and school funding.
+State labor data show that employment in Fox River County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-> You keep saying you''ll fix it. How, exactly?
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Voss says, and not on net.
 
-— a Kingsbury County resident
+[Race for commissioner of agriculture](/races/commissioner-of-agriculture/)
+', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2026-01-20 08:58:00', '2026-01-20 08:58:00'),
+(69, 'in-birch-county-the-ballot-is-long-and-the-lines-are-short', 'In Birch County, the ballot is long and the lines are short', 'Kirkwood (pop. 118,210) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Kirkwood, the county seat, the campaign signs went up early this year.
 
-Pruitt answered every question and stayed for an hour afterward, aides said.
-
-[Race for State Senate District 10](/races/state-senate-district-10/)
-', 'Luis Ferreira', 'Legislature', 23, NULL, 1, '2026-01-16 11:20:00', '2026-01-16 11:20:00'),
-(70, 'in-morrow-county-voters-weigh-a-changing-economy', 'In Morrow County, voters weigh a changing economy', 'Trenton (pop. 99,120) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Trenton, the county seat, the campaign signs went up early this year.
-
-Morrow County, home to 99,120 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+Birch County, home to 118,210 people in the state''s North Woods region, has seen its downtown come back to life, slowly.
 
 > My grandkids can''t afford to live in the town they grew up in.
 
-— a retired teacher voter
+— a bartender voter
 
-About 68,514 people are registered to vote in the county. Election officials expect turnout of about 55%.
+About 82,262 people are registered to vote in the county. Election officials expect turnout of about 52%.
 
-[See Morrow County''s results](/counties/morrow-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 45, 1, '2026-01-25 08:20:00', '2026-01-25 08:20:00'),
-(71, 'town-hall-in-norris-gets-heated-for-morrison', 'Town hall in Norris gets heated for Morrison', 'Questions about the budget dominated an evening event for Priya Morrison, who is running for governor.', 'A town hall meeting in Norris turned tense on Monday night when several residents pressed Priya Morrison on property taxes and school funding.
+[See Birch County''s results](/counties/birch-county/)
+', 'Peter Lindahl', 'Counties', NULL, 6, 1, '2026-01-27 19:07:00', '2026-01-27 23:49:00'),
+(70, 'town-hall-in-ferris-gets-heated-for-greenberg', 'Town hall in Ferris gets heated for Greenberg', 'Questions about the budget dominated an evening event for Linda Greenberg, who is running for State Senate District 2.', 'A town hall meeting in Ferris turned tense on Monday night when several residents pressed Linda Greenberg on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
-— a Walden County resident
+— a Meadow County resident
 
-Morrison answered every question and stayed for an hour afterward, aides said.
+Greenberg answered every question and stayed for an hour afterward, aides said.
 
-[Race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-01-27 17:59:00', '2026-01-28 02:39:00'),
-(72, 'santos-tours-stanhope-as-the-campaign-heads-into-the-home-stretch', 'Santos tours Stanhope as the campaign heads into the home stretch', 'Walter Santos spent the day with voters in the race for superintendent of public instruction.', 'Walter Santos spent Saturday afternoon in Stanhope, stopping at a diner, a hardware store and a high school football game.
+[Race for State Senate District 2](/races/state-senate-district-2/)
+', 'Peter Lindahl', 'Legislature', 19, NULL, 1, '2026-01-30 12:51:00', '2026-01-30 12:51:00'),
+(71, 'reyes-campaign-opens-field-office-in-prescott', 'Reyes campaign opens field office in Prescott', 'The office is the seventh for Kevin Reyes in the race for state treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Prescott on Saturday, its seventh in the state.
 
-"Stanhope doesn''t get enough attention from Port Alder," Santos told a crowd of about 80 people. "I''m going to change that."
+Volunteers said they planned to knock on 20,000 doors in Brookfield County before Election Day.
 
-[Follow the race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
-', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2026-02-13 09:33:00', '2026-02-13 09:33:00'),
-(73, 'hale-picks-up-support-from-local-officials-in-harmon', 'Hale picks up support from local officials in Harmon', 'A dozen mayors and county commissioners signed on with Rebecca Hale, a candidate for attorney general.', 'Twelve local officials, most from the area around Harmon, endorsed Rebecca Hale on Thursday.
+[Race for state treasurer](/races/state-treasurer/)
+', 'Keisha Brooks', 'Statewide', 6, NULL, 1, '2026-02-01 15:35:00', '2026-02-01 15:35:00'),
+(72, 'february-poll-mbeki-leads-hale-by-7-points-in-race-for-attorney-general', 'February poll: Mbeki leads Hale by 7 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Mbeki at 48% and Hale at 41%, with 10% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 41% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Thursday.
+
+The poll''s margin of error is ±3.6 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 34% of respondents named the state''s aging water systems as the most important issue facing the state.
+2. **Right track:** 37% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 77% of Republican voters.
+
+The survey of 725 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-02-05 08:41:00', '2026-02-05 08:41:00'),
+(73, 'february-poll-mbeki-leads-hale-by-6-points-in-race-for-attorney-general', 'February poll: Mbeki leads Hale by 6 points in race for attorney general', 'A Harbor College survey puts Mbeki at 46% and Hale at 40%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 40% among likely voters in the race for attorney general, according to a Harbor College survey released Wednesday.
+
+The poll''s margin of error is ±3.4 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 29% of respondents named wildfire preparedness as the most important issue facing the state.
+2. **Right track:** 39% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 52% of Democratic voters said they were "very enthusiastic" about voting, against 71% of Republican voters.
+
+The survey of 850 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-02-11 09:09:00', '2026-02-11 09:09:00'),
+(74, 'thornbury-picks-up-support-from-local-officials-in-riverton', 'Thornbury picks up support from local officials in Riverton', 'A dozen mayors and county commissioners signed on with James Thornbury, a candidate for State Senate District 4.', 'Twelve local officials, most from the area around Riverton, endorsed James Thornbury on Thursday.
 
 The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-[Race for attorney general](/races/attorney-general/)
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-02-17 11:46:00', '2026-02-17 11:46:00'),
-(74, 'in-fox-river-county-turnout-could-decide-everything', 'In Fox River County, turnout could decide everything', 'Westover (pop. 59,090) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Westover, the county seat, the campaign signs went up early this year.
+[Race for State Senate District 4](/races/state-senate-district-4/)
+', 'Hana Sato', 'Legislature', 20, NULL, 1, '2026-02-16 07:22:00', '2026-02-16 08:20:00'),
+(75, 'in-pike-county-voters-weigh-a-changing-economy', 'In Pike County, voters weigh a changing economy', 'Wakefield (pop. 15,810) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Wakefield, the county seat, the campaign signs went up early this year.
 
-Fox River County, home to 59,090 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
+Pike County, home to 15,810 people in the state''s River Valley region, has seen its downtown come back to life, slowly.
 
-> My grandkids can''t afford to live in the town they grew up in.
+> I vote for the person, not the party. Always have.
 
-— a county employee voter
+— a bartender voter
 
-About 39,899 people are registered to vote in the county. Election officials expect turnout of about 62%.
+About 11,332 people are registered to vote in the county. Election officials expect turnout of about 54%.
 
-[See Fox River County''s results](/counties/fox-river-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 25, 1, '2026-02-19 13:50:00', '2026-02-19 13:50:00'),
-(75, 'in-fairhaven-county-the-race-for-governor-is-personal', 'In Fairhaven County, the race for governor is personal', 'Harmon (pop. 13,990) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Harmon, the county seat, the campaign signs went up early this year.
+[See Pike County''s results](/counties/pike-county/)
+', 'Ruth Adeyemi', 'Counties', NULL, 49, 1, '2026-02-16 17:09:00', '2026-02-16 17:09:00'),
+(76, 'february-poll-mbeki-leads-hale-by-4-points-in-race-for-attorney-general', 'February poll: Mbeki leads Hale by 4 points in race for attorney general', 'A Harbor College survey puts Mbeki at 45% and Hale at 41%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 41% among likely voters in the race for attorney general, according to a Harbor College survey released Wednesday.
 
-Fairhaven County, home to 13,990 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+The poll''s margin of error is ±3.6 percentage points.
 
-> My grandkids can''t afford to live in the town they grew up in.
+## What else the poll found
 
-— a nurse voter
+1. **Top issue:** 18% of respondents named election security as the most important issue facing the state.
+2. **Right track:** 44% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 68% of Republican voters.
 
-About 9,988 people are registered to vote in the county. Election officials expect turnout of about 53%.
+The survey of 750 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-02-18 13:23:00', '2026-02-18 13:23:00'),
+(77, 'february-poll-mbeki-leads-hale-by-13-points-in-race-for-attorney-general', 'February poll: Mbeki leads Hale by 13 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Mbeki at 50% and Hale at 37%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 50% to 37% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Tuesday.
 
-[See Fairhaven County''s results](/counties/fairhaven-county/)
-', 'Luis Ferreira', 'Counties', NULL, 22, 1, '2026-02-25 08:59:00', '2026-02-25 08:59:00'),
-(76, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-property', 'U.S. House District 3 race: where Ashworth and Whitaker stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+The poll''s margin of error is ±3.6 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 30% of respondents named housing costs as the most important issue facing the state.
+2. **Right track:** 51% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 72% of Democratic voters said they were "very enthusiastic" about voting, against 77% of Republican voters.
+
+The survey of 725 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-02-24 15:05:00', '2026-02-24 15:05:00'),
+(78, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-the-opioid', 'U.S. House District 8 race: where Okafor and Ortega stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Rebecca Ortega (R)
+
+Ortega says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Dana Whitcomb', 'Congress', 18, NULL, 1, '2026-03-01 06:19:00', '2026-03-01 06:19:00'),
+(79, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-election', 'U.S. House District 3 race: where Ashworth and Whitaker stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
 
 ## Katherine Ashworth (D)
 
@@ -4107,294 +4149,29 @@ Whitaker says the answer is a public-private partnership like the one that rebui
 
 [Compare the candidates](/races/us-house-district-3/)
 ', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-03-01 06:54:00', '2026-03-01 06:54:00'),
-(77, 'in-whitfield-county-candidates-come-knocking-early', 'In Whitfield County, candidates come knocking early', 'Lyndon (pop. 53,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Lyndon, the county seat, the campaign signs went up early this year.
+(80, 'hale-picks-up-support-from-local-officials-in-beckley', 'Hale picks up support from local officials in Beckley', 'A dozen mayors and county commissioners signed on with Rebecca Hale, a candidate for attorney general.', 'Twelve local officials, most from the area around Beckley, endorsed Rebecca Hale on Thursday.
 
-Whitfield County, home to 53,250 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
-
-> I vote for the person, not the party. Always have.
-
-— a bartender voter
-
-About 36,971 people are registered to vote in the county. Election officials expect turnout of about 54%.
-
-[See Whitfield County''s results](/counties/whitfield-county/)
-', 'Peter Lindahl', 'Counties', NULL, 60, 1, '2026-03-03 12:33:00', '2026-03-03 12:33:00'),
-(78, 'march-poll-zimmer-leads-brennan-by-13-points-in-race-for-us-senate', 'March poll: Zimmer leads Brennan by 13 points in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 49% and Brennan at 36%, with 14% undecided.', 'Ingrid Zimmer leads Omar Brennan 49% to 36% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Friday.
-
-The poll''s margin of error is ±3.4 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 37% of respondents named school funding as the most important issue facing the state.
-2. **Right track:** 50% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 65% of Republican voters said they were "very enthusiastic" about voting, against 73% of Democratic voters.
-
-The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-03-06 15:59:00', '2026-03-06 15:59:00'),
-(79, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-the-port', 'U.S. House District 4 race: where Oyelaran and Boyd stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Katherine Oyelaran (D)
-
-Oyelaran would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Yusuf Boyd (R)
-
-Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-03-10 07:59:00', '2026-03-10 07:59:00'),
-(80, 'town-hall-in-wakefield-gets-heated-for-hale', 'Town hall in Wakefield gets heated for Hale', 'Questions about the budget dominated an evening event for Rebecca Hale, who is running for attorney general.', 'A town hall meeting in Wakefield turned tense on Monday night when several residents pressed Rebecca Hale on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Pike County resident
-
-Hale answered every question and stayed for an hour afterward, aides said.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
 [Race for attorney general](/races/attorney-general/)
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-03-10 13:13:00', '2026-03-10 13:13:00'),
-(81, 'raymond-ellison-wins-state-house-district-41-special', 'Raymond Ellison wins State House District 41 (special)', 'Ellison defeated Pryor, 53.0% to 47.0%, according to unofficial returns.', 'Raymond Ellison won the race for State House District 41 (special), defeating Dwayne Pryor by 1,052 votes, according to unofficial returns.
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-03-01 08:16:00', '2026-03-01 08:16:00'),
+(81, 'petrov-campaign-opens-field-office-in-lowell-falls', 'Petrov campaign opens field office in Lowell Falls', 'The office is the seventh for Marcus Petrov in the race for State Senate District 22.', 'The campaign of Marcus Petrov opened a field office in downtown Lowell Falls on Saturday, its seventh in the state.
 
-> Tonight the voters of New Essex chose to move forward together.
+Volunteers said they planned to knock on 20,000 doors in Marsh County before Election Day.
 
-— Ellison, speaking to supporters in Greenville
+[Race for State Senate District 22](/races/state-senate-district-22/)
+', 'Hana Sato', 'Legislature', 29, NULL, 1, '2026-03-06 11:35:00', '2026-03-06 11:35:00'),
+(82, 'ashworth-picks-up-support-from-local-officials-in-upton', 'Ashworth picks up support from local officials in Upton', 'A dozen mayors and county commissioners signed on with Katherine Ashworth, a candidate for U.S. House District 3.', 'Twelve local officials, most from the area around Upton, endorsed Katherine Ashworth on Thursday.
 
-Pryor conceded early Wednesday, saying he had called Ellison to congratulate him.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-- **Raymond Ellison** (D): 9,436 votes, 53.0%
-- **Dwayne Pryor** (R): 8,384 votes, 47.0%
-
-[Results by county](/races/state-house-district-41-special/)
-', 'Colin Marsh', 'Legislature', 31, NULL, 1, '2026-03-10 22:50:00', '2026-03-10 22:50:00'),
-(82, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-road-and-bridge', 'Secretary of State race: where Vasquez and Holm stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for secretary of state would handle it.
-
-## Samuel Vasquez (D)
-
-Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-## Mei Holm (R)
-
-Holm favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/secretary-of-state/)
-', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-03-11 19:21:00', '2026-03-11 19:21:00'),
-(83, 'what-the-special-election-in-house-district-41-tells-us', 'What the special election in House District 41 tells us', 'Low turnout, high stakes, and a result both parties claim as a sign.', 'The special election in State House District 41, covering Linden and Morrow counties, drew barely four in ten registered voters — typical for a March ballot with a single race on it.
-
-Both parties spent heavily, and both claimed the result as a sign of things to come in November.
-
-> Special elections tell you who is motivated. They don''t tell you who will win in the fall.
-
-The seat was vacant after the resignation of its previous holder in December. [See the results](/races/state-house-district-41-special/).
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-03-12 17:17:00', '2026-03-12 17:17:00'),
-(84, 'vasquez-campaign-opens-field-office-in-millford', 'Vasquez campaign opens field office in Millford', 'The office is the seventh for Samuel Vasquez in the race for secretary of state.', 'The campaign of Samuel Vasquez opened a field office in downtown Millford on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Juniper County before Election Day.
-
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-03-15 09:14:00', '2026-03-15 09:14:00'),
-(85, 'attorney-general-race-where-mbeki-and-hale-stand-on-housing-costs', 'Attorney General race: where Mbeki and Hale stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for attorney general would handle it.
-
-## Aisha Mbeki (D)
-
-Mbeki has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Rebecca Hale (R)
-
-Hale has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/attorney-general/)
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-03-16 18:41:00', '2026-03-16 18:41:00'),
-(86, 'us-senate-race-where-brennan-and-zimmer-stand-on-housing-costs', 'U.S. Senate race: where Brennan and Zimmer stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for U.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Ingrid Zimmer (R)
-
-Zimmer has proposed a $200 million bond, to be repaid over twenty years.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-03-16 18:53:00', '2026-03-16 18:53:00'),
-(87, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on', 'U.S. House District 7 race: where Sterling and Ibarra stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Kevin Ibarra (R)
-
-Ibarra would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-03-19 19:05:00', '2026-03-20 03:06:00'),
-(88, 'march-poll-mbeki-leads-hale-by-6-points-in-race-for-attorney-general', 'March poll: Mbeki leads Hale by 6 points in race for attorney general', 'The Courier/New Essex State University poll puts Mbeki at 48% and Hale at 42%, with 9% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 42% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Sunday.
-
-The poll''s margin of error is ±3.4 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 35% of respondents named road and bridge repair as the most important issue facing the state.
-2. **Right track:** 37% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 61% of Democratic voters said they were "very enthusiastic" about voting, against 72% of Republican voters.
-
-The survey of 825 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-03-22 15:55:00', '2026-03-22 15:55:00'),
-(89, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-property-taxes', 'Secretary of State race: where Vasquez and Holm stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for secretary of state would handle it.
-
-## Samuel Vasquez (D)
-
-Vasquez favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Mei Holm (R)
-
-Holm says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/secretary-of-state/)
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-03-24 18:26:00', '2026-03-24 18:26:00'),
-(90, 'fact-check-sterlings-claim-about-jobs-in-kettering', 'Fact check: Sterling''s claim about jobs in Kettering', 'We looked at a claim Denise Sterling has made repeatedly in the race for U.S. House District 7.', 'In speeches across the state, Denise Sterling has said that Kettering "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Cooper County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Sterling says, and not on net.
-
-[Race for U.S. House District 7](/races/us-house-district-7/)
-', 'Peter Lindahl', 'Congress', 17, NULL, 1, '2026-03-30 12:25:00', '2026-03-30 12:25:00'),
-(91, 'fact-check-morrisons-claim-about-jobs-in-granby', 'Fact check: Morrison''s claim about jobs in Granby', 'We looked at a claim Priya Morrison has made repeatedly in the race for governor.', 'In speeches across the state, Priya Morrison has said that Granby "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Dunmore County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Morrison says, and not on net.
-
-[Race for governor](/races/governor/)
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-04-04 06:25:00', '2026-04-04 06:25:00'),
-(92, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-road-and', 'U.S. House District 2 race: where Gallagher and Nyberg stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
-
-## Linda Gallagher (D)
-
-Gallagher has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Monica Nyberg (R)
-
-Nyberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about the cost of child care, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-04-06 17:36:00', '2026-04-06 17:36:00'),
-(93, 'in-walden-county-candidates-come-knocking-early', 'In Walden County, candidates come knocking early', 'Norris (pop. 75,860) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Norris, the county seat, the campaign signs went up early this year.
-
-Walden County, home to 75,860 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a nurse voter
-
-About 50,603 people are registered to vote in the county. Election officials expect turnout of about 59%.
-
-[See Walden County''s results](/counties/walden-county/)
-', 'Colin Marsh', 'Counties', NULL, 59, 1, '2026-04-07 16:37:00', '2026-04-07 16:37:00'),
-(94, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-election', 'U.S. House District 7 race: where Sterling and Ibarra stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Kevin Ibarra (R)
-
-Ibarra favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-04-08 09:53:00', '2026-04-08 09:53:00'),
-(95, 'april-poll-dunn-leads-morrison-by-6-points-in-race-for-governor', 'April poll: Dunn leads Morrison by 6 points in race for governor', 'A Harbor College survey puts Dunn at 46% and Morrison at 40%, with 13% undecided.', 'Grace Dunn leads Priya Morrison 46% to 40% among likely voters in the race for governor, according to a Harbor College survey released Wednesday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 36% of respondents named manufacturing jobs as the most important issue facing the state.
-2. **Right track:** 37% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 75% of Republican voters said they were "very enthusiastic" about voting, against 69% of Democratic voters.
-
-The survey of 975 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-04-08 10:57:00', '2026-04-08 10:57:00'),
-(96, 'town-hall-in-sutton-gets-heated-for-iverson', 'Town hall in Sutton gets heated for Iverson', 'Questions about the budget dominated an evening event for Sarah Iverson, who is running for State Senate District 10.', 'A town hall meeting in Sutton turned tense on Monday night when several residents pressed Sarah Iverson on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Deerfield County resident
-
-Iverson answered every question and stayed for an hour afterward, aides said.
-
-[Race for State Senate District 10](/races/state-senate-district-10/)
-', 'Hana Sato', 'Legislature', 23, NULL, 1, '2026-04-08 19:08:00', '2026-04-08 19:08:00'),
-(97, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on-the-cost-of', 'U.S. House District 1 race: where Talbot and Kowalski stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
-
-## Abigail Talbot (D)
-
-Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Nathan Kowalski (R)
-
-Kowalski says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-1/)
-', 'Hana Sato', 'Congress', 11, NULL, 1, '2026-04-12 11:21:00', '2026-04-12 11:21:00'),
-(98, 'in-salem-county-turnout-could-decide-everything', 'In Salem County, turnout could decide everything', 'Lakeside (pop. 13,240) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Lakeside, the county seat, the campaign signs went up early this year.
-
-Salem County, home to 13,240 people in the state''s Coast region, relies on farming and a state prison for most of its jobs.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a retired teacher voter
-
-About 9,490 people are registered to vote in the county. Election officials expect turnout of about 58%.
-
-[See Salem County''s results](/counties/salem-county/)
-', 'Hana Sato', 'Counties', NULL, 53, 1, '2026-04-12 18:53:00', '2026-04-12 18:53:00'),
-(99, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-the-state', 'Lieutenant Governor race: where Duarte and Quinlan stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+[Race for U.S. House District 3](/races/us-house-district-3/)
+', 'Keisha Brooks', 'Congress', 13, NULL, 1, '2026-03-08 17:38:00', '2026-03-08 17:38:00'),
+(83, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-the-opioid', 'Lieutenant Governor race: where Duarte and Quinlan stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for lieutenant governor would handle it.
 
 ## Luis Duarte (D)
 
-Duarte would create a state task force with a deadline of one year and the power to recommend spending.
+Duarte wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
@@ -4405,172 +4182,457 @@ Quinlan says the answer is a public-private partnership like the one that rebuil
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
 [Compare the candidates](/races/lieutenant-governor/)
-', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-04-13 13:06:00', '2026-04-13 16:55:00'),
-(100, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-farm-income', 'U.S. House District 7 race: where Sterling and Ibarra stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-03-09 10:22:00', '2026-03-09 15:34:00'),
+(84, 'state-treasurer-race-where-reyes-and-osei-stand-on-housing-costs', 'State Treasurer race: where Reyes and Osei stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for state treasurer would handle it.
 
-## Denise Sterling (D)
+## Kevin Reyes (D)
 
-Sterling says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Reyes would create a state task force with a deadline of one year and the power to recommend spending.
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-## Kevin Ibarra (R)
+## Claire Osei (R)
 
-Ibarra would create a state task force with a deadline of one year and the power to recommend spending.
+Osei wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-[Compare the candidates](/races/us-house-district-7/)
-', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-04-13 13:33:00', '2026-04-13 13:33:00');
+[Compare the candidates](/races/state-treasurer/)
+', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-03-10 07:59:00', '2026-03-10 07:59:00'),
+(85, 'raymond-ellison-wins-state-house-district-41-special', 'Raymond Ellison wins State House District 41 (special)', 'Ellison defeated Pryor, 53.0% to 47.0%, according to unofficial returns.', 'Raymond Ellison won the race for State House District 41 (special), defeating Dwayne Pryor by 1,052 votes, according to unofficial returns.
 
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(101, 'attorney-general-race-where-mbeki-and-hale-stand-on-manufacturing-jobs', 'Attorney General race: where Mbeki and Hale stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for attorney general would handle it.
+> We said we''d outwork everybody, and we did.
 
-## Aisha Mbeki (D)
+— Ellison, speaking to supporters in Greenville
 
-Mbeki wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Pryor conceded early Wednesday, saying he had called Ellison to congratulate him.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+- **Raymond Ellison** (D): 9,436 votes, 53.0%
+- **Dwayne Pryor** (R): 8,384 votes, 47.0%
 
-## Rebecca Hale (R)
-
-Hale would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/attorney-general/)
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-04-15 11:53:00', '2026-04-15 19:16:00'),
-(102, 'brennan-outraises-zimmer-in-the-first-quarter', 'Brennan outraises Zimmer in the first quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $2.2 million in the first quarter, outpacing Ingrid Zimmer''s $1.4 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Brennan ended the period with $2.8 million in the bank; Zimmer had $1.5 million.
-
-## Where the money came from
-
-- **Small donors:** 41% of Brennan''s contributions were $200 or less, compared with 21% for Zimmer.
-- **Out of state:** 22% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.8 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Zimmer said.
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-04-15 16:30:00', '2026-04-15 16:30:00'),
-(103, 'mbeki-outraises-hale-in-the-first-quarter', 'Mbeki outraises Hale in the first quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Aisha Mbeki raised $2.9 million in the first quarter, outpacing Rebecca Hale''s $2.1 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Mbeki ended the period with $6.4 million in the bank; Hale had $2.0 million.
-
-## Where the money came from
-
-- **Small donors:** 46% of Mbeki''s contributions were $200 or less, compared with 33% for Hale.
-- **Out of state:** 11% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.4 million in television time for the fall.
-
-"The numbers speak for themselves." a spokesperson for Hale said.
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-04-15 16:47:00', '2026-04-15 16:47:00'),
-(104, 'morrison-outraises-dunn-in-the-first-quarter', 'Morrison outraises Dunn in the first quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $2.1 million in the first quarter, outpacing Grace Dunn''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Morrison ended the period with $3.7 million in the bank; Dunn had $1.1 million.
-
-## Where the money came from
-
-- **Small donors:** 59% of Morrison''s contributions were $200 or less, compared with 37% for Dunn.
-- **Out of state:** 31% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.2 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Dunn said.
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-04-15 17:05:00', '2026-04-15 17:05:00'),
-(105, 'lindqvist-picks-up-support-from-local-officials-in-trenton', 'Lindqvist picks up support from local officials in Trenton', 'A dozen mayors and county commissioners signed on with Mei Lindqvist, a candidate for State Senate District 12.', 'Twelve local officials, most from the area around Trenton, endorsed Mei Lindqvist on Thursday.
+[Results by county](/races/state-house-district-41-special/)
+', 'Ruth Adeyemi', 'Legislature', 31, NULL, 1, '2026-03-10 22:50:00', '2026-03-10 22:50:00'),
+(86, 'reyes-picks-up-support-from-local-officials-in-fulton', 'Reyes picks up support from local officials in Fulton', 'A dozen mayors and county commissioners signed on with Kevin Reyes, a candidate for state treasurer.', 'Twelve local officials, most from the area around Fulton, endorsed Kevin Reyes on Thursday.
 
 The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-[Race for State Senate District 12](/races/state-senate-district-12/)
-', 'Martin Ocampo', 'Legislature', 24, NULL, 1, '2026-04-17 14:20:00', '2026-04-17 14:20:00'),
-(106, 'april-poll-morrison-leads-dunn-by-6-points-in-race-for-governor', 'April poll: Morrison leads Dunn by 6 points in race for governor', 'A Kingsbury College poll puts Morrison at 47% and Dunn at 41%, with 11% undecided.', 'Priya Morrison leads Grace Dunn 47% to 41% among likely voters in the race for governor, according to a Kingsbury College poll released Friday.
+[Race for state treasurer](/races/state-treasurer/)
+', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-03-11 17:21:00', '2026-03-11 20:36:00'),
+(87, 'underwood-rolls-out-new-television-ad-filmed-in-grayson', 'Underwood rolls out new television ad filmed in Grayson', 'The 30-second spot is the first of the fall for Walter Underwood in the race for U.S. House District 6.', 'Walter Underwood released a new television ad on Tuesday, filmed on a farm outside Grayson in Clearwater County.
 
-The poll''s margin of error is ±3.8 percentage points.
+The ad, which will run statewide, features Underwood walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
 
-## What else the poll found
+[Race for U.S. House District 6](/races/us-house-district-6/)
+', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-03-11 19:02:00', '2026-03-12 02:41:00'),
+(88, 'us-senate-race-where-brennan-and-zimmer-stand-on-manufacturing-jobs', 'U.S. Senate race: where Brennan and Zimmer stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. Senate would handle it.
 
-1. **Top issue:** 29% of respondents named manufacturing jobs as the most important issue facing the state.
-2. **Right track:** 50% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 58% of Democratic voters said they were "very enthusiastic" about voting, against 60% of Republican voters.
+## Omar Brennan (D)
 
-The survey of 650 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-04-17 15:27:00', '2026-04-17 15:27:00'),
-(107, 'in-hartwell-county-turnout-could-decide-everything', 'In Hartwell County, turnout could decide everything', 'Fulton (pop. 16,100) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Fulton, the county seat, the campaign signs went up early this year.
+Brennan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-Hartwell County, home to 16,100 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
+> This campaign is about public safety, and I''m going to talk about it until the polls close.
+
+## Ingrid Zimmer (R)
+
+Zimmer favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-senate/)
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-03-11 19:21:00', '2026-03-11 19:21:00'),
+(89, 'what-the-special-election-in-house-district-41-tells-us', 'What the special election in House District 41 tells us', 'Low turnout, high stakes, and a result both parties claim as a sign.', 'The special election in State House District 41, covering Linden and Morrow counties, drew barely four in ten registered voters — typical for a March ballot with a single race on it.
+
+Both parties spent heavily, and both claimed the result as a sign of things to come in November.
+
+> Special elections tell you who is motivated. They don''t tell you who will win in the fall.
+
+The seat was vacant after the resignation of its previous holder in December. [See the results](/races/state-house-district-41-special/).
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-03-12 19:47:00', '2026-03-12 19:47:00'),
+(90, 'quinlan-rolls-out-new-television-ad-filmed-in-port-alder', 'Quinlan rolls out new television ad filmed in Port Alder', 'The 30-second spot is the first of the fall for Lena Quinlan in the race for lieutenant governor.', 'Lena Quinlan released a new television ad on Tuesday, filmed on a farm outside Port Alder in Harbor County.
+
+The ad, which will run statewide, features Quinlan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2026-03-14 12:57:00', '2026-03-14 12:57:00'),
+(91, 'brennan-campaign-opens-field-office-in-verona', 'Brennan campaign opens field office in Verona', 'The office is the seventh for Omar Brennan in the race for U.S. Senate.', 'The campaign of Omar Brennan opened a field office in downtown Verona on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Coldbrook County before Election Day.
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-03-15 16:19:00', '2026-03-15 16:19:00'),
+(92, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-road-and', 'U.S. House District 4 race: where Oyelaran and Boyd stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## Katherine Oyelaran (D)
+
+Oyelaran has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Yusuf Boyd (R)
+
+Boyd has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Keisha Brooks', 'Congress', 14, NULL, 1, '2026-03-16 18:41:00', '2026-03-16 18:41:00'),
+(93, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-public-safety', 'Secretary of State race: where Vasquez and Holm stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Samuel Vasquez (D)
+
+Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Mei Holm (R)
+
+Holm has proposed a $200 million bond, to be repaid over twenty years.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-03-16 18:53:00', '2026-03-16 18:53:00'),
+(94, 'us-house-district-6-race-where-delgado-and-underwood-stand-on', 'U.S. House District 6 race: where Delgado and Underwood stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+
+## Grace Delgado (D)
+
+Delgado has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Walter Underwood (R)
+
+Underwood would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-6/)
+', 'Martin Ocampo', 'Congress', 16, NULL, 1, '2026-03-19 19:05:00', '2026-03-20 03:06:00'),
+(95, 'in-fox-river-county-candidates-come-knocking-early', 'In Fox River County, candidates come knocking early', 'Westover (pop. 59,090) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Westover, the county seat, the campaign signs went up early this year.
+
+Fox River County, home to 59,090 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
+
+> I vote for the person, not the party. Always have.
+
+— a county employee voter
+
+About 39,899 people are registered to vote in the county. Election officials expect turnout of about 62%.
+
+[See Fox River County''s results](/counties/fox-river-county/)
+', 'Peter Lindahl', 'Counties', NULL, 25, 1, '2026-03-20 13:39:00', '2026-03-20 13:39:00'),
+(96, 'in-harlow-county-a-bellwether-braces-for-a-close-one', 'In Harlow County, a bellwether braces for a close one', 'Newbury (pop. 56,740) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Newbury, the county seat, the campaign signs went up early this year.
+
+Harlow County, home to 56,740 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a small-business owner voter
+
+About 39,901 people are registered to vote in the county. Election officials expect turnout of about 62%.
+
+[See Harlow County''s results](/counties/harlow-county/)
+', 'Keisha Brooks', 'Counties', NULL, 31, 1, '2026-03-21 14:05:00', '2026-03-21 18:30:00'),
+(97, 'morrison-tours-upton-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Upton as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Upton, stopping at a diner, a hardware store and a high school football game.
+
+"Upton doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for governor](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-03-22 11:19:00', '2026-03-22 11:19:00'),
+(98, 'reyes-rolls-out-new-television-ad-filmed-in-bellport', 'Reyes rolls out new television ad filmed in Bellport', 'The 30-second spot is the first of the fall for Kevin Reyes in the race for state treasurer.', 'Kevin Reyes released a new television ad on Tuesday, filmed on a farm outside Bellport in Larch County.
+
+The ad, which will run statewide, features Reyes walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-03-22 11:40:00', '2026-03-22 11:40:00'),
+(99, 'reyes-tours-grayson-as-the-campaign-heads-into-the-home-stretch', 'Reyes tours Grayson as the campaign heads into the home stretch', 'Kevin Reyes spent the day with voters in the race for state treasurer.', 'Kevin Reyes spent Saturday afternoon in Grayson, stopping at a diner, a hardware store and a high school football game.
+
+"Grayson doesn''t get enough attention from Port Alder," Reyes told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for state treasurer](/races/state-treasurer/)
+', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-03-23 16:08:00', '2026-03-23 16:08:00'),
+(100, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-farm-income', 'U.S. House District 8 race: where Okafor and Ortega stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Rebecca Ortega (R)
+
+Ortega says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-03-24 18:26:00', '2026-03-24 18:26:00');
+
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(101, 'duarte-tours-brandt-as-the-campaign-heads-into-the-home-stretch', 'Duarte tours Brandt as the campaign heads into the home stretch', 'Luis Duarte spent the day with voters in the race for lieutenant governor.', 'Luis Duarte spent Saturday afternoon in Brandt, stopping at a diner, a hardware store and a high school football game.
+
+"Brandt doesn''t get enough attention from Port Alder," Duarte told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for lieutenant governor](/races/lieutenant-governor/)
+', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2026-03-27 14:06:00', '2026-03-27 14:06:00'),
+(102, 'fact-check-whitakers-claim-about-jobs-in-fairview', 'Fact check: Whitaker''s claim about jobs in Fairview', 'We looked at a claim David Whitaker has made repeatedly in the race for U.S. House District 3.', 'In speeches across the state, David Whitaker has said that Fairview "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Lamar County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Whitaker says, and not on net.
+
+[Race for U.S. House District 3](/races/us-house-district-3/)
+', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-03-29 07:53:00', '2026-03-29 07:53:00'),
+(103, 'brennan-picks-up-support-from-local-officials-in-everly', 'Brennan picks up support from local officials in Everly', 'A dozen mayors and county commissioners signed on with Omar Brennan, a candidate for U.S. Senate.', 'Twelve local officials, most from the area around Everly, endorsed Omar Brennan on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-03-29 15:22:00', '2026-03-29 15:22:00'),
+(104, 'haddad-rolls-out-new-television-ad-filmed-in-sutton', 'Haddad rolls out new television ad filmed in Sutton', 'The 30-second spot is the first of the fall for Daniel Haddad in the race for State Senate District 20.', 'Daniel Haddad released a new television ad on Tuesday, filmed on a farm outside Sutton in Deerfield County.
+
+The ad, which will run statewide, features Haddad walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for State Senate District 20](/races/state-senate-district-20/)
+', 'Ruth Adeyemi', 'Legislature', 28, NULL, 1, '2026-04-04 07:23:00', '2026-04-04 07:23:00'),
+(105, 'in-dalton-county-candidates-come-knocking-early', 'In Dalton County, candidates come knocking early', 'Paxton (pop. 82,590) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Paxton, the county seat, the campaign signs went up early this year.
+
+Dalton County, home to 82,590 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
 
 > I just want the potholes fixed. Is that too much to ask?
 
-— a retired teacher voter
+— a small-business owner voter
 
-About 11,132 people are registered to vote in the county. Election officials expect turnout of about 52%.
+About 55,472 people are registered to vote in the county. Election officials expect turnout of about 58%.
 
-[See Hartwell County''s results](/counties/hartwell-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 32, 1, '2026-04-17 16:30:00', '2026-04-18 01:54:00'),
-(108, 'brennan-tours-ferris-as-the-campaign-heads-into-the-home-stretch', 'Brennan tours Ferris as the campaign heads into the home stretch', 'Omar Brennan spent the day with voters in the race for U.S. Senate.', 'Omar Brennan spent Saturday afternoon in Ferris, stopping at a diner, a hardware store and a high school football game.
+[See Dalton County''s results](/counties/dalton-county/)
+', 'Ruth Adeyemi', 'Counties', NULL, 18, 1, '2026-04-06 13:09:00', '2026-04-06 13:59:00'),
+(106, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-the-states', 'U.S. House District 4 race: where Oyelaran and Boyd stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
 
-"Ferris doesn''t get enough attention from Port Alder," Brennan told a crowd of about 80 people. "I''m going to change that."
+## Katherine Oyelaran (D)
 
-[Follow the race for U.S. Senate](/races/us-senate/)
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-04-23 06:54:00', '2026-04-23 06:54:00'),
-(109, 'april-poll-morrison-leads-dunn-by-2-points-in-race-for-governor', 'April poll: Morrison leads Dunn by 2 points in race for governor', 'The Courier/New Essex State University poll puts Morrison at 46% and Dunn at 44%, with 10% undecided.', 'Priya Morrison leads Grace Dunn 46% to 44% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Thursday.
+Oyelaran has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Yusuf Boyd (R)
+
+Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-04-06 17:36:00', '2026-04-06 17:36:00'),
+(107, 'april-poll-mbeki-leads-hale-by-4-points-in-race-for-attorney-general', 'April poll: Mbeki leads Hale by 4 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 46% and Hale at 42%, with 12% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 42% among likely voters in the race for attorney general, according to a Kingsbury College poll released Tuesday.
+
+The poll''s margin of error is ±3.3 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 28% of respondents named public safety as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 61% of Democratic voters said they were "very enthusiastic" about voting, against 61% of Republican voters.
+
+The survey of 900 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-04-07 09:22:00', '2026-04-07 11:03:00'),
+(108, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-the-port', 'U.S. House District 3 race: where Ashworth and Whitaker stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Katherine Ashworth (D)
+
+Ashworth wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## David Whitaker (R)
+
+Whitaker favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Dana Whitcomb', 'Congress', 13, NULL, 1, '2026-04-08 09:53:00', '2026-04-08 09:53:00'),
+(109, 'holm-rolls-out-new-television-ad-filmed-in-denton', 'Holm rolls out new television ad filmed in Denton', 'The 30-second spot is the first of the fall for Mei Holm in the race for secretary of state.', 'Mei Holm released a new television ad on Tuesday, filmed on a farm outside Denton in Tillman County.
+
+The ad, which will run statewide, features Holm walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-04-09 08:48:00', '2026-04-09 08:48:00'),
+(110, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-the-state', 'U.S. House District 8 race: where Okafor and Ortega stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Rebecca Ortega (R)
+
+Ortega says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-04-12 11:21:00', '2026-04-12 11:21:00'),
+(111, 'fact-check-zimmers-claim-about-jobs-in-dover-mills', 'Fact check: Zimmer''s claim about jobs in Dover Mills', 'We looked at a claim Ingrid Zimmer has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Ingrid Zimmer has said that Dover Mills "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Beacon County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Zimmer says, and not on net.
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-04-13 11:21:00', '2026-04-13 11:21:00'),
+(112, 'governor-race-where-morrison-and-dunn-stand-on-the-state-budget-surplus', 'Governor race: where Morrison and Dunn stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Grace Dunn (R)
+
+Dunn would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/governor/)
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-04-13 13:33:00', '2026-04-13 13:33:00'),
+(113, 'us-senate-race-where-brennan-and-zimmer-stand-on-the-states-aging-water', 'U.S. Senate race: where Brennan and Zimmer stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Ingrid Zimmer (R)
+
+Zimmer would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-senate/)
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-04-15 11:53:00', '2026-04-15 19:16:00'),
+(114, 'morrison-outraises-dunn-in-the-first-quarter', 'Morrison outraises Dunn in the first quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.9 million in the first quarter, outpacing Grace Dunn''s $0.9 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Morrison ended the period with $2.8 million in the bank; Dunn had $1.3 million.
+
+## Where the money came from
+
+- **Small donors:** 33% of Morrison''s contributions were $200 or less, compared with 53% for Dunn.
+- **Out of state:** 28% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.2 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Dunn said.
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-04-15 16:10:00', '2026-04-15 16:10:00'),
+(115, 'mbeki-outraises-hale-in-the-first-quarter', 'Mbeki outraises Hale in the first quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Aisha Mbeki raised $2.2 million in the first quarter, outpacing Rebecca Hale''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Mbeki ended the period with $3.8 million in the bank; Hale had $1.7 million.
+
+## Where the money came from
+
+- **Small donors:** 39% of Mbeki''s contributions were $200 or less, compared with 41% for Hale.
+- **Out of state:** 20% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $3.6 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Hale said.
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-04-15 16:15:00', '2026-04-15 16:15:00'),
+(116, 'zimmer-outraises-brennan-in-the-first-quarter', 'Zimmer outraises Brennan in the first quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $0.7 million in the first quarter, outpacing Omar Brennan''s $0.4 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Zimmer ended the period with $1.1 million in the bank; Brennan had $0.4 million.
+
+## Where the money came from
+
+- **Small donors:** 37% of Zimmer''s contributions were $200 or less, compared with 28% for Brennan.
+- **Out of state:** 14% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $3.5 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Brennan said.
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-04-15 16:56:00', '2026-04-15 16:56:00'),
+(117, 'vasquez-rolls-out-new-television-ad-filmed-in-halsey', 'Vasquez rolls out new television ad filmed in Halsey', 'The 30-second spot is the first of the fall for Samuel Vasquez in the race for secretary of state.', 'Samuel Vasquez released a new television ad on Tuesday, filmed on a farm outside Halsey in Garland County.
+
+The ad, which will run statewide, features Vasquez walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-04-17 09:06:00', '2026-04-17 13:07:00'),
+(118, 'april-poll-mbeki-leads-hale-by-3-points-in-race-for-attorney-general', 'April poll: Mbeki leads Hale by 3 points in race for attorney general', 'The Courier/New Essex State University poll puts Mbeki at 45% and Hale at 42%, with 12% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 42% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Tuesday.
+
+The poll''s margin of error is ±3.2 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 23% of respondents named public safety as the most important issue facing the state.
+2. **Right track:** 45% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 59% of Democratic voters said they were "very enthusiastic" about voting, against 53% of Republican voters.
+
+The survey of 950 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-04-21 10:52:00', '2026-04-21 10:52:00'),
+(119, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-the-cost', 'U.S. House District 3 race: where Ashworth and Whitaker stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Katherine Ashworth (D)
+
+Ashworth says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## David Whitaker (R)
+
+Whitaker wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Colin Marsh', 'Congress', 13, NULL, 1, '2026-04-24 11:35:00', '2026-04-24 17:08:00'),
+(120, 'in-norwood-county-the-race-for-governor-is-personal', 'In Norwood County, the race for governor is personal', 'Elkhart (pop. 106,040) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Elkhart, the county seat, the campaign signs went up early this year.
+
+Norwood County, home to 106,040 people in the state''s North Woods region, is growing faster than any county outside Port Alder.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a small-business owner voter
+
+About 76,346 people are registered to vote in the county. Election officials expect turnout of about 62%.
+
+[See Norwood County''s results](/counties/norwood-county/)
+', 'Hana Sato', 'Counties', NULL, 46, 1, '2026-04-27 18:54:00', '2026-04-27 18:54:00'),
+(121, 'us-senate-race-where-brennan-and-zimmer-stand-on-wildfire-preparedness', 'U.S. Senate race: where Brennan and Zimmer stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan has proposed a $200 million bond, to be repaid over twenty years.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Ingrid Zimmer (R)
+
+Zimmer wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-senate/)
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-04-28 08:10:00', '2026-04-28 08:10:00'),
+(122, 'duarte-picks-up-support-from-local-officials-in-prescott', 'Duarte picks up support from local officials in Prescott', 'A dozen mayors and county commissioners signed on with Luis Duarte, a candidate for lieutenant governor.', 'Twelve local officials, most from the area around Prescott, endorsed Luis Duarte on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-05-07 18:38:00', '2026-05-07 18:38:00'),
+(123, 'may-poll-dunn-leads-morrison-by-3-points-in-race-for-governor', 'May poll: Dunn leads Morrison by 3 points in race for governor', 'A Harbor College survey puts Dunn at 46% and Morrison at 43%, with 10% undecided.', 'Grace Dunn leads Priya Morrison 46% to 43% among likely voters in the race for governor, according to a Harbor College survey released Friday.
 
 The lead is within the poll''s margin of error of ±3.7 percentage points, which means the race is effectively tied.
 
 ## What else the poll found
 
-1. **Top issue:** 36% of respondents named the state budget surplus as the most important issue facing the state.
-2. **Right track:** 50% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 68% of Democratic voters said they were "very enthusiastic" about voting, against 65% of Republican voters.
+1. **Top issue:** 31% of respondents named broadband in rural counties as the most important issue facing the state.
+2. **Right track:** 41% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 72% of Republican voters said they were "very enthusiastic" about voting, against 75% of Democratic voters.
 
 The survey of 700 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-04-23 13:21:00', '2026-04-23 13:21:00'),
-(110, 'attorney-general-race-where-mbeki-and-hale-stand-on-school-funding', 'Attorney General race: where Mbeki and Hale stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for attorney general would handle it.
-
-## Aisha Mbeki (D)
-
-Mbeki says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Rebecca Hale (R)
-
-Hale wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/attorney-general/)
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-04-24 11:35:00', '2026-04-24 17:08:00'),
-(111, 'brennan-picks-up-support-from-local-officials-in-kettering', 'Brennan picks up support from local officials in Kettering', 'A dozen mayors and county commissioners signed on with Omar Brennan, a candidate for U.S. Senate.', 'Twelve local officials, most from the area around Kettering, endorsed Omar Brennan on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-05-01 16:47:00', '2026-05-01 16:47:00'),
-(112, 'gallagher-picks-up-support-from-local-officials-in-halsey', 'Gallagher picks up support from local officials in Halsey', 'A dozen mayors and county commissioners signed on with Linda Gallagher, a candidate for U.S. House District 2.', 'Twelve local officials, most from the area around Halsey, endorsed Linda Gallagher on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for U.S. House District 2](/races/us-house-district-2/)
-', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2026-05-05 10:59:00', '2026-05-05 14:57:00'),
-(113, 'santos-picks-up-support-from-local-officials-in-trenton', 'Santos picks up support from local officials in Trenton', 'A dozen mayors and county commissioners signed on with Walter Santos, a candidate for superintendent of public instruction.', 'Twelve local officials, most from the area around Trenton, endorsed Walter Santos on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
-', 'Martin Ocampo', 'Statewide', 9, NULL, 1, '2026-05-06 08:55:00', '2026-05-06 08:55:00'),
-(114, 'may-poll-dunn-leads-morrison-by-a-single-point-in-race-for-governor', 'May poll: Dunn leads Morrison by a single point in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 46% and Morrison at 45%, with 9% undecided.', 'Grace Dunn leads Priya Morrison 46% to 45% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Thursday.
-
-The lead is within the poll''s margin of error of ±3.9 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 33% of respondents named the cost of child care as the most important issue facing the state.
-2. **Right track:** 48% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 72% of Republican voters said they were "very enthusiastic" about voting, against 74% of Democratic voters.
-
-The survey of 625 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-05-07 06:25:00', '2026-05-07 06:25:00'),
-(115, 'town-hall-in-wakefield-gets-heated-for-lowry', 'Town hall in Wakefield gets heated for Lowry', 'Questions about the budget dominated an evening event for Fatima Lowry, who is running for commissioner of agriculture.', 'A town hall meeting in Wakefield turned tense on Monday night when several residents pressed Fatima Lowry on property taxes and school funding.
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-05-08 13:59:00', '2026-05-08 13:59:00'),
+(124, 'town-hall-in-wakefield-gets-heated-for-lowry', 'Town hall in Wakefield gets heated for Lowry', 'Questions about the budget dominated an evening event for Fatima Lowry, who is running for commissioner of agriculture.', 'A town hall meeting in Wakefield turned tense on Monday night when several residents pressed Fatima Lowry on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
@@ -4580,149 +4642,125 @@ Lowry answered every question and stayed for an hour afterward, aides said.
 
 [Race for commissioner of agriculture](/races/commissioner-of-agriculture/)
 ', 'Keisha Brooks', 'Statewide', 8, NULL, 1, '2026-05-09 06:22:00', '2026-05-09 06:22:00'),
-(116, 'may-poll-zimmer-leads-brennan-by-7-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 7 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 48% and Brennan at 41%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 41% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Tuesday.
+(125, 'may-poll-zimmer-leads-brennan-by-4-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 4 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 47% and Brennan at 43%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 43% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Sunday.
 
-The poll''s margin of error is ±3.3 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 24% of respondents named farm income as the most important issue facing the state.
-2. **Right track:** 38% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 69% of Republican voters said they were "very enthusiastic" about voting, against 76% of Democratic voters.
-
-The survey of 875 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-05-12 17:57:00', '2026-05-12 17:57:00'),
-(117, 'morrison-rolls-out-new-television-ad-filmed-in-halsey', 'Morrison rolls out new television ad filmed in Halsey', 'The 30-second spot is the first of the fall for Priya Morrison in the race for governor.', 'Priya Morrison released a new television ad on Tuesday, filmed on a farm outside Halsey in Garland County.
-
-The ad, which will run statewide, features Morrison walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-05-13 15:41:00', '2026-05-13 15:41:00'),
-(118, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-school', 'U.S. House District 3 race: where Ashworth and Whitaker stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
-
-## Katherine Ashworth (D)
-
-Ashworth wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## David Whitaker (R)
-
-Whitaker says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-house-district-3/)
-', 'Dana Whitcomb', 'Congress', 13, NULL, 1, '2026-05-17 07:52:00', '2026-05-17 07:52:00'),
-(119, 'may-poll-zimmer-leads-brennan-by-5-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 5 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 46% and Brennan at 41%, with 13% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 41% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Sunday.
-
-The poll''s margin of error is ±3.2 percentage points.
+The poll''s margin of error is ±3.1 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 23% of respondents named broadband in rural counties as the most important issue facing the state.
-2. **Right track:** 35% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 52% of Republican voters said they were "very enthusiastic" about voting, against 61% of Democratic voters.
+1. **Top issue:** 21% of respondents named school funding as the most important issue facing the state.
+2. **Right track:** 50% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 78% of Republican voters said they were "very enthusiastic" about voting, against 65% of Democratic voters.
 
-The survey of 925 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-05-17 13:02:00', '2026-05-17 14:06:00'),
-(120, 'governor-race-where-morrison-and-dunn-stand-on-rural-hospital-closures', 'Governor race: where Morrison and Dunn stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Grace Dunn (R)
-
-Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/governor/)
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-05-17 17:51:00', '2026-05-18 02:56:00'),
-(121, 'fact-check-zimmers-claim-about-jobs-in-trenton', 'Fact check: Zimmer''s claim about jobs in Trenton', 'We looked at a claim Ingrid Zimmer has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Ingrid Zimmer has said that Trenton "lost a thousand jobs" in the past four years.
+The survey of 975 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-05-10 16:26:00', '2026-05-10 16:26:00'),
+(126, 'fact-check-oseis-claim-about-jobs-in-dover-mills', 'Fact check: Osei''s claim about jobs in Dover Mills', 'We looked at a claim Claire Osei has made repeatedly in the race for state treasurer.', 'In speeches across the state, Claire Osei has said that Dover Mills "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
-State labor data show that employment in Morrow County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+State labor data show that employment in Beacon County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Zimmer says, and not on net.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Osei says, and not on net.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-05-12 09:25:00', '2026-05-12 19:34:00'),
+(127, 'fact-check-brennans-claim-about-jobs-in-sheffield', 'Fact check: Brennan''s claim about jobs in Sheffield', 'We looked at a claim Omar Brennan has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Omar Brennan has said that Sheffield "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Greer County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Brennan says, and not on net.
 
 [Race for U.S. Senate](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-05-20 14:28:00', '2026-05-20 14:28:00'),
-(122, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-election', 'U.S. House District 4 race: where Oyelaran and Boyd stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-05-14 17:41:00', '2026-05-14 17:41:00'),
+(128, 'may-poll-dunn-leads-morrison-by-5-points-in-race-for-governor', 'May poll: Dunn leads Morrison by 5 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 47% and Morrison at 42%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 47% to 42% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Sunday.
 
-## Katherine Oyelaran (D)
+The poll''s margin of error is ±3.1 percentage points.
 
-Oyelaran says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+## What else the poll found
+
+1. **Top issue:** 29% of respondents named public safety as the most important issue facing the state.
+2. **Right track:** 46% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 57% of Republican voters said they were "very enthusiastic" about voting, against 69% of Democratic voters.
+
+The survey of 1025 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-05-17 09:29:00', '2026-05-17 09:29:00'),
+(129, 'thornbury-tours-mayfield-as-the-campaign-heads-into-the-home-stretch', 'Thornbury tours Mayfield as the campaign heads into the home stretch', 'James Thornbury spent the day with voters in the race for State Senate District 4.', 'James Thornbury spent Saturday afternoon in Mayfield, stopping at a diner, a hardware store and a high school football game.
+
+"Mayfield doesn''t get enough attention from Port Alder," Thornbury told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for State Senate District 4](/races/state-senate-district-4/)
+', 'Martin Ocampo', 'Legislature', 20, NULL, 1, '2026-05-17 17:02:00', '2026-05-18 00:37:00'),
+(130, 'may-poll-zimmer-leads-brennan-by-9-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 9 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 48% and Brennan at 39%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 39% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Friday.
+
+The poll''s margin of error is ±3.5 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 26% of respondents named public safety as the most important issue facing the state.
+2. **Right track:** 49% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 57% of Republican voters said they were "very enthusiastic" about voting, against 72% of Democratic voters.
+
+The survey of 775 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-05-22 13:11:00', '2026-05-22 13:11:00'),
+(131, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-property-taxes', 'U.S. House District 8 race: where Okafor and Ortega stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-## Yusuf Boyd (R)
+## Rebecca Ortega (R)
 
-Boyd favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Ortega favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-[Compare the candidates](/races/us-house-district-4/)
-', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-05-27 08:29:00', '2026-05-27 16:04:00'),
-(123, 'state-treasurer-race-where-reyes-and-osei-stand-on-manufacturing-jobs', 'State Treasurer race: where Reyes and Osei stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for state treasurer would handle it.
+[Compare the candidates](/races/us-house-district-8/)
+', 'Martin Ocampo', 'Congress', 18, NULL, 1, '2026-05-27 08:29:00', '2026-05-27 16:04:00'),
+(132, 'in-hartwell-county-voters-weigh-a-changing-economy', 'In Hartwell County, voters weigh a changing economy', 'Fulton (pop. 16,100) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Fulton, the county seat, the campaign signs went up early this year.
 
-## Kevin Reyes (D)
+Hartwell County, home to 16,100 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
 
-Reyes wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+> My grandkids can''t afford to live in the town they grew up in.
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+— a bartender voter
 
-## Claire Osei (R)
+About 11,132 people are registered to vote in the county. Election officials expect turnout of about 52%.
 
-Osei favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+[See Hartwell County''s results](/counties/hartwell-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 32, 1, '2026-05-27 14:48:00', '2026-05-27 14:48:00'),
+(133, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-broadband-in', 'Secretary of State race: where Vasquez and Holm stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for secretary of state would handle it.
 
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
+## Samuel Vasquez (D)
 
-[Compare the candidates](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-05-28 07:05:00', '2026-05-28 07:05:00'),
-(124, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-housing', 'U.S. House District 7 race: where Sterling and Ibarra stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-## Kevin Ibarra (R)
-
-Ibarra has proposed a $200 million bond, to be repaid over twenty years.
+Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-[Compare the candidates](/races/us-house-district-7/)
-', 'Colin Marsh', 'Congress', 17, NULL, 1, '2026-05-28 09:24:00', '2026-05-28 09:24:00'),
-(125, 'town-hall-in-sutton-gets-heated-for-petrov', 'Town hall in Sutton gets heated for Petrov', 'Questions about the budget dominated an evening event for Marcus Petrov, who is running for State Senate District 22.', 'A town hall meeting in Sutton turned tense on Monday night when several residents pressed Marcus Petrov on property taxes and school funding.
+## Mei Holm (R)
 
-> You keep saying you''ll fix it. How, exactly?
+Holm favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-— a Deerfield County resident
+> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
 
-Petrov answered every question and stayed for an hour afterward, aides said.
+[Compare the candidates](/races/secretary-of-state/)
+', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-05-28 07:05:00', '2026-05-28 07:05:00'),
+(134, 'in-iron-hills-county-the-ballot-is-long-and-the-lines-are-short', 'In Iron Hills County, the ballot is long and the lines are short', 'Colfax (pop. 16,050) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Colfax, the county seat, the campaign signs went up early this year.
 
-[Race for State Senate District 22](/races/state-senate-district-22/)
-', 'Luis Ferreira', 'Legislature', 29, NULL, 1, '2026-05-29 15:43:00', '2026-05-29 15:43:00'),
-(126, 'in-birch-county-the-ballot-is-long-and-the-lines-are-short', 'In Birch County, the ballot is long and the lines are short', 'Kirkwood (pop. 118,210) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Kirkwood, the county seat, the campaign signs went up early this year.
+Iron Hills County, home to 16,050 people in the state''s Coast region, is growing faster than any county outside Port Alder.
 
-Birch County, home to 118,210 people in the state''s North Woods region, relies on farming and a state prison for most of its jobs.
+> I vote for the person, not the party. Always have.
 
-> Nobody running for governor has been up here since the last time they needed us.
+— a bartender voter
 
-— a nurse voter
+About 10,968 people are registered to vote in the county. Election officials expect turnout of about 63%.
 
-About 82,262 people are registered to vote in the county. Election officials expect turnout of about 52%.
-
-[See Birch County''s results](/counties/birch-county/)
-', 'Martin Ocampo', 'Counties', NULL, 6, 1, '2026-05-29 16:13:00', '2026-05-29 16:13:00'),
-(127, 'governor-race-where-morrison-and-dunn-stand-on-road-and-bridge-repair', 'Governor race: where Morrison and Dunn stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for governor would handle it.
+[See Iron Hills County''s results](/counties/iron-hills-county/)
+', 'Keisha Brooks', 'Counties', NULL, 36, 1, '2026-05-29 08:03:00', '2026-05-29 08:03:00'),
+(135, 'governor-race-where-morrison-and-dunn-stand-on-farm-income', 'Governor race: where Morrison and Dunn stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for governor would handle it.
 
 ## Priya Morrison (D)
 
@@ -4738,7 +4776,7 @@ Dunn would create a state task force with a deadline of one year and the power t
 
 [Compare the candidates](/races/governor/)
 ', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-05-31 19:52:00', '2026-05-31 19:52:00'),
-(128, 'attorney-general-race-where-mbeki-and-hale-stand-on-public-safety', 'Attorney General race: where Mbeki and Hale stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for attorney general would handle it.
+(136, 'attorney-general-race-where-mbeki-and-hale-stand-on-road-and-bridge', 'Attorney General race: where Mbeki and Hale stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for attorney general would handle it.
 
 ## Aisha Mbeki (D)
 
@@ -4754,153 +4792,207 @@ Hale says the answer is a public-private partnership like the one that rebuilt t
 
 [Compare the candidates](/races/attorney-general/)
 ', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-06-01 07:17:00', '2026-06-01 10:36:00'),
-(129, 'holm-wins-republican-primary-for-secretary-of-state', 'Holm wins Republican primary for secretary of state', 'Mei Holm took 49% of the vote in a 3-way race and now turns to November.', 'Mei Holm won the Republican nomination for secretary of state on Tuesday, taking 49% of the vote according to unofficial returns.
+(137, 'voss-wins-democratic-primary-for-commissioner-of-agriculture', 'Voss wins Democratic primary for commissioner of agriculture', 'Henry Voss took 51% of the vote in a 4-way race and now turns to November.', 'Henry Voss won the Democratic nomination for commissioner of agriculture on Tuesday, taking 51% of the vote according to unofficial returns.
 
-Speaking to supporters in Trenton, Holm promised to unite the party for the general election.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-Turnout was modest, with about 27% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-06-02 23:04:00', '2026-06-02 23:04:00'),
-(130, 'mbeki-wins-democratic-primary-for-attorney-general', 'Mbeki wins Democratic primary for attorney general', 'Aisha Mbeki took 55% of the vote in a 2-way race and now turns to November.', 'Aisha Mbeki won the Democratic nomination for attorney general on Tuesday, taking 55% of the vote according to unofficial returns.
-
-Speaking to supporters in Sheffield, Mbeki promised to unite the party for the general election.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-Turnout was modest, with about 29% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/attorney-general/) for candidates and results.
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-06-02 23:12:00', '2026-06-03 00:37:00'),
-(131, 'sterling-wins-democratic-primary-for-us-house-district-7', 'Sterling wins Democratic primary for U.S. House District 7', 'Denise Sterling took 59% of the vote in a 2-way race and now turns to November.', 'Denise Sterling won the Democratic nomination for U.S. House District 7 on Tuesday, taking 59% of the vote according to unofficial returns.
-
-Speaking to supporters in Bellport, Sterling promised to unite the party for the general election.
+Speaking to supporters in Fairview, Voss promised to unite the party for the general election.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-Turnout was light, with about 20% of registered voters casting a ballot. The county clerks reported no significant problems.
+Turnout was modest, with about 19% of registered voters casting a ballot. The county clerks reported no significant problems.
 
-The general election is November 3. See the [race page](/races/us-house-district-7/) for candidates and results.
-', 'Hana Sato', 'Congress', 17, NULL, 1, '2026-06-02 23:24:00', '2026-06-02 23:24:00'),
-(132, 'duarte-wins-democratic-primary-for-lieutenant-governor', 'Duarte wins Democratic primary for lieutenant governor', 'Luis Duarte took 54% of the vote in a 2-way race and now turns to November.', 'Luis Duarte won the Democratic nomination for lieutenant governor on Tuesday, taking 54% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
+', 'Colin Marsh', 'Statewide', 8, NULL, 1, '2026-06-02 23:09:00', '2026-06-02 23:09:00'),
+(138, 'caldwell-wins-democratic-primary-for-state-auditor', 'Caldwell wins Democratic primary for state auditor', 'Luis Caldwell took 68% of the vote in a 3-way race and now turns to November.', 'Luis Caldwell won the Democratic nomination for state auditor on Tuesday, taking 68% of the vote according to unofficial returns.
 
-Speaking to supporters in Lowell Falls, Duarte promised to unite the party for the general election.
+Speaking to supporters in Prescott, Caldwell promised to unite the party for the general election.
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-Turnout was higher than expected, with about 20% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+Turnout was light, with about 23% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
 
-The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
-', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-06-02 23:28:00', '2026-06-02 23:28:00'),
-(133, 'oyelaran-wins-democratic-primary-for-us-house-district-4', 'Oyelaran wins Democratic primary for U.S. House District 4', 'Katherine Oyelaran took 41% of the vote in a 2-way race and now turns to November.', 'Katherine Oyelaran won the Democratic nomination for U.S. House District 4 on Tuesday, taking 41% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/state-auditor/) for candidates and results.
+', 'Peter Lindahl', 'Statewide', 7, NULL, 1, '2026-06-02 23:14:00', '2026-06-02 23:14:00'),
+(139, 'vasquez-wins-democratic-primary-for-secretary-of-state', 'Vasquez wins Democratic primary for secretary of state', 'Samuel Vasquez took 63% of the vote in a 2-way race and now turns to November.', 'Samuel Vasquez won the Democratic nomination for secretary of state on Tuesday, taking 63% of the vote according to unofficial returns.
 
-Speaking to supporters in Verona, Oyelaran promised to unite the party for the general election.
+Speaking to supporters in Jasper, Vasquez promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was light, with about 19% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
+', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-06-02 23:16:00', '2026-06-02 23:16:00'),
+(140, 'whitaker-wins-republican-primary-for-us-house-district-3', 'Whitaker wins Republican primary for U.S. House District 3', 'David Whitaker took 69% of the vote in a 3-way race and now turns to November.', 'David Whitaker won the Republican nomination for U.S. House District 3 on Tuesday, taking 69% of the vote according to unofficial returns.
+
+Speaking to supporters in Chapel Hill, Whitaker promised to unite the party for the general election.
+
+> This campaign is about wildfire preparedness, and I''m going to talk about it until the polls close.
+
+Turnout was higher than expected, with about 22% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
+', 'Keisha Brooks', 'Congress', 13, NULL, 1, '2026-06-02 23:22:00', '2026-06-02 23:22:00'),
+(141, 'underwood-wins-republican-primary-for-us-house-district-6', 'Underwood wins Republican primary for U.S. House District 6', 'Walter Underwood took 39% of the vote in a 3-way race and now turns to November.', 'Walter Underwood won the Republican nomination for U.S. House District 6 on Tuesday, taking 39% of the vote according to unofficial returns.
+
+Speaking to supporters in Harmon, Underwood promised to unite the party for the general election.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+Turnout was modest, with about 21% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/us-house-district-6/) for candidates and results.
+', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-06-02 23:28:00', '2026-06-02 23:28:00'),
+(142, 'zimmer-wins-republican-primary-for-us-senate', 'Zimmer wins Republican primary for U.S. Senate', 'Ingrid Zimmer took 64% of the vote in a 3-way race and now turns to November.', 'Ingrid Zimmer won the Republican nomination for U.S. Senate on Tuesday, taking 64% of the vote according to unofficial returns.
+
+Speaking to supporters in Mayfield, Zimmer promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was modest, with about 25% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-06-02 23:29:00', '2026-06-02 23:29:00'),
+(143, 'sterling-wins-democratic-primary-for-us-house-district-7', 'Sterling wins Democratic primary for U.S. House District 7', 'Denise Sterling took 41% of the vote in a 2-way race and now turns to November.', 'Denise Sterling won the Democratic nomination for U.S. House District 7 on Tuesday, taking 41% of the vote according to unofficial returns.
+
+Speaking to supporters in Bellport, Sterling promised to unite the party for the general election.
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 Turnout was higher than expected, with about 26% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
 
-The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
-', 'Colin Marsh', 'Congress', 14, NULL, 1, '2026-06-02 23:30:00', '2026-06-02 23:30:00'),
-(134, 'nyberg-wins-republican-primary-for-us-house-district-2', 'Nyberg wins Republican primary for U.S. House District 2', 'Monica Nyberg took 73% of the vote in a 3-way race and now turns to November.', 'Monica Nyberg won the Republican nomination for U.S. House District 2 on Tuesday, taking 73% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/us-house-district-7/) for candidates and results.
+', 'Colin Marsh', 'Congress', 17, NULL, 1, '2026-06-02 23:30:00', '2026-06-02 23:30:00'),
+(144, 'reyes-wins-democratic-primary-for-state-treasurer', 'Reyes wins Democratic primary for state treasurer', 'Kevin Reyes took 72% of the vote in a 3-way race and now turns to November.', 'Kevin Reyes won the Democratic nomination for state treasurer on Tuesday, taking 72% of the vote according to unofficial returns.
 
-Speaking to supporters in Ashton, Nyberg promised to unite the party for the general election.
+Speaking to supporters in Lakeside, Reyes promised to unite the party for the general election.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+Turnout was modest, with about 20% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
+', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-06-02 23:35:00', '2026-06-02 23:35:00'),
+(145, 'ortega-wins-republican-primary-for-us-house-district-8', 'Ortega wins Republican primary for U.S. House District 8', 'Rebecca Ortega took 50% of the vote in a 4-way race and now turns to November.', 'Rebecca Ortega won the Republican nomination for U.S. House District 8 on Tuesday, taking 50% of the vote according to unofficial returns.
+
+Speaking to supporters in Greenville, Ortega promised to unite the party for the general election.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-Turnout was modest, with about 19% of registered voters casting a ballot. The county clerks reported no significant problems.
+Turnout was modest, with about 23% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
 
-The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
-', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2026-06-02 23:33:00', '2026-06-02 23:33:00'),
-(135, 'ashworth-wins-democratic-primary-for-us-house-district-3', 'Ashworth wins Democratic primary for U.S. House District 3', 'Katherine Ashworth took 53% of the vote in a 2-way race and now turns to November.', 'Katherine Ashworth won the Democratic nomination for U.S. House District 3 on Tuesday, taking 53% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/us-house-district-8/) for candidates and results.
+', 'Peter Lindahl', 'Congress', 18, NULL, 1, '2026-06-02 23:48:00', '2026-06-03 06:33:00'),
+(146, 'brennan-wins-democratic-primary-for-us-senate', 'Brennan wins Democratic primary for U.S. Senate', 'Omar Brennan took 52% of the vote in a 4-way race and now turns to November.', 'Omar Brennan won the Democratic nomination for U.S. Senate on Tuesday, taking 52% of the vote according to unofficial returns.
 
-Speaking to supporters in Chapel Hill, Ashworth promised to unite the party for the general election.
+Speaking to supporters in Hollis, Brennan promised to unite the party for the general election.
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
-Turnout was higher than expected, with about 18% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+Turnout was light, with about 28% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
 
-The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
-', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-06-02 23:33:00', '2026-06-02 23:33:00'),
-(136, 'hale-wins-republican-primary-for-attorney-general', 'Hale wins Republican primary for attorney general', 'Rebecca Hale took 65% of the vote in a 2-way race and now turns to November.', 'Rebecca Hale won the Republican nomination for attorney general on Tuesday, taking 65% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
+', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-06-02 23:53:00', '2026-06-02 23:53:00'),
+(147, 'hale-wins-republican-primary-for-attorney-general', 'Hale wins Republican primary for attorney general', 'Rebecca Hale took 66% of the vote in a 4-way race and now turns to November.', 'Rebecca Hale won the Republican nomination for attorney general on Tuesday, taking 66% of the vote according to unofficial returns.
 
 Speaking to supporters in Trenton, Hale promised to unite the party for the general election.
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-Turnout was modest, with about 23% of registered voters casting a ballot. The county clerks reported no significant problems.
+Turnout was higher than expected, with about 23% of registered voters casting a ballot. The county clerks reported no significant problems.
 
 The general election is November 3. See the [race page](/races/attorney-general/) for candidates and results.
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-06-02 23:36:00', '2026-06-02 23:36:00'),
-(137, 'zimmer-wins-republican-primary-for-us-senate', 'Zimmer wins Republican primary for U.S. Senate', 'Ingrid Zimmer took 52% of the vote in a 3-way race and now turns to November.', 'Ingrid Zimmer won the Republican nomination for U.S. Senate on Tuesday, taking 52% of the vote according to unofficial returns.
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-06-02 23:54:00', '2026-06-02 23:54:00'),
+(148, 'holm-wins-republican-primary-for-secretary-of-state', 'Holm wins Republican primary for secretary of state', 'Mei Holm took 57% of the vote in a 2-way race and now turns to November.', 'Mei Holm won the Republican nomination for secretary of state on Tuesday, taking 57% of the vote according to unofficial returns.
 
-Speaking to supporters in Mayfield, Zimmer promised to unite the party for the general election.
+Speaking to supporters in Trenton, Holm promised to unite the party for the general election.
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
-Turnout was light, with about 20% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+Turnout was modest, with about 28% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
 
-The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-06-02 23:39:00', '2026-06-02 23:39:00'),
-(138, 'voss-wins-democratic-primary-for-commissioner-of-agriculture', 'Voss wins Democratic primary for commissioner of agriculture', 'Henry Voss took 57% of the vote in a 3-way race and now turns to November.', 'Henry Voss won the Democratic nomination for commissioner of agriculture on Tuesday, taking 57% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-06-03 00:04:00', '2026-06-03 00:04:00'),
+(149, 'ashworth-wins-democratic-primary-for-us-house-district-3', 'Ashworth wins Democratic primary for U.S. House District 3', 'Katherine Ashworth took 69% of the vote in a 3-way race and now turns to November.', 'Katherine Ashworth won the Democratic nomination for U.S. House District 3 on Tuesday, taking 69% of the vote according to unofficial returns.
 
-Speaking to supporters in Fairview, Voss promised to unite the party for the general election.
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-Turnout was modest, with about 26% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
-', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2026-06-02 23:39:00', '2026-06-02 23:39:00'),
-(139, 'underwood-wins-republican-primary-for-us-house-district-6', 'Underwood wins Republican primary for U.S. House District 6', 'Walter Underwood took 77% of the vote in a 4-way race and now turns to November.', 'Walter Underwood won the Republican nomination for U.S. House District 6 on Tuesday, taking 77% of the vote according to unofficial returns.
-
-Speaking to supporters in Harmon, Underwood promised to unite the party for the general election.
-
-> This campaign is about election security, and I''m going to talk about it until the polls close.
-
-Turnout was modest, with about 24% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-6/) for candidates and results.
-', 'Dana Whitcomb', 'Congress', 16, NULL, 1, '2026-06-02 23:53:00', '2026-06-02 23:53:00'),
-(140, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on', 'U.S. House District 2 race: where Gallagher and Nyberg stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
-
-## Linda Gallagher (D)
-
-Gallagher says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Monica Nyberg (R)
-
-Nyberg would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about the cost of child care, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Luis Ferreira', 'Congress', 12, NULL, 1, '2026-06-03 08:52:00', '2026-06-03 08:52:00'),
-(141, 'kowalski-wins-republican-primary-for-us-house-district-1', 'Kowalski wins Republican primary for U.S. House District 1', 'Nathan Kowalski took 69% of the vote in a 3-way race and now turns to November.', 'Nathan Kowalski won the Republican nomination for U.S. House District 1 on Tuesday, taking 69% of the vote according to unofficial returns.
-
-Speaking to supporters in Riverton, Kowalski promised to unite the party for the general election.
+Speaking to supporters in Chapel Hill, Ashworth promised to unite the party for the general election.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 Turnout was modest, with about 24% of registered voters casting a ballot. The county clerks reported no significant problems.
 
-The general election is November 3. See the [race page](/races/us-house-district-1/) for candidates and results.
-', 'Dana Whitcomb', 'Congress', 11, NULL, 1, '2026-06-03 09:48:00', '2026-06-03 09:48:00'),
-(142, 'vasquez-wins-democratic-primary-for-secretary-of-state', 'Vasquez wins Democratic primary for secretary of state', 'Samuel Vasquez took 56% of the vote in a 3-way race and now turns to November.', 'Samuel Vasquez won the Democratic nomination for secretary of state on Tuesday, taking 56% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
+', 'Dana Whitcomb', 'Congress', 13, NULL, 1, '2026-06-03 00:06:00', '2026-06-03 00:06:00'),
+(150, 'oyelaran-wins-democratic-primary-for-us-house-district-4', 'Oyelaran wins Democratic primary for U.S. House District 4', 'Katherine Oyelaran took 57% of the vote in a 2-way race and now turns to November.', 'Katherine Oyelaran won the Democratic nomination for U.S. House District 4 on Tuesday, taking 57% of the vote according to unofficial returns.
 
-Speaking to supporters in Jasper, Vasquez promised to unite the party for the general election.
+Speaking to supporters in Verona, Oyelaran promised to unite the party for the general election.
 
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-Turnout was higher than expected, with about 28% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+Turnout was higher than expected, with about 22% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
 
-The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
-', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-06-03 09:50:00', '2026-06-03 09:50:00'),
-(143, 'morrison-wins-democratic-primary-for-governor', 'Morrison wins Democratic primary for governor', 'Priya Morrison took 76% of the vote in a 2-way race and now turns to November.', 'Priya Morrison won the Democratic nomination for governor on Tuesday, taking 76% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
+', 'Luis Ferreira', 'Congress', 14, NULL, 1, '2026-06-03 00:16:00', '2026-06-03 03:21:00'),
+(151, 'dunn-wins-republican-primary-for-governor', 'Dunn wins Republican primary for governor', 'Grace Dunn took 50% of the vote in a 2-way race and now turns to November.', 'Grace Dunn won the Republican nomination for governor on Tuesday, taking 50% of the vote according to unofficial returns.
+
+Speaking to supporters in Easton, Dunn promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was modest, with about 24% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/governor/) for candidates and results.
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-06-03 00:17:00', '2026-06-03 00:17:00'),
+(152, 'gallagher-wins-democratic-primary-for-us-house-district-2', 'Gallagher wins Democratic primary for U.S. House District 2', 'Linda Gallagher took 61% of the vote in a 3-way race and now turns to November.', 'Linda Gallagher won the Democratic nomination for U.S. House District 2 on Tuesday, taking 61% of the vote according to unofficial returns.
+
+Speaking to supporters in Millford, Gallagher promised to unite the party for the general election.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+Turnout was higher than expected, with about 25% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
+', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-06-03 00:30:00', '2026-06-03 00:30:00'),
+(153, 'quinlan-wins-republican-primary-for-lieutenant-governor', 'Quinlan wins Republican primary for lieutenant governor', 'Lena Quinlan took 47% of the vote in a 3-way race and now turns to November.', 'Lena Quinlan won the Republican nomination for lieutenant governor on Tuesday, taking 47% of the vote according to unofficial returns.
+
+Speaking to supporters in Sheffield, Quinlan promised to unite the party for the general election.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+Turnout was modest, with about 29% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
+', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-06-03 00:34:00', '2026-06-03 00:34:00'),
+(154, 'boyd-wins-republican-primary-for-us-house-district-4', 'Boyd wins Republican primary for U.S. House District 4', 'Yusuf Boyd took 60% of the vote in a 3-way race and now turns to November.', 'Yusuf Boyd won the Republican nomination for U.S. House District 4 on Tuesday, taking 60% of the vote according to unofficial returns.
+
+Speaking to supporters in Verona, Boyd promised to unite the party for the general election.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+Turnout was modest, with about 27% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
+', 'Luis Ferreira', 'Congress', 14, NULL, 1, '2026-06-03 00:38:00', '2026-06-03 00:38:00'),
+(155, 'lowry-wins-republican-primary-for-commissioner-of-agriculture', 'Lowry wins Republican primary for commissioner of agriculture', 'Fatima Lowry took 66% of the vote in a 2-way race and now turns to November.', 'Fatima Lowry won the Republican nomination for commissioner of agriculture on Tuesday, taking 66% of the vote according to unofficial returns.
+
+Speaking to supporters in Marlow, Lowry promised to unite the party for the general election.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+Turnout was modest, with about 25% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
+', 'Colin Marsh', 'Statewide', 8, NULL, 1, '2026-06-03 00:40:00', '2026-06-03 00:40:00'),
+(156, 'duarte-wins-democratic-primary-for-lieutenant-governor', 'Duarte wins Democratic primary for lieutenant governor', 'Luis Duarte took 51% of the vote in a 2-way race and now turns to November.', 'Luis Duarte won the Democratic nomination for lieutenant governor on Tuesday, taking 51% of the vote according to unofficial returns.
+
+Speaking to supporters in Lowell Falls, Duarte promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was modest, with about 21% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
+', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-06-03 00:49:00', '2026-06-03 00:49:00'),
+(157, 'morrison-wins-democratic-primary-for-governor', 'Morrison wins Democratic primary for governor', 'Priya Morrison took 76% of the vote in a 2-way race and now turns to November.', 'Priya Morrison won the Democratic nomination for governor on Tuesday, taking 76% of the vote according to unofficial returns.
 
 Speaking to supporters in Winslow, Morrison promised to unite the party for the general election.
 
@@ -4909,264 +5001,178 @@ Speaking to supporters in Winslow, Morrison promised to unite the party for the 
 Turnout was light, with about 23% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
 
 The general election is November 3. See the [race page](/races/governor/) for candidates and results.
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-06-03 10:04:00', '2026-06-03 10:04:00'),
-(144, 'caldwell-wins-democratic-primary-for-state-auditor', 'Caldwell wins Democratic primary for state auditor', 'Luis Caldwell took 55% of the vote in a 4-way race and now turns to November.', 'Luis Caldwell won the Democratic nomination for state auditor on Tuesday, taking 55% of the vote according to unofficial returns.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-06-03 00:50:00', '2026-06-03 00:50:00'),
+(158, 'kowalski-wins-republican-primary-for-us-house-district-1', 'Kowalski wins Republican primary for U.S. House District 1', 'Nathan Kowalski took 70% of the vote in a 4-way race and now turns to November.', 'Nathan Kowalski won the Republican nomination for U.S. House District 1 on Tuesday, taking 70% of the vote according to unofficial returns.
 
-Speaking to supporters in Prescott, Caldwell promised to unite the party for the general election.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-Turnout was higher than expected, with about 28% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/state-auditor/) for candidates and results.
-', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2026-06-03 10:42:00', '2026-06-03 10:42:00'),
-(145, 'dunn-wins-republican-primary-for-governor', 'Dunn wins Republican primary for governor', 'Grace Dunn took 40% of the vote in a 3-way race and now turns to November.', 'Grace Dunn won the Republican nomination for governor on Tuesday, taking 40% of the vote according to unofficial returns.
-
-Speaking to supporters in Easton, Dunn promised to unite the party for the general election.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-Turnout was modest, with about 29% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/governor/) for candidates and results.
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-06-03 11:24:00', '2026-06-03 11:24:00'),
-(146, 'gallagher-wins-democratic-primary-for-us-house-district-2', 'Gallagher wins Democratic primary for U.S. House District 2', 'Linda Gallagher took 61% of the vote in a 3-way race and now turns to November.', 'Linda Gallagher won the Democratic nomination for U.S. House District 2 on Tuesday, taking 61% of the vote according to unofficial returns.
-
-Speaking to supporters in Millford, Gallagher promised to unite the party for the general election.
-
-> This campaign is about election security, and I''m going to talk about it until the polls close.
-
-Turnout was modest, with about 20% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
-', 'Dana Whitcomb', 'Congress', 12, NULL, 1, '2026-06-03 12:44:00', '2026-06-03 12:44:00'),
-(147, 'reyes-wins-democratic-primary-for-state-treasurer', 'Reyes wins Democratic primary for state treasurer', 'Kevin Reyes took 63% of the vote in a 2-way race and now turns to November.', 'Kevin Reyes won the Democratic nomination for state treasurer on Tuesday, taking 63% of the vote according to unofficial returns.
-
-Speaking to supporters in Lakeside, Reyes promised to unite the party for the general election.
-
-> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
-
-Turnout was higher than expected, with about 26% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-06-03 13:50:00', '2026-06-03 16:17:00'),
-(148, 'osei-wins-republican-primary-for-state-treasurer', 'Osei wins Republican primary for state treasurer', 'Claire Osei took 68% of the vote in a 3-way race and now turns to November.', 'Claire Osei won the Republican nomination for state treasurer on Tuesday, taking 68% of the vote according to unofficial returns.
-
-Speaking to supporters in Newbury, Osei promised to unite the party for the general election.
+Speaking to supporters in Riverton, Kowalski promised to unite the party for the general election.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
-
-Turnout was higher than expected, with about 19% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-06-03 14:34:00', '2026-06-03 14:34:00'),
-(149, 'brennan-wins-democratic-primary-for-us-senate', 'Brennan wins Democratic primary for U.S. Senate', 'Omar Brennan took 72% of the vote in a 2-way race and now turns to November.', 'Omar Brennan won the Democratic nomination for U.S. Senate on Tuesday, taking 72% of the vote according to unofficial returns.
-
-Speaking to supporters in Hollis, Brennan promised to unite the party for the general election.
-
-> Every county, every town. I''m going to outwork everybody in this race.
 
 Turnout was higher than expected, with about 23% of registered voters casting a ballot. The county clerks reported no significant problems.
 
-The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-06-03 15:37:00', '2026-06-03 15:37:00'),
-(150, 'quinlan-wins-republican-primary-for-lieutenant-governor', 'Quinlan wins Republican primary for lieutenant governor', 'Lena Quinlan took 59% of the vote in a 4-way race and now turns to November.', 'Lena Quinlan won the Republican nomination for lieutenant governor on Tuesday, taking 59% of the vote according to unofficial returns.
+The general election is November 3. See the [race page](/races/us-house-district-1/) for candidates and results.
+', 'Dana Whitcomb', 'Congress', 11, NULL, 1, '2026-06-03 00:53:00', '2026-06-03 00:53:00'),
+(159, 'state-treasurer-race-where-reyes-and-osei-stand-on-farm-income', 'State Treasurer race: where Reyes and Osei stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for state treasurer would handle it.
 
-Speaking to supporters in Sheffield, Quinlan promised to unite the party for the general election.
+## Kevin Reyes (D)
+
+Reyes says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-Turnout was higher than expected, with about 27% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+## Claire Osei (R)
 
-The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
-', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-06-03 17:47:00', '2026-06-03 17:47:00'),
-(151, 'ortega-wins-republican-primary-for-us-house-district-8', 'Ortega wins Republican primary for U.S. House District 8', 'Rebecca Ortega took 69% of the vote in a 2-way race and now turns to November.', 'Rebecca Ortega won the Republican nomination for U.S. House District 8 on Tuesday, taking 69% of the vote according to unofficial returns.
+Osei would create a state task force with a deadline of one year and the power to recommend spending.
 
-Speaking to supporters in Greenville, Ortega promised to unite the party for the general election.
+> This campaign is about public safety, and I''m going to talk about it until the polls close.
 
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
+[Compare the candidates](/races/state-treasurer/)
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-06-03 08:52:00', '2026-06-03 08:52:00'),
+(160, 'governor-race-where-morrison-and-dunn-stand-on-broadband-in-rural', 'Governor race: where Morrison and Dunn stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for governor would handle it.
 
-Turnout was higher than expected, with about 24% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+## Priya Morrison (D)
 
-The general election is November 3. See the [race page](/races/us-house-district-8/) for candidates and results.
-', 'Colin Marsh', 'Congress', 18, NULL, 1, '2026-06-03 17:53:00', '2026-06-03 21:55:00'),
-(152, 'whitaker-wins-republican-primary-for-us-house-district-3', 'Whitaker wins Republican primary for U.S. House District 3', 'David Whitaker took 40% of the vote in a 2-way race and now turns to November.', 'David Whitaker won the Republican nomination for U.S. House District 3 on Tuesday, taking 40% of the vote according to unofficial returns.
+Morrison would create a state task force with a deadline of one year and the power to recommend spending.
 
-Speaking to supporters in Chapel Hill, Whitaker promised to unite the party for the general election.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+## Grace Dunn (R)
 
-Turnout was modest, with about 24% of registered voters casting a ballot. The county clerks reported no significant problems.
+Dunn would create a state task force with a deadline of one year and the power to recommend spending.
 
-The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
-', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2026-06-03 19:12:00', '2026-06-03 19:12:00'),
-(153, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-the', 'U.S. House District 6 race: where Delgado and Underwood stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/governor/)
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-06-08 11:31:00', '2026-06-08 19:15:00'),
+(161, 'sorensen-rolls-out-new-television-ad-filmed-in-trenton', 'Sorensen rolls out new television ad filmed in Trenton', 'The 30-second spot is the first of the fall for Franklin Sorensen in the race for State Senate District 6.', 'Franklin Sorensen released a new television ad on Tuesday, filmed on a farm outside Trenton in Morrow County.
+
+The ad, which will run statewide, features Sorensen walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for State Senate District 6](/races/state-senate-district-6/)
+', 'Martin Ocampo', 'Legislature', 21, NULL, 1, '2026-06-09 17:00:00', '2026-06-09 17:00:00'),
+(162, 'us-senate-race-where-brennan-and-zimmer-stand-on-farm-income', 'U.S. Senate race: where Brennan and Zimmer stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan has proposed a $200 million bond, to be repaid over twenty years.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Ingrid Zimmer (R)
+
+Zimmer has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-senate/)
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-06-10 15:39:00', '2026-06-10 15:39:00'),
+(163, 'fact-check-duartes-claim-about-jobs-in-lowell-falls', 'Fact check: Duarte''s claim about jobs in Lowell Falls', 'We looked at a claim Luis Duarte has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Luis Duarte has said that Lowell Falls "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Marsh County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Duarte says, and not on net.
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2026-06-11 10:02:00', '2026-06-11 14:18:00'),
+(164, 'june-poll-zimmer-leads-brennan-by-5-points-in-race-for-us-senate', 'June poll: Zimmer leads Brennan by 5 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 48% and Brennan at 43%, with 9% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 43% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Friday.
+
+The poll''s margin of error is ±3.6 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 25% of respondents named election security as the most important issue facing the state.
+2. **Right track:** 34% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 71% of Republican voters said they were "very enthusiastic" about voting, against 68% of Democratic voters.
+
+The survey of 725 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-06-12 14:23:00', '2026-06-12 14:23:00'),
+(165, 'in-salem-county-candidates-come-knocking-early', 'In Salem County, candidates come knocking early', 'Lakeside (pop. 13,240) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Lakeside, the county seat, the campaign signs went up early this year.
+
+Salem County, home to 13,240 people in the state''s Coast region, has seen its downtown come back to life, slowly.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a nurse voter
+
+About 9,490 people are registered to vote in the county. Election officials expect turnout of about 58%.
+
+[See Salem County''s results](/counties/salem-county/)
+', 'Peter Lindahl', 'Counties', NULL, 53, 1, '2026-06-13 12:49:00', '2026-06-13 12:49:00'),
+(166, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-public', 'U.S. House District 3 race: where Ashworth and Whitaker stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Katherine Ashworth (D)
+
+Ashworth has proposed a $200 million bond, to be repaid over twenty years.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## David Whitaker (R)
+
+Whitaker wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-06-14 12:25:00', '2026-06-14 12:25:00'),
+(167, 'quinlan-campaign-opens-field-office-in-upton', 'Quinlan campaign opens field office in Upton', 'The office is the seventh for Lena Quinlan in the race for lieutenant governor.', 'The campaign of Lena Quinlan opened a field office in downtown Upton on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Hawthorne County before Election Day.
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-06-15 18:06:00', '2026-06-15 18:06:00'),
+(168, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-the', 'U.S. House District 6 race: where Delgado and Underwood stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
 
 ## Grace Delgado (D)
 
 Delgado has proposed a $200 million bond, to be repaid over twenty years.
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 ## Walter Underwood (R)
 
-Underwood favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Underwood would create a state task force with a deadline of one year and the power to recommend spending.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
 [Compare the candidates](/races/us-house-district-6/)
-', 'Luis Ferreira', 'Congress', 16, NULL, 1, '2026-06-05 19:09:00', '2026-06-05 19:09:00'),
-(154, 'mbeki-rolls-out-new-television-ad-filmed-in-trenton', 'Mbeki rolls out new television ad filmed in Trenton', 'The 30-second spot is the first of the fall for Aisha Mbeki in the race for attorney general.', 'Aisha Mbeki released a new television ad on Tuesday, filmed on a farm outside Trenton in Morrow County.
-
-The ad, which will run statewide, features Mbeki walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for attorney general](/races/attorney-general/)
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-06-07 09:08:00', '2026-06-07 10:13:00'),
-(155, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-election', 'Lieutenant Governor race: where Duarte and Quinlan stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for lieutenant governor would handle it.
-
-## Luis Duarte (D)
-
-Duarte would create a state task force with a deadline of one year and the power to recommend spending.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Lena Quinlan (R)
-
-Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2026-06-08 11:31:00', '2026-06-08 19:15:00'),
-(156, 'in-calloway-county-turnout-could-decide-everything', 'In Calloway County, turnout could decide everything', 'Rockport (pop. 22,000) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Rockport, the county seat, the campaign signs went up early this year.
-
-Calloway County, home to 22,000 people in the state''s Coast region, is growing faster than any county outside Port Alder.
-
-> I vote for the person, not the party. Always have.
-
-— a small-business owner voter
-
-About 15,033 people are registered to vote in the county. Election officials expect turnout of about 61%.
-
-[See Calloway County''s results](/counties/calloway-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 10, 1, '2026-06-10 08:42:00', '2026-06-10 08:42:00'),
-(157, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-farm-income', 'Secretary of State race: where Vasquez and Holm stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for secretary of state would handle it.
+', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2026-06-16 09:39:00', '2026-06-16 09:39:00'),
+(169, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-farm-income', 'Secretary of State race: where Vasquez and Holm stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for secretary of state would handle it.
 
 ## Samuel Vasquez (D)
 
-Vasquez has proposed a $200 million bond, to be repaid over twenty years.
+Vasquez would create a state task force with a deadline of one year and the power to recommend spending.
 
-> Voters are smart. They can tell the difference between a plan and a slogan.
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
 
 ## Mei Holm (R)
 
-Holm has proposed a $200 million bond, to be repaid over twenty years.
+Holm wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
 
 [Compare the candidates](/races/secretary-of-state/)
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-06-10 15:39:00', '2026-06-10 15:39:00'),
-(158, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-rural', 'U.S. House District 8 race: where Okafor and Ortega stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-06-16 10:44:00', '2026-06-16 10:44:00'),
+(170, 'june-poll-morrison-leads-dunn-by-2-points-in-race-for-governor', 'June poll: Morrison leads Dunn by 2 points in race for governor', 'A Harbor College survey puts Morrison at 45% and Dunn at 43%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 45% to 43% among likely voters in the race for governor, according to a Harbor College survey released Thursday.
 
-## Elena Okafor (D)
-
-Okafor wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Rebecca Ortega (R)
-
-Ortega wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-06-12 08:16:00', '2026-06-12 08:16:00'),
-(159, 'june-poll-zimmer-leads-brennan-by-4-points-in-race-for-us-senate', 'June poll: Zimmer leads Brennan by 4 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 45% and Brennan at 41%, with 14% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 41% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Friday.
-
-The poll''s margin of error is ±3.4 percentage points.
+The lead is within the poll''s margin of error of ±3.4 percentage points, which means the race is effectively tied.
 
 ## What else the poll found
 
-1. **Top issue:** 30% of respondents named housing costs as the most important issue facing the state.
-2. **Right track:** 44% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 78% of Republican voters said they were "very enthusiastic" about voting, against 51% of Democratic voters.
+1. **Top issue:** 33% of respondents named public safety as the most important issue facing the state.
+2. **Right track:** 46% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 70% of Democratic voters said they were "very enthusiastic" about voting, against 69% of Republican voters.
 
-The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-06-12 10:50:00', '2026-06-12 10:50:00'),
-(160, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-property', 'U.S. House District 2 race: where Gallagher and Nyberg stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+The survey of 850 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-06-18 06:10:00', '2026-06-18 06:10:00'),
+(171, 'the-sierra-clubs-new-essex-chapter-endorses-morrison-for-governor', 'The Sierra Club''s New Essex chapter endorses Morrison for governor', 'The endorsement gives Priya Morrison a boost on rural hospital closures.', 'The Sierra Club''s New Essex chapter endorsed Priya Morrison in the race for governor on Friday, citing her record on rural hospital closures.
 
-## Linda Gallagher (D)
+Morrison called the endorsement "an honor and a responsibility."
 
-Gallagher has proposed a $200 million bond, to be repaid over twenty years.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Monica Nyberg (R)
-
-Nyberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Ruth Adeyemi', 'Congress', 12, NULL, 1, '2026-06-14 12:25:00', '2026-06-14 12:25:00'),
-(161, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-school', 'Lieutenant Governor race: where Duarte and Quinlan stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for lieutenant governor would handle it.
-
-## Luis Duarte (D)
-
-Duarte has proposed a $200 million bond, to be repaid over twenty years.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Lena Quinlan (R)
-
-Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-06-16 09:39:00', '2026-06-16 09:39:00'),
-(162, 'us-senate-race-where-brennan-and-zimmer-stand-on-road-and-bridge-repair', 'U.S. Senate race: where Brennan and Zimmer stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
-
-## Ingrid Zimmer (R)
-
-Zimmer wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-senate/)
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-06-16 10:44:00', '2026-06-16 10:44:00'),
-(163, 'in-osprey-county-the-race-for-governor-is-personal', 'In Osprey County, the race for governor is personal', 'Riverton (pop. 12,360) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Riverton, the county seat, the campaign signs went up early this year.
-
-Osprey County, home to 12,360 people in the state''s Coast region, is growing faster than any county outside Port Alder.
-
-> I vote for the person, not the party. Always have.
-
-— a dairy farmer voter
-
-About 8,312 people are registered to vote in the county. Election officials expect turnout of about 61%.
-
-[See Osprey County''s results](/counties/osprey-county/)
-', 'Hana Sato', 'Counties', NULL, 48, 1, '2026-06-17 18:28:00', '2026-06-17 18:28:00'),
-(164, 'june-poll-morrison-leads-dunn-by-3-points-in-race-for-governor', 'June poll: Morrison leads Dunn by 3 points in race for governor', 'A Kingsbury College poll puts Morrison at 45% and Dunn at 42%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 45% to 42% among likely voters in the race for governor, according to a Kingsbury College poll released Friday.
-
-The lead is within the poll''s margin of error of ±3.6 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 26% of respondents named broadband in rural counties as the most important issue facing the state.
-2. **Right track:** 44% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 71% of Democratic voters said they were "very enthusiastic" about voting, against 58% of Republican voters.
-
-The survey of 725 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-06-19 15:25:00', '2026-06-19 15:25:00'),
-(165, 'state-treasurer-race-where-reyes-and-osei-stand-on-the-cost-of-child', 'State Treasurer race: where Reyes and Osei stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for state treasurer would handle it.
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-06-18 19:48:00', '2026-06-18 20:18:00'),
+(172, 'state-treasurer-race-where-reyes-and-osei-stand-on-election-security', 'State Treasurer race: where Reyes and Osei stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for state treasurer would handle it.
 
 ## Kevin Reyes (D)
 
@@ -5182,33 +5188,45 @@ Osei wants to cut red tape first, arguing that the state already spends enough a
 
 [Compare the candidates](/races/state-treasurer/)
 ', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-06-19 19:05:00', '2026-06-19 19:05:00'),
-(166, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-broadband-in', 'Lieutenant Governor race: where Duarte and Quinlan stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+(173, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-property', 'U.S. House District 3 race: where Ashworth and Whitaker stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
 
-## Luis Duarte (D)
+## Katherine Ashworth (D)
 
-Duarte would create a state task force with a deadline of one year and the power to recommend spending.
+Ashworth would create a state task force with a deadline of one year and the power to recommend spending.
 
 > Every county, every town. I''m going to outwork everybody in this race.
 
-## Lena Quinlan (R)
+## David Whitaker (R)
 
-Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
+Whitaker would create a state task force with a deadline of one year and the power to recommend spending.
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-06-20 15:10:00', '2026-06-20 15:10:00'),
-(167, 'fact-check-vasquezs-claim-about-jobs-in-millford', 'Fact check: Vasquez''s claim about jobs in Millford', 'We looked at a claim Samuel Vasquez has made repeatedly in the race for secretary of state.', 'In speeches across the state, Samuel Vasquez has said that Millford "lost a thousand jobs" in the past four years.
+[Compare the candidates](/races/us-house-district-3/)
+', 'Colin Marsh', 'Congress', 13, NULL, 1, '2026-06-20 15:10:00', '2026-06-20 15:10:00'),
+(174, 'town-hall-in-greenville-gets-heated-for-holm', 'Town hall in Greenville gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of state.', 'A town hall meeting in Greenville turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
 
-## What the numbers say
+> You keep saying you''ll fix it. How, exactly?
 
-State labor data show that employment in Juniper County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+— a Linden County resident
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Vasquez says, and not on net.
+Holm answered every question and stayed for an hour afterward, aides said.
 
 [Race for secretary of state](/races/secretary-of-state/)
-', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-06-22 10:18:00', '2026-06-22 10:18:00'),
-(168, 'fact-check-holms-claim-about-jobs-in-ridgeway', 'Fact check: Holm''s claim about jobs in Ridgeway', 'We looked at a claim Mei Holm has made repeatedly in the race for secretary of state.', 'In speeches across the state, Mei Holm has said that Ridgeway "lost a thousand jobs" in the past four years.
+', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-06-24 18:54:00', '2026-06-24 18:54:00'),
+(175, 'in-ashby-county-turnout-could-decide-everything', 'In Ashby County, turnout could decide everything', 'Corinth (pop. 176,490) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Corinth, the county seat, the campaign signs went up early this year.
+
+Ashby County, home to 176,490 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a county employee voter
+
+About 119,761 people are registered to vote in the county. Election officials expect turnout of about 56%.
+
+[See Ashby County''s results](/counties/ashby-county/)
+', 'Peter Lindahl', 'Counties', NULL, 2, 1, '2026-06-25 08:32:00', '2026-06-25 08:32:00'),
+(176, 'fact-check-holms-claim-about-jobs-in-ridgeway', 'Fact check: Holm''s claim about jobs in Ridgeway', 'We looked at a claim Mei Holm has made repeatedly in the race for secretary of state.', 'In speeches across the state, Mei Holm has said that Ridgeway "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
@@ -5218,55 +5236,89 @@ State labor data show that employment in Bramble County fell by about 640 jobs b
 
 [Race for secretary of state](/races/secretary-of-state/)
 ', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-06-25 12:41:00', '2026-06-25 12:41:00'),
-(169, 'state-treasurer-race-where-reyes-and-osei-stand-on-farm-income', 'State Treasurer race: where Reyes and Osei stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for state treasurer would handle it.
+(177, 'governor-race-where-morrison-and-dunn-stand-on-the-port-alder-transit', 'Governor race: where Morrison and Dunn stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for governor would handle it.
 
-## Kevin Reyes (D)
+## Priya Morrison (D)
 
-Reyes favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Morrison has proposed a $200 million bond, to be repaid over twenty years.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-## Claire Osei (R)
+## Grace Dunn (R)
 
-Osei favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Dunn has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/governor/)
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-06-25 14:22:00', '2026-06-25 14:22:00'),
+(178, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on-public', 'U.S. House District 1 race: where Talbot and Kowalski stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
+
+## Abigail Talbot (D)
+
+Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Nathan Kowalski (R)
+
+Kowalski favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
-[Compare the candidates](/races/state-treasurer/)
-', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-06-25 15:05:00', '2026-06-25 15:05:00'),
-(170, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-broadband', 'U.S. House District 7 race: where Sterling and Ibarra stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+[Compare the candidates](/races/us-house-district-1/)
+', 'Ruth Adeyemi', 'Congress', 11, NULL, 1, '2026-06-25 15:05:00', '2026-06-25 15:05:00'),
+(179, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-broadband-in', 'U.S. House District 4 race: where Oyelaran and Boyd stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
 
-## Denise Sterling (D)
+## Katherine Oyelaran (D)
 
-Sterling wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Kevin Ibarra (R)
-
-Ibarra has proposed a $200 million bond, to be repaid over twenty years.
+Oyelaran wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > Every county, every town. I''m going to outwork everybody in this race.
 
-[Compare the candidates](/races/us-house-district-7/)
-', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-06-25 17:26:00', '2026-06-25 17:26:00'),
-(171, 'attorney-general-race-where-mbeki-and-hale-stand-on-the-states-aging', 'Attorney General race: where Mbeki and Hale stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for attorney general would handle it.
+## Yusuf Boyd (R)
 
-## Aisha Mbeki (D)
+Boyd has proposed a $200 million bond, to be repaid over twenty years.
 
-Mbeki would create a state task force with a deadline of one year and the power to recommend spending.
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-06-25 17:26:00', '2026-06-25 17:26:00'),
+(180, 'in-hadley-county-the-ballot-is-long-and-the-lines-are-short', 'In Hadley County, the ballot is long and the lines are short', 'Abbott (pop. 94,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Abbott, the county seat, the campaign signs went up early this year.
+
+Hadley County, home to 94,250 people in the state''s Coast region, relies on farming and a state prison for most of its jobs.
+
+> I vote for the person, not the party. Always have.
+
+— a retired teacher voter
+
+About 68,120 people are registered to vote in the county. Election officials expect turnout of about 60%.
+
+[See Hadley County''s results](/counties/hadley-county/)
+', 'Martin Ocampo', 'Counties', NULL, 29, 1, '2026-06-26 12:09:00', '2026-06-26 13:51:00'),
+(181, 'quinlan-picks-up-support-from-local-officials-in-fairview', 'Quinlan picks up support from local officials in Fairview', 'A dozen mayors and county commissioners signed on with Lena Quinlan, a candidate for lieutenant governor.', 'Twelve local officials, most from the area around Fairview, endorsed Lena Quinlan on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-06-27 12:26:00', '2026-06-27 12:26:00'),
+(182, 'governor-race-where-morrison-and-dunn-stand-on-election-security', 'Governor race: where Morrison and Dunn stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison would create a state task force with a deadline of one year and the power to recommend spending.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-## Rebecca Hale (R)
+## Grace Dunn (R)
 
-Hale would create a state task force with a deadline of one year and the power to recommend spending.
+Dunn would create a state task force with a deadline of one year and the power to recommend spending.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-[Compare the candidates](/races/attorney-general/)
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-06-27 16:42:00', '2026-06-28 02:24:00'),
-(172, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-public-safety', 'U.S. House District 8 race: where Okafor and Ortega stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+[Compare the candidates](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-06-27 16:42:00', '2026-06-28 02:24:00'),
+(183, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-election', 'U.S. House District 8 race: where Okafor and Ortega stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
 
 ## Elena Okafor (D)
 
@@ -5282,355 +5334,519 @@ Ortega wants to cut red tape first, arguing that the state already spends enough
 
 [Compare the candidates](/races/us-house-district-8/)
 ', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-06-28 18:49:00', '2026-06-28 18:49:00'),
-(173, 'attorney-general-race-where-mbeki-and-hale-stand-on-the-opioid-epidemic', 'Attorney General race: where Mbeki and Hale stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for attorney general would handle it.
+(184, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-farm-income', 'U.S. House District 4 race: where Oyelaran and Boyd stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
 
-## Aisha Mbeki (D)
+## Katherine Oyelaran (D)
 
-Mbeki favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Oyelaran says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-## Rebecca Hale (R)
+## Yusuf Boyd (R)
 
-Hale has proposed a $200 million bond, to be repaid over twenty years.
+Boyd would create a state task force with a deadline of one year and the power to recommend spending.
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
 
-[Compare the candidates](/races/attorney-general/)
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-07-03 17:33:00', '2026-07-03 21:54:00'),
-(174, 'in-coldbrook-county-turnout-could-decide-everything', 'In Coldbrook County, turnout could decide everything', 'Verona (pop. 78,930) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Verona, the county seat, the campaign signs went up early this year.
-
-Coldbrook County, home to 78,930 people in the state''s North Woods region, relies on farming and a state prison for most of its jobs.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a bartender voter
-
-About 55,336 people are registered to vote in the county. Election officials expect turnout of about 61%.
-
-[See Coldbrook County''s results](/counties/coldbrook-county/)
-', 'Martin Ocampo', 'Counties', NULL, 15, 1, '2026-07-05 15:23:00', '2026-07-05 15:23:00'),
-(175, 'reyes-rolls-out-new-television-ad-filmed-in-grayson', 'Reyes rolls out new television ad filmed in Grayson', 'The 30-second spot is the first of the fall for Kevin Reyes in the race for state treasurer.', 'Kevin Reyes released a new television ad on Tuesday, filmed on a farm outside Grayson in Clearwater County.
-
-The ad, which will run statewide, features Reyes walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-07-07 16:36:00', '2026-07-07 21:21:00'),
-(176, 'the-fraternal-order-of-police-endorses-holm-for-secretary-of-state', 'The Fraternal Order of Police endorses Holm for secretary of state', 'The endorsement gives Mei Holm a boost on the state''s aging water systems.', 'The Fraternal Order of Police endorsed Mei Holm in the race for secretary of state on Monday, citing her record on the state''s aging water systems.
-
-Holm called the endorsement "a sign of where this race is headed."
-
-Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-07-08 17:09:00', '2026-07-08 20:17:00'),
-(177, 'july-poll-zimmer-leads-brennan-by-4-points-in-race-for-us-senate', 'July poll: Zimmer leads Brennan by 4 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 46% and Brennan at 42%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 42% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Sunday.
-
-The poll''s margin of error is ±3.7 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 28% of respondents named rural hospital closures as the most important issue facing the state.
-2. **Right track:** 49% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 79% of Republican voters said they were "very enthusiastic" about voting, against 70% of Democratic voters.
-
-The survey of 700 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-07-12 12:01:00', '2026-07-12 12:01:00'),
-(178, 'governor-race-where-morrison-and-dunn-stand-on-wildfire-preparedness', 'Governor race: where Morrison and Dunn stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for governor would handle it.
+[Compare the candidates](/races/us-house-district-4/)
+', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-07-01 10:53:00', '2026-07-01 10:53:00'),
+(185, 'governor-race-where-morrison-and-dunn-stand-on-school-funding', 'Governor race: where Morrison and Dunn stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for governor would handle it.
 
 ## Priya Morrison (D)
 
-Morrison would create a state task force with a deadline of one year and the power to recommend spending.
+Morrison favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 ## Grace Dunn (R)
 
-Dunn favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Dunn would create a state task force with a deadline of one year and the power to recommend spending.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/governor/)
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-07-03 07:06:00', '2026-07-03 07:06:00'),
+(186, 'governor-race-where-morrison-and-dunn-stand-on-road-and-bridge-repair', 'Governor race: where Morrison and Dunn stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Grace Dunn (R)
+
+Dunn has proposed a $200 million bond, to be repaid over twenty years.
 
 > Every county, every town. I''m going to outwork everybody in this race.
 
 [Compare the candidates](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-07-16 09:09:00', '2026-07-16 09:09:00'),
-(179, 'governor-race-where-morrison-and-dunn-stand-on-farm-income', 'Governor race: where Morrison and Dunn stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for governor would handle it.
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-07-03 17:33:00', '2026-07-03 21:54:00'),
+(187, 'town-hall-in-easton-gets-heated-for-acosta', 'Town hall in Easton gets heated for Acosta', 'Questions about the budget dominated an evening event for Omar Acosta, who is running for State Senate District 16.', 'A town hall meeting in Easton turned tense on Monday night when several residents pressed Omar Acosta on property taxes and school funding.
 
-## Priya Morrison (D)
+> You keep saying you''ll fix it. How, exactly?
 
-Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+— a Carver County resident
 
-> This campaign is about rural hospital closures, and I''m going to talk about it until the polls close.
+Acosta answered every question and stayed for an hour afterward, aides said.
 
-## Grace Dunn (R)
+[Race for State Senate District 16](/races/state-senate-district-16/)
+', 'Hana Sato', 'Legislature', 26, NULL, 1, '2026-07-04 16:45:00', '2026-07-04 16:45:00'),
+(188, 'in-fallon-county-the-ballot-is-long-and-the-lines-are-short', 'In Fallon County, the ballot is long and the lines are short', 'Selby (pop. 22,030) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Selby, the county seat, the campaign signs went up early this year.
 
-Dunn wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Fallon County, home to 22,030 people in the state''s Coast region, has seen its downtown come back to life, slowly.
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> I vote for the person, not the party. Always have.
 
-[Compare the candidates](/races/governor/)
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-07-16 09:47:00', '2026-07-16 09:47:00'),
-(180, 'dunn-outraises-morrison-in-the-second-quarter', 'Dunn outraises Morrison in the second quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Grace Dunn raised $0.8 million in the second quarter, outpacing Priya Morrison''s $0.5 million, according to reports filed with the State Ethics Commission on Wednesday.
+— a small-business owner voter
 
-Dunn ended the period with $1.6 million in the bank; Morrison had $0.8 million.
+About 14,839 people are registered to vote in the county. Election officials expect turnout of about 54%.
 
-## Where the money came from
+[See Fallon County''s results](/counties/fallon-county/)
+', 'Ruth Adeyemi', 'Counties', NULL, 23, 1, '2026-07-04 19:34:00', '2026-07-05 00:16:00'),
+(189, 'dunn-campaign-opens-field-office-in-grayson', 'Dunn campaign opens field office in Grayson', 'The office is the seventh for Grace Dunn in the race for governor.', 'The campaign of Grace Dunn opened a field office in downtown Grayson on Saturday, its seventh in the state.
 
-- **Small donors:** 45% of Dunn''s contributions were $200 or less, compared with 44% for Morrison.
-- **Out of state:** 12% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.0 million in television time for the fall.
+Volunteers said they planned to knock on 20,000 doors in Clearwater County before Election Day.
 
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Morrison said.
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-07-16 16:02:00', '2026-07-16 21:23:00'),
-(181, 'governor-race-where-morrison-and-dunn-stand-on-school-funding', 'Governor race: where Morrison and Dunn stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for governor would handle it.
+[Race for governor](/races/governor/)
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-07-07 19:30:00', '2026-07-07 19:30:00'),
+(190, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-school', 'U.S. House District 3 race: where Ashworth and Whitaker stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
 
-## Priya Morrison (D)
+## Katherine Ashworth (D)
 
-Morrison wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Ashworth would create a state task force with a deadline of one year and the power to recommend spending.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+> Every county, every town. I''m going to outwork everybody in this race.
 
-## Grace Dunn (R)
+## David Whitaker (R)
 
-Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Whitaker has proposed a $200 million bond, to be repaid over twenty years.
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-[Compare the candidates](/races/governor/)
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-07-16 16:04:00', '2026-07-17 02:00:00'),
-(182, 'hale-outraises-mbeki-in-the-second-quarter', 'Hale outraises Mbeki in the second quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Rebecca Hale raised $1.1 million in the second quarter, outpacing Aisha Mbeki''s $0.7 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Hale ended the period with $1.5 million in the bank; Mbeki had $0.9 million.
-
-## Where the money came from
-
-- **Small donors:** 60% of Hale''s contributions were $200 or less, compared with 20% for Mbeki.
-- **Out of state:** 21% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.2 million in television time for the fall.
-
-"The numbers speak for themselves." a spokesperson for Mbeki said.
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-07-16 16:40:00', '2026-07-16 16:40:00'),
-(183, 'brennan-outraises-zimmer-in-the-second-quarter', 'Brennan outraises Zimmer in the second quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $2.1 million in the second quarter, outpacing Ingrid Zimmer''s $0.9 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Brennan ended the period with $2.7 million in the bank; Zimmer had $1.3 million.
-
-## Where the money came from
-
-- **Small donors:** 54% of Brennan''s contributions were $200 or less, compared with 37% for Zimmer.
-- **Out of state:** 22% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $2.8 million in television time for the fall.
-
-"Voters aren''t for sale, and they know it." a spokesperson for Zimmer said.
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-07-16 16:47:00', '2026-07-16 16:47:00'),
-(184, 'july-poll-mbeki-leads-hale-by-4-points-in-race-for-attorney-general', 'July poll: Mbeki leads Hale by 4 points in race for attorney general', 'A Harbor College survey puts Mbeki at 45% and Hale at 41%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 41% among likely voters in the race for attorney general, according to a Harbor College survey released Friday.
-
-The lead is within the poll''s margin of error of ±3.9 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 31% of respondents named road and bridge repair as the most important issue facing the state.
-2. **Right track:** 48% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 75% of Democratic voters said they were "very enthusiastic" about voting, against 64% of Republican voters.
-
-The survey of 625 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-07-17 07:09:00', '2026-07-17 07:09:00'),
-(185, 'mayor-teodoro-quintana-of-port-alder-endorses-vasquez-for-secretary-of', 'Mayor Teodoro Quintana of Port Alder endorses Vasquez for secretary of state', 'The endorsement gives Samuel Vasquez a boost on school funding.', 'Mayor Teodoro Quintana of Port Alder endorsed Samuel Vasquez in the race for secretary of state on Tuesday, citing his record on school funding.
-
-Vasquez called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-07-18 16:53:00', '2026-07-18 16:53:00'),
-(186, 'july-poll-dunn-leads-morrison-by-6-points-in-race-for-governor', 'July poll: Dunn leads Morrison by 6 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 48% and Morrison at 42%, with 9% undecided.', 'Grace Dunn leads Priya Morrison 48% to 42% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Sunday.
-
-The poll''s margin of error is ±3.2 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 31% of respondents named the state budget surplus as the most important issue facing the state.
-2. **Right track:** 42% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 67% of Republican voters said they were "very enthusiastic" about voting, against 51% of Democratic voters.
-
-The survey of 950 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-07-19 07:07:00', '2026-07-19 07:07:00'),
-(187, 'july-poll-zimmer-leads-brennan-by-5-points-in-race-for-us-senate', 'July poll: Zimmer leads Brennan by 5 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 47% and Brennan at 42%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 42% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Tuesday.
+[Compare the candidates](/races/us-house-district-3/)
+', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2026-07-08 08:07:00', '2026-07-08 08:07:00'),
+(191, 'july-poll-zimmer-leads-brennan-by-7-points-in-race-for-us-senate', 'July poll: Zimmer leads Brennan by 7 points in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 48% and Brennan at 41%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 41% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Wednesday.
 
 The poll''s margin of error is ±3.4 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 31% of respondents named the opioid epidemic as the most important issue facing the state.
-2. **Right track:** 34% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 67% of Republican voters said they were "very enthusiastic" about voting, against 63% of Democratic voters.
+1. **Top issue:** 21% of respondents named the state''s aging water systems as the most important issue facing the state.
+2. **Right track:** 32% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 67% of Republican voters said they were "very enthusiastic" about voting, against 65% of Democratic voters.
 
 The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-07-21 19:39:00', '2026-07-22 00:09:00'),
-(188, 'july-poll-brennan-leads-zimmer-by-2-points-in-race-for-us-senate', 'July poll: Brennan leads Zimmer by 2 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Brennan at 45% and Zimmer at 43%, with 12% undecided.', 'Omar Brennan leads Ingrid Zimmer 45% to 43% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Wednesday.
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-07-08 08:55:00', '2026-07-08 08:55:00'),
+(192, 'in-redwater-county-the-race-for-governor-is-personal', 'In Redwater County, the race for governor is personal', 'Port Alder (pop. 25,660) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Port Alder, the county seat, the campaign signs went up early this year.
 
-The lead is within the poll''s margin of error of ±3.8 percentage points, which means the race is effectively tied.
+Redwater County, home to 25,660 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a dairy farmer voter
+
+About 17,363 people are registered to vote in the county. Election officials expect turnout of about 59%.
+
+[See Redwater County''s results](/counties/redwater-county/)
+', 'Martin Ocampo', 'Counties', NULL, 51, 1, '2026-07-09 06:33:00', '2026-07-09 06:33:00'),
+(193, 'july-poll-zimmer-leads-brennan-by-8-points-in-race-for-us-senate', 'July poll: Zimmer leads Brennan by 8 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 49% and Brennan at 41%, with 9% undecided.', 'Ingrid Zimmer leads Omar Brennan 49% to 41% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Friday.
+
+The poll''s margin of error is ±4.0 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 31% of respondents named school funding as the most important issue facing the state.
-2. **Right track:** 44% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 50% of Democratic voters said they were "very enthusiastic" about voting, against 76% of Republican voters.
-
-The survey of 650 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-07-22 16:48:00', '2026-07-22 16:48:00'),
-(189, 'july-poll-finds-mbeki-and-hale-tied-in-race-for-attorney-general', 'July poll finds Mbeki and Hale tied in race for attorney general', 'A Harbor College survey puts Mbeki at 44% and Hale at 44%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 44% to 44% among likely voters in the race for attorney general, according to a Harbor College survey released Wednesday.
-
-The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 29% of respondents named wildfire preparedness as the most important issue facing the state.
+1. **Top issue:** 21% of respondents named the Port Alder transit expansion as the most important issue facing the state.
 2. **Right track:** 39% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 61% of Democratic voters said they were "very enthusiastic" about voting, against 65% of Republican voters.
+3. **Enthusiasm:** 66% of Republican voters said they were "very enthusiastic" about voting, against 76% of Democratic voters.
 
-The survey of 975 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-07-22 16:50:00', '2026-07-22 22:57:00'),
-(190, 'july-poll-mbeki-leads-hale-by-10-points-in-race-for-attorney-general', 'July poll: Mbeki leads Hale by 10 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Mbeki at 50% and Hale at 40%, with 10% undecided.', 'Aisha Mbeki leads Rebecca Hale 50% to 40% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Thursday.
+The survey of 600 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-07-10 13:16:00', '2026-07-10 13:16:00'),
+(194, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-the-states', 'U.S. House District 7 race: where Sterling and Ibarra stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
 
-The poll''s margin of error is ±3.3 percentage points.
+## Denise Sterling (D)
 
-## What else the poll found
+Sterling would create a state task force with a deadline of one year and the power to recommend spending.
 
-1. **Top issue:** 27% of respondents named housing costs as the most important issue facing the state.
-2. **Right track:** 48% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 50% of Democratic voters said they were "very enthusiastic" about voting, against 54% of Republican voters.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-The survey of 875 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-07-23 11:20:00', '2026-07-23 11:20:00'),
-(191, 'town-hall-in-selby-gets-heated-for-osei', 'Town hall in Selby gets heated for Osei', 'Questions about the budget dominated an evening event for Claire Osei, who is running for state treasurer.', 'A town hall meeting in Selby turned tense on Monday night when several residents pressed Claire Osei on property taxes and school funding.
+## Kevin Ibarra (R)
+
+Ibarra favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-07-16 09:09:00', '2026-07-16 09:09:00'),
+(195, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-school', 'U.S. House District 7 race: where Sterling and Ibarra stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Denise Sterling (D)
+
+Sterling says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+## Kevin Ibarra (R)
+
+Ibarra wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-07-16 09:47:00', '2026-07-16 09:47:00'),
+(196, 'brennan-outraises-zimmer-in-the-second-quarter', 'Brennan outraises Zimmer in the second quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $1.0 million in the second quarter, outpacing Ingrid Zimmer''s $0.5 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Brennan ended the period with $2.0 million in the bank; Zimmer had $0.5 million.
+
+## Where the money came from
+
+- **Small donors:** 35% of Brennan''s contributions were $200 or less, compared with 42% for Zimmer.
+- **Out of state:** 9% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.4 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Zimmer said.
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-07-16 15:04:00', '2026-07-16 15:04:00'),
+(197, 'attorney-general-race-where-mbeki-and-hale-stand-on-broadband-in-rural', 'Attorney General race: where Mbeki and Hale stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Aisha Mbeki (D)
+
+Mbeki wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Rebecca Hale (R)
+
+Hale says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-07-16 16:04:00', '2026-07-17 02:00:00'),
+(198, 'morrison-outraises-dunn-in-the-second-quarter', 'Morrison outraises Dunn in the second quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $2.1 million in the second quarter, outpacing Grace Dunn''s $1.1 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Morrison ended the period with $4.2 million in the bank; Dunn had $1.1 million.
+
+## Where the money came from
+
+- **Small donors:** 53% of Morrison''s contributions were $200 or less, compared with 36% for Dunn.
+- **Out of state:** 30% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $4.9 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Dunn said.
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-07-16 16:49:00', '2026-07-16 16:49:00'),
+(199, 'hale-outraises-mbeki-in-the-second-quarter', 'Hale outraises Mbeki in the second quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Rebecca Hale raised $1.8 million in the second quarter, outpacing Aisha Mbeki''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Hale ended the period with $3.1 million in the bank; Mbeki had $0.9 million.
+
+## Where the money came from
+
+- **Small donors:** 51% of Hale''s contributions were $200 or less, compared with 23% for Mbeki.
+- **Out of state:** 20% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $3.1 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Mbeki said.
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-07-16 16:52:00', '2026-07-16 16:52:00'),
+(200, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-property', 'U.S. House District 6 race: where Delgado and Underwood stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+
+## Grace Delgado (D)
+
+Delgado favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Walter Underwood (R)
+
+Underwood wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-6/)
+', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-07-27 13:33:00', '2026-07-27 18:53:00');
+
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(201, 'the-new-essex-education-association-endorses-morrison-for-governor', 'The New Essex Education Association endorses Morrison for governor', 'The endorsement gives Priya Morrison a boost on rural hospital closures.', 'The New Essex Education Association endorsed Priya Morrison in the race for governor on Monday, citing her record on rural hospital closures.
+
+Morrison called the endorsement "an honor and a responsibility."
+
+Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-07-29 12:24:00', '2026-07-29 22:42:00'),
+(202, 'fact-check-reyess-claim-about-jobs-in-jasper', 'Fact check: Reyes''s claim about jobs in Jasper', 'We looked at a claim Kevin Reyes has made repeatedly in the race for state treasurer.', 'In speeches across the state, Kevin Reyes has said that Jasper "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Stillwater County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Reyes says, and not on net.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-07-29 13:16:00', '2026-07-29 13:16:00'),
+(203, 'town-hall-in-selby-gets-heated-for-zimmer', 'Town hall in Selby gets heated for Zimmer', 'Questions about the budget dominated an evening event for Ingrid Zimmer, who is running for U.S. Senate.', 'A town hall meeting in Selby turned tense on Monday night when several residents pressed Ingrid Zimmer on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
 — a Fallon County resident
 
-Osei answered every question and stayed for an hour afterward, aides said.
+Zimmer answered every question and stayed for an hour afterward, aides said.
 
-[Race for state treasurer](/races/state-treasurer/)
-', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-07-23 18:40:00', '2026-07-24 02:24:00'),
-(192, 'the-sierra-clubs-new-essex-chapter-endorses-dunn-for-governor', 'The Sierra Club''s New Essex chapter endorses Dunn for governor', 'The endorsement gives Grace Dunn a boost on the opioid epidemic.', 'The Sierra Club''s New Essex chapter endorsed Grace Dunn in the race for governor on Monday, citing her record on the opioid epidemic.
+[Race for U.S. Senate](/races/us-senate/)
+', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-08-01 10:03:00', '2026-08-01 10:03:00'),
+(204, 'august-poll-mbeki-leads-hale-by-7-points-in-race-for-attorney-general', 'August poll: Mbeki leads Hale by 7 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 48% and Hale at 41%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 41% among likely voters in the race for attorney general, according to a Kingsbury College poll released Tuesday.
 
-Dunn called the endorsement "an honor and a responsibility."
-
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at New Essex State University, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-07-25 06:14:00', '2026-07-25 06:14:00'),
-(193, 'town-hall-in-corinth-gets-heated-for-vasquez', 'Town hall in Corinth gets heated for Vasquez', 'Questions about the budget dominated an evening event for Samuel Vasquez, who is running for secretary of state.', 'A town hall meeting in Corinth turned tense on Monday night when several residents pressed Samuel Vasquez on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Ashby County resident
-
-Vasquez answered every question and stayed for an hour afterward, aides said.
-
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-07-26 14:25:00', '2026-07-26 14:25:00'),
-(194, 'july-poll-mbeki-leads-hale-by-3-points-in-race-for-attorney-general', 'July poll: Mbeki leads Hale by 3 points in race for attorney general', 'The Courier/New Essex State University poll puts Mbeki at 46% and Hale at 43%, with 10% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 43% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Sunday.
-
-The poll''s margin of error is ±3.5 percentage points.
+The poll''s margin of error is ±3.1 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 22% of respondents named road and bridge repair as the most important issue facing the state.
-2. **Right track:** 39% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 62% of Republican voters.
+1. **Top issue:** 22% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 34% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 54% of Democratic voters said they were "very enthusiastic" about voting, against 75% of Republican voters.
 
-The survey of 800 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-07-26 18:13:00', '2026-07-26 18:13:00'),
-(195, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-road-and', 'U.S. House District 4 race: where Oyelaran and Boyd stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+The survey of 975 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-08-04 19:44:00', '2026-08-04 19:44:00'),
+(205, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-the-opioid', 'U.S. House District 7 race: where Sterling and Ibarra stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Denise Sterling (D)
+
+Sterling wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Kevin Ibarra (R)
+
+Ibarra has proposed a $200 million bond, to be repaid over twenty years.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-08-05 14:39:00', '2026-08-05 14:39:00'),
+(206, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on', 'U.S. House District 3 race: where Ashworth and Whitaker stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Katherine Ashworth (D)
+
+Ashworth has proposed a $200 million bond, to be repaid over twenty years.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## David Whitaker (R)
+
+Whitaker favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Hana Sato', 'Congress', 13, NULL, 1, '2026-08-05 17:48:00', '2026-08-05 17:48:00'),
+(207, 'holm-campaign-opens-field-office-in-paxton', 'Holm campaign opens field office in Paxton', 'The office is the seventh for Mei Holm in the race for secretary of state.', 'The campaign of Mei Holm opened a field office in downtown Paxton on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Dalton County before Election Day.
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-08-07 13:28:00', '2026-08-07 22:51:00'),
+(208, 'state-treasurer-race-where-reyes-and-osei-stand-on-the-cost-of-child', 'State Treasurer race: where Reyes and Osei stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for state treasurer would handle it.
+
+## Kevin Reyes (D)
+
+Reyes favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Claire Osei (R)
+
+Osei favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/state-treasurer/)
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-08-07 16:09:00', '2026-08-07 16:09:00'),
+(209, 'hale-tours-oakridge-as-the-campaign-heads-into-the-home-stretch', 'Hale tours Oakridge as the campaign heads into the home stretch', 'Rebecca Hale spent the day with voters in the race for attorney general.', 'Rebecca Hale spent Saturday afternoon in Oakridge, stopping at a diner, a hardware store and a high school football game.
+
+"Oakridge doesn''t get enough attention from Port Alder," Hale told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for attorney general](/races/attorney-general/)
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-08-07 17:08:00', '2026-08-07 22:25:00'),
+(210, 'the-state-chamber-of-commerce-endorses-zimmer-for-us-senate', 'The state Chamber of Commerce endorses Zimmer for U.S. Senate', 'The endorsement gives Ingrid Zimmer a boost on public safety.', 'The state Chamber of Commerce endorsed Ingrid Zimmer in the race for U.S. Senate on Tuesday, citing her record on public safety.
+
+Zimmer called the endorsement "proof that this campaign is reaching every corner of New Essex."
+
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at Port Alder Community College, "but they bring volunteers, and volunteers knock on doors."
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-08-09 12:50:00', '2026-08-09 12:50:00'),
+(211, 'hale-campaign-opens-field-office-in-lowell-falls', 'Hale campaign opens field office in Lowell Falls', 'The office is the seventh for Rebecca Hale in the race for attorney general.', 'The campaign of Rebecca Hale opened a field office in downtown Lowell Falls on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Marsh County before Election Day.
+
+[Race for attorney general](/races/attorney-general/)
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-08-09 18:05:00', '2026-08-09 18:05:00'),
+(212, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on-wildfire', 'U.S. House District 1 race: where Talbot and Kowalski stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
+
+## Abigail Talbot (D)
+
+Talbot would create a state task force with a deadline of one year and the power to recommend spending.
+
+> This campaign is about property taxes, and I''m going to talk about it until the polls close.
+
+## Nathan Kowalski (R)
+
+Kowalski has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-1/)
+', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2026-08-09 18:13:00', '2026-08-09 18:13:00'),
+(213, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-wildfire', 'U.S. House District 2 race: where Gallagher and Nyberg stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+
+## Linda Gallagher (D)
+
+Gallagher wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Monica Nyberg (R)
+
+Nyberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-house-district-2/)
+', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-08-10 17:58:00', '2026-08-10 17:58:00'),
+(214, 'august-poll-mbeki-leads-hale-by-6-points-in-race-for-attorney-general', 'August poll: Mbeki leads Hale by 6 points in race for attorney general', 'The Courier/New Essex State University poll puts Mbeki at 46% and Hale at 40%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 40% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Thursday.
+
+The poll''s margin of error is ±3.0 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 23% of respondents named road and bridge repair as the most important issue facing the state.
+2. **Right track:** 51% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 70% of Democratic voters said they were "very enthusiastic" about voting, against 64% of Republican voters.
+
+The survey of 1050 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-08-13 12:16:00', '2026-08-13 12:16:00'),
+(215, 'us-senate-race-where-brennan-and-zimmer-stand-on-the-state-budget', 'U.S. Senate race: where Brennan and Zimmer stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Ingrid Zimmer (R)
+
+Zimmer has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-senate/)
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-08-15 07:16:00', '2026-08-15 09:06:00'),
+(216, 'august-poll-dunn-leads-morrison-by-a-single-point-in-race-for-governor', 'August poll: Dunn leads Morrison by a single point in race for governor', 'The Courier/New Essex State University poll puts Dunn at 45% and Morrison at 44%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 45% to 44% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Saturday.
+
+The lead is within the poll''s margin of error of ±3.2 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 23% of respondents named property taxes as the most important issue facing the state.
+2. **Right track:** 51% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 69% of Republican voters said they were "very enthusiastic" about voting, against 77% of Democratic voters.
+
+The survey of 950 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-08-15 19:46:00', '2026-08-15 19:46:00'),
+(217, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-housing', 'U.S. House District 3 race: where Ashworth and Whitaker stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Katherine Ashworth (D)
+
+Ashworth wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## David Whitaker (R)
+
+Whitaker favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2026-08-16 10:21:00', '2026-08-16 10:21:00'),
+(218, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-election', 'U.S. House District 4 race: where Oyelaran and Boyd stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
 
 ## Katherine Oyelaran (D)
 
-Oyelaran favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Oyelaran wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
 ## Yusuf Boyd (R)
 
-Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Boyd would create a state task force with a deadline of one year and the power to recommend spending.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 [Compare the candidates](/races/us-house-district-4/)
-', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-07-27 13:33:00', '2026-07-27 18:53:00'),
-(196, 'town-hall-in-brandt-gets-heated-for-crowley', 'Town hall in Brandt gets heated for Crowley', 'Questions about the budget dominated an evening event for Marcus Crowley, who is running for State Senate District 22.', 'A town hall meeting in Brandt turned tense on Monday night when several residents pressed Marcus Crowley on property taxes and school funding.
+', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-08-16 17:09:00', '2026-08-16 17:09:00'),
+(219, 'town-hall-in-paxton-gets-heated-for-osei', 'Town hall in Paxton gets heated for Osei', 'Questions about the budget dominated an evening event for Claire Osei, who is running for state treasurer.', 'A town hall meeting in Paxton turned tense on Monday night when several residents pressed Claire Osei on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
-— a Oakes County resident
+— a Dalton County resident
 
-Crowley answered every question and stayed for an hour afterward, aides said.
+Osei answered every question and stayed for an hour afterward, aides said.
 
-[Race for State Senate District 22](/races/state-senate-district-22/)
-', 'Hana Sato', 'Legislature', 29, NULL, 1, '2026-07-27 15:13:00', '2026-07-27 15:13:00'),
-(197, 'in-deerfield-county-candidates-come-knocking-early', 'In Deerfield County, candidates come knocking early', 'Sutton (pop. 18,740) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Sutton, the county seat, the campaign signs went up early this year.
+[Race for state treasurer](/races/state-treasurer/)
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-08-22 10:16:00', '2026-08-22 10:16:00'),
+(220, 'the-new-essex-sheriffs-association-endorses-hale-for-attorney-general', 'The New Essex Sheriffs'' Association endorses Hale for attorney general', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex Sheriffs'' Association endorsed Rebecca Hale in the race for attorney general on Friday, citing her record on manufacturing jobs.
 
-Deerfield County, home to 18,740 people in the state''s Central Plains region, relies on farming and a state prison for most of its jobs.
+Hale called the endorsement "proof that this campaign is reaching every corner of New Essex."
 
-> Nobody running for governor has been up here since the last time they needed us.
+Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Harbor College, "but they bring volunteers, and volunteers knock on doors."
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-08-23 09:29:00', '2026-08-23 09:29:00'),
+(221, 'the-fraternal-order-of-police-endorses-vasquez-for-secretary-of-state', 'The Fraternal Order of Police endorses Vasquez for secretary of state', 'The endorsement gives Samuel Vasquez a boost on school funding.', 'The Fraternal Order of Police endorsed Samuel Vasquez in the race for secretary of state on Tuesday, citing his record on school funding.
 
-— a retired teacher voter
+Vasquez called the endorsement "an honor and a responsibility."
 
-About 13,534 people are registered to vote in the county. Election officials expect turnout of about 52%.
+Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
+', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2026-08-24 11:21:00', '2026-08-24 11:21:00'),
+(222, 'how-to-vote-by-mail-in-new-essex', 'How to vote by mail in New Essex', 'Any registered voter can vote by mail. Here is how.', 'Every registered voter in New Essex may vote by mail. No excuse is needed.
 
-[See Deerfield County''s results](/counties/deerfield-county/)
-', 'Peter Lindahl', 'Counties', NULL, 19, 1, '2026-08-02 15:34:00', '2026-08-02 15:34:00'),
-(198, 'tran-rolls-out-new-television-ad-filmed-in-brandt', 'Tran rolls out new television ad filmed in Brandt', 'The 30-second spot is the first of the fall for Teresa Tran in the race for State Senate District 4.', 'Teresa Tran released a new television ad on Tuesday, filmed on a farm outside Brandt in Oakes County.
+1. **Request a ballot** from your county clerk by October 27.
+2. **Fill it out** in blue or black ink and sign the envelope. A missing signature is the most common reason ballots are rejected.
+3. **Return it** by mail, postmarked by Election Day, or drop it at any official drop box by 8 p.m. on November 3.
 
-The ad, which will run statewide, features Tran walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+You can track your ballot online. If it is rejected, the clerk must contact you, and you have until November 10 to fix the problem.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-08-24 15:02:00', '2026-08-24 18:39:00'),
+(223, 'august-poll-dunn-leads-morrison-by-7-points-in-race-for-governor', 'August poll: Dunn leads Morrison by 7 points in race for governor', 'A Kingsbury College poll puts Dunn at 47% and Morrison at 40%, with 13% undecided.', 'Grace Dunn leads Priya Morrison 47% to 40% among likely voters in the race for governor, according to a Kingsbury College poll released Tuesday.
 
-[Race for State Senate District 4](/races/state-senate-district-4/)
-', 'Hana Sato', 'Legislature', 20, NULL, 1, '2026-08-04 09:51:00', '2026-08-04 09:51:00'),
-(199, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-election', 'Secretary of State race: where Vasquez and Holm stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for secretary of state would handle it.
+The poll''s margin of error is ±3.3 percentage points.
 
-## Samuel Vasquez (D)
+## What else the poll found
 
-Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+1. **Top issue:** 18% of respondents named manufacturing jobs as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 73% of Republican voters said they were "very enthusiastic" about voting, against 71% of Democratic voters.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+The survey of 900 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-08-25 19:56:00', '2026-08-25 19:56:00'),
+(224, 'fact-check-dunns-claim-about-jobs-in-millford', 'Fact check: Dunn''s claim about jobs in Millford', 'We looked at a claim Grace Dunn has made repeatedly in the race for governor.', 'In speeches across the state, Grace Dunn has said that Millford "lost a thousand jobs" in the past four years.
 
-## Mei Holm (R)
+## What the numbers say
 
-Holm has proposed a $200 million bond, to be repaid over twenty years.
+State labor data show that employment in Juniper County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Dunn says, and not on net.
 
-[Compare the candidates](/races/secretary-of-state/)
-', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-08-05 14:39:00', '2026-08-05 14:39:00'),
-(200, 'us-senate-race-where-brennan-and-zimmer-stand-on-farm-income', 'U.S. Senate race: where Brennan and Zimmer stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+[Race for governor](/races/governor/)
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-08-26 14:14:00', '2026-08-27 00:28:00'),
+(225, 'fact-check-hales-claim-about-jobs-in-quincy', 'Fact check: Hale''s claim about jobs in Quincy', 'We looked at a claim Rebecca Hale has made repeatedly in the race for attorney general.', 'In speeches across the state, Rebecca Hale has said that Quincy "lost a thousand jobs" in the past four years.
 
-## Omar Brennan (D)
+## What the numbers say
 
-Brennan has proposed a $200 million bond, to be repaid over twenty years.
+State labor data show that employment in Rowan County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Hale says, and not on net.
 
-## Ingrid Zimmer (R)
-
-Zimmer favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/us-senate/)
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-08-05 17:48:00', '2026-08-05 17:48:00');
-
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(201, 'in-hadley-county-the-race-for-governor-is-personal', 'In Hadley County, the race for governor is personal', 'Abbott (pop. 94,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Abbott, the county seat, the campaign signs went up early this year.
-
-Hadley County, home to 94,250 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
-
-> I vote for the person, not the party. Always have.
-
-— a retired teacher voter
-
-About 68,120 people are registered to vote in the county. Election officials expect turnout of about 60%.
-
-[See Hadley County''s results](/counties/hadley-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 29, 1, '2026-08-06 18:40:00', '2026-08-06 18:40:00'),
-(202, 'attorney-general-race-where-mbeki-and-hale-stand-on-farm-income', 'Attorney General race: where Mbeki and Hale stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for attorney general would handle it.
+[Race for attorney general](/races/attorney-general/)
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-08-27 13:59:00', '2026-08-27 13:59:00'),
+(226, 'attorney-general-race-where-mbeki-and-hale-stand-on-housing-costs', 'Attorney General race: where Mbeki and Hale stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for attorney general would handle it.
 
 ## Aisha Mbeki (D)
 
-Mbeki favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Mbeki would create a state task force with a deadline of one year and the power to recommend spending.
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 ## Rebecca Hale (R)
 
@@ -5639,294 +5855,48 @@ Hale favors giving counties more control, saying "Port Alder doesn''t know what 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 [Compare the candidates](/races/attorney-general/)
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-08-07 16:09:00', '2026-08-07 16:09:00'),
-(203, 'in-greer-county-candidates-come-knocking-early', 'In Greer County, candidates come knocking early', 'Sheffield (pop. 8,800) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Sheffield, the county seat, the campaign signs went up early this year.
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-08-28 09:21:00', '2026-08-28 09:21:00'),
+(227, 'former-gov-eleanor-haskins-endorses-duarte-for-lieutenant-governor', 'Former Gov. Eleanor Haskins endorses Duarte for lieutenant governor', 'The endorsement gives Luis Duarte a boost on public safety.', 'Former Gov. Eleanor Haskins endorsed Luis Duarte in the race for lieutenant governor on Friday, citing his record on public safety.
 
-Greer County, home to 8,800 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
+Duarte called the endorsement "an honor and a responsibility."
 
-> I just want the potholes fixed. Is that too much to ask?
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at New Essex State University, "but they bring volunteers, and volunteers knock on doors."
+', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-08-30 08:45:00', '2026-08-30 08:45:00'),
+(228, 'morrison-campaign-opens-field-office-in-abbott', 'Morrison campaign opens field office in Abbott', 'The office is the seventh for Priya Morrison in the race for governor.', 'The campaign of Priya Morrison opened a field office in downtown Abbott on Saturday, its seventh in the state.
 
-— a retired teacher voter
+Volunteers said they planned to knock on 20,000 doors in Hadley County before Election Day.
 
-About 6,209 people are registered to vote in the county. Election officials expect turnout of about 63%.
-
-[See Greer County''s results](/counties/greer-county/)
-', 'Martin Ocampo', 'Counties', NULL, 28, 1, '2026-08-09 07:18:00', '2026-08-09 07:18:00'),
-(204, 'santos-campaign-opens-field-office-in-medford', 'Santos campaign opens field office in Medford', 'The office is the seventh for Walter Santos in the race for superintendent of public instruction.', 'The campaign of Walter Santos opened a field office in downtown Medford on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Aldridge County before Election Day.
-
-[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
-', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2026-08-09 13:18:00', '2026-08-09 13:18:00'),
-(205, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-school', 'U.S. House District 7 race: where Sterling and Ibarra stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-## Kevin Ibarra (R)
-
-Ibarra has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-08-09 18:13:00', '2026-08-09 18:13:00'),
-(206, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-wildfire', 'Secretary of State race: where Vasquez and Holm stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for secretary of state would handle it.
-
-## Samuel Vasquez (D)
-
-Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Mei Holm (R)
-
-Holm wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/secretary-of-state/)
-', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-08-10 17:58:00', '2026-08-10 17:58:00'),
-(207, 'the-new-essex-education-association-endorses-dunn-for-governor', 'The New Essex Education Association endorses Dunn for governor', 'The endorsement gives Grace Dunn a boost on the opioid epidemic.', 'The New Essex Education Association endorsed Grace Dunn in the race for governor on Friday, citing her record on the opioid epidemic.
-
-Dunn called the endorsement "a sign of where this race is headed."
-
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-08-11 11:31:00', '2026-08-11 11:31:00'),
-(208, 'august-poll-mbeki-leads-hale-by-5-points-in-race-for-attorney-general', 'August poll: Mbeki leads Hale by 5 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 48% and Hale at 43%, with 8% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 43% among likely voters in the race for attorney general, according to a Kingsbury College poll released Wednesday.
-
-The poll''s margin of error is ±3.7 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 24% of respondents named the state budget surplus as the most important issue facing the state.
-2. **Right track:** 38% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 54% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
-
-The survey of 700 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-08-12 08:12:00', '2026-08-12 08:12:00'),
-(209, 'state-treasurer-race-where-reyes-and-osei-stand-on-the-opioid-epidemic', 'State Treasurer race: where Reyes and Osei stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for state treasurer would handle it.
+[Race for governor](/races/governor/)
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-08-31 14:56:00', '2026-08-31 22:53:00'),
+(229, 'state-treasurer-race-where-reyes-and-osei-stand-on-public-safety', 'State Treasurer race: where Reyes and Osei stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for state treasurer would handle it.
 
 ## Kevin Reyes (D)
 
 Reyes says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
 ## Claire Osei (R)
 
-Osei has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/state-treasurer/)
-', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-08-15 07:16:00', '2026-08-15 09:06:00'),
-(210, 'zimmer-campaign-opens-field-office-in-sutton', 'Zimmer campaign opens field office in Sutton', 'The office is the seventh for Ingrid Zimmer in the race for U.S. Senate.', 'The campaign of Ingrid Zimmer opened a field office in downtown Sutton on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Deerfield County before Election Day.
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-08-15 11:00:00', '2026-08-15 11:00:00'),
-(211, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-rural', 'U.S. House District 6 race: where Delgado and Underwood stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
-
-## Grace Delgado (D)
-
-Delgado wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Walter Underwood (R)
-
-Underwood favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-6/)
-', 'Martin Ocampo', 'Congress', 16, NULL, 1, '2026-08-16 10:21:00', '2026-08-16 10:21:00'),
-(212, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-public-safety', 'Secretary of State race: where Vasquez and Holm stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for secretary of state would handle it.
-
-## Samuel Vasquez (D)
-
-Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Mei Holm (R)
-
-Holm would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/secretary-of-state/)
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-08-16 17:09:00', '2026-08-16 17:09:00'),
-(213, 'in-ashby-county-the-ballot-is-long-and-the-lines-are-short', 'In Ashby County, the ballot is long and the lines are short', 'Corinth (pop. 176,490) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Corinth, the county seat, the campaign signs went up early this year.
-
-Ashby County, home to 176,490 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a small-business owner voter
-
-About 119,761 people are registered to vote in the county. Election officials expect turnout of about 56%.
-
-[See Ashby County''s results](/counties/ashby-county/)
-', 'Hana Sato', 'Counties', NULL, 2, 1, '2026-08-16 19:09:00', '2026-08-16 19:09:00'),
-(214, 'the-new-essex-farm-bureau-endorses-osei-for-state-treasurer', 'The New Essex Farm Bureau endorses Osei for state treasurer', 'The endorsement gives Claire Osei a boost on public safety.', 'The New Essex Farm Bureau endorsed Claire Osei in the race for state treasurer on Monday, citing her record on public safety.
-
-Osei called the endorsement "an honor and a responsibility."
-
-Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-08-20 17:04:00', '2026-08-20 17:04:00'),
-(215, 'how-to-vote-by-mail-in-new-essex', 'How to vote by mail in New Essex', 'Any registered voter can vote by mail. Here is how.', 'Every registered voter in New Essex may vote by mail. No excuse is needed.
-
-1. **Request a ballot** from your county clerk by October 27.
-2. **Fill it out** in blue or black ink and sign the envelope. A missing signature is the most common reason ballots are rejected.
-3. **Return it** by mail, postmarked by Election Day, or drop it at any official drop box by 8 p.m. on November 3.
-
-You can track your ballot online. If it is rejected, the clerk must contact you, and you have until November 10 to fix the problem.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-08-24 11:11:00', '2026-08-24 11:11:00'),
-(216, 'august-poll-morrison-leads-dunn-by-a-single-point-in-race-for-governor', 'August poll: Morrison leads Dunn by a single point in race for governor', 'A Harbor College survey puts Morrison at 44% and Dunn at 43%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 44% to 43% among likely voters in the race for governor, according to a Harbor College survey released Tuesday.
-
-The lead is within the poll''s margin of error of ±3.9 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 36% of respondents named school funding as the most important issue facing the state.
-2. **Right track:** 48% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 58% of Democratic voters said they were "very enthusiastic" about voting, against 68% of Republican voters.
-
-The survey of 625 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-08-25 19:25:00', '2026-08-25 19:25:00'),
-(217, 'mbeki-picks-up-support-from-local-officials-in-fairview', 'Mbeki picks up support from local officials in Fairview', 'A dozen mayors and county commissioners signed on with Aisha Mbeki, a candidate for attorney general.', 'Twelve local officials, most from the area around Fairview, endorsed Aisha Mbeki on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for attorney general](/races/attorney-general/)
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-08-26 12:42:00', '2026-08-26 12:42:00'),
-(218, 'zimmer-tours-oakridge-as-the-campaign-heads-into-the-home-stretch', 'Zimmer tours Oakridge as the campaign heads into the home stretch', 'Ingrid Zimmer spent the day with voters in the race for U.S. Senate.', 'Ingrid Zimmer spent Saturday afternoon in Oakridge, stopping at a diner, a hardware store and a high school football game.
-
-"Oakridge doesn''t get enough attention from Port Alder," Zimmer told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for U.S. Senate](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-08-27 15:10:00', '2026-08-27 15:10:00'),
-(219, 'august-poll-dunn-leads-morrison-by-3-points-in-race-for-governor', 'August poll: Dunn leads Morrison by 3 points in race for governor', 'The Courier/New Essex State University poll puts Dunn at 46% and Morrison at 43%, with 10% undecided.', 'Grace Dunn leads Priya Morrison 46% to 43% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Friday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 22% of respondents named the opioid epidemic as the most important issue facing the state.
-2. **Right track:** 51% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 67% of Republican voters said they were "very enthusiastic" about voting, against 70% of Democratic voters.
-
-The survey of 1000 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-08-28 08:41:00', '2026-08-28 08:41:00'),
-(220, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-the-states', 'Lieutenant Governor race: where Duarte and Quinlan stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for lieutenant governor would handle it.
-
-## Luis Duarte (D)
-
-Duarte would create a state task force with a deadline of one year and the power to recommend spending.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Lena Quinlan (R)
-
-Quinlan favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-08-28 09:21:00', '2026-08-28 09:21:00'),
-(221, 'august-poll-mbeki-leads-hale-by-13-points-in-race-for-attorney-general', 'August poll: Mbeki leads Hale by 13 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 51% and Hale at 38%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 51% to 38% among likely voters in the race for attorney general, according to a Kingsbury College poll released Friday.
-
-The poll''s margin of error is ±3.0 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 26% of respondents named manufacturing jobs as the most important issue facing the state.
-2. **Right track:** 36% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 75% of Democratic voters said they were "very enthusiastic" about voting, against 55% of Republican voters.
-
-The survey of 1050 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-08-28 09:47:00', '2026-08-28 09:47:00'),
-(222, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-the', 'U.S. House District 3 race: where Ashworth and Whitaker stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
-
-## Katherine Ashworth (D)
-
-Ashworth says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## David Whitaker (R)
-
-Whitaker wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Osei wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
-[Compare the candidates](/races/us-house-district-3/)
-', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-09-01 16:18:00', '2026-09-01 16:18:00'),
-(223, 'the-port-alder-building-trades-council-endorses-zimmer-for-us-senate', 'The Port Alder Building Trades Council endorses Zimmer for U.S. Senate', 'The endorsement gives Ingrid Zimmer a boost on public safety.', 'The Port Alder Building Trades Council endorsed Ingrid Zimmer in the race for U.S. Senate on Tuesday, citing her record on public safety.
+[Compare the candidates](/races/state-treasurer/)
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-09-01 16:18:00', '2026-09-01 16:18:00'),
+(230, 'in-bramble-county-candidates-come-knocking-early', 'In Bramble County, candidates come knocking early', 'Ridgeway (pop. 42,180) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Ridgeway, the county seat, the campaign signs went up early this year.
 
-Zimmer called the endorsement "proof that this campaign is reaching every corner of New Essex."
+Bramble County, home to 42,180 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
 
-Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-09-02 19:44:00', '2026-09-02 19:44:00'),
-(224, 'ferraro-picks-up-support-from-local-officials-in-riverton', 'Ferraro picks up support from local officials in Riverton', 'A dozen mayors and county commissioners signed on with Maria Ferraro, a candidate for State Senate District 12.', 'Twelve local officials, most from the area around Riverton, endorsed Maria Ferraro on Thursday.
+> I just want the potholes fixed. Is that too much to ask?
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+— a nurse voter
 
-[Race for State Senate District 12](/races/state-senate-district-12/)
-', 'Colin Marsh', 'Legislature', 24, NULL, 1, '2026-09-03 13:47:00', '2026-09-03 13:47:00'),
-(225, 'september-poll-zimmer-leads-brennan-by-a-single-point-in-race-for-us', 'September poll: Zimmer leads Brennan by a single point in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 45% and Brennan at 44%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 44% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Friday.
+About 28,999 people are registered to vote in the county. Election officials expect turnout of about 60%.
 
-The lead is within the poll''s margin of error of ±3.5 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 22% of respondents named rural hospital closures as the most important issue facing the state.
-2. **Right track:** 36% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 70% of Republican voters said they were "very enthusiastic" about voting, against 62% of Democratic voters.
-
-The survey of 775 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-09-04 16:40:00', '2026-09-04 16:40:00'),
-(226, 'in-fenwick-county-a-bellwether-braces-for-a-close-one', 'In Fenwick County, a bellwether braces for a close one', 'Yardley (pop. 50,130) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Yardley, the county seat, the campaign signs went up early this year.
-
-Fenwick County, home to 50,130 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
-
-> I vote for the person, not the party. Always have.
-
-— a county employee voter
-
-About 36,932 people are registered to vote in the county. Election officials expect turnout of about 64%.
-
-[See Fenwick County''s results](/counties/fenwick-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 24, 1, '2026-09-05 08:24:00', '2026-09-05 11:07:00'),
-(227, 'duarte-rolls-out-new-television-ad-filmed-in-kirkwood', 'Duarte rolls out new television ad filmed in Kirkwood', 'The 30-second spot is the first of the fall for Luis Duarte in the race for lieutenant governor.', 'Luis Duarte released a new television ad on Tuesday, filmed on a farm outside Kirkwood in Birch County.
-
-The ad, which will run statewide, features Duarte walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2026-09-06 13:16:00', '2026-09-06 13:16:00'),
-(228, 'fact-check-brennans-claim-about-jobs-in-port-alder', 'Fact check: Brennan''s claim about jobs in Port Alder', 'We looked at a claim Omar Brennan has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Omar Brennan has said that Port Alder "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Redwater County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Brennan says, and not on net.
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-09-07 07:56:00', '2026-09-07 07:56:00'),
-(229, 'morrison-picks-up-support-from-local-officials-in-brandt', 'Morrison picks up support from local officials in Brandt', 'A dozen mayors and county commissioners signed on with Priya Morrison, a candidate for governor.', 'Twelve local officials, most from the area around Brandt, endorsed Priya Morrison on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for governor](/races/governor/)
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-09-07 09:24:00', '2026-09-07 09:24:00'),
-(230, 'whats-on-the-ballot-in-new-essex-this-november', 'What''s on the ballot in New Essex this November', 'From governor to state senate, every race on the 2026 ballot.', 'Voters in New Essex will choose a governor, a U.S. senator, every statewide executive office, all eight members of the U.S. House and half of the state senate.
+[See Bramble County''s results](/counties/bramble-county/)
+', 'Ruth Adeyemi', 'Counties', NULL, 8, 1, '2026-09-02 09:14:00', '2026-09-02 11:34:00'),
+(231, 'whats-on-the-ballot-in-new-essex-this-november', 'What''s on the ballot in New Essex this November', 'From governor to state senate, every race on the 2026 ballot.', 'Voters in New Essex will choose a governor, a U.S. senator, every statewide executive office, all eight members of the U.S. House and half of the state senate.
 
 ## Statewide
 
@@ -5938,8 +5908,8 @@ The list includes two officials from the other party, which the campaign called 
 ## Districts
 
 Every [U.S. House](/offices/us-house/) seat and twelve [State Senate](/offices/state-senate/) seats.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-09-08 17:52:00', '2026-09-08 17:52:00'),
-(231, 'town-hall-in-colfax-gets-heated-for-mbeki', 'Town hall in Colfax gets heated for Mbeki', 'Questions about the budget dominated an evening event for Aisha Mbeki, who is running for attorney general.', 'A town hall meeting in Colfax turned tense on Monday night when several residents pressed Aisha Mbeki on property taxes and school funding.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-09-08 14:45:00', '2026-09-08 14:45:00'),
+(232, 'town-hall-in-colfax-gets-heated-for-mbeki', 'Town hall in Colfax gets heated for Mbeki', 'Questions about the budget dominated an evening event for Aisha Mbeki, who is running for attorney general.', 'A town hall meeting in Colfax turned tense on Monday night when several residents pressed Aisha Mbeki on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
@@ -5949,127 +5919,101 @@ Mbeki answered every question and stayed for an hour afterward, aides said.
 
 [Race for attorney general](/races/attorney-general/)
 ', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-09-09 06:26:00', '2026-09-09 06:26:00'),
-(232, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-broadband', 'U.S. House District 2 race: where Gallagher and Nyberg stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+(233, 'mayor-teodoro-quintana-of-port-alder-endorses-vasquez-for-secretary-of', 'Mayor Teodoro Quintana of Port Alder endorses Vasquez for secretary of state', 'The endorsement gives Samuel Vasquez a boost on school funding.', 'Mayor Teodoro Quintana of Port Alder endorsed Samuel Vasquez in the race for secretary of state on Monday, citing his record on school funding.
 
-## Linda Gallagher (D)
+Vasquez called the endorsement "an honor and a responsibility."
 
-Gallagher says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-09-09 13:25:00', '2026-09-09 13:25:00'),
+(234, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on-the-states', 'U.S. House District 1 race: where Talbot and Kowalski stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
+
+## Abigail Talbot (D)
+
+Talbot says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-## Monica Nyberg (R)
+## Nathan Kowalski (R)
 
-Nyberg favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+Kowalski favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-[Compare the candidates](/races/us-house-district-2/)
-', 'Colin Marsh', 'Congress', 12, NULL, 1, '2026-09-09 18:11:00', '2026-09-10 02:21:00'),
-(233, 'fact-check-reyess-claim-about-jobs-in-corinth', 'Fact check: Reyes''s claim about jobs in Corinth', 'We looked at a claim Kevin Reyes has made repeatedly in the race for state treasurer.', 'In speeches across the state, Kevin Reyes has said that Corinth "lost a thousand jobs" in the past four years.
+[Compare the candidates](/races/us-house-district-1/)
+', 'Colin Marsh', 'Congress', 11, NULL, 1, '2026-09-09 18:11:00', '2026-09-10 02:21:00'),
+(235, 'september-poll-mbeki-leads-hale-by-8-points-in-race-for-attorney-general', 'September poll: Mbeki leads Hale by 8 points in race for attorney general', 'A Harbor College survey puts Mbeki at 48% and Hale at 40%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 40% among likely voters in the race for attorney general, according to a Harbor College survey released Thursday.
 
-## What the numbers say
+The poll''s margin of error is ±3.8 percentage points.
 
-State labor data show that employment in Ashby County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+## What else the poll found
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Reyes says, and not on net.
+1. **Top issue:** 32% of respondents named the opioid epidemic as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 53% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
 
-[Race for state treasurer](/races/state-treasurer/)
-', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-09-13 11:14:00', '2026-09-13 11:14:00'),
-(234, 'the-new-essex-afl-cio-endorses-hale-for-attorney-general', 'The New Essex AFL-CIO endorses Hale for attorney general', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex AFL-CIO endorsed Rebecca Hale in the race for attorney general on Monday, citing her record on manufacturing jobs.
+The survey of 675 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-09-10 17:55:00', '2026-09-10 17:55:00'),
+(236, 'novak-campaign-opens-field-office-in-pinecrest', 'Novak campaign opens field office in Pinecrest', 'The office is the seventh for Hannah Novak in the race for Supreme Court, Seat 3.', 'The campaign of Hannah Novak opened a field office in downtown Pinecrest on Saturday, its seventh in the state.
 
-Hale called the endorsement "an honor and a responsibility."
+Volunteers said they planned to knock on 20,000 doors in Cedar County before Election Day.
 
-Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-15 08:00:00', '2026-09-15 14:05:00'),
-(235, 'in-bramble-county-candidates-come-knocking-early', 'In Bramble County, candidates come knocking early', 'Ridgeway (pop. 42,180) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Ridgeway, the county seat, the campaign signs went up early this year.
+[Race for Supreme Court, Seat 3](/races/supreme-court-seat-3/)
+', 'Colin Marsh', 'Courts', 10, NULL, 1, '2026-09-12 15:24:00', '2026-09-12 15:24:00'),
+(237, 'in-granite-county-voters-weigh-a-changing-economy', 'In Granite County, voters weigh a changing economy', 'Winslow (pop. 6,640) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Winslow, the county seat, the campaign signs went up early this year.
 
-Bramble County, home to 42,180 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
+Granite County, home to 6,640 people in the state''s Coast region, is growing faster than any county outside Port Alder.
 
 > I just want the potholes fixed. Is that too much to ask?
 
 — a county employee voter
 
-About 28,999 people are registered to vote in the county. Election officials expect turnout of about 60%.
+About 4,542 people are registered to vote in the county. Election officials expect turnout of about 60%.
 
-[See Bramble County''s results](/counties/bramble-county/)
-', 'Keisha Brooks', 'Counties', NULL, 8, 1, '2026-09-15 13:38:00', '2026-09-15 20:58:00'),
-(236, 'september-poll-mbeki-leads-hale-by-3-points-in-race-for-attorney-general', 'September poll: Mbeki leads Hale by 3 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 45% and Hale at 42%, with 12% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 42% among likely voters in the race for attorney general, according to a Kingsbury College poll released Wednesday.
+[See Granite County''s results](/counties/granite-county/)
+', 'Peter Lindahl', 'Counties', NULL, 27, 1, '2026-09-14 13:12:00', '2026-09-14 13:12:00'),
+(238, 'in-meadow-county-voters-weigh-a-changing-economy', 'In Meadow County, voters weigh a changing economy', 'Ferris (pop. 39,640) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Ferris, the county seat, the campaign signs went up early this year.
 
-The lead is within the poll''s margin of error of ±3.5 percentage points, which means the race is effectively tied.
+Meadow County, home to 39,640 people in the state''s Southern Hills region, relies on farming and a state prison for most of its jobs.
 
-## What else the poll found
-
-1. **Top issue:** 23% of respondents named the state''s aging water systems as the most important issue facing the state.
-2. **Right track:** 50% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 63% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
-
-The survey of 800 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-09-16 18:49:00', '2026-09-16 18:49:00'),
-(237, 'fact-check-whitakers-claim-about-jobs-in-lowell-falls', 'Fact check: Whitaker''s claim about jobs in Lowell Falls', 'We looked at a claim David Whitaker has made repeatedly in the race for U.S. House District 3.', 'In speeches across the state, David Whitaker has said that Lowell Falls "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Marsh County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Whitaker says, and not on net.
-
-[Race for U.S. House District 3](/races/us-house-district-3/)
-', 'Colin Marsh', 'Congress', 13, NULL, 1, '2026-09-18 14:37:00', '2026-09-18 14:37:00'),
-(238, 'in-highland-county-turnout-could-decide-everything', 'In Highland County, turnout could decide everything', 'Stanhope (pop. 70,020) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Stanhope, the county seat, the campaign signs went up early this year.
-
-Highland County, home to 70,020 people in the state''s North Woods region, relies on farming and a state prison for most of its jobs.
-
-> My grandkids can''t afford to live in the town they grew up in.
+> I just want the potholes fixed. Is that too much to ask?
 
 — a nurse voter
 
-About 48,998 people are registered to vote in the county. Election officials expect turnout of about 63%.
+About 28,019 people are registered to vote in the county. Election officials expect turnout of about 58%.
 
-[See Highland County''s results](/counties/highland-county/)
-', 'Martin Ocampo', 'Counties', NULL, 34, 1, '2026-09-22 09:14:00', '2026-09-22 09:14:00'),
-(239, 'hale-tours-harmon-as-the-campaign-heads-into-the-home-stretch', 'Hale tours Harmon as the campaign heads into the home stretch', 'Rebecca Hale spent the day with voters in the race for attorney general.', 'Rebecca Hale spent Saturday afternoon in Harmon, stopping at a diner, a hardware store and a high school football game.
+[See Meadow County''s results](/counties/meadow-county/)
+', 'Luis Ferreira', 'Counties', NULL, 43, 1, '2026-09-14 14:36:00', '2026-09-14 14:36:00'),
+(239, 'september-poll-mbeki-leads-hale-by-16-points-in-race-for-attorney', 'September poll: Mbeki leads Hale by 16 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 51% and Hale at 35%, with 14% undecided.', 'Aisha Mbeki leads Rebecca Hale 51% to 35% among likely voters in the race for attorney general, according to a Kingsbury College poll released Wednesday.
 
-"Harmon doesn''t get enough attention from Port Alder," Hale told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for attorney general](/races/attorney-general/)
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-09-22 10:45:00', '2026-09-22 10:45:00'),
-(240, 'september-poll-mbeki-leads-hale-by-9-points-in-race-for-attorney-general', 'September poll: Mbeki leads Hale by 9 points in race for attorney general', 'A Harbor College survey puts Mbeki at 49% and Hale at 40%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 49% to 40% among likely voters in the race for attorney general, according to a Harbor College survey released Thursday.
-
-The poll''s margin of error is ±3.2 percentage points.
+The poll''s margin of error is ±3.4 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 36% of respondents named rural hospital closures as the most important issue facing the state.
-2. **Right track:** 35% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 54% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
+1. **Top issue:** 21% of respondents named the state budget surplus as the most important issue facing the state.
+2. **Right track:** 49% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 77% of Republican voters.
 
-The survey of 925 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-24 07:31:00', '2026-09-24 07:31:00'),
-(241, 'the-state-chamber-of-commerce-endorses-brennan-for-us-senate', 'The state Chamber of Commerce endorses Brennan for U.S. Senate', 'The endorsement gives Omar Brennan a boost on public safety.', 'The state Chamber of Commerce endorsed Omar Brennan in the race for U.S. Senate on Tuesday, citing his record on public safety.
+The survey of 850 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-09-16 08:43:00', '2026-09-16 08:43:00'),
+(240, 'september-poll-finds-morrison-and-dunn-tied-in-race-for-governor', 'September poll finds Morrison and Dunn tied in race for governor', 'A Kingsbury College poll puts Dunn at 44% and Morrison at 44%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 44% to 44% among likely voters in the race for governor, according to a Kingsbury College poll released Sunday.
 
-Brennan called the endorsement "proof that this campaign is reaching every corner of New Essex."
+The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
 
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-09-24 09:42:00', '2026-09-24 09:42:00'),
-(242, 'takeaways-from-the-first-us-senate-debate-in-port-alder', 'Takeaways from the first U.S. Senate debate in Port Alder', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
+## What else the poll found
 
-## 1. Public safety was the main event
+1. **Top issue:** 37% of respondents named manufacturing jobs as the most important issue facing the state.
+2. **Right track:** 40% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 68% of Republican voters said they were "very enthusiastic" about voting, against 54% of Democratic voters.
 
-Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
+The survey of 1000 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-09-20 12:09:00', '2026-09-20 12:09:00'),
+(241, 'the-new-essex-farm-bureau-endorses-reyes-for-state-treasurer', 'The New Essex Farm Bureau endorses Reyes for state treasurer', 'The endorsement gives Kevin Reyes a boost on the state''s aging water systems.', 'The New Essex Farm Bureau endorsed Kevin Reyes in the race for state treasurer on Friday, citing his record on the state''s aging water systems.
 
-## 2. A rare moment of agreement
+Reyes called the endorsement "an honor and a responsibility."
 
-Both candidates said they would support an independent redistricting commission.
-
-## 3. The line of the night
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-— Ingrid Zimmer
-
-The candidates meet again in two weeks in Kettering. [Follow the race](/races/us-senate/).
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-09-24 22:30:00', '2026-09-24 22:30:00'),
-(243, 'takeaways-from-the-first-governor-debate-in-port-alder', 'Takeaways from the first Governor debate in Port Alder', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
+Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
+', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-09-21 06:53:00', '2026-09-21 06:53:00'),
+(242, 'takeaways-from-the-first-governor-debate-in-port-alder', 'Takeaways from the first Governor debate in Port Alder', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Port Alder on Thursday night for an hour-long debate that was sharp but rarely personal.
 
 ## 1. Rural hospital closures was the main event
 
@@ -6077,17 +6021,71 @@ Morrison returned again and again to rural hospital closures. Dunn accused Morri
 
 ## 2. A rare moment of agreement
 
-Both candidates said they would oppose closing any more rural hospitals.
+Both candidates said they would support an independent redistricting commission.
 
 ## 3. The line of the night
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 — Grace Dunn
 
 The candidates meet again in two weeks in Kettering. [Follow the race](/races/governor/).
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-09-25 22:30:00', '2026-09-25 22:30:00'),
-(244, 'takeaways-from-the-first-attorney-general-debate-in-port-alder', 'Takeaways from the first Attorney General debate in Port Alder', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-09-23 22:30:00', '2026-09-23 22:30:00'),
+(243, 'september-poll-dunn-leads-morrison-by-2-points-in-race-for-governor', 'September poll: Dunn leads Morrison by 2 points in race for governor', 'The Courier/New Essex State University poll puts Dunn at 45% and Morrison at 43%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 45% to 43% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Friday.
+
+The lead is within the poll''s margin of error of ±3.3 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 36% of respondents named manufacturing jobs as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 60% of Republican voters said they were "very enthusiastic" about voting, against 56% of Democratic voters.
+
+The survey of 900 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-09-25 07:12:00', '2026-09-25 13:21:00'),
+(244, 'september-poll-zimmer-leads-brennan-by-6-points-in-race-for-us-senate', 'September poll: Zimmer leads Brennan by 6 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 47% and Brennan at 41%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 41% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Friday.
+
+The poll''s margin of error is ±3.8 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 36% of respondents named the opioid epidemic as the most important issue facing the state.
+2. **Right track:** 50% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 56% of Republican voters said they were "very enthusiastic" about voting, against 77% of Democratic voters.
+
+The survey of 675 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-09-25 14:39:00', '2026-09-25 21:16:00'),
+(245, 'september-poll-zimmer-leads-brennan-by-11-points-in-race-for-us-senate', 'September poll: Zimmer leads Brennan by 11 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 49% and Brennan at 38%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 49% to 38% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Friday.
+
+The poll''s margin of error is ±3.4 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 18% of respondents named school funding as the most important issue facing the state.
+2. **Right track:** 47% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 51% of Republican voters said they were "very enthusiastic" about voting, against 70% of Democratic voters.
+
+The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-09-25 17:17:00', '2026-09-25 17:17:00'),
+(246, 'takeaways-from-the-first-us-senate-debate-in-port-alder', 'Takeaways from the first U.S. Senate debate in Port Alder', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Public safety was the main event
+
+Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would sign a bill to expand rural broadband.
+
+## 3. The line of the night
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+— Ingrid Zimmer
+
+The candidates meet again in two weeks in Kettering. [Follow the race](/races/us-senate/).
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-09-25 22:30:00', '2026-09-25 22:30:00'),
+(247, 'takeaways-from-the-first-attorney-general-debate-in-port-alder', 'Takeaways from the first Attorney General debate in Port Alder', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
 
 ## 1. Road and bridge repair was the main event
 
@@ -6099,69 +6097,117 @@ Both candidates said they would oppose closing any more rural hospitals.
 
 ## 3. The line of the night
 
-> Voters are smart. They can tell the difference between a plan and a slogan.
+> Every county, every town. I''m going to outwork everybody in this race.
 
 — Rebecca Hale
 
 The candidates meet again in two weeks in Kettering. [Follow the race](/races/attorney-general/).
 ', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-25 22:30:00', '2026-09-25 22:30:00'),
-(245, 'governor-race-where-morrison-and-dunn-stand-on-election-security', 'Governor race: where Morrison and Dunn stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for governor would handle it.
+(248, 'mbeki-rolls-out-new-television-ad-filmed-in-kirkwood', 'Mbeki rolls out new television ad filmed in Kirkwood', 'The 30-second spot is the first of the fall for Aisha Mbeki in the race for attorney general.', 'Aisha Mbeki released a new television ad on Tuesday, filmed on a farm outside Kirkwood in Birch County.
 
-## Priya Morrison (D)
+The ad, which will run statewide, features Mbeki walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
 
-Morrison would create a state task force with a deadline of one year and the power to recommend spending.
+[Race for attorney general](/races/attorney-general/)
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-26 16:24:00', '2026-09-26 16:24:00'),
+(249, 'in-kingsbury-county-the-race-for-governor-is-personal', 'In Kingsbury County, the race for governor is personal', 'Clayton (pop. 56,280) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Clayton, the county seat, the campaign signs went up early this year.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+Kingsbury County, home to 56,280 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
 
-## Grace Dunn (R)
+> My grandkids can''t afford to live in the town they grew up in.
 
-Dunn favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+— a county employee voter
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+About 39,930 people are registered to vote in the county. Election officials expect turnout of about 56%.
 
-[Compare the candidates](/races/governor/)
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-09-29 06:01:00', '2026-09-29 06:01:00'),
-(246, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-farm-income', 'U.S. House District 8 race: where Okafor and Ortega stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+[See Kingsbury County''s results](/counties/kingsbury-county/)
+', 'Hana Sato', 'Counties', NULL, 38, 1, '2026-09-27 07:30:00', '2026-09-27 07:30:00'),
+(250, 'town-hall-in-elkhart-gets-heated-for-reyes', 'Town hall in Elkhart gets heated for Reyes', 'Questions about the budget dominated an evening event for Kevin Reyes, who is running for state treasurer.', 'A town hall meeting in Elkhart turned tense on Monday night when several residents pressed Kevin Reyes on property taxes and school funding.
 
-## Elena Okafor (D)
+> You keep saying you''ll fix it. How, exactly?
 
-Okafor would create a state task force with a deadline of one year and the power to recommend spending.
+— a Norwood County resident
+
+Reyes answered every question and stayed for an hour afterward, aides said.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-09-27 16:35:00', '2026-09-27 16:35:00'),
+(251, 'september-poll-zimmer-leads-brennan-by-a-single-point-in-race-for-us', 'September poll: Zimmer leads Brennan by a single point in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 44% and Brennan at 43%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 44% to 43% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Monday.
+
+The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 21% of respondents named election security as the most important issue facing the state.
+2. **Right track:** 37% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 56% of Republican voters said they were "very enthusiastic" about voting, against 60% of Democratic voters.
+
+The survey of 1025 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-09-28 06:15:00', '2026-09-28 06:15:00'),
+(252, 'in-fenwick-county-candidates-come-knocking-early', 'In Fenwick County, candidates come knocking early', 'Yardley (pop. 50,130) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Yardley, the county seat, the campaign signs went up early this year.
+
+Fenwick County, home to 50,130 people in the state''s Southern Hills region, has lost two factories and gained a distribution center in the past decade.
+
+> I vote for the person, not the party. Always have.
+
+— a nurse voter
+
+About 36,932 people are registered to vote in the county. Election officials expect turnout of about 64%.
+
+[See Fenwick County''s results](/counties/fenwick-county/)
+', 'Peter Lindahl', 'Counties', NULL, 24, 1, '2026-09-30 16:59:00', '2026-09-30 16:59:00'),
+(253, 'zimmer-campaign-opens-field-office-in-kettering', 'Zimmer campaign opens field office in Kettering', 'The office is the seventh for Ingrid Zimmer in the race for U.S. Senate.', 'The campaign of Ingrid Zimmer opened a field office in downtown Kettering on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Cooper County before Election Day.
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-09-30 19:38:00', '2026-09-30 19:38:00'),
+(254, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-school', 'U.S. House District 6 race: where Delgado and Underwood stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+
+## Grace Delgado (D)
+
+Delgado would create a state task force with a deadline of one year and the power to recommend spending.
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-## Rebecca Ortega (R)
+## Walter Underwood (R)
 
-Ortega has proposed a $200 million bond, to be repaid over twenty years.
+Underwood has proposed a $200 million bond, to be repaid over twenty years.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-[Compare the candidates](/races/us-house-district-8/)
-', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2026-10-01 17:21:00', '2026-10-01 17:21:00'),
-(247, 'october-poll-zimmer-leads-brennan-by-7-points-in-race-for-us-senate', 'October poll: Zimmer leads Brennan by 7 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 46% and Brennan at 39%, with 15% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 39% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Friday.
+[Compare the candidates](/races/us-house-district-6/)
+', 'Luis Ferreira', 'Congress', 16, NULL, 1, '2026-10-01 17:21:00', '2026-10-01 17:21:00'),
+(255, 'october-poll-zimmer-leads-brennan-by-4-points-in-race-for-us-senate', 'October poll: Zimmer leads Brennan by 4 points in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 48% and Brennan at 44%, with 8% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 44% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Saturday.
 
-The poll''s margin of error is ±3.8 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 36% of respondents named public safety as the most important issue facing the state.
-2. **Right track:** 41% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 59% of Republican voters said they were "very enthusiastic" about voting, against 66% of Democratic voters.
-
-The survey of 675 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-10-02 13:46:00', '2026-10-02 13:46:00'),
-(248, 'october-poll-dunn-leads-morrison-by-a-single-point-in-race-for-governor', 'October poll: Dunn leads Morrison by a single point in race for governor', 'The Courier/New Essex State University poll puts Dunn at 44% and Morrison at 43%, with 13% undecided.', 'Grace Dunn leads Priya Morrison 44% to 43% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Saturday.
-
-The lead is within the poll''s margin of error of ±3.2 percentage points, which means the race is effectively tied.
+The poll''s margin of error is ±3.1 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 35% of respondents named the state budget surplus as the most important issue facing the state.
-2. **Right track:** 47% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 73% of Republican voters said they were "very enthusiastic" about voting, against 56% of Democratic voters.
+1. **Top issue:** 35% of respondents named property taxes as the most important issue facing the state.
+2. **Right track:** 49% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 52% of Republican voters said they were "very enthusiastic" about voting, against 65% of Democratic voters.
 
-The survey of 925 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-10-03 07:25:00', '2026-10-03 16:10:00'),
-(249, 'voter-guide-the-race-for-us-house-district-2', 'Voter guide: the race for U.S. House District 2', 'What to know about Linda Gallagher, Monica Nyberg and Olivia Chen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+The survey of 1000 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-03 19:28:00', '2026-10-03 19:28:00'),
+(256, 'zimmer-rolls-out-new-television-ad-filmed-in-sutton', 'Zimmer rolls out new television ad filmed in Sutton', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for U.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Sutton in Deerfield County.
+
+The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-04 07:52:00', '2026-10-04 07:52:00'),
+(257, 'in-barrow-county-the-race-for-governor-is-personal', 'In Barrow County, the race for governor is personal', 'Mayfield (pop. 13,980) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Mayfield, the county seat, the campaign signs went up early this year.
+
+Barrow County, home to 13,980 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a county employee voter
+
+About 9,454 people are registered to vote in the county. Election officials expect turnout of about 53%.
+
+[See Barrow County''s results](/counties/barrow-county/)
+', 'Luis Ferreira', 'Counties', NULL, 3, 1, '2026-10-05 11:03:00', '2026-10-05 11:03:00'),
+(258, 'voter-guide-the-race-for-us-house-district-2', 'Voter guide: the race for U.S. House District 2', 'What to know about Linda Gallagher, Monica Nyberg and Olivia Chen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 8 counties.
 
@@ -6185,23 +6231,17 @@ Chen, a civil engineer, has focused on the Port Alder transit expansion. [Full p
 
 Results will appear on the [race page](/races/us-house-district-2/) after polls close at 8 p.m.
 ', 'Peter Lindahl', 'Congress', 12, NULL, 1, '2026-10-05 15:55:00', '2026-10-05 15:55:00'),
-(250, 'october-poll-mbeki-leads-hale-by-5-points-in-race-for-attorney-general', 'October poll: Mbeki leads Hale by 5 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Mbeki at 46% and Hale at 41%, with 12% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 41% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Tuesday.
+(259, 'zimmer-tours-rockport-as-the-campaign-heads-into-the-home-stretch', 'Zimmer tours Rockport as the campaign heads into the home stretch', 'Ingrid Zimmer spent the day with voters in the race for U.S. Senate.', 'Ingrid Zimmer spent Saturday afternoon in Rockport, stopping at a diner, a hardware store and a high school football game.
 
-The poll''s margin of error is ±3.0 percentage points.
+"Rockport doesn''t get enough attention from Port Alder," Zimmer told a crowd of about 80 people. "I''m going to change that."
 
-## What else the poll found
+[Follow the race for U.S. Senate](/races/us-senate/)
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-10-06 19:44:00', '2026-10-06 19:44:00'),
+(260, 'takeaways-from-the-final-attorney-general-debate-in-kettering', 'Takeaways from the final Attorney General debate in Kettering', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
 
-1. **Top issue:** 31% of respondents named manufacturing jobs as the most important issue facing the state.
-2. **Right track:** 43% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 59% of Democratic voters said they were "very enthusiastic" about voting, against 61% of Republican voters.
+## 1. Road and bridge repair was the main event
 
-The survey of 1050 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-06 17:35:00', '2026-10-06 17:35:00'),
-(251, 'takeaways-from-the-final-governor-debate-in-kettering', 'Takeaways from the final Governor debate in Kettering', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Rural hospital closures was the main event
-
-Morrison returned again and again to rural hospital closures. Dunn accused Morrison of "running on a slogan."
+Mbeki returned again and again to road and bridge repair. Hale accused Mbeki of "running on a slogan."
 
 ## 2. A rare moment of agreement
 
@@ -6211,29 +6251,11 @@ Both candidates said they would support an independent redistricting commission.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-— Grace Dunn
+— Rebecca Hale
 
-The candidates meet for the last time before Election Day. [Follow the race](/races/governor/).
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-06 22:30:00', '2026-10-07 00:34:00'),
-(252, 'takeaways-from-the-final-us-senate-debate-in-kettering', 'Takeaways from the final U.S. Senate debate in Kettering', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Kettering on Thursday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Public safety was the main event
-
-Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
-
-## 2. A rare moment of agreement
-
-Both candidates said they would sign a bill to expand rural broadband.
-
-## 3. The line of the night
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-— Ingrid Zimmer
-
-The candidates meet for the last time before Election Day. [Follow the race](/races/us-senate/).
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-06 22:30:00', '2026-10-06 22:30:00'),
-(253, 'voter-guide-the-race-for-us-house-district-3', 'Voter guide: the race for U.S. House District 3', 'What to know about Katherine Ashworth and David Whitaker before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+The candidates meet for the last time before Election Day. [Follow the race](/races/attorney-general/).
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-06 22:30:00', '2026-10-07 00:34:00'),
+(261, 'voter-guide-the-race-for-us-house-district-3', 'Voter guide: the race for U.S. House District 3', 'What to know about Katherine Ashworth and David Whitaker before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 The district covers 7 counties.
 
@@ -6251,13 +6273,7 @@ Whitaker, a real estate developer, has focused on wildfire preparedness. [Full p
 
 Results will appear on the [race page](/races/us-house-district-3/) after polls close at 8 p.m.
 ', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2026-10-07 11:34:00', '2026-10-07 11:34:00'),
-(254, 'vasquez-picks-up-support-from-local-officials-in-elkhart', 'Vasquez picks up support from local officials in Elkhart', 'A dozen mayors and county commissioners signed on with Samuel Vasquez, a candidate for secretary of state.', 'Twelve local officials, most from the area around Elkhart, endorsed Samuel Vasquez on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2026-10-07 15:25:00', '2026-10-07 15:25:00'),
-(255, 'voter-guide-the-race-for-state-senate-district-22', 'Voter guide: the race for State Senate District 22', 'What to know about Marcus Crowley and Marcus Petrov before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+(262, 'voter-guide-the-race-for-state-senate-district-22', 'Voter guide: the race for State Senate District 22', 'What to know about Marcus Crowley and Marcus Petrov before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 5 counties.
 
@@ -6275,7 +6291,7 @@ Petrov, a union electrician, has focused on property taxes. [Full profile](/cand
 
 Results will appear on the [race page](/races/state-senate-district-22/) after polls close at 8 p.m.
 ', 'Martin Ocampo', 'Legislature', 29, NULL, 1, '2026-10-07 15:42:00', '2026-10-07 15:42:00'),
-(256, 'voter-guide-the-race-for-us-house-district-1', 'Voter guide: the race for U.S. House District 1', 'What to know about Abigail Talbot and Nathan Kowalski before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+(263, 'voter-guide-the-race-for-us-house-district-1', 'Voter guide: the race for U.S. House District 1', 'What to know about Abigail Talbot and Nathan Kowalski before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 4 counties.
 
@@ -6293,7 +6309,37 @@ Kowalski, a union electrician, has focused on school funding. [Full profile](/ca
 
 Results will appear on the [race page](/races/us-house-district-1/) after polls close at 8 p.m.
 ', 'Peter Lindahl', 'Congress', 11, NULL, 1, '2026-10-08 07:05:00', '2026-10-08 07:05:00'),
-(257, 'voter-guide-the-race-for-state-senate-district-20', 'Voter guide: the race for State Senate District 20', 'What to know about Daniel Haddad and Jonathan Jansen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+(264, 'october-poll-zimmer-leads-brennan-by-7-points-in-race-for-us-senate', 'October poll: Zimmer leads Brennan by 7 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 48% and Brennan at 41%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 41% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Thursday.
+
+The poll''s margin of error is ±3.6 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 25% of respondents named property taxes as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 73% of Republican voters said they were "very enthusiastic" about voting, against 59% of Democratic voters.
+
+The survey of 750 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-08 12:13:00', '2026-10-08 12:13:00'),
+(265, 'takeaways-from-the-final-us-senate-debate-in-kettering', 'Takeaways from the final U.S. Senate debate in Kettering', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Public safety was the main event
+
+Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would sign a bill to expand rural broadband.
+
+## 3. The line of the night
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+— Ingrid Zimmer
+
+The candidates meet for the last time before Election Day. [Follow the race](/races/us-senate/).
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-08 22:30:00', '2026-10-09 03:16:00'),
+(266, 'voter-guide-the-race-for-state-senate-district-20', 'Voter guide: the race for State Senate District 20', 'What to know about Daniel Haddad and Jonathan Jansen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 5 counties.
 
@@ -6311,447 +6357,7 @@ Jansen, a real estate developer, has focused on rural hospital closures. [Full p
 
 Results will appear on the [race page](/races/state-senate-district-20/) after polls close at 8 p.m.
 ', 'Ruth Adeyemi', 'Legislature', 28, NULL, 1, '2026-10-09 14:13:00', '2026-10-09 14:13:00'),
-(258, 'dunn-campaign-opens-field-office-in-colfax', 'Dunn campaign opens field office in Colfax', 'The office is the seventh for Grace Dunn in the race for governor.', 'The campaign of Grace Dunn opened a field office in downtown Colfax on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Iron Hills County before Election Day.
-
-[Race for governor](/races/governor/)
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-10-09 14:42:00', '2026-10-09 14:42:00'),
-(259, 'voter-guide-the-race-for-lieutenant-governor', 'Voter guide: the race for lieutenant governor', 'What to know about Luis Duarte and Lena Quinlan before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Luis Duarte
-
-**Party:** Democratic · **Hometown:** Lowell Falls
-
-Duarte, a software entrepreneur, has focused on public safety. [Full profile](/candidates/luis-duarte/)
-
-## Lena Quinlan
-
-**Party:** Republican · **Hometown:** Sheffield
-
-Quinlan, a public defender, has focused on manufacturing jobs. [Full profile](/candidates/lena-quinlan/)
-
-Results will appear on the [race page](/races/lieutenant-governor/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-10-10 17:08:00', '2026-10-10 17:08:00'),
-(260, 'october-poll-zimmer-leads-brennan-by-6-points-in-race-for-us-senate', 'October poll: Zimmer leads Brennan by 6 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 48% and Brennan at 42%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 42% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Saturday.
-
-The poll''s margin of error is ±3.2 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 18% of respondents named farm income as the most important issue facing the state.
-2. **Right track:** 39% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 71% of Republican voters said they were "very enthusiastic" about voting, against 58% of Democratic voters.
-
-The survey of 950 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-10 19:45:00', '2026-10-10 19:45:00'),
-(261, 'fact-check-castillos-claim-about-jobs-in-sutton', 'Fact check: Castillo''s claim about jobs in Sutton', 'We looked at a claim Naomi Castillo has made repeatedly in the race for State Senate District 24.', 'In speeches across the state, Naomi Castillo has said that Sutton "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Deerfield County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Castillo says, and not on net.
-
-[Race for State Senate District 24](/races/state-senate-district-24/)
-', 'Colin Marsh', 'Legislature', 30, NULL, 1, '2026-10-10 19:50:00', '2026-10-10 19:50:00'),
-(262, 'takeaways-from-the-final-attorney-general-debate-in-kettering', 'Takeaways from the final Attorney General debate in Kettering', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Kettering on Monday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Road and bridge repair was the main event
-
-Mbeki returned again and again to road and bridge repair. Hale accused Mbeki of "running on a slogan."
-
-## 2. A rare moment of agreement
-
-Both candidates said they would oppose closing any more rural hospitals.
-
-## 3. The line of the night
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-— Rebecca Hale
-
-The candidates meet for the last time before Election Day. [Follow the race](/races/attorney-general/).
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-10-10 22:30:00', '2026-10-10 22:30:00'),
-(263, 'voter-guide-the-race-for-us-house-district-4', 'Voter guide: the race for U.S. House District 4', 'What to know about Katherine Oyelaran and Yusuf Boyd before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 10 counties.
-
-## Katherine Oyelaran
-
-**Party:** Democratic · **Hometown:** Verona
-
-Oyelaran, a nurse, has focused on the state''s aging water systems. [Full profile](/candidates/katherine-oyelaran/)
-
-## Yusuf Boyd
-
-**Party:** Republican · **Hometown:** Verona · **Incumbent**
-
-Boyd, a union electrician, has focused on the state''s aging water systems. [Full profile](/candidates/yusuf-boyd/)
-
-Results will appear on the [race page](/races/us-house-district-4/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2026-10-11 12:52:00', '2026-10-11 12:52:00'),
-(264, 'vasquez-tours-trenton-as-the-campaign-heads-into-the-home-stretch', 'Vasquez tours Trenton as the campaign heads into the home stretch', 'Samuel Vasquez spent the day with voters in the race for secretary of state.', 'Samuel Vasquez spent Saturday afternoon in Trenton, stopping at a diner, a hardware store and a high school football game.
-
-"Trenton doesn''t get enough attention from Port Alder," Vasquez told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for secretary of state](/races/secretary-of-state/)
-', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-10-11 16:22:00', '2026-10-11 16:22:00'),
-(265, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-the-port', 'U.S. House District 6 race: where Delgado and Underwood stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
-
-## Grace Delgado (D)
-
-Delgado has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Walter Underwood (R)
-
-Underwood says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/us-house-district-6/)
-', 'Keisha Brooks', 'Congress', 16, NULL, 1, '2026-10-12 15:59:00', '2026-10-12 15:59:00'),
-(266, 'where-to-find-early-voting-locations', 'Where to find early voting locations', 'Early voting runs October 19 to October 31 in every county.', 'Every county offers at least one early voting site from October 19 to October 31, including two Saturdays.
-
-- **Hours:** 8 a.m. to 6 p.m. on weekdays, 9 a.m. to 3 p.m. on Saturdays.
-- **What to bring:** a photo ID or a utility bill with your name and address.
-- **Where:** usually the county courthouse or the county clerk''s office. Harbor County has twelve sites.
-
-Lines are usually shortest in the first week.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-12 19:47:00', '2026-10-12 19:47:00'),
-(267, 'voter-guide-the-race-for-state-senate-district-16', 'Voter guide: the race for State Senate District 16', 'What to know about Omar Acosta and Claire Bauer before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 5 counties.
-
-## Omar Acosta
-
-**Party:** Democratic · **Hometown:** Hollis · **Incumbent**
-
-Acosta, a city planner, has focused on rural hospital closures. [Full profile](/candidates/omar-acosta/)
-
-## Claire Bauer
-
-**Party:** Republican · **Hometown:** Lyndon
-
-Bauer, a public defender, has focused on the state budget surplus. [Full profile](/candidates/claire-bauer/)
-
-Results will appear on the [race page](/races/state-senate-district-16/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Legislature', 26, NULL, 1, '2026-10-13 08:39:00', '2026-10-13 18:24:00'),
-(268, 'quinlan-picks-up-support-from-local-officials-in-trenton', 'Quinlan picks up support from local officials in Trenton', 'A dozen mayors and county commissioners signed on with Lena Quinlan, a candidate for lieutenant governor.', 'Twelve local officials, most from the area around Trenton, endorsed Lena Quinlan on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-10-13 13:22:00', '2026-10-13 13:22:00'),
-(269, 'october-poll-dunn-leads-morrison-by-6-points-in-race-for-governor', 'October poll: Dunn leads Morrison by 6 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 47% and Morrison at 41%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 47% to 41% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Tuesday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 28% of respondents named road and bridge repair as the most important issue facing the state.
-2. **Right track:** 34% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 55% of Republican voters said they were "very enthusiastic" about voting, against 72% of Democratic voters.
-
-The survey of 1000 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-13 17:15:00', '2026-10-14 03:09:00'),
-(270, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-broadband-in', 'U.S. House District 4 race: where Oyelaran and Boyd stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Katherine Oyelaran (D)
-
-Oyelaran favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Yusuf Boyd (R)
-
-Boyd would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Colin Marsh', 'Congress', 14, NULL, 1, '2026-10-13 17:47:00', '2026-10-13 17:47:00'),
-(271, 'voter-guide-the-race-for-governor', 'Voter guide: the race for governor', 'What to know about Priya Morrison, Grace Dunn and Henry Hargrove before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Priya Morrison
-
-**Party:** Democratic · **Hometown:** Winslow
-
-Morrison, a software entrepreneur, has focused on rural hospital closures. [Full profile](/candidates/priya-morrison/)
-
-## Grace Dunn
-
-**Party:** Republican · **Hometown:** Easton
-
-Dunn, a former newspaper editor, has focused on the opioid epidemic. [Full profile](/candidates/grace-dunn/)
-
-## Henry Hargrove
-
-**Party:** Libertarian · **Hometown:** Upton
-
-Hargrove, a civil engineer, has focused on farm income. [Full profile](/candidates/henry-hargrove/)
-
-Results will appear on the [race page](/races/governor/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-14 07:17:00', '2026-10-14 07:17:00'),
-(272, 'voter-guide-the-race-for-commissioner-of-agriculture', 'Voter guide: the race for commissioner of agriculture', 'What to know about Henry Voss and Fatima Lowry before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Henry Voss
-
-**Party:** Democratic · **Hometown:** Fairview
-
-Voss, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/henry-voss/)
-
-## Fatima Lowry
-
-**Party:** Republican · **Hometown:** Marlow · **Incumbent**
-
-Lowry, a pastor, has focused on property taxes. [Full profile](/candidates/fatima-lowry/)
-
-Results will appear on the [race page](/races/commissioner-of-agriculture/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Statewide', 8, NULL, 1, '2026-10-14 09:13:00', '2026-10-14 09:13:00'),
-(273, 'former-gov-eleanor-haskins-endorses-quinlan-for-lieutenant-governor', 'Former Gov. Eleanor Haskins endorses Quinlan for lieutenant governor', 'The endorsement gives Lena Quinlan a boost on manufacturing jobs.', 'Former Gov. Eleanor Haskins endorsed Lena Quinlan in the race for lieutenant governor on Monday, citing her record on manufacturing jobs.
-
-Quinlan called the endorsement "an honor and a responsibility."
-
-Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-10-14 19:24:00', '2026-10-14 19:24:00'),
-(274, 'reyes-picks-up-support-from-local-officials-in-jasper', 'Reyes picks up support from local officials in Jasper', 'A dozen mayors and county commissioners signed on with Kevin Reyes, a candidate for state treasurer.', 'Twelve local officials, most from the area around Jasper, endorsed Kevin Reyes on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-10-15 06:00:00', '2026-10-15 06:00:00'),
-(275, 'voter-guide-the-race-for-state-auditor', 'Voter guide: the race for state auditor', 'What to know about Luis Caldwell and Elena Yates before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Luis Caldwell
-
-**Party:** Democratic · **Hometown:** Prescott
-
-Caldwell, a former newspaper editor, has focused on farm income. [Full profile](/candidates/luis-caldwell/)
-
-## Elena Yates
-
-**Party:** Republican · **Hometown:** Dover Mills · **Incumbent**
-
-Yates, a union electrician, has focused on broadband in rural counties. [Full profile](/candidates/elena-yates/)
-
-Results will appear on the [race page](/races/state-auditor/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2026-10-15 06:42:00', '2026-10-15 06:42:00'),
-(276, 'voter-guide-the-race-for-state-senate-district-4', 'Voter guide: the race for State Senate District 4', 'What to know about Teresa Tran and James Thornbury before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Teresa Tran
-
-**Party:** Democratic · **Hometown:** Kettering
-
-Tran, a real estate developer, has focused on farm income. [Full profile](/candidates/teresa-tran/)
-
-## James Thornbury
-
-**Party:** Republican · **Hometown:** Trenton
-
-Thornbury, a former police chief, has focused on the state budget surplus. [Full profile](/candidates/james-thornbury/)
-
-Results will appear on the [race page](/races/state-senate-district-4/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Legislature', 20, NULL, 1, '2026-10-15 12:14:00', '2026-10-15 14:45:00'),
-(277, 'attorney-general-race-where-mbeki-and-hale-stand-on-the-port-alder', 'Attorney General race: where Mbeki and Hale stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for attorney general would handle it.
-
-## Aisha Mbeki (D)
-
-Mbeki says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Rebecca Hale (R)
-
-Hale wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/attorney-general/)
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-10-15 13:04:00', '2026-10-15 18:50:00'),
-(278, 'zimmer-outraises-brennan-in-the-third-quarter', 'Zimmer outraises Brennan in the third quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $0.7 million in the third quarter, outpacing Omar Brennan''s $0.5 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Zimmer ended the period with $1.0 million in the bank; Brennan had $0.7 million.
-
-## Where the money came from
-
-- **Small donors:** 47% of Zimmer''s contributions were $200 or less, compared with 58% for Brennan.
-- **Out of state:** 24% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $2.5 million in television time for the fall.
-
-"Voters aren''t for sale, and they know it." a spokesperson for Brennan said.
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-10-15 15:39:00', '2026-10-15 15:39:00'),
-(279, 'voter-guide-the-race-for-attorney-general', 'Voter guide: the race for attorney general', 'What to know about Aisha Mbeki and Rebecca Hale before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Aisha Mbeki
-
-**Party:** Democratic · **Hometown:** Sheffield · **Incumbent**
-
-Mbeki, a county prosecutor, has focused on road and bridge repair. [Full profile](/candidates/aisha-mbeki/)
-
-## Rebecca Hale
-
-**Party:** Republican · **Hometown:** Trenton
-
-Hale, a former police chief, has focused on manufacturing jobs. [Full profile](/candidates/rebecca-hale/)
-
-Results will appear on the [race page](/races/attorney-general/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-15 15:43:00', '2026-10-15 19:45:00'),
-(280, 'hale-outraises-mbeki-in-the-third-quarter', 'Hale outraises Mbeki in the third quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Rebecca Hale raised $0.9 million in the third quarter, outpacing Aisha Mbeki''s $0.6 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Hale ended the period with $1.1 million in the bank; Mbeki had $0.7 million.
-
-## Where the money came from
-
-- **Small donors:** 51% of Hale''s contributions were $200 or less, compared with 54% for Mbeki.
-- **Out of state:** 29% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.6 million in television time for the fall.
-
-"Voters aren''t for sale, and they know it." a spokesperson for Mbeki said.
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-15 16:32:00', '2026-10-15 16:32:00'),
-(281, 'morrison-outraises-dunn-in-the-third-quarter', 'Morrison outraises Dunn in the third quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.1 million in the third quarter, outpacing Grace Dunn''s $0.6 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Morrison ended the period with $1.8 million in the bank; Dunn had $0.9 million.
-
-## Where the money came from
-
-- **Small donors:** 39% of Morrison''s contributions were $200 or less, compared with 59% for Dunn.
-- **Out of state:** 8% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $2.1 million in television time for the fall.
-
-"The numbers speak for themselves." a spokesperson for Dunn said.
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-10-15 17:57:00', '2026-10-15 17:57:00'),
-(282, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-the-states', 'U.S. House District 4 race: where Oyelaran and Boyd stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Katherine Oyelaran (D)
-
-Oyelaran would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Yusuf Boyd (R)
-
-Boyd says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-10-16 14:19:00', '2026-10-16 14:19:00'),
-(283, 'voter-guide-the-race-for-state-treasurer', 'Voter guide: the race for state treasurer', 'What to know about Kevin Reyes and Claire Osei before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Kevin Reyes
-
-**Party:** Democratic · **Hometown:** Lakeside
-
-Reyes, a public defender, has focused on the state''s aging water systems. [Full profile](/candidates/kevin-reyes/)
-
-## Claire Osei
-
-**Party:** Republican · **Hometown:** Newbury · **Incumbent**
-
-Osei, a hospital administrator, has focused on public safety. [Full profile](/candidates/claire-osei/)
-
-Results will appear on the [race page](/races/state-treasurer/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-10-17 09:35:00', '2026-10-17 09:35:00'),
-(284, 'voter-guide-the-race-for-superintendent-of-public-instruction', 'Voter guide: the race for superintendent of public instruction', 'What to know about Andrew McAllister and Walter Santos before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Andrew McAllister
-
-**Party:** Nonpartisan · **Hometown:** Yardley · **Incumbent**
-
-McAllister, a public-school teacher, has focused on property taxes. [Full profile](/candidates/andrew-mcallister/)
-
-## Walter Santos
-
-**Party:** Nonpartisan · **Hometown:** Carlisle
-
-Santos, a small-business owner, has focused on the state''s aging water systems. [Full profile](/candidates/walter-santos/)
-
-Results will appear on the [race page](/races/superintendent-of-public-instruction/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Statewide', 9, NULL, 1, '2026-10-17 18:02:00', '2026-10-18 03:17:00'),
-(285, 'voter-guide-the-race-for-us-house-district-8', 'Voter guide: the race for U.S. House District 8', 'What to know about Elena Okafor and Rebecca Ortega before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 3 counties.
-
-## Elena Okafor
-
-**Party:** Democratic · **Hometown:** Greenville · **Incumbent**
-
-Okafor, a public defender, has focused on housing costs. [Full profile](/candidates/elena-okafor/)
-
-## Rebecca Ortega
-
-**Party:** Republican · **Hometown:** Greenville
-
-Ortega, a community college dean, has focused on housing costs. [Full profile](/candidates/rebecca-ortega/)
-
-Results will appear on the [race page](/races/us-house-district-8/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2026-10-18 13:17:00', '2026-10-18 13:17:00'),
-(286, 'voter-guide-the-race-for-state-senate-district-10', 'Voter guide: the race for State Senate District 10', 'What to know about Curtis Pruitt and Sarah Iverson before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 5 counties.
-
-## Curtis Pruitt
-
-**Party:** Democratic · **Hometown:** Brandt · **Incumbent**
-
-Pruitt, a labor organizer, has focused on public safety. [Full profile](/candidates/curtis-pruitt/)
-
-## Sarah Iverson
-
-**Party:** Republican · **Hometown:** Orland
-
-Iverson, a real estate developer, has focused on road and bridge repair. [Full profile](/candidates/sarah-iverson/)
-
-Results will appear on the [race page](/races/state-senate-district-10/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Legislature', 23, NULL, 1, '2026-10-18 15:43:00', '2026-10-18 15:43:00'),
-(287, 'voter-guide-the-race-for-state-senate-district-24', 'Voter guide: the race for State Senate District 24', 'What to know about Naomi Castillo and Daniel Rasmussen before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Naomi Castillo
-
-**Party:** Democratic · **Hometown:** Corinth
-
-Castillo, a civil engineer, has focused on manufacturing jobs. [Full profile](/candidates/naomi-castillo/)
-
-## Daniel Rasmussen
-
-**Party:** Republican · **Hometown:** Granby · **Incumbent**
-
-Rasmussen, a nurse, has focused on the cost of child care. [Full profile](/candidates/daniel-rasmussen/)
-
-Results will appear on the [race page](/races/state-senate-district-24/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Legislature', 30, NULL, 1, '2026-10-18 18:14:00', '2026-10-18 18:14:00'),
-(288, 'voter-guide-the-race-for-us-house-district-7', 'Voter guide: the race for U.S. House District 7', 'What to know about Denise Sterling, Kevin Ibarra and Maria Kimura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 7 counties.
-
-## Denise Sterling
-
-**Party:** Democratic · **Hometown:** Bellport
-
-Sterling, a union electrician, has focused on school funding. [Full profile](/candidates/denise-sterling/)
-
-## Kevin Ibarra
-
-**Party:** Republican · **Hometown:** Sutton · **Incumbent**
-
-Ibarra, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/kevin-ibarra/)
-
-## Maria Kimura
-
-**Party:** Libertarian · **Hometown:** Fulton
-
-Kimura, a family physician, has focused on the state''s aging water systems. [Full profile](/candidates/maria-kimura/)
-
-Results will appear on the [race page](/races/us-house-district-7/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-10-19 08:12:00', '2026-10-19 08:12:00'),
-(289, 'voter-guide-the-race-for-us-senate', 'Voter guide: the race for U.S. Senate', 'What to know about Omar Brennan, Ingrid Zimmer, Patrick Abernathy and Carlos Frost before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+(267, 'voter-guide-the-race-for-us-senate', 'Voter guide: the race for U.S. Senate', 'What to know about Omar Brennan, Ingrid Zimmer, Patrick Abernathy and Carlos Frost before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 ## Omar Brennan
 
@@ -6778,18 +6384,436 @@ Abernathy, a nurse, has focused on the cost of child care. [Full profile](/candi
 Frost, a small-business owner, has focused on housing costs. [Full profile](/candidates/carlos-frost/)
 
 Results will appear on the [race page](/races/us-senate/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-19 08:22:00', '2026-10-19 08:22:00'),
-(290, 'town-hall-in-trenton-gets-heated-for-acosta', 'Town hall in Trenton gets heated for Acosta', 'Questions about the budget dominated an evening event for Omar Acosta, who is running for State Senate District 16.', 'A town hall meeting in Trenton turned tense on Monday night when several residents pressed Omar Acosta on property taxes and school funding.
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-10-09 18:08:00', '2026-10-10 01:25:00'),
+(268, 'voter-guide-the-race-for-lieutenant-governor', 'Voter guide: the race for lieutenant governor', 'What to know about Luis Duarte and Lena Quinlan before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
-> You keep saying you''ll fix it. How, exactly?
+## Luis Duarte
 
-— a Morrow County resident
+**Party:** Democratic · **Hometown:** Lowell Falls
 
-Acosta answered every question and stayed for an hour afterward, aides said.
+Duarte, a software entrepreneur, has focused on public safety. [Full profile](/candidates/luis-duarte/)
 
-[Race for State Senate District 16](/races/state-senate-district-16/)
-', 'Colin Marsh', 'Legislature', 26, NULL, 1, '2026-10-20 06:29:00', '2026-10-20 06:29:00'),
-(291, 'voter-guide-the-race-for-state-senate-district-14', 'Voter guide: the race for State Senate District 14', 'What to know about Nathan Albright and Jonathan Lindgren before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+## Lena Quinlan
+
+**Party:** Republican · **Hometown:** Sheffield
+
+Quinlan, a public defender, has focused on manufacturing jobs. [Full profile](/candidates/lena-quinlan/)
+
+Results will appear on the [race page](/races/lieutenant-governor/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-10-10 17:08:00', '2026-10-10 17:08:00'),
+(269, 'october-poll-dunn-leads-morrison-by-9-points-in-race-for-governor', 'October poll: Dunn leads Morrison by 9 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 49% and Morrison at 40%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 49% to 40% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Saturday.
+
+The poll''s margin of error is ±3.8 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 19% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 65% of Republican voters said they were "very enthusiastic" about voting, against 52% of Democratic voters.
+
+The survey of 675 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-10-10 17:41:00', '2026-10-10 17:41:00'),
+(270, 'takeaways-from-the-final-governor-debate-in-kettering', 'Takeaways from the final Governor debate in Kettering', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Rural hospital closures was the main event
+
+Morrison returned again and again to rural hospital closures. Dunn accused Morrison of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would keep the state''s rainy-day fund above 8 percent of the budget.
+
+## 3. The line of the night
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+— Grace Dunn
+
+The candidates meet for the last time before Election Day. [Follow the race](/races/governor/).
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-10-10 22:30:00', '2026-10-10 22:30:00'),
+(271, 'voter-guide-the-race-for-us-house-district-4', 'Voter guide: the race for U.S. House District 4', 'What to know about Katherine Oyelaran and Yusuf Boyd before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 10 counties.
+
+## Katherine Oyelaran
+
+**Party:** Democratic · **Hometown:** Verona
+
+Oyelaran, a nurse, has focused on the state''s aging water systems. [Full profile](/candidates/katherine-oyelaran/)
+
+## Yusuf Boyd
+
+**Party:** Republican · **Hometown:** Verona · **Incumbent**
+
+Boyd, a union electrician, has focused on the state''s aging water systems. [Full profile](/candidates/yusuf-boyd/)
+
+Results will appear on the [race page](/races/us-house-district-4/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2026-10-11 12:52:00', '2026-10-11 12:52:00'),
+(272, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-housing-costs', 'Lieutenant Governor race: where Duarte and Quinlan stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+
+## Luis Duarte (D)
+
+Duarte wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Lena Quinlan (R)
+
+Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-10-12 10:50:00', '2026-10-12 16:41:00'),
+(273, 'where-to-find-early-voting-locations', 'Where to find early voting locations', 'Early voting runs October 19 to October 31 in every county.', 'Every county offers at least one early voting site from October 19 to October 31, including two Saturdays.
+
+- **Hours:** 8 a.m. to 6 p.m. on weekdays, 9 a.m. to 3 p.m. on Saturdays.
+- **What to bring:** a photo ID or a utility bill with your name and address.
+- **Where:** usually the county courthouse or the county clerk''s office. Harbor County has twelve sites.
+
+Lines are usually shortest in the first week.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-12 11:24:00', '2026-10-12 11:24:00'),
+(274, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-school-funding', 'U.S. House District 8 race: where Okafor and Ortega stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Rebecca Ortega (R)
+
+Ortega says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-10-12 15:59:00', '2026-10-12 15:59:00'),
+(275, 'voter-guide-the-race-for-state-senate-district-16', 'Voter guide: the race for State Senate District 16', 'What to know about Omar Acosta and Claire Bauer before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Omar Acosta
+
+**Party:** Democratic · **Hometown:** Hollis · **Incumbent**
+
+Acosta, a city planner, has focused on rural hospital closures. [Full profile](/candidates/omar-acosta/)
+
+## Claire Bauer
+
+**Party:** Republican · **Hometown:** Lyndon
+
+Bauer, a public defender, has focused on the state budget surplus. [Full profile](/candidates/claire-bauer/)
+
+Results will appear on the [race page](/races/state-senate-district-16/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Legislature', 26, NULL, 1, '2026-10-13 08:39:00', '2026-10-13 18:24:00'),
+(276, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-the-port', 'U.S. House District 8 race: where Okafor and Ortega stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Elena Okafor (D)
+
+Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## Rebecca Ortega (R)
+
+Ortega would create a state task force with a deadline of one year and the power to recommend spending.
+
+> This campaign is about housing costs, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Colin Marsh', 'Congress', 18, NULL, 1, '2026-10-13 17:47:00', '2026-10-13 17:47:00'),
+(277, 'voter-guide-the-race-for-commissioner-of-agriculture', 'Voter guide: the race for commissioner of agriculture', 'What to know about Henry Voss and Fatima Lowry before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Henry Voss
+
+**Party:** Democratic · **Hometown:** Fairview
+
+Voss, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/henry-voss/)
+
+## Fatima Lowry
+
+**Party:** Republican · **Hometown:** Marlow · **Incumbent**
+
+Lowry, a pastor, has focused on property taxes. [Full profile](/candidates/fatima-lowry/)
+
+Results will appear on the [race page](/races/commissioner-of-agriculture/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Statewide', 8, NULL, 1, '2026-10-14 09:13:00', '2026-10-14 09:13:00'),
+(278, 'voter-guide-the-race-for-state-auditor', 'Voter guide: the race for state auditor', 'What to know about Luis Caldwell and Elena Yates before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Luis Caldwell
+
+**Party:** Democratic · **Hometown:** Prescott
+
+Caldwell, a former newspaper editor, has focused on farm income. [Full profile](/candidates/luis-caldwell/)
+
+## Elena Yates
+
+**Party:** Republican · **Hometown:** Dover Mills · **Incumbent**
+
+Yates, a union electrician, has focused on broadband in rural counties. [Full profile](/candidates/elena-yates/)
+
+Results will appear on the [race page](/races/state-auditor/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2026-10-15 06:42:00', '2026-10-15 06:42:00'),
+(279, 'voter-guide-the-race-for-state-senate-district-4', 'Voter guide: the race for State Senate District 4', 'What to know about Teresa Tran and James Thornbury before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 5 counties.
+
+## Teresa Tran
+
+**Party:** Democratic · **Hometown:** Kettering
+
+Tran, a real estate developer, has focused on farm income. [Full profile](/candidates/teresa-tran/)
+
+## James Thornbury
+
+**Party:** Republican · **Hometown:** Trenton
+
+Thornbury, a former police chief, has focused on the state budget surplus. [Full profile](/candidates/james-thornbury/)
+
+Results will appear on the [race page](/races/state-senate-district-4/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Legislature', 20, NULL, 1, '2026-10-15 12:14:00', '2026-10-15 14:45:00'),
+(280, 'voter-guide-the-race-for-governor', 'Voter guide: the race for governor', 'What to know about Priya Morrison, Grace Dunn and Henry Hargrove before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+## Priya Morrison
+
+**Party:** Democratic · **Hometown:** Winslow
+
+Morrison, a software entrepreneur, has focused on rural hospital closures. [Full profile](/candidates/priya-morrison/)
+
+## Grace Dunn
+
+**Party:** Republican · **Hometown:** Easton
+
+Dunn, a former newspaper editor, has focused on the opioid epidemic. [Full profile](/candidates/grace-dunn/)
+
+## Henry Hargrove
+
+**Party:** Libertarian · **Hometown:** Upton
+
+Hargrove, a civil engineer, has focused on farm income. [Full profile](/candidates/henry-hargrove/)
+
+Results will appear on the [race page](/races/governor/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-15 12:20:00', '2026-10-15 13:35:00'),
+(281, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-property', 'U.S. House District 7 race: where Sterling and Ibarra stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Denise Sterling (D)
+
+Sterling says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Kevin Ibarra (R)
+
+Ibarra wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-10-15 13:04:00', '2026-10-15 18:50:00'),
+(282, 'mbeki-outraises-hale-in-the-third-quarter', 'Mbeki outraises Hale in the third quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Aisha Mbeki raised $2.6 million in the third quarter, outpacing Rebecca Hale''s $1.5 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Mbeki ended the period with $3.7 million in the bank; Hale had $2.4 million.
+
+## Where the money came from
+
+- **Small donors:** 62% of Mbeki''s contributions were $200 or less, compared with 32% for Hale.
+- **Out of state:** 12% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.2 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Hale said.
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-10-15 15:34:00', '2026-10-15 15:34:00'),
+(283, 'zimmer-outraises-brennan-in-the-third-quarter', 'Zimmer outraises Brennan in the third quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $1.7 million in the third quarter, outpacing Omar Brennan''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Zimmer ended the period with $2.2 million in the bank; Brennan had $1.0 million.
+
+## Where the money came from
+
+- **Small donors:** 40% of Zimmer''s contributions were $200 or less, compared with 46% for Brennan.
+- **Out of state:** 21% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.9 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Brennan said.
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-15 15:39:00', '2026-10-15 15:39:00'),
+(284, 'voter-guide-the-race-for-attorney-general', 'Voter guide: the race for attorney general', 'What to know about Aisha Mbeki and Rebecca Hale before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+## Aisha Mbeki
+
+**Party:** Democratic · **Hometown:** Sheffield · **Incumbent**
+
+Mbeki, a county prosecutor, has focused on road and bridge repair. [Full profile](/candidates/aisha-mbeki/)
+
+## Rebecca Hale
+
+**Party:** Republican · **Hometown:** Trenton
+
+Hale, a former police chief, has focused on manufacturing jobs. [Full profile](/candidates/rebecca-hale/)
+
+Results will appear on the [race page](/races/attorney-general/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-15 15:43:00', '2026-10-15 19:45:00'),
+(285, 'morrison-outraises-dunn-in-the-third-quarter', 'Morrison outraises Dunn in the third quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.8 million in the third quarter, outpacing Grace Dunn''s $1.4 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Morrison ended the period with $3.0 million in the bank; Dunn had $2.4 million.
+
+## Where the money came from
+
+- **Small donors:** 53% of Morrison''s contributions were $200 or less, compared with 57% for Dunn.
+- **Out of state:** 13% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $4.5 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Dunn said.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-15 16:31:00', '2026-10-16 00:33:00'),
+(286, 'the-port-alder-building-trades-council-endorses-brennan-for-us-senate', 'The Port Alder Building Trades Council endorses Brennan for U.S. Senate', 'The endorsement gives Omar Brennan a boost on public safety.', 'The Port Alder Building Trades Council endorsed Omar Brennan in the race for U.S. Senate on Monday, citing his record on public safety.
+
+Brennan called the endorsement "proof that this campaign is reaching every corner of New Essex."
+
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-10-16 07:36:00', '2026-10-16 13:59:00'),
+(287, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-the-cost', 'U.S. House District 2 race: where Gallagher and Nyberg stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+
+## Linda Gallagher (D)
+
+Gallagher would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Monica Nyberg (R)
+
+Nyberg says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-2/)
+', 'Hana Sato', 'Congress', 12, NULL, 1, '2026-10-16 14:19:00', '2026-10-16 14:19:00'),
+(288, 'in-dunmore-county-turnout-could-decide-everything', 'In Dunmore County, turnout could decide everything', 'Granby (pop. 81,820) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Granby, the county seat, the campaign signs went up early this year.
+
+Dunmore County, home to 81,820 people in the state''s Southern Hills region, has lost two factories and gained a distribution center in the past decade.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a dairy farmer voter
+
+About 59,108 people are registered to vote in the county. Election officials expect turnout of about 52%.
+
+[See Dunmore County''s results](/counties/dunmore-county/)
+', 'Colin Marsh', 'Counties', NULL, 20, 1, '2026-10-17 09:29:00', '2026-10-17 09:29:00'),
+(289, 'voter-guide-the-race-for-state-treasurer', 'Voter guide: the race for state treasurer', 'What to know about Kevin Reyes and Claire Osei before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Kevin Reyes
+
+**Party:** Democratic · **Hometown:** Lakeside
+
+Reyes, a public defender, has focused on the state''s aging water systems. [Full profile](/candidates/kevin-reyes/)
+
+## Claire Osei
+
+**Party:** Republican · **Hometown:** Newbury · **Incumbent**
+
+Osei, a hospital administrator, has focused on public safety. [Full profile](/candidates/claire-osei/)
+
+Results will appear on the [race page](/races/state-treasurer/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-10-17 09:35:00', '2026-10-17 09:35:00'),
+(290, 'voter-guide-the-race-for-superintendent-of-public-instruction', 'Voter guide: the race for superintendent of public instruction', 'What to know about Andrew McAllister and Walter Santos before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Andrew McAllister
+
+**Party:** Nonpartisan · **Hometown:** Yardley · **Incumbent**
+
+McAllister, a public-school teacher, has focused on property taxes. [Full profile](/candidates/andrew-mcallister/)
+
+## Walter Santos
+
+**Party:** Nonpartisan · **Hometown:** Carlisle
+
+Santos, a small-business owner, has focused on the state''s aging water systems. [Full profile](/candidates/walter-santos/)
+
+Results will appear on the [race page](/races/superintendent-of-public-instruction/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Statewide', 9, NULL, 1, '2026-10-17 18:02:00', '2026-10-18 03:17:00'),
+(291, 'voter-guide-the-race-for-us-house-district-8', 'Voter guide: the race for U.S. House District 8', 'What to know about Elena Okafor and Rebecca Ortega before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 3 counties.
+
+## Elena Okafor
+
+**Party:** Democratic · **Hometown:** Greenville · **Incumbent**
+
+Okafor, a public defender, has focused on housing costs. [Full profile](/candidates/elena-okafor/)
+
+## Rebecca Ortega
+
+**Party:** Republican · **Hometown:** Greenville
+
+Ortega, a community college dean, has focused on housing costs. [Full profile](/candidates/rebecca-ortega/)
+
+Results will appear on the [race page](/races/us-house-district-8/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2026-10-18 13:17:00', '2026-10-18 13:17:00'),
+(292, 'voter-guide-the-race-for-state-senate-district-10', 'Voter guide: the race for State Senate District 10', 'What to know about Curtis Pruitt and Sarah Iverson before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Curtis Pruitt
+
+**Party:** Democratic · **Hometown:** Brandt · **Incumbent**
+
+Pruitt, a labor organizer, has focused on public safety. [Full profile](/candidates/curtis-pruitt/)
+
+## Sarah Iverson
+
+**Party:** Republican · **Hometown:** Orland
+
+Iverson, a real estate developer, has focused on road and bridge repair. [Full profile](/candidates/sarah-iverson/)
+
+Results will appear on the [race page](/races/state-senate-district-10/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Legislature', 23, NULL, 1, '2026-10-18 15:43:00', '2026-10-18 15:43:00'),
+(293, 'voter-guide-the-race-for-state-senate-district-24', 'Voter guide: the race for State Senate District 24', 'What to know about Naomi Castillo and Daniel Rasmussen before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 5 counties.
+
+## Naomi Castillo
+
+**Party:** Democratic · **Hometown:** Corinth
+
+Castillo, a civil engineer, has focused on manufacturing jobs. [Full profile](/candidates/naomi-castillo/)
+
+## Daniel Rasmussen
+
+**Party:** Republican · **Hometown:** Granby · **Incumbent**
+
+Rasmussen, a nurse, has focused on the cost of child care. [Full profile](/candidates/daniel-rasmussen/)
+
+Results will appear on the [race page](/races/state-senate-district-24/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Legislature', 30, NULL, 1, '2026-10-18 18:14:00', '2026-10-18 18:14:00'),
+(294, 'voter-guide-the-race-for-us-house-district-7', 'Voter guide: the race for U.S. House District 7', 'What to know about Denise Sterling, Kevin Ibarra and Maria Kimura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 7 counties.
+
+## Denise Sterling
+
+**Party:** Democratic · **Hometown:** Bellport
+
+Sterling, a union electrician, has focused on school funding. [Full profile](/candidates/denise-sterling/)
+
+## Kevin Ibarra
+
+**Party:** Republican · **Hometown:** Sutton · **Incumbent**
+
+Ibarra, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/kevin-ibarra/)
+
+## Maria Kimura
+
+**Party:** Libertarian · **Hometown:** Fulton
+
+Kimura, a family physician, has focused on the state''s aging water systems. [Full profile](/candidates/maria-kimura/)
+
+Results will appear on the [race page](/races/us-house-district-7/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-10-19 08:12:00', '2026-10-19 08:12:00'),
+(295, 'santos-campaign-opens-field-office-in-chapel-hill', 'Santos campaign opens field office in Chapel Hill', 'The office is the seventh for Walter Santos in the race for superintendent of public instruction.', 'The campaign of Walter Santos opened a field office in downtown Chapel Hill on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Blackstone County before Election Day.
+
+[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
+', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2026-10-19 08:17:00', '2026-10-19 08:17:00'),
+(296, 'voter-guide-the-race-for-state-senate-district-14', 'Voter guide: the race for State Senate District 14', 'What to know about Nathan Albright and Jonathan Lindgren before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 5 counties.
 
@@ -6807,23 +6831,35 @@ Lindgren, an accountant, has focused on school funding. [Full profile](/candidat
 
 Results will appear on the [race page](/races/state-senate-district-14/) after polls close at 8 p.m.
 ', 'Luis Ferreira', 'Legislature', 25, NULL, 1, '2026-10-20 07:55:00', '2026-10-20 09:54:00'),
-(292, 'governor-race-where-morrison-and-dunn-stand-on-broadband-in-rural', 'Governor race: where Morrison and Dunn stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for governor would handle it.
+(297, 'when-will-we-know-the-results', 'When will we know the results?', 'Close races can take days to call. That is normal, and here is why.', 'On election night, the first numbers you see are mail ballots that arrived early. Election Day votes come next, and late-arriving mail ballots can take several days.
 
-## Priya Morrison (D)
+## Why it takes time
 
-Morrison would create a state task force with a deadline of one year and the power to recommend spending.
+Clerks verify every mail-ballot signature. Ballots postmarked by Election Day count if they arrive by November 10.
+
+## What "too close to call" means
+
+We do not call a race until the trailing candidate cannot catch up with the votes left to count. In a close race that can take a week. A margin under half a percentage point triggers an automatic recount.
+
+Follow every race on our [results page](/races/).
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-20 11:11:00', '2026-10-20 11:11:00'),
+(298, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-rural', 'U.S. House District 4 race: where Oyelaran and Boyd stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## Katherine Oyelaran (D)
+
+Oyelaran would create a state task force with a deadline of one year and the power to recommend spending.
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-## Grace Dunn (R)
+## Yusuf Boyd (R)
 
-Dunn wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-[Compare the candidates](/races/governor/)
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-10-20 14:07:00', '2026-10-20 14:07:00'),
-(293, 'voter-guide-the-race-for-us-house-district-6', 'Voter guide: the race for U.S. House District 6', 'What to know about Grace Delgado and Walter Underwood before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+[Compare the candidates](/races/us-house-district-4/)
+', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2026-10-20 14:07:00', '2026-10-20 14:07:00'),
+(299, 'voter-guide-the-race-for-us-house-district-6', 'Voter guide: the race for U.S. House District 6', 'What to know about Grace Delgado and Walter Underwood before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 The district covers 12 counties.
 
@@ -6841,35 +6877,21 @@ Underwood, a public defender, has focused on election security. [Full profile](/
 
 Results will appear on the [race page](/races/us-house-district-6/) after polls close at 8 p.m.
 ', 'Peter Lindahl', 'Congress', 16, NULL, 1, '2026-10-20 14:44:00', '2026-10-20 14:44:00'),
-(294, 'when-will-we-know-the-results', 'When will we know the results?', 'Close races can take days to call. That is normal, and here is why.', 'On election night, the first numbers you see are mail ballots that arrived early. Election Day votes come next, and late-arriving mail ballots can take several days.
+(300, 'the-new-essex-afl-cio-endorses-hale-for-attorney-general', 'The New Essex AFL-CIO endorses Hale for attorney general', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex AFL-CIO endorsed Rebecca Hale in the race for attorney general on Monday, citing her record on manufacturing jobs.
 
-## Why it takes time
+Hale called the endorsement "proof that this campaign is reaching every corner of New Essex."
 
-Clerks verify every mail-ballot signature. Ballots postmarked by Election Day count if they arrive by November 10.
+Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-10-20 15:21:00', '2026-10-20 15:21:00');
 
-## What "too close to call" means
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(301, 'morrison-rolls-out-new-television-ad-filmed-in-fulton', 'Morrison rolls out new television ad filmed in Fulton', 'The 30-second spot is the first of the fall for Priya Morrison in the race for governor.', 'Priya Morrison released a new television ad on Tuesday, filmed on a farm outside Fulton in Hartwell County.
 
-We do not call a race until the trailing candidate cannot catch up with the votes left to count. In a close race that can take a week. A margin under half a percentage point triggers an automatic recount.
+The ad, which will run statewide, features Morrison walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
 
-Follow every race on our [results page](/races/).
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-20 14:45:00', '2026-10-20 14:45:00'),
-(295, 'governor-race-where-morrison-and-dunn-stand-on-the-opioid-epidemic', 'Governor race: where Morrison and Dunn stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison has proposed a $200 million bond, to be repaid over twenty years.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Grace Dunn (R)
-
-Dunn wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/governor/)
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-10-21 19:06:00', '2026-10-21 19:06:00'),
-(296, 'voter-guide-the-race-for-state-senate-district-18', 'Voter guide: the race for State Senate District 18', 'What to know about James Winslow and Sarah Fairbanks before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+[Race for governor](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-10-21 12:13:00', '2026-10-21 12:13:00'),
+(302, 'voter-guide-the-race-for-state-senate-district-18', 'Voter guide: the race for State Senate District 18', 'What to know about James Winslow and Sarah Fairbanks before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 The district covers 5 counties.
 
@@ -6887,7 +6909,7 @@ Fairbanks, a county prosecutor, has focused on the cost of child care. [Full pro
 
 Results will appear on the [race page](/races/state-senate-district-18/) after polls close at 8 p.m.
 ', 'Dana Whitcomb', 'Legislature', 27, NULL, 1, '2026-10-22 09:07:00', '2026-10-22 09:07:00'),
-(297, 'voter-guide-the-race-for-state-senate-district-12', 'Voter guide: the race for State Senate District 12', 'What to know about Mei Lindqvist and Maria Ferraro before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+(303, 'voter-guide-the-race-for-state-senate-district-12', 'Voter guide: the race for State Senate District 12', 'What to know about Mei Lindqvist and Maria Ferraro before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 5 counties.
 
@@ -6905,7 +6927,7 @@ Ferraro, a city planner, has focused on manufacturing jobs. [Full profile](/cand
 
 Results will appear on the [race page](/races/state-senate-district-12/) after polls close at 8 p.m.
 ', 'Dana Whitcomb', 'Legislature', 24, NULL, 1, '2026-10-22 09:13:00', '2026-10-22 19:00:00'),
-(298, 'voter-guide-the-race-for-supreme-court-seat-3', 'Voter guide: the race for Supreme Court, Seat 3', 'What to know about Hannah Novak and Dwayne Marsh before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+(304, 'voter-guide-the-race-for-supreme-court-seat-3', 'Voter guide: the race for Supreme Court, Seat 3', 'What to know about Hannah Novak and Dwayne Marsh before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 ## Hannah Novak
 
@@ -6921,31 +6943,35 @@ Marsh, a former police chief, has focused on road and bridge repair. [Full profi
 
 Results will appear on the [race page](/races/supreme-court-seat-3/) after polls close at 8 p.m.
 ', 'Luis Ferreira', 'Courts', 10, NULL, 1, '2026-10-22 11:19:00', '2026-10-22 11:19:00'),
-(299, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on', 'U.S. House District 1 race: where Talbot and Kowalski stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
+(305, 'october-poll-morrison-leads-dunn-by-3-points-in-race-for-governor', 'October poll: Morrison leads Dunn by 3 points in race for governor', 'The Courier/New Essex State University poll puts Morrison at 45% and Dunn at 42%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 45% to 42% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Thursday.
 
-## Abigail Talbot (D)
+The lead is within the poll''s margin of error of ±3.7 percentage points, which means the race is effectively tied.
 
-Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+## What else the poll found
 
-> This campaign is about property taxes, and I''m going to talk about it until the polls close.
+1. **Top issue:** 20% of respondents named the cost of child care as the most important issue facing the state.
+2. **Right track:** 39% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 67% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
 
-## Nathan Kowalski (R)
+The survey of 700 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-10-22 17:06:00', '2026-10-22 17:06:00'),
+(306, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on', 'U.S. House District 7 race: where Sterling and Ibarra stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
 
-Kowalski would create a state task force with a deadline of one year and the power to recommend spending.
+## Denise Sterling (D)
+
+Sterling favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+## Kevin Ibarra (R)
+
+Ibarra would create a state task force with a deadline of one year and the power to recommend spending.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-[Compare the candidates](/races/us-house-district-1/)
-', 'Dana Whitcomb', 'Congress', 11, NULL, 1, '2026-10-23 07:09:00', '2026-10-23 07:09:00'),
-(300, 'the-new-essex-sheriffs-association-endorses-hale-for-attorney-general', 'The New Essex Sheriffs'' Association endorses Hale for attorney general', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex Sheriffs'' Association endorsed Rebecca Hale in the race for attorney general on Tuesday, citing her record on manufacturing jobs.
-
-Hale called the endorsement "a sign of where this race is headed."
-
-Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-10-23 08:51:00', '2026-10-23 13:35:00');
-
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(301, 'voter-guide-the-race-for-secretary-of-state', 'Voter guide: the race for secretary of state', 'What to know about Samuel Vasquez, Mei Holm and Carlos Nakamura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+[Compare the candidates](/races/us-house-district-7/)
+', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-10-23 07:09:00', '2026-10-23 07:09:00'),
+(307, 'voter-guide-the-race-for-secretary-of-state', 'Voter guide: the race for secretary of state', 'What to know about Samuel Vasquez, Mei Holm and Carlos Nakamura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 ## Samuel Vasquez
 
@@ -6967,7 +6993,7 @@ Nakamura, a labor organizer, has focused on road and bridge repair. [Full profil
 
 Results will appear on the [race page](/races/secretary-of-state/) after polls close at 8 p.m.
 ', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-10-23 15:53:00', '2026-10-23 15:53:00'),
-(302, 'voter-guide-the-race-for-state-senate-district-6', 'Voter guide: the race for State Senate District 6', 'What to know about Franklin Sorensen and Abigail Eckert before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+(308, 'voter-guide-the-race-for-state-senate-district-6', 'Voter guide: the race for State Senate District 6', 'What to know about Franklin Sorensen and Abigail Eckert before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 5 counties.
 
@@ -6985,25 +7011,7 @@ Eckert, a software entrepreneur, has focused on manufacturing jobs. [Full profil
 
 Results will appear on the [race page](/races/state-senate-district-6/) after polls close at 8 p.m.
 ', 'Keisha Brooks', 'Legislature', 21, NULL, 1, '2026-10-23 16:45:00', '2026-10-23 16:45:00'),
-(303, 'morrison-tours-upton-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Upton as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Upton, stopping at a diner, a hardware store and a high school football game.
-
-"Upton doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-10-24 10:43:00', '2026-10-24 10:43:00'),
-(304, 'in-marsh-county-voters-weigh-a-changing-economy', 'In Marsh County, voters weigh a changing economy', 'Lowell Falls (pop. 37,360) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Lowell Falls, the county seat, the campaign signs went up early this year.
-
-Marsh County, home to 37,360 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
-
-> I vote for the person, not the party. Always have.
-
-— a small-business owner voter
-
-About 25,941 people are registered to vote in the county. Election officials expect turnout of about 53%.
-
-[See Marsh County''s results](/counties/marsh-county/)
-', 'Hana Sato', 'Counties', NULL, 42, 1, '2026-10-24 16:51:00', '2026-10-24 16:51:00'),
-(305, 'voter-guide-the-race-for-state-senate-district-2', 'Voter guide: the race for State Senate District 2', 'What to know about Linda Greenberg and Gregory Dawson before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+(309, 'voter-guide-the-race-for-state-senate-district-2', 'Voter guide: the race for State Senate District 2', 'What to know about Linda Greenberg and Gregory Dawson before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 The district covers 5 counties.
 
@@ -7021,53 +7029,33 @@ Dawson, a former police chief, has focused on wildfire preparedness. [Full profi
 
 Results will appear on the [race page](/races/state-senate-district-2/) after polls close at 8 p.m.
 ', 'Dana Whitcomb', 'Legislature', 19, NULL, 1, '2026-10-24 18:13:00', '2026-10-24 18:13:00'),
-(306, 'in-eastbrook-county-turnout-could-decide-everything', 'In Eastbrook County, turnout could decide everything', 'Carlisle (pop. 39,250) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Carlisle, the county seat, the campaign signs went up early this year.
+(310, 'october-poll-dunn-leads-morrison-by-2-points-in-race-for-governor', 'October poll: Dunn leads Morrison by 2 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 44% and Morrison at 42%, with 13% undecided.', 'Grace Dunn leads Priya Morrison 44% to 42% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Sunday.
 
-Eastbrook County, home to 39,250 people in the state''s River Valley region, is growing faster than any county outside Port Alder.
+The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
 
-> My grandkids can''t afford to live in the town they grew up in.
+## What else the poll found
 
-— a bartender voter
+1. **Top issue:** 37% of respondents named the opioid epidemic as the most important issue facing the state.
+2. **Right track:** 44% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 62% of Republican voters said they were "very enthusiastic" about voting, against 79% of Democratic voters.
 
-About 28,011 people are registered to vote in the county. Election officials expect turnout of about 60%.
+The survey of 1025 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-10-25 19:50:00', '2026-10-25 19:50:00'),
+(311, 'fairbanks-picks-up-support-from-local-officials-in-jasper', 'Fairbanks picks up support from local officials in Jasper', 'A dozen mayors and county commissioners signed on with Sarah Fairbanks, a candidate for State Senate District 18.', 'Twelve local officials, most from the area around Jasper, endorsed Sarah Fairbanks on Thursday.
 
-[See Eastbrook County''s results](/counties/eastbrook-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 21, 1, '2026-10-26 15:59:00', '2026-10-26 15:59:00'),
-(307, 'town-hall-in-chapel-hill-gets-heated-for-bauer', 'Town hall in Chapel Hill gets heated for Bauer', 'Questions about the budget dominated an evening event for Claire Bauer, who is running for State Senate District 16.', 'A town hall meeting in Chapel Hill turned tense on Monday night when several residents pressed Claire Bauer on property taxes and school funding.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-> You keep saying you''ll fix it. How, exactly?
-
-— a Blackstone County resident
-
-Bauer answered every question and stayed for an hour afterward, aides said.
-
-[Race for State Senate District 16](/races/state-senate-district-16/)
-', 'Ruth Adeyemi', 'Legislature', 26, NULL, 1, '2026-10-26 16:16:00', '2026-10-26 16:16:00'),
-(308, 'town-hall-in-granby-gets-heated-for-castillo', 'Town hall in Granby gets heated for Castillo', 'Questions about the budget dominated an evening event for Naomi Castillo, who is running for State Senate District 24.', 'A town hall meeting in Granby turned tense on Monday night when several residents pressed Naomi Castillo on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Dunmore County resident
-
-Castillo answered every question and stayed for an hour afterward, aides said.
-
-[Race for State Senate District 24](/races/state-senate-district-24/)
-', 'Colin Marsh', 'Legislature', 30, NULL, 1, '2026-10-28 09:21:00', '2026-10-28 09:21:00'),
-(309, 'how-the-courier-calls-races', 'How the Courier calls races', 'We declare a winner only when the trailing candidate cannot catch up.', 'The Courier declares a winner when our analysis shows that the candidate trailing cannot overtake the leader with the ballots that remain to be counted.
+[Race for State Senate District 18](/races/state-senate-district-18/)
+', 'Keisha Brooks', 'Legislature', 27, NULL, 1, '2026-10-28 13:51:00', '2026-10-28 18:21:00'),
+(312, 'how-the-courier-calls-races', 'How the Courier calls races', 'We declare a winner only when the trailing candidate cannot catch up.', 'The Courier declares a winner when our analysis shows that the candidate trailing cannot overtake the leader with the ballots that remain to be counted.
 
 We base that on results reported by the 60 county clerks and on each county''s estimate of outstanding ballots. We do not use exit polls to call races.
 
 When we call a race, the race page shows a check mark next to the winner. If a race later goes to a recount, we say so on the race page.
 
 Questions? Write to the election desk at elections@courier.example.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-30 11:24:00', '2026-10-30 11:24:00'),
-(310, 'sterling-rolls-out-new-television-ad-filmed-in-greenville', 'Sterling rolls out new television ad filmed in Greenville', 'The 30-second spot is the first of the fall for Denise Sterling in the race for U.S. House District 7.', 'Denise Sterling released a new television ad on Tuesday, filmed on a farm outside Greenville in Linden County.
-
-The ad, which will run statewide, features Sterling walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for U.S. House District 7](/races/us-house-district-7/)
-', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-10-31 19:37:00', '2026-10-31 19:37:00'),
-(311, 'polls-close-across-new-essex-first-results-expected-within-the-hour', 'Polls close across New Essex; first results expected within the hour', 'Long lines were reported in Port Alder and Kettering, but election officials said voting went smoothly.', 'Polls closed at 8 p.m. across New Essex on Tuesday, and county clerks began reporting the first results — mail ballots received before Election Day — shortly after.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-30 17:52:00', '2026-10-30 17:52:00'),
+(313, 'polls-close-across-new-essex-first-results-expected-within-the-hour', 'Polls close across New Essex; first results expected within the hour', 'Long lines were reported in Port Alder and Kettering, but election officials said voting went smoothly.', 'Polls closed at 8 p.m. across New Essex on Tuesday, and county clerks began reporting the first results — mail ballots received before Election Day — shortly after.
 
 Voters who were in line at 8 p.m. are allowed to vote. Several precincts in Port Alder and Kettering expected to stay open past 9 p.m.
 
@@ -7079,9 +7067,9 @@ Voters who were in line at 8 p.m. are allowed to vote. Several precincts in Port
 
 Follow every race on our [results page](/races/).
 ', 'Martin Ocampo', 'Voting', NULL, NULL, 1, '2026-11-03 20:05:00', '2026-11-03 20:05:00'),
-(312, 'abigail-talbot-wins-re-election-in-us-house-district-1', 'Abigail Talbot wins re-election in U.S. House District 1', 'Talbot defeated Kowalski, 65.5% to 34.5%, according to unofficial returns.', 'Abigail Talbot won the race for U.S. House District 1, defeating Nathan Kowalski by 76,533 votes, according to unofficial returns.
+(314, 'abigail-talbot-wins-re-election-in-us-house-district-1', 'Abigail Talbot wins re-election in U.S. House District 1', 'Talbot defeated Kowalski, 65.5% to 34.5%, according to unofficial returns.', 'Abigail Talbot won the race for U.S. House District 1, defeating Nathan Kowalski by 76,533 votes, according to unofficial returns.
 
-> Tonight the voters of New Essex chose to move forward together.
+> To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Talbot, speaking to supporters in Port Alder
 
@@ -7091,12 +7079,10 @@ Kowalski conceded shortly before midnight, saying he had called Talbot to congra
 - **Nathan Kowalski** (R): 85,171 votes, 34.5%
 
 [Results by county](/races/us-house-district-1/)
-', 'Ruth Adeyemi', 'Congress', 11, NULL, 1, '2026-11-03 20:48:00', '2026-11-03 20:48:00'),
-(313, 'samuel-bishop-wins-state-senate-district-8-unopposed', 'Samuel Bishop wins State Senate District 8 unopposed', 'Bishop faced no major-party opponent.', 'Samuel Bishop (R) won State Senate District 8, facing no major-party opponent. Bishop received 52,211 votes.
-', 'Colin Marsh', 'Legislature', 22, NULL, 1, '2026-11-03 21:30:00', '2026-11-03 21:30:00'),
-(314, 'lena-quinlan-wins-lieutenant-governor', 'Lena Quinlan wins lieutenant governor', 'Quinlan defeated Duarte, 51.6% to 48.4%, according to unofficial returns.', 'Lena Quinlan won the race for lieutenant governor, defeating Luis Duarte by 46,164 votes, according to unofficial returns.
+', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2026-11-03 20:42:00', '2026-11-04 02:40:00'),
+(315, 'lena-quinlan-wins-lieutenant-governor', 'Lena Quinlan wins lieutenant governor', 'Quinlan defeated Duarte, 51.6% to 48.4%, according to unofficial returns.', 'Lena Quinlan won the race for lieutenant governor, defeating Luis Duarte by 46,164 votes, according to unofficial returns.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
+> Tonight the voters of New Essex chose to move forward together.
 
 — Quinlan, speaking to supporters in Sheffield
 
@@ -7106,10 +7092,12 @@ Duarte conceded Wednesday morning, saying he had called Quinlan to congratulate 
 - **Lena Quinlan** (R): 767,628 votes, 51.6%
 
 [Results by county](/races/lieutenant-governor/)
-', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-11-03 21:40:00', '2026-11-03 21:40:00'),
-(315, 'ingrid-zimmer-wins-re-election-in-us-senate', 'Ingrid Zimmer wins re-election in U.S. Senate', 'Zimmer defeated Brennan, 49.8% to 45.4%, according to unofficial returns.', 'Ingrid Zimmer won the race for U.S. Senate, defeating Omar Brennan by 68,274 votes, according to unofficial returns.
+', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-11-03 21:17:00', '2026-11-04 01:49:00'),
+(316, 'samuel-bishop-wins-state-senate-district-8-unopposed', 'Samuel Bishop wins State Senate District 8 unopposed', 'Bishop faced no major-party opponent.', 'Samuel Bishop (R) won State Senate District 8, facing no major-party opponent. Bishop received 52,211 votes.
+', 'Ruth Adeyemi', 'Legislature', 22, NULL, 1, '2026-11-03 21:25:00', '2026-11-03 21:25:00'),
+(317, 'ingrid-zimmer-wins-re-election-in-us-senate', 'Ingrid Zimmer wins re-election in U.S. Senate', 'Zimmer defeated Brennan, 49.8% to 45.4%, according to unofficial returns.', 'Ingrid Zimmer won the race for U.S. Senate, defeating Omar Brennan by 68,274 votes, according to unofficial returns.
 
-> We said we''d outwork everybody, and we did.
+> Tonight the voters of New Essex chose to move forward together.
 
 — Zimmer, speaking to supporters in Mayfield
 
@@ -7121,23 +7109,10 @@ Brennan conceded early Wednesday, saying he had called Zimmer to congratulate he
 - **Carlos Frost** (G): 36,933 votes, 2.4%
 
 [Results by county](/races/us-senate/)
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-11-03 22:44:00', '2026-11-03 23:16:00'),
-(316, 'fatima-lowry-wins-re-election-in-commissioner-of-agriculture', 'Fatima Lowry wins re-election in commissioner of agriculture', 'Lowry defeated Voss, 57.1% to 42.9%, according to unofficial returns.', 'Fatima Lowry won the race for commissioner of agriculture, defeating Henry Voss by 200,376 votes, according to unofficial returns.
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-11-03 22:38:00', '2026-11-04 00:40:00'),
+(318, 'james-thornbury-wins-state-senate-district-4', 'James Thornbury wins State Senate District 4', 'Thornbury defeated Tran, 53.9% to 46.1%, according to unofficial returns.', 'James Thornbury won the race for State Senate District 4, defeating Teresa Tran by 6,671 votes, according to unofficial returns.
 
 > Tonight the voters of New Essex chose to move forward together.
-
-— Lowry, speaking to supporters in Marlow
-
-Voss conceded early Wednesday, saying he had called Lowry to congratulate her.
-
-- **Henry Voss** (D): 605,315 votes, 42.9%
-- **Fatima Lowry** (R): 805,691 votes, 57.1%
-
-[Results by county](/races/commissioner-of-agriculture/)
-', 'Hana Sato', 'Statewide', 8, NULL, 1, '2026-11-03 23:52:00', '2026-11-03 23:52:00'),
-(317, 'james-thornbury-wins-state-senate-district-4', 'James Thornbury wins State Senate District 4', 'Thornbury defeated Tran, 53.9% to 46.1%, according to unofficial returns.', 'James Thornbury won the race for State Senate District 4, defeating Teresa Tran by 6,671 votes, according to unofficial returns.
-
-> To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Thornbury, speaking to supporters in Trenton
 
@@ -7147,8 +7122,73 @@ Tran conceded Wednesday morning, saying she had called Thornbury to congratulate
 - **James Thornbury** (R): 45,562 votes, 53.9%
 
 [Results by county](/races/state-senate-district-4/)
-', 'Luis Ferreira', 'Legislature', 20, NULL, 1, '2026-11-03 23:52:00', '2026-11-03 23:52:00'),
-(318, 'maria-ferraro-wins-re-election-in-state-senate-district-12', 'Maria Ferraro wins re-election in State Senate District 12', 'Ferraro defeated Lindqvist, 55.7% to 44.3%, according to unofficial returns.', 'Maria Ferraro won the race for State Senate District 12, defeating Mei Lindqvist by 6,156 votes, according to unofficial returns.
+', 'Dana Whitcomb', 'Legislature', 20, NULL, 1, '2026-11-03 23:16:00', '2026-11-03 23:16:00'),
+(319, 'daniel-rasmussen-wins-re-election-in-state-senate-district-24', 'Daniel Rasmussen wins re-election in State Senate District 24', 'Rasmussen defeated Castillo, 54.2% to 45.8%, according to unofficial returns.', 'Daniel Rasmussen won the race for State Senate District 24, defeating Naomi Castillo by 10,169 votes, according to unofficial returns.
+
+> To everyone who didn''t vote for me: I will work just as hard for you.
+
+— Rasmussen, speaking to supporters in Granby
+
+Castillo conceded Wednesday morning, saying she had called Rasmussen to congratulate him.
+
+- **Naomi Castillo** (D): 55,445 votes, 45.8%
+- **Daniel Rasmussen** (R): 65,614 votes, 54.2%
+
+[Results by county](/races/state-senate-district-24/)
+', 'Keisha Brooks', 'Legislature', 30, NULL, 1, '2026-11-04 00:06:00', '2026-11-04 00:06:00'),
+(320, 'aisha-mbeki-wins-re-election-in-attorney-general', 'Aisha Mbeki wins re-election in attorney general', 'Mbeki defeated Hale, 53.1% to 46.9%, according to unofficial returns.', 'Aisha Mbeki won the race for attorney general, defeating Rebecca Hale by 92,134 votes, according to unofficial returns.
+
+> To everyone who didn''t vote for me: I will work just as hard for you.
+
+— Mbeki, speaking to supporters in Sheffield
+
+Hale conceded early Wednesday, saying she had called Mbeki to congratulate her.
+
+- **Aisha Mbeki** (D): 789,057 votes, 53.1%
+- **Rebecca Hale** (R): 696,923 votes, 46.9%
+
+[Results by county](/races/attorney-general/)
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-11-04 00:20:00', '2026-11-04 00:20:00'),
+(321, 'curtis-pruitt-wins-re-election-in-state-senate-district-10', 'Curtis Pruitt wins re-election in State Senate District 10', 'Pruitt defeated Iverson, 54.2% to 45.8%, according to unofficial returns.', 'Curtis Pruitt won the race for State Senate District 10, defeating Sarah Iverson by 7,733 votes, according to unofficial returns.
+
+> We said we''d outwork everybody, and we did.
+
+— Pruitt, speaking to supporters in Brandt
+
+Iverson conceded early Wednesday, saying she had called Pruitt to congratulate him.
+
+- **Curtis Pruitt** (D): 49,897 votes, 54.2%
+- **Sarah Iverson** (R): 42,164 votes, 45.8%
+
+[Results by county](/races/state-senate-district-10/)
+', 'Hana Sato', 'Legislature', 23, NULL, 1, '2026-11-04 00:34:00', '2026-11-04 09:17:00'),
+(322, 'linda-greenberg-wins-re-election-in-state-senate-district-2', 'Linda Greenberg wins re-election in State Senate District 2', 'Greenberg defeated Dawson, 51.7% to 48.3%, according to unofficial returns.', 'Linda Greenberg won the race for State Senate District 2, defeating Gregory Dawson by 8,357 votes, according to unofficial returns.
+
+> We said we''d outwork everybody, and we did.
+
+— Greenberg, speaking to supporters in Medford
+
+Dawson conceded early Wednesday, saying he had called Greenberg to congratulate her.
+
+- **Linda Greenberg** (D): 127,073 votes, 51.7%
+- **Gregory Dawson** (R): 118,716 votes, 48.3%
+
+[Results by county](/races/state-senate-district-2/)
+', 'Peter Lindahl', 'Legislature', 19, NULL, 1, '2026-11-04 00:42:00', '2026-11-04 00:42:00'),
+(323, 'hannah-novak-wins-re-election-in-supreme-court-seat-3', 'Hannah Novak wins re-election in Supreme Court, Seat 3', 'Novak defeated Marsh, 55.8% to 44.2%, according to unofficial returns.', 'Hannah Novak won the race for Supreme Court, Seat 3, defeating Dwayne Marsh by 152,572 votes, according to unofficial returns.
+
+> To everyone who didn''t vote for me: I will work just as hard for you.
+
+— Novak, speaking to supporters in Rockport
+
+Marsh conceded shortly before midnight, saying he had called Novak to congratulate her.
+
+- **Hannah Novak** (NP): 739,581 votes, 55.8%
+- **Dwayne Marsh** (NP): 587,009 votes, 44.2%
+
+[Results by county](/races/supreme-court-seat-3/)
+', 'Dana Whitcomb', 'Courts', 10, NULL, 1, '2026-11-04 00:58:00', '2026-11-04 00:58:00'),
+(324, 'maria-ferraro-wins-re-election-in-state-senate-district-12', 'Maria Ferraro wins re-election in State Senate District 12', 'Ferraro defeated Lindqvist, 55.7% to 44.3%, according to unofficial returns.', 'Maria Ferraro won the race for State Senate District 12, defeating Mei Lindqvist by 6,156 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
@@ -7160,76 +7200,89 @@ Lindqvist conceded Wednesday morning, saying she had called Ferraro to congratul
 - **Maria Ferraro** (R): 30,074 votes, 55.7%
 
 [Results by county](/races/state-senate-district-12/)
-', 'Colin Marsh', 'Legislature', 24, NULL, 1, '2026-11-04 01:22:00', '2026-11-04 04:04:00'),
-(319, 'kevin-ibarra-wins-re-election-in-us-house-district-7', 'Kevin Ibarra wins re-election in U.S. House District 7', 'Ibarra defeated Sterling, 50.5% to 47.7%, according to unofficial returns.', 'Kevin Ibarra won the race for U.S. House District 7, defeating Denise Sterling by 4,185 votes, according to unofficial returns.
+', 'Hana Sato', 'Legislature', 24, NULL, 1, '2026-11-04 01:23:00', '2026-11-04 01:23:00'),
+(325, 'kevin-ibarra-wins-re-election-in-us-house-district-7', 'Kevin Ibarra wins re-election in U.S. House District 7', 'Ibarra defeated Sterling, 50.5% to 47.7%, according to unofficial returns.', 'Kevin Ibarra won the race for U.S. House District 7, defeating Denise Sterling by 4,185 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Ibarra, speaking to supporters in Sutton
 
-Sterling conceded early Wednesday, saying she had called Ibarra to congratulate him.
+Sterling conceded Wednesday morning, saying she had called Ibarra to congratulate him.
 
 - **Denise Sterling** (D): 69,583 votes, 47.7%
 - **Kevin Ibarra** (R): 73,768 votes, 50.5%
 - **Maria Kimura** (L): 2,676 votes, 1.8%
 
 [Results by county](/races/us-house-district-7/)
-', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-11-04 01:28:00', '2026-11-04 01:28:00'),
-(320, 'sarah-fairbanks-wins-re-election-in-state-senate-district-18', 'Sarah Fairbanks wins re-election in State Senate District 18', 'Fairbanks defeated Winslow, 58.5% to 41.5%, according to unofficial returns.', 'Sarah Fairbanks won the race for State Senate District 18, defeating James Winslow by 14,031 votes, according to unofficial returns.
+', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-11-04 01:30:00', '2026-11-04 01:30:00'),
+(326, 'sarah-fairbanks-wins-re-election-in-state-senate-district-18', 'Sarah Fairbanks wins re-election in State Senate District 18', 'Fairbanks defeated Winslow, 58.5% to 41.5%, according to unofficial returns.', 'Sarah Fairbanks won the race for State Senate District 18, defeating James Winslow by 14,031 votes, according to unofficial returns.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
+> We said we''d outwork everybody, and we did.
 
 — Fairbanks, speaking to supporters in Bristow
 
-Winslow conceded early Wednesday, saying he had called Fairbanks to congratulate her.
+Winslow conceded Wednesday morning, saying he had called Fairbanks to congratulate her.
 
 - **James Winslow** (D): 34,253 votes, 41.5%
 - **Sarah Fairbanks** (R): 48,284 votes, 58.5%
 
 [Results by county](/races/state-senate-district-18/)
-', 'Peter Lindahl', 'Legislature', 27, NULL, 1, '2026-11-04 02:02:00', '2026-11-04 05:50:00'),
-(321, 'elena-yates-wins-re-election-in-state-auditor', 'Elena Yates wins re-election in state auditor', 'Yates defeated Caldwell, 54.2% to 45.8%, according to unofficial returns.', 'Elena Yates won the race for state auditor, defeating Luis Caldwell by 118,839 votes, according to unofficial returns.
+', 'Peter Lindahl', 'Legislature', 27, NULL, 1, '2026-11-04 01:42:00', '2026-11-04 01:42:00'),
+(327, 'elena-yates-wins-re-election-in-state-auditor', 'Elena Yates wins re-election in state auditor', 'Yates defeated Caldwell, 54.2% to 45.8%, according to unofficial returns.', 'Elena Yates won the race for state auditor, defeating Luis Caldwell by 118,839 votes, according to unofficial returns.
 
 > We said we''d outwork everybody, and we did.
 
 — Yates, speaking to supporters in Dover Mills
 
-Caldwell conceded shortly before midnight, saying he had called Yates to congratulate her.
+Caldwell conceded early Wednesday, saying he had called Yates to congratulate her.
 
 - **Luis Caldwell** (D): 656,461 votes, 45.8%
 - **Elena Yates** (R): 775,300 votes, 54.2%
 
 [Results by county](/races/state-auditor/)
-', 'Peter Lindahl', 'Statewide', 7, NULL, 1, '2026-11-04 03:02:00', '2026-11-04 03:02:00'),
-(322, 'yusuf-boyd-wins-re-election-in-us-house-district-4', 'Yusuf Boyd wins re-election in U.S. House District 4', 'Boyd defeated Oyelaran, 58.0% to 42.0%, according to unofficial returns.', 'Yusuf Boyd won the race for U.S. House District 4, defeating Katherine Oyelaran by 27,835 votes, according to unofficial returns.
+', 'Ruth Adeyemi', 'Statewide', 7, NULL, 1, '2026-11-04 03:06:00', '2026-11-04 03:06:00'),
+(328, 'yusuf-boyd-wins-re-election-in-us-house-district-4', 'Yusuf Boyd wins re-election in U.S. House District 4', 'Boyd defeated Oyelaran, 58.0% to 42.0%, according to unofficial returns.', 'Yusuf Boyd won the race for U.S. House District 4, defeating Katherine Oyelaran by 27,835 votes, according to unofficial returns.
 
-> Tonight the voters of New Essex chose to move forward together.
+> We said we''d outwork everybody, and we did.
 
 — Boyd, speaking to supporters in Verona
 
-Oyelaran conceded early Wednesday, saying she had called Boyd to congratulate him.
+Oyelaran conceded shortly before midnight, saying she had called Boyd to congratulate him.
 
 - **Katherine Oyelaran** (D): 73,071 votes, 42.0%
 - **Yusuf Boyd** (R): 100,906 votes, 58.0%
 
 [Results by county](/races/us-house-district-4/)
-', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2026-11-04 03:18:00', '2026-11-04 05:21:00'),
-(323, 'julia-navarro-wins-us-house-district-5-unopposed', 'Julia Navarro wins U.S. House District 5 unopposed', 'Navarro faced no major-party opponent.', 'Julia Navarro (R) won U.S. House District 5, facing no major-party opponent. Navarro received 152,090 votes.
-', 'Martin Ocampo', 'Congress', 15, NULL, 1, '2026-11-04 03:36:00', '2026-11-04 03:36:00'),
-(324, 'franklin-sorensen-wins-re-election-in-state-senate-district-6', 'Franklin Sorensen wins re-election in State Senate District 6', 'Sorensen defeated Eckert, 54.6% to 45.4%, according to unofficial returns.', 'Franklin Sorensen won the race for State Senate District 6, defeating Abigail Eckert by 12,211 votes, according to unofficial returns.
+', 'Ruth Adeyemi', 'Congress', 14, NULL, 1, '2026-11-04 03:18:00', '2026-11-04 12:40:00'),
+(329, 'julia-navarro-wins-us-house-district-5-unopposed', 'Julia Navarro wins U.S. House District 5 unopposed', 'Navarro faced no major-party opponent.', 'Julia Navarro (R) won U.S. House District 5, facing no major-party opponent. Navarro received 152,090 votes.
+', 'Hana Sato', 'Congress', 15, NULL, 1, '2026-11-04 03:38:00', '2026-11-04 11:23:00'),
+(330, 'franklin-sorensen-wins-re-election-in-state-senate-district-6', 'Franklin Sorensen wins re-election in State Senate District 6', 'Sorensen defeated Eckert, 54.6% to 45.4%, according to unofficial returns.', 'Franklin Sorensen won the race for State Senate District 6, defeating Abigail Eckert by 12,211 votes, according to unofficial returns.
 
-> Tonight the voters of New Essex chose to move forward together.
+> We said we''d outwork everybody, and we did.
 
 — Sorensen, speaking to supporters in Verona
 
-Eckert conceded Wednesday morning, saying she had called Sorensen to congratulate him.
+Eckert conceded shortly before midnight, saying she had called Sorensen to congratulate him.
 
 - **Franklin Sorensen** (D): 71,757 votes, 54.6%
 - **Abigail Eckert** (R): 59,546 votes, 45.4%
 
 [Results by county](/races/state-senate-district-6/)
-', 'Hana Sato', 'Legislature', 21, NULL, 1, '2026-11-04 05:17:00', '2026-11-04 05:17:00'),
-(325, 'monica-nyberg-wins-re-election-in-us-house-district-2', 'Monica Nyberg wins re-election in U.S. House District 2', 'Nyberg defeated Gallagher, 53.5% to 44.6%, according to unofficial returns.', 'Monica Nyberg won the race for U.S. House District 2, defeating Linda Gallagher by 15,709 votes, according to unofficial returns.
+', 'Keisha Brooks', 'Legislature', 21, NULL, 1, '2026-11-04 05:04:00', '2026-11-04 05:04:00'),
+(331, 'omar-acosta-wins-re-election-in-state-senate-district-16', 'Omar Acosta wins re-election in State Senate District 16', 'Acosta defeated Bauer, 53.2% to 46.8%, according to unofficial returns.', 'Omar Acosta won the race for State Senate District 16, defeating Claire Bauer by 16,400 votes, according to unofficial returns.
+
+> We said we''d outwork everybody, and we did.
+
+— Acosta, speaking to supporters in Hollis
+
+Bauer conceded Wednesday morning, saying she had called Acosta to congratulate him.
+
+- **Omar Acosta** (D): 136,316 votes, 53.2%
+- **Claire Bauer** (R): 119,916 votes, 46.8%
+
+[Results by county](/races/state-senate-district-16/)
+', 'Dana Whitcomb', 'Legislature', 26, NULL, 1, '2026-11-04 05:11:00', '2026-11-04 07:55:00'),
+(332, 'monica-nyberg-wins-re-election-in-us-house-district-2', 'Monica Nyberg wins re-election in U.S. House District 2', 'Nyberg defeated Gallagher, 53.5% to 44.6%, according to unofficial returns.', 'Monica Nyberg won the race for U.S. House District 2, defeating Linda Gallagher by 15,709 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
@@ -7242,144 +7295,101 @@ Gallagher conceded early Wednesday, saying she had called Nyberg to congratulate
 - **Olivia Chen** (L): 3,246 votes, 1.8%
 
 [Results by county](/races/us-house-district-2/)
-', 'Hana Sato', 'Congress', 12, NULL, 1, '2026-11-04 05:26:00', '2026-11-04 05:26:00'),
-(326, 'omar-acosta-wins-re-election-in-state-senate-district-16', 'Omar Acosta wins re-election in State Senate District 16', 'Acosta defeated Bauer, 53.2% to 46.8%, according to unofficial returns.', 'Omar Acosta won the race for State Senate District 16, defeating Claire Bauer by 16,400 votes, according to unofficial returns.
+', 'Dana Whitcomb', 'Congress', 12, NULL, 1, '2026-11-04 05:20:00', '2026-11-04 05:20:00'),
+(333, 'elena-okafor-wins-re-election-in-us-house-district-8', 'Elena Okafor wins re-election in U.S. House District 8', 'Okafor defeated Ortega, 55.5% to 44.5%, according to unofficial returns.', 'Elena Okafor won the race for U.S. House District 8, defeating Rebecca Ortega by 25,884 votes, according to unofficial returns.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
-
-— Acosta, speaking to supporters in Hollis
-
-Bauer conceded early Wednesday, saying she had called Acosta to congratulate him.
-
-- **Omar Acosta** (D): 136,316 votes, 53.2%
-- **Claire Bauer** (R): 119,916 votes, 46.8%
-
-[Results by county](/races/state-senate-district-16/)
-', 'Dana Whitcomb', 'Legislature', 26, NULL, 1, '2026-11-04 05:39:00', '2026-11-04 05:39:00'),
-(327, 'marcus-petrov-wins-state-senate-district-22', 'Marcus Petrov wins State Senate District 22', 'Petrov defeated Crowley, 56.3% to 43.7%, according to unofficial returns.', 'Marcus Petrov won the race for State Senate District 22, defeating Marcus Crowley by 13,768 votes, according to unofficial returns.
-
-> Tonight the voters of New Essex chose to move forward together.
-
-— Petrov, speaking to supporters in Lowell Falls
-
-Crowley conceded shortly before midnight, saying he had called Petrov to congratulate him.
-
-- **Marcus Crowley** (D): 47,325 votes, 43.7%
-- **Marcus Petrov** (R): 61,093 votes, 56.3%
-
-[Results by county](/races/state-senate-district-22/)
-', 'Ruth Adeyemi', 'Legislature', 29, NULL, 1, '2026-11-04 05:51:00', '2026-11-04 05:51:00'),
-(328, 'elena-okafor-wins-re-election-in-us-house-district-8', 'Elena Okafor wins re-election in U.S. House District 8', 'Okafor defeated Ortega, 55.5% to 44.5%, according to unofficial returns.', 'Elena Okafor won the race for U.S. House District 8, defeating Rebecca Ortega by 25,884 votes, according to unofficial returns.
-
-> To everyone who didn''t vote for me: I will work just as hard for you.
+> We said we''d outwork everybody, and we did.
 
 — Okafor, speaking to supporters in Greenville
 
-Ortega conceded early Wednesday, saying she had called Okafor to congratulate her.
+Ortega conceded Wednesday morning, saying she had called Okafor to congratulate her.
 
 - **Elena Okafor** (D): 130,594 votes, 55.5%
 - **Rebecca Ortega** (R): 104,710 votes, 44.5%
 
 [Results by county](/races/us-house-district-8/)
-', 'Dana Whitcomb', 'Congress', 18, NULL, 1, '2026-11-04 05:53:00', '2026-11-04 05:53:00'),
-(329, 'daniel-rasmussen-wins-re-election-in-state-senate-district-24', 'Daniel Rasmussen wins re-election in State Senate District 24', 'Rasmussen defeated Castillo, 54.2% to 45.8%, according to unofficial returns.', 'Daniel Rasmussen won the race for State Senate District 24, defeating Naomi Castillo by 10,169 votes, according to unofficial returns.
+', 'Ruth Adeyemi', 'Congress', 18, NULL, 1, '2026-11-04 05:55:00', '2026-11-04 13:15:00'),
+(334, 'marcus-petrov-wins-state-senate-district-22', 'Marcus Petrov wins State Senate District 22', 'Petrov defeated Crowley, 56.3% to 43.7%, according to unofficial returns.', 'Marcus Petrov won the race for State Senate District 22, defeating Marcus Crowley by 13,768 votes, according to unofficial returns.
 
 > We said we''d outwork everybody, and we did.
 
-— Rasmussen, speaking to supporters in Granby
+— Petrov, speaking to supporters in Lowell Falls
 
-Castillo conceded shortly before midnight, saying she had called Rasmussen to congratulate him.
+Crowley conceded early Wednesday, saying he had called Petrov to congratulate him.
 
-- **Naomi Castillo** (D): 55,445 votes, 45.8%
-- **Daniel Rasmussen** (R): 65,614 votes, 54.2%
+- **Marcus Crowley** (D): 47,325 votes, 43.7%
+- **Marcus Petrov** (R): 61,093 votes, 56.3%
 
-[Results by county](/races/state-senate-district-24/)
-', 'Ruth Adeyemi', 'Legislature', 30, NULL, 1, '2026-11-04 11:21:00', '2026-11-04 11:21:00'),
-(330, 'aisha-mbeki-wins-re-election-in-attorney-general', 'Aisha Mbeki wins re-election in attorney general', 'Mbeki defeated Hale, 53.1% to 46.9%, according to unofficial returns.', 'Aisha Mbeki won the race for attorney general, defeating Rebecca Hale by 92,134 votes, according to unofficial returns.
+[Results by county](/races/state-senate-district-22/)
+', 'Dana Whitcomb', 'Legislature', 29, NULL, 1, '2026-11-04 06:08:00', '2026-11-04 06:08:00'),
+(335, 'fatima-lowry-wins-re-election-in-commissioner-of-agriculture', 'Fatima Lowry wins re-election in commissioner of agriculture', 'Lowry defeated Voss, 57.1% to 42.9%, according to unofficial returns.', 'Fatima Lowry won the race for commissioner of agriculture, defeating Henry Voss by 200,376 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
-— Mbeki, speaking to supporters in Sheffield
+— Lowry, speaking to supporters in Marlow
 
-Hale conceded early Wednesday, saying she had called Mbeki to congratulate her.
+Voss conceded early Wednesday, saying he had called Lowry to congratulate her.
 
-- **Aisha Mbeki** (D): 789,057 votes, 53.1%
-- **Rebecca Hale** (R): 696,923 votes, 46.9%
+- **Henry Voss** (D): 605,315 votes, 42.9%
+- **Fatima Lowry** (R): 805,691 votes, 57.1%
 
-[Results by county](/races/attorney-general/)
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-11-04 18:09:00', '2026-11-04 18:09:00'),
-(331, 'curtis-pruitt-wins-re-election-in-state-senate-district-10', 'Curtis Pruitt wins re-election in State Senate District 10', 'Pruitt defeated Iverson, 54.2% to 45.8%, according to unofficial returns.', 'Curtis Pruitt won the race for State Senate District 10, defeating Sarah Iverson by 7,733 votes, according to unofficial returns.
+[Results by county](/races/commissioner-of-agriculture/)
+', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2026-11-04 08:52:00', '2026-11-04 08:52:00'),
+(336, 'race-for-state-senate-district-20-too-close-to-call', 'Race for State Senate District 20 too close to call', 'Jansen leads Haddad by 999 votes with 96% of the expected vote counted.', 'The race for State Senate District 20 remained too close to call on Wednesday morning, with Jonathan Jansen holding a lead of 999 votes over Daniel Haddad.
 
-> We said we''d outwork everybody, and we did.
-
-— Pruitt, speaking to supporters in Brandt
-
-Iverson conceded early Wednesday, saying she had called Pruitt to congratulate him.
-
-- **Curtis Pruitt** (D): 49,897 votes, 54.2%
-- **Sarah Iverson** (R): 42,164 votes, 45.8%
-
-[Results by county](/races/state-senate-district-10/)
-', 'Dana Whitcomb', 'Legislature', 23, NULL, 1, '2026-11-04 18:25:00', '2026-11-04 18:25:00'),
-(332, 'linda-greenberg-wins-re-election-in-state-senate-district-2', 'Linda Greenberg wins re-election in State Senate District 2', 'Greenberg defeated Dawson, 51.7% to 48.3%, according to unofficial returns.', 'Linda Greenberg won the race for State Senate District 2, defeating Gregory Dawson by 8,357 votes, according to unofficial returns.
-
-> We said we''d outwork everybody, and we did.
-
-— Greenberg, speaking to supporters in Medford
-
-Dawson conceded early Wednesday, saying he had called Greenberg to congratulate her.
-
-- **Linda Greenberg** (D): 127,073 votes, 51.7%
-- **Gregory Dawson** (R): 118,716 votes, 48.3%
-
-[Results by county](/races/state-senate-district-2/)
-', 'Peter Lindahl', 'Legislature', 19, NULL, 1, '2026-11-04 19:23:00', '2026-11-04 19:23:00'),
-(333, 'hannah-novak-wins-re-election-in-supreme-court-seat-3', 'Hannah Novak wins re-election in Supreme Court, Seat 3', 'Novak defeated Marsh, 55.8% to 44.2%, according to unofficial returns.', 'Hannah Novak won the race for Supreme Court, Seat 3, defeating Dwayne Marsh by 152,572 votes, according to unofficial returns.
-
-> Tonight the voters of New Essex chose to move forward together.
-
-— Novak, speaking to supporters in Rockport
-
-Marsh conceded shortly before midnight, saying he had called Novak to congratulate her.
-
-- **Hannah Novak** (NP): 739,581 votes, 55.8%
-- **Dwayne Marsh** (NP): 587,009 votes, 44.2%
-
-[Results by county](/races/supreme-court-seat-3/)
-', 'Colin Marsh', 'Courts', 10, NULL, 1, '2026-11-04 20:13:00', '2026-11-05 03:36:00'),
-(334, 'race-for-state-senate-district-20-too-close-to-call', 'Race for State Senate District 20 too close to call', 'Jansen leads Haddad by 999 votes with 96% of the expected vote counted.', 'The race for State Senate District 20 remained too close to call on Wednesday morning, with Jonathan Jansen holding a lead of 999 votes over Daniel Haddad.
-
-About 96% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which have split roughly evenly.
+About 96% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from Harbor County, which have split roughly evenly.
 
 > We are going to count every vote, and we are going to be patient.
 
 — Daniel Haddad
 
 [Live results by county](/races/state-senate-district-20/)
-', 'Hana Sato', 'Legislature', 28, NULL, 1, '2026-11-04 21:53:00', '2026-11-04 21:53:00'),
-(335, 'mcallister-leads-in-superintendent-of-public-instruction-as-count', 'McAllister leads in superintendent of public instruction as count continues', 'With 92% of the expected vote counted, Andrew McAllister is ahead by 3.4 points.', 'Andrew McAllister led Walter Santos by 3.4 percentage points in the race for superintendent of public instruction, with 92% of the expected vote counted.
+', 'Martin Ocampo', 'Legislature', 28, NULL, 1, '2026-11-04 22:16:00', '2026-11-04 22:16:00'),
+(337, 'mcallister-leads-in-superintendent-of-public-instruction-as-count', 'McAllister leads in superintendent of public instruction as count continues', 'With 92% of the expected vote counted, Andrew McAllister is ahead by 3.4 points.', 'Andrew McAllister led Walter Santos by 3.4 percentage points in the race for superintendent of public instruction, with 92% of the expected vote counted.
 
 Election officials said they expected to finish counting mail ballots by Friday.
 
 [Live results by county](/races/superintendent-of-public-instruction/)
-', 'Luis Ferreira', 'Statewide', 9, NULL, 1, '2026-11-04 23:24:00', '2026-11-04 23:24:00'),
-(336, 'delgado-leads-in-us-house-district-6-as-count-continues', 'Delgado leads in U.S. House District 6 as count continues', 'With 88% of the expected vote counted, Grace Delgado is ahead by 3.8 points.', 'Grace Delgado led Walter Underwood by 3.8 percentage points in the race for U.S. House District 6, with 88% of the expected vote counted.
+', 'Dana Whitcomb', 'Statewide', 9, NULL, 1, '2026-11-04 23:24:00', '2026-11-04 23:24:00'),
+(338, 'race-for-governor-too-close-to-call', 'Race for governor too close to call', 'Dunn leads Morrison by 11,992 votes with 97% of the expected vote counted.', 'The race for governor remained too close to call on Wednesday morning, with Grace Dunn holding a lead of 11,992 votes over Priya Morrison.
+
+About 97% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which have split roughly evenly.
+
+> We are going to count every vote, and we are going to be patient.
+
+— Priya Morrison
+
+[Live results by county](/races/governor/)
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-11-05 00:12:00', '2026-11-05 00:12:00'),
+(339, 'state-treasurer-heads-for-a-recount', 'State Treasurer heads for a recount', 'Reyes leads Osei by 3,084 votes out of more than 1,471,000 cast.', 'The race for state treasurer is headed for an automatic recount after the final unofficial tally showed Kevin Reyes ahead of Claire Osei by 3,084 votes, a margin of 0.21 percentage points.
+
+State law requires a recount when the margin is less than half a percentage point. County canvassing boards must certify their results by November 20; the recount would begin the following week.
+
+## What happens next
+
+1. Counties finish counting provisional ballots.
+2. The State Canvassing Board certifies the results.
+3. Each county recounts every ballot by machine, with a hand count of a random sample.
+
+[Results by county](/races/state-treasurer/)
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-11-05 00:57:00', '2026-11-05 00:57:00'),
+(340, 'delgado-leads-in-us-house-district-6-as-count-continues', 'Delgado leads in U.S. House District 6 as count continues', 'With 88% of the expected vote counted, Grace Delgado is ahead by 3.8 points.', 'Grace Delgado led Walter Underwood by 3.8 percentage points in the race for U.S. House District 6, with 88% of the expected vote counted.
 
 Election officials said they expected to finish counting mail ballots by Friday.
 
 [Live results by county](/races/us-house-district-6/)
-', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-11-05 01:39:00', '2026-11-05 01:39:00'),
-(337, 'race-for-us-house-district-3-too-close-to-call', 'Race for U.S. House District 3 too close to call', 'Ashworth leads Whitaker by 2,195 votes with 98% of the expected vote counted.', 'The race for U.S. House District 3 remained too close to call on Wednesday morning, with Katherine Ashworth holding a lead of 2,195 votes over David Whitaker.
+', 'Peter Lindahl', 'Congress', 16, NULL, 1, '2026-11-05 01:07:00', '2026-11-05 01:07:00'),
+(341, 'race-for-us-house-district-3-too-close-to-call', 'Race for U.S. House District 3 too close to call', 'Ashworth leads Whitaker by 2,195 votes with 98% of the expected vote counted.', 'The race for U.S. House District 3 remained too close to call on Wednesday morning, with Katherine Ashworth holding a lead of 2,195 votes over David Whitaker.
 
-About 98% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the Coast counties, which have split roughly evenly.
+About 98% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the Coast counties, which have favored Democrats this year.
 
 > We are going to count every vote, and we are going to be patient.
 
 — David Whitaker
 
 [Live results by county](/races/us-house-district-3/)
-', 'Keisha Brooks', 'Congress', 13, NULL, 1, '2026-11-05 05:41:00', '2026-11-05 05:41:00'),
-(338, 'what-we-still-dont-know-about-the-2026-election-in-new-essex', 'What we still don''t know about the 2026 election in New Essex', 'Several races remain too close to call. Here is where the count stands and what happens next.', 'Most of the 2026 election in New Essex is settled. These races are not.
+', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-11-05 05:17:00', '2026-11-05 05:17:00'),
+(342, 'what-we-still-dont-know-about-the-2026-election-in-new-essex', 'What we still don''t know about the 2026 election in New Essex', 'Several races remain too close to call. Here is where the count stands and what happens next.', 'Most of the 2026 election in New Essex is settled. These races are not.
 
 - **[Governor](/races/governor/):** Dunn leads Morrison by 11,992 votes with ballots still being counted.
 - **[Secretary of State](/races/secretary-of-state/):** Vasquez leads Holm with 93% of the expected vote counted.
@@ -7391,14 +7401,14 @@ About 98% of the expected vote had been counted. Most of the outstanding ballots
 - **[State Senate District 20](/races/state-senate-district-20/):** Jansen leads Haddad by 999 votes with ballots still being counted.
 
 Counties must certify their results by November 20. The State Canvassing Board meets on November 24.
-', 'Dana Whitcomb', 'Voting', NULL, NULL, 1, '2026-11-05 06:00:00', '2026-11-05 06:00:00'),
-(339, 'vasquez-leads-in-secretary-of-state-as-count-continues', 'Vasquez leads in secretary of state as count continues', 'With 93% of the expected vote counted, Samuel Vasquez is ahead by 2.3 points.', 'Samuel Vasquez led Mei Holm by 2.3 percentage points in the race for secretary of state, with 93% of the expected vote counted.
+', 'Colin Marsh', 'Voting', NULL, NULL, 1, '2026-11-05 06:00:00', '2026-11-05 09:12:00'),
+(343, 'vasquez-leads-in-secretary-of-state-as-count-continues', 'Vasquez leads in secretary of state as count continues', 'With 93% of the expected vote counted, Samuel Vasquez is ahead by 2.3 points.', 'Samuel Vasquez led Mei Holm by 2.3 percentage points in the race for secretary of state, with 93% of the expected vote counted.
 
 Election officials said they expected to finish counting mail ballots by Friday.
 
 [Live results by county](/races/secretary-of-state/)
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-11-05 06:53:00', '2026-11-05 06:53:00'),
-(340, 'state-senate-district-14-heads-for-a-recount', 'State Senate District 14 heads for a recount', 'Albright leads Lindgren by 171 votes out of more than 143,000 cast.', 'The race for State Senate District 14 is headed for an automatic recount after the final unofficial tally showed Nathan Albright ahead of Jonathan Lindgren by 171 votes, a margin of 0.12 percentage points.
+', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-11-05 07:05:00', '2026-11-05 07:05:00'),
+(344, 'state-senate-district-14-heads-for-a-recount', 'State Senate District 14 heads for a recount', 'Albright leads Lindgren by 171 votes out of more than 143,000 cast.', 'The race for State Senate District 14 is headed for an automatic recount after the final unofficial tally showed Nathan Albright ahead of Jonathan Lindgren by 171 votes, a margin of 0.12 percentage points.
 
 State law requires a recount when the margin is less than half a percentage point. County canvassing boards must certify their results by November 20; the recount would begin the following week.
 
@@ -7409,36 +7419,14 @@ State law requires a recount when the margin is less than half a percentage poin
 3. Each county recounts every ballot by machine, with a hand count of a random sample.
 
 [Results by county](/races/state-senate-district-14/)
-', 'Peter Lindahl', 'Legislature', 25, NULL, 1, '2026-11-05 07:21:00', '2026-11-05 07:21:00'),
-(341, 'state-treasurer-heads-for-a-recount', 'State Treasurer heads for a recount', 'Reyes leads Osei by 3,084 votes out of more than 1,471,000 cast.', 'The race for state treasurer is headed for an automatic recount after the final unofficial tally showed Kevin Reyes ahead of Claire Osei by 3,084 votes, a margin of 0.21 percentage points.
-
-State law requires a recount when the margin is less than half a percentage point. County canvassing boards must certify their results by November 20; the recount would begin the following week.
-
-## What happens next
-
-1. Counties finish counting provisional ballots.
-2. The State Canvassing Board certifies the results.
-3. Each county recounts every ballot by machine, with a hand count of a random sample.
-
-[Results by county](/races/state-treasurer/)
-', 'Luis Ferreira', 'Statewide', 6, NULL, 0, '2026-11-05 13:26:00', '2026-11-05 13:26:00'),
-(342, 'race-for-governor-too-close-to-call', 'Race for governor too close to call', 'Dunn leads Morrison by 11,992 votes with 97% of the expected vote counted.', 'The race for governor remained too close to call on Wednesday morning, with Grace Dunn holding a lead of 11,992 votes over Priya Morrison.
-
-About 97% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which have split roughly evenly.
-
-> We are going to count every vote, and we are going to be patient.
-
-— Priya Morrison
-
-[Live results by county](/races/governor/)
-', 'Colin Marsh', 'Governor', 1, NULL, 0, '2026-11-05 19:21:00', '2026-11-05 19:21:00'),
-(343, 'governor-the-count-county-by-county', 'Governor: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Ruth Adeyemi', 'Governor', 1, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
-(344, 'state-treasurer-the-count-county-by-county', 'State Treasurer: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Martin Ocampo', 'Statewide', 6, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
-(345, 'secretary-of-state-the-count-county-by-county', 'Secretary of State: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Ruth Adeyemi', 'Statewide', 5, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00');
+', 'Dana Whitcomb', 'Legislature', 25, NULL, 1, '2026-11-05 07:26:00', '2026-11-05 07:26:00'),
+(345, 'governor-the-count-county-by-county', 'Governor: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Dana Whitcomb', 'Governor', 1, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
+(346, 'state-treasurer-the-count-county-by-county', 'State Treasurer: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Ruth Adeyemi', 'Statewide', 6, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
+(347, 'secretary-of-state-the-count-county-by-county', 'Secretary of State: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Martin Ocampo', 'Statewide', 5, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00');
 
 INSERT INTO redirects (source, target) VALUES
-('/news/april-poll-dunn-leads-morrison-by-6-points-in-race-for-governor-draft/', '/news/april-poll-dunn-leads-morrison-by-6-points-in-race-for-governor/'),
-('/news/april-poll-morrison-leads-dunn-by-6-points-in-race-for-governor-draft/', '/news/april-poll-morrison-leads-dunn-by-6-points-in-race-for-governor/'),
+('/news/may-poll-dunn-leads-morrison-by-3-points-in-race-for-governor-draft/', '/news/may-poll-dunn-leads-morrison-by-3-points-in-race-for-governor/'),
+('/news/may-poll-dunn-leads-morrison-by-5-points-in-race-for-governor-draft/', '/news/may-poll-dunn-leads-morrison-by-5-points-in-race-for-governor/'),
 ('/2026/', '/races/'),
 ('/election-night/', '/races/'),
 ('/voter-guide/', '/news/archive/2026/10/');

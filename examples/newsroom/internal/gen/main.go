@@ -512,7 +512,10 @@ func (g *gen) bio(c *candidate, home *county) string {
 		role += ", running without a major-party opponent"
 	}
 	fmt.Fprintf(&b, "**%s** is %s.", c.name, role)
-	office := fmt.Sprintf(g.pick(offices), home.seat)
+	office := g.pick(offices)
+	if strings.Contains(office, "%s") {
+		office = fmt.Sprintf(office, home.seat)
+	}
 	switch {
 	case c.incumbent && r.nonpartisan:
 		fmt.Fprintf(&b, " Before joining the court, %s spent eleven years as a trial judge in %s County.", c.pronoun, home.name)
@@ -709,8 +712,8 @@ func (g *gen) addArticle(a *article) {
 	if a.publishedAt.IsZero() {
 		panic("no date: " + a.title)
 	}
-	// Stories go up during the working day.
-	if a.publishedAt.Hour() == 0 {
+	// Stories given only a day go up during the working day.
+	if a.publishedAt.Equal(a.publishedAt.Truncate(24 * time.Hour)) {
 		a.publishedAt = a.publishedAt.Add(time.Duration(6*60+g.r.IntN(14*60)) * time.Minute)
 	}
 	a.updated = a.publishedAt
