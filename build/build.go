@@ -192,7 +192,11 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()
 	if len(problems) > 0 {
-		return rep, fmt.Errorf("%w: %d problems; the previous build in %s is unchanged", ErrProblems, len(problems), opts.Output)
+		noun := "problems"
+		if len(problems) == 1 {
+			noun = "problem"
+		}
+		return rep, fmt.Errorf("%w: %d %s; the previous build in %s is unchanged", ErrProblems, len(problems), noun, opts.Output)
 	}
 	if err := stage.Commit(); err != nil {
 		return nil, err

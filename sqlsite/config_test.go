@@ -111,7 +111,10 @@ func TestPatternFill(t *testing.T) {
 func TestBind(t *testing.T) {
 	row := Row{"id": int64(3), "tag": "x"}
 	get := func(k string) (any, bool) { v, ok := row[k]; return v, ok }
-	tests := []struct{ dialect, in, want string; args int }{
+	tests := []struct {
+		dialect, in, want string
+		args              int
+	}{
 		{SQLite, "SELECT * FROM t WHERE tag = :tag AND id <> :id AND x = ':no' -- :nope\n AND y = :tag", "SELECT * FROM t WHERE tag = ?1 AND id <> ?2 AND x = ':no' -- :nope\n AND y = ?1", 2},
 		{Postgres, "SELECT a::text FROM t WHERE id = :id", "SELECT a::text FROM t WHERE id = $1", 1},
 	}

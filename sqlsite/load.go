@@ -291,7 +291,7 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 		if (r.Kind == KindList || r.Kind == KindArchive) && r.PerPage > 0 && !strings.HasSuffix(r.Path, "/") {
 			bad("path", "path %q: a paginated route's path must end in / (page 2 is at PATH/page/2/)", r.Path)
 		}
-		if len(vars) == 0 {
+		if len(vars) == 0 && r.Kind != KindDetail && r.Kind != KindArchive {
 			if j, dup := paths[r.Path]; dup {
 				bad("path", "path %q is also the path of route at line %d", r.Path, li.route(j, "path"))
 			}

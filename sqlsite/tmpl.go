@@ -21,6 +21,7 @@ import (
 	"github.com/bakehq/bake"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -285,7 +286,8 @@ type funcs struct {
 
 func newFuncs(s *Site) *funcs {
 	return &funcs{site: s, static: map[string]bool{},
-		md: goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Typographer))}
+		md: goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Typographer),
+			goldmark.WithParserOptions(parser.WithAutoHeadingID()))}
 }
 
 func (f *funcs) funcMap() template.FuncMap {

@@ -1,7 +1,213 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/bakehq/bake/internal/benchsite"
+	"github.com/spf13/cobra"
+)
+
+type benchFlags struct {
+	items int
+	seed  int64
+	keep  string
+	runs  int
+	json  bool
+}
 
 func benchCmd(g *globals) *cobra.Command {
-	return &cobra.Command{Use: "bench", Short: "Generate the benchmark site, build it and print the figures", Hidden: true}
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Generate the benchmark site, build it and print the figures",
+		Long: `Bench generates the benchmark workload (an items table of N rows in SQLite,
+with a home page, paginated lists, 20 category lists, one page per item,
+RSS and Atom feeds, a sitemap and a 404 page), builds it --runs times, each
+as a separate bake build process, and prints the median wall time,
+pages per second, peak memory (RSS) and bytes written.
+
+--keep DIR leaves the generated site there (bake.toml, templates, bench.db)
+so that it can be rebuilt, changed and compared by hand; a later bench
+with the same --keep, --items and --seed reuses its database.`,
+		Example: `  bake bench --items 10000
+  bake bench --items 100000 --runs 5 --keep /tmp/bench100k --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBench(cmd.Context(), g, f)
+		},
+	}
+	cmd.Flags().IntVar(&f.items, "items", 10000, "rows in the items table")
+	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed of the generated content")
+	cmd.Flags().StringVar(&f.keep, "keep", "", "generate the site in DIR and keep it (default: a temporary folder, removed)")
+	cmd.Flags().IntVar(&f.runs, "runs", 1, "builds to run; the median is reported")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the figures as JSON on stdout")
+	return cmd
+}
+
+// benchRun is the figures of one build.
+type benchRun struct {
+	Seconds        float64 `json:"seconds"`       // wall time of the bake build process
+	BuildSeconds   float64 `json:"build_seconds"` // as the build measured itself
+	Pages          int     `json:"pages"`
+	Bytes          int64   `json:"bytes"`
+	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
+	PagesPerSecond float64 `json:"pages_per_second"`
+}
+
+// benchResult is what bake bench --json prints: the median run's figures
+// and every run.
+type benchResult struct {
+	Items          int        `json:"items"`
+	Seed           int64      `json:"seed"`
+	GenerateSecs   float64    `json:"generate_seconds"`
+	Pages          int        `json:"pages"`
+	Seconds        float64    `json:"seconds"`
+	PagesPerSecond float64    `json:"pages_per_second"`
+	PeakRSSBytes   int64      `json:"peak_rss_bytes"`
+	Bytes          int64      `json:"bytes"`
+	CPUs           int        `json:"cpus"`
+	Runs           []benchRun `json:"runs"`
+}
+
+func runBench(ctx context.Context, g *globals, f benchFlags) error {
+	if f.items < 1 {
+		return fmt.Errorf("bench: --items must be at least 1")
+	}
+	if f.runs < 1 {
+		return fmt.Errorf("bench: --runs must be at least 1")
+	}
+	dir := f.keep
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "bake-bench-*")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	log := g.logger()
+	start := time.Now()
+	if err := prepareBench(ctx, dir, f); err != nil {
+		return err
+	}
+	res := benchResult{Items: f.items, Seed: f.seed, GenerateSecs: time.Since(start).Seconds(), CPUs: runtime.GOMAXPROCS(0)}
+	if !f.json {
+		fmt.Fprintf(g.stdio.Out, "generated %d items in %s (%.1fs)\n", f.items, dir, res.GenerateSecs)
+	}
+	for i := range f.runs {
+		run, err := benchBuild(ctx, dir)
+		if err != nil {
+			return err
+		}
+		res.Runs = append(res.Runs, run)
+		if !f.json {
+			fmt.Fprintf(g.stdio.Out, "run %d: %d pages in %.2fs (%.0f pages/s), peak RSS %s, %s written\n",
+				i+1, run.Pages, run.Seconds, run.PagesPerSecond, humanBytes(run.PeakRSSBytes), humanBytes(run.Bytes))
+		} else {
+			log.Debug("bench run", "run", i+1, "seconds", run.Seconds)
+		}
+	}
+	runs := slices.Clone(res.Runs)
+	slices.SortFunc(runs, func(a, b benchRun) int { return cmpFloat(a.Seconds, b.Seconds) })
+	med := runs[len(runs)/2]
+	res.Pages, res.Seconds, res.Bytes = med.Pages, med.Seconds, med.Bytes
+	res.PagesPerSecond = med.PagesPerSecond
+	for _, r := range res.Runs {
+		res.PeakRSSBytes = max(res.PeakRSSBytes, r.PeakRSSBytes)
+	}
+	if f.json {
+		enc := json.NewEncoder(g.stdio.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(g.stdio.Out, "median of %d: %d pages in %.2fs = %.0f pages/s; peak RSS %s (max); %s written; %d CPUs\n",
+		f.runs, res.Pages, res.Seconds, res.PagesPerSecond, humanBytes(res.PeakRSSBytes), humanBytes(res.Bytes), res.CPUs)
+	return nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// prepareBench writes the site and its database, reusing a database that
+// already holds the requested rows.
+func prepareBench(ctx context.Context, dir string, f benchFlags) error {
+	if err := benchsite.WriteSite(dir); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	dbPath := filepath.Join(dir, "bench.db")
+	stamp := filepath.Join(dir, "bench.db.stamp")
+	want := fmt.Sprintf("items=%d seed=%d\n", f.items, f.seed)
+	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
+		if _, err := os.Stat(dbPath); err == nil {
+			return nil
+		}
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", ".stamp"} {
+		os.Remove(dbPath + suffix)
+	}
+	db, err := sql.Open("sqlite", "file:"+dbPath)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	err = benchsite.Populate(ctx, db, benchsite.DialectSQLite, benchsite.Options{Items: f.items, Seed: f.seed})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return os.WriteFile(stamp, []byte(want), 0o644)
+}
+
+// benchBuild runs bake build --json on dir in a child process, so that its
+// wall time and peak RSS are the build's alone.
+func benchBuild(ctx context.Context, dir string) (benchRun, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return benchRun{}, fmt.Errorf("bench: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe, "build", "--json", "-C", dir)
+	cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1") // lets a test binary act as bake
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err = cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return benchRun{}, fmt.Errorf("bench: build: %w\n%s", err, errb.String())
+	}
+	var rep struct {
+		Pages   int     `json:"pages"`
+		Bytes   int64   `json:"bytes"`
+		Seconds float64 `json:"seconds"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		return benchRun{}, fmt.Errorf("bench: read build report: %w", err)
+	}
+	run := benchRun{Seconds: wall.Seconds(), BuildSeconds: rep.Seconds, Pages: rep.Pages, Bytes: rep.Bytes}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		run.PeakRSSBytes = ru.Maxrss * 1024 // Linux reports KiB
+	}
+	if run.Seconds > 0 {
+		run.PagesPerSecond = float64(run.Pages) / run.Seconds
+	}
+	return run, nil
 }

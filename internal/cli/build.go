@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -26,6 +28,7 @@ type buildFlags struct {
 	workers int
 	output  string
 	quiet   bool
+	cpuprof string
 }
 
 func buildCmd(g *globals) *cobra.Command {
@@ -52,6 +55,7 @@ file's path, SHA-256, size, content type and what it read (deps).`,
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "pages rendered at once (default: number of CPUs)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "build folder (default: [site] output of bake.toml, _site)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only problems")
+	cmd.Flags().StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the build to `FILE` (go tool pprof reads it)")
 	return cmd
 }
 
@@ -76,6 +80,17 @@ type problemJSON struct {
 
 func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	log := g.logger()
+	if f.cpuprof != "" {
+		pf, err := os.Create(f.cpuprof)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	workers := f.workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -162,7 +177,7 @@ func reportSetupError(g *globals, asJSON bool, err error) error {
 		enc.SetIndent("", "  ")
 		enc.Encode(map[string]any{"problems": list})
 	} else {
-		fmt.Fprintf(g.stdio.Err, "bake: %d problems in the site definition; nothing was built\n", len(probs))
+		fmt.Fprintf(g.stdio.Err, "bake: %s in the site definition; nothing was built\n", plural(len(probs), "problem"))
 	}
 	return exitError{1}
 }
@@ -265,4 +280,12 @@ func startProgress(ctx context.Context, w io.Writer, p *build.Progress, log *slo
 		}()
 	}
 	return func() { close(done); <-finished }
+}
+
+// plural formats a count with a noun: "1 problem", "2 problems".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"bytes"
+	"database/sql"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKilledBuildLeavesPreviousBuild kills a bake build process midway and
+// checks that the previous build is whole, and that the next build finishes
+// the job and clears what the killed one left.
+func TestKilledBuildLeavesPreviousBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 20,000-page site twice")
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+seed = "seed.sql"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{id}/"
+query = "SELECT * FROM items"
+template = "item.html"
+`,
+		// 20,000 rows made by SQLite itself.
+		"seed.sql": `CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+INSERT INTO items SELECT i, 'v1 item ' || i FROM n;`,
+		"templates/item.html": `<h1>{{.Row.title}}</h1>{{printf "%0200d" .Row.id}}`,
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(body), 0o644)
+	}
+	bake := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], append([]string{"-C", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1")
+		return cmd
+	}
+	if out, err := bake("build", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("first build: %v\n%s", err, out)
+	}
+	manifest := filepath.Join(dir, "_site", ".bake", "manifest.jsonl")
+	before, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Change every row, start a build and kill it once it is writing pages.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "site.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE items SET title = replace(title, 'v1', 'v2')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	cmd := bake("build", "-q")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	staging := ""
+	deadline := time.Now().Add(20 * time.Second)
+	for staging == "" && time.Now().Before(deadline) {
+		matches, _ := filepath.Glob(filepath.Join(dir, "._site.new-*", "items", "1*"))
+		if len(matches) > 50 {
+			staging = matches[0]
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if staging == "" {
+		t.Fatal("the build never got to writing pages")
+	}
+	after, _ := os.ReadFile(manifest)
+	if !bytes.Equal(before, after) {
+		t.Fatal("the killed build changed the live manifest")
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "_site", "items", "20000", "index.html"))
+	if !strings.Contains(string(page), "v1 item 20000") {
+		t.Fatalf("live page changed or missing after the kill: %q", page)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "._site.new-*")); len(left) == 0 {
+		t.Fatal("the kill came after the build finished; nothing was tested")
+	}
+
+	// The next build completes and removes the leftovers.
+	if out, err := bake("build", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("build after kill: %v\n%s", err, out)
+	}
+	page, _ = os.ReadFile(filepath.Join(dir, "_site", "items", "20000", "index.html"))
+	if !strings.Contains(string(page), "v2 item 20000") {
+		t.Fatalf("build after the kill did not finish the job: %q", page)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "._site.*-*")); len(left) > 0 {
+		t.Fatalf("leftovers after the next build: %v", left)
+	}
+}
