@@ -6,7 +6,7 @@
 --   cd examples/newsroom && go run ./internal/gen -o seed.sql
 --
 -- Tables: counties 60, races 31, candidates 66, results 1685, reporting 722,
--- articles 347, redirects 5.
+-- articles 346, redirects 5.
 
 BEGIN;
 
@@ -156,37 +156,37 @@ INSERT INTO counties (id, slug, name, seat, region, population, registered_voter
 (60, 'whitfield-county', 'Whitfield', 'Lyndon', 'Central Plains', 53250, 36971, 6, 16);
 
 INSERT INTO races (id, slug, title, office, office_slug, district, level, election_date, status, pct_reporting, summary, sort_order, updated_at) VALUES
-(1, 'governor', 'Governor', 'Governor', 'governor', NULL, 'Statewide', '2026-11-03', 'too close to call', 97, 'Dunn leads Morrison by 11,992 votes with ballots still being counted.', 1, '2026-11-05 00:48:00'),
+(1, 'governor', 'Governor', 'Governor', 'governor', NULL, 'Statewide', '2026-11-03', 'too close to call', 97, 'Dunn leads Morrison by 11,316 votes with ballots still being counted.', 1, '2026-11-05 00:48:00'),
 (2, 'us-senate', 'U.S. Senate', 'U.S. Senate', 'us-senate', NULL, 'Federal', '2026-11-03', 'called', 99, 'Ingrid Zimmer (R) wins another term, defeating Omar Brennan by 4.4 points.', 2, '2026-11-03 22:55:00'),
-(3, 'lieutenant-governor', 'Lieutenant Governor', 'Lieutenant Governor', 'lieutenant-governor', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Lena Quinlan (R) defeats Luis Duarte by 3.1 points.', 3, '2026-11-03 21:52:00'),
-(4, 'attorney-general', 'Attorney General', 'Attorney General', 'attorney-general', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Aisha Mbeki (D) wins another term, defeating Rebecca Hale by 6.2 points.', 4, '2026-11-04 00:40:00'),
-(5, 'secretary-of-state', 'Secretary of State', 'Secretary of State', 'secretary-of-state', NULL, 'Statewide', '2026-11-03', 'counting', 93, 'Vasquez leads Holm with 93% of the expected vote counted.', 5, '2026-11-05 07:30:00'),
-(6, 'state-treasurer', 'State Treasurer', 'State Treasurer', 'state-treasurer', NULL, 'Statewide', '2026-11-03', 'recount', 100, 'Reyes leads Osei by 3,084 votes, inside the margin for an automatic recount.', 6, '2026-11-05 01:07:00'),
-(7, 'state-auditor', 'State Auditor', 'State Auditor', 'state-auditor', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Elena Yates (R) wins another term, defeating Luis Caldwell by 8.3 points.', 7, '2026-11-04 03:23:00'),
-(8, 'commissioner-of-agriculture', 'Commissioner of Agriculture', 'Commissioner of Agriculture', 'commissioner-of-agriculture', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Fatima Lowry (R) wins another term, defeating Henry Voss by 14.2 points.', 8, '2026-11-04 00:00:00'),
-(9, 'superintendent-of-public-instruction', 'Superintendent of Public Instruction', 'Superintendent of Public Instruction', 'superintendent-of-public-instruction', NULL, 'Statewide', '2026-11-03', 'counting', 92, 'McAllister leads Santos with 92% of the expected vote counted.', 9, '2026-11-04 23:57:00'),
-(10, 'supreme-court-seat-3', 'Supreme Court, Seat 3', 'Supreme Court', 'supreme-court', 'Seat 3', 'Judicial', '2026-11-03', 'called', 99, 'Hannah Novak (NP) wins another term, defeating Dwayne Marsh by 11.5 points.', 10, '2026-11-04 01:09:00'),
-(11, 'us-house-district-1', 'U.S. House District 1', 'U.S. House', 'us-house', '1', 'Federal', '2026-11-03', 'called', 99, 'Abigail Talbot (D) wins another term, defeating Nathan Kowalski by 31.0 points.', 11, '2026-11-03 21:10:00'),
-(12, 'us-house-district-2', 'U.S. House District 2', 'U.S. House', 'us-house', '2', 'Federal', '2026-11-03', 'called', 99, 'Monica Nyberg (R) wins another term, defeating Linda Gallagher by 8.9 points.', 12, '2026-11-04 05:58:00'),
-(13, 'us-house-district-3', 'U.S. House District 3', 'U.S. House', 'us-house', '3', 'Federal', '2026-11-03', 'too close to call', 98, 'Ashworth leads Whitaker by 2,195 votes with ballots still being counted.', 13, '2026-11-05 05:56:00'),
-(14, 'us-house-district-4', 'U.S. House District 4', 'U.S. House', 'us-house', '4', 'Federal', '2026-11-03', 'called', 99, 'Yusuf Boyd (R) wins another term, defeating Katherine Oyelaran by 16.0 points.', 14, '2026-11-04 03:25:00'),
-(15, 'us-house-district-5', 'U.S. House District 5', 'U.S. House', 'us-house', '5', 'Federal', '2026-11-03', 'uncontested', 100, 'Julia Navarro (R) ran without a major-party opponent.', 15, '2026-11-04 03:40:00'),
-(16, 'us-house-district-6', 'U.S. House District 6', 'U.S. House', 'us-house', '6', 'Federal', '2026-11-03', 'counting', 88, 'Delgado leads Underwood with 88% of the expected vote counted.', 16, '2026-11-05 01:42:00'),
-(17, 'us-house-district-7', 'U.S. House District 7', 'U.S. House', 'us-house', '7', 'Federal', '2026-11-03', 'called', 99, 'Kevin Ibarra (R) wins another term, defeating Denise Sterling by 2.9 points.', 17, '2026-11-04 01:43:00'),
-(18, 'us-house-district-8', 'U.S. House District 8', 'U.S. House', 'us-house', '8', 'Federal', '2026-11-03', 'called', 99, 'Elena Okafor (D) wins another term, defeating Rebecca Ortega by 11.0 points.', 18, '2026-11-04 06:10:00'),
-(19, 'state-senate-district-2', 'State Senate District 2', 'State Senate', 'state-senate', '2', 'Legislative', '2026-11-03', 'called', 100, 'Linda Greenberg (D) wins another term, defeating Gregory Dawson by 3.4 points.', 19, '2026-11-04 00:48:00'),
-(20, 'state-senate-district-4', 'State Senate District 4', 'State Senate', 'state-senate', '4', 'Legislative', '2026-11-03', 'called', 100, 'James Thornbury (R) defeats Teresa Tran by 7.9 points.', 20, '2026-11-03 23:53:00'),
-(21, 'state-senate-district-6', 'State Senate District 6', 'State Senate', 'state-senate', '6', 'Legislative', '2026-11-03', 'called', 100, 'Franklin Sorensen (D) wins another term, defeating Abigail Eckert by 9.3 points.', 21, '2026-11-04 05:33:00'),
-(22, 'state-senate-district-8', 'State Senate District 8', 'State Senate', 'state-senate', '8', 'Legislative', '2026-11-03', 'uncontested', 100, 'Samuel Bishop (R) ran without a major-party opponent.', 22, '2026-11-03 21:40:00'),
-(23, 'state-senate-district-10', 'State Senate District 10', 'State Senate', 'state-senate', '10', 'Legislative', '2026-11-03', 'called', 100, 'Curtis Pruitt (D) wins another term, defeating Sarah Iverson by 8.4 points.', 23, '2026-11-04 00:58:00'),
-(24, 'state-senate-district-12', 'State Senate District 12', 'State Senate', 'state-senate', '12', 'Legislative', '2026-11-03', 'called', 100, 'Maria Ferraro (R) wins another term, defeating Mei Lindqvist by 11.4 points.', 24, '2026-11-04 01:54:00'),
-(25, 'state-senate-district-14', 'State Senate District 14', 'State Senate', 'state-senate', '14', 'Legislative', '2026-11-03', 'recount', 100, 'Albright leads Lindgren by 171 votes, inside the margin for an automatic recount.', 25, '2026-11-05 07:30:00'),
-(26, 'state-senate-district-16', 'State Senate District 16', 'State Senate', 'state-senate', '16', 'Legislative', '2026-11-03', 'called', 100, 'Omar Acosta (D) wins another term, defeating Claire Bauer by 6.4 points.', 26, '2026-11-04 05:45:00'),
-(27, 'state-senate-district-18', 'State Senate District 18', 'State Senate', 'state-senate', '18', 'Legislative', '2026-11-03', 'called', 100, 'Sarah Fairbanks (R) wins another term, defeating James Winslow by 17.0 points.', 27, '2026-11-04 02:08:00'),
-(28, 'state-senate-district-20', 'State Senate District 20', 'State Senate', 'state-senate', '20', 'Legislative', '2026-11-03', 'too close to call', 96, 'Jansen leads Haddad by 999 votes with ballots still being counted.', 28, '2026-11-04 22:32:00'),
-(29, 'state-senate-district-22', 'State Senate District 22', 'State Senate', 'state-senate', '22', 'Legislative', '2026-11-03', 'called', 100, 'Marcus Petrov (R) defeats Marcus Crowley by 12.7 points.', 29, '2026-11-04 06:19:00'),
-(30, 'state-senate-district-24', 'State Senate District 24', 'State Senate', 'state-senate', '24', 'Legislative', '2026-11-03', 'called', 100, 'Daniel Rasmussen (R) wins another term, defeating Naomi Castillo by 8.4 points.', 30, '2026-11-04 00:31:00'),
-(31, 'state-house-district-41-special', 'State House District 41 (special)', 'State House', 'state-house', '41', 'Legislative', '2026-03-10', 'called', 100, 'Raymond Ellison (D) defeats Dwayne Pryor by 5.9 points.', 31, '2026-03-10 22:40:00');
+(3, 'lieutenant-governor', 'Lieutenant Governor', 'Lieutenant Governor', 'lieutenant-governor', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Walter Haddad (R) defeats Sarah Frost by 3.1 points.', 3, '2026-11-03 21:52:00'),
+(4, 'attorney-general', 'Attorney General', 'Attorney General', 'attorney-general', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Grace Talbot (D) wins another term, defeating Katherine Hale by 6.2 points.', 4, '2026-11-04 00:40:00'),
+(5, 'secretary-of-state', 'Secretary of State', 'Secretary of State', 'secretary-of-state', NULL, 'Statewide', '2026-11-03', 'counting', 93, 'Holm leads Santos with 93% of the expected vote counted.', 5, '2026-11-05 07:30:00'),
+(6, 'state-treasurer', 'State Treasurer', 'State Treasurer', 'state-treasurer', NULL, 'Statewide', '2026-11-03', 'recount', 100, 'Iverson leads Nakamura by 3,064 votes, inside the margin for an automatic recount.', 6, '2026-11-05 01:07:00'),
+(7, 'state-auditor', 'State Auditor', 'State Auditor', 'state-auditor', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Abigail Dawson (R) wins another term, defeating Maria Abernathy by 8.3 points.', 7, '2026-11-04 03:23:00'),
+(8, 'commissioner-of-agriculture', 'Commissioner of Agriculture', 'Commissioner of Agriculture', 'commissioner-of-agriculture', NULL, 'Statewide', '2026-11-03', 'called', 99, 'Omar Ellison (R) wins another term, defeating Robert Kimura by 14.2 points.', 8, '2026-11-04 00:00:00'),
+(9, 'superintendent-of-public-instruction', 'Superintendent of Public Instruction', 'Superintendent of Public Instruction', 'superintendent-of-public-instruction', NULL, 'Statewide', '2026-11-03', 'counting', 92, 'Ibarra leads Whitaker with 92% of the expected vote counted.', 9, '2026-11-04 23:57:00'),
+(10, 'supreme-court-seat-3', 'Supreme Court, Seat 3', 'Supreme Court', 'supreme-court', 'Seat 3', 'Judicial', '2026-11-03', 'called', 99, 'Franklin Duarte (NP) wins another term, defeating Hannah Novak by 11.5 points.', 10, '2026-11-04 01:09:00'),
+(11, 'us-house-district-1', 'U.S. House District 1', 'U.S. House', 'us-house', '1', 'Federal', '2026-11-03', 'called', 99, 'Dwayne Greenberg (D) wins another term, defeating Curtis Sorensen by 31.0 points.', 11, '2026-11-03 21:10:00'),
+(12, 'us-house-district-2', 'U.S. House District 2', 'U.S. House', 'us-house', '2', 'Federal', '2026-11-03', 'called', 99, 'Linda Gallagher (R) wins another term, defeating Nathan Kowalski by 8.9 points.', 12, '2026-11-04 05:58:00'),
+(13, 'us-house-district-3', 'U.S. House District 3', 'U.S. House', 'us-house', '3', 'Federal', '2026-11-03', 'too close to call', 98, 'Acosta leads Okafor by 2,202 votes with ballots still being counted.', 13, '2026-11-05 05:56:00'),
+(14, 'us-house-district-4', 'U.S. House District 4', 'U.S. House', 'us-house', '4', 'Federal', '2026-11-03', 'called', 99, 'Beatrice Lowry (R) wins another term, defeating David Reyes by 16.0 points.', 14, '2026-11-04 03:25:00'),
+(15, 'us-house-district-5', 'U.S. House District 5', 'U.S. House', 'us-house', '5', 'Federal', '2026-11-03', 'uncontested', 100, 'Curtis Lindgren (R) ran without a major-party opponent.', 15, '2026-11-04 03:40:00'),
+(16, 'us-house-district-6', 'U.S. House District 6', 'U.S. House', 'us-house', '6', 'Federal', '2026-11-03', 'counting', 88, 'Navarro leads Tran with 88% of the expected vote counted.', 16, '2026-11-05 01:42:00'),
+(17, 'us-house-district-7', 'U.S. House District 7', 'U.S. House', 'us-house', '7', 'Federal', '2026-11-03', 'called', 99, 'Denise Sterling (R) wins another term, defeating Rebecca Boyd by 2.9 points.', 17, '2026-11-04 01:43:00'),
+(18, 'us-house-district-8', 'U.S. House District 8', 'U.S. House', 'us-house', '8', 'Federal', '2026-11-03', 'called', 99, 'Lena Castillo (D) wins another term, defeating Maria Yates by 11.0 points.', 18, '2026-11-04 06:10:00'),
+(19, 'state-senate-district-2', 'State Senate District 2', 'State Senate', 'state-senate', '2', 'Legislative', '2026-11-03', 'called', 100, 'Rebecca Ortega (D) wins another term, defeating Kevin Caldwell by 3.4 points.', 19, '2026-11-04 00:48:00'),
+(20, 'state-senate-district-4', 'State Senate District 4', 'State Senate', 'state-senate', '4', 'Legislative', '2026-11-03', 'called', 100, 'Teresa Delgado (R) defeats Carlos Voss by 7.9 points.', 20, '2026-11-03 23:53:00'),
+(21, 'state-senate-district-6', 'State Senate District 6', 'State Senate', 'state-senate', '6', 'Legislative', '2026-11-03', 'called', 100, 'Elena Eckert (D) wins another term, defeating Jonathan Crowley by 9.3 points.', 21, '2026-11-04 05:33:00'),
+(22, 'state-senate-district-8', 'State Senate District 8', 'State Senate', 'state-senate', '8', 'Legislative', '2026-11-03', 'uncontested', 100, 'Elena Underwood (R) ran without a major-party opponent.', 22, '2026-11-03 21:40:00'),
+(23, 'state-senate-district-10', 'State Senate District 10', 'State Senate', 'state-senate', '10', 'Legislative', '2026-11-03', 'called', 100, 'Rosa Petrov (D) wins another term, defeating Hannah Mbeki by 8.4 points.', 23, '2026-11-04 00:58:00'),
+(24, 'state-senate-district-12', 'State Senate District 12', 'State Senate', 'state-senate', '12', 'Legislative', '2026-11-03', 'called', 100, 'Nathan Albright (R) wins another term, defeating Teresa Winslow by 11.4 points.', 24, '2026-11-04 01:54:00'),
+(25, 'state-senate-district-14', 'State Senate District 14', 'State Senate', 'state-senate', '14', 'Legislative', '2026-11-03', 'recount', 100, 'Lindqvist leads Oyelaran by 170 votes, inside the margin for an automatic recount.', 25, '2026-11-05 07:30:00'),
+(26, 'state-senate-district-16', 'State Senate District 16', 'State Senate', 'state-senate', '16', 'Legislative', '2026-11-03', 'called', 100, 'Michael Pruitt (D) wins another term, defeating Marcus Marsh by 6.4 points.', 26, '2026-11-04 05:45:00'),
+(27, 'state-senate-district-18', 'State Senate District 18', 'State Senate', 'state-senate', '18', 'Legislative', '2026-11-03', 'called', 100, 'Jonathan Jansen (R) wins another term, defeating Yusuf Osei by 17.0 points.', 27, '2026-11-04 02:08:00'),
+(28, 'state-senate-district-20', 'State Senate District 20', 'State Senate', 'state-senate', '20', 'Legislative', '2026-11-03', 'too close to call', 96, 'Chen leads Ashworth by 1,045 votes with ballots still being counted.', 28, '2026-11-04 22:32:00'),
+(29, 'state-senate-district-22', 'State Senate District 22', 'State Senate', 'state-senate', '22', 'Legislative', '2026-11-03', 'called', 100, 'Raymond Rasmussen (R) defeats Sofia Fairbanks by 12.7 points.', 29, '2026-11-04 06:19:00'),
+(30, 'state-senate-district-24', 'State Senate District 24', 'State Senate', 'state-senate', '24', 'Legislative', '2026-11-03', 'called', 100, 'Victor Vasquez (R) wins another term, defeating Katherine Bishop by 8.4 points.', 30, '2026-11-04 00:31:00'),
+(31, 'state-house-district-41-special', 'State House District 41 (special)', 'State House', 'state-house', '41', 'Legislative', '2026-03-10', 'called', 100, 'Dwayne Pryor (D) defeats Ingrid Ferraro by 5.9 points.', 31, '2026-03-10 22:40:00');
 
 INSERT INTO candidates (id, race_id, slug, name, party, party_code, incumbent, winner, ballot_order, hometown, bio) VALUES
 (1, 1, 'priya-morrison', 'Priya Morrison', 'Democratic', 'D', 0, 0, 1, 'Winslow', '**Priya Morrison** is the Democratic nominee for Governor. She has served as mayor of Winslow since 2018. Before entering politics she worked as a software entrepreneur.
@@ -233,241 +233,252 @@ Henry Hargrove has made farm income the center of his campaign. He has said he w
 
 Omar Brennan has made public safety the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
 '),
-(5, 2, 'ingrid-zimmer', 'Ingrid Zimmer', 'Republican', 'R', 1, 1, 2, 'Mayfield', '**Ingrid Zimmer** is the Republican nominee for U.S. Senate. She was first elected to the seat in 2022 and is seeking a third term. Before entering politics she worked as a public defender.
+(5, 2, 'ingrid-zimmer', 'Ingrid Zimmer', 'Republican', 'R', 1, 1, 2, 'Mayfield', '**Ingrid Zimmer** is the Republican nominee for U.S. Senate. She was first elected to the seat in 2020 and is seeking a second term. Before entering politics she worked as a public defender.
 
 - **Born:** 1973, Mayfield
 - **Lives in:** Mayfield, Barrow County
-- **Education:** The University of New Essex School of Law
-- **Family:** Married, two children
+- **Education:** Port Alder Community College
+- **Family:** Widowed, one child
 
 ## On the issues
 
-Ingrid Zimmer has made public safety the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+Ingrid Zimmer has made public safety the center of her campaign. On the stump she talks about a state government that "answers the phone."
 '),
-(6, 2, 'patrick-abernathy', 'Patrick Abernathy', 'Libertarian', 'L', 0, 0, 3, 'Orland', '**Patrick Abernathy** is the Libertarian Party''s candidate for U.S. Senate. He works as nurse in Orland and has never held elected office. Before entering politics he worked as a nurse.
+(6, 2, 'franklin-bauer', 'Franklin Bauer', 'Libertarian', 'L', 0, 0, 3, 'Prescott', '**Franklin Bauer** is the Libertarian Party''s candidate for U.S. Senate. He works as union electrician in Prescott and has never held elected office. Before entering politics he worked as a union electrician.
 
-- **Born:** 1981, Orland
-- **Lives in:** Orland, Millbrook County
-- **Education:** Harbor College
-- **Family:** Single
+- **Born:** 1966, Prescott
+- **Lives in:** Prescott, Brookfield County
+- **Education:** Fallon Technical Institute
+- **Family:** Married
 
 ## On the issues
 
-Patrick Abernathy has made the cost of child care the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+Franklin Bauer has made wildfire preparedness the center of his campaign. He has said he would not sign any budget that raises the sales tax.
 '),
-(7, 2, 'carlos-frost', 'Carlos Frost', 'Green', 'G', 0, 0, 4, 'Everly', '**Carlos Frost** is the Green Party''s candidate for U.S. Senate. He works as small-business owner in Everly and has never held elected office. Before entering politics he worked as a small-business owner.
+(7, 2, 'samuel-mcallister', 'Samuel McAllister', 'Green', 'G', 0, 0, 4, 'Bellport', '**Samuel McAllister** is the Green Party''s candidate for U.S. Senate. He works as Army veteran and engineer in Bellport and has never held elected office. Before entering politics he worked as an Army veteran and engineer.
 
-- **Born:** 1957, Everly
-- **Lives in:** Everly, Chesterton County
-- **Education:** Kingsbury College
-- **Family:** Single
+- **Born:** 1956, Bellport
+- **Lives in:** Bellport, Larch County
+- **Education:** Fallon Technical Institute
+- **Family:** Widowed, one child
 
 ## On the issues
 
-Carlos Frost has made housing costs the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+Samuel McAllister has made manufacturing jobs the center of his campaign. He has said he would not sign any budget that raises the sales tax.
 '),
-(8, 3, 'luis-duarte', 'Luis Duarte', 'Democratic', 'D', 0, 0, 1, 'Lowell Falls', '**Luis Duarte** is the Democratic nominee for Lieutenant Governor. He has served as state senator since 2015. Before entering politics he worked as a software entrepreneur.
+(8, 3, 'sarah-frost', 'Sarah Frost', 'Democratic', 'D', 0, 0, 1, 'Carlisle', '**Sarah Frost** is the Democratic nominee for Lieutenant Governor. She has served as county treasurer since 2012. Before entering politics she worked as a software entrepreneur.
 
-- **Born:** 1959, Lowell Falls
-- **Lives in:** Lowell Falls, Marsh County
-- **Education:** Kingsbury College
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Luis Duarte has made public safety the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
-'),
-(9, 3, 'lena-quinlan', 'Lena Quinlan', 'Republican', 'R', 0, 1, 2, 'Sheffield', '**Lena Quinlan** is the Republican nominee for Lieutenant Governor. She has served as state senator since 2018. Before entering politics she worked as a public defender.
-
-- **Born:** 1965, Sheffield
-- **Lives in:** Sheffield, Greer County
-- **Education:** New Essex State University
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Lena Quinlan has made manufacturing jobs the center of her campaign. She has said she would not sign any budget that raises the sales tax.
-'),
-(10, 4, 'aisha-mbeki', 'Aisha Mbeki', 'Democratic', 'D', 1, 1, 1, 'Sheffield', '**Aisha Mbeki** is the Democratic nominee for Attorney General. She was first elected to the seat in 2018 and is seeking a third term. Before entering politics she worked as a county prosecutor.
-
-- **Born:** 1957, Sheffield
-- **Lives in:** Sheffield, Greer County
-- **Education:** Kingsbury College
-- **Family:** Single
-
-## On the issues
-
-Aisha Mbeki has made road and bridge repair the center of her campaign. On the stump she talks about a state government that "answers the phone."
-'),
-(11, 4, 'rebecca-hale', 'Rebecca Hale', 'Republican', 'R', 0, 0, 2, 'Trenton', '**Rebecca Hale** is the Republican nominee for Attorney General. She has served as member of the Trenton school board since 2015. Before entering politics she worked as a former police chief.
-
-- **Born:** 1955, Trenton
-- **Lives in:** Trenton, Morrow County
-- **Education:** Harbor College
-- **Family:** Married, two children
-
-## On the issues
-
-Rebecca Hale has made manufacturing jobs the center of her campaign. She describes her approach as "fix what is broken before building anything new."
-'),
-(12, 5, 'samuel-vasquez', 'Samuel Vasquez', 'Democratic', 'D', 0, 0, 1, 'Jasper', '**Samuel Vasquez** is the Democratic nominee for Secretary of State. He has served as state representative since 2014. Before entering politics he worked as a small-business owner.
-
-- **Born:** 1956, Jasper
-- **Lives in:** Jasper, Stillwater County
-- **Education:** The University of New Essex School of Law
-- **Family:** Single
-
-## On the issues
-
-Samuel Vasquez has made school funding the center of his campaign. He describes his approach as "fix what is broken before building anything new."
-'),
-(13, 5, 'mei-holm', 'Mei Holm', 'Republican', 'R', 0, 0, 2, 'Trenton', '**Mei Holm** is the Republican nominee for Secretary of State. She has served as state senator since 2013. Before entering politics she worked as an Army veteran and engineer.
-
-- **Born:** 1967, Trenton
-- **Lives in:** Trenton, Morrow County
-- **Education:** New Essex State University
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Mei Holm has made the state''s aging water systems the center of her campaign. On the stump she talks about a state government that "answers the phone."
-'),
-(14, 5, 'carlos-nakamura', 'Carlos Nakamura', 'Libertarian', 'L', 0, 0, 3, 'Bancroft', '**Carlos Nakamura** is the Libertarian Party''s candidate for Secretary of State. He works as labor organizer in Bancroft and has never held elected office. Before entering politics he worked as a labor organizer.
-
-- **Born:** 1986, Bancroft
-- **Lives in:** Bancroft, Holloway County
+- **Born:** 1978, Carlisle
+- **Lives in:** Carlisle, Eastbrook County
 - **Education:** Harbor College
 - **Family:** Widowed, one child
 
 ## On the issues
 
-Carlos Nakamura has made road and bridge repair the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+Sarah Frost has made public safety the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(15, 6, 'kevin-reyes', 'Kevin Reyes', 'Democratic', 'D', 0, 0, 1, 'Lakeside', '**Kevin Reyes** is the Democratic nominee for State Treasurer. He has served as county treasurer since 2020. Before entering politics he worked as a public defender.
+(9, 3, 'walter-haddad', 'Walter Haddad', 'Republican', 'R', 0, 1, 2, 'Denton', '**Walter Haddad** is the Republican nominee for Lieutenant Governor. He has served as county treasurer since 2015. Before entering politics he worked as an accountant.
+
+- **Born:** 1971, Denton
+- **Lives in:** Denton, Tillman County
+- **Education:** Fallon Technical Institute
+- **Family:** Married, two children
+
+## On the issues
+
+Walter Haddad has made farm income the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+'),
+(10, 4, 'grace-talbot', 'Grace Talbot', 'Democratic', 'D', 1, 1, 1, 'Newbury', '**Grace Talbot** is the Democratic nominee for Attorney General. She was first elected to the seat in 2022 and is seeking a second term. Before entering politics she worked as a public-school teacher.
+
+- **Born:** 1959, Newbury
+- **Lives in:** Newbury, Harlow County
+- **Education:** Kingsbury College
+- **Family:** Married
+
+## On the issues
+
+Grace Talbot has made election security the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+'),
+(11, 4, 'katherine-hale', 'Katherine Hale', 'Republican', 'R', 0, 0, 2, 'Colfax', '**Katherine Hale** is the Republican nominee for Attorney General. She has served as city council member in Colfax since 2016. Before entering politics she worked as a small-business owner.
+
+- **Born:** 1964, Colfax
+- **Lives in:** Colfax, Iron Hills County
+- **Education:** The University of New Essex
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+Katherine Hale has made the cost of child care the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+'),
+(12, 5, 'kevin-holm', 'Kevin Holm', 'Democratic', 'D', 0, 0, 1, 'Rockport', '**Kevin Holm** is the Democratic nominee for Secretary of State. He has served as county treasurer since 2012. Before entering politics he worked as a community college dean.
+
+- **Born:** 1968, Rockport
+- **Lives in:** Rockport, Calloway County
+- **Education:** The University of New Essex
+- **Family:** Single
+
+## On the issues
+
+Kevin Holm has made the Port Alder transit expansion the center of his campaign. On the stump he talks about a state government that "answers the phone."
+'),
+(13, 5, 'marcus-santos', 'Marcus Santos', 'Republican', 'R', 0, 0, 2, 'Fulton', '**Marcus Santos** is the Republican nominee for Secretary of State. He has served as city council member in Fulton since 2014. Before entering politics he worked as a union electrician.
+
+- **Born:** 1971, Fulton
+- **Lives in:** Fulton, Hartwell County
+- **Education:** Harbor College
+- **Family:** Married
+
+## On the issues
+
+Marcus Santos has made the Port Alder transit expansion the center of his campaign. On the stump he talks about a state government that "answers the phone."
+'),
+(14, 5, 'daniel-thornbury', 'Daniel Thornbury', 'Libertarian', 'L', 0, 0, 3, 'Lakeside', '**Daniel Thornbury** is the Libertarian Party''s candidate for Secretary of State. He works as public-school teacher in Lakeside and has never held elected office. Before entering politics he worked as a public-school teacher.
 
 - **Born:** 1966, Lakeside
 - **Lives in:** Lakeside, Salem County
-- **Education:** The University of New Essex
-- **Family:** Married, two children
-
-## On the issues
-
-Kevin Reyes has made the state''s aging water systems the center of his campaign. On the stump he talks about a state government that "answers the phone."
-'),
-(16, 6, 'claire-osei', 'Claire Osei', 'Republican', 'R', 1, 0, 2, 'Newbury', '**Claire Osei** is the Republican nominee for State Treasurer. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as a hospital administrator.
-
-- **Born:** 1986, Newbury
-- **Lives in:** Newbury, Harlow County
-- **Education:** Kingsbury College
+- **Education:** Harbor College
 - **Family:** Married, four grandchildren
 
 ## On the issues
 
-Claire Osei has made public safety the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+Daniel Thornbury has made wildfire preparedness the center of his campaign. He has also called for an independent audit of every state agency in the first year.
 '),
-(17, 7, 'luis-caldwell', 'Luis Caldwell', 'Democratic', 'D', 0, 0, 1, 'Prescott', '**Luis Caldwell** is the Democratic nominee for State Auditor. He has served as member of the Prescott school board since 2018. Before entering politics he worked as a former newspaper editor.
+(15, 6, 'sarah-iverson', 'Sarah Iverson', 'Democratic', 'D', 0, 0, 1, 'Elkhart', '**Sarah Iverson** is the Democratic nominee for State Treasurer. She has served as county treasurer since 2020. Before entering politics she worked as an Army veteran and engineer.
 
-- **Born:** 1983, Prescott
-- **Lives in:** Prescott, Brookfield County
-- **Education:** The University of New Essex School of Law
-- **Family:** Married, two children
+- **Born:** 1965, Elkhart
+- **Lives in:** Elkhart, Norwood County
+- **Education:** Harbor College
+- **Family:** Married, three children
 
 ## On the issues
 
-Luis Caldwell has made farm income the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+Sarah Iverson has made the opioid epidemic the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(18, 7, 'elena-yates', 'Elena Yates', 'Republican', 'R', 1, 1, 2, 'Dover Mills', '**Elena Yates** is the Republican nominee for State Auditor. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as a union electrician.
+(16, 6, 'james-nakamura', 'James Nakamura', 'Republican', 'R', 1, 0, 2, 'Millford', '**James Nakamura** is the Republican nominee for State Treasurer. He was first elected to the seat in 2014 and is seeking a fourth term. Before entering politics he worked as a labor organizer.
 
-- **Born:** 1958, Dover Mills
-- **Lives in:** Dover Mills, Beacon County
-- **Education:** Kingsbury College
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Elena Yates has made broadband in rural counties the center of her campaign. She has also called for an independent audit of every state agency in the first year.
-'),
-(19, 8, 'henry-voss', 'Henry Voss', 'Democratic', 'D', 0, 0, 1, 'Fairview', '**Henry Voss** is the Democratic nominee for Commissioner of Agriculture. He has served as city council member in Fairview since 2017. Before entering politics he worked as an Army veteran and engineer.
-
-- **Born:** 1980, Fairview
-- **Lives in:** Fairview, Lamar County
+- **Born:** 1975, Millford
+- **Lives in:** Millford, Juniper County
 - **Education:** Port Alder Community College
-- **Family:** Married, four grandchildren
+- **Family:** Widowed, one child
 
 ## On the issues
 
-Henry Voss has made school funding the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+James Nakamura has made the Port Alder transit expansion the center of his campaign. On the stump he talks about a state government that "answers the phone."
 '),
-(20, 8, 'fatima-lowry', 'Fatima Lowry', 'Republican', 'R', 1, 1, 2, 'Marlow', '**Fatima Lowry** is the Republican nominee for Commissioner of Agriculture. She was first elected to the seat in 2018 and is seeking a third term. Before entering politics she worked as a pastor.
+(17, 7, 'maria-abernathy', 'Maria Abernathy', 'Democratic', 'D', 0, 0, 1, 'Ferris', '**Maria Abernathy** is the Democratic nominee for State Auditor. She has served as mayor of Ferris since 2013. Before entering politics she worked as a public defender.
 
-- **Born:** 1967, Marlow
-- **Lives in:** Marlow, Bellmont County
-- **Education:** New Essex State University
-- **Family:** Married, four grandchildren
+- **Born:** 1977, Ferris
+- **Lives in:** Ferris, Meadow County
+- **Education:** The University of New Essex School of Law
+- **Family:** Widowed, one child
 
 ## On the issues
 
-Fatima Lowry has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. She has also called for an independent audit of every state agency in the first year.
+Maria Abernathy has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. She describes her approach as "fix what is broken before building anything new."
 '),
-(21, 9, 'andrew-mcallister', 'Andrew McAllister', 'Nonpartisan', 'NP', 1, 0, 1, 'Yardley', '**Andrew McAllister** is the sitting justice in Superintendent of Public Instruction, appointed in 2019 and now on the ballot for a full ten-year term. Before joining the court, he spent eleven years as a trial judge in Fenwick County. Before entering politics he worked as a public-school teacher.
+(18, 7, 'abigail-dawson', 'Abigail Dawson', 'Republican', 'R', 1, 1, 2, 'Quincy', '**Abigail Dawson** is the Republican nominee for State Auditor. She was first elected to the seat in 2018 and is seeking a third term. Before entering politics she worked as a public-school teacher.
 
-- **Born:** 1989, Yardley
-- **Lives in:** Yardley, Fenwick County
+- **Born:** 1965, Quincy
+- **Lives in:** Quincy, Rowan County
+- **Education:** Fallon Technical Institute
+- **Family:** Married, three children
+
+## On the issues
+
+Abigail Dawson has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. Asked about the budget surplus, she has said it should go back to taxpayers.
+'),
+(19, 8, 'robert-kimura', 'Robert Kimura', 'Democratic', 'D', 0, 0, 1, 'Ridgeway', '**Robert Kimura** is the Democratic nominee for Commissioner of Agriculture. He has served as member of the Ridgeway school board since 2017. Before entering politics he worked as a former newspaper editor.
+
+- **Born:** 1963, Ridgeway
+- **Lives in:** Ridgeway, Bramble County
 - **Education:** Port Alder Community College
 - **Family:** Married, three children
 
 ## On the issues
 
-Andrew McAllister has made property taxes the center of his campaign, promising a cap on annual assessment increases for homeowners. He has also called for an independent audit of every state agency in the first year.
+Robert Kimura has made farm income the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(22, 9, 'walter-santos', 'Walter Santos', 'Nonpartisan', 'NP', 0, 0, 2, 'Carlisle', '**Walter Santos** is a challenger for Superintendent of Public Instruction. He has served as state senator since 2014. Before entering politics he worked as a small-business owner.
+(20, 8, 'omar-ellison', 'Omar Ellison', 'Republican', 'R', 1, 1, 2, 'Grayson', '**Omar Ellison** is the Republican nominee for Commissioner of Agriculture. He was first elected to the seat in 2014 and is seeking a fourth term. Before entering politics he worked as a union electrician.
 
-- **Born:** 1960, Carlisle
-- **Lives in:** Carlisle, Eastbrook County
+- **Born:** 1968, Grayson
+- **Lives in:** Grayson, Clearwater County
+- **Education:** Port Alder Community College
+- **Family:** Single
+
+## On the issues
+
+Omar Ellison has made the opioid epidemic the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+'),
+(21, 9, 'raymond-ibarra', 'Raymond Ibarra', 'Nonpartisan', 'NP', 1, 0, 1, 'Elkhart', '**Raymond Ibarra** is the incumbent superintendent of public instruction, on the nonpartisan ballot. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as a small-business owner.
+
+- **Born:** 1974, Elkhart
+- **Lives in:** Elkhart, Norwood County
+- **Education:** Harbor College
+- **Family:** Married, three children
+
+## On the issues
+
+Raymond Ibarra has made housing costs the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+'),
+(22, 9, 'samuel-whitaker', 'Samuel Whitaker', 'Nonpartisan', 'NP', 0, 0, 2, 'Norris', '**Samuel Whitaker** is a candidate for Superintendent of Public Instruction on the nonpartisan ballot. He has served as mayor of Norris since 2014. Before entering politics he worked as a county prosecutor.
+
+- **Born:** 1967, Norris
+- **Lives in:** Norris, Walden County
+- **Education:** Kingsbury College
+- **Family:** Married, two children
+
+## On the issues
+
+Samuel Whitaker has made the cost of child care the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
+'),
+(23, 10, 'franklin-duarte', 'Franklin Duarte', 'Nonpartisan', 'NP', 1, 1, 1, 'Kirkwood', '**Franklin Duarte** is the justice in Seat 3 of the New Essex Supreme Court, appointed in 2019 and now on the ballot for a full ten-year term. Before joining the court, he spent eleven years as a trial judge in Birch County. Before entering politics he worked as a family physician.
+
+- **Born:** 1962, Kirkwood
+- **Lives in:** Kirkwood, Birch County
 - **Education:** Port Alder Community College
 - **Family:** Married, two children
 
 ## On the issues
 
-Walter Santos has made the state''s aging water systems the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+Franklin Duarte has made road and bridge repair the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(23, 10, 'hannah-novak', 'Hannah Novak', 'Nonpartisan', 'NP', 1, 1, 1, 'Rockport', '**Hannah Novak** is the sitting justice in Supreme Court, Seat 3, appointed in 2019 and now on the ballot for a full ten-year term. Before joining the court, she spent eleven years as a trial judge in Calloway County. Before entering politics she worked as a software entrepreneur.
+(24, 10, 'hannah-novak', 'Hannah Novak', 'Nonpartisan', 'NP', 0, 0, 2, 'Rockport', '**Hannah Novak** is a candidate for Supreme Court, Seat 3 on the nonpartisan ballot. She has served as state representative since 2021. Before entering politics she worked as a software entrepreneur.
 
 - **Born:** 1954, Rockport
 - **Lives in:** Rockport, Calloway County
-- **Education:** Port Alder Community College
-- **Family:** Married
+- **Education:** Harbor College
+- **Family:** Widowed, one child
 
 ## On the issues
 
-Hannah Novak has made the Port Alder transit expansion the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+Hannah Novak has made the Port Alder transit expansion the center of her campaign. She describes her approach as "fix what is broken before building anything new."
 '),
-(24, 10, 'dwayne-marsh', 'Dwayne Marsh', 'Nonpartisan', 'NP', 0, 0, 2, 'Greenville', '**Dwayne Marsh** is a challenger for Supreme Court, Seat 3. He has served as county treasurer since 2017. Before entering politics he worked as a former police chief.
+(25, 11, 'dwayne-greenberg', 'Dwayne Greenberg', 'Democratic', 'D', 1, 1, 1, 'Port Alder', '**Dwayne Greenberg** is the Democratic nominee for U.S. House District 1. He was first elected to the seat in 2020 and is seeking a fourth term. Before entering politics he worked as a public-school teacher.
 
-- **Born:** 1955, Greenville
-- **Lives in:** Greenville, Linden County
-- **Education:** Port Alder Community College
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Dwayne Marsh has made road and bridge repair the center of his campaign. He has also called for an independent audit of every state agency in the first year.
-'),
-(25, 11, 'abigail-talbot', 'Abigail Talbot', 'Democratic', 'D', 1, 1, 1, 'Port Alder', '**Abigail Talbot** is the Democratic nominee for U.S. House District 1. She was first elected to the seat in 2014 and is seeking a third term. Before entering politics she worked as a city planner.
-
-- **Born:** 1960, Port Alder
+- **Born:** 1963, Port Alder
 - **Lives in:** Port Alder, Harbor County
-- **Education:** Fallon Technical Institute
-- **Family:** Married, four grandchildren
+- **Education:** Port Alder Community College
+- **Family:** Married, three children
 
 ## On the issues
 
-Abigail Talbot has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. On the stump she talks about a state government that "answers the phone."
+Dwayne Greenberg has made the state budget surplus the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(26, 11, 'nathan-kowalski', 'Nathan Kowalski', 'Republican', 'R', 0, 0, 2, 'Riverton', '**Nathan Kowalski** is the Republican nominee for U.S. House District 1. He has served as state representative since 2021. Before entering politics he worked as a union electrician.
+(26, 11, 'curtis-sorensen', 'Curtis Sorensen', 'Republican', 'R', 0, 0, 2, 'Halsey', '**Curtis Sorensen** is the Republican nominee for U.S. House District 1. He has served as county commissioner since 2021. Before entering politics he worked as a farmer.
 
-- **Born:** 1981, Riverton
-- **Lives in:** Riverton, Osprey County
+- **Born:** 1963, Halsey
+- **Lives in:** Halsey, Garland County
+- **Education:** The University of New Essex
+- **Family:** Widowed, one child
+
+## On the issues
+
+Curtis Sorensen has made election security the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+'),
+(27, 12, 'nathan-kowalski', 'Nathan Kowalski', 'Democratic', 'D', 0, 0, 1, 'Bancroft', '**Nathan Kowalski** is the Democratic nominee for U.S. House District 2. He has served as state representative since 2021. Before entering politics he worked as a union electrician.
+
+- **Born:** 1981, Bancroft
+- **Lives in:** Bancroft, Holloway County
 - **Education:** New Essex State University
 - **Family:** Widowed, one child
 
@@ -475,7 +486,7 @@ Abigail Talbot has made property taxes the center of her campaign, promising a c
 
 Nathan Kowalski has made school funding the center of his campaign. He has also called for an independent audit of every state agency in the first year.
 '),
-(27, 12, 'linda-gallagher', 'Linda Gallagher', 'Democratic', 'D', 0, 0, 1, 'Millford', '**Linda Gallagher** is the Democratic nominee for U.S. House District 2. She has served as state senator since 2015. Before entering politics she worked as a civil engineer.
+(28, 12, 'linda-gallagher', 'Linda Gallagher', 'Republican', 'R', 1, 1, 2, 'Millford', '**Linda Gallagher** is the Republican nominee for U.S. House District 2. She was first elected to the seat in 2022 and is seeking a third term. Before entering politics she worked as a civil engineer.
 
 - **Born:** 1979, Millford
 - **Lives in:** Millford, Juniper County
@@ -486,106 +497,106 @@ Nathan Kowalski has made school funding the center of his campaign. He has also 
 
 Linda Gallagher has made election security the center of her campaign. She has also called for an independent audit of every state agency in the first year.
 '),
-(28, 12, 'monica-nyberg', 'Monica Nyberg', 'Republican', 'R', 1, 1, 2, 'Ashton', '**Monica Nyberg** is the Republican nominee for U.S. House District 2. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as a small-business owner.
+(29, 12, 'monica-nyberg', 'Monica Nyberg', 'Libertarian', 'L', 0, 0, 3, 'Ashton', '**Monica Nyberg** is the Libertarian Party''s candidate for U.S. House District 2. She works as small-business owner in Ashton and has never held elected office. Before entering politics she worked as a small-business owner.
 
 - **Born:** 1956, Ashton
 - **Lives in:** Ashton, Quarry County
-- **Education:** New Essex State University
-- **Family:** Married
-
-## On the issues
-
-Monica Nyberg has made the cost of child care the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
-'),
-(29, 12, 'olivia-chen', 'Olivia Chen', 'Libertarian', 'L', 0, 0, 3, 'Winslow', '**Olivia Chen** is the Libertarian Party''s candidate for U.S. House District 2. She works as civil engineer in Winslow and has never held elected office. Before entering politics she worked as a civil engineer.
-
-- **Born:** 1958, Winslow
-- **Lives in:** Winslow, Granite County
-- **Education:** Harbor College
+- **Education:** The University of New Essex
 - **Family:** Married, four grandchildren
 
 ## On the issues
 
-Olivia Chen has made the Port Alder transit expansion the center of her campaign. On the stump she talks about a state government that "answers the phone."
+Monica Nyberg has made the cost of child care the center of her campaign. On the stump she talks about a state government that "answers the phone."
 '),
-(30, 13, 'katherine-ashworth', 'Katherine Ashworth', 'Democratic', 'D', 0, 0, 1, 'Chapel Hill', '**Katherine Ashworth** is the Democratic nominee for U.S. House District 3. She has served as county commissioner since 2013. Before entering politics she worked as a county prosecutor.
+(30, 13, 'luis-acosta', 'Luis Acosta', 'Democratic', 'D', 0, 0, 1, 'Granby', '**Luis Acosta** is the Democratic nominee for U.S. House District 3. He has served as state senator since 2016. Before entering politics he worked as a community college dean.
 
-- **Born:** 1967, Chapel Hill
-- **Lives in:** Chapel Hill, Blackstone County
-- **Education:** Kingsbury College
-- **Family:** Widowed, one child
-
-## On the issues
-
-Katherine Ashworth has made rural hospital closures the center of her campaign. She has also called for an independent audit of every state agency in the first year.
-'),
-(31, 13, 'david-whitaker', 'David Whitaker', 'Republican', 'R', 0, 0, 2, 'Chapel Hill', '**David Whitaker** is the Republican nominee for U.S. House District 3. He has served as county treasurer since 2021. Before entering politics he worked as a real estate developer.
-
-- **Born:** 1977, Chapel Hill
-- **Lives in:** Chapel Hill, Blackstone County
-- **Education:** Fallon Technical Institute
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-David Whitaker has made wildfire preparedness the center of his campaign. He has said he would not sign any budget that raises the sales tax.
-'),
-(32, 14, 'katherine-oyelaran', 'Katherine Oyelaran', 'Democratic', 'D', 0, 0, 1, 'Verona', '**Katherine Oyelaran** is the Democratic nominee for U.S. House District 4. She has served as city council member in Verona since 2017. Before entering politics she worked as a nurse.
-
-- **Born:** 1985, Verona
-- **Lives in:** Verona, Coldbrook County
+- **Born:** 1971, Granby
+- **Lives in:** Granby, Dunmore County
 - **Education:** The University of New Essex School of Law
 - **Family:** Married, three children
 
 ## On the issues
 
-Katherine Oyelaran has made the state''s aging water systems the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+Luis Acosta has made road and bridge repair the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
 '),
-(33, 14, 'yusuf-boyd', 'Yusuf Boyd', 'Republican', 'R', 1, 1, 2, 'Verona', '**Yusuf Boyd** is the Republican nominee for U.S. House District 4. He was first elected to the seat in 2018 and is seeking a second term. Before entering politics he worked as a union electrician.
+(31, 13, 'james-okafor', 'James Okafor', 'Republican', 'R', 0, 0, 2, 'Abbott', '**James Okafor** is the Republican nominee for U.S. House District 3. He has served as mayor of Abbott since 2014. Before entering politics he worked as a labor organizer.
 
-- **Born:** 1968, Verona
-- **Lives in:** Verona, Coldbrook County
+- **Born:** 1959, Abbott
+- **Lives in:** Abbott, Hadley County
+- **Education:** The University of New Essex
+- **Family:** Married
+
+## On the issues
+
+James Okafor has made property taxes the center of his campaign, promising a cap on annual assessment increases for homeowners. He describes his approach as "fix what is broken before building anything new."
+'),
+(32, 14, 'david-reyes', 'David Reyes', 'Democratic', 'D', 0, 0, 1, 'Mayfield', '**David Reyes** is the Democratic nominee for U.S. House District 4. He has served as county commissioner since 2021. Before entering politics he worked as a farmer.
+
+- **Born:** 1972, Mayfield
+- **Lives in:** Mayfield, Barrow County
+- **Education:** Port Alder Community College
+- **Family:** Married
+
+## On the issues
+
+David Reyes has made wildfire preparedness the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
+'),
+(33, 14, 'beatrice-lowry', 'Beatrice Lowry', 'Republican', 'R', 1, 1, 2, 'Carlisle', '**Beatrice Lowry** is the Republican nominee for U.S. House District 4. She was first elected to the seat in 2020 and is seeking a fourth term. Before entering politics she worked as a union electrician.
+
+- **Born:** 1961, Carlisle
+- **Lives in:** Carlisle, Eastbrook County
+- **Education:** Fallon Technical Institute
+- **Family:** Married
+
+## On the issues
+
+Beatrice Lowry has made the Port Alder transit expansion the center of her campaign. She has said she would not sign any budget that raises the sales tax.
+'),
+(34, 15, 'curtis-lindgren', 'Curtis Lindgren', 'Republican', 'R', 1, 1, 1, 'Trenton', '**Curtis Lindgren** is the Republican nominee for U.S. House District 5, running without a major-party opponent. He was first elected to the seat in 2024 and is seeking a second term. Before entering politics he worked as a civil engineer.
+
+- **Born:** 1958, Trenton
+- **Lives in:** Trenton, Morrow County
 - **Education:** The University of New Essex
 - **Family:** Married, three children
 
 ## On the issues
 
-Yusuf Boyd has made the state''s aging water systems the center of his campaign. He has said he would not sign any budget that raises the sales tax.
+Curtis Lindgren has made the state''s aging water systems the center of his campaign. He has said he would not sign any budget that raises the sales tax.
 '),
-(34, 15, 'julia-navarro', 'Julia Navarro', 'Republican', 'R', 1, 1, 1, 'Fairview', '**Julia Navarro** is the Republican nominee for U.S. House District 5, running without a major-party opponent. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as an accountant.
+(35, 16, 'julia-navarro', 'Julia Navarro', 'Democratic', 'D', 1, 0, 1, 'Westover', '**Julia Navarro** is the Democratic nominee for U.S. House District 6. She was first elected to the seat in 2024 and is seeking a second term. Before entering politics she worked as an accountant.
 
-- **Born:** 1983, Fairview
-- **Lives in:** Fairview, Lamar County
-- **Education:** New Essex State University
+- **Born:** 1983, Westover
+- **Lives in:** Westover, Fox River County
+- **Education:** The University of New Essex
 - **Family:** Married, three children
 
 ## On the issues
 
 Julia Navarro has made road and bridge repair the center of her campaign. She has also called for an independent audit of every state agency in the first year.
 '),
-(35, 16, 'grace-delgado', 'Grace Delgado', 'Democratic', 'D', 1, 0, 1, 'Marlow', '**Grace Delgado** is the Democratic nominee for U.S. House District 6. She was first elected to the seat in 2014 and is seeking a third term. Before entering politics she worked as a software entrepreneur.
+(36, 16, 'monica-tran', 'Monica Tran', 'Republican', 'R', 0, 0, 2, 'Marlow', '**Monica Tran** is the Republican nominee for U.S. House District 6. She has served as member of the Marlow school board since 2021. Before entering politics she worked as a county prosecutor.
 
-- **Born:** 1980, Marlow
+- **Born:** 1988, Marlow
 - **Lives in:** Marlow, Bellmont County
 - **Education:** Port Alder Community College
-- **Family:** Married, four grandchildren
+- **Family:** Married
 
 ## On the issues
 
-Grace Delgado has made property taxes the center of her campaign, promising a cap on annual assessment increases for homeowners. She describes her approach as "fix what is broken before building anything new."
+Monica Tran has made wildfire preparedness the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(36, 16, 'walter-underwood', 'Walter Underwood', 'Republican', 'R', 0, 0, 2, 'Harmon', '**Walter Underwood** is the Republican nominee for U.S. House District 6. He has served as state senator since 2017. Before entering politics he worked as a public defender.
+(37, 17, 'rebecca-boyd', 'Rebecca Boyd', 'Democratic', 'D', 0, 0, 1, 'Sutton', '**Rebecca Boyd** is the Democratic nominee for U.S. House District 7. She has served as mayor of Sutton since 2020. Before entering politics she worked as a real estate developer.
 
-- **Born:** 1964, Harmon
-- **Lives in:** Harmon, Fairhaven County
-- **Education:** The University of New Essex
-- **Family:** Married, three children
+- **Born:** 1954, Sutton
+- **Lives in:** Sutton, Deerfield County
+- **Education:** Fallon Technical Institute
+- **Family:** Widowed, one child
 
 ## On the issues
 
-Walter Underwood has made election security the center of his campaign. He has said he would not sign any budget that raises the sales tax.
+Rebecca Boyd has made housing costs the center of her campaign. She has said she would not sign any budget that raises the sales tax.
 '),
-(37, 17, 'denise-sterling', 'Denise Sterling', 'Democratic', 'D', 0, 0, 1, 'Bellport', '**Denise Sterling** is the Democratic nominee for U.S. House District 7. She has served as state representative since 2014. Before entering politics she worked as a union electrician.
+(38, 17, 'denise-sterling', 'Denise Sterling', 'Republican', 'R', 1, 1, 2, 'Bellport', '**Denise Sterling** is the Republican nominee for U.S. House District 7. She was first elected to the seat in 2024 and is seeking a second term. Before entering politics she worked as a union electrician.
 
 - **Born:** 1978, Bellport
 - **Lives in:** Bellport, Larch County
@@ -596,40 +607,40 @@ Walter Underwood has made election security the center of his campaign. He has s
 
 Denise Sterling has made school funding the center of her campaign. She describes her approach as "fix what is broken before building anything new."
 '),
-(38, 17, 'kevin-ibarra', 'Kevin Ibarra', 'Republican', 'R', 1, 1, 2, 'Sutton', '**Kevin Ibarra** is the Republican nominee for U.S. House District 7. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as an Army veteran and engineer.
+(39, 17, 'priya-quinlan', 'Priya Quinlan', 'Libertarian', 'L', 0, 0, 3, 'Bellport', '**Priya Quinlan** is the Libertarian Party''s candidate for U.S. House District 7. She works as accountant in Bellport and has never held elected office. Before entering politics she worked as an accountant.
 
-- **Born:** 1963, Sutton
-- **Lives in:** Sutton, Deerfield County
-- **Education:** The University of New Essex School of Law
+- **Born:** 1970, Bellport
+- **Lives in:** Bellport, Larch County
+- **Education:** Kingsbury College
+- **Family:** Married, two children
+
+## On the issues
+
+Priya Quinlan has made manufacturing jobs the center of her campaign. She has also called for an independent audit of every state agency in the first year.
+'),
+(40, 18, 'lena-castillo', 'Lena Castillo', 'Democratic', 'D', 1, 1, 1, 'Greenville', '**Lena Castillo** is the Democratic nominee for U.S. House District 8. She was first elected to the seat in 2024 and is seeking a second term. Before entering politics she worked as a family physician.
+
+- **Born:** 1954, Greenville
+- **Lives in:** Greenville, Linden County
+- **Education:** Port Alder Community College
 - **Family:** Widowed, one child
 
 ## On the issues
 
-Kevin Ibarra has made school funding the center of his campaign. On the stump he talks about a state government that "answers the phone."
+Lena Castillo has made housing costs the center of her campaign. She has said she would not sign any budget that raises the sales tax.
 '),
-(39, 17, 'maria-kimura', 'Maria Kimura', 'Libertarian', 'L', 0, 0, 3, 'Fulton', '**Maria Kimura** is the Libertarian Party''s candidate for U.S. House District 7. She works as family physician in Fulton and has never held elected office. Before entering politics she worked as a family physician.
+(41, 18, 'maria-yates', 'Maria Yates', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Maria Yates** is the Republican nominee for U.S. House District 8. She has served as state senator since 2017. Before entering politics she worked as a farmer.
 
-- **Born:** 1989, Fulton
-- **Lives in:** Fulton, Hartwell County
-- **Education:** Kingsbury College
-- **Family:** Married, three children
-
-## On the issues
-
-Maria Kimura has made the state''s aging water systems the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
-'),
-(40, 18, 'elena-okafor', 'Elena Okafor', 'Democratic', 'D', 1, 1, 1, 'Greenville', '**Elena Okafor** is the Democratic nominee for U.S. House District 8. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as a public defender.
-
-- **Born:** 1964, Greenville
+- **Born:** 1963, Greenville
 - **Lives in:** Greenville, Linden County
 - **Education:** The University of New Essex
 - **Family:** Married, four grandchildren
 
 ## On the issues
 
-Elena Okafor has made housing costs the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+Maria Yates has made election security the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(41, 18, 'rebecca-ortega', 'Rebecca Ortega', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Rebecca Ortega** is the Republican nominee for U.S. House District 8. She has served as county commissioner since 2012. Before entering politics she worked as a community college dean.
+(42, 19, 'rebecca-ortega', 'Rebecca Ortega', 'Democratic', 'D', 1, 1, 1, 'Greenville', '**Rebecca Ortega** is the Democratic nominee for State Senate District 2. She was first elected to the seat in 2022 and is seeking a second term. Before entering politics she worked as a community college dean.
 
 - **Born:** 1981, Greenville
 - **Lives in:** Greenville, Linden County
@@ -640,131 +651,109 @@ Elena Okafor has made housing costs the center of her campaign. Asked about the 
 
 Rebecca Ortega has made housing costs the center of her campaign. She has said she would not sign any budget that raises the sales tax.
 '),
-(42, 19, 'linda-greenberg', 'Linda Greenberg', 'Democratic', 'D', 1, 1, 1, 'Medford', '**Linda Greenberg** is the Democratic nominee for State Senate District 2. She was first elected to the seat in 2014 and is seeking a third term. Before entering politics she worked as a pastor.
+(43, 19, 'kevin-caldwell', 'Kevin Caldwell', 'Republican', 'R', 0, 0, 2, 'Prescott', '**Kevin Caldwell** is the Republican nominee for State Senate District 2. He has served as county commissioner since 2020. Before entering politics he worked as a county prosecutor.
 
-- **Born:** 1965, Medford
-- **Lives in:** Medford, Aldridge County
-- **Education:** Port Alder Community College
+- **Born:** 1982, Prescott
+- **Lives in:** Prescott, Brookfield County
+- **Education:** Kingsbury College
 - **Family:** Single
 
 ## On the issues
 
-Linda Greenberg has made wildfire preparedness the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+Kevin Caldwell has made farm income the center of his campaign. He has said he would not sign any budget that raises the sales tax.
 '),
-(43, 19, 'gregory-dawson', 'Gregory Dawson', 'Republican', 'R', 0, 0, 2, 'Medford', '**Gregory Dawson** is the Republican nominee for State Senate District 2. He has served as county commissioner since 2012. Before entering politics he worked as a former police chief.
+(44, 20, 'carlos-voss', 'Carlos Voss', 'Democratic', 'D', 0, 0, 1, 'Marlow', '**Carlos Voss** is the Democratic nominee for State Senate District 4. He has served as member of the Marlow school board since 2012. Before entering politics he worked as a labor organizer.
 
-- **Born:** 1955, Medford
-- **Lives in:** Medford, Aldridge County
-- **Education:** Harbor College
-- **Family:** Married, three children
-
-## On the issues
-
-Gregory Dawson has made wildfire preparedness the center of his campaign. He describes his approach as "fix what is broken before building anything new."
-'),
-(44, 20, 'teresa-tran', 'Teresa Tran', 'Democratic', 'D', 0, 0, 1, 'Kettering', '**Teresa Tran** is the Democratic nominee for State Senate District 4. She has served as mayor of Kettering since 2017. Before entering politics she worked as a real estate developer.
-
-- **Born:** 1968, Kettering
-- **Lives in:** Kettering, Cooper County
-- **Education:** Port Alder Community College
-- **Family:** Married, three children
-
-## On the issues
-
-Teresa Tran has made farm income the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
-'),
-(45, 20, 'james-thornbury', 'James Thornbury', 'Republican', 'R', 0, 1, 2, 'Trenton', '**James Thornbury** is the Republican nominee for State Senate District 4. He has served as city council member in Trenton since 2016. Before entering politics he worked as a former police chief.
-
-- **Born:** 1968, Trenton
-- **Lives in:** Trenton, Morrow County
-- **Education:** Harbor College
+- **Born:** 1965, Marlow
+- **Lives in:** Marlow, Bellmont County
+- **Education:** Fallon Technical Institute
 - **Family:** Married, two children
 
 ## On the issues
 
-James Thornbury has made the state budget surplus the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+Carlos Voss has made public safety the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(46, 21, 'franklin-sorensen', 'Franklin Sorensen', 'Democratic', 'D', 1, 1, 1, 'Verona', '**Franklin Sorensen** is the Democratic nominee for State Senate District 6. He was first elected to the seat in 2018 and is seeking a second term. Before entering politics he worked as a community college dean.
+(45, 20, 'teresa-delgado', 'Teresa Delgado', 'Republican', 'R', 0, 1, 2, 'Harmon', '**Teresa Delgado** is the Republican nominee for State Senate District 4. She has served as member of the Harmon school board since 2021. Before entering politics she worked as a farmer.
 
-- **Born:** 1974, Verona
+- **Born:** 1981, Harmon
+- **Lives in:** Harmon, Fairhaven County
+- **Education:** Port Alder Community College
+- **Family:** Widowed, one child
+
+## On the issues
+
+Teresa Delgado has made public safety the center of her campaign. She has also called for an independent audit of every state agency in the first year.
+'),
+(46, 21, 'elena-eckert', 'Elena Eckert', 'Democratic', 'D', 1, 1, 1, 'Verona', '**Elena Eckert** is the Democratic nominee for State Senate District 6. She was first elected to the seat in 2022 and is seeking a second term. Before entering politics she worked as a former police chief.
+
+- **Born:** 1968, Verona
 - **Lives in:** Verona, Coldbrook County
 - **Education:** Port Alder Community College
-- **Family:** Married, three children
-
-## On the issues
-
-Franklin Sorensen has made broadband in rural counties the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
-'),
-(47, 21, 'abigail-eckert', 'Abigail Eckert', 'Republican', 'R', 0, 0, 2, 'Elkhart', '**Abigail Eckert** is the Republican nominee for State Senate District 6. She has served as state senator since 2013. Before entering politics she worked as a software entrepreneur.
-
-- **Born:** 1988, Elkhart
-- **Lives in:** Elkhart, Norwood County
-- **Education:** Harbor College
-- **Family:** Married, three children
-
-## On the issues
-
-Abigail Eckert has made manufacturing jobs the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
-'),
-(48, 22, 'samuel-bishop', 'Samuel Bishop', 'Republican', 'R', 0, 1, 1, 'Oakridge', '**Samuel Bishop** is the Republican nominee for State Senate District 8, running without a major-party opponent. He has served as mayor of Oakridge since 2019. Before entering politics he worked as a civil engineer.
-
-- **Born:** 1968, Oakridge
-- **Lives in:** Oakridge, Thornton County
-- **Education:** Harbor College
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Samuel Bishop has made wildfire preparedness the center of his campaign. He has said he would not sign any budget that raises the sales tax.
-'),
-(49, 23, 'curtis-pruitt', 'Curtis Pruitt', 'Democratic', 'D', 1, 1, 1, 'Brandt', '**Curtis Pruitt** is the Democratic nominee for State Senate District 10. He was first elected to the seat in 2018 and is seeking a second term. Before entering politics he worked as a labor organizer.
-
-- **Born:** 1963, Brandt
-- **Lives in:** Brandt, Oakes County
-- **Education:** Fallon Technical Institute
-- **Family:** Married, three children
-
-## On the issues
-
-Curtis Pruitt has made public safety the center of his campaign. On the stump he talks about a state government that "answers the phone."
-'),
-(50, 23, 'sarah-iverson', 'Sarah Iverson', 'Republican', 'R', 0, 0, 2, 'Orland', '**Sarah Iverson** is the Republican nominee for State Senate District 10. She has served as county treasurer since 2019. Before entering politics she worked as a real estate developer.
-
-- **Born:** 1986, Orland
-- **Lives in:** Orland, Millbrook County
-- **Education:** Harbor College
-- **Family:** Married, two children
-
-## On the issues
-
-Sarah Iverson has made road and bridge repair the center of her campaign. On the stump she talks about a state government that "answers the phone."
-'),
-(51, 24, 'mei-lindqvist', 'Mei Lindqvist', 'Democratic', 'D', 0, 0, 1, 'Dover Mills', '**Mei Lindqvist** is the Democratic nominee for State Senate District 12. She has served as state senator since 2019. Before entering politics she worked as a real estate developer.
-
-- **Born:** 1963, Dover Mills
-- **Lives in:** Dover Mills, Beacon County
-- **Education:** Harbor College
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-Mei Lindqvist has made manufacturing jobs the center of her campaign. On the stump she talks about a state government that "answers the phone."
-'),
-(52, 24, 'maria-ferraro', 'Maria Ferraro', 'Republican', 'R', 1, 1, 2, 'Selby', '**Maria Ferraro** is the Republican nominee for State Senate District 12. She was first elected to the seat in 2022 and is seeking a second term. Before entering politics she worked as a city planner.
-
-- **Born:** 1985, Selby
-- **Lives in:** Selby, Fallon County
-- **Education:** Fallon Technical Institute
 - **Family:** Married
 
 ## On the issues
 
-Maria Ferraro has made manufacturing jobs the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+Elena Eckert has made public safety the center of her campaign. She describes her approach as "fix what is broken before building anything new."
 '),
-(53, 25, 'nathan-albright', 'Nathan Albright', 'Democratic', 'D', 0, 0, 1, 'Ashton', '**Nathan Albright** is the Democratic nominee for State Senate District 14. He has served as member of the Ashton school board since 2021. Before entering politics he worked as a public defender.
+(47, 21, 'jonathan-crowley', 'Jonathan Crowley', 'Republican', 'R', 0, 0, 2, 'Elkhart', '**Jonathan Crowley** is the Republican nominee for State Senate District 6. He has served as state representative since 2020. Before entering politics he worked as a farmer.
 
-- **Born:** 1977, Ashton
-- **Lives in:** Ashton, Quarry County
+- **Born:** 1967, Elkhart
+- **Lives in:** Elkhart, Norwood County
+- **Education:** New Essex State University
+- **Family:** Married
+
+## On the issues
+
+Jonathan Crowley has made property taxes the center of his campaign, promising a cap on annual assessment increases for homeowners. He describes his approach as "fix what is broken before building anything new."
+'),
+(48, 22, 'elena-underwood', 'Elena Underwood', 'Republican', 'R', 0, 1, 1, 'Jasper', '**Elena Underwood** is the Republican nominee for State Senate District 8, running without a major-party opponent. She has served as member of the Jasper school board since 2020. Before entering politics she worked as a public-school teacher.
+
+- **Born:** 1978, Jasper
+- **Lives in:** Jasper, Stillwater County
+- **Education:** Kingsbury College
+- **Family:** Single
+
+## On the issues
+
+Elena Underwood has made road and bridge repair the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+'),
+(49, 23, 'rosa-petrov', 'Rosa Petrov', 'Democratic', 'D', 1, 1, 1, 'Easton', '**Rosa Petrov** is the Democratic nominee for State Senate District 10. She was first elected to the seat in 2014 and is seeking a fourth term. Before entering politics she worked as a public-school teacher.
+
+- **Born:** 1964, Easton
+- **Lives in:** Easton, Carver County
+- **Education:** Harbor College
+- **Family:** Married, two children
+
+## On the issues
+
+Rosa Petrov has made rural hospital closures the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+'),
+(50, 23, 'hannah-mbeki', 'Hannah Mbeki', 'Republican', 'R', 0, 0, 2, 'Easton', '**Hannah Mbeki** is the Republican nominee for State Senate District 10. She has served as county treasurer since 2016. Before entering politics she worked as an Army veteran and engineer.
+
+- **Born:** 1988, Easton
+- **Lives in:** Easton, Carver County
+- **Education:** The University of New Essex
+- **Family:** Married, two children
+
+## On the issues
+
+Hannah Mbeki has made school funding the center of her campaign. She has said she would not sign any budget that raises the sales tax.
+'),
+(51, 24, 'teresa-winslow', 'Teresa Winslow', 'Democratic', 'D', 0, 0, 1, 'Winslow', '**Teresa Winslow** is the Democratic nominee for State Senate District 12. She has served as county commissioner since 2012. Before entering politics she worked as a former newspaper editor.
+
+- **Born:** 1987, Winslow
+- **Lives in:** Winslow, Granite County
+- **Education:** Fallon Technical Institute
+- **Family:** Married, three children
+
+## On the issues
+
+Teresa Winslow has made manufacturing jobs the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+'),
+(52, 24, 'nathan-albright', 'Nathan Albright', 'Republican', 'R', 1, 1, 2, 'Wakefield', '**Nathan Albright** is the Republican nominee for State Senate District 12. He was first elected to the seat in 2014 and is seeking a fourth term. Before entering politics he worked as a public defender.
+
+- **Born:** 1977, Wakefield
+- **Lives in:** Wakefield, Pike County
 - **Education:** Fallon Technical Institute
 - **Family:** Married, two children
 
@@ -772,2606 +761,2617 @@ Maria Ferraro has made manufacturing jobs the center of her campaign. She descri
 
 Nathan Albright has made the state''s aging water systems the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(54, 25, 'jonathan-lindgren', 'Jonathan Lindgren', 'Republican', 'R', 1, 0, 2, 'Ashton', '**Jonathan Lindgren** is the Republican nominee for State Senate District 14. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as an accountant.
+(53, 25, 'sofia-lindqvist', 'Sofia Lindqvist', 'Democratic', 'D', 0, 0, 1, 'Bancroft', '**Sofia Lindqvist** is the Democratic nominee for State Senate District 14. She has served as state senator since 2015. Before entering politics she worked as a small-business owner.
 
-- **Born:** 1982, Ashton
-- **Lives in:** Ashton, Quarry County
-- **Education:** Kingsbury College
+- **Born:** 1982, Bancroft
+- **Lives in:** Bancroft, Holloway County
+- **Education:** Port Alder Community College
 - **Family:** Married, four grandchildren
 
 ## On the issues
 
-Jonathan Lindgren has made school funding the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
+Sofia Lindqvist has made farm income the center of her campaign. She describes her approach as "fix what is broken before building anything new."
 '),
-(55, 26, 'omar-acosta', 'Omar Acosta', 'Democratic', 'D', 1, 1, 1, 'Hollis', '**Omar Acosta** is the Democratic nominee for State Senate District 16. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as a city planner.
+(54, 25, 'claire-oyelaran', 'Claire Oyelaran', 'Republican', 'R', 1, 0, 2, 'Beckley', '**Claire Oyelaran** is the Republican nominee for State Senate District 14. She was first elected to the seat in 2022 and is seeking a second term. Before entering politics she worked as a small-business owner.
 
-- **Born:** 1977, Hollis
-- **Lives in:** Hollis, Vance County
-- **Education:** Harbor College
-- **Family:** Married
+- **Born:** 1982, Beckley
+- **Lives in:** Beckley, Crane County
+- **Education:** The University of New Essex School of Law
+- **Family:** Married, two children
 
 ## On the issues
 
-Omar Acosta has made rural hospital closures the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+Claire Oyelaran has made road and bridge repair the center of her campaign. She has said she would not sign any budget that raises the sales tax.
 '),
-(56, 26, 'claire-bauer', 'Claire Bauer', 'Republican', 'R', 0, 0, 2, 'Lyndon', '**Claire Bauer** is the Republican nominee for State Senate District 16. She has served as state representative since 2013. Before entering politics she worked as a public defender.
+(55, 26, 'michael-pruitt', 'Michael Pruitt', 'Democratic', 'D', 1, 1, 1, 'Clayton', '**Michael Pruitt** is the Democratic nominee for State Senate District 16. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as a union electrician.
 
-- **Born:** 1958, Lyndon
-- **Lives in:** Lyndon, Whitfield County
-- **Education:** Kingsbury College
-- **Family:** Widowed, one child
+- **Born:** 1971, Clayton
+- **Lives in:** Clayton, Kingsbury County
+- **Education:** Fallon Technical Institute
+- **Family:** Married, two children
 
 ## On the issues
 
-Claire Bauer has made the state budget surplus the center of her campaign. On the stump she talks about a state government that "answers the phone."
+Michael Pruitt has made housing costs the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
 '),
-(57, 27, 'james-winslow', 'James Winslow', 'Democratic', 'D', 0, 0, 1, 'Fulton', '**James Winslow** is the Democratic nominee for State Senate District 18. He has served as county commissioner since 2019. Before entering politics he worked as a county prosecutor.
+(56, 26, 'marcus-marsh', 'Marcus Marsh', 'Republican', 'R', 0, 0, 2, 'Grayson', '**Marcus Marsh** is the Republican nominee for State Senate District 16. He has served as mayor of Grayson since 2014. Before entering politics he worked as a software entrepreneur.
 
-- **Born:** 1954, Fulton
-- **Lives in:** Fulton, Hartwell County
-- **Education:** Harbor College
-- **Family:** Married, four grandchildren
-
-## On the issues
-
-James Winslow has made the state''s aging water systems the center of his campaign. He has said he would not sign any budget that raises the sales tax.
-'),
-(58, 27, 'sarah-fairbanks', 'Sarah Fairbanks', 'Republican', 'R', 1, 1, 2, 'Bristow', '**Sarah Fairbanks** is the Republican nominee for State Senate District 18. She was first elected to the seat in 2014 and is seeking a second term. Before entering politics she worked as a county prosecutor.
-
-- **Born:** 1977, Bristow
-- **Lives in:** Bristow, Summit County
+- **Born:** 1979, Grayson
+- **Lives in:** Grayson, Clearwater County
 - **Education:** The University of New Essex
 - **Family:** Married
 
 ## On the issues
 
-Sarah Fairbanks has made the cost of child care the center of her campaign. She describes her approach as "fix what is broken before building anything new."
+Marcus Marsh has made the cost of child care the center of his campaign. He describes his approach as "fix what is broken before building anything new."
 '),
-(59, 28, 'daniel-haddad', 'Daniel Haddad', 'Democratic', 'D', 0, 0, 1, 'Ridgeway', '**Daniel Haddad** is the Democratic nominee for State Senate District 20. He has served as county commissioner since 2016. Before entering politics he worked as a community college dean.
+(57, 27, 'yusuf-osei', 'Yusuf Osei', 'Democratic', 'D', 0, 0, 1, 'Fulton', '**Yusuf Osei** is the Democratic nominee for State Senate District 18. He has served as state representative since 2018. Before entering politics he worked as a civil engineer.
 
-- **Born:** 1974, Ridgeway
-- **Lives in:** Ridgeway, Bramble County
-- **Education:** Kingsbury College
-- **Family:** Widowed, one child
-
-## On the issues
-
-Daniel Haddad has made the Port Alder transit expansion the center of his campaign. He has also called for an independent audit of every state agency in the first year.
-'),
-(60, 28, 'jonathan-jansen', 'Jonathan Jansen', 'Republican', 'R', 1, 0, 2, 'Ridgeway', '**Jonathan Jansen** is the Republican nominee for State Senate District 20. He was first elected to the seat in 2022 and is seeking a third term. Before entering politics he worked as a real estate developer.
-
-- **Born:** 1956, Ridgeway
-- **Lives in:** Ridgeway, Bramble County
-- **Education:** Fallon Technical Institute
-- **Family:** Married, three children
-
-## On the issues
-
-Jonathan Jansen has made rural hospital closures the center of his campaign. He describes his approach as "fix what is broken before building anything new."
-'),
-(61, 29, 'marcus-crowley', 'Marcus Crowley', 'Democratic', 'D', 0, 0, 1, 'Yardley', '**Marcus Crowley** is the Democratic nominee for State Senate District 22. He has served as county treasurer since 2019. Before entering politics he worked as a family physician.
-
-- **Born:** 1977, Yardley
-- **Lives in:** Yardley, Fenwick County
-- **Education:** Harbor College
-- **Family:** Married, three children
-
-## On the issues
-
-Marcus Crowley has made manufacturing jobs the center of his campaign. On the stump he talks about a state government that "answers the phone."
-'),
-(62, 29, 'marcus-petrov', 'Marcus Petrov', 'Republican', 'R', 0, 1, 2, 'Lowell Falls', '**Marcus Petrov** is the Republican nominee for State Senate District 22. He has served as county commissioner since 2016. Before entering politics he worked as a union electrician.
-
-- **Born:** 1960, Lowell Falls
-- **Lives in:** Lowell Falls, Marsh County
+- **Born:** 1975, Fulton
+- **Lives in:** Fulton, Hartwell County
 - **Education:** New Essex State University
+- **Family:** Married, three children
+
+## On the issues
+
+Yusuf Osei has made housing costs the center of his campaign. He has said he would not sign any budget that raises the sales tax.
+'),
+(58, 27, 'jonathan-jansen', 'Jonathan Jansen', 'Republican', 'R', 1, 1, 2, 'Carlisle', '**Jonathan Jansen** is the Republican nominee for State Senate District 18. He was first elected to the seat in 2014 and is seeking a fourth term. Before entering politics he worked as a real estate developer.
+
+- **Born:** 1956, Carlisle
+- **Lives in:** Carlisle, Eastbrook County
+- **Education:** Port Alder Community College
 - **Family:** Single
 
 ## On the issues
 
-Marcus Petrov has made property taxes the center of his campaign, promising a cap on annual assessment increases for homeowners. On the stump he talks about a state government that "answers the phone."
+Jonathan Jansen has made rural hospital closures the center of his campaign. He has also called for an independent audit of every state agency in the first year.
 '),
-(63, 30, 'naomi-castillo', 'Naomi Castillo', 'Democratic', 'D', 0, 0, 1, 'Corinth', '**Naomi Castillo** is the Democratic nominee for State Senate District 24. She has served as county treasurer since 2013. Before entering politics she worked as a civil engineer.
+(59, 28, 'michael-ashworth', 'Michael Ashworth', 'Democratic', 'D', 0, 0, 1, 'Ridgeway', '**Michael Ashworth** is the Democratic nominee for State Senate District 20. He has served as state senator since 2021. Before entering politics he worked as a county prosecutor.
 
-- **Born:** 1965, Corinth
-- **Lives in:** Corinth, Ashby County
-- **Education:** Kingsbury College
+- **Born:** 1980, Ridgeway
+- **Lives in:** Ridgeway, Bramble County
+- **Education:** Harbor College
 - **Family:** Married
 
 ## On the issues
 
-Naomi Castillo has made manufacturing jobs the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+Michael Ashworth has made the state''s aging water systems the center of his campaign. On the stump he talks about a state government that "answers the phone."
 '),
-(64, 30, 'daniel-rasmussen', 'Daniel Rasmussen', 'Republican', 'R', 1, 1, 2, 'Granby', '**Daniel Rasmussen** is the Republican nominee for State Senate District 24. He was first elected to the seat in 2018 and is seeking a third term. Before entering politics he worked as a nurse.
+(60, 28, 'mei-chen', 'Mei Chen', 'Republican', 'R', 1, 0, 2, 'Riverton', '**Mei Chen** is the Republican nominee for State Senate District 20. She was first elected to the seat in 2022 and is seeking a second term. Before entering politics she worked as a small-business owner.
 
-- **Born:** 1966, Granby
-- **Lives in:** Granby, Dunmore County
-- **Education:** New Essex State University
-- **Family:** Married, two children
-
-## On the issues
-
-Daniel Rasmussen has made the cost of child care the center of his campaign. He describes his approach as "fix what is broken before building anything new."
-'),
-(65, 31, 'raymond-ellison', 'Raymond Ellison', 'Democratic', 'D', 0, 1, 1, 'Greenville', '**Raymond Ellison** is the Democratic nominee for State House District 41 (special). He has served as member of the Greenville school board since 2020. Before entering politics he worked as a farmer.
-
-- **Born:** 1977, Greenville
-- **Lives in:** Greenville, Linden County
+- **Born:** 1963, Riverton
+- **Lives in:** Riverton, Osprey County
 - **Education:** Kingsbury College
 - **Family:** Married, four grandchildren
 
 ## On the issues
 
-Raymond Ellison has made farm income the center of his campaign. Asked about the budget surplus, he has said it should go back to taxpayers.
+Mei Chen has made the Port Alder transit expansion the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
 '),
-(66, 31, 'dwayne-pryor', 'Dwayne Pryor', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Dwayne Pryor** is the Republican nominee for State House District 41 (special). He has served as county commissioner since 2013. Before entering politics he worked as a community college dean.
+(61, 29, 'sofia-fairbanks', 'Sofia Fairbanks', 'Democratic', 'D', 0, 0, 1, 'Millford', '**Sofia Fairbanks** is the Democratic nominee for State Senate District 22. She has served as city council member in Millford since 2012. Before entering politics she worked as a pastor.
 
-- **Born:** 1975, Greenville
+- **Born:** 1986, Millford
+- **Lives in:** Millford, Juniper County
+- **Education:** Kingsbury College
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+Sofia Fairbanks has made the Port Alder transit expansion the center of her campaign. Asked about the budget surplus, she has said it should go back to taxpayers.
+'),
+(62, 29, 'raymond-rasmussen', 'Raymond Rasmussen', 'Republican', 'R', 0, 1, 2, 'Lowell Falls', '**Raymond Rasmussen** is the Republican nominee for State Senate District 22. He has served as state representative since 2014. Before entering politics he worked as a labor organizer.
+
+- **Born:** 1989, Lowell Falls
+- **Lives in:** Lowell Falls, Marsh County
+- **Education:** The University of New Essex School of Law
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+Raymond Rasmussen has made the state''s aging water systems the center of his campaign. On the stump he talks about a state government that "answers the phone."
+'),
+(63, 30, 'katherine-bishop', 'Katherine Bishop', 'Democratic', 'D', 0, 0, 1, 'Halsey', '**Katherine Bishop** is the Democratic nominee for State Senate District 24. She has served as state senator since 2013. Before entering politics she worked as a county prosecutor.
+
+- **Born:** 1967, Halsey
+- **Lives in:** Halsey, Garland County
+- **Education:** Kingsbury College
+- **Family:** Married, four grandchildren
+
+## On the issues
+
+Katherine Bishop has made broadband in rural counties the center of her campaign. She has also called for an independent audit of every state agency in the first year.
+'),
+(64, 30, 'victor-vasquez', 'Victor Vasquez', 'Republican', 'R', 1, 1, 2, 'Halsey', '**Victor Vasquez** is the Republican nominee for State Senate District 24. He was first elected to the seat in 2022 and is seeking a second term. Before entering politics he worked as a small-business owner.
+
+- **Born:** 1954, Halsey
+- **Lives in:** Halsey, Garland County
+- **Education:** Harbor College
+- **Family:** Widowed, one child
+
+## On the issues
+
+Victor Vasquez has made broadband in rural counties the center of his campaign. On the stump he talks about a state government that "answers the phone."
+'),
+(65, 31, 'dwayne-pryor', 'Dwayne Pryor', 'Democratic', 'D', 0, 1, 1, 'Greenville', '**Dwayne Pryor** is the Democratic nominee for State House District 41 (special). He has served as state senator since 2021. Before entering politics he worked as a real estate developer.
+
+- **Born:** 1963, Greenville
+- **Lives in:** Greenville, Linden County
+- **Education:** Harbor College
+- **Family:** Widowed, one child
+
+## On the issues
+
+Dwayne Pryor has made rural hospital closures the center of his campaign. He has also called for an independent audit of every state agency in the first year.
+'),
+(66, 31, 'ingrid-ferraro', 'Ingrid Ferraro', 'Republican', 'R', 0, 0, 2, 'Greenville', '**Ingrid Ferraro** is the Republican nominee for State House District 41 (special). She has served as state representative since 2018. Before entering politics she worked as a nurse.
+
+- **Born:** 1987, Greenville
 - **Lives in:** Greenville, Linden County
 - **Education:** The University of New Essex School of Law
 - **Family:** Married, four grandchildren
 
 ## On the issues
 
-Dwayne Pryor has made the state budget surplus the center of his campaign. He describes his approach as "fix what is broken before building anything new."
+Ingrid Ferraro has made the opioid epidemic the center of her campaign. She has said she would not sign any budget that raises the sales tax.
 ');
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(1, 1, 1, 126332),
-(1, 2, 1, 67511),
-(1, 3, 1, 5915),
-(1, 1, 2, 32440),
-(1, 2, 2, 32189),
-(1, 3, 2, 651),
-(1, 1, 3, 1611),
-(1, 2, 3, 3219),
-(1, 3, 3, 100),
-(1, 1, 4, 15535),
-(1, 2, 4, 16406),
-(1, 3, 4, 631),
-(1, 1, 5, 1075),
-(1, 2, 5, 3382),
-(1, 3, 5, 107),
-(1, 1, 6, 19278),
-(1, 2, 6, 20965),
-(1, 3, 6, 416),
-(1, 1, 7, 6980),
-(1, 2, 7, 9636),
-(1, 3, 7, 369),
-(1, 1, 8, 6015),
-(1, 2, 8, 11249),
-(1, 3, 8, 509),
-(1, 1, 9, 3048),
-(1, 2, 9, 8523),
-(1, 3, 9, 207),
-(1, 1, 10, 3068),
-(1, 2, 10, 5726),
-(1, 3, 10, 79),
-(1, 1, 11, 7789),
-(1, 2, 11, 8683),
-(1, 3, 11, 476),
-(1, 1, 12, 3561),
-(1, 2, 12, 3468),
-(1, 3, 12, 151),
-(1, 1, 13, 4963),
-(1, 2, 13, 8320),
-(1, 3, 13, 258),
-(1, 1, 14, 1467),
-(1, 2, 14, 4247),
-(1, 3, 14, 154),
-(1, 1, 15, 12157),
-(1, 2, 15, 19129),
-(1, 3, 15, 423),
-(1, 1, 16, 12625),
-(1, 2, 16, 15342),
-(1, 3, 16, 520),
-(1, 1, 17, 2174),
-(1, 2, 17, 5503),
-(1, 3, 17, 279),
-(1, 1, 18, 10564),
-(1, 2, 18, 19961),
-(1, 3, 18, 441),
-(1, 1, 19, 2425),
-(1, 2, 19, 4124),
-(1, 3, 19, 215),
-(1, 1, 20, 12206),
-(1, 2, 20, 15292),
-(1, 3, 20, 687),
-(1, 1, 21, 7609),
-(1, 2, 21, 8509),
-(1, 3, 21, 437),
-(1, 1, 22, 1412),
-(1, 2, 22, 3452),
-(1, 3, 22, 126),
-(1, 1, 23, 3811),
-(1, 2, 23, 4375),
-(1, 3, 23, 89),
-(1, 1, 24, 8242),
-(1, 2, 24, 13740),
-(1, 3, 24, 774),
-(1, 1, 25, 6554),
-(1, 2, 25, 16536),
-(1, 3, 25, 421),
-(1, 1, 26, 8834),
-(1, 2, 26, 9332),
-(1, 3, 26, 543),
-(1, 1, 27, 665),
-(1, 2, 27, 1915),
-(1, 3, 27, 64),
-(1, 1, 28, 701),
-(1, 2, 28, 3031),
-(1, 3, 28, 98),
-(1, 1, 29, 22945),
-(1, 2, 29, 13433),
-(1, 3, 29, 693),
-(1, 1, 30, 140647),
-(1, 2, 30, 64282),
-(1, 3, 30, 3565),
-(1, 1, 31, 10005),
-(1, 2, 31, 12886),
-(1, 3, 31, 757),
-(1, 1, 32, 1188),
-(1, 2, 32, 4105),
-(1, 3, 32, 110),
-(1, 1, 33, 2686),
-(1, 2, 33, 6602),
-(1, 3, 33, 127),
-(1, 1, 34, 14804);
+(1, 1, 1, 107644),
+(1, 2, 1, 60240),
+(1, 3, 1, 2644),
+(1, 1, 2, 30765),
+(1, 2, 2, 32082),
+(1, 3, 2, 1097),
+(1, 1, 3, 1492),
+(1, 2, 3, 3093),
+(1, 3, 3, 79),
+(1, 1, 4, 16347),
+(1, 2, 4, 15924),
+(1, 3, 4, 1017),
+(1, 1, 5, 1100),
+(1, 2, 5, 3512),
+(1, 3, 5, 91),
+(1, 1, 6, 20342),
+(1, 2, 6, 19643),
+(1, 3, 6, 1418),
+(1, 1, 7, 6775),
+(1, 2, 7, 8892),
+(1, 3, 7, 190),
+(1, 1, 8, 5032),
+(1, 2, 8, 10809),
+(1, 3, 8, 456),
+(1, 1, 9, 3020),
+(1, 2, 9, 8389),
+(1, 3, 9, 188),
+(1, 1, 10, 3420),
+(1, 2, 10, 5409),
+(1, 3, 10, 286),
+(1, 1, 11, 8072),
+(1, 2, 11, 9066),
+(1, 3, 11, 300),
+(1, 1, 12, 3348),
+(1, 2, 12, 3590),
+(1, 3, 12, 232),
+(1, 1, 13, 4610),
+(1, 2, 13, 8179),
+(1, 3, 13, 296),
+(1, 1, 14, 1205),
+(1, 2, 14, 4472),
+(1, 3, 14, 197),
+(1, 1, 15, 13564),
+(1, 2, 15, 18556),
+(1, 3, 15, 961),
+(1, 1, 16, 12445),
+(1, 2, 16, 15034),
+(1, 3, 16, 358),
+(1, 1, 17, 2103),
+(1, 2, 17, 5562),
+(1, 3, 17, 135),
+(1, 1, 18, 10091),
+(1, 2, 18, 18927),
+(1, 3, 18, 1095),
+(1, 1, 19, 2280),
+(1, 2, 19, 4332),
+(1, 3, 19, 106),
+(1, 1, 20, 12033),
+(1, 2, 20, 15846),
+(1, 3, 20, 510),
+(1, 1, 21, 7473),
+(1, 2, 21, 8096),
+(1, 3, 21, 361),
+(1, 1, 22, 1377),
+(1, 2, 22, 3598),
+(1, 3, 22, 99),
+(1, 1, 23, 3265),
+(1, 2, 23, 4136),
+(1, 3, 23, 244),
+(1, 1, 24, 7606),
+(1, 2, 24, 14912),
+(1, 3, 24, 180),
+(1, 1, 25, 6861),
+(1, 2, 25, 16452),
+(1, 3, 25, 494),
+(1, 1, 26, 9913),
+(1, 2, 26, 8365),
+(1, 3, 26, 669),
+(1, 1, 27, 711),
+(1, 2, 27, 2004),
+(1, 3, 27, 78),
+(1, 1, 28, 651),
+(1, 2, 28, 3281),
+(1, 3, 28, 58),
+(1, 1, 29, 26564),
+(1, 2, 29, 13891),
+(1, 3, 29, 1127),
+(1, 1, 30, 137371),
+(1, 2, 30, 56077),
+(1, 3, 30, 4390),
+(1, 1, 31, 9637),
+(1, 2, 31, 13153),
+(1, 3, 31, 625),
+(1, 1, 32, 1388),
+(1, 2, 32, 4109),
+(1, 3, 32, 67),
+(1, 1, 33, 2681),
+(1, 2, 33, 7081),
+(1, 3, 33, 183),
+(1, 1, 34, 14695);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(1, 2, 34, 14724),
-(1, 3, 34, 889),
-(1, 1, 35, 25551),
-(1, 2, 35, 22672),
-(1, 3, 35, 852),
-(1, 1, 36, 2249),
-(1, 2, 36, 4443),
-(1, 3, 36, 207),
-(1, 1, 37, 9813),
-(1, 2, 37, 5361),
-(1, 3, 37, 329),
-(1, 1, 38, 9460),
-(1, 2, 38, 10675),
-(1, 3, 38, 471),
-(1, 1, 39, 6051),
-(1, 2, 39, 7192),
-(1, 3, 39, 370),
-(1, 1, 40, 8252),
-(1, 2, 40, 20805),
-(1, 3, 40, 404),
-(1, 1, 41, 5449),
-(1, 2, 41, 10420),
-(1, 3, 41, 392),
-(1, 1, 42, 8095),
-(1, 2, 42, 5926),
-(1, 3, 42, 183),
-(1, 1, 43, 4011),
-(1, 2, 43, 10682),
-(1, 3, 43, 327),
-(1, 1, 44, 8010),
-(1, 2, 44, 8313),
+(1, 2, 34, 15727),
+(1, 3, 34, 489),
+(1, 1, 35, 27418),
+(1, 2, 35, 24099),
+(1, 3, 35, 674),
+(1, 1, 36, 1913),
+(1, 2, 36, 4713),
+(1, 3, 36, 166),
+(1, 1, 37, 8894),
+(1, 2, 37, 5928),
+(1, 3, 37, 305),
+(1, 1, 38, 9086),
+(1, 2, 38, 11389),
+(1, 3, 38, 332),
+(1, 1, 39, 5846),
+(1, 2, 39, 6945),
+(1, 3, 39, 146),
+(1, 1, 40, 8470),
+(1, 2, 40, 19424),
+(1, 3, 40, 913),
+(1, 1, 41, 5568),
+(1, 2, 41, 9772),
+(1, 3, 41, 384),
+(1, 1, 42, 7217),
+(1, 2, 42, 5971),
+(1, 3, 42, 435),
+(1, 1, 43, 5256),
+(1, 2, 43, 10136),
+(1, 3, 43, 333),
+(1, 1, 44, 8123),
+(1, 2, 44, 8551),
 (1, 3, 44, 338),
-(1, 1, 45, 16084),
-(1, 2, 45, 20248),
-(1, 3, 45, 202),
-(1, 1, 46, 17651),
-(1, 2, 46, 25439),
-(1, 3, 46, 1056),
-(1, 1, 47, 8436),
-(1, 2, 47, 18571),
-(1, 3, 47, 487),
-(1, 1, 48, 1995),
-(1, 2, 48, 2848),
-(1, 3, 48, 31),
-(1, 1, 49, 2651),
-(1, 2, 49, 3261),
-(1, 3, 49, 115),
-(1, 1, 50, 35589),
-(1, 2, 50, 17625),
-(1, 3, 50, 589),
-(1, 1, 51, 4050),
-(1, 2, 51, 5474),
-(1, 3, 51, 293),
-(1, 1, 52, 14249),
-(1, 2, 52, 23518),
-(1, 3, 52, 1074),
-(1, 1, 53, 1488),
-(1, 2, 53, 3566),
-(1, 3, 53, 156),
-(1, 1, 54, 3092),
-(1, 2, 54, 5920),
-(1, 3, 54, 214),
-(1, 1, 55, 6422),
-(1, 2, 55, 11565),
-(1, 3, 55, 270),
-(1, 1, 56, 2379),
-(1, 2, 56, 5383),
-(1, 3, 56, 96),
-(1, 1, 57, 4851),
-(1, 2, 57, 8428),
-(1, 3, 57, 122),
-(1, 1, 58, 2239),
-(1, 2, 58, 4943),
-(1, 3, 58, 254),
-(1, 1, 59, 9123),
-(1, 2, 59, 18271),
-(1, 3, 59, 561),
-(1, 1, 60, 7766),
-(1, 2, 60, 11068),
-(1, 3, 60, 465),
-(2, 4, 1, 121237),
-(2, 5, 1, 64394),
-(2, 6, 1, 1753),
-(2, 7, 1, 6492),
-(2, 4, 2, 27737),
-(2, 5, 2, 35707),
-(2, 6, 2, 2580),
-(2, 7, 2, 2051),
-(2, 4, 3, 1310),
-(2, 5, 3, 3429),
-(2, 6, 3, 87),
-(2, 7, 3, 80),
-(2, 4, 4, 16204),
-(2, 5, 4, 16598),
-(2, 6, 4, 403),
-(2, 7, 4, 712),
-(2, 4, 5, 1014),
-(2, 5, 5, 3292),
-(2, 6, 5, 116),
-(2, 7, 5, 94);
+(1, 1, 45, 17885),
+(1, 2, 45, 18536),
+(1, 3, 45, 1001),
+(1, 1, 46, 18554),
+(1, 2, 46, 27043),
+(1, 3, 46, 549),
+(1, 1, 47, 7793),
+(1, 2, 47, 17928),
+(1, 3, 47, 720),
+(1, 1, 48, 2032),
+(1, 2, 48, 2727),
+(1, 3, 48, 82),
+(1, 1, 49, 2381),
+(1, 2, 49, 3275),
+(1, 3, 49, 122),
+(1, 1, 50, 38615),
+(1, 2, 50, 18602),
+(1, 3, 50, 731),
+(1, 1, 51, 4078),
+(1, 2, 51, 5405),
+(1, 3, 51, 297),
+(1, 1, 52, 13140),
+(1, 2, 52, 22634),
+(1, 3, 52, 642),
+(1, 1, 53, 1448),
+(1, 2, 53, 3975),
+(1, 3, 53, 122),
+(1, 1, 54, 2787),
+(1, 2, 54, 5981),
+(1, 3, 54, 211),
+(1, 1, 55, 6082),
+(1, 2, 55, 10796),
+(1, 3, 55, 523),
+(1, 1, 56, 2629),
+(1, 2, 56, 5555),
+(1, 3, 56, 185),
+(1, 1, 57, 4083),
+(1, 2, 57, 7783),
+(1, 3, 57, 326),
+(1, 1, 58, 2540),
+(1, 2, 58, 5284),
+(1, 3, 58, 86),
+(1, 1, 59, 9029),
+(1, 2, 59, 20550),
+(1, 3, 59, 528),
+(1, 1, 60, 8573),
+(1, 2, 60, 11196),
+(1, 3, 60, 302),
+(2, 4, 1, 116131),
+(2, 5, 1, 65679),
+(2, 6, 1, 3149),
+(2, 7, 1, 4087),
+(2, 4, 2, 28753),
+(2, 5, 2, 34617),
+(2, 6, 2, 2096),
+(2, 7, 2, 1024),
+(2, 4, 3, 1362),
+(2, 5, 3, 3325),
+(2, 6, 3, 123),
+(2, 7, 3, 88),
+(2, 4, 4, 15647),
+(2, 5, 4, 16246),
+(2, 6, 4, 766),
+(2, 7, 4, 787),
+(2, 4, 5, 885),
+(2, 5, 5, 3480),
+(2, 6, 5, 67),
+(2, 7, 5, 132);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(2, 4, 6, 20593),
-(2, 5, 6, 20935),
-(2, 6, 6, 1067),
-(2, 7, 6, 826),
-(2, 4, 7, 5976),
-(2, 5, 7, 9713),
-(2, 6, 7, 413),
-(2, 7, 7, 622),
-(2, 4, 8, 4495),
-(2, 5, 8, 11932),
-(2, 6, 8, 339),
-(2, 7, 8, 647),
-(2, 4, 9, 2576),
-(2, 5, 9, 8769),
-(2, 6, 9, 287),
-(2, 7, 9, 470),
-(2, 4, 10, 2996),
-(2, 5, 10, 5940),
-(2, 6, 10, 97),
-(2, 7, 10, 238),
-(2, 4, 11, 7058),
-(2, 5, 11, 9339),
-(2, 6, 11, 377),
-(2, 7, 11, 374),
-(2, 4, 12, 2958),
-(2, 5, 12, 3863),
-(2, 6, 12, 150),
-(2, 7, 12, 170),
-(2, 4, 13, 4702),
-(2, 5, 13, 7964),
-(2, 6, 13, 303),
-(2, 7, 13, 321),
-(2, 4, 14, 1347),
-(2, 5, 14, 4472),
-(2, 6, 14, 114),
-(2, 7, 14, 231),
-(2, 4, 15, 13524),
-(2, 5, 15, 18333),
-(2, 6, 15, 844),
-(2, 7, 15, 131),
-(2, 4, 16, 10660),
-(2, 5, 16, 16391),
-(2, 6, 16, 1120),
-(2, 7, 16, 661),
-(2, 4, 17, 1961),
-(2, 5, 17, 5512),
-(2, 6, 17, 182),
-(2, 7, 17, 167),
-(2, 4, 18, 9402),
-(2, 5, 18, 20866),
-(2, 6, 18, 658),
-(2, 7, 18, 730),
-(2, 4, 19, 2281),
-(2, 5, 19, 4585),
-(2, 6, 19, 232),
-(2, 7, 19, 93),
-(2, 4, 20, 13362),
-(2, 5, 20, 16265),
-(2, 6, 20, 233),
-(2, 7, 20, 421),
-(2, 4, 21, 7798),
-(2, 5, 21, 8221),
-(2, 6, 21, 231),
-(2, 7, 21, 158),
-(2, 4, 22, 1250),
-(2, 5, 22, 3771),
-(2, 6, 22, 112),
-(2, 7, 22, 209),
-(2, 4, 23, 2991),
-(2, 5, 23, 4575),
-(2, 6, 23, 87),
-(2, 7, 23, 230),
-(2, 4, 24, 6616),
-(2, 5, 24, 16046),
-(2, 6, 24, 598),
-(2, 7, 24, 529),
-(2, 4, 25, 5893),
-(2, 5, 25, 17180),
-(2, 6, 25, 331),
-(2, 7, 25, 522),
-(2, 4, 26, 8739),
-(2, 5, 26, 9355),
-(2, 6, 26, 520),
-(2, 7, 26, 588),
-(2, 4, 27, 630),
-(2, 5, 27, 1937),
-(2, 6, 27, 65),
-(2, 7, 27, 33),
-(2, 4, 28, 563),
-(2, 5, 28, 3182),
-(2, 6, 28, 95),
-(2, 7, 28, 61),
-(2, 4, 29, 22986),
-(2, 5, 29, 15653),
-(2, 6, 29, 1070),
-(2, 7, 29, 1492),
-(2, 4, 30, 144578),
-(2, 5, 30, 64097),
-(2, 6, 30, 8771),
-(2, 7, 30, 1802);
+(2, 4, 6, 18849),
+(2, 5, 6, 22687),
+(2, 6, 6, 1025),
+(2, 7, 6, 698),
+(2, 4, 7, 6359),
+(2, 5, 7, 9059),
+(2, 6, 7, 564),
+(2, 7, 7, 591),
+(2, 4, 8, 4433),
+(2, 5, 8, 11759),
+(2, 6, 8, 355),
+(2, 7, 8, 399),
+(2, 4, 9, 2579),
+(2, 5, 9, 8418),
+(2, 6, 9, 181),
+(2, 7, 9, 440),
+(2, 4, 10, 2812),
+(2, 5, 10, 5820),
+(2, 6, 10, 345),
+(2, 7, 10, 118),
+(2, 4, 11, 7268),
+(2, 5, 11, 9465),
+(2, 6, 11, 435),
+(2, 7, 11, 517),
+(2, 4, 12, 3095),
+(2, 5, 12, 3837),
+(2, 6, 12, 205),
+(2, 7, 12, 216),
+(2, 4, 13, 4735),
+(2, 5, 13, 8100),
+(2, 6, 13, 191),
+(2, 7, 13, 144),
+(2, 4, 14, 1325),
+(2, 5, 14, 4657),
+(2, 6, 14, 245),
+(2, 7, 14, 77),
+(2, 4, 15, 13457),
+(2, 5, 15, 19157),
+(2, 6, 15, 629),
+(2, 7, 15, 642),
+(2, 4, 16, 10837),
+(2, 5, 16, 16668),
+(2, 6, 16, 1029),
+(2, 7, 16, 881),
+(2, 4, 17, 1963),
+(2, 5, 17, 5234),
+(2, 6, 17, 256),
+(2, 7, 17, 162),
+(2, 4, 18, 9552),
+(2, 5, 18, 20483),
+(2, 6, 18, 827),
+(2, 7, 18, 388),
+(2, 4, 19, 2196),
+(2, 5, 19, 4741),
+(2, 6, 19, 152),
+(2, 7, 19, 127),
+(2, 4, 20, 12261),
+(2, 5, 20, 16195),
+(2, 6, 20, 767),
+(2, 7, 20, 901),
+(2, 4, 21, 7019),
+(2, 5, 21, 7866),
+(2, 6, 21, 486),
+(2, 7, 21, 563),
+(2, 4, 22, 1363),
+(2, 5, 22, 3660),
+(2, 6, 22, 109),
+(2, 7, 22, 133),
+(2, 4, 23, 3145),
+(2, 5, 23, 4428),
+(2, 6, 23, 171),
+(2, 7, 23, 195),
+(2, 4, 24, 7147),
+(2, 5, 24, 15231),
+(2, 6, 24, 884),
+(2, 7, 24, 518),
+(2, 4, 25, 6453),
+(2, 5, 25, 17012),
+(2, 6, 25, 559),
+(2, 7, 25, 514),
+(2, 4, 26, 8333),
+(2, 5, 26, 9509),
+(2, 6, 26, 366),
+(2, 7, 26, 367),
+(2, 4, 27, 597),
+(2, 5, 27, 2089),
+(2, 6, 27, 40),
+(2, 7, 27, 51),
+(2, 4, 28, 647),
+(2, 5, 28, 2947),
+(2, 6, 28, 138),
+(2, 7, 28, 71),
+(2, 4, 29, 25224),
+(2, 5, 29, 13824),
+(2, 6, 29, 739),
+(2, 7, 29, 1523),
+(2, 4, 30, 142919),
+(2, 5, 30, 65094),
+(2, 6, 30, 5364),
+(2, 7, 30, 6192);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(2, 4, 31, 9580),
-(2, 5, 31, 13752),
-(2, 6, 31, 395),
-(2, 7, 31, 367),
-(2, 4, 32, 1306),
-(2, 5, 32, 4194),
-(2, 6, 32, 239),
-(2, 7, 32, 133),
-(2, 4, 33, 2594),
-(2, 5, 33, 7291),
-(2, 6, 33, 147),
-(2, 7, 33, 164),
-(2, 4, 34, 13498),
-(2, 5, 34, 14711),
-(2, 6, 34, 727),
-(2, 7, 34, 1170),
-(2, 4, 35, 22677),
-(2, 5, 35, 24996),
-(2, 6, 35, 1794),
-(2, 7, 35, 1420),
-(2, 4, 36, 2063),
-(2, 5, 36, 4457),
-(2, 6, 36, 80),
-(2, 7, 36, 190),
-(2, 4, 37, 9342),
-(2, 5, 37, 6102),
-(2, 6, 37, 356),
-(2, 7, 37, 422),
-(2, 4, 38, 10026),
-(2, 5, 38, 11033),
-(2, 6, 38, 452),
-(2, 7, 38, 583),
-(2, 4, 39, 4818),
-(2, 5, 39, 8017),
-(2, 6, 39, 260),
-(2, 7, 39, 259),
-(2, 4, 40, 7544),
-(2, 5, 40, 20312),
-(2, 6, 40, 714),
-(2, 7, 40, 876),
-(2, 4, 41, 5231),
-(2, 5, 41, 11113),
-(2, 6, 41, 291),
-(2, 7, 41, 391),
-(2, 4, 42, 7404),
-(2, 5, 42, 5540),
-(2, 6, 42, 280),
-(2, 7, 42, 339),
-(2, 4, 43, 4858),
-(2, 5, 43, 10654),
-(2, 6, 43, 169),
-(2, 7, 43, 308),
-(2, 4, 44, 6812),
-(2, 5, 44, 9078),
-(2, 6, 44, 391),
-(2, 7, 44, 469),
-(2, 4, 45, 15334),
-(2, 5, 45, 19987),
-(2, 6, 45, 919),
-(2, 7, 45, 1274),
-(2, 4, 46, 17027),
-(2, 5, 46, 27204),
-(2, 6, 46, 795),
-(2, 7, 46, 1133),
-(2, 4, 47, 7158),
-(2, 5, 47, 18783),
-(2, 6, 47, 402),
-(2, 7, 47, 387),
-(2, 4, 48, 1644),
-(2, 5, 48, 3036),
-(2, 6, 48, 166),
-(2, 7, 48, 126),
-(2, 4, 49, 2408),
+(2, 4, 31, 9426),
+(2, 5, 31, 13812),
+(2, 6, 31, 848),
+(2, 7, 31, 591),
+(2, 4, 32, 1156),
+(2, 5, 32, 4404),
+(2, 6, 32, 131),
+(2, 7, 32, 84),
+(2, 4, 33, 2622),
+(2, 5, 33, 7300),
+(2, 6, 33, 142),
+(2, 7, 33, 195),
+(2, 4, 34, 12485),
+(2, 5, 34, 16111),
+(2, 6, 34, 627),
+(2, 7, 34, 898),
+(2, 4, 35, 23226),
+(2, 5, 35, 27067),
+(2, 6, 35, 615),
+(2, 7, 35, 602),
+(2, 4, 36, 1888),
+(2, 5, 36, 4557),
+(2, 6, 36, 190),
+(2, 7, 36, 150),
+(2, 4, 37, 9754),
+(2, 5, 37, 6181),
+(2, 6, 37, 315),
+(2, 7, 37, 433),
+(2, 4, 38, 8631),
+(2, 5, 38, 13102),
+(2, 6, 38, 706),
+(2, 7, 38, 501),
+(2, 4, 39, 5306),
+(2, 5, 39, 7868),
+(2, 6, 39, 295),
+(2, 7, 39, 149),
+(2, 4, 40, 8509),
+(2, 5, 40, 20351),
+(2, 6, 40, 859),
+(2, 7, 40, 495),
+(2, 4, 41, 5145),
+(2, 5, 41, 11167),
+(2, 6, 41, 450),
+(2, 7, 41, 370),
+(2, 4, 42, 7331),
+(2, 5, 42, 5607),
+(2, 6, 42, 403),
+(2, 7, 42, 193),
+(2, 4, 43, 4853),
+(2, 5, 43, 11089),
+(2, 6, 43, 321),
+(2, 7, 43, 249),
+(2, 4, 44, 7759),
+(2, 5, 44, 8795),
+(2, 6, 44, 294),
+(2, 7, 44, 435),
+(2, 4, 45, 15963),
+(2, 5, 45, 19397),
+(2, 6, 45, 551),
+(2, 7, 45, 732),
+(2, 4, 46, 17663),
+(2, 5, 46, 26170),
+(2, 6, 46, 676),
+(2, 7, 46, 1182),
+(2, 4, 47, 7939),
+(2, 5, 47, 18145),
+(2, 6, 47, 876),
+(2, 7, 47, 508),
+(2, 4, 48, 1873),
+(2, 5, 48, 3039),
+(2, 6, 48, 82),
+(2, 7, 48, 82),
+(2, 4, 49, 2400),
 (2, 5, 49, 3470),
-(2, 6, 49, 187),
-(2, 7, 49, 174),
-(2, 4, 50, 33745),
-(2, 5, 50, 18409),
-(2, 6, 50, 950),
-(2, 7, 50, 1528),
-(2, 4, 51, 3742),
-(2, 5, 51, 5892),
-(2, 6, 51, 253),
-(2, 7, 51, 209),
-(2, 4, 52, 11992),
-(2, 5, 52, 23974),
-(2, 6, 52, 677),
-(2, 7, 52, 1015),
-(2, 4, 53, 1270),
-(2, 5, 53, 3902),
-(2, 6, 53, 88),
-(2, 7, 53, 108),
-(2, 4, 54, 2562),
-(2, 5, 54, 5876),
-(2, 6, 54, 208),
-(2, 7, 54, 285),
-(2, 4, 55, 5578),
-(2, 5, 55, 11695),
-(2, 6, 55, 424),
-(2, 7, 55, 338);
+(2, 6, 49, 110),
+(2, 7, 49, 147),
+(2, 4, 50, 35743),
+(2, 5, 50, 19198),
+(2, 6, 50, 541),
+(2, 7, 50, 1742),
+(2, 4, 51, 4198),
+(2, 5, 51, 5664),
+(2, 6, 51, 99),
+(2, 7, 51, 174),
+(2, 4, 52, 14007),
+(2, 5, 52, 22600),
+(2, 6, 52, 888),
+(2, 7, 52, 1134),
+(2, 4, 53, 1412),
+(2, 5, 53, 3903),
+(2, 6, 53, 109),
+(2, 7, 53, 124),
+(2, 4, 54, 2708),
+(2, 5, 54, 6082),
+(2, 6, 54, 160),
+(2, 7, 54, 294),
+(2, 4, 55, 5764),
+(2, 5, 55, 12464),
+(2, 6, 55, 332),
+(2, 7, 55, 407);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(2, 4, 56, 2547),
-(2, 5, 56, 4972),
-(2, 6, 56, 282),
-(2, 7, 56, 205),
-(2, 4, 57, 3773),
-(2, 5, 57, 8323),
-(2, 6, 57, 492),
-(2, 7, 57, 334),
-(2, 4, 58, 2463),
-(2, 5, 58, 5109),
-(2, 6, 58, 179),
-(2, 7, 58, 211),
-(2, 4, 59, 8533),
-(2, 5, 59, 20346),
-(2, 6, 59, 674),
-(2, 7, 59, 824),
-(2, 4, 60, 7221),
-(2, 5, 60, 11917),
-(2, 6, 60, 727),
-(2, 7, 60, 536),
-(3, 8, 1, 113795),
-(3, 9, 1, 67111),
-(3, 8, 2, 27338),
-(3, 9, 2, 35782),
-(3, 8, 3, 1427),
-(3, 9, 3, 3456),
-(3, 8, 4, 15264),
-(3, 9, 4, 17103),
-(3, 8, 5, 1159),
-(3, 9, 5, 3404),
-(3, 8, 6, 21060),
-(3, 9, 6, 20490),
-(3, 8, 7, 6954),
-(3, 9, 7, 9373),
-(3, 8, 8, 5101),
-(3, 9, 8, 11372),
-(3, 8, 9, 2583),
-(3, 9, 9, 8781),
-(3, 8, 10, 2989),
-(3, 9, 10, 6024),
-(3, 8, 11, 7301),
-(3, 9, 11, 9157),
-(3, 8, 12, 3298),
-(3, 9, 12, 3553),
-(3, 8, 13, 4426),
-(3, 9, 13, 8424),
-(3, 8, 14, 1370),
-(3, 9, 14, 4464),
-(3, 8, 15, 12846),
-(3, 9, 15, 18627),
-(3, 8, 16, 12531),
-(3, 9, 16, 16013),
-(3, 8, 17, 1854),
-(3, 9, 17, 5306),
-(3, 8, 18, 9690),
-(3, 9, 18, 20685),
-(3, 8, 19, 2249),
-(3, 9, 19, 4529),
-(3, 8, 20, 12302),
-(3, 9, 20, 16827),
-(3, 8, 21, 7903),
-(3, 9, 21, 8313),
-(3, 8, 22, 1321),
-(3, 9, 22, 3800),
-(3, 8, 23, 3162),
-(3, 9, 23, 4522),
-(3, 8, 24, 6183),
-(3, 9, 24, 15962),
-(3, 8, 25, 6492),
-(3, 9, 25, 16647),
-(3, 8, 26, 8613),
-(3, 9, 26, 9669),
-(3, 8, 27, 615),
-(3, 9, 27, 2000),
-(3, 8, 28, 604),
-(3, 9, 28, 3185),
-(3, 8, 29, 24761),
-(3, 9, 29, 14086),
-(3, 8, 30, 143788),
-(3, 9, 30, 59950),
-(3, 8, 31, 10717),
-(3, 9, 31, 13275),
-(3, 8, 32, 1260),
-(3, 9, 32, 4133),
-(3, 8, 33, 2685),
-(3, 9, 33, 7036),
-(3, 8, 34, 13655),
-(3, 9, 34, 15502),
-(3, 8, 35, 27633),
-(3, 9, 35, 22757),
-(3, 8, 36, 2195),
-(3, 9, 36, 4530),
-(3, 8, 37, 9342),
-(3, 9, 37, 5883),
-(3, 8, 38, 9966),
-(3, 9, 38, 11903),
-(3, 8, 39, 5424),
-(3, 9, 39, 7185),
-(3, 8, 40, 8453),
-(3, 9, 40, 20410);
+(2, 4, 56, 2177),
+(2, 5, 56, 5248),
+(2, 6, 56, 178),
+(2, 7, 56, 232),
+(2, 4, 57, 3732),
+(2, 5, 57, 8558),
+(2, 6, 57, 263),
+(2, 7, 57, 381),
+(2, 4, 58, 2273),
+(2, 5, 58, 5311),
+(2, 6, 58, 144),
+(2, 7, 58, 168),
+(2, 4, 59, 8795),
+(2, 5, 59, 18810),
+(2, 6, 59, 1132),
+(2, 7, 59, 377),
+(2, 4, 60, 7571),
+(2, 5, 60, 11442),
+(2, 6, 60, 434),
+(2, 7, 60, 347),
+(3, 8, 1, 125148),
+(3, 9, 1, 58662),
+(3, 8, 2, 27675),
+(3, 9, 2, 34424),
+(3, 8, 3, 1495),
+(3, 9, 3, 3282),
+(3, 8, 4, 16234),
+(3, 9, 4, 15436),
+(3, 8, 5, 1003),
+(3, 9, 5, 3377),
+(3, 8, 6, 20686),
+(3, 9, 6, 21444),
+(3, 8, 7, 6597),
+(3, 9, 7, 9950),
+(3, 8, 8, 5011),
+(3, 9, 8, 11591),
+(3, 8, 9, 2748),
+(3, 9, 9, 9021),
+(3, 8, 10, 3217),
+(3, 9, 10, 5726),
+(3, 8, 11, 7006),
+(3, 9, 11, 9360),
+(3, 8, 12, 3436),
+(3, 9, 12, 3720),
+(3, 8, 13, 4726),
+(3, 9, 13, 8450),
+(3, 8, 14, 1542),
+(3, 9, 14, 4498),
+(3, 8, 15, 14186),
+(3, 9, 15, 18699),
+(3, 8, 16, 11619),
+(3, 9, 16, 15556),
+(3, 8, 17, 2172),
+(3, 9, 17, 5256),
+(3, 8, 18, 9816),
+(3, 9, 18, 20922),
+(3, 8, 19, 2045),
+(3, 9, 19, 4891),
+(3, 8, 20, 11921),
+(3, 9, 20, 17556),
+(3, 8, 21, 8174),
+(3, 9, 21, 7802),
+(3, 8, 22, 1404),
+(3, 9, 22, 3643),
+(3, 8, 23, 3076),
+(3, 9, 23, 4745),
+(3, 8, 24, 7379),
+(3, 9, 24, 14875),
+(3, 8, 25, 6453),
+(3, 9, 25, 17045),
+(3, 8, 26, 9281),
+(3, 9, 26, 8894),
+(3, 8, 27, 594),
+(3, 9, 27, 1995),
+(3, 8, 28, 636),
+(3, 9, 28, 3010),
+(3, 8, 29, 22813),
+(3, 9, 29, 15074),
+(3, 8, 30, 140704),
+(3, 9, 30, 69207),
+(3, 8, 31, 9997),
+(3, 9, 31, 14083),
+(3, 8, 32, 1270),
+(3, 9, 32, 4267),
+(3, 8, 33, 2686),
+(3, 9, 33, 7562),
+(3, 8, 34, 13683),
+(3, 9, 34, 16468),
+(3, 8, 35, 23400),
+(3, 9, 35, 24933),
+(3, 8, 36, 2233),
+(3, 9, 36, 4422),
+(3, 8, 37, 9117),
+(3, 9, 37, 6302),
+(3, 8, 38, 9579),
+(3, 9, 38, 11336),
+(3, 8, 39, 4891),
+(3, 9, 39, 7457),
+(3, 8, 40, 8692),
+(3, 9, 40, 20099);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(3, 8, 41, 5254),
-(3, 9, 41, 10912),
-(3, 8, 42, 7632),
-(3, 9, 42, 5819),
-(3, 8, 43, 4306),
-(3, 9, 43, 11316),
-(3, 8, 44, 8268),
-(3, 9, 44, 8537),
-(3, 8, 45, 17922),
-(3, 9, 45, 18078),
-(3, 8, 46, 17465),
-(3, 9, 46, 28347),
-(3, 8, 47, 6750),
-(3, 9, 47, 19391),
-(3, 8, 48, 1883),
-(3, 9, 48, 2778),
-(3, 8, 49, 2334),
-(3, 9, 49, 3502),
-(3, 8, 50, 36008),
-(3, 9, 50, 16788),
-(3, 8, 51, 3799),
-(3, 9, 51, 6144),
-(3, 8, 52, 13279),
-(3, 9, 52, 23346),
-(3, 8, 53, 1402),
-(3, 9, 53, 3723),
-(3, 8, 54, 2759),
-(3, 9, 54, 6050),
-(3, 8, 55, 6040),
-(3, 9, 55, 11417),
-(3, 8, 56, 2435),
-(3, 9, 56, 5340),
-(3, 8, 57, 3923),
-(3, 9, 57, 8617),
-(3, 8, 58, 2419),
-(3, 9, 58, 5318),
-(3, 8, 59, 9617),
-(3, 9, 59, 19473),
-(3, 8, 60, 7660),
-(3, 9, 60, 11503),
-(4, 10, 1, 125288),
-(4, 11, 1, 57518),
-(4, 10, 2, 30086),
-(4, 11, 2, 33873),
-(4, 10, 3, 1685),
-(4, 11, 3, 3162),
-(4, 10, 4, 18748),
-(4, 11, 4, 14111),
-(4, 10, 5, 1088),
-(4, 11, 5, 3347),
-(4, 10, 6, 21460),
-(4, 11, 6, 18266),
-(4, 10, 7, 7955),
-(4, 11, 7, 8395),
-(4, 10, 8, 5984),
-(4, 11, 8, 11193),
-(4, 10, 9, 3432),
-(4, 11, 9, 8235),
-(4, 10, 10, 3610),
-(4, 11, 10, 4898),
-(4, 10, 11, 8745),
-(4, 11, 11, 8074),
-(4, 10, 12, 3282),
-(4, 11, 12, 3571),
-(4, 10, 13, 5121),
-(4, 11, 13, 8122),
-(4, 10, 14, 1377),
-(4, 11, 14, 4587),
-(4, 10, 15, 14453),
-(4, 11, 15, 17011),
-(4, 10, 16, 12412),
-(4, 11, 16, 16187),
-(4, 10, 17, 2647),
-(4, 11, 17, 4856),
-(4, 10, 18, 11367),
-(4, 11, 18, 18558),
-(4, 10, 19, 2677),
-(4, 11, 19, 4064),
-(4, 10, 20, 14042),
-(4, 11, 20, 14617),
-(4, 10, 21, 8505),
-(4, 11, 21, 7770),
-(4, 10, 22, 1669),
-(4, 11, 22, 3411),
-(4, 10, 23, 3555),
-(4, 11, 23, 4383),
-(4, 10, 24, 8277),
-(4, 11, 24, 13918),
-(4, 10, 25, 7357),
-(4, 11, 25, 15344),
-(4, 10, 26, 9360),
-(4, 11, 26, 8424),
-(4, 10, 27, 757),
-(4, 11, 27, 1827),
-(4, 10, 28, 740),
-(4, 11, 28, 2984),
-(4, 10, 29, 26893),
-(4, 11, 29, 11506),
-(4, 10, 30, 151606),
-(4, 11, 30, 48546);
+(3, 8, 41, 4968),
+(3, 9, 41, 11126),
+(3, 8, 42, 7726),
+(3, 9, 42, 5491),
+(3, 8, 43, 4966),
+(3, 9, 43, 10825),
+(3, 8, 44, 7648),
+(3, 9, 44, 8577),
+(3, 8, 45, 16769),
+(3, 9, 45, 20170),
+(3, 8, 46, 19105),
+(3, 9, 46, 27058),
+(3, 8, 47, 7148),
+(3, 9, 47, 18293),
+(3, 8, 48, 2047),
+(3, 9, 48, 2826),
+(3, 8, 49, 2456),
+(3, 9, 49, 3261),
+(3, 8, 50, 34826),
+(3, 9, 50, 17440),
+(3, 8, 51, 4265),
+(3, 9, 51, 5599),
+(3, 8, 52, 12061),
+(3, 9, 52, 26051),
+(3, 8, 53, 1417),
+(3, 9, 53, 3679),
+(3, 8, 54, 2690),
+(3, 9, 54, 5948),
+(3, 8, 55, 6646),
+(3, 9, 55, 11007),
+(3, 8, 56, 2496),
+(3, 9, 56, 5219),
+(3, 8, 57, 3955),
+(3, 9, 57, 8936),
+(3, 8, 58, 2654),
+(3, 9, 58, 5078),
+(3, 8, 59, 9302),
+(3, 9, 59, 18748),
+(3, 8, 60, 7665),
+(3, 9, 60, 11181),
+(4, 10, 1, 128186),
+(4, 11, 1, 55325),
+(4, 10, 2, 32432),
+(4, 11, 2, 29643),
+(4, 10, 3, 1804),
+(4, 11, 3, 2955),
+(4, 10, 4, 16731),
+(4, 11, 4, 15469),
+(4, 10, 5, 1269),
+(4, 11, 5, 3100),
+(4, 10, 6, 20205),
+(4, 11, 6, 20665),
+(4, 10, 7, 7166),
+(4, 11, 7, 8908),
+(4, 10, 8, 5662),
+(4, 11, 8, 10855),
+(4, 10, 9, 2930),
+(4, 11, 9, 8494),
+(4, 10, 10, 3267),
+(4, 11, 10, 5380),
+(4, 10, 11, 7558),
+(4, 11, 11, 8748),
+(4, 10, 12, 3544),
+(4, 11, 12, 3594),
+(4, 10, 13, 5193),
+(4, 11, 13, 7702),
+(4, 10, 14, 1604),
+(4, 11, 14, 4280),
+(4, 10, 15, 14080),
+(4, 11, 15, 18857),
+(4, 10, 16, 12860),
+(4, 11, 16, 14845),
+(4, 10, 17, 2220),
+(4, 11, 17, 5014),
+(4, 10, 18, 11022),
+(4, 11, 18, 18718),
+(4, 10, 19, 2572),
+(4, 11, 19, 4204),
+(4, 10, 20, 15116),
+(4, 11, 20, 14876),
+(4, 10, 21, 8630),
+(4, 11, 21, 7294),
+(4, 10, 22, 1494),
+(4, 11, 22, 3621),
+(4, 10, 23, 3419),
+(4, 11, 23, 4071),
+(4, 10, 24, 8117),
+(4, 11, 24, 14975),
+(4, 10, 25, 7634),
+(4, 11, 25, 15746),
+(4, 10, 26, 9464),
+(4, 11, 26, 8995),
+(4, 10, 27, 740),
+(4, 11, 27, 1897),
+(4, 10, 28, 795),
+(4, 11, 28, 2971),
+(4, 10, 29, 27151),
+(4, 11, 29, 10938),
+(4, 10, 30, 152457),
+(4, 11, 30, 53228);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(4, 10, 31, 11771),
-(4, 11, 31, 12252),
-(4, 10, 32, 1497),
-(4, 11, 32, 4155),
-(4, 10, 33, 3162),
-(4, 11, 33, 6719),
-(4, 10, 34, 15087),
-(4, 11, 34, 14409),
-(4, 10, 35, 25494),
-(4, 11, 35, 23023),
-(4, 10, 36, 2744),
-(4, 11, 36, 3952),
-(4, 10, 37, 9979),
-(4, 11, 37, 5900),
-(4, 10, 38, 10146),
-(4, 11, 38, 10615),
-(4, 10, 39, 6281),
-(4, 11, 39, 6514),
-(4, 10, 40, 9236),
-(4, 11, 40, 20557),
-(4, 10, 41, 6063),
-(4, 11, 41, 9904),
-(4, 10, 42, 7901),
-(4, 11, 42, 5660),
-(4, 10, 43, 5502),
-(4, 11, 43, 10453),
-(4, 10, 44, 8057),
-(4, 11, 44, 8227),
-(4, 10, 45, 18924),
-(4, 11, 45, 17212),
-(4, 10, 46, 18985),
-(4, 11, 46, 25139),
-(4, 10, 47, 8841),
-(4, 11, 47, 17030),
-(4, 10, 48, 2240),
-(4, 11, 48, 2578),
-(4, 10, 49, 2571),
-(4, 11, 49, 3357),
-(4, 10, 50, 37810),
-(4, 11, 50, 15429),
-(4, 10, 51, 4797),
-(4, 11, 51, 5234),
-(4, 10, 52, 15327),
-(4, 11, 52, 22292),
-(4, 10, 53, 1720),
-(4, 11, 53, 3579),
-(4, 10, 54, 2940),
-(4, 11, 54, 5544),
-(4, 10, 55, 6479),
-(4, 11, 55, 10651),
-(4, 10, 56, 2817),
-(4, 11, 56, 5151),
-(4, 10, 57, 5298),
-(4, 11, 57, 7615),
-(4, 10, 58, 2630),
-(4, 11, 58, 4915),
-(4, 10, 59, 11754),
-(4, 11, 59, 17530),
-(4, 10, 60, 8826),
-(4, 11, 60, 10569),
-(5, 12, 1, 121026),
-(5, 13, 1, 58039),
-(5, 14, 1, 6916),
-(5, 12, 2, 31787),
-(5, 13, 2, 29788),
-(5, 14, 2, 1437),
-(5, 12, 3, 1486),
-(5, 13, 3, 3302),
-(5, 14, 3, 59),
-(5, 12, 4, 15133),
-(5, 13, 4, 15653),
-(5, 14, 4, 878),
-(5, 12, 5, 965),
-(5, 13, 5, 3112),
-(5, 14, 5, 116),
-(5, 12, 6, 18890),
-(5, 13, 6, 15619),
-(5, 14, 6, 202),
-(5, 12, 7, 5161),
-(5, 13, 7, 6679),
-(5, 14, 7, 171),
-(5, 12, 8, 4639),
-(5, 13, 8, 10785),
-(5, 14, 8, 134),
-(5, 12, 9, 2884),
-(5, 13, 9, 6878),
-(5, 14, 9, 222),
-(5, 12, 10, 2770),
-(5, 13, 10, 4124),
-(5, 14, 10, 192),
-(5, 12, 11, 7418),
-(5, 13, 11, 7477),
-(5, 14, 11, 152),
-(5, 12, 12, 3125),
-(5, 13, 12, 3348),
-(5, 14, 12, 221),
-(5, 12, 13, 4562),
-(5, 13, 13, 7881),
-(5, 14, 13, 319),
-(5, 12, 14, 1339);
+(4, 10, 31, 10950),
+(4, 11, 31, 13436),
+(4, 10, 32, 1527),
+(4, 11, 32, 4005),
+(4, 10, 33, 2980),
+(4, 11, 33, 6735),
+(4, 10, 34, 16003),
+(4, 11, 34, 14173),
+(4, 10, 35, 27406),
+(4, 11, 35, 21489),
+(4, 10, 36, 2346),
+(4, 11, 36, 3982),
+(4, 10, 37, 10193),
+(4, 11, 37, 5331),
+(4, 10, 38, 11016),
+(4, 11, 38, 10450),
+(4, 10, 39, 5561),
+(4, 11, 39, 6803),
+(4, 10, 40, 9459),
+(4, 11, 40, 19291),
+(4, 10, 41, 5708),
+(4, 11, 41, 10125),
+(4, 10, 42, 8067),
+(4, 11, 42, 4483),
+(4, 10, 43, 5087),
+(4, 11, 43, 10405),
+(4, 10, 44, 7975),
+(4, 11, 44, 8853),
+(4, 10, 45, 18074),
+(4, 11, 45, 17945),
+(4, 10, 46, 19737),
+(4, 11, 46, 24427),
+(4, 10, 47, 8945),
+(4, 11, 47, 17395),
+(4, 10, 48, 2070),
+(4, 11, 48, 2788),
+(4, 10, 49, 2868),
+(4, 11, 49, 3068),
+(4, 10, 50, 39865),
+(4, 11, 50, 15545),
+(4, 10, 51, 4671),
+(4, 11, 51, 5213),
+(4, 10, 52, 14878),
+(4, 11, 52, 22762),
+(4, 10, 53, 1478),
+(4, 11, 53, 3591),
+(4, 10, 54, 3147),
+(4, 11, 54, 5810),
+(4, 10, 55, 6713),
+(4, 11, 55, 10566),
+(4, 10, 56, 2719),
+(4, 11, 56, 5240),
+(4, 10, 57, 4896),
+(4, 11, 57, 7948),
+(4, 10, 58, 3016),
+(4, 11, 58, 4350),
+(4, 10, 59, 11129),
+(4, 11, 59, 17954),
+(4, 10, 60, 8698),
+(4, 11, 60, 10434),
+(5, 12, 1, 91106),
+(5, 13, 1, 41055),
+(5, 14, 1, 2971),
+(5, 12, 2, 27117),
+(5, 13, 2, 28894),
+(5, 14, 2, 1262),
+(5, 12, 3, 1490),
+(5, 13, 3, 2946),
+(5, 14, 3, 118),
+(5, 12, 4, 17254),
+(5, 13, 4, 14443),
+(5, 14, 4, 816),
+(5, 12, 5, 1059),
+(5, 13, 5, 3226),
+(5, 14, 5, 110),
+(5, 12, 6, 19582),
+(5, 13, 6, 19621),
+(5, 14, 6, 510),
+(5, 12, 7, 5588),
+(5, 13, 7, 7926),
+(5, 14, 7, 382),
+(5, 12, 8, 4805),
+(5, 13, 8, 9080),
+(5, 14, 8, 413),
+(5, 12, 9, 2377),
+(5, 13, 9, 7741),
+(5, 14, 9, 150),
+(5, 12, 10, 2901),
+(5, 13, 10, 5093),
+(5, 14, 10, 134),
+(5, 12, 11, 7457),
+(5, 13, 11, 7398),
+(5, 14, 11, 236),
+(5, 12, 12, 3272),
+(5, 13, 12, 3338),
+(5, 14, 12, 144),
+(5, 12, 13, 4704),
+(5, 13, 13, 7372),
+(5, 14, 13, 90),
+(5, 12, 14, 1411);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(5, 13, 14, 4095),
-(5, 14, 14, 180),
-(5, 12, 15, 12761),
-(5, 13, 15, 16105),
-(5, 14, 15, 660),
-(5, 12, 16, 11609),
-(5, 13, 16, 14520),
-(5, 14, 16, 590),
-(5, 12, 17, 1582),
-(5, 13, 17, 3953),
-(5, 14, 17, 153),
-(5, 12, 18, 10274),
-(5, 13, 18, 18062),
-(5, 14, 18, 725),
-(5, 12, 19, 1917),
-(5, 13, 19, 3568),
-(5, 14, 19, 71),
-(5, 12, 20, 11283),
-(5, 13, 20, 12729),
-(5, 14, 20, 412),
-(5, 12, 21, 7310),
-(5, 13, 21, 6424),
-(5, 14, 21, 268),
-(5, 12, 22, 1363),
-(5, 13, 22, 3101),
-(5, 14, 22, 91),
-(5, 12, 23, 3174),
-(5, 13, 23, 4098),
-(5, 14, 23, 220),
-(5, 12, 24, 7063),
-(5, 13, 24, 14337),
-(5, 14, 24, 316),
-(5, 12, 25, 5979),
-(5, 13, 25, 14349),
-(5, 14, 25, 299),
-(5, 12, 26, 8175),
-(5, 13, 26, 7675),
-(5, 14, 26, 339),
-(5, 12, 27, 573),
-(5, 13, 27, 1539),
-(5, 14, 27, 47),
-(5, 12, 28, 589),
-(5, 13, 28, 2434),
-(5, 14, 28, 106),
-(5, 12, 29, 24740),
-(5, 13, 29, 12005),
-(5, 14, 29, 659),
-(5, 12, 30, 117414),
-(5, 13, 30, 49017),
-(5, 14, 30, 4280),
-(5, 12, 31, 8714),
-(5, 13, 31, 10449),
-(5, 14, 31, 634),
-(5, 12, 32, 1268),
-(5, 13, 32, 3886),
-(5, 14, 32, 38),
-(5, 12, 33, 2827),
-(5, 13, 33, 6655),
-(5, 14, 33, 298),
-(5, 12, 34, 14261),
-(5, 13, 34, 11299),
-(5, 14, 34, 379),
-(5, 12, 35, 22371),
-(5, 13, 35, 20152),
-(5, 14, 35, 292),
-(5, 12, 36, 2503),
-(5, 13, 36, 3986),
-(5, 14, 36, 142),
-(5, 12, 37, 8003),
-(5, 13, 37, 5043),
-(5, 14, 37, 443),
-(5, 12, 38, 8597),
-(5, 13, 38, 9452),
-(5, 14, 38, 207),
-(5, 12, 39, 5631),
-(5, 13, 39, 6547),
-(5, 14, 39, 355),
-(5, 12, 40, 8565),
-(5, 13, 40, 19704),
-(5, 14, 40, 611),
-(5, 12, 41, 5335),
-(5, 13, 41, 9117),
-(5, 14, 41, 100),
-(5, 12, 42, 7561),
-(5, 13, 42, 5149),
-(5, 14, 42, 327),
-(5, 12, 43, 4620),
-(5, 13, 43, 10413),
-(5, 14, 43, 249),
-(5, 12, 44, 7836),
-(5, 13, 44, 8464),
-(5, 14, 44, 448),
-(5, 12, 45, 16471),
-(5, 13, 45, 17564),
-(5, 14, 45, 876),
-(5, 12, 46, 15672),
-(5, 13, 46, 21674),
-(5, 14, 46, 478),
-(5, 12, 47, 7434),
-(5, 13, 47, 16812);
+(5, 13, 14, 4147),
+(5, 14, 14, 167),
+(5, 12, 15, 12361),
+(5, 13, 15, 16726),
+(5, 14, 15, 631),
+(5, 12, 16, 11332),
+(5, 13, 16, 12016),
+(5, 14, 16, 908),
+(5, 12, 17, 1994),
+(5, 13, 17, 4670),
+(5, 14, 17, 250),
+(5, 12, 18, 9535),
+(5, 13, 18, 19887),
+(5, 14, 18, 569),
+(5, 12, 19, 1967),
+(5, 13, 19, 3516),
+(5, 14, 19, 81),
+(5, 12, 20, 11134),
+(5, 13, 20, 14878),
+(5, 14, 20, 766),
+(5, 12, 21, 8555),
+(5, 13, 21, 7110),
+(5, 14, 21, 85),
+(5, 12, 22, 1622),
+(5, 13, 22, 3439),
+(5, 14, 22, 94),
+(5, 12, 23, 2883),
+(5, 13, 23, 3785),
+(5, 14, 23, 137),
+(5, 12, 24, 7060),
+(5, 13, 24, 13034),
+(5, 14, 24, 433),
+(5, 12, 25, 7046),
+(5, 13, 25, 15029),
+(5, 14, 25, 691),
+(5, 12, 26, 8452),
+(5, 13, 26, 8105),
+(5, 14, 26, 321),
+(5, 12, 27, 628),
+(5, 13, 27, 1639),
+(5, 14, 27, 61),
+(5, 12, 28, 675),
+(5, 13, 28, 2947),
+(5, 14, 28, 77),
+(5, 12, 29, 23040),
+(5, 13, 29, 11458),
+(5, 14, 29, 1018),
+(5, 12, 30, 140638),
+(5, 13, 30, 56554),
+(5, 14, 30, 1679),
+(5, 12, 31, 10226),
+(5, 13, 31, 11933),
+(5, 14, 31, 894),
+(5, 12, 32, 1317),
+(5, 13, 32, 3674),
+(5, 14, 32, 158),
+(5, 12, 33, 2465),
+(5, 13, 33, 6248),
+(5, 14, 33, 318),
+(5, 12, 34, 14307),
+(5, 13, 34, 14377),
+(5, 14, 34, 1024),
+(5, 12, 35, 26522),
+(5, 13, 35, 22281),
+(5, 14, 35, 1151),
+(5, 12, 36, 1960),
+(5, 13, 36, 3769),
+(5, 14, 36, 64),
+(5, 12, 37, 8586),
+(5, 13, 37, 4517),
+(5, 14, 37, 471),
+(5, 12, 38, 8277),
+(5, 13, 38, 9032),
+(5, 14, 38, 280),
+(5, 12, 39, 5262),
+(5, 13, 39, 6416),
+(5, 14, 39, 339),
+(5, 12, 40, 6698),
+(5, 13, 40, 18390),
+(5, 14, 40, 655),
+(5, 12, 41, 4395),
+(5, 13, 41, 8132),
+(5, 14, 41, 485),
+(5, 12, 42, 7093),
+(5, 13, 42, 4926),
+(5, 14, 42, 339),
+(5, 12, 43, 4350),
+(5, 13, 43, 9139),
+(5, 14, 43, 277),
+(5, 12, 44, 7131),
+(5, 13, 44, 7328),
+(5, 14, 44, 436),
+(5, 12, 45, 17414),
+(5, 13, 45, 17529),
+(5, 14, 45, 783),
+(5, 12, 46, 15554),
+(5, 13, 46, 22039),
+(5, 14, 46, 839),
+(5, 12, 47, 7188),
+(5, 13, 47, 16321);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(5, 14, 47, 957),
-(5, 12, 48, 1772),
-(5, 13, 48, 2528),
-(5, 14, 48, 120),
-(5, 12, 49, 2224),
-(5, 13, 49, 3020),
-(5, 14, 49, 21),
-(5, 12, 50, 30118),
-(5, 13, 50, 10912),
-(5, 14, 50, 842),
-(5, 12, 51, 4003),
-(5, 13, 51, 4941),
-(5, 14, 51, 414),
-(5, 12, 52, 13091),
-(5, 13, 52, 20232),
-(5, 14, 52, 678),
-(5, 12, 53, 1524),
-(5, 13, 53, 3570),
-(5, 14, 53, 180),
-(5, 12, 54, 3040),
-(5, 13, 54, 5443),
-(5, 14, 54, 94),
-(5, 12, 55, 5668),
-(5, 13, 55, 10725),
-(5, 14, 55, 475),
-(5, 12, 56, 2538),
-(5, 13, 56, 4426),
-(5, 14, 56, 82),
-(5, 12, 57, 4378),
-(5, 13, 57, 6791),
-(5, 14, 57, 262),
-(5, 12, 58, 2062),
-(5, 13, 58, 3982),
-(5, 14, 58, 164),
-(5, 12, 59, 7702),
-(5, 13, 59, 14664),
-(5, 14, 59, 455),
-(5, 12, 60, 7185),
-(5, 13, 60, 10906),
-(5, 14, 60, 315),
-(6, 15, 1, 123285),
-(6, 16, 1, 56587),
-(6, 15, 2, 29721),
-(6, 16, 2, 34518),
-(6, 15, 3, 1272),
-(6, 16, 3, 3315),
-(6, 15, 4, 15730),
-(6, 16, 4, 15139),
-(6, 15, 5, 1076),
-(6, 16, 5, 3281),
-(6, 15, 6, 21752),
-(6, 16, 6, 19561),
-(6, 15, 7, 6086),
-(6, 16, 7, 9437),
-(6, 15, 8, 4920),
-(6, 16, 8, 11281),
-(6, 15, 9, 2630),
-(6, 16, 9, 8618),
-(6, 15, 10, 3123),
-(6, 16, 10, 5420),
-(6, 15, 11, 7386),
-(6, 16, 11, 9205),
-(6, 15, 12, 3319),
-(6, 16, 12, 3687),
-(6, 15, 13, 4449),
-(6, 16, 13, 8045),
-(6, 15, 14, 1403),
-(6, 16, 14, 4349),
-(6, 15, 15, 11646),
-(6, 16, 15, 19687),
-(6, 15, 16, 12044),
-(6, 16, 16, 15813),
-(6, 15, 17, 2153),
-(6, 16, 17, 5288),
-(6, 15, 18, 11050),
-(6, 16, 18, 19588),
-(6, 15, 19, 2330),
-(6, 16, 19, 4159),
-(6, 15, 20, 13202),
-(6, 16, 20, 15824),
-(6, 15, 21, 7812),
-(6, 16, 21, 8032),
-(6, 15, 22, 1663),
-(6, 16, 22, 3470),
-(6, 15, 23, 3496),
-(6, 16, 23, 4216),
-(6, 15, 24, 7362),
-(6, 16, 24, 14679),
-(6, 15, 25, 6141),
-(6, 16, 25, 17376),
-(6, 15, 26, 8916),
-(6, 16, 26, 9438),
-(6, 15, 27, 700),
-(6, 16, 27, 1876),
-(6, 15, 28, 640),
-(6, 16, 28, 3050),
-(6, 15, 29, 24925),
-(6, 16, 29, 13679),
-(6, 15, 30, 143529),
-(6, 16, 30, 56885);
+(5, 14, 47, 911),
+(5, 12, 48, 1836),
+(5, 13, 48, 2383),
+(5, 14, 48, 121),
+(5, 12, 49, 2273),
+(5, 13, 49, 2858),
+(5, 14, 49, 137),
+(5, 12, 50, 34062),
+(5, 13, 50, 12901),
+(5, 14, 50, 1114),
+(5, 12, 51, 3310),
+(5, 13, 51, 4436),
+(5, 14, 51, 353),
+(5, 12, 52, 13872),
+(5, 13, 52, 20211),
+(5, 14, 52, 751),
+(5, 12, 53, 1317),
+(5, 13, 53, 3408),
+(5, 14, 53, 135),
+(5, 12, 54, 2620),
+(5, 13, 54, 4577),
+(5, 14, 54, 165),
+(5, 12, 55, 6421),
+(5, 13, 55, 10691),
+(5, 14, 55, 143),
+(5, 12, 56, 2353),
+(5, 13, 56, 4081),
+(5, 14, 56, 128),
+(5, 12, 57, 4094),
+(5, 13, 57, 7825),
+(5, 14, 57, 263),
+(5, 12, 58, 2503),
+(5, 13, 58, 4262),
+(5, 14, 58, 110),
+(5, 12, 59, 9669),
+(5, 13, 59, 16402),
+(5, 14, 59, 608),
+(5, 12, 60, 7531),
+(5, 13, 60, 9328),
+(5, 14, 60, 287),
+(6, 15, 1, 118135),
+(6, 16, 1, 64367),
+(6, 15, 2, 28855),
+(6, 16, 2, 34003),
+(6, 15, 3, 1666),
+(6, 16, 3, 3149),
+(6, 15, 4, 17387),
+(6, 16, 4, 14901),
+(6, 15, 5, 1051),
+(6, 16, 5, 3303),
+(6, 15, 6, 19765),
+(6, 16, 6, 21073),
+(6, 15, 7, 6355),
+(6, 16, 7, 9440),
+(6, 15, 8, 5645),
+(6, 16, 8, 11029),
+(6, 15, 9, 2884),
+(6, 16, 9, 8652),
+(6, 15, 10, 3006),
+(6, 16, 10, 5359),
+(6, 15, 11, 8284),
+(6, 16, 11, 7896),
+(6, 15, 12, 3113),
+(6, 16, 12, 3650),
+(6, 15, 13, 4531),
+(6, 16, 13, 7869),
+(6, 15, 14, 1506),
+(6, 16, 14, 4462),
+(6, 15, 15, 13009),
+(6, 16, 15, 18584),
+(6, 15, 16, 11787),
+(6, 16, 16, 14971),
+(6, 15, 17, 2211),
+(6, 16, 17, 5163),
+(6, 15, 18, 10493),
+(6, 16, 18, 19290),
+(6, 15, 19, 2231),
+(6, 16, 19, 4434),
+(6, 15, 20, 13138),
+(6, 16, 20, 15505),
+(6, 15, 21, 7924),
+(6, 16, 21, 8042),
+(6, 15, 22, 1266),
+(6, 16, 22, 3716),
+(6, 15, 23, 3217),
+(6, 16, 23, 4153),
+(6, 15, 24, 8033),
+(6, 16, 24, 13548),
+(6, 15, 25, 7130),
+(6, 16, 25, 16064),
+(6, 15, 26, 9284),
+(6, 16, 26, 8932),
+(6, 15, 27, 617),
+(6, 16, 27, 1890),
+(6, 15, 28, 628),
+(6, 16, 28, 2941),
+(6, 15, 29, 25073),
+(6, 16, 29, 11899),
+(6, 15, 30, 135682),
+(6, 16, 30, 60465);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(6, 15, 31, 11077),
-(6, 16, 31, 12399),
-(6, 15, 32, 1358),
-(6, 16, 32, 4053),
-(6, 15, 33, 2569),
-(6, 16, 33, 6902),
-(6, 15, 34, 13298),
-(6, 16, 34, 15672),
-(6, 15, 35, 25856),
-(6, 16, 35, 24866),
-(6, 15, 36, 2378),
-(6, 16, 36, 3945),
-(6, 15, 37, 9871),
-(6, 16, 37, 5657),
-(6, 15, 38, 9744),
-(6, 16, 38, 11362),
-(6, 15, 39, 4942),
-(6, 16, 39, 7313),
-(6, 15, 40, 8086),
-(6, 16, 40, 19462),
-(6, 15, 41, 5410),
-(6, 16, 41, 10346),
-(6, 15, 42, 7571),
-(6, 16, 42, 5626),
-(6, 15, 43, 4442),
-(6, 16, 43, 10870),
-(6, 15, 44, 7564),
-(6, 16, 44, 8635),
-(6, 15, 45, 18440),
-(6, 16, 45, 17486),
-(6, 15, 46, 17331),
-(6, 16, 46, 25521),
-(6, 15, 47, 8389),
-(6, 16, 47, 16896),
-(6, 15, 48, 1830),
-(6, 16, 48, 2944),
-(6, 15, 49, 2469),
-(6, 16, 49, 3352),
-(6, 15, 50, 36341),
-(6, 16, 50, 18089),
-(6, 15, 51, 4180),
-(6, 16, 51, 5515),
-(6, 15, 52, 14416),
-(6, 16, 52, 21770),
-(6, 15, 53, 1314),
-(6, 16, 53, 3760),
-(6, 15, 54, 2461),
-(6, 16, 54, 6053),
-(6, 15, 55, 6332),
-(6, 16, 55, 11470),
-(6, 15, 56, 2747),
-(6, 16, 56, 4836),
-(6, 15, 57, 4271),
-(6, 16, 57, 8467),
-(6, 15, 58, 2243),
-(6, 16, 58, 5025),
-(6, 15, 59, 8558),
-(6, 16, 59, 19697),
-(6, 15, 60, 8143),
-(6, 16, 60, 10816),
-(7, 17, 1, 110649),
-(7, 18, 1, 70378),
-(7, 17, 2, 26467),
-(7, 18, 2, 35591),
-(7, 17, 3, 1260),
-(7, 18, 3, 3379),
-(7, 17, 4, 12892),
-(7, 18, 4, 16828),
-(7, 17, 5, 829),
-(7, 18, 5, 3496),
-(7, 17, 6, 17262),
-(7, 18, 6, 21320),
-(7, 17, 7, 5524),
-(7, 18, 7, 10023),
-(7, 17, 8, 4299),
-(7, 18, 8, 11982),
-(7, 17, 9, 2608),
-(7, 18, 9, 7980),
-(7, 17, 10, 2720),
-(7, 18, 10, 5829),
-(7, 17, 11, 6532),
-(7, 18, 11, 9383),
-(7, 17, 12, 2750),
-(7, 18, 12, 3671),
-(7, 17, 13, 4177),
-(7, 18, 13, 7929),
-(7, 17, 14, 1374),
-(7, 18, 14, 4321),
-(7, 17, 15, 10920),
-(7, 18, 15, 19285),
-(7, 17, 16, 10946),
-(7, 18, 16, 15383),
-(7, 17, 17, 1703),
-(7, 18, 17, 5408),
-(7, 17, 18, 9608),
-(7, 18, 18, 20445),
-(7, 17, 19, 1873),
-(7, 18, 19, 4822),
-(7, 17, 20, 10935),
-(7, 18, 20, 17187);
+(6, 15, 31, 10215),
+(6, 16, 31, 13173),
+(6, 15, 32, 1441),
+(6, 16, 32, 4074),
+(6, 15, 33, 3102),
+(6, 16, 33, 6487),
+(6, 15, 34, 14075),
+(6, 16, 34, 14957),
+(6, 15, 35, 26002),
+(6, 16, 35, 23049),
+(6, 15, 36, 2238),
+(6, 16, 36, 4328),
+(6, 15, 37, 9332),
+(6, 16, 37, 5747),
+(6, 15, 38, 9540),
+(6, 16, 38, 11153),
+(6, 15, 39, 5776),
+(6, 16, 39, 6869),
+(6, 15, 40, 8765),
+(6, 16, 40, 19685),
+(6, 15, 41, 5440),
+(6, 16, 41, 10165),
+(6, 15, 42, 6990),
+(6, 16, 42, 5770),
+(6, 15, 43, 5053),
+(6, 16, 43, 10159),
+(6, 15, 44, 7699),
+(6, 16, 44, 8611),
+(6, 15, 45, 17456),
+(6, 16, 45, 16858),
+(6, 15, 46, 17220),
+(6, 16, 46, 26440),
+(6, 15, 47, 8585),
+(6, 16, 47, 16721),
+(6, 15, 48, 1949),
+(6, 16, 48, 2695),
+(6, 15, 49, 2401),
+(6, 16, 49, 3350),
+(6, 15, 50, 36862),
+(6, 16, 50, 14518),
+(6, 15, 51, 4072),
+(6, 16, 51, 5207),
+(6, 15, 52, 14933),
+(6, 16, 52, 21983),
+(6, 15, 53, 1610),
+(6, 16, 53, 3688),
+(6, 15, 54, 2963),
+(6, 16, 54, 5562),
+(6, 15, 55, 6287),
+(6, 16, 55, 11411),
+(6, 15, 56, 2572),
+(6, 16, 56, 5189),
+(6, 15, 57, 4891),
+(6, 16, 57, 7732),
+(6, 15, 58, 2591),
+(6, 16, 58, 4744),
+(6, 15, 59, 9657),
+(6, 16, 59, 18617),
+(6, 15, 60, 7707),
+(6, 16, 60, 10574),
+(7, 17, 1, 109625),
+(7, 18, 1, 65744),
+(7, 17, 2, 25770),
+(7, 18, 2, 33010),
+(7, 17, 3, 1335),
+(7, 18, 3, 3214),
+(7, 17, 4, 13912),
+(7, 18, 4, 16269),
+(7, 17, 5, 917),
+(7, 18, 5, 3293),
+(7, 17, 6, 18113),
+(7, 18, 6, 20551),
+(7, 17, 7, 5809),
+(7, 18, 7, 8986),
+(7, 17, 8, 4164),
+(7, 18, 8, 12019),
+(7, 17, 9, 2507),
+(7, 18, 9, 8681),
+(7, 17, 10, 2536),
+(7, 18, 10, 5868),
+(7, 17, 11, 6321),
+(7, 18, 11, 9211),
+(7, 17, 12, 3125),
+(7, 18, 12, 3374),
+(7, 17, 13, 4361),
+(7, 18, 13, 7985),
+(7, 17, 14, 1283),
+(7, 18, 14, 4424),
+(7, 17, 15, 10644),
+(7, 18, 15, 20522),
+(7, 17, 16, 10388),
+(7, 18, 16, 15486),
+(7, 17, 17, 1910),
+(7, 18, 17, 5318),
+(7, 17, 18, 8682),
+(7, 18, 18, 20640),
+(7, 17, 19, 1981),
+(7, 18, 19, 4497),
+(7, 17, 20, 11082),
+(7, 18, 20, 16537);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(7, 17, 21, 6551),
-(7, 18, 21, 8649),
-(7, 17, 22, 1199),
-(7, 18, 22, 3695),
-(7, 17, 23, 2800),
-(7, 18, 23, 4450),
-(7, 17, 24, 6637),
-(7, 18, 24, 15516),
-(7, 17, 25, 5565),
-(7, 18, 25, 17236),
-(7, 17, 26, 8069),
-(7, 18, 26, 8919),
-(7, 17, 27, 501),
-(7, 18, 27, 2002),
-(7, 17, 28, 504),
-(7, 18, 28, 3025),
-(7, 17, 29, 22904),
-(7, 18, 29, 13655),
-(7, 17, 30, 140058),
-(7, 18, 30, 61929),
-(7, 17, 31, 8821),
-(7, 18, 31, 13878),
-(7, 17, 32, 1066),
-(7, 18, 32, 4319),
-(7, 17, 33, 2442),
-(7, 18, 33, 7119),
-(7, 17, 34, 13201),
-(7, 18, 34, 15856),
-(7, 17, 35, 21546),
-(7, 18, 35, 26055),
-(7, 17, 36, 2006),
-(7, 18, 36, 4129),
-(7, 17, 37, 8401),
-(7, 18, 37, 6184),
-(7, 17, 38, 8379),
-(7, 18, 38, 11690),
-(7, 17, 39, 4171),
-(7, 18, 39, 7396),
-(7, 17, 40, 7386),
-(7, 18, 40, 19558),
-(7, 17, 41, 4871),
-(7, 18, 41, 9907),
-(7, 17, 42, 7262),
-(7, 18, 42, 5560),
-(7, 17, 43, 4120),
-(7, 18, 43, 10853),
-(7, 17, 44, 6352),
-(7, 18, 44, 9673),
-(7, 17, 45, 13818),
-(7, 18, 45, 19774),
-(7, 17, 46, 15284),
-(7, 18, 46, 28370),
-(7, 17, 47, 6562),
-(7, 18, 47, 18086),
-(7, 17, 48, 1661),
-(7, 18, 48, 2855),
-(7, 17, 49, 2264),
-(7, 18, 49, 3323),
-(7, 17, 50, 31605),
-(7, 18, 50, 17658),
-(7, 17, 51, 3166),
-(7, 18, 51, 5959),
-(7, 17, 52, 10280),
-(7, 18, 52, 23597),
-(7, 17, 53, 1271),
-(7, 18, 53, 3769),
-(7, 17, 54, 2401),
-(7, 18, 54, 5805),
-(7, 17, 55, 5182),
-(7, 18, 55, 11392),
-(7, 17, 56, 2299),
-(7, 18, 56, 5173),
-(7, 17, 57, 3604),
-(7, 18, 57, 8393),
-(7, 17, 58, 2231),
-(7, 18, 58, 5124),
-(7, 17, 59, 8027),
-(7, 18, 59, 18887),
-(7, 17, 60, 6666),
-(7, 18, 60, 11242),
-(8, 19, 1, 106866),
-(8, 20, 1, 72401),
-(8, 19, 2, 23755),
-(8, 20, 2, 36788),
-(8, 19, 3, 1190),
-(8, 20, 3, 3427),
-(8, 19, 4, 13443),
-(8, 20, 4, 17281),
-(8, 19, 5, 806),
-(8, 20, 5, 3466),
-(8, 19, 6, 15856),
-(8, 20, 6, 22301),
-(8, 19, 7, 5047),
-(8, 20, 7, 10392),
-(8, 19, 8, 3737),
-(8, 20, 8, 12172),
-(8, 19, 9, 2528),
-(8, 20, 9, 8670),
-(8, 19, 10, 2403),
-(8, 20, 10, 5829);
+(7, 17, 21, 7078),
+(7, 18, 21, 8399),
+(7, 17, 22, 1230),
+(7, 18, 22, 3585),
+(7, 17, 23, 3215),
+(7, 18, 23, 4426),
+(7, 17, 24, 5867),
+(7, 18, 24, 15786),
+(7, 17, 25, 5695),
+(7, 18, 25, 17084),
+(7, 17, 26, 7410),
+(7, 18, 26, 10243),
+(7, 17, 27, 551),
+(7, 18, 27, 2007),
+(7, 17, 28, 522),
+(7, 18, 28, 3105),
+(7, 17, 29, 24173),
+(7, 18, 29, 13603),
+(7, 17, 30, 132628),
+(7, 18, 30, 66598),
+(7, 17, 31, 8038),
+(7, 18, 31, 14605),
+(7, 17, 32, 1123),
+(7, 18, 32, 4065),
+(7, 17, 33, 2531),
+(7, 18, 33, 7009),
+(7, 17, 34, 12798),
+(7, 18, 34, 15928),
+(7, 17, 35, 22318),
+(7, 18, 35, 24629),
+(7, 17, 36, 1958),
+(7, 18, 36, 4455),
+(7, 17, 37, 8667),
+(7, 18, 37, 6298),
+(7, 17, 38, 7713),
+(7, 18, 38, 12363),
+(7, 17, 39, 4791),
+(7, 18, 39, 7356),
+(7, 17, 40, 6857),
+(7, 18, 40, 19809),
+(7, 17, 41, 4864),
+(7, 18, 41, 10859),
+(7, 17, 42, 6605),
+(7, 18, 42, 5866),
+(7, 17, 43, 4668),
+(7, 18, 43, 10571),
+(7, 17, 44, 7012),
+(7, 18, 44, 8600),
+(7, 17, 45, 15856),
+(7, 18, 45, 19134),
+(7, 17, 46, 15505),
+(7, 18, 46, 25797),
+(7, 17, 47, 6159),
+(7, 18, 47, 18162),
+(7, 17, 48, 1817),
+(7, 18, 48, 2837),
+(7, 17, 49, 2039),
+(7, 18, 49, 3465),
+(7, 17, 50, 32277),
+(7, 18, 50, 17143),
+(7, 17, 51, 3035),
+(7, 18, 51, 6164),
+(7, 17, 52, 12211),
+(7, 18, 52, 23435),
+(7, 17, 53, 1134),
+(7, 18, 53, 3911),
+(7, 17, 54, 2269),
+(7, 18, 54, 6024),
+(7, 17, 55, 5164),
+(7, 18, 55, 12035),
+(7, 17, 56, 2207),
+(7, 18, 56, 5404),
+(7, 17, 57, 3878),
+(7, 18, 57, 8043),
+(7, 17, 58, 2087),
+(7, 18, 58, 5368),
+(7, 17, 59, 7384),
+(7, 18, 59, 19661),
+(7, 17, 60, 7146),
+(7, 18, 60, 11688),
+(8, 19, 1, 102869),
+(8, 20, 1, 71909),
+(8, 19, 2, 25718),
+(8, 20, 2, 34834),
+(8, 19, 3, 1151),
+(8, 20, 3, 3412),
+(8, 19, 4, 13881),
+(8, 20, 4, 17554),
+(8, 19, 5, 817),
+(8, 20, 5, 3408),
+(8, 19, 6, 15633),
+(8, 20, 6, 22412),
+(8, 19, 7, 5385),
+(8, 20, 7, 10122),
+(8, 19, 8, 4460),
+(8, 20, 8, 10945),
+(8, 19, 9, 2337),
+(8, 20, 9, 8604),
+(8, 19, 10, 2472),
+(8, 20, 10, 5939);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(8, 19, 11, 5560),
-(8, 20, 11, 9394),
-(8, 19, 12, 2849),
-(8, 20, 12, 3875),
-(8, 19, 13, 3699),
-(8, 20, 13, 8245),
-(8, 19, 14, 1051),
+(8, 19, 11, 5664),
+(8, 20, 11, 9614),
+(8, 19, 12, 2883),
+(8, 20, 12, 3827),
+(8, 19, 13, 4127),
+(8, 20, 13, 8071),
+(8, 19, 14, 1044),
 (8, 20, 14, 4543),
-(8, 19, 15, 9995),
-(8, 20, 15, 20377),
-(8, 19, 16, 9599),
-(8, 20, 16, 17475),
-(8, 19, 17, 1557),
-(8, 20, 17, 5479),
-(8, 19, 18, 7834),
-(8, 20, 18, 21261),
-(8, 19, 19, 1846),
-(8, 20, 19, 4576),
-(8, 19, 20, 11033),
-(8, 20, 20, 17721),
-(8, 19, 21, 6205),
-(8, 20, 21, 9092),
-(8, 19, 22, 1195),
-(8, 20, 22, 3580),
-(8, 19, 23, 2847),
-(8, 20, 23, 4286),
-(8, 19, 24, 5998),
-(8, 20, 24, 14826),
-(8, 19, 25, 5073),
-(8, 20, 25, 17814),
-(8, 19, 26, 7605),
-(8, 20, 26, 9320),
-(8, 19, 27, 448),
-(8, 20, 27, 1989),
-(8, 19, 28, 481),
-(8, 20, 28, 2946),
-(8, 19, 29, 22079),
-(8, 20, 29, 15672),
-(8, 19, 30, 117966),
-(8, 20, 30, 65906),
-(8, 19, 31, 8264),
-(8, 20, 31, 13735),
-(8, 19, 32, 912),
-(8, 20, 32, 4454),
-(8, 19, 33, 2092),
-(8, 20, 33, 7148),
-(8, 19, 34, 10743),
-(8, 20, 34, 17670),
-(8, 19, 35, 21849),
-(8, 20, 35, 26514),
-(8, 19, 36, 1755),
-(8, 20, 36, 4385),
-(8, 19, 37, 8113),
-(8, 20, 37, 6533),
-(8, 19, 38, 8606),
-(8, 20, 38, 11121),
-(8, 19, 39, 4660),
-(8, 20, 39, 7174),
-(8, 19, 40, 6423),
-(8, 20, 40, 20568),
-(8, 19, 41, 4548),
-(8, 20, 41, 10603),
-(8, 19, 42, 6567),
-(8, 20, 42, 6176),
-(8, 19, 43, 3621),
-(8, 20, 43, 11126),
-(8, 19, 44, 6086),
-(8, 20, 44, 9151),
-(8, 19, 45, 13795),
-(8, 20, 45, 19533),
-(8, 19, 46, 13029),
-(8, 20, 46, 29748),
-(8, 19, 47, 6589),
-(8, 20, 47, 18734),
-(8, 19, 48, 1798),
-(8, 20, 48, 2821),
-(8, 19, 49, 2136),
-(8, 20, 49, 3302),
-(8, 19, 50, 28509),
-(8, 20, 50, 21898),
-(8, 19, 51, 3296),
-(8, 20, 51, 6013),
-(8, 19, 52, 12115),
-(8, 20, 52, 23709),
-(8, 19, 53, 1110),
-(8, 20, 53, 3823),
-(8, 19, 54, 2281),
-(8, 20, 54, 5916),
-(8, 19, 55, 4795),
-(8, 20, 55, 12120),
-(8, 19, 56, 2160),
-(8, 20, 56, 5260),
-(8, 19, 57, 3363),
-(8, 20, 57, 8755),
-(8, 19, 58, 2091),
-(8, 20, 58, 5283),
-(8, 19, 59, 7326),
-(8, 20, 59, 19758),
-(8, 19, 60, 6132),
-(8, 20, 60, 11556);
+(8, 19, 15, 10180),
+(8, 20, 15, 21113),
+(8, 19, 16, 9473),
+(8, 20, 16, 17217),
+(8, 19, 17, 1725),
+(8, 20, 17, 5307),
+(8, 19, 18, 7740),
+(8, 20, 18, 21432),
+(8, 19, 19, 1669),
+(8, 20, 19, 4834),
+(8, 19, 20, 11377),
+(8, 20, 20, 16560),
+(8, 19, 21, 5923),
+(8, 20, 21, 8835),
+(8, 19, 22, 1099),
+(8, 20, 22, 3837),
+(8, 19, 23, 2442),
+(8, 20, 23, 4742),
+(8, 19, 24, 5797),
+(8, 20, 24, 15850),
+(8, 19, 25, 5153),
+(8, 20, 25, 17167),
+(8, 19, 26, 6922),
+(8, 20, 26, 9786),
+(8, 19, 27, 503),
+(8, 20, 27, 1865),
+(8, 19, 28, 432),
+(8, 20, 28, 3083),
+(8, 19, 29, 20537),
+(8, 20, 29, 16747),
+(8, 19, 30, 127841),
+(8, 20, 30, 67789),
+(8, 19, 31, 7416),
+(8, 20, 31, 14554),
+(8, 19, 32, 1161),
+(8, 20, 32, 4008),
+(8, 19, 33, 2289),
+(8, 20, 33, 6887),
+(8, 19, 34, 10213),
+(8, 20, 34, 17160),
+(8, 19, 35, 20246),
+(8, 20, 35, 28185),
+(8, 19, 36, 1694),
+(8, 20, 36, 4326),
+(8, 19, 37, 7916),
+(8, 20, 37, 6566),
+(8, 19, 38, 7832),
+(8, 20, 38, 12286),
+(8, 19, 39, 4585),
+(8, 20, 39, 7406),
+(8, 19, 40, 6445),
+(8, 20, 40, 21782),
+(8, 19, 41, 3889),
+(8, 20, 41, 11036),
+(8, 19, 42, 5984),
+(8, 20, 42, 6659),
+(8, 19, 43, 4051),
+(8, 20, 43, 10925),
+(8, 19, 44, 5684),
+(8, 20, 44, 10096),
+(8, 19, 45, 14480),
+(8, 20, 45, 20365),
+(8, 19, 46, 14868),
+(8, 20, 46, 28718),
+(8, 19, 47, 6006),
+(8, 20, 47, 18238),
+(8, 19, 48, 1434),
+(8, 20, 48, 3066),
+(8, 19, 49, 1983),
+(8, 20, 49, 3640),
+(8, 19, 50, 30165),
+(8, 20, 50, 20046),
+(8, 19, 51, 3206),
+(8, 20, 51, 6257),
+(8, 19, 52, 10591),
+(8, 20, 52, 24756),
+(8, 19, 53, 1251),
+(8, 20, 53, 3860),
+(8, 19, 54, 2061),
+(8, 20, 54, 6375),
+(8, 19, 55, 4887),
+(8, 20, 55, 11670),
+(8, 19, 56, 2007),
+(8, 20, 56, 5470),
+(8, 19, 57, 3699),
+(8, 20, 57, 8179),
+(8, 19, 58, 2005),
+(8, 20, 58, 5310),
+(8, 19, 59, 8050),
+(8, 20, 59, 19466),
+(8, 19, 60, 5923),
+(8, 20, 60, 12304);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(9, 21, 1, 82690),
-(9, 22, 1, 63410),
-(9, 21, 2, 30798),
-(9, 22, 2, 26600),
-(9, 21, 3, 1987),
-(9, 22, 3, 2363),
-(9, 21, 4, 13460),
-(9, 22, 4, 11645),
-(9, 21, 5, 1452),
-(9, 22, 5, 2192),
-(9, 21, 6, 15953),
-(9, 22, 6, 16705),
-(9, 21, 7, 7021),
-(9, 22, 7, 6831),
-(9, 21, 8, 6444),
-(9, 22, 8, 7113),
-(9, 21, 9, 4546),
-(9, 22, 9, 5787),
-(9, 21, 10, 3273),
-(9, 22, 10, 3406),
-(9, 21, 11, 7575),
-(9, 22, 11, 6516),
-(9, 21, 12, 2532),
-(9, 22, 12, 2514),
-(9, 21, 13, 5655),
-(9, 22, 13, 6250),
-(9, 21, 14, 2220),
-(9, 22, 14, 3053),
-(9, 21, 15, 12668),
-(9, 22, 15, 13614),
-(9, 21, 16, 11896),
-(9, 22, 16, 12531),
-(9, 21, 17, 2705),
-(9, 22, 17, 3400),
-(9, 21, 18, 10884),
-(9, 22, 18, 11993),
-(9, 21, 19, 2462),
-(9, 22, 19, 2805),
-(9, 21, 20, 13848),
-(9, 22, 20, 13166),
-(9, 21, 21, 5264),
-(9, 22, 21, 5155),
-(9, 21, 22, 1983),
-(9, 22, 22, 2749),
-(9, 21, 23, 3167),
-(9, 22, 23, 3181),
-(9, 21, 24, 8038),
-(9, 22, 24, 9828),
-(9, 21, 25, 9134),
-(9, 22, 25, 11902),
-(9, 21, 26, 8472),
-(9, 22, 26, 7889),
-(9, 21, 27, 887),
-(9, 22, 27, 1345),
-(9, 21, 28, 1328),
-(9, 22, 28, 1960),
-(9, 21, 29, 19633),
-(9, 22, 29, 15558),
-(9, 21, 30, 107581),
-(9, 22, 30, 79303),
-(9, 21, 31, 10683),
-(9, 22, 31, 10217),
-(9, 21, 32, 1941),
-(9, 22, 32, 2515),
-(9, 21, 33, 3947),
-(9, 22, 33, 4306),
-(9, 21, 34, 12534),
-(9, 22, 34, 12470),
-(9, 21, 35, 23004),
-(9, 22, 35, 20346),
-(9, 21, 36, 2705),
-(9, 22, 36, 3242),
-(9, 21, 37, 7440),
-(9, 22, 37, 5724),
-(9, 21, 38, 8715),
-(9, 22, 38, 8347),
-(9, 21, 39, 4675),
-(9, 22, 39, 4269),
-(9, 21, 40, 11396),
-(9, 22, 40, 14115),
-(9, 21, 41, 6114),
-(9, 22, 41, 7239),
-(9, 21, 42, 6280),
-(9, 22, 42, 5098),
-(9, 21, 43, 5794),
-(9, 22, 43, 7220),
-(9, 21, 44, 7189),
-(9, 22, 44, 6139),
-(9, 21, 45, 16875),
-(9, 22, 45, 15740),
-(9, 21, 46, 16569),
-(9, 22, 46, 15582),
-(9, 21, 47, 10955),
-(9, 22, 47, 12997),
-(9, 21, 48, 1823),
-(9, 22, 48, 2039),
-(9, 21, 49, 2508),
-(9, 22, 49, 2560),
-(9, 21, 50, 21987),
-(9, 22, 50, 17460);
+(9, 21, 1, 85057),
+(9, 22, 1, 67208),
+(9, 21, 2, 26208),
+(9, 22, 2, 25586),
+(9, 21, 3, 1636),
+(9, 22, 3, 1814),
+(9, 21, 4, 13066),
+(9, 22, 4, 13794),
+(9, 21, 5, 1727),
+(9, 22, 5, 2247),
+(9, 21, 6, 18850),
+(9, 22, 6, 18586),
+(9, 21, 7, 7414),
+(9, 22, 7, 7029),
+(9, 21, 8, 5545),
+(9, 22, 8, 7783),
+(9, 21, 9, 4010),
+(9, 22, 9, 6329),
+(9, 21, 10, 3537),
+(9, 22, 10, 4224),
+(9, 21, 11, 6452),
+(9, 22, 11, 6348),
+(9, 21, 12, 3145),
+(9, 22, 12, 2829),
+(9, 21, 13, 5047),
+(9, 22, 13, 6335),
+(9, 21, 14, 2425),
+(9, 22, 14, 2675),
+(9, 21, 15, 14362),
+(9, 22, 15, 14231),
+(9, 21, 16, 9841),
+(9, 22, 16, 10352),
+(9, 21, 17, 2674),
+(9, 22, 17, 3753),
+(9, 21, 18, 10082),
+(9, 22, 18, 12167),
+(9, 21, 19, 2339),
+(9, 22, 19, 2334),
+(9, 21, 20, 13415),
+(9, 22, 20, 12512),
+(9, 21, 21, 7120),
+(9, 22, 21, 6963),
+(9, 21, 22, 1645),
+(9, 22, 22, 2155),
+(9, 21, 23, 3695),
+(9, 22, 23, 3398),
+(9, 21, 24, 7830),
+(9, 22, 24, 9147),
+(9, 21, 25, 8226),
+(9, 22, 25, 9071),
+(9, 21, 26, 6632),
+(9, 22, 26, 6566),
+(9, 21, 27, 922),
+(9, 22, 27, 1174),
+(9, 21, 28, 1152),
+(9, 22, 28, 1977),
+(9, 21, 29, 19528),
+(9, 22, 29, 16688),
+(9, 21, 30, 111069),
+(9, 22, 30, 73767),
+(9, 21, 31, 9654),
+(9, 22, 31, 10260),
+(9, 21, 32, 1958),
+(9, 22, 32, 2482),
+(9, 21, 33, 3277),
+(9, 22, 33, 4085),
+(9, 21, 34, 13031),
+(9, 22, 34, 13434),
+(9, 21, 35, 23752),
+(9, 22, 35, 20943),
+(9, 21, 36, 1994),
+(9, 22, 36, 2517),
+(9, 21, 37, 7836),
+(9, 22, 37, 6195),
+(9, 21, 38, 9481),
+(9, 22, 38, 9104),
+(9, 21, 39, 5957),
+(9, 22, 39, 5576),
+(9, 21, 40, 11233),
+(9, 22, 40, 12996),
+(9, 21, 41, 6538),
+(9, 22, 41, 7755),
+(9, 21, 42, 6363),
+(9, 22, 42, 5116),
+(9, 21, 43, 5576),
+(9, 22, 43, 6632),
+(9, 21, 44, 7126),
+(9, 22, 44, 7941),
+(9, 21, 45, 16028),
+(9, 22, 45, 15994),
+(9, 21, 46, 19283),
+(9, 22, 46, 19435),
+(9, 21, 47, 10152),
+(9, 22, 47, 12200),
+(9, 21, 48, 2118),
+(9, 22, 48, 2113),
+(9, 21, 49, 2515),
+(9, 22, 49, 2582),
+(9, 21, 50, 26105),
+(9, 22, 50, 18573);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(9, 21, 51, 4400),
-(9, 22, 51, 4497),
-(9, 21, 52, 14487),
-(9, 22, 52, 15283),
-(9, 21, 53, 1728),
-(9, 22, 53, 2197),
-(9, 21, 54, 3646),
-(9, 22, 54, 4141),
-(9, 21, 55, 6503),
-(9, 22, 55, 7974),
-(9, 21, 56, 2640),
-(9, 22, 56, 3269),
-(9, 21, 57, 4913),
-(9, 22, 57, 5705),
-(9, 21, 58, 2489),
-(9, 22, 58, 2823),
-(9, 21, 59, 8998),
-(9, 22, 59, 11078),
-(9, 21, 60, 7035),
-(9, 22, 60, 7712),
-(10, 23, 1, 95178),
-(10, 24, 1, 68321),
-(10, 23, 2, 30925),
-(10, 24, 2, 24799),
-(10, 23, 3, 2223),
-(10, 24, 3, 2029),
-(10, 23, 4, 15283),
-(10, 24, 4, 13287),
-(10, 23, 5, 1835),
-(10, 24, 5, 2042),
-(10, 23, 6, 21501),
-(10, 24, 6, 15395),
-(10, 23, 7, 7579),
-(10, 24, 7, 6633),
-(10, 23, 8, 7758),
-(10, 24, 8, 6596),
-(10, 23, 9, 4806),
-(10, 24, 9, 5360),
-(10, 23, 10, 4229),
-(10, 24, 10, 3742),
-(10, 23, 11, 8338),
-(10, 24, 11, 6298),
-(10, 23, 12, 3277),
-(10, 24, 12, 2732),
-(10, 23, 13, 6137),
-(10, 24, 13, 5514),
-(10, 23, 14, 2665),
-(10, 24, 14, 2423),
-(10, 23, 15, 16218),
-(10, 24, 15, 12557),
-(10, 23, 16, 13645),
-(10, 24, 16, 11243),
-(10, 23, 17, 3067),
-(10, 24, 17, 3366),
-(10, 23, 18, 15102),
-(10, 24, 18, 12527),
-(10, 23, 19, 3284),
-(10, 24, 19, 2687),
-(10, 23, 20, 14246),
-(10, 24, 20, 11855),
-(10, 23, 21, 7857),
-(10, 24, 21, 6614),
-(10, 23, 22, 2215),
-(10, 24, 22, 2372),
-(10, 23, 23, 3853),
-(10, 24, 23, 2941),
-(10, 23, 24, 10083),
-(10, 24, 24, 10013),
-(10, 23, 25, 9769),
-(10, 24, 25, 11306),
-(10, 23, 26, 9601),
-(10, 24, 26, 6400),
-(10, 23, 27, 1046),
-(10, 24, 27, 1189),
-(10, 23, 28, 1498),
-(10, 24, 28, 1847),
-(10, 23, 29, 19578),
-(10, 24, 29, 14096),
-(10, 23, 30, 115262),
-(10, 24, 30, 68071),
-(10, 23, 31, 11520),
-(10, 24, 31, 9456),
-(10, 23, 32, 2225),
-(10, 24, 32, 2520),
-(10, 23, 33, 4368),
-(10, 24, 33, 4095),
-(10, 23, 34, 13927),
-(10, 24, 34, 12329),
-(10, 23, 35, 24598),
-(10, 24, 35, 20412),
-(10, 23, 36, 3050),
-(10, 24, 36, 2787),
-(10, 23, 37, 7731),
-(10, 24, 37, 5771),
-(10, 23, 38, 11183),
-(10, 24, 38, 7439),
-(10, 23, 39, 6287),
-(10, 24, 39, 4725),
-(10, 23, 40, 11345),
-(10, 24, 40, 13529);
+(9, 21, 51, 4597),
+(9, 22, 51, 4388),
+(9, 21, 52, 15801),
+(9, 22, 52, 18986),
+(9, 21, 53, 2061),
+(9, 22, 53, 2568),
+(9, 21, 54, 3007),
+(9, 22, 54, 3558),
+(9, 21, 55, 6854),
+(9, 22, 55, 7044),
+(9, 21, 56, 2323),
+(9, 22, 56, 3013),
+(9, 21, 57, 5306),
+(9, 22, 57, 5876),
+(9, 21, 58, 2904),
+(9, 22, 58, 3298),
+(9, 21, 59, 9794),
+(9, 22, 59, 10948),
+(9, 21, 60, 7900),
+(9, 22, 60, 7433),
+(10, 23, 1, 95798),
+(10, 24, 1, 70238),
+(10, 23, 2, 30369),
+(10, 24, 2, 26275),
+(10, 23, 3, 2030),
+(10, 24, 3, 2057),
+(10, 23, 4, 16097),
+(10, 24, 4, 12703),
+(10, 23, 5, 1745),
+(10, 24, 5, 2030),
+(10, 23, 6, 20106),
+(10, 24, 6, 15364),
+(10, 23, 7, 7248),
+(10, 24, 7, 6757),
+(10, 23, 8, 7144),
+(10, 24, 8, 7091),
+(10, 23, 9, 4673),
+(10, 24, 9, 5407),
+(10, 23, 10, 3966),
+(10, 24, 10, 3678),
+(10, 23, 11, 6816),
+(10, 24, 11, 7188),
+(10, 23, 12, 3257),
+(10, 24, 12, 2797),
+(10, 23, 13, 5801),
+(10, 24, 13, 5286),
+(10, 23, 14, 2424),
+(10, 24, 14, 2851),
+(10, 23, 15, 14889),
+(10, 24, 15, 13547),
+(10, 23, 16, 12971),
+(10, 24, 16, 10678),
+(10, 23, 17, 3414),
+(10, 24, 17, 3170),
+(10, 23, 18, 13579),
+(10, 24, 18, 13069),
+(10, 23, 19, 3176),
+(10, 24, 19, 2744),
+(10, 23, 20, 13996),
+(10, 24, 20, 12116),
+(10, 23, 21, 7913),
+(10, 24, 21, 5902),
+(10, 23, 22, 2337),
+(10, 24, 22, 2262),
+(10, 23, 23, 3646),
+(10, 24, 23, 3136),
+(10, 23, 24, 10127),
+(10, 24, 24, 10442),
+(10, 23, 25, 10053),
+(10, 24, 25, 10888),
+(10, 23, 26, 9033),
+(10, 24, 26, 6748),
+(10, 23, 27, 1090),
+(10, 24, 27, 1164),
+(10, 23, 28, 1436),
+(10, 24, 28, 1752),
+(10, 23, 29, 20823),
+(10, 24, 29, 13140),
+(10, 23, 30, 118425),
+(10, 24, 30, 68838),
+(10, 23, 31, 11336),
+(10, 24, 31, 9149),
+(10, 23, 32, 2412),
+(10, 24, 32, 2602),
+(10, 23, 33, 4342),
+(10, 24, 33, 4337),
+(10, 23, 34, 15367),
+(10, 24, 34, 11384),
+(10, 23, 35, 24917),
+(10, 24, 35, 18055),
+(10, 23, 36, 2872),
+(10, 24, 36, 2934),
+(10, 23, 37, 8545),
+(10, 24, 37, 5037),
+(10, 23, 38, 10586),
+(10, 24, 38, 8767),
+(10, 23, 39, 5946),
+(10, 24, 39, 5459),
+(10, 23, 40, 13403),
+(10, 24, 40, 12636);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(10, 23, 41, 7019),
-(10, 24, 41, 7337),
-(10, 23, 42, 6740),
-(10, 24, 42, 4561),
-(10, 23, 43, 6731),
-(10, 24, 43, 6708),
-(10, 23, 44, 8065),
-(10, 24, 44, 6483),
-(10, 23, 45, 18472),
-(10, 24, 45, 12987),
-(10, 23, 46, 21617),
-(10, 24, 46, 19356),
-(10, 23, 47, 10990),
-(10, 24, 47, 11733),
-(10, 23, 48, 2176),
-(10, 24, 48, 2114),
-(10, 23, 49, 3016),
-(10, 24, 49, 2251),
-(10, 23, 50, 28224),
-(10, 24, 50, 19840),
-(10, 23, 51, 4791),
-(10, 24, 51, 4019),
-(10, 23, 52, 18033),
-(10, 24, 52, 15734),
-(10, 23, 53, 2283),
-(10, 24, 53, 2290),
-(10, 23, 54, 3751),
-(10, 24, 54, 3976),
-(10, 23, 55, 8040),
-(10, 24, 55, 7768),
-(10, 23, 56, 3379),
-(10, 24, 56, 3473),
-(10, 23, 57, 5768),
-(10, 24, 57, 5691),
-(10, 23, 58, 3432),
-(10, 24, 58, 3320),
-(10, 23, 59, 14071),
-(10, 24, 59, 11778),
-(10, 23, 60, 8691),
-(10, 24, 60, 8272),
-(11, 25, 26, 8588),
-(11, 26, 26, 9782),
-(11, 25, 30, 143699),
-(11, 26, 30, 66426),
-(11, 25, 42, 7533),
-(11, 26, 42, 5879),
-(11, 25, 48, 1884),
-(11, 26, 48, 3084),
-(12, 27, 4, 13335),
-(12, 28, 4, 19381),
-(12, 29, 4, 783),
-(12, 27, 10, 2200),
-(12, 28, 10, 6553),
-(12, 29, 10, 171),
-(12, 27, 27, 461),
-(12, 28, 27, 2182),
-(12, 29, 27, 40),
-(12, 27, 35, 20399),
-(12, 28, 35, 29323),
-(12, 29, 35, 420),
-(12, 27, 36, 1831),
-(12, 28, 36, 4785),
-(12, 29, 36, 128),
-(12, 27, 37, 7801),
-(12, 28, 37, 7427),
-(12, 29, 37, 467),
-(12, 27, 50, 32011),
-(12, 28, 50, 20815),
-(12, 29, 50, 1111),
-(12, 27, 53, 978),
-(12, 28, 53, 4259),
-(12, 29, 53, 126),
-(13, 30, 2, 29960),
-(13, 31, 2, 32637),
-(13, 30, 7, 7694),
-(13, 31, 7, 8826),
-(13, 30, 20, 14103),
-(13, 31, 20, 14863),
-(13, 30, 23, 3653),
-(13, 31, 23, 4228),
-(13, 30, 28, 694),
-(13, 31, 28, 3067),
-(13, 30, 29, 25164),
-(13, 31, 29, 14329),
-(13, 30, 51, 4291),
-(13, 31, 51, 5414),
-(14, 32, 3, 1600),
-(14, 33, 3, 3387),
-(14, 32, 6, 20231),
-(14, 33, 6, 22527),
-(14, 32, 8, 5282),
-(14, 33, 8, 11971),
-(14, 32, 12, 3286),
-(14, 33, 12, 4044),
-(14, 32, 15, 14229),
-(14, 33, 15, 18421),
-(14, 32, 21, 8117),
-(14, 33, 21, 8683),
-(14, 32, 43, 4473),
-(14, 33, 43, 11725);
+(10, 23, 41, 6696),
+(10, 24, 41, 7234),
+(10, 23, 42, 6574),
+(10, 24, 42, 5010),
+(10, 23, 43, 6711),
+(10, 24, 43, 6936),
+(10, 23, 44, 8337),
+(10, 24, 44, 6516),
+(10, 23, 45, 18186),
+(10, 24, 45, 13801),
+(10, 23, 46, 22504),
+(10, 24, 46, 17486),
+(10, 23, 47, 10906),
+(10, 24, 47, 11887),
+(10, 23, 48, 2306),
+(10, 24, 48, 1880),
+(10, 23, 49, 2732),
+(10, 24, 49, 2406),
+(10, 23, 50, 29444),
+(10, 24, 50, 18900),
+(10, 23, 51, 4871),
+(10, 24, 51, 3955),
+(10, 23, 52, 17278),
+(10, 24, 52, 16052),
+(10, 23, 53, 2324),
+(10, 24, 53, 2285),
+(10, 23, 54, 4003),
+(10, 24, 54, 3665),
+(10, 23, 55, 7448),
+(10, 24, 55, 8243),
+(10, 23, 56, 3766),
+(10, 24, 56, 3271),
+(10, 23, 57, 5638),
+(10, 24, 57, 5312),
+(10, 23, 58, 3405),
+(10, 24, 58, 3339),
+(10, 23, 59, 13384),
+(10, 24, 59, 11115),
+(10, 23, 60, 8813),
+(10, 24, 60, 7925),
+(11, 25, 26, 8741),
+(11, 26, 26, 9298),
+(11, 25, 30, 140664),
+(11, 26, 30, 65283),
+(11, 25, 42, 7623),
+(11, 26, 42, 6135),
+(11, 25, 48, 1939),
+(11, 26, 48, 3014),
+(12, 27, 4, 11980),
+(12, 28, 4, 20236),
+(12, 29, 4, 535),
+(12, 27, 10, 2166),
+(12, 28, 10, 6275),
+(12, 29, 10, 241),
+(12, 27, 27, 464),
+(12, 28, 27, 2139),
+(12, 29, 27, 39),
+(12, 27, 35, 21614),
+(12, 28, 35, 29650),
+(12, 29, 35, 1553),
+(12, 27, 36, 1532),
+(12, 28, 36, 5127),
+(12, 29, 36, 78),
+(12, 27, 37, 7663),
+(12, 28, 37, 7883),
+(12, 29, 37, 286),
+(12, 27, 50, 33889),
+(12, 28, 50, 20905),
+(12, 29, 50, 1642),
+(12, 27, 53, 1085),
+(12, 28, 53, 4231),
+(12, 29, 53, 149),
+(13, 30, 2, 31561),
+(13, 31, 2, 33325),
+(13, 30, 7, 6489),
+(13, 31, 7, 9216),
+(13, 30, 20, 13231),
+(13, 31, 20, 14774),
+(13, 30, 23, 3665),
+(13, 31, 23, 4013),
+(13, 30, 28, 709),
+(13, 31, 28, 3110),
+(13, 30, 29, 25969),
+(13, 31, 29, 13436),
+(13, 30, 51, 4150),
+(13, 31, 51, 5698),
+(14, 32, 3, 1628),
+(14, 33, 3, 3243),
+(14, 32, 6, 20555),
+(14, 33, 6, 22623),
+(14, 32, 8, 5364),
+(14, 33, 8, 12101),
+(14, 32, 12, 3296),
+(14, 33, 12, 3992),
+(14, 32, 15, 14114),
+(14, 33, 15, 18890),
+(14, 32, 21, 8517),
+(14, 33, 21, 7875),
+(14, 32, 43, 4875),
+(14, 33, 43, 11194);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(14, 32, 44, 8849),
-(14, 33, 44, 8546),
-(14, 32, 49, 2525),
-(14, 33, 49, 3430),
-(14, 32, 57, 4479),
-(14, 33, 57, 8172),
-(15, 34, 11, 13603),
-(15, 34, 17, 6089),
-(15, 34, 31, 18592),
-(15, 34, 33, 7782),
-(15, 34, 38, 16726),
-(15, 34, 39, 10472),
-(15, 34, 45, 29240),
-(15, 34, 46, 35217),
-(15, 34, 55, 14369),
-(16, 35, 5, 1659),
-(16, 36, 5, 2621),
-(16, 35, 9, 4901),
-(16, 36, 9, 6851),
-(16, 35, 13, 5918),
-(16, 36, 13, 4777),
-(16, 35, 14, 2181),
-(16, 36, 14, 3898),
-(16, 35, 18, 15185),
-(16, 36, 18, 15375),
-(16, 35, 22, 2205),
-(16, 36, 22, 2653),
-(16, 35, 24, 10686),
-(16, 36, 24, 10571),
-(16, 35, 25, 10653),
-(16, 36, 25, 12510),
-(16, 35, 34, 18936),
-(16, 36, 34, 9872),
-(16, 35, 56, 3565),
-(16, 36, 56, 3486),
-(16, 35, 58, 4146),
-(16, 36, 58, 3803),
-(16, 35, 60, 11573),
-(16, 36, 60, 8483),
-(17, 37, 19, 3323),
-(17, 38, 19, 3656),
-(17, 39, 19, 120),
-(17, 37, 32, 2212),
-(17, 38, 32, 3496),
-(17, 39, 32, 22),
-(17, 37, 40, 13855),
-(17, 38, 40, 15822),
-(17, 39, 40, 666),
-(17, 37, 47, 12371),
-(17, 38, 47, 13655),
-(17, 39, 47, 235),
-(17, 37, 52, 19058),
-(17, 38, 52, 17676),
-(17, 39, 52, 1140),
-(17, 37, 54, 3960),
-(17, 38, 54, 5017),
-(17, 39, 54, 241),
-(17, 37, 59, 14804),
-(17, 38, 59, 14446),
-(17, 39, 59, 252),
-(18, 40, 1, 112889),
-(18, 41, 1, 77061),
-(18, 40, 16, 12452),
-(18, 41, 16, 16508),
-(18, 40, 41, 5253),
-(18, 41, 41, 11141),
-(19, 42, 1, 105432),
-(19, 43, 1, 72109),
-(19, 42, 9, 2158),
-(19, 43, 9, 9102),
-(19, 42, 13, 4040),
-(19, 43, 13, 8720),
-(19, 42, 34, 11601),
-(19, 43, 34, 17311),
-(19, 42, 41, 3842),
-(19, 43, 41, 11474),
-(20, 44, 5, 1112),
-(20, 45, 5, 3367),
-(20, 44, 16, 12539),
-(20, 45, 16, 13956),
-(20, 44, 22, 1488),
-(20, 45, 22, 3471),
-(20, 44, 45, 19135),
-(20, 45, 45, 17081),
-(20, 44, 57, 4617),
-(20, 45, 57, 7687),
-(21, 46, 6, 24235),
-(21, 47, 6, 15960),
-(21, 46, 12, 3948),
-(21, 47, 12, 2931),
-(21, 46, 15, 16496),
-(21, 47, 15, 14956),
-(21, 46, 46, 21857),
-(21, 47, 46, 21422),
-(21, 46, 51, 5221),
-(21, 47, 51, 4277),
-(22, 48, 19, 5097),
-(22, 48, 29, 30457),
-(22, 48, 53, 3958),
-(22, 48, 54, 6720);
+(14, 32, 44, 7430),
+(14, 33, 44, 9314),
+(14, 32, 49, 2578),
+(14, 33, 49, 3461),
+(14, 32, 57, 4643),
+(14, 33, 57, 8119),
+(15, 34, 11, 13018),
+(15, 34, 17, 6068),
+(15, 34, 31, 18928),
+(15, 34, 33, 7750),
+(15, 34, 38, 17076),
+(15, 34, 39, 10368),
+(15, 34, 45, 28337),
+(15, 34, 46, 36590),
+(15, 34, 55, 14205),
+(16, 35, 5, 1275),
+(16, 36, 5, 2370),
+(16, 35, 9, 4045),
+(16, 36, 9, 6771),
+(16, 35, 13, 7615),
+(16, 36, 13, 5994),
+(16, 35, 14, 1857),
+(16, 36, 14, 3002),
+(16, 35, 18, 12581),
+(16, 36, 18, 12672),
+(16, 35, 22, 2143),
+(16, 36, 22, 2730),
+(16, 35, 24, 7516),
+(16, 36, 24, 8313),
+(16, 35, 25, 10672),
+(16, 36, 25, 12928),
+(16, 35, 34, 20373),
+(16, 36, 34, 9436),
+(16, 35, 56, 3648),
+(16, 36, 56, 4116),
+(16, 35, 58, 3127),
+(16, 36, 58, 3173),
+(16, 35, 60, 10442),
+(16, 36, 60, 7545),
+(17, 37, 19, 3781),
+(17, 38, 19, 3076),
+(17, 39, 19, 220),
+(17, 37, 32, 2189),
+(17, 38, 32, 3222),
+(17, 39, 32, 122),
+(17, 37, 40, 12598),
+(17, 38, 40, 15940),
+(17, 39, 40, 394),
+(17, 37, 47, 11925),
+(17, 38, 47, 13839),
+(17, 39, 47, 419),
+(17, 37, 52, 18663),
+(17, 38, 52, 18353),
+(17, 39, 52, 749),
+(17, 37, 54, 4627),
+(17, 38, 54, 4158),
+(17, 39, 54, 186),
+(17, 37, 59, 14141),
+(17, 38, 59, 13436),
+(17, 39, 59, 819),
+(18, 40, 1, 111929),
+(18, 41, 1, 72619),
+(18, 40, 16, 10007),
+(18, 41, 16, 17588),
+(18, 40, 41, 4687),
+(18, 41, 41, 11320),
+(19, 42, 1, 104743),
+(19, 43, 1, 78295),
+(19, 42, 9, 2435),
+(19, 43, 9, 8646),
+(19, 42, 13, 4732),
+(19, 43, 13, 8218),
+(19, 42, 34, 13447),
+(19, 43, 34, 14987),
+(19, 42, 41, 4698),
+(19, 43, 41, 11357),
+(20, 44, 5, 1225),
+(20, 45, 5, 3026),
+(20, 44, 16, 12814),
+(20, 45, 16, 13892),
+(20, 44, 22, 1501),
+(20, 45, 22, 3416),
+(20, 44, 45, 17770),
+(20, 45, 45, 17219),
+(20, 44, 57, 5082),
+(20, 45, 57, 7425),
+(21, 46, 6, 23975),
+(21, 47, 6, 16209),
+(21, 46, 12, 4084),
+(21, 47, 12, 2826),
+(21, 46, 15, 16191),
+(21, 47, 15, 14623),
+(21, 46, 46, 22232),
+(21, 47, 46, 20758),
+(21, 46, 51, 4922),
+(21, 47, 51, 4836),
+(22, 48, 19, 5090),
+(22, 48, 29, 29024),
+(22, 48, 53, 4108),
+(22, 48, 54, 6575);
 
 INSERT INTO results (race_id, candidate_id, county_id, votes) VALUES
-(22, 48, 56, 5979),
-(23, 49, 11, 9252),
-(23, 50, 11, 6581),
-(23, 49, 31, 13546),
-(23, 50, 31, 9304),
-(23, 49, 39, 7257),
-(23, 50, 39, 5234),
-(23, 49, 44, 9506),
-(23, 50, 44, 6550),
-(23, 49, 47, 10336),
-(23, 50, 47, 14495),
-(24, 51, 4, 15424),
-(24, 52, 4, 16285),
-(24, 51, 23, 3214),
-(24, 52, 23, 4386),
-(24, 51, 27, 636),
-(24, 52, 27, 1883),
-(24, 51, 36, 2246),
-(24, 52, 36, 4331),
-(24, 51, 49, 2398),
-(24, 52, 49, 3189),
-(25, 53, 17, 1937),
-(25, 54, 17, 5340),
-(25, 53, 25, 6916),
-(25, 54, 25, 16824),
-(25, 53, 33, 2710),
-(25, 54, 33, 7012),
-(25, 53, 35, 24529),
-(25, 54, 35, 24756),
-(25, 53, 50, 35759),
-(25, 54, 50, 17748),
-(26, 55, 14, 889),
-(26, 56, 14, 5054),
-(26, 55, 30, 121022),
-(26, 56, 30, 82434),
-(26, 55, 38, 6824),
-(26, 56, 38, 14131),
-(26, 55, 58, 1939),
-(26, 56, 58, 5668),
-(26, 55, 60, 5642),
-(26, 56, 60, 12629),
-(27, 57, 7, 6852),
-(27, 58, 7, 8868),
-(27, 57, 21, 8353),
-(27, 58, 21, 7297),
-(27, 57, 32, 1475),
-(27, 58, 32, 3983),
-(27, 57, 55, 7253),
-(27, 58, 55, 10242),
-(27, 57, 59, 10320),
-(27, 58, 59, 17894),
-(28, 59, 3, 2018),
-(28, 60, 3, 2332),
-(28, 59, 8, 7476),
-(28, 60, 8, 8387),
-(28, 59, 43, 6772),
-(28, 60, 43, 7278),
-(28, 59, 48, 2682),
-(28, 60, 48, 2033),
-(28, 59, 52, 16224),
-(28, 60, 52, 16141),
-(29, 61, 18, 11040),
-(29, 62, 18, 18740),
-(29, 61, 24, 7961),
-(29, 62, 24, 14110),
-(29, 61, 37, 10039),
-(29, 62, 37, 5116),
-(29, 61, 40, 9703),
-(29, 62, 40, 18668),
-(29, 61, 42, 8582),
-(29, 62, 42, 4459),
-(30, 63, 2, 30800),
-(30, 64, 2, 31605),
-(30, 63, 10, 3130),
-(30, 64, 10, 5410),
-(30, 63, 20, 12453),
-(30, 64, 20, 16260),
-(30, 63, 26, 8429),
-(30, 64, 26, 9316),
-(30, 63, 28, 633),
-(30, 64, 28, 3023),
-(31, 65, 41, 2395),
-(31, 66, 41, 3065),
-(31, 65, 45, 7041),
-(31, 66, 45, 5319);
+(22, 48, 56, 6070),
+(23, 49, 11, 9916),
+(23, 50, 11, 6421),
+(23, 49, 31, 13401),
+(23, 50, 31, 9483),
+(23, 49, 39, 7184),
+(23, 50, 39, 5195),
+(23, 49, 44, 9671),
+(23, 50, 44, 6825),
+(23, 49, 47, 10672),
+(23, 50, 47, 15041),
+(24, 51, 4, 15749),
+(24, 52, 4, 15176),
+(24, 51, 23, 3026),
+(24, 52, 23, 4755),
+(24, 51, 27, 563),
+(24, 52, 27, 1973),
+(24, 51, 36, 2219),
+(24, 52, 36, 4373),
+(24, 51, 49, 2225),
+(24, 52, 49, 3626),
+(25, 53, 17, 2036),
+(25, 54, 17, 5323),
+(25, 53, 25, 6700),
+(25, 54, 25, 16164),
+(25, 53, 33, 2856),
+(25, 54, 33, 6653),
+(25, 53, 35, 24029),
+(25, 54, 35, 23796),
+(25, 53, 50, 34389),
+(25, 54, 50, 17904),
+(26, 55, 14, 857),
+(26, 56, 14, 4897),
+(26, 55, 30, 122260),
+(26, 56, 30, 80224),
+(26, 55, 38, 6635),
+(26, 56, 38, 14116),
+(26, 55, 58, 1574),
+(26, 56, 58, 6108),
+(26, 55, 60, 4588),
+(26, 56, 60, 14218),
+(27, 57, 7, 7345),
+(27, 58, 7, 8580),
+(27, 57, 21, 8557),
+(27, 58, 21, 7288),
+(27, 57, 32, 1559),
+(27, 58, 32, 3849),
+(27, 57, 55, 6097),
+(27, 58, 55, 10770),
+(27, 57, 59, 10155),
+(27, 58, 59, 17039),
+(28, 59, 3, 2225),
+(28, 60, 3, 2469),
+(28, 59, 8, 7608),
+(28, 60, 8, 6625),
+(28, 59, 43, 6854),
+(28, 60, 43, 7558),
+(28, 59, 48, 2590),
+(28, 60, 48, 1767),
+(28, 59, 52, 17508),
+(28, 60, 52, 19411),
+(29, 61, 18, 11942),
+(29, 62, 18, 18191),
+(29, 61, 24, 8121),
+(29, 62, 24, 13456),
+(29, 61, 37, 9458),
+(29, 62, 37, 5513),
+(29, 61, 40, 9385),
+(29, 62, 40, 19509),
+(29, 61, 42, 8583),
+(29, 62, 42, 4638),
+(30, 63, 2, 31017),
+(30, 64, 2, 31869),
+(30, 63, 10, 2802),
+(30, 64, 10, 5778),
+(30, 63, 20, 12374),
+(30, 64, 20, 16496),
+(30, 63, 26, 8846),
+(30, 64, 26, 8672),
+(30, 63, 28, 585),
+(30, 64, 28, 3011),
+(31, 65, 41, 2254),
+(31, 66, 41, 3177),
+(31, 65, 45, 7396),
+(31, 66, 45, 5398);
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(1, 1, 100, '2026-11-04 00:20:00'),
-(1, 2, 99, '2026-11-04 21:05:00'),
-(1, 3, 95, '2026-11-05 00:44:00'),
-(1, 4, 97, '2026-11-04 22:51:00'),
-(1, 5, 100, '2026-11-03 21:22:00'),
-(1, 6, 96, '2026-11-05 00:39:00'),
-(1, 7, 100, '2026-11-03 22:00:00'),
-(1, 8, 99, '2026-11-04 20:01:00'),
-(1, 9, 100, '2026-11-04 01:12:00'),
-(1, 10, 95, '2026-11-04 19:56:00'),
-(1, 11, 97, '2026-11-04 23:14:00'),
-(1, 12, 99, '2026-11-04 23:28:00'),
-(1, 13, 97, '2026-11-04 20:38:00'),
-(1, 14, 95, '2026-11-04 22:35:00'),
-(1, 15, 92, '2026-11-04 21:14:00'),
-(1, 16, 96, '2026-11-04 22:38:00'),
-(1, 17, 100, '2026-11-03 21:23:00'),
-(1, 18, 94, '2026-11-04 21:53:00'),
-(1, 19, 94, '2026-11-04 23:44:00'),
-(1, 20, 92, '2026-11-04 21:39:00'),
-(1, 21, 96, '2026-11-04 22:03:00'),
-(1, 22, 93, '2026-11-04 21:10:00'),
-(1, 23, 99, '2026-11-04 23:40:00'),
-(1, 24, 98, '2026-11-04 23:08:00'),
-(1, 25, 94, '2026-11-05 00:13:00'),
-(1, 26, 97, '2026-11-04 21:54:00'),
-(1, 27, 96, '2026-11-04 23:31:00'),
-(1, 28, 96, '2026-11-04 20:17:00'),
-(1, 29, 91, '2026-11-04 20:24:00'),
-(1, 30, 96, '2026-11-04 20:39:00'),
-(1, 31, 94, '2026-11-05 00:18:00'),
-(1, 32, 93, '2026-11-04 20:39:00'),
-(1, 33, 92, '2026-11-04 22:07:00'),
-(1, 34, 99, '2026-11-04 19:49:00'),
-(1, 35, 90, '2026-11-04 19:59:00'),
-(1, 36, 98, '2026-11-04 22:23:00'),
-(1, 37, 92, '2026-11-04 23:00:00'),
-(1, 38, 92, '2026-11-04 22:14:00'),
-(1, 39, 99, '2026-11-04 21:03:00'),
-(1, 40, 94, '2026-11-04 23:28:00'),
-(1, 41, 96, '2026-11-04 19:56:00'),
-(1, 42, 100, '2026-11-04 00:53:00'),
-(1, 43, 90, '2026-11-04 20:32:00'),
-(1, 44, 98, '2026-11-04 21:06:00'),
-(1, 45, 99, '2026-11-04 22:49:00'),
-(1, 46, 92, '2026-11-04 22:47:00'),
-(1, 47, 98, '2026-11-04 23:26:00'),
-(1, 48, 98, '2026-11-04 23:26:00'),
-(1, 49, 95, '2026-11-04 21:29:00'),
-(1, 50, 94, '2026-11-04 21:43:00'),
-(1, 51, 98, '2026-11-05 00:01:00'),
-(1, 52, 96, '2026-11-04 21:35:00'),
-(1, 53, 95, '2026-11-04 22:19:00'),
-(1, 54, 98, '2026-11-04 22:51:00'),
-(1, 55, 97, '2026-11-05 00:19:00'),
-(1, 56, 94, '2026-11-04 20:59:00'),
-(1, 57, 99, '2026-11-04 21:45:00'),
-(1, 58, 94, '2026-11-04 21:40:00'),
-(1, 59, 91, '2026-11-04 22:38:00'),
-(1, 60, 95, '2026-11-04 23:49:00'),
-(2, 1, 100, '2026-11-03 21:14:00'),
-(2, 2, 100, '2026-11-03 22:43:00'),
-(2, 3, 98, '2026-11-03 22:03:00'),
-(2, 4, 100, '2026-11-03 23:12:00'),
-(2, 5, 99, '2026-11-03 19:19:00'),
-(2, 6, 100, '2026-11-03 21:52:00'),
-(2, 7, 100, '2026-11-04 00:11:00'),
-(2, 8, 100, '2026-11-03 21:38:00'),
-(2, 9, 99, '2026-11-03 21:04:00'),
-(2, 10, 100, '2026-11-03 20:35:00'),
-(2, 11, 100, '2026-11-04 00:00:00'),
-(2, 12, 100, '2026-11-03 23:52:00'),
-(2, 13, 100, '2026-11-03 21:10:00'),
-(2, 14, 98, '2026-11-03 18:23:00'),
-(2, 15, 100, '2026-11-03 20:50:00'),
-(2, 16, 100, '2026-11-03 21:29:00'),
-(2, 17, 100, '2026-11-03 20:42:00'),
-(2, 18, 100, '2026-11-03 22:54:00'),
-(2, 19, 100, '2026-11-03 21:25:00'),
-(2, 20, 100, '2026-11-03 23:13:00'),
-(2, 21, 100, '2026-11-04 01:22:00'),
-(2, 22, 100, '2026-11-04 00:53:00'),
-(2, 23, 98, '2026-11-03 19:05:00'),
-(2, 24, 100, '2026-11-03 21:55:00'),
-(2, 25, 100, '2026-11-03 22:21:00'),
-(2, 26, 100, '2026-11-03 21:22:00'),
-(2, 27, 96, '2026-11-03 19:05:00'),
-(2, 28, 100, '2026-11-04 00:00:00'),
-(2, 29, 100, '2026-11-03 21:55:00'),
-(2, 30, 100, '2026-11-04 00:23:00'),
-(2, 31, 100, '2026-11-03 23:19:00'),
-(2, 32, 100, '2026-11-03 20:46:00'),
-(2, 33, 100, '2026-11-04 00:37:00'),
-(2, 34, 100, '2026-11-03 23:16:00'),
-(2, 35, 99, '2026-11-03 19:17:00'),
-(2, 36, 100, '2026-11-03 23:27:00'),
-(2, 37, 100, '2026-11-03 22:11:00'),
-(2, 38, 100, '2026-11-04 00:40:00'),
-(2, 39, 100, '2026-11-03 23:38:00'),
-(2, 40, 100, '2026-11-03 21:23:00');
+(1, 1, 90, '2026-11-04 20:49:00'),
+(1, 2, 97, '2026-11-04 22:00:00'),
+(1, 3, 94, '2026-11-04 23:09:00'),
+(1, 4, 97, '2026-11-04 22:20:00'),
+(1, 5, 99, '2026-11-04 21:51:00'),
+(1, 6, 93, '2026-11-05 00:48:00'),
+(1, 7, 95, '2026-11-05 00:14:00'),
+(1, 8, 93, '2026-11-04 21:40:00'),
+(1, 9, 96, '2026-11-04 21:20:00'),
+(1, 10, 97, '2026-11-04 23:45:00'),
+(1, 11, 99, '2026-11-04 19:59:00'),
+(1, 12, 99, '2026-11-04 19:53:00'),
+(1, 13, 95, '2026-11-04 20:34:00'),
+(1, 14, 94, '2026-11-04 20:51:00'),
+(1, 15, 97, '2026-11-04 20:27:00'),
+(1, 16, 97, '2026-11-04 23:28:00'),
+(1, 17, 97, '2026-11-04 22:10:00'),
+(1, 18, 95, '2026-11-05 00:24:00'),
+(1, 19, 95, '2026-11-05 00:19:00'),
+(1, 20, 93, '2026-11-04 23:32:00'),
+(1, 21, 92, '2026-11-04 23:26:00'),
+(1, 22, 94, '2026-11-04 23:51:00'),
+(1, 23, 92, '2026-11-04 21:49:00'),
+(1, 24, 97, '2026-11-04 22:02:00'),
+(1, 25, 97, '2026-11-04 22:32:00'),
+(1, 26, 99, '2026-11-04 22:35:00'),
+(1, 27, 100, '2026-11-03 20:45:00'),
+(1, 28, 100, '2026-11-03 22:50:00'),
+(1, 29, 99, '2026-11-04 22:50:00'),
+(1, 30, 93, '2026-11-04 22:47:00'),
+(1, 31, 96, '2026-11-04 22:41:00'),
+(1, 32, 93, '2026-11-05 00:39:00'),
+(1, 33, 95, '2026-11-05 00:16:00'),
+(1, 34, 99, '2026-11-04 23:22:00'),
+(1, 35, 97, '2026-11-04 23:02:00'),
+(1, 36, 97, '2026-11-05 00:41:00'),
+(1, 37, 94, '2026-11-04 23:57:00'),
+(1, 38, 93, '2026-11-04 22:22:00'),
+(1, 39, 98, '2026-11-04 20:20:00'),
+(1, 40, 97, '2026-11-04 21:06:00'),
+(1, 41, 95, '2026-11-04 21:06:00'),
+(1, 42, 99, '2026-11-05 00:15:00'),
+(1, 43, 94, '2026-11-05 00:37:00'),
+(1, 44, 99, '2026-11-04 22:22:00'),
+(1, 45, 100, '2026-11-03 22:25:00'),
+(1, 46, 97, '2026-11-04 21:39:00'),
+(1, 47, 94, '2026-11-04 23:56:00'),
+(1, 48, 98, '2026-11-05 00:19:00'),
+(1, 49, 95, '2026-11-04 20:43:00'),
+(1, 50, 100, '2026-11-04 01:23:00'),
+(1, 51, 94, '2026-11-05 00:02:00'),
+(1, 52, 95, '2026-11-04 21:58:00'),
+(1, 53, 98, '2026-11-04 22:20:00'),
+(1, 54, 98, '2026-11-04 21:10:00'),
+(1, 55, 95, '2026-11-04 22:33:00'),
+(1, 56, 99, '2026-11-04 22:45:00'),
+(1, 57, 91, '2026-11-05 00:41:00'),
+(1, 58, 99, '2026-11-05 00:26:00'),
+(1, 59, 100, '2026-11-03 23:41:00'),
+(1, 60, 100, '2026-11-04 01:05:00'),
+(2, 1, 100, '2026-11-03 21:57:00'),
+(2, 2, 98, '2026-11-03 21:31:00'),
+(2, 3, 100, '2026-11-04 00:41:00'),
+(2, 4, 98, '2026-11-03 18:46:00'),
+(2, 5, 100, '2026-11-03 20:56:00'),
+(2, 6, 99, '2026-11-03 22:52:00'),
+(2, 7, 100, '2026-11-03 21:26:00'),
+(2, 8, 100, '2026-11-04 00:12:00'),
+(2, 9, 99, '2026-11-03 22:14:00'),
+(2, 10, 100, '2026-11-03 23:28:00'),
+(2, 11, 100, '2026-11-03 22:29:00'),
+(2, 12, 100, '2026-11-03 21:52:00'),
+(2, 13, 100, '2026-11-04 00:56:00'),
+(2, 14, 100, '2026-11-04 01:06:00'),
+(2, 15, 99, '2026-11-03 22:48:00'),
+(2, 16, 100, '2026-11-04 00:21:00'),
+(2, 17, 100, '2026-11-04 00:48:00'),
+(2, 18, 97, '2026-11-03 21:13:00'),
+(2, 19, 100, '2026-11-03 22:53:00'),
+(2, 20, 100, '2026-11-03 22:57:00'),
+(2, 21, 97, '2026-11-03 17:59:00'),
+(2, 22, 100, '2026-11-04 01:13:00'),
+(2, 23, 100, '2026-11-03 21:36:00'),
+(2, 24, 100, '2026-11-04 01:18:00'),
+(2, 25, 100, '2026-11-03 23:06:00'),
+(2, 26, 97, '2026-11-03 18:44:00'),
+(2, 27, 100, '2026-11-03 23:01:00'),
+(2, 28, 100, '2026-11-03 23:23:00'),
+(2, 29, 100, '2026-11-03 22:40:00'),
+(2, 30, 100, '2026-11-03 20:41:00'),
+(2, 31, 100, '2026-11-04 00:45:00'),
+(2, 32, 100, '2026-11-04 00:00:00'),
+(2, 33, 100, '2026-11-04 00:04:00'),
+(2, 34, 100, '2026-11-03 22:46:00'),
+(2, 35, 100, '2026-11-03 21:57:00'),
+(2, 36, 98, '2026-11-03 19:06:00'),
+(2, 37, 100, '2026-11-04 00:45:00'),
+(2, 38, 100, '2026-11-03 22:05:00'),
+(2, 39, 100, '2026-11-04 00:08:00'),
+(2, 40, 100, '2026-11-03 20:55:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(2, 41, 100, '2026-11-03 22:09:00'),
-(2, 42, 100, '2026-11-04 00:03:00'),
-(2, 43, 100, '2026-11-03 21:21:00'),
-(2, 44, 100, '2026-11-03 21:22:00'),
-(2, 45, 100, '2026-11-03 23:02:00'),
-(2, 46, 100, '2026-11-04 01:19:00'),
-(2, 47, 100, '2026-11-04 00:02:00'),
-(2, 48, 100, '2026-11-04 00:27:00'),
-(2, 49, 100, '2026-11-04 00:32:00'),
-(2, 50, 98, '2026-11-03 20:17:00'),
-(2, 51, 100, '2026-11-03 23:04:00'),
-(2, 52, 97, '2026-11-03 21:39:00'),
-(2, 53, 98, '2026-11-03 19:01:00'),
-(2, 54, 98, '2026-11-03 19:22:00'),
-(2, 55, 100, '2026-11-03 23:54:00'),
-(2, 56, 100, '2026-11-03 22:43:00'),
-(2, 57, 100, '2026-11-03 20:57:00'),
-(2, 58, 98, '2026-11-03 18:33:00'),
-(2, 59, 100, '2026-11-03 22:40:00'),
-(2, 60, 100, '2026-11-03 21:44:00'),
-(3, 1, 100, '2026-11-03 22:51:00'),
-(3, 2, 99, '2026-11-03 21:23:00'),
-(3, 3, 100, '2026-11-04 00:04:00'),
-(3, 4, 100, '2026-11-03 23:27:00'),
-(3, 5, 100, '2026-11-04 01:22:00'),
-(3, 6, 100, '2026-11-04 00:58:00'),
-(3, 7, 100, '2026-11-04 01:18:00'),
-(3, 8, 100, '2026-11-03 22:37:00'),
-(3, 9, 99, '2026-11-03 18:03:00'),
-(3, 10, 100, '2026-11-04 00:57:00'),
-(3, 11, 100, '2026-11-04 01:13:00'),
-(3, 12, 99, '2026-11-03 17:15:00'),
-(3, 13, 100, '2026-11-03 22:21:00'),
-(3, 14, 98, '2026-11-03 17:22:00'),
-(3, 15, 100, '2026-11-03 21:38:00'),
-(3, 16, 100, '2026-11-04 00:36:00'),
-(3, 17, 97, '2026-11-03 21:25:00'),
-(3, 18, 100, '2026-11-03 23:20:00'),
-(3, 19, 100, '2026-11-03 21:03:00'),
-(3, 20, 100, '2026-11-03 20:30:00'),
-(3, 21, 100, '2026-11-04 00:54:00'),
-(3, 22, 100, '2026-11-03 23:36:00'),
-(3, 23, 100, '2026-11-03 20:52:00'),
-(3, 24, 100, '2026-11-03 23:41:00'),
-(3, 25, 98, '2026-11-03 17:17:00'),
-(3, 26, 100, '2026-11-03 23:23:00'),
-(3, 27, 98, '2026-11-03 20:25:00'),
-(3, 28, 100, '2026-11-03 21:11:00'),
-(3, 29, 100, '2026-11-03 22:30:00'),
-(3, 30, 100, '2026-11-04 00:39:00'),
-(3, 31, 100, '2026-11-04 00:00:00'),
-(3, 32, 98, '2026-11-03 20:39:00'),
-(3, 33, 99, '2026-11-03 17:26:00'),
-(3, 34, 100, '2026-11-03 22:44:00'),
-(3, 35, 100, '2026-11-03 21:49:00'),
-(3, 36, 100, '2026-11-04 00:29:00'),
-(3, 37, 99, '2026-11-03 21:11:00'),
-(3, 38, 100, '2026-11-03 22:54:00'),
-(3, 39, 100, '2026-11-04 00:43:00'),
-(3, 40, 100, '2026-11-04 01:25:00'),
-(3, 41, 100, '2026-11-03 21:52:00'),
-(3, 42, 99, '2026-11-03 20:05:00'),
-(3, 43, 100, '2026-11-03 22:03:00'),
-(3, 44, 100, '2026-11-04 00:30:00'),
-(3, 45, 100, '2026-11-03 20:37:00'),
-(3, 46, 100, '2026-11-03 23:04:00'),
-(3, 47, 98, '2026-11-03 20:03:00'),
-(3, 48, 99, '2026-11-03 17:34:00'),
-(3, 49, 100, '2026-11-03 21:42:00'),
-(3, 50, 100, '2026-11-04 00:10:00'),
-(3, 51, 100, '2026-11-03 22:10:00'),
-(3, 52, 100, '2026-11-03 20:57:00'),
-(3, 53, 100, '2026-11-04 01:26:00'),
-(3, 54, 100, '2026-11-03 22:15:00'),
-(3, 55, 100, '2026-11-03 21:52:00'),
-(3, 56, 100, '2026-11-03 21:36:00'),
-(3, 57, 100, '2026-11-04 01:10:00'),
-(3, 58, 100, '2026-11-04 01:22:00'),
-(3, 59, 100, '2026-11-04 00:40:00'),
-(3, 60, 100, '2026-11-04 00:41:00'),
-(4, 1, 100, '2026-11-03 23:41:00'),
-(4, 2, 100, '2026-11-03 22:50:00'),
-(4, 3, 100, '2026-11-04 00:57:00'),
-(4, 4, 100, '2026-11-03 22:40:00'),
-(4, 5, 100, '2026-11-03 23:24:00'),
-(4, 6, 98, '2026-11-03 22:29:00'),
-(4, 7, 100, '2026-11-03 21:52:00'),
-(4, 8, 100, '2026-11-03 20:34:00'),
-(4, 9, 100, '2026-11-03 22:36:00'),
-(4, 10, 100, '2026-11-03 21:16:00'),
-(4, 11, 100, '2026-11-04 01:18:00'),
-(4, 12, 100, '2026-11-03 21:57:00'),
-(4, 13, 100, '2026-11-03 22:19:00'),
-(4, 14, 100, '2026-11-03 21:11:00'),
-(4, 15, 100, '2026-11-04 00:04:00'),
-(4, 16, 100, '2026-11-03 22:05:00'),
-(4, 17, 100, '2026-11-04 01:12:00'),
-(4, 18, 100, '2026-11-03 22:08:00'),
-(4, 19, 99, '2026-11-03 23:32:00'),
-(4, 20, 98, '2026-11-03 20:37:00');
+(2, 41, 100, '2026-11-03 21:12:00'),
+(2, 42, 100, '2026-11-03 21:29:00'),
+(2, 43, 100, '2026-11-03 22:35:00'),
+(2, 44, 100, '2026-11-03 21:02:00'),
+(2, 45, 100, '2026-11-03 21:35:00'),
+(2, 46, 100, '2026-11-03 20:46:00'),
+(2, 47, 100, '2026-11-03 21:02:00'),
+(2, 48, 100, '2026-11-04 00:31:00'),
+(2, 49, 100, '2026-11-03 22:55:00'),
+(2, 50, 100, '2026-11-04 00:51:00'),
+(2, 51, 100, '2026-11-03 21:24:00'),
+(2, 52, 98, '2026-11-03 18:39:00'),
+(2, 53, 100, '2026-11-03 23:09:00'),
+(2, 54, 100, '2026-11-04 00:57:00'),
+(2, 55, 100, '2026-11-04 00:31:00'),
+(2, 56, 98, '2026-11-03 21:47:00'),
+(2, 57, 100, '2026-11-03 21:25:00'),
+(2, 58, 100, '2026-11-03 23:00:00'),
+(2, 59, 100, '2026-11-03 21:25:00'),
+(2, 60, 100, '2026-11-03 23:53:00'),
+(3, 1, 100, '2026-11-03 22:23:00'),
+(3, 2, 100, '2026-11-03 23:22:00'),
+(3, 3, 97, '2026-11-03 19:55:00'),
+(3, 4, 98, '2026-11-03 17:08:00'),
+(3, 5, 100, '2026-11-03 22:09:00'),
+(3, 6, 100, '2026-11-03 20:43:00'),
+(3, 7, 100, '2026-11-03 21:11:00'),
+(3, 8, 100, '2026-11-03 20:52:00'),
+(3, 9, 100, '2026-11-03 21:59:00'),
+(3, 10, 100, '2026-11-03 23:02:00'),
+(3, 11, 100, '2026-11-03 21:30:00'),
+(3, 12, 100, '2026-11-03 22:51:00'),
+(3, 13, 100, '2026-11-03 21:35:00'),
+(3, 14, 100, '2026-11-03 22:00:00'),
+(3, 15, 100, '2026-11-04 00:11:00'),
+(3, 16, 97, '2026-11-03 17:15:00'),
+(3, 17, 100, '2026-11-03 20:59:00'),
+(3, 18, 99, '2026-11-03 18:48:00'),
+(3, 19, 100, '2026-11-04 01:19:00'),
+(3, 20, 100, '2026-11-04 00:26:00'),
+(3, 21, 100, '2026-11-03 21:25:00'),
+(3, 22, 100, '2026-11-03 21:30:00'),
+(3, 23, 98, '2026-11-03 18:27:00'),
+(3, 24, 100, '2026-11-03 21:22:00'),
+(3, 25, 100, '2026-11-04 00:24:00'),
+(3, 26, 100, '2026-11-03 21:27:00'),
+(3, 27, 100, '2026-11-04 01:11:00'),
+(3, 28, 100, '2026-11-03 23:52:00'),
+(3, 29, 100, '2026-11-04 00:20:00'),
+(3, 30, 100, '2026-11-03 23:50:00'),
+(3, 31, 100, '2026-11-03 22:03:00'),
+(3, 32, 98, '2026-11-03 17:34:00'),
+(3, 33, 100, '2026-11-03 21:40:00'),
+(3, 34, 100, '2026-11-03 21:41:00'),
+(3, 35, 98, '2026-11-03 19:51:00'),
+(3, 36, 100, '2026-11-03 23:52:00'),
+(3, 37, 100, '2026-11-03 23:50:00'),
+(3, 38, 99, '2026-11-03 19:04:00'),
+(3, 39, 99, '2026-11-03 19:01:00'),
+(3, 40, 100, '2026-11-04 00:17:00'),
+(3, 41, 100, '2026-11-04 01:24:00'),
+(3, 42, 100, '2026-11-04 00:43:00'),
+(3, 43, 100, '2026-11-03 22:56:00'),
+(3, 44, 100, '2026-11-04 00:19:00'),
+(3, 45, 100, '2026-11-03 20:46:00'),
+(3, 46, 100, '2026-11-03 22:14:00'),
+(3, 47, 97, '2026-11-03 20:09:00'),
+(3, 48, 100, '2026-11-03 23:24:00'),
+(3, 49, 100, '2026-11-03 22:27:00'),
+(3, 50, 97, '2026-11-03 21:18:00'),
+(3, 51, 99, '2026-11-03 17:05:00'),
+(3, 52, 100, '2026-11-03 22:46:00'),
+(3, 53, 99, '2026-11-03 21:40:00'),
+(3, 54, 100, '2026-11-04 00:24:00'),
+(3, 55, 100, '2026-11-03 21:43:00'),
+(3, 56, 100, '2026-11-03 22:34:00'),
+(3, 57, 100, '2026-11-03 20:34:00'),
+(3, 58, 100, '2026-11-04 00:27:00'),
+(3, 59, 100, '2026-11-03 20:37:00'),
+(3, 60, 100, '2026-11-04 01:04:00'),
+(4, 1, 100, '2026-11-03 22:31:00'),
+(4, 2, 100, '2026-11-03 23:24:00'),
+(4, 3, 100, '2026-11-03 23:01:00'),
+(4, 4, 100, '2026-11-03 21:01:00'),
+(4, 5, 100, '2026-11-03 22:35:00'),
+(4, 6, 100, '2026-11-03 23:51:00'),
+(4, 7, 98, '2026-11-03 19:48:00'),
+(4, 8, 100, '2026-11-03 20:59:00'),
+(4, 9, 100, '2026-11-03 20:43:00'),
+(4, 10, 100, '2026-11-03 23:45:00'),
+(4, 11, 100, '2026-11-03 21:32:00'),
+(4, 12, 100, '2026-11-03 23:11:00'),
+(4, 13, 98, '2026-11-04 00:31:00'),
+(4, 14, 99, '2026-11-03 20:38:00'),
+(4, 15, 100, '2026-11-03 23:45:00'),
+(4, 16, 99, '2026-11-03 23:46:00'),
+(4, 17, 99, '2026-11-04 00:34:00'),
+(4, 18, 98, '2026-11-03 21:45:00'),
+(4, 19, 98, '2026-11-03 21:40:00'),
+(4, 20, 100, '2026-11-03 23:48:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(4, 21, 100, '2026-11-04 00:48:00'),
-(4, 22, 99, '2026-11-03 22:34:00'),
-(4, 23, 100, '2026-11-04 00:26:00'),
-(4, 24, 100, '2026-11-03 21:47:00'),
-(4, 25, 98, '2026-11-03 20:49:00'),
-(4, 26, 100, '2026-11-03 21:35:00'),
-(4, 27, 100, '2026-11-04 00:07:00'),
-(4, 28, 100, '2026-11-03 21:28:00'),
-(4, 29, 99, '2026-11-03 20:56:00'),
-(4, 30, 99, '2026-11-03 21:14:00'),
-(4, 31, 100, '2026-11-04 00:13:00'),
-(4, 32, 100, '2026-11-03 21:52:00'),
-(4, 33, 100, '2026-11-03 22:24:00'),
-(4, 34, 97, '2026-11-03 20:41:00'),
-(4, 35, 97, '2026-11-04 00:22:00'),
-(4, 36, 100, '2026-11-04 00:46:00'),
-(4, 37, 100, '2026-11-03 23:33:00'),
-(4, 38, 100, '2026-11-04 00:40:00'),
-(4, 39, 100, '2026-11-03 22:59:00'),
-(4, 40, 100, '2026-11-04 00:31:00'),
-(4, 41, 100, '2026-11-03 21:21:00'),
-(4, 42, 100, '2026-11-03 22:32:00'),
-(4, 43, 100, '2026-11-03 23:49:00'),
-(4, 44, 100, '2026-11-03 22:11:00'),
-(4, 45, 100, '2026-11-03 21:25:00'),
-(4, 46, 97, '2026-11-03 22:02:00'),
-(4, 47, 100, '2026-11-03 22:27:00'),
-(4, 48, 100, '2026-11-03 22:37:00'),
-(4, 49, 100, '2026-11-03 22:19:00'),
-(4, 50, 100, '2026-11-03 21:28:00'),
-(4, 51, 100, '2026-11-04 01:05:00'),
-(4, 52, 100, '2026-11-04 01:22:00'),
-(4, 53, 99, '2026-11-03 22:26:00'),
-(4, 54, 98, '2026-11-03 21:26:00'),
-(4, 55, 99, '2026-11-03 23:09:00'),
-(4, 56, 98, '2026-11-03 23:11:00'),
-(4, 57, 100, '2026-11-03 23:02:00'),
-(4, 58, 100, '2026-11-03 21:30:00'),
-(4, 59, 100, '2026-11-03 22:51:00'),
-(4, 60, 100, '2026-11-03 21:35:00'),
-(5, 1, 100, '2026-11-04 00:24:00'),
-(5, 2, 98, '2026-11-05 03:10:00'),
-(5, 3, 100, '2026-11-03 20:42:00'),
-(5, 4, 100, '2026-11-03 23:10:00'),
-(5, 5, 95, '2026-11-05 04:28:00'),
-(5, 6, 85, '2026-11-05 04:37:00'),
-(5, 7, 77, '2026-11-05 03:55:00'),
-(5, 8, 94, '2026-11-05 03:45:00'),
-(5, 9, 89, '2026-11-05 06:35:00'),
-(5, 10, 84, '2026-11-05 06:20:00'),
-(5, 11, 89, '2026-11-05 07:21:00'),
-(5, 12, 99, '2026-11-05 04:04:00'),
-(5, 13, 97, '2026-11-05 04:28:00'),
-(5, 14, 93, '2026-11-05 05:39:00'),
-(5, 15, 95, '2026-11-05 03:40:00'),
-(5, 16, 95, '2026-11-05 02:49:00'),
-(5, 17, 78, '2026-11-05 06:23:00'),
-(5, 18, 98, '2026-11-05 03:39:00'),
-(5, 19, 81, '2026-11-05 04:30:00'),
-(5, 20, 81, '2026-11-05 03:12:00'),
-(5, 21, 87, '2026-11-05 05:25:00'),
-(5, 22, 91, '2026-11-05 02:38:00'),
-(5, 23, 95, '2026-11-05 04:04:00'),
-(5, 24, 95, '2026-11-05 07:04:00'),
-(5, 25, 90, '2026-11-05 07:15:00'),
-(5, 26, 89, '2026-11-05 05:21:00'),
-(5, 27, 84, '2026-11-05 02:37:00'),
-(5, 28, 86, '2026-11-05 04:25:00'),
-(5, 29, 96, '2026-11-05 04:57:00'),
-(5, 30, 86, '2026-11-05 02:58:00'),
-(5, 31, 86, '2026-11-05 07:01:00'),
-(5, 32, 94, '2026-11-05 02:36:00'),
-(5, 33, 99, '2026-11-05 04:52:00'),
-(5, 34, 87, '2026-11-05 05:22:00'),
-(5, 35, 88, '2026-11-05 06:22:00'),
-(5, 36, 100, '2026-11-03 21:30:00'),
-(5, 37, 86, '2026-11-05 04:11:00'),
-(5, 38, 87, '2026-11-05 02:32:00'),
-(5, 39, 100, '2026-11-03 21:02:00'),
-(5, 40, 98, '2026-11-05 06:17:00'),
-(5, 41, 94, '2026-11-05 05:33:00'),
-(5, 42, 98, '2026-11-05 06:56:00'),
-(5, 43, 100, '2026-11-04 01:16:00'),
-(5, 44, 100, '2026-11-04 00:13:00'),
-(5, 45, 97, '2026-11-05 06:51:00'),
-(5, 46, 83, '2026-11-05 03:36:00'),
-(5, 47, 96, '2026-11-05 04:25:00'),
-(5, 48, 95, '2026-11-05 05:10:00'),
-(5, 49, 93, '2026-11-05 06:04:00'),
-(5, 50, 78, '2026-11-05 03:38:00'),
-(5, 51, 95, '2026-11-05 04:17:00'),
-(5, 52, 90, '2026-11-05 07:23:00'),
-(5, 53, 100, '2026-11-04 01:04:00'),
-(5, 54, 100, '2026-11-03 22:31:00'),
-(5, 55, 94, '2026-11-05 02:47:00'),
-(5, 56, 91, '2026-11-05 02:37:00'),
-(5, 57, 90, '2026-11-05 04:54:00'),
-(5, 58, 82, '2026-11-05 03:08:00'),
-(5, 59, 80, '2026-11-05 05:11:00'),
-(5, 60, 100, '2026-11-03 23:33:00');
+(4, 21, 98, '2026-11-03 22:30:00'),
+(4, 22, 99, '2026-11-03 21:00:00'),
+(4, 23, 99, '2026-11-03 23:35:00'),
+(4, 24, 99, '2026-11-03 22:18:00'),
+(4, 25, 100, '2026-11-04 00:26:00'),
+(4, 26, 100, '2026-11-04 00:34:00'),
+(4, 27, 99, '2026-11-03 23:20:00'),
+(4, 28, 100, '2026-11-03 23:19:00'),
+(4, 29, 100, '2026-11-03 21:16:00'),
+(4, 30, 100, '2026-11-04 00:41:00'),
+(4, 31, 100, '2026-11-03 21:10:00'),
+(4, 32, 97, '2026-11-03 19:52:00'),
+(4, 33, 99, '2026-11-03 20:01:00'),
+(4, 34, 99, '2026-11-03 22:03:00'),
+(4, 35, 100, '2026-11-04 00:10:00'),
+(4, 36, 98, '2026-11-03 23:23:00'),
+(4, 37, 100, '2026-11-04 00:35:00'),
+(4, 38, 100, '2026-11-03 23:59:00'),
+(4, 39, 98, '2026-11-03 23:38:00'),
+(4, 40, 99, '2026-11-03 20:37:00'),
+(4, 41, 100, '2026-11-03 21:22:00'),
+(4, 42, 97, '2026-11-03 21:48:00'),
+(4, 43, 98, '2026-11-04 00:11:00'),
+(4, 44, 100, '2026-11-03 23:45:00'),
+(4, 45, 100, '2026-11-04 01:02:00'),
+(4, 46, 100, '2026-11-03 21:20:00'),
+(4, 47, 100, '2026-11-04 00:16:00'),
+(4, 48, 100, '2026-11-03 22:07:00'),
+(4, 49, 100, '2026-11-03 22:03:00'),
+(4, 50, 100, '2026-11-04 00:45:00'),
+(4, 51, 100, '2026-11-03 20:35:00'),
+(4, 52, 100, '2026-11-03 21:51:00'),
+(4, 53, 97, '2026-11-03 21:36:00'),
+(4, 54, 99, '2026-11-03 23:37:00'),
+(4, 55, 99, '2026-11-03 21:46:00'),
+(4, 56, 98, '2026-11-03 20:53:00'),
+(4, 57, 100, '2026-11-04 00:13:00'),
+(4, 58, 98, '2026-11-03 21:49:00'),
+(4, 59, 100, '2026-11-04 01:10:00'),
+(4, 60, 100, '2026-11-03 23:00:00'),
+(5, 1, 74, '2026-11-05 06:53:00'),
+(5, 2, 93, '2026-11-05 02:50:00'),
+(5, 3, 94, '2026-11-05 06:53:00'),
+(5, 4, 100, '2026-11-03 23:59:00'),
+(5, 5, 97, '2026-11-05 03:09:00'),
+(5, 6, 100, '2026-11-04 00:29:00'),
+(5, 7, 86, '2026-11-05 04:25:00'),
+(5, 8, 86, '2026-11-05 04:02:00'),
+(5, 9, 90, '2026-11-05 05:23:00'),
+(5, 10, 93, '2026-11-05 03:29:00'),
+(5, 11, 91, '2026-11-05 06:03:00'),
+(5, 12, 97, '2026-11-05 06:00:00'),
+(5, 13, 97, '2026-11-05 02:58:00'),
+(5, 14, 100, '2026-11-03 23:20:00'),
+(5, 15, 95, '2026-11-05 04:35:00'),
+(5, 16, 89, '2026-11-05 03:12:00'),
+(5, 17, 93, '2026-11-05 03:20:00'),
+(5, 18, 97, '2026-11-05 03:08:00'),
+(5, 19, 85, '2026-11-05 06:29:00'),
+(5, 20, 93, '2026-11-05 04:05:00'),
+(5, 21, 99, '2026-11-05 03:39:00'),
+(5, 22, 100, '2026-11-03 23:11:00'),
+(5, 23, 91, '2026-11-05 05:28:00'),
+(5, 24, 89, '2026-11-05 06:39:00'),
+(5, 25, 100, '2026-11-03 21:29:00'),
+(5, 26, 92, '2026-11-05 06:06:00'),
+(5, 27, 89, '2026-11-05 04:11:00'),
+(5, 28, 100, '2026-11-04 00:14:00'),
+(5, 29, 91, '2026-11-05 02:51:00'),
+(5, 30, 97, '2026-11-05 03:51:00'),
+(5, 31, 100, '2026-11-03 22:14:00'),
+(5, 32, 93, '2026-11-05 06:49:00'),
+(5, 33, 94, '2026-11-05 07:12:00'),
+(5, 34, 100, '2026-11-03 20:49:00'),
+(5, 35, 99, '2026-11-05 07:21:00'),
+(5, 36, 88, '2026-11-05 05:12:00'),
+(5, 37, 90, '2026-11-05 06:36:00'),
+(5, 38, 81, '2026-11-05 07:26:00'),
+(5, 39, 93, '2026-11-05 04:18:00'),
+(5, 40, 90, '2026-11-05 06:59:00'),
+(5, 41, 84, '2026-11-05 05:42:00'),
+(5, 42, 96, '2026-11-05 02:40:00'),
+(5, 43, 92, '2026-11-05 06:57:00'),
+(5, 44, 93, '2026-11-05 05:36:00'),
+(5, 45, 99, '2026-11-05 07:22:00'),
+(5, 46, 87, '2026-11-05 06:30:00'),
+(5, 47, 95, '2026-11-05 02:58:00'),
+(5, 48, 93, '2026-11-05 04:26:00'),
+(5, 49, 92, '2026-11-05 03:50:00'),
+(5, 50, 89, '2026-11-05 05:13:00'),
+(5, 51, 85, '2026-11-05 03:22:00'),
+(5, 52, 96, '2026-11-05 06:55:00'),
+(5, 53, 96, '2026-11-05 07:18:00'),
+(5, 54, 86, '2026-11-05 05:57:00'),
+(5, 55, 98, '2026-11-05 07:20:00'),
+(5, 56, 86, '2026-11-05 04:35:00'),
+(5, 57, 96, '2026-11-05 04:48:00'),
+(5, 58, 91, '2026-11-05 06:09:00'),
+(5, 59, 92, '2026-11-05 05:06:00'),
+(5, 60, 91, '2026-11-05 07:23:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(6, 1, 100, '2026-11-03 22:26:00'),
-(6, 2, 100, '2026-11-04 01:17:00'),
-(6, 3, 100, '2026-11-04 00:27:00'),
-(6, 4, 100, '2026-11-04 01:05:00'),
-(6, 5, 100, '2026-11-03 21:57:00'),
-(6, 6, 100, '2026-11-03 23:50:00'),
-(6, 7, 100, '2026-11-03 22:26:00'),
-(6, 8, 100, '2026-11-03 20:33:00'),
-(6, 9, 100, '2026-11-03 21:50:00'),
-(6, 10, 100, '2026-11-04 01:20:00'),
-(6, 11, 100, '2026-11-04 00:54:00'),
-(6, 12, 100, '2026-11-04 00:08:00'),
-(6, 13, 100, '2026-11-04 01:08:00'),
-(6, 14, 100, '2026-11-03 22:44:00'),
-(6, 15, 100, '2026-11-03 22:53:00'),
-(6, 16, 100, '2026-11-03 23:25:00'),
-(6, 17, 100, '2026-11-03 21:45:00'),
-(6, 18, 100, '2026-11-04 01:16:00'),
-(6, 19, 100, '2026-11-03 22:16:00'),
-(6, 20, 100, '2026-11-03 22:40:00'),
-(6, 21, 100, '2026-11-03 21:26:00'),
-(6, 22, 100, '2026-11-03 22:21:00'),
-(6, 23, 100, '2026-11-03 21:32:00'),
-(6, 24, 100, '2026-11-03 21:22:00'),
-(6, 25, 100, '2026-11-03 23:05:00'),
-(6, 26, 100, '2026-11-03 20:32:00'),
-(6, 27, 100, '2026-11-04 00:55:00'),
-(6, 28, 100, '2026-11-03 21:50:00'),
-(6, 29, 100, '2026-11-03 22:20:00'),
-(6, 30, 100, '2026-11-04 00:45:00'),
-(6, 31, 100, '2026-11-03 21:16:00'),
-(6, 32, 100, '2026-11-04 00:02:00'),
-(6, 33, 100, '2026-11-03 21:20:00'),
-(6, 34, 100, '2026-11-03 21:10:00'),
-(6, 35, 100, '2026-11-03 21:29:00'),
-(6, 36, 100, '2026-11-03 21:10:00'),
-(6, 37, 100, '2026-11-04 01:14:00'),
-(6, 38, 100, '2026-11-03 23:21:00'),
-(6, 39, 100, '2026-11-03 21:34:00'),
-(6, 40, 100, '2026-11-04 00:53:00'),
-(6, 41, 100, '2026-11-03 23:42:00'),
-(6, 42, 100, '2026-11-04 00:35:00'),
-(6, 43, 100, '2026-11-03 23:10:00'),
-(6, 44, 100, '2026-11-03 21:11:00'),
-(6, 45, 100, '2026-11-03 20:57:00'),
-(6, 46, 100, '2026-11-04 00:33:00'),
-(6, 47, 100, '2026-11-03 23:38:00'),
-(6, 48, 100, '2026-11-03 23:10:00'),
-(6, 49, 100, '2026-11-04 00:56:00'),
-(6, 50, 100, '2026-11-03 20:59:00'),
-(6, 51, 100, '2026-11-04 00:16:00'),
-(6, 52, 100, '2026-11-04 00:22:00'),
-(6, 53, 100, '2026-11-04 01:02:00'),
-(6, 54, 100, '2026-11-03 23:11:00'),
-(6, 55, 100, '2026-11-03 21:17:00'),
-(6, 56, 100, '2026-11-03 21:52:00'),
-(6, 57, 100, '2026-11-03 22:04:00'),
-(6, 58, 100, '2026-11-03 22:07:00'),
-(6, 59, 100, '2026-11-03 23:10:00'),
-(6, 60, 100, '2026-11-03 22:03:00'),
-(7, 1, 100, '2026-11-04 00:45:00'),
-(7, 2, 100, '2026-11-03 20:35:00'),
-(7, 3, 100, '2026-11-03 21:51:00'),
-(7, 4, 97, '2026-11-04 00:19:00'),
-(7, 5, 99, '2026-11-04 02:20:00'),
-(7, 6, 99, '2026-11-04 00:29:00'),
-(7, 7, 98, '2026-11-03 23:36:00'),
-(7, 8, 100, '2026-11-04 00:13:00'),
-(7, 9, 98, '2026-11-04 00:32:00'),
-(7, 10, 100, '2026-11-04 01:10:00'),
-(7, 11, 100, '2026-11-03 23:00:00'),
-(7, 12, 96, '2026-11-04 01:45:00'),
-(7, 13, 100, '2026-11-03 21:48:00'),
-(7, 14, 100, '2026-11-03 22:28:00'),
-(7, 15, 99, '2026-11-03 23:46:00'),
-(7, 16, 100, '2026-11-04 00:26:00'),
-(7, 17, 100, '2026-11-03 22:48:00'),
-(7, 18, 100, '2026-11-03 22:56:00'),
-(7, 19, 100, '2026-11-03 22:37:00'),
-(7, 20, 100, '2026-11-03 21:53:00'),
-(7, 21, 98, '2026-11-04 02:29:00'),
-(7, 22, 99, '2026-11-04 02:56:00'),
-(7, 23, 100, '2026-11-03 20:43:00'),
-(7, 24, 100, '2026-11-04 01:08:00'),
-(7, 25, 100, '2026-11-03 21:35:00'),
-(7, 26, 100, '2026-11-03 20:47:00'),
-(7, 27, 100, '2026-11-04 00:52:00'),
-(7, 28, 100, '2026-11-03 20:43:00'),
-(7, 29, 100, '2026-11-04 00:46:00'),
-(7, 30, 100, '2026-11-03 20:31:00'),
-(7, 31, 100, '2026-11-03 23:53:00'),
-(7, 32, 100, '2026-11-03 22:08:00'),
-(7, 33, 98, '2026-11-04 02:53:00'),
-(7, 34, 100, '2026-11-03 23:10:00'),
-(7, 35, 98, '2026-11-04 00:30:00'),
-(7, 36, 99, '2026-11-04 01:46:00'),
-(7, 37, 99, '2026-11-03 23:24:00'),
-(7, 38, 100, '2026-11-04 00:36:00'),
-(7, 39, 97, '2026-11-04 00:31:00'),
-(7, 40, 100, '2026-11-03 21:06:00');
+(6, 1, 100, '2026-11-04 00:37:00'),
+(6, 2, 100, '2026-11-03 21:04:00'),
+(6, 3, 100, '2026-11-03 23:18:00'),
+(6, 4, 100, '2026-11-03 23:17:00'),
+(6, 5, 100, '2026-11-03 22:55:00'),
+(6, 6, 100, '2026-11-03 20:39:00'),
+(6, 7, 100, '2026-11-04 00:17:00'),
+(6, 8, 100, '2026-11-03 23:00:00'),
+(6, 9, 100, '2026-11-03 22:42:00'),
+(6, 10, 100, '2026-11-04 01:21:00'),
+(6, 11, 100, '2026-11-04 01:29:00'),
+(6, 12, 100, '2026-11-03 23:03:00'),
+(6, 13, 100, '2026-11-03 21:13:00'),
+(6, 14, 100, '2026-11-03 22:05:00'),
+(6, 15, 100, '2026-11-03 21:12:00'),
+(6, 16, 100, '2026-11-03 21:41:00'),
+(6, 17, 100, '2026-11-04 01:22:00'),
+(6, 18, 100, '2026-11-03 23:55:00'),
+(6, 19, 100, '2026-11-03 21:06:00'),
+(6, 20, 100, '2026-11-03 23:48:00'),
+(6, 21, 100, '2026-11-03 21:06:00'),
+(6, 22, 100, '2026-11-03 21:28:00'),
+(6, 23, 100, '2026-11-03 21:00:00'),
+(6, 24, 100, '2026-11-03 23:09:00'),
+(6, 25, 100, '2026-11-04 00:43:00'),
+(6, 26, 100, '2026-11-03 23:00:00'),
+(6, 27, 100, '2026-11-03 23:11:00'),
+(6, 28, 100, '2026-11-04 01:05:00'),
+(6, 29, 100, '2026-11-03 22:27:00'),
+(6, 30, 100, '2026-11-03 22:29:00'),
+(6, 31, 100, '2026-11-03 21:59:00'),
+(6, 32, 100, '2026-11-03 22:15:00'),
+(6, 33, 100, '2026-11-04 00:28:00'),
+(6, 34, 100, '2026-11-03 23:14:00'),
+(6, 35, 100, '2026-11-03 21:17:00'),
+(6, 36, 100, '2026-11-03 22:46:00'),
+(6, 37, 100, '2026-11-03 23:43:00'),
+(6, 38, 100, '2026-11-03 21:17:00'),
+(6, 39, 100, '2026-11-03 23:29:00'),
+(6, 40, 100, '2026-11-03 21:09:00'),
+(6, 41, 100, '2026-11-03 22:07:00'),
+(6, 42, 100, '2026-11-03 22:11:00'),
+(6, 43, 100, '2026-11-04 00:27:00'),
+(6, 44, 100, '2026-11-04 01:08:00'),
+(6, 45, 100, '2026-11-03 20:48:00'),
+(6, 46, 100, '2026-11-04 00:23:00'),
+(6, 47, 100, '2026-11-04 00:45:00'),
+(6, 48, 100, '2026-11-03 21:28:00'),
+(6, 49, 100, '2026-11-03 23:16:00'),
+(6, 50, 100, '2026-11-04 01:12:00'),
+(6, 51, 100, '2026-11-03 21:50:00'),
+(6, 52, 100, '2026-11-03 21:51:00'),
+(6, 53, 100, '2026-11-04 00:56:00'),
+(6, 54, 100, '2026-11-03 21:48:00'),
+(6, 55, 100, '2026-11-04 01:05:00'),
+(6, 56, 100, '2026-11-04 01:21:00'),
+(6, 57, 100, '2026-11-03 21:48:00'),
+(6, 58, 100, '2026-11-03 20:58:00'),
+(6, 59, 100, '2026-11-03 23:06:00'),
+(6, 60, 100, '2026-11-03 21:13:00'),
+(7, 1, 100, '2026-11-04 00:24:00'),
+(7, 2, 98, '2026-11-04 01:53:00'),
+(7, 3, 100, '2026-11-03 21:06:00'),
+(7, 4, 100, '2026-11-03 20:57:00'),
+(7, 5, 100, '2026-11-03 21:51:00'),
+(7, 6, 100, '2026-11-03 21:05:00'),
+(7, 7, 98, '2026-11-04 03:09:00'),
+(7, 8, 100, '2026-11-03 21:45:00'),
+(7, 9, 99, '2026-11-04 01:35:00'),
+(7, 10, 100, '2026-11-03 23:00:00'),
+(7, 11, 97, '2026-11-03 23:44:00'),
+(7, 12, 100, '2026-11-03 23:10:00'),
+(7, 13, 97, '2026-11-03 23:33:00'),
+(7, 14, 98, '2026-11-03 23:20:00'),
+(7, 15, 99, '2026-11-04 01:31:00'),
+(7, 16, 100, '2026-11-03 21:13:00'),
+(7, 17, 100, '2026-11-03 23:29:00'),
+(7, 18, 100, '2026-11-04 01:23:00'),
+(7, 19, 100, '2026-11-03 22:27:00'),
+(7, 20, 100, '2026-11-04 00:23:00'),
+(7, 21, 100, '2026-11-04 00:26:00'),
+(7, 22, 98, '2026-11-04 01:51:00'),
+(7, 23, 100, '2026-11-04 00:10:00'),
+(7, 24, 100, '2026-11-03 22:24:00'),
+(7, 25, 100, '2026-11-04 00:19:00'),
+(7, 26, 100, '2026-11-04 01:20:00'),
+(7, 27, 100, '2026-11-03 23:15:00'),
+(7, 28, 100, '2026-11-04 01:00:00'),
+(7, 29, 100, '2026-11-03 22:09:00'),
+(7, 30, 100, '2026-11-04 01:29:00'),
+(7, 31, 100, '2026-11-03 21:03:00'),
+(7, 32, 100, '2026-11-03 21:35:00'),
+(7, 33, 100, '2026-11-03 20:55:00'),
+(7, 34, 98, '2026-11-03 23:04:00'),
+(7, 35, 100, '2026-11-03 23:18:00'),
+(7, 36, 100, '2026-11-03 23:37:00'),
+(7, 37, 100, '2026-11-03 22:25:00'),
+(7, 38, 100, '2026-11-03 20:48:00'),
+(7, 39, 100, '2026-11-03 21:46:00'),
+(7, 40, 99, '2026-11-04 00:56:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(7, 41, 99, '2026-11-04 01:59:00'),
-(7, 42, 100, '2026-11-03 20:37:00'),
-(7, 43, 99, '2026-11-03 23:58:00'),
-(7, 44, 100, '2026-11-03 21:42:00'),
-(7, 45, 100, '2026-11-03 22:03:00'),
-(7, 46, 100, '2026-11-04 00:44:00'),
-(7, 47, 100, '2026-11-04 00:42:00'),
-(7, 48, 100, '2026-11-03 22:18:00'),
-(7, 49, 100, '2026-11-03 23:31:00'),
-(7, 50, 98, '2026-11-04 02:35:00'),
-(7, 51, 100, '2026-11-03 23:30:00'),
-(7, 52, 97, '2026-11-04 01:46:00'),
-(7, 53, 100, '2026-11-03 21:17:00'),
-(7, 54, 98, '2026-11-04 02:31:00'),
-(7, 55, 99, '2026-11-03 23:30:00'),
-(7, 56, 100, '2026-11-04 01:21:00'),
-(7, 57, 100, '2026-11-03 22:05:00'),
-(7, 58, 100, '2026-11-04 01:03:00'),
-(7, 59, 100, '2026-11-04 01:26:00'),
-(7, 60, 99, '2026-11-04 00:20:00'),
-(8, 1, 100, '2026-11-03 20:40:00'),
-(8, 2, 100, '2026-11-03 20:52:00'),
-(8, 3, 100, '2026-11-04 01:04:00'),
-(8, 4, 100, '2026-11-03 20:48:00'),
-(8, 5, 99, '2026-11-03 23:51:00'),
-(8, 6, 98, '2026-11-03 19:02:00'),
-(8, 7, 100, '2026-11-04 00:26:00'),
-(8, 8, 98, '2026-11-03 19:38:00'),
-(8, 9, 100, '2026-11-03 23:05:00'),
-(8, 10, 100, '2026-11-03 22:51:00'),
-(8, 11, 97, '2026-11-03 20:13:00'),
-(8, 12, 100, '2026-11-03 20:51:00'),
-(8, 13, 100, '2026-11-04 01:21:00'),
-(8, 14, 100, '2026-11-03 22:39:00'),
-(8, 15, 100, '2026-11-03 21:13:00'),
-(8, 16, 100, '2026-11-04 00:34:00'),
-(8, 17, 98, '2026-11-03 21:20:00'),
-(8, 18, 100, '2026-11-03 23:29:00'),
-(8, 19, 98, '2026-11-03 21:41:00'),
-(8, 20, 100, '2026-11-03 23:48:00'),
-(8, 21, 99, '2026-11-03 23:04:00'),
-(8, 22, 97, '2026-11-03 23:00:00'),
-(8, 23, 98, '2026-11-03 19:02:00'),
-(8, 24, 99, '2026-11-03 19:47:00'),
+(7, 41, 100, '2026-11-04 01:04:00'),
+(7, 42, 99, '2026-11-04 00:33:00'),
+(7, 43, 100, '2026-11-04 01:10:00'),
+(7, 44, 100, '2026-11-03 23:24:00'),
+(7, 45, 100, '2026-11-04 00:45:00'),
+(7, 46, 97, '2026-11-03 22:24:00'),
+(7, 47, 100, '2026-11-03 22:16:00'),
+(7, 48, 100, '2026-11-03 21:09:00'),
+(7, 49, 99, '2026-11-04 03:09:00'),
+(7, 50, 98, '2026-11-04 03:16:00'),
+(7, 51, 100, '2026-11-04 01:26:00'),
+(7, 52, 100, '2026-11-04 00:45:00'),
+(7, 53, 100, '2026-11-03 22:39:00'),
+(7, 54, 98, '2026-11-04 02:17:00'),
+(7, 55, 100, '2026-11-03 21:14:00'),
+(7, 56, 98, '2026-11-04 02:50:00'),
+(7, 57, 100, '2026-11-04 00:50:00'),
+(7, 58, 100, '2026-11-03 22:44:00'),
+(7, 59, 100, '2026-11-03 21:07:00'),
+(7, 60, 100, '2026-11-03 21:53:00'),
+(8, 1, 100, '2026-11-03 21:34:00'),
+(8, 2, 100, '2026-11-03 23:46:00'),
+(8, 3, 100, '2026-11-03 20:48:00'),
+(8, 4, 100, '2026-11-03 20:37:00'),
+(8, 5, 100, '2026-11-03 21:36:00'),
+(8, 6, 100, '2026-11-03 20:52:00'),
+(8, 7, 100, '2026-11-04 00:30:00'),
+(8, 8, 98, '2026-11-03 23:46:00'),
+(8, 9, 99, '2026-11-03 22:45:00'),
+(8, 10, 100, '2026-11-04 01:14:00'),
+(8, 11, 100, '2026-11-03 22:34:00'),
+(8, 12, 100, '2026-11-03 21:43:00'),
+(8, 13, 100, '2026-11-03 22:33:00'),
+(8, 14, 97, '2026-11-03 19:37:00'),
+(8, 15, 100, '2026-11-03 21:29:00'),
+(8, 16, 99, '2026-11-03 21:54:00'),
+(8, 17, 100, '2026-11-04 00:38:00'),
+(8, 18, 100, '2026-11-03 22:11:00'),
+(8, 19, 100, '2026-11-03 21:33:00'),
+(8, 20, 99, '2026-11-03 23:28:00'),
+(8, 21, 100, '2026-11-03 20:56:00'),
+(8, 22, 100, '2026-11-03 21:36:00'),
+(8, 23, 100, '2026-11-03 23:24:00'),
+(8, 24, 100, '2026-11-03 23:15:00'),
 (8, 25, 100, '2026-11-03 23:11:00'),
-(8, 26, 100, '2026-11-04 00:34:00'),
-(8, 27, 100, '2026-11-03 22:29:00'),
-(8, 28, 97, '2026-11-03 21:09:00'),
-(8, 29, 100, '2026-11-03 22:32:00'),
-(8, 30, 97, '2026-11-03 21:16:00'),
-(8, 31, 98, '2026-11-03 21:20:00'),
-(8, 32, 100, '2026-11-03 21:11:00'),
-(8, 33, 99, '2026-11-03 23:13:00'),
-(8, 34, 100, '2026-11-04 00:49:00'),
-(8, 35, 100, '2026-11-03 22:07:00'),
-(8, 36, 100, '2026-11-04 00:48:00'),
-(8, 37, 100, '2026-11-04 01:08:00'),
-(8, 38, 100, '2026-11-04 01:23:00'),
-(8, 39, 100, '2026-11-04 00:45:00'),
-(8, 40, 100, '2026-11-04 01:19:00'),
-(8, 41, 100, '2026-11-04 01:29:00'),
-(8, 42, 100, '2026-11-03 21:50:00'),
-(8, 43, 99, '2026-11-03 22:18:00'),
-(8, 44, 98, '2026-11-03 20:45:00'),
-(8, 45, 100, '2026-11-04 01:05:00'),
-(8, 46, 100, '2026-11-03 20:33:00'),
-(8, 47, 100, '2026-11-03 20:58:00'),
-(8, 48, 100, '2026-11-04 01:26:00'),
-(8, 49, 100, '2026-11-03 23:07:00'),
-(8, 50, 99, '2026-11-03 23:17:00'),
-(8, 51, 100, '2026-11-03 23:55:00'),
-(8, 52, 99, '2026-11-03 23:28:00'),
+(8, 26, 97, '2026-11-03 20:55:00'),
+(8, 27, 99, '2026-11-03 21:00:00'),
+(8, 28, 100, '2026-11-03 21:28:00'),
+(8, 29, 100, '2026-11-03 23:55:00'),
+(8, 30, 100, '2026-11-03 23:37:00'),
+(8, 31, 100, '2026-11-03 22:25:00'),
+(8, 32, 100, '2026-11-04 00:01:00'),
+(8, 33, 100, '2026-11-04 00:12:00'),
+(8, 34, 100, '2026-11-03 21:51:00'),
+(8, 35, 100, '2026-11-03 23:49:00'),
+(8, 36, 97, '2026-11-03 19:46:00'),
+(8, 37, 100, '2026-11-03 23:56:00'),
+(8, 38, 99, '2026-11-03 22:27:00'),
+(8, 39, 100, '2026-11-04 00:11:00'),
+(8, 40, 100, '2026-11-03 21:10:00'),
+(8, 41, 100, '2026-11-03 20:30:00'),
+(8, 42, 100, '2026-11-04 00:48:00'),
+(8, 43, 99, '2026-11-03 19:42:00'),
+(8, 44, 100, '2026-11-03 22:13:00'),
+(8, 45, 100, '2026-11-04 01:16:00'),
+(8, 46, 100, '2026-11-03 21:21:00'),
+(8, 47, 97, '2026-11-03 20:15:00'),
+(8, 48, 100, '2026-11-03 21:33:00'),
+(8, 49, 100, '2026-11-03 23:11:00'),
+(8, 50, 100, '2026-11-03 22:46:00'),
+(8, 51, 100, '2026-11-03 22:22:00'),
+(8, 52, 99, '2026-11-03 23:43:00'),
 (8, 53, 100, '2026-11-04 00:21:00'),
-(8, 54, 100, '2026-11-03 23:38:00'),
-(8, 55, 99, '2026-11-03 21:46:00'),
-(8, 56, 99, '2026-11-03 21:38:00'),
-(8, 57, 100, '2026-11-03 21:45:00'),
-(8, 58, 99, '2026-11-03 22:12:00'),
-(8, 59, 100, '2026-11-03 23:00:00'),
-(8, 60, 97, '2026-11-03 20:21:00'),
-(9, 1, 90, '2026-11-04 19:51:00'),
-(9, 2, 100, '2026-11-03 22:04:00'),
-(9, 3, 99, '2026-11-04 19:39:00'),
-(9, 4, 86, '2026-11-04 20:19:00'),
-(9, 5, 90, '2026-11-04 22:05:00'),
-(9, 6, 90, '2026-11-04 19:29:00'),
-(9, 7, 95, '2026-11-04 23:30:00'),
-(9, 8, 89, '2026-11-04 20:58:00'),
-(9, 9, 100, '2026-11-03 23:32:00'),
-(9, 10, 82, '2026-11-04 21:12:00'),
-(9, 11, 92, '2026-11-04 21:07:00'),
-(9, 12, 82, '2026-11-04 19:18:00'),
-(9, 13, 100, '2026-11-03 22:52:00'),
-(9, 14, 96, '2026-11-04 21:58:00'),
-(9, 15, 92, '2026-11-04 21:22:00'),
-(9, 16, 96, '2026-11-04 21:41:00'),
-(9, 17, 89, '2026-11-04 22:00:00'),
-(9, 18, 80, '2026-11-04 22:39:00'),
-(9, 19, 86, '2026-11-04 22:22:00'),
-(9, 20, 98, '2026-11-04 20:25:00');
+(8, 54, 98, '2026-11-03 20:18:00'),
+(8, 55, 100, '2026-11-03 23:50:00'),
+(8, 56, 100, '2026-11-04 01:04:00'),
+(8, 57, 100, '2026-11-04 00:30:00'),
+(8, 58, 100, '2026-11-03 23:32:00'),
+(8, 59, 100, '2026-11-04 01:29:00'),
+(8, 60, 100, '2026-11-04 00:49:00'),
+(9, 1, 89, '2026-11-04 20:37:00'),
+(9, 2, 88, '2026-11-04 23:03:00'),
+(9, 3, 77, '2026-11-04 22:20:00'),
+(9, 4, 93, '2026-11-04 21:21:00'),
+(9, 5, 98, '2026-11-04 21:10:00'),
+(9, 6, 100, '2026-11-04 01:05:00'),
+(9, 7, 100, '2026-11-03 23:59:00'),
+(9, 8, 90, '2026-11-04 20:49:00'),
+(9, 9, 100, '2026-11-04 00:20:00'),
+(9, 10, 95, '2026-11-04 19:22:00'),
+(9, 11, 87, '2026-11-04 20:06:00'),
+(9, 12, 96, '2026-11-04 21:29:00'),
+(9, 13, 96, '2026-11-04 21:57:00'),
+(9, 14, 94, '2026-11-04 23:41:00'),
+(9, 15, 95, '2026-11-04 20:15:00'),
+(9, 16, 80, '2026-11-04 21:18:00'),
+(9, 17, 96, '2026-11-04 22:13:00'),
+(9, 18, 81, '2026-11-04 23:48:00'),
+(9, 19, 78, '2026-11-04 20:49:00'),
+(9, 20, 96, '2026-11-04 23:33:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(9, 21, 71, '2026-11-04 23:38:00'),
-(9, 22, 100, '2026-11-04 00:14:00'),
-(9, 23, 89, '2026-11-04 22:57:00'),
-(9, 24, 85, '2026-11-04 19:27:00'),
-(9, 25, 97, '2026-11-04 19:47:00'),
-(9, 26, 100, '2026-11-04 01:19:00'),
-(9, 27, 93, '2026-11-04 23:12:00'),
-(9, 28, 98, '2026-11-04 23:36:00'),
-(9, 29, 97, '2026-11-04 22:02:00'),
-(9, 30, 100, '2026-11-03 20:53:00'),
-(9, 31, 100, '2026-11-04 01:08:00'),
-(9, 32, 91, '2026-11-04 19:38:00'),
-(9, 33, 94, '2026-11-04 21:33:00'),
-(9, 34, 92, '2026-11-04 23:15:00'),
-(9, 35, 95, '2026-11-04 20:50:00'),
-(9, 36, 100, '2026-11-04 00:46:00'),
-(9, 37, 93, '2026-11-04 21:21:00'),
-(9, 38, 89, '2026-11-04 23:34:00'),
-(9, 39, 78, '2026-11-04 20:57:00'),
-(9, 40, 99, '2026-11-04 22:19:00'),
-(9, 41, 92, '2026-11-04 21:14:00'),
-(9, 42, 95, '2026-11-04 19:23:00'),
-(9, 43, 93, '2026-11-04 22:55:00'),
-(9, 44, 91, '2026-11-04 19:49:00'),
-(9, 45, 100, '2026-11-04 00:56:00'),
-(9, 46, 79, '2026-11-04 21:03:00'),
-(9, 47, 100, '2026-11-03 22:58:00'),
-(9, 48, 89, '2026-11-04 22:43:00'),
-(9, 49, 98, '2026-11-04 21:32:00'),
-(9, 50, 81, '2026-11-04 22:11:00'),
-(9, 51, 100, '2026-11-04 00:28:00'),
-(9, 52, 90, '2026-11-04 21:13:00'),
-(9, 53, 83, '2026-11-04 23:16:00'),
-(9, 54, 96, '2026-11-04 20:16:00'),
-(9, 55, 91, '2026-11-04 23:10:00'),
-(9, 56, 83, '2026-11-04 19:41:00'),
-(9, 57, 93, '2026-11-04 19:23:00'),
-(9, 58, 77, '2026-11-04 19:36:00'),
-(9, 59, 77, '2026-11-04 22:53:00'),
-(9, 60, 83, '2026-11-04 23:03:00'),
-(10, 1, 98, '2026-11-04 01:00:00'),
-(10, 2, 97, '2026-11-03 22:55:00'),
-(10, 3, 100, '2026-11-03 23:29:00'),
-(10, 4, 100, '2026-11-04 00:26:00'),
-(10, 5, 100, '2026-11-03 23:01:00'),
-(10, 6, 100, '2026-11-04 01:15:00'),
-(10, 7, 100, '2026-11-03 21:54:00'),
-(10, 8, 97, '2026-11-03 21:53:00'),
-(10, 9, 100, '2026-11-03 20:48:00'),
-(10, 10, 100, '2026-11-03 20:37:00'),
-(10, 11, 100, '2026-11-03 21:36:00'),
-(10, 12, 100, '2026-11-03 20:52:00'),
-(10, 13, 100, '2026-11-04 00:30:00'),
-(10, 14, 98, '2026-11-04 00:55:00'),
-(10, 15, 99, '2026-11-03 23:54:00'),
-(10, 16, 100, '2026-11-04 01:14:00'),
-(10, 17, 100, '2026-11-03 22:34:00'),
-(10, 18, 100, '2026-11-03 21:43:00'),
-(10, 19, 100, '2026-11-03 22:33:00'),
-(10, 20, 97, '2026-11-03 20:46:00'),
-(10, 21, 100, '2026-11-03 21:29:00'),
-(10, 22, 99, '2026-11-03 23:03:00'),
-(10, 23, 100, '2026-11-04 00:38:00'),
-(10, 24, 100, '2026-11-03 22:11:00'),
-(10, 25, 100, '2026-11-03 21:33:00'),
-(10, 26, 99, '2026-11-04 00:37:00'),
-(10, 27, 100, '2026-11-03 20:56:00'),
-(10, 28, 100, '2026-11-03 21:36:00'),
-(10, 29, 100, '2026-11-03 23:24:00'),
-(10, 30, 100, '2026-11-03 23:15:00'),
-(10, 31, 100, '2026-11-03 23:11:00'),
-(10, 32, 97, '2026-11-03 22:04:00'),
-(10, 33, 99, '2026-11-03 22:09:00'),
-(10, 34, 100, '2026-11-03 21:28:00'),
-(10, 35, 100, '2026-11-03 23:55:00'),
-(10, 36, 100, '2026-11-03 23:37:00'),
-(10, 37, 100, '2026-11-03 22:25:00'),
-(10, 38, 100, '2026-11-04 00:01:00'),
-(10, 39, 100, '2026-11-04 00:12:00'),
-(10, 40, 100, '2026-11-03 21:51:00'),
-(10, 41, 100, '2026-11-03 23:49:00'),
-(10, 42, 97, '2026-11-03 20:55:00'),
-(10, 43, 100, '2026-11-03 23:56:00'),
-(10, 44, 99, '2026-11-03 23:36:00'),
-(10, 45, 100, '2026-11-04 00:11:00'),
-(10, 46, 100, '2026-11-03 21:10:00'),
-(10, 47, 100, '2026-11-03 20:30:00'),
-(10, 48, 100, '2026-11-04 00:48:00'),
-(10, 49, 99, '2026-11-03 20:51:00'),
-(10, 50, 100, '2026-11-03 22:13:00'),
-(10, 51, 100, '2026-11-04 01:16:00'),
-(10, 52, 100, '2026-11-03 21:21:00'),
-(10, 53, 97, '2026-11-03 21:24:00'),
-(10, 54, 100, '2026-11-03 21:33:00'),
-(10, 55, 100, '2026-11-03 23:11:00'),
-(10, 56, 100, '2026-11-03 22:46:00'),
-(10, 57, 100, '2026-11-03 22:22:00'),
-(10, 58, 99, '2026-11-04 00:52:00'),
-(10, 59, 100, '2026-11-04 00:21:00'),
-(10, 60, 98, '2026-11-03 21:27:00');
+(9, 21, 98, '2026-11-04 20:12:00'),
+(9, 22, 84, '2026-11-04 19:58:00'),
+(9, 23, 100, '2026-11-04 00:25:00'),
+(9, 24, 83, '2026-11-04 20:22:00'),
+(9, 25, 81, '2026-11-04 20:51:00'),
+(9, 26, 78, '2026-11-04 21:53:00'),
+(9, 27, 89, '2026-11-04 23:08:00'),
+(9, 28, 95, '2026-11-04 21:57:00'),
+(9, 29, 100, '2026-11-04 00:15:00'),
+(9, 30, 100, '2026-11-03 20:34:00'),
+(9, 31, 92, '2026-11-04 19:04:00'),
+(9, 32, 88, '2026-11-04 20:33:00'),
+(9, 33, 80, '2026-11-04 22:12:00'),
+(9, 34, 100, '2026-11-03 22:23:00'),
+(9, 35, 100, '2026-11-03 21:34:00'),
+(9, 36, 74, '2026-11-04 19:26:00'),
+(9, 37, 100, '2026-11-03 23:11:00'),
+(9, 38, 98, '2026-11-04 20:38:00'),
+(9, 39, 98, '2026-11-04 20:30:00'),
+(9, 40, 92, '2026-11-04 19:41:00'),
+(9, 41, 99, '2026-11-04 20:23:00'),
+(9, 42, 95, '2026-11-04 22:58:00'),
+(9, 43, 89, '2026-11-04 18:58:00'),
+(9, 44, 99, '2026-11-04 22:09:00'),
+(9, 45, 96, '2026-11-04 22:05:00'),
+(9, 46, 95, '2026-11-04 23:12:00'),
+(9, 47, 93, '2026-11-04 23:41:00'),
+(9, 48, 97, '2026-11-04 23:24:00'),
+(9, 49, 96, '2026-11-04 20:48:00'),
+(9, 50, 93, '2026-11-04 21:31:00'),
+(9, 51, 100, '2026-11-03 22:17:00'),
+(9, 52, 100, '2026-11-03 22:35:00'),
+(9, 53, 95, '2026-11-04 19:53:00'),
+(9, 54, 83, '2026-11-04 19:19:00'),
+(9, 55, 86, '2026-11-04 20:10:00'),
+(9, 56, 73, '2026-11-04 23:42:00'),
+(9, 57, 100, '2026-11-03 21:06:00'),
+(9, 58, 89, '2026-11-04 23:23:00'),
+(9, 59, 78, '2026-11-04 22:18:00'),
+(9, 60, 87, '2026-11-04 19:17:00'),
+(10, 1, 100, '2026-11-03 21:16:00'),
+(10, 2, 98, '2026-11-03 21:08:00'),
+(10, 3, 99, '2026-11-03 22:02:00'),
+(10, 4, 100, '2026-11-03 22:36:00'),
+(10, 5, 96, '2026-11-03 22:21:00'),
+(10, 6, 98, '2026-11-03 20:44:00'),
+(10, 7, 100, '2026-11-03 23:33:00'),
+(10, 8, 99, '2026-11-04 00:24:00'),
+(10, 9, 100, '2026-11-03 22:29:00'),
+(10, 10, 100, '2026-11-03 20:52:00'),
+(10, 11, 98, '2026-11-03 21:31:00'),
+(10, 12, 97, '2026-11-03 20:37:00'),
+(10, 13, 99, '2026-11-03 20:55:00'),
+(10, 14, 100, '2026-11-04 00:26:00'),
+(10, 15, 100, '2026-11-03 22:16:00'),
+(10, 16, 99, '2026-11-03 23:52:00'),
+(10, 17, 100, '2026-11-03 21:37:00'),
+(10, 18, 100, '2026-11-04 01:16:00'),
+(10, 19, 100, '2026-11-03 20:49:00'),
+(10, 20, 100, '2026-11-04 01:14:00'),
+(10, 21, 100, '2026-11-03 21:15:00'),
+(10, 22, 100, '2026-11-03 23:06:00'),
+(10, 23, 100, '2026-11-03 21:14:00'),
+(10, 24, 100, '2026-11-03 21:55:00'),
+(10, 25, 100, '2026-11-03 20:46:00'),
+(10, 26, 98, '2026-11-03 22:31:00'),
+(10, 27, 100, '2026-11-04 00:22:00'),
+(10, 28, 100, '2026-11-03 23:30:00'),
+(10, 29, 99, '2026-11-03 21:03:00'),
+(10, 30, 100, '2026-11-04 01:04:00'),
+(10, 31, 100, '2026-11-04 00:15:00'),
+(10, 32, 100, '2026-11-03 22:10:00'),
+(10, 33, 100, '2026-11-04 00:47:00'),
+(10, 34, 100, '2026-11-03 22:27:00'),
+(10, 35, 98, '2026-11-04 00:12:00'),
+(10, 36, 99, '2026-11-03 21:19:00'),
+(10, 37, 100, '2026-11-03 20:53:00'),
+(10, 38, 100, '2026-11-03 21:54:00'),
+(10, 39, 98, '2026-11-03 21:02:00'),
+(10, 40, 100, '2026-11-04 01:01:00'),
+(10, 41, 98, '2026-11-04 00:59:00'),
+(10, 42, 100, '2026-11-03 20:59:00'),
+(10, 43, 97, '2026-11-03 20:13:00'),
+(10, 44, 99, '2026-11-03 21:14:00'),
+(10, 45, 100, '2026-11-03 21:47:00'),
+(10, 46, 100, '2026-11-04 00:50:00'),
+(10, 47, 100, '2026-11-03 22:19:00'),
+(10, 48, 100, '2026-11-04 01:05:00'),
+(10, 49, 100, '2026-11-04 00:41:00'),
+(10, 50, 100, '2026-11-04 00:58:00'),
+(10, 51, 100, '2026-11-04 00:37:00'),
+(10, 52, 99, '2026-11-03 23:26:00'),
+(10, 53, 100, '2026-11-04 00:33:00'),
+(10, 54, 100, '2026-11-04 00:47:00'),
+(10, 55, 100, '2026-11-04 00:53:00'),
+(10, 56, 99, '2026-11-03 21:39:00'),
+(10, 57, 100, '2026-11-03 23:19:00'),
+(10, 58, 100, '2026-11-03 22:17:00'),
+(10, 59, 100, '2026-11-03 22:32:00'),
+(10, 60, 100, '2026-11-03 23:55:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(11, 26, 100, '2026-11-03 23:50:00'),
-(11, 30, 100, '2026-11-04 01:04:00'),
-(11, 42, 100, '2026-11-04 00:30:00'),
-(11, 48, 100, '2026-11-03 23:32:00'),
-(12, 4, 100, '2026-11-04 01:29:00'),
-(12, 10, 100, '2026-11-03 22:19:00'),
-(12, 27, 100, '2026-11-03 21:24:00'),
-(12, 35, 100, '2026-11-03 22:48:00'),
-(12, 36, 100, '2026-11-03 23:17:00'),
-(12, 37, 100, '2026-11-04 01:10:00'),
-(12, 50, 100, '2026-11-04 00:41:00'),
-(12, 53, 100, '2026-11-04 01:05:00'),
-(13, 2, 96, '2026-11-05 03:53:00'),
-(13, 7, 100, '2026-11-03 23:58:00'),
-(13, 20, 94, '2026-11-05 03:56:00'),
-(13, 23, 100, '2026-11-04 00:37:00'),
-(13, 28, 97, '2026-11-05 02:18:00'),
-(13, 29, 97, '2026-11-05 02:33:00'),
-(13, 51, 97, '2026-11-05 01:21:00'),
-(14, 3, 100, '2026-11-04 01:18:00'),
-(14, 6, 100, '2026-11-03 23:38:00'),
-(14, 8, 100, '2026-11-04 01:06:00'),
-(14, 12, 100, '2026-11-03 21:20:00'),
-(14, 15, 100, '2026-11-03 23:36:00'),
-(14, 21, 100, '2026-11-03 22:41:00'),
-(14, 43, 100, '2026-11-03 22:30:00'),
-(14, 44, 100, '2026-11-04 00:56:00'),
-(14, 49, 99, '2026-11-03 23:36:00'),
-(14, 57, 100, '2026-11-03 23:13:00'),
-(15, 11, 100, '2026-11-03 21:57:00'),
-(15, 17, 100, '2026-11-03 22:19:00'),
-(15, 31, 100, '2026-11-03 22:23:00'),
-(15, 33, 100, '2026-11-03 23:03:00'),
-(15, 38, 100, '2026-11-03 20:59:00'),
-(15, 39, 100, '2026-11-04 01:26:00'),
-(15, 45, 100, '2026-11-04 00:01:00'),
-(15, 46, 100, '2026-11-03 21:17:00'),
-(15, 55, 100, '2026-11-03 20:59:00'),
-(16, 5, 94, '2026-11-05 01:06:00'),
-(16, 9, 100, '2026-11-03 21:29:00'),
-(16, 13, 83, '2026-11-04 20:43:00'),
-(16, 14, 99, '2026-11-04 23:54:00'),
-(16, 18, 95, '2026-11-04 23:50:00'),
-(16, 22, 93, '2026-11-05 00:57:00'),
-(16, 24, 90, '2026-11-05 01:26:00'),
-(16, 25, 96, '2026-11-05 01:09:00'),
-(16, 34, 95, '2026-11-04 22:33:00'),
-(16, 56, 89, '2026-11-04 23:16:00'),
-(16, 58, 100, '2026-11-03 22:17:00'),
-(16, 60, 100, '2026-11-03 22:35:00'),
-(17, 19, 100, '2026-11-03 21:28:00'),
-(17, 32, 100, '2026-11-03 23:22:00'),
-(17, 40, 100, '2026-11-04 00:51:00'),
-(17, 47, 98, '2026-11-03 22:18:00'),
-(17, 52, 99, '2026-11-03 23:06:00'),
-(17, 54, 100, '2026-11-03 21:16:00'),
-(17, 59, 100, '2026-11-03 22:21:00'),
-(18, 1, 100, '2026-11-04 00:53:00'),
-(18, 16, 100, '2026-11-03 20:47:00'),
-(18, 41, 99, '2026-11-04 05:40:00'),
-(19, 1, 100, '2026-11-03 23:53:00'),
-(19, 9, 100, '2026-11-03 20:46:00'),
-(19, 13, 100, '2026-11-03 21:15:00'),
-(19, 34, 100, '2026-11-04 01:04:00'),
-(19, 41, 100, '2026-11-04 01:21:00'),
-(20, 5, 100, '2026-11-03 20:52:00'),
-(20, 16, 100, '2026-11-03 21:14:00'),
-(20, 22, 100, '2026-11-04 00:07:00'),
-(20, 45, 100, '2026-11-03 21:33:00'),
-(20, 57, 100, '2026-11-03 21:28:00'),
-(21, 6, 100, '2026-11-03 23:42:00'),
-(21, 12, 100, '2026-11-03 22:36:00'),
-(21, 15, 100, '2026-11-03 23:21:00'),
-(21, 46, 100, '2026-11-03 21:47:00'),
-(21, 51, 100, '2026-11-03 23:33:00'),
-(22, 19, 100, '2026-11-03 22:25:00'),
-(22, 29, 100, '2026-11-04 01:16:00'),
-(22, 53, 100, '2026-11-03 21:41:00'),
-(22, 54, 100, '2026-11-03 22:17:00'),
-(22, 56, 100, '2026-11-04 01:14:00'),
-(23, 11, 100, '2026-11-04 01:00:00'),
-(23, 31, 100, '2026-11-03 22:35:00'),
-(23, 39, 100, '2026-11-03 23:06:00'),
-(23, 44, 100, '2026-11-03 23:12:00'),
-(23, 47, 100, '2026-11-04 00:00:00'),
-(24, 4, 100, '2026-11-03 21:55:00'),
-(24, 23, 100, '2026-11-04 01:11:00'),
-(24, 27, 100, '2026-11-04 00:46:00'),
-(24, 36, 100, '2026-11-03 23:24:00'),
-(24, 49, 100, '2026-11-04 01:01:00'),
-(25, 17, 100, '2026-11-04 00:49:00'),
-(25, 25, 100, '2026-11-03 21:17:00'),
-(25, 33, 100, '2026-11-03 20:33:00'),
-(25, 35, 100, '2026-11-03 20:55:00'),
-(25, 50, 100, '2026-11-03 20:45:00'),
-(26, 14, 100, '2026-11-03 22:23:00'),
-(26, 30, 100, '2026-11-03 22:46:00'),
-(26, 38, 100, '2026-11-03 21:17:00'),
-(26, 58, 100, '2026-11-03 22:46:00'),
-(26, 60, 100, '2026-11-03 22:44:00');
+(11, 26, 98, '2026-11-03 17:40:00'),
+(11, 30, 97, '2026-11-03 16:33:00'),
+(11, 42, 100, '2026-11-03 22:52:00'),
+(11, 48, 100, '2026-11-03 22:06:00'),
+(12, 4, 100, '2026-11-03 20:49:00'),
+(12, 10, 98, '2026-11-04 05:16:00'),
+(12, 27, 100, '2026-11-03 23:39:00'),
+(12, 35, 100, '2026-11-03 23:24:00'),
+(12, 36, 100, '2026-11-03 21:03:00'),
+(12, 37, 100, '2026-11-03 20:33:00'),
+(12, 50, 100, '2026-11-04 00:10:00'),
+(12, 53, 100, '2026-11-03 21:34:00'),
+(13, 2, 97, '2026-11-05 03:10:00'),
+(13, 7, 97, '2026-11-05 02:11:00'),
+(13, 20, 95, '2026-11-05 04:16:00'),
+(13, 23, 99, '2026-11-05 03:25:00'),
+(13, 28, 98, '2026-11-05 01:22:00'),
+(13, 29, 99, '2026-11-05 02:52:00'),
+(13, 51, 97, '2026-11-05 02:10:00'),
+(14, 3, 100, '2026-11-04 01:15:00'),
+(14, 6, 100, '2026-11-04 00:02:00'),
+(14, 8, 100, '2026-11-03 21:06:00'),
+(14, 12, 100, '2026-11-04 00:28:00'),
+(14, 15, 99, '2026-11-04 00:31:00'),
+(14, 21, 100, '2026-11-03 23:41:00'),
+(14, 43, 100, '2026-11-03 22:20:00'),
+(14, 44, 100, '2026-11-03 22:01:00'),
+(14, 49, 100, '2026-11-04 00:59:00'),
+(14, 57, 99, '2026-11-04 00:37:00'),
+(15, 11, 100, '2026-11-03 21:50:00'),
+(15, 17, 100, '2026-11-03 22:01:00'),
+(15, 31, 100, '2026-11-04 01:28:00'),
+(15, 33, 100, '2026-11-04 00:08:00'),
+(15, 38, 100, '2026-11-03 21:15:00'),
+(15, 39, 100, '2026-11-03 23:42:00'),
+(15, 45, 100, '2026-11-03 21:09:00'),
+(15, 46, 100, '2026-11-04 00:40:00'),
+(15, 55, 100, '2026-11-04 00:36:00'),
+(16, 5, 80, '2026-11-04 21:45:00'),
+(16, 9, 90, '2026-11-05 01:05:00'),
+(16, 13, 100, '2026-11-03 21:39:00'),
+(16, 14, 81, '2026-11-04 22:56:00'),
+(16, 18, 82, '2026-11-04 22:22:00'),
+(16, 22, 95, '2026-11-04 21:25:00'),
+(16, 24, 69, '2026-11-04 23:28:00'),
+(16, 25, 100, '2026-11-03 23:39:00'),
+(16, 34, 100, '2026-11-03 21:42:00'),
+(16, 56, 94, '2026-11-05 01:01:00'),
+(16, 58, 79, '2026-11-05 01:17:00'),
+(16, 60, 95, '2026-11-05 00:31:00'),
+(17, 19, 100, '2026-11-04 00:26:00'),
+(17, 32, 100, '2026-11-04 00:40:00'),
+(17, 40, 100, '2026-11-03 22:06:00'),
+(17, 47, 100, '2026-11-03 22:53:00'),
+(17, 52, 100, '2026-11-03 22:53:00'),
+(17, 54, 100, '2026-11-04 00:55:00'),
+(17, 59, 100, '2026-11-03 20:40:00'),
+(18, 1, 100, '2026-11-03 22:14:00'),
+(18, 16, 100, '2026-11-03 20:54:00'),
+(18, 41, 100, '2026-11-03 23:44:00'),
+(19, 1, 100, '2026-11-04 00:42:00'),
+(19, 9, 100, '2026-11-04 00:37:00'),
+(19, 13, 100, '2026-11-03 22:37:00'),
+(19, 34, 100, '2026-11-03 22:53:00'),
+(19, 41, 100, '2026-11-03 22:09:00'),
+(20, 5, 100, '2026-11-04 00:16:00'),
+(20, 16, 100, '2026-11-03 22:28:00'),
+(20, 22, 100, '2026-11-04 00:02:00'),
+(20, 45, 100, '2026-11-03 22:19:00'),
+(20, 57, 100, '2026-11-03 21:26:00'),
+(21, 6, 100, '2026-11-03 22:06:00'),
+(21, 12, 100, '2026-11-04 01:19:00'),
+(21, 15, 100, '2026-11-03 21:52:00'),
+(21, 46, 100, '2026-11-03 20:40:00'),
+(21, 51, 100, '2026-11-04 00:36:00'),
+(22, 19, 100, '2026-11-03 20:45:00'),
+(22, 29, 100, '2026-11-03 23:12:00'),
+(22, 53, 100, '2026-11-04 01:03:00'),
+(22, 54, 100, '2026-11-03 23:08:00'),
+(22, 56, 100, '2026-11-03 21:45:00'),
+(23, 11, 100, '2026-11-03 22:51:00'),
+(23, 31, 100, '2026-11-03 22:21:00'),
+(23, 39, 100, '2026-11-03 22:42:00'),
+(23, 44, 100, '2026-11-03 21:19:00'),
+(23, 47, 100, '2026-11-03 21:17:00'),
+(24, 4, 100, '2026-11-04 00:56:00'),
+(24, 23, 100, '2026-11-03 23:41:00'),
+(24, 27, 100, '2026-11-04 00:27:00'),
+(24, 36, 100, '2026-11-03 22:21:00'),
+(24, 49, 100, '2026-11-03 23:07:00'),
+(25, 17, 100, '2026-11-03 23:58:00'),
+(25, 25, 100, '2026-11-03 22:15:00'),
+(25, 33, 100, '2026-11-04 01:07:00'),
+(25, 35, 100, '2026-11-04 01:20:00'),
+(25, 50, 100, '2026-11-03 20:52:00'),
+(26, 14, 100, '2026-11-03 23:01:00'),
+(26, 30, 100, '2026-11-03 23:27:00'),
+(26, 38, 100, '2026-11-03 22:36:00'),
+(26, 58, 100, '2026-11-03 22:43:00'),
+(26, 60, 100, '2026-11-04 00:14:00');
 
 INSERT INTO reporting (race_id, county_id, pct_reporting, updated_at) VALUES
-(27, 7, 100, '2026-11-04 00:06:00'),
-(27, 21, 100, '2026-11-03 21:27:00'),
-(27, 32, 100, '2026-11-03 20:32:00'),
-(27, 55, 100, '2026-11-04 00:22:00'),
-(27, 59, 100, '2026-11-03 23:58:00'),
-(28, 3, 92, '2026-11-04 21:05:00'),
-(28, 8, 97, '2026-11-04 20:55:00'),
-(28, 43, 91, '2026-11-04 18:54:00'),
-(28, 48, 100, '2026-11-03 22:58:00'),
-(28, 52, 88, '2026-11-04 22:22:00'),
-(29, 18, 100, '2026-11-03 23:10:00'),
-(29, 24, 100, '2026-11-03 21:36:00'),
-(29, 37, 100, '2026-11-04 00:27:00'),
-(29, 40, 100, '2026-11-04 00:25:00'),
-(29, 42, 100, '2026-11-04 00:22:00'),
-(30, 2, 100, '2026-11-03 23:57:00'),
-(30, 10, 100, '2026-11-04 00:50:00'),
-(30, 20, 100, '2026-11-04 00:26:00'),
-(30, 26, 100, '2026-11-04 00:00:00'),
-(30, 28, 100, '2026-11-04 01:05:00'),
-(31, 41, 100, '2026-03-10 19:52:00'),
-(31, 45, 100, '2026-03-10 18:29:00');
+(27, 7, 100, '2026-11-03 23:44:00'),
+(27, 21, 100, '2026-11-03 23:00:00'),
+(27, 32, 100, '2026-11-03 23:46:00'),
+(27, 55, 100, '2026-11-04 01:06:00'),
+(27, 59, 100, '2026-11-03 22:30:00'),
+(28, 3, 97, '2026-11-04 19:30:00'),
+(28, 8, 88, '2026-11-04 21:48:00'),
+(28, 43, 93, '2026-11-04 21:54:00'),
+(28, 48, 93, '2026-11-04 21:46:00'),
+(28, 52, 100, '2026-11-03 21:24:00'),
+(29, 18, 100, '2026-11-03 23:08:00'),
+(29, 24, 100, '2026-11-03 21:09:00'),
+(29, 37, 100, '2026-11-03 23:36:00'),
+(29, 40, 100, '2026-11-03 23:53:00'),
+(29, 42, 100, '2026-11-04 01:11:00'),
+(30, 2, 100, '2026-11-03 20:50:00'),
+(30, 10, 100, '2026-11-03 22:08:00'),
+(30, 20, 100, '2026-11-03 23:47:00'),
+(30, 26, 100, '2026-11-03 21:36:00'),
+(30, 28, 100, '2026-11-03 20:33:00'),
+(31, 41, 100, '2026-03-10 17:44:00'),
+(31, 45, 100, '2026-03-10 21:43:00');
 
 INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
 (1, 'who-might-run-for-governor-in-2026-an-early-look', 'Who might run for governor in 2026? An early look', 'With the governor term-limited, the field is wide open in both parties.', 'The next race for governor is two years away, but the jockeying has already begun.
@@ -3379,29 +3379,29 @@ INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, coun
 With the governor barred from seeking a third term, party officials in both parties say they expect crowded primaries. Among the names mentioned most often: two state senators, a former mayor of Port Alder and at least one business executive with the means to pay for a campaign.
 
 None has said publicly that they will run.
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2024-11-17 10:14:00', '2024-11-17 10:14:00'),
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2024-11-14 09:53:00', '2024-11-14 17:24:00'),
 (2, 'after-2024-both-parties-see-new-essex-as-up-for-grabs-in-2026', 'After 2024, both parties see New Essex as up for grabs in 2026', 'A split result in November leaves strategists in both parties optimistic.', 'New Essex voters split their tickets again in November, and both parties are reading the results as good news for 2026.
 
 - **Democrats** point to gains in the suburbs around Port Alder.
 - **Republicans** point to record turnout in the Central Plains and Southern Hills.
 
 The state has not elected a governor of the same party three times in a row since the 1980s.
-', 'Keisha Brooks', 'Statewide', 1, NULL, 1, '2024-11-22 11:52:00', '2024-11-22 12:23:00'),
+', 'Keisha Brooks', 'Statewide', 1, NULL, 1, '2024-11-26 14:54:00', '2024-11-26 14:54:00'),
 (3, 'the-2026-calendar-key-dates-for-candidates-and-voters', 'The 2026 calendar: key dates for candidates and voters', 'Filing deadlines, the June primary and Election Day.', 'Mark your calendars:
 
 1. **March 10, 2026:** special election in State House District 41.
 2. **April 3, 2026:** filing deadline for candidates.
 3. **June 2, 2026:** primary election.
 4. **November 3, 2026:** general election.
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2024-12-02 07:37:00', '2024-12-02 07:37:00'),
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2024-12-03 11:14:00', '2024-12-03 11:14:00'),
 (4, 'lawmakers-weigh-changes-to-the-states-recount-law', 'Lawmakers weigh changes to the state''s recount law', 'A proposal would raise the automatic-recount threshold to one percentage point.', 'A bipartisan group of state senators has proposed raising the margin that triggers an automatic recount from half a percentage point to a full point.
 
 Supporters say the change would build confidence in close results; county clerks warn it would cost money and time. The bill is not expected to pass before 2026.
-', 'Dana Whitcomb', 'Statewide', 1, NULL, 1, '2024-12-12 11:02:00', '2024-12-12 11:02:00'),
+', 'Colin Marsh', 'Statewide', 1, NULL, 1, '2024-12-09 12:17:00', '2024-12-09 15:29:00'),
 (5, 'secretary-of-state-announces-new-ballot-scanners-for-all-60-counties', 'Secretary of State announces new ballot scanners for all 60 counties', 'The $14 million upgrade will be in place for the 2026 elections.', 'Every county in New Essex will use new ballot scanners by the 2026 primary, the Secretary of State announced Thursday.
 
 The machines produce a paper record of every ballot and can be audited by hand. Counties will receive training in the spring.
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2024-12-18 12:11:00', '2024-12-18 12:11:00'),
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2024-12-22 16:11:00', '2024-12-22 16:11:00'),
 (6, 'the-year-in-new-essex-politics-in-five-charts', 'The year in New Essex politics, in five charts', 'Turnout, money and a map that keeps changing.', '2024 was a busy year in New Essex politics. A few things stood out:
 
 - Turnout reached its highest level since 2008.
@@ -3409,598 +3409,592 @@ The machines produce a paper record of every ballot and can be audited by hand. 
 - The most expensive legislative race cost more than $2 million.
 
 All of it sets up a 2026 election with an open governor''s seat and control of the state senate at stake.
-', 'Peter Lindahl', 'Statewide', 1, NULL, 1, '2024-12-31 09:46:00', '2024-12-31 09:46:00'),
-(7, 'omar-brennan-launches-bid-for-us-senate', 'Omar Brennan launches bid for U.S. Senate', 'The democratic accountant is betting that public safety will carry a tough race.', 'Omar Brennan, an accountant from Hollis, entered the race for U.S. Senate on Monday, promising a campaign focused on public safety.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-He faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Omar Brennan](/candidates/omar-brennan/) and follow the [race for U.S. Senate](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2025-02-10 11:52:00', '2025-02-10 11:52:00'),
-(8, 'aisha-mbeki-will-seek-re-election-as-attorney-general', 'Aisha Mbeki will seek re-election as attorney general', 'The democratic incumbent made it official in Sheffield, ending months of speculation.', 'Aisha Mbeki announced her bid for re-election on a weekday evening, telling supporters at a rally in Sheffield that she "isn''t finished yet."
+', 'Dana Whitcomb', 'Statewide', 1, NULL, 1, '2024-12-28 12:54:00', '2024-12-28 12:54:00'),
+(7, 'ingrid-zimmer-will-seek-re-election-as-us-senate', 'Ingrid Zimmer will seek re-election as U.S. Senate', 'The republican incumbent made it official in Mayfield, ending months of speculation.', 'Ingrid Zimmer announced her bid for re-election on a weekday evening, telling supporters at a rally in Mayfield that she "isn''t finished yet."
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Aisha Mbeki](/candidates/aisha-mbeki/) and follow the [race for attorney general](/races/attorney-general/).
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2025-05-08 08:55:00', '2025-05-08 08:55:00'),
-(9, 'walter-santos-launches-bid-for-superintendent-of-public-instruction', 'Walter Santos launches bid for superintendent of public instruction', 'The nonpartisan small-business owner is betting that the state''s aging water systems will carry a wide-open race.', 'Walter Santos, a small-business owner from Carlisle, entered the race for superintendent of public instruction on Thursday, promising a campaign focused on the state''s aging water systems.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Walter Santos](/candidates/walter-santos/) and follow the [race for superintendent of public instruction](/races/superintendent-of-public-instruction/).
-', 'Peter Lindahl', 'Statewide', 9, NULL, 1, '2025-06-02 13:42:00', '2025-06-02 13:42:00'),
-(10, 'andrew-mcallister-will-seek-re-election-as-superintendent-of-public', 'Andrew McAllister will seek re-election as superintendent of public instruction', 'The nonpartisan incumbent made it official in Yardley, ending months of speculation.', 'Andrew McAllister announced his bid for re-election on a weekday evening, telling supporters at a rally in Yardley that he "isn''t finished yet."
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Andrew McAllister](/candidates/andrew-mcallister/) and follow the [race for superintendent of public instruction](/races/superintendent-of-public-instruction/).
-', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2025-06-18 19:09:00', '2025-06-18 19:09:00'),
-(11, 'dwayne-marsh-launches-bid-for-supreme-court-seat-3', 'Dwayne Marsh launches bid for Supreme Court, Seat 3', 'The nonpartisan former police chief is betting that road and bridge repair will carry a tough race.', 'Dwayne Marsh, a former police chief from Greenville, entered the race for Supreme Court, Seat 3 on Thursday, promising a campaign focused on road and bridge repair.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-He named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Dwayne Marsh](/candidates/dwayne-marsh/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
-', 'Keisha Brooks', 'Courts', 10, NULL, 1, '2025-06-28 08:12:00', '2025-06-28 08:12:00'),
-(12, 'david-whitaker-launches-bid-for-us-house-district-3', 'David Whitaker launches bid for U.S. House District 3', 'The republican real estate developer is betting that wildfire preparedness will carry a wide-open race.', 'David Whitaker, a real estate developer from Chapel Hill, entered the race for U.S. House District 3 on Tuesday, promising a campaign focused on wildfire preparedness.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [David Whitaker](/candidates/david-whitaker/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
-', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2025-06-28 18:09:00', '2025-06-28 18:09:00'),
-(13, 'luis-caldwell-launches-bid-for-state-auditor', 'Luis Caldwell launches bid for state auditor', 'The democratic former newspaper editor is betting that farm income will carry a tough race.', 'Luis Caldwell, a former newspaper editor from Prescott, entered the race for state auditor on Monday, promising a campaign focused on farm income.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Luis Caldwell](/candidates/luis-caldwell/) and follow the [race for state auditor](/races/state-auditor/).
-', 'Luis Ferreira', 'Statewide', 7, NULL, 1, '2025-07-11 14:23:00', '2025-07-11 14:23:00'),
-(14, 'henry-voss-launches-bid-for-commissioner-of-agriculture', 'Henry Voss launches bid for commissioner of agriculture', 'The democratic Army veteran and engineer is betting that school funding will carry a tough race.', 'Henry Voss, an Army veteran and engineer from Fairview, entered the race for commissioner of agriculture on Monday, promising a campaign focused on school funding.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-He named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Henry Voss](/candidates/henry-voss/) and follow the [race for commissioner of agriculture](/races/commissioner-of-agriculture/).
-', 'Dana Whitcomb', 'Statewide', 8, NULL, 1, '2025-07-21 11:06:00', '2025-07-21 11:06:00'),
-(15, 'yusuf-boyd-will-seek-re-election-as-us-house-district-4', 'Yusuf Boyd will seek re-election as U.S. House District 4', 'The republican incumbent made it official in Verona, ending months of speculation.', 'Yusuf Boyd announced his bid for re-election on a packed Saturday, telling supporters at a rally in Verona that he "isn''t finished yet."
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Yusuf Boyd](/candidates/yusuf-boyd/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
-', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2025-07-25 12:15:00', '2025-07-25 12:15:00'),
-(16, 'rebecca-ortega-launches-bid-for-us-house-district-8', 'Rebecca Ortega launches bid for U.S. House District 8', 'The republican community college dean is betting that housing costs will carry a tough race.', 'Rebecca Ortega, a community college dean from Greenville, entered the race for U.S. House District 8 on Monday, promising a campaign focused on housing costs.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Rebecca Ortega](/candidates/rebecca-ortega/) and follow the [race for U.S. House District 8](/races/us-house-district-8/).
-', 'Colin Marsh', 'Congress', 18, NULL, 1, '2025-08-01 10:28:00', '2025-08-01 10:28:00'),
-(17, 'kevin-reyes-launches-bid-for-state-treasurer', 'Kevin Reyes launches bid for state treasurer', 'The democratic public defender is betting that the state''s aging water systems will carry a tough race.', 'Kevin Reyes, a public defender from Lakeside, entered the race for state treasurer on Wednesday, promising a campaign focused on the state''s aging water systems.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-He faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Kevin Reyes](/candidates/kevin-reyes/) and follow the [race for state treasurer](/races/state-treasurer/).
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2025-08-01 18:56:00', '2025-08-01 18:56:00'),
-(18, 'samuel-vasquez-launches-bid-for-secretary-of-state', 'Samuel Vasquez launches bid for secretary of state', 'The democratic small-business owner is betting that school funding will carry a wide-open race.', 'Samuel Vasquez, a small-business owner from Jasper, entered the race for secretary of state on Monday, promising a campaign focused on school funding.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-He faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Samuel Vasquez](/candidates/samuel-vasquez/) and follow the [race for secretary of state](/races/secretary-of-state/).
-', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2025-08-02 08:33:00', '2025-08-02 08:33:00'),
-(19, 'mei-holm-launches-bid-for-secretary-of-state', 'Mei Holm launches bid for secretary of state', 'The republican Army veteran and engineer is betting that the state''s aging water systems will carry a wide-open race.', 'Mei Holm, an Army veteran and engineer from Trenton, entered the race for secretary of state on Wednesday, promising a campaign focused on the state''s aging water systems.
-
-> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
-
-She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Mei Holm](/candidates/mei-holm/) and follow the [race for secretary of state](/races/secretary-of-state/).
-', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2025-08-04 15:37:00', '2025-08-04 15:37:00'),
-(20, 'elena-okafor-will-seek-re-election-as-us-house-district-8', 'Elena Okafor will seek re-election as U.S. House District 8', 'The democratic incumbent made it official in Greenville, ending months of speculation.', 'Elena Okafor announced her bid for re-election on a packed Saturday, telling supporters at a rally in Greenville that she "isn''t finished yet."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Elena Okafor](/candidates/elena-okafor/) and follow the [race for U.S. House District 8](/races/us-house-district-8/).
-', 'Colin Marsh', 'Congress', 18, NULL, 1, '2025-08-06 07:34:00', '2025-08-06 07:34:00'),
-(21, 'claire-osei-will-seek-re-election-as-state-treasurer', 'Claire Osei will seek re-election as state treasurer', 'The republican incumbent made it official in Newbury, ending months of speculation.', 'Claire Osei announced her bid for re-election on a cold morning, telling supporters at a rally in Newbury that she "isn''t finished yet."
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Claire Osei](/candidates/claire-osei/) and follow the [race for state treasurer](/races/state-treasurer/).
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2025-08-12 10:30:00', '2025-08-12 10:30:00'),
-(22, 'luis-duarte-launches-bid-for-lieutenant-governor', 'Luis Duarte launches bid for lieutenant governor', 'The democratic software entrepreneur is betting that public safety will carry a wide-open race.', 'Luis Duarte, a software entrepreneur from Lowell Falls, entered the race for lieutenant governor on Saturday, promising a campaign focused on public safety.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-He named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Luis Duarte](/candidates/luis-duarte/) and follow the [race for lieutenant governor](/races/lieutenant-governor/).
-', 'Luis Ferreira', 'Statewide', 3, NULL, 1, '2025-08-12 16:29:00', '2025-08-12 16:29:00'),
-(23, 'grace-delgado-will-seek-re-election-as-us-house-district-6', 'Grace Delgado will seek re-election as U.S. House District 6', 'The democratic incumbent made it official in Marlow, ending months of speculation.', 'Grace Delgado announced her bid for re-election on a packed Saturday, telling supporters at a rally in Marlow that she "isn''t finished yet."
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Grace Delgado](/candidates/grace-delgado/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
-', 'Hana Sato', 'Congress', 16, NULL, 1, '2025-08-17 09:45:00', '2025-08-17 09:45:00'),
-(24, 'monica-nyberg-will-seek-re-election-as-us-house-district-2', 'Monica Nyberg will seek re-election as U.S. House District 2', 'The republican incumbent made it official in Ashton, ending months of speculation.', 'Monica Nyberg announced her bid for re-election on a cold morning, telling supporters at a rally in Ashton that she "isn''t finished yet."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Monica Nyberg](/candidates/monica-nyberg/) and follow the [race for U.S. House District 2](/races/us-house-district-2/).
-', 'Hana Sato', 'Congress', 12, NULL, 1, '2025-08-17 11:03:00', '2025-08-17 11:03:00'),
-(25, 'grace-dunn-launches-bid-for-governor', 'Grace Dunn launches bid for governor', 'The republican former newspaper editor is betting that the opioid epidemic will carry a wide-open race.', 'Grace Dunn, a former newspaper editor from Easton, entered the race for governor on Monday, promising a campaign focused on the opioid epidemic.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
-
-Read more about [Grace Dunn](/candidates/grace-dunn/) and follow the [race for governor](/races/governor/).
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2025-08-24 17:32:00', '2025-08-24 17:32:00'),
-(26, 'kevin-ibarra-will-seek-re-election-as-us-house-district-7', 'Kevin Ibarra will seek re-election as U.S. House District 7', 'The republican incumbent made it official in Sutton, ending months of speculation.', 'Kevin Ibarra announced his bid for re-election on a cold morning, telling supporters at a rally in Sutton that he "isn''t finished yet."
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Kevin Ibarra](/candidates/kevin-ibarra/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
-', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2025-08-25 14:50:00', '2025-08-25 14:50:00'),
-(27, 'elena-yates-will-seek-re-election-as-state-auditor', 'Elena Yates will seek re-election as state auditor', 'The republican incumbent made it official in Dover Mills, ending months of speculation.', 'Elena Yates announced her bid for re-election on a packed Saturday, telling supporters at a rally in Dover Mills that she "isn''t finished yet."
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Elena Yates](/candidates/elena-yates/) and follow the [race for state auditor](/races/state-auditor/).
-', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2025-08-25 19:17:00', '2025-08-25 19:17:00'),
-(28, 'nathan-kowalski-launches-bid-for-us-house-district-1', 'Nathan Kowalski launches bid for U.S. House District 1', 'The republican union electrician is betting that school funding will carry a tough race.', 'Nathan Kowalski, a union electrician from Riverton, entered the race for U.S. House District 1 on Monday, promising a campaign focused on school funding.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-He named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Nathan Kowalski](/candidates/nathan-kowalski/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
-', 'Colin Marsh', 'Congress', 11, NULL, 1, '2025-08-25 19:40:00', '2025-08-25 19:40:00'),
-(29, 'ingrid-zimmer-will-seek-re-election-as-us-senate', 'Ingrid Zimmer will seek re-election as U.S. Senate', 'The republican incumbent made it official in Mayfield, ending months of speculation.', 'Ingrid Zimmer announced her bid for re-election on a cold morning, telling supporters at a rally in Mayfield that she "isn''t finished yet."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
 Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
 Read more about [Ingrid Zimmer](/candidates/ingrid-zimmer/) and follow the [race for U.S. Senate](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2025-08-27 13:04:00', '2025-08-27 13:04:00'),
-(30, 'fatima-lowry-will-seek-re-election-as-commissioner-of-agriculture', 'Fatima Lowry will seek re-election as commissioner of agriculture', 'The republican incumbent made it official in Marlow, ending months of speculation.', 'Fatima Lowry announced her bid for re-election on a cold morning, telling supporters at a rally in Marlow that she "isn''t finished yet."
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2025-02-06 17:17:00', '2025-02-06 17:17:00'),
+(8, 'priya-morrison-launches-bid-for-governor', 'Priya Morrison launches bid for governor', 'The democratic software entrepreneur is betting that rural hospital closures will carry a wide-open race.', 'Priya Morrison, a software entrepreneur from Winslow, entered the race for governor on Tuesday, promising a campaign focused on rural hospital closures.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Fatima Lowry](/candidates/fatima-lowry/) and follow the [race for commissioner of agriculture](/races/commissioner-of-agriculture/).
-', 'Martin Ocampo', 'Statewide', 8, NULL, 1, '2025-08-29 07:31:00', '2025-08-29 07:31:00'),
-(31, 'in-chesterton-county-the-race-for-governor-is-personal', 'In Chesterton County, the race for governor is personal', 'Everly (pop. 31,310) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Everly, the county seat, the campaign signs went up early this year.
-
-Chesterton County, home to 31,310 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a dairy farmer voter
-
-About 21,236 people are registered to vote in the county. Election officials expect turnout of about 64%.
-
-[See Chesterton County''s results](/counties/chesterton-county/)
-', 'Colin Marsh', 'Counties', NULL, 13, 1, '2025-09-04 19:08:00', '2025-09-04 19:08:00'),
-(32, 'linda-gallagher-launches-bid-for-us-house-district-2', 'Linda Gallagher launches bid for U.S. House District 2', 'The democratic civil engineer is betting that election security will carry a tough race.', 'Linda Gallagher, a civil engineer from Millford, entered the race for U.S. House District 2 on Saturday, promising a campaign focused on election security.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-She named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
-
-Read more about [Linda Gallagher](/candidates/linda-gallagher/) and follow the [race for U.S. House District 2](/races/us-house-district-2/).
-', 'Ruth Adeyemi', 'Congress', 12, NULL, 1, '2025-09-09 09:05:00', '2025-09-09 09:05:00'),
-(33, 'rebecca-hale-launches-bid-for-attorney-general', 'Rebecca Hale launches bid for attorney general', 'The republican former police chief is betting that manufacturing jobs will carry a tough race.', 'Rebecca Hale, a former police chief from Trenton, entered the race for attorney general on Thursday, promising a campaign focused on manufacturing jobs.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-She named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Rebecca Hale](/candidates/rebecca-hale/) and follow the [race for attorney general](/races/attorney-general/).
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2025-09-11 12:52:00', '2025-09-11 12:52:00'),
-(34, 'priya-morrison-launches-bid-for-governor', 'Priya Morrison launches bid for governor', 'The democratic software entrepreneur is betting that rural hospital closures will carry a wide-open race.', 'Priya Morrison, a software entrepreneur from Winslow, entered the race for governor on Thursday, promising a campaign focused on rural hospital closures.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
 The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
 
 Read more about [Priya Morrison](/candidates/priya-morrison/) and follow the [race for governor](/races/governor/).
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-09-15 18:05:00', '2025-09-15 18:05:00'),
-(35, 'denise-sterling-launches-bid-for-us-house-district-7', 'Denise Sterling launches bid for U.S. House District 7', 'The democratic union electrician is betting that school funding will carry a tough race.', 'Denise Sterling, a union electrician from Bellport, entered the race for U.S. House District 7 on Monday, promising a campaign focused on school funding.
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2025-05-14 15:00:00', '2025-05-14 15:00:00'),
+(9, 'linda-gallagher-will-seek-re-election-as-us-house-district-2', 'Linda Gallagher will seek re-election as U.S. House District 2', 'The republican incumbent made it official in Millford, ending months of speculation.', 'Linda Gallagher announced her bid for re-election on a rainy afternoon, telling supporters at a rally in Millford that she "isn''t finished yet."
 
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Denise Sterling](/candidates/denise-sterling/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
-', 'Hana Sato', 'Congress', 17, NULL, 1, '2025-09-16 17:54:00', '2025-09-16 17:54:00'),
-(36, 'katherine-ashworth-launches-bid-for-us-house-district-3', 'Katherine Ashworth launches bid for U.S. House District 3', 'The democratic county prosecutor is betting that rural hospital closures will carry a wide-open race.', 'Katherine Ashworth, a county prosecutor from Chapel Hill, entered the race for U.S. House District 3 on Saturday, promising a campaign focused on rural hospital closures.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+> This campaign is about election security, and I''m going to talk about it until the polls close.
 
 She named a campaign manager who ran two successful congressional campaigns in the River Valley.
 
-The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
 
-Read more about [Katherine Ashworth](/candidates/katherine-ashworth/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
-', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2025-09-17 10:28:00', '2025-09-17 17:17:00'),
-(37, 'julia-navarro-will-seek-re-election-as-us-house-district-5', 'Julia Navarro will seek re-election as U.S. House District 5', 'The republican incumbent made it official in Fairview, ending months of speculation.', 'Julia Navarro announced her bid for re-election on a cold morning, telling supporters at a rally in Fairview that she "isn''t finished yet."
+Read more about [Linda Gallagher](/candidates/linda-gallagher/) and follow the [race for U.S. House District 2](/races/us-house-district-2/).
+', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2025-06-04 06:56:00', '2025-06-04 06:56:00'),
+(10, 'grace-talbot-will-seek-re-election-as-attorney-general', 'Grace Talbot will seek re-election as attorney general', 'The democratic incumbent made it official in Newbury, ending months of speculation.', 'Grace Talbot announced her bid for re-election on a weekday evening, telling supporters at a rally in Newbury that she "isn''t finished yet."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Grace Talbot](/candidates/grace-talbot/) and follow the [race for attorney general](/races/attorney-general/).
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2025-06-14 15:54:00', '2025-06-14 15:54:00'),
+(11, 'james-nakamura-will-seek-re-election-as-state-treasurer', 'James Nakamura will seek re-election as state treasurer', 'The republican incumbent made it official in Millford, ending months of speculation.', 'James Nakamura announced his bid for re-election on a packed Saturday, telling supporters at a rally in Millford that he "isn''t finished yet."
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-She faces at least one primary challenger, and party leaders have so far stayed neutral.
+He faces at least one primary challenger, and party leaders have so far stayed neutral.
 
 Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
 
-Read more about [Julia Navarro](/candidates/julia-navarro/) and follow the [race for U.S. House District 5](/races/us-house-district-5/).
-', 'Luis Ferreira', 'Congress', 15, NULL, 1, '2025-09-18 11:26:00', '2025-09-18 16:28:00'),
-(38, 'hannah-novak-will-seek-re-election-as-supreme-court-seat-3', 'Hannah Novak will seek re-election as Supreme Court, Seat 3', 'The nonpartisan incumbent made it official in Rockport, ending months of speculation.', 'Hannah Novak announced her bid for re-election on a weekday evening, telling supporters at a rally in Rockport that she "isn''t finished yet."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-She named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
-
-Read more about [Hannah Novak](/candidates/hannah-novak/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
-', 'Hana Sato', 'Courts', 10, NULL, 1, '2025-09-21 06:57:00', '2025-09-21 06:57:00'),
-(39, 'katherine-oyelaran-launches-bid-for-us-house-district-4', 'Katherine Oyelaran launches bid for U.S. House District 4', 'The democratic nurse is betting that the state''s aging water systems will carry a tough race.', 'Katherine Oyelaran, a nurse from Verona, entered the race for U.S. House District 4 on Tuesday, promising a campaign focused on the state''s aging water systems.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Katherine Oyelaran](/candidates/katherine-oyelaran/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
-', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2025-09-23 11:55:00', '2025-09-23 18:37:00'),
-(40, 'abigail-talbot-will-seek-re-election-as-us-house-district-1', 'Abigail Talbot will seek re-election as U.S. House District 1', 'The democratic incumbent made it official in Port Alder, ending months of speculation.', 'Abigail Talbot announced her bid for re-election on a rainy afternoon, telling supporters at a rally in Port Alder that she "isn''t finished yet."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-She named a campaign manager who ran two successful congressional campaigns in the River Valley.
-
-Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
-
-Read more about [Abigail Talbot](/candidates/abigail-talbot/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
-', 'Hana Sato', 'Congress', 11, NULL, 1, '2025-09-23 18:21:00', '2025-09-23 23:43:00'),
-(41, 'in-tillman-county-the-race-for-governor-is-personal', 'In Tillman County, the race for governor is personal', 'Denton (pop. 35,410) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Denton, the county seat, the campaign signs went up early this year.
-
-Tillman County, home to 35,410 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
-
-> I vote for the person, not the party. Always have.
-
-— a county employee voter
-
-About 24,005 people are registered to vote in the county. Election officials expect turnout of about 55%.
-
-[See Tillman County''s results](/counties/tillman-county/)
-', 'Peter Lindahl', 'Counties', NULL, 57, 1, '2025-09-27 14:07:00', '2025-09-27 14:07:00'),
-(42, 'in-quarry-county-candidates-come-knocking-early', 'In Quarry County, candidates come knocking early', 'Ashton (pop. 131,380) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Ashton, the county seat, the campaign signs went up early this year.
-
-Quarry County, home to 131,380 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a dairy farmer voter
-
-About 88,218 people are registered to vote in the county. Election officials expect turnout of about 64%.
-
-[See Quarry County''s results](/counties/quarry-county/)
-', 'Peter Lindahl', 'Counties', NULL, 50, 1, '2025-10-08 13:31:00', '2025-10-08 23:40:00'),
-(43, 'in-whitfield-county-the-race-for-governor-is-personal', 'In Whitfield County, the race for governor is personal', 'Lyndon (pop. 53,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Lyndon, the county seat, the campaign signs went up early this year.
-
-Whitfield County, home to 53,250 people in the state''s Central Plains region, has seen its downtown come back to life, slowly.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a nurse voter
-
-About 36,971 people are registered to vote in the county. Election officials expect turnout of about 54%.
-
-[See Whitfield County''s results](/counties/whitfield-county/)
-', 'Colin Marsh', 'Counties', NULL, 60, 1, '2025-10-10 16:49:00', '2025-10-11 03:08:00'),
-(44, 'lena-quinlan-launches-bid-for-lieutenant-governor', 'Lena Quinlan launches bid for lieutenant governor', 'The republican public defender is betting that manufacturing jobs will carry a wide-open race.', 'Lena Quinlan, a public defender from Sheffield, entered the race for lieutenant governor on Wednesday, promising a campaign focused on manufacturing jobs.
+Read more about [James Nakamura](/candidates/james-nakamura/) and follow the [race for state treasurer](/races/state-treasurer/).
+', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2025-06-21 13:02:00', '2025-06-21 13:02:00'),
+(12, 'denise-sterling-will-seek-re-election-as-us-house-district-7', 'Denise Sterling will seek re-election as U.S. House District 7', 'The republican incumbent made it official in Bellport, ending months of speculation.', 'Denise Sterling announced her bid for re-election on a weekday evening, telling supporters at a rally in Bellport that she "isn''t finished yet."
 
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
 
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
+
+Read more about [Denise Sterling](/candidates/denise-sterling/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
+', 'Ruth Adeyemi', 'Congress', 17, NULL, 1, '2025-06-22 16:39:00', '2025-06-22 16:39:00'),
+(13, 'raymond-ibarra-will-seek-re-election-as-superintendent-of-public', 'Raymond Ibarra will seek re-election as superintendent of public instruction', 'The nonpartisan incumbent made it official in Elkhart, ending months of speculation.', 'Raymond Ibarra announced his bid for re-election on a packed Saturday, telling supporters at a rally in Elkhart that he "isn''t finished yet."
+
+> This campaign is about housing costs, and I''m going to talk about it until the polls close.
+
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
 The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
 
-Read more about [Lena Quinlan](/candidates/lena-quinlan/) and follow the [race for lieutenant governor](/races/lieutenant-governor/).
-', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2025-10-13 15:50:00', '2025-10-13 15:50:00'),
-(45, 'mbeki-outraises-hale-in-the-third-quarter-of-2025', 'Mbeki outraises Hale in the third quarter of 2025', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Aisha Mbeki raised $0.6 million in the third quarter of 2025, outpacing Rebecca Hale''s $0.3 million, according to reports filed with the State Ethics Commission on Wednesday.
+Read more about [Raymond Ibarra](/candidates/raymond-ibarra/) and follow the [race for superintendent of public instruction](/races/superintendent-of-public-instruction/).
+', 'Keisha Brooks', 'Statewide', 9, NULL, 1, '2025-07-03 12:49:00', '2025-07-03 12:49:00'),
+(14, 'nathan-kowalski-launches-bid-for-us-house-district-2', 'Nathan Kowalski launches bid for U.S. House District 2', 'The democratic union electrician is betting that school funding will carry a tough race.', 'Nathan Kowalski, a union electrician from Bancroft, entered the race for U.S. House District 2 on Monday, promising a campaign focused on school funding.
 
-Mbeki ended the period with $1.3 million in the bank; Hale had $0.4 million.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-## Where the money came from
+He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
-- **Small donors:** 31% of Mbeki''s contributions were $200 or less, compared with 34% for Hale.
-- **Out of state:** 25% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $2.9 million in television time for the fall.
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
 
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Hale said.
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2025-10-16 15:57:00', '2025-10-17 00:45:00'),
-(46, 'morrison-outraises-dunn-in-the-third-quarter-of-2025', 'Morrison outraises Dunn in the third quarter of 2025', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.3 million in the third quarter of 2025, outpacing Grace Dunn''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
+Read more about [Nathan Kowalski](/candidates/nathan-kowalski/) and follow the [race for U.S. House District 2](/races/us-house-district-2/).
+', 'Colin Marsh', 'Congress', 12, NULL, 1, '2025-07-04 12:53:00', '2025-07-04 21:41:00'),
+(15, 'julia-navarro-will-seek-re-election-as-us-house-district-6', 'Julia Navarro will seek re-election as U.S. House District 6', 'The democratic incumbent made it official in Westover, ending months of speculation.', 'Julia Navarro announced her bid for re-election on a cold morning, telling supporters at a rally in Westover that she "isn''t finished yet."
 
-Morrison ended the period with $2.4 million in the bank; Dunn had $1.4 million.
+> Every county, every town. I''m going to outwork everybody in this race.
 
-## Where the money came from
+She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
-- **Small donors:** 36% of Morrison''s contributions were $200 or less, compared with 28% for Dunn.
-- **Out of state:** 13% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.7 million in television time for the fall.
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-"Voters aren''t for sale, and they know it." a spokesperson for Dunn said.
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-10-16 16:23:00', '2025-10-16 23:05:00'),
-(47, 'zimmer-outraises-brennan-in-the-third-quarter-of-2025', 'Zimmer outraises Brennan in the third quarter of 2025', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $1.6 million in the third quarter of 2025, outpacing Omar Brennan''s $1.3 million, according to reports filed with the State Ethics Commission on Wednesday.
+Read more about [Julia Navarro](/candidates/julia-navarro/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
+', 'Luis Ferreira', 'Congress', 16, NULL, 1, '2025-07-06 17:27:00', '2025-07-06 17:27:00'),
+(16, 'luis-acosta-launches-bid-for-us-house-district-3', 'Luis Acosta launches bid for U.S. House District 3', 'The democratic community college dean is betting that road and bridge repair will carry a wide-open race.', 'Luis Acosta, a community college dean from Granby, entered the race for U.S. House District 3 on Monday, promising a campaign focused on road and bridge repair.
 
-Zimmer ended the period with $2.5 million in the bank; Brennan had $1.7 million.
+> Every county, every town. I''m going to outwork everybody in this race.
 
-## Where the money came from
+He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
-- **Small donors:** 62% of Zimmer''s contributions were $200 or less, compared with 26% for Brennan.
-- **Out of state:** 17% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $3.5 million in television time for the fall.
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
 
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Brennan said.
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2025-10-16 16:37:00', '2025-10-16 16:37:00'),
-(48, 'walter-underwood-launches-bid-for-us-house-district-6', 'Walter Underwood launches bid for U.S. House District 6', 'The republican public defender is betting that election security will carry a tough race.', 'Walter Underwood, a public defender from Harmon, entered the race for U.S. House District 6 on Wednesday, promising a campaign focused on election security.
+Read more about [Luis Acosta](/candidates/luis-acosta/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
+', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2025-07-07 16:45:00', '2025-07-07 16:45:00'),
+(17, 'james-okafor-launches-bid-for-us-house-district-3', 'James Okafor launches bid for U.S. House District 3', 'The republican labor organizer is betting that property taxes will carry a wide-open race.', 'James Okafor, a labor organizer from Abbott, entered the race for U.S. House District 3 on Tuesday, promising a campaign focused on property taxes.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+He faces at least one primary challenger, and party leaders have so far stayed neutral.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [James Okafor](/candidates/james-okafor/) and follow the [race for U.S. House District 3](/races/us-house-district-3/).
+', 'Hana Sato', 'Congress', 13, NULL, 1, '2025-07-10 19:44:00', '2025-07-10 19:44:00'),
+(18, 'marcus-santos-launches-bid-for-secretary-of-state', 'Marcus Santos launches bid for secretary of state', 'The republican union electrician is betting that the Port Alder transit expansion will carry a wide-open race.', 'Marcus Santos, a union electrician from Fulton, entered the race for secretary of state on Saturday, promising a campaign focused on the Port Alder transit expansion.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Marcus Santos](/candidates/marcus-santos/) and follow the [race for secretary of state](/races/secretary-of-state/).
+', 'Hana Sato', 'Statewide', 5, NULL, 1, '2025-07-14 08:46:00', '2025-07-14 08:46:00'),
+(19, 'sarah-iverson-launches-bid-for-state-treasurer', 'Sarah Iverson launches bid for state treasurer', 'The democratic Army veteran and engineer is betting that the opioid epidemic will carry a tough race.', 'Sarah Iverson, an Army veteran and engineer from Elkhart, entered the race for state treasurer on Saturday, promising a campaign focused on the opioid epidemic.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Sarah Iverson](/candidates/sarah-iverson/) and follow the [race for state treasurer](/races/state-treasurer/).
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2025-07-16 10:27:00', '2025-07-16 10:27:00'),
+(20, 'robert-kimura-launches-bid-for-commissioner-of-agriculture', 'Robert Kimura launches bid for commissioner of agriculture', 'The democratic former newspaper editor is betting that farm income will carry a tough race.', 'Robert Kimura, a former newspaper editor from Ridgeway, entered the race for commissioner of agriculture on Monday, promising a campaign focused on farm income.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
+
+Read more about [Robert Kimura](/candidates/robert-kimura/) and follow the [race for commissioner of agriculture](/races/commissioner-of-agriculture/).
+', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2025-07-17 10:10:00', '2025-07-17 10:10:00'),
+(21, 'curtis-lindgren-will-seek-re-election-as-us-house-district-5', 'Curtis Lindgren will seek re-election as U.S. House District 5', 'The republican incumbent made it official in Trenton, ending months of speculation.', 'Curtis Lindgren announced his bid for re-election on a cold morning, telling supporters at a rally in Trenton that he "isn''t finished yet."
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Curtis Lindgren](/candidates/curtis-lindgren/) and follow the [race for U.S. House District 5](/races/us-house-district-5/).
+', 'Ruth Adeyemi', 'Congress', 15, NULL, 1, '2025-07-20 09:09:00', '2025-07-20 09:09:00'),
+(22, 'katherine-hale-launches-bid-for-attorney-general', 'Katherine Hale launches bid for attorney general', 'The republican small-business owner is betting that the cost of child care will carry a tough race.', 'Katherine Hale, a small-business owner from Colfax, entered the race for attorney general on Saturday, promising a campaign focused on the cost of child care.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Katherine Hale](/candidates/katherine-hale/) and follow the [race for attorney general](/races/attorney-general/).
+', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2025-07-26 07:57:00', '2025-07-26 07:57:00'),
+(23, 'beatrice-lowry-will-seek-re-election-as-us-house-district-4', 'Beatrice Lowry will seek re-election as U.S. House District 4', 'The republican incumbent made it official in Carlisle, ending months of speculation.', 'Beatrice Lowry announced her bid for re-election on a cold morning, telling supporters at a rally in Carlisle that she "isn''t finished yet."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Beatrice Lowry](/candidates/beatrice-lowry/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
+', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2025-08-05 18:38:00', '2025-08-05 18:38:00'),
+(24, 'maria-yates-launches-bid-for-us-house-district-8', 'Maria Yates launches bid for U.S. House District 8', 'The republican farmer is betting that election security will carry a tough race.', 'Maria Yates, a farmer from Greenville, entered the race for U.S. House District 8 on Monday, promising a campaign focused on election security.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Maria Yates](/candidates/maria-yates/) and follow the [race for U.S. House District 8](/races/us-house-district-8/).
+', 'Hana Sato', 'Congress', 18, NULL, 1, '2025-08-18 06:16:00', '2025-08-18 06:16:00'),
+(25, 'curtis-sorensen-launches-bid-for-us-house-district-1', 'Curtis Sorensen launches bid for U.S. House District 1', 'The republican farmer is betting that election security will carry a tough race.', 'Curtis Sorensen, a farmer from Halsey, entered the race for U.S. House District 1 on Monday, promising a campaign focused on election security.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
 He named a campaign manager who ran two successful congressional campaigns in the River Valley.
 
 Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-Read more about [Walter Underwood](/candidates/walter-underwood/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
-', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2025-10-21 13:44:00', '2025-10-21 13:44:00'),
-(49, 'in-beacon-county-voters-weigh-a-changing-economy', 'In Beacon County, voters weigh a changing economy', 'Dover Mills (pop. 87,500) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Dover Mills, the county seat, the campaign signs went up early this year.
+Read more about [Curtis Sorensen](/candidates/curtis-sorensen/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
+', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2025-08-18 13:08:00', '2025-08-18 13:08:00'),
+(26, 'rebecca-boyd-launches-bid-for-us-house-district-7', 'Rebecca Boyd launches bid for U.S. House District 7', 'The democratic real estate developer is betting that housing costs will carry a tough race.', 'Rebecca Boyd, a real estate developer from Sutton, entered the race for U.S. House District 7 on Monday, promising a campaign focused on housing costs.
 
-Beacon County, home to 87,500 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Rebecca Boyd](/candidates/rebecca-boyd/) and follow the [race for U.S. House District 7](/races/us-house-district-7/).
+', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2025-08-20 17:50:00', '2025-08-20 17:50:00'),
+(27, 'franklin-duarte-will-seek-re-election-as-supreme-court-seat-3', 'Franklin Duarte will seek re-election as Supreme Court, Seat 3', 'The nonpartisan incumbent made it official in Kirkwood, ending months of speculation.', 'Franklin Duarte announced his bid for re-election on a rainy afternoon, telling supporters at a rally in Kirkwood that he "isn''t finished yet."
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+He faces at least one primary challenger, and party leaders have so far stayed neutral.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Franklin Duarte](/candidates/franklin-duarte/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
+', 'Hana Sato', 'Courts', 10, NULL, 1, '2025-08-28 14:46:00', '2025-08-28 14:46:00'),
+(28, 'hannah-novak-launches-bid-for-supreme-court-seat-3', 'Hannah Novak launches bid for Supreme Court, Seat 3', 'The nonpartisan software entrepreneur is betting that the Port Alder transit expansion will carry a tough race.', 'Hannah Novak, a software entrepreneur from Rockport, entered the race for Supreme Court, Seat 3 on Wednesday, promising a campaign focused on the Port Alder transit expansion.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
+
+Read more about [Hannah Novak](/candidates/hannah-novak/) and follow the [race for Supreme Court, Seat 3](/races/supreme-court-seat-3/).
+', 'Martin Ocampo', 'Courts', 10, NULL, 1, '2025-08-31 10:05:00', '2025-08-31 10:05:00'),
+(29, 'in-stillwater-county-candidates-come-knocking-early', 'In Stillwater County, candidates come knocking early', 'Jasper (pop. 22,720) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Jasper, the county seat, the campaign signs went up early this year.
+
+Stillwater County, home to 22,720 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
 
 > I vote for the person, not the party. Always have.
 
 — a small-business owner voter
 
-About 59,115 people are registered to vote in the county. Election officials expect turnout of about 57%.
+About 15,104 people are registered to vote in the county. Election officials expect turnout of about 61%.
 
-[See Beacon County''s results](/counties/beacon-county/)
-', 'Peter Lindahl', 'Counties', NULL, 4, 1, '2025-10-29 15:09:00', '2025-10-29 15:09:00'),
-(50, 'in-carver-county-voters-weigh-a-changing-economy', 'In Carver County, voters weigh a changing economy', 'Easton (pop. 47,330) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Easton, the county seat, the campaign signs went up early this year.
+[See Stillwater County''s results](/counties/stillwater-county/)
+', 'Luis Ferreira', 'Counties', NULL, 54, 1, '2025-09-01 17:41:00', '2025-09-01 17:41:00'),
+(30, 'dwayne-greenberg-will-seek-re-election-as-us-house-district-1', 'Dwayne Greenberg will seek re-election as U.S. House District 1', 'The democratic incumbent made it official in Port Alder, ending months of speculation.', 'Dwayne Greenberg announced his bid for re-election on a rainy afternoon, telling supporters at a rally in Port Alder that he "isn''t finished yet."
 
-Carver County, home to 47,330 people in the state''s River Valley region, is growing faster than any county outside Port Alder.
+> Every county, every town. I''m going to outwork everybody in this race.
 
-> I just want the potholes fixed. Is that too much to ask?
+He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
 
-— a small-business owner voter
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
 
-About 32,323 people are registered to vote in the county. Election officials expect turnout of about 54%.
+Read more about [Dwayne Greenberg](/candidates/dwayne-greenberg/) and follow the [race for U.S. House District 1](/races/us-house-district-1/).
+', 'Peter Lindahl', 'Congress', 11, NULL, 1, '2025-09-07 13:23:00', '2025-09-07 13:23:00'),
+(31, 'in-meadow-county-turnout-could-decide-everything', 'In Meadow County, turnout could decide everything', 'Ferris (pop. 39,640) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Ferris, the county seat, the campaign signs went up early this year.
 
-[See Carver County''s results](/counties/carver-county/)
-', 'Hana Sato', 'Counties', NULL, 11, 1, '2025-11-02 12:46:00', '2025-11-02 12:46:00'),
-(51, 'fact-check-gallaghers-claim-about-jobs-in-stanhope', 'Fact check: Gallagher''s claim about jobs in Stanhope', 'We looked at a claim Linda Gallagher has made repeatedly in the race for U.S. House District 2.', 'In speeches across the state, Linda Gallagher has said that Stanhope "lost a thousand jobs" in the past four years.
+Meadow County, home to 39,640 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
 
-## What the numbers say
-
-State labor data show that employment in Highland County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Gallagher says, and not on net.
-
-[Race for U.S. House District 2](/races/us-house-district-2/)
-', 'Dana Whitcomb', 'Congress', 12, NULL, 1, '2025-11-02 15:42:00', '2025-11-02 15:42:00'),
-(52, 'osei-campaign-opens-field-office-in-trenton', 'Osei campaign opens field office in Trenton', 'The office is the seventh for Claire Osei in the race for state treasurer.', 'The campaign of Claire Osei opened a field office in downtown Trenton on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Morrow County before Election Day.
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2025-11-07 10:01:00', '2025-11-07 10:38:00'),
-(53, 'vasquez-picks-up-support-from-local-officials-in-lakeside', 'Vasquez picks up support from local officials in Lakeside', 'A dozen mayors and county commissioners signed on with Samuel Vasquez, a candidate for secretary of state.', 'Twelve local officials, most from the area around Lakeside, endorsed Samuel Vasquez on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2025-11-08 15:28:00', '2025-11-08 15:28:00'),
-(54, 'in-garland-county-the-race-for-governor-is-personal', 'In Garland County, the race for governor is personal', 'Halsey (pop. 49,970) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Halsey, the county seat, the campaign signs went up early this year.
-
-Garland County, home to 49,970 people in the state''s Coast region, has seen its downtown come back to life, slowly.
-
-> I just want the potholes fixed. Is that too much to ask?
+> I vote for the person, not the party. Always have.
 
 — a nurse voter
 
-About 33,190 people are registered to vote in the county. Election officials expect turnout of about 57%.
+About 28,019 people are registered to vote in the county. Election officials expect turnout of about 58%.
 
-[See Garland County''s results](/counties/garland-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 26, 1, '2025-11-12 08:21:00', '2025-11-12 08:21:00'),
-(55, 'vasquez-campaign-opens-field-office-in-port-alder', 'Vasquez campaign opens field office in Port Alder', 'The office is the seventh for Samuel Vasquez in the race for secretary of state.', 'The campaign of Samuel Vasquez opened a field office in downtown Port Alder on Saturday, its seventh in the state.
+[See Meadow County''s results](/counties/meadow-county/)
+', 'Martin Ocampo', 'Counties', NULL, 43, 1, '2025-09-12 14:45:00', '2025-09-12 14:45:00'),
+(32, 'omar-brennan-launches-bid-for-us-senate', 'Omar Brennan launches bid for U.S. Senate', 'The democratic accountant is betting that public safety will carry a tough race.', 'Omar Brennan, an accountant from Hollis, entered the race for U.S. Senate on Monday, promising a campaign focused on public safety.
 
-Volunteers said they planned to knock on 20,000 doors in Harbor County before Election Day.
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2025-11-18 09:49:00', '2025-11-18 09:49:00'),
-(56, 'in-oakes-county-the-race-for-governor-is-personal', 'In Oakes County, the race for governor is personal', 'Brandt (pop. 63,760) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Brandt, the county seat, the campaign signs went up early this year.
+He faces at least one primary challenger, and party leaders have so far stayed neutral.
 
-Oakes County, home to 63,760 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-> I just want the potholes fixed. Is that too much to ask?
+Read more about [Omar Brennan](/candidates/omar-brennan/) and follow the [race for U.S. Senate](/races/us-senate/).
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2025-09-15 17:04:00', '2025-09-15 17:04:00'),
+(33, 'maria-abernathy-launches-bid-for-state-auditor', 'Maria Abernathy launches bid for state auditor', 'The democratic public defender is betting that property taxes will carry a tough race.', 'Maria Abernathy, a public defender from Ferris, entered the race for state auditor on Monday, promising a campaign focused on property taxes.
 
-— a nurse voter
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-About 45,842 people are registered to vote in the county. Election officials expect turnout of about 59%.
+She named a campaign manager who ran two successful congressional campaigns in the River Valley.
 
-[See Oakes County''s results](/counties/oakes-county/)
-', 'Hana Sato', 'Counties', NULL, 47, 1, '2025-11-19 17:01:00', '2025-11-19 17:01:00'),
-(57, 'osei-rolls-out-new-television-ad-filmed-in-verona', 'Osei rolls out new television ad filmed in Verona', 'The 30-second spot is the first of the fall for Claire Osei in the race for state treasurer.', 'Claire Osei released a new television ad on Tuesday, filmed on a farm outside Verona in Coldbrook County.
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
 
-The ad, which will run statewide, features Osei walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+Read more about [Maria Abernathy](/candidates/maria-abernathy/) and follow the [race for state auditor](/races/state-auditor/).
+', 'Hana Sato', 'Statewide', 7, NULL, 1, '2025-09-18 15:14:00', '2025-09-18 15:14:00'),
+(34, 'in-hartwell-county-a-bellwether-braces-for-a-close-one', 'In Hartwell County, a bellwether braces for a close one', 'Fulton (pop. 16,100) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Fulton, the county seat, the campaign signs went up early this year.
 
-[Race for state treasurer](/races/state-treasurer/)
-', 'Keisha Brooks', 'Statewide', 6, NULL, 1, '2025-11-24 06:04:00', '2025-11-24 06:04:00'),
-(58, 'santos-rolls-out-new-television-ad-filmed-in-beckley', 'Santos rolls out new television ad filmed in Beckley', 'The 30-second spot is the first of the fall for Walter Santos in the race for superintendent of public instruction.', 'Walter Santos released a new television ad on Tuesday, filmed on a farm outside Beckley in Crane County.
+Hartwell County, home to 16,100 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
 
-The ad, which will run statewide, features Santos walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+> Nobody running for governor has been up here since the last time they needed us.
 
-[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
-', 'Ruth Adeyemi', 'Statewide', 9, NULL, 1, '2025-11-29 09:44:00', '2025-11-29 17:06:00'),
-(59, 'in-fairhaven-county-the-ballot-is-long-and-the-lines-are-short', 'In Fairhaven County, the ballot is long and the lines are short', 'Harmon (pop. 13,990) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Harmon, the county seat, the campaign signs went up early this year.
+— a bartender voter
+
+About 11,132 people are registered to vote in the county. Election officials expect turnout of about 52%.
+
+[See Hartwell County''s results](/counties/hartwell-county/)
+', 'Hana Sato', 'Counties', NULL, 32, 1, '2025-09-22 12:53:00', '2025-09-22 12:53:00'),
+(35, 'in-fairhaven-county-the-race-for-governor-is-personal', 'In Fairhaven County, the race for governor is personal', 'Harmon (pop. 13,990) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Harmon, the county seat, the campaign signs went up early this year.
 
 Fairhaven County, home to 13,990 people in the state''s North Woods region, is growing faster than any county outside Port Alder.
 
-> I just want the potholes fixed. Is that too much to ask?
+> My grandkids can''t afford to live in the town they grew up in.
 
 — a retired teacher voter
 
 About 9,988 people are registered to vote in the county. Election officials expect turnout of about 53%.
 
 [See Fairhaven County''s results](/counties/fairhaven-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 22, 1, '2025-11-29 10:52:00', '2025-11-29 14:37:00'),
-(60, 'fact-check-pruitts-claim-about-jobs-in-pinecrest', 'Fact check: Pruitt''s claim about jobs in Pinecrest', 'We looked at a claim Curtis Pruitt has made repeatedly in the race for State Senate District 10.', 'In speeches across the state, Curtis Pruitt has said that Pinecrest "lost a thousand jobs" in the past four years.
+', 'Ruth Adeyemi', 'Counties', NULL, 22, 1, '2025-09-27 12:26:00', '2025-09-27 12:26:00'),
+(36, 'kevin-holm-launches-bid-for-secretary-of-state', 'Kevin Holm launches bid for secretary of state', 'The democratic community college dean is betting that the Port Alder transit expansion will carry a wide-open race.', 'Kevin Holm, a community college dean from Rockport, entered the race for secretary of state on Tuesday, promising a campaign focused on the Port Alder transit expansion.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Kevin Holm](/candidates/kevin-holm/) and follow the [race for secretary of state](/races/secretary-of-state/).
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2025-09-27 13:22:00', '2025-09-27 21:09:00'),
+(37, 'grace-dunn-launches-bid-for-governor', 'Grace Dunn launches bid for governor', 'The republican former newspaper editor is betting that the opioid epidemic will carry a wide-open race.', 'Grace Dunn, a former newspaper editor from Easton, entered the race for governor on Wednesday, promising a campaign focused on the opioid epidemic.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Grace Dunn](/candidates/grace-dunn/) and follow the [race for governor](/races/governor/).
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2025-09-30 14:05:00', '2025-09-30 14:05:00'),
+(38, 'monica-tran-launches-bid-for-us-house-district-6', 'Monica Tran launches bid for U.S. House District 6', 'The republican county prosecutor is betting that wildfire preparedness will carry a tough race.', 'Monica Tran, a county prosecutor from Marlow, entered the race for U.S. House District 6 on Wednesday, promising a campaign focused on wildfire preparedness.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+She faces at least one primary challenger, and party leaders have so far stayed neutral.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Monica Tran](/candidates/monica-tran/) and follow the [race for U.S. House District 6](/races/us-house-district-6/).
+', 'Colin Marsh', 'Congress', 16, NULL, 1, '2025-10-04 14:37:00', '2025-10-04 14:37:00'),
+(39, 'sarah-frost-launches-bid-for-lieutenant-governor', 'Sarah Frost launches bid for lieutenant governor', 'The democratic software entrepreneur is betting that public safety will carry a wide-open race.', 'Sarah Frost, a software entrepreneur from Carlisle, entered the race for lieutenant governor on Saturday, promising a campaign focused on public safety.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+She faces at least one primary challenger, and party leaders have so far stayed neutral.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Sarah Frost](/candidates/sarah-frost/) and follow the [race for lieutenant governor](/races/lieutenant-governor/).
+', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2025-10-06 08:41:00', '2025-10-06 08:41:00'),
+(40, 'abigail-dawson-will-seek-re-election-as-state-auditor', 'Abigail Dawson will seek re-election as state auditor', 'The republican incumbent made it official in Quincy, ending months of speculation.', 'Abigail Dawson announced her bid for re-election on a packed Saturday, telling supporters at a rally in Quincy that she "isn''t finished yet."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+She said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Abigail Dawson](/candidates/abigail-dawson/) and follow the [race for state auditor](/races/state-auditor/).
+', 'Luis Ferreira', 'Statewide', 7, NULL, 1, '2025-10-07 09:52:00', '2025-10-07 09:52:00'),
+(41, 'samuel-whitaker-launches-bid-for-superintendent-of-public-instruction', 'Samuel Whitaker launches bid for superintendent of public instruction', 'The nonpartisan county prosecutor is betting that the cost of child care will carry a wide-open race.', 'Samuel Whitaker, a county prosecutor from Norris, entered the race for superintendent of public instruction on Tuesday, promising a campaign focused on the cost of child care.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Samuel Whitaker](/candidates/samuel-whitaker/) and follow the [race for superintendent of public instruction](/races/superintendent-of-public-instruction/).
+', 'Martin Ocampo', 'Statewide', 9, NULL, 1, '2025-10-10 12:36:00', '2025-10-10 12:36:00'),
+(42, 'lena-castillo-will-seek-re-election-as-us-house-district-8', 'Lena Castillo will seek re-election as U.S. House District 8', 'The democratic incumbent made it official in Greenville, ending months of speculation.', 'Lena Castillo announced her bid for re-election on a cold morning, telling supporters at a rally in Greenville that she "isn''t finished yet."
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+She plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
+
+Political observers expect a competitive race. The state has split its votes between the parties in each of the last three elections.
+
+Read more about [Lena Castillo](/candidates/lena-castillo/) and follow the [race for U.S. House District 8](/races/us-house-district-8/).
+', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2025-10-13 06:00:00', '2025-10-13 06:00:00'),
+(43, 'walter-haddad-launches-bid-for-lieutenant-governor', 'Walter Haddad launches bid for lieutenant governor', 'The republican accountant is betting that farm income will carry a wide-open race.', 'Walter Haddad, an accountant from Denton, entered the race for lieutenant governor on Wednesday, promising a campaign focused on farm income.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+He plans to visit all 60 counties before the June primary, starting with a bus tour of the North Woods.
+
+The seat is open for the first time in eight years, and strategists in both parties expect one of the most expensive races in state history.
+
+Read more about [Walter Haddad](/candidates/walter-haddad/) and follow the [race for lieutenant governor](/races/lieutenant-governor/).
+', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2025-10-15 19:03:00', '2025-10-15 19:03:00'),
+(44, 'talbot-outraises-hale-in-the-third-quarter-of-2025', 'Talbot outraises Hale in the third quarter of 2025', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Grace Talbot raised $2.8 million in the third quarter of 2025, outpacing Katherine Hale''s $2.0 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Talbot ended the period with $4.8 million in the bank; Hale had $3.6 million.
+
+## Where the money came from
+
+- **Small donors:** 57% of Talbot''s contributions were $200 or less, compared with 31% for Hale.
+- **Out of state:** 15% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.8 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Hale said.
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2025-10-16 15:00:00', '2025-10-16 15:00:00'),
+(45, 'brennan-outraises-zimmer-in-the-third-quarter-of-2025', 'Brennan outraises Zimmer in the third quarter of 2025', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $0.6 million in the third quarter of 2025, outpacing Ingrid Zimmer''s $0.5 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Brennan ended the period with $1.3 million in the bank; Zimmer had $1.0 million.
+
+## Where the money came from
+
+- **Small donors:** 34% of Brennan''s contributions were $200 or less, compared with 39% for Zimmer.
+- **Out of state:** 9% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $3.9 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Zimmer said.
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2025-10-16 15:14:00', '2025-10-16 15:14:00'),
+(46, 'morrison-outraises-dunn-in-the-third-quarter-of-2025', 'Morrison outraises Dunn in the third quarter of 2025', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $3.0 million in the third quarter of 2025, outpacing Grace Dunn''s $2.5 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Morrison ended the period with $4.3 million in the bank; Dunn had $3.4 million.
+
+## Where the money came from
+
+- **Small donors:** 61% of Morrison''s contributions were $200 or less, compared with 48% for Dunn.
+- **Out of state:** 14% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.7 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Dunn said.
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2025-10-16 16:35:00', '2025-10-16 16:35:00'),
+(47, 'david-reyes-launches-bid-for-us-house-district-4', 'David Reyes launches bid for U.S. House District 4', 'The democratic farmer is betting that wildfire preparedness will carry a tough race.', 'David Reyes, a farmer from Mayfield, entered the race for U.S. House District 4 on Wednesday, promising a campaign focused on wildfire preparedness.
+
+> This campaign is about wildfire preparedness, and I''m going to talk about it until the polls close.
+
+He named a campaign manager who ran two successful congressional campaigns in the River Valley.
+
+Political observers expect a competitive race. Rural turnout, which fell sharply in 2022, is the great unknown.
+
+Read more about [David Reyes](/candidates/david-reyes/) and follow the [race for U.S. House District 4](/races/us-house-district-4/).
+', 'Hana Sato', 'Congress', 14, NULL, 1, '2025-10-29 15:27:00', '2025-10-29 15:27:00'),
+(48, 'omar-ellison-will-seek-re-election-as-commissioner-of-agriculture', 'Omar Ellison will seek re-election as commissioner of agriculture', 'The republican incumbent made it official in Grayson, ending months of speculation.', 'Omar Ellison announced his bid for re-election on a rainy afternoon, telling supporters at a rally in Grayson that he "isn''t finished yet."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+He said the campaign had raised more than $400,000 in its first 48 hours, a figure that could not be independently verified.
+
+Political observers expect a competitive race. Turnout in the suburbs around Port Alder is likely to decide it.
+
+Read more about [Omar Ellison](/candidates/omar-ellison/) and follow the [race for commissioner of agriculture](/races/commissioner-of-agriculture/).
+', 'Ruth Adeyemi', 'Statewide', 8, NULL, 1, '2025-10-30 10:57:00', '2025-10-30 10:57:00'),
+(49, 'boyd-picks-up-support-from-local-officials-in-hollis', 'Boyd picks up support from local officials in Hollis', 'A dozen mayors and county commissioners signed on with Rebecca Boyd, a candidate for U.S. House District 7.', 'Twelve local officials, most from the area around Hollis, endorsed Rebecca Boyd on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for U.S. House District 7](/races/us-house-district-7/)
+', 'Ruth Adeyemi', 'Congress', 17, NULL, 1, '2025-11-01 09:04:00', '2025-11-01 09:04:00'),
+(50, 'in-greer-county-the-ballot-is-long-and-the-lines-are-short', 'In Greer County, the ballot is long and the lines are short', 'Sheffield (pop. 8,800) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Sheffield, the county seat, the campaign signs went up early this year.
+
+Greer County, home to 8,800 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
+
+> I vote for the person, not the party. Always have.
+
+— a county employee voter
+
+About 6,209 people are registered to vote in the county. Election officials expect turnout of about 63%.
+
+[See Greer County''s results](/counties/greer-county/)
+', 'Keisha Brooks', 'Counties', NULL, 28, 1, '2025-11-14 16:46:00', '2025-11-14 16:46:00'),
+(51, 'marsh-picks-up-support-from-local-officials-in-fulton', 'Marsh picks up support from local officials in Fulton', 'A dozen mayors and county commissioners signed on with Marcus Marsh, a candidate for State Senate District 16.', 'Twelve local officials, most from the area around Fulton, endorsed Marcus Marsh on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for State Senate District 16](/races/state-senate-district-16/)
+', 'Keisha Brooks', 'Legislature', 26, NULL, 1, '2025-11-16 16:16:00', '2025-11-16 16:16:00'),
+(52, 'in-fenwick-county-the-ballot-is-long-and-the-lines-are-short', 'In Fenwick County, the ballot is long and the lines are short', 'Yardley (pop. 50,130) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Yardley, the county seat, the campaign signs went up early this year.
+
+Fenwick County, home to 50,130 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a county employee voter
+
+About 36,932 people are registered to vote in the county. Election officials expect turnout of about 64%.
+
+[See Fenwick County''s results](/counties/fenwick-county/)
+', 'Hana Sato', 'Counties', NULL, 24, 1, '2025-12-03 14:28:00', '2025-12-03 14:28:00'),
+(53, 'talbot-rolls-out-new-television-ad-filmed-in-bristow', 'Talbot rolls out new television ad filmed in Bristow', 'The 30-second spot is the first of the fall for Grace Talbot in the race for attorney general.', 'Grace Talbot released a new television ad on Tuesday, filmed on a farm outside Bristow in Summit County.
+
+The ad, which will run statewide, features Talbot walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for attorney general](/races/attorney-general/)
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2025-12-08 16:21:00', '2025-12-08 16:21:00'),
+(54, 'in-lamar-county-the-ballot-is-long-and-the-lines-are-short', 'In Lamar County, the ballot is long and the lines are short', 'Fairview (pop. 31,910) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Fairview, the county seat, the campaign signs went up early this year.
+
+Lamar County, home to 31,910 people in the state''s River Valley region, is growing faster than any county outside Port Alder.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a small-business owner voter
+
+About 23,156 people are registered to vote in the county. Election officials expect turnout of about 58%.
+
+[See Lamar County''s results](/counties/lamar-county/)
+', 'Martin Ocampo', 'Counties', NULL, 39, 1, '2025-12-16 06:41:00', '2025-12-16 14:09:00'),
+(55, 'fact-check-haddads-claim-about-jobs-in-everly', 'Fact check: Haddad''s claim about jobs in Everly', 'We looked at a claim Walter Haddad has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Walter Haddad has said that Everly "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
-State labor data show that employment in Cedar County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+State labor data show that employment in Chesterton County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Pruitt says, and not on net.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Haddad says, and not on net.
 
-[Race for State Senate District 10](/races/state-senate-district-10/)
-', 'Keisha Brooks', 'Legislature', 23, NULL, 1, '2025-12-01 10:15:00', '2025-12-01 10:15:00'),
-(61, 'castillo-tours-newbury-as-the-campaign-heads-into-the-home-stretch', 'Castillo tours Newbury as the campaign heads into the home stretch', 'Naomi Castillo spent the day with voters in the race for State Senate District 24.', 'Naomi Castillo spent Saturday afternoon in Newbury, stopping at a diner, a hardware store and a high school football game.
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2025-12-16 07:14:00', '2025-12-16 07:14:00'),
+(56, 'in-ashby-county-candidates-come-knocking-early', 'In Ashby County, candidates come knocking early', 'Corinth (pop. 176,490) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Corinth, the county seat, the campaign signs went up early this year.
 
-"Newbury doesn''t get enough attention from Port Alder," Castillo told a crowd of about 80 people. "I''m going to change that."
+Ashby County, home to 176,490 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
 
-[Follow the race for State Senate District 24](/races/state-senate-district-24/)
-', 'Keisha Brooks', 'Legislature', 30, NULL, 1, '2025-12-03 19:55:00', '2025-12-03 19:55:00'),
-(62, 'in-deerfield-county-the-race-for-governor-is-personal', 'In Deerfield County, the race for governor is personal', 'Sutton (pop. 18,740) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Sutton, the county seat, the campaign signs went up early this year.
+> I vote for the person, not the party. Always have.
 
-Deerfield County, home to 18,740 people in the state''s Central Plains region, is growing faster than any county outside Port Alder.
+— a bartender voter
+
+About 119,761 people are registered to vote in the county. Election officials expect turnout of about 56%.
+
+[See Ashby County''s results](/counties/ashby-county/)
+', 'Martin Ocampo', 'Counties', NULL, 2, 1, '2025-12-17 12:15:00', '2025-12-17 14:20:00'),
+(57, 'in-salem-county-voters-weigh-a-changing-economy', 'In Salem County, voters weigh a changing economy', 'Lakeside (pop. 13,240) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Lakeside, the county seat, the campaign signs went up early this year.
+
+Salem County, home to 13,240 people in the state''s Coast region, has seen its downtown come back to life, slowly.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a retired teacher voter
+
+About 9,490 people are registered to vote in the county. Election officials expect turnout of about 58%.
+
+[See Salem County''s results](/counties/salem-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 53, 1, '2025-12-19 08:07:00', '2025-12-19 17:52:00'),
+(58, 'town-hall-in-ashton-gets-heated-for-yates', 'Town hall in Ashton gets heated for Yates', 'Questions about the budget dominated an evening event for Maria Yates, who is running for U.S. House District 8.', 'A town hall meeting in Ashton turned tense on Monday night when several residents pressed Maria Yates on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Quarry County resident
+
+Yates answered every question and stayed for an hour afterward, aides said.
+
+[Race for U.S. House District 8](/races/us-house-district-8/)
+', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2025-12-21 11:00:00', '2025-12-21 18:49:00'),
+(59, 'nakamura-tours-chapel-hill-as-the-campaign-heads-into-the-home-stretch', 'Nakamura tours Chapel Hill as the campaign heads into the home stretch', 'James Nakamura spent the day with voters in the race for state treasurer.', 'James Nakamura spent Saturday afternoon in Chapel Hill, stopping at a diner, a hardware store and a high school football game.
+
+"Chapel Hill doesn''t get enough attention from Port Alder," Nakamura told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for state treasurer](/races/state-treasurer/)
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2025-12-21 11:45:00', '2025-12-21 11:45:00'),
+(60, 'fact-check-hales-claim-about-jobs-in-colfax', 'Fact check: Hale''s claim about jobs in Colfax', 'We looked at a claim Katherine Hale has made repeatedly in the race for attorney general.', 'In speeches across the state, Katherine Hale has said that Colfax "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Iron Hills County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Hale says, and not on net.
+
+[Race for attorney general](/races/attorney-general/)
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2025-12-21 15:59:00', '2025-12-21 15:59:00'),
+(61, 'morrison-picks-up-support-from-local-officials-in-ferris', 'Morrison picks up support from local officials in Ferris', 'A dozen mayors and county commissioners signed on with Priya Morrison, a candidate for governor.', 'Twelve local officials, most from the area around Ferris, endorsed Priya Morrison on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for governor](/races/governor/)
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2025-12-24 07:43:00', '2025-12-24 08:16:00'),
+(62, 'in-quarry-county-turnout-could-decide-everything', 'In Quarry County, turnout could decide everything', 'Ashton (pop. 131,380) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Ashton, the county seat, the campaign signs went up early this year.
+
+Quarry County, home to 131,380 people in the state''s Coast region, is growing faster than any county outside Port Alder.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a nurse voter
+
+About 88,218 people are registered to vote in the county. Election officials expect turnout of about 64%.
+
+[See Quarry County''s results](/counties/quarry-county/)
+', 'Hana Sato', 'Counties', NULL, 50, 1, '2025-12-28 13:12:00', '2025-12-28 13:12:00'),
+(63, 'in-chesterton-county-turnout-could-decide-everything', 'In Chesterton County, turnout could decide everything', 'Everly (pop. 31,310) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Everly, the county seat, the campaign signs went up early this year.
+
+Chesterton County, home to 31,310 people in the state''s North Woods region, is growing faster than any county outside Port Alder.
 
 > I just want the potholes fixed. Is that too much to ask?
 
 — a dairy farmer voter
 
-About 13,534 people are registered to vote in the county. Election officials expect turnout of about 52%.
+About 21,236 people are registered to vote in the county. Election officials expect turnout of about 64%.
 
-[See Deerfield County''s results](/counties/deerfield-county/)
-', 'Colin Marsh', 'Counties', NULL, 19, 1, '2025-12-17 17:42:00', '2025-12-17 17:42:00'),
-(63, 'morrison-picks-up-support-from-local-officials-in-fulton', 'Morrison picks up support from local officials in Fulton', 'A dozen mayors and county commissioners signed on with Priya Morrison, a candidate for governor.', 'Twelve local officials, most from the area around Fulton, endorsed Priya Morrison on Thursday.
+[See Chesterton County''s results](/counties/chesterton-county/)
+', 'Ruth Adeyemi', 'Counties', NULL, 13, 1, '2026-01-01 13:13:00', '2026-01-01 13:13:00'),
+(64, 'nakamura-campaign-opens-field-office-in-westover', 'Nakamura campaign opens field office in Westover', 'The office is the seventh for James Nakamura in the race for state treasurer.', 'The campaign of James Nakamura opened a field office in downtown Westover on Saturday, its seventh in the state.
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+Volunteers said they planned to knock on 20,000 doors in Fox River County before Election Day.
 
-[Race for governor](/races/governor/)
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2025-12-25 09:49:00', '2025-12-25 09:49:00'),
-(64, 'pruitt-campaign-opens-field-office-in-harmon', 'Pruitt campaign opens field office in Harmon', 'The office is the seventh for Curtis Pruitt in the race for State Senate District 10.', 'The campaign of Curtis Pruitt opened a field office in downtown Harmon on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Fairhaven County before Election Day.
-
-[Race for State Senate District 10](/races/state-senate-district-10/)
-', 'Hana Sato', 'Legislature', 23, NULL, 1, '2025-12-28 09:38:00', '2025-12-28 14:32:00'),
-(65, 'ortega-campaign-opens-field-office-in-kettering', 'Ortega campaign opens field office in Kettering', 'The office is the seventh for Rebecca Ortega in the race for U.S. House District 8.', 'The campaign of Rebecca Ortega opened a field office in downtown Kettering on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Cooper County before Election Day.
-
-[Race for U.S. House District 8](/races/us-house-district-8/)
-', 'Peter Lindahl', 'Congress', 18, NULL, 1, '2025-12-31 08:59:00', '2025-12-31 08:59:00'),
-(66, 'fact-check-quinlans-claim-about-jobs-in-brandt', 'Fact check: Quinlan''s claim about jobs in Brandt', 'We looked at a claim Lena Quinlan has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Lena Quinlan has said that Brandt "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Oakes County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Quinlan says, and not on net.
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-01-03 12:55:00', '2026-01-03 18:11:00'),
-(67, 'how-to-register-to-vote-in-new-essex', 'How to register to vote in New Essex', 'Deadlines, documents and how to check your registration.', 'You can register to vote in New Essex if you are a U.S. citizen, at least 18 years old by Election Day, and a resident of the state for 30 days.
+[Race for state treasurer](/races/state-treasurer/)
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-01-06 16:30:00', '2026-01-06 16:30:00'),
+(65, 'how-to-register-to-vote-in-new-essex', 'How to register to vote in New Essex', 'Deadlines, documents and how to check your registration.', 'You can register to vote in New Essex if you are a U.S. citizen, at least 18 years old by Election Day, and a resident of the state for 30 days.
 
 ## Deadlines
 
@@ -4012,225 +4006,467 @@ State labor data show that employment in Oakes County fell by about 640 jobs bet
 A New Essex driver''s license or state ID number, or the last four digits of your Social Security number.
 
 Check your registration, find your polling place and see a sample ballot on the Secretary of State''s website.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-01-12 16:59:00', '2026-01-12 22:11:00'),
-(68, 'fact-check-vosss-claim-about-jobs-in-westover', 'Fact check: Voss''s claim about jobs in Westover', 'We looked at a claim Henry Voss has made repeatedly in the race for commissioner of agriculture.', 'In speeches across the state, Henry Voss has said that Westover "lost a thousand jobs" in the past four years.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-01-12 11:29:00', '2026-01-12 20:05:00'),
+(66, 'frost-rolls-out-new-television-ad-filmed-in-kirkwood', 'Frost rolls out new television ad filmed in Kirkwood', 'The 30-second spot is the first of the fall for Sarah Frost in the race for lieutenant governor.', 'Sarah Frost released a new television ad on Tuesday, filmed on a farm outside Kirkwood in Birch County.
+
+The ad, which will run statewide, features Frost walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Luis Ferreira', 'Statewide', 3, NULL, 1, '2026-01-24 08:49:00', '2026-01-24 08:49:00'),
+(67, 'town-hall-in-verona-gets-heated-for-ibarra', 'Town hall in Verona gets heated for Ibarra', 'Questions about the budget dominated an evening event for Raymond Ibarra, who is running for superintendent of public instruction.', 'A town hall meeting in Verona turned tense on Monday night when several residents pressed Raymond Ibarra on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Coldbrook County resident
+
+Ibarra answered every question and stayed for an hour afterward, aides said.
+
+[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
+', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2026-01-26 18:02:00', '2026-01-26 18:02:00'),
+(68, 'novak-tours-paxton-as-the-campaign-heads-into-the-home-stretch', 'Novak tours Paxton as the campaign heads into the home stretch', 'Hannah Novak spent the day with voters in the race for Supreme Court, Seat 3.', 'Hannah Novak spent Saturday afternoon in Paxton, stopping at a diner, a hardware store and a high school football game.
+
+"Paxton doesn''t get enough attention from Port Alder," Novak told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for Supreme Court, Seat 3](/races/supreme-court-seat-3/)
+', 'Ruth Adeyemi', 'Courts', 10, NULL, 1, '2026-01-27 08:55:00', '2026-01-27 08:55:00'),
+(69, 'oyelaran-tours-quincy-as-the-campaign-heads-into-the-home-stretch', 'Oyelaran tours Quincy as the campaign heads into the home stretch', 'Claire Oyelaran spent the day with voters in the race for State Senate District 14.', 'Claire Oyelaran spent Saturday afternoon in Quincy, stopping at a diner, a hardware store and a high school football game.
+
+"Quincy doesn''t get enough attention from Port Alder," Oyelaran told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for State Senate District 14](/races/state-senate-district-14/)
+', 'Luis Ferreira', 'Legislature', 25, NULL, 1, '2026-01-28 06:00:00', '2026-01-28 06:00:00'),
+(70, 'haddad-campaign-opens-field-office-in-kettering', 'Haddad campaign opens field office in Kettering', 'The office is the seventh for Walter Haddad in the race for lieutenant governor.', 'The campaign of Walter Haddad opened a field office in downtown Kettering on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Cooper County before Election Day.
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Luis Ferreira', 'Statewide', 3, NULL, 1, '2026-01-30 10:16:00', '2026-01-30 10:16:00'),
+(71, 'in-bellmont-county-the-ballot-is-long-and-the-lines-are-short', 'In Bellmont County, the ballot is long and the lines are short', 'Marlow (pop. 12,760) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Marlow, the county seat, the campaign signs went up early this year.
+
+Bellmont County, home to 12,760 people in the state''s North Woods region, is growing faster than any county outside Port Alder.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a nurse voter
+
+About 8,679 people are registered to vote in the county. Election officials expect turnout of about 54%.
+
+[See Bellmont County''s results](/counties/bellmont-county/)
+', 'Hana Sato', 'Counties', NULL, 5, 1, '2026-02-02 12:38:00', '2026-02-02 12:38:00'),
+(72, 'bishop-picks-up-support-from-local-officials-in-beckley', 'Bishop picks up support from local officials in Beckley', 'A dozen mayors and county commissioners signed on with Katherine Bishop, a candidate for State Senate District 24.', 'Twelve local officials, most from the area around Beckley, endorsed Katherine Bishop on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for State Senate District 24](/races/state-senate-district-24/)
+', 'Hana Sato', 'Legislature', 30, NULL, 1, '2026-02-02 13:39:00', '2026-02-02 13:39:00'),
+(73, 'town-hall-in-lakeside-gets-heated-for-hale', 'Town hall in Lakeside gets heated for Hale', 'Questions about the budget dominated an evening event for Katherine Hale, who is running for attorney general.', 'A town hall meeting in Lakeside turned tense on Monday night when several residents pressed Katherine Hale on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Salem County resident
+
+Hale answered every question and stayed for an hour afterward, aides said.
+
+[Race for attorney general](/races/attorney-general/)
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-02-03 14:30:00', '2026-02-03 14:30:00'),
+(74, 'fact-check-brennans-claim-about-jobs-in-orland', 'Fact check: Brennan''s claim about jobs in Orland', 'We looked at a claim Omar Brennan has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Omar Brennan has said that Orland "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
-State labor data show that employment in Fox River County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+State labor data show that employment in Millbrook County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Voss says, and not on net.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Brennan says, and not on net.
 
-[Race for commissioner of agriculture](/races/commissioner-of-agriculture/)
-', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2026-01-20 08:58:00', '2026-01-20 08:58:00'),
-(69, 'in-birch-county-the-ballot-is-long-and-the-lines-are-short', 'In Birch County, the ballot is long and the lines are short', 'Kirkwood (pop. 118,210) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Kirkwood, the county seat, the campaign signs went up early this year.
+[Race for U.S. Senate](/races/us-senate/)
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-02-05 07:30:00', '2026-02-05 07:30:00'),
+(75, 'holm-picks-up-support-from-local-officials-in-newbury', 'Holm picks up support from local officials in Newbury', 'A dozen mayors and county commissioners signed on with Kevin Holm, a candidate for secretary of state.', 'Twelve local officials, most from the area around Newbury, endorsed Kevin Holm on Thursday.
 
-Birch County, home to 118,210 people in the state''s North Woods region, has seen its downtown come back to life, slowly.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-02-05 16:08:00', '2026-02-05 16:08:00'),
+(76, 'in-whitfield-county-voters-weigh-a-changing-economy', 'In Whitfield County, voters weigh a changing economy', 'Lyndon (pop. 53,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Lyndon, the county seat, the campaign signs went up early this year.
+
+Whitfield County, home to 53,250 people in the state''s Central Plains region, relies on farming and a state prison for most of its jobs.
+
+> I vote for the person, not the party. Always have.
+
+— a nurse voter
+
+About 36,971 people are registered to vote in the county. Election officials expect turnout of about 54%.
+
+[See Whitfield County''s results](/counties/whitfield-county/)
+', 'Luis Ferreira', 'Counties', NULL, 60, 1, '2026-02-06 06:12:00', '2026-02-06 06:12:00'),
+(77, 'february-poll-talbot-leads-hale-by-2-points-in-race-for-attorney-general', 'February poll: Talbot leads Hale by 2 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Talbot at 45% and Hale at 43%, with 11% undecided.', 'Grace Talbot leads Katherine Hale 45% to 43% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Saturday.
+
+The lead is within the poll''s margin of error of ±3.3 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 34% of respondents named the state budget surplus as the most important issue facing the state.
+2. **Right track:** 34% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 79% of Democratic voters said they were "very enthusiastic" about voting, against 59% of Republican voters.
+
+The survey of 875 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-02-07 12:22:00', '2026-02-07 12:22:00'),
+(78, 'in-birch-county-candidates-come-knocking-early', 'In Birch County, candidates come knocking early', 'Kirkwood (pop. 118,210) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Kirkwood, the county seat, the campaign signs went up early this year.
+
+Birch County, home to 118,210 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
 
 > My grandkids can''t afford to live in the town they grew up in.
 
-— a bartender voter
+— a dairy farmer voter
 
 About 82,262 people are registered to vote in the county. Election officials expect turnout of about 52%.
 
 [See Birch County''s results](/counties/birch-county/)
-', 'Peter Lindahl', 'Counties', NULL, 6, 1, '2026-01-27 19:07:00', '2026-01-27 23:49:00'),
-(70, 'town-hall-in-ferris-gets-heated-for-greenberg', 'Town hall in Ferris gets heated for Greenberg', 'Questions about the budget dominated an evening event for Linda Greenberg, who is running for State Senate District 2.', 'A town hall meeting in Ferris turned tense on Monday night when several residents pressed Linda Greenberg on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Meadow County resident
-
-Greenberg answered every question and stayed for an hour afterward, aides said.
-
-[Race for State Senate District 2](/races/state-senate-district-2/)
-', 'Peter Lindahl', 'Legislature', 19, NULL, 1, '2026-01-30 12:51:00', '2026-01-30 12:51:00'),
-(71, 'reyes-campaign-opens-field-office-in-prescott', 'Reyes campaign opens field office in Prescott', 'The office is the seventh for Kevin Reyes in the race for state treasurer.', 'The campaign of Kevin Reyes opened a field office in downtown Prescott on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Brookfield County before Election Day.
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Keisha Brooks', 'Statewide', 6, NULL, 1, '2026-02-01 15:35:00', '2026-02-01 15:35:00'),
-(72, 'february-poll-mbeki-leads-hale-by-7-points-in-race-for-attorney-general', 'February poll: Mbeki leads Hale by 7 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Mbeki at 48% and Hale at 41%, with 10% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 41% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Thursday.
-
-The poll''s margin of error is ±3.6 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 34% of respondents named the state''s aging water systems as the most important issue facing the state.
-2. **Right track:** 37% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 77% of Republican voters.
-
-The survey of 725 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-02-05 08:41:00', '2026-02-05 08:41:00'),
-(73, 'february-poll-mbeki-leads-hale-by-6-points-in-race-for-attorney-general', 'February poll: Mbeki leads Hale by 6 points in race for attorney general', 'A Harbor College survey puts Mbeki at 46% and Hale at 40%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 40% among likely voters in the race for attorney general, according to a Harbor College survey released Wednesday.
-
-The poll''s margin of error is ±3.4 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 29% of respondents named wildfire preparedness as the most important issue facing the state.
-2. **Right track:** 39% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 52% of Democratic voters said they were "very enthusiastic" about voting, against 71% of Republican voters.
-
-The survey of 850 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-02-11 09:09:00', '2026-02-11 09:09:00'),
-(74, 'thornbury-picks-up-support-from-local-officials-in-riverton', 'Thornbury picks up support from local officials in Riverton', 'A dozen mayors and county commissioners signed on with James Thornbury, a candidate for State Senate District 4.', 'Twelve local officials, most from the area around Riverton, endorsed James Thornbury on Thursday.
+', 'Keisha Brooks', 'Counties', NULL, 6, 1, '2026-02-08 11:54:00', '2026-02-08 11:54:00'),
+(79, 'brennan-picks-up-support-from-local-officials-in-colfax', 'Brennan picks up support from local officials in Colfax', 'A dozen mayors and county commissioners signed on with Omar Brennan, a candidate for U.S. Senate.', 'Twelve local officials, most from the area around Colfax, endorsed Omar Brennan on Thursday.
 
 The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-[Race for State Senate District 4](/races/state-senate-district-4/)
-', 'Hana Sato', 'Legislature', 20, NULL, 1, '2026-02-16 07:22:00', '2026-02-16 08:20:00'),
-(75, 'in-pike-county-voters-weigh-a-changing-economy', 'In Pike County, voters weigh a changing economy', 'Wakefield (pop. 15,810) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Wakefield, the county seat, the campaign signs went up early this year.
+[Race for U.S. Senate](/races/us-senate/)
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-02-11 06:46:00', '2026-02-11 07:18:00'),
+(80, 'in-thornton-county-turnout-could-decide-everything', 'In Thornton County, turnout could decide everything', 'Oakridge (pop. 18,010) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Oakridge, the county seat, the campaign signs went up early this year.
 
-Pike County, home to 15,810 people in the state''s River Valley region, has seen its downtown come back to life, slowly.
+Thornton County, home to 18,010 people in the state''s North Woods region, is growing faster than any county outside Port Alder.
 
-> I vote for the person, not the party. Always have.
+> I just want the potholes fixed. Is that too much to ask?
+
+— a retired teacher voter
+
+About 13,259 people are registered to vote in the county. Election officials expect turnout of about 62%.
+
+[See Thornton County''s results](/counties/thornton-county/)
+', 'Peter Lindahl', 'Counties', NULL, 56, 1, '2026-02-11 12:43:00', '2026-02-11 12:43:00'),
+(81, 'february-poll-talbot-leads-hale-by-4-points-in-race-for-attorney-general', 'February poll: Talbot leads Hale by 4 points in race for attorney general', 'A Harbor College survey puts Talbot at 48% and Hale at 44%, with 7% undecided.', 'Grace Talbot leads Katherine Hale 48% to 44% among likely voters in the race for attorney general, according to a Harbor College survey released Thursday.
+
+The lead is within the poll''s margin of error of ±3.4 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 28% of respondents named election security as the most important issue facing the state.
+2. **Right track:** 36% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 51% of Democratic voters said they were "very enthusiastic" about voting, against 55% of Republican voters.
+
+The survey of 850 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-02-12 13:51:00', '2026-02-12 13:51:00'),
+(82, 'february-poll-zimmer-leads-brennan-by-9-points-in-race-for-us-senate', 'February poll: Zimmer leads Brennan by 9 points in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 49% and Brennan at 40%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 49% to 40% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Saturday.
+
+The poll''s margin of error is ±3.0 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 27% of respondents named manufacturing jobs as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 75% of Republican voters said they were "very enthusiastic" about voting, against 54% of Democratic voters.
+
+The survey of 1075 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-02-14 19:13:00', '2026-02-14 19:13:00'),
+(83, 'in-fox-river-county-turnout-could-decide-everything', 'In Fox River County, turnout could decide everything', 'Westover (pop. 59,090) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Westover, the county seat, the campaign signs went up early this year.
+
+Fox River County, home to 59,090 people in the state''s Central Plains region, has seen its downtown come back to life, slowly.
+
+> I just want the potholes fixed. Is that too much to ask?
 
 — a bartender voter
 
-About 11,332 people are registered to vote in the county. Election officials expect turnout of about 54%.
+About 39,899 people are registered to vote in the county. Election officials expect turnout of about 62%.
 
-[See Pike County''s results](/counties/pike-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 49, 1, '2026-02-16 17:09:00', '2026-02-16 17:09:00'),
-(76, 'february-poll-mbeki-leads-hale-by-4-points-in-race-for-attorney-general', 'February poll: Mbeki leads Hale by 4 points in race for attorney general', 'A Harbor College survey puts Mbeki at 45% and Hale at 41%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 41% among likely voters in the race for attorney general, according to a Harbor College survey released Wednesday.
+[See Fox River County''s results](/counties/fox-river-county/)
+', 'Hana Sato', 'Counties', NULL, 25, 1, '2026-02-15 16:28:00', '2026-02-15 16:28:00'),
+(84, 'frost-tours-newbury-as-the-campaign-heads-into-the-home-stretch', 'Frost tours Newbury as the campaign heads into the home stretch', 'Sarah Frost spent the day with voters in the race for lieutenant governor.', 'Sarah Frost spent Saturday afternoon in Newbury, stopping at a diner, a hardware store and a high school football game.
 
-The poll''s margin of error is ±3.6 percentage points.
+"Newbury doesn''t get enough attention from Port Alder," Frost told a crowd of about 80 people. "I''m going to change that."
 
-## What else the poll found
-
-1. **Top issue:** 18% of respondents named election security as the most important issue facing the state.
-2. **Right track:** 44% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 68% of Republican voters.
-
-The survey of 750 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-02-18 13:23:00', '2026-02-18 13:23:00'),
-(77, 'february-poll-mbeki-leads-hale-by-13-points-in-race-for-attorney-general', 'February poll: Mbeki leads Hale by 13 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Mbeki at 50% and Hale at 37%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 50% to 37% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Tuesday.
-
-The poll''s margin of error is ±3.6 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 30% of respondents named housing costs as the most important issue facing the state.
-2. **Right track:** 51% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 72% of Democratic voters said they were "very enthusiastic" about voting, against 77% of Republican voters.
-
-The survey of 725 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-02-24 15:05:00', '2026-02-24 15:05:00'),
-(78, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-the-opioid', 'U.S. House District 8 race: where Okafor and Ortega stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-## Rebecca Ortega (R)
-
-Ortega says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Dana Whitcomb', 'Congress', 18, NULL, 1, '2026-03-01 06:19:00', '2026-03-01 06:19:00'),
-(79, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-election', 'U.S. House District 3 race: where Ashworth and Whitaker stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
-
-## Katherine Ashworth (D)
-
-Ashworth favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-## David Whitaker (R)
-
-Whitaker says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/us-house-district-3/)
-', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-03-01 06:54:00', '2026-03-01 06:54:00'),
-(80, 'hale-picks-up-support-from-local-officials-in-beckley', 'Hale picks up support from local officials in Beckley', 'A dozen mayors and county commissioners signed on with Rebecca Hale, a candidate for attorney general.', 'Twelve local officials, most from the area around Beckley, endorsed Rebecca Hale on Thursday.
+[Follow the race for lieutenant governor](/races/lieutenant-governor/)
+', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-02-17 07:05:00', '2026-02-17 07:05:00'),
+(85, 'haddad-picks-up-support-from-local-officials-in-kettering', 'Haddad picks up support from local officials in Kettering', 'A dozen mayors and county commissioners signed on with Walter Haddad, a candidate for lieutenant governor.', 'Twelve local officials, most from the area around Kettering, endorsed Walter Haddad on Thursday.
 
 The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-[Race for attorney general](/races/attorney-general/)
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-03-01 08:16:00', '2026-03-01 08:16:00'),
-(81, 'petrov-campaign-opens-field-office-in-lowell-falls', 'Petrov campaign opens field office in Lowell Falls', 'The office is the seventh for Marcus Petrov in the race for State Senate District 22.', 'The campaign of Marcus Petrov opened a field office in downtown Lowell Falls on Saturday, its seventh in the state.
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2026-02-17 16:04:00', '2026-02-17 16:04:00'),
+(86, 'february-poll-dunn-leads-morrison-by-2-points-in-race-for-governor', 'February poll: Dunn leads Morrison by 2 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 45% and Morrison at 43%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 45% to 43% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Monday.
 
-Volunteers said they planned to knock on 20,000 doors in Marsh County before Election Day.
+The lead is within the poll''s margin of error of ±3.8 percentage points, which means the race is effectively tied.
 
-[Race for State Senate District 22](/races/state-senate-district-22/)
-', 'Hana Sato', 'Legislature', 29, NULL, 1, '2026-03-06 11:35:00', '2026-03-06 11:35:00'),
-(82, 'ashworth-picks-up-support-from-local-officials-in-upton', 'Ashworth picks up support from local officials in Upton', 'A dozen mayors and county commissioners signed on with Katherine Ashworth, a candidate for U.S. House District 3.', 'Twelve local officials, most from the area around Upton, endorsed Katherine Ashworth on Thursday.
+## What else the poll found
+
+1. **Top issue:** 22% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 45% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 62% of Republican voters said they were "very enthusiastic" about voting, against 53% of Democratic voters.
+
+The survey of 675 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-02-23 06:20:00', '2026-02-23 10:57:00'),
+(87, 'jansen-picks-up-support-from-local-officials-in-pinecrest', 'Jansen picks up support from local officials in Pinecrest', 'A dozen mayors and county commissioners signed on with Jonathan Jansen, a candidate for State Senate District 18.', 'Twelve local officials, most from the area around Pinecrest, endorsed Jonathan Jansen on Thursday.
 
 The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-[Race for U.S. House District 3](/races/us-house-district-3/)
-', 'Keisha Brooks', 'Congress', 13, NULL, 1, '2026-03-08 17:38:00', '2026-03-08 17:38:00'),
-(83, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-the-opioid', 'Lieutenant Governor race: where Duarte and Quinlan stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+[Race for State Senate District 18](/races/state-senate-district-18/)
+', 'Keisha Brooks', 'Legislature', 27, NULL, 1, '2026-02-27 08:24:00', '2026-02-27 08:24:00'),
+(88, 'state-treasurer-race-where-iverson-and-nakamura-stand-on-property-taxes', 'State Treasurer race: where Iverson and Nakamura stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for state treasurer would handle it.
 
-## Luis Duarte (D)
+## Sarah Iverson (D)
 
-Duarte wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Iverson wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-## Lena Quinlan (R)
+## James Nakamura (R)
 
-Quinlan says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Nakamura has proposed a $200 million bond, to be repaid over twenty years.
 
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-03-09 10:22:00', '2026-03-09 15:34:00'),
-(84, 'state-treasurer-race-where-reyes-and-osei-stand-on-housing-costs', 'State Treasurer race: where Reyes and Osei stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for state treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Claire Osei (R)
-
-Osei wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 [Compare the candidates](/races/state-treasurer/)
-', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-03-10 07:59:00', '2026-03-10 07:59:00'),
-(85, 'raymond-ellison-wins-state-house-district-41-special', 'Raymond Ellison wins State House District 41 (special)', 'Ellison defeated Pryor, 53.0% to 47.0%, according to unofficial returns.', 'Raymond Ellison won the race for State House District 41 (special), defeating Dwayne Pryor by 1,052 votes, according to unofficial returns.
+', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-03-02 13:23:00', '2026-03-02 13:23:00'),
+(89, 'march-poll-zimmer-leads-brennan-by-a-single-point-in-race-for-us-senate', 'March poll: Zimmer leads Brennan by a single point in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 45% and Brennan at 44%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 44% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Tuesday.
 
-> We said we''d outwork everybody, and we did.
+The lead is within the poll''s margin of error of ±3.4 percentage points, which means the race is effectively tied.
 
-— Ellison, speaking to supporters in Greenville
+## What else the poll found
 
-Pryor conceded early Wednesday, saying he had called Ellison to congratulate him.
+1. **Top issue:** 28% of respondents named property taxes as the most important issue facing the state.
+2. **Right track:** 32% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 67% of Republican voters said they were "very enthusiastic" about voting, against 67% of Democratic voters.
 
-- **Raymond Ellison** (D): 9,436 votes, 53.0%
-- **Dwayne Pryor** (R): 8,384 votes, 47.0%
+The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-03-03 09:20:00', '2026-03-03 09:20:00'),
+(90, 'in-beacon-county-the-ballot-is-long-and-the-lines-are-short', 'In Beacon County, the ballot is long and the lines are short', 'Dover Mills (pop. 87,500) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Dover Mills, the county seat, the campaign signs went up early this year.
+
+Beacon County, home to 87,500 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a county employee voter
+
+About 59,115 people are registered to vote in the county. Election officials expect turnout of about 57%.
+
+[See Beacon County''s results](/counties/beacon-county/)
+', 'Hana Sato', 'Counties', NULL, 4, 1, '2026-03-06 13:21:00', '2026-03-06 13:21:00'),
+(91, 'march-poll-brennan-leads-zimmer-by-2-points-in-race-for-us-senate', 'March poll: Brennan leads Zimmer by 2 points in race for U.S. Senate', 'A Harbor College survey puts Brennan at 46% and Zimmer at 44%, with 9% undecided.', 'Omar Brennan leads Ingrid Zimmer 46% to 44% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Saturday.
+
+The lead is within the poll''s margin of error of ±3.5 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 29% of respondents named the cost of child care as the most important issue facing the state.
+2. **Right track:** 41% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 76% of Democratic voters said they were "very enthusiastic" about voting, against 71% of Republican voters.
+
+The survey of 800 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-03-07 15:25:00', '2026-03-07 15:25:00'),
+(92, 'fact-check-morrisons-claim-about-jobs-in-kettering', 'Fact check: Morrison''s claim about jobs in Kettering', 'We looked at a claim Priya Morrison has made repeatedly in the race for governor.', 'In speeches across the state, Priya Morrison has said that Kettering "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Cooper County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Morrison says, and not on net.
+
+[Race for governor](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-03-07 15:52:00', '2026-03-07 18:03:00'),
+(93, 'in-walden-county-voters-weigh-a-changing-economy', 'In Walden County, voters weigh a changing economy', 'Norris (pop. 75,860) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Norris, the county seat, the campaign signs went up early this year.
+
+Walden County, home to 75,860 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a nurse voter
+
+About 50,603 people are registered to vote in the county. Election officials expect turnout of about 59%.
+
+[See Walden County''s results](/counties/walden-county/)
+', 'Hana Sato', 'Counties', NULL, 59, 1, '2026-03-08 09:21:00', '2026-03-08 09:21:00'),
+(94, 'governor-race-where-morrison-and-dunn-stand-on-housing-costs', 'Governor race: where Morrison and Dunn stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison has proposed a $200 million bond, to be repaid over twenty years.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## Grace Dunn (R)
+
+Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> This campaign is about the opioid epidemic, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/governor/)
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-03-08 18:14:00', '2026-03-08 18:14:00'),
+(95, 'dwayne-pryor-wins-state-house-district-41-special', 'Dwayne Pryor wins State House District 41 (special)', 'Pryor defeated Ferraro, 52.9% to 47.1%, according to unofficial returns.', 'Dwayne Pryor won the race for State House District 41 (special), defeating Ingrid Ferraro by 1,075 votes, according to unofficial returns.
+
+> Tonight the voters of New Essex chose to move forward together.
+
+— Pryor, speaking to supporters in Greenville
+
+Ferraro conceded shortly before midnight, saying she had called Pryor to congratulate him.
+
+- **Dwayne Pryor** (D): 9,650 votes, 52.9%
+- **Ingrid Ferraro** (R): 8,575 votes, 47.1%
 
 [Results by county](/races/state-house-district-41-special/)
-', 'Ruth Adeyemi', 'Legislature', 31, NULL, 1, '2026-03-10 22:50:00', '2026-03-10 22:50:00'),
-(86, 'reyes-picks-up-support-from-local-officials-in-fulton', 'Reyes picks up support from local officials in Fulton', 'A dozen mayors and county commissioners signed on with Kevin Reyes, a candidate for state treasurer.', 'Twelve local officials, most from the area around Fulton, endorsed Kevin Reyes on Thursday.
+', 'Keisha Brooks', 'Legislature', 31, NULL, 1, '2026-03-10 22:50:00', '2026-03-10 22:50:00'),
+(96, 'what-the-special-election-in-house-district-41-tells-us', 'What the special election in House District 41 tells us', 'Low turnout, high stakes, and a result both parties claim as a sign.', 'The special election in State House District 41, covering Linden and Morrow counties, drew barely four in ten registered voters — typical for a March ballot with a single race on it.
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+Both parties spent heavily, and both claimed the result as a sign of things to come in November.
 
-[Race for state treasurer](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-03-11 17:21:00', '2026-03-11 20:36:00'),
-(87, 'underwood-rolls-out-new-television-ad-filmed-in-grayson', 'Underwood rolls out new television ad filmed in Grayson', 'The 30-second spot is the first of the fall for Walter Underwood in the race for U.S. House District 6.', 'Walter Underwood released a new television ad on Tuesday, filmed on a farm outside Grayson in Clearwater County.
+> Special elections tell you who is motivated. They don''t tell you who will win in the fall.
 
-The ad, which will run statewide, features Underwood walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for U.S. House District 6](/races/us-house-district-6/)
-', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-03-11 19:02:00', '2026-03-12 02:41:00'),
-(88, 'us-senate-race-where-brennan-and-zimmer-stand-on-manufacturing-jobs', 'U.S. Senate race: where Brennan and Zimmer stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+The seat was vacant after the resignation of its previous holder in December. [See the results](/races/state-house-district-41-special/).
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-03-12 11:03:00', '2026-03-12 11:03:00'),
+(97, 'us-senate-race-where-brennan-and-zimmer-stand-on-broadband-in-rural', 'U.S. Senate race: where Brennan and Zimmer stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. Senate would handle it.
 
 ## Omar Brennan (D)
 
-Brennan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Brennan says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## Ingrid Zimmer (R)
+
+Zimmer wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > This campaign is about public safety, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-senate/)
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-03-14 09:14:00', '2026-03-14 09:14:00'),
+(98, 'us-house-district-6-race-where-navarro-and-tran-stand-on-rural-hospital', 'U.S. House District 6 race: where Navarro and Tran stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+
+## Julia Navarro (D)
+
+Navarro would create a state task force with a deadline of one year and the power to recommend spending.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Monica Tran (R)
+
+Tran favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/us-house-district-6/)
+', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2026-03-14 09:47:00', '2026-03-14 09:47:00'),
+(99, 'lieutenant-governor-race-where-frost-and-haddad-stand-on-the-states', 'Lieutenant Governor race: where Frost and Haddad stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+
+## Sarah Frost (D)
+
+Frost would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Walter Haddad (R)
+
+Haddad would create a state task force with a deadline of one year and the power to recommend spending.
+
+> This campaign is about farm income, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Luis Ferreira', 'Statewide', 3, NULL, 1, '2026-03-14 16:27:00', '2026-03-14 16:27:00'),
+(100, 'march-poll-zimmer-leads-brennan-by-6-points-in-race-for-us-senate', 'March poll: Zimmer leads Brennan by 6 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 48% and Brennan at 42%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 42% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Sunday.
+
+The poll''s margin of error is ±3.8 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 22% of respondents named the cost of child care as the most important issue facing the state.
+2. **Right track:** 44% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 78% of Republican voters said they were "very enthusiastic" about voting, against 66% of Democratic voters.
+
+The survey of 650 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-03-15 13:00:00', '2026-03-15 13:00:00');
+
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(101, 'march-poll-finds-morrison-and-dunn-tied-in-race-for-governor', 'March poll finds Morrison and Dunn tied in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 44% and Morrison at 44%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 44% to 44% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Wednesday.
+
+The lead is within the poll''s margin of error of ±3.9 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 33% of respondents named broadband in rural counties as the most important issue facing the state.
+2. **Right track:** 37% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 50% of Republican voters said they were "very enthusiastic" about voting, against 63% of Democratic voters.
+
+The survey of 625 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-03-18 16:39:00', '2026-03-18 16:39:00'),
+(102, 'brennan-campaign-opens-field-office-in-riverton', 'Brennan campaign opens field office in Riverton', 'The office is the seventh for Omar Brennan in the race for U.S. Senate.', 'The campaign of Omar Brennan opened a field office in downtown Riverton on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Osprey County before Election Day.
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-03-20 08:44:00', '2026-03-20 08:44:00'),
+(103, 'us-senate-race-where-brennan-and-zimmer-stand-on-election-security', 'U.S. Senate race: where Brennan and Zimmer stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Ingrid Zimmer (R)
+
+Zimmer favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-senate/)
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-03-23 12:41:00', '2026-03-23 14:10:00'),
+(104, 'us-house-district-1-race-where-greenberg-and-sorensen-stand-on-public', 'U.S. House District 1 race: where Greenberg and Sorensen stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
+
+## Dwayne Greenberg (D)
+
+Greenberg has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Curtis Sorensen (R)
+
+Sorensen wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-1/)
+', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2026-03-23 17:25:00', '2026-03-23 17:25:00'),
+(105, 'us-house-district-4-race-where-reyes-and-lowry-stand-on-broadband-in', 'U.S. House District 4 race: where Reyes and Lowry stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## David Reyes (D)
+
+Reyes wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## Beatrice Lowry (R)
+
+Lowry has proposed a $200 million bond, to be repaid over twenty years.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-04-02 10:07:00', '2026-04-02 10:07:00'),
+(106, 'governor-race-where-morrison-and-dunn-stand-on-election-security', 'Governor race: where Morrison and Dunn stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> This campaign is about rural hospital closures, and I''m going to talk about it until the polls close.
+
+## Grace Dunn (R)
+
+Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> This campaign is about the opioid epidemic, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/governor/)
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-04-04 10:45:00', '2026-04-04 10:45:00'),
+(107, 'us-senate-race-where-brennan-and-zimmer-stand-on-farm-income', 'U.S. Senate race: where Brennan and Zimmer stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
 ## Ingrid Zimmer (R)
 
@@ -4239,1004 +4475,848 @@ Zimmer favors giving counties more control, saying "Port Alder doesn''t know wha
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 [Compare the candidates](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-03-11 19:21:00', '2026-03-11 19:21:00'),
-(89, 'what-the-special-election-in-house-district-41-tells-us', 'What the special election in House District 41 tells us', 'Low turnout, high stakes, and a result both parties claim as a sign.', 'The special election in State House District 41, covering Linden and Morrow counties, drew barely four in ten registered voters — typical for a March ballot with a single race on it.
-
-Both parties spent heavily, and both claimed the result as a sign of things to come in November.
-
-> Special elections tell you who is motivated. They don''t tell you who will win in the fall.
-
-The seat was vacant after the resignation of its previous holder in December. [See the results](/races/state-house-district-41-special/).
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-03-12 19:47:00', '2026-03-12 19:47:00'),
-(90, 'quinlan-rolls-out-new-television-ad-filmed-in-port-alder', 'Quinlan rolls out new television ad filmed in Port Alder', 'The 30-second spot is the first of the fall for Lena Quinlan in the race for lieutenant governor.', 'Lena Quinlan released a new television ad on Tuesday, filmed on a farm outside Port Alder in Harbor County.
-
-The ad, which will run statewide, features Quinlan walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2026-03-14 12:57:00', '2026-03-14 12:57:00'),
-(91, 'brennan-campaign-opens-field-office-in-verona', 'Brennan campaign opens field office in Verona', 'The office is the seventh for Omar Brennan in the race for U.S. Senate.', 'The campaign of Omar Brennan opened a field office in downtown Verona on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Coldbrook County before Election Day.
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-03-15 16:19:00', '2026-03-15 16:19:00'),
-(92, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-road-and', 'U.S. House District 4 race: where Oyelaran and Boyd stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Katherine Oyelaran (D)
-
-Oyelaran has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Yusuf Boyd (R)
-
-Boyd has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Keisha Brooks', 'Congress', 14, NULL, 1, '2026-03-16 18:41:00', '2026-03-16 18:41:00'),
-(93, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-public-safety', 'Secretary of State race: where Vasquez and Holm stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for secretary of state would handle it.
-
-## Samuel Vasquez (D)
-
-Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Mei Holm (R)
-
-Holm has proposed a $200 million bond, to be repaid over twenty years.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/secretary-of-state/)
-', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-03-16 18:53:00', '2026-03-16 18:53:00'),
-(94, 'us-house-district-6-race-where-delgado-and-underwood-stand-on', 'U.S. House District 6 race: where Delgado and Underwood stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
-
-## Grace Delgado (D)
-
-Delgado has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Walter Underwood (R)
-
-Underwood would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-6/)
-', 'Martin Ocampo', 'Congress', 16, NULL, 1, '2026-03-19 19:05:00', '2026-03-20 03:06:00'),
-(95, 'in-fox-river-county-candidates-come-knocking-early', 'In Fox River County, candidates come knocking early', 'Westover (pop. 59,090) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Westover, the county seat, the campaign signs went up early this year.
-
-Fox River County, home to 59,090 people in the state''s Central Plains region, has lost two factories and gained a distribution center in the past decade.
-
-> I vote for the person, not the party. Always have.
-
-— a county employee voter
-
-About 39,899 people are registered to vote in the county. Election officials expect turnout of about 62%.
-
-[See Fox River County''s results](/counties/fox-river-county/)
-', 'Peter Lindahl', 'Counties', NULL, 25, 1, '2026-03-20 13:39:00', '2026-03-20 13:39:00'),
-(96, 'in-harlow-county-a-bellwether-braces-for-a-close-one', 'In Harlow County, a bellwether braces for a close one', 'Newbury (pop. 56,740) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Newbury, the county seat, the campaign signs went up early this year.
-
-Harlow County, home to 56,740 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a small-business owner voter
-
-About 39,901 people are registered to vote in the county. Election officials expect turnout of about 62%.
-
-[See Harlow County''s results](/counties/harlow-county/)
-', 'Keisha Brooks', 'Counties', NULL, 31, 1, '2026-03-21 14:05:00', '2026-03-21 18:30:00'),
-(97, 'morrison-tours-upton-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Upton as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Upton, stopping at a diner, a hardware store and a high school football game.
-
-"Upton doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-03-22 11:19:00', '2026-03-22 11:19:00'),
-(98, 'reyes-rolls-out-new-television-ad-filmed-in-bellport', 'Reyes rolls out new television ad filmed in Bellport', 'The 30-second spot is the first of the fall for Kevin Reyes in the race for state treasurer.', 'Kevin Reyes released a new television ad on Tuesday, filmed on a farm outside Bellport in Larch County.
-
-The ad, which will run statewide, features Reyes walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-03-22 11:40:00', '2026-03-22 11:40:00'),
-(99, 'reyes-tours-grayson-as-the-campaign-heads-into-the-home-stretch', 'Reyes tours Grayson as the campaign heads into the home stretch', 'Kevin Reyes spent the day with voters in the race for state treasurer.', 'Kevin Reyes spent Saturday afternoon in Grayson, stopping at a diner, a hardware store and a high school football game.
-
-"Grayson doesn''t get enough attention from Port Alder," Reyes told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for state treasurer](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-03-23 16:08:00', '2026-03-23 16:08:00'),
-(100, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-farm-income', 'U.S. House District 8 race: where Okafor and Ortega stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Rebecca Ortega (R)
-
-Ortega says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-03-24 18:26:00', '2026-03-24 18:26:00');
-
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(101, 'duarte-tours-brandt-as-the-campaign-heads-into-the-home-stretch', 'Duarte tours Brandt as the campaign heads into the home stretch', 'Luis Duarte spent the day with voters in the race for lieutenant governor.', 'Luis Duarte spent Saturday afternoon in Brandt, stopping at a diner, a hardware store and a high school football game.
-
-"Brandt doesn''t get enough attention from Port Alder," Duarte told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for lieutenant governor](/races/lieutenant-governor/)
-', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2026-03-27 14:06:00', '2026-03-27 14:06:00'),
-(102, 'fact-check-whitakers-claim-about-jobs-in-fairview', 'Fact check: Whitaker''s claim about jobs in Fairview', 'We looked at a claim David Whitaker has made repeatedly in the race for U.S. House District 3.', 'In speeches across the state, David Whitaker has said that Fairview "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Lamar County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Whitaker says, and not on net.
-
-[Race for U.S. House District 3](/races/us-house-district-3/)
-', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-03-29 07:53:00', '2026-03-29 07:53:00'),
-(103, 'brennan-picks-up-support-from-local-officials-in-everly', 'Brennan picks up support from local officials in Everly', 'A dozen mayors and county commissioners signed on with Omar Brennan, a candidate for U.S. Senate.', 'Twelve local officials, most from the area around Everly, endorsed Omar Brennan on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-03-29 15:22:00', '2026-03-29 15:22:00'),
-(104, 'haddad-rolls-out-new-television-ad-filmed-in-sutton', 'Haddad rolls out new television ad filmed in Sutton', 'The 30-second spot is the first of the fall for Daniel Haddad in the race for State Senate District 20.', 'Daniel Haddad released a new television ad on Tuesday, filmed on a farm outside Sutton in Deerfield County.
-
-The ad, which will run statewide, features Haddad walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for State Senate District 20](/races/state-senate-district-20/)
-', 'Ruth Adeyemi', 'Legislature', 28, NULL, 1, '2026-04-04 07:23:00', '2026-04-04 07:23:00'),
-(105, 'in-dalton-county-candidates-come-knocking-early', 'In Dalton County, candidates come knocking early', 'Paxton (pop. 82,590) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Paxton, the county seat, the campaign signs went up early this year.
-
-Dalton County, home to 82,590 people in the state''s Southern Hills region, has seen its downtown come back to life, slowly.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a small-business owner voter
-
-About 55,472 people are registered to vote in the county. Election officials expect turnout of about 58%.
-
-[See Dalton County''s results](/counties/dalton-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 18, 1, '2026-04-06 13:09:00', '2026-04-06 13:59:00'),
-(106, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-the-states', 'U.S. House District 4 race: where Oyelaran and Boyd stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Katherine Oyelaran (D)
-
-Oyelaran has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Yusuf Boyd (R)
-
-Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-04-06 17:36:00', '2026-04-06 17:36:00'),
-(107, 'april-poll-mbeki-leads-hale-by-4-points-in-race-for-attorney-general', 'April poll: Mbeki leads Hale by 4 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 46% and Hale at 42%, with 12% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 42% among likely voters in the race for attorney general, according to a Kingsbury College poll released Tuesday.
-
-The poll''s margin of error is ±3.3 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 28% of respondents named public safety as the most important issue facing the state.
-2. **Right track:** 42% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 61% of Democratic voters said they were "very enthusiastic" about voting, against 61% of Republican voters.
-
-The survey of 900 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-04-07 09:22:00', '2026-04-07 11:03:00'),
-(108, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-the-port', 'U.S. House District 3 race: where Ashworth and Whitaker stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
-
-## Katherine Ashworth (D)
-
-Ashworth wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## David Whitaker (R)
-
-Whitaker favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/us-house-district-3/)
-', 'Dana Whitcomb', 'Congress', 13, NULL, 1, '2026-04-08 09:53:00', '2026-04-08 09:53:00'),
-(109, 'holm-rolls-out-new-television-ad-filmed-in-denton', 'Holm rolls out new television ad filmed in Denton', 'The 30-second spot is the first of the fall for Mei Holm in the race for secretary of state.', 'Mei Holm released a new television ad on Tuesday, filmed on a farm outside Denton in Tillman County.
-
-The ad, which will run statewide, features Holm walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-04-09 08:48:00', '2026-04-09 08:48:00'),
-(110, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-the-state', 'U.S. House District 8 race: where Okafor and Ortega stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Rebecca Ortega (R)
-
-Ortega says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-04-12 11:21:00', '2026-04-12 11:21:00'),
-(111, 'fact-check-zimmers-claim-about-jobs-in-dover-mills', 'Fact check: Zimmer''s claim about jobs in Dover Mills', 'We looked at a claim Ingrid Zimmer has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Ingrid Zimmer has said that Dover Mills "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Beacon County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Zimmer says, and not on net.
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-04-13 11:21:00', '2026-04-13 11:21:00'),
-(112, 'governor-race-where-morrison-and-dunn-stand-on-the-state-budget-surplus', 'Governor race: where Morrison and Dunn stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Grace Dunn (R)
-
-Dunn would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/governor/)
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-04-13 13:33:00', '2026-04-13 13:33:00'),
-(113, 'us-senate-race-where-brennan-and-zimmer-stand-on-the-states-aging-water', 'U.S. Senate race: where Brennan and Zimmer stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-## Ingrid Zimmer (R)
-
-Zimmer would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-senate/)
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-04-15 11:53:00', '2026-04-15 19:16:00'),
-(114, 'morrison-outraises-dunn-in-the-first-quarter', 'Morrison outraises Dunn in the first quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.9 million in the first quarter, outpacing Grace Dunn''s $0.9 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Morrison ended the period with $2.8 million in the bank; Dunn had $1.3 million.
-
-## Where the money came from
-
-- **Small donors:** 33% of Morrison''s contributions were $200 or less, compared with 53% for Dunn.
-- **Out of state:** 28% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $2.2 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Dunn said.
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-04-15 16:10:00', '2026-04-15 16:10:00'),
-(115, 'mbeki-outraises-hale-in-the-first-quarter', 'Mbeki outraises Hale in the first quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Aisha Mbeki raised $2.2 million in the first quarter, outpacing Rebecca Hale''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Mbeki ended the period with $3.8 million in the bank; Hale had $1.7 million.
-
-## Where the money came from
-
-- **Small donors:** 39% of Mbeki''s contributions were $200 or less, compared with 41% for Hale.
-- **Out of state:** 20% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $3.6 million in television time for the fall.
-
-"The numbers speak for themselves." a spokesperson for Hale said.
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-04-15 16:15:00', '2026-04-15 16:15:00'),
-(116, 'zimmer-outraises-brennan-in-the-first-quarter', 'Zimmer outraises Brennan in the first quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $0.7 million in the first quarter, outpacing Omar Brennan''s $0.4 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Zimmer ended the period with $1.1 million in the bank; Brennan had $0.4 million.
-
-## Where the money came from
-
-- **Small donors:** 37% of Zimmer''s contributions were $200 or less, compared with 28% for Brennan.
-- **Out of state:** 14% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $3.5 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Brennan said.
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-04-15 16:56:00', '2026-04-15 16:56:00'),
-(117, 'vasquez-rolls-out-new-television-ad-filmed-in-halsey', 'Vasquez rolls out new television ad filmed in Halsey', 'The 30-second spot is the first of the fall for Samuel Vasquez in the race for secretary of state.', 'Samuel Vasquez released a new television ad on Tuesday, filmed on a farm outside Halsey in Garland County.
-
-The ad, which will run statewide, features Vasquez walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-04-17 09:06:00', '2026-04-17 13:07:00'),
-(118, 'april-poll-mbeki-leads-hale-by-3-points-in-race-for-attorney-general', 'April poll: Mbeki leads Hale by 3 points in race for attorney general', 'The Courier/New Essex State University poll puts Mbeki at 45% and Hale at 42%, with 12% undecided.', 'Aisha Mbeki leads Rebecca Hale 45% to 42% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Tuesday.
-
-The poll''s margin of error is ±3.2 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 23% of respondents named public safety as the most important issue facing the state.
-2. **Right track:** 45% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 59% of Democratic voters said they were "very enthusiastic" about voting, against 53% of Republican voters.
-
-The survey of 950 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-04-21 10:52:00', '2026-04-21 10:52:00'),
-(119, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-the-cost', 'U.S. House District 3 race: where Ashworth and Whitaker stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
-
-## Katherine Ashworth (D)
-
-Ashworth says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## David Whitaker (R)
-
-Whitaker wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/us-house-district-3/)
-', 'Colin Marsh', 'Congress', 13, NULL, 1, '2026-04-24 11:35:00', '2026-04-24 17:08:00'),
-(120, 'in-norwood-county-the-race-for-governor-is-personal', 'In Norwood County, the race for governor is personal', 'Elkhart (pop. 106,040) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Elkhart, the county seat, the campaign signs went up early this year.
-
-Norwood County, home to 106,040 people in the state''s North Woods region, is growing faster than any county outside Port Alder.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a small-business owner voter
-
-About 76,346 people are registered to vote in the county. Election officials expect turnout of about 62%.
-
-[See Norwood County''s results](/counties/norwood-county/)
-', 'Hana Sato', 'Counties', NULL, 46, 1, '2026-04-27 18:54:00', '2026-04-27 18:54:00'),
-(121, 'us-senate-race-where-brennan-and-zimmer-stand-on-wildfire-preparedness', 'U.S. Senate race: where Brennan and Zimmer stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan has proposed a $200 million bond, to be repaid over twenty years.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Ingrid Zimmer (R)
-
-Zimmer wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-04-28 08:10:00', '2026-04-28 08:10:00'),
-(122, 'duarte-picks-up-support-from-local-officials-in-prescott', 'Duarte picks up support from local officials in Prescott', 'A dozen mayors and county commissioners signed on with Luis Duarte, a candidate for lieutenant governor.', 'Twelve local officials, most from the area around Prescott, endorsed Luis Duarte on Thursday.
-
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-05-07 18:38:00', '2026-05-07 18:38:00'),
-(123, 'may-poll-dunn-leads-morrison-by-3-points-in-race-for-governor', 'May poll: Dunn leads Morrison by 3 points in race for governor', 'A Harbor College survey puts Dunn at 46% and Morrison at 43%, with 10% undecided.', 'Grace Dunn leads Priya Morrison 46% to 43% among likely voters in the race for governor, according to a Harbor College survey released Friday.
-
-The lead is within the poll''s margin of error of ±3.7 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 31% of respondents named broadband in rural counties as the most important issue facing the state.
-2. **Right track:** 41% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 72% of Republican voters said they were "very enthusiastic" about voting, against 75% of Democratic voters.
-
-The survey of 700 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-05-08 13:59:00', '2026-05-08 13:59:00'),
-(124, 'town-hall-in-wakefield-gets-heated-for-lowry', 'Town hall in Wakefield gets heated for Lowry', 'Questions about the budget dominated an evening event for Fatima Lowry, who is running for commissioner of agriculture.', 'A town hall meeting in Wakefield turned tense on Monday night when several residents pressed Fatima Lowry on property taxes and school funding.
+', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-04-05 14:55:00', '2026-04-05 19:50:00'),
+(108, 'town-hall-in-quincy-gets-heated-for-caldwell', 'Town hall in Quincy gets heated for Caldwell', 'Questions about the budget dominated an evening event for Kevin Caldwell, who is running for State Senate District 2.', 'A town hall meeting in Quincy turned tense on Monday night when several residents pressed Kevin Caldwell on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
-— a Pike County resident
+— a Rowan County resident
 
-Lowry answered every question and stayed for an hour afterward, aides said.
+Caldwell answered every question and stayed for an hour afterward, aides said.
 
-[Race for commissioner of agriculture](/races/commissioner-of-agriculture/)
-', 'Keisha Brooks', 'Statewide', 8, NULL, 1, '2026-05-09 06:22:00', '2026-05-09 06:22:00'),
-(125, 'may-poll-zimmer-leads-brennan-by-4-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 4 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 47% and Brennan at 43%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 43% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Sunday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 21% of respondents named school funding as the most important issue facing the state.
-2. **Right track:** 50% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 78% of Republican voters said they were "very enthusiastic" about voting, against 65% of Democratic voters.
-
-The survey of 975 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-05-10 16:26:00', '2026-05-10 16:26:00'),
-(126, 'fact-check-oseis-claim-about-jobs-in-dover-mills', 'Fact check: Osei''s claim about jobs in Dover Mills', 'We looked at a claim Claire Osei has made repeatedly in the race for state treasurer.', 'In speeches across the state, Claire Osei has said that Dover Mills "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Beacon County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Osei says, and not on net.
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-05-12 09:25:00', '2026-05-12 19:34:00'),
-(127, 'fact-check-brennans-claim-about-jobs-in-sheffield', 'Fact check: Brennan''s claim about jobs in Sheffield', 'We looked at a claim Omar Brennan has made repeatedly in the race for U.S. Senate.', 'In speeches across the state, Omar Brennan has said that Sheffield "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Greer County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Brennan says, and not on net.
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-05-14 17:41:00', '2026-05-14 17:41:00'),
-(128, 'may-poll-dunn-leads-morrison-by-5-points-in-race-for-governor', 'May poll: Dunn leads Morrison by 5 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 47% and Morrison at 42%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 47% to 42% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Sunday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 29% of respondents named public safety as the most important issue facing the state.
-2. **Right track:** 46% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 57% of Republican voters said they were "very enthusiastic" about voting, against 69% of Democratic voters.
-
-The survey of 1025 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-05-17 09:29:00', '2026-05-17 09:29:00'),
-(129, 'thornbury-tours-mayfield-as-the-campaign-heads-into-the-home-stretch', 'Thornbury tours Mayfield as the campaign heads into the home stretch', 'James Thornbury spent the day with voters in the race for State Senate District 4.', 'James Thornbury spent Saturday afternoon in Mayfield, stopping at a diner, a hardware store and a high school football game.
-
-"Mayfield doesn''t get enough attention from Port Alder," Thornbury told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for State Senate District 4](/races/state-senate-district-4/)
-', 'Martin Ocampo', 'Legislature', 20, NULL, 1, '2026-05-17 17:02:00', '2026-05-18 00:37:00'),
-(130, 'may-poll-zimmer-leads-brennan-by-9-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 9 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 48% and Brennan at 39%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 39% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Friday.
-
-The poll''s margin of error is ±3.5 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 26% of respondents named public safety as the most important issue facing the state.
-2. **Right track:** 49% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 57% of Republican voters said they were "very enthusiastic" about voting, against 72% of Democratic voters.
-
-The survey of 775 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-05-22 13:11:00', '2026-05-22 13:11:00'),
-(131, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-property-taxes', 'U.S. House District 8 race: where Okafor and Ortega stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Rebecca Ortega (R)
-
-Ortega favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Martin Ocampo', 'Congress', 18, NULL, 1, '2026-05-27 08:29:00', '2026-05-27 16:04:00'),
-(132, 'in-hartwell-county-voters-weigh-a-changing-economy', 'In Hartwell County, voters weigh a changing economy', 'Fulton (pop. 16,100) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Fulton, the county seat, the campaign signs went up early this year.
-
-Hartwell County, home to 16,100 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a bartender voter
-
-About 11,132 people are registered to vote in the county. Election officials expect turnout of about 52%.
-
-[See Hartwell County''s results](/counties/hartwell-county/)
-', 'Dana Whitcomb', 'Counties', NULL, 32, 1, '2026-05-27 14:48:00', '2026-05-27 14:48:00'),
-(133, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-broadband-in', 'Secretary of State race: where Vasquez and Holm stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for secretary of state would handle it.
-
-## Samuel Vasquez (D)
-
-Vasquez wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Mei Holm (R)
-
-Holm favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/secretary-of-state/)
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-05-28 07:05:00', '2026-05-28 07:05:00'),
-(134, 'in-iron-hills-county-the-ballot-is-long-and-the-lines-are-short', 'In Iron Hills County, the ballot is long and the lines are short', 'Colfax (pop. 16,050) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Colfax, the county seat, the campaign signs went up early this year.
-
-Iron Hills County, home to 16,050 people in the state''s Coast region, is growing faster than any county outside Port Alder.
-
-> I vote for the person, not the party. Always have.
-
-— a bartender voter
-
-About 10,968 people are registered to vote in the county. Election officials expect turnout of about 63%.
-
-[See Iron Hills County''s results](/counties/iron-hills-county/)
-', 'Keisha Brooks', 'Counties', NULL, 36, 1, '2026-05-29 08:03:00', '2026-05-29 08:03:00'),
-(135, 'governor-race-where-morrison-and-dunn-stand-on-farm-income', 'Governor race: where Morrison and Dunn stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Grace Dunn (R)
-
-Dunn would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/governor/)
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-05-31 19:52:00', '2026-05-31 19:52:00'),
-(136, 'attorney-general-race-where-mbeki-and-hale-stand-on-road-and-bridge', 'Attorney General race: where Mbeki and Hale stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for attorney general would handle it.
-
-## Aisha Mbeki (D)
-
-Mbeki has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Rebecca Hale (R)
-
-Hale says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/attorney-general/)
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-06-01 07:17:00', '2026-06-01 10:36:00'),
-(137, 'voss-wins-democratic-primary-for-commissioner-of-agriculture', 'Voss wins Democratic primary for commissioner of agriculture', 'Henry Voss took 51% of the vote in a 4-way race and now turns to November.', 'Henry Voss won the Democratic nomination for commissioner of agriculture on Tuesday, taking 51% of the vote according to unofficial returns.
-
-Speaking to supporters in Fairview, Voss promised to unite the party for the general election.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-Turnout was modest, with about 19% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
-', 'Colin Marsh', 'Statewide', 8, NULL, 1, '2026-06-02 23:09:00', '2026-06-02 23:09:00'),
-(138, 'caldwell-wins-democratic-primary-for-state-auditor', 'Caldwell wins Democratic primary for state auditor', 'Luis Caldwell took 68% of the vote in a 3-way race and now turns to November.', 'Luis Caldwell won the Democratic nomination for state auditor on Tuesday, taking 68% of the vote according to unofficial returns.
-
-Speaking to supporters in Prescott, Caldwell promised to unite the party for the general election.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-Turnout was light, with about 23% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/state-auditor/) for candidates and results.
-', 'Peter Lindahl', 'Statewide', 7, NULL, 1, '2026-06-02 23:14:00', '2026-06-02 23:14:00'),
-(139, 'vasquez-wins-democratic-primary-for-secretary-of-state', 'Vasquez wins Democratic primary for secretary of state', 'Samuel Vasquez took 63% of the vote in a 2-way race and now turns to November.', 'Samuel Vasquez won the Democratic nomination for secretary of state on Tuesday, taking 63% of the vote according to unofficial returns.
-
-Speaking to supporters in Jasper, Vasquez promised to unite the party for the general election.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-Turnout was light, with about 19% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
-', 'Keisha Brooks', 'Statewide', 5, NULL, 1, '2026-06-02 23:16:00', '2026-06-02 23:16:00'),
-(140, 'whitaker-wins-republican-primary-for-us-house-district-3', 'Whitaker wins Republican primary for U.S. House District 3', 'David Whitaker took 69% of the vote in a 3-way race and now turns to November.', 'David Whitaker won the Republican nomination for U.S. House District 3 on Tuesday, taking 69% of the vote according to unofficial returns.
-
-Speaking to supporters in Chapel Hill, Whitaker promised to unite the party for the general election.
-
-> This campaign is about wildfire preparedness, and I''m going to talk about it until the polls close.
-
-Turnout was higher than expected, with about 22% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
-', 'Keisha Brooks', 'Congress', 13, NULL, 1, '2026-06-02 23:22:00', '2026-06-02 23:22:00'),
-(141, 'underwood-wins-republican-primary-for-us-house-district-6', 'Underwood wins Republican primary for U.S. House District 6', 'Walter Underwood took 39% of the vote in a 3-way race and now turns to November.', 'Walter Underwood won the Republican nomination for U.S. House District 6 on Tuesday, taking 39% of the vote according to unofficial returns.
-
-Speaking to supporters in Harmon, Underwood promised to unite the party for the general election.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-Turnout was modest, with about 21% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/us-house-district-6/) for candidates and results.
-', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-06-02 23:28:00', '2026-06-02 23:28:00'),
-(142, 'zimmer-wins-republican-primary-for-us-senate', 'Zimmer wins Republican primary for U.S. Senate', 'Ingrid Zimmer took 64% of the vote in a 3-way race and now turns to November.', 'Ingrid Zimmer won the Republican nomination for U.S. Senate on Tuesday, taking 64% of the vote according to unofficial returns.
-
-Speaking to supporters in Mayfield, Zimmer promised to unite the party for the general election.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-Turnout was modest, with about 25% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-06-02 23:29:00', '2026-06-02 23:29:00'),
-(143, 'sterling-wins-democratic-primary-for-us-house-district-7', 'Sterling wins Democratic primary for U.S. House District 7', 'Denise Sterling took 41% of the vote in a 2-way race and now turns to November.', 'Denise Sterling won the Democratic nomination for U.S. House District 7 on Tuesday, taking 41% of the vote according to unofficial returns.
-
-Speaking to supporters in Bellport, Sterling promised to unite the party for the general election.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-Turnout was higher than expected, with about 26% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-7/) for candidates and results.
-', 'Colin Marsh', 'Congress', 17, NULL, 1, '2026-06-02 23:30:00', '2026-06-02 23:30:00'),
-(144, 'reyes-wins-democratic-primary-for-state-treasurer', 'Reyes wins Democratic primary for state treasurer', 'Kevin Reyes took 72% of the vote in a 3-way race and now turns to November.', 'Kevin Reyes won the Democratic nomination for state treasurer on Tuesday, taking 72% of the vote according to unofficial returns.
-
-Speaking to supporters in Lakeside, Reyes promised to unite the party for the general election.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-Turnout was modest, with about 20% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
-', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-06-02 23:35:00', '2026-06-02 23:35:00'),
-(145, 'ortega-wins-republican-primary-for-us-house-district-8', 'Ortega wins Republican primary for U.S. House District 8', 'Rebecca Ortega took 50% of the vote in a 4-way race and now turns to November.', 'Rebecca Ortega won the Republican nomination for U.S. House District 8 on Tuesday, taking 50% of the vote according to unofficial returns.
-
-Speaking to supporters in Greenville, Ortega promised to unite the party for the general election.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-Turnout was modest, with about 23% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/us-house-district-8/) for candidates and results.
-', 'Peter Lindahl', 'Congress', 18, NULL, 1, '2026-06-02 23:48:00', '2026-06-03 06:33:00'),
-(146, 'brennan-wins-democratic-primary-for-us-senate', 'Brennan wins Democratic primary for U.S. Senate', 'Omar Brennan took 52% of the vote in a 4-way race and now turns to November.', 'Omar Brennan won the Democratic nomination for U.S. Senate on Tuesday, taking 52% of the vote according to unofficial returns.
-
-Speaking to supporters in Hollis, Brennan promised to unite the party for the general election.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-Turnout was light, with about 28% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-06-02 23:53:00', '2026-06-02 23:53:00'),
-(147, 'hale-wins-republican-primary-for-attorney-general', 'Hale wins Republican primary for attorney general', 'Rebecca Hale took 66% of the vote in a 4-way race and now turns to November.', 'Rebecca Hale won the Republican nomination for attorney general on Tuesday, taking 66% of the vote according to unofficial returns.
-
-Speaking to supporters in Trenton, Hale promised to unite the party for the general election.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-Turnout was higher than expected, with about 23% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/attorney-general/) for candidates and results.
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-06-02 23:54:00', '2026-06-02 23:54:00'),
-(148, 'holm-wins-republican-primary-for-secretary-of-state', 'Holm wins Republican primary for secretary of state', 'Mei Holm took 57% of the vote in a 2-way race and now turns to November.', 'Mei Holm won the Republican nomination for secretary of state on Tuesday, taking 57% of the vote according to unofficial returns.
-
-Speaking to supporters in Trenton, Holm promised to unite the party for the general election.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-Turnout was modest, with about 28% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-06-03 00:04:00', '2026-06-03 00:04:00'),
-(149, 'ashworth-wins-democratic-primary-for-us-house-district-3', 'Ashworth wins Democratic primary for U.S. House District 3', 'Katherine Ashworth took 69% of the vote in a 3-way race and now turns to November.', 'Katherine Ashworth won the Democratic nomination for U.S. House District 3 on Tuesday, taking 69% of the vote according to unofficial returns.
-
-Speaking to supporters in Chapel Hill, Ashworth promised to unite the party for the general election.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-Turnout was modest, with about 24% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
-', 'Dana Whitcomb', 'Congress', 13, NULL, 1, '2026-06-03 00:06:00', '2026-06-03 00:06:00'),
-(150, 'oyelaran-wins-democratic-primary-for-us-house-district-4', 'Oyelaran wins Democratic primary for U.S. House District 4', 'Katherine Oyelaran took 57% of the vote in a 2-way race and now turns to November.', 'Katherine Oyelaran won the Democratic nomination for U.S. House District 4 on Tuesday, taking 57% of the vote according to unofficial returns.
-
-Speaking to supporters in Verona, Oyelaran promised to unite the party for the general election.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-Turnout was higher than expected, with about 22% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
-', 'Luis Ferreira', 'Congress', 14, NULL, 1, '2026-06-03 00:16:00', '2026-06-03 03:21:00'),
-(151, 'dunn-wins-republican-primary-for-governor', 'Dunn wins Republican primary for governor', 'Grace Dunn took 50% of the vote in a 2-way race and now turns to November.', 'Grace Dunn won the Republican nomination for governor on Tuesday, taking 50% of the vote according to unofficial returns.
-
-Speaking to supporters in Easton, Dunn promised to unite the party for the general election.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-Turnout was modest, with about 24% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
-
-The general election is November 3. See the [race page](/races/governor/) for candidates and results.
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-06-03 00:17:00', '2026-06-03 00:17:00'),
-(152, 'gallagher-wins-democratic-primary-for-us-house-district-2', 'Gallagher wins Democratic primary for U.S. House District 2', 'Linda Gallagher took 61% of the vote in a 3-way race and now turns to November.', 'Linda Gallagher won the Democratic nomination for U.S. House District 2 on Tuesday, taking 61% of the vote according to unofficial returns.
-
-Speaking to supporters in Millford, Gallagher promised to unite the party for the general election.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-Turnout was higher than expected, with about 25% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-06-03 00:30:00', '2026-06-03 00:30:00'),
-(153, 'quinlan-wins-republican-primary-for-lieutenant-governor', 'Quinlan wins Republican primary for lieutenant governor', 'Lena Quinlan took 47% of the vote in a 3-way race and now turns to November.', 'Lena Quinlan won the Republican nomination for lieutenant governor on Tuesday, taking 47% of the vote according to unofficial returns.
-
-Speaking to supporters in Sheffield, Quinlan promised to unite the party for the general election.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-Turnout was modest, with about 29% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
-', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-06-03 00:34:00', '2026-06-03 00:34:00'),
-(154, 'boyd-wins-republican-primary-for-us-house-district-4', 'Boyd wins Republican primary for U.S. House District 4', 'Yusuf Boyd took 60% of the vote in a 3-way race and now turns to November.', 'Yusuf Boyd won the Republican nomination for U.S. House District 4 on Tuesday, taking 60% of the vote according to unofficial returns.
-
-Speaking to supporters in Verona, Boyd promised to unite the party for the general election.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-Turnout was modest, with about 27% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
-', 'Luis Ferreira', 'Congress', 14, NULL, 1, '2026-06-03 00:38:00', '2026-06-03 00:38:00'),
-(155, 'lowry-wins-republican-primary-for-commissioner-of-agriculture', 'Lowry wins Republican primary for commissioner of agriculture', 'Fatima Lowry took 66% of the vote in a 2-way race and now turns to November.', 'Fatima Lowry won the Republican nomination for commissioner of agriculture on Tuesday, taking 66% of the vote according to unofficial returns.
-
-Speaking to supporters in Marlow, Lowry promised to unite the party for the general election.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-Turnout was modest, with about 25% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
-', 'Colin Marsh', 'Statewide', 8, NULL, 1, '2026-06-03 00:40:00', '2026-06-03 00:40:00'),
-(156, 'duarte-wins-democratic-primary-for-lieutenant-governor', 'Duarte wins Democratic primary for lieutenant governor', 'Luis Duarte took 51% of the vote in a 2-way race and now turns to November.', 'Luis Duarte won the Democratic nomination for lieutenant governor on Tuesday, taking 51% of the vote according to unofficial returns.
-
-Speaking to supporters in Lowell Falls, Duarte promised to unite the party for the general election.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-Turnout was modest, with about 21% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
-', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-06-03 00:49:00', '2026-06-03 00:49:00'),
-(157, 'morrison-wins-democratic-primary-for-governor', 'Morrison wins Democratic primary for governor', 'Priya Morrison took 76% of the vote in a 2-way race and now turns to November.', 'Priya Morrison won the Democratic nomination for governor on Tuesday, taking 76% of the vote according to unofficial returns.
-
-Speaking to supporters in Winslow, Morrison promised to unite the party for the general election.
-
-> This campaign is about rural hospital closures, and I''m going to talk about it until the polls close.
-
-Turnout was light, with about 23% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
-
-The general election is November 3. See the [race page](/races/governor/) for candidates and results.
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-06-03 00:50:00', '2026-06-03 00:50:00'),
-(158, 'kowalski-wins-republican-primary-for-us-house-district-1', 'Kowalski wins Republican primary for U.S. House District 1', 'Nathan Kowalski took 70% of the vote in a 4-way race and now turns to November.', 'Nathan Kowalski won the Republican nomination for U.S. House District 1 on Tuesday, taking 70% of the vote according to unofficial returns.
-
-Speaking to supporters in Riverton, Kowalski promised to unite the party for the general election.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-Turnout was higher than expected, with about 23% of registered voters casting a ballot. The county clerks reported no significant problems.
-
-The general election is November 3. See the [race page](/races/us-house-district-1/) for candidates and results.
-', 'Dana Whitcomb', 'Congress', 11, NULL, 1, '2026-06-03 00:53:00', '2026-06-03 00:53:00'),
-(159, 'state-treasurer-race-where-reyes-and-osei-stand-on-farm-income', 'State Treasurer race: where Reyes and Osei stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for state treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Claire Osei (R)
-
-Osei would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about public safety, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/state-treasurer/)
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-06-03 08:52:00', '2026-06-03 08:52:00'),
-(160, 'governor-race-where-morrison-and-dunn-stand-on-broadband-in-rural', 'Governor race: where Morrison and Dunn stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison would create a state task force with a deadline of one year and the power to recommend spending.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-## Grace Dunn (R)
-
-Dunn would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/governor/)
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-06-08 11:31:00', '2026-06-08 19:15:00'),
-(161, 'sorensen-rolls-out-new-television-ad-filmed-in-trenton', 'Sorensen rolls out new television ad filmed in Trenton', 'The 30-second spot is the first of the fall for Franklin Sorensen in the race for State Senate District 6.', 'Franklin Sorensen released a new television ad on Tuesday, filmed on a farm outside Trenton in Morrow County.
-
-The ad, which will run statewide, features Sorensen walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for State Senate District 6](/races/state-senate-district-6/)
-', 'Martin Ocampo', 'Legislature', 21, NULL, 1, '2026-06-09 17:00:00', '2026-06-09 17:00:00'),
-(162, 'us-senate-race-where-brennan-and-zimmer-stand-on-farm-income', 'U.S. Senate race: where Brennan and Zimmer stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. Senate would handle it.
-
-## Omar Brennan (D)
-
-Brennan has proposed a $200 million bond, to be repaid over twenty years.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Ingrid Zimmer (R)
-
-Zimmer has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-senate/)
-', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-06-10 15:39:00', '2026-06-10 15:39:00'),
-(163, 'fact-check-duartes-claim-about-jobs-in-lowell-falls', 'Fact check: Duarte''s claim about jobs in Lowell Falls', 'We looked at a claim Luis Duarte has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Luis Duarte has said that Lowell Falls "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Marsh County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Duarte says, and not on net.
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2026-06-11 10:02:00', '2026-06-11 14:18:00'),
-(164, 'june-poll-zimmer-leads-brennan-by-5-points-in-race-for-us-senate', 'June poll: Zimmer leads Brennan by 5 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 48% and Brennan at 43%, with 9% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 43% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Friday.
+[Race for State Senate District 2](/races/state-senate-district-2/)
+', 'Martin Ocampo', 'Legislature', 19, NULL, 1, '2026-04-06 09:41:00', '2026-04-06 09:41:00'),
+(109, 'april-poll-zimmer-leads-brennan-by-8-points-in-race-for-us-senate', 'April poll: Zimmer leads Brennan by 8 points in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 49% and Brennan at 41%, with 9% undecided.', 'Ingrid Zimmer leads Omar Brennan 49% to 41% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Tuesday.
 
 The poll''s margin of error is ±3.6 percentage points.
 
 ## What else the poll found
 
-1. **Top issue:** 25% of respondents named election security as the most important issue facing the state.
+1. **Top issue:** 19% of respondents named farm income as the most important issue facing the state.
 2. **Right track:** 34% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 71% of Republican voters said they were "very enthusiastic" about voting, against 68% of Democratic voters.
+3. **Enthusiasm:** 68% of Republican voters said they were "very enthusiastic" about voting, against 55% of Democratic voters.
 
 The survey of 725 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-06-12 14:23:00', '2026-06-12 14:23:00'),
-(165, 'in-salem-county-candidates-come-knocking-early', 'In Salem County, candidates come knocking early', 'Lakeside (pop. 13,240) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Lakeside, the county seat, the campaign signs went up early this year.
+', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-04-07 11:44:00', '2026-04-07 11:44:00'),
+(110, 'rasmussen-picks-up-support-from-local-officials-in-easton', 'Rasmussen picks up support from local officials in Easton', 'A dozen mayors and county commissioners signed on with Raymond Rasmussen, a candidate for State Senate District 22.', 'Twelve local officials, most from the area around Easton, endorsed Raymond Rasmussen on Thursday.
 
-Salem County, home to 13,240 people in the state''s Coast region, has seen its downtown come back to life, slowly.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
 
-> Nobody running for governor has been up here since the last time they needed us.
+[Race for State Senate District 22](/races/state-senate-district-22/)
+', 'Dana Whitcomb', 'Legislature', 29, NULL, 1, '2026-04-10 09:11:00', '2026-04-10 09:11:00'),
+(111, 'us-house-district-1-race-where-greenberg-and-sorensen-stand-on-road-and', 'U.S. House District 1 race: where Greenberg and Sorensen stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
 
-— a nurse voter
+## Dwayne Greenberg (D)
 
-About 9,490 people are registered to vote in the county. Election officials expect turnout of about 58%.
-
-[See Salem County''s results](/counties/salem-county/)
-', 'Peter Lindahl', 'Counties', NULL, 53, 1, '2026-06-13 12:49:00', '2026-06-13 12:49:00'),
-(166, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-public', 'U.S. House District 3 race: where Ashworth and Whitaker stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
-
-## Katherine Ashworth (D)
-
-Ashworth has proposed a $200 million bond, to be repaid over twenty years.
+Greenberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > Voters are smart. They can tell the difference between a plan and a slogan.
 
-## David Whitaker (R)
+## Curtis Sorensen (R)
 
-Whitaker wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Sorensen would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/us-house-district-1/)
+', 'Ruth Adeyemi', 'Congress', 11, NULL, 1, '2026-04-10 10:58:00', '2026-04-10 10:58:00'),
+(112, 'santos-rolls-out-new-television-ad-filmed-in-kirkwood', 'Santos rolls out new television ad filmed in Kirkwood', 'The 30-second spot is the first of the fall for Marcus Santos in the race for secretary of state.', 'Marcus Santos released a new television ad on Tuesday, filmed on a farm outside Kirkwood in Birch County.
+
+The ad, which will run statewide, features Santos walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-04-11 08:00:00', '2026-04-11 08:00:00'),
+(113, 'town-hall-in-westover-gets-heated-for-iverson', 'Town hall in Westover gets heated for Iverson', 'Questions about the budget dominated an evening event for Sarah Iverson, who is running for state treasurer.', 'A town hall meeting in Westover turned tense on Monday night when several residents pressed Sarah Iverson on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Fox River County resident
+
+Iverson answered every question and stayed for an hour afterward, aides said.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Dana Whitcomb', 'Statewide', 6, NULL, 1, '2026-04-12 15:43:00', '2026-04-12 19:45:00'),
+(114, 'holm-rolls-out-new-television-ad-filmed-in-kirkwood', 'Holm rolls out new television ad filmed in Kirkwood', 'The 30-second spot is the first of the fall for Kevin Holm in the race for secretary of state.', 'Kevin Holm released a new television ad on Tuesday, filmed on a farm outside Kirkwood in Birch County.
+
+The ad, which will run statewide, features Holm walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for secretary of state](/races/secretary-of-state/)
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-04-13 18:48:00', '2026-04-13 18:48:00'),
+(115, 'talbot-outraises-hale-in-the-first-quarter', 'Talbot outraises Hale in the first quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Grace Talbot raised $1.9 million in the first quarter, outpacing Katherine Hale''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Talbot ended the period with $2.8 million in the bank; Hale had $1.5 million.
+
+## Where the money came from
+
+- **Small donors:** 68% of Talbot''s contributions were $200 or less, compared with 38% for Hale.
+- **Out of state:** 25% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $4.5 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Hale said.
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-04-15 16:20:00', '2026-04-15 16:20:00'),
+(116, 'morrison-outraises-dunn-in-the-first-quarter', 'Morrison outraises Dunn in the first quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $2.6 million in the first quarter, outpacing Grace Dunn''s $1.3 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Morrison ended the period with $4.3 million in the bank; Dunn had $2.5 million.
+
+## Where the money came from
+
+- **Small donors:** 63% of Morrison''s contributions were $200 or less, compared with 39% for Dunn.
+- **Out of state:** 9% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.5 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Dunn said.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-04-15 17:04:00', '2026-04-15 17:04:00'),
+(117, 'brennan-outraises-zimmer-in-the-first-quarter', 'Brennan outraises Zimmer in the first quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $1.9 million in the first quarter, outpacing Ingrid Zimmer''s $1.5 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Brennan ended the period with $2.6 million in the bank; Zimmer had $2.2 million.
+
+## Where the money came from
+
+- **Small donors:** 40% of Brennan''s contributions were $200 or less, compared with 21% for Zimmer.
+- **Out of state:** 11% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $3.0 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Zimmer said.
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-04-15 17:05:00', '2026-04-15 17:05:00'),
+(118, 'morrison-rolls-out-new-television-ad-filmed-in-norris', 'Morrison rolls out new television ad filmed in Norris', 'The 30-second spot is the first of the fall for Priya Morrison in the race for governor.', 'Priya Morrison released a new television ad on Tuesday, filmed on a farm outside Norris in Walden County.
+
+The ad, which will run statewide, features Morrison walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for governor](/races/governor/)
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-04-17 07:05:00', '2026-04-17 07:05:00'),
+(119, 'us-house-district-3-race-where-acosta-and-okafor-stand-on-broadband-in', 'U.S. House District 3 race: where Acosta and Okafor stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Luis Acosta (D)
+
+Acosta would create a state task force with a deadline of one year and the power to recommend spending.
+
+> This campaign is about road and bridge repair, and I''m going to talk about it until the polls close.
+
+## James Okafor (R)
+
+Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-04-19 14:52:00', '2026-04-19 14:52:00'),
+(120, 'us-house-district-3-race-where-acosta-and-okafor-stand-on-the-opioid', 'U.S. House District 3 race: where Acosta and Okafor stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Luis Acosta (D)
+
+Acosta would create a state task force with a deadline of one year and the power to recommend spending.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## James Okafor (R)
+
+Okafor has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Luis Ferreira', 'Congress', 13, NULL, 1, '2026-04-20 15:41:00', '2026-04-20 15:41:00'),
+(121, 'town-hall-in-bristow-gets-heated-for-haddad', 'Town hall in Bristow gets heated for Haddad', 'Questions about the budget dominated an evening event for Walter Haddad, who is running for lieutenant governor.', 'A town hall meeting in Bristow turned tense on Monday night when several residents pressed Walter Haddad on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Summit County resident
+
+Haddad answered every question and stayed for an hour afterward, aides said.
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-04-23 11:43:00', '2026-04-23 11:43:00'),
+(122, 'secretary-of-state-race-where-holm-and-santos-stand-on-public-safety', 'Secretary of State race: where Holm and Santos stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Kevin Holm (D)
+
+Holm would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Marcus Santos (R)
+
+Santos favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> This campaign is about the Port Alder transit expansion, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Dana Whitcomb', 'Statewide', 5, NULL, 1, '2026-04-24 14:57:00', '2026-04-24 14:57:00'),
+(123, 'us-house-district-1-race-where-greenberg-and-sorensen-stand-on-the-port', 'U.S. House District 1 race: where Greenberg and Sorensen stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
+
+## Dwayne Greenberg (D)
+
+Greenberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Curtis Sorensen (R)
+
+Sorensen says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/us-house-district-1/)
+', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2026-04-25 11:43:00', '2026-04-25 11:43:00'),
+(124, 'zimmer-picks-up-support-from-local-officials-in-port-alder', 'Zimmer picks up support from local officials in Port Alder', 'A dozen mayors and county commissioners signed on with Ingrid Zimmer, a candidate for U.S. Senate.', 'Twelve local officials, most from the area around Port Alder, endorsed Ingrid Zimmer on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-04-29 11:58:00', '2026-04-29 11:58:00'),
+(125, 'in-highland-county-a-bellwether-braces-for-a-close-one', 'In Highland County, a bellwether braces for a close one', 'Stanhope (pop. 70,020) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Stanhope, the county seat, the campaign signs went up early this year.
+
+Highland County, home to 70,020 people in the state''s North Woods region, has seen its downtown come back to life, slowly.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a dairy farmer voter
+
+About 48,998 people are registered to vote in the county. Election officials expect turnout of about 63%.
+
+[See Highland County''s results](/counties/highland-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 34, 1, '2026-05-02 15:05:00', '2026-05-02 15:05:00'),
+(126, 'attorney-general-race-where-talbot-and-hale-stand-on-the-port-alder', 'Attorney General race: where Talbot and Hale stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Grace Talbot (D)
+
+Talbot says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Katherine Hale (R)
+
+Hale says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-05-05 13:16:00', '2026-05-05 13:16:00'),
+(127, 'iverson-tours-easton-as-the-campaign-heads-into-the-home-stretch', 'Iverson tours Easton as the campaign heads into the home stretch', 'Sarah Iverson spent the day with voters in the race for state treasurer.', 'Sarah Iverson spent Saturday afternoon in Easton, stopping at a diner, a hardware store and a high school football game.
+
+"Easton doesn''t get enough attention from Port Alder," Iverson told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for state treasurer](/races/state-treasurer/)
+', 'Keisha Brooks', 'Statewide', 6, NULL, 1, '2026-05-06 07:13:00', '2026-05-06 07:13:00'),
+(128, 'lieutenant-governor-race-where-frost-and-haddad-stand-on-election', 'Lieutenant Governor race: where Frost and Haddad stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+
+## Sarah Frost (D)
+
+Frost has proposed a $200 million bond, to be repaid over twenty years.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Walter Haddad (R)
+
+Haddad favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-05-09 11:12:00', '2026-05-09 11:12:00'),
+(129, 'lieutenant-governor-race-where-frost-and-haddad-stand-on-the-cost-of', 'Lieutenant Governor race: where Frost and Haddad stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+
+## Sarah Frost (D)
+
+Frost favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Walter Haddad (R)
+
+Haddad says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-05-14 19:17:00', '2026-05-14 19:17:00'),
+(130, 'eckert-campaign-opens-field-office-in-grayson', 'Eckert campaign opens field office in Grayson', 'The office is the seventh for Elena Eckert in the race for State Senate District 6.', 'The campaign of Elena Eckert opened a field office in downtown Grayson on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Clearwater County before Election Day.
+
+[Race for State Senate District 6](/races/state-senate-district-6/)
+', 'Martin Ocampo', 'Legislature', 21, NULL, 1, '2026-05-17 06:33:00', '2026-05-17 06:33:00'),
+(131, 'may-poll-talbot-leads-hale-by-3-points-in-race-for-attorney-general', 'May poll: Talbot leads Hale by 3 points in race for attorney general', 'The Courier/New Essex State University poll puts Talbot at 46% and Hale at 43%, with 11% undecided.', 'Grace Talbot leads Katherine Hale 46% to 43% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Tuesday.
+
+The lead is within the poll''s margin of error of ±3.8 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 20% of respondents named the opioid epidemic as the most important issue facing the state.
+2. **Right track:** 41% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 51% of Democratic voters said they were "very enthusiastic" about voting, against 72% of Republican voters.
+
+The survey of 675 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-05-19 19:07:00', '2026-05-19 19:07:00'),
+(132, 'in-coldbrook-county-candidates-come-knocking-early', 'In Coldbrook County, candidates come knocking early', 'Verona (pop. 78,930) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Verona, the county seat, the campaign signs went up early this year.
+
+Coldbrook County, home to 78,930 people in the state''s North Woods region, has seen its downtown come back to life, slowly.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a bartender voter
+
+About 55,336 people are registered to vote in the county. Election officials expect turnout of about 61%.
+
+[See Coldbrook County''s results](/counties/coldbrook-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 15, 1, '2026-05-20 07:25:00', '2026-05-20 07:25:00'),
+(133, 'may-poll-zimmer-leads-brennan-by-3-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 3 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 46% and Brennan at 43%, with 10% undecided.', 'Ingrid Zimmer leads Omar Brennan 46% to 43% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Wednesday.
+
+The lead is within the poll''s margin of error of ±3.5 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 27% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 44% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 66% of Republican voters said they were "very enthusiastic" about voting, against 53% of Democratic voters.
+
+The survey of 775 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-05-20 10:56:00', '2026-05-20 10:56:00'),
+(134, 'us-house-district-3-race-where-acosta-and-okafor-stand-on-election', 'U.S. House District 3 race: where Acosta and Okafor stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Luis Acosta (D)
+
+Acosta would create a state task force with a deadline of one year and the power to recommend spending.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## James Okafor (R)
+
+Okafor has proposed a $200 million bond, to be repaid over twenty years.
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
 [Compare the candidates](/races/us-house-district-3/)
-', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-06-14 12:25:00', '2026-06-14 12:25:00'),
-(167, 'quinlan-campaign-opens-field-office-in-upton', 'Quinlan campaign opens field office in Upton', 'The office is the seventh for Lena Quinlan in the race for lieutenant governor.', 'The campaign of Lena Quinlan opened a field office in downtown Upton on Saturday, its seventh in the state.
+', 'Dana Whitcomb', 'Congress', 13, NULL, 1, '2026-05-24 11:13:00', '2026-05-24 11:13:00'),
+(135, 'fact-check-talbots-claim-about-jobs-in-sutton', 'Fact check: Talbot''s claim about jobs in Sutton', 'We looked at a claim Grace Talbot has made repeatedly in the race for attorney general.', 'In speeches across the state, Grace Talbot has said that Sutton "lost a thousand jobs" in the past four years.
 
-Volunteers said they planned to knock on 20,000 doors in Hawthorne County before Election Day.
+## What the numbers say
 
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-06-15 18:06:00', '2026-06-15 18:06:00'),
-(168, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-the', 'U.S. House District 6 race: where Delgado and Underwood stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+State labor data show that employment in Deerfield County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-## Grace Delgado (D)
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Talbot says, and not on net.
 
-Delgado has proposed a $200 million bond, to be repaid over twenty years.
+[Race for attorney general](/races/attorney-general/)
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-05-25 11:07:00', '2026-05-25 11:07:00'),
+(136, 'attorney-general-race-where-talbot-and-hale-stand-on-election-security', 'Attorney General race: where Talbot and Hale stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for attorney general would handle it.
 
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
+## Grace Talbot (D)
 
-## Walter Underwood (R)
+Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-Underwood would create a state task force with a deadline of one year and the power to recommend spending.
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
-> Voters are smart. They can tell the difference between a plan and a slogan.
+## Katherine Hale (R)
 
-[Compare the candidates](/races/us-house-district-6/)
-', 'Ruth Adeyemi', 'Congress', 16, NULL, 1, '2026-06-16 09:39:00', '2026-06-16 09:39:00'),
-(169, 'secretary-of-state-race-where-vasquez-and-holm-stand-on-farm-income', 'Secretary of State race: where Vasquez and Holm stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for secretary of state would handle it.
+Hale favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-## Samuel Vasquez (D)
+> This campaign is about the cost of child care, and I''m going to talk about it until the polls close.
 
-Vasquez would create a state task force with a deadline of one year and the power to recommend spending.
+[Compare the candidates](/races/attorney-general/)
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-05-26 06:03:00', '2026-05-26 06:03:00'),
+(137, 'state-treasurer-race-where-iverson-and-nakamura-stand-on-manufacturing', 'State Treasurer race: where Iverson and Nakamura stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for state treasurer would handle it.
 
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
+## Sarah Iverson (D)
 
-## Mei Holm (R)
+Iverson wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-Holm wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+> This campaign is about the opioid epidemic, and I''m going to talk about it until the polls close.
 
-> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
+## James Nakamura (R)
 
-[Compare the candidates](/races/secretary-of-state/)
-', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-06-16 10:44:00', '2026-06-16 10:44:00'),
-(170, 'june-poll-morrison-leads-dunn-by-2-points-in-race-for-governor', 'June poll: Morrison leads Dunn by 2 points in race for governor', 'A Harbor College survey puts Morrison at 45% and Dunn at 43%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 45% to 43% among likely voters in the race for governor, according to a Harbor College survey released Thursday.
-
-The lead is within the poll''s margin of error of ±3.4 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 33% of respondents named public safety as the most important issue facing the state.
-2. **Right track:** 46% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 70% of Democratic voters said they were "very enthusiastic" about voting, against 69% of Republican voters.
-
-The survey of 850 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-06-18 06:10:00', '2026-06-18 06:10:00'),
-(171, 'the-sierra-clubs-new-essex-chapter-endorses-morrison-for-governor', 'The Sierra Club''s New Essex chapter endorses Morrison for governor', 'The endorsement gives Priya Morrison a boost on rural hospital closures.', 'The Sierra Club''s New Essex chapter endorsed Priya Morrison in the race for governor on Friday, citing her record on rural hospital closures.
-
-Morrison called the endorsement "an honor and a responsibility."
-
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-06-18 19:48:00', '2026-06-18 20:18:00'),
-(172, 'state-treasurer-race-where-reyes-and-osei-stand-on-election-security', 'State Treasurer race: where Reyes and Osei stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for state treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Claire Osei (R)
-
-Osei wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Nakamura has proposed a $200 million bond, to be repaid over twenty years.
 
 > Every county, every town. I''m going to outwork everybody in this race.
 
 [Compare the candidates](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-06-19 19:05:00', '2026-06-19 19:05:00'),
-(173, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-property', 'U.S. House District 3 race: where Ashworth and Whitaker stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-05-26 08:31:00', '2026-05-26 08:31:00'),
+(138, 'us-house-district-2-race-where-kowalski-and-gallagher-stand-on-school', 'U.S. House District 2 race: where Kowalski and Gallagher stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
 
-## Katherine Ashworth (D)
+## Nathan Kowalski (D)
 
-Ashworth would create a state task force with a deadline of one year and the power to recommend spending.
+Kowalski favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-> Every county, every town. I''m going to outwork everybody in this race.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
-## David Whitaker (R)
+## Linda Gallagher (R)
 
-Whitaker would create a state task force with a deadline of one year and the power to recommend spending.
+Gallagher says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-house-district-2/)
+', 'Hana Sato', 'Congress', 12, NULL, 1, '2026-05-26 11:27:00', '2026-05-26 11:27:00'),
+(139, 'may-poll-zimmer-leads-brennan-by-2-points-in-race-for-us-senate', 'May poll: Zimmer leads Brennan by 2 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 47% and Brennan at 45%, with 7% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 45% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Tuesday.
+
+The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 20% of respondents named farm income as the most important issue facing the state.
+2. **Right track:** 41% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 69% of Republican voters said they were "very enthusiastic" about voting, against 76% of Democratic voters.
+
+The survey of 975 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-05-26 17:21:00', '2026-05-26 17:21:00'),
+(140, 'us-house-district-7-race-where-boyd-and-sterling-stand-on-farm-income', 'U.S. House District 7 race: where Boyd and Sterling stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Rebecca Boyd (D)
+
+Boyd says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Denise Sterling (R)
+
+Sterling wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Colin Marsh', 'Congress', 17, NULL, 1, '2026-05-31 10:08:00', '2026-05-31 10:08:00'),
+(141, 'us-house-district-3-race-where-acosta-and-okafor-stand-on-the-port', 'U.S. House District 3 race: where Acosta and Okafor stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Luis Acosta (D)
+
+Acosta says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## James Okafor (R)
+
+Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
 [Compare the candidates](/races/us-house-district-3/)
-', 'Colin Marsh', 'Congress', 13, NULL, 1, '2026-06-20 15:10:00', '2026-06-20 15:10:00'),
-(174, 'town-hall-in-greenville-gets-heated-for-holm', 'Town hall in Greenville gets heated for Holm', 'Questions about the budget dominated an evening event for Mei Holm, who is running for secretary of state.', 'A town hall meeting in Greenville turned tense on Monday night when several residents pressed Mei Holm on property taxes and school funding.
+', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-06-02 06:01:00', '2026-06-02 13:35:00'),
+(142, 'dunn-wins-republican-primary-for-governor', 'Dunn wins Republican primary for governor', 'Grace Dunn took 58% of the vote in a 4-way race and now turns to November.', 'Grace Dunn won the Republican nomination for governor on Tuesday, taking 58% of the vote according to unofficial returns.
 
-> You keep saying you''ll fix it. How, exactly?
+Speaking to supporters in Easton, Dunn promised to unite the party for the general election.
 
-— a Linden County resident
+> Voters are smart. They can tell the difference between a plan and a slogan.
 
-Holm answered every question and stayed for an hour afterward, aides said.
+Turnout was higher than expected, with about 24% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
 
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-06-24 18:54:00', '2026-06-24 18:54:00'),
-(175, 'in-ashby-county-turnout-could-decide-everything', 'In Ashby County, turnout could decide everything', 'Corinth (pop. 176,490) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Corinth, the county seat, the campaign signs went up early this year.
+The general election is November 3. See the [race page](/races/governor/) for candidates and results.
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-06-02 23:02:00', '2026-06-02 23:02:00'),
+(143, 'iverson-wins-democratic-primary-for-state-treasurer', 'Iverson wins Democratic primary for state treasurer', 'Sarah Iverson took 47% of the vote in a 4-way race and now turns to November.', 'Sarah Iverson won the Democratic nomination for state treasurer on Tuesday, taking 47% of the vote according to unofficial returns.
 
-Ashby County, home to 176,490 people in the state''s Southern Hills region, is growing faster than any county outside Port Alder.
+Speaking to supporters in Elkhart, Iverson promised to unite the party for the general election.
 
-> I just want the potholes fixed. Is that too much to ask?
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
-— a county employee voter
+Turnout was higher than expected, with about 25% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
 
-About 119,761 people are registered to vote in the county. Election officials expect turnout of about 56%.
+The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
+', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-06-02 23:16:00', '2026-06-02 23:16:00'),
+(144, 'kowalski-wins-democratic-primary-for-us-house-district-2', 'Kowalski wins Democratic primary for U.S. House District 2', 'Nathan Kowalski took 65% of the vote in a 2-way race and now turns to November.', 'Nathan Kowalski won the Democratic nomination for U.S. House District 2 on Tuesday, taking 65% of the vote according to unofficial returns.
 
-[See Ashby County''s results](/counties/ashby-county/)
-', 'Peter Lindahl', 'Counties', NULL, 2, 1, '2026-06-25 08:32:00', '2026-06-25 08:32:00'),
-(176, 'fact-check-holms-claim-about-jobs-in-ridgeway', 'Fact check: Holm''s claim about jobs in Ridgeway', 'We looked at a claim Mei Holm has made repeatedly in the race for secretary of state.', 'In speeches across the state, Mei Holm has said that Ridgeway "lost a thousand jobs" in the past four years.
+Speaking to supporters in Bancroft, Kowalski promised to unite the party for the general election.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+Turnout was light, with about 21% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
+', 'Ruth Adeyemi', 'Congress', 12, NULL, 1, '2026-06-02 23:23:00', '2026-06-02 23:23:00'),
+(145, 'reyes-wins-democratic-primary-for-us-house-district-4', 'Reyes wins Democratic primary for U.S. House District 4', 'David Reyes took 76% of the vote in a 4-way race and now turns to November.', 'David Reyes won the Democratic nomination for U.S. House District 4 on Tuesday, taking 76% of the vote according to unofficial returns.
+
+Speaking to supporters in Mayfield, Reyes promised to unite the party for the general election.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+Turnout was higher than expected, with about 18% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/us-house-district-4/) for candidates and results.
+', 'Dana Whitcomb', 'Congress', 14, NULL, 1, '2026-06-02 23:27:00', '2026-06-02 23:27:00'),
+(146, 'sterling-wins-republican-primary-for-us-house-district-7', 'Sterling wins Republican primary for U.S. House District 7', 'Denise Sterling took 74% of the vote in a 3-way race and now turns to November.', 'Denise Sterling won the Republican nomination for U.S. House District 7 on Tuesday, taking 74% of the vote according to unofficial returns.
+
+Speaking to supporters in Bellport, Sterling promised to unite the party for the general election.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+Turnout was light, with about 24% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-7/) for candidates and results.
+', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-06-02 23:29:00', '2026-06-03 02:52:00'),
+(147, 'navarro-wins-democratic-primary-for-us-house-district-6', 'Navarro wins Democratic primary for U.S. House District 6', 'Julia Navarro took 43% of the vote in a 4-way race and now turns to November.', 'Julia Navarro won the Democratic nomination for U.S. House District 6 on Tuesday, taking 43% of the vote according to unofficial returns.
+
+Speaking to supporters in Westover, Navarro promised to unite the party for the general election.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+Turnout was light, with about 20% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/us-house-district-6/) for candidates and results.
+', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-06-02 23:31:00', '2026-06-02 23:31:00'),
+(148, 'hale-wins-republican-primary-for-attorney-general', 'Hale wins Republican primary for attorney general', 'Katherine Hale took 72% of the vote in a 4-way race and now turns to November.', 'Katherine Hale won the Republican nomination for attorney general on Tuesday, taking 72% of the vote according to unofficial returns.
+
+Speaking to supporters in Colfax, Hale promised to unite the party for the general election.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+Turnout was higher than expected, with about 22% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/attorney-general/) for candidates and results.
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-06-02 23:33:00', '2026-06-02 23:33:00'),
+(149, 'nakamura-wins-republican-primary-for-state-treasurer', 'Nakamura wins Republican primary for state treasurer', 'James Nakamura took 43% of the vote in a 2-way race and now turns to November.', 'James Nakamura won the Republican nomination for state treasurer on Tuesday, taking 43% of the vote according to unofficial returns.
+
+Speaking to supporters in Millford, Nakamura promised to unite the party for the general election.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+Turnout was light, with about 29% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/state-treasurer/) for candidates and results.
+', 'Keisha Brooks', 'Statewide', 6, NULL, 1, '2026-06-02 23:33:00', '2026-06-03 00:37:00'),
+(150, 'gallagher-wins-republican-primary-for-us-house-district-2', 'Gallagher wins Republican primary for U.S. House District 2', 'Linda Gallagher took 43% of the vote in a 2-way race and now turns to November.', 'Linda Gallagher won the Republican nomination for U.S. House District 2 on Tuesday, taking 43% of the vote according to unofficial returns.
+
+Speaking to supporters in Millford, Gallagher promised to unite the party for the general election.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+Turnout was modest, with about 18% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-2/) for candidates and results.
+', 'Peter Lindahl', 'Congress', 12, NULL, 1, '2026-06-02 23:33:00', '2026-06-02 23:33:00'),
+(151, 'tran-wins-republican-primary-for-us-house-district-6', 'Tran wins Republican primary for U.S. House District 6', 'Monica Tran took 69% of the vote in a 4-way race and now turns to November.', 'Monica Tran won the Republican nomination for U.S. House District 6 on Tuesday, taking 69% of the vote according to unofficial returns.
+
+Speaking to supporters in Marlow, Tran promised to unite the party for the general election.
+
+> This campaign is about wildfire preparedness, and I''m going to talk about it until the polls close.
+
+Turnout was higher than expected, with about 27% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-6/) for candidates and results.
+', 'Peter Lindahl', 'Congress', 16, NULL, 1, '2026-06-02 23:33:00', '2026-06-03 00:03:00'),
+(152, 'boyd-wins-democratic-primary-for-us-house-district-7', 'Boyd wins Democratic primary for U.S. House District 7', 'Rebecca Boyd took 54% of the vote in a 2-way race and now turns to November.', 'Rebecca Boyd won the Democratic nomination for U.S. House District 7 on Tuesday, taking 54% of the vote according to unofficial returns.
+
+Speaking to supporters in Sutton, Boyd promised to unite the party for the general election.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+Turnout was modest, with about 27% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/us-house-district-7/) for candidates and results.
+', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-06-02 23:36:00', '2026-06-03 05:59:00'),
+(153, 'ellison-wins-republican-primary-for-commissioner-of-agriculture', 'Ellison wins Republican primary for commissioner of agriculture', 'Omar Ellison took 66% of the vote in a 3-way race and now turns to November.', 'Omar Ellison won the Republican nomination for commissioner of agriculture on Tuesday, taking 66% of the vote according to unofficial returns.
+
+Speaking to supporters in Grayson, Ellison promised to unite the party for the general election.
+
+> This campaign is about the opioid epidemic, and I''m going to talk about it until the polls close.
+
+Turnout was light, with about 21% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
+', 'Keisha Brooks', 'Statewide', 8, NULL, 1, '2026-06-02 23:37:00', '2026-06-02 23:37:00'),
+(154, 'frost-wins-democratic-primary-for-lieutenant-governor', 'Frost wins Democratic primary for lieutenant governor', 'Sarah Frost took 48% of the vote in a 4-way race and now turns to November.', 'Sarah Frost won the Democratic nomination for lieutenant governor on Tuesday, taking 48% of the vote according to unofficial returns.
+
+Speaking to supporters in Carlisle, Frost promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was higher than expected, with about 19% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
+', 'Keisha Brooks', 'Statewide', 3, NULL, 1, '2026-06-02 23:48:00', '2026-06-02 23:48:00'),
+(155, 'yates-wins-republican-primary-for-us-house-district-8', 'Yates wins Republican primary for U.S. House District 8', 'Maria Yates took 77% of the vote in a 4-way race and now turns to November.', 'Maria Yates won the Republican nomination for U.S. House District 8 on Tuesday, taking 77% of the vote according to unofficial returns.
+
+Speaking to supporters in Greenville, Yates promised to unite the party for the general election.
+
+> This campaign is about election security, and I''m going to talk about it until the polls close.
+
+Turnout was modest, with about 28% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-8/) for candidates and results.
+', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-06-02 23:54:00', '2026-06-03 02:16:00'),
+(156, 'kimura-wins-democratic-primary-for-commissioner-of-agriculture', 'Kimura wins Democratic primary for commissioner of agriculture', 'Robert Kimura took 39% of the vote in a 3-way race and now turns to November.', 'Robert Kimura won the Democratic nomination for commissioner of agriculture on Tuesday, taking 39% of the vote according to unofficial returns.
+
+Speaking to supporters in Ridgeway, Kimura promised to unite the party for the general election.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+Turnout was higher than expected, with about 26% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/commissioner-of-agriculture/) for candidates and results.
+', 'Colin Marsh', 'Statewide', 8, NULL, 1, '2026-06-03 00:05:00', '2026-06-03 04:24:00'),
+(157, 'castillo-wins-democratic-primary-for-us-house-district-8', 'Castillo wins Democratic primary for U.S. House District 8', 'Lena Castillo took 38% of the vote in a 4-way race and now turns to November.', 'Lena Castillo won the Democratic nomination for U.S. House District 8 on Tuesday, taking 38% of the vote according to unofficial returns.
+
+Speaking to supporters in Greenville, Castillo promised to unite the party for the general election.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+Turnout was modest, with about 24% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/us-house-district-8/) for candidates and results.
+', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2026-06-03 00:07:00', '2026-06-03 00:07:00'),
+(158, 'lindgren-wins-republican-primary-for-us-house-district-5', 'Lindgren wins Republican primary for U.S. House District 5', 'Curtis Lindgren took 53% of the vote in a 3-way race and now turns to November.', 'Curtis Lindgren won the Republican nomination for U.S. House District 5 on Tuesday, taking 53% of the vote according to unofficial returns.
+
+Speaking to supporters in Trenton, Lindgren promised to unite the party for the general election.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+Turnout was higher than expected, with about 18% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-5/) for candidates and results.
+', 'Colin Marsh', 'Congress', 15, NULL, 1, '2026-06-03 00:12:00', '2026-06-03 01:10:00'),
+(159, 'acosta-wins-democratic-primary-for-us-house-district-3', 'Acosta wins Democratic primary for U.S. House District 3', 'Luis Acosta took 45% of the vote in a 3-way race and now turns to November.', 'Luis Acosta won the Democratic nomination for U.S. House District 3 on Tuesday, taking 45% of the vote according to unofficial returns.
+
+Speaking to supporters in Granby, Acosta promised to unite the party for the general election.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+Turnout was higher than expected, with about 22% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
+', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2026-06-03 00:13:00', '2026-06-03 00:13:00'),
+(160, 'santos-wins-republican-primary-for-secretary-of-state', 'Santos wins Republican primary for secretary of state', 'Marcus Santos took 50% of the vote in a 3-way race and now turns to November.', 'Marcus Santos won the Republican nomination for secretary of state on Tuesday, taking 50% of the vote according to unofficial returns.
+
+Speaking to supporters in Fulton, Santos promised to unite the party for the general election.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+Turnout was higher than expected, with about 27% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-06-03 00:14:00', '2026-06-03 00:14:00'),
+(161, 'morrison-wins-democratic-primary-for-governor', 'Morrison wins Democratic primary for governor', 'Priya Morrison took 66% of the vote in a 2-way race and now turns to November.', 'Priya Morrison won the Democratic nomination for governor on Tuesday, taking 66% of the vote according to unofficial returns.
+
+Speaking to supporters in Winslow, Morrison promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was higher than expected, with about 21% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/governor/) for candidates and results.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-06-03 00:15:00', '2026-06-03 00:15:00'),
+(162, 'greenberg-wins-democratic-primary-for-us-house-district-1', 'Greenberg wins Democratic primary for U.S. House District 1', 'Dwayne Greenberg took 73% of the vote in a 2-way race and now turns to November.', 'Dwayne Greenberg won the Democratic nomination for U.S. House District 1 on Tuesday, taking 73% of the vote according to unofficial returns.
+
+Speaking to supporters in Port Alder, Greenberg promised to unite the party for the general election.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+Turnout was higher than expected, with about 28% of registered voters casting a ballot. Several counties reported delays with new ballot scanners.
+
+The general election is November 3. See the [race page](/races/us-house-district-1/) for candidates and results.
+', 'Peter Lindahl', 'Congress', 11, NULL, 1, '2026-06-03 00:15:00', '2026-06-03 00:15:00'),
+(163, 'okafor-wins-republican-primary-for-us-house-district-3', 'Okafor wins Republican primary for U.S. House District 3', 'James Okafor took 54% of the vote in a 2-way race and now turns to November.', 'James Okafor won the Republican nomination for U.S. House District 3 on Tuesday, taking 54% of the vote according to unofficial returns.
+
+Speaking to supporters in Abbott, Okafor promised to unite the party for the general election.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+Turnout was higher than expected, with about 28% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-3/) for candidates and results.
+', 'Keisha Brooks', 'Congress', 13, NULL, 1, '2026-06-03 00:15:00', '2026-06-03 00:15:00'),
+(164, 'holm-wins-democratic-primary-for-secretary-of-state', 'Holm wins Democratic primary for secretary of state', 'Kevin Holm took 63% of the vote in a 4-way race and now turns to November.', 'Kevin Holm won the Democratic nomination for secretary of state on Tuesday, taking 63% of the vote according to unofficial returns.
+
+Speaking to supporters in Rockport, Holm promised to unite the party for the general election.
+
+> This campaign is about the Port Alder transit expansion, and I''m going to talk about it until the polls close.
+
+Turnout was higher than expected, with about 27% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/secretary-of-state/) for candidates and results.
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-06-03 00:23:00', '2026-06-03 00:23:00'),
+(165, 'haddad-wins-republican-primary-for-lieutenant-governor', 'Haddad wins Republican primary for lieutenant governor', 'Walter Haddad took 65% of the vote in a 4-way race and now turns to November.', 'Walter Haddad won the Republican nomination for lieutenant governor on Tuesday, taking 65% of the vote according to unofficial returns.
+
+Speaking to supporters in Denton, Haddad promised to unite the party for the general election.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+Turnout was modest, with about 20% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/lieutenant-governor/) for candidates and results.
+', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-06-03 00:31:00', '2026-06-03 00:31:00'),
+(166, 'brennan-wins-democratic-primary-for-us-senate', 'Brennan wins Democratic primary for U.S. Senate', 'Omar Brennan took 63% of the vote in a 4-way race and now turns to November.', 'Omar Brennan won the Democratic nomination for U.S. Senate on Tuesday, taking 63% of the vote according to unofficial returns.
+
+Speaking to supporters in Hollis, Brennan promised to unite the party for the general election.
+
+> This campaign is about public safety, and I''m going to talk about it until the polls close.
+
+Turnout was modest, with about 22% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-senate/) for candidates and results.
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-06-03 00:48:00', '2026-06-03 00:48:00'),
+(167, 'dawson-wins-republican-primary-for-state-auditor', 'Dawson wins Republican primary for state auditor', 'Abigail Dawson took 49% of the vote in a 2-way race and now turns to November.', 'Abigail Dawson won the Republican nomination for state auditor on Tuesday, taking 49% of the vote according to unofficial returns.
+
+Speaking to supporters in Quincy, Dawson promised to unite the party for the general election.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+Turnout was modest, with about 29% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/state-auditor/) for candidates and results.
+', 'Luis Ferreira', 'Statewide', 7, NULL, 1, '2026-06-03 00:49:00', '2026-06-03 00:49:00'),
+(168, 'abernathy-wins-democratic-primary-for-state-auditor', 'Abernathy wins Democratic primary for state auditor', 'Maria Abernathy took 53% of the vote in a 4-way race and now turns to November.', 'Maria Abernathy won the Democratic nomination for state auditor on Tuesday, taking 53% of the vote according to unofficial returns.
+
+Speaking to supporters in Ferris, Abernathy promised to unite the party for the general election.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+Turnout was light, with about 18% of registered voters casting a ballot. Mail ballots made up nearly half of the total.
+
+The general election is November 3. See the [race page](/races/state-auditor/) for candidates and results.
+', 'Luis Ferreira', 'Statewide', 7, NULL, 1, '2026-06-03 00:50:00', '2026-06-03 00:50:00'),
+(169, 'sorensen-wins-republican-primary-for-us-house-district-1', 'Sorensen wins Republican primary for U.S. House District 1', 'Curtis Sorensen took 60% of the vote in a 4-way race and now turns to November.', 'Curtis Sorensen won the Republican nomination for U.S. House District 1 on Tuesday, taking 60% of the vote according to unofficial returns.
+
+Speaking to supporters in Halsey, Sorensen promised to unite the party for the general election.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+Turnout was modest, with about 20% of registered voters casting a ballot. The county clerks reported no significant problems.
+
+The general election is November 3. See the [race page](/races/us-house-district-1/) for candidates and results.
+', 'Dana Whitcomb', 'Congress', 11, NULL, 1, '2026-06-03 00:55:00', '2026-06-03 05:41:00'),
+(170, 'fact-check-frosts-claim-about-jobs-in-quincy', 'Fact check: Frost''s claim about jobs in Quincy', 'We looked at a claim Sarah Frost has made repeatedly in the race for lieutenant governor.', 'In speeches across the state, Sarah Frost has said that Quincy "lost a thousand jobs" in the past four years.
 
 ## What the numbers say
 
-State labor data show that employment in Bramble County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+State labor data show that employment in Rowan County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
 
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Holm says, and not on net.
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Frost says, and not on net.
 
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-06-25 12:41:00', '2026-06-25 12:41:00'),
-(177, 'governor-race-where-morrison-and-dunn-stand-on-the-port-alder-transit', 'Governor race: where Morrison and Dunn stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for governor would handle it.
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2026-06-04 06:22:00', '2026-06-04 06:22:00'),
+(171, 'june-poll-dunn-leads-morrison-by-6-points-in-race-for-governor', 'June poll: Dunn leads Morrison by 6 points in race for governor', 'A Kingsbury College poll puts Dunn at 47% and Morrison at 41%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 47% to 41% among likely voters in the race for governor, according to a Kingsbury College poll released Friday.
+
+The poll''s margin of error is ±3.7 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 31% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 41% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 75% of Republican voters said they were "very enthusiastic" about voting, against 72% of Democratic voters.
+
+The survey of 700 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-06-05 09:17:00', '2026-06-05 09:17:00'),
+(172, 'us-house-district-7-race-where-boyd-and-sterling-stand-on-property-taxes', 'U.S. House District 7 race: where Boyd and Sterling stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Rebecca Boyd (D)
+
+Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> This campaign is about housing costs, and I''m going to talk about it until the polls close.
+
+## Denise Sterling (R)
+
+Sterling favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Peter Lindahl', 'Congress', 17, NULL, 1, '2026-06-05 14:33:00', '2026-06-05 14:33:00'),
+(173, 'state-treasurer-race-where-iverson-and-nakamura-stand-on-the-cost-of', 'State Treasurer race: where Iverson and Nakamura stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for state treasurer would handle it.
+
+## Sarah Iverson (D)
+
+Iverson would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## James Nakamura (R)
+
+Nakamura says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/state-treasurer/)
+', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-06-06 13:22:00', '2026-06-06 13:22:00'),
+(174, 'petrov-picks-up-support-from-local-officials-in-stanhope', 'Petrov picks up support from local officials in Stanhope', 'A dozen mayors and county commissioners signed on with Rosa Petrov, a candidate for State Senate District 10.', 'Twelve local officials, most from the area around Stanhope, endorsed Rosa Petrov on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for State Senate District 10](/races/state-senate-district-10/)
+', 'Peter Lindahl', 'Legislature', 23, NULL, 1, '2026-06-08 12:33:00', '2026-06-08 12:33:00'),
+(175, 'us-house-district-6-race-where-navarro-and-tran-stand-on-wildfire', 'U.S. House District 6 race: where Navarro and Tran stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+
+## Julia Navarro (D)
+
+Navarro says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Monica Tran (R)
+
+Tran has proposed a $200 million bond, to be repaid over twenty years.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-house-district-6/)
+', 'Dana Whitcomb', 'Congress', 16, NULL, 1, '2026-06-09 18:38:00', '2026-06-09 18:38:00'),
+(176, 'secretary-of-state-race-where-holm-and-santos-stand-on-the-cost-of', 'Secretary of State race: where Holm and Santos stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Kevin Holm (D)
+
+Holm favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Marcus Santos (R)
+
+Santos favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-06-13 14:56:00', '2026-06-13 14:56:00'),
+(177, 'us-house-district-3-race-where-acosta-and-okafor-stand-on-rural', 'U.S. House District 3 race: where Acosta and Okafor stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+
+## Luis Acosta (D)
+
+Acosta would create a state task force with a deadline of one year and the power to recommend spending.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## James Okafor (R)
+
+Okafor says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-house-district-3/)
+', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2026-06-17 09:24:00', '2026-06-17 09:24:00'),
+(178, 'gallagher-picks-up-support-from-local-officials-in-riverton', 'Gallagher picks up support from local officials in Riverton', 'A dozen mayors and county commissioners signed on with Linda Gallagher, a candidate for U.S. House District 2.', 'Twelve local officials, most from the area around Riverton, endorsed Linda Gallagher on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for U.S. House District 2](/races/us-house-district-2/)
+', 'Ruth Adeyemi', 'Congress', 12, NULL, 1, '2026-06-17 19:41:00', '2026-06-17 19:41:00'),
+(179, 'us-house-district-8-race-where-castillo-and-yates-stand-on-the-state', 'U.S. House District 8 race: where Castillo and Yates stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Lena Castillo (D)
+
+Castillo says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Maria Yates (R)
+
+Yates wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Colin Marsh', 'Congress', 18, NULL, 1, '2026-06-19 07:30:00', '2026-06-19 09:18:00'),
+(180, 'us-house-district-8-race-where-castillo-and-yates-stand-on-housing-costs', 'U.S. House District 8 race: where Castillo and Yates stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Lena Castillo (D)
+
+Castillo favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Maria Yates (R)
+
+Yates favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-06-19 11:15:00', '2026-06-19 11:15:00'),
+(181, 'governor-race-where-morrison-and-dunn-stand-on-the-state-budget-surplus', 'Governor race: where Morrison and Dunn stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for governor would handle it.
 
 ## Priya Morrison (D)
 
@@ -5246,485 +5326,655 @@ Morrison has proposed a $200 million bond, to be repaid over twenty years.
 
 ## Grace Dunn (R)
 
-Dunn has proposed a $200 million bond, to be repaid over twenty years.
+Dunn says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+> This campaign is about the opioid epidemic, and I''m going to talk about it until the polls close.
 
 [Compare the candidates](/races/governor/)
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-06-25 14:22:00', '2026-06-25 14:22:00'),
-(178, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on-public', 'U.S. House District 1 race: where Talbot and Kowalski stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-06-20 09:47:00', '2026-06-20 10:54:00'),
+(182, 'hale-campaign-opens-field-office-in-westover', 'Hale campaign opens field office in Westover', 'The office is the seventh for Katherine Hale in the race for attorney general.', 'The campaign of Katherine Hale opened a field office in downtown Westover on Saturday, its seventh in the state.
 
-## Abigail Talbot (D)
+Volunteers said they planned to knock on 20,000 doors in Fox River County before Election Day.
 
-Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+[Race for attorney general](/races/attorney-general/)
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-06-21 06:52:00', '2026-06-21 06:52:00'),
+(183, 'abernathy-tours-verona-as-the-campaign-heads-into-the-home-stretch', 'Abernathy tours Verona as the campaign heads into the home stretch', 'Maria Abernathy spent the day with voters in the race for state auditor.', 'Maria Abernathy spent Saturday afternoon in Verona, stopping at a diner, a hardware store and a high school football game.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+"Verona doesn''t get enough attention from Port Alder," Abernathy told a crowd of about 80 people. "I''m going to change that."
 
-## Nathan Kowalski (R)
+[Follow the race for state auditor](/races/state-auditor/)
+', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2026-06-22 18:54:00', '2026-06-22 18:54:00'),
+(184, 'june-poll-talbot-leads-hale-by-8-points-in-race-for-attorney-general', 'June poll: Talbot leads Hale by 8 points in race for attorney general', 'A poll for the New Essex Farm Bureau puts Talbot at 48% and Hale at 40%, with 11% undecided.', 'Grace Talbot leads Katherine Hale 48% to 40% among likely voters in the race for attorney general, according to a poll for the New Essex Farm Bureau released Wednesday.
 
-Kowalski favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+The poll''s margin of error is ±3.8 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 37% of respondents named property taxes as the most important issue facing the state.
+2. **Right track:** 39% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 55% of Democratic voters said they were "very enthusiastic" about voting, against 62% of Republican voters.
+
+The survey of 675 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-06-24 18:23:00', '2026-06-24 18:23:00'),
+(185, 'iverson-rolls-out-new-television-ad-filmed-in-ridgeway', 'Iverson rolls out new television ad filmed in Ridgeway', 'The 30-second spot is the first of the fall for Sarah Iverson in the race for state treasurer.', 'Sarah Iverson released a new television ad on Tuesday, filmed on a farm outside Ridgeway in Bramble County.
+
+The ad, which will run statewide, features Iverson walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-06-25 13:23:00', '2026-06-25 13:23:00'),
+(186, 'morrison-tours-ferris-as-the-campaign-heads-into-the-home-stretch', 'Morrison tours Ferris as the campaign heads into the home stretch', 'Priya Morrison spent the day with voters in the race for governor.', 'Priya Morrison spent Saturday afternoon in Ferris, stopping at a diner, a hardware store and a high school football game.
+
+"Ferris doesn''t get enough attention from Port Alder," Morrison told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for governor](/races/governor/)
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-06-28 14:07:00', '2026-06-28 14:07:00'),
+(187, 'fact-check-dunns-claim-about-jobs-in-sheffield', 'Fact check: Dunn''s claim about jobs in Sheffield', 'We looked at a claim Grace Dunn has made repeatedly in the race for governor.', 'In speeches across the state, Grace Dunn has said that Sheffield "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Greer County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Dunn says, and not on net.
+
+[Race for governor](/races/governor/)
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-06-28 17:31:00', '2026-06-28 17:31:00'),
+(188, 'governor-race-where-morrison-and-dunn-stand-on-manufacturing-jobs', 'Governor race: where Morrison and Dunn stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison has proposed a $200 million bond, to be repaid over twenty years.
+
+> This campaign is about rural hospital closures, and I''m going to talk about it until the polls close.
+
+## Grace Dunn (R)
+
+Dunn has proposed a $200 million bond, to be repaid over twenty years.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+[Compare the candidates](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-06-30 19:23:00', '2026-06-30 19:23:00'),
+(189, 'holm-tours-denton-as-the-campaign-heads-into-the-home-stretch', 'Holm tours Denton as the campaign heads into the home stretch', 'Kevin Holm spent the day with voters in the race for secretary of state.', 'Kevin Holm spent Saturday afternoon in Denton, stopping at a diner, a hardware store and a high school football game.
+
+"Denton doesn''t get enough attention from Port Alder," Holm told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for secretary of state](/races/secretary-of-state/)
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-07-03 11:49:00', '2026-07-03 14:16:00'),
+(190, 'july-poll-dunn-leads-morrison-by-4-points-in-race-for-governor', 'July poll: Dunn leads Morrison by 4 points in race for governor', 'A Kingsbury College poll puts Dunn at 47% and Morrison at 43%, with 9% undecided.', 'Grace Dunn leads Priya Morrison 47% to 43% among likely voters in the race for governor, according to a Kingsbury College poll released Sunday.
+
+The poll''s margin of error is ±3.3 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 25% of respondents named farm income as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 63% of Republican voters said they were "very enthusiastic" about voting, against 76% of Democratic voters.
+
+The survey of 875 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-07-05 15:15:00', '2026-07-05 15:15:00'),
+(191, 'in-granite-county-a-bellwether-braces-for-a-close-one', 'In Granite County, a bellwether braces for a close one', 'Winslow (pop. 6,640) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Winslow, the county seat, the campaign signs went up early this year.
+
+Granite County, home to 6,640 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+
+> I vote for the person, not the party. Always have.
+
+— a county employee voter
+
+About 4,542 people are registered to vote in the county. Election officials expect turnout of about 60%.
+
+[See Granite County''s results](/counties/granite-county/)
+', 'Martin Ocampo', 'Counties', NULL, 27, 1, '2026-07-06 14:32:00', '2026-07-06 14:32:00'),
+(192, 'in-cooper-county-the-race-for-governor-is-personal', 'In Cooper County, the race for governor is personal', 'Kettering (pop. 70,980) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Kettering, the county seat, the campaign signs went up early this year.
+
+Cooper County, home to 70,980 people in the state''s North Woods region, has lost two factories and gained a distribution center in the past decade.
+
+> I just want the potholes fixed. Is that too much to ask?
+
+— a dairy farmer voter
+
+About 50,353 people are registered to vote in the county. Election officials expect turnout of about 58%.
+
+[See Cooper County''s results](/counties/cooper-county/)
+', 'Luis Ferreira', 'Counties', NULL, 16, 1, '2026-07-09 08:15:00', '2026-07-09 08:15:00'),
+(193, 'us-house-district-8-race-where-castillo-and-yates-stand-on-property', 'U.S. House District 8 race: where Castillo and Yates stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Lena Castillo (D)
+
+Castillo says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Maria Yates (R)
+
+Yates favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> This campaign is about election security, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Colin Marsh', 'Congress', 18, NULL, 1, '2026-07-09 08:17:00', '2026-07-09 08:17:00'),
+(194, 'us-house-district-4-race-where-reyes-and-lowry-stand-on-manufacturing', 'U.S. House District 4 race: where Reyes and Lowry stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## David Reyes (D)
+
+Reyes would create a state task force with a deadline of one year and the power to recommend spending.
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+## Beatrice Lowry (R)
+
+Lowry has proposed a $200 million bond, to be repaid over twenty years.
 
 > My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
-[Compare the candidates](/races/us-house-district-1/)
-', 'Ruth Adeyemi', 'Congress', 11, NULL, 1, '2026-06-25 15:05:00', '2026-06-25 15:05:00'),
-(179, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-broadband-in', 'U.S. House District 4 race: where Oyelaran and Boyd stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Katherine Oyelaran (D)
-
-Oyelaran wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## Yusuf Boyd (R)
-
-Boyd has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
 [Compare the candidates](/races/us-house-district-4/)
-', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-06-25 17:26:00', '2026-06-25 17:26:00'),
-(180, 'in-hadley-county-the-ballot-is-long-and-the-lines-are-short', 'In Hadley County, the ballot is long and the lines are short', 'Abbott (pop. 94,250) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Abbott, the county seat, the campaign signs went up early this year.
+', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2026-07-12 08:18:00', '2026-07-12 08:18:00'),
+(195, 'dunn-picks-up-support-from-local-officials-in-jasper', 'Dunn picks up support from local officials in Jasper', 'A dozen mayors and county commissioners signed on with Grace Dunn, a candidate for governor.', 'Twelve local officials, most from the area around Jasper, endorsed Grace Dunn on Thursday.
 
-Hadley County, home to 94,250 people in the state''s Coast region, relies on farming and a state prison for most of its jobs.
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for governor](/races/governor/)
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-07-12 17:08:00', '2026-07-12 17:08:00'),
+(196, 'fact-check-iversons-claim-about-jobs-in-beckley', 'Fact check: Iverson''s claim about jobs in Beckley', 'We looked at a claim Sarah Iverson has made repeatedly in the race for state treasurer.', 'In speeches across the state, Sarah Iverson has said that Beckley "lost a thousand jobs" in the past four years.
+
+## What the numbers say
+
+State labor data show that employment in Crane County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
+
+**Our verdict: exaggerated.** The county did lose jobs, but not as many as Iverson says, and not on net.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-07-13 07:31:00', '2026-07-13 07:31:00'),
+(197, 'in-holloway-county-turnout-could-decide-everything', 'In Holloway County, turnout could decide everything', 'Bancroft (pop. 119,280) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Bancroft, the county seat, the campaign signs went up early this year.
+
+Holloway County, home to 119,280 people in the state''s Coast region, has seen its downtown come back to life, slowly.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a county employee voter
+
+About 87,838 people are registered to vote in the county. Election officials expect turnout of about 60%.
+
+[See Holloway County''s results](/counties/holloway-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 35, 1, '2026-07-13 08:56:00', '2026-07-13 08:56:00'),
+(198, 'frost-picks-up-support-from-local-officials-in-denton', 'Frost picks up support from local officials in Denton', 'A dozen mayors and county commissioners signed on with Sarah Frost, a candidate for lieutenant governor.', 'Twelve local officials, most from the area around Denton, endorsed Sarah Frost on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for lieutenant governor](/races/lieutenant-governor/)
+', 'Luis Ferreira', 'Statewide', 3, NULL, 1, '2026-07-13 17:54:00', '2026-07-13 17:54:00'),
+(199, 'governor-race-where-morrison-and-dunn-stand-on-farm-income', 'Governor race: where Morrison and Dunn stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for governor would handle it.
+
+## Priya Morrison (D)
+
+Morrison says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## Grace Dunn (R)
+
+Dunn has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-07-14 11:50:00', '2026-07-14 11:50:00'),
+(200, 'dunn-outraises-morrison-in-the-second-quarter', 'Dunn outraises Morrison in the second quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Grace Dunn raised $1.4 million in the second quarter, outpacing Priya Morrison''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Dunn ended the period with $2.2 million in the bank; Morrison had $1.2 million.
+
+## Where the money came from
+
+- **Small donors:** 63% of Dunn''s contributions were $200 or less, compared with 41% for Morrison.
+- **Out of state:** 23% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $3.3 million in television time for the fall.
+
+"We''re going to be outspent, and we''re fine with that." a spokesperson for Morrison said.
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-07-16 15:25:00', '2026-07-16 15:25:00');
+
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(201, 'hale-outraises-talbot-in-the-second-quarter', 'Hale outraises Talbot in the second quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Katherine Hale raised $2.5 million in the second quarter, outpacing Grace Talbot''s $1.7 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Hale ended the period with $3.9 million in the bank; Talbot had $2.9 million.
+
+## Where the money came from
+
+- **Small donors:** 58% of Hale''s contributions were $200 or less, compared with 39% for Talbot.
+- **Out of state:** 27% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $3.7 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Talbot said.
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-07-16 16:24:00', '2026-07-16 16:24:00'),
+(202, 'brennan-outraises-zimmer-in-the-second-quarter', 'Brennan outraises Zimmer in the second quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $2.0 million in the second quarter, outpacing Ingrid Zimmer''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Brennan ended the period with $4.2 million in the bank; Zimmer had $1.2 million.
+
+## Where the money came from
+
+- **Small donors:** 66% of Brennan''s contributions were $200 or less, compared with 58% for Zimmer.
+- **Out of state:** 31% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.5 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Zimmer said.
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-07-16 16:53:00', '2026-07-16 22:10:00'),
+(203, 'vasquez-campaign-opens-field-office-in-elkhart', 'Vasquez campaign opens field office in Elkhart', 'The office is the seventh for Victor Vasquez in the race for State Senate District 24.', 'The campaign of Victor Vasquez opened a field office in downtown Elkhart on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Norwood County before Election Day.
+
+[Race for State Senate District 24](/races/state-senate-district-24/)
+', 'Colin Marsh', 'Legislature', 30, NULL, 1, '2026-07-17 06:41:00', '2026-07-17 06:41:00'),
+(204, 'us-house-district-6-race-where-navarro-and-tran-stand-on-the-port-alder', 'U.S. House District 6 race: where Navarro and Tran stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
+
+## Julia Navarro (D)
+
+Navarro favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+## Monica Tran (R)
+
+Tran has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-6/)
+', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-07-17 13:18:00', '2026-07-17 13:18:00'),
+(205, 'us-house-district-2-race-where-kowalski-and-gallagher-stand-on-the', 'U.S. House District 2 race: where Kowalski and Gallagher stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+
+## Nathan Kowalski (D)
+
+Kowalski says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Linda Gallagher (R)
+
+Gallagher favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-2/)
+', 'Hana Sato', 'Congress', 12, NULL, 1, '2026-07-17 15:13:00', '2026-07-17 15:13:00'),
+(206, 'secretary-of-state-race-where-holm-and-santos-stand-on-the-state-budget', 'Secretary of State race: where Holm and Santos stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for secretary of state would handle it.
+
+## Kevin Holm (D)
+
+Holm wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Marcus Santos (R)
+
+Santos has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/secretary-of-state/)
+', 'Ruth Adeyemi', 'Statewide', 5, NULL, 1, '2026-07-19 18:52:00', '2026-07-19 22:36:00'),
+(207, 'iverson-picks-up-support-from-local-officials-in-orland', 'Iverson picks up support from local officials in Orland', 'A dozen mayors and county commissioners signed on with Sarah Iverson, a candidate for state treasurer.', 'Twelve local officials, most from the area around Orland, endorsed Sarah Iverson on Thursday.
+
+The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-07-20 17:26:00', '2026-07-20 17:26:00'),
+(208, 'attorney-general-race-where-talbot-and-hale-stand-on-public-safety', 'Attorney General race: where Talbot and Hale stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Grace Talbot (D)
+
+Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> This campaign is about election security, and I''m going to talk about it until the polls close.
+
+## Katherine Hale (R)
+
+Hale wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-07-21 15:01:00', '2026-07-21 15:01:00'),
+(209, 'in-barrow-county-the-race-for-governor-is-personal', 'In Barrow County, the race for governor is personal', 'Mayfield (pop. 13,980) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Mayfield, the county seat, the campaign signs went up early this year.
+
+Barrow County, home to 13,980 people in the state''s River Valley region, relies on farming and a state prison for most of its jobs.
 
 > I vote for the person, not the party. Always have.
 
 — a retired teacher voter
 
-About 68,120 people are registered to vote in the county. Election officials expect turnout of about 60%.
+About 9,454 people are registered to vote in the county. Election officials expect turnout of about 53%.
 
-[See Hadley County''s results](/counties/hadley-county/)
-', 'Martin Ocampo', 'Counties', NULL, 29, 1, '2026-06-26 12:09:00', '2026-06-26 13:51:00'),
-(181, 'quinlan-picks-up-support-from-local-officials-in-fairview', 'Quinlan picks up support from local officials in Fairview', 'A dozen mayors and county commissioners signed on with Lena Quinlan, a candidate for lieutenant governor.', 'Twelve local officials, most from the area around Fairview, endorsed Lena Quinlan on Thursday.
+[See Barrow County''s results](/counties/barrow-county/)
+', 'Hana Sato', 'Counties', NULL, 3, 1, '2026-07-22 12:33:00', '2026-07-22 12:33:00'),
+(210, 'in-tillman-county-turnout-could-decide-everything', 'In Tillman County, turnout could decide everything', 'Denton (pop. 35,410) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Denton, the county seat, the campaign signs went up early this year.
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
-
-[Race for lieutenant governor](/races/lieutenant-governor/)
-', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-06-27 12:26:00', '2026-06-27 12:26:00'),
-(182, 'governor-race-where-morrison-and-dunn-stand-on-election-security', 'Governor race: where Morrison and Dunn stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Grace Dunn (R)
-
-Dunn would create a state task force with a deadline of one year and the power to recommend spending.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-06-27 16:42:00', '2026-06-28 02:24:00'),
-(183, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-election', 'U.S. House District 8 race: where Okafor and Ortega stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor has proposed a $200 million bond, to be repaid over twenty years.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-## Rebecca Ortega (R)
-
-Ortega wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-06-28 18:49:00', '2026-06-28 18:49:00'),
-(184, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-farm-income', 'U.S. House District 4 race: where Oyelaran and Boyd stand on farm income', 'The candidates agree that farm income matters. They agree on little else.', 'Ask voters in New Essex what they worry about and farm income comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Katherine Oyelaran (D)
-
-Oyelaran says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Yusuf Boyd (R)
-
-Boyd would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about the state''s aging water systems, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-4/)
-', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-07-01 10:53:00', '2026-07-01 10:53:00'),
-(185, 'governor-race-where-morrison-and-dunn-stand-on-school-funding', 'Governor race: where Morrison and Dunn stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Grace Dunn (R)
-
-Dunn would create a state task force with a deadline of one year and the power to recommend spending.
-
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
-
-[Compare the candidates](/races/governor/)
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-07-03 07:06:00', '2026-07-03 07:06:00'),
-(186, 'governor-race-where-morrison-and-dunn-stand-on-road-and-bridge-repair', 'Governor race: where Morrison and Dunn stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for governor would handle it.
-
-## Priya Morrison (D)
-
-Morrison favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Grace Dunn (R)
-
-Dunn has proposed a $200 million bond, to be repaid over twenty years.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/governor/)
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-07-03 17:33:00', '2026-07-03 21:54:00'),
-(187, 'town-hall-in-easton-gets-heated-for-acosta', 'Town hall in Easton gets heated for Acosta', 'Questions about the budget dominated an evening event for Omar Acosta, who is running for State Senate District 16.', 'A town hall meeting in Easton turned tense on Monday night when several residents pressed Omar Acosta on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Carver County resident
-
-Acosta answered every question and stayed for an hour afterward, aides said.
-
-[Race for State Senate District 16](/races/state-senate-district-16/)
-', 'Hana Sato', 'Legislature', 26, NULL, 1, '2026-07-04 16:45:00', '2026-07-04 16:45:00'),
-(188, 'in-fallon-county-the-ballot-is-long-and-the-lines-are-short', 'In Fallon County, the ballot is long and the lines are short', 'Selby (pop. 22,030) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Selby, the county seat, the campaign signs went up early this year.
-
-Fallon County, home to 22,030 people in the state''s Coast region, has seen its downtown come back to life, slowly.
-
-> I vote for the person, not the party. Always have.
-
-— a small-business owner voter
-
-About 14,839 people are registered to vote in the county. Election officials expect turnout of about 54%.
-
-[See Fallon County''s results](/counties/fallon-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 23, 1, '2026-07-04 19:34:00', '2026-07-05 00:16:00'),
-(189, 'dunn-campaign-opens-field-office-in-grayson', 'Dunn campaign opens field office in Grayson', 'The office is the seventh for Grace Dunn in the race for governor.', 'The campaign of Grace Dunn opened a field office in downtown Grayson on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Clearwater County before Election Day.
-
-[Race for governor](/races/governor/)
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-07-07 19:30:00', '2026-07-07 19:30:00'),
-(190, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-school', 'U.S. House District 3 race: where Ashworth and Whitaker stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
-
-## Katherine Ashworth (D)
-
-Ashworth would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-## David Whitaker (R)
-
-Whitaker has proposed a $200 million bond, to be repaid over twenty years.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-3/)
-', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2026-07-08 08:07:00', '2026-07-08 08:07:00'),
-(191, 'july-poll-zimmer-leads-brennan-by-7-points-in-race-for-us-senate', 'July poll: Zimmer leads Brennan by 7 points in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 48% and Brennan at 41%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 41% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Wednesday.
-
-The poll''s margin of error is ±3.4 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 21% of respondents named the state''s aging water systems as the most important issue facing the state.
-2. **Right track:** 32% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 67% of Republican voters said they were "very enthusiastic" about voting, against 65% of Democratic voters.
-
-The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-07-08 08:55:00', '2026-07-08 08:55:00'),
-(192, 'in-redwater-county-the-race-for-governor-is-personal', 'In Redwater County, the race for governor is personal', 'Port Alder (pop. 25,660) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Port Alder, the county seat, the campaign signs went up early this year.
-
-Redwater County, home to 25,660 people in the state''s Coast region, has lost two factories and gained a distribution center in the past decade.
+Tillman County, home to 35,410 people in the state''s North Woods region, relies on farming and a state prison for most of its jobs.
 
 > Nobody running for governor has been up here since the last time they needed us.
 
-— a dairy farmer voter
+— a nurse voter
 
-About 17,363 people are registered to vote in the county. Election officials expect turnout of about 59%.
+About 24,005 people are registered to vote in the county. Election officials expect turnout of about 55%.
 
-[See Redwater County''s results](/counties/redwater-county/)
-', 'Martin Ocampo', 'Counties', NULL, 51, 1, '2026-07-09 06:33:00', '2026-07-09 06:33:00'),
-(193, 'july-poll-zimmer-leads-brennan-by-8-points-in-race-for-us-senate', 'July poll: Zimmer leads Brennan by 8 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 49% and Brennan at 41%, with 9% undecided.', 'Ingrid Zimmer leads Omar Brennan 49% to 41% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Friday.
+[See Tillman County''s results](/counties/tillman-county/)
+', 'Peter Lindahl', 'Counties', NULL, 57, 1, '2026-07-24 08:50:00', '2026-07-24 13:33:00'),
+(211, 'attorney-general-race-where-talbot-and-hale-stand-on-road-and-bridge', 'Attorney General race: where Talbot and Hale stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for attorney general would handle it.
 
-The poll''s margin of error is ±4.0 percentage points.
+## Grace Talbot (D)
 
-## What else the poll found
+Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-1. **Top issue:** 21% of respondents named the Port Alder transit expansion as the most important issue facing the state.
-2. **Right track:** 39% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 66% of Republican voters said they were "very enthusiastic" about voting, against 76% of Democratic voters.
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
-The survey of 600 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-07-10 13:16:00', '2026-07-10 13:16:00'),
-(194, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-the-states', 'U.S. House District 7 race: where Sterling and Ibarra stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+## Katherine Hale (R)
 
-## Denise Sterling (D)
+Hale favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-Sterling would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Kevin Ibarra (R)
-
-Ibarra favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-07-16 09:09:00', '2026-07-16 09:09:00'),
-(195, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-school', 'U.S. House District 7 race: where Sterling and Ibarra stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-## Kevin Ibarra (R)
-
-Ibarra wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-07-16 09:47:00', '2026-07-16 09:47:00'),
-(196, 'brennan-outraises-zimmer-in-the-second-quarter', 'Brennan outraises Zimmer in the second quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $1.0 million in the second quarter, outpacing Ingrid Zimmer''s $0.5 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Brennan ended the period with $2.0 million in the bank; Zimmer had $0.5 million.
-
-## Where the money came from
-
-- **Small donors:** 35% of Brennan''s contributions were $200 or less, compared with 42% for Zimmer.
-- **Out of state:** 9% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.4 million in television time for the fall.
-
-"The numbers speak for themselves." a spokesperson for Zimmer said.
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-07-16 15:04:00', '2026-07-16 15:04:00'),
-(197, 'attorney-general-race-where-mbeki-and-hale-stand-on-broadband-in-rural', 'Attorney General race: where Mbeki and Hale stand on broadband in rural counties', 'The candidates agree that broadband in rural counties matters. They agree on little else.', 'Ask voters in New Essex what they worry about and broadband in rural counties comes up quickly. Here is how the candidates for attorney general would handle it.
-
-## Aisha Mbeki (D)
-
-Mbeki wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-## Rebecca Hale (R)
-
-Hale says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
 
 [Compare the candidates](/races/attorney-general/)
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-07-16 16:04:00', '2026-07-17 02:00:00'),
-(198, 'morrison-outraises-dunn-in-the-second-quarter', 'Morrison outraises Dunn in the second quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $2.1 million in the second quarter, outpacing Grace Dunn''s $1.1 million, according to reports filed with the State Ethics Commission on Wednesday.
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-07-24 09:49:00', '2026-07-24 09:49:00'),
+(212, 'the-new-essex-sheriffs-association-endorses-hale-for-attorney-general', 'The New Essex Sheriffs'' Association endorses Hale for attorney general', 'The endorsement gives Katherine Hale a boost on the cost of child care.', 'The New Essex Sheriffs'' Association endorsed Katherine Hale in the race for attorney general on Tuesday, citing her record on the cost of child care.
 
-Morrison ended the period with $4.2 million in the bank; Dunn had $1.1 million.
+Hale called the endorsement "a sign of where this race is headed."
 
-## Where the money came from
-
-- **Small donors:** 53% of Morrison''s contributions were $200 or less, compared with 36% for Dunn.
-- **Out of state:** 30% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.9 million in television time for the fall.
-
-"The numbers speak for themselves." a spokesperson for Dunn said.
-', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-07-16 16:49:00', '2026-07-16 16:49:00'),
-(199, 'hale-outraises-mbeki-in-the-second-quarter', 'Hale outraises Mbeki in the second quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Rebecca Hale raised $1.8 million in the second quarter, outpacing Aisha Mbeki''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Hale ended the period with $3.1 million in the bank; Mbeki had $0.9 million.
-
-## Where the money came from
-
-- **Small donors:** 51% of Hale''s contributions were $200 or less, compared with 23% for Mbeki.
-- **Out of state:** 20% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $3.1 million in television time for the fall.
-
-"The numbers speak for themselves." a spokesperson for Mbeki said.
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-07-16 16:52:00', '2026-07-16 16:52:00'),
-(200, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-property', 'U.S. House District 6 race: where Delgado and Underwood stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
-
-## Grace Delgado (D)
-
-Delgado favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Walter Underwood (R)
-
-Underwood wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-6/)
-', 'Hana Sato', 'Congress', 16, NULL, 1, '2026-07-27 13:33:00', '2026-07-27 18:53:00');
-
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(201, 'the-new-essex-education-association-endorses-morrison-for-governor', 'The New Essex Education Association endorses Morrison for governor', 'The endorsement gives Priya Morrison a boost on rural hospital closures.', 'The New Essex Education Association endorsed Priya Morrison in the race for governor on Monday, citing her record on rural hospital closures.
-
-Morrison called the endorsement "an honor and a responsibility."
-
-Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Fallon Technical Institute, "but they bring volunteers, and volunteers knock on doors."
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-07-29 12:24:00', '2026-07-29 22:42:00'),
-(202, 'fact-check-reyess-claim-about-jobs-in-jasper', 'Fact check: Reyes''s claim about jobs in Jasper', 'We looked at a claim Kevin Reyes has made repeatedly in the race for state treasurer.', 'In speeches across the state, Kevin Reyes has said that Jasper "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Stillwater County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Reyes says, and not on net.
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-07-29 13:16:00', '2026-07-29 13:16:00'),
-(203, 'town-hall-in-selby-gets-heated-for-zimmer', 'Town hall in Selby gets heated for Zimmer', 'Questions about the budget dominated an evening event for Ingrid Zimmer, who is running for U.S. Senate.', 'A town hall meeting in Selby turned tense on Monday night when several residents pressed Ingrid Zimmer on property taxes and school funding.
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-07-25 13:06:00', '2026-07-25 13:06:00'),
+(213, 'town-hall-in-prescott-gets-heated-for-ortega', 'Town hall in Prescott gets heated for Ortega', 'Questions about the budget dominated an evening event for Rebecca Ortega, who is running for State Senate District 2.', 'A town hall meeting in Prescott turned tense on Monday night when several residents pressed Rebecca Ortega on property taxes and school funding.
 
 > You keep saying you''ll fix it. How, exactly?
 
-— a Fallon County resident
+— a Brookfield County resident
 
-Zimmer answered every question and stayed for an hour afterward, aides said.
+Ortega answered every question and stayed for an hour afterward, aides said.
 
-[Race for U.S. Senate](/races/us-senate/)
-', 'Keisha Brooks', 'Congress', 2, NULL, 1, '2026-08-01 10:03:00', '2026-08-01 10:03:00'),
-(204, 'august-poll-mbeki-leads-hale-by-7-points-in-race-for-attorney-general', 'August poll: Mbeki leads Hale by 7 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 48% and Hale at 41%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 41% among likely voters in the race for attorney general, according to a Kingsbury College poll released Tuesday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 22% of respondents named rural hospital closures as the most important issue facing the state.
-2. **Right track:** 34% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 54% of Democratic voters said they were "very enthusiastic" about voting, against 75% of Republican voters.
-
-The survey of 975 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-08-04 19:44:00', '2026-08-04 19:44:00'),
-(205, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-the-opioid', 'U.S. House District 7 race: where Sterling and Ibarra stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
-
-## Denise Sterling (D)
-
-Sterling wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Kevin Ibarra (R)
-
-Ibarra has proposed a $200 million bond, to be repaid over twenty years.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Martin Ocampo', 'Congress', 17, NULL, 1, '2026-08-05 14:39:00', '2026-08-05 14:39:00'),
-(206, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on', 'U.S. House District 3 race: where Ashworth and Whitaker stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
-
-## Katherine Ashworth (D)
-
-Ashworth has proposed a $200 million bond, to be repaid over twenty years.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## David Whitaker (R)
-
-Whitaker favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-[Compare the candidates](/races/us-house-district-3/)
-', 'Hana Sato', 'Congress', 13, NULL, 1, '2026-08-05 17:48:00', '2026-08-05 17:48:00'),
-(207, 'holm-campaign-opens-field-office-in-paxton', 'Holm campaign opens field office in Paxton', 'The office is the seventh for Mei Holm in the race for secretary of state.', 'The campaign of Mei Holm opened a field office in downtown Paxton on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Dalton County before Election Day.
-
-[Race for secretary of state](/races/secretary-of-state/)
-', 'Colin Marsh', 'Statewide', 5, NULL, 1, '2026-08-07 13:28:00', '2026-08-07 22:51:00'),
-(208, 'state-treasurer-race-where-reyes-and-osei-stand-on-the-cost-of-child', 'State Treasurer race: where Reyes and Osei stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for state treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Claire Osei (R)
-
-Osei favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/state-treasurer/)
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-08-07 16:09:00', '2026-08-07 16:09:00'),
-(209, 'hale-tours-oakridge-as-the-campaign-heads-into-the-home-stretch', 'Hale tours Oakridge as the campaign heads into the home stretch', 'Rebecca Hale spent the day with voters in the race for attorney general.', 'Rebecca Hale spent Saturday afternoon in Oakridge, stopping at a diner, a hardware store and a high school football game.
-
-"Oakridge doesn''t get enough attention from Port Alder," Hale told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for attorney general](/races/attorney-general/)
-', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-08-07 17:08:00', '2026-08-07 22:25:00'),
-(210, 'the-state-chamber-of-commerce-endorses-zimmer-for-us-senate', 'The state Chamber of Commerce endorses Zimmer for U.S. Senate', 'The endorsement gives Ingrid Zimmer a boost on public safety.', 'The state Chamber of Commerce endorsed Ingrid Zimmer in the race for U.S. Senate on Tuesday, citing her record on public safety.
-
-Zimmer called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at Port Alder Community College, "but they bring volunteers, and volunteers knock on doors."
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-08-09 12:50:00', '2026-08-09 12:50:00'),
-(211, 'hale-campaign-opens-field-office-in-lowell-falls', 'Hale campaign opens field office in Lowell Falls', 'The office is the seventh for Rebecca Hale in the race for attorney general.', 'The campaign of Rebecca Hale opened a field office in downtown Lowell Falls on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Marsh County before Election Day.
-
-[Race for attorney general](/races/attorney-general/)
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-08-09 18:05:00', '2026-08-09 18:05:00'),
-(212, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on-wildfire', 'U.S. House District 1 race: where Talbot and Kowalski stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
-
-## Abigail Talbot (D)
-
-Talbot would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about property taxes, and I''m going to talk about it until the polls close.
-
-## Nathan Kowalski (R)
-
-Kowalski has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-1/)
-', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2026-08-09 18:13:00', '2026-08-09 18:13:00'),
-(213, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-wildfire', 'U.S. House District 2 race: where Gallagher and Nyberg stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
-
-## Linda Gallagher (D)
-
-Gallagher wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Monica Nyberg (R)
-
-Nyberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Martin Ocampo', 'Congress', 12, NULL, 1, '2026-08-10 17:58:00', '2026-08-10 17:58:00'),
-(214, 'august-poll-mbeki-leads-hale-by-6-points-in-race-for-attorney-general', 'August poll: Mbeki leads Hale by 6 points in race for attorney general', 'The Courier/New Essex State University poll puts Mbeki at 46% and Hale at 40%, with 13% undecided.', 'Aisha Mbeki leads Rebecca Hale 46% to 40% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Thursday.
-
-The poll''s margin of error is ±3.0 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 23% of respondents named road and bridge repair as the most important issue facing the state.
-2. **Right track:** 51% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 70% of Democratic voters said they were "very enthusiastic" about voting, against 64% of Republican voters.
-
-The survey of 1050 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Peter Lindahl', 'Statewide', 4, NULL, 1, '2026-08-13 12:16:00', '2026-08-13 12:16:00'),
-(215, 'us-senate-race-where-brennan-and-zimmer-stand-on-the-state-budget', 'U.S. Senate race: where Brennan and Zimmer stand on the state budget surplus', 'The candidates agree that the state budget surplus matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state budget surplus comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+[Race for State Senate District 2](/races/state-senate-district-2/)
+', 'Hana Sato', 'Legislature', 19, NULL, 1, '2026-07-25 18:53:00', '2026-07-25 18:53:00'),
+(214, 'us-senate-race-where-brennan-and-zimmer-stand-on-property-taxes', 'U.S. Senate race: where Brennan and Zimmer stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. Senate would handle it.
 
 ## Omar Brennan (D)
 
 Brennan says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
+
+## Ingrid Zimmer (R)
+
+Zimmer favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
 > We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+[Compare the candidates](/races/us-senate/)
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-07-29 10:07:00', '2026-07-29 18:56:00'),
+(215, 'santos-tours-denton-as-the-campaign-heads-into-the-home-stretch', 'Santos tours Denton as the campaign heads into the home stretch', 'Marcus Santos spent the day with voters in the race for secretary of state.', 'Marcus Santos spent Saturday afternoon in Denton, stopping at a diner, a hardware store and a high school football game.
+
+"Denton doesn''t get enough attention from Port Alder," Santos told a crowd of about 80 people. "I''m going to change that."
+
+[Follow the race for secretary of state](/races/secretary-of-state/)
+', 'Martin Ocampo', 'Statewide', 5, NULL, 1, '2026-07-29 13:54:00', '2026-07-29 13:54:00'),
+(216, 'july-poll-talbot-leads-hale-by-5-points-in-race-for-attorney-general', 'July poll: Talbot leads Hale by 5 points in race for attorney general', 'A Kingsbury College poll puts Talbot at 46% and Hale at 41%, with 13% undecided.', 'Grace Talbot leads Katherine Hale 46% to 41% among likely voters in the race for attorney general, according to a Kingsbury College poll released Friday.
+
+The poll''s margin of error is ±3.2 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 19% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 68% of Democratic voters said they were "very enthusiastic" about voting, against 63% of Republican voters.
+
+The survey of 925 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-07-31 15:39:00', '2026-07-31 16:53:00'),
+(217, 'the-new-essex-afl-cio-endorses-hale-for-attorney-general', 'The New Essex AFL-CIO endorses Hale for attorney general', 'The endorsement gives Katherine Hale a boost on the cost of child care.', 'The New Essex AFL-CIO endorsed Katherine Hale in the race for attorney general on Monday, citing her record on the cost of child care.
+
+Hale called the endorsement "a sign of where this race is headed."
+
+Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at the University of New Essex, "but they bring volunteers, and volunteers knock on doors."
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-08-04 19:31:00', '2026-08-04 19:31:00'),
+(218, 'august-poll-zimmer-leads-brennan-by-5-points-in-race-for-us-senate', 'August poll: Zimmer leads Brennan by 5 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 47% and Brennan at 42%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 42% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Friday.
+
+The poll''s margin of error is ±3.1 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 25% of respondents named school funding as the most important issue facing the state.
+2. **Right track:** 51% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 74% of Republican voters said they were "very enthusiastic" about voting, against 72% of Democratic voters.
+
+The survey of 1000 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-08-07 06:38:00', '2026-08-07 06:38:00'),
+(219, 'lieutenant-governor-race-where-frost-and-haddad-stand-on-school-funding', 'Lieutenant Governor race: where Frost and Haddad stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for lieutenant governor would handle it.
+
+## Sarah Frost (D)
+
+Frost has proposed a $200 million bond, to be repaid over twenty years.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## Walter Haddad (R)
+
+Haddad has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/lieutenant-governor/)
+', 'Martin Ocampo', 'Statewide', 3, NULL, 1, '2026-08-08 18:38:00', '2026-08-08 18:38:00'),
+(220, 'us-house-district-7-race-where-boyd-and-sterling-stand-on-school-funding', 'U.S. House District 7 race: where Boyd and Sterling stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Rebecca Boyd (D)
+
+Boyd says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Denise Sterling (R)
+
+Sterling says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Colin Marsh', 'Congress', 17, NULL, 1, '2026-08-09 09:21:00', '2026-08-09 09:21:00'),
+(221, 'august-poll-talbot-leads-hale-by-5-points-in-race-for-attorney-general', 'August poll: Talbot leads Hale by 5 points in race for attorney general', 'The Courier/New Essex State University poll puts Talbot at 47% and Hale at 42%, with 11% undecided.', 'Grace Talbot leads Katherine Hale 47% to 42% among likely voters in the race for attorney general, according to the Courier/New Essex State University poll released Sunday.
+
+The poll''s margin of error is ±3.2 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 34% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 36% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 63% of Democratic voters said they were "very enthusiastic" about voting, against 56% of Republican voters.
+
+The survey of 950 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-08-09 11:35:00', '2026-08-09 17:08:00'),
+(222, 'state-treasurer-race-where-iverson-and-nakamura-stand-on-election', 'State Treasurer race: where Iverson and Nakamura stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for state treasurer would handle it.
+
+## Sarah Iverson (D)
+
+Iverson says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## James Nakamura (R)
+
+Nakamura has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/state-treasurer/)
+', 'Keisha Brooks', 'Statewide', 6, NULL, 1, '2026-08-10 09:02:00', '2026-08-10 09:02:00'),
+(223, 'attorney-general-race-where-talbot-and-hale-stand-on-the-states-aging', 'Attorney General race: where Talbot and Hale stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Grace Talbot (D)
+
+Talbot favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Katherine Hale (R)
+
+Hale favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> Voters are smart. They can tell the difference between a plan and a slogan.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-08-11 12:05:00', '2026-08-11 12:05:00'),
+(224, 'town-hall-in-lowell-falls-gets-heated-for-morrison', 'Town hall in Lowell Falls gets heated for Morrison', 'Questions about the budget dominated an evening event for Priya Morrison, who is running for governor.', 'A town hall meeting in Lowell Falls turned tense on Monday night when several residents pressed Priya Morrison on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Marsh County resident
+
+Morrison answered every question and stayed for an hour afterward, aides said.
+
+[Race for governor](/races/governor/)
+', 'Hana Sato', 'Governor', 1, NULL, 1, '2026-08-12 07:01:00', '2026-08-12 07:01:00'),
+(225, 'us-house-district-4-race-where-reyes-and-lowry-stand-on-road-and-bridge', 'U.S. House District 4 race: where Reyes and Lowry stand on road and bridge repair', 'The candidates agree that road and bridge repair matters. They agree on little else.', 'Ask voters in New Essex what they worry about and road and bridge repair comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## David Reyes (D)
+
+Reyes has proposed a $200 million bond, to be repaid over twenty years.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## Beatrice Lowry (R)
+
+Lowry has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Luis Ferreira', 'Congress', 14, NULL, 1, '2026-08-13 10:17:00', '2026-08-13 10:17:00'),
+(226, 'us-house-district-7-race-where-boyd-and-sterling-stand-on-the-states', 'U.S. House District 7 race: where Boyd and Sterling stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Rebecca Boyd (D)
+
+Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+
+## Denise Sterling (R)
+
+Sterling favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Hana Sato', 'Congress', 17, NULL, 1, '2026-08-13 19:39:00', '2026-08-14 02:10:00'),
+(227, 'the-new-essex-education-association-endorses-dunn-for-governor', 'The New Essex Education Association endorses Dunn for governor', 'The endorsement gives Grace Dunn a boost on the opioid epidemic.', 'The New Essex Education Association endorsed Grace Dunn in the race for governor on Friday, citing her record on the opioid epidemic.
+
+Dunn called the endorsement "an honor and a responsibility."
+
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at Harbor College, "but they bring volunteers, and volunteers knock on doors."
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-08-16 06:48:00', '2026-08-16 06:48:00'),
+(228, 'august-poll-zimmer-leads-brennan-by-3-points-in-race-for-us-senate', 'August poll: Zimmer leads Brennan by 3 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 45% and Brennan at 42%, with 13% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 42% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Wednesday.
+
+The lead is within the poll''s margin of error of ±3.6 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 25% of respondents named the cost of child care as the most important issue facing the state.
+2. **Right track:** 32% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 64% of Republican voters said they were "very enthusiastic" about voting, against 58% of Democratic voters.
+
+The survey of 725 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-08-19 14:43:00', '2026-08-19 14:43:00'),
+(229, 'attorney-general-race-where-talbot-and-hale-stand-on-manufacturing-jobs', 'Attorney General race: where Talbot and Hale stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Grace Talbot (D)
+
+Talbot has proposed a $200 million bond, to be repaid over twenty years.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## Katherine Hale (R)
+
+Hale has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-08-20 08:11:00', '2026-08-20 08:11:00'),
+(230, 'us-house-district-2-race-where-kowalski-and-gallagher-stand-on-wildfire', 'U.S. House District 2 race: where Kowalski and Gallagher stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+
+## Nathan Kowalski (D)
+
+Kowalski wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Linda Gallagher (R)
+
+Gallagher favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+[Compare the candidates](/races/us-house-district-2/)
+', 'Peter Lindahl', 'Congress', 12, NULL, 1, '2026-08-21 07:57:00', '2026-08-21 07:57:00'),
+(231, 'in-dunmore-county-voters-weigh-a-changing-economy', 'In Dunmore County, voters weigh a changing economy', 'Granby (pop. 81,820) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Granby, the county seat, the campaign signs went up early this year.
+
+Dunmore County, home to 81,820 people in the state''s Southern Hills region, relies on farming and a state prison for most of its jobs.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a nurse voter
+
+About 59,108 people are registered to vote in the county. Election officials expect turnout of about 52%.
+
+[See Dunmore County''s results](/counties/dunmore-county/)
+', 'Luis Ferreira', 'Counties', NULL, 20, 1, '2026-08-22 13:35:00', '2026-08-22 13:35:00'),
+(232, 'how-to-vote-by-mail-in-new-essex', 'How to vote by mail in New Essex', 'Any registered voter can vote by mail. Here is how.', 'Every registered voter in New Essex may vote by mail. No excuse is needed.
+
+1. **Request a ballot** from your county clerk by October 27.
+2. **Fill it out** in blue or black ink and sign the envelope. A missing signature is the most common reason ballots are rejected.
+3. **Return it** by mail, postmarked by Election Day, or drop it at any official drop box by 8 p.m. on November 3.
+
+You can track your ballot online. If it is rejected, the clerk must contact you, and you have until November 10 to fix the problem.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-08-24 17:45:00', '2026-08-24 17:45:00'),
+(233, 'august-poll-morrison-leads-dunn-by-2-points-in-race-for-governor', 'August poll: Morrison leads Dunn by 2 points in race for governor', 'A Harbor College survey puts Morrison at 44% and Dunn at 42%, with 13% undecided.', 'Priya Morrison leads Grace Dunn 44% to 42% among likely voters in the race for governor, according to a Harbor College survey released Wednesday.
+
+The lead is within the poll''s margin of error of ±3.2 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 33% of respondents named school funding as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 76% of Democratic voters said they were "very enthusiastic" about voting, against 71% of Republican voters.
+
+The survey of 925 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-08-26 15:06:00', '2026-08-26 15:06:00'),
+(234, 'august-poll-talbot-leads-hale-by-8-points-in-race-for-attorney-general', 'August poll: Talbot leads Hale by 8 points in race for attorney general', 'A Harbor College survey puts Talbot at 48% and Hale at 40%, with 12% undecided.', 'Grace Talbot leads Katherine Hale 48% to 40% among likely voters in the race for attorney general, according to a Harbor College survey released Friday.
+
+The poll''s margin of error is ±3.4 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 29% of respondents named public safety as the most important issue facing the state.
+2. **Right track:** 33% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 62% of Democratic voters said they were "very enthusiastic" about voting, against 53% of Republican voters.
+
+The survey of 850 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-08-28 14:29:00', '2026-08-28 14:29:00'),
+(235, 'us-house-district-7-race-where-boyd-and-sterling-stand-on-the-cost-of', 'U.S. House District 7 race: where Boyd and Sterling stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+
+## Rebecca Boyd (D)
+
+Boyd would create a state task force with a deadline of one year and the power to recommend spending.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+## Denise Sterling (R)
+
+Sterling would create a state task force with a deadline of one year and the power to recommend spending.
+
+> This campaign is about school funding, and I''m going to talk about it until the polls close.
+
+[Compare the candidates](/races/us-house-district-7/)
+', 'Colin Marsh', 'Congress', 17, NULL, 1, '2026-09-01 17:43:00', '2026-09-01 17:43:00'),
+(236, 'us-senate-race-where-brennan-and-zimmer-stand-on-rural-hospital-closures', 'U.S. Senate race: where Brennan and Zimmer stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. Senate would handle it.
+
+## Omar Brennan (D)
+
+Brennan favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 ## Ingrid Zimmer (R)
 
@@ -5733,170 +5983,40 @@ Zimmer has proposed a $200 million bond, to be repaid over twenty years.
 > I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
 [Compare the candidates](/races/us-senate/)
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-08-15 07:16:00', '2026-08-15 09:06:00'),
-(216, 'august-poll-dunn-leads-morrison-by-a-single-point-in-race-for-governor', 'August poll: Dunn leads Morrison by a single point in race for governor', 'The Courier/New Essex State University poll puts Dunn at 45% and Morrison at 44%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 45% to 44% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Saturday.
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-09-04 18:01:00', '2026-09-04 18:01:00'),
+(237, 'us-house-district-1-race-where-greenberg-and-sorensen-stand-on-property', 'U.S. House District 1 race: where Greenberg and Sorensen stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
 
-The lead is within the poll''s margin of error of ±3.2 percentage points, which means the race is effectively tied.
+## Dwayne Greenberg (D)
 
-## What else the poll found
+Greenberg favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
 
-1. **Top issue:** 23% of respondents named property taxes as the most important issue facing the state.
-2. **Right track:** 51% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 69% of Republican voters said they were "very enthusiastic" about voting, against 77% of Democratic voters.
+> Every county, every town. I''m going to outwork everybody in this race.
 
-The survey of 950 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-08-15 19:46:00', '2026-08-15 19:46:00'),
-(217, 'us-house-district-3-race-where-ashworth-and-whitaker-stand-on-housing', 'U.S. House District 3 race: where Ashworth and Whitaker stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for U.S. House District 3 would handle it.
+## Curtis Sorensen (R)
 
-## Katherine Ashworth (D)
+Sorensen wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
-Ashworth wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+> Every county, every town. I''m going to outwork everybody in this race.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+[Compare the candidates](/races/us-house-district-1/)
+', 'Colin Marsh', 'Congress', 11, NULL, 1, '2026-09-05 16:37:00', '2026-09-05 16:37:00'),
+(238, 'us-house-district-1-race-where-greenberg-and-sorensen-stand-on-the-cost', 'U.S. House District 1 race: where Greenberg and Sorensen stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
 
-## David Whitaker (R)
+## Dwayne Greenberg (D)
 
-Whitaker favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-3/)
-', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2026-08-16 10:21:00', '2026-08-16 10:21:00'),
-(218, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-election', 'U.S. House District 4 race: where Oyelaran and Boyd stand on election security', 'The candidates agree that election security matters. They agree on little else.', 'Ask voters in New Essex what they worry about and election security comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
-
-## Katherine Oyelaran (D)
-
-Oyelaran wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+Greenberg wants to cut red tape first, arguing that the state already spends enough and spends it badly.
 
 > I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-## Yusuf Boyd (R)
+## Curtis Sorensen (R)
 
-Boyd would create a state task force with a deadline of one year and the power to recommend spending.
+Sorensen says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
 
-[Compare the candidates](/races/us-house-district-4/)
-', 'Hana Sato', 'Congress', 14, NULL, 1, '2026-08-16 17:09:00', '2026-08-16 17:09:00'),
-(219, 'town-hall-in-paxton-gets-heated-for-osei', 'Town hall in Paxton gets heated for Osei', 'Questions about the budget dominated an evening event for Claire Osei, who is running for state treasurer.', 'A town hall meeting in Paxton turned tense on Monday night when several residents pressed Claire Osei on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Dalton County resident
-
-Osei answered every question and stayed for an hour afterward, aides said.
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-08-22 10:16:00', '2026-08-22 10:16:00'),
-(220, 'the-new-essex-sheriffs-association-endorses-hale-for-attorney-general', 'The New Essex Sheriffs'' Association endorses Hale for attorney general', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex Sheriffs'' Association endorsed Rebecca Hale in the race for attorney general on Friday, citing her record on manufacturing jobs.
-
-Hale called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Harbor College, "but they bring volunteers, and volunteers knock on doors."
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-08-23 09:29:00', '2026-08-23 09:29:00'),
-(221, 'the-fraternal-order-of-police-endorses-vasquez-for-secretary-of-state', 'The Fraternal Order of Police endorses Vasquez for secretary of state', 'The endorsement gives Samuel Vasquez a boost on school funding.', 'The Fraternal Order of Police endorsed Samuel Vasquez in the race for secretary of state on Tuesday, citing his record on school funding.
-
-Vasquez called the endorsement "an honor and a responsibility."
-
-Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
-', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2026-08-24 11:21:00', '2026-08-24 11:21:00'),
-(222, 'how-to-vote-by-mail-in-new-essex', 'How to vote by mail in New Essex', 'Any registered voter can vote by mail. Here is how.', 'Every registered voter in New Essex may vote by mail. No excuse is needed.
-
-1. **Request a ballot** from your county clerk by October 27.
-2. **Fill it out** in blue or black ink and sign the envelope. A missing signature is the most common reason ballots are rejected.
-3. **Return it** by mail, postmarked by Election Day, or drop it at any official drop box by 8 p.m. on November 3.
-
-You can track your ballot online. If it is rejected, the clerk must contact you, and you have until November 10 to fix the problem.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-08-24 15:02:00', '2026-08-24 18:39:00'),
-(223, 'august-poll-dunn-leads-morrison-by-7-points-in-race-for-governor', 'August poll: Dunn leads Morrison by 7 points in race for governor', 'A Kingsbury College poll puts Dunn at 47% and Morrison at 40%, with 13% undecided.', 'Grace Dunn leads Priya Morrison 47% to 40% among likely voters in the race for governor, according to a Kingsbury College poll released Tuesday.
-
-The poll''s margin of error is ±3.3 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 18% of respondents named manufacturing jobs as the most important issue facing the state.
-2. **Right track:** 42% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 73% of Republican voters said they were "very enthusiastic" about voting, against 71% of Democratic voters.
-
-The survey of 900 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-08-25 19:56:00', '2026-08-25 19:56:00'),
-(224, 'fact-check-dunns-claim-about-jobs-in-millford', 'Fact check: Dunn''s claim about jobs in Millford', 'We looked at a claim Grace Dunn has made repeatedly in the race for governor.', 'In speeches across the state, Grace Dunn has said that Millford "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Juniper County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Dunn says, and not on net.
-
-[Race for governor](/races/governor/)
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-08-26 14:14:00', '2026-08-27 00:28:00'),
-(225, 'fact-check-hales-claim-about-jobs-in-quincy', 'Fact check: Hale''s claim about jobs in Quincy', 'We looked at a claim Rebecca Hale has made repeatedly in the race for attorney general.', 'In speeches across the state, Rebecca Hale has said that Quincy "lost a thousand jobs" in the past four years.
-
-## What the numbers say
-
-State labor data show that employment in Rowan County fell by about 640 jobs between 2022 and 2025, most of them in manufacturing. Several hundred of those losses were offset by new jobs in health care and warehousing.
-
-**Our verdict: exaggerated.** The county did lose jobs, but not as many as Hale says, and not on net.
-
-[Race for attorney general](/races/attorney-general/)
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-08-27 13:59:00', '2026-08-27 13:59:00'),
-(226, 'attorney-general-race-where-mbeki-and-hale-stand-on-housing-costs', 'Attorney General race: where Mbeki and Hale stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for attorney general would handle it.
-
-## Aisha Mbeki (D)
-
-Mbeki would create a state task force with a deadline of one year and the power to recommend spending.
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Rebecca Hale (R)
-
-Hale favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-[Compare the candidates](/races/attorney-general/)
-', 'Colin Marsh', 'Statewide', 4, NULL, 1, '2026-08-28 09:21:00', '2026-08-28 09:21:00'),
-(227, 'former-gov-eleanor-haskins-endorses-duarte-for-lieutenant-governor', 'Former Gov. Eleanor Haskins endorses Duarte for lieutenant governor', 'The endorsement gives Luis Duarte a boost on public safety.', 'Former Gov. Eleanor Haskins endorsed Luis Duarte in the race for lieutenant governor on Friday, citing his record on public safety.
-
-Duarte called the endorsement "an honor and a responsibility."
-
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at New Essex State University, "but they bring volunteers, and volunteers knock on doors."
-', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-08-30 08:45:00', '2026-08-30 08:45:00'),
-(228, 'morrison-campaign-opens-field-office-in-abbott', 'Morrison campaign opens field office in Abbott', 'The office is the seventh for Priya Morrison in the race for governor.', 'The campaign of Priya Morrison opened a field office in downtown Abbott on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Hadley County before Election Day.
-
-[Race for governor](/races/governor/)
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-08-31 14:56:00', '2026-08-31 22:53:00'),
-(229, 'state-treasurer-race-where-reyes-and-osei-stand-on-public-safety', 'State Treasurer race: where Reyes and Osei stand on public safety', 'The candidates agree that public safety matters. They agree on little else.', 'Ask voters in New Essex what they worry about and public safety comes up quickly. Here is how the candidates for state treasurer would handle it.
-
-## Kevin Reyes (D)
-
-Reyes says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Claire Osei (R)
-
-Osei wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/state-treasurer/)
-', 'Luis Ferreira', 'Statewide', 6, NULL, 1, '2026-09-01 16:18:00', '2026-09-01 16:18:00'),
-(230, 'in-bramble-county-candidates-come-knocking-early', 'In Bramble County, candidates come knocking early', 'Ridgeway (pop. 42,180) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Ridgeway, the county seat, the campaign signs went up early this year.
-
-Bramble County, home to 42,180 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a nurse voter
-
-About 28,999 people are registered to vote in the county. Election officials expect turnout of about 60%.
-
-[See Bramble County''s results](/counties/bramble-county/)
-', 'Ruth Adeyemi', 'Counties', NULL, 8, 1, '2026-09-02 09:14:00', '2026-09-02 11:34:00'),
-(231, 'whats-on-the-ballot-in-new-essex-this-november', 'What''s on the ballot in New Essex this November', 'From governor to state senate, every race on the 2026 ballot.', 'Voters in New Essex will choose a governor, a U.S. senator, every statewide executive office, all eight members of the U.S. House and half of the state senate.
+[Compare the candidates](/races/us-house-district-1/)
+', 'Ruth Adeyemi', 'Congress', 11, NULL, 1, '2026-09-06 09:09:00', '2026-09-06 09:09:00'),
+(239, 'whats-on-the-ballot-in-new-essex-this-november', 'What''s on the ballot in New Essex this November', 'From governor to state senate, every race on the 2026 ballot.', 'Voters in New Essex will choose a governor, a U.S. senator, every statewide executive office, all eight members of the U.S. House and half of the state senate.
 
 ## Statewide
 
@@ -5908,112 +6028,334 @@ About 28,999 people are registered to vote in the county. Election officials exp
 ## Districts
 
 Every [U.S. House](/offices/us-house/) seat and twelve [State Senate](/offices/state-senate/) seats.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-09-08 14:45:00', '2026-09-08 14:45:00'),
-(232, 'town-hall-in-colfax-gets-heated-for-mbeki', 'Town hall in Colfax gets heated for Mbeki', 'Questions about the budget dominated an evening event for Aisha Mbeki, who is running for attorney general.', 'A town hall meeting in Colfax turned tense on Monday night when several residents pressed Aisha Mbeki on property taxes and school funding.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-09-08 14:50:00', '2026-09-08 14:50:00'),
+(240, 'september-poll-dunn-leads-morrison-by-5-points-in-race-for-governor', 'September poll: Dunn leads Morrison by 5 points in race for governor', 'A Harbor College survey puts Dunn at 47% and Morrison at 42%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 47% to 42% among likely voters in the race for governor, according to a Harbor College survey released Thursday.
 
-> You keep saying you''ll fix it. How, exactly?
+The poll''s margin of error is ±3.3 percentage points.
 
-— a Iron Hills County resident
+## What else the poll found
 
-Mbeki answered every question and stayed for an hour afterward, aides said.
+1. **Top issue:** 23% of respondents named rural hospital closures as the most important issue facing the state.
+2. **Right track:** 50% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 72% of Republican voters said they were "very enthusiastic" about voting, against 77% of Democratic voters.
 
-[Race for attorney general](/races/attorney-general/)
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-09-09 06:26:00', '2026-09-09 06:26:00'),
-(233, 'mayor-teodoro-quintana-of-port-alder-endorses-vasquez-for-secretary-of', 'Mayor Teodoro Quintana of Port Alder endorses Vasquez for secretary of state', 'The endorsement gives Samuel Vasquez a boost on school funding.', 'Mayor Teodoro Quintana of Port Alder endorsed Samuel Vasquez in the race for secretary of state on Monday, citing his record on school funding.
+The survey of 875 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-09-10 18:44:00', '2026-09-10 18:44:00'),
+(241, 'crowley-rolls-out-new-television-ad-filmed-in-orland', 'Crowley rolls out new television ad filmed in Orland', 'The 30-second spot is the first of the fall for Jonathan Crowley in the race for State Senate District 6.', 'Jonathan Crowley released a new television ad on Tuesday, filmed on a farm outside Orland in Millbrook County.
 
-Vasquez called the endorsement "an honor and a responsibility."
+The ad, which will run statewide, features Crowley walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
 
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-09-09 13:25:00', '2026-09-09 13:25:00'),
-(234, 'us-house-district-1-race-where-talbot-and-kowalski-stand-on-the-states', 'U.S. House District 1 race: where Talbot and Kowalski stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
+[Race for State Senate District 6](/races/state-senate-district-6/)
+', 'Ruth Adeyemi', 'Legislature', 21, NULL, 1, '2026-09-14 19:15:00', '2026-09-14 19:15:00'),
+(242, 'the-fraternal-order-of-police-endorses-holm-for-secretary-of-state', 'The Fraternal Order of Police endorses Holm for secretary of state', 'The endorsement gives Kevin Holm a boost on the Port Alder transit expansion.', 'The Fraternal Order of Police endorsed Kevin Holm in the race for secretary of state on Tuesday, citing his record on the Port Alder transit expansion.
 
-## Abigail Talbot (D)
+Holm called the endorsement "a sign of where this race is headed."
 
-Talbot says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at Port Alder Community College, "but they bring volunteers, and volunteers knock on doors."
+', 'Luis Ferreira', 'Statewide', 5, NULL, 1, '2026-09-17 06:12:00', '2026-09-17 06:12:00'),
+(243, 'us-house-district-1-race-where-greenberg-and-sorensen-stand-on-the', 'U.S. House District 1 race: where Greenberg and Sorensen stand on the opioid epidemic', 'The candidates agree that the opioid epidemic matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the opioid epidemic comes up quickly. Here is how the candidates for U.S. House District 1 would handle it.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+## Dwayne Greenberg (D)
 
-## Nathan Kowalski (R)
+Greenberg would create a state task force with a deadline of one year and the power to recommend spending.
 
-Kowalski favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+> This campaign is about the state budget surplus, and I''m going to talk about it until the polls close.
+
+## Curtis Sorensen (R)
+
+Sorensen would create a state task force with a deadline of one year and the power to recommend spending.
 
 > People in this state are working harder than ever and falling further behind. That is what this race is about.
 
 [Compare the candidates](/races/us-house-district-1/)
-', 'Colin Marsh', 'Congress', 11, NULL, 1, '2026-09-09 18:11:00', '2026-09-10 02:21:00'),
-(235, 'september-poll-mbeki-leads-hale-by-8-points-in-race-for-attorney-general', 'September poll: Mbeki leads Hale by 8 points in race for attorney general', 'A Harbor College survey puts Mbeki at 48% and Hale at 40%, with 11% undecided.', 'Aisha Mbeki leads Rebecca Hale 48% to 40% among likely voters in the race for attorney general, according to a Harbor College survey released Thursday.
-
-The poll''s margin of error is ±3.8 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 32% of respondents named the opioid epidemic as the most important issue facing the state.
-2. **Right track:** 48% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 53% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
-
-The survey of 675 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-09-10 17:55:00', '2026-09-10 17:55:00'),
-(236, 'novak-campaign-opens-field-office-in-pinecrest', 'Novak campaign opens field office in Pinecrest', 'The office is the seventh for Hannah Novak in the race for Supreme Court, Seat 3.', 'The campaign of Hannah Novak opened a field office in downtown Pinecrest on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Cedar County before Election Day.
-
-[Race for Supreme Court, Seat 3](/races/supreme-court-seat-3/)
-', 'Colin Marsh', 'Courts', 10, NULL, 1, '2026-09-12 15:24:00', '2026-09-12 15:24:00'),
-(237, 'in-granite-county-voters-weigh-a-changing-economy', 'In Granite County, voters weigh a changing economy', 'Winslow (pop. 6,640) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Winslow, the county seat, the campaign signs went up early this year.
-
-Granite County, home to 6,640 people in the state''s Coast region, is growing faster than any county outside Port Alder.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a county employee voter
-
-About 4,542 people are registered to vote in the county. Election officials expect turnout of about 60%.
-
-[See Granite County''s results](/counties/granite-county/)
-', 'Peter Lindahl', 'Counties', NULL, 27, 1, '2026-09-14 13:12:00', '2026-09-14 13:12:00'),
-(238, 'in-meadow-county-voters-weigh-a-changing-economy', 'In Meadow County, voters weigh a changing economy', 'Ferris (pop. 39,640) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Ferris, the county seat, the campaign signs went up early this year.
-
-Meadow County, home to 39,640 people in the state''s Southern Hills region, relies on farming and a state prison for most of its jobs.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a nurse voter
-
-About 28,019 people are registered to vote in the county. Election officials expect turnout of about 58%.
-
-[See Meadow County''s results](/counties/meadow-county/)
-', 'Luis Ferreira', 'Counties', NULL, 43, 1, '2026-09-14 14:36:00', '2026-09-14 14:36:00'),
-(239, 'september-poll-mbeki-leads-hale-by-16-points-in-race-for-attorney', 'September poll: Mbeki leads Hale by 16 points in race for attorney general', 'A Kingsbury College poll puts Mbeki at 51% and Hale at 35%, with 14% undecided.', 'Aisha Mbeki leads Rebecca Hale 51% to 35% among likely voters in the race for attorney general, according to a Kingsbury College poll released Wednesday.
-
-The poll''s margin of error is ±3.4 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 21% of respondents named the state budget surplus as the most important issue facing the state.
-2. **Right track:** 49% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 60% of Democratic voters said they were "very enthusiastic" about voting, against 77% of Republican voters.
-
-The survey of 850 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-09-16 08:43:00', '2026-09-16 08:43:00'),
-(240, 'september-poll-finds-morrison-and-dunn-tied-in-race-for-governor', 'September poll finds Morrison and Dunn tied in race for governor', 'A Kingsbury College poll puts Dunn at 44% and Morrison at 44%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 44% to 44% among likely voters in the race for governor, according to a Kingsbury College poll released Sunday.
+', 'Colin Marsh', 'Congress', 11, NULL, 1, '2026-09-17 16:32:00', '2026-09-17 16:32:00'),
+(244, 'september-poll-dunn-leads-morrison-by-2-points-in-race-for-governor', 'September poll: Dunn leads Morrison by 2 points in race for governor', 'The Courier/New Essex State University poll puts Dunn at 45% and Morrison at 43%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 45% to 43% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Friday.
 
 The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
 
 ## What else the poll found
 
-1. **Top issue:** 37% of respondents named manufacturing jobs as the most important issue facing the state.
+1. **Top issue:** 23% of respondents named public safety as the most important issue facing the state.
 2. **Right track:** 40% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 68% of Republican voters said they were "very enthusiastic" about voting, against 54% of Democratic voters.
+3. **Enthusiasm:** 76% of Republican voters said they were "very enthusiastic" about voting, against 61% of Democratic voters.
 
-The survey of 1000 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-09-20 12:09:00', '2026-09-20 12:09:00'),
-(241, 'the-new-essex-farm-bureau-endorses-reyes-for-state-treasurer', 'The New Essex Farm Bureau endorses Reyes for state treasurer', 'The endorsement gives Kevin Reyes a boost on the state''s aging water systems.', 'The New Essex Farm Bureau endorsed Kevin Reyes in the race for state treasurer on Friday, citing his record on the state''s aging water systems.
+The survey of 975 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-09-18 14:39:00', '2026-09-18 14:39:00'),
+(245, 'september-poll-zimmer-leads-brennan-by-3-points-in-race-for-us-senate', 'September poll: Zimmer leads Brennan by 3 points in race for U.S. Senate', 'A Kingsbury College poll puts Zimmer at 45% and Brennan at 42%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 45% to 42% among likely voters in the race for U.S. Senate, according to a Kingsbury College poll released Friday.
 
-Reyes called the endorsement "an honor and a responsibility."
+The lead is within the poll''s margin of error of ±3.6 percentage points, which means the race is effectively tied.
 
-Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
-', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-09-21 06:53:00', '2026-09-21 06:53:00'),
-(242, 'takeaways-from-the-first-governor-debate-in-port-alder', 'Takeaways from the first Governor debate in Port Alder', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Port Alder on Thursday night for an hour-long debate that was sharp but rarely personal.
+## What else the poll found
+
+1. **Top issue:** 36% of respondents named broadband in rural counties as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 50% of Republican voters said they were "very enthusiastic" about voting, against 66% of Democratic voters.
+
+The survey of 750 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
+', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-09-18 16:56:00', '2026-09-18 16:56:00'),
+(246, 'iverson-campaign-opens-field-office-in-mayfield', 'Iverson campaign opens field office in Mayfield', 'The office is the seventh for Sarah Iverson in the race for state treasurer.', 'The campaign of Sarah Iverson opened a field office in downtown Mayfield on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Barrow County before Election Day.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Ruth Adeyemi', 'Statewide', 6, NULL, 1, '2026-09-20 18:40:00', '2026-09-20 18:40:00'),
+(247, 'town-hall-in-fulton-gets-heated-for-zimmer', 'Town hall in Fulton gets heated for Zimmer', 'Questions about the budget dominated an evening event for Ingrid Zimmer, who is running for U.S. Senate.', 'A town hall meeting in Fulton turned tense on Monday night when several residents pressed Ingrid Zimmer on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Hartwell County resident
+
+Zimmer answered every question and stayed for an hour afterward, aides said.
+
+[Race for U.S. Senate](/races/us-senate/)
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-09-21 18:26:00', '2026-09-21 18:26:00'),
+(248, 'the-new-essex-farm-bureau-endorses-nakamura-for-state-treasurer', 'The New Essex Farm Bureau endorses Nakamura for state treasurer', 'The endorsement gives James Nakamura a boost on the Port Alder transit expansion.', 'The New Essex Farm Bureau endorsed James Nakamura in the race for state treasurer on Monday, citing his record on the Port Alder transit expansion.
+
+Nakamura called the endorsement "a sign of where this race is headed."
+
+Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at New Essex State University, "but they bring volunteers, and volunteers knock on doors."
+', 'Colin Marsh', 'Statewide', 6, NULL, 1, '2026-09-22 09:21:00', '2026-09-22 09:21:00'),
+(249, 'town-hall-in-paxton-gets-heated-for-nakamura', 'Town hall in Paxton gets heated for Nakamura', 'Questions about the budget dominated an evening event for James Nakamura, who is running for state treasurer.', 'A town hall meeting in Paxton turned tense on Monday night when several residents pressed James Nakamura on property taxes and school funding.
+
+> You keep saying you''ll fix it. How, exactly?
+
+— a Dalton County resident
+
+Nakamura answered every question and stayed for an hour afterward, aides said.
+
+[Race for state treasurer](/races/state-treasurer/)
+', 'Martin Ocampo', 'Statewide', 6, NULL, 1, '2026-09-22 15:48:00', '2026-09-22 15:48:00'),
+(250, 'takeaways-from-the-first-us-senate-debate-in-port-alder', 'Takeaways from the first U.S. Senate debate in Port Alder', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Port Alder on Monday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Public safety was the main event
+
+Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would oppose closing any more rural hospitals.
+
+## 3. The line of the night
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+— Ingrid Zimmer
+
+The candidates meet again in two weeks in Kettering. [Follow the race](/races/us-senate/).
+', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-09-22 22:30:00', '2026-09-22 22:30:00'),
+(251, 'takeaways-from-the-first-governor-debate-in-port-alder', 'Takeaways from the first Governor debate in Port Alder', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Rural hospital closures was the main event
+
+Morrison returned again and again to rural hospital closures. Dunn accused Morrison of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would oppose closing any more rural hospitals.
+
+## 3. The line of the night
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+— Grace Dunn
+
+The candidates meet again in two weeks in Kettering. [Follow the race](/races/governor/).
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-09-25 22:30:00', '2026-09-25 22:30:00'),
+(252, 'in-pike-county-turnout-could-decide-everything', 'In Pike County, turnout could decide everything', 'Wakefield (pop. 15,810) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Wakefield, the county seat, the campaign signs went up early this year.
+
+Pike County, home to 15,810 people in the state''s River Valley region, relies on farming and a state prison for most of its jobs.
+
+> I vote for the person, not the party. Always have.
+
+— a dairy farmer voter
+
+About 11,332 people are registered to vote in the county. Election officials expect turnout of about 54%.
+
+[See Pike County''s results](/counties/pike-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 49, 1, '2026-09-26 13:03:00', '2026-09-26 13:03:00'),
+(253, 'takeaways-from-the-first-attorney-general-debate-in-port-alder', 'Takeaways from the first Attorney General debate in Port Alder', 'Talbot and Hale clashed over election security and the cost of child care.', 'Grace Talbot and Katherine Hale met on stage in Port Alder on Thursday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Election security was the main event
+
+Talbot returned again and again to election security. Hale accused Talbot of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would sign a bill to expand rural broadband.
+
+## 3. The line of the night
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+— Katherine Hale
+
+The candidates meet again in two weeks in Kettering. [Follow the race](/races/attorney-general/).
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-09-26 22:30:00', '2026-09-26 22:30:00'),
+(254, 'october-poll-morrison-leads-dunn-by-2-points-in-race-for-governor', 'October poll: Morrison leads Dunn by 2 points in race for governor', 'The Courier/New Essex State University poll puts Morrison at 44% and Dunn at 42%, with 13% undecided.', 'Priya Morrison leads Grace Dunn 44% to 42% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Thursday.
+
+The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
+
+## What else the poll found
+
+1. **Top issue:** 22% of respondents named public safety as the most important issue facing the state.
+2. **Right track:** 42% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 71% of Democratic voters said they were "very enthusiastic" about voting, against 64% of Republican voters.
+
+The survey of 975 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-10-01 11:50:00', '2026-10-01 11:50:00'),
+(255, 'october-poll-morrison-leads-dunn-by-5-points-in-race-for-governor', 'October poll: Morrison leads Dunn by 5 points in race for governor', 'A poll for the New Essex Farm Bureau puts Morrison at 46% and Dunn at 41%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 46% to 41% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Saturday.
+
+The poll''s margin of error is ±3.3 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 28% of respondents named election security as the most important issue facing the state.
+2. **Right track:** 41% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 68% of Democratic voters said they were "very enthusiastic" about voting, against 59% of Republican voters.
+
+The survey of 875 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-10-03 07:59:00', '2026-10-03 07:59:00'),
+(256, 'october-poll-talbot-leads-hale-by-5-points-in-race-for-attorney-general', 'October poll: Talbot leads Hale by 5 points in race for attorney general', 'A Kingsbury College poll puts Talbot at 46% and Hale at 41%, with 12% undecided.', 'Grace Talbot leads Katherine Hale 46% to 41% among likely voters in the race for attorney general, according to a Kingsbury College poll released Saturday.
+
+The poll''s margin of error is ±3.6 percentage points.
+
+## What else the poll found
+
+1. **Top issue:** 19% of respondents named farm income as the most important issue facing the state.
+2. **Right track:** 49% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 51% of Democratic voters said they were "very enthusiastic" about voting, against 64% of Republican voters.
+
+The survey of 725 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-10-03 17:08:00', '2026-10-03 17:08:00'),
+(257, 'voter-guide-the-race-for-us-house-district-4', 'Voter guide: the race for U.S. House District 4', 'What to know about David Reyes and Beatrice Lowry before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 10 counties.
+
+## David Reyes
+
+**Party:** Democratic · **Hometown:** Mayfield
+
+Reyes, a farmer, has focused on wildfire preparedness. [Full profile](/candidates/david-reyes/)
+
+## Beatrice Lowry
+
+**Party:** Republican · **Hometown:** Carlisle · **Incumbent**
+
+Lowry, a union electrician, has focused on the Port Alder transit expansion. [Full profile](/candidates/beatrice-lowry/)
+
+Results will appear on the [race page](/races/us-house-district-4/) after polls close at 8 p.m.
+', 'Martin Ocampo', 'Congress', 14, NULL, 1, '2026-10-06 13:13:00', '2026-10-06 13:13:00'),
+(258, 'voter-guide-the-race-for-us-house-district-7', 'Voter guide: the race for U.S. House District 7', 'What to know about Rebecca Boyd, Denise Sterling and Priya Quinlan before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 7 counties.
+
+## Rebecca Boyd
+
+**Party:** Democratic · **Hometown:** Sutton
+
+Boyd, a real estate developer, has focused on housing costs. [Full profile](/candidates/rebecca-boyd/)
+
+## Denise Sterling
+
+**Party:** Republican · **Hometown:** Bellport · **Incumbent**
+
+Sterling, a union electrician, has focused on school funding. [Full profile](/candidates/denise-sterling/)
+
+## Priya Quinlan
+
+**Party:** Libertarian · **Hometown:** Bellport
+
+Quinlan, an accountant, has focused on manufacturing jobs. [Full profile](/candidates/priya-quinlan/)
+
+Results will appear on the [race page](/races/us-house-district-7/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-10-07 06:59:00', '2026-10-07 06:59:00'),
+(259, 'takeaways-from-the-final-us-senate-debate-in-kettering', 'Takeaways from the final U.S. Senate debate in Kettering', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
+
+## 1. Public safety was the main event
+
+Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
+
+## 2. A rare moment of agreement
+
+Both candidates said they would support an independent redistricting commission.
+
+## 3. The line of the night
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+— Ingrid Zimmer
+
+The candidates meet for the last time before Election Day. [Follow the race](/races/us-senate/).
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-10-07 22:30:00', '2026-10-07 22:30:00'),
+(260, 'voter-guide-the-race-for-state-senate-district-4', 'Voter guide: the race for State Senate District 4', 'What to know about Carlos Voss and Teresa Delgado before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Carlos Voss
+
+**Party:** Democratic · **Hometown:** Marlow
+
+Voss, a labor organizer, has focused on public safety. [Full profile](/candidates/carlos-voss/)
+
+## Teresa Delgado
+
+**Party:** Republican · **Hometown:** Harmon
+
+Delgado, a farmer, has focused on public safety. [Full profile](/candidates/teresa-delgado/)
+
+Results will appear on the [race page](/races/state-senate-district-4/) after polls close at 8 p.m.
+', 'Colin Marsh', 'Legislature', 20, NULL, 1, '2026-10-08 09:26:00', '2026-10-08 09:26:00'),
+(261, 'voter-guide-the-race-for-attorney-general', 'Voter guide: the race for attorney general', 'What to know about Grace Talbot and Katherine Hale before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Grace Talbot
+
+**Party:** Democratic · **Hometown:** Newbury · **Incumbent**
+
+Talbot, a public-school teacher, has focused on election security. [Full profile](/candidates/grace-talbot/)
+
+## Katherine Hale
+
+**Party:** Republican · **Hometown:** Colfax
+
+Hale, a small-business owner, has focused on the cost of child care. [Full profile](/candidates/katherine-hale/)
+
+Results will appear on the [race page](/races/attorney-general/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Statewide', 4, NULL, 1, '2026-10-08 12:41:00', '2026-10-08 12:41:00'),
+(262, 'voter-guide-the-race-for-state-senate-district-18', 'Voter guide: the race for State Senate District 18', 'What to know about Yusuf Osei and Jonathan Jansen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Yusuf Osei
+
+**Party:** Democratic · **Hometown:** Fulton
+
+Osei, a civil engineer, has focused on housing costs. [Full profile](/candidates/yusuf-osei/)
+
+## Jonathan Jansen
+
+**Party:** Republican · **Hometown:** Carlisle · **Incumbent**
+
+Jansen, a real estate developer, has focused on rural hospital closures. [Full profile](/candidates/jonathan-jansen/)
+
+Results will appear on the [race page](/races/state-senate-district-18/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Legislature', 27, NULL, 1, '2026-10-08 14:47:00', '2026-10-08 14:47:00'),
+(263, 'voter-guide-the-race-for-state-auditor', 'Voter guide: the race for state auditor', 'What to know about Maria Abernathy and Abigail Dawson before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Maria Abernathy
+
+**Party:** Democratic · **Hometown:** Ferris
+
+Abernathy, a public defender, has focused on property taxes. [Full profile](/candidates/maria-abernathy/)
+
+## Abigail Dawson
+
+**Party:** Republican · **Hometown:** Quincy · **Incumbent**
+
+Dawson, a public-school teacher, has focused on property taxes. [Full profile](/candidates/abigail-dawson/)
+
+Results will appear on the [race page](/races/state-auditor/) after polls close at 8 p.m.
+', 'Hana Sato', 'Statewide', 7, NULL, 1, '2026-10-08 16:49:00', '2026-10-08 16:49:00'),
+(264, 'takeaways-from-the-final-governor-debate-in-kettering', 'Takeaways from the final Governor debate in Kettering', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Kettering on Monday night for an hour-long debate that was sharp but rarely personal.
 
 ## 1. Rural hospital closures was the main event
 
@@ -6025,223 +6367,17 @@ Both candidates said they would support an independent redistricting commission.
 
 ## 3. The line of the night
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
 
 — Grace Dunn
 
-The candidates meet again in two weeks in Kettering. [Follow the race](/races/governor/).
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-09-23 22:30:00', '2026-09-23 22:30:00'),
-(243, 'september-poll-dunn-leads-morrison-by-2-points-in-race-for-governor', 'September poll: Dunn leads Morrison by 2 points in race for governor', 'The Courier/New Essex State University poll puts Dunn at 45% and Morrison at 43%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 45% to 43% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Friday.
+The candidates meet for the last time before Election Day. [Follow the race](/races/governor/).
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-08 22:30:00', '2026-10-08 22:30:00'),
+(265, 'takeaways-from-the-final-attorney-general-debate-in-kettering', 'Takeaways from the final Attorney General debate in Kettering', 'Talbot and Hale clashed over election security and the cost of child care.', 'Grace Talbot and Katherine Hale met on stage in Kettering on Thursday night for an hour-long debate that was sharp but rarely personal.
 
-The lead is within the poll''s margin of error of ±3.3 percentage points, which means the race is effectively tied.
+## 1. Election security was the main event
 
-## What else the poll found
-
-1. **Top issue:** 36% of respondents named manufacturing jobs as the most important issue facing the state.
-2. **Right track:** 42% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 60% of Republican voters said they were "very enthusiastic" about voting, against 56% of Democratic voters.
-
-The survey of 900 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-09-25 07:12:00', '2026-09-25 13:21:00'),
-(244, 'september-poll-zimmer-leads-brennan-by-6-points-in-race-for-us-senate', 'September poll: Zimmer leads Brennan by 6 points in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 47% and Brennan at 41%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 47% to 41% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Friday.
-
-The poll''s margin of error is ±3.8 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 36% of respondents named the opioid epidemic as the most important issue facing the state.
-2. **Right track:** 50% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 56% of Republican voters said they were "very enthusiastic" about voting, against 77% of Democratic voters.
-
-The survey of 675 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-09-25 14:39:00', '2026-09-25 21:16:00'),
-(245, 'september-poll-zimmer-leads-brennan-by-11-points-in-race-for-us-senate', 'September poll: Zimmer leads Brennan by 11 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 49% and Brennan at 38%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 49% to 38% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Friday.
-
-The poll''s margin of error is ±3.4 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 18% of respondents named school funding as the most important issue facing the state.
-2. **Right track:** 47% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 51% of Republican voters said they were "very enthusiastic" about voting, against 70% of Democratic voters.
-
-The survey of 850 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-09-25 17:17:00', '2026-09-25 17:17:00'),
-(246, 'takeaways-from-the-first-us-senate-debate-in-port-alder', 'Takeaways from the first U.S. Senate debate in Port Alder', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Public safety was the main event
-
-Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
-
-## 2. A rare moment of agreement
-
-Both candidates said they would sign a bill to expand rural broadband.
-
-## 3. The line of the night
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-— Ingrid Zimmer
-
-The candidates meet again in two weeks in Kettering. [Follow the race](/races/us-senate/).
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-09-25 22:30:00', '2026-09-25 22:30:00'),
-(247, 'takeaways-from-the-first-attorney-general-debate-in-port-alder', 'Takeaways from the first Attorney General debate in Port Alder', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Port Alder on Tuesday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Road and bridge repair was the main event
-
-Mbeki returned again and again to road and bridge repair. Hale accused Mbeki of "running on a slogan."
-
-## 2. A rare moment of agreement
-
-Both candidates said they would oppose closing any more rural hospitals.
-
-## 3. The line of the night
-
-> Every county, every town. I''m going to outwork everybody in this race.
-
-— Rebecca Hale
-
-The candidates meet again in two weeks in Kettering. [Follow the race](/races/attorney-general/).
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-25 22:30:00', '2026-09-25 22:30:00'),
-(248, 'mbeki-rolls-out-new-television-ad-filmed-in-kirkwood', 'Mbeki rolls out new television ad filmed in Kirkwood', 'The 30-second spot is the first of the fall for Aisha Mbeki in the race for attorney general.', 'Aisha Mbeki released a new television ad on Tuesday, filmed on a farm outside Kirkwood in Birch County.
-
-The ad, which will run statewide, features Mbeki walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for attorney general](/races/attorney-general/)
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-09-26 16:24:00', '2026-09-26 16:24:00'),
-(249, 'in-kingsbury-county-the-race-for-governor-is-personal', 'In Kingsbury County, the race for governor is personal', 'Clayton (pop. 56,280) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Clayton, the county seat, the campaign signs went up early this year.
-
-Kingsbury County, home to 56,280 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
-
-> My grandkids can''t afford to live in the town they grew up in.
-
-— a county employee voter
-
-About 39,930 people are registered to vote in the county. Election officials expect turnout of about 56%.
-
-[See Kingsbury County''s results](/counties/kingsbury-county/)
-', 'Hana Sato', 'Counties', NULL, 38, 1, '2026-09-27 07:30:00', '2026-09-27 07:30:00'),
-(250, 'town-hall-in-elkhart-gets-heated-for-reyes', 'Town hall in Elkhart gets heated for Reyes', 'Questions about the budget dominated an evening event for Kevin Reyes, who is running for state treasurer.', 'A town hall meeting in Elkhart turned tense on Monday night when several residents pressed Kevin Reyes on property taxes and school funding.
-
-> You keep saying you''ll fix it. How, exactly?
-
-— a Norwood County resident
-
-Reyes answered every question and stayed for an hour afterward, aides said.
-
-[Race for state treasurer](/races/state-treasurer/)
-', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-09-27 16:35:00', '2026-09-27 16:35:00'),
-(251, 'september-poll-zimmer-leads-brennan-by-a-single-point-in-race-for-us', 'September poll: Zimmer leads Brennan by a single point in race for U.S. Senate', 'The Courier/New Essex State University poll puts Zimmer at 44% and Brennan at 43%, with 12% undecided.', 'Ingrid Zimmer leads Omar Brennan 44% to 43% among likely voters in the race for U.S. Senate, according to the Courier/New Essex State University poll released Monday.
-
-The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
-
-## What else the poll found
-
-1. **Top issue:** 21% of respondents named election security as the most important issue facing the state.
-2. **Right track:** 37% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 56% of Republican voters said they were "very enthusiastic" about voting, against 60% of Democratic voters.
-
-The survey of 1025 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-09-28 06:15:00', '2026-09-28 06:15:00'),
-(252, 'in-fenwick-county-candidates-come-knocking-early', 'In Fenwick County, candidates come knocking early', 'Yardley (pop. 50,130) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Yardley, the county seat, the campaign signs went up early this year.
-
-Fenwick County, home to 50,130 people in the state''s Southern Hills region, has lost two factories and gained a distribution center in the past decade.
-
-> I vote for the person, not the party. Always have.
-
-— a nurse voter
-
-About 36,932 people are registered to vote in the county. Election officials expect turnout of about 64%.
-
-[See Fenwick County''s results](/counties/fenwick-county/)
-', 'Peter Lindahl', 'Counties', NULL, 24, 1, '2026-09-30 16:59:00', '2026-09-30 16:59:00'),
-(253, 'zimmer-campaign-opens-field-office-in-kettering', 'Zimmer campaign opens field office in Kettering', 'The office is the seventh for Ingrid Zimmer in the race for U.S. Senate.', 'The campaign of Ingrid Zimmer opened a field office in downtown Kettering on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Cooper County before Election Day.
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-09-30 19:38:00', '2026-09-30 19:38:00'),
-(254, 'us-house-district-6-race-where-delgado-and-underwood-stand-on-school', 'U.S. House District 6 race: where Delgado and Underwood stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 6 would handle it.
-
-## Grace Delgado (D)
-
-Delgado would create a state task force with a deadline of one year and the power to recommend spending.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Walter Underwood (R)
-
-Underwood has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-6/)
-', 'Luis Ferreira', 'Congress', 16, NULL, 1, '2026-10-01 17:21:00', '2026-10-01 17:21:00'),
-(255, 'october-poll-zimmer-leads-brennan-by-4-points-in-race-for-us-senate', 'October poll: Zimmer leads Brennan by 4 points in race for U.S. Senate', 'A poll for the New Essex Farm Bureau puts Zimmer at 48% and Brennan at 44%, with 8% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 44% among likely voters in the race for U.S. Senate, according to a poll for the New Essex Farm Bureau released Saturday.
-
-The poll''s margin of error is ±3.1 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 35% of respondents named property taxes as the most important issue facing the state.
-2. **Right track:** 49% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 52% of Republican voters said they were "very enthusiastic" about voting, against 65% of Democratic voters.
-
-The survey of 1000 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-03 19:28:00', '2026-10-03 19:28:00'),
-(256, 'zimmer-rolls-out-new-television-ad-filmed-in-sutton', 'Zimmer rolls out new television ad filmed in Sutton', 'The 30-second spot is the first of the fall for Ingrid Zimmer in the race for U.S. Senate.', 'Ingrid Zimmer released a new television ad on Tuesday, filmed on a farm outside Sutton in Deerfield County.
-
-The ad, which will run statewide, features Zimmer walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for U.S. Senate](/races/us-senate/)
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-04 07:52:00', '2026-10-04 07:52:00'),
-(257, 'in-barrow-county-the-race-for-governor-is-personal', 'In Barrow County, the race for governor is personal', 'Mayfield (pop. 13,980) has voted with the statewide winner in 6 of the last 8 races for governor.', 'On Main Street in Mayfield, the county seat, the campaign signs went up early this year.
-
-Barrow County, home to 13,980 people in the state''s River Valley region, has lost two factories and gained a distribution center in the past decade.
-
-> I just want the potholes fixed. Is that too much to ask?
-
-— a county employee voter
-
-About 9,454 people are registered to vote in the county. Election officials expect turnout of about 53%.
-
-[See Barrow County''s results](/counties/barrow-county/)
-', 'Luis Ferreira', 'Counties', NULL, 3, 1, '2026-10-05 11:03:00', '2026-10-05 11:03:00'),
-(258, 'voter-guide-the-race-for-us-house-district-2', 'Voter guide: the race for U.S. House District 2', 'What to know about Linda Gallagher, Monica Nyberg and Olivia Chen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 8 counties.
-
-## Linda Gallagher
-
-**Party:** Democratic · **Hometown:** Millford
-
-Gallagher, a civil engineer, has focused on election security. [Full profile](/candidates/linda-gallagher/)
-
-## Monica Nyberg
-
-**Party:** Republican · **Hometown:** Ashton · **Incumbent**
-
-Nyberg, a small-business owner, has focused on the cost of child care. [Full profile](/candidates/monica-nyberg/)
-
-## Olivia Chen
-
-**Party:** Libertarian · **Hometown:** Winslow
-
-Chen, a civil engineer, has focused on the Port Alder transit expansion. [Full profile](/candidates/olivia-chen/)
-
-Results will appear on the [race page](/races/us-house-district-2/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Congress', 12, NULL, 1, '2026-10-05 15:55:00', '2026-10-05 15:55:00'),
-(259, 'zimmer-tours-rockport-as-the-campaign-heads-into-the-home-stretch', 'Zimmer tours Rockport as the campaign heads into the home stretch', 'Ingrid Zimmer spent the day with voters in the race for U.S. Senate.', 'Ingrid Zimmer spent Saturday afternoon in Rockport, stopping at a diner, a hardware store and a high school football game.
-
-"Rockport doesn''t get enough attention from Port Alder," Zimmer told a crowd of about 80 people. "I''m going to change that."
-
-[Follow the race for U.S. Senate](/races/us-senate/)
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-10-06 19:44:00', '2026-10-06 19:44:00'),
-(260, 'takeaways-from-the-final-attorney-general-debate-in-kettering', 'Takeaways from the final Attorney General debate in Kettering', 'Mbeki and Hale clashed over road and bridge repair and manufacturing jobs.', 'Aisha Mbeki and Rebecca Hale met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Road and bridge repair was the main event
-
-Mbeki returned again and again to road and bridge repair. Hale accused Mbeki of "running on a slogan."
+Talbot returned again and again to election security. Hale accused Talbot of "running on a slogan."
 
 ## 2. A rare moment of agreement
 
@@ -6249,115 +6385,87 @@ Both candidates said they would support an independent redistricting commission.
 
 ## 3. The line of the night
 
-> Voters are smart. They can tell the difference between a plan and a slogan.
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
 
-— Rebecca Hale
+— Katherine Hale
 
 The candidates meet for the last time before Election Day. [Follow the race](/races/attorney-general/).
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-06 22:30:00', '2026-10-07 00:34:00'),
-(261, 'voter-guide-the-race-for-us-house-district-3', 'Voter guide: the race for U.S. House District 3', 'What to know about Katherine Ashworth and David Whitaker before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-10-08 22:30:00', '2026-10-08 22:30:00'),
+(266, 'voter-guide-the-race-for-lieutenant-governor', 'Voter guide: the race for lieutenant governor', 'What to know about Sarah Frost and Walter Haddad before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Sarah Frost
+
+**Party:** Democratic · **Hometown:** Carlisle
+
+Frost, a software entrepreneur, has focused on public safety. [Full profile](/candidates/sarah-frost/)
+
+## Walter Haddad
+
+**Party:** Republican · **Hometown:** Denton
+
+Haddad, an accountant, has focused on farm income. [Full profile](/candidates/walter-haddad/)
+
+Results will appear on the [race page](/races/lieutenant-governor/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-10-10 07:26:00', '2026-10-10 10:46:00'),
+(267, 'voter-guide-the-race-for-us-house-district-3', 'Voter guide: the race for U.S. House District 3', 'What to know about Luis Acosta and James Okafor before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 The district covers 7 counties.
 
-## Katherine Ashworth
+## Luis Acosta
 
-**Party:** Democratic · **Hometown:** Chapel Hill
+**Party:** Democratic · **Hometown:** Granby
 
-Ashworth, a county prosecutor, has focused on rural hospital closures. [Full profile](/candidates/katherine-ashworth/)
+Acosta, a community college dean, has focused on road and bridge repair. [Full profile](/candidates/luis-acosta/)
 
-## David Whitaker
+## James Okafor
 
-**Party:** Republican · **Hometown:** Chapel Hill
+**Party:** Republican · **Hometown:** Abbott
 
-Whitaker, a real estate developer, has focused on wildfire preparedness. [Full profile](/candidates/david-whitaker/)
+Okafor, a labor organizer, has focused on property taxes. [Full profile](/candidates/james-okafor/)
 
 Results will appear on the [race page](/races/us-house-district-3/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Congress', 13, NULL, 1, '2026-10-07 11:34:00', '2026-10-07 11:34:00'),
-(262, 'voter-guide-the-race-for-state-senate-district-22', 'Voter guide: the race for State Senate District 22', 'What to know about Marcus Crowley and Marcus Petrov before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+', 'Martin Ocampo', 'Congress', 13, NULL, 1, '2026-10-10 09:12:00', '2026-10-10 09:43:00'),
+(268, 'mayor-teodoro-quintana-of-port-alder-endorses-holm-for-secretary-of', 'Mayor Teodoro Quintana of Port Alder endorses Holm for secretary of state', 'The endorsement gives Kevin Holm a boost on the Port Alder transit expansion.', 'Mayor Teodoro Quintana of Port Alder endorsed Kevin Holm in the race for secretary of state on Monday, citing his record on the Port Alder transit expansion.
+
+Holm called the endorsement "proof that this campaign is reaching every corner of New Essex."
+
+Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at New Essex State University, "but they bring volunteers, and volunteers knock on doors."
+', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-10-10 10:45:00', '2026-10-10 19:43:00'),
+(269, 'us-house-district-2-race-where-kowalski-and-gallagher-stand-on-the-port', 'U.S. House District 2 race: where Kowalski and Gallagher stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
+
+## Nathan Kowalski (D)
+
+Kowalski favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+## Linda Gallagher (R)
+
+Gallagher wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-2/)
+', 'Peter Lindahl', 'Congress', 12, NULL, 1, '2026-10-10 14:01:00', '2026-10-10 14:01:00'),
+(270, 'voter-guide-the-race-for-state-senate-district-6', 'Voter guide: the race for State Senate District 6', 'What to know about Elena Eckert and Jonathan Crowley before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 The district covers 5 counties.
 
-## Marcus Crowley
+## Elena Eckert
 
-**Party:** Democratic · **Hometown:** Yardley
+**Party:** Democratic · **Hometown:** Verona · **Incumbent**
 
-Crowley, a family physician, has focused on manufacturing jobs. [Full profile](/candidates/marcus-crowley/)
+Eckert, a former police chief, has focused on public safety. [Full profile](/candidates/elena-eckert/)
 
-## Marcus Petrov
+## Jonathan Crowley
 
-**Party:** Republican · **Hometown:** Lowell Falls
+**Party:** Republican · **Hometown:** Elkhart
 
-Petrov, a union electrician, has focused on property taxes. [Full profile](/candidates/marcus-petrov/)
+Crowley, a farmer, has focused on property taxes. [Full profile](/candidates/jonathan-crowley/)
 
-Results will appear on the [race page](/races/state-senate-district-22/) after polls close at 8 p.m.
-', 'Martin Ocampo', 'Legislature', 29, NULL, 1, '2026-10-07 15:42:00', '2026-10-07 15:42:00'),
-(263, 'voter-guide-the-race-for-us-house-district-1', 'Voter guide: the race for U.S. House District 1', 'What to know about Abigail Talbot and Nathan Kowalski before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 4 counties.
-
-## Abigail Talbot
-
-**Party:** Democratic · **Hometown:** Port Alder · **Incumbent**
-
-Talbot, a city planner, has focused on property taxes. [Full profile](/candidates/abigail-talbot/)
-
-## Nathan Kowalski
-
-**Party:** Republican · **Hometown:** Riverton
-
-Kowalski, a union electrician, has focused on school funding. [Full profile](/candidates/nathan-kowalski/)
-
-Results will appear on the [race page](/races/us-house-district-1/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Congress', 11, NULL, 1, '2026-10-08 07:05:00', '2026-10-08 07:05:00'),
-(264, 'october-poll-zimmer-leads-brennan-by-7-points-in-race-for-us-senate', 'October poll: Zimmer leads Brennan by 7 points in race for U.S. Senate', 'A Harbor College survey puts Zimmer at 48% and Brennan at 41%, with 11% undecided.', 'Ingrid Zimmer leads Omar Brennan 48% to 41% among likely voters in the race for U.S. Senate, according to a Harbor College survey released Thursday.
-
-The poll''s margin of error is ±3.6 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 25% of respondents named property taxes as the most important issue facing the state.
-2. **Right track:** 48% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 73% of Republican voters said they were "very enthusiastic" about voting, against 59% of Democratic voters.
-
-The survey of 750 likely voters was conducted by phone and online. [Full results for U.S. Senate](/races/us-senate/).
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-08 12:13:00', '2026-10-08 12:13:00'),
-(265, 'takeaways-from-the-final-us-senate-debate-in-kettering', 'Takeaways from the final U.S. Senate debate in Kettering', 'Brennan and Zimmer clashed over public safety and public safety.', 'Omar Brennan and Ingrid Zimmer met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Public safety was the main event
-
-Brennan returned again and again to public safety. Zimmer accused Brennan of "running on a slogan."
-
-## 2. A rare moment of agreement
-
-Both candidates said they would sign a bill to expand rural broadband.
-
-## 3. The line of the night
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-— Ingrid Zimmer
-
-The candidates meet for the last time before Election Day. [Follow the race](/races/us-senate/).
-', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-08 22:30:00', '2026-10-09 03:16:00'),
-(266, 'voter-guide-the-race-for-state-senate-district-20', 'Voter guide: the race for State Senate District 20', 'What to know about Daniel Haddad and Jonathan Jansen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 5 counties.
-
-## Daniel Haddad
-
-**Party:** Democratic · **Hometown:** Ridgeway
-
-Haddad, a community college dean, has focused on the Port Alder transit expansion. [Full profile](/candidates/daniel-haddad/)
-
-## Jonathan Jansen
-
-**Party:** Republican · **Hometown:** Ridgeway · **Incumbent**
-
-Jansen, a real estate developer, has focused on rural hospital closures. [Full profile](/candidates/jonathan-jansen/)
-
-Results will appear on the [race page](/races/state-senate-district-20/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Legislature', 28, NULL, 1, '2026-10-09 14:13:00', '2026-10-09 14:13:00'),
-(267, 'voter-guide-the-race-for-us-senate', 'Voter guide: the race for U.S. Senate', 'What to know about Omar Brennan, Ingrid Zimmer, Patrick Abernathy and Carlos Frost before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+Results will appear on the [race page](/races/state-senate-district-6/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Legislature', 21, NULL, 1, '2026-10-10 15:34:00', '2026-10-10 15:34:00'),
+(271, 'voter-guide-the-race-for-us-senate', 'Voter guide: the race for U.S. Senate', 'What to know about Omar Brennan, Ingrid Zimmer, Franklin Bauer and Samuel McAllister before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 ## Omar Brennan
 
@@ -6371,100 +6479,38 @@ Brennan, an accountant, has focused on public safety. [Full profile](/candidates
 
 Zimmer, a public defender, has focused on public safety. [Full profile](/candidates/ingrid-zimmer/)
 
-## Patrick Abernathy
+## Franklin Bauer
 
-**Party:** Libertarian · **Hometown:** Orland
+**Party:** Libertarian · **Hometown:** Prescott
 
-Abernathy, a nurse, has focused on the cost of child care. [Full profile](/candidates/patrick-abernathy/)
+Bauer, a union electrician, has focused on wildfire preparedness. [Full profile](/candidates/franklin-bauer/)
 
-## Carlos Frost
+## Samuel McAllister
 
-**Party:** Green · **Hometown:** Everly
+**Party:** Green · **Hometown:** Bellport
 
-Frost, a small-business owner, has focused on housing costs. [Full profile](/candidates/carlos-frost/)
+McAllister, an Army veteran and engineer, has focused on manufacturing jobs. [Full profile](/candidates/samuel-mcallister/)
 
 Results will appear on the [race page](/races/us-senate/) after polls close at 8 p.m.
-', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-10-09 18:08:00', '2026-10-10 01:25:00'),
-(268, 'voter-guide-the-race-for-lieutenant-governor', 'Voter guide: the race for lieutenant governor', 'What to know about Luis Duarte and Lena Quinlan before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+', 'Dana Whitcomb', 'Congress', 2, NULL, 1, '2026-10-11 10:26:00', '2026-10-11 10:26:00'),
+(272, 'voter-guide-the-race-for-us-house-district-8', 'Voter guide: the race for U.S. House District 8', 'What to know about Lena Castillo and Maria Yates before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
-## Luis Duarte
+The district covers 3 counties.
 
-**Party:** Democratic · **Hometown:** Lowell Falls
+## Lena Castillo
 
-Duarte, a software entrepreneur, has focused on public safety. [Full profile](/candidates/luis-duarte/)
+**Party:** Democratic · **Hometown:** Greenville · **Incumbent**
 
-## Lena Quinlan
+Castillo, a family physician, has focused on housing costs. [Full profile](/candidates/lena-castillo/)
 
-**Party:** Republican · **Hometown:** Sheffield
+## Maria Yates
 
-Quinlan, a public defender, has focused on manufacturing jobs. [Full profile](/candidates/lena-quinlan/)
+**Party:** Republican · **Hometown:** Greenville
 
-Results will appear on the [race page](/races/lieutenant-governor/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Statewide', 3, NULL, 1, '2026-10-10 17:08:00', '2026-10-10 17:08:00'),
-(269, 'october-poll-dunn-leads-morrison-by-9-points-in-race-for-governor', 'October poll: Dunn leads Morrison by 9 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 49% and Morrison at 40%, with 11% undecided.', 'Grace Dunn leads Priya Morrison 49% to 40% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Saturday.
+Yates, a farmer, has focused on election security. [Full profile](/candidates/maria-yates/)
 
-The poll''s margin of error is ±3.8 percentage points.
-
-## What else the poll found
-
-1. **Top issue:** 19% of respondents named rural hospital closures as the most important issue facing the state.
-2. **Right track:** 48% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 65% of Republican voters said they were "very enthusiastic" about voting, against 52% of Democratic voters.
-
-The survey of 675 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Peter Lindahl', 'Governor', 1, NULL, 1, '2026-10-10 17:41:00', '2026-10-10 17:41:00'),
-(270, 'takeaways-from-the-final-governor-debate-in-kettering', 'Takeaways from the final Governor debate in Kettering', 'Morrison and Dunn clashed over rural hospital closures and the opioid epidemic.', 'Priya Morrison and Grace Dunn met on stage in Kettering on Tuesday night for an hour-long debate that was sharp but rarely personal.
-
-## 1. Rural hospital closures was the main event
-
-Morrison returned again and again to rural hospital closures. Dunn accused Morrison of "running on a slogan."
-
-## 2. A rare moment of agreement
-
-Both candidates said they would keep the state''s rainy-day fund above 8 percent of the budget.
-
-## 3. The line of the night
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-— Grace Dunn
-
-The candidates meet for the last time before Election Day. [Follow the race](/races/governor/).
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-10-10 22:30:00', '2026-10-10 22:30:00'),
-(271, 'voter-guide-the-race-for-us-house-district-4', 'Voter guide: the race for U.S. House District 4', 'What to know about Katherine Oyelaran and Yusuf Boyd before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 10 counties.
-
-## Katherine Oyelaran
-
-**Party:** Democratic · **Hometown:** Verona
-
-Oyelaran, a nurse, has focused on the state''s aging water systems. [Full profile](/candidates/katherine-oyelaran/)
-
-## Yusuf Boyd
-
-**Party:** Republican · **Hometown:** Verona · **Incumbent**
-
-Boyd, a union electrician, has focused on the state''s aging water systems. [Full profile](/candidates/yusuf-boyd/)
-
-Results will appear on the [race page](/races/us-house-district-4/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2026-10-11 12:52:00', '2026-10-11 12:52:00'),
-(272, 'lieutenant-governor-race-where-duarte-and-quinlan-stand-on-housing-costs', 'Lieutenant Governor race: where Duarte and Quinlan stand on housing costs', 'The candidates agree that housing costs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and housing costs comes up quickly. Here is how the candidates for lieutenant governor would handle it.
-
-## Luis Duarte (D)
-
-Duarte wants to cut red tape first, arguing that the state already spends enough and spends it badly.
-
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
-
-## Lena Quinlan (R)
-
-Quinlan would create a state task force with a deadline of one year and the power to recommend spending.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/lieutenant-governor/)
-', 'Peter Lindahl', 'Statewide', 3, NULL, 1, '2026-10-12 10:50:00', '2026-10-12 16:41:00'),
+Results will appear on the [race page](/races/us-house-district-8/) after polls close at 8 p.m.
+', 'Hana Sato', 'Congress', 18, NULL, 1, '2026-10-12 15:24:00', '2026-10-12 15:24:00'),
 (273, 'where-to-find-early-voting-locations', 'Where to find early voting locations', 'Early voting runs October 19 to October 31 in every county.', 'Every county offers at least one early voting site from October 19 to October 31, including two Saturdays.
 
 - **Hours:** 8 a.m. to 6 p.m. on weekdays, 9 a.m. to 3 p.m. on Saturdays.
@@ -6472,108 +6518,8 @@ Quinlan would create a state task force with a deadline of one year and the powe
 - **Where:** usually the county courthouse or the county clerk''s office. Harbor County has twelve sites.
 
 Lines are usually shortest in the first week.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-12 11:24:00', '2026-10-12 11:24:00'),
-(274, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-school-funding', 'U.S. House District 8 race: where Okafor and Ortega stand on school funding', 'The candidates agree that school funding matters. They agree on little else.', 'Ask voters in New Essex what they worry about and school funding comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor has proposed a $200 million bond, to be repaid over twenty years.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-## Rebecca Ortega (R)
-
-Ortega says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-10-12 15:59:00', '2026-10-12 15:59:00'),
-(275, 'voter-guide-the-race-for-state-senate-district-16', 'Voter guide: the race for State Senate District 16', 'What to know about Omar Acosta and Claire Bauer before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 5 counties.
-
-## Omar Acosta
-
-**Party:** Democratic · **Hometown:** Hollis · **Incumbent**
-
-Acosta, a city planner, has focused on rural hospital closures. [Full profile](/candidates/omar-acosta/)
-
-## Claire Bauer
-
-**Party:** Republican · **Hometown:** Lyndon
-
-Bauer, a public defender, has focused on the state budget surplus. [Full profile](/candidates/claire-bauer/)
-
-Results will appear on the [race page](/races/state-senate-district-16/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Legislature', 26, NULL, 1, '2026-10-13 08:39:00', '2026-10-13 18:24:00'),
-(276, 'us-house-district-8-race-where-okafor-and-ortega-stand-on-the-port', 'U.S. House District 8 race: where Okafor and Ortega stand on the Port Alder transit expansion', 'The candidates agree that the Port Alder transit expansion matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the Port Alder transit expansion comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
-
-## Elena Okafor (D)
-
-Okafor favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> People in this state are working harder than ever and falling further behind. That is what this race is about.
-
-## Rebecca Ortega (R)
-
-Ortega would create a state task force with a deadline of one year and the power to recommend spending.
-
-> This campaign is about housing costs, and I''m going to talk about it until the polls close.
-
-[Compare the candidates](/races/us-house-district-8/)
-', 'Colin Marsh', 'Congress', 18, NULL, 1, '2026-10-13 17:47:00', '2026-10-13 17:47:00'),
-(277, 'voter-guide-the-race-for-commissioner-of-agriculture', 'Voter guide: the race for commissioner of agriculture', 'What to know about Henry Voss and Fatima Lowry before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Henry Voss
-
-**Party:** Democratic · **Hometown:** Fairview
-
-Voss, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/henry-voss/)
-
-## Fatima Lowry
-
-**Party:** Republican · **Hometown:** Marlow · **Incumbent**
-
-Lowry, a pastor, has focused on property taxes. [Full profile](/candidates/fatima-lowry/)
-
-Results will appear on the [race page](/races/commissioner-of-agriculture/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Statewide', 8, NULL, 1, '2026-10-14 09:13:00', '2026-10-14 09:13:00'),
-(278, 'voter-guide-the-race-for-state-auditor', 'Voter guide: the race for state auditor', 'What to know about Luis Caldwell and Elena Yates before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Luis Caldwell
-
-**Party:** Democratic · **Hometown:** Prescott
-
-Caldwell, a former newspaper editor, has focused on farm income. [Full profile](/candidates/luis-caldwell/)
-
-## Elena Yates
-
-**Party:** Republican · **Hometown:** Dover Mills · **Incumbent**
-
-Yates, a union electrician, has focused on broadband in rural counties. [Full profile](/candidates/elena-yates/)
-
-Results will appear on the [race page](/races/state-auditor/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Statewide', 7, NULL, 1, '2026-10-15 06:42:00', '2026-10-15 06:42:00'),
-(279, 'voter-guide-the-race-for-state-senate-district-4', 'Voter guide: the race for State Senate District 4', 'What to know about Teresa Tran and James Thornbury before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Teresa Tran
-
-**Party:** Democratic · **Hometown:** Kettering
-
-Tran, a real estate developer, has focused on farm income. [Full profile](/candidates/teresa-tran/)
-
-## James Thornbury
-
-**Party:** Republican · **Hometown:** Trenton
-
-Thornbury, a former police chief, has focused on the state budget surplus. [Full profile](/candidates/james-thornbury/)
-
-Results will appear on the [race page](/races/state-senate-district-4/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Legislature', 20, NULL, 1, '2026-10-15 12:14:00', '2026-10-15 14:45:00'),
-(280, 'voter-guide-the-race-for-governor', 'Voter guide: the race for governor', 'What to know about Priya Morrison, Grace Dunn and Henry Hargrove before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-12 15:48:00', '2026-10-12 15:48:00'),
+(274, 'voter-guide-the-race-for-governor', 'Voter guide: the race for governor', 'What to know about Priya Morrison, Grace Dunn and Henry Hargrove before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
 ## Priya Morrison
 
@@ -6594,244 +6540,318 @@ Dunn, a former newspaper editor, has focused on the opioid epidemic. [Full profi
 Hargrove, a civil engineer, has focused on farm income. [Full profile](/candidates/henry-hargrove/)
 
 Results will appear on the [race page](/races/governor/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-15 12:20:00', '2026-10-15 13:35:00'),
-(281, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on-property', 'U.S. House District 7 race: where Sterling and Ibarra stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-10-12 18:28:00', '2026-10-12 18:28:00'),
+(275, 'former-gov-eleanor-haskins-endorses-frost-for-lieutenant-governor', 'Former Gov. Eleanor Haskins endorses Frost for lieutenant governor', 'The endorsement gives Sarah Frost a boost on public safety.', 'Former Gov. Eleanor Haskins endorsed Sarah Frost in the race for lieutenant governor on Monday, citing her record on public safety.
 
-## Denise Sterling (D)
+Frost called the endorsement "a sign of where this race is headed."
 
-Sterling says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
+', 'Hana Sato', 'Statewide', 3, NULL, 1, '2026-10-12 19:29:00', '2026-10-12 19:29:00'),
+(276, 'october-poll-talbot-leads-hale-by-4-points-in-race-for-attorney-general', 'October poll: Talbot leads Hale by 4 points in race for attorney general', 'A Kingsbury College poll puts Talbot at 46% and Hale at 42%, with 11% undecided.', 'Grace Talbot leads Katherine Hale 46% to 42% among likely voters in the race for attorney general, according to a Kingsbury College poll released Tuesday.
 
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+The poll''s margin of error is ±3.5 percentage points.
 
-## Kevin Ibarra (R)
+## What else the poll found
 
-Ibarra wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+1. **Top issue:** 30% of respondents named the opioid epidemic as the most important issue facing the state.
+2. **Right track:** 50% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 77% of Democratic voters said they were "very enthusiastic" about voting, against 63% of Republican voters.
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+The survey of 800 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-10-13 14:04:00', '2026-10-13 19:17:00'),
+(277, 'october-poll-dunn-leads-morrison-by-2-points-in-race-for-governor', 'October poll: Dunn leads Morrison by 2 points in race for governor', 'The Courier/New Essex State University poll puts Dunn at 45% and Morrison at 43%, with 12% undecided.', 'Grace Dunn leads Priya Morrison 45% to 43% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Tuesday.
 
-[Compare the candidates](/races/us-house-district-7/)
-', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-10-15 13:04:00', '2026-10-15 18:50:00'),
-(282, 'mbeki-outraises-hale-in-the-third-quarter', 'Mbeki outraises Hale in the third quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Aisha Mbeki raised $2.6 million in the third quarter, outpacing Rebecca Hale''s $1.5 million, according to reports filed with the State Ethics Commission on Wednesday.
+The lead is within the poll''s margin of error of ±3.5 percentage points, which means the race is effectively tied.
 
-Mbeki ended the period with $3.7 million in the bank; Hale had $2.4 million.
+## What else the poll found
 
-## Where the money came from
+1. **Top issue:** 28% of respondents named road and bridge repair as the most important issue facing the state.
+2. **Right track:** 48% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 60% of Republican voters said they were "very enthusiastic" about voting, against 70% of Democratic voters.
 
-- **Small donors:** 62% of Mbeki''s contributions were $200 or less, compared with 32% for Hale.
-- **Out of state:** 12% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.2 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Hale said.
-', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-10-15 15:34:00', '2026-10-15 15:34:00'),
-(283, 'zimmer-outraises-brennan-in-the-third-quarter', 'Zimmer outraises Brennan in the third quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Ingrid Zimmer raised $1.7 million in the third quarter, outpacing Omar Brennan''s $0.8 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Zimmer ended the period with $2.2 million in the bank; Brennan had $1.0 million.
-
-## Where the money came from
-
-- **Small donors:** 40% of Zimmer''s contributions were $200 or less, compared with 46% for Brennan.
-- **Out of state:** 21% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $1.9 million in television time for the fall.
-
-"We''re going to be outspent, and we''re fine with that." a spokesperson for Brennan said.
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-10-15 15:39:00', '2026-10-15 15:39:00'),
-(284, 'voter-guide-the-race-for-attorney-general', 'Voter guide: the race for attorney general', 'What to know about Aisha Mbeki and Rebecca Hale before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Aisha Mbeki
-
-**Party:** Democratic · **Hometown:** Sheffield · **Incumbent**
-
-Mbeki, a county prosecutor, has focused on road and bridge repair. [Full profile](/candidates/aisha-mbeki/)
-
-## Rebecca Hale
-
-**Party:** Republican · **Hometown:** Trenton
-
-Hale, a former police chief, has focused on manufacturing jobs. [Full profile](/candidates/rebecca-hale/)
-
-Results will appear on the [race page](/races/attorney-general/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-15 15:43:00', '2026-10-15 19:45:00'),
-(285, 'morrison-outraises-dunn-in-the-third-quarter', 'Morrison outraises Dunn in the third quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Priya Morrison raised $1.8 million in the third quarter, outpacing Grace Dunn''s $1.4 million, according to reports filed with the State Ethics Commission on Wednesday.
-
-Morrison ended the period with $3.0 million in the bank; Dunn had $2.4 million.
-
-## Where the money came from
-
-- **Small donors:** 53% of Morrison''s contributions were $200 or less, compared with 57% for Dunn.
-- **Out of state:** 13% of the money came from outside New Essex.
-- **Outside groups:** independent committees have reserved $4.5 million in television time for the fall.
-
-"Voters aren''t for sale, and they know it." a spokesperson for Dunn said.
-', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-10-15 16:31:00', '2026-10-16 00:33:00'),
-(286, 'the-port-alder-building-trades-council-endorses-brennan-for-us-senate', 'The Port Alder Building Trades Council endorses Brennan for U.S. Senate', 'The endorsement gives Omar Brennan a boost on public safety.', 'The Port Alder Building Trades Council endorsed Omar Brennan in the race for U.S. Senate on Monday, citing his record on public safety.
-
-Brennan called the endorsement "proof that this campaign is reaching every corner of New Essex."
-
-Endorsements rarely move many votes on their own, said Howard Benning, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
-', 'Martin Ocampo', 'Congress', 2, NULL, 1, '2026-10-16 07:36:00', '2026-10-16 13:59:00'),
-(287, 'us-house-district-2-race-where-gallagher-and-nyberg-stand-on-the-cost', 'U.S. House District 2 race: where Gallagher and Nyberg stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 2 would handle it.
-
-## Linda Gallagher (D)
-
-Gallagher would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-## Monica Nyberg (R)
-
-Nyberg says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
-
-> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
-
-[Compare the candidates](/races/us-house-district-2/)
-', 'Hana Sato', 'Congress', 12, NULL, 1, '2026-10-16 14:19:00', '2026-10-16 14:19:00'),
-(288, 'in-dunmore-county-turnout-could-decide-everything', 'In Dunmore County, turnout could decide everything', 'Granby (pop. 81,820) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Granby, the county seat, the campaign signs went up early this year.
-
-Dunmore County, home to 81,820 people in the state''s Southern Hills region, has lost two factories and gained a distribution center in the past decade.
-
-> Nobody running for governor has been up here since the last time they needed us.
-
-— a dairy farmer voter
-
-About 59,108 people are registered to vote in the county. Election officials expect turnout of about 52%.
-
-[See Dunmore County''s results](/counties/dunmore-county/)
-', 'Colin Marsh', 'Counties', NULL, 20, 1, '2026-10-17 09:29:00', '2026-10-17 09:29:00'),
-(289, 'voter-guide-the-race-for-state-treasurer', 'Voter guide: the race for state treasurer', 'What to know about Kevin Reyes and Claire Osei before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Kevin Reyes
-
-**Party:** Democratic · **Hometown:** Lakeside
-
-Reyes, a public defender, has focused on the state''s aging water systems. [Full profile](/candidates/kevin-reyes/)
-
-## Claire Osei
-
-**Party:** Republican · **Hometown:** Newbury · **Incumbent**
-
-Osei, a hospital administrator, has focused on public safety. [Full profile](/candidates/claire-osei/)
-
-Results will appear on the [race page](/races/state-treasurer/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-10-17 09:35:00', '2026-10-17 09:35:00'),
-(290, 'voter-guide-the-race-for-superintendent-of-public-instruction', 'Voter guide: the race for superintendent of public instruction', 'What to know about Andrew McAllister and Walter Santos before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-## Andrew McAllister
-
-**Party:** Nonpartisan · **Hometown:** Yardley · **Incumbent**
-
-McAllister, a public-school teacher, has focused on property taxes. [Full profile](/candidates/andrew-mcallister/)
-
-## Walter Santos
-
-**Party:** Nonpartisan · **Hometown:** Carlisle
-
-Santos, a small-business owner, has focused on the state''s aging water systems. [Full profile](/candidates/walter-santos/)
-
-Results will appear on the [race page](/races/superintendent-of-public-instruction/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Statewide', 9, NULL, 1, '2026-10-17 18:02:00', '2026-10-18 03:17:00'),
-(291, 'voter-guide-the-race-for-us-house-district-8', 'Voter guide: the race for U.S. House District 8', 'What to know about Elena Okafor and Rebecca Ortega before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 3 counties.
-
-## Elena Okafor
-
-**Party:** Democratic · **Hometown:** Greenville · **Incumbent**
-
-Okafor, a public defender, has focused on housing costs. [Full profile](/candidates/elena-okafor/)
-
-## Rebecca Ortega
-
-**Party:** Republican · **Hometown:** Greenville
-
-Ortega, a community college dean, has focused on housing costs. [Full profile](/candidates/rebecca-ortega/)
-
-Results will appear on the [race page](/races/us-house-district-8/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Congress', 18, NULL, 1, '2026-10-18 13:17:00', '2026-10-18 13:17:00'),
-(292, 'voter-guide-the-race-for-state-senate-district-10', 'Voter guide: the race for State Senate District 10', 'What to know about Curtis Pruitt and Sarah Iverson before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+The survey of 775 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
+', 'Ruth Adeyemi', 'Governor', 1, NULL, 1, '2026-10-13 14:31:00', '2026-10-13 14:31:00'),
+(278, 'voter-guide-the-race-for-state-senate-district-12', 'Voter guide: the race for State Senate District 12', 'What to know about Teresa Winslow and Nathan Albright before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
 The district covers 5 counties.
 
-## Curtis Pruitt
+## Teresa Winslow
 
-**Party:** Democratic · **Hometown:** Brandt · **Incumbent**
+**Party:** Democratic · **Hometown:** Winslow
 
-Pruitt, a labor organizer, has focused on public safety. [Full profile](/candidates/curtis-pruitt/)
-
-## Sarah Iverson
-
-**Party:** Republican · **Hometown:** Orland
-
-Iverson, a real estate developer, has focused on road and bridge repair. [Full profile](/candidates/sarah-iverson/)
-
-Results will appear on the [race page](/races/state-senate-district-10/) after polls close at 8 p.m.
-', 'Ruth Adeyemi', 'Legislature', 23, NULL, 1, '2026-10-18 15:43:00', '2026-10-18 15:43:00'),
-(293, 'voter-guide-the-race-for-state-senate-district-24', 'Voter guide: the race for State Senate District 24', 'What to know about Naomi Castillo and Daniel Rasmussen before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Naomi Castillo
-
-**Party:** Democratic · **Hometown:** Corinth
-
-Castillo, a civil engineer, has focused on manufacturing jobs. [Full profile](/candidates/naomi-castillo/)
-
-## Daniel Rasmussen
-
-**Party:** Republican · **Hometown:** Granby · **Incumbent**
-
-Rasmussen, a nurse, has focused on the cost of child care. [Full profile](/candidates/daniel-rasmussen/)
-
-Results will appear on the [race page](/races/state-senate-district-24/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Legislature', 30, NULL, 1, '2026-10-18 18:14:00', '2026-10-18 18:14:00'),
-(294, 'voter-guide-the-race-for-us-house-district-7', 'Voter guide: the race for U.S. House District 7', 'What to know about Denise Sterling, Kevin Ibarra and Maria Kimura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 7 counties.
-
-## Denise Sterling
-
-**Party:** Democratic · **Hometown:** Bellport
-
-Sterling, a union electrician, has focused on school funding. [Full profile](/candidates/denise-sterling/)
-
-## Kevin Ibarra
-
-**Party:** Republican · **Hometown:** Sutton · **Incumbent**
-
-Ibarra, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/kevin-ibarra/)
-
-## Maria Kimura
-
-**Party:** Libertarian · **Hometown:** Fulton
-
-Kimura, a family physician, has focused on the state''s aging water systems. [Full profile](/candidates/maria-kimura/)
-
-Results will appear on the [race page](/races/us-house-district-7/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-10-19 08:12:00', '2026-10-19 08:12:00'),
-(295, 'santos-campaign-opens-field-office-in-chapel-hill', 'Santos campaign opens field office in Chapel Hill', 'The office is the seventh for Walter Santos in the race for superintendent of public instruction.', 'The campaign of Walter Santos opened a field office in downtown Chapel Hill on Saturday, its seventh in the state.
-
-Volunteers said they planned to knock on 20,000 doors in Blackstone County before Election Day.
-
-[Race for superintendent of public instruction](/races/superintendent-of-public-instruction/)
-', 'Colin Marsh', 'Statewide', 9, NULL, 1, '2026-10-19 08:17:00', '2026-10-19 08:17:00'),
-(296, 'voter-guide-the-race-for-state-senate-district-14', 'Voter guide: the race for State Senate District 14', 'What to know about Nathan Albright and Jonathan Lindgren before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 5 counties.
+Winslow, a former newspaper editor, has focused on manufacturing jobs. [Full profile](/candidates/teresa-winslow/)
 
 ## Nathan Albright
 
-**Party:** Democratic · **Hometown:** Ashton
+**Party:** Republican · **Hometown:** Wakefield · **Incumbent**
 
 Albright, a public defender, has focused on the state''s aging water systems. [Full profile](/candidates/nathan-albright/)
 
-## Jonathan Lindgren
+Results will appear on the [race page](/races/state-senate-district-12/) after polls close at 8 p.m.
+', 'Colin Marsh', 'Legislature', 24, NULL, 1, '2026-10-14 10:45:00', '2026-10-14 10:45:00'),
+(279, 'voter-guide-the-race-for-secretary-of-state', 'Voter guide: the race for secretary of state', 'What to know about Kevin Holm, Marcus Santos and Daniel Thornbury before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
-**Party:** Republican · **Hometown:** Ashton · **Incumbent**
+## Kevin Holm
 
-Lindgren, an accountant, has focused on school funding. [Full profile](/candidates/jonathan-lindgren/)
+**Party:** Democratic · **Hometown:** Rockport
+
+Holm, a community college dean, has focused on the Port Alder transit expansion. [Full profile](/candidates/kevin-holm/)
+
+## Marcus Santos
+
+**Party:** Republican · **Hometown:** Fulton
+
+Santos, a union electrician, has focused on the Port Alder transit expansion. [Full profile](/candidates/marcus-santos/)
+
+## Daniel Thornbury
+
+**Party:** Libertarian · **Hometown:** Lakeside
+
+Thornbury, a public-school teacher, has focused on wildfire preparedness. [Full profile](/candidates/daniel-thornbury/)
+
+Results will appear on the [race page](/races/secretary-of-state/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-10-14 11:34:00', '2026-10-14 11:34:00'),
+(280, 'voter-guide-the-race-for-state-senate-district-20', 'Voter guide: the race for State Senate District 20', 'What to know about Michael Ashworth and Mei Chen before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+The district covers 5 counties.
+
+## Michael Ashworth
+
+**Party:** Democratic · **Hometown:** Ridgeway
+
+Ashworth, a county prosecutor, has focused on the state''s aging water systems. [Full profile](/candidates/michael-ashworth/)
+
+## Mei Chen
+
+**Party:** Republican · **Hometown:** Riverton · **Incumbent**
+
+Chen, a small-business owner, has focused on the Port Alder transit expansion. [Full profile](/candidates/mei-chen/)
+
+Results will appear on the [race page](/races/state-senate-district-20/) after polls close at 8 p.m.
+', 'Keisha Brooks', 'Legislature', 28, NULL, 1, '2026-10-14 18:49:00', '2026-10-14 18:49:00'),
+(281, 'us-house-district-8-race-where-castillo-and-yates-stand-on-the-states', 'U.S. House District 8 race: where Castillo and Yates stand on the state''s aging water systems', 'The candidates agree that the state''s aging water systems matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the state''s aging water systems comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Lena Castillo (D)
+
+Castillo wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> This campaign is about housing costs, and I''m going to talk about it until the polls close.
+
+## Maria Yates (R)
+
+Yates says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-10-14 19:19:00', '2026-10-14 19:19:00'),
+(282, 'voter-guide-the-race-for-state-senate-district-22', 'Voter guide: the race for State Senate District 22', 'What to know about Sofia Fairbanks and Raymond Rasmussen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Sofia Fairbanks
+
+**Party:** Democratic · **Hometown:** Millford
+
+Fairbanks, a pastor, has focused on the Port Alder transit expansion. [Full profile](/candidates/sofia-fairbanks/)
+
+## Raymond Rasmussen
+
+**Party:** Republican · **Hometown:** Lowell Falls
+
+Rasmussen, a labor organizer, has focused on the state''s aging water systems. [Full profile](/candidates/raymond-rasmussen/)
+
+Results will appear on the [race page](/races/state-senate-district-22/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Legislature', 29, NULL, 1, '2026-10-15 07:10:00', '2026-10-15 07:10:00'),
+(283, 'dunn-outraises-morrison-in-the-third-quarter', 'Dunn outraises Morrison in the third quarter', 'Campaign finance reports show the marquee race for governor drawing money from across the state.', 'Grace Dunn raised $1.6 million in the third quarter, outpacing Priya Morrison''s $0.9 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Dunn ended the period with $3.2 million in the bank; Morrison had $1.3 million.
+
+## Where the money came from
+
+- **Small donors:** 69% of Dunn''s contributions were $200 or less, compared with 47% for Morrison.
+- **Out of state:** 25% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $1.0 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Morrison said.
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-10-15 15:48:00', '2026-10-15 15:48:00'),
+(284, 'the-sierra-clubs-new-essex-chapter-endorses-dunn-for-governor', 'The Sierra Club''s New Essex chapter endorses Dunn for governor', 'The endorsement gives Grace Dunn a boost on the opioid epidemic.', 'The Sierra Club''s New Essex chapter endorsed Grace Dunn in the race for governor on Tuesday, citing her record on the opioid epidemic.
+
+Dunn called the endorsement "an honor and a responsibility."
+
+Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at the University of New Essex School of Law, "but they bring volunteers, and volunteers knock on doors."
+', 'Martin Ocampo', 'Governor', 1, NULL, 1, '2026-10-15 16:43:00', '2026-10-15 16:43:00'),
+(285, 'brennan-outraises-zimmer-in-the-third-quarter', 'Brennan outraises Zimmer in the third quarter', 'Campaign finance reports show the marquee race for U.S. Senate drawing money from across the state.', 'Omar Brennan raised $2.0 million in the third quarter, outpacing Ingrid Zimmer''s $1.6 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Brennan ended the period with $3.8 million in the bank; Zimmer had $3.1 million.
+
+## Where the money came from
+
+- **Small donors:** 51% of Brennan''s contributions were $200 or less, compared with 57% for Zimmer.
+- **Out of state:** 31% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $2.9 million in television time for the fall.
+
+"The numbers speak for themselves." a spokesperson for Zimmer said.
+', 'Luis Ferreira', 'Congress', 2, NULL, 1, '2026-10-15 17:01:00', '2026-10-15 17:01:00'),
+(286, 'talbot-outraises-hale-in-the-third-quarter', 'Talbot outraises Hale in the third quarter', 'Campaign finance reports show the marquee race for attorney general drawing money from across the state.', 'Grace Talbot raised $1.6 million in the third quarter, outpacing Katherine Hale''s $1.0 million, according to reports filed with the State Ethics Commission on Wednesday.
+
+Talbot ended the period with $2.9 million in the bank; Hale had $1.1 million.
+
+## Where the money came from
+
+- **Small donors:** 64% of Talbot''s contributions were $200 or less, compared with 34% for Hale.
+- **Out of state:** 10% of the money came from outside New Essex.
+- **Outside groups:** independent committees have reserved $4.2 million in television time for the fall.
+
+"Voters aren''t for sale, and they know it." a spokesperson for Hale said.
+', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-10-15 17:38:00', '2026-10-15 17:38:00'),
+(287, 'the-state-chamber-of-commerce-endorses-zimmer-for-us-senate', 'The state Chamber of Commerce endorses Zimmer for U.S. Senate', 'The endorsement gives Ingrid Zimmer a boost on public safety.', 'The state Chamber of Commerce endorsed Ingrid Zimmer in the race for U.S. Senate on Monday, citing her record on public safety.
+
+Zimmer called the endorsement "an honor and a responsibility."
+
+Endorsements rarely move many votes on their own, said Robert Ainsley, a political scientist at Harbor College, "but they bring volunteers, and volunteers knock on doors."
+', 'Ruth Adeyemi', 'Congress', 2, NULL, 1, '2026-10-17 11:51:00', '2026-10-17 16:16:00'),
+(288, 'voter-guide-the-race-for-state-senate-district-10', 'Voter guide: the race for State Senate District 10', 'What to know about Rosa Petrov and Hannah Mbeki before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Rosa Petrov
+
+**Party:** Democratic · **Hometown:** Easton · **Incumbent**
+
+Petrov, a public-school teacher, has focused on rural hospital closures. [Full profile](/candidates/rosa-petrov/)
+
+## Hannah Mbeki
+
+**Party:** Republican · **Hometown:** Easton
+
+Mbeki, an Army veteran and engineer, has focused on school funding. [Full profile](/candidates/hannah-mbeki/)
+
+Results will appear on the [race page](/races/state-senate-district-10/) after polls close at 8 p.m.
+', 'Ruth Adeyemi', 'Legislature', 23, NULL, 1, '2026-10-17 12:16:00', '2026-10-17 12:16:00'),
+(289, 'voter-guide-the-race-for-us-house-district-6', 'Voter guide: the race for U.S. House District 6', 'What to know about Julia Navarro and Monica Tran before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 12 counties.
+
+## Julia Navarro
+
+**Party:** Democratic · **Hometown:** Westover · **Incumbent**
+
+Navarro, an accountant, has focused on road and bridge repair. [Full profile](/candidates/julia-navarro/)
+
+## Monica Tran
+
+**Party:** Republican · **Hometown:** Marlow
+
+Tran, a county prosecutor, has focused on wildfire preparedness. [Full profile](/candidates/monica-tran/)
+
+Results will appear on the [race page](/races/us-house-district-6/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Congress', 16, NULL, 1, '2026-10-17 13:12:00', '2026-10-17 13:12:00'),
+(290, 'voter-guide-the-race-for-state-treasurer', 'Voter guide: the race for state treasurer', 'What to know about Sarah Iverson and James Nakamura before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Sarah Iverson
+
+**Party:** Democratic · **Hometown:** Elkhart
+
+Iverson, an Army veteran and engineer, has focused on the opioid epidemic. [Full profile](/candidates/sarah-iverson/)
+
+## James Nakamura
+
+**Party:** Republican · **Hometown:** Millford · **Incumbent**
+
+Nakamura, a labor organizer, has focused on the Port Alder transit expansion. [Full profile](/candidates/james-nakamura/)
+
+Results will appear on the [race page](/races/state-treasurer/) after polls close at 8 p.m.
+', 'Hana Sato', 'Statewide', 6, NULL, 1, '2026-10-17 14:04:00', '2026-10-17 14:04:00'),
+(291, 'voter-guide-the-race-for-commissioner-of-agriculture', 'Voter guide: the race for commissioner of agriculture', 'What to know about Robert Kimura and Omar Ellison before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+
+## Robert Kimura
+
+**Party:** Democratic · **Hometown:** Ridgeway
+
+Kimura, a former newspaper editor, has focused on farm income. [Full profile](/candidates/robert-kimura/)
+
+## Omar Ellison
+
+**Party:** Republican · **Hometown:** Grayson · **Incumbent**
+
+Ellison, a union electrician, has focused on the opioid epidemic. [Full profile](/candidates/omar-ellison/)
+
+Results will appear on the [race page](/races/commissioner-of-agriculture/) after polls close at 8 p.m.
+', 'Hana Sato', 'Statewide', 8, NULL, 1, '2026-10-17 18:43:00', '2026-10-17 18:43:00'),
+(292, 'voter-guide-the-race-for-state-senate-district-14', 'Voter guide: the race for State Senate District 14', 'What to know about Sofia Lindqvist and Claire Oyelaran before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Sofia Lindqvist
+
+**Party:** Democratic · **Hometown:** Bancroft
+
+Lindqvist, a small-business owner, has focused on farm income. [Full profile](/candidates/sofia-lindqvist/)
+
+## Claire Oyelaran
+
+**Party:** Republican · **Hometown:** Beckley · **Incumbent**
+
+Oyelaran, a small-business owner, has focused on road and bridge repair. [Full profile](/candidates/claire-oyelaran/)
 
 Results will appear on the [race page](/races/state-senate-district-14/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Legislature', 25, NULL, 1, '2026-10-20 07:55:00', '2026-10-20 09:54:00'),
-(297, 'when-will-we-know-the-results', 'When will we know the results?', 'Close races can take days to call. That is normal, and here is why.', 'On election night, the first numbers you see are mail ballots that arrived early. Election Day votes come next, and late-arriving mail ballots can take several days.
+', 'Colin Marsh', 'Legislature', 25, NULL, 1, '2026-10-18 08:12:00', '2026-10-18 08:12:00'),
+(293, 'voter-guide-the-race-for-state-senate-district-24', 'Voter guide: the race for State Senate District 24', 'What to know about Katherine Bishop and Victor Vasquez before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Katherine Bishop
+
+**Party:** Democratic · **Hometown:** Halsey
+
+Bishop, a county prosecutor, has focused on broadband in rural counties. [Full profile](/candidates/katherine-bishop/)
+
+## Victor Vasquez
+
+**Party:** Republican · **Hometown:** Halsey · **Incumbent**
+
+Vasquez, a small-business owner, has focused on broadband in rural counties. [Full profile](/candidates/victor-vasquez/)
+
+Results will appear on the [race page](/races/state-senate-district-24/) after polls close at 8 p.m.
+', 'Dana Whitcomb', 'Legislature', 30, NULL, 1, '2026-10-18 11:25:00', '2026-10-18 11:25:00'),
+(294, 'voter-guide-the-race-for-state-senate-district-16', 'Voter guide: the race for State Senate District 16', 'What to know about Michael Pruitt and Marcus Marsh before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Michael Pruitt
+
+**Party:** Democratic · **Hometown:** Clayton · **Incumbent**
+
+Pruitt, a union electrician, has focused on housing costs. [Full profile](/candidates/michael-pruitt/)
+
+## Marcus Marsh
+
+**Party:** Republican · **Hometown:** Grayson
+
+Marsh, a software entrepreneur, has focused on the cost of child care. [Full profile](/candidates/marcus-marsh/)
+
+Results will appear on the [race page](/races/state-senate-district-16/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Legislature', 26, NULL, 1, '2026-10-18 16:35:00', '2026-10-18 16:35:00'),
+(295, 'voter-guide-the-race-for-state-senate-district-2', 'Voter guide: the race for State Senate District 2', 'What to know about Rebecca Ortega and Kevin Caldwell before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
+
+The district covers 5 counties.
+
+## Rebecca Ortega
+
+**Party:** Democratic · **Hometown:** Greenville · **Incumbent**
+
+Ortega, a community college dean, has focused on housing costs. [Full profile](/candidates/rebecca-ortega/)
+
+## Kevin Caldwell
+
+**Party:** Republican · **Hometown:** Prescott
+
+Caldwell, a county prosecutor, has focused on farm income. [Full profile](/candidates/kevin-caldwell/)
+
+Results will appear on the [race page](/races/state-senate-district-2/) after polls close at 8 p.m.
+', 'Luis Ferreira', 'Legislature', 19, NULL, 1, '2026-10-19 08:15:00', '2026-10-19 08:15:00'),
+(296, 'when-will-we-know-the-results', 'When will we know the results?', 'Close races can take days to call. That is normal, and here is why.', 'On election night, the first numbers you see are mail ballots that arrived early. Election Day votes come next, and late-arriving mail ballots can take several days.
 
 ## Why it takes time
 
@@ -6842,220 +6862,206 @@ Clerks verify every mail-ballot signature. Ballots postmarked by Election Day co
 We do not call a race until the trailing candidate cannot catch up with the votes left to count. In a close race that can take a week. A margin under half a percentage point triggers an automatic recount.
 
 Follow every race on our [results page](/races/).
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-20 11:11:00', '2026-10-20 11:11:00'),
-(298, 'us-house-district-4-race-where-oyelaran-and-boyd-stand-on-rural', 'U.S. House District 4 race: where Oyelaran and Boyd stand on rural hospital closures', 'The candidates agree that rural hospital closures matters. They agree on little else.', 'Ask voters in New Essex what they worry about and rural hospital closures comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-20 16:16:00', '2026-10-20 16:16:00'),
+(297, 'voter-guide-the-race-for-superintendent-of-public-instruction', 'Voter guide: the race for superintendent of public instruction', 'What to know about Raymond Ibarra and Samuel Whitaker before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
-## Katherine Oyelaran (D)
+## Raymond Ibarra
 
-Oyelaran would create a state task force with a deadline of one year and the power to recommend spending.
+**Party:** Nonpartisan · **Hometown:** Elkhart · **Incumbent**
 
-> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+Ibarra, a small-business owner, has focused on housing costs. [Full profile](/candidates/raymond-ibarra/)
 
-## Yusuf Boyd (R)
+## Samuel Whitaker
 
-Boyd wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+**Party:** Nonpartisan · **Hometown:** Norris
 
-> We can disagree about a lot, but we ought to agree that the roads shouldn''t fall apart under our feet.
+Whitaker, a county prosecutor, has focused on the cost of child care. [Full profile](/candidates/samuel-whitaker/)
 
-[Compare the candidates](/races/us-house-district-4/)
-', 'Peter Lindahl', 'Congress', 14, NULL, 1, '2026-10-20 14:07:00', '2026-10-20 14:07:00'),
-(299, 'voter-guide-the-race-for-us-house-district-6', 'Voter guide: the race for U.S. House District 6', 'What to know about Grace Delgado and Walter Underwood before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+Results will appear on the [race page](/races/superintendent-of-public-instruction/) after polls close at 8 p.m.
+', 'Martin Ocampo', 'Statewide', 9, NULL, 1, '2026-10-21 06:30:00', '2026-10-21 06:30:00'),
+(298, 'voter-guide-the-race-for-us-house-district-1', 'Voter guide: the race for U.S. House District 1', 'What to know about Dwayne Greenberg and Curtis Sorensen before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
 
-The district covers 12 counties.
+The district covers 4 counties.
 
-## Grace Delgado
+## Dwayne Greenberg
 
-**Party:** Democratic · **Hometown:** Marlow · **Incumbent**
+**Party:** Democratic · **Hometown:** Port Alder · **Incumbent**
 
-Delgado, a software entrepreneur, has focused on property taxes. [Full profile](/candidates/grace-delgado/)
+Greenberg, a public-school teacher, has focused on the state budget surplus. [Full profile](/candidates/dwayne-greenberg/)
 
-## Walter Underwood
+## Curtis Sorensen
 
-**Party:** Republican · **Hometown:** Harmon
+**Party:** Republican · **Hometown:** Halsey
 
-Underwood, a public defender, has focused on election security. [Full profile](/candidates/walter-underwood/)
+Sorensen, a farmer, has focused on election security. [Full profile](/candidates/curtis-sorensen/)
 
-Results will appear on the [race page](/races/us-house-district-6/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Congress', 16, NULL, 1, '2026-10-20 14:44:00', '2026-10-20 14:44:00'),
-(300, 'the-new-essex-afl-cio-endorses-hale-for-attorney-general', 'The New Essex AFL-CIO endorses Hale for attorney general', 'The endorsement gives Rebecca Hale a boost on manufacturing jobs.', 'The New Essex AFL-CIO endorsed Rebecca Hale in the race for attorney general on Monday, citing her record on manufacturing jobs.
+Results will appear on the [race page](/races/us-house-district-1/) after polls close at 8 p.m.
+', 'Peter Lindahl', 'Congress', 11, NULL, 1, '2026-10-21 09:29:00', '2026-10-21 09:29:00'),
+(299, 'voter-guide-the-race-for-supreme-court-seat-3', 'Voter guide: the race for Supreme Court, Seat 3', 'What to know about Franklin Duarte and Hannah Novak before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
-Hale called the endorsement "proof that this campaign is reaching every corner of New Essex."
+## Franklin Duarte
 
-Endorsements rarely move many votes on their own, said Thuy Nguyen, a political scientist at Kingsbury College, "but they bring volunteers, and volunteers knock on doors."
-', 'Hana Sato', 'Statewide', 4, NULL, 1, '2026-10-20 15:21:00', '2026-10-20 15:21:00');
+**Party:** Nonpartisan · **Hometown:** Kirkwood · **Incumbent**
 
-INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
-(301, 'morrison-rolls-out-new-television-ad-filmed-in-fulton', 'Morrison rolls out new television ad filmed in Fulton', 'The 30-second spot is the first of the fall for Priya Morrison in the race for governor.', 'Priya Morrison released a new television ad on Tuesday, filmed on a farm outside Fulton in Hartwell County.
-
-The ad, which will run statewide, features Morrison walking a fence line and talking about the cost of living. The campaign said the buy was in the "high six figures."
-
-[Race for governor](/races/governor/)
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-10-21 12:13:00', '2026-10-21 12:13:00'),
-(302, 'voter-guide-the-race-for-state-senate-district-18', 'Voter guide: the race for State Senate District 18', 'What to know about James Winslow and Sarah Fairbanks before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## James Winslow
-
-**Party:** Democratic · **Hometown:** Fulton
-
-Winslow, a county prosecutor, has focused on the state''s aging water systems. [Full profile](/candidates/james-winslow/)
-
-## Sarah Fairbanks
-
-**Party:** Republican · **Hometown:** Bristow · **Incumbent**
-
-Fairbanks, a county prosecutor, has focused on the cost of child care. [Full profile](/candidates/sarah-fairbanks/)
-
-Results will appear on the [race page](/races/state-senate-district-18/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Legislature', 27, NULL, 1, '2026-10-22 09:07:00', '2026-10-22 09:07:00'),
-(303, 'voter-guide-the-race-for-state-senate-district-12', 'Voter guide: the race for State Senate District 12', 'What to know about Mei Lindqvist and Maria Ferraro before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 5 counties.
-
-## Mei Lindqvist
-
-**Party:** Democratic · **Hometown:** Dover Mills
-
-Lindqvist, a real estate developer, has focused on manufacturing jobs. [Full profile](/candidates/mei-lindqvist/)
-
-## Maria Ferraro
-
-**Party:** Republican · **Hometown:** Selby · **Incumbent**
-
-Ferraro, a city planner, has focused on manufacturing jobs. [Full profile](/candidates/maria-ferraro/)
-
-Results will appear on the [race page](/races/state-senate-district-12/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Legislature', 24, NULL, 1, '2026-10-22 09:13:00', '2026-10-22 19:00:00'),
-(304, 'voter-guide-the-race-for-supreme-court-seat-3', 'Voter guide: the race for Supreme Court, Seat 3', 'What to know about Hannah Novak and Dwayne Marsh before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
+Duarte, a family physician, has focused on road and bridge repair. [Full profile](/candidates/franklin-duarte/)
 
 ## Hannah Novak
 
-**Party:** Nonpartisan · **Hometown:** Rockport · **Incumbent**
+**Party:** Nonpartisan · **Hometown:** Rockport
 
 Novak, a software entrepreneur, has focused on the Port Alder transit expansion. [Full profile](/candidates/hannah-novak/)
 
-## Dwayne Marsh
-
-**Party:** Nonpartisan · **Hometown:** Greenville
-
-Marsh, a former police chief, has focused on road and bridge repair. [Full profile](/candidates/dwayne-marsh/)
-
 Results will appear on the [race page](/races/supreme-court-seat-3/) after polls close at 8 p.m.
-', 'Luis Ferreira', 'Courts', 10, NULL, 1, '2026-10-22 11:19:00', '2026-10-22 11:19:00'),
-(305, 'october-poll-morrison-leads-dunn-by-3-points-in-race-for-governor', 'October poll: Morrison leads Dunn by 3 points in race for governor', 'The Courier/New Essex State University poll puts Morrison at 45% and Dunn at 42%, with 12% undecided.', 'Priya Morrison leads Grace Dunn 45% to 42% among likely voters in the race for governor, according to the Courier/New Essex State University poll released Thursday.
+', 'Peter Lindahl', 'Courts', 10, NULL, 1, '2026-10-21 10:37:00', '2026-10-21 10:37:00'),
+(300, 'the-port-alder-building-trades-council-endorses-zimmer-for-us-senate', 'The Port Alder Building Trades Council endorses Zimmer for U.S. Senate', 'The endorsement gives Ingrid Zimmer a boost on public safety.', 'The Port Alder Building Trades Council endorsed Ingrid Zimmer in the race for U.S. Senate on Tuesday, citing her record on public safety.
 
-The lead is within the poll''s margin of error of ±3.7 percentage points, which means the race is effectively tied.
+Zimmer called the endorsement "an honor and a responsibility."
 
-## What else the poll found
+Endorsements rarely move many votes on their own, said Miriam Castellanos, a political scientist at Port Alder Community College, "but they bring volunteers, and volunteers knock on doors."
+', 'Hana Sato', 'Congress', 2, NULL, 1, '2026-10-21 12:11:00', '2026-10-21 12:11:00');
 
-1. **Top issue:** 20% of respondents named the cost of child care as the most important issue facing the state.
-2. **Right track:** 39% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 67% of Democratic voters said they were "very enthusiastic" about voting, against 78% of Republican voters.
+INSERT INTO articles (id, slug, title, dek, body, author, section, race_id, county_id, published, published_at, updated_at) VALUES
+(301, 'talbot-campaign-opens-field-office-in-ashton', 'Talbot campaign opens field office in Ashton', 'The office is the seventh for Grace Talbot in the race for attorney general.', 'The campaign of Grace Talbot opened a field office in downtown Ashton on Saturday, its seventh in the state.
 
-The survey of 700 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-10-22 17:06:00', '2026-10-22 17:06:00'),
-(306, 'us-house-district-7-race-where-sterling-and-ibarra-stand-on', 'U.S. House District 7 race: where Sterling and Ibarra stand on manufacturing jobs', 'The candidates agree that manufacturing jobs matters. They agree on little else.', 'Ask voters in New Essex what they worry about and manufacturing jobs comes up quickly. Here is how the candidates for U.S. House District 7 would handle it.
+Volunteers said they planned to knock on 20,000 doors in Quarry County before Election Day.
 
-## Denise Sterling (D)
+[Race for attorney general](/races/attorney-general/)
+', 'Dana Whitcomb', 'Statewide', 4, NULL, 1, '2026-10-21 16:18:00', '2026-10-21 16:18:00'),
+(302, 'october-poll-talbot-leads-hale-by-2-points-in-race-for-attorney-general', 'October poll: Talbot leads Hale by 2 points in race for attorney general', 'A Harbor College survey puts Talbot at 44% and Hale at 42%, with 13% undecided.', 'Grace Talbot leads Katherine Hale 44% to 42% among likely voters in the race for attorney general, according to a Harbor College survey released Thursday.
 
-Sterling favors giving counties more control, saying "Port Alder doesn''t know what Tillman County needs."
-
-> This campaign is about school funding, and I''m going to talk about it until the polls close.
-
-## Kevin Ibarra (R)
-
-Ibarra would create a state task force with a deadline of one year and the power to recommend spending.
-
-> Voters are smart. They can tell the difference between a plan and a slogan.
-
-[Compare the candidates](/races/us-house-district-7/)
-', 'Dana Whitcomb', 'Congress', 17, NULL, 1, '2026-10-23 07:09:00', '2026-10-23 07:09:00'),
-(307, 'voter-guide-the-race-for-secretary-of-state', 'Voter guide: the race for secretary of state', 'What to know about Samuel Vasquez, Mei Holm and Carlos Nakamura before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-## Samuel Vasquez
-
-**Party:** Democratic · **Hometown:** Jasper
-
-Vasquez, a small-business owner, has focused on school funding. [Full profile](/candidates/samuel-vasquez/)
-
-## Mei Holm
-
-**Party:** Republican · **Hometown:** Trenton
-
-Holm, an Army veteran and engineer, has focused on the state''s aging water systems. [Full profile](/candidates/mei-holm/)
-
-## Carlos Nakamura
-
-**Party:** Libertarian · **Hometown:** Bancroft
-
-Nakamura, a labor organizer, has focused on road and bridge repair. [Full profile](/candidates/carlos-nakamura/)
-
-Results will appear on the [race page](/races/secretary-of-state/) after polls close at 8 p.m.
-', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-10-23 15:53:00', '2026-10-23 15:53:00'),
-(308, 'voter-guide-the-race-for-state-senate-district-6', 'Voter guide: the race for State Senate District 6', 'What to know about Franklin Sorensen and Abigail Eckert before you vote.', 'Early voting is under way. This guide covers the candidates, their backgrounds and their positions.
-
-The district covers 5 counties.
-
-## Franklin Sorensen
-
-**Party:** Democratic · **Hometown:** Verona · **Incumbent**
-
-Sorensen, a community college dean, has focused on broadband in rural counties. [Full profile](/candidates/franklin-sorensen/)
-
-## Abigail Eckert
-
-**Party:** Republican · **Hometown:** Elkhart
-
-Eckert, a software entrepreneur, has focused on manufacturing jobs. [Full profile](/candidates/abigail-eckert/)
-
-Results will appear on the [race page](/races/state-senate-district-6/) after polls close at 8 p.m.
-', 'Keisha Brooks', 'Legislature', 21, NULL, 1, '2026-10-23 16:45:00', '2026-10-23 16:45:00'),
-(309, 'voter-guide-the-race-for-state-senate-district-2', 'Voter guide: the race for State Senate District 2', 'What to know about Linda Greenberg and Gregory Dawson before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
-
-The district covers 5 counties.
-
-## Linda Greenberg
-
-**Party:** Democratic · **Hometown:** Medford · **Incumbent**
-
-Greenberg, a pastor, has focused on wildfire preparedness. [Full profile](/candidates/linda-greenberg/)
-
-## Gregory Dawson
-
-**Party:** Republican · **Hometown:** Medford
-
-Dawson, a former police chief, has focused on wildfire preparedness. [Full profile](/candidates/gregory-dawson/)
-
-Results will appear on the [race page](/races/state-senate-district-2/) after polls close at 8 p.m.
-', 'Dana Whitcomb', 'Legislature', 19, NULL, 1, '2026-10-24 18:13:00', '2026-10-24 18:13:00'),
-(310, 'october-poll-dunn-leads-morrison-by-2-points-in-race-for-governor', 'October poll: Dunn leads Morrison by 2 points in race for governor', 'A poll for the New Essex Farm Bureau puts Dunn at 44% and Morrison at 42%, with 13% undecided.', 'Grace Dunn leads Priya Morrison 44% to 42% among likely voters in the race for governor, according to a poll for the New Essex Farm Bureau released Sunday.
-
-The lead is within the poll''s margin of error of ±3.1 percentage points, which means the race is effectively tied.
+The lead is within the poll''s margin of error of ±4.0 percentage points, which means the race is effectively tied.
 
 ## What else the poll found
 
-1. **Top issue:** 37% of respondents named the opioid epidemic as the most important issue facing the state.
-2. **Right track:** 44% said New Essex is headed in the right direction.
-3. **Enthusiasm:** 62% of Republican voters said they were "very enthusiastic" about voting, against 79% of Democratic voters.
+1. **Top issue:** 27% of respondents named road and bridge repair as the most important issue facing the state.
+2. **Right track:** 36% said New Essex is headed in the right direction.
+3. **Enthusiasm:** 76% of Democratic voters said they were "very enthusiastic" about voting, against 58% of Republican voters.
 
-The survey of 1025 likely voters was conducted by phone and online. [Full results for Governor](/races/governor/).
-', 'Keisha Brooks', 'Governor', 1, NULL, 1, '2026-10-25 19:50:00', '2026-10-25 19:50:00'),
-(311, 'fairbanks-picks-up-support-from-local-officials-in-jasper', 'Fairbanks picks up support from local officials in Jasper', 'A dozen mayors and county commissioners signed on with Sarah Fairbanks, a candidate for State Senate District 18.', 'Twelve local officials, most from the area around Jasper, endorsed Sarah Fairbanks on Thursday.
+The survey of 600 likely voters was conducted by phone and online. [Full results for Attorney General](/races/attorney-general/).
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-10-22 13:36:00', '2026-10-22 18:23:00'),
+(303, 'voter-guide-the-race-for-us-house-district-2', 'Voter guide: the race for U.S. House District 2', 'What to know about Nathan Kowalski, Linda Gallagher and Monica Nyberg before you vote.', 'Election Day is November 3. Here is what you need to know about the candidates.
 
-The list includes two officials from the other party, which the campaign called "proof that this race isn''t about party."
+The district covers 8 counties.
 
-[Race for State Senate District 18](/races/state-senate-district-18/)
-', 'Keisha Brooks', 'Legislature', 27, NULL, 1, '2026-10-28 13:51:00', '2026-10-28 18:21:00'),
-(312, 'how-the-courier-calls-races', 'How the Courier calls races', 'We declare a winner only when the trailing candidate cannot catch up.', 'The Courier declares a winner when our analysis shows that the candidate trailing cannot overtake the leader with the ballots that remain to be counted.
+## Nathan Kowalski
+
+**Party:** Democratic · **Hometown:** Bancroft
+
+Kowalski, a union electrician, has focused on school funding. [Full profile](/candidates/nathan-kowalski/)
+
+## Linda Gallagher
+
+**Party:** Republican · **Hometown:** Millford · **Incumbent**
+
+Gallagher, a civil engineer, has focused on election security. [Full profile](/candidates/linda-gallagher/)
+
+## Monica Nyberg
+
+**Party:** Libertarian · **Hometown:** Ashton
+
+Nyberg, a small-business owner, has focused on the cost of child care. [Full profile](/candidates/monica-nyberg/)
+
+Results will appear on the [race page](/races/us-house-district-2/) after polls close at 8 p.m.
+', 'Hana Sato', 'Congress', 12, NULL, 1, '2026-10-23 16:08:00', '2026-10-23 19:52:00'),
+(304, 'us-house-district-4-race-where-reyes-and-lowry-stand-on-property-taxes', 'U.S. House District 4 race: where Reyes and Lowry stand on property taxes', 'The candidates agree that property taxes matters. They agree on little else.', 'Ask voters in New Essex what they worry about and property taxes comes up quickly. Here is how the candidates for U.S. House District 4 would handle it.
+
+## David Reyes (D)
+
+Reyes says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## Beatrice Lowry (R)
+
+Lowry has proposed a $200 million bond, to be repaid over twenty years.
+
+> My opponent has had years to fix this and hasn''t. I''ll get it done in the first hundred days.
+
+[Compare the candidates](/races/us-house-district-4/)
+', 'Keisha Brooks', 'Congress', 14, NULL, 1, '2026-10-24 11:51:00', '2026-10-24 16:14:00'),
+(305, 'dunn-campaign-opens-field-office-in-everly', 'Dunn campaign opens field office in Everly', 'The office is the seventh for Grace Dunn in the race for governor.', 'The campaign of Grace Dunn opened a field office in downtown Everly on Saturday, its seventh in the state.
+
+Volunteers said they planned to knock on 20,000 doors in Chesterton County before Election Day.
+
+[Race for governor](/races/governor/)
+', 'Luis Ferreira', 'Governor', 1, NULL, 1, '2026-10-26 11:34:00', '2026-10-26 11:34:00'),
+(306, 'us-house-district-8-race-where-castillo-and-yates-stand-on-the-cost-of', 'U.S. House District 8 race: where Castillo and Yates stand on the cost of child care', 'The candidates agree that the cost of child care matters. They agree on little else.', 'Ask voters in New Essex what they worry about and the cost of child care comes up quickly. Here is how the candidates for U.S. House District 8 would handle it.
+
+## Lena Castillo (D)
+
+Castillo says the answer is a public-private partnership like the one that rebuilt the Harbor bridges.
+
+> Every county, every town. I''m going to outwork everybody in this race.
+
+## Maria Yates (R)
+
+Yates has proposed a $200 million bond, to be repaid over twenty years.
+
+> I''ve spent my whole life here. I know what it costs to fill a tank of gas and a grocery cart.
+
+[Compare the candidates](/races/us-house-district-8/)
+', 'Keisha Brooks', 'Congress', 18, NULL, 1, '2026-10-26 11:48:00', '2026-10-26 11:48:00'),
+(307, 'in-rowan-county-the-ballot-is-long-and-the-lines-are-short', 'In Rowan County, the ballot is long and the lines are short', 'Quincy (pop. 95,550) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Quincy, the county seat, the campaign signs went up early this year.
+
+Rowan County, home to 95,550 people in the state''s Southern Hills region, relies on farming and a state prison for most of its jobs.
+
+> My grandkids can''t afford to live in the town they grew up in.
+
+— a small-business owner voter
+
+About 64,092 people are registered to vote in the county. Election officials expect turnout of about 61%.
+
+[See Rowan County''s results](/counties/rowan-county/)
+', 'Peter Lindahl', 'Counties', NULL, 52, 1, '2026-10-26 16:57:00', '2026-10-26 16:57:00'),
+(308, 'in-garland-county-turnout-could-decide-everything', 'In Garland County, turnout could decide everything', 'Halsey (pop. 49,970) has voted with the statewide winner in 5 of the last 8 races for governor.', 'On Main Street in Halsey, the county seat, the campaign signs went up early this year.
+
+Garland County, home to 49,970 people in the state''s Coast region, has seen its downtown come back to life, slowly.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a small-business owner voter
+
+About 33,190 people are registered to vote in the county. Election officials expect turnout of about 57%.
+
+[See Garland County''s results](/counties/garland-county/)
+', 'Peter Lindahl', 'Counties', NULL, 26, 1, '2026-10-27 09:53:00', '2026-10-27 09:53:00'),
+(309, 'attorney-general-race-where-talbot-and-hale-stand-on-wildfire', 'Attorney General race: where Talbot and Hale stand on wildfire preparedness', 'The candidates agree that wildfire preparedness matters. They agree on little else.', 'Ask voters in New Essex what they worry about and wildfire preparedness comes up quickly. Here is how the candidates for attorney general would handle it.
+
+## Grace Talbot (D)
+
+Talbot has proposed a $200 million bond, to be repaid over twenty years.
+
+> This campaign is about election security, and I''m going to talk about it until the polls close.
+
+## Katherine Hale (R)
+
+Hale wants to cut red tape first, arguing that the state already spends enough and spends it badly.
+
+> I''m not running against anybody. I''m running for the families who feel like Port Alder forgot them.
+
+[Compare the candidates](/races/attorney-general/)
+', 'Martin Ocampo', 'Statewide', 4, NULL, 1, '2026-10-28 18:51:00', '2026-10-28 22:17:00'),
+(310, 'how-the-courier-calls-races', 'How the Courier calls races', 'We declare a winner only when the trailing candidate cannot catch up.', 'The Courier declares a winner when our analysis shows that the candidate trailing cannot overtake the leader with the ballots that remain to be counted.
 
 We base that on results reported by the 60 county clerks and on each county''s estimate of outstanding ballots. We do not use exit polls to call races.
 
 When we call a race, the race page shows a check mark next to the winner. If a race later goes to a recount, we say so on the race page.
 
 Questions? Write to the election desk at elections@courier.example.
-', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-30 17:52:00', '2026-10-30 17:52:00'),
-(313, 'polls-close-across-new-essex-first-results-expected-within-the-hour', 'Polls close across New Essex; first results expected within the hour', 'Long lines were reported in Port Alder and Kettering, but election officials said voting went smoothly.', 'Polls closed at 8 p.m. across New Essex on Tuesday, and county clerks began reporting the first results — mail ballots received before Election Day — shortly after.
+', 'Courier Staff', 'Voting', NULL, NULL, 1, '2026-10-30 11:43:00', '2026-10-30 11:43:00'),
+(311, 'in-carver-county-candidates-come-knocking-early', 'In Carver County, candidates come knocking early', 'Easton (pop. 47,330) has voted with the statewide winner in 7 of the last 8 races for governor.', 'On Main Street in Easton, the county seat, the campaign signs went up early this year.
+
+Carver County, home to 47,330 people in the state''s River Valley region, is growing faster than any county outside Port Alder.
+
+> Nobody running for governor has been up here since the last time they needed us.
+
+— a county employee voter
+
+About 32,323 people are registered to vote in the county. Election officials expect turnout of about 54%.
+
+[See Carver County''s results](/counties/carver-county/)
+', 'Dana Whitcomb', 'Counties', NULL, 11, 1, '2026-10-31 10:39:00', '2026-10-31 10:39:00'),
+(312, 'polls-close-across-new-essex-first-results-expected-within-the-hour', 'Polls close across New Essex; first results expected within the hour', 'Long lines were reported in Port Alder and Kettering, but election officials said voting went smoothly.', 'Polls closed at 8 p.m. across New Essex on Tuesday, and county clerks began reporting the first results — mail ballots received before Election Day — shortly after.
 
 Voters who were in line at 8 p.m. are allowed to vote. Several precincts in Port Alder and Kettering expected to stay open past 9 p.m.
 
@@ -7067,291 +7073,291 @@ Voters who were in line at 8 p.m. are allowed to vote. Several precincts in Port
 
 Follow every race on our [results page](/races/).
 ', 'Martin Ocampo', 'Voting', NULL, NULL, 1, '2026-11-03 20:05:00', '2026-11-03 20:05:00'),
-(314, 'abigail-talbot-wins-re-election-in-us-house-district-1', 'Abigail Talbot wins re-election in U.S. House District 1', 'Talbot defeated Kowalski, 65.5% to 34.5%, according to unofficial returns.', 'Abigail Talbot won the race for U.S. House District 1, defeating Nathan Kowalski by 76,533 votes, according to unofficial returns.
+(313, 'dwayne-greenberg-wins-re-election-in-us-house-district-1', 'Dwayne Greenberg wins re-election in U.S. House District 1', 'Greenberg defeated Sorensen, 65.5% to 34.5%, according to unofficial returns.', 'Dwayne Greenberg won the race for U.S. House District 1, defeating Curtis Sorensen by 75,237 votes, according to unofficial returns.
 
 > To everyone who didn''t vote for me: I will work just as hard for you.
 
-— Talbot, speaking to supporters in Port Alder
+— Greenberg, speaking to supporters in Port Alder
 
-Kowalski conceded shortly before midnight, saying he had called Talbot to congratulate her.
+Sorensen conceded early Wednesday, saying he had called Greenberg to congratulate him.
 
-- **Abigail Talbot** (D): 161,704 votes, 65.5%
-- **Nathan Kowalski** (R): 85,171 votes, 34.5%
+- **Dwayne Greenberg** (D): 158,967 votes, 65.5%
+- **Curtis Sorensen** (R): 83,730 votes, 34.5%
 
 [Results by county](/races/us-house-district-1/)
-', 'Martin Ocampo', 'Congress', 11, NULL, 1, '2026-11-03 20:42:00', '2026-11-04 02:40:00'),
-(315, 'lena-quinlan-wins-lieutenant-governor', 'Lena Quinlan wins lieutenant governor', 'Quinlan defeated Duarte, 51.6% to 48.4%, according to unofficial returns.', 'Lena Quinlan won the race for lieutenant governor, defeating Luis Duarte by 46,164 votes, according to unofficial returns.
+', 'Colin Marsh', 'Congress', 11, NULL, 1, '2026-11-03 20:58:00', '2026-11-03 20:58:00'),
+(314, 'elena-underwood-wins-state-senate-district-8-unopposed', 'Elena Underwood wins State Senate District 8 unopposed', 'Underwood faced no major-party opponent.', 'Elena Underwood (R) won State Senate District 8, facing no major-party opponent. Underwood received 50,867 votes.
+', 'Luis Ferreira', 'Legislature', 22, NULL, 1, '2026-11-03 21:10:00', '2026-11-04 05:07:00'),
+(315, 'walter-haddad-wins-lieutenant-governor', 'Walter Haddad wins lieutenant governor', 'Haddad defeated Frost, 51.6% to 48.4%, according to unofficial returns.', 'Walter Haddad won the race for lieutenant governor, defeating Sarah Frost by 46,398 votes, according to unofficial returns.
 
-> Tonight the voters of New Essex chose to move forward together.
+> We said we''d outwork everybody, and we did.
 
-— Quinlan, speaking to supporters in Sheffield
+— Haddad, speaking to supporters in Denton
 
-Duarte conceded Wednesday morning, saying he had called Quinlan to congratulate her.
+Frost conceded shortly before midnight, saying she had called Haddad to congratulate him.
 
-- **Luis Duarte** (D): 721,464 votes, 48.4%
-- **Lena Quinlan** (R): 767,628 votes, 51.6%
+- **Sarah Frost** (D): 725,155 votes, 48.4%
+- **Walter Haddad** (R): 771,553 votes, 51.6%
 
 [Results by county](/races/lieutenant-governor/)
-', 'Colin Marsh', 'Statewide', 3, NULL, 1, '2026-11-03 21:17:00', '2026-11-04 01:49:00'),
-(316, 'samuel-bishop-wins-state-senate-district-8-unopposed', 'Samuel Bishop wins State Senate District 8 unopposed', 'Bishop faced no major-party opponent.', 'Samuel Bishop (R) won State Senate District 8, facing no major-party opponent. Bishop received 52,211 votes.
-', 'Ruth Adeyemi', 'Legislature', 22, NULL, 1, '2026-11-03 21:25:00', '2026-11-03 21:25:00'),
-(317, 'ingrid-zimmer-wins-re-election-in-us-senate', 'Ingrid Zimmer wins re-election in U.S. Senate', 'Zimmer defeated Brennan, 49.8% to 45.4%, according to unofficial returns.', 'Ingrid Zimmer won the race for U.S. Senate, defeating Omar Brennan by 68,274 votes, according to unofficial returns.
+', 'Dana Whitcomb', 'Statewide', 3, NULL, 1, '2026-11-03 21:50:00', '2026-11-03 21:50:00'),
+(316, 'ingrid-zimmer-wins-re-election-in-us-senate', 'Ingrid Zimmer wins re-election in U.S. Senate', 'Zimmer defeated Brennan, 49.9% to 45.5%, according to unofficial returns.', 'Ingrid Zimmer won the race for U.S. Senate, defeating Omar Brennan by 68,544 votes, according to unofficial returns.
 
-> Tonight the voters of New Essex chose to move forward together.
+> To everyone who didn''t vote for me: I will work just as hard for you.
 
 — Zimmer, speaking to supporters in Mayfield
 
-Brennan conceded early Wednesday, saying he had called Zimmer to congratulate her.
+Brennan conceded shortly before midnight, saying he had called Zimmer to congratulate her.
 
-- **Omar Brennan** (D): 708,187 votes, 45.4%
-- **Ingrid Zimmer** (R): 776,461 votes, 49.8%
-- **Patrick Abernathy** (L): 36,953 votes, 2.4%
-- **Carlos Frost** (G): 36,933 votes, 2.4%
+- **Omar Brennan** (D): 709,655 votes, 45.5%
+- **Ingrid Zimmer** (R): 778,199 votes, 49.9%
+- **Franklin Bauer** (L): 35,034 votes, 2.2%
+- **Samuel McAllister** (G): 35,922 votes, 2.3%
 
 [Results by county](/races/us-senate/)
-', 'Peter Lindahl', 'Congress', 2, NULL, 1, '2026-11-03 22:38:00', '2026-11-04 00:40:00'),
-(318, 'james-thornbury-wins-state-senate-district-4', 'James Thornbury wins State Senate District 4', 'Thornbury defeated Tran, 53.9% to 46.1%, according to unofficial returns.', 'James Thornbury won the race for State Senate District 4, defeating Teresa Tran by 6,671 votes, according to unofficial returns.
+', 'Colin Marsh', 'Congress', 2, NULL, 1, '2026-11-03 22:39:00', '2026-11-03 22:39:00'),
+(317, 'teresa-delgado-wins-state-senate-district-4', 'Teresa Delgado wins State Senate District 4', 'Delgado defeated Voss, 53.9% to 46.1%, according to unofficial returns.', 'Teresa Delgado won the race for State Senate District 4, defeating Carlos Voss by 6,586 votes, according to unofficial returns.
+
+> We said we''d outwork everybody, and we did.
+
+— Delgado, speaking to supporters in Harmon
+
+Voss conceded shortly before midnight, saying he had called Delgado to congratulate her.
+
+- **Carlos Voss** (D): 38,392 votes, 46.1%
+- **Teresa Delgado** (R): 44,978 votes, 53.9%
+
+[Results by county](/races/state-senate-district-4/)
+', 'Keisha Brooks', 'Legislature', 20, NULL, 1, '2026-11-03 23:20:00', '2026-11-03 23:20:00'),
+(318, 'omar-ellison-wins-re-election-in-commissioner-of-agriculture', 'Omar Ellison wins re-election in commissioner of agriculture', 'Ellison defeated Kimura, 57.1% to 42.9%, according to unofficial returns.', 'Omar Ellison won the race for commissioner of agriculture, defeating Robert Kimura by 201,679 votes, according to unofficial returns.
+
+> To everyone who didn''t vote for me: I will work just as hard for you.
+
+— Ellison, speaking to supporters in Grayson
+
+Kimura conceded early Wednesday, saying he had called Ellison to congratulate him.
+
+- **Robert Kimura** (D): 609,275 votes, 42.9%
+- **Omar Ellison** (R): 810,954 votes, 57.1%
+
+[Results by county](/races/commissioner-of-agriculture/)
+', 'Martin Ocampo', 'Statewide', 8, NULL, 1, '2026-11-03 23:21:00', '2026-11-03 23:21:00'),
+(319, 'victor-vasquez-wins-re-election-in-state-senate-district-24', 'Victor Vasquez wins re-election in State Senate District 24', 'Vasquez defeated Bishop, 54.2% to 45.8%, according to unofficial returns.', 'Victor Vasquez won the race for State Senate District 24, defeating Katherine Bishop by 10,202 votes, according to unofficial returns.
 
 > Tonight the voters of New Essex chose to move forward together.
 
-— Thornbury, speaking to supporters in Trenton
+— Vasquez, speaking to supporters in Halsey
 
-Tran conceded Wednesday morning, saying she had called Thornbury to congratulate him.
+Bishop conceded Wednesday morning, saying she had called Vasquez to congratulate him.
 
-- **Teresa Tran** (D): 38,891 votes, 46.1%
-- **James Thornbury** (R): 45,562 votes, 53.9%
-
-[Results by county](/races/state-senate-district-4/)
-', 'Dana Whitcomb', 'Legislature', 20, NULL, 1, '2026-11-03 23:16:00', '2026-11-03 23:16:00'),
-(319, 'daniel-rasmussen-wins-re-election-in-state-senate-district-24', 'Daniel Rasmussen wins re-election in State Senate District 24', 'Rasmussen defeated Castillo, 54.2% to 45.8%, according to unofficial returns.', 'Daniel Rasmussen won the race for State Senate District 24, defeating Naomi Castillo by 10,169 votes, according to unofficial returns.
-
-> To everyone who didn''t vote for me: I will work just as hard for you.
-
-— Rasmussen, speaking to supporters in Granby
-
-Castillo conceded Wednesday morning, saying she had called Rasmussen to congratulate him.
-
-- **Naomi Castillo** (D): 55,445 votes, 45.8%
-- **Daniel Rasmussen** (R): 65,614 votes, 54.2%
+- **Katherine Bishop** (D): 55,624 votes, 45.8%
+- **Victor Vasquez** (R): 65,826 votes, 54.2%
 
 [Results by county](/races/state-senate-district-24/)
-', 'Keisha Brooks', 'Legislature', 30, NULL, 1, '2026-11-04 00:06:00', '2026-11-04 00:06:00'),
-(320, 'aisha-mbeki-wins-re-election-in-attorney-general', 'Aisha Mbeki wins re-election in attorney general', 'Mbeki defeated Hale, 53.1% to 46.9%, according to unofficial returns.', 'Aisha Mbeki won the race for attorney general, defeating Rebecca Hale by 92,134 votes, according to unofficial returns.
+', 'Hana Sato', 'Legislature', 30, NULL, 1, '2026-11-04 00:01:00', '2026-11-04 00:01:00'),
+(320, 'grace-talbot-wins-re-election-in-attorney-general', 'Grace Talbot wins re-election in attorney general', 'Talbot defeated Hale, 53.1% to 46.9%, according to unofficial returns.', 'Grace Talbot won the race for attorney general, defeating Katherine Hale by 92,539 votes, according to unofficial returns.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
+> We said we''d outwork everybody, and we did.
 
-— Mbeki, speaking to supporters in Sheffield
+— Talbot, speaking to supporters in Newbury
 
-Hale conceded early Wednesday, saying she had called Mbeki to congratulate her.
+Hale conceded shortly before midnight, saying she had called Talbot to congratulate her.
 
-- **Aisha Mbeki** (D): 789,057 votes, 53.1%
-- **Rebecca Hale** (R): 696,923 votes, 46.9%
+- **Grace Talbot** (D): 792,504 votes, 53.1%
+- **Katherine Hale** (R): 699,965 votes, 46.9%
 
 [Results by county](/races/attorney-general/)
-', 'Keisha Brooks', 'Statewide', 4, NULL, 1, '2026-11-04 00:20:00', '2026-11-04 00:20:00'),
-(321, 'curtis-pruitt-wins-re-election-in-state-senate-district-10', 'Curtis Pruitt wins re-election in State Senate District 10', 'Pruitt defeated Iverson, 54.2% to 45.8%, according to unofficial returns.', 'Curtis Pruitt won the race for State Senate District 10, defeating Sarah Iverson by 7,733 votes, according to unofficial returns.
+', 'Luis Ferreira', 'Statewide', 4, NULL, 1, '2026-11-04 00:03:00', '2026-11-04 00:03:00'),
+(321, 'rebecca-ortega-wins-re-election-in-state-senate-district-2', 'Rebecca Ortega wins re-election in State Senate District 2', 'Ortega defeated Caldwell, 51.7% to 48.3%, according to unofficial returns.', 'Rebecca Ortega won the race for State Senate District 2, defeating Kevin Caldwell by 8,552 votes, according to unofficial returns.
 
-> We said we''d outwork everybody, and we did.
+> Tonight the voters of New Essex chose to move forward together.
 
-— Pruitt, speaking to supporters in Brandt
+— Ortega, speaking to supporters in Greenville
 
-Iverson conceded early Wednesday, saying she had called Pruitt to congratulate him.
+Caldwell conceded shortly before midnight, saying he had called Ortega to congratulate her.
 
-- **Curtis Pruitt** (D): 49,897 votes, 54.2%
-- **Sarah Iverson** (R): 42,164 votes, 45.8%
-
-[Results by county](/races/state-senate-district-10/)
-', 'Hana Sato', 'Legislature', 23, NULL, 1, '2026-11-04 00:34:00', '2026-11-04 09:17:00'),
-(322, 'linda-greenberg-wins-re-election-in-state-senate-district-2', 'Linda Greenberg wins re-election in State Senate District 2', 'Greenberg defeated Dawson, 51.7% to 48.3%, according to unofficial returns.', 'Linda Greenberg won the race for State Senate District 2, defeating Gregory Dawson by 8,357 votes, according to unofficial returns.
-
-> We said we''d outwork everybody, and we did.
-
-— Greenberg, speaking to supporters in Medford
-
-Dawson conceded early Wednesday, saying he had called Greenberg to congratulate her.
-
-- **Linda Greenberg** (D): 127,073 votes, 51.7%
-- **Gregory Dawson** (R): 118,716 votes, 48.3%
+- **Rebecca Ortega** (D): 130,055 votes, 51.7%
+- **Kevin Caldwell** (R): 121,503 votes, 48.3%
 
 [Results by county](/races/state-senate-district-2/)
-', 'Peter Lindahl', 'Legislature', 19, NULL, 1, '2026-11-04 00:42:00', '2026-11-04 00:42:00'),
-(323, 'hannah-novak-wins-re-election-in-supreme-court-seat-3', 'Hannah Novak wins re-election in Supreme Court, Seat 3', 'Novak defeated Marsh, 55.8% to 44.2%, according to unofficial returns.', 'Hannah Novak won the race for Supreme Court, Seat 3, defeating Dwayne Marsh by 152,572 votes, according to unofficial returns.
+', 'Ruth Adeyemi', 'Legislature', 19, NULL, 1, '2026-11-04 00:24:00', '2026-11-04 00:24:00'),
+(322, 'rosa-petrov-wins-re-election-in-state-senate-district-10', 'Rosa Petrov wins re-election in State Senate District 10', 'Petrov defeated Mbeki, 54.2% to 45.8%, according to unofficial returns.', 'Rosa Petrov won the race for State Senate District 10, defeating Hannah Mbeki by 7,879 votes, according to unofficial returns.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
+> Tonight the voters of New Essex chose to move forward together.
 
-— Novak, speaking to supporters in Rockport
+— Petrov, speaking to supporters in Easton
 
-Marsh conceded shortly before midnight, saying he had called Novak to congratulate her.
+Mbeki conceded Wednesday morning, saying she had called Petrov to congratulate her.
 
-- **Hannah Novak** (NP): 739,581 votes, 55.8%
-- **Dwayne Marsh** (NP): 587,009 votes, 44.2%
+- **Rosa Petrov** (D): 50,844 votes, 54.2%
+- **Hannah Mbeki** (R): 42,965 votes, 45.8%
+
+[Results by county](/races/state-senate-district-10/)
+', 'Dana Whitcomb', 'Legislature', 23, NULL, 1, '2026-11-04 00:50:00', '2026-11-04 08:33:00'),
+(323, 'franklin-duarte-wins-re-election-in-supreme-court-seat-3', 'Franklin Duarte wins re-election in Supreme Court, Seat 3', 'Duarte defeated Novak, 55.8% to 44.2%, according to unofficial returns.', 'Franklin Duarte won the race for Supreme Court, Seat 3, defeating Hannah Novak by 152,538 votes, according to unofficial returns.
+
+> Tonight the voters of New Essex chose to move forward together.
+
+— Duarte, speaking to supporters in Kirkwood
+
+Novak conceded early Wednesday, saying she had called Duarte to congratulate him.
+
+- **Franklin Duarte** (NP): 739,434 votes, 55.8%
+- **Hannah Novak** (NP): 586,896 votes, 44.2%
 
 [Results by county](/races/supreme-court-seat-3/)
-', 'Dana Whitcomb', 'Courts', 10, NULL, 1, '2026-11-04 00:58:00', '2026-11-04 00:58:00'),
-(324, 'maria-ferraro-wins-re-election-in-state-senate-district-12', 'Maria Ferraro wins re-election in State Senate District 12', 'Ferraro defeated Lindqvist, 55.7% to 44.3%, according to unofficial returns.', 'Maria Ferraro won the race for State Senate District 12, defeating Mei Lindqvist by 6,156 votes, according to unofficial returns.
+', 'Ruth Adeyemi', 'Courts', 10, NULL, 1, '2026-11-04 01:09:00', '2026-11-04 01:09:00'),
+(324, 'nathan-albright-wins-re-election-in-state-senate-district-12', 'Nathan Albright wins re-election in State Senate District 12', 'Albright defeated Winslow, 55.7% to 44.3%, according to unofficial returns.', 'Nathan Albright won the race for State Senate District 12, defeating Teresa Winslow by 6,121 votes, according to unofficial returns.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
+> We said we''d outwork everybody, and we did.
 
-— Ferraro, speaking to supporters in Selby
+— Albright, speaking to supporters in Wakefield
 
-Lindqvist conceded Wednesday morning, saying she had called Ferraro to congratulate her.
+Winslow conceded early Wednesday, saying she had called Albright to congratulate him.
 
-- **Mei Lindqvist** (D): 23,918 votes, 44.3%
-- **Maria Ferraro** (R): 30,074 votes, 55.7%
+- **Teresa Winslow** (D): 23,782 votes, 44.3%
+- **Nathan Albright** (R): 29,903 votes, 55.7%
 
 [Results by county](/races/state-senate-district-12/)
-', 'Hana Sato', 'Legislature', 24, NULL, 1, '2026-11-04 01:23:00', '2026-11-04 01:23:00'),
-(325, 'kevin-ibarra-wins-re-election-in-us-house-district-7', 'Kevin Ibarra wins re-election in U.S. House District 7', 'Ibarra defeated Sterling, 50.5% to 47.7%, according to unofficial returns.', 'Kevin Ibarra won the race for U.S. House District 7, defeating Denise Sterling by 4,185 votes, according to unofficial returns.
+', 'Keisha Brooks', 'Legislature', 24, NULL, 1, '2026-11-04 01:26:00', '2026-11-04 10:46:00'),
+(325, 'denise-sterling-wins-re-election-in-us-house-district-7', 'Denise Sterling wins re-election in U.S. House District 7', 'Sterling defeated Boyd, 50.4% to 47.5%, according to unofficial returns.', 'Denise Sterling won the race for U.S. House District 7, defeating Rebecca Boyd by 4,100 votes, according to unofficial returns.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
+> We said we''d outwork everybody, and we did.
 
-— Ibarra, speaking to supporters in Sutton
+— Sterling, speaking to supporters in Bellport
 
-Sterling conceded Wednesday morning, saying she had called Ibarra to congratulate him.
+Boyd conceded Wednesday morning, saying she had called Sterling to congratulate her.
 
-- **Denise Sterling** (D): 69,583 votes, 47.7%
-- **Kevin Ibarra** (R): 73,768 votes, 50.5%
-- **Maria Kimura** (L): 2,676 votes, 1.8%
+- **Rebecca Boyd** (D): 67,924 votes, 47.5%
+- **Denise Sterling** (R): 72,024 votes, 50.4%
+- **Priya Quinlan** (L): 2,909 votes, 2.0%
 
 [Results by county](/races/us-house-district-7/)
-', 'Luis Ferreira', 'Congress', 17, NULL, 1, '2026-11-04 01:30:00', '2026-11-04 01:30:00'),
-(326, 'sarah-fairbanks-wins-re-election-in-state-senate-district-18', 'Sarah Fairbanks wins re-election in State Senate District 18', 'Fairbanks defeated Winslow, 58.5% to 41.5%, according to unofficial returns.', 'Sarah Fairbanks won the race for State Senate District 18, defeating James Winslow by 14,031 votes, according to unofficial returns.
+', 'Keisha Brooks', 'Congress', 17, NULL, 1, '2026-11-04 01:43:00', '2026-11-04 02:48:00'),
+(326, 'jonathan-jansen-wins-re-election-in-state-senate-district-18', 'Jonathan Jansen wins re-election in State Senate District 18', 'Jansen defeated Osei, 58.5% to 41.5%, according to unofficial returns.', 'Jonathan Jansen won the race for State Senate District 18, defeating Yusuf Osei by 13,813 votes, according to unofficial returns.
 
 > We said we''d outwork everybody, and we did.
 
-— Fairbanks, speaking to supporters in Bristow
+— Jansen, speaking to supporters in Carlisle
 
-Winslow conceded Wednesday morning, saying he had called Fairbanks to congratulate her.
+Osei conceded shortly before midnight, saying he had called Jansen to congratulate him.
 
-- **James Winslow** (D): 34,253 votes, 41.5%
-- **Sarah Fairbanks** (R): 48,284 votes, 58.5%
+- **Yusuf Osei** (D): 33,713 votes, 41.5%
+- **Jonathan Jansen** (R): 47,526 votes, 58.5%
 
 [Results by county](/races/state-senate-district-18/)
-', 'Peter Lindahl', 'Legislature', 27, NULL, 1, '2026-11-04 01:42:00', '2026-11-04 01:42:00'),
-(327, 'elena-yates-wins-re-election-in-state-auditor', 'Elena Yates wins re-election in state auditor', 'Yates defeated Caldwell, 54.2% to 45.8%, according to unofficial returns.', 'Elena Yates won the race for state auditor, defeating Luis Caldwell by 118,839 votes, according to unofficial returns.
+', 'Colin Marsh', 'Legislature', 27, NULL, 1, '2026-11-04 01:58:00', '2026-11-04 09:48:00'),
+(327, 'abigail-dawson-wins-re-election-in-state-auditor', 'Abigail Dawson wins re-election in state auditor', 'Dawson defeated Abernathy, 54.2% to 45.8%, according to unofficial returns.', 'Abigail Dawson won the race for state auditor, defeating Maria Abernathy by 118,204 votes, according to unofficial returns.
 
-> We said we''d outwork everybody, and we did.
+> Tonight the voters of New Essex chose to move forward together.
 
-— Yates, speaking to supporters in Dover Mills
+— Dawson, speaking to supporters in Quincy
 
-Caldwell conceded early Wednesday, saying he had called Yates to congratulate her.
+Abernathy conceded early Wednesday, saying she had called Dawson to congratulate her.
 
-- **Luis Caldwell** (D): 656,461 votes, 45.8%
-- **Elena Yates** (R): 775,300 votes, 54.2%
+- **Maria Abernathy** (D): 652,945 votes, 45.8%
+- **Abigail Dawson** (R): 771,149 votes, 54.2%
 
 [Results by county](/races/state-auditor/)
-', 'Ruth Adeyemi', 'Statewide', 7, NULL, 1, '2026-11-04 03:06:00', '2026-11-04 03:06:00'),
-(328, 'yusuf-boyd-wins-re-election-in-us-house-district-4', 'Yusuf Boyd wins re-election in U.S. House District 4', 'Boyd defeated Oyelaran, 58.0% to 42.0%, according to unofficial returns.', 'Yusuf Boyd won the race for U.S. House District 4, defeating Katherine Oyelaran by 27,835 votes, according to unofficial returns.
+', 'Hana Sato', 'Statewide', 7, NULL, 1, '2026-11-04 02:44:00', '2026-11-04 02:44:00'),
+(328, 'curtis-lindgren-wins-us-house-district-5-unopposed', 'Curtis Lindgren wins U.S. House District 5 unopposed', 'Lindgren faced no major-party opponent.', 'Curtis Lindgren (R) won U.S. House District 5, facing no major-party opponent. Lindgren received 152,340 votes.
+', 'Luis Ferreira', 'Congress', 15, NULL, 1, '2026-11-04 03:04:00', '2026-11-04 03:04:00'),
+(329, 'beatrice-lowry-wins-re-election-in-us-house-district-4', 'Beatrice Lowry wins re-election in U.S. House District 4', 'Lowry defeated Reyes, 58.0% to 42.0%, according to unofficial returns.', 'Beatrice Lowry won the race for U.S. House District 4, defeating David Reyes by 27,812 votes, according to unofficial returns.
 
-> We said we''d outwork everybody, and we did.
+> Tonight the voters of New Essex chose to move forward together.
 
-— Boyd, speaking to supporters in Verona
+— Lowry, speaking to supporters in Carlisle
 
-Oyelaran conceded shortly before midnight, saying she had called Boyd to congratulate him.
+Reyes conceded Wednesday morning, saying he had called Lowry to congratulate her.
 
-- **Katherine Oyelaran** (D): 73,071 votes, 42.0%
-- **Yusuf Boyd** (R): 100,906 votes, 58.0%
+- **David Reyes** (D): 73,000 votes, 42.0%
+- **Beatrice Lowry** (R): 100,812 votes, 58.0%
 
 [Results by county](/races/us-house-district-4/)
-', 'Ruth Adeyemi', 'Congress', 14, NULL, 1, '2026-11-04 03:18:00', '2026-11-04 12:40:00'),
-(329, 'julia-navarro-wins-us-house-district-5-unopposed', 'Julia Navarro wins U.S. House District 5 unopposed', 'Navarro faced no major-party opponent.', 'Julia Navarro (R) won U.S. House District 5, facing no major-party opponent. Navarro received 152,090 votes.
-', 'Hana Sato', 'Congress', 15, NULL, 1, '2026-11-04 03:38:00', '2026-11-04 11:23:00'),
-(330, 'franklin-sorensen-wins-re-election-in-state-senate-district-6', 'Franklin Sorensen wins re-election in State Senate District 6', 'Sorensen defeated Eckert, 54.6% to 45.4%, according to unofficial returns.', 'Franklin Sorensen won the race for State Senate District 6, defeating Abigail Eckert by 12,211 votes, according to unofficial returns.
+', 'Luis Ferreira', 'Congress', 14, NULL, 1, '2026-11-04 03:14:00', '2026-11-04 03:14:00'),
+(330, 'michael-pruitt-wins-re-election-in-state-senate-district-16', 'Michael Pruitt wins re-election in State Senate District 16', 'Pruitt defeated Marsh, 53.2% to 46.8%, according to unofficial returns.', 'Michael Pruitt won the race for State Senate District 16, defeating Marcus Marsh by 16,351 votes, according to unofficial returns.
 
-> We said we''d outwork everybody, and we did.
+> Tonight the voters of New Essex chose to move forward together.
 
-— Sorensen, speaking to supporters in Verona
+— Pruitt, speaking to supporters in Clayton
 
-Eckert conceded shortly before midnight, saying she had called Sorensen to congratulate him.
+Marsh conceded Wednesday morning, saying he had called Pruitt to congratulate him.
 
-- **Franklin Sorensen** (D): 71,757 votes, 54.6%
-- **Abigail Eckert** (R): 59,546 votes, 45.4%
-
-[Results by county](/races/state-senate-district-6/)
-', 'Keisha Brooks', 'Legislature', 21, NULL, 1, '2026-11-04 05:04:00', '2026-11-04 05:04:00'),
-(331, 'omar-acosta-wins-re-election-in-state-senate-district-16', 'Omar Acosta wins re-election in State Senate District 16', 'Acosta defeated Bauer, 53.2% to 46.8%, according to unofficial returns.', 'Omar Acosta won the race for State Senate District 16, defeating Claire Bauer by 16,400 votes, according to unofficial returns.
-
-> We said we''d outwork everybody, and we did.
-
-— Acosta, speaking to supporters in Hollis
-
-Bauer conceded Wednesday morning, saying she had called Acosta to congratulate him.
-
-- **Omar Acosta** (D): 136,316 votes, 53.2%
-- **Claire Bauer** (R): 119,916 votes, 46.8%
+- **Michael Pruitt** (D): 135,914 votes, 53.2%
+- **Marcus Marsh** (R): 119,563 votes, 46.8%
 
 [Results by county](/races/state-senate-district-16/)
-', 'Dana Whitcomb', 'Legislature', 26, NULL, 1, '2026-11-04 05:11:00', '2026-11-04 07:55:00'),
-(332, 'monica-nyberg-wins-re-election-in-us-house-district-2', 'Monica Nyberg wins re-election in U.S. House District 2', 'Nyberg defeated Gallagher, 53.5% to 44.6%, according to unofficial returns.', 'Monica Nyberg won the race for U.S. House District 2, defeating Linda Gallagher by 15,709 votes, according to unofficial returns.
+', 'Luis Ferreira', 'Legislature', 26, NULL, 1, '2026-11-04 05:10:00', '2026-11-04 05:10:00'),
+(331, 'linda-gallagher-wins-re-election-in-us-house-district-2', 'Linda Gallagher wins re-election in U.S. House District 2', 'Gallagher defeated Kowalski, 53.2% to 44.3%, according to unofficial returns.', 'Linda Gallagher won the race for U.S. House District 2, defeating Nathan Kowalski by 16,053 votes, according to unofficial returns.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
+> We said we''d outwork everybody, and we did.
 
-— Nyberg, speaking to supporters in Ashton
+— Gallagher, speaking to supporters in Millford
 
-Gallagher conceded early Wednesday, saying she had called Nyberg to congratulate her.
+Kowalski conceded shortly before midnight, saying he had called Gallagher to congratulate her.
 
-- **Linda Gallagher** (D): 79,016 votes, 44.6%
-- **Monica Nyberg** (R): 94,725 votes, 53.5%
-- **Olivia Chen** (L): 3,246 votes, 1.8%
+- **Nathan Kowalski** (D): 80,393 votes, 44.3%
+- **Linda Gallagher** (R): 96,446 votes, 53.2%
+- **Monica Nyberg** (L): 4,523 votes, 2.5%
 
 [Results by county](/races/us-house-district-2/)
-', 'Dana Whitcomb', 'Congress', 12, NULL, 1, '2026-11-04 05:20:00', '2026-11-04 05:20:00'),
-(333, 'elena-okafor-wins-re-election-in-us-house-district-8', 'Elena Okafor wins re-election in U.S. House District 8', 'Okafor defeated Ortega, 55.5% to 44.5%, according to unofficial returns.', 'Elena Okafor won the race for U.S. House District 8, defeating Rebecca Ortega by 25,884 votes, according to unofficial returns.
+', 'Peter Lindahl', 'Congress', 12, NULL, 1, '2026-11-04 05:21:00', '2026-11-04 05:21:00'),
+(332, 'elena-eckert-wins-re-election-in-state-senate-district-6', 'Elena Eckert wins re-election in State Senate District 6', 'Eckert defeated Crowley, 54.7% to 45.3%, according to unofficial returns.', 'Elena Eckert won the race for State Senate District 6, defeating Jonathan Crowley by 12,152 votes, according to unofficial returns.
+
+> Tonight the voters of New Essex chose to move forward together.
+
+— Eckert, speaking to supporters in Verona
+
+Crowley conceded Wednesday morning, saying he had called Eckert to congratulate her.
+
+- **Elena Eckert** (D): 71,404 votes, 54.7%
+- **Jonathan Crowley** (R): 59,252 votes, 45.3%
+
+[Results by county](/races/state-senate-district-6/)
+', 'Dana Whitcomb', 'Legislature', 21, NULL, 1, '2026-11-04 05:23:00', '2026-11-04 05:23:00'),
+(333, 'lena-castillo-wins-re-election-in-us-house-district-8', 'Lena Castillo wins re-election in U.S. House District 8', 'Castillo defeated Yates, 55.5% to 44.5%, according to unofficial returns.', 'Lena Castillo won the race for U.S. House District 8, defeating Maria Yates by 25,096 votes, according to unofficial returns.
 
 > We said we''d outwork everybody, and we did.
 
-— Okafor, speaking to supporters in Greenville
+— Castillo, speaking to supporters in Greenville
 
-Ortega conceded Wednesday morning, saying she had called Okafor to congratulate her.
+Yates conceded early Wednesday, saying she had called Castillo to congratulate her.
 
-- **Elena Okafor** (D): 130,594 votes, 55.5%
-- **Rebecca Ortega** (R): 104,710 votes, 44.5%
+- **Lena Castillo** (D): 126,623 votes, 55.5%
+- **Maria Yates** (R): 101,527 votes, 44.5%
 
 [Results by county](/races/us-house-district-8/)
-', 'Ruth Adeyemi', 'Congress', 18, NULL, 1, '2026-11-04 05:55:00', '2026-11-04 13:15:00'),
-(334, 'marcus-petrov-wins-state-senate-district-22', 'Marcus Petrov wins State Senate District 22', 'Petrov defeated Crowley, 56.3% to 43.7%, according to unofficial returns.', 'Marcus Petrov won the race for State Senate District 22, defeating Marcus Crowley by 13,768 votes, according to unofficial returns.
+', 'Colin Marsh', 'Congress', 18, NULL, 1, '2026-11-04 05:45:00', '2026-11-04 05:45:00'),
+(334, 'raymond-rasmussen-wins-state-senate-district-22', 'Raymond Rasmussen wins State Senate District 22', 'Rasmussen defeated Fairbanks, 56.4% to 43.6%, according to unofficial returns.', 'Raymond Rasmussen won the race for State Senate District 22, defeating Sofia Fairbanks by 13,818 votes, according to unofficial returns.
 
-> We said we''d outwork everybody, and we did.
+> Tonight the voters of New Essex chose to move forward together.
 
-— Petrov, speaking to supporters in Lowell Falls
+— Rasmussen, speaking to supporters in Lowell Falls
 
-Crowley conceded early Wednesday, saying he had called Petrov to congratulate him.
+Fairbanks conceded Wednesday morning, saying she had called Rasmussen to congratulate him.
 
-- **Marcus Crowley** (D): 47,325 votes, 43.7%
-- **Marcus Petrov** (R): 61,093 votes, 56.3%
+- **Sofia Fairbanks** (D): 47,489 votes, 43.6%
+- **Raymond Rasmussen** (R): 61,307 votes, 56.4%
 
 [Results by county](/races/state-senate-district-22/)
-', 'Dana Whitcomb', 'Legislature', 29, NULL, 1, '2026-11-04 06:08:00', '2026-11-04 06:08:00'),
-(335, 'fatima-lowry-wins-re-election-in-commissioner-of-agriculture', 'Fatima Lowry wins re-election in commissioner of agriculture', 'Lowry defeated Voss, 57.1% to 42.9%, according to unofficial returns.', 'Fatima Lowry won the race for commissioner of agriculture, defeating Henry Voss by 200,376 votes, according to unofficial returns.
+', 'Colin Marsh', 'Legislature', 29, NULL, 1, '2026-11-04 06:17:00', '2026-11-04 15:32:00'),
+(335, 'race-for-state-senate-district-20-too-close-to-call', 'Race for State Senate District 20 too close to call', 'Chen leads Ashworth by 1,045 votes with 96% of the expected vote counted.', 'The race for State Senate District 20 remained too close to call on Wednesday morning, with Mei Chen holding a lead of 1,045 votes over Michael Ashworth.
 
-> To everyone who didn''t vote for me: I will work just as hard for you.
-
-— Lowry, speaking to supporters in Marlow
-
-Voss conceded early Wednesday, saying he had called Lowry to congratulate her.
-
-- **Henry Voss** (D): 605,315 votes, 42.9%
-- **Fatima Lowry** (R): 805,691 votes, 57.1%
-
-[Results by county](/races/commissioner-of-agriculture/)
-', 'Luis Ferreira', 'Statewide', 8, NULL, 1, '2026-11-04 08:52:00', '2026-11-04 08:52:00'),
-(336, 'race-for-state-senate-district-20-too-close-to-call', 'Race for State Senate District 20 too close to call', 'Jansen leads Haddad by 999 votes with 96% of the expected vote counted.', 'The race for State Senate District 20 remained too close to call on Wednesday morning, with Jonathan Jansen holding a lead of 999 votes over Daniel Haddad.
-
-About 96% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from Harbor County, which have split roughly evenly.
+About 96% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which could go either way.
 
 > We are going to count every vote, and we are going to be patient.
 
-— Daniel Haddad
+— Michael Ashworth
 
 [Live results by county](/races/state-senate-district-20/)
-', 'Martin Ocampo', 'Legislature', 28, NULL, 1, '2026-11-04 22:16:00', '2026-11-04 22:16:00'),
-(337, 'mcallister-leads-in-superintendent-of-public-instruction-as-count', 'McAllister leads in superintendent of public instruction as count continues', 'With 92% of the expected vote counted, Andrew McAllister is ahead by 3.4 points.', 'Andrew McAllister led Walter Santos by 3.4 percentage points in the race for superintendent of public instruction, with 92% of the expected vote counted.
+', 'Dana Whitcomb', 'Legislature', 28, NULL, 1, '2026-11-04 22:28:00', '2026-11-04 22:28:00'),
+(336, 'ibarra-leads-in-superintendent-of-public-instruction-as-count-continues', 'Ibarra leads in superintendent of public instruction as count continues', 'With 92% of the expected vote counted, Raymond Ibarra is ahead by 3.4 points.', 'Raymond Ibarra led Samuel Whitaker by 3.4 percentage points in the race for superintendent of public instruction, with 92% of the expected vote counted.
 
 Election officials said they expected to finish counting mail ballots by Friday.
 
 [Live results by county](/races/superintendent-of-public-instruction/)
-', 'Dana Whitcomb', 'Statewide', 9, NULL, 1, '2026-11-04 23:24:00', '2026-11-04 23:24:00'),
-(338, 'race-for-governor-too-close-to-call', 'Race for governor too close to call', 'Dunn leads Morrison by 11,992 votes with 97% of the expected vote counted.', 'The race for governor remained too close to call on Wednesday morning, with Grace Dunn holding a lead of 11,992 votes over Priya Morrison.
+', 'Luis Ferreira', 'Statewide', 9, NULL, 1, '2026-11-04 23:44:00', '2026-11-04 23:44:00'),
+(337, 'race-for-governor-too-close-to-call', 'Race for governor too close to call', 'Dunn leads Morrison by 11,316 votes with 97% of the expected vote counted.', 'The race for governor remained too close to call on Wednesday morning, with Grace Dunn holding a lead of 11,316 votes over Priya Morrison.
 
 About 97% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which have split roughly evenly.
 
@@ -7360,8 +7366,8 @@ About 97% of the expected vote had been counted. Most of the outstanding ballots
 — Priya Morrison
 
 [Live results by county](/races/governor/)
-', 'Colin Marsh', 'Governor', 1, NULL, 1, '2026-11-05 00:12:00', '2026-11-05 00:12:00'),
-(339, 'state-treasurer-heads-for-a-recount', 'State Treasurer heads for a recount', 'Reyes leads Osei by 3,084 votes out of more than 1,471,000 cast.', 'The race for state treasurer is headed for an automatic recount after the final unofficial tally showed Kevin Reyes ahead of Claire Osei by 3,084 votes, a margin of 0.21 percentage points.
+', 'Dana Whitcomb', 'Governor', 1, NULL, 1, '2026-11-05 00:30:00', '2026-11-05 00:30:00'),
+(338, 'state-treasurer-heads-for-a-recount', 'State Treasurer heads for a recount', 'Iverson leads Nakamura by 3,064 votes out of more than 1,459,000 cast.', 'The race for state treasurer is headed for an automatic recount after the final unofficial tally showed Sarah Iverson ahead of James Nakamura by 3,064 votes, a margin of 0.21 percentage points.
 
 State law requires a recount when the margin is less than half a percentage point. County canvassing boards must certify their results by November 20; the recount would begin the following week.
 
@@ -7372,43 +7378,37 @@ State law requires a recount when the margin is less than half a percentage poin
 3. Each county recounts every ballot by machine, with a hand count of a random sample.
 
 [Results by county](/races/state-treasurer/)
-', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-11-05 00:57:00', '2026-11-05 00:57:00'),
-(340, 'delgado-leads-in-us-house-district-6-as-count-continues', 'Delgado leads in U.S. House District 6 as count continues', 'With 88% of the expected vote counted, Grace Delgado is ahead by 3.8 points.', 'Grace Delgado led Walter Underwood by 3.8 percentage points in the race for U.S. House District 6, with 88% of the expected vote counted.
+', 'Peter Lindahl', 'Statewide', 6, NULL, 1, '2026-11-05 00:32:00', '2026-11-05 00:32:00'),
+(339, 'navarro-leads-in-us-house-district-6-as-count-continues', 'Navarro leads in U.S. House District 6 as count continues', 'With 88% of the expected vote counted, Julia Navarro is ahead by 3.8 points.', 'Julia Navarro led Monica Tran by 3.8 percentage points in the race for U.S. House District 6, with 88% of the expected vote counted.
 
 Election officials said they expected to finish counting mail ballots by Friday.
 
 [Live results by county](/races/us-house-district-6/)
-', 'Peter Lindahl', 'Congress', 16, NULL, 1, '2026-11-05 01:07:00', '2026-11-05 01:07:00'),
-(341, 'race-for-us-house-district-3-too-close-to-call', 'Race for U.S. House District 3 too close to call', 'Ashworth leads Whitaker by 2,195 votes with 98% of the expected vote counted.', 'The race for U.S. House District 3 remained too close to call on Wednesday morning, with Katherine Ashworth holding a lead of 2,195 votes over David Whitaker.
+', 'Colin Marsh', 'Congress', 16, NULL, 1, '2026-11-05 01:33:00', '2026-11-05 01:33:00'),
+(340, 'race-for-us-house-district-3-too-close-to-call', 'Race for U.S. House District 3 too close to call', 'Acosta leads Okafor by 2,202 votes with 98% of the expected vote counted.', 'The race for U.S. House District 3 remained too close to call on Wednesday morning, with Luis Acosta holding a lead of 2,202 votes over James Okafor.
 
-About 98% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the Coast counties, which have favored Democrats this year.
+About 98% of the expected vote had been counted. Most of the outstanding ballots are mail ballots from the River Valley, which have favored Democrats this year.
 
 > We are going to count every vote, and we are going to be patient.
 
-— David Whitaker
+— James Okafor
 
 [Live results by county](/races/us-house-district-3/)
-', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-11-05 05:17:00', '2026-11-05 05:17:00'),
-(342, 'what-we-still-dont-know-about-the-2026-election-in-new-essex', 'What we still don''t know about the 2026 election in New Essex', 'Several races remain too close to call. Here is where the count stands and what happens next.', 'Most of the 2026 election in New Essex is settled. These races are not.
+', 'Ruth Adeyemi', 'Congress', 13, NULL, 1, '2026-11-05 05:26:00', '2026-11-05 05:26:00'),
+(341, 'what-we-still-dont-know-about-the-2026-election-in-new-essex', 'What we still don''t know about the 2026 election in New Essex', 'Several races remain too close to call. Here is where the count stands and what happens next.', 'Most of the 2026 election in New Essex is settled. These races are not.
 
-- **[Governor](/races/governor/):** Dunn leads Morrison by 11,992 votes with ballots still being counted.
-- **[Secretary of State](/races/secretary-of-state/):** Vasquez leads Holm with 93% of the expected vote counted.
-- **[State Treasurer](/races/state-treasurer/):** Reyes leads Osei by 3,084 votes, inside the margin for an automatic recount.
-- **[Superintendent of Public Instruction](/races/superintendent-of-public-instruction/):** McAllister leads Santos with 92% of the expected vote counted.
-- **[U.S. House District 3](/races/us-house-district-3/):** Ashworth leads Whitaker by 2,195 votes with ballots still being counted.
-- **[U.S. House District 6](/races/us-house-district-6/):** Delgado leads Underwood with 88% of the expected vote counted.
-- **[State Senate District 14](/races/state-senate-district-14/):** Albright leads Lindgren by 171 votes, inside the margin for an automatic recount.
-- **[State Senate District 20](/races/state-senate-district-20/):** Jansen leads Haddad by 999 votes with ballots still being counted.
+- **[Governor](/races/governor/):** Dunn leads Morrison by 11,316 votes with ballots still being counted.
+- **[Secretary of State](/races/secretary-of-state/):** Holm leads Santos with 93% of the expected vote counted.
+- **[State Treasurer](/races/state-treasurer/):** Iverson leads Nakamura by 3,064 votes, inside the margin for an automatic recount.
+- **[Superintendent of Public Instruction](/races/superintendent-of-public-instruction/):** Ibarra leads Whitaker with 92% of the expected vote counted.
+- **[U.S. House District 3](/races/us-house-district-3/):** Acosta leads Okafor by 2,202 votes with ballots still being counted.
+- **[U.S. House District 6](/races/us-house-district-6/):** Navarro leads Tran with 88% of the expected vote counted.
+- **[State Senate District 14](/races/state-senate-district-14/):** Lindqvist leads Oyelaran by 170 votes, inside the margin for an automatic recount.
+- **[State Senate District 20](/races/state-senate-district-20/):** Chen leads Ashworth by 1,045 votes with ballots still being counted.
 
 Counties must certify their results by November 20. The State Canvassing Board meets on November 24.
-', 'Colin Marsh', 'Voting', NULL, NULL, 1, '2026-11-05 06:00:00', '2026-11-05 09:12:00'),
-(343, 'vasquez-leads-in-secretary-of-state-as-count-continues', 'Vasquez leads in secretary of state as count continues', 'With 93% of the expected vote counted, Samuel Vasquez is ahead by 2.3 points.', 'Samuel Vasquez led Mei Holm by 2.3 percentage points in the race for secretary of state, with 93% of the expected vote counted.
-
-Election officials said they expected to finish counting mail ballots by Friday.
-
-[Live results by county](/races/secretary-of-state/)
-', 'Hana Sato', 'Statewide', 5, NULL, 1, '2026-11-05 07:05:00', '2026-11-05 07:05:00'),
-(344, 'state-senate-district-14-heads-for-a-recount', 'State Senate District 14 heads for a recount', 'Albright leads Lindgren by 171 votes out of more than 143,000 cast.', 'The race for State Senate District 14 is headed for an automatic recount after the final unofficial tally showed Nathan Albright ahead of Jonathan Lindgren by 171 votes, a margin of 0.12 percentage points.
+', 'Dana Whitcomb', 'Voting', NULL, NULL, 1, '2026-11-05 06:00:00', '2026-11-05 16:05:00'),
+(342, 'state-senate-district-14-heads-for-a-recount', 'State Senate District 14 heads for a recount', 'Lindqvist leads Oyelaran by 170 votes out of more than 139,000 cast.', 'The race for State Senate District 14 is headed for an automatic recount after the final unofficial tally showed Sofia Lindqvist ahead of Claire Oyelaran by 170 votes, a margin of 0.12 percentage points.
 
 State law requires a recount when the margin is less than half a percentage point. County canvassing boards must certify their results by November 20; the recount would begin the following week.
 
@@ -7419,14 +7419,20 @@ State law requires a recount when the margin is less than half a percentage poin
 3. Each county recounts every ballot by machine, with a hand count of a random sample.
 
 [Results by county](/races/state-senate-district-14/)
-', 'Dana Whitcomb', 'Legislature', 25, NULL, 1, '2026-11-05 07:26:00', '2026-11-05 07:26:00'),
-(345, 'governor-the-count-county-by-county', 'Governor: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Dana Whitcomb', 'Governor', 1, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
-(346, 'state-treasurer-the-count-county-by-county', 'State Treasurer: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Ruth Adeyemi', 'Statewide', 6, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
-(347, 'secretary-of-state-the-count-county-by-county', 'Secretary of State: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Martin Ocampo', 'Statewide', 5, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00');
+', 'Hana Sato', 'Legislature', 25, NULL, 1, '2026-11-05 07:19:00', '2026-11-05 08:34:00'),
+(343, 'holm-leads-in-secretary-of-state-as-count-continues', 'Holm leads in secretary of state as count continues', 'With 93% of the expected vote counted, Kevin Holm is ahead by 2.4 points.', 'Kevin Holm led Marcus Santos by 2.4 percentage points in the race for secretary of state, with 93% of the expected vote counted.
+
+Election officials said they expected to finish counting mail ballots by Friday.
+
+[Live results by county](/races/secretary-of-state/)
+', 'Peter Lindahl', 'Statewide', 5, NULL, 1, '2026-11-05 07:25:00', '2026-11-05 07:25:00'),
+(344, 'governor-the-count-county-by-county', 'Governor: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Luis Ferreira', 'Governor', 1, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
+(345, 'state-treasurer-the-count-county-by-county', 'State Treasurer: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Luis Ferreira', 'Statewide', 6, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00'),
+(346, 'secretary-of-state-the-count-county-by-county', 'Secretary of State: the count, county by county', 'DRAFT — hold until the race is called.', 'TK', 'Dana Whitcomb', 'Statewide', 5, NULL, 0, '2026-11-07 07:30:00', '2026-11-07 07:30:00');
 
 INSERT INTO redirects (source, target) VALUES
-('/news/may-poll-dunn-leads-morrison-by-3-points-in-race-for-governor-draft/', '/news/may-poll-dunn-leads-morrison-by-3-points-in-race-for-governor/'),
-('/news/may-poll-dunn-leads-morrison-by-5-points-in-race-for-governor-draft/', '/news/may-poll-dunn-leads-morrison-by-5-points-in-race-for-governor/'),
+('/news/february-poll-dunn-leads-morrison-by-2-points-in-race-for-governor-draft/', '/news/february-poll-dunn-leads-morrison-by-2-points-in-race-for-governor/'),
+('/news/march-poll-finds-morrison-and-dunn-tied-in-race-for-governor-draft/', '/news/march-poll-finds-morrison-and-dunn-tied-in-race-for-governor/'),
 ('/2026/', '/races/'),
 ('/election-night/', '/races/'),
 ('/voter-guide/', '/news/archive/2026/10/');

@@ -501,10 +501,12 @@ func (g *gen) bio(c *candidate, home *county) string {
 	He := capitalize(c.pronoun)
 	role := "the " + c.party + " nominee for " + r.title
 	switch {
+	case r.office == "Supreme Court" && c.incumbent:
+		role = "the justice in " + r.district + " of the New Essex Supreme Court, appointed in 2019 and now on the ballot for a full ten-year term"
 	case r.nonpartisan && c.incumbent:
-		role = "the sitting justice in " + r.title + ", appointed in 2019 and now on the ballot for a full ten-year term"
+		role = "the incumbent " + strings.ToLower(r.title) + ", on the nonpartisan ballot"
 	case r.nonpartisan:
-		role = "a challenger for " + r.title
+		role = "a candidate for " + r.title + " on the nonpartisan ballot"
 	case c.code == "L" || c.code == "G":
 		role = "the " + c.party + " Party's candidate for " + r.title
 	}
@@ -517,10 +519,17 @@ func (g *gen) bio(c *candidate, home *county) string {
 		office = fmt.Sprintf(office, home.seat)
 	}
 	switch {
-	case c.incumbent && r.nonpartisan:
+	case c.incumbent && r.office == "Supreme Court":
 		fmt.Fprintf(&b, " Before joining the court, %s spent eleven years as a trial judge in %s County.", c.pronoun, home.name)
 	case c.incumbent:
-		fmt.Fprintf(&b, " %s was first elected to the seat in %d and is seeking %s term.", He, 2014+4*g.r.IntN(3), g.pick([]string{"a second", "a third"}))
+		// Terms are six years in the U.S. Senate, two in the House, four elsewhere.
+		term := map[string]int{"U.S. Senate": 6, "U.S. House": 2}[r.office]
+		if term == 0 {
+			term = 4
+		}
+		first := 2026 - term*(1+g.r.IntN(min(3, 12/term)))
+		ordinal := []string{"", "", "a second", "a third", "a fourth", "a fifth", "a sixth", "a seventh"}[(2026-first)/term+1]
+		fmt.Fprintf(&b, " %s was first elected to the seat in %d and is seeking %s term.", He, first, ordinal)
 	case c.code == "L" || c.code == "G":
 		fmt.Fprintf(&b, " %s works as %s in %s and has never held elected office.", He, strings.TrimPrefix(strings.TrimPrefix(c.job, "a "), "an "), c.hometown)
 	default:
