@@ -39,7 +39,9 @@ func (o Options) withDefaults() Options {
 
 // Dialects accepted by [Populate] and [Mutate].
 const (
-	DialectSQLite   = "sqlite"
+	// DialectSQLite is SQLite (modernc.org/sqlite): ? placeholders.
+	DialectSQLite = "sqlite"
+	// DialectPostgres is PostgreSQL: $1, $2, … placeholders.
 	DialectPostgres = "postgres"
 )
 

@@ -216,25 +216,46 @@ func TestPopulateDefaultItems(t *testing.T) {
 	}
 }
 
-func TestPopulateRestoresPragmas(t *testing.T) {
-	db := openDB(t)
-	db.SetMaxOpenConns(1)
-	if err := Populate(context.Background(), db, DialectSQLite, Options{Items: 10}); err != nil {
-		t.Fatal(err)
+func TestPopulatePragmas(t *testing.T) {
+	tests := []struct {
+		name     string
+		setup    string // run before Populate
+		pageSize int
+	}{
+		{"new file", "", 16384},
+		{"existing content", "CREATE TABLE other (x INTEGER)", 4096},
 	}
-	var sync, cache int
-	var mode string
-	if err := db.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.QueryRow("PRAGMA cache_size").Scan(&cache); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	if sync == 0 || cache == -262144 || mode != "wal" {
-		t.Errorf("after Populate: synchronous %d, cache_size %d, journal_mode %s; want the defaults and wal", sync, cache, mode)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := openDB(t)
+			db.SetMaxOpenConns(1)
+			if tt.setup != "" {
+				if _, err := db.Exec(tt.setup); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := Populate(context.Background(), db, DialectSQLite, Options{Items: 10}); err != nil {
+				t.Fatal(err)
+			}
+			var sync, cache, pageSize int
+			var mode string
+			for _, p := range []struct {
+				name string
+				v    any
+			}{{"synchronous", &sync}, {"cache_size", &cache}, {"journal_mode", &mode}, {"page_size", &pageSize}} {
+				if err := db.QueryRow("PRAGMA " + p.name).Scan(p.v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if sync == 0 || cache == -262144 || mode != "wal" || pageSize != tt.pageSize {
+				t.Errorf("after Populate: synchronous %d, cache_size %d, journal_mode %s, page_size %d; want the defaults, wal and %d",
+					sync, cache, mode, pageSize, tt.pageSize)
+			}
+			var n int
+			if err := db.QueryRow("SELECT count(*) FROM items").Scan(&n); err != nil || n != 10 {
+				t.Errorf("%d items, error %v; want 10", n, err)
+			}
+		})
 	}
 }
 
@@ -320,7 +341,11 @@ func TestMutate(t *testing.T) {
 		if _, err := Mutate(ctx, db, "oracle", MutateTitle, Options{}); err == nil {
 			t.Error("unknown dialect: no error")
 		}
-		if _, err := Mutate(ctx, populated(t, 0, 1), DialectSQLite, MutateTitle, Options{}); err == nil {
+		empty := populated(t, 1, 1)
+		if _, err := empty.Exec("DELETE FROM items"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Mutate(ctx, empty, DialectSQLite, MutateTitle, Options{}); err == nil {
 			t.Error("title change on an empty table: no error")
 		}
 	})

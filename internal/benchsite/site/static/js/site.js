@@ -2,15 +2,10 @@
 (function () {
   "use strict";
   document.documentElement.classList.replace("no-js", "js");
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-copy]");
-    if (!button || !navigator.clipboard) {
-      return;
+  var here = location.pathname;
+  document.querySelectorAll(".site-nav__link, .sidebar__link").forEach(function (link) {
+    if (link.getAttribute("href") === here) {
+      link.setAttribute("aria-current", "page");
     }
-    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
-      setTimeout(function () { button.textContent = label; }, 1500);
-    });
   });
 })();
