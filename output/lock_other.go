@@ -4,6 +4,6 @@ package output
 
 type lockFile struct{}
 
-func acquire(path string) (*lockFile, error) { return &lockFile{}, nil }
+func acquire(parent, final string) (*lockFile, error) { return &lockFile{}, nil }
 
 func (l *lockFile) release() {}

@@ -45,7 +45,7 @@ func Begin(final string) (*Staging, error) {
 	if fi, err := os.Lstat(final); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("begin build: %s exists and is not a folder; move it away or choose another output", final)
 	}
-	lock, err := acquire(filepath.Join(parent, "."+base+".lock"))
+	lock, err := acquire(parent, final)
 	if err != nil {
 		return nil, fmt.Errorf("begin build: %w", err)
 	}

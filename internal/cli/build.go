@@ -23,6 +23,10 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 )
 
+// rowQueryWarning is the number of per-page queries of one route above
+// which the build warns (the N+1 problem).
+const rowQueryWarning = 1000
+
 type buildFlags struct {
 	json    bool
 	workers int
@@ -117,8 +121,8 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	}
 	for name, st := range site.site.Stats() {
 		res.Queries[name] = st.Queries.Load()
-		if n := st.RowQueries.Load(); n > 1 {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("route %q ran %d queries, one per page ([route.queries] with :parameters); fine for a few hundred pages, slow for many: consider a JOIN or a site query", name, n))
+		if n := st.RowQueries.Load(); n >= rowQueryWarning {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("route %q ran %d queries, one per page ([route.queries] with :parameters); a JOIN in the route's query or a site-wide [queries] entry does it in one", name, n))
 		}
 	}
 	slices.Sort(res.Warnings)
