@@ -57,6 +57,9 @@ type Report struct {
 	Problems []*bake.Error           `json:"-"`
 	// Committed reports whether the new build replaced the build folder.
 	Committed bool `json:"committed"`
+	// CleanupSeconds is the time spent after the swap removing the
+	// previous build (Seconds ends at the swap).
+	CleanupSeconds float64 `json:"cleanup_seconds"`
 }
 
 // RouteReport is the work of one route.
@@ -162,6 +165,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
+	renderDone := time.Since(start)
 
 	rep := &Report{Routes: map[string]*RouteReport{}}
 	for _, w := range workers {
@@ -182,6 +186,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	slices.SortFunc(rep.Slowest, func(a, b PageTime) int { return cmp.Compare(b.Duration, a.Duration) })
 	rep.Slowest = rep.Slowest[:min(len(rep.Slowest), slowestKept)]
 
+	manifestStart := time.Now()
 	dups, err := idx.writeManifest(stage)
 	if err != nil {
 		return nil, err
@@ -198,13 +203,23 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		}
 		return rep, fmt.Errorf("%w: %d %s; the previous build in %s is unchanged", ErrProblems, len(problems), noun, opts.Output)
 	}
+	opts.Logger.Debug("build rendered", "pages", rep.Pages, "render_seconds", renderDone.Seconds(), "manifest_seconds", time.Since(manifestStart).Seconds())
+	swapStart := time.Now()
 	if err := stage.Commit(); err != nil {
 		return nil, err
 	}
+	opts.Logger.Debug("build swapped in", "seconds", time.Since(swapStart).Seconds())
 	committed = true
 	rep.Committed = true
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()
+	// The new build is live; now remove the one it replaced (and wait for
+	// the removal of older leftovers, started in the background by Begin).
+	stage.Wait()
+	if err := stage.RemoveOld(); err != nil {
+		opts.Logger.Warn("previous build not removed; the next build will retry", "err", err)
+	}
+	rep.CleanupSeconds = time.Since(start).Seconds() - rep.Seconds
 	opts.Logger.Debug("build committed", "pages", rep.Pages, "bytes", rep.Bytes, "seconds", rep.Seconds)
 	return rep, nil
 }

@@ -28,7 +28,28 @@ type Staging struct {
 	lock  *lockFile
 	dirs  sync.Map // folders already created
 	done  bool
+
+	cleaned chan struct{} // closed when leftovers of earlier builds are removed
+	old     string        // where Commit put the previous build
 }
+
+// RemoveOld deletes the previous build that Commit replaced. It is optional:
+// the next build removes it in the background otherwise.
+func (s *Staging) RemoveOld() error {
+	if s.old == "" {
+		return nil
+	}
+	if err := os.RemoveAll(s.old); err != nil {
+		return fmt.Errorf("remove previous build: %w", err)
+	}
+	s.old = ""
+	return nil
+}
+
+// Wait blocks until the leftovers of earlier builds are removed. Commit and
+// Abort do not wait; a caller about to exit should (or the next build
+// finishes the job).
+func (s *Staging) Wait() { <-s.cleaned }
 
 // Begin starts a full build of the folder final. It takes a lock so that two
 // builds of the same folder cannot run at once, removes what a crashed build
@@ -49,7 +70,7 @@ func Begin(final string) (*Staging, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin build: %w", err)
 	}
-	removeLeftovers(parent, base)
+	leftovers := findLeftovers(parent, base)
 	dir := filepath.Join(parent, "."+base+".new-"+randomSuffix())
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		lock.release()
@@ -61,7 +82,17 @@ func Begin(final string) (*Staging, error) {
 		lock.release()
 		return nil, fmt.Errorf("begin build: %w", err)
 	}
-	return &Staging{final: final, dir: dir, root: root, lock: lock}, nil
+	s := &Staging{final: final, dir: dir, root: root, lock: lock, cleaned: make(chan struct{})}
+	// Previous builds (renamed away by an earlier Commit) and what a killed
+	// build left are removed in the background while this one renders:
+	// on a slow disk removing 100,000 files takes as long as writing them.
+	go func() {
+		defer close(s.cleaned)
+		for _, p := range leftovers {
+			os.RemoveAll(p)
+		}
+	}()
+	return s, nil
 }
 
 // Dir returns the staging folder's path.
@@ -144,7 +175,13 @@ func (s *Staging) Commit() error {
 		return fmt.Errorf("commit build: %w", err)
 	}
 	if old != "" {
-		os.RemoveAll(old)
+		// The previous build is removed by the next Begin, in the
+		// background, or now by RemoveOld.
+		parent, base := filepath.Split(s.final)
+		s.old = filepath.Join(parent, "."+base+".old-"+randomSuffix())
+		if err := os.Rename(old, s.old); err != nil {
+			s.old = old
+		}
 	}
 	return nil
 }
@@ -184,19 +221,22 @@ func swap(dir, final string) (string, error) {
 	return old, nil
 }
 
-// removeLeftovers deletes staging and old folders that a killed build left.
-// The caller holds the lock, so none of them is in use.
-func removeLeftovers(parent, base string) {
+// findLeftovers lists the staging folders a killed build left and the
+// previous builds that Commit renamed away. The caller holds the lock, so
+// none of them is in use.
+func findLeftovers(parent, base string) []string {
 	entries, err := os.ReadDir(parent)
 	if err != nil {
-		return
+		return nil
 	}
+	var out []string
 	for _, e := range entries {
 		n := e.Name()
 		if strings.HasPrefix(n, "."+base+".new-") || strings.HasPrefix(n, "."+base+".old-") {
-			os.RemoveAll(filepath.Join(parent, n))
+			out = append(out, filepath.Join(parent, n))
 		}
 	}
+	return out
 }
 
 func randomSuffix() string {

@@ -43,6 +43,10 @@ func TestCommitReplacesBuild(t *testing.T) {
 		if err := s.Commit(); err != nil {
 			t.Fatal(err)
 		}
+		s.Wait()
+		if err := s.RemoveOld(); err != nil {
+			t.Fatal(err)
+		}
 		got := readTree(t, final)
 		if len(got) != len(files) {
 			t.Fatalf("build %d: files %v, want %v", i, got, files)
@@ -92,6 +96,7 @@ func TestLeftoversOfKilledBuildAreRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Abort()
+	s.Wait()
 	if _, err := os.Stat(filepath.Join(parent, "._site.new-dead")); !os.IsNotExist(err) {
 		t.Errorf("leftover not removed: %v", err)
 	}
@@ -134,5 +139,25 @@ func TestOutputIsAFile(t *testing.T) {
 	os.WriteFile(final, []byte("x"), 0o644)
 	if _, err := Begin(final); err == nil || !strings.Contains(err.Error(), "not a folder") {
 		t.Fatalf("Begin on a file: %v", err)
+	}
+}
+
+func TestNextBuildRemovesPreviousBuild(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "_site")
+	for i := range 3 {
+		s, err := Begin(final)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.WriteFile("index.html", []byte{byte('0' + i)})
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		s.Wait()
+		old, _ := filepath.Glob(filepath.Join(parent, "._site.old-*"))
+		if want := min(i, 1); len(old) != want {
+			t.Fatalf("build %d: %d previous builds kept, want %d", i, len(old), want)
+		}
 	}
 }

@@ -315,6 +315,7 @@ func (b *buildRun) run() {
 		}
 		b.data[n] = rows
 	}
+	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: b.data})
 	if (b.target == "" || b.sitemap != nil || staticCandidate(b.target)) && !b.staticFiles() {
 		return
 	}

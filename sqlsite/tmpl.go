@@ -192,6 +192,11 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 						assets["*"] = true
 					}
 				}
+				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "cache" {
+					if s, ok := n.Args[1].(*parse.StringNode); ok {
+						visit(s.Text)
+					}
+				}
 			}
 			for _, c := range n.Args {
 				walk(c)
@@ -282,6 +287,58 @@ type funcs struct {
 	md       goldmark.Markdown
 	staticMu sync.Mutex
 	static   map[string]bool
+
+	cacheMu   sync.Mutex
+	cached    map[string]template.HTML
+	cacheData *PageData // dot of a cache call without an argument
+}
+
+// resetCache empties the fragment cache at the start of a pass over the
+// site, so that fragments never outlive the data they were made from.
+func (f *funcs) resetCache(data *PageData) {
+	f.cacheMu.Lock()
+	f.cached = map[string]template.HTML{}
+	f.cacheData = data
+	f.cacheMu.Unlock()
+}
+
+// cache renders the shared template name once per pass and argument, and
+// returns the same HTML to every page that asks again: a sidebar or footer
+// that is the same on every page is rendered once, not once per page.
+// Without an argument the template's dot has .Site and .Data only.
+func (f *funcs) cache(name string, args ...any) (template.HTML, error) {
+	if len(args) > 1 {
+		return "", fmt.Errorf("cache %q: pass at most one argument, the template's dot", name)
+	}
+	key := name
+	f.cacheMu.Lock()
+	var data any = f.cacheData
+	f.cacheMu.Unlock()
+	if len(args) == 1 {
+		data = args[0]
+		key = name + "\x00" + fmt.Sprint(args[0])
+	}
+	f.cacheMu.Lock()
+	h, ok := f.cached[key]
+	f.cacheMu.Unlock()
+	if ok {
+		return h, nil
+	}
+	t := f.site.tmpl.shared.Lookup(name)
+	if t == nil {
+		return "", fmt.Errorf("cache %q: no such template in the shared files (_*.html, layouts/, partials/)", name)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return "", err
+	}
+	h = template.HTML(buf.String())
+	f.cacheMu.Lock()
+	if f.cached != nil {
+		f.cached[key] = h
+	}
+	f.cacheMu.Unlock()
+	return h, nil
 }
 
 func newFuncs(s *Site) *funcs {
@@ -293,6 +350,7 @@ func newFuncs(s *Site) *funcs {
 func (f *funcs) funcMap() template.FuncMap {
 	return template.FuncMap{
 		"url":      f.url,
+		"cache":    f.cache,
 		"absurl":   f.absurl,
 		"markdown": f.markdown,
 		"date":     dateFunc,

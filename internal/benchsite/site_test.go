@@ -297,6 +297,7 @@ func newRenderer(t *testing.T, dir string) *renderer {
 		"slugify": func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "-")) },
 		"add":     func(a, b int) int { return a + b },
 		"sub":     func(a, b int) int { return a - b },
+		"cache":   func(name string) (template.HTML, error) { return "", nil }, // replaced in render
 	}
 	return r
 }
@@ -323,6 +324,11 @@ func (r *renderer) render(t *testing.T, name string, data tmplData) string {
 			t.Fatal(err)
 		}
 	}
+	tmpl.Funcs(template.FuncMap{"cache": func(fragment string) (template.HTML, error) {
+		var b bytes.Buffer
+		err := tmpl.ExecuteTemplate(&b, fragment, data)
+		return template.HTML(b.String()), err
+	}})
 	var b bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&b, name, data); err != nil {
 		t.Fatalf("%s: %v", name, err)
