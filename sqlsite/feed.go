@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -319,21 +318,26 @@ type sitemapCollector struct {
 	n       int
 	size    int64
 	offsets []int64 // file offset of every sitemapMax-th entry
-	once    sync.Once
+	exclude []string
 }
 
 const sitemapMax = 50000
 
-func newSitemapCollector() (*sitemapCollector, error) {
+func newSitemapCollector(exclude []string) (*sitemapCollector, error) {
 	f, err := os.CreateTemp("", "bake-sitemap-*")
 	if err != nil {
 		return nil, fmt.Errorf("sitemap: %w", err)
 	}
 	os.Remove(f.Name()) // the open file stays readable; nothing is left behind
-	return &sitemapCollector{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+	return &sitemapCollector{f: f, w: bufio.NewWriterSize(f, 64<<10), exclude: exclude}, nil
 }
 
 func (c *sitemapCollector) add(p *bake.Page) {
+	for _, prefix := range c.exclude {
+		if strings.HasPrefix(p.Path, prefix) {
+			return
+		}
+	}
 	if c.n%sitemapMax == 0 {
 		c.offsets = append(c.offsets, c.size)
 	}
@@ -346,8 +350,6 @@ func (c *sitemapCollector) add(p *bake.Page) {
 	c.w.WriteString(line)
 	c.size += int64(len(line))
 }
-
-func (c *sitemapCollector) close() {}
 
 // sitemapPages yields the sitemap, split into an index and parts past
 // 50,000 URLs.

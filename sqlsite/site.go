@@ -291,12 +291,11 @@ func (b *buildRun) run() {
 	s := b.site
 	for _, r := range s.cfg.Routes {
 		if r.Kind == KindSitemap && (b.target == "" || r.canMake(b.target)) {
-			sm, err := newSitemapCollector()
+			sm, err := newSitemapCollector(r.Exclude)
 			if err != nil {
 				b.fail(&r, r.Path, "", err)
 				return
 			}
-			defer sm.close()
 			b.sitemap = sm
 			break
 		}
