@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/bakehq/bake/internal/benchsite"
@@ -198,14 +197,14 @@ func benchBuild(ctx context.Context, dir string) (benchRun, error) {
 		Pages   int     `json:"pages"`
 		Bytes   int64   `json:"bytes"`
 		Seconds float64 `json:"seconds"`
+		PeakRSS int64   `json:"peak_rss_bytes"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		return benchRun{}, fmt.Errorf("bench: read build report: %w", err)
 	}
-	run := benchRun{Seconds: wall.Seconds(), BuildSeconds: rep.Seconds, Pages: rep.Pages, Bytes: rep.Bytes}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		run.PeakRSSBytes = ru.Maxrss * 1024 // Linux reports KiB
-	}
+	// The child reports its own peak: the rusage of a child started by
+	// fork and exec also counts the parent's memory at that moment.
+	run := benchRun{Seconds: wall.Seconds(), BuildSeconds: rep.Seconds, Pages: rep.Pages, Bytes: rep.Bytes, PeakRSSBytes: rep.PeakRSS}
 	if run.Seconds > 0 {
 		run.PagesPerSecond = float64(run.Pages) / run.Seconds
 	}

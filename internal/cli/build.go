@@ -67,6 +67,7 @@ file's path, SHA-256, size, content type and what it read (deps).`,
 type buildResult struct {
 	*build.Report
 	PagesPerSecond float64          `json:"pages_per_second"`
+	PeakRSSBytes   int64            `json:"peak_rss_bytes"`
 	Output         string           `json:"output"`
 	Queries        map[string]int64 `json:"queries"`
 	Problems       []problemJSON    `json:"problems"`
@@ -119,6 +120,7 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	if rep.Seconds > 0 {
 		res.PagesPerSecond = float64(rep.Pages) / rep.Seconds
 	}
+	res.PeakRSSBytes = peakRSS()
 	for name, st := range site.site.Stats() {
 		res.Queries[name] = st.Queries.Load()
 		if n := st.RowQueries.Load(); n >= rowQueryWarning {
