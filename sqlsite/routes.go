@@ -1,7 +1,6 @@
 package sqlsite
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -55,47 +54,84 @@ func ordered(r *Route, first string) string {
 	return "SELECT * FROM (" + q + ") AS q ORDER BY " + order
 }
 
+// paginator cuts a stream of rows into pages of per rows (all rows on one
+// page when per is 0); each group of rows gets its own pages, numbered from 1.
+type paginator struct {
+	per  int
+	n    int // number of the page being filled
+	buf  []Row
+	emit func(n int, rows []Row) bool
+}
+
+func newPaginator(per int, emit func(n int, rows []Row) bool) *paginator {
+	return &paginator{per: per, n: 1, emit: emit, buf: make([]Row, 0, min(max(per, 1), 1024))}
+}
+
+// add appends a row, emitting the page when it is full.
+func (p *paginator) add(row Row) bool {
+	p.buf = append(p.buf, row)
+	if p.per > 0 && len(p.buf) == p.per {
+		return p.flush()
+	}
+	return true
+}
+
+// flush emits the rows of a page that is not full; nothing if there are none.
+func (p *paginator) flush() bool {
+	if len(p.buf) == 0 {
+		return true
+	}
+	ok := p.emit(p.n, p.buf)
+	p.n++
+	p.buf = make([]Row, 0, cap(p.buf))
+	return ok
+}
+
+// next ends the current group and numbers the next group's pages from 1.
+func (p *paginator) next() bool {
+	ok := p.flush()
+	p.n = 1
+	return ok
+}
+
+// pageCount is the number of pages total rows make, at least 1.
+func pageCount(total, per int) int {
+	if per <= 0 {
+		return 1
+	}
+	return max(1, (total+per-1)/per)
+}
+
 // list renders a list route, paginated, optionally one list per group.
 func (b *buildRun) list(r *Route) bool {
-	s := b.site
-	per := r.PerPage
-	if r.GroupBy == "" {
-		var total int
-		s.stats[r.Name].Queries.Add(1)
-		if err := s.db.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q").Scan(&total); err != nil {
-			return b.fail(r, r.Path, "", fmt.Errorf("count rows: %w", err))
-		}
-		pages := 1
-		if per > 0 {
-			pages = max(1, (total+per-1)/per)
-		}
-		n, buf := 1, make([]Row, 0, min(max(per, 1), 1024))
-		flush := func() bool {
-			path := withPage(r.Path, n)
-			data := &PageData{Rows: buf, Pager: newPager(r.Path, n, max(pages, n), total)}
-			ok := b.emit(b.page(r, path, "", rowDeps(r, buf), data, noArgs))
-			n++
-			buf = make([]Row, 0, cap(buf))
-			return ok
-		}
-		ok := true
-		err := b.stream(r, ordered(r, ""), nil, func(row Row) bool {
-			buf = append(buf, row)
-			if per > 0 && len(buf) == per {
-				ok = flush()
-			}
-			return ok
-		})
-		if err != nil {
-			return b.fail(r, r.Path, "", err)
-		}
-		if ok && (len(buf) > 0 || n == 1) {
-			ok = flush()
-		}
-		return ok
+	if r.GroupBy != "" {
+		return b.groupedList(r)
 	}
+	s := b.site
+	var total int
+	s.stats[r.Name].Queries.Add(1)
+	if err := s.db.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q").Scan(&total); err != nil {
+		return b.fail(r, r.Path, "", fmt.Errorf("count rows: %w", err))
+	}
+	pages := pageCount(total, r.PerPage)
+	pg := newPaginator(r.PerPage, func(n int, rows []Row) bool {
+		data := &PageData{Rows: rows, Pager: newPager(r.Path, n, max(pages, n), total)}
+		return b.emit(b.page(r, withPage(r.Path, n), "", rowDeps(r, rows), data, noArgs))
+	})
+	ok := true
+	if err := b.stream(r, ordered(r, ""), nil, func(row Row) bool { ok = pg.add(row); return ok }); err != nil {
+		return b.fail(r, r.Path, "", err)
+	}
+	if ok && pg.n == 1 && len(pg.buf) == 0 {
+		return pg.emit(1, nil) // an empty list still has its first page
+	}
+	return ok && pg.flush()
+}
 
-	// Grouped: count each group first, then stream rows ordered by group.
+// groupedList renders one paginated list per value of the group_by column:
+// it counts each group first, then streams the rows ordered by group.
+func (b *buildRun) groupedList(r *Route) bool {
+	s := b.site
 	counts := map[string]int{}
 	s.stats[r.Name].Queries.Add(1)
 	rows, err := s.db.QueryContext(b.ctx, "SELECT "+r.GroupBy+", COUNT(*) FROM ("+clean(r.Query)+") AS q GROUP BY "+r.GroupBy)
@@ -120,63 +156,43 @@ func (b *buildRun) list(r *Route) bool {
 		gkey    string
 		base    string
 		badBase error
-		n       int
-		buf     []Row
+		started bool
 		nulls   int
 		ok      = true
 	)
-	flush := func() bool {
-		if len(buf) == 0 {
-			return true
-		}
+	pg := newPaginator(r.PerPage, func(n int, rows []Row) bool {
 		if badBase != nil {
-			ok := b.fail(r, "", fmt.Sprintf("%s=%v", r.GroupBy, group), badBase)
-			buf = buf[:0]
-			return ok
+			return n > 1 || b.fail(r, "", fmt.Sprintf("%s=%v", r.GroupBy, group), badBase)
 		}
 		total := counts[gkey]
-		pages := 1
-		if per > 0 {
-			pages = max(1, (total+per-1)/per)
-		}
-		path := withPage(base, n)
-		data := &PageData{Rows: buf, Group: group, Pager: newPager(base, n, max(pages, n), total)}
 		g := group
+		data := &PageData{Rows: rows, Group: g, Pager: newPager(base, n, max(pageCount(total, r.PerPage), n), total)}
 		args := func(k string) (any, bool) { return g, k == r.GroupBy }
-		res := b.emit(b.page(r, path, "", rowDeps(r, buf), data, args))
-		n++
-		buf = make([]Row, 0, cap(buf))
-		return res
-	}
+		return b.emit(b.page(r, withPage(base, n), "", rowDeps(r, rows), data, args))
+	})
 	err = b.stream(r, ordered(r, r.GroupBy), nil, func(row Row) bool {
 		g := row[r.GroupBy]
 		if g == nil {
 			nulls++
 			return true
 		}
-		if k := keyString(g); k != gkey || n == 0 {
-			if ok = flush(); !ok {
+		if k := keyString(g); k != gkey || !started {
+			if ok = pg.next(); !ok {
 				return false
 			}
-			group, gkey, n = g, k, 1
+			group, gkey, started = g, k, true
 			base, badBase = r.pattern.fill(func(string) (any, bool) { return g, true })
 			if badBase == nil {
 				_, badBase = bake.FileName(base)
 			}
-			buf = make([]Row, 0, min(max(per, 1), 1024))
 		}
-		buf = append(buf, row)
-		if per > 0 && len(buf) == per {
-			ok = flush()
-		}
+		ok = pg.add(row)
 		return ok
 	})
 	if err != nil {
 		return b.fail(r, r.Path, "", err)
 	}
-	if ok {
-		ok = flush()
-	}
+	ok = ok && pg.flush()
 	if ok && nulls > 0 {
 		ok = b.fail(r, r.Path, "", fmt.Errorf("%d rows have NULL in group_by column %s and are in no list; filter them out in the query", nulls, r.GroupBy))
 	}
@@ -297,27 +313,13 @@ func (b *buildRun) archive(r *Route) bool {
 		cur  *Period
 		done = map[time.Time]bool{}
 		base string
-		n    int
-		buf  []Row
 		ok   = true
-		per  = r.PerPage
 	)
-	flush := func() bool {
-		if cur == nil || len(buf) == 0 {
-			return true
-		}
+	pg := newPaginator(r.PerPage, func(n int, rows []Row) bool {
 		total := counts[cur.Time]
-		pages := 1
-		if per > 0 {
-			pages = max(1, (total+per-1)/per)
-		}
-		path := withPage(base, n)
-		data := &PageData{Rows: buf, Period: cur, Pager: newPager(base, n, max(pages, n), total)}
-		res := b.emit(b.page(r, path, "", rowDeps(r, buf), data, noArgs))
-		n++
-		buf = make([]Row, 0, cap(buf))
-		return res
-	}
+		data := &PageData{Rows: rows, Period: cur, Pager: newPager(base, n, max(pageCount(total, r.PerPage), n), total)}
+		return b.emit(b.page(r, withPage(base, n), "", rowDeps(r, rows), data, noArgs))
+	})
 	q := "SELECT * FROM (" + clean(r.Query) + ") AS q ORDER BY " + order
 	err = b.stream(r, q, nil, func(row Row) bool {
 		t, tok := asTime(row[r.Date])
@@ -326,7 +328,7 @@ func (b *buildRun) archive(r *Route) bool {
 		}
 		p := periodOf(kind, t)
 		if cur == nil || !p.Time.Equal(cur.Time) {
-			if ok = flush(); !ok {
+			if ok = pg.next(); !ok {
 				return false
 			}
 			if done[p.Time] {
@@ -336,23 +338,14 @@ func (b *buildRun) archive(r *Route) bool {
 			if cur != nil {
 				done[cur.Time] = true
 			}
-			cur, n = p, 1
+			cur = p
 			base, _ = r.pattern.fill(func(k string) (any, bool) { return periodValue(t.UTC(), k) })
-			buf = make([]Row, 0, min(max(per, 1), 1024))
 		}
-		buf = append(buf, row)
-		if per > 0 && len(buf) == per {
-			ok = flush()
-		}
+		ok = pg.add(row)
 		return ok
 	})
 	if err != nil {
 		return b.fail(r, r.Path, "", err)
 	}
-	if ok {
-		ok = flush()
-	}
-	return ok
+	return ok && pg.flush()
 }
-
-var _ = sql.ErrNoRows
