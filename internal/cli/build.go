@@ -247,7 +247,7 @@ func startProgress(ctx context.Context, w io.Writer, p *build.Progress, log *slo
 	finished := make(chan struct{})
 	if isTerminal(w) {
 		pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithRefreshRate(150*time.Millisecond))
-		bar := pb.New(0, mpb.SpinnerStyle(),
+		bar := pb.New(0, mpb.SpinnerStyle(), mpb.BarRemoveOnComplete(),
 			mpb.PrependDecorators(decor.Name("building "), decor.CurrentNoUnit("%d pages")),
 			mpb.AppendDecorators(decor.AverageSpeed(0, " %.0f pages/s")))
 		go func() {
