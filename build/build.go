@@ -369,6 +369,13 @@ func (x *index) add(path string, line []byte) error {
 	if _, err := x.w.Write(line); err != nil {
 		return fmt.Errorf("write manifest spill: %w", err)
 	}
+	if len(x.items) == cap(x.items) {
+		// Grow by a quarter, not double: this slice is most of the
+		// memory a million-page build holds.
+		grown := make([]indexItem, len(x.items), len(x.items)+len(x.items)/4+1024)
+		copy(grown, x.items)
+		x.items = grown
+	}
 	x.items = append(x.items, indexItem{path: path, off: x.size, n: int32(len(line))})
 	x.size += int64(len(line))
 	return nil

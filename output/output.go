@@ -15,7 +15,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 )
 
 // Staging is a full build being written. Create it with [Begin], write files
@@ -26,7 +25,6 @@ type Staging struct {
 	dir   string // the staging folder
 	root  *os.Root
 	lock  *lockFile
-	dirs  sync.Map // folders already created
 	done  bool
 
 	cleaned chan struct{} // closed when leftovers of earlier builds are removed
@@ -146,13 +144,16 @@ func (s *Staging) mkdirFor(name string) error {
 	if dir == "." {
 		return nil
 	}
-	if _, ok := s.dirs.Load(dir); ok {
+	// Most pages sit in a folder of their own (items/x/index.html) whose
+	// parent exists already: one mkdir, and no cache of every folder made,
+	// which for a million pages would be the biggest thing in memory.
+	err := s.root.Mkdir(dir, 0o755)
+	if err == nil || errors.Is(err, fs.ErrExist) {
 		return nil
 	}
 	if err := s.root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create folder %s: %w", dir, err)
 	}
-	s.dirs.Store(dir, true)
 	return nil
 }
 
