@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -203,23 +204,36 @@ type watcher struct {
 	probe string
 	data  string
 	log   *slog.Logger
+	cfg   *sqlsite.Config
 }
 
 func newWatcher(ctx context.Context, dir string, cfg *sqlsite.Config, log *slog.Logger) *watcher {
-	w := &watcher{ctx: ctx, dir: dir, log: log}
+	w := &watcher{ctx: ctx, dir: dir, log: log, cfg: cfg}
 	w.out, _ = filepath.Abs(filepath.Join(dir, cfg.Site.Output))
 	w.files = w.scan()
-	if db, dialect, err := openDB(ctx, dir, cfg.Database, 1); err == nil {
-		db.SetMaxOpenConns(1)
-		w.db = db
-		if dialect == sqlsite.Postgres {
-			w.probe = "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text FROM pg_stat_user_tables"
-		} else {
-			w.probe = "PRAGMA data_version"
-		}
-		w.data = w.dataVersion()
-	}
+	w.openProbe()
 	return w
+}
+
+// openProbe opens the connection that asks the database for its change
+// counter; it is reopened when the database file itself is replaced.
+func (w *watcher) openProbe() {
+	if w.db != nil {
+		w.db.Close()
+		w.db = nil
+	}
+	db, dialect, err := openDB(w.ctx, w.dir, w.cfg.Database, 1)
+	if err != nil {
+		return
+	}
+	db.SetMaxOpenConns(1)
+	w.db = db
+	if dialect == sqlsite.Postgres {
+		w.probe = "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text FROM pg_stat_user_tables"
+	} else {
+		w.probe = "PRAGMA data_version"
+	}
+	w.data = w.dataVersion()
 }
 
 func (w *watcher) close() {
@@ -249,7 +263,9 @@ func (w *watcher) scan() map[string]string {
 			}
 			return nil
 		}
-		if n := d.Name(); len(n) > 0 && n[0] == '.' || filepath.Ext(n) == ".db" || filepath.Ext(n) == ".db-wal" || filepath.Ext(n) == ".db-shm" || filepath.Ext(n) == ".db-journal" {
+		// A database file counts (deleting it rebuilds from the seed); its
+		// journal files change as it is read, and the data probe covers writes.
+		if n := d.Name(); len(n) > 0 && n[0] == '.' || strings.HasSuffix(n, "-wal") || strings.HasSuffix(n, "-shm") || strings.HasSuffix(n, "-journal") || strings.HasSuffix(n, ".seeding") {
 			return nil
 		}
 		if fi, err := d.Info(); err == nil {
@@ -279,6 +295,10 @@ func (w *watcher) changed() string {
 		}
 	}
 	w.files = files
+	if what != "" && (strings.HasSuffix(what, ".db") || strings.HasSuffix(what, ".sqlite")) {
+		w.openProbe() // the file was replaced: ask the new one from now on
+		return what
+	}
 	if w.db != nil {
 		if v := w.dataVersion(); v != w.data {
 			w.data = v
