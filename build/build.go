@@ -399,16 +399,32 @@ func (x *index) writeManifest(stage *output.Staging) ([]*bake.Error, error) {
 		}
 		return e, json.Unmarshal(b, &e)
 	}
-	for i := 1; i < len(x.items); i++ {
-		if x.items[i].path == x.items[i-1].path {
-			a, err1 := read(x.items[i-1])
-			b, err2 := read(x.items[i])
-			if err := errors.Join(err1, err2); err != nil {
-				return nil, err
-			}
-			dups = append(dups, &bake.Error{Route: b.Route, Path: b.Path, Key: b.Key,
-				Err: fmt.Errorf("two pages have this path: route %q row %q and route %q row %q; make the path pattern unique", a.Route, a.Key, b.Route, b.Key)})
+	for i := 0; i < len(x.items); {
+		j := i + 1
+		for j < len(x.items) && x.items[j].path == x.items[i].path {
+			j++
 		}
+		if j-i > 1 {
+			// Several pages at one path: name them all, in a stable order
+			// (workers finish in any order).
+			var run []bake.Entry
+			for _, it := range x.items[i:j] {
+				e, err := read(it)
+				if err != nil {
+					return nil, err
+				}
+				run = append(run, e)
+			}
+			slices.SortFunc(run, func(a, b bake.Entry) int {
+				return cmp.Or(cmp.Compare(a.Route, b.Route), cmp.Compare(a.Key, b.Key))
+			})
+			for _, b := range run[1:] {
+				a := run[0]
+				dups = append(dups, &bake.Error{Route: b.Route, Path: b.Path, Key: b.Key,
+					Err: fmt.Errorf("two pages have this path: route %q row %q and route %q row %q; make the path pattern unique", a.Route, a.Key, b.Route, b.Key)})
+			}
+		}
+		i = j
 	}
 	if len(dups) > 0 {
 		return dups, nil

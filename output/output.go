@@ -27,6 +27,7 @@ type Staging struct {
 	lock  *lockFile
 	done  bool
 
+	fast    *fastWriter   // nil where the kernel has no openat2
 	cleaned chan struct{} // closed when leftovers of earlier builds are removed
 	old     string        // where Commit put the previous build
 }
@@ -80,7 +81,7 @@ func Begin(final string) (*Staging, error) {
 		lock.release()
 		return nil, fmt.Errorf("begin build: %w", err)
 	}
-	s := &Staging{final: final, dir: dir, root: root, lock: lock, cleaned: make(chan struct{})}
+	s := &Staging{final: final, dir: dir, root: root, lock: lock, cleaned: make(chan struct{}), fast: newFastWriter(dir)}
 	// Previous builds (renamed away by an earlier Commit) and what a killed
 	// build left are removed in the background while this one renders:
 	// on a slow disk removing 100,000 files takes as long as writing them.
@@ -103,6 +104,14 @@ func (s *Staging) Final() string { return s.final }
 // (as returned by bake.FileName), creating folders as needed. The staging
 // folder is invisible until Commit, so files are written in place.
 func (s *Staging) WriteFile(name string, data []byte) error {
+	if s.fast != nil {
+		if done, err := s.fast.write(name, data); done {
+			if err != nil {
+				return fmt.Errorf("write %s: %w", name, err)
+			}
+			return nil
+		}
+	}
 	if err := s.mkdirFor(name); err != nil {
 		return err
 	}
@@ -122,21 +131,6 @@ func (s *Staging) Create(name string) (*os.File, error) {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	return f, nil
-}
-
-// Link makes name in the staging folder a hard link to the file of the same
-// name in the live build folder, when both are on one file system; it
-// reports false when it could not (the caller then writes the bytes).
-func (s *Staging) Link(name string) bool {
-	if err := s.mkdirFor(name); err != nil {
-		return false
-	}
-	old := filepath.Join(s.final, filepath.FromSlash(name))
-	fi, err := os.Lstat(old)
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
-	return os.Link(old, filepath.Join(s.dir, filepath.FromSlash(name))) == nil
 }
 
 func (s *Staging) mkdirFor(name string) error {
@@ -166,7 +160,7 @@ func (s *Staging) Commit() error {
 	}
 	s.done = true
 	defer s.lock.release()
-	s.root.Close()
+	s.closeFiles()
 	if err := syncDir(s.dir); err != nil {
 		return fmt.Errorf("commit build: %w", err)
 	}
@@ -194,11 +188,18 @@ func (s *Staging) Abort() error {
 	}
 	s.done = true
 	defer s.lock.release()
-	s.root.Close()
+	s.closeFiles()
 	if err := os.RemoveAll(s.dir); err != nil {
 		return fmt.Errorf("abort build: %w", err)
 	}
 	return nil
+}
+
+func (s *Staging) closeFiles() {
+	if s.fast != nil {
+		s.fast.close()
+	}
+	s.root.Close()
 }
 
 // swap puts dir in place of final, returning the folder now holding the

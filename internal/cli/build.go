@@ -84,6 +84,7 @@ type problemJSON struct {
 }
 
 func runBuild(ctx context.Context, g *globals, f buildFlags) error {
+	tuneGC()
 	log := g.logger()
 	if f.cpuprof != "" {
 		pf, err := os.Create(f.cpuprof)

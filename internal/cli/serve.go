@@ -61,6 +61,7 @@ Ctrl-C stops the server.`,
 }
 
 func runServe(ctx context.Context, g *globals, f serveFlags) error {
+	tuneGC()
 	log := g.logger()
 	if f.live && f.noBuild {
 		return errors.New("serve: --live and --no-build cannot be used together")

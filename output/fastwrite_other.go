@@ -1,0 +1,11 @@
+//go:build !linux
+
+package output
+
+type fastWriter struct{}
+
+func newFastWriter(dir string) *fastWriter { return nil }
+
+func (w *fastWriter) write(name string, data []byte) (bool, error) { return false, nil }
+
+func (w *fastWriter) close() {}
