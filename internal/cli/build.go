@@ -190,9 +190,7 @@ func reportSetupError(g *globals, asJSON bool, err error) error {
 }
 
 func printReport(stdio Stdio, res *buildResult, quiet bool) {
-	for _, p := range res.Report.Problems {
-		fmt.Fprintf(stdio.Err, "problem: %v\n", p)
-	}
+	printProblems(stdio.Err, res.Report.Problems)
 	if quiet {
 		return
 	}
@@ -295,4 +293,33 @@ func plural(n int, noun string) string {
 		return fmt.Sprintf("1 %s", noun)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// printProblems prints every problem, except that one cause repeated on
+// many pages (a template error that every page hits) is printed once
+// for its first few pages, with a count of the others.
+func printProblems(w io.Writer, problems []*bake.Error) {
+	const shown = 3
+	type cause struct {
+		route, file string
+		line        int
+		err         string
+	}
+	seen := map[cause]int{}
+	var order []cause
+	for _, p := range problems {
+		c := cause{p.Route, p.File, p.Line, errText(p)}
+		if seen[c] == 0 {
+			order = append(order, c)
+		}
+		seen[c]++
+		if seen[c] <= shown {
+			fmt.Fprintf(w, "problem: %v\n", p)
+		}
+	}
+	for _, c := range order {
+		if n := seen[c]; n > shown {
+			fmt.Fprintf(w, "problem: … and %d more pages of route %q with the same error\n", n-shown, c.route)
+		}
+	}
 }

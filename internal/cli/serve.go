@@ -183,9 +183,7 @@ func serveBuild(ctx context.Context, g *globals, log *slog.Logger) error {
 	defer site.Close()
 	rep, err := build.Build(ctx, site.site, build.Options{Output: site.output(), Logger: log})
 	if rep != nil {
-		for _, p := range rep.Problems {
-			fmt.Fprintf(g.stdio.Err, "problem: %v\n", p)
-		}
+		printProblems(g.stdio.Err, rep.Problems)
 		if err == nil {
 			log.Info("built", "pages", rep.Pages, "seconds", rep.Seconds)
 		}
