@@ -1,0 +1,70 @@
+package sqlsite_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/sqlsite"
+)
+
+// TestLiveMatchesBuild renders every path of a built site through the live
+// handler (bake serve --live) and expects the same bytes and content type.
+func TestLiveMatchesBuild(t *testing.T) {
+	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	db := openDB(t, sqlsite.SQLite, dir)
+	if _, err := buildSite(t, sqlsite.SQLite, dir, db); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "_site")
+	f, err := os.Open(filepath.Join(out, bake.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := bake.ReadManifest(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := sqlsite.LoadConfig(dir)
+	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, bake.EscapePath(path), nil)
+		site.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, e := range m.Entries {
+		name, _ := bake.FileName(e.Path)
+		want, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := get(e.Path)
+		status := http.StatusOK
+		if rec.Code != status {
+			t.Errorf("%s: status %d, want %d", e.Path, rec.Code, status)
+			continue
+		}
+		if got := rec.Body.String(); got != string(want) {
+			t.Errorf("%s: live body differs from the build:\n got %q\nwant %q", e.Path, got, want)
+		}
+		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, strings.Split(e.Type, ";")[0]) {
+			t.Errorf("%s: content type %q, want %q", e.Path, ct, e.Type)
+		}
+	}
+	if rec := get("/no/such/page/"); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "<h1>Not found</h1>") {
+		t.Errorf("missing page: %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := get("/posts"); rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != "/posts/" {
+		t.Errorf("folder without slash: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
