@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is an io.Writer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs bake serve in-process on a free port and returns its URL.
+func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--poll", "50ms"}, args...), Stdio{In: strings.NewReader(""), Out: out, Err: errb})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited %d: %s", code, errb.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop on cancel")
+		}
+	})
+	re := regexp.MustCompile(`on (http://127\.0\.0\.1:[0-9]+)/`)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[1], errb
+		}
+	}
+	t.Fatalf("serve did not start: %s %s", out.String(), errb.String())
+	return "", nil
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitReload reads the event stream until a reload event arrives.
+func waitReload(t *testing.T, events *bufio.Reader, what string) {
+	t.Helper()
+	got := make(chan bool, 1)
+	go func() {
+		for {
+			line, err := events.ReadString('\n')
+			if err != nil {
+				got <- false
+				return
+			}
+			if strings.HasPrefix(line, "event: reload") {
+				got <- true
+				return
+			}
+		}
+	}()
+	select {
+	case ok := <-got:
+		if !ok {
+			t.Fatalf("event stream ended before the reload after %s", what)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no reload event after %s", what)
+	}
+}
+
+// TestServeRebuildsAndReloads edits a template and a row while bake serve
+// runs, and expects a rebuild, a reload event, and the new content.
+func TestServeRebuildsAndReloads(t *testing.T) {
+	for _, mode := range []string{"build", "live"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "site")
+			if err := writeScaffold(dir); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"-C", dir}
+			if mode == "live" {
+				args = append(args, "--live")
+			}
+			base, _ := startServe(t, args...)
+			if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "<h1>Latest</h1>") || !strings.Contains(body, "/_bake/reload") {
+				t.Fatalf("GET / = %d %q", code, body)
+			}
+			resp, err := http.Get(base + "/_bake/reload")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			events := bufio.NewReader(resp.Body)
+
+			home := filepath.Join(dir, "templates", "home.html")
+			src, _ := os.ReadFile(home)
+			os.WriteFile(home, []byte(strings.Replace(string(src), "<h1>Latest</h1>", "<h1>Newest</h1>", 1)), 0o644)
+			waitReload(t, events, "a template edit")
+			if _, body := get(t, base+"/"); !strings.Contains(body, "<h1>Newest</h1>") {
+				t.Errorf("after the template edit: %q", body)
+			}
+
+			db, err := sql.Open("sqlite", filepath.Join(dir, "site.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`UPDATE posts SET title = 'Edited title' WHERE slug = 'hello-world'`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			waitReload(t, events, "a row update")
+			if _, body := get(t, base+"/posts/hello-world/"); !strings.Contains(body, "<h1>Edited title</h1>") {
+				t.Errorf("after the row update: %q", body)
+			}
+			if code, body := get(t, base+"/no/such/"); code != 404 || !strings.Contains(body, "Page not found") {
+				t.Errorf("missing page = %d %q", code, body)
+			}
+		})
+	}
+}
