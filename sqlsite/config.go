@@ -6,6 +6,31 @@ type Config struct {
 	Database DatabaseConfig    `toml:"database"`
 	Queries  map[string]string `toml:"queries"` // site-wide named queries, run once per build: .Data.NAME
 	Routes   []Route           `toml:"route"`
+	Publish  PublishConfig     `toml:"publish"`
+}
+
+// PublishConfig is the [publish] table: where bake publish puts the build.
+// Credentials never come from here, but from each cloud's usual
+// environment variables and files.
+type PublishConfig struct {
+	// URL is a gocloud.dev/blob bucket URL: file:///srv/www,
+	// s3://bucket?region=…&endpoint=…, with an optional prefix=… parameter.
+	URL string `toml:"url"`
+	// MaxDeletes is the most objects one publish may delete without
+	// --force. If zero, 256.
+	MaxDeletes int `toml:"max_deletes"`
+	// Workers is the number of uploads at once. If zero, 8.
+	Workers int `toml:"workers"`
+	// CacheControl rules, first match wins; unmatched objects get the
+	// defaults (fingerprinted assets a year, HTML a minute, the rest an hour).
+	CacheControl []CacheRule `toml:"cache_control"`
+}
+
+// CacheRule sets the Cache-Control of the objects whose key matches Glob
+// (path.Match syntax, against the whole key or its base name).
+type CacheRule struct {
+	Glob  string `toml:"glob"`
+	Value string `toml:"value"`
 }
 
 // SiteConfig is the [site] table.

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/publish"
+	"github.com/bakehq/bake/sqlsite"
+	"github.com/spf13/cobra"
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob" // file:// buckets
+	_ "gocloud.dev/blob/memblob"  // mem:// buckets, for tests
+	_ "gocloud.dev/blob/s3blob"   // s3:// buckets, and S3-compatible servers via endpoint=
+)
+
+type publishFlags struct {
+	to      string
+	dryRun  bool
+	json    bool
+	force   bool
+	workers int
+}
+
+func publishCmd(g *globals) *cobra.Command {
+	var f publishFlags
+	cmd := &cobra.Command{
+		Use:   "publish",
+		Short: "Upload what changed in the build to a bucket or folder",
+		Long: `Publish compares the build's manifest with the one it stored in the target
+at the last publish, and uploads only new and changed files: assets first,
+then pages, then the new manifest, then deletes, so the live site never has
+a page whose assets are missing. Deletes touch only keys bake published,
+and stop above max_deletes (default 256) unless --force.
+
+The target is [publish] url of bake.toml, or --to: a folder path,
+file:///srv/www, or s3://bucket?region=us-east-1 (S3-compatible servers:
+&endpoint=http://host:port&use_path_style=true). Credentials come from the
+usual AWS environment variables and files, never from bake.toml.
+
+Objects get the build's Content-Type, a Cache-Control (fingerprinted assets
+a year and immutable, HTML a minute with stale-while-revalidate, the rest an
+hour, or [[publish.cache_control]] rules), and, on S3, gzip for text.`,
+		Example: `  bake build && bake publish --to /srv/www
+  bake publish --dry-run
+  bake publish --to 's3://my-site?region=eu-west-1' --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPublish(cmd.Context(), g, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.to, "to", "", "target bucket URL or folder (default: [publish] url of bake.toml)")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan (uploads with reasons, deletes, bytes) and change nothing")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the plan and result as JSON on stdout")
+	cmd.Flags().BoolVar(&f.force, "force", false, "allow more deletes than max_deletes")
+	cmd.Flags().IntVar(&f.workers, "workers", 0, "uploads at once (default: [publish] workers, 8)")
+	return cmd
+}
+
+// bucketURL turns a folder path into a file:// URL and leaves URLs as they
+// are. A folder gets no .attrs sidecar files: a web server serving it
+// decides the headers itself.
+func bucketURL(target string) (string, error) {
+	if strings.Contains(target, "://") {
+		return target, nil
+	}
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("publish: %w", err)
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "metadata=skip"}).String(), nil
+}
+
+func cacheControl(rules []sqlsite.CacheRule) func(string, bake.Entry) string {
+	return func(key string, e bake.Entry) string {
+		for _, r := range rules {
+			if ok, _ := path.Match(r.Glob, key); ok {
+				return r.Value
+			}
+			if ok, _ := path.Match(r.Glob, path.Base(key)); ok {
+				return r.Value
+			}
+		}
+		return publish.DefaultCacheControl(key, e)
+	}
+}
+
+func runPublish(ctx context.Context, g *globals, f publishFlags) error {
+	cfg, err := sqlsite.LoadConfig(g.dir)
+	if err != nil {
+		return reportSetupError(g, f.json, err)
+	}
+	target := f.to
+	if target == "" {
+		target = cfg.Publish.URL
+	}
+	if target == "" {
+		return fmt.Errorf("publish: no target; set [publish] url in bake.toml or pass --to URL")
+	}
+	u, err := bucketURL(target)
+	if err != nil {
+		return err
+	}
+	bucket, err := blob.OpenBucket(ctx, u)
+	if err != nil {
+		return fmt.Errorf("publish: open %s: %w", target, err)
+	}
+	defer bucket.Close()
+	out := cfg.Site.Output
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(g.dir, out)
+	}
+	local, err := os.Open(filepath.Join(out, bake.ManifestFile))
+	if err != nil {
+		return fmt.Errorf("publish: no build in %s (%w); run bake build first", out, err)
+	}
+	defer local.Close()
+	remote, err := publish.ReadRemote(ctx, bucket)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	pending, err := publish.PendingDeletes(ctx, bucket)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force, Pending: pending}
+	var rem func(func(bake.Entry, error) bool)
+	if remote != nil {
+		rem = func(yield func(bake.Entry, error) bool) {
+			for _, e := range remote.Entries {
+				if !yield(e, nil) {
+					return
+				}
+			}
+		}
+	}
+	plan, diffErr := publish.Diff(bake.ManifestEntries(local), rem, opts)
+	if plan == nil {
+		return diffErr
+	}
+	report := map[string]any{"target": target, "plan": plan, "dry_run": f.dryRun}
+	if f.dryRun || diffErr != nil {
+		if f.json {
+			json.NewEncoder(g.stdio.Out).Encode(report)
+		} else {
+			printPlan(g, plan)
+		}
+		if diffErr != nil {
+			return diffErr
+		}
+		return nil
+	}
+	workers := f.workers
+	if workers == 0 {
+		workers = cfg.Publish.Workers
+	}
+	scheme, _, _ := strings.Cut(u, "://")
+	res, err := publish.Apply(ctx, bucket, plan, publish.ApplyOptions{
+		Dir: out, Workers: workers, Compress: scheme != "file" && scheme != "mem",
+		CacheControl: cacheControl(cfg.Publish.CacheControl), Logger: g.logger(),
+	})
+	if res != nil {
+		report["result"] = res
+	}
+	if f.json {
+		enc := json.NewEncoder(g.stdio.Out)
+		enc.SetIndent("", "  ")
+		enc.Encode(report)
+	} else if res != nil {
+		fmt.Fprintf(g.stdio.Out, "published to %s: %d uploaded (%s sent), %d deleted, %d unchanged in %.2fs\n",
+			target, res.Uploaded, humanBytes(res.BytesSent), res.Deleted, plan.Unchanged, res.Seconds)
+	}
+	return err
+}
+
+// printPlan lists a plan for people: each upload with its reason, each delete.
+func printPlan(g *globals, plan *publish.Plan) {
+	const most = 50
+	n := 0
+	for _, list := range [][]publish.Change{plan.Assets, plan.Pages} {
+		for _, c := range list {
+			if n++; n <= most {
+				fmt.Fprintf(g.stdio.Out, "upload %-8s %s (%s)\n", c.Reason, c.Key, humanBytes(c.Entry.Size))
+			}
+		}
+	}
+	for _, c := range plan.Deletes {
+		if n++; n <= most {
+			fmt.Fprintf(g.stdio.Out, "delete          %s\n", c.Key)
+		}
+	}
+	if n > most {
+		fmt.Fprintf(g.stdio.Out, "… and %d more (--json lists them all)\n", n-most)
+	}
+	fmt.Fprintf(g.stdio.Out, "plan: %s\n", plan.Summary())
+}

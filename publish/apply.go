@@ -1,0 +1,301 @@
+package publish
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bakehq/bake"
+	"github.com/klauspost/compress/gzip"
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Keys bake keeps in the bucket for itself, beside the site.
+const (
+	ManifestKey = bake.ManifestFile                   // the manifest of the last publish
+	DeletesKey  = bake.ReservedDir + "/deletes.jsonl" // deletes begun but not finished
+)
+
+// ApplyOptions configure Apply.
+type ApplyOptions struct {
+	// Dir is the build folder the uploads are read from.
+	Dir string
+	// Workers is the number of objects uploaded or deleted at once. If zero, 8.
+	Workers int
+	// Compress stores text types gzip-compressed with Content-Encoding:
+	// gzip, for targets that serve headers (S3, GCS, Azure); not for a
+	// folder, where a web server would send the compressed bytes as they are.
+	Compress bool
+	// CacheControl returns the Cache-Control header of an object. If nil,
+	// DefaultCacheControl.
+	CacheControl func(key string, e bake.Entry) string
+	// Retries is how many times a failed upload or delete is tried again,
+	// with backoff. If zero, 4.
+	Retries int
+	// Logger receives progress and retries. If nil, logs are discarded.
+	Logger *slog.Logger
+	// Progress, if set, counts objects done.
+	Progress *atomic.Int64
+}
+
+// Result is what Apply did.
+type Result struct {
+	Uploaded  int     `json:"uploaded"`
+	Deleted   int     `json:"deleted"`
+	BytesSent int64   `json:"bytes_sent"` // after compression
+	Seconds   float64 `json:"seconds"`
+}
+
+var fingerprinted = regexp.MustCompile(`[.-][0-9a-fA-F]{8,}\.[a-zA-Z0-9]+$`)
+
+// DefaultCacheControl is the Cache-Control of an object when no rule
+// matches: fingerprinted assets (app.3f9a2c1d.css) never change, so a year
+// and immutable; HTML a minute, served stale while revalidating for ten;
+// everything else an hour.
+func DefaultCacheControl(key string, e bake.Entry) string {
+	switch {
+	case bake.IsHTML(e.Type):
+		return "public, max-age=60, stale-while-revalidate=600"
+	case fingerprinted.MatchString(path.Base(key)):
+		return "public, max-age=31536000, immutable"
+	}
+	return "public, max-age=3600"
+}
+
+// compressible reports whether a content type is text worth gzip.
+func compressible(ct string) bool {
+	ct, _, _ = strings.Cut(ct, ";")
+	ct = strings.TrimSpace(ct)
+	return strings.HasPrefix(ct, "text/") || strings.HasSuffix(ct, "+xml") || strings.HasSuffix(ct, "/xml") ||
+		strings.HasSuffix(ct, "json") || ct == "application/javascript" || ct == "image/svg+xml"
+}
+
+// ReadRemote returns the manifest of the last publish to bucket, or nil
+// when there is none.
+func ReadRemote(ctx context.Context, bucket *blob.Bucket) (*bake.Manifest, error) {
+	r, err := bucket.NewReader(ctx, ManifestKey, nil)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read remote manifest: %w", err)
+	}
+	defer r.Close()
+	m, err := bake.ReadManifest(r)
+	if err != nil {
+		return nil, fmt.Errorf("remote manifest: %w", err)
+	}
+	return m, nil
+}
+
+// PendingDeletes returns the keys a publish that was interrupted meant to
+// delete, so that the next one finishes the job.
+func PendingDeletes(ctx context.Context, bucket *blob.Bucket) ([]string, error) {
+	data, err := bucket.ReadAll(ctx, DeletesKey)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read pending deletes: %w", err)
+	}
+	var keys []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if k := strings.TrimSpace(sc.Text()); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// Apply carries out plan on bucket: assets, then pages, then (after
+// recording the deletes to come) the new remote manifest, then deletes.
+// A failure stops it at the end of the phase it is in, so that pages are
+// never uploaded before an asset they may use; a re-run completes it.
+func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptions) (*Result, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.CacheControl == nil {
+		opts.CacheControl = DefaultCacheControl
+	}
+	if opts.Retries == 0 {
+		opts.Retries = 4
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Progress == nil {
+		opts.Progress = &atomic.Int64{}
+	}
+	start := time.Now()
+	root, err := os.OpenRoot(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("publish: open build: %w; run bake build first", err)
+	}
+	defer root.Close()
+	res := &Result{}
+	var sent atomic.Int64
+	upload := func(ctx context.Context, c Change) error {
+		n, err := uploadOne(ctx, bucket, root, c, opts)
+		sent.Add(n)
+		return err
+	}
+	for _, phase := range [][]Change{plan.Assets, plan.Pages} {
+		if err := each(ctx, phase, opts, upload); err != nil {
+			res.BytesSent = sent.Load()
+			return res, err
+		}
+		res.Uploaded += len(phase)
+	}
+	res.BytesSent = sent.Load()
+
+	// Record the deletes before the new manifest forgets the old keys.
+	if len(plan.Deletes) > 0 {
+		var list bytes.Buffer
+		for _, c := range plan.Deletes {
+			list.WriteString(c.Key + "\n")
+		}
+		if err := retry(ctx, opts, "write "+DeletesKey, func() error {
+			return bucket.WriteAll(ctx, DeletesKey, list.Bytes(), &blob.WriterOptions{ContentType: "text/plain; charset=utf-8", CacheControl: "no-store"})
+		}); err != nil {
+			return res, fmt.Errorf("publish: %w", err)
+		}
+	}
+	manifest, err := root.ReadFile(bake.ManifestFile)
+	if err != nil {
+		return res, fmt.Errorf("publish: read build manifest: %w", err)
+	}
+	if err := retry(ctx, opts, "write "+ManifestKey, func() error {
+		return bucket.WriteAll(ctx, ManifestKey, manifest, &blob.WriterOptions{ContentType: "application/x-ndjson", CacheControl: "no-store"})
+	}); err != nil {
+		return res, fmt.Errorf("publish: %w", err)
+	}
+	del := func(ctx context.Context, c Change) error {
+		err := bucket.Delete(ctx, c.Key)
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return nil // deleted by an earlier, interrupted publish
+		}
+		return err
+	}
+	if err := each(ctx, plan.Deletes, opts, del); err != nil {
+		return res, err
+	}
+	res.Deleted = len(plan.Deletes)
+	if len(plan.Deletes) > 0 {
+		if err := bucket.Delete(ctx, DeletesKey); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return res, fmt.Errorf("publish: %w", err)
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// each runs fn on every change with opts.Workers at once, each with
+// retries; it returns the first error after the running ones finish.
+func each(ctx context.Context, changes []Change, opts ApplyOptions, fn func(context.Context, Change) error) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan Change)
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+	)
+	for range min(opts.Workers, len(changes)) {
+		wg.Go(func() {
+			for c := range work {
+				err := retry(ctx, opts, c.Key, func() error { return fn(ctx, c) })
+				if err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("publish %s: %w", c.Key, err); cancel() })
+					continue
+				}
+				opts.Progress.Add(1)
+			}
+		})
+	}
+	for _, c := range changes {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// retry calls fn until it succeeds, the context ends, or opts.Retries
+// more tries failed, waiting 100 ms, 200 ms, 400 ms … between tries.
+func retry(ctx context.Context, opts ApplyOptions, what string, fn func() error) error {
+	wait := 100 * time.Millisecond
+	var err error
+	for try := 0; try <= opts.Retries; try++ {
+		if err = fn(); err == nil || ctx.Err() != nil {
+			return err
+		}
+		if c := gcerrors.Code(err); c == gcerrors.PermissionDenied || c == gcerrors.InvalidArgument {
+			return err // trying again will not help
+		}
+		opts.Logger.Warn("publish: retrying", "object", what, "try", try+1, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wait *= 2
+	}
+	return err
+}
+
+// uploadOne writes one object from the build folder, with its headers;
+// it returns the bytes sent.
+func uploadOne(ctx context.Context, bucket *blob.Bucket, root *os.Root, c Change, opts ApplyOptions) (int64, error) {
+	data, err := root.ReadFile(c.Key)
+	if err != nil {
+		return 0, fmt.Errorf("read build: %w", err)
+	}
+	wo := &blob.WriterOptions{
+		ContentType:                 c.Entry.Type,
+		CacheControl:                opts.CacheControl(c.Key, c.Entry),
+		DisableContentTypeDetection: true,
+		Metadata:                    map[string]string{"sha256": c.Entry.SHA256},
+	}
+	if opts.Compress && compressible(c.Entry.Type) && len(data) >= 1024 {
+		var buf bytes.Buffer
+		// No name and no time in the header: the same bytes always
+		// compress to the same object.
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Write(data)
+		if err := zw.Close(); err != nil {
+			return 0, err
+		}
+		data = buf.Bytes()
+		wo.ContentEncoding = "gzip"
+	}
+	if err := bucket.WriteAll(ctx, c.Key, data, wo); err != nil {
+		return 0, err
+	}
+	return int64(len(data)), nil
+}
+
+var _ = errors.New
+var _ io.Reader = nil

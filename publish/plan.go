@@ -1,0 +1,173 @@
+package publish
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"strings"
+
+	"github.com/bakehq/bake"
+)
+
+// Reasons an object is uploaded.
+const (
+	ReasonNew     = "new"     // not in the remote manifest
+	ReasonChanged = "changed" // other bytes
+	ReasonType    = "type"    // same bytes, other content type or redirect
+)
+
+// Change is one upload or delete of a plan.
+type Change struct {
+	Key    string     `json:"key"`              // object key, before any bucket prefix
+	Entry  bake.Entry `json:"-"`                // the local entry (uploads) or the remote one (deletes)
+	Reason string     `json:"reason,omitempty"` // why it is uploaded
+}
+
+// Plan is what a publish does, in order: Assets, then Pages, then the new
+// remote manifest, then Deletes.
+type Plan struct {
+	Assets    []Change `json:"assets"`  // uploads of everything but HTML pages
+	Pages     []Change `json:"pages"`   // uploads of HTML pages, after the assets they may use
+	Deletes   []Change `json:"deletes"` // keys bake published before that the build no longer has
+	Unchanged int      `json:"unchanged"`
+	Bytes     int64    `json:"bytes"` // bytes to upload, before compression
+}
+
+// Uploads returns the number of objects to upload.
+func (p *Plan) Uploads() int { return len(p.Assets) + len(p.Pages) }
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool { return p.Uploads() == 0 && len(p.Deletes) == 0 }
+
+// DiffOptions limit what a plan may delete.
+type DiffOptions struct {
+	// MaxDeletes is the most deletes a plan may have. If zero, 256; if
+	// negative, no limit.
+	MaxDeletes int
+	// MaxDeletePercent, if above zero, also limits deletes to this share
+	// of the objects published before.
+	MaxDeletePercent float64
+	// Force allows any number of deletes.
+	Force bool
+	// Pending are keys an interrupted publish meant to delete (see
+	// PendingDeletes); those the build does not have are deleted now.
+	Pending []string
+}
+
+// ErrTooManyDeletes is returned (wrapped) when a plan would delete more
+// than the options allow.
+var ErrTooManyDeletes = errors.New("too many deletes")
+
+// Diff compares the local build's manifest with the remote one (the
+// manifest bake stored in the bucket at the last publish; nil when there is
+// none) and returns the plan that makes the bucket hold the build. Both
+// must yield entries sorted by path, as manifests are written; neither is
+// held in memory, only the changes.
+func Diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions) (*Plan, error) {
+	if opts.MaxDeletes == 0 {
+		opts.MaxDeletes = 256
+	}
+	if remote == nil {
+		remote = func(func(bake.Entry, error) bool) {}
+	}
+	plan := &Plan{}
+	nextL, stopL := iter.Pull2(local)
+	defer stopL()
+	nextR, stopR := iter.Pull2(remote)
+	defer stopR()
+	l, errL, okL := nextL()
+	r, errR, okR := nextR()
+	remoteCount := 0
+	pending := map[string]bool{}
+	for _, k := range opts.Pending {
+		pending[bake.PathOf(k)] = true
+	}
+	for okL || okR {
+		if errL != nil {
+			return nil, fmt.Errorf("diff: local manifest: %w", errL)
+		}
+		if errR != nil {
+			return nil, fmt.Errorf("diff: remote manifest: %w", errR)
+		}
+		if okL {
+			delete(pending, l.Path)
+		}
+		if okR {
+			delete(pending, r.Path) // a remote entry is deleted, or kept, below
+		}
+		switch {
+		case okL && (!okR || l.Path < r.Path):
+			if err := plan.upload(l, ReasonNew); err != nil {
+				return nil, err
+			}
+			l, errL, okL = nextL()
+		case okR && (!okL || r.Path < l.Path):
+			key, err := bake.FileName(r.Path)
+			if err != nil {
+				return nil, fmt.Errorf("diff: remote manifest: %w", err)
+			}
+			plan.Deletes = append(plan.Deletes, Change{Key: key, Entry: r})
+			remoteCount++
+			r, errR, okR = nextR()
+		default: // same path
+			switch {
+			case l.SHA256 != r.SHA256:
+				if err := plan.upload(l, ReasonChanged); err != nil {
+					return nil, err
+				}
+			case l.Type != r.Type || l.Redirect != r.Redirect:
+				if err := plan.upload(l, ReasonType); err != nil {
+					return nil, err
+				}
+			default:
+				plan.Unchanged++
+			}
+			remoteCount++
+			l, errL, okL = nextL()
+			r, errR, okR = nextR()
+		}
+	}
+	for _, k := range opts.Pending {
+		if p := bake.PathOf(k); pending[p] {
+			plan.Deletes = append(plan.Deletes, Change{Key: k, Entry: bake.Entry{Path: p}})
+			delete(pending, p)
+		}
+	}
+	if n := len(plan.Deletes); n > 0 && !opts.Force {
+		limit := opts.MaxDeletes
+		if limit < 0 {
+			limit = math.MaxInt
+		}
+		if opts.MaxDeletePercent > 0 {
+			limit = min(limit, int(float64(remoteCount)*opts.MaxDeletePercent/100))
+		}
+		if n > limit {
+			return plan, fmt.Errorf("%w: the plan deletes %d of the %d objects published before, more than the limit of %d; check the build, then publish with --force (or raise max_deletes)", ErrTooManyDeletes, n, remoteCount, limit)
+		}
+	}
+	return plan, nil
+}
+
+func (p *Plan) upload(e bake.Entry, reason string) error {
+	key, err := bake.FileName(e.Path)
+	if err != nil {
+		return fmt.Errorf("diff: %w", err)
+	}
+	c := Change{Key: key, Entry: e, Reason: reason}
+	if bake.IsHTML(e.Type) {
+		p.Pages = append(p.Pages, c)
+	} else {
+		p.Assets = append(p.Assets, c)
+	}
+	p.Bytes += e.Size
+	return nil
+}
+
+// Summary describes a plan in one line.
+func (p *Plan) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d uploads (%d assets, %d pages, %d bytes), %d deletes, %d unchanged",
+		p.Uploads(), len(p.Assets), len(p.Pages), p.Bytes, len(p.Deletes), p.Unchanged)
+	return b.String()
+}

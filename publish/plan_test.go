@@ -1,0 +1,141 @@
+package publish
+
+import (
+	"errors"
+	"iter"
+	"testing"
+
+	"github.com/bakehq/bake"
+	"github.com/google/go-cmp/cmp"
+)
+
+func entries(es ...bake.Entry) iter.Seq2[bake.Entry, error] {
+	return func(yield func(bake.Entry, error) bool) {
+		for _, e := range es {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+const html = "text/html; charset=utf-8"
+
+func page(path, sha string) bake.Entry { return bake.Entry{Path: path, SHA256: sha, Size: 10, Type: html} }
+func asset(path, sha, ct string) bake.Entry {
+	return bake.Entry{Path: path, SHA256: sha, Size: 5, Type: ct}
+}
+
+type planKeys struct {
+	Assets, Pages, Deletes []string
+	Reasons                map[string]string
+	Unchanged              int
+}
+
+func keysOf(p *Plan) planKeys {
+	k := planKeys{Reasons: map[string]string{}, Unchanged: p.Unchanged}
+	for _, c := range p.Assets {
+		k.Assets = append(k.Assets, c.Key)
+		k.Reasons[c.Key] = c.Reason
+	}
+	for _, c := range p.Pages {
+		k.Pages = append(k.Pages, c.Key)
+		k.Reasons[c.Key] = c.Reason
+	}
+	for _, c := range p.Deletes {
+		k.Deletes = append(k.Deletes, c.Key)
+	}
+	return k
+}
+
+func TestDiff(t *testing.T) {
+	tests := []struct {
+		name          string
+		local, remote []bake.Entry
+		noRemote      bool
+		want          planKeys
+	}{
+		{
+			name:     "first publish: everything, assets before pages",
+			local:    []bake.Entry{page("/", "a"), asset("/app.css", "b", "text/css"), page("/x/", "c")},
+			noRemote: true,
+			want: planKeys{Assets: []string{"app.css"}, Pages: []string{"index.html", "x/index.html"},
+				Reasons: map[string]string{"app.css": ReasonNew, "index.html": ReasonNew, "x/index.html": ReasonNew}},
+		},
+		{
+			name:   "no change: nothing",
+			local:  []bake.Entry{page("/", "a"), asset("/app.css", "b", "text/css")},
+			remote: []bake.Entry{page("/", "a"), asset("/app.css", "b", "text/css")},
+			want:   planKeys{Reasons: map[string]string{}, Unchanged: 2},
+		},
+		{
+			name:   "one page changed, one added, one gone, a type fixed",
+			local:  []bake.Entry{page("/", "a2"), asset("/feed.xml", "f", "application/rss+xml"), page("/new/", "n"), page("/same/", "s")},
+			remote: []bake.Entry{page("/", "a"), asset("/feed.xml", "f", "text/xml"), page("/old/", "o"), page("/same/", "s")},
+			want: planKeys{Assets: []string{"feed.xml"}, Pages: []string{"index.html", "new/index.html"}, Deletes: []string{"old/index.html"},
+				Reasons: map[string]string{"feed.xml": ReasonType, "index.html": ReasonChanged, "new/index.html": ReasonNew}, Unchanged: 1},
+		},
+		{
+			name:   "redirect target changed",
+			local:  []bake.Entry{{Path: "/old/", SHA256: "r", Type: html, Redirect: "/b/"}},
+			remote: []bake.Entry{{Path: "/old/", SHA256: "r", Type: html, Redirect: "/a/"}},
+			want:   planKeys{Pages: []string{"old/index.html"}, Reasons: map[string]string{"old/index.html": ReasonType}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			remote := entries(tt.remote...)
+			if tt.noRemote {
+				remote = nil
+			}
+			plan, err := Diff(entries(tt.local...), remote, DiffOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, keysOf(plan)); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDiffDeleteLimits(t *testing.T) {
+	var remote []bake.Entry
+	for i := range 300 {
+		remote = append(remote, page("/p/"+string(rune('a'+i/26))+string(rune('a'+i%26))+"/", "x"))
+	}
+	local := remote[:10]
+	tests := []struct {
+		name string
+		opts DiffOptions
+		err  bool
+	}{
+		{"default 256", DiffOptions{}, true},
+		{"raised", DiffOptions{MaxDeletes: 300}, false},
+		{"unlimited", DiffOptions{MaxDeletes: -1}, false},
+		{"percentage", DiffOptions{MaxDeletes: -1, MaxDeletePercent: 50}, true},
+		{"forced", DiffOptions{Force: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := Diff(entries(local...), entries(remote...), tt.opts)
+			if tt.err != errors.Is(err, ErrTooManyDeletes) {
+				t.Fatalf("err = %v", err)
+			}
+			if len(plan.Deletes) != 290 {
+				t.Errorf("%d deletes", len(plan.Deletes))
+			}
+		})
+	}
+}
+
+func TestDiffFinishesPendingDeletes(t *testing.T) {
+	local := []bake.Entry{page("/", "a"), page("/back/", "b")}
+	plan, err := Diff(entries(local...), entries(local...), DiffOptions{Pending: []string{"gone/index.html", "back/index.html"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(plan).Deletes; len(got) != 1 || got[0] != "gone/index.html" {
+		t.Errorf("deletes = %v, want only gone/index.html (back/ is in the build again)", got)
+	}
+}
