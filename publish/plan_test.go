@@ -21,7 +21,9 @@ func entries(es ...bake.Entry) iter.Seq2[bake.Entry, error] {
 
 const html = "text/html; charset=utf-8"
 
-func page(path, sha string) bake.Entry { return bake.Entry{Path: path, SHA256: sha, Size: 10, Type: html} }
+func page(path, sha string) bake.Entry {
+	return bake.Entry{Path: path, SHA256: sha, Size: 10, Type: html}
+}
 func asset(path, sha, ct string) bake.Entry {
 	return bake.Entry{Path: path, SHA256: sha, Size: 5, Type: ct}
 }
