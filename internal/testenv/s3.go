@@ -1,0 +1,48 @@
+package testenv
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// S3EndpointEnv names the variable holding the endpoint of the S3-compatible
+// server for tests (versitygw or MinIO on loopback); scripts/test sets it,
+// with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION.
+const S3EndpointEnv = "BAKE_TEST_S3_ENDPOINT"
+
+// S3Server is where a test reaches the S3-compatible server.
+type S3Server struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	AccessKey string
+	SecretKey string
+	Region    string
+}
+
+// S3 returns the test S3 server. It sets AWS_EC2_METADATA_DISABLED=true for
+// the test, so that no AWS SDK ever asks the cloud metadata address for
+// credentials. When BAKE_TEST_S3_ENDPOINT is unset it skips t, or fails t
+// when InCI.
+func S3(t testing.TB) S3Server {
+	t.Helper()
+	s := S3Server{
+		Endpoint:  strings.TrimSpace(os.Getenv(S3EndpointEnv)),
+		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		Region:    os.Getenv("AWS_REGION"),
+	}
+	if s.Region == "" {
+		s.Region = "us-east-1"
+	}
+	if s.Endpoint == "" || s.AccessKey == "" {
+		const msg = "testenv: no S3 server for this test: " + S3EndpointEnv + " or AWS_ACCESS_KEY_ID is unset"
+		if InCI() {
+			t.Fatal(msg + " (in CI a missing service is an error)")
+		}
+		t.Skip(msg + "; run the tests with scripts/test, which starts one")
+	}
+	if tt, ok := t.(interface{ Setenv(string, string) }); ok {
+		tt.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	}
+	return s
+}

@@ -1,0 +1,112 @@
+package publish
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/bakehq/bake/internal/testenv"
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/s3blob"
+)
+
+// TestPublishToS3 publishes to a real S3-compatible server and checks the
+// objects with the AWS SDK directly, not with bake's own code: bytes,
+// Content-Type, Content-Encoding and Cache-Control; then a change and a
+// removed page.
+func TestPublishToS3(t *testing.T) {
+	srv := testenv.S3(t)
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(srv.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(srv.Endpoint)
+		o.UsePathStyle = true
+	})
+	name := "bake-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	name = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, name)
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		var owned *types.BucketAlreadyOwnedByYou
+		if !errors.As(err, &owned) {
+			t.Fatal(err)
+		}
+	}
+	q := url.Values{"region": {srv.Region}, "endpoint": {srv.Endpoint}, "use_path_style": {"true"}}
+	bucket, err := blob.OpenBucket(ctx, "s3://"+name+"?"+q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bucket.Close()
+
+	get := func(key string) (*s3.GetObjectOutput, string) {
+		t.Helper()
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(name), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("get %s: %v", key, err)
+		}
+		defer out.Body.Close()
+		body, _ := io.ReadAll(out.Body)
+		if aws.ToString(out.ContentEncoding) == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(zr)
+		}
+		return out, string(body)
+	}
+
+	out := filepath.Join(t.TempDir(), "_site")
+	big := "<p>" + strings.Repeat("election night ", 300) + "</p>"
+	buildSite(t, out, site{"/": big, "/gone/": "<p>bye</p>", "/app.3f9a2c1d.css": "body{color:red}"})
+	publish(t, bucket, out, true)
+
+	obj, body := get("index.html")
+	want, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	if body != string(want) || aws.ToString(obj.ContentType) != "text/html; charset=utf-8" ||
+		aws.ToString(obj.ContentEncoding) != "gzip" || aws.ToString(obj.CacheControl) != "public, max-age=60, stale-while-revalidate=600" {
+		t.Errorf("index.html: type %q encoding %q cache %q, body ok %v", aws.ToString(obj.ContentType),
+			aws.ToString(obj.ContentEncoding), aws.ToString(obj.CacheControl), body == string(want))
+	}
+	if obj, body := get("app.3f9a2c1d.css"); body != "body{color:red}" || aws.ToString(obj.CacheControl) != "public, max-age=31536000, immutable" {
+		t.Errorf("fingerprinted asset: cache %q body %q", aws.ToString(obj.CacheControl), body)
+	}
+
+	if plan := publish(t, bucket, out, true); !plan.Empty() {
+		t.Errorf("republish of the same build: %s", plan.Summary())
+	}
+
+	buildSite(t, out, site{"/": big + "<p>update</p>", "/app.3f9a2c1d.css": "body{color:red}"})
+	plan := publish(t, bucket, out, true)
+	if plan.Uploads() != 1 || len(plan.Deletes) != 1 {
+		t.Errorf("after one change and one removal: %s", plan.Summary())
+	}
+	if _, body := get("index.html"); !strings.HasSuffix(body, "<p>update</p>") {
+		t.Error("changed page not updated")
+	}
+	_, err = client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(name), Key: aws.String("gone/index.html")})
+	var nf *types.NotFound
+	if !errors.As(err, &nf) {
+		t.Errorf("removed page still there: %v", err)
+	}
+}
