@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path"
@@ -24,8 +22,9 @@ import (
 
 // Keys bake keeps in the bucket for itself, beside the site.
 const (
-	ManifestKey = bake.ManifestFile                   // the manifest of the last publish
-	DeletesKey  = bake.ReservedDir + "/deletes.jsonl" // deletes begun but not finished
+	ManifestKey   = bake.ManifestFile                   // the manifest of the last publish
+	DeletesKey    = bake.ReservedDir + "/deletes.jsonl" // deletes begun but not finished
+	PublishingKey = bake.ReservedDir + "/publishing"    // there while a publish runs
 )
 
 // ApplyOptions configure Apply.
@@ -42,8 +41,13 @@ type ApplyOptions struct {
 	// DefaultCacheControl.
 	CacheControl func(key string, e bake.Entry) string
 	// Retries is how many times a failed upload or delete is tried again,
-	// with backoff. If zero, 4.
+	// with backoff. If zero, 4; if negative, none.
 	Retries int
+	// Resume skips uploads whose object already has the same SHA-256 and
+	// content type (one HEAD each): set it when Interrupted reports that
+	// the last publish did not finish, so a re-run does not send again
+	// what that one sent.
+	Resume bool
 	// Logger receives progress and retries. If nil, logs are discarded.
 	Logger *slog.Logger
 	// Progress, if set, counts objects done.
@@ -121,7 +125,8 @@ func PendingDeletes(ctx context.Context, bucket *blob.Bucket) ([]string, error) 
 }
 
 // Apply carries out plan on bucket: assets, then pages, then (after
-// recording the deletes to come) the new remote manifest, then deletes.
+// recording the deletes to come) the new remote manifest, then deletes,
+// pages before the assets they may use.
 // A failure stops it at the end of the phase it is in, so that pages are
 // never uploaded before an asset they may use; a re-run completes it.
 func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptions) (*Result, error) {
@@ -134,6 +139,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	if opts.Retries == 0 {
 		opts.Retries = 4
 	}
+	opts.Retries = max(opts.Retries, 0)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -147,6 +153,11 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	}
 	defer root.Close()
 	res := &Result{}
+	if err := retry(ctx, opts, "write "+PublishingKey, func() error {
+		return bucket.WriteAll(ctx, PublishingKey, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), &blob.WriterOptions{ContentType: "text/plain; charset=utf-8", CacheControl: "no-store"})
+	}); err != nil {
+		return res, fmt.Errorf("publish: %w", err)
+	}
 	var sent atomic.Int64
 	upload := func(ctx context.Context, c Change) error {
 		n, err := uploadOne(ctx, bucket, root, c, opts)
@@ -190,12 +201,24 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		}
 		return err
 	}
-	if err := each(ctx, plan.Deletes, opts, del); err != nil {
-		return res, err
+	// Pages go first, then what they used: an interruption between the two
+	// must not leave an old page whose stylesheet is gone.
+	var pages, assets []Change
+	for _, c := range plan.Deletes {
+		if bake.IsHTML(c.Entry.Type) || strings.HasSuffix(c.Key, ".html") {
+			pages = append(pages, c)
+		} else {
+			assets = append(assets, c)
+		}
+	}
+	for _, phase := range [][]Change{pages, assets} {
+		if err := each(ctx, phase, opts, del); err != nil {
+			return res, err
+		}
 	}
 	res.Deleted = len(plan.Deletes)
-	if len(plan.Deletes) > 0 {
-		if err := bucket.Delete(ctx, DeletesKey); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+	for _, key := range []string{DeletesKey, PublishingKey} {
+		if err := bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return res, fmt.Errorf("publish: %w", err)
 		}
 	}
@@ -266,9 +289,23 @@ func retry(ctx context.Context, opts ApplyOptions, what string, fn func() error)
 	return err
 }
 
+// Interrupted reports whether the last publish to bucket did not finish.
+func Interrupted(ctx context.Context, bucket *blob.Bucket) (bool, error) {
+	ok, err := bucket.Exists(ctx, PublishingKey)
+	if err != nil {
+		return false, fmt.Errorf("check for an interrupted publish: %w", err)
+	}
+	return ok, nil
+}
+
 // uploadOne writes one object from the build folder, with its headers;
 // it returns the bytes sent.
 func uploadOne(ctx context.Context, bucket *blob.Bucket, root *os.Root, c Change, opts ApplyOptions) (int64, error) {
+	if opts.Resume {
+		if a, err := bucket.Attributes(ctx, c.Key); err == nil && a.Metadata["sha256"] == c.Entry.SHA256 && a.ContentType == c.Entry.Type {
+			return 0, nil // sent by the interrupted publish
+		}
+	}
 	data, err := root.ReadFile(c.Key)
 	if err != nil {
 		return 0, fmt.Errorf("read build: %w", err)
@@ -297,5 +334,3 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, root *os.Root, c Change
 	return int64(len(data)), nil
 }
 
-var _ = errors.New
-var _ io.Reader = nil

@@ -107,6 +107,7 @@ func Diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions) (*Plan, 
 			if err != nil {
 				return nil, fmt.Errorf("diff: remote manifest: %w", err)
 			}
+			r.Deps = nil
 			plan.Deletes = append(plan.Deletes, Change{Key: key, Entry: r})
 			remoteCount++
 			r, errR, okR = nextR()
@@ -150,6 +151,7 @@ func Diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions) (*Plan, 
 }
 
 func (p *Plan) upload(e bake.Entry, reason string) error {
+	e.Deps = nil // publish does not need them; a million entries would
 	key, err := bake.FileName(e.Path)
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)

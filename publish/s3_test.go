@@ -26,7 +26,15 @@ import (
 // objects with the AWS SDK directly, not with bake's own code: bytes,
 // Content-Type, Content-Encoding and Cache-Control; then a change and a
 // removed page.
-func TestPublishToS3(t *testing.T) {
+// s3Test is a fresh bucket on the test S3 server.
+type s3Test struct {
+	endpoint, region, name string
+	client                 *s3.Client
+}
+
+// s3Setup creates a bucket named for the test, with the AWS SDK.
+func s3Setup(t *testing.T) *s3Test {
+	t.Helper()
 	srv := testenv.S3(t)
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(srv.Region),
@@ -38,24 +46,37 @@ func TestPublishToS3(t *testing.T) {
 		o.BaseEndpoint = aws.String(srv.Endpoint)
 		o.UsePathStyle = true
 	})
-	name := "bake-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	name = strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
 			return r
 		}
 		return '-'
-	}, name)
+	}, "bake-"+strings.ToLower(t.Name()))
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		var owned *types.BucketAlreadyOwnedByYou
 		if !errors.As(err, &owned) {
 			t.Fatal(err)
 		}
 	}
-	q := url.Values{"region": {srv.Region}, "endpoint": {srv.Endpoint}, "use_path_style": {"true"}}
-	bucket, err := blob.OpenBucket(ctx, "s3://"+name+"?"+q.Encode())
+	return &s3Test{endpoint: srv.Endpoint, region: srv.Region, name: name, client: client}
+}
+
+// open opens the bucket through gocloud at endpoint (the server or a proxy).
+func (st *s3Test) open(t *testing.T, endpoint string) *blob.Bucket {
+	t.Helper()
+	q := url.Values{"region": {st.region}, "endpoint": {endpoint}, "use_path_style": {"true"}}
+	b, err := blob.OpenBucket(context.Background(), "s3://"+st.name+"?"+q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func TestPublishToS3(t *testing.T) {
+	st := s3Setup(t)
+	ctx := context.Background()
+	client, name := st.client, st.name
+	bucket := st.open(t, st.endpoint)
 	defer bucket.Close()
 
 	get := func(key string) (*s3.GetObjectOutput, string) {
@@ -104,7 +125,7 @@ func TestPublishToS3(t *testing.T) {
 	if _, body := get("index.html"); !strings.HasSuffix(body, "<p>update</p>") {
 		t.Error("changed page not updated")
 	}
-	_, err = client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(name), Key: aws.String("gone/index.html")})
+	_, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(name), Key: aws.String("gone/index.html")})
 	var nf *types.NotFound
 	if !errors.As(err, &nf) {
 		t.Errorf("removed page still there: %v", err)

@@ -163,10 +163,17 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if workers == 0 {
 		workers = cfg.Publish.Workers
 	}
+	resume, err := publish.Interrupted(ctx, bucket)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if resume && !f.json {
+		fmt.Fprintln(g.stdio.Err, "the last publish did not finish: skipping what it already sent")
+	}
 	scheme, _, _ := strings.Cut(u, "://")
 	res, err := publish.Apply(ctx, bucket, plan, publish.ApplyOptions{
 		Dir: out, Workers: workers, Compress: scheme != "file" && scheme != "mem",
-		CacheControl: cacheControl(cfg.Publish.CacheControl), Logger: g.logger(),
+		CacheControl: cacheControl(cfg.Publish.CacheControl), Logger: g.logger(), Resume: resume,
 	})
 	if res != nil {
 		report["result"] = res
