@@ -333,4 +333,3 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, root *os.Root, c Change
 	}
 	return int64(len(data)), nil
 }
-
