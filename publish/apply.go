@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path"
@@ -22,7 +23,7 @@ import (
 
 // Keys bake keeps in the bucket for itself, beside the site.
 const (
-	ManifestKey   = bake.ManifestFile                   // the manifest of the last publish
+	ManifestKey   = bake.ManifestFile + ".gz"           // the manifest of the last publish, gzip-compressed
 	DeletesKey    = bake.ReservedDir + "/deletes.jsonl" // deletes begun but not finished
 	PublishingKey = bake.ReservedDir + "/publishing"    // there while a publish runs
 )
@@ -89,12 +90,9 @@ func compressible(ct string) bool {
 // ReadRemote returns the manifest of the last publish to bucket, or nil
 // when there is none.
 func ReadRemote(ctx context.Context, bucket *blob.Bucket) (*bake.Manifest, error) {
-	r, err := bucket.NewReader(ctx, ManifestKey, nil)
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read remote manifest: %w", err)
+	r, err := OpenRemote(ctx, bucket)
+	if r == nil || err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	m, err := bake.ReadManifest(r)
@@ -102,6 +100,34 @@ func ReadRemote(ctx context.Context, bucket *blob.Bucket) (*bake.Manifest, error
 		return nil, fmt.Errorf("remote manifest: %w", err)
 	}
 	return m, nil
+}
+
+// OpenRemote opens the manifest of the last publish to bucket for
+// streaming (see DiffManifests), or returns nil when there is none.
+func OpenRemote(ctx context.Context, bucket *blob.Bucket) (io.ReadCloser, error) {
+	r, err := bucket.NewReader(ctx, ManifestKey, nil)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read remote manifest: %w", err)
+	}
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("read remote manifest: %w", err)
+	}
+	return &gzipReadCloser{zr, r}, nil
+}
+
+type gzipReadCloser struct {
+	*gzip.Reader
+	under io.Closer
+}
+
+func (g *gzipReadCloser) Close() error {
+	g.Reader.Close()
+	return g.under.Close()
 }
 
 // PendingDeletes returns the keys a publish that was interrupted meant to
@@ -189,8 +215,16 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	if err != nil {
 		return res, fmt.Errorf("publish: read build manifest: %w", err)
 	}
+	// A site's manifest is megabytes of repetitive JSON: it is stored
+	// compressed, so that a one-page publish sends a tenth of it.
+	var zbuf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
+	zw.Write(manifest)
+	if err := zw.Close(); err != nil {
+		return res, fmt.Errorf("publish: compress manifest: %w", err)
+	}
 	if err := retry(ctx, opts, "write "+ManifestKey, func() error {
-		return bucket.WriteAll(ctx, ManifestKey, manifest, &blob.WriterOptions{ContentType: "application/x-ndjson", CacheControl: "no-store"})
+		return bucket.WriteAll(ctx, ManifestKey, zbuf.Bytes(), &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})
 	}); err != nil {
 		return res, fmt.Errorf("publish: %w", err)
 	}

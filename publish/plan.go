@@ -65,20 +65,25 @@ var ErrTooManyDeletes = errors.New("too many deletes")
 // must yield entries sorted by path, as manifests are written; neither is
 // held in memory, only the changes.
 func Diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions) (*Plan, error) {
+	return diff(local, remote, opts, 0)
+}
+
+// diff is Diff with a number of entries already found unchanged by the caller.
+func diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions, unchanged int) (*Plan, error) {
 	if opts.MaxDeletes == 0 {
 		opts.MaxDeletes = 256
 	}
 	if remote == nil {
 		remote = func(func(bake.Entry, error) bool) {}
 	}
-	plan := &Plan{}
+	plan := &Plan{Unchanged: unchanged}
 	nextL, stopL := iter.Pull2(local)
 	defer stopL()
 	nextR, stopR := iter.Pull2(remote)
 	defer stopR()
 	l, errL, okL := nextL()
 	r, errR, okR := nextR()
-	remoteCount := 0
+	remoteCount := unchanged
 	pending := map[string]bool{}
 	for _, k := range opts.Pending {
 		pending[bake.PathOf(k)] = true

@@ -1,8 +1,11 @@
 package publish
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"iter"
+	"slices"
 	"testing"
 
 	"github.com/bakehq/bake"
@@ -139,5 +142,52 @@ func TestDiffFinishesPendingDeletes(t *testing.T) {
 	}
 	if got := keysOf(plan).Deletes; len(got) != 1 || got[0] != "gone/index.html" {
 		t.Errorf("deletes = %v, want only gone/index.html (back/ is in the build again)", got)
+	}
+}
+
+// TestDiffManifestsMatchesDiff checks the fast path over raw manifest lines
+// against Diff over decoded entries, on the table of TestDiff.
+func TestDiffManifestsMatchesDiff(t *testing.T) {
+	write := func(es []bake.Entry) *bytes.Buffer {
+		var buf bytes.Buffer
+		m := &bake.Manifest{Entries: slices.Clone(es)}
+		m.Sort()
+		if err := bake.WriteManifest(&buf, m); err != nil {
+			t.Fatal(err)
+		}
+		return &buf
+	}
+	dep := []bake.Dep{"tmpl:a.html"}
+	local := []bake.Entry{page("/", "a2"), asset("/feed.xml", "f", "application/rss+xml"), page("/new/", "n"), page("/same/", "s"),
+		{Path: "/deps-only/", SHA256: "d", Size: 1, Type: html, Deps: dep}}
+	remote := []bake.Entry{page("/", "a"), asset("/feed.xml", "f", "text/xml"), page("/old/", "o"), page("/same/", "s"),
+		{Path: "/deps-only/", SHA256: "d", Size: 1, Type: html}}
+	want, err := Diff(entries(local...), entries(remote...), DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DiffManifests(write(local), write(remote), DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(keysOf(want), keysOf(got)); diff != "" {
+		t.Errorf("DiffManifests differs from Diff (-Diff +DiffManifests):\n%s", diff)
+	}
+	if got.Unchanged != 2 {
+		t.Errorf("unchanged = %d, want 2 (same line, and deps-only change)", got.Unchanged)
+	}
+	first, err := DiffManifests(write(local), nil, DiffOptions{})
+	if err != nil || first.Uploads() != len(local) {
+		t.Errorf("no remote: %v %v", first.Summary(), err)
+	}
+	var many []bake.Entry
+	for i := range 100 {
+		many = append(many, page(fmt.Sprintf("/p/%03d/", i), "x"))
+	}
+	if _, err := DiffManifests(write(many[:60]), write(many), DiffOptions{MaxDeletes: -1, MaxDeletePercent: 50}); err != nil {
+		t.Errorf("40 deletes of 100 with a 50%% limit (so counted against all remote entries, not the differing 40): %v", err)
+	}
+	if _, err := DiffManifests(write(many[:40]), write(many), DiffOptions{MaxDeletes: -1, MaxDeletePercent: 50}); !errors.Is(err, ErrTooManyDeletes) {
+		t.Errorf("60 deletes of 100 with a 50%% limit: %v", err)
 	}
 }

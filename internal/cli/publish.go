@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path"
@@ -124,26 +125,21 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 		return fmt.Errorf("publish: no build in %s (%w); run bake build first", out, err)
 	}
 	defer local.Close()
-	remote, err := publish.ReadRemote(ctx, bucket)
+	remote, err := publish.OpenRemote(ctx, bucket)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
+	}
+	var remoteReader io.Reader
+	if remote != nil {
+		defer remote.Close()
+		remoteReader = remote
 	}
 	pending, err := publish.PendingDeletes(ctx, bucket)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force, Pending: pending}
-	var rem func(func(bake.Entry, error) bool)
-	if remote != nil {
-		rem = func(yield func(bake.Entry, error) bool) {
-			for _, e := range remote.Entries {
-				if !yield(e, nil) {
-					return
-				}
-			}
-		}
-	}
-	plan, diffErr := publish.Diff(bake.ManifestEntries(local), rem, opts)
+	plan, diffErr := publish.DiffManifests(local, remoteReader, opts)
 	if plan == nil {
 		return diffErr
 	}
