@@ -354,7 +354,7 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, root *os.Root, c Change
 		var buf bytes.Buffer
 		// No name and no time in the header: the same bytes always
 		// compress to the same object.
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 		zw.Write(data)
 		if err := zw.Close(); err != nil {
 			return 0, err
