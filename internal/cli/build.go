@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -19,8 +18,6 @@ import (
 	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/spf13/cobra"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 )
 
 // rowQueryWarning is the number of per-page queries of one route above
@@ -111,7 +108,8 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 		out = f.output
 	}
 	progress := &build.Progress{}
-	stopProgress := startProgress(ctx, g.stdio.Err, progress, log, !f.json && !f.quiet)
+	stopProgress := startProgress(ctx, g.stdio.Err, log, !f.json && !f.quiet,
+		progressSpec{verb: "building", unit: "pages", count: progress.Pages.Load})
 	rep, err := build.Build(ctx, site.site, build.Options{Output: out, Workers: workers, Logger: log, Progress: progress})
 	stopProgress()
 	if rep == nil {
@@ -236,65 +234,6 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// startProgress shows a progress bar on a terminal, or logs a line every
-// few seconds otherwise; the returned function stops it.
-func startProgress(ctx context.Context, w io.Writer, p *build.Progress, log *slog.Logger, show bool) func() {
-	if !show {
-		return func() {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	if isTerminal(w) {
-		pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithRefreshRate(150*time.Millisecond))
-		bar := pb.New(0, mpb.SpinnerStyle(), mpb.BarRemoveOnComplete(),
-			mpb.PrependDecorators(decor.Name("building "), decor.CurrentNoUnit("%d pages")),
-			mpb.AppendDecorators(decor.AverageSpeed(0, " %.0f pages/s")))
-		go func() {
-			defer close(finished)
-			t := time.NewTicker(100 * time.Millisecond)
-			defer t.Stop()
-			var last int64
-			for {
-				select {
-				case <-done:
-					n := p.Pages.Load()
-					bar.IncrInt64(n - last)
-					bar.SetTotal(-1, true)
-					pb.Wait()
-					return
-				case <-t.C:
-					n := p.Pages.Load()
-					bar.EwmaIncrInt64(n-last, 100*time.Millisecond)
-					last = n
-				}
-			}
-		}()
-	} else {
-		go func() {
-			defer close(finished)
-			t := time.NewTicker(5 * time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					log.Info("building", "pages", p.Pages.Load(), "bytes", p.Bytes.Load())
-				}
-			}
-		}()
-	}
-	return func() { close(done); <-finished }
-}
-
-// plural formats a count with a noun: "1 problem", "2 problems".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
 // printProblems prints every problem, except that one cause repeated on
 // many pages (a template error that every page hits) is printed once
 // for its first few pages, with a count of the others.
@@ -322,4 +261,12 @@ func printProblems(w io.Writer, problems []*bake.Error) {
 			fmt.Fprintf(w, "problem: … and %d more pages of route %q with the same error\n", n-shown, c.route)
 		}
 	}
+}
+
+// plural formats a count with a noun: "1 problem", "2 problems".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

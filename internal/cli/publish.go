@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/publish"
@@ -167,10 +168,15 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 		fmt.Fprintln(g.stdio.Err, "the last publish did not finish: skipping what it already sent")
 	}
 	scheme, _, _ := strings.Cut(u, "://")
+	var done atomic.Int64
+	stop := startProgress(ctx, g.stdio.Err, g.logger(), !f.json && plan.Uploads()+len(plan.Deletes) > 100,
+		progressSpec{verb: "publishing", unit: "objects", total: int64(plan.Uploads() + len(plan.Deletes)), count: done.Load})
 	res, err := publish.Apply(ctx, bucket, plan, publish.ApplyOptions{
-		Dir: out, Workers: workers, Compress: scheme != "file" && scheme != "mem",
+		Progress: &done,
+		Dir:      out, Workers: workers, Compress: scheme != "file" && scheme != "mem",
 		CacheControl: cacheControl(cfg.Publish.CacheControl), Logger: g.logger(), Resume: resume,
 	})
+	stop()
 	if res != nil {
 		report["result"] = res
 	}
