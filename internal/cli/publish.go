@@ -70,7 +70,18 @@ hour, or [[publish.cache_control]] rules), and, on S3, gzip for text.`,
 // decides the headers itself.
 func bucketURL(target string) (string, error) {
 	if strings.Contains(target, "://") {
-		return target, nil
+		u, err := url.Parse(target)
+		if err != nil {
+			return "", fmt.Errorf("publish: target %q: %w", target, err)
+		}
+		if u.Scheme == "file" && !u.Query().Has("no_tmp_dir") {
+			// Temporary files beside the objects, not in $TMPDIR: a rename
+			// cannot cross file systems.
+			q := u.Query()
+			q.Set("no_tmp_dir", "1")
+			u.RawQuery = q.Encode()
+		}
+		return u.String(), nil
 	}
 	abs, err := filepath.Abs(target)
 	if err != nil {
@@ -79,7 +90,7 @@ func bucketURL(target string) (string, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return "", fmt.Errorf("publish: %w", err)
 	}
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "metadata=skip"}).String(), nil
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "metadata=skip&no_tmp_dir=1"}).String(), nil
 }
 
 func cacheControl(rules []sqlsite.CacheRule) func(string, bake.Entry) string {
