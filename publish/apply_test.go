@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"iter"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,30 +49,11 @@ func buildSite(t *testing.T, out string, s site) {
 func publish(t *testing.T, bucket *blob.Bucket, out string, compress bool) *Plan {
 	t.Helper()
 	ctx := context.Background()
-	f, err := os.Open(filepath.Join(out, bake.ManifestFile))
+	plan, resume, err := Prepare(ctx, bucket, out, DiffOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	remote, err := ReadRemote(ctx, bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rem iter.Seq2[bake.Entry, error]
-	if remote != nil {
-		rem = func(yield func(bake.Entry, error) bool) {
-			for _, e := range remote.Entries {
-				if !yield(e, nil) {
-					return
-				}
-			}
-		}
-	}
-	plan, err := Diff(bake.ManifestEntries(f), rem, DiffOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out, Compress: compress}); err != nil {
+	if _, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out, Compress: compress, Resume: resume}); err != nil {
 		t.Fatal(err)
 	}
 	return plan

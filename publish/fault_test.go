@@ -170,31 +170,9 @@ func remoteSeq(m *bake.Manifest) func(func(bake.Entry, error) bool) {
 	}
 }
 
-// tryPublish is one bake publish: diff against the remote manifest and
-// pending deletes, then apply, with few retries so that faults get through.
+// tryPublish is one bake publish with few retries, so that faults get through.
 func tryPublish(ctx context.Context, b *blob.Bucket, out string) error {
-	remote, err := ReadRemote(ctx, b)
-	if err != nil {
-		return err
-	}
-	pending, err := PendingDeletes(ctx, b)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(filepath.Join(out, bake.ManifestFile))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var rem func(func(bake.Entry, error) bool)
-	if remote != nil {
-		rem = remoteSeq(remote)
-	}
-	plan, err := Diff(bake.ManifestEntries(f), rem, DiffOptions{Pending: pending})
-	if err != nil {
-		return err
-	}
-	resume, err := Interrupted(ctx, b)
+	plan, resume, err := Prepare(ctx, b, out, DiffOptions{})
 	if err != nil {
 		return err
 	}

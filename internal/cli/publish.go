@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path"
@@ -132,26 +131,8 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(g.dir, out)
 	}
-	local, err := os.Open(filepath.Join(out, bake.ManifestFile))
-	if err != nil {
-		return fmt.Errorf("publish: no build in %s (%w); run bake build first", out, err)
-	}
-	defer local.Close()
-	remote, err := publish.OpenRemote(ctx, bucket)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	var remoteReader io.Reader
-	if remote != nil {
-		defer remote.Close()
-		remoteReader = remote
-	}
-	pending, err := publish.PendingDeletes(ctx, bucket)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force, Pending: pending}
-	plan, diffErr := publish.DiffManifests(local, remoteReader, opts)
+	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force}
+	plan, resume, diffErr := publish.Prepare(ctx, bucket, out, opts)
 	if plan == nil {
 		return diffErr
 	}
@@ -170,10 +151,6 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	workers := f.workers
 	if workers == 0 {
 		workers = cfg.Publish.Workers
-	}
-	resume, err := publish.Interrupted(ctx, bucket)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
 	}
 	if resume && !f.json {
 		fmt.Fprintln(g.stdio.Err, "the last publish did not finish: skipping what it already sent")

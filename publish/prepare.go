@@ -1,0 +1,49 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/bakehq/bake"
+	"gocloud.dev/blob"
+)
+
+// Prepare works out what publishing the build folder dir to bucket takes:
+// it diffs the build's manifest against the remote one (streamed), adds the
+// deletes an interrupted publish left pending, and reports whether that
+// publish must be resumed (pass it as ApplyOptions.Resume). A plan that
+// exceeds the delete limits is returned with an error wrapping
+// ErrTooManyDeletes, so that it can still be shown.
+func Prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOptions) (plan *Plan, resume bool, err error) {
+	local, err := os.Open(filepath.Join(dir, bake.ManifestFile))
+	if err != nil {
+		return nil, false, fmt.Errorf("publish: no build in %s (%w); run bake build first", dir, err)
+	}
+	defer local.Close()
+	remote, err := OpenRemote(ctx, bucket)
+	if err != nil {
+		return nil, false, fmt.Errorf("publish: %w", err)
+	}
+	var remoteReader io.Reader
+	if remote != nil {
+		defer remote.Close()
+		remoteReader = remote
+	}
+	pending, err := PendingDeletes(ctx, bucket)
+	if err != nil {
+		return nil, false, fmt.Errorf("publish: %w", err)
+	}
+	opts.Pending = append(opts.Pending, pending...)
+	plan, err = DiffManifests(local, remoteReader, opts)
+	if plan == nil {
+		return nil, false, err
+	}
+	resume, rerr := Interrupted(ctx, bucket)
+	if rerr != nil {
+		return nil, false, fmt.Errorf("publish: %w", rerr)
+	}
+	return plan, resume, err
+}
