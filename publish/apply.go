@@ -53,6 +53,10 @@ type ApplyOptions struct {
 	Logger *slog.Logger
 	// Progress, if set, counts objects done.
 	Progress *atomic.Int64
+	// BeforeWrite, if set, may set driver-specific options of an upload
+	// through asFunc (see WriterOptions.BeforeWrite of gocloud.dev/blob),
+	// such as an S3 website redirect for a redirect page.
+	BeforeWrite func(c Change, asFunc func(any) bool) error
 }
 
 // Result is what Apply did.
@@ -349,6 +353,9 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, root *os.Root, c Change
 		CacheControl:                opts.CacheControl(c.Key, c.Entry),
 		DisableContentTypeDetection: true,
 		Metadata:                    map[string]string{"sha256": c.Entry.SHA256},
+	}
+	if opts.BeforeWrite != nil {
+		wo.BeforeWrite = func(asFunc func(any) bool) error { return opts.BeforeWrite(c, asFunc) }
 	}
 	if opts.Compress && compressible(c.Entry.Type) && len(data) >= 1024 {
 		var buf bytes.Buffer

@@ -159,8 +159,12 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	var done atomic.Int64
 	stop := startProgress(ctx, g.stdio.Err, g.logger(), !f.json && plan.Uploads()+len(plan.Deletes) > 100,
 		progressSpec{verb: "publishing", unit: "objects", total: int64(plan.Uploads() + len(plan.Deletes)), count: done.Load})
+	var beforeWrite func(publish.Change, func(any) bool) error
+	if scheme == "s3" {
+		beforeWrite = s3Redirects
+	}
 	res, err := publish.Apply(ctx, bucket, plan, publish.ApplyOptions{
-		Progress: &done,
+		Progress: &done, BeforeWrite: beforeWrite,
 		Dir:      out, Workers: workers, Compress: scheme != "file" && scheme != "mem",
 		CacheControl: cacheControl(cfg.Publish.CacheControl), Logger: g.logger(), Resume: resume,
 	})

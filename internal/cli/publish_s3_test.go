@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/bakehq/bake/internal/testenv"
+)
+
+// TestPublishCommandToS3 runs bake build and bake publish against a real
+// S3 server and checks with the AWS SDK that a redirect page became an
+// object redirect, and that a second publish sends nothing.
+func TestPublishCommandToS3(t *testing.T) {
+	srv := testenv.S3(t)
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(srv.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(srv.Endpoint)
+		o.UsePathStyle = true
+	})
+	bucket := "bake-cli-publish"
+	client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+
+	dir := filepath.Join(t.TempDir(), "site")
+	if err := writeScaffold(dir); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := Run(ctx, append([]string{"-C", dir}, args...), Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}); code != 0 {
+			t.Fatalf("bake %v: exit %d\n%s%s", args, code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	run("build", "-q")
+	q := url.Values{"region": {srv.Region}, "endpoint": {srv.Endpoint}, "use_path_style": {"true"}}
+	target := "s3://" + bucket + "?" + q.Encode()
+	if out := run("publish", "--to", target); !strings.Contains(out, "13 uploaded") {
+		t.Errorf("first publish: %s", out)
+	}
+	head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("blog/index.html")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(head.WebsiteRedirectLocation); got != "/posts/" {
+		t.Errorf("blog/index.html redirect location = %q, want /posts/", got)
+	}
+	if got := aws.ToString(head.ContentType); got != "text/html; charset=utf-8" {
+		t.Errorf("content type %q", got)
+	}
+	if out := run("publish", "--to", target); !strings.Contains(out, "0 uploaded") || !strings.Contains(out, "13 unchanged") {
+		t.Errorf("second publish: %s", out)
+	}
+}
