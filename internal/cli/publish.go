@@ -165,7 +165,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	}
 	res, err := publish.Apply(ctx, bucket, plan, publish.ApplyOptions{
 		Progress: &done, BeforeWrite: beforeWrite,
-		Dir:      out, Workers: workers, Compress: scheme != "file" && scheme != "mem",
+		Dir: out, Workers: workers, Compress: scheme != "file" && scheme != "mem",
 		CacheControl: cacheControl(cfg.Publish.CacheControl), Logger: g.logger(), Resume: resume,
 	})
 	stop()
