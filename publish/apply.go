@@ -30,8 +30,16 @@ const (
 
 // ApplyOptions configure Apply.
 type ApplyOptions struct {
-	// Dir is the build folder the uploads are read from.
+	// Dir is the build folder the uploads are read from, unless From is set.
 	Dir string
+	// From, if set, provides the uploads instead of Dir (a rollback reads
+	// them from the Store).
+	From Source
+	// Store, if set, keeps a copy of every uploaded file, for rollback.
+	Store *Store
+	// Release describes this publish in the release record; Apply fills
+	// in its ID, time and counts.
+	Release Release
 	// Workers is the number of objects uploaded or deleted at once. If zero, 8.
 	Workers int
 	// Compress stores text types gzip-compressed with Content-Encoding:
@@ -65,6 +73,7 @@ type Result struct {
 	Deleted   int     `json:"deleted"`
 	BytesSent int64   `json:"bytes_sent"` // after compression
 	Seconds   float64 `json:"seconds"`
+	Release   string  `json:"release"` // ID of the release recorded
 }
 
 var fingerprinted = regexp.MustCompile(`[.-][0-9a-fA-F]{8,}\.[a-zA-Z0-9]+$`)
@@ -177,11 +186,15 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		opts.Progress = &atomic.Int64{}
 	}
 	start := time.Now()
-	root, err := os.OpenRoot(opts.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("publish: open build: %w; run bake build first", err)
+	src := opts.From
+	if src == nil {
+		root, err := os.OpenRoot(opts.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("publish: open build: %w; run bake build first", err)
+		}
+		defer root.Close()
+		src = dirSource{root}
 	}
-	defer root.Close()
 	res := &Result{}
 	if err := retry(ctx, opts, "write "+PublishingKey, func() error {
 		return bucket.WriteAll(ctx, PublishingKey, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), &blob.WriterOptions{ContentType: "text/plain; charset=utf-8", CacheControl: "no-store"})
@@ -190,7 +203,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	}
 	var sent atomic.Int64
 	upload := func(ctx context.Context, c Change) error {
-		n, err := uploadOne(ctx, bucket, root, c, opts)
+		n, err := uploadOne(ctx, bucket, src, c, opts)
 		sent.Add(n)
 		return err
 	}
@@ -215,7 +228,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 			return res, fmt.Errorf("publish: %w", err)
 		}
 	}
-	manifest, err := root.ReadFile(bake.ManifestFile)
+	manifest, err := src.Manifest()
 	if err != nil {
 		return res, fmt.Errorf("publish: read build manifest: %w", err)
 	}
@@ -255,6 +268,15 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		}
 	}
 	res.Deleted = len(plan.Deletes)
+	rel := opts.Release
+	rel.Time = time.Now().UTC()
+	rel.ID = rel.Time.Format("20060102-150405") + "-" + randomHex(3)
+	rel.Uploaded, rel.Deleted = res.Uploaded, res.Deleted
+	rel.Files = plan.Unchanged + plan.Uploads()
+	if err := writeRelease(ctx, bucket, rel, zbuf.Bytes(), opts); err != nil {
+		return res, err
+	}
+	res.Release = rel.ID
 	for _, key := range []string{DeletesKey, PublishingKey} {
 		if err := bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return res, fmt.Errorf("publish: %w", err)
@@ -338,15 +360,20 @@ func Interrupted(ctx context.Context, bucket *blob.Bucket) (bool, error) {
 
 // uploadOne writes one object from the build folder, with its headers;
 // it returns the bytes sent.
-func uploadOne(ctx context.Context, bucket *blob.Bucket, root *os.Root, c Change, opts ApplyOptions) (int64, error) {
+func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, opts ApplyOptions) (int64, error) {
 	if opts.Resume {
 		if a, err := bucket.Attributes(ctx, c.Key); err == nil && a.Metadata["sha256"] == c.Entry.SHA256 && a.ContentType == c.Entry.Type {
 			return 0, nil // sent by the interrupted publish
 		}
 	}
-	data, err := root.ReadFile(c.Key)
+	data, err := src.File(c.Key, c.Entry)
 	if err != nil {
-		return 0, fmt.Errorf("read build: %w", err)
+		return 0, err
+	}
+	if opts.Store != nil {
+		if err := opts.Store.Put(c.Entry.SHA256, data); err != nil {
+			return 0, err
+		}
 	}
 	wo := &blob.WriterOptions{
 		ContentType:                 c.Entry.Type,

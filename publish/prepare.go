@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -46,4 +47,44 @@ func Prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", rerr)
 	}
 	return plan, resume, err
+}
+
+// PrepareRollback works out what putting release id back takes: the
+// release's manifest against the remote one. The uploads come from store,
+// which holds every file published from this site folder.
+func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store *Store, opts DiffOptions) (plan *Plan, src Source, resume bool, err error) {
+	manifest, err := ReleaseManifest(ctx, bucket, id)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	remote, err := OpenRemote(ctx, bucket)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("rollback: %w", err)
+	}
+	var remoteReader io.Reader
+	if remote != nil {
+		defer remote.Close()
+		remoteReader = remote
+	}
+	pending, err := PendingDeletes(ctx, bucket)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("rollback: %w", err)
+	}
+	opts.Pending = append(opts.Pending, pending...)
+	plan, err = DiffManifests(bytes.NewReader(manifest), remoteReader, opts)
+	if plan == nil {
+		return nil, nil, false, err
+	}
+	for _, list := range [][]Change{plan.Assets, plan.Pages} {
+		for _, c := range list {
+			if _, gerr := store.Get(c.Entry.SHA256); gerr != nil {
+				return nil, nil, false, fmt.Errorf("rollback to %s: %s: %w", id, c.Key, gerr)
+			}
+		}
+	}
+	resume, rerr := Interrupted(ctx, bucket)
+	if rerr != nil {
+		return nil, nil, false, fmt.Errorf("rollback: %w", rerr)
+	}
+	return plan, StoreSource{Store: store, Contents: manifest}, resume, err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -106,81 +107,112 @@ func cacheControl(rules []sqlsite.CacheRule) func(string, bake.Entry) string {
 	}
 }
 
-func runPublish(ctx context.Context, g *globals, f publishFlags) error {
+// target is an opened publish target.
+type target struct {
+	cfg    *sqlsite.Config
+	name   string // as the user gave it
+	url    string
+	bucket *blob.Bucket
+	store  *publish.Store
+}
+
+// openTarget reads bake.toml and opens the bucket of --to or [publish] url.
+func openTarget(ctx context.Context, g *globals, to string) (*target, error) {
 	cfg, err := sqlsite.LoadConfig(g.dir)
 	if err != nil {
-		return reportSetupError(g, f.json, err)
+		return nil, reportSetupError(g, false, err)
 	}
-	target := f.to
-	if target == "" {
-		target = cfg.Publish.URL
+	name := to
+	if name == "" {
+		name = cfg.Publish.URL
 	}
-	if target == "" {
-		return fmt.Errorf("publish: no target; set [publish] url in bake.toml or pass --to URL")
+	if name == "" {
+		return nil, fmt.Errorf("publish: no target; set [publish] url in bake.toml or pass --to URL")
 	}
-	u, err := bucketURL(target)
+	u, err := bucketURL(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bucket, err := blob.OpenBucket(ctx, u)
 	if err != nil {
-		return fmt.Errorf("publish: open %s: %w", target, err)
+		return nil, fmt.Errorf("publish: open %s: %w", name, err)
 	}
-	defer bucket.Close()
+	return &target{cfg: cfg, name: name, url: u, bucket: bucket,
+		store: &publish.Store{Dir: filepath.Join(g.dir, bake.ReservedDir, "objects")}}, nil
+}
+
+// apply carries out a plan with a progress display and prints the result.
+func (t *target) apply(ctx context.Context, g *globals, plan *publish.Plan, opts publish.ApplyOptions, asJSON bool, report map[string]any) error {
+	scheme, _, _ := strings.Cut(t.url, "://")
+	var done atomic.Int64
+	stop := startProgress(ctx, g.stdio.Err, g.logger(), !asJSON && plan.Uploads()+len(plan.Deletes) > 100,
+		progressSpec{verb: "publishing", unit: "objects", total: int64(plan.Uploads() + len(plan.Deletes)), count: done.Load})
+	opts.Progress = &done
+	opts.Compress = scheme != "file" && scheme != "mem"
+	opts.CacheControl = cacheControl(t.cfg.Publish.CacheControl)
+	opts.Logger = g.logger()
+	opts.Store = t.store
+	if opts.Workers == 0 {
+		opts.Workers = t.cfg.Publish.Workers
+	}
+	if scheme == "s3" {
+		opts.BeforeWrite = s3Redirects
+	}
+	if opts.Resume && !asJSON {
+		fmt.Fprintln(g.stdio.Err, "the last publish did not finish: skipping what it already sent")
+	}
+	res, err := publish.Apply(ctx, t.bucket, plan, opts)
+	stop()
+	if res != nil {
+		report["result"] = res
+	}
+	if asJSON {
+		enc := json.NewEncoder(g.stdio.Out)
+		enc.SetIndent("", "  ")
+		enc.Encode(report)
+	} else if res != nil && err == nil {
+		fmt.Fprintf(g.stdio.Out, "published to %s: %d uploaded (%s sent), %d deleted, %d unchanged in %.2fs; release %s\n",
+			t.name, res.Uploaded, humanBytes(res.BytesSent), res.Deleted, plan.Unchanged, res.Seconds, res.Release)
+	}
+	return err
+}
+
+func runPublish(ctx context.Context, g *globals, f publishFlags) error {
+	t, err := openTarget(ctx, g, f.to)
+	if err != nil {
+		return err
+	}
+	defer t.bucket.Close()
+	cfg := t.cfg
 	out := cfg.Site.Output
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(g.dir, out)
 	}
 	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force}
-	plan, resume, diffErr := publish.Prepare(ctx, bucket, out, opts)
+	plan, resume, diffErr := publish.Prepare(ctx, t.bucket, out, opts)
 	if plan == nil {
 		return diffErr
 	}
-	report := map[string]any{"target": target, "plan": plan, "dry_run": f.dryRun}
+	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun}
 	if f.dryRun || diffErr != nil {
 		if f.json {
 			json.NewEncoder(g.stdio.Out).Encode(report)
 		} else {
 			printPlan(g, plan)
 		}
-		if diffErr != nil {
-			return diffErr
-		}
-		return nil
+		return diffErr
 	}
-	workers := f.workers
-	if workers == 0 {
-		workers = cfg.Publish.Workers
+	return t.apply(ctx, g, plan, publish.ApplyOptions{Dir: out, Workers: f.workers, Resume: resume,
+		Release: publish.Release{Commit: gitCommit(g.dir)}}, f.json, report)
+}
+
+// gitCommit returns the commit of the site folder's git repository, or "".
+func gitCommit(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
 	}
-	if resume && !f.json {
-		fmt.Fprintln(g.stdio.Err, "the last publish did not finish: skipping what it already sent")
-	}
-	scheme, _, _ := strings.Cut(u, "://")
-	var done atomic.Int64
-	stop := startProgress(ctx, g.stdio.Err, g.logger(), !f.json && plan.Uploads()+len(plan.Deletes) > 100,
-		progressSpec{verb: "publishing", unit: "objects", total: int64(plan.Uploads() + len(plan.Deletes)), count: done.Load})
-	var beforeWrite func(publish.Change, func(any) bool) error
-	if scheme == "s3" {
-		beforeWrite = s3Redirects
-	}
-	res, err := publish.Apply(ctx, bucket, plan, publish.ApplyOptions{
-		Progress: &done, BeforeWrite: beforeWrite,
-		Dir: out, Workers: workers, Compress: scheme != "file" && scheme != "mem",
-		CacheControl: cacheControl(cfg.Publish.CacheControl), Logger: g.logger(), Resume: resume,
-	})
-	stop()
-	if res != nil {
-		report["result"] = res
-	}
-	if f.json {
-		enc := json.NewEncoder(g.stdio.Out)
-		enc.SetIndent("", "  ")
-		enc.Encode(report)
-	} else if res != nil {
-		fmt.Fprintf(g.stdio.Out, "published to %s: %d uploaded (%s sent), %d deleted, %d unchanged in %.2fs\n",
-			target, res.Uploaded, humanBytes(res.BytesSent), res.Deleted, plan.Unchanged, res.Seconds)
-	}
-	return err
+	return strings.TrimSpace(string(out))
 }
 
 // printPlan lists a plan for people: each upload with its reason, each delete.
