@@ -122,7 +122,7 @@ func diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions, unchange
 				if err := plan.upload(l, ReasonChanged); err != nil {
 					return nil, err
 				}
-			case l.Type != r.Type || l.Redirect != r.Redirect:
+			case r.Type != "" && l.Type != r.Type || l.Redirect != r.Redirect:
 				if err := plan.upload(l, ReasonType); err != nil {
 					return nil, err
 				}
@@ -140,19 +140,33 @@ func diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions, unchange
 			delete(pending, p)
 		}
 	}
-	if n := len(plan.Deletes); n > 0 && !opts.Force {
-		limit := opts.MaxDeletes
-		if limit < 0 {
-			limit = math.MaxInt
-		}
-		if opts.MaxDeletePercent > 0 {
-			limit = min(limit, int(float64(remoteCount)*opts.MaxDeletePercent/100))
-		}
-		if n > limit {
-			return plan, fmt.Errorf("%w: the plan deletes %d of the %d objects published before, more than the limit of %d; check the build, then publish with --force (or raise max_deletes)", ErrTooManyDeletes, n, remoteCount, limit)
-		}
+	if err := checkDeletes(plan, remoteCount, opts); err != nil {
+		return plan, err
 	}
 	return plan, nil
+}
+
+// checkDeletes enforces the delete limits of opts on plan, where remoteCount
+// objects were published before.
+func checkDeletes(plan *Plan, remoteCount int, opts DiffOptions) error {
+	n := len(plan.Deletes)
+	if n == 0 || opts.Force {
+		return nil
+	}
+	if opts.MaxDeletes == 0 {
+		opts.MaxDeletes = 256
+	}
+	limit := opts.MaxDeletes
+	if limit < 0 {
+		limit = math.MaxInt
+	}
+	if opts.MaxDeletePercent > 0 {
+		limit = min(limit, int(float64(remoteCount)*opts.MaxDeletePercent/100))
+	}
+	if n > limit {
+		return fmt.Errorf("%w: the plan deletes %d of the %d objects published before, more than the limit of %d; check the build, then publish with --force (or raise max_deletes)", ErrTooManyDeletes, n, remoteCount, limit)
+	}
+	return nil
 }
 
 func (p *Plan) upload(e bake.Entry, reason string) error {

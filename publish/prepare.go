@@ -19,6 +19,16 @@ import (
 // exceeds the delete limits is returned with an error wrapping
 // ErrTooManyDeletes, so that it can still be shown.
 func Prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOptions) (plan *Plan, resume bool, err error) {
+	return prepare(ctx, bucket, dir, opts, false)
+}
+
+// PrepareVerify is Prepare against what the bucket really holds (see
+// Verify), for bake publish --verify.
+func PrepareVerify(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOptions) (plan *Plan, resume bool, err error) {
+	return prepare(ctx, bucket, dir, opts, true)
+}
+
+func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOptions, verify bool) (plan *Plan, resume bool, err error) {
 	local, err := os.Open(filepath.Join(dir, bake.ManifestFile))
 	if err != nil {
 		return nil, false, fmt.Errorf("publish: no build in %s (%w); run bake build first", dir, err)
@@ -38,7 +48,12 @@ func Prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	opts.Pending = append(opts.Pending, pending...)
-	plan, err = DiffManifests(local, remoteReader, opts)
+	if verify || remoteReader == nil {
+		// No record of what bake published: look at what is there.
+		plan, err = Verify(ctx, bucket, bake.ManifestEntries(local), opts)
+	} else {
+		plan, err = DiffManifests(local, remoteReader, opts)
+	}
 	if plan == nil {
 		return nil, false, err
 	}

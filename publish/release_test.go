@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"gocloud.dev/blob/memblob"
 )
 
@@ -63,5 +65,46 @@ func TestRollback(t *testing.T) {
 	}
 	if _, _, _, err := PrepareRollback(ctx, bucket, "../x", store, DiffOptions{}); err == nil {
 		t.Error("a release ID with a slash was accepted")
+	}
+}
+
+func TestVerifyRepairs(t *testing.T) {
+	ctx := context.Background()
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	out := filepath.Join(t.TempDir(), "_site")
+	buildSite(t, out, site{"/": "<p>home</p>", "/a/": "<p>a</p>", "/b/": "<p>b</p>", "/app.css": "body{}"})
+	publish(t, bucket, out, false)
+
+	// Behind bake's back: one page overwritten, one deleted, a foreign file added.
+	bucket.WriteAll(ctx, "a/index.html", []byte("<p>vandal</p>"), nil)
+	bucket.Delete(ctx, "b/index.html")
+	bucket.WriteAll(ctx, "google123.html", []byte("verification"), nil)
+
+	if plan, _, err := Prepare(ctx, bucket, out, DiffOptions{}); err != nil || !plan.Empty() {
+		t.Fatalf("the manifest diff cannot see it: %v %v", plan.Summary(), err)
+	}
+	plan, _, err := PrepareVerify(ctx, bucket, out, DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := keysOf(plan)
+	if diff := cmp.Diff([]string{"a/index.html", "b/index.html"}, got.Pages); diff != "" || len(got.Deletes) != 0 {
+		t.Errorf("verify plan: pages %v, deletes %v", got.Pages, got.Deletes)
+	}
+	// Without a remote manifest, the listing is used too: only the damage is sent.
+	bucket.Delete(ctx, ManifestKey)
+	plan, _, err = Prepare(ctx, bucket, out, DiffOptions{})
+	if err != nil || plan.Uploads() != 2 || plan.Unchanged != 2 {
+		t.Fatalf("no remote manifest: %s %v", plan.Summary(), err)
+	}
+	if _, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out}); err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := read(t, bucket, "a/index.html"); body != "<p>a</p>" {
+		t.Errorf("a/index.html = %q", body)
+	}
+	if ok, _ := bucket.Exists(ctx, "google123.html"); !ok {
+		t.Error("a file bake did not publish was deleted")
 	}
 }

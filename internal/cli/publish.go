@@ -27,6 +27,7 @@ type publishFlags struct {
 	dryRun  bool
 	json    bool
 	force   bool
+	verify  bool
 	workers int
 }
 
@@ -51,6 +52,7 @@ a year and immutable, HTML a minute with stale-while-revalidate, the rest an
 hour, or [[publish.cache_control]] rules), and, on S3, gzip for text.`,
 		Example: `  bake build && bake publish --to /srv/www
   bake publish --dry-run
+  bake publish --verify
   bake publish --to 's3://my-site?region=eu-west-1' --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +63,7 @@ hour, or [[publish.cache_control]] rules), and, on S3, gzip for text.`,
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan (uploads with reasons, deletes, bytes) and change nothing")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the plan and result as JSON on stdout")
 	cmd.Flags().BoolVar(&f.force, "force", false, "allow more deletes than max_deletes")
+	cmd.Flags().BoolVar(&f.verify, "verify", false, "compare against what the target really holds (lists it, one request an object) to repair changes made behind bake's back")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "uploads at once (default: [publish] workers, 8)")
 	return cmd
 }
@@ -189,7 +192,11 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 		out = filepath.Join(g.dir, out)
 	}
 	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force}
-	plan, resume, diffErr := publish.Prepare(ctx, t.bucket, out, opts)
+	prepare := publish.Prepare
+	if f.verify {
+		prepare = publish.PrepareVerify
+	}
+	plan, resume, diffErr := prepare(ctx, t.bucket, out, opts)
 	if plan == nil {
 		return diffErr
 	}
