@@ -381,6 +381,9 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 		DisableContentTypeDetection: true,
 		Metadata:                    map[string]string{"sha256": c.Entry.SHA256},
 	}
+	if c.Entry.Redirect != "" {
+		wo.Metadata["redirect"] = c.Entry.Redirect
+	}
 	if opts.BeforeWrite != nil {
 		wo.BeforeWrite = func(asFunc func(any) bool) error { return opts.BeforeWrite(c, asFunc) }
 	}

@@ -122,7 +122,7 @@ func diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions, unchange
 				if err := plan.upload(l, ReasonChanged); err != nil {
 					return nil, err
 				}
-			case r.Type != "" && l.Type != r.Type || l.Redirect != r.Redirect:
+			case r.Type != "" && (l.Type != r.Type || l.Redirect != r.Redirect): // an empty type: unknown (a listed object without bake's metadata)
 				if err := plan.upload(l, ReasonType); err != nil {
 					return nil, err
 				}

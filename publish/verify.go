@@ -44,7 +44,7 @@ func Listed(ctx context.Context, bucket *blob.Bucket) ([]bake.Entry, error) {
 		}
 		e := bake.Entry{Path: bake.PathOf(obj.Key), Size: a.Size, SHA256: a.Metadata["sha256"]}
 		if e.SHA256 != "" {
-			e.Route, e.Type = "bake", a.ContentType
+			e.Route, e.Type, e.Redirect = "bake", a.ContentType, a.Metadata["redirect"]
 		} else {
 			data, err := bucket.ReadAll(ctx, obj.Key)
 			if err != nil {
