@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -96,9 +95,6 @@ func Begin(final string) (*Staging, error) {
 
 // Dir returns the staging folder's path.
 func (s *Staging) Dir() string { return s.dir }
-
-// Final returns the path of the live build folder the staging folder replaces.
-func (s *Staging) Final() string { return s.final }
 
 // WriteFile writes data to name, a slash-separated path inside the build
 // (as returned by bake.FileName), creating folders as needed. The staging
@@ -255,27 +251,6 @@ func syncDir(dir string) error {
 	defer f.Close()
 	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
 		return err
-	}
-	return nil
-}
-
-// CopyFile copies the file at src (outside the build) to name inside it.
-func (s *Staging) CopyFile(name, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("copy %s: %w", src, err)
-	}
-	defer in.Close()
-	out, err := s.Create(name)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copy %s: %w", src, err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	return nil
 }
