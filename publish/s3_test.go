@@ -13,8 +13,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/bakehq/bake/internal/testenv"
@@ -36,29 +34,7 @@ type s3Test struct {
 func s3Setup(t *testing.T) *s3Test {
 	t.Helper()
 	srv := testenv.S3(t)
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(srv.Region),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(srv.Endpoint)
-		o.UsePathStyle = true
-	})
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '-'
-	}, "bake-"+strings.ToLower(t.Name()))
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		var owned *types.BucketAlreadyOwnedByYou
-		if !errors.As(err, &owned) {
-			t.Fatal(err)
-		}
-	}
-	return &s3Test{endpoint: srv.Endpoint, region: srv.Region, name: name, client: client}
+	return &s3Test{endpoint: srv.Endpoint, region: srv.Region, name: srv.Bucket(t), client: srv.Client(t)}
 }
 
 // open opens the bucket through gocloud at endpoint (the server or a proxy).

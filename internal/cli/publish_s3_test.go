@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/bakehq/bake/internal/testenv"
 )
@@ -21,17 +19,7 @@ import (
 func TestPublishCommandToS3(t *testing.T) {
 	srv := testenv.S3(t)
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(srv.Region),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(srv.Endpoint)
-		o.UsePathStyle = true
-	})
-	bucket := "bake-cli-publish"
-	client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	client, bucket := srv.Client(t), srv.Bucket(t)
 
 	dir := filepath.Join(t.TempDir(), "site")
 	if err := writeScaffold(dir); err != nil {

@@ -1,9 +1,17 @@
 package testenv
 
 import (
+	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // S3EndpointEnv names the variable holding the endpoint of the S3-compatible
@@ -45,4 +53,41 @@ func S3(t testing.TB) S3Server {
 		tt.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	}
 	return s
+}
+
+// Client returns an AWS SDK client for the server with static keys: an
+// independent client, to check what bake wrote with something other than
+// bake's own code.
+func (s S3Server) Client(t testing.TB) *s3.Client {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(s.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(s.Endpoint)
+		o.UsePathStyle = true
+	})
+}
+
+// Bucket creates a bucket named for the test (if it does not exist) and
+// returns its name.
+func (s S3Server) Bucket(t testing.TB) string {
+	t.Helper()
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, "bake-"+strings.ToLower(t.Name()))
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	_, err := s.Client(t).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)})
+	var owned *types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		t.Fatalf("testenv: create bucket %s: %v", name, err)
+	}
+	return name
 }
