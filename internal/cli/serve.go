@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -309,4 +308,3 @@ func (w *watcher) changed() string {
 	return what
 }
 
-var _ = os.Getpid
