@@ -307,4 +307,3 @@ func (w *watcher) changed() string {
 	}
 	return what
 }
-
