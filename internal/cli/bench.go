@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bakehq/bake/internal/benchsite"
@@ -21,8 +22,9 @@ type benchFlags struct {
 	items int
 	seed  int64
 	keep  string
-	runs  int
-	json  bool
+	runs    int
+	json    bool
+	publish string
 }
 
 func benchCmd(g *globals) *cobra.Command {
@@ -35,6 +37,10 @@ with a home page, paginated lists, 20 category lists, one page per item,
 RSS and Atom feeds, a sitemap and a 404 page), builds it --runs times, each
 as a separate bake build process, and prints the median wall time,
 pages per second, peak memory (RSS) and bytes written.
+
+--publish TARGET then times bake publish to a folder or bucket (an empty
+one for the full case): a full publish, a no-op publish, and a publish
+after one title changed and the site was rebuilt.
 
 --keep DIR leaves the generated site there (bake.toml, templates, bench.db)
 so that it can be rebuilt, changed and compared by hand; a later bench
@@ -51,6 +57,7 @@ with the same --keep, --items and --seed reuses its database.`,
 	cmd.Flags().StringVar(&f.keep, "keep", "", "generate the site in DIR and keep it (default: a temporary folder, removed)")
 	cmd.Flags().IntVar(&f.runs, "runs", 1, "builds to run; the median is reported")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the figures as JSON on stdout")
+	cmd.Flags().StringVar(&f.publish, "publish", "", "also time bake publish to this folder or bucket URL: full, no-op, and one changed row")
 	return cmd
 }
 
@@ -77,6 +84,17 @@ type benchResult struct {
 	Bytes          int64      `json:"bytes"`
 	CPUs           int        `json:"cpus"`
 	Runs           []benchRun `json:"runs"`
+	// Publish holds the seconds of each publish case, when --publish is set.
+	Publish map[string]publishRun `json:"publish,omitempty"`
+}
+
+// publishRun is the figures of one bake publish process.
+type publishRun struct {
+	Seconds      float64 `json:"seconds"`
+	Uploaded     int     `json:"uploaded"`
+	Deleted      int     `json:"deleted"`
+	BytesSent    int64   `json:"bytes_sent"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 }
 
 func runBench(ctx context.Context, g *globals, f benchFlags) error {
@@ -124,6 +142,20 @@ func runBench(ctx context.Context, g *globals, f benchFlags) error {
 	res.PagesPerSecond = med.PagesPerSecond
 	for _, r := range res.Runs {
 		res.PeakRSSBytes = max(res.PeakRSSBytes, r.PeakRSSBytes)
+	}
+	if f.publish != "" {
+		pub, err := benchPublish(ctx, dir, f)
+		if err != nil {
+			return err
+		}
+		res.Publish = pub
+		if !f.json {
+			for _, c := range []string{"full", "noop", "one_change"} {
+				r := pub[c]
+				fmt.Fprintf(g.stdio.Out, "publish %s: %.2fs, %d uploaded (%s sent), %d deleted, peak RSS %s\n",
+					c, r.Seconds, r.Uploaded, humanBytes(r.BytesSent), r.Deleted, humanBytes(r.PeakRSSBytes))
+			}
+		}
 	}
 	if f.json {
 		enc := json.NewEncoder(g.stdio.Out)
@@ -209,4 +241,73 @@ func benchBuild(ctx context.Context, dir string) (benchRun, error) {
 		run.PagesPerSecond = float64(run.Pages) / run.Seconds
 	}
 	return run, nil
+}
+
+// runChild runs bake with args in a child process and returns its stdout
+// and wall time.
+func runChild(ctx context.Context, args ...string) ([]byte, time.Duration, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, 0, fmt.Errorf("bench: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1") // lets a test binary act as bake
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err = cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return nil, wall, fmt.Errorf("bench: bake %s: %w\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.Bytes(), wall, nil
+}
+
+// benchPublish times a full publish, a no-op publish, and a publish after
+// one row changed and the site was rebuilt, each as its own process.
+func benchPublish(ctx context.Context, dir string, f benchFlags) (map[string]publishRun, error) {
+	one := func() (publishRun, error) {
+		out, wall, err := runChild(ctx, "publish", "--json", "-C", dir, "--to", f.publish, "--force")
+		if err != nil {
+			return publishRun{}, err
+		}
+		var rep struct {
+			Result struct {
+				Uploaded  int   `json:"uploaded"`
+				Deleted   int   `json:"deleted"`
+				BytesSent int64 `json:"bytes_sent"`
+			} `json:"result"`
+			PeakRSS int64 `json:"peak_rss_bytes"`
+		}
+		if err := json.Unmarshal(out, &rep); err != nil {
+			return publishRun{}, fmt.Errorf("bench: read publish report: %w", err)
+		}
+		return publishRun{Seconds: wall.Seconds(), Uploaded: rep.Result.Uploaded, Deleted: rep.Result.Deleted,
+			BytesSent: rep.Result.BytesSent, PeakRSSBytes: rep.PeakRSS}, nil
+	}
+	res := map[string]publishRun{}
+	var err error
+	if res["full"], err = one(); err != nil {
+		return nil, err
+	}
+	if res["noop"], err = one(); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bench.db"))
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	_, err = benchsite.Mutate(ctx, db, benchsite.DialectSQLite, benchsite.MutateTitle, benchsite.Options{Items: f.items, Seed: f.seed})
+	db.Close()
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	os.Remove(filepath.Join(dir, "bench.db.stamp")) // the data no longer matches the seed
+	if _, _, err := runChild(ctx, "build", "-q", "-C", dir); err != nil {
+		return nil, err
+	}
+	if res["one_change"], err = one(); err != nil {
+		return nil, err
+	}
+	return res, nil
 }

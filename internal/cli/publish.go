@@ -169,6 +169,7 @@ func (t *target) apply(ctx context.Context, g *globals, plan *publish.Plan, opts
 	if res != nil {
 		report["result"] = res
 	}
+	report["peak_rss_bytes"] = peakRSS()
 	if asJSON {
 		enc := json.NewEncoder(g.stdio.Out)
 		enc.SetIndent("", "  ")
