@@ -19,9 +19,9 @@ import (
 )
 
 type benchFlags struct {
-	items int
-	seed  int64
-	keep  string
+	items   int
+	seed    int64
+	keep    string
 	runs    int
 	json    bool
 	publish string
