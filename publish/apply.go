@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,6 +69,9 @@ type ApplyOptions struct {
 	// such as an S3 website redirect for a redirect page.
 	BeforeWrite func(c Change, asFunc func(any) bool) error
 }
+
+// errIntegrity marks bytes that are not the ones a plan was made from.
+var errIntegrity = errors.New("integrity")
 
 // Result is what Apply did.
 type Result struct {
@@ -335,7 +341,7 @@ func retry(ctx context.Context, opts ApplyOptions, what string, fn func() error)
 		if err = fn(); err == nil || ctx.Err() != nil {
 			return err
 		}
-		if c := gcerrors.Code(err); c == gcerrors.PermissionDenied || c == gcerrors.InvalidArgument {
+		if c := gcerrors.Code(err); c == gcerrors.PermissionDenied || c == gcerrors.InvalidArgument || errors.Is(err, errIntegrity) {
 			return err // trying again will not help
 		}
 		opts.Logger.Warn("publish: retrying", "object", what, "try", try+1, "err", err)
@@ -369,6 +375,11 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 	data, err := src.File(c.Key, c.Entry)
 	if err != nil {
 		return 0, err
+	}
+	// The bytes must be the ones the plan was made from: a build swapped
+	// in during the publish, or a damaged store, is stopped here.
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != c.Entry.SHA256 {
+		return 0, fmt.Errorf("%w: %s does not match its manifest entry (the build changed during the publish?); run bake publish again", errIntegrity, c.Key)
 	}
 	if opts.Store != nil {
 		if err := opts.Store.Put(c.Entry.SHA256, data); err != nil {

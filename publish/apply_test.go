@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"iter"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,5 +155,28 @@ func TestPendingDeletesAreFinished(t *testing.T) {
 	keys, err := PendingDeletes(ctx, bucket)
 	if err != nil || len(keys) != 2 || keys[0] != "gone/index.html" {
 		t.Fatalf("pending = %v, %v", keys, err)
+	}
+}
+
+func TestApplyRefusesChangedBytes(t *testing.T) {
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "_site")
+	buildSite(t, out, site{"/": "<p>home</p>"})
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	plan, _, err := Prepare(ctx, bucket, out, DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The build changes between the plan and the upload.
+	if err := os.WriteFile(filepath.Join(out, "index.html"), []byte("<p>other</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Apply(ctx, bucket, plan, ApplyOptions{Dir: out})
+	if err == nil || !strings.Contains(err.Error(), "does not match its manifest entry") {
+		t.Fatalf("err = %v", err)
+	}
+	if ok, _ := bucket.Exists(ctx, "index.html"); ok {
+		t.Error("bytes that do not match the plan were uploaded")
 	}
 }
