@@ -21,6 +21,10 @@ type PublishConfig struct {
 	MaxDeletes int `toml:"max_deletes"`
 	// Workers is the number of uploads at once. If zero, 8.
 	Workers int `toml:"workers"`
+	// CloudFront, if set, is the ID of a CloudFront distribution in front
+	// of the target: after each publish, exactly the replaced and deleted
+	// paths are invalidated (one "/*" past 1,000 paths).
+	CloudFront string `toml:"cloudfront"`
 	// CacheControl rules, first match wins; unmatched objects get the
 	// defaults (fingerprinted assets a year, HTML a minute, the rest an hour).
 	CacheControl []CacheRule `toml:"cache_control"`

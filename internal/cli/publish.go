@@ -169,6 +169,15 @@ func (t *target) apply(ctx context.Context, g *globals, plan *publish.Plan, opts
 	if res != nil {
 		report["result"] = res
 	}
+	if err == nil && t.cfg.Publish.CloudFront != "" {
+		ids, ierr := invalidate(ctx, t.cfg.Publish.CloudFront, plan)
+		report["invalidations"] = ids
+		if ierr != nil {
+			err = fmt.Errorf("published, but %w; invalidate by hand or wait for the Cache-Control max-age", ierr)
+		} else if len(ids) > 0 && !asJSON {
+			fmt.Fprintf(g.stdio.Err, "CloudFront %s: invalidation %s\n", t.cfg.Publish.CloudFront, strings.Join(ids, ", "))
+		}
+	}
 	report["peak_rss_bytes"] = peakRSS()
 	if asJSON {
 		enc := json.NewEncoder(g.stdio.Out)
