@@ -55,6 +55,8 @@ type ApplyOptions struct {
 	// Retries is how many times a failed upload or delete is tried again,
 	// with backoff. If zero, 4; if negative, none.
 	Retries int
+	// Timeout bounds one try of one upload or delete. If zero, 2 minutes.
+	Timeout time.Duration
 	// Resume skips uploads whose object already has the same SHA-256 and
 	// content type (one HEAD each): set it when Interrupted reports that
 	// the last publish did not finish, so a re-run does not send again
@@ -185,6 +187,9 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		opts.Retries = 4
 	}
 	opts.Retries = max(opts.Retries, 0)
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Minute
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -309,7 +314,13 @@ func each(ctx context.Context, changes []Change, opts ApplyOptions, fn func(cont
 	for range min(opts.Workers, len(changes)) {
 		wg.Go(func() {
 			for c := range work {
-				err := retry(ctx, opts, c.Key, func() error { return fn(ctx, c) })
+				err := retry(ctx, opts, c.Key, func() error {
+					// A stalled connection must not hang the publish: each
+					// try of each object has its own deadline.
+					tctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+					defer cancel()
+					return fn(tctx, c)
+				})
 				if err != nil {
 					once.Do(func() { firstErr = fmt.Errorf("publish %s: %w", c.Key, err); cancel() })
 					continue

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
@@ -178,5 +180,38 @@ func TestApplyRefusesChangedBytes(t *testing.T) {
 	}
 	if ok, _ := bucket.Exists(ctx, "index.html"); ok {
 		t.Error("bytes that do not match the plan were uploaded")
+	}
+}
+
+func TestApplyTimesOutStalledUploads(t *testing.T) {
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "_site")
+	buildSite(t, out, site{"/": "<p>home</p>"})
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	plan, _, err := Prepare(ctx, bucket, out, DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	tries := 0
+	stall := func(c Change, as func(any) bool) error {
+		mu.Lock()
+		tries++
+		first := tries == 1
+		mu.Unlock()
+		if first {
+			time.Sleep(200 * time.Millisecond) // the first try stalls past its deadline
+		}
+		return nil
+	}
+	if _, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out, Timeout: 50 * time.Millisecond, BeforeWrite: stall}); err != nil {
+		t.Fatal(err)
+	}
+	if tries != 2 {
+		t.Errorf("%d tries, want 2 (a stalled one, then a retry)", tries)
+	}
+	if body, _ := read(t, bucket, "index.html"); body != "<p>home</p>" {
+		t.Errorf("index.html = %q", body)
 	}
 }
