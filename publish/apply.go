@@ -284,7 +284,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	rel.ID = rel.Time.Format("20060102-150405") + "-" + randomHex(3)
 	rel.Uploaded, rel.Deleted = res.Uploaded, res.Deleted
 	rel.Files = plan.Unchanged + plan.Uploads()
-	if err := writeRelease(ctx, bucket, rel, zbuf.Bytes(), opts); err != nil {
+	if err := writeRelease(ctx, bucket, rel, opts); err != nil {
 		return res, err
 	}
 	res.Release = rel.ID

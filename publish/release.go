@@ -37,22 +37,22 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// writeRelease stores the record and the compressed manifest of a release.
-func writeRelease(ctx context.Context, bucket *blob.Bucket, rel Release, manifestGz []byte, opts ApplyOptions) error {
+// writeRelease stores the record of a release and a copy of its manifest,
+// made by the storage itself from the manifest just written (no second
+// upload of megabytes), then the record that makes it visible.
+func writeRelease(ctx context.Context, bucket *blob.Bucket, rel Release, opts ApplyOptions) error {
+	manifestKey := ReleasesPrefix + rel.ID + ".manifest.jsonl.gz"
+	if err := retry(ctx, opts, "copy "+manifestKey, func() error {
+		return bucket.Copy(ctx, manifestKey, ManifestKey, nil)
+	}); err != nil {
+		return fmt.Errorf("publish: record release: %w", err)
+	}
 	meta, _ := json.Marshal(rel)
-	for key, data := range map[string][]byte{
-		ReleasesPrefix + rel.ID + ".manifest.jsonl.gz": manifestGz,
-		ReleasesPrefix + rel.ID + ".json":              meta,
-	} {
-		ct := "application/json"
-		if strings.HasSuffix(key, ".gz") {
-			ct = "application/gzip"
-		}
-		if err := retry(ctx, opts, "write "+key, func() error {
-			return bucket.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: ct, CacheControl: "no-store"})
-		}); err != nil {
-			return fmt.Errorf("publish: record release: %w", err)
-		}
+	key := ReleasesPrefix + rel.ID + ".json"
+	if err := retry(ctx, opts, "write "+key, func() error {
+		return bucket.WriteAll(ctx, key, meta, &blob.WriterOptions{ContentType: "application/json", CacheControl: "no-store"})
+	}); err != nil {
+		return fmt.Errorf("publish: record release: %w", err)
 	}
 	return nil
 }
