@@ -211,19 +211,9 @@ func prepareBench(ctx context.Context, dir string, f benchFlags) error {
 // benchBuild runs bake build --json on dir in a child process, so that its
 // wall time and peak RSS are the build's alone.
 func benchBuild(ctx context.Context, dir string) (benchRun, error) {
-	exe, err := os.Executable()
+	out, wall, err := runChild(ctx, "build", "--json", "-C", dir)
 	if err != nil {
-		return benchRun{}, fmt.Errorf("bench: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, exe, "build", "--json", "-C", dir)
-	cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1") // lets a test binary act as bake
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		return benchRun{}, fmt.Errorf("bench: build: %w\n%s", err, errb.String())
+		return benchRun{}, err
 	}
 	var rep struct {
 		Pages   int     `json:"pages"`
@@ -231,7 +221,7 @@ func benchBuild(ctx context.Context, dir string) (benchRun, error) {
 		Seconds float64 `json:"seconds"`
 		PeakRSS int64   `json:"peak_rss_bytes"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+	if err := json.Unmarshal(out, &rep); err != nil {
 		return benchRun{}, fmt.Errorf("bench: read build report: %w", err)
 	}
 	// The child reports its own peak: the rusage of a child started by
