@@ -59,13 +59,18 @@ hour, or [[publish.cache_control]] rules), and, on S3, gzip for text.`,
 			return runPublish(cmd.Context(), g, f)
 		},
 	}
+	planFlags(cmd, &f)
+	cmd.Flags().BoolVar(&f.verify, "verify", false, "compare against what the target really holds (lists it, one request an object) to repair changes made behind bake's back")
+	cmd.Flags().IntVar(&f.workers, "workers", 0, "uploads at once (default: [publish] workers, 8)")
+	return cmd
+}
+
+// planFlags adds the flags publish and rollback share.
+func planFlags(cmd *cobra.Command, f *publishFlags) {
 	cmd.Flags().StringVar(&f.to, "to", "", "target bucket URL or folder (default: [publish] url of bake.toml)")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan (uploads with reasons, deletes, bytes) and change nothing")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the plan and result as JSON on stdout")
 	cmd.Flags().BoolVar(&f.force, "force", false, "allow more deletes than max_deletes")
-	cmd.Flags().BoolVar(&f.verify, "verify", false, "compare against what the target really holds (lists it, one request an object) to repair changes made behind bake's back")
-	cmd.Flags().IntVar(&f.workers, "workers", 0, "uploads at once (default: [publish] workers, 8)")
-	return cmd
 }
 
 // bucketURL turns a folder path into a file:// URL and leaves URLs as they
@@ -211,6 +216,13 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 		return diffErr
 	}
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun}
+	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{Dir: out, Workers: f.workers, Resume: resume,
+		Release: publish.Release{Commit: gitCommit(g.dir)}})
+}
+
+// run shows the plan (dry run, or a plan refused for its deletes) or
+// applies it.
+func (t *target) run(ctx context.Context, g *globals, f publishFlags, plan *publish.Plan, diffErr error, report map[string]any, opts publish.ApplyOptions) error {
 	if f.dryRun || diffErr != nil {
 		if f.json {
 			json.NewEncoder(g.stdio.Out).Encode(report)
@@ -219,8 +231,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 		}
 		return diffErr
 	}
-	return t.apply(ctx, g, plan, publish.ApplyOptions{Dir: out, Workers: f.workers, Resume: resume,
-		Release: publish.Release{Commit: gitCommit(g.dir)}}, f.json, report)
+	return t.apply(ctx, g, plan, opts, f.json, report)
 }
 
 // gitCommit returns the commit of the site folder's git repository, or "".

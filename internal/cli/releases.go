@@ -79,10 +79,7 @@ recorded as a release of its own.`,
 			return runRollback(cmd.Context(), g, f, args[0])
 		},
 	}
-	cmd.Flags().StringVar(&f.to, "to", "", "target bucket URL or folder (default: [publish] url of bake.toml)")
-	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan and change nothing")
-	cmd.Flags().BoolVar(&f.json, "json", false, "print the plan and result as JSON on stdout")
-	cmd.Flags().BoolVar(&f.force, "force", false, "allow more deletes than max_deletes")
+	planFlags(cmd, &f)
 	return cmd
 }
 
@@ -98,14 +95,6 @@ func runRollback(ctx context.Context, g *globals, f publishFlags, id string) err
 		return diffErr
 	}
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun, "rollback_to": id}
-	if f.dryRun || diffErr != nil {
-		if f.json {
-			json.NewEncoder(g.stdio.Out).Encode(report)
-		} else {
-			printPlan(g, plan)
-		}
-		return diffErr
-	}
-	return t.apply(ctx, g, plan, publish.ApplyOptions{From: src, Resume: resume,
-		Release: publish.Release{RollbackOf: id, Commit: gitCommit(g.dir)}}, f.json, report)
+	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{From: src, Resume: resume,
+		Release: publish.Release{RollbackOf: id, Commit: gitCommit(g.dir)}})
 }
