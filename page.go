@@ -43,6 +43,12 @@ type Page struct {
 	// Render writes the page's bytes. It may be called from any goroutine, and
 	// must record what it reads with [Track] (ctx carries the page's tracker).
 	Render func(ctx context.Context, w io.Writer) error
+	// Remove, in an [Updater.Update] stream, says the page at Path is no
+	// longer part of the site: its file and entry are deleted.
+	Remove bool
+	// Reason, in an [Updater.Update] stream, says which change made the
+	// page be rendered again (shown by bake build --explain).
+	Reason string
 }
 
 // HTML reports whether the page is an HTML document.

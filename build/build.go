@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, if set, is updated as pages are written.
 	Progress *Progress
+	// Explain makes [Update] list every page it rendered or removed, and why.
+	Explain bool
 }
 
 // Progress counts the work of a running build; read it from any goroutine.
@@ -187,7 +190,11 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	rep.Slowest = rep.Slowest[:min(len(rep.Slowest), slowestKept)]
 
 	manifestStart := time.Now()
-	dups, err := idx.writeManifest(stage)
+	var values map[string]string
+	if u, ok := site.(bake.Updater); ok {
+		values = u.State()
+	}
+	dups, err := idx.writeIndex(ctx, stage, values)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +294,7 @@ func (w *worker) do(ctx context.Context, p *bake.Page) {
 		w.problem(p, fmt.Errorf("encode manifest entry: %w", err))
 		return
 	}
-	if err := w.idx.add(p.Path, w.line.Bytes()); err != nil {
+	if err := w.idx.add(p.Path, w.line.Bytes(), &e); err != nil {
 		w.problem(p, err)
 		return
 	}
@@ -346,12 +353,14 @@ type index struct {
 	w     *bufio.Writer
 	size  int64
 	items []indexItem
+	meta  []byte
 }
 
 type indexItem struct {
 	path string
 	off  int64
-	n    int32
+	n    int32 // length of the manifest line, newline included
+	m    int32 // length of the route, key and deps after it
 }
 
 func newIndex() (*index, error) {
@@ -363,10 +372,14 @@ func newIndex() (*index, error) {
 	return &index{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
 }
 
-func (x *index) add(path string, line []byte) error {
+func (x *index) add(path string, line []byte, e *bake.Entry) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if _, err := x.w.Write(line); err != nil {
+		return fmt.Errorf("write manifest spill: %w", err)
+	}
+	x.meta = appendMeta(x.meta[:0], e)
+	if _, err := x.w.Write(x.meta); err != nil {
 		return fmt.Errorf("write manifest spill: %w", err)
 	}
 	if len(x.items) == cap(x.items) {
@@ -376,16 +389,17 @@ func (x *index) add(path string, line []byte) error {
 		copy(grown, x.items)
 		x.items = grown
 	}
-	x.items = append(x.items, indexItem{path: path, off: x.size, n: int32(len(line))})
-	x.size += int64(len(line))
+	x.items = append(x.items, indexItem{path: path, off: x.size, n: int32(len(line)), m: int32(len(x.meta))})
+	x.size += int64(len(line) + len(x.meta))
 	return nil
 }
 
 func (x *index) close() { x.f.Close() }
 
-// writeManifest sorts the entries by path and writes the manifest into the
-// staging folder. Two pages with one path are returned as problems.
-func (x *index) writeManifest(stage *output.Staging) ([]*bake.Error, error) {
+// writeIndex sorts the entries by path and writes the index into the
+// staging folder, with the site's values. Two pages with one path are
+// returned as problems.
+func (x *index) writeIndex(ctx context.Context, stage *output.Staging, values map[string]string) ([]*bake.Error, error) {
 	if err := x.w.Flush(); err != nil {
 		return nil, fmt.Errorf("write manifest spill: %w", err)
 	}
@@ -393,7 +407,7 @@ func (x *index) writeManifest(stage *output.Staging) ([]*bake.Error, error) {
 	var dups []*bake.Error
 	read := func(it indexItem) (bake.Entry, error) {
 		var e bake.Entry
-		b := make([]byte, it.n)
+		b := make([]byte, it.n) // the line, without the meta after it
 		if _, err := x.f.ReadAt(b, it.off); err != nil {
 			return e, fmt.Errorf("read manifest spill: %w", err)
 		}
@@ -429,28 +443,61 @@ func (x *index) writeManifest(stage *output.Staging) ([]*bake.Error, error) {
 	if len(dups) > 0 {
 		return dups, nil
 	}
-	f, err := stage.Create(bake.ManifestFile)
+	name, err := stage.IndexPath()
 	if err != nil {
 		return nil, err
 	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	fmt.Fprintf(bw, "{\"bake_manifest\":%d}\n", bake.ManifestVersion)
+	iw, err := output.NewIndexWriter(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	sr := io.NewSectionReader(x.f, 0, x.size)
 	buf := make([]byte, 0, 4096)
+	var deps []bake.Dep
 	for _, it := range x.items {
-		buf = slices.Grow(buf[:0], int(it.n))[:it.n]
+		buf = slices.Grow(buf[:0], int(it.n+it.m))[:it.n+it.m]
 		if _, err := sr.ReadAt(buf, it.off); err != nil {
-			f.Close()
+			iw.Abort()
 			return nil, fmt.Errorf("read manifest spill: %w", err)
 		}
-		bw.Write(buf)
+		var route, key string
+		route, key, deps = readMeta(buf[it.n:], deps[:0])
+		if err := iw.Add(ctx, it.path, route, key, buf[:it.n-1], deps); err != nil {
+			iw.Abort()
+			return nil, err
+		}
 	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write manifest: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write manifest: %w", err)
+	if err := iw.Commit(ctx, values); err != nil {
+		return nil, err
 	}
 	return nil, nil
+}
+
+// appendMeta encodes the route, key and deps of e after a manifest line in
+// the spill, so that writing the index needs no JSON decoding.
+func appendMeta(b []byte, e *bake.Entry) []byte {
+	str := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
+	str(e.Route)
+	str(e.Key)
+	b = binary.AppendUvarint(b, uint64(len(e.Deps)))
+	for _, d := range e.Deps {
+		str(string(d))
+	}
+	return b
+}
+
+func readMeta(b []byte, deps []bake.Dep) (route, key string, _ []bake.Dep) {
+	str := func() string {
+		n, k := binary.Uvarint(b)
+		s := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s
+	}
+	route, key = str(), str()
+	n, k := binary.Uvarint(b)
+	b = b[k:]
+	for range n {
+		deps = append(deps, bake.Dep(str()))
+	}
+	return route, key, deps
 }

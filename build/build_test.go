@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -48,12 +50,16 @@ func text(s string, deps ...bake.Dep) func(context.Context, io.Writer) error {
 
 func readManifest(t *testing.T, dir string) *bake.Manifest {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, bake.ManifestFile))
+	idx, err := output.OpenIndex(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	m, err := bake.ReadManifest(f)
+	defer idx.Close()
+	var b bytes.Buffer
+	if err := idx.WriteManifest(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	m, err := bake.ReadManifest(&b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/bakehq/bake"
 )
 
 // Staging is a full build being written. Create it with [Begin], write files
@@ -95,6 +97,15 @@ func Begin(final string) (*Staging, error) {
 
 // Dir returns the staging folder's path.
 func (s *Staging) Dir() string { return s.dir }
+
+// IndexPath creates the reserved folder of the staging build and returns
+// the file name its index is to be written at (see [NewIndexWriter]).
+func (s *Staging) IndexPath() (string, error) {
+	if err := s.root.MkdirAll(bake.ReservedDir, 0o755); err != nil {
+		return "", fmt.Errorf("create index: %w", err)
+	}
+	return filepath.Join(s.dir, filepath.FromSlash(IndexFile)), nil
+}
 
 // WriteFile writes data to name, a slash-separated path inside the build
 // (as returned by bake.FileName), creating folders as needed. The staging

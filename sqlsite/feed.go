@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/bakehq/bake"
 )
@@ -317,7 +319,6 @@ type sitemapCollector struct {
 	w       *bufio.Writer
 	n       int
 	size    int64
-	offsets []int64 // file offset of every sitemapMax-th entry
 	exclude []string
 }
 
@@ -338,17 +339,43 @@ func (c *sitemapCollector) add(p *bake.Page) {
 			return
 		}
 	}
-	if c.n%sitemapMax == 0 {
-		c.offsets = append(c.offsets, c.size)
-	}
-	c.n++
 	var lm int64
 	if !p.LastMod.IsZero() {
 		lm = p.LastMod.Unix()
 	}
-	line := strconv.FormatInt(lm, 10) + "\t" + p.Path + "\n"
+	c.addPath(p.Path, lm)
+}
+
+// addPath records one URL of the sitemap; lastmod is in Unix seconds, 0
+// when unknown.
+func (c *sitemapCollector) addPath(path string, lastmod int64) {
+	c.n++
+	line := strconv.FormatInt(lastmod, 10) + "\t" + path + "\n"
 	c.w.WriteString(line)
 	c.size += int64(len(line))
+}
+
+// sorted reads back the collected URLs, sorted by path, as "lastmod\tpath"
+// strings sharing one buffer, so that a full and an incremental build list
+// them in the same order.
+func (c *sitemapCollector) sorted() ([]string, error) {
+	buf := make([]byte, c.size)
+	if _, err := c.f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	c.f.Close()
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	lines := make([]string, 0, c.n)
+	for line := range strings.SplitSeq(strings.TrimSuffix(all, "\n"), "\n") {
+		if line != "" {
+			lines = append(lines, line)
+		}
+	}
+	pathOf := func(l string) string { return l[strings.IndexByte(l, '\t')+1:] }
+	if !slices.IsSortedFunc(lines, func(a, b string) int { return strings.Compare(pathOf(a), pathOf(b)) }) {
+		slices.SortFunc(lines, func(a, b string) int { return strings.Compare(pathOf(a), pathOf(b)) })
+	}
+	return lines, nil
 }
 
 // sitemapPages yields the sitemap, split into an index and parts past
@@ -372,16 +399,15 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 		dir := r.Path[:strings.LastIndexByte(r.Path, '/')+1]
 		return dir + strings.TrimSuffix(r.Path[len(dir):], ".xml") + "-" + strconv.Itoa(i+1) + ".xml"
 	}
-	writeURLs := func(w io.Writer, from int64, count int) error {
-		sr := bufio.NewReader(io.NewSectionReader(c.f, from, c.size-from))
+	lines, err := c.sorted()
+	if err != nil {
+		return b.fail(r, r.Path, "", fmt.Errorf("sitemap: %w", err))
+	}
+	writeURLs := func(w io.Writer, from, count int) error {
 		bw := bufio.NewWriter(w)
 		bw.WriteString(xml.Header + `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
-		for i := 0; i < count; i++ {
-			line, err := sr.ReadString('\n')
-			if err != nil {
-				return fmt.Errorf("sitemap: %w", err)
-			}
-			lm, path, _ := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
+		for _, line := range lines[from : from+count] {
+			lm, path, _ := strings.Cut(line, "\t")
 			bw.WriteString("<url><loc>")
 			xml.EscapeText(bw, []byte(base+bake.EscapePath(path)))
 			bw.WriteString("</loc>")
@@ -397,7 +423,7 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 		return b.emitUnlisted(&bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, 0, c.n) }})
 	}
-	parts := len(c.offsets)
+	parts := (c.n + sitemapMax - 1) / sitemapMax
 	index := &bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 		Render: func(ctx context.Context, w io.Writer) error {
 			bw := bufio.NewWriter(w)
@@ -415,7 +441,7 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 	}
 	for i := 0; i < parts; i++ {
 		count := min(sitemapMax, c.n-i*sitemapMax)
-		from := c.offsets[i]
+		from := i * sitemapMax
 		if !b.emitUnlisted(&bake.Page{Path: part(i), Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, from, count) }}) {
 			return false

@@ -22,12 +22,7 @@ func TestLiveMatchesBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "_site")
-	f, err := os.Open(filepath.Join(out, bake.ManifestFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := bake.ReadManifest(f)
-	f.Close()
+	m, err := bake.ReadManifest(strings.NewReader(strings.Join(manifest(t, out), "\n")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -226,29 +226,42 @@ func (b *buildRun) detail(r *Route) bool {
 		query = "SELECT * FROM (" + clean(r.Query) + ") AS q WHERE " + strings.Join(conds, " AND ")
 	}
 	err := b.stream(r, query, args, func(row Row) bool {
-		key := keyString(row[r.Key])
-		path, err := r.pattern.fill(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
-		if err == nil {
-			_, err = bake.FileName(path)
-		}
-		if err != nil {
-			ok = b.fail(r, "", key, err)
-			return ok
-		}
-		deps := append([]bake.Dep{bake.RowDep(r.Table, key)}, extra...)
-		p := b.page(r, path, key, deps, &PageData{Row: row}, func(k string) (any, bool) { v, ok := row[k]; return v, ok })
-		if r.LastMod != "" {
-			if t, tok := asTime(row[r.LastMod]); tok {
-				p.LastMod = t.UTC()
-			}
-		}
-		ok = b.emit(p)
+		_, ok = b.detailRow(r, row, extra)
 		return ok
 	})
 	if err != nil {
 		return b.fail(r, r.Path, "", err)
 	}
 	return ok
+}
+
+// detailRow yields the page of one row of a detail route, and returns its
+// path ("" when the row cannot make a page). extra are the deps of the
+// route's other tables; nil to work them out.
+func (b *buildRun) detailRow(r *Route, row Row, extra []bake.Dep) (string, bool) {
+	if extra == nil {
+		for _, t := range tables(r.Query) {
+			if t != r.Table {
+				extra = append(extra, bake.TableDep(t))
+			}
+		}
+	}
+	key := keyString(row[r.Key])
+	path, err := r.pattern.fill(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
+	if err == nil {
+		_, err = bake.FileName(path)
+	}
+	if err != nil {
+		return "", b.fail(r, "", key, err)
+	}
+	deps := append([]bake.Dep{bake.RowDep(r.Table, key)}, extra...)
+	p := b.page(r, path, key, deps, &PageData{Row: row}, func(k string) (any, bool) { v, ok := row[k]; return v, ok })
+	if r.LastMod != "" {
+		if t, tok := asTime(row[r.LastMod]); tok {
+			p.LastMod = t.UTC()
+		}
+	}
+	return path, b.emit(p)
 }
 
 // periodOf truncates t to the archive's granularity.

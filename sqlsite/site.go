@@ -21,6 +21,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/bakehq/bake"
@@ -47,6 +48,9 @@ type Site struct {
 	routes    map[string]*Route
 	stats     map[string]*RouteStats
 	log       *slog.Logger
+
+	stateMu sync.Mutex
+	state   map[string]string // see State
 }
 
 // RouteStats counts the work of one route during a build.
@@ -306,6 +310,15 @@ func (b *buildRun) run() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	var state map[string]string
+	if b.target == "" {
+		st, err := s.fileState(nil)
+		if err != nil {
+			b.fail(nil, "", "", err)
+			return
+		}
+		state = st
+	}
 	for _, n := range names {
 		rows, err := s.db.queryRows(b.ctx, s.cfg.Queries[n])
 		if err != nil {
@@ -313,6 +326,16 @@ func (b *buildRun) run() {
 			return
 		}
 		b.data[n] = rows
+		if state != nil {
+			state["query:"+n] = rowsHash(rows)
+		}
+	}
+	if state != nil {
+		defer func() {
+			if !b.stopped {
+				s.setState(state)
+			}
+		}()
 	}
 	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: b.data})
 	if (b.target == "" || b.sitemap != nil || staticCandidate(b.target)) && !b.staticFiles() {
@@ -384,29 +407,31 @@ func (b *buildRun) staticFiles() bool {
 		return b.fail(nil, "", "", fmt.Errorf("read static files: %w", err))
 	}
 	for _, rel := range files {
-		path := "/" + rel
-		if _, err := bake.FileName(path); err != nil {
-			if !b.fail(nil, path, "", fmt.Errorf("static file %s: %w", rel, err)) {
-				return false
-			}
-			continue
-		}
-		full := filepath.Join(dir, filepath.FromSlash(rel))
-		ct := mime.TypeByExtension(filepath.Ext(rel))
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		p := &bake.Page{
-			Path: path, Route: staticRoute, ContentType: ct,
-			Deps:   []bake.Dep{bake.AssetDep(rel)},
-			Source: full,
-		}
-		b.site.stats[staticRoute].Rows.Add(1)
-		if !b.emit(p) {
+		if !b.staticFile(rel) {
 			return false
 		}
 	}
 	return true
+}
+
+// staticFile yields one file of the static folder as a page.
+func (b *buildRun) staticFile(rel string) bool {
+	path := "/" + rel
+	if _, err := bake.FileName(path); err != nil {
+		return b.fail(nil, path, "", fmt.Errorf("static file %s: %w", rel, err))
+	}
+	full := filepath.Join(b.site.staticDir, filepath.FromSlash(rel))
+	ct := mime.TypeByExtension(filepath.Ext(rel))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	p := &bake.Page{
+		Path: path, Route: staticRoute, ContentType: ct,
+		Deps:   []bake.Dep{bake.AssetDep(rel)},
+		Source: full,
+	}
+	b.site.stats[staticRoute].Rows.Add(1)
+	return b.emit(p)
 }
 
 var tableRe = regexp.MustCompile(`(?is)\b(?:from|join)\s+("[^"]+"|[A-Za-z_][\w.]*)`)

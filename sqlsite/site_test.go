@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/internal/testenv"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/google/go-cmp/cmp"
@@ -72,6 +74,9 @@ func tree(t *testing.T, dir string) *txtar.Archive {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if d.IsDir() && d.Name() == bake.ReservedDir {
+			return filepath.SkipDir // the index is a database; its manifest is below
+		}
 		if !d.IsDir() {
 			b, _ := os.ReadFile(p)
 			rel, _ := filepath.Rel(dir, p)
@@ -79,6 +84,14 @@ func tree(t *testing.T, dir string) *txtar.Archive {
 		}
 		return nil
 	})
+	if idx, err := output.OpenIndex(context.Background(), dir); err == nil {
+		var b bytes.Buffer
+		if err := idx.WriteManifest(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		idx.Close()
+		a.Files = append(a.Files, txtar.File{Name: bake.ReservedDir + "/manifest.jsonl (bake manifest)", Data: b.Bytes()})
+	}
 	slices.SortFunc(a.Files, func(x, y txtar.File) int { return strings.Compare(x.Name, y.Name) })
 	return a
 }

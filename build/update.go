@@ -1,0 +1,368 @@
+package build
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
+)
+
+// Explained says why an incremental build touched one page, and what it did.
+type Explained struct {
+	Path   string `json:"path"`
+	Route  string `json:"route,omitempty"`
+	Reason string `json:"reason"`
+	// Action is "written" (new bytes), "unchanged" (rendered to the same
+	// bytes: not written), "indexed" (same bytes, new deps) or "removed".
+	Action string `json:"action"`
+}
+
+// Actions of [Explained].
+const (
+	ActionWritten   = "written"
+	ActionUnchanged = "unchanged"
+	ActionIndexed   = "indexed"
+	ActionRemoved   = "removed"
+)
+
+// UpdateReport describes a finished incremental build.
+type UpdateReport struct {
+	Report
+	Rendered  int         `json:"rendered"`  // pages rendered again
+	Written   int         `json:"written"`   // files written (their bytes changed)
+	Removed   int         `json:"removed"`   // pages removed
+	Unchanged int         `json:"unchanged"` // pages rendered to the bytes they had
+	Explain   []Explained `json:"explain,omitempty"`
+}
+
+// Update brings the build in opts.Output up to date with changes, rendering
+// only the pages that site says they touch and writing only the files whose
+// bytes changed. Every page is rendered before anything is written: when a
+// page fails, the build folder is left as it was and the returned error
+// wraps [ErrProblems]. When the folder has no index from an earlier build,
+// or the site needs a full build, the error wraps [bake.ErrFullBuild].
+//
+// A crash at any point leaves each file whole; the caller applies the same
+// changes again (it consumes them only after Update returns), and the
+// index's trash finishes any removal that was cut short.
+func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts Options) (*UpdateReport, error) {
+	if opts.Output == "" {
+		opts.Output = "_site"
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Progress == nil {
+		opts.Progress = &Progress{}
+	}
+	start := time.Now()
+	idx, err := output.OpenIndex(ctx, opts.Output)
+	if err != nil {
+		if errors.Is(err, output.ErrNoIndex) {
+			return nil, fmt.Errorf("%w: %w", bake.ErrFullBuild, err)
+		}
+		return nil, err
+	}
+	defer idx.Close()
+	dir, err := output.OpenInPlace(opts.Output)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	if err := emptyTrash(ctx, idx, dir); err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		problems []*bake.Error
+		results  []updated
+		removed  []*bake.Page
+		full     error
+	)
+	problem := func(p *bake.Page, err error) {
+		var be *bake.Error
+		if !errors.As(err, &be) {
+			be = &bake.Error{Err: err}
+		}
+		if p != nil {
+			be.Route = cmp.Or(be.Route, p.Route)
+			be.Path = cmp.Or(be.Path, p.Path)
+			be.Key = cmp.Or(be.Key, p.Key)
+		}
+		mu.Lock()
+		problems = append(problems, be)
+		mu.Unlock()
+	}
+	pages := make(chan *bake.Page, opts.Workers*4)
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		w := &updateWorker{idx: idx, dir: dir}
+		wg.Go(func() {
+			for p := range pages {
+				if ctx.Err() != nil {
+					continue
+				}
+				r, err := w.do(ctx, p)
+				if err != nil {
+					problem(p, err)
+					continue
+				}
+				opts.Progress.Pages.Add(1)
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}
+		})
+	}
+	for p, err := range site.Update(ctx, idx, changes) {
+		if err != nil {
+			if errors.Is(err, bake.ErrFullBuild) {
+				full = err
+				break
+			}
+			problem(p, err)
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if p.Remove {
+			removed = append(removed, p)
+			continue
+		}
+		pages <- p
+	}
+	close(pages)
+	wg.Wait()
+	if full != nil {
+		return nil, full
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+
+	rep := &UpdateReport{Report: Report{Routes: map[string]*RouteReport{}}}
+	slices.SortFunc(results, func(a, b updated) int { return cmp.Compare(a.entry.Path, b.entry.Path) })
+	problems = append(problems, conflicts(results, removed)...)
+	if len(problems) > 0 {
+		sortProblems(problems)
+		rep.Problems = problems
+		rep.Duration = time.Since(start)
+		rep.Seconds = rep.Duration.Seconds()
+		return rep, fmt.Errorf("%w: %d problem(s); the build in %s is unchanged", ErrProblems, len(problems), opts.Output)
+	}
+
+	// Commit: files first, then the index (which records the removals in
+	// its trash), then the removals.
+	if err := dir.Commit(); err != nil {
+		return nil, err
+	}
+	var u output.Update
+	made := map[string]bool{}
+	for _, r := range results {
+		made[r.entry.Path] = true
+		rep.Rendered++
+		rr := rep.Routes[r.entry.Route]
+		if rr == nil {
+			rr = &RouteReport{}
+			rep.Routes[r.entry.Route] = rr
+		}
+		rr.Pages++
+		rr.Render += r.render
+		switch r.action {
+		case ActionWritten:
+			rep.Written++
+			rep.Pages++
+			rep.Bytes += r.entry.Size
+			rr.Bytes += r.entry.Size
+		case ActionUnchanged:
+			rep.Unchanged++
+		}
+		if r.action != ActionUnchanged {
+			u.Put = append(u.Put, output.Record{Entry: r.entry, Line: r.line})
+		}
+		if opts.Explain {
+			rep.Explain = append(rep.Explain, Explained{Path: r.entry.Path, Route: r.entry.Route, Reason: r.reason, Action: r.action})
+		}
+	}
+	for _, p := range removed {
+		if made[p.Path] {
+			continue // removed by one route, made by another
+		}
+		u.Remove = append(u.Remove, p.Path)
+		rep.Removed++
+		if opts.Explain {
+			rep.Explain = append(rep.Explain, Explained{Path: p.Path, Route: p.Route, Reason: p.Reason, Action: ActionRemoved})
+		}
+	}
+	u.Values = site.State()
+	if err := idx.Apply(ctx, u); err != nil {
+		return nil, err
+	}
+	if err := emptyTrash(ctx, idx, dir); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rep.Explain, func(a, b Explained) int { return cmp.Compare(a.Path, b.Path) })
+	rep.Committed = true
+	rep.Duration = time.Since(start)
+	rep.Seconds = rep.Duration.Seconds()
+	opts.Logger.Debug("update committed", "rendered", rep.Rendered, "written", rep.Written, "removed", rep.Removed, "seconds", rep.Seconds)
+	return rep, nil
+}
+
+// emptyTrash deletes the files of pages removed from the index.
+func emptyTrash(ctx context.Context, idx *output.Index, dir *output.InPlace) error {
+	trash, err := idx.Trash(ctx)
+	if err != nil || len(trash) == 0 {
+		return err
+	}
+	for _, p := range trash {
+		name, err := bake.FileName(p)
+		if err != nil {
+			continue // never written
+		}
+		if err := dir.Remove(name); err != nil {
+			return err
+		}
+	}
+	return idx.EmptyTrash(ctx, trash)
+}
+
+// conflicts finds pages that an update would put at a path another page
+// has: two pages made at one path, or one made where a page of another row
+// or route stays.
+func conflicts(results []updated, removed []*bake.Page) []*bake.Error {
+	var out []*bake.Error
+	gone := map[string]bool{}
+	for _, p := range removed {
+		gone[p.Path] = true
+	}
+	dup := func(a, b *bake.Entry) {
+		out = append(out, &bake.Error{Route: b.Route, Path: b.Path, Key: b.Key,
+			Err: fmt.Errorf("two pages have this path: route %q row %q and route %q row %q; make the path pattern unique", a.Route, a.Key, b.Route, b.Key)})
+	}
+	for i := range results {
+		e := &results[i].entry
+		if i > 0 && results[i-1].entry.Path == e.Path {
+			dup(&results[i-1].entry, e)
+			continue
+		}
+		if prev := results[i].prev; prev != nil && !gone[e.Path] && (prev.Route != e.Route || prev.Key != e.Key) {
+			// The page there belongs to another row or route: fine only if
+			// that one is being made again elsewhere or removed.
+			if !madeElsewhere(prev, results) {
+				dup(prev, e)
+			}
+		}
+	}
+	return out
+}
+
+// madeElsewhere reports whether the owner of prev was re-rendered in this
+// update (so its page moved away from prev's path).
+func madeElsewhere(prev *bake.Entry, results []updated) bool {
+	for _, r := range results {
+		if r.entry.Route == prev.Route && r.entry.Key == prev.Key && r.entry.Path != prev.Path {
+			return true
+		}
+	}
+	return false
+}
+
+// updated is one page rendered by an incremental build.
+type updated struct {
+	entry  bake.Entry
+	prev   *bake.Entry // the entry at the same path before, if any
+	line   []byte
+	action string
+	reason string
+	render time.Duration
+}
+
+type updateWorker struct {
+	idx *output.Index
+	dir *output.InPlace
+	buf bytes.Buffer
+}
+
+func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
+	name, err := bake.FileName(p.Path)
+	if err != nil {
+		return updated{}, err
+	}
+	start := time.Now()
+	w.buf.Reset()
+	var tr bake.Tracker
+	switch {
+	case p.Source != "":
+		err = readInto(&w.buf, p.Source)
+	case p.Render != nil:
+		err = p.Render(bake.WithTracker(ctx, &tr), &w.buf)
+	default:
+		err = errors.New("page has neither Render nor Source")
+	}
+	if err != nil {
+		return updated{}, err
+	}
+	data := w.buf.Bytes()
+	sum := sha256.Sum256(data)
+	deps := p.Deps
+	if extra := tr.Deps(); len(extra) > 0 {
+		deps = bake.SortDeps(append(slices.Clone(deps), extra...))
+	}
+	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
+		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps}
+	var lb bytes.Buffer
+	enc := json.NewEncoder(&lb)
+	enc.SetEscapeHTML(false) // as the full build writes it
+	if err := enc.Encode(&e); err != nil {
+		return updated{}, fmt.Errorf("encode manifest entry: %w", err)
+	}
+	r := updated{entry: e, line: bytes.TrimSuffix(lb.Bytes(), []byte("\n")), reason: p.Reason, render: time.Since(start)}
+	prev, ok, err := w.idx.Lookup(ctx, p.Path)
+	if err != nil {
+		return updated{}, err
+	}
+	if ok {
+		r.prev = &prev
+	}
+	switch {
+	case ok && prev.SHA256 == e.SHA256 && sameEntry(&prev, &e):
+		r.action = ActionUnchanged
+	case ok && prev.SHA256 == e.SHA256:
+		r.action = ActionIndexed
+	default:
+		r.action = ActionWritten
+		if err := w.dir.WriteFile(name, data); err != nil {
+			return updated{}, err
+		}
+	}
+	if w.buf.Cap() > 4<<20 {
+		w.buf = bytes.Buffer{}
+	}
+	return r, nil
+}
+
+// sameEntry reports whether two entries at one path say the same.
+func sameEntry(a, b *bake.Entry) bool {
+	return a.Size == b.Size && a.Type == b.Type && a.Route == b.Route && a.Key == b.Key &&
+		a.LastMod.Equal(b.LastMod) && a.Redirect == b.Redirect && slices.Equal(a.Deps, b.Deps)
+}

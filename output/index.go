@@ -1,0 +1,496 @@
+package output
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bakehq/bake"
+	_ "modernc.org/sqlite" // the index is an SQLite file
+)
+
+// IndexFile is where a build keeps its index, relative to the build folder:
+// an SQLite database holding the manifest (one JSON line per file, as
+// [bake.ManifestWriter] writes them), every page's deps searchable, and the
+// values the site stored for its next incremental update.
+const IndexFile = bake.ReservedDir + "/index.db"
+
+// indexVersion changes when the schema does; an index of another version
+// is not read, and the next build is a full one.
+const indexVersion = "1"
+
+const indexSchema = `
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE pages (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, route TEXT NOT NULL, key TEXT NOT NULL, line TEXT NOT NULL);
+CREATE TABLE deps (dep TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY (dep, page)) WITHOUT ROWID;
+CREATE TABLE trash (path TEXT PRIMARY KEY) WITHOUT ROWID;
+`
+
+// Index is the index of a build folder, open for reading and for
+// incremental updates. It implements [bake.Index].
+type Index struct {
+	db   *sql.DB
+	path string
+}
+
+// ErrNoIndex is wrapped by [OpenIndex] when the folder has no index (no
+// build yet, or one made by another version of bake).
+var ErrNoIndex = errors.New("no build index")
+
+// OpenIndex opens the index of the build folder dir.
+func OpenIndex(ctx context.Context, dir string) (*Index, error) {
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open index of %s: %w", dir, ErrNoIndex)
+		}
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)")
+	if err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	x := &Index{db: db, path: p}
+	var v string
+	if err := db.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'version'").Scan(&v); err != nil || v != indexVersion {
+		db.Close()
+		if err == nil {
+			err = fmt.Errorf("version %s, this bake reads %s", v, indexVersion)
+		}
+		return nil, fmt.Errorf("open index of %s: %w (%v)", dir, ErrNoIndex, err)
+	}
+	return x, nil
+}
+
+// Close closes the index.
+func (x *Index) Close() error { return x.db.Close() }
+
+// Lookup returns the entry at path.
+func (x *Index) Lookup(ctx context.Context, path string) (bake.Entry, bool, error) {
+	var line string
+	err := x.db.QueryRowContext(ctx, "SELECT line FROM pages WHERE path = ?", path).Scan(&line)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bake.Entry{}, false, nil
+	}
+	if err != nil {
+		return bake.Entry{}, false, fmt.Errorf("look up %s in index: %w", path, err)
+	}
+	e, err := decodeLine(line)
+	return e, err == nil, err
+}
+
+// ByDep returns the entries whose deps include dep, sorted by path.
+func (x *Index) ByDep(ctx context.Context, dep bake.Dep) ([]bake.Entry, error) {
+	rows, err := x.db.QueryContext(ctx, "SELECT p.line FROM deps d JOIN pages p ON p.id = d.page WHERE d.dep = ? ORDER BY p.path", string(dep))
+	if err != nil {
+		return nil, fmt.Errorf("find pages of %s: %w", dep, err)
+	}
+	var out []bake.Entry
+	for e, err := range decodeRows(rows) {
+		if err != nil {
+			return nil, fmt.Errorf("find pages of %s: %w", dep, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Paths returns the paths made by route, sorted; only those of the row key
+// when key is not empty.
+func (x *Index) Paths(ctx context.Context, route, key string) ([]string, error) {
+	q, args := "SELECT path FROM pages WHERE route = ? ORDER BY path", []any{route}
+	if key != "" {
+		q, args = "SELECT path FROM pages WHERE route = ? AND key = ? ORDER BY path", []any{route, key}
+	}
+	rows, err := x.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find pages of route %s: %w", route, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("find pages of route %s: %w", route, err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find pages of route %s: %w", route, err)
+	}
+	return out, nil
+}
+
+// Entries streams every entry, sorted by path.
+func (x *Index) Entries(ctx context.Context) iter.Seq2[bake.Entry, error] {
+	return func(yield func(bake.Entry, error) bool) {
+		rows, err := x.db.QueryContext(ctx, "SELECT line FROM pages ORDER BY path")
+		if err != nil {
+			yield(bake.Entry{}, fmt.Errorf("read index: %w", err))
+			return
+		}
+		for e, err := range decodeRows(rows) {
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Lines streams the manifest lines of every entry, sorted by path, each
+// ending in a newline: the JSON lines of a manifest file without its header.
+// The slice is reused between iterations.
+func (x *Index) Lines(ctx context.Context) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		rows, err := x.db.QueryContext(ctx, "SELECT line FROM pages ORDER BY path")
+		if err != nil {
+			yield(nil, fmt.Errorf("read index: %w", err))
+			return
+		}
+		defer rows.Close()
+		var b []byte
+		for rows.Next() {
+			var raw sql.RawBytes
+			if err := rows.Scan(&raw); err != nil {
+				yield(nil, fmt.Errorf("read index: %w", err))
+				return
+			}
+			b = append(append(b[:0], raw...), '\n')
+			if !yield(b, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, fmt.Errorf("read index: %w", err))
+		}
+	}
+}
+
+// WriteManifest writes the index as a manifest file (the format of
+// [bake.ManifestWriter]) to w.
+func (x *Index) WriteManifest(ctx context.Context, w io.Writer) error {
+	if _, err := fmt.Fprintf(w, "{\"bake_manifest\":%d}\n", bake.ManifestVersion); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	for line, err := range x.Lines(ctx) {
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(line); err != nil {
+			return fmt.Errorf("write manifest: %w", err)
+		}
+	}
+	return nil
+}
+
+// Value returns a value stored with the build, or "".
+func (x *Index) Value(ctx context.Context, name string) (string, error) {
+	var v string
+	err := x.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = ?", "site:"+name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read index value %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// Count returns the number of entries.
+func (x *Index) Count(ctx context.Context) (int, error) {
+	var n int
+	if err := x.db.QueryRowContext(ctx, "SELECT count(*) FROM pages").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count index entries: %w", err)
+	}
+	return n, nil
+}
+
+// Record is one entry to store in an index, with its manifest line (the
+// JSON encoding of the entry, without a newline).
+type Record struct {
+	Entry bake.Entry
+	Line  []byte
+}
+
+// Update is one incremental change to an index.
+type Update struct {
+	Put    []Record          // entries added or changed
+	Remove []string          // paths no longer in the build; their files are put in the trash
+	Values map[string]string // site values, replacing all earlier ones when not nil
+}
+
+// Apply makes u in one transaction. The paths removed are recorded in the
+// trash, so that a crash between Apply and the deletion of their files
+// leaves a note for the next build ([Index.Trash]).
+func (x *Index) Apply(ctx context.Context, u Update) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update index: %w", err)
+	}
+	defer tx.Rollback()
+	dropDeps := func(id int64, line string) error {
+		old, err := decodeLine(line)
+		if err != nil {
+			return err
+		}
+		for _, d := range old.Deps {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, p := range u.Remove {
+		var id int64
+		var line string
+		err := tx.QueryRowContext(ctx, "SELECT id, line FROM pages WHERE path = ?", p).Scan(&id, &line)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+		if err := dropDeps(id, line); err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM pages WHERE id = ?", id); err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO trash (path) VALUES (?)", p); err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+	}
+	for _, r := range u.Put {
+		e := &r.Entry
+		var id int64
+		var line string
+		err := tx.QueryRowContext(ctx, "SELECT id, line FROM pages WHERE path = ?", e.Path).Scan(&id, &line)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res, err := tx.ExecContext(ctx, "INSERT INTO pages (path, route, key, line) VALUES (?, ?, ?, ?)", e.Path, e.Route, e.Key, string(r.Line))
+			if err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+			if id, err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+		case err != nil:
+			return fmt.Errorf("update index: put %s: %w", e.Path, err)
+		default:
+			if err := dropDeps(id, line); err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE pages SET route = ?, key = ?, line = ? WHERE id = ?", e.Route, e.Key, string(r.Line), id); err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+		}
+		for _, d := range e.Deps {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+		}
+		// A page put back at a path removed earlier is no longer trash.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM trash WHERE path = ?", e.Path); err != nil {
+			return fmt.Errorf("update index: put %s: %w", e.Path, err)
+		}
+	}
+	if u.Values != nil {
+		if err := putValues(ctx, tx, u.Values); err != nil {
+			return fmt.Errorf("update index: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update index: %w", err)
+	}
+	return nil
+}
+
+func putValues(ctx context.Context, tx *sql.Tx, values map[string]string) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE name LIKE 'site:%'"); err != nil {
+		return fmt.Errorf("store values: %w", err)
+	}
+	for k, v := range values {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES (?, ?)", "site:"+k, v); err != nil {
+			return fmt.Errorf("store values: %w", err)
+		}
+	}
+	return nil
+}
+
+// Trash returns the paths removed from the index whose files may still be
+// in the build folder.
+func (x *Index) Trash(ctx context.Context) ([]string, error) {
+	rows, err := x.db.QueryContext(ctx, "SELECT path FROM trash ORDER BY path")
+	if err != nil {
+		return nil, fmt.Errorf("read index trash: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("read index trash: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// EmptyTrash forgets paths whose files are deleted.
+func (x *Index) EmptyTrash(ctx context.Context, paths []string) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("empty index trash: %w", err)
+	}
+	defer tx.Rollback()
+	for _, p := range paths {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM trash WHERE path = ?", p); err != nil {
+			return fmt.Errorf("empty index trash: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("empty index trash: %w", err)
+	}
+	return nil
+}
+
+func decodeLine(line string) (bake.Entry, error) {
+	var e bake.Entry
+	if err := json.Unmarshal([]byte(line), &e); err != nil {
+		return e, fmt.Errorf("decode index entry: %w", err)
+	}
+	return e, nil
+}
+
+func decodeRows(rows *sql.Rows) iter.Seq2[bake.Entry, error] {
+	return func(yield func(bake.Entry, error) bool) {
+		defer rows.Close()
+		for rows.Next() {
+			var raw sql.RawBytes
+			if err := rows.Scan(&raw); err != nil {
+				yield(bake.Entry{}, err)
+				return
+			}
+			var e bake.Entry
+			if err := json.Unmarshal(raw, &e); err != nil {
+				yield(bake.Entry{}, fmt.Errorf("decode index entry: %w", err))
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(bake.Entry{}, err)
+		}
+	}
+}
+
+// IndexWriter writes the index of a new build, entries in path order.
+type IndexWriter struct {
+	db      *sql.DB
+	tx      *sql.Tx
+	pages   *sql.Stmt
+	deps    *sql.Stmt
+	n       int64
+	pending []any // dep rows waiting for a batched insert
+}
+
+const depBatch = 200
+
+// NewIndexWriter creates the index file name (which must not exist).
+func NewIndexWriter(ctx context.Context, name string) (*IndexWriter, error) {
+	db, err := sql.Open("sqlite", "file:"+name+"?_pragma=journal_mode(off)&_pragma=synchronous(off)")
+	if err != nil {
+		return nil, fmt.Errorf("create index: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	w := &IndexWriter{db: db}
+	if err := w.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create index: %w", err)
+	}
+	return w, nil
+}
+
+func (w *IndexWriter) init(ctx context.Context) error {
+	if _, err := w.db.ExecContext(ctx, indexSchema); err != nil {
+		return err
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	w.tx = tx
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES ('version', ?)", indexVersion); err != nil {
+		return err
+	}
+	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, line) VALUES (?, ?, ?, ?, ?)"); err != nil {
+		return err
+	}
+	w.deps, err = tx.PrepareContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", depBatch), ", "))
+	return err
+}
+
+// Add appends one entry; line is its manifest line, without a newline.
+func (w *IndexWriter) Add(ctx context.Context, path, route, key string, line []byte, deps []bake.Dep) error {
+	w.n++
+	if _, err := w.pages.ExecContext(ctx, w.n, path, route, key, string(line)); err != nil {
+		return fmt.Errorf("write index: %s: %w", path, err)
+	}
+	for _, d := range deps {
+		w.pending = append(w.pending, string(d), w.n)
+		if len(w.pending) == 2*depBatch {
+			if _, err := w.deps.ExecContext(ctx, w.pending...); err != nil {
+				return fmt.Errorf("write index: %w", err)
+			}
+			w.pending = w.pending[:0]
+		}
+	}
+	return nil
+}
+
+// Commit stores values, writes the entries and closes the index.
+func (w *IndexWriter) Commit(ctx context.Context, values map[string]string) error {
+	err := w.flush(ctx)
+	if err == nil && values != nil {
+		err = putValues(ctx, w.tx, values)
+	}
+	if err == nil {
+		err = w.tx.Commit()
+	}
+	if err == nil {
+		_, err = w.db.ExecContext(ctx, "PRAGMA journal_mode=WAL")
+	}
+	if cerr := w.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write index: %w", err)
+	}
+	return nil
+}
+
+func (w *IndexWriter) flush(ctx context.Context) error {
+	for i := 0; i < len(w.pending); i += 2 {
+		if _, err := w.tx.ExecContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", w.pending[i], w.pending[i+1]); err != nil {
+			return err
+		}
+	}
+	w.pending = w.pending[:0]
+	return nil
+}
+
+// Abort throws the index away.
+func (w *IndexWriter) Abort() {
+	w.tx.Rollback()
+	w.db.Close()
+}

@@ -1,0 +1,821 @@
+package sqlsite
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bakehq/bake"
+)
+
+// stateVersion is part of the config value: a bake whose rendering differs
+// from the one that made a build changes it, so its first build is full.
+const stateVersion = "sqlsite/1"
+
+// Update implements [bake.Updater]: it re-renders only the pages that the
+// changes touch. Besides the changes given, it finds the templates and
+// static files edited since prev was built; a changed bake.toml needs a full
+// build (the stream yields an error wrapping [bake.ErrFullBuild]).
+//
+// What a row change re-renders, route by route:
+//   - detail: the pages of the changed rows, queried by key; a row that is
+//     gone (deleted, or no longer selected) has its pages removed;
+//   - list, archive: when only columns the route neither filters, orders
+//     nor groups by changed, just the pages that show the row; otherwise
+//     every page of the route (pages whose bytes did not change are not
+//     written again);
+//   - page, feed, redirect: the route, when the change can alter one of its
+//     queries;
+//   - sitemap: when a page was added or removed or its lastmod changed.
+//
+// A change to a column that a query does not name cannot alter its result,
+// so it re-renders nothing of that route.
+func (s *Site) Update(ctx context.Context, prev bake.Index, changes []bake.Change) iter.Seq2[*bake.Page, error] {
+	return func(yield func(*bake.Page, error) bool) {
+		u := &updateRun{site: s, prev: prev, out: yield, yielded: map[string]bool{}, sitemapDelta: map[string]sitemapItem{}}
+		u.b = &buildRun{site: s, ctx: ctx, yield: u.forward}
+		u.run(changes)
+	}
+}
+
+// State implements [bake.Updater]: the hashes of bake.toml, the templates,
+// the static files and the results of the site queries, as of the last pass.
+func (s *Site) State() map[string]string {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return maps.Clone(s.state)
+}
+
+func (s *Site) setState(v map[string]string) {
+	s.stateMu.Lock()
+	s.state = v
+	s.stateMu.Unlock()
+}
+
+// sitemapItem is what the sitemap knows of one page.
+type sitemapItem struct {
+	in      bool // the page is listed
+	lastmod int64
+}
+
+type updateRun struct {
+	site *Site
+	prev bake.Index
+	b    *buildRun
+	out  func(*bake.Page, error) bool
+
+	reason       string          // why the pages now being yielded are re-rendered
+	yielded      map[string]bool // paths yielded (rendered or removed)
+	routePaths   map[string]bool // paths yielded by the route being rerun in full
+	sitemapDelta map[string]sitemapItem
+	stopped      bool
+}
+
+// forward is the yield of the inner buildRun: it notes what the sitemap
+// needs and why the page is rendered.
+func (u *updateRun) forward(p *bake.Page, err error) bool {
+	if u.stopped {
+		return false
+	}
+	if p != nil {
+		if p.Reason == "" {
+			p.Reason = u.reason
+		}
+		u.yielded[p.Path] = true
+		if u.routePaths != nil {
+			u.routePaths[p.Path] = true
+		}
+		if r := u.site.route(p.Route); r == nil || r.Kind != KindSitemap {
+			it := sitemapItem{}
+			if !p.Remove {
+				it = u.site.sitemapItem(p.Route, p.Type(), p.Redirect, p.Path, p.LastMod.Unix(), !p.LastMod.IsZero())
+			}
+			u.sitemapDelta[p.Path] = it
+		}
+	}
+	if !u.out(p, err) {
+		u.stopped = true
+	}
+	return !u.stopped
+}
+
+func (u *updateRun) fail(err error) {
+	u.forward(nil, err)
+}
+
+func (u *updateRun) remove(route, path, reason string) bool {
+	return u.forward(&bake.Page{Path: path, Route: route, Remove: true, Reason: reason}, nil)
+}
+
+// sitemapItem says whether a page of route is listed in the sitemap, as
+// emit and emitUnlisted decide in a full pass.
+func (s *Site) sitemapItem(route, typ, redirect, path string, lastmod int64, hasLastMod bool) sitemapItem {
+	if !bake.IsHTML(typ) || redirect != "" {
+		return sitemapItem{}
+	}
+	if r := s.route(route); r != nil && (r.Kind == KindNotFound || r.Kind == KindSitemap) {
+		return sitemapItem{}
+	}
+	for _, sr := range s.cfg.Routes {
+		if sr.Kind == KindSitemap {
+			for _, prefix := range sr.Exclude {
+				if strings.HasPrefix(path, prefix) {
+					return sitemapItem{}
+				}
+			}
+			break
+		}
+	}
+	if !hasLastMod {
+		lastmod = 0
+	}
+	return sitemapItem{in: true, lastmod: lastmod}
+}
+
+// routeWork is what a pass must redo of one route.
+type routeWork struct {
+	full  string            // reason to rerun the whole route, or ""
+	keys  map[string]string // detail: row key → reason
+	pages map[string]string // list: page path → reason (rows unchanged in number and order)
+}
+
+func (u *updateRun) run(changes []bake.Change) {
+	s := u.site
+	ctx := u.b.ctx
+	prevValue := func(name string) string {
+		v, err := u.prev.Value(ctx, name)
+		if err != nil {
+			u.fail(err)
+			u.stopped = true
+		}
+		return v
+	}
+	state, err := s.fileState(prevValue)
+	if err != nil {
+		u.fail(err)
+		return
+	}
+	if u.stopped {
+		return
+	}
+	if was := prevValue("config"); was != state["config"] {
+		u.fail(fmt.Errorf("%s changed since the last build: %w", ConfigFile, bake.ErrFullBuild))
+		return
+	}
+	// Templates and static files edited since the last build.
+	for k, v := range state {
+		if (strings.HasPrefix(k, "tmpl:") || strings.HasPrefix(k, "asset:")) && fileHash(prevValue(k)) != fileHash(v) {
+			changes = append(changes, bake.Change{Dep: bake.Dep(k)})
+		}
+	}
+	if u.stopped {
+		return
+	}
+	changes = bake.SortChanges(changes)
+	for _, c := range changes {
+		if c.Dep.Kind() == bake.KindConfig {
+			u.fail(fmt.Errorf("%s changed: %w", c.Dep.Name(), bake.ErrFullBuild))
+			return
+		}
+	}
+	// Removed templates and static files are changes too.
+	for e, err := range u.prevFiles(ctx) {
+		if err != nil {
+			u.fail(err)
+			return
+		}
+		if _, ok := state[e]; !ok {
+			changes = append(changes, bake.Change{Dep: bake.Dep(e)})
+		}
+	}
+	changes = bake.SortChanges(changes)
+
+	// Site queries: rerun them all (every page may show them), and compare
+	// the results with the last build's.
+	u.b.data = map[string][]Row{}
+	changedQueries := map[string]bool{}
+	for _, n := range slices.Sorted(maps.Keys(s.cfg.Queries)) {
+		rows, err := s.db.queryRows(ctx, s.cfg.Queries[n])
+		if err != nil {
+			u.fail(fmt.Errorf("query %q: %w", n, err))
+			return
+		}
+		u.b.data[n] = rows
+		h := rowsHash(rows)
+		state["query:"+n] = h
+		if prevValue("query:"+n) != h {
+			changedQueries[n] = true
+		}
+	}
+	if u.stopped {
+		return
+	}
+	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: u.b.data})
+
+	// Static files first, as in a full pass.
+	if !u.staticFiles(changes) {
+		return
+	}
+	for i := range s.cfg.Routes {
+		r := &s.cfg.Routes[i]
+		if r.Kind == KindSitemap {
+			continue
+		}
+		w, err := u.work(r, changes, changedQueries)
+		if err != nil {
+			u.fail(&bake.Error{Route: r.Name, Err: err})
+			return
+		}
+		if !u.redo(r, w) {
+			return
+		}
+	}
+	if !u.sitemaps() {
+		return
+	}
+	s.setState(state)
+}
+
+// fileHash returns the hash part of a file value "size mtime sha".
+func fileHash(v string) string { return v[strings.LastIndexByte(v, ' ')+1:] }
+
+// prevFiles lists the template and static file values of the last build.
+func (u *updateRun) prevFiles(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		v, err := u.prev.Value(ctx, "files")
+		if err != nil {
+			yield("", err)
+			return
+		}
+		for f := range strings.SplitSeq(v, "\n") {
+			if f != "" && !yield(f, nil) {
+				return
+			}
+		}
+	}
+}
+
+// fileState hashes bake.toml, the templates and the static files. A file
+// whose size and modification time match the last build's value is not read
+// again.
+func (s *Site) fileState(prevValue func(string) string) (map[string]string, error) {
+	st := map[string]string{}
+	cfg, err := os.ReadFile(filepath.Join(s.dir, ConfigFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", ConfigFile, err)
+	}
+	sum := sha256.Sum256(append([]byte(stateVersion+"\n"), cfg...))
+	st["config"] = hex.EncodeToString(sum[:])
+	var names []string
+	walk := func(dir, kind string) error {
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && p != dir {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			name := kind + ":" + filepath.ToSlash(rel)
+			stamp := strconv.FormatInt(fi.Size(), 10) + " " + strconv.FormatInt(fi.ModTime().UnixNano(), 10) + " "
+			if prevValue != nil {
+				if was := prevValue(name); strings.HasPrefix(was, stamp) {
+					st[name] = was
+					names = append(names, name)
+					return nil
+				}
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			h := sha256.New()
+			if _, err := io.Copy(h, f); err != nil {
+				return err
+			}
+			st[name] = stamp + hex.EncodeToString(h.Sum(nil))
+			names = append(names, name)
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("read %s files: %w", kind, err)
+		}
+		return nil
+	}
+	if err := walk(s.tmpl.dir, bake.KindTmpl); err != nil {
+		return nil, err
+	}
+	if err := walk(s.staticDir, bake.KindAsset); err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	st["files"] = strings.Join(names, "\n")
+	return st, nil
+}
+
+func rowsHash(rows []Row) string {
+	h := sha256.New()
+	fmt.Fprint(h, rows)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// staticFiles yields the static files that changed, and removes those that
+// are gone.
+func (u *updateRun) staticFiles(changes []bake.Change) bool {
+	var changed []string
+	for _, c := range changes {
+		if c.Dep.Kind() == bake.KindAsset {
+			changed = append(changed, c.Dep.Name())
+		}
+	}
+	if len(changed) == 0 {
+		return true
+	}
+	all := u.b
+	for _, rel := range changed {
+		u.reason = string(bake.AssetDep(rel)) + " changed"
+		path := "/" + rel
+		if _, err := os.Stat(filepath.Join(u.site.staticDir, filepath.FromSlash(rel))); errors.Is(err, fs.ErrNotExist) {
+			if !u.remove(staticRoute, path, string(bake.AssetDep(rel))+" deleted") {
+				return false
+			}
+			continue
+		}
+		if !all.staticFile(rel) {
+			return false
+		}
+	}
+	return true
+}
+
+// work decides what of route r the changes touch.
+func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[string]bool) (*routeWork, error) {
+	s := u.site
+	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}}
+	var tmplDeps []bake.Dep
+	if r.Template != "" {
+		if rt := s.tmpl.routes[r.Template]; rt != nil {
+			tmplDeps = rt.deps
+			for n := range s.cfg.Queries {
+				if changedQueries[n] && (rt.allData || slices.Contains(rt.queries, n)) {
+					w.full = "query:" + n + " changed"
+					return w, nil
+				}
+			}
+		}
+	}
+	if r.Kind == KindFeed || r.Kind == KindRedirect {
+		for n := range s.cfg.Queries {
+			if changedQueries[n] {
+				w.full = "query:" + n + " changed"
+				return w, nil
+			}
+		}
+	}
+	an := analyze(r)
+	for _, c := range changes {
+		switch c.Dep.Kind() {
+		case bake.KindTmpl, bake.KindAsset:
+			if slices.Contains(tmplDeps, c.Dep) {
+				w.full = string(c.Dep) + " changed"
+				return w, nil
+			}
+			continue
+		case bake.KindRow, bake.KindTable:
+		default:
+			continue
+		}
+		table := c.Dep.Name()
+		why := c.String()
+		// Extra route queries reading the table.
+		for _, q := range r.Queries {
+			if slices.Contains(tables(q), table) && touches(c, words(q)) {
+				w.full = why
+				return w, nil
+			}
+		}
+		if r.Query == "" || !slices.Contains(an.tables, table) || !touches(c, an.all) {
+			continue
+		}
+		key := c.Dep.Key()
+		switch r.Kind {
+		case KindDetail:
+			if table != r.Table || len(an.tables) > 1 || key == "" {
+				w.full = why
+				return w, nil
+			}
+			w.keys[key] = why
+		case KindList:
+			if key == "" || c.Op != bake.OpUpdate || touches(c, an.layout) {
+				w.full = why
+				return w, nil
+			}
+			entries, err := u.prev.ByDep(u.b.ctx, bake.RowDep(r.Table, key))
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range entries {
+				if e.Route == r.Name {
+					w.pages[e.Path] = why
+				}
+			}
+		default:
+			w.full = why
+			return w, nil
+		}
+	}
+	return w, nil
+}
+
+// touches reports whether change c can alter the result of a query naming
+// words: yes unless the columns changed are known and none is named.
+func touches(c bake.Change, words map[string]bool) bool {
+	if c.Columns == nil || c.Op != bake.OpUpdate || words["*"] {
+		return true
+	}
+	for _, col := range c.Columns {
+		if words[strings.ToLower(col)] {
+			return true
+		}
+	}
+	return false
+}
+
+// redo re-renders what w says of route r.
+func (u *updateRun) redo(r *Route, w *routeWork) bool {
+	b := u.b
+	if w.full != "" {
+		u.reason = w.full
+		u.routePaths = map[string]bool{}
+		if !b.route(r) {
+			return false
+		}
+		yielded := u.routePaths
+		u.routePaths = nil
+		old, err := u.prev.Paths(b.ctx, r.Name, "")
+		if err != nil {
+			u.fail(err)
+			return false
+		}
+		for _, p := range old {
+			if !yielded[p] && !u.remove(r.Name, p, w.full+": page no longer made") {
+				return false
+			}
+		}
+		return true
+	}
+	if len(w.keys) > 0 && !u.detailKeys(r, w.keys) {
+		return false
+	}
+	for _, p := range slices.Sorted(maps.Keys(w.pages)) {
+		u.reason = w.pages[p]
+		if !u.listPage(r, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// detailKeys re-renders the detail pages of the rows with these keys, and
+// removes the pages of rows that are gone or moved to another path.
+func (u *updateRun) detailKeys(r *Route, keys map[string]string) bool {
+	b := u.b
+	all := slices.Sorted(maps.Keys(keys))
+	found := map[string][]string{} // key → paths made now
+	for batch := range slices.Chunk(all, 500) {
+		args := make([]any, len(batch))
+		marks := make([]string, len(batch))
+		for i, k := range batch {
+			args[i] = k
+			marks[i] = b.site.db.placeholder(i + 1)
+		}
+		query := "SELECT * FROM (" + clean(r.Query) + ") AS q WHERE q." + r.Key + " IN (" + strings.Join(marks, ", ") + ")"
+		if r.OrderBy != "" {
+			query += " ORDER BY " + r.OrderBy
+		}
+		ok := true
+		err := b.stream(r, query, args, func(row Row) bool {
+			key := keyString(row[r.Key])
+			u.reason = keys[key]
+			var path string
+			path, ok = b.detailRow(r, row, nil)
+			if path != "" {
+				found[key] = append(found[key], path)
+			}
+			return ok
+		})
+		if err != nil {
+			u.fail(&bake.Error{Route: r.Name, Err: err})
+			return false
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, k := range all {
+		old, err := u.prev.Paths(b.ctx, r.Name, k)
+		if err != nil {
+			u.fail(err)
+			return false
+		}
+		for _, p := range old {
+			if slices.Contains(found[k], p) {
+				continue
+			}
+			why := keys[k] + ": row no longer selected"
+			if len(found[k]) > 0 {
+				why = keys[k] + ": page moved to " + found[k][0]
+			}
+			if !u.remove(r.Name, p, why) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// listPage re-renders one page of a list whose rows did not change in
+// number or order: only their content did.
+func (u *updateRun) listPage(r *Route, path string) bool {
+	b := u.b
+	base, n := path, 1
+	if i := strings.LastIndex(strings.TrimSuffix(path, "/"), "/page/"); i >= 0 && strings.HasSuffix(path, "/") {
+		if v, err := strconv.Atoi(path[i+len("/page/") : len(path)-1]); err == nil && v > 1 {
+			base, n = path[:i+1], v
+		}
+	}
+	var (
+		where string
+		args  []any
+		group any
+	)
+	if r.GroupBy != "" {
+		// The group's value, as the database has it: from the pattern's
+		// match of the path, compared with the rows' values.
+		m := r.matcher()
+		vals := m.FindStringSubmatch(base)
+		if vals == nil {
+			u.fail(&bake.Error{Route: r.Name, Path: path, Err: errors.New("page path does not match the route's path")})
+			return false
+		}
+		group = vals[m.SubexpIndex(r.GroupBy)]
+		if err := b.site.db.QueryRowContext(b.ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.GroupBy+" = "+b.site.db.placeholder(1)+" LIMIT 1", group).Scan(&group); err != nil {
+			// The group is gone or its value does not read back from the
+			// path: rerun the route.
+			return u.redo(r, &routeWork{full: u.reason})
+		}
+		if bs, ok := group.([]byte); ok {
+			group = string(bs)
+		}
+		where, args = " WHERE q."+r.GroupBy+" = "+b.site.db.placeholder(1), []any{group}
+	}
+	var total int
+	b.site.stats[r.Name].Queries.Add(1)
+	if err := b.site.db.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q"+where, args...).Scan(&total); err != nil {
+		u.fail(&bake.Error{Route: r.Name, Path: path, Err: fmt.Errorf("count rows: %w", err)})
+		return false
+	}
+	order := r.OrderBy
+	if r.GroupBy != "" && order == "" {
+		order = r.GroupBy
+	}
+	query := "SELECT * FROM (" + clean(r.Query) + ") AS q" + where
+	if order != "" {
+		query += " ORDER BY " + order
+	}
+	if r.PerPage > 0 {
+		query += " LIMIT " + strconv.Itoa(r.PerPage) + " OFFSET " + strconv.Itoa((n-1)*r.PerPage)
+	}
+	var rows []Row
+	if err := b.stream(r, query, args, func(row Row) bool { rows = append(rows, row); return true }); err != nil {
+		u.fail(&bake.Error{Route: r.Name, Path: path, Err: err})
+		return false
+	}
+	data := &PageData{Rows: rows, Pager: newPager(base, n, pageCount(total, r.PerPage), total)}
+	qargs := noArgs
+	if r.GroupBy != "" {
+		data.Group = group
+		qargs = func(k string) (any, bool) { return group, k == r.GroupBy }
+	}
+	return b.emit(b.page(r, path, "", rowDeps(r, rows), data, qargs))
+}
+
+// sitemaps re-renders the sitemap when the pages it lists changed.
+func (u *updateRun) sitemaps() bool {
+	s := u.site
+	var r *Route
+	for i := range s.cfg.Routes {
+		if s.cfg.Routes[i].Kind == KindSitemap {
+			r = &s.cfg.Routes[i]
+			break
+		}
+	}
+	if r == nil || len(u.sitemapDelta) == 0 {
+		return true
+	}
+	ctx := u.b.ctx
+	changed := ""
+	for _, p := range slices.Sorted(maps.Keys(u.sitemapDelta)) {
+		now := u.sitemapDelta[p]
+		e, ok, err := u.prev.Lookup(ctx, p)
+		if err != nil {
+			u.fail(err)
+			return false
+		}
+		was := sitemapItem{}
+		if ok {
+			was = s.sitemapItem(e.Route, e.Type, e.Redirect, e.Path, e.LastMod.Unix(), !e.LastMod.IsZero())
+		}
+		if was != now {
+			changed = p
+			break
+		}
+	}
+	if changed == "" {
+		return true
+	}
+	sm, err := newSitemapCollector(r.Exclude)
+	if err != nil {
+		u.fail(&bake.Error{Route: r.Name, Err: err})
+		return false
+	}
+	// The last build's pages, with this pass's changes merged in, by path.
+	added := slices.Sorted(maps.Keys(u.sitemapDelta))
+	addItem := func(path string, it sitemapItem) {
+		if it.in {
+			sm.addPath(path, it.lastmod)
+		}
+	}
+	for e, err := range u.prev.Entries(ctx) {
+		if err != nil {
+			u.fail(err)
+			return false
+		}
+		for len(added) > 0 && added[0] < e.Path {
+			addItem(added[0], u.sitemapDelta[added[0]])
+			added = added[1:]
+		}
+		if len(added) > 0 && added[0] == e.Path {
+			continue // replaced: added below, in order
+		}
+		addItem(e.Path, s.sitemapItem(e.Route, e.Type, e.Redirect, e.Path, e.LastMod.Unix(), !e.LastMod.IsZero()))
+	}
+	for _, p := range added {
+		addItem(p, u.sitemapDelta[p])
+	}
+	u.b.sitemap = sm
+	u.reason = "the pages listed changed (" + changed + ")"
+	u.routePaths = map[string]bool{}
+	if !u.b.sitemapPages(r) {
+		return false
+	}
+	yielded := u.routePaths
+	u.routePaths = nil
+	old, err := u.prev.Paths(ctx, r.Name, "")
+	if err != nil {
+		u.fail(err)
+		return false
+	}
+	for _, p := range old {
+		if !yielded[p] && !u.remove(r.Name, p, "sitemap has fewer parts") {
+			return false
+		}
+	}
+	return true
+}
+
+// queryAnalysis is what an update needs to know of a route's query.
+type queryAnalysis struct {
+	tables []string
+	all    map[string]bool // every word of the query, lowercased; "*" for SELECT *
+	layout map[string]bool // the words that decide which rows and in what order
+}
+
+func analyze(r *Route) queryAnalysis {
+	a := queryAnalysis{tables: tables(r.Query), all: words(r.Query)}
+	a.layout = map[string]bool{}
+	sel, rest, ok := splitSelect(r.Query)
+	if !ok {
+		a.layout = a.all
+		return a
+	}
+	maps.Copy(a.layout, words(rest))
+	names := words(r.OrderBy + " " + r.GroupBy + " " + r.Date)
+	maps.Copy(a.layout, names)
+	for _, item := range splitTop(sel, ',') {
+		item = strings.TrimSpace(item)
+		if item == "*" || strings.HasSuffix(item, ".*") {
+			continue
+		}
+		ws := identRe.FindAllString(item, -1)
+		if len(ws) == 0 {
+			a.layout = a.all
+			return a
+		}
+		out := strings.ToLower(strings.Trim(ws[len(ws)-1], `"`))
+		if names[out] {
+			maps.Copy(a.layout, words(item))
+		}
+	}
+	return a
+}
+
+var identRe = regexp.MustCompile(`"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*|\*`)
+
+// words returns the identifiers of a query, lowercased, without quotes;
+// "*" stands for a SELECT * (or t.*), which names every column.
+func words(q string) map[string]bool {
+	out := map[string]bool{}
+	q = strings.ReplaceAll(q, "(*)", "()")
+	for _, w := range identRe.FindAllString(q, -1) {
+		out[strings.ToLower(strings.Trim(w, `"`))] = true
+	}
+	return out
+}
+
+// splitSelect splits "SELECT list FROM rest" at the first FROM outside
+// parentheses and quotes.
+func splitSelect(q string) (sel, rest string, ok bool) {
+	q = strings.TrimSpace(q)
+	if len(q) < 6 || !strings.EqualFold(q[:6], "select") {
+		return "", "", false
+	}
+	depth := 0
+	var quote byte
+	for i := 6; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case depth == 0 && (c == 'f' || c == 'F') && i+4 <= len(q) && strings.EqualFold(q[i:i+4], "from") &&
+			!identByte(q[i-1]) && (i+4 == len(q) || !identByte(q[i+4])):
+			sel, rest = q[6:i], q[i:]
+			if d := strings.TrimSpace(sel); len(d) > 8 && strings.EqualFold(d[:8], "distinct") {
+				sel = d[8:]
+			}
+			return sel, rest, true
+		}
+	}
+	return "", "", false
+}
+
+func identByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// splitTop splits s at sep outside parentheses and quotes.
+func splitTop(s string, sep byte) []string {
+	var out []string
+	depth, start := 0, 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == sep && depth == 0:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
