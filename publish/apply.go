@@ -26,10 +26,16 @@ import (
 
 // Keys bake keeps in the bucket for itself, beside the site.
 const (
-	ManifestKey   = bake.ManifestFile + ".gz"           // the manifest of the last publish, gzip-compressed
-	DeletesKey    = bake.ReservedDir + "/deletes.jsonl" // deletes begun but not finished
-	PublishingKey = bake.ReservedDir + "/publishing"    // there while a publish runs
+	ManifestKey   = bake.ReservedDir + "/manifest.jsonl.gz" // the manifest of the last publish, gzip-compressed
+	DeletesKey    = bake.ReservedDir + "/deletes.jsonl"     // deletes begun but not finished
+	PublishingKey = bake.ReservedDir + "/publishing"        // there while a publish runs
 )
+
+// ErrBuildChanged is returned (wrapped) by Apply when the build's manifest
+// is no longer the one the plan was made from: a build ran between Prepare
+// and the end of the uploads. Nothing is deleted and the remote manifest
+// is left as it was; prepare and apply again.
+var ErrBuildChanged = errors.New("the build changed while publishing (a build ran since the plan was made); publish again")
 
 // ApplyOptions configure Apply.
 type ApplyOptions struct {
@@ -175,7 +181,9 @@ func PendingDeletes(ctx context.Context, bucket *blob.Bucket) ([]string, error) 
 // recording the deletes to come) the new remote manifest, then deletes,
 // pages before the assets they may use.
 // A failure stops it at the end of the phase it is in, so that pages are
-// never uploaded before an asset they may use; a re-run completes it.
+// never uploaded before an asset they may use; a re-run completes it. The
+// manifest published is the source's; when it is not the one the plan was
+// made from, Apply stops before it with an error wrapping ErrBuildChanged.
 func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptions) (*Result, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 8
@@ -204,7 +212,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 			return nil, fmt.Errorf("publish: open build: %w; run bake build first", err)
 		}
 		defer root.Close()
-		src = dirSource{root}
+		src = dirSource{root: root, dir: opts.Dir}
 	}
 	res := &Result{}
 	if err := retry(ctx, opts, "write "+PublishingKey, func() error {
@@ -227,6 +235,24 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	}
 	res.BytesSent = sent.Load()
 
+	// A site's manifest is megabytes of repetitive JSON: it is stored
+	// compressed, so that a one-page publish sends a tenth of it. It must
+	// be the manifest the plan was made from: a build that changed the
+	// folder since (an incremental one changes it in place) would have it
+	// claim files that were not uploaded.
+	var zbuf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
+	digest := newLineDigest()
+	if err := src.WriteManifest(ctx, io.MultiWriter(zw, digest)); err != nil {
+		return res, fmt.Errorf("publish: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return res, fmt.Errorf("publish: compress manifest: %w", err)
+	}
+	if plan.local != nil && !bytes.Equal(plan.local, digest.Sum()) {
+		return res, fmt.Errorf("publish: %w", ErrBuildChanged)
+	}
+
 	// Record the deletes before the new manifest forgets the old keys.
 	if len(plan.Deletes) > 0 {
 		var list bytes.Buffer
@@ -238,18 +264,6 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		}); err != nil {
 			return res, fmt.Errorf("publish: %w", err)
 		}
-	}
-	manifest, err := src.Manifest()
-	if err != nil {
-		return res, fmt.Errorf("publish: read build manifest: %w", err)
-	}
-	// A site's manifest is megabytes of repetitive JSON: it is stored
-	// compressed, so that a one-page publish sends a tenth of it.
-	var zbuf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
-	zw.Write(manifest)
-	if err := zw.Close(); err != nil {
-		return res, fmt.Errorf("publish: compress manifest: %w", err)
 	}
 	if err := retry(ctx, opts, "write "+ManifestKey, func() error {
 		return bucket.WriteAll(ctx, ManifestKey, zbuf.Bytes(), &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
 	"gocloud.dev/blob"
 )
 
@@ -130,13 +130,16 @@ func TestPublishSurvivesFaults(t *testing.T) {
 		}
 		// Converged: through a clean connection there is nothing left to do,
 		// and the bucket holds exactly the build.
-		f, _ := os.Open(filepath.Join(out, bake.ManifestFile))
+		idx, err := output.OpenIndex(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
 		remote, err := ReadRemote(ctx, direct)
 		if err != nil || remote == nil {
 			t.Fatalf("remote manifest: %v", err)
 		}
-		plan, err := Diff(bake.ManifestEntries(f), remoteSeq(remote), DiffOptions{})
-		f.Close()
+		plan, err := Diff(idx.Entries(ctx), remoteSeq(remote), DiffOptions{})
+		idx.Close()
 		if err != nil || !plan.Empty() {
 			t.Fatalf("version %d: after success the plan is %s (%v)", version, plan.Summary(), err)
 		}

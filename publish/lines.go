@@ -3,14 +3,18 @@ package publish
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"iter"
 	"strings"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
 )
 
 // line is one entry of a manifest as written: its path and its raw JSON.
@@ -62,6 +66,109 @@ func manifestLines(r io.Reader) iter.Seq2[line, error] {
 	}
 }
 
+// indexLines streams the manifest lines of a build's index like
+// manifestLines (the index keeps each line as the manifest file had it), so
+// that DiffManifests' byte comparison works on them.
+func indexLines(ctx context.Context, idx *output.Index) iter.Seq2[line, error] {
+	return func(yield func(line, error) bool) {
+		for b, err := range idx.Lines(ctx) {
+			if err != nil {
+				yield(line{}, err)
+				return
+			}
+			b = bytes.TrimSuffix(b, []byte("\n"))
+			p, err := linePath(b)
+			if err != nil {
+				yield(line{}, fmt.Errorf("read index: %w", err))
+				return
+			}
+			if !yield(line{path: p, raw: b}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// digestLines passes ls on, writing each line and a newline to h: the
+// digest of a manifest's entries, whatever its header and line endings.
+func digestLines(ls iter.Seq2[line, error], h hash.Hash) iter.Seq2[line, error] {
+	return func(yield func(line, error) bool) {
+		for l, err := range ls {
+			if err == nil {
+				h.Write(l.raw)
+				h.Write(newline)
+			}
+			if !yield(l, err) {
+				return
+			}
+		}
+	}
+}
+
+var newline = []byte("\n")
+
+// lineEntries decodes lines into entries (without their deps).
+func lineEntries(ls iter.Seq2[line, error]) iter.Seq2[bake.Entry, error] {
+	return func(yield func(bake.Entry, error) bool) {
+		for l, err := range ls {
+			if err != nil {
+				yield(bake.Entry{}, err)
+				return
+			}
+			e, err := decode(l)
+			if err != nil {
+				yield(bake.Entry{}, fmt.Errorf("read manifest %s: %w", l.path, err))
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// lineDigest is a writer that computes the digest digestLines computes,
+// of a manifest written to it: its first line, the header, is left out.
+type lineDigest struct {
+	h      hash.Hash
+	header bool // the header line is behind
+	part   []byte
+}
+
+func newLineDigest() *lineDigest { return &lineDigest{h: sha256.New()} }
+
+func (d *lineDigest) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			d.part = append(d.part, p...)
+			break
+		}
+		d.line(append(d.part, p[:i]...))
+		d.part, p = d.part[:0], p[i+1:]
+	}
+	return n, nil
+}
+
+func (d *lineDigest) line(b []byte) {
+	if !d.header {
+		d.header = true
+		return
+	}
+	d.h.Write(bytes.TrimSuffix(b, []byte("\r"))) // as bufio.ScanLines reads it
+	d.h.Write(newline)
+}
+
+// Sum returns the digest of what was written.
+func (d *lineDigest) Sum() []byte {
+	if len(d.part) > 0 {
+		d.line(d.part)
+		d.part = nil
+	}
+	return d.h.Sum(nil)
+}
+
 // linePath returns the path of a manifest line, which bake writes first.
 func linePath(b []byte) (string, error) {
 	if bytes.HasPrefix(b, pathPrefix) {
@@ -92,10 +199,25 @@ func decode(l line) (bake.Entry, error) {
 // publish of a large site with few changes reads its manifests at the speed
 // of a comparison.
 func DiffManifests(local, remote io.Reader, opts DiffOptions) (*Plan, error) {
+	return diffLines(manifestLines(local), remote, opts)
+}
+
+// diffLines is DiffManifests with the local manifest as lines. The plan
+// records a digest of those lines, so that Apply publishes the manifest
+// the plan was made from or nothing.
+func diffLines(ls iter.Seq2[line, error], remote io.Reader, opts DiffOptions) (*Plan, error) {
+	h := sha256.New()
+	plan, err := diffRaw(digestLines(ls, h), remote, opts)
+	if plan != nil {
+		plan.local = h.Sum(nil)
+	}
+	return plan, err
+}
+
+func diffRaw(ls iter.Seq2[line, error], remote io.Reader, opts DiffOptions) (*Plan, error) {
 	if remote == nil {
 		remote = strings.NewReader(fmt.Sprintf("{\"bake_manifest\":%d}\n", bake.ManifestVersion))
 	}
-	ls := manifestLines(local)
 	rs := manifestLines(remote)
 	nextL, stopL := iter.Pull2(ls)
 	defer stopL()

@@ -32,6 +32,11 @@ type Plan struct {
 	Deletes   []Change `json:"deletes"` // keys bake published before that the build no longer has
 	Unchanged int      `json:"unchanged"`
 	Bytes     int64    `json:"bytes"` // bytes to upload, before compression
+
+	// local is the SHA-256 of the lines of the local manifest the plan was
+	// made from (see digestLines), checked by Apply against the manifest it
+	// publishes; nil when the plan came from entries (Diff).
+	local []byte
 }
 
 // Uploads returns the number of objects to upload.

@@ -3,21 +3,21 @@ package publish
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
-	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
 	"gocloud.dev/blob"
 )
 
 // Prepare works out what publishing the build folder dir to bucket takes:
-// it diffs the build's manifest against the remote one (streamed), adds the
-// deletes an interrupted publish left pending, and reports whether that
-// publish must be resumed (pass it as ApplyOptions.Resume). A plan that
-// exceeds the delete limits is returned with an error wrapping
-// ErrTooManyDeletes, so that it can still be shown.
+// it diffs the build's manifest (streamed from the build's index) against
+// the remote one (streamed), adds the deletes an interrupted publish left
+// pending, and reports whether that publish must be resumed (pass it as
+// ApplyOptions.Resume). A plan that exceeds the delete limits is returned
+// with an error wrapping ErrTooManyDeletes, so that it can still be shown.
 func Prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOptions) (plan *Plan, resume bool, err error) {
 	return prepare(ctx, bucket, dir, opts, false)
 }
@@ -29,9 +29,12 @@ func PrepareVerify(ctx context.Context, bucket *blob.Bucket, dir string, opts Di
 }
 
 func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOptions, verify bool) (plan *Plan, resume bool, err error) {
-	local, err := os.Open(filepath.Join(dir, bake.ManifestFile))
+	local, err := output.OpenIndex(ctx, dir)
 	if err != nil {
-		return nil, false, fmt.Errorf("publish: no build in %s (%w); run bake build first", dir, err)
+		if errors.Is(err, output.ErrNoIndex) {
+			return nil, false, fmt.Errorf("publish: no build in %s (%w); run bake build first", dir, err)
+		}
+		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	defer local.Close()
 	remote, err := OpenRemote(ctx, bucket)
@@ -50,9 +53,13 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 	opts.Pending = append(opts.Pending, pending...)
 	if verify || remoteReader == nil {
 		// No record of what bake published: look at what is there.
-		plan, err = Verify(ctx, bucket, bake.ManifestEntries(local), opts)
+		h := sha256.New()
+		plan, err = Verify(ctx, bucket, lineEntries(digestLines(indexLines(ctx, local), h)), opts)
+		if plan != nil {
+			plan.local = h.Sum(nil)
+		}
 	} else {
-		plan, err = DiffManifests(local, remoteReader, opts)
+		plan, err = diffLines(indexLines(ctx, local), remoteReader, opts)
 	}
 	if plan == nil {
 		return nil, false, err

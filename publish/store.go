@@ -1,13 +1,16 @@
 package publish
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
 )
 
 // Store is a content-addressed store of every file bake published, kept in
@@ -76,12 +79,17 @@ func (s *Store) Get(sha string) ([]byte, error) {
 type Source interface {
 	// File returns the bytes of the object at key, described by e.
 	File(key string, e bake.Entry) ([]byte, error)
-	// Manifest returns the manifest of what is published, as bake writes it.
-	Manifest() ([]byte, error)
+	// WriteManifest writes the manifest of what is published to w, as bake
+	// writes it: a header line, then one JSON line an entry, sorted by path.
+	WriteManifest(ctx context.Context, w io.Writer) error
 }
 
-// dirSource reads a build folder.
-type dirSource struct{ root *os.Root }
+// dirSource reads a build folder: files through root, the manifest from
+// the index of the folder dir.
+type dirSource struct {
+	root *os.Root
+	dir  string
+}
 
 func (d dirSource) File(key string, e bake.Entry) ([]byte, error) {
 	data, err := d.root.ReadFile(key)
@@ -91,7 +99,14 @@ func (d dirSource) File(key string, e bake.Entry) ([]byte, error) {
 	return data, nil
 }
 
-func (d dirSource) Manifest() ([]byte, error) { return d.root.ReadFile(bake.ManifestFile) }
+func (d dirSource) WriteManifest(ctx context.Context, w io.Writer) error {
+	idx, err := output.OpenIndex(ctx, d.dir)
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	return idx.WriteManifest(ctx, w)
+}
 
 // StoreSource reads the files of an earlier release from a Store, for a
 // rollback; manifest is that release's manifest.
@@ -103,5 +118,10 @@ type StoreSource struct {
 // File returns the stored bytes of e.
 func (s StoreSource) File(key string, e bake.Entry) ([]byte, error) { return s.Store.Get(e.SHA256) }
 
-// Manifest returns the release's manifest.
-func (s StoreSource) Manifest() ([]byte, error) { return s.Contents, nil }
+// WriteManifest writes the release's manifest to w.
+func (s StoreSource) WriteManifest(ctx context.Context, w io.Writer) error {
+	if _, err := w.Write(s.Contents); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	return nil
+}

@@ -22,8 +22,8 @@ import (
 
 // FileServerOptions configures a [FileServer].
 type FileServerOptions struct {
-	// Logger receives what goes wrong while serving: an unreadable manifest,
-	// files that cannot be opened. If nil, logs are discarded.
+	// Logger receives what goes wrong while serving: an unreadable build
+	// index, files that cannot be opened. If nil, logs are discarded.
 	Logger *slog.Logger
 }
 
@@ -38,10 +38,12 @@ type FileServerOptions struct {
 // the folder is reopened for every request, so a build swapped in atomically
 // is seen at once.
 //
-// Content-Type comes from the build's manifest, else the file extension,
-// else the bytes. ETag is the manifest's SHA-256 when the file still matches
-// it, else a weak tag from size and modification time. Responses say
-// Cache-Control: no-cache, so that browsers revalidate and see every build.
+// Content-Type comes from the build's manifest (kept in the build's index,
+// [github.com/bakehq/bake/output.IndexFile], and read again whenever a
+// build changes it), else the file extension, else the bytes. ETag is the
+// manifest's SHA-256 when the file still matches it, else a weak tag from
+// size and modification time. Responses say Cache-Control: no-cache, so
+// that browsers revalidate and see every build.
 // A client that accepts br or gzip gets a precompressed sibling (name.br,
 // name.gz) when one at least as new as the file exists, else text of 1 KB or
 // more compressed on the fly (not for range requests).
@@ -78,7 +80,7 @@ func NewFileServer(dir string, opts FileServerOptions) (*FileServer, error) {
 	return &FileServer{
 		dir:      abs,
 		log:      log,
-		manifest: &manifestCache{log: log},
+		manifest: &manifestCache{dir: abs, log: log},
 	}, nil
 }
 
@@ -139,7 +141,7 @@ func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveFile serves the regular file f, opened as name.
 func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.Root, name string, f *os.File, fi fs.FileInfo) {
-	meta, asOf, inManifest := s.manifest.lookup(root, bake.PathOf(name))
+	meta, asOf, inManifest := s.manifest.lookup(r.Context(), root, bake.PathOf(name))
 	ctype := meta.typ
 	if ctype == "" {
 		ctype = mime.TypeByExtension(path.Ext(name))
@@ -155,7 +157,7 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 		}
 	}
 	// The manifest's hash is only trusted while the file is the one it
-	// describes: same size, not written after the manifest.
+	// describes: same size, not written after the index's last commit.
 	var etag string
 	if inManifest && meta.hasSHA && meta.size == fi.Size() && !fi.ModTime().After(asOf) {
 		etag = `"` + hex.EncodeToString(meta.sha256[:]) + `"`

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -58,7 +59,7 @@ func testSite(t *testing.T) (string, map[string]string) {
 	symlink(t, "../secret.txt", filepath.Join(dir, "link.txt"))
 	symlink(t, "..", filepath.Join(dir, "up"))
 	symlink(t, "style.css", filepath.Join(dir, "alias.css"))
-	writeManifest(t, dir, t0.Add(time.Hour),
+	writeIndex(t, dir, t0.Add(time.Hour),
 		entry("/", files["index.html"], "text/html; charset=utf-8"),
 		entry("/items/", files["items/index.html"], "text/html; charset=utf-8"),
 		entry("/page.html", files["page.html"], "text/plain; charset=utf-8"),
@@ -107,7 +108,8 @@ func TestFileServer(t *testing.T) {
 		{name: "missing", target: "/nope.html", want: notFound},
 		{name: "missing under a file", target: "/page.html/x", want: notFound},
 		{name: "missing HEAD", method: "HEAD", target: "/nope", want: result{Status: 404, Type: html, Length: strconv.Itoa(len(files["404.html"]))}},
-		{name: "manifest", target: "/.bake/manifest.jsonl", want: notFound},
+		{name: "index", target: "/.bake/index.db", want: notFound},
+		{name: "index log", target: "/.bake/index.db-wal", want: notFound},
 		{name: "reserved folder", target: "/.bake/", want: notFound},
 		{name: "dotfile", target: "/.hidden", want: notFound},
 		{name: "nested dotfile", target: "/items/.secret", want: notFound},
@@ -231,7 +233,7 @@ func TestFileServerConditional(t *testing.T) {
 func TestFileServerStaleManifest(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"a.html": "new bytes", "b.html": "same size"})
-	writeManifest(t, dir, t0.Add(time.Hour),
+	writeIndex(t, dir, t0.Add(time.Hour),
 		entry("/a.html", "old", "text/html; charset=utf-8"),
 		entry("/b.html", "same size", "text/html; charset=utf-8"))
 	// b.html rewritten after the manifest.
@@ -248,27 +250,172 @@ func TestFileServerStaleManifest(t *testing.T) {
 	}
 }
 
-func TestFileServerManifestReload(t *testing.T) {
+func TestFileServerIndexReload(t *testing.T) {
+	const feed = `<?xml version="1.0"?><feed/>`
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"feed": `<?xml version="1.0"?><feed/>`})
+	writeFiles(t, dir, map[string]string{"feed": feed})
 	s := newFileServer(t, dir)
 	typeOf := func() string {
 		resp, _ := do(t, s, "GET", "/feed", nil)
 		return resp.Header.Get("Content-Type")
 	}
+	steps := []struct {
+		name   string
+		change func(t *testing.T)
+		want   string
+	}{
+		{name: "no index: sniffed", change: func(t *testing.T) {}, want: "text/xml; charset=utf-8"},
+		{name: "first build", change: func(t *testing.T) {
+			writeIndex(t, dir, t0.Add(time.Hour), entry("/feed", feed, "application/atom+xml"))
+		}, want: "application/atom+xml"},
+		{name: "full build: new index file", change: func(t *testing.T) {
+			writeIndex(t, dir, t0.Add(2*time.Hour), entry("/feed", feed, "application/rss+xml"))
+		}, want: "application/rss+xml"},
+		{name: "incremental build: commit in place", change: func(t *testing.T) {
+			updateIndex(t, dir, entry("/feed", feed, "application/feed+json"))
+		}, want: "application/feed+json"},
+		{name: "second incremental build", change: func(t *testing.T) {
+			updateIndex(t, dir, entry("/feed", feed, "application/atom+xml"))
+		}, want: "application/atom+xml"},
+		{name: "not an index", change: func(t *testing.T) {
+			p := filepath.Join(dir, filepath.FromSlash(output.IndexFile))
+			for _, suffix := range []string{"-wal", "-shm"} {
+				os.Remove(p + suffix)
+			}
+			if err := os.WriteFile(p, []byte("not an index\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, want: "text/xml; charset=utf-8"},
+		{name: "index removed", change: func(t *testing.T) {
+			writeIndex(t, dir, t0.Add(3*time.Hour), entry("/feed", feed, "application/rss+xml"))
+			typeOf() // loaded
+			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(output.IndexFile))); err != nil {
+				t.Fatal(err)
+			}
+		}, want: "text/xml; charset=utf-8"},
+	}
+	for _, step := range steps {
+		step.change(t)
+		if got := typeOf(); got != step.want {
+			t.Errorf("%s: Content-Type = %q, want %q", step.name, got, step.want)
+		}
+	}
+}
+
+// TestFileServerIndexReloadWhileOpen commits while another connection
+// holds the index open, as a builder that keeps it between builds does:
+// the commits stay in the write-ahead log, index.db does not change.
+func TestFileServerIndexReloadWhileOpen(t *testing.T) {
+	const feed = `<?xml version="1.0"?><feed/>`
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"feed": feed})
+	writeIndex(t, dir, t0.Add(time.Hour), entry("/feed", feed, "application/atom+xml"))
+	builder, err := output.OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer builder.Close()
+	if _, err := builder.Count(ctx); err != nil { // a connection, open from now on
+		t.Fatal(err)
+	}
+	s := newFileServer(t, dir)
 	var got []string
-	got = append(got, typeOf()) // no manifest: sniffed
-	writeManifest(t, dir, t0.Add(time.Hour), entry("/feed", `<?xml version="1.0"?><feed/>`, "application/atom+xml"))
-	got = append(got, typeOf())
-	writeManifest(t, dir, t0.Add(2*time.Hour), entry("/feed", `<?xml version="1.0"?><feed/>`, "application/rss+xml"))
-	got = append(got, typeOf())
-	if err := os.WriteFile(filepath.Join(dir, bake.ManifestFile), []byte("not a manifest\n"), 0o644); err != nil {
+	for _, typ := range []string{"application/rss+xml", "application/feed+json", "application/atom+xml"} {
+		if err := builder.Apply(ctx, output.Update{Put: []output.Record{{Entry: entry("/feed", feed, typ), Line: manifestLine(t, entry("/feed", feed, typ))}}}); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := do(t, s, "GET", "/feed", nil)
+		got = append(got, resp.Header.Get("Content-Type"))
+	}
+	want := []string{"application/rss+xml", "application/feed+json", "application/atom+xml"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("types as the builder commits (-want +got):\n%s", diff)
+	}
+}
+
+// TestFileServerIndexRacy changes the index without changing the size or
+// modification time of its files, as two commits within one tick of a
+// coarse file system clock can: the cache loaded so soon after a change is
+// loaded again once the window has passed.
+func TestFileServerIndexRacy(t *testing.T) {
+	const feed = `<?xml version="1.0"?><feed/>`
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"feed": feed})
+	mtime := time.Now().Add(-time.Second).Truncate(time.Second)
+	writeIndex(t, dir, mtime, entry("/feed", feed, "application/rss+xml"))
+	s := newFileServer(t, dir)
+	clock := mtime.Add(time.Second)
+	s.manifest.now = func() time.Time { return clock }
+	typeOf := func() string {
+		resp, _ := do(t, s, "GET", "/feed", nil)
+		return resp.Header.Get("Content-Type")
+	}
+	if got := typeOf(); got != "application/rss+xml" {
+		t.Fatalf("Content-Type = %q, want application/rss+xml", got)
+	}
+
+	// The same file rewritten in place with an index of the same size, and
+	// its time put back.
+	other := t.TempDir()
+	writeIndex(t, other, mtime, entry("/feed", feed, "application/rdf+xml"))
+	p := filepath.Join(dir, filepath.FromSlash(output.IndexFile))
+	before, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(other, filepath.FromSlash(output.IndexFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameFile(before, after) {
+		t.Fatalf("the rewritten index does not look unchanged (size %d → %d): nothing is tested", before.Size(), after.Size())
+	}
+
+	clock = mtime.Add(racyWindow + time.Second)
+	if got := typeOf(); got != "application/rdf+xml" {
+		t.Errorf("after the racy window: Content-Type = %q, want application/rdf+xml", got)
+	}
+}
+
+// TestFileServerFolderSwap swaps a whole new build folder in, as a full
+// build does: the server reads the new folder's index.
+func TestFileServerFolderSwap(t *testing.T) {
+	const feed = `<?xml version="1.0"?><feed/>`
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "_site")
+	writeFiles(t, dir, map[string]string{"feed": feed})
+	writeIndex(t, dir, t0.Add(time.Hour), entry("/feed", feed, "application/atom+xml"))
+	s := newFileServer(t, dir)
+	typeOf := func() string {
+		resp, _ := do(t, s, "GET", "/feed", nil)
+		return resp.Header.Get("Content-Type")
+	}
+	got := []string{typeOf()}
+
+	next := filepath.Join(tmp, "._site.new")
+	writeFiles(t, next, map[string]string{"feed": feed})
+	writeIndex(t, next, t0.Add(time.Hour), entry("/feed", feed, "application/rss+xml"))
+	if err := os.Rename(dir, filepath.Join(tmp, "._site.old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, dir); err != nil {
 		t.Fatal(err)
 	}
 	got = append(got, typeOf())
-	want := []string{"text/xml; charset=utf-8", "application/atom+xml", "application/rss+xml", "text/xml; charset=utf-8"}
+	want := []string{"application/atom+xml", "application/rss+xml"}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("types as the manifest changes (-want +got):\n%s", diff)
+		t.Errorf("types across a folder swap (-want +got):\n%s", diff)
 	}
 }
 
@@ -316,7 +463,7 @@ func TestFileServerCompression(t *testing.T) {
 			want: got{Status: 200, Encoding: "gzip", ETag: `W/"` + strconv.FormatInt(int64(len(bigJS)), 16) + "-" + strconv.FormatInt(t0.UnixNano(), 16) + `-gz"`, Vary: "Accept-Encoding", Body: bigJS}},
 	}
 	writeFiles(t, dir, map[string]string{"big.html": bigHTML})
-	writeManifest(t, dir, t0.Add(time.Hour),
+	writeIndex(t, dir, t0.Add(time.Hour),
 		entry("/app.js", files["app.js"], "text/javascript; charset=utf-8"),
 		entry("/big.html", bigHTML, "text/html; charset=utf-8"))
 	for _, tt := range tests {

@@ -2,22 +2,29 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
 	"github.com/klauspost/compress/gzip"
 )
 
-// t0 is the modification time of every test file; manifests are written an
+// t0 is the modification time of every test file; indexes are written an
 // hour later.
 var t0 = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
@@ -38,25 +45,73 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 	}
 }
 
-// writeManifest writes the manifest of dir with entries, modified at mtime.
-func writeManifest(t testing.TB, dir string, mtime time.Time, entries ...bake.Entry) {
+// writeIndex writes the index of dir with entries as a full build does (a
+// new file renamed over the old one), modified at mtime.
+func writeIndex(t testing.TB, dir string, mtime time.Time, entries ...bake.Entry) {
 	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(bake.ManifestFile))
+	ctx := context.Background()
+	p := filepath.Join(dir, filepath.FromSlash(output.IndexFile))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	m := &bake.Manifest{Entries: entries}
-	m.Sort()
-	if err := bake.WriteManifest(&buf, m); err != nil {
+	tmp := p + ".new"
+	w, err := output.NewIndexWriter(ctx, tmp)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+	entries = slices.Clone(entries)
+	slices.SortFunc(entries, func(a, b bake.Entry) int { return strings.Compare(a.Path, b.Path) })
+	for _, e := range entries {
+		if err := w.Add(ctx, e.Path, e.Route, e.Key, manifestLine(t, e), e.Deps); err != nil {
+			w.Abort()
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(p + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Rename(tmp, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chtimes(p, mtime, mtime); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// updateIndex puts entries into the index of dir in place, as an
+// incremental build does.
+func updateIndex(t testing.TB, dir string, entries ...bake.Entry) {
+	t.Helper()
+	ctx := context.Background()
+	idx, err := output.OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	var u output.Update
+	for _, e := range entries {
+		u.Put = append(u.Put, output.Record{Entry: e, Line: manifestLine(t, e)})
+	}
+	if err := idx.Apply(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// manifestLine returns the manifest line of e, as a build writes it.
+func manifestLine(t testing.TB, e bake.Entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // entry returns the manifest entry of a file at URL path p with body.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bakehq/bake/output"
 )
 
 // TestKilledBuildLeavesPreviousBuild kills a bake build process midway and
@@ -50,11 +53,20 @@ INSERT INTO items SELECT i, 'v1 item ' || i FROM n;`,
 	if out, err := bake("build", "-q").CombinedOutput(); err != nil {
 		t.Fatalf("first build: %v\n%s", err, out)
 	}
-	manifest := filepath.Join(dir, "_site", ".bake", "manifest.jsonl")
-	before, err := os.ReadFile(manifest)
-	if err != nil {
-		t.Fatal(err)
+	manifest := func() []byte {
+		t.Helper()
+		idx, err := output.OpenIndex(context.Background(), filepath.Join(dir, "_site"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer idx.Close()
+		var buf bytes.Buffer
+		if err := idx.WriteManifest(context.Background(), &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
 	}
+	before := manifest()
 
 	// Change every row, start a build and kill it once it is writing pages.
 	db, err := sql.Open("sqlite", filepath.Join(dir, "site.db"))
@@ -84,8 +96,7 @@ INSERT INTO items SELECT i, 'v1 item ' || i FROM n;`,
 	if staging == "" {
 		t.Fatal("the build never got to writing pages")
 	}
-	after, _ := os.ReadFile(manifest)
-	if !bytes.Equal(before, after) {
+	if after := manifest(); !bytes.Equal(before, after) {
 		t.Fatal("the killed build changed the live manifest")
 	}
 	page, _ := os.ReadFile(filepath.Join(dir, "_site", "items", "20000", "index.html"))
