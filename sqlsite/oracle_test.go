@@ -154,6 +154,9 @@ func manifest(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	defer idx.Close()
+	if err := idx.Check(context.Background()); err != nil {
+		t.Error(err)
+	}
 	var b bytes.Buffer
 	if err := idx.WriteManifest(context.Background(), &b); err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
-	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/internal/testenv"
+	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib"

@@ -819,3 +819,24 @@ func splitTop(s string, sep byte) []string {
 	}
 	return append(out, s[start:])
 }
+
+// Tables returns the tables that the site's queries read (routes, route
+// queries and site queries), sorted: the tables change capture watches.
+func (s *Site) Tables() []string {
+	var out []string
+	add := func(q string) { out = append(out, tables(q)...) }
+	for _, q := range s.cfg.Queries {
+		add(q)
+	}
+	for _, r := range s.cfg.Routes {
+		add(r.Query)
+		if r.Table != "" {
+			out = append(out, r.Table)
+		}
+		for _, q := range r.Queries {
+			add(q)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -14,17 +14,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bakehq/bake/capture"
 	"github.com/bakehq/bake/internal/benchsite"
 	"github.com/spf13/cobra"
 )
 
 type benchFlags struct {
-	items   int
-	seed    int64
-	keep    string
-	runs    int
-	json    bool
-	publish string
+	items       int
+	seed        int64
+	keep        string
+	runs        int
+	json        bool
+	publish     string
+	incremental bool
 }
 
 func benchCmd(g *globals) *cobra.Command {
@@ -42,11 +44,18 @@ pages per second, peak memory (RSS) and bytes written.
 one for the full case): a full publish, a no-op publish, and a publish
 after one title changed and the site was rebuilt.
 
+--incremental then installs change capture on the items table (as bake
+watch --install does) and times incremental bake build processes: with no
+change, after one title update, after one row is unpublished, and after one
+row is inserted (--runs times each; medians). It reports the wall time of
+the process, the build's own time, and the pages rendered and files written.
+
 --keep DIR leaves the generated site there (bake.toml, templates, bench.db)
 so that it can be rebuilt, changed and compared by hand; a later bench
 with the same --keep, --items and --seed reuses its database.`,
 		Example: `  bake bench --items 10000
-  bake bench --items 100000 --runs 5 --keep /tmp/bench100k --json`,
+  bake bench --items 100000 --runs 5 --keep /tmp/bench100k --json
+  bake bench --items 100000 --runs 5 --incremental`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd.Context(), g, f)
@@ -58,6 +67,7 @@ with the same --keep, --items and --seed reuses its database.`,
 	cmd.Flags().IntVar(&f.runs, "runs", 1, "builds to run; the median is reported")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the figures as JSON on stdout")
 	cmd.Flags().StringVar(&f.publish, "publish", "", "also time bake publish to this folder or bucket URL: full, no-op, and one changed row")
+	cmd.Flags().BoolVar(&f.incremental, "incremental", false, "also time incremental builds: no change, one title update, one unpublish, one insert")
 	return cmd
 }
 
@@ -86,6 +96,20 @@ type benchResult struct {
 	Runs           []benchRun `json:"runs"`
 	// Publish holds the seconds of each publish case, when --publish is set.
 	Publish map[string]publishRun `json:"publish,omitempty"`
+	// Incremental holds the median of each incremental case, when
+	// --incremental is set: nochange, title, unpublish, insert.
+	Incremental map[string]incrementalRun `json:"incremental,omitempty"`
+}
+
+// incrementalRun is the figures of one incremental bake build process.
+type incrementalRun struct {
+	Seconds      float64 `json:"seconds"`       // wall time of the process
+	BuildSeconds float64 `json:"build_seconds"` // as the build measured itself (process start excluded)
+	Rendered     int     `json:"rendered"`
+	Written      int     `json:"written"`
+	Removed      int     `json:"removed"`
+	Incremental  bool    `json:"incremental"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 }
 
 // publishRun is the figures of one bake publish process.
@@ -154,6 +178,20 @@ func runBench(ctx context.Context, g *globals, f benchFlags) error {
 				r := pub[c]
 				fmt.Fprintf(g.stdio.Out, "publish %s: %.2fs, %d uploaded (%s sent), %d deleted, peak RSS %s\n",
 					c, r.Seconds, r.Uploaded, humanBytes(r.BytesSent), r.Deleted, humanBytes(r.PeakRSSBytes))
+			}
+		}
+	}
+	if f.incremental {
+		inc, err := benchIncremental(ctx, dir, f)
+		if err != nil {
+			return err
+		}
+		res.Incremental = inc
+		if !f.json {
+			for _, c := range incrementalCases {
+				r := inc[c]
+				fmt.Fprintf(g.stdio.Out, "incremental %s: %.3fs (build %.1f ms), %d rendered, %d written, %d removed\n",
+					c, r.Seconds, r.BuildSeconds*1000, r.Rendered, r.Written, r.Removed)
 			}
 		}
 	}
@@ -300,4 +338,62 @@ func benchPublish(ctx context.Context, dir string, f benchFlags) (map[string]pub
 		return nil, err
 	}
 	return res, nil
+}
+
+// incrementalCases are the cases of bake bench --incremental, in order.
+var incrementalCases = []string{"nochange", benchsite.MutateTitle, benchsite.MutateUnpublish, benchsite.MutateInsert}
+
+// benchIncremental installs change capture, then times incremental builds
+// after each kind of change, f.runs times each, and returns the medians.
+func benchIncremental(ctx context.Context, dir string, f benchFlags) (map[string]incrementalRun, error) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bench.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer db.Close()
+	if err := capture.Install(ctx, db, capture.SQLite, []string{"items"}); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	os.Remove(filepath.Join(dir, "bench.db.stamp")) // the data will no longer match the seed
+	// One build to consume anything pending and settle the index.
+	if _, _, err := runChild(ctx, "build", "-q", "-C", dir); err != nil {
+		return nil, err
+	}
+	out := map[string]incrementalRun{}
+	for _, c := range incrementalCases {
+		var runs []incrementalRun
+		for range f.runs {
+			if c != "nochange" {
+				if _, err := benchsite.Mutate(ctx, db, benchsite.DialectSQLite, c, benchsite.Options{Items: f.items, Seed: f.seed}); err != nil {
+					return nil, fmt.Errorf("bench: %w", err)
+				}
+			}
+			b, wall, err := runChild(ctx, "build", "--json", "-C", dir)
+			if err != nil {
+				return nil, err
+			}
+			var rep struct {
+				Seconds     float64 `json:"seconds"`
+				Rendered    int     `json:"rendered"`
+				Written     int     `json:"written"`
+				Removed     int     `json:"removed"`
+				Incremental bool    `json:"incremental"`
+				PeakRSS     int64   `json:"peak_rss_bytes"`
+			}
+			if err := json.Unmarshal(b, &rep); err != nil {
+				return nil, fmt.Errorf("bench: read build report: %w", err)
+			}
+			if !rep.Incremental {
+				return nil, fmt.Errorf("bench: the %s build was not incremental", c)
+			}
+			runs = append(runs, incrementalRun{Seconds: wall.Seconds(), BuildSeconds: rep.Seconds, Rendered: rep.Rendered,
+				Written: rep.Written, Removed: rep.Removed, Incremental: rep.Incremental, PeakRSSBytes: rep.PeakRSS})
+		}
+		slices.SortFunc(runs, func(a, b incrementalRun) int { return cmpFloat(a.BuildSeconds, b.BuildSeconds) })
+		med := runs[len(runs)/2]
+		slices.SortFunc(runs, func(a, b incrementalRun) int { return cmpFloat(a.Seconds, b.Seconds) })
+		med.Seconds = runs[len(runs)/2].Seconds
+		out[c] = med
+	}
+	return out, nil
 }

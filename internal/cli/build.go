@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/spf13/cobra"
 )
@@ -30,23 +32,39 @@ type buildFlags struct {
 	output  string
 	quiet   bool
 	cpuprof string
+	full    bool
+	changed []string
+	explain bool
 }
 
 func buildCmd(g *globals) *cobra.Command {
 	var f buildFlags
 	cmd := &cobra.Command{
 		Use:   "build",
-		Short: "Render every page of the site into the build folder",
-		Long: `Build renders every route of bake.toml into a new build folder and swaps it
-in for the old one (default _site) only when every page rendered. A build
-that fails, or is interrupted, leaves the previous build as it was.
+		Short: "Render the site into the build folder, re-rendering only what changed",
+		Long: `Build renders the routes of bake.toml into the build folder (default _site).
 
-Every problem is reported (route, page, row, template file and line), and
-the command exits 1. The build folder holds .bake/manifest.jsonl: each
-file's path, SHA-256, size, content type and what it read (deps).`,
-		Example: `  bake build                  # in a site folder
+The first build, and every build with --full, renders every page into a
+new folder and swaps it in for the old one only when every page rendered.
+
+After that, a build is incremental when it knows what changed: the rows
+recorded by change capture (bake watch --install adds the triggers), the
+rows named with --changed, and the templates and static files edited since
+the last build. It re-renders only the pages that read those rows and files
+(each page's deps are recorded in the build's index), writes only the files
+whose bytes changed, and removes the pages of deleted rows. Without change
+capture and without --changed, bake cannot know which rows changed, so the
+build is full. A change to bake.toml always makes a full build.
+
+Either way, a build with problems changes nothing: every problem is
+reported (route, page, row, template file and line) and the command exits 1.
+Pending captured changes are consumed only by a build that succeeded.`,
+		Example: `  bake build                        # in a site folder
   bake build -C examples/newsroom
-  bake build --json | jq .pages_per_second`,
+  bake build --json | jq .pages_per_second
+  bake build --changed items:42,items:43 --explain   # rows 42 and 43 of items changed
+  bake build --changed tmpl:item.html               # re-render the pages using a template
+  bake build --full                                 # render everything`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBuild(cmd.Context(), g, f)
@@ -57,6 +75,9 @@ file's path, SHA-256, size, content type and what it read (deps).`,
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "build folder (default: [site] output of bake.toml, _site)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only problems")
 	cmd.Flags().StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the build to `FILE` (go tool pprof reads it)")
+	cmd.Flags().BoolVar(&f.full, "full", false, "render every page, even when an incremental build is possible")
+	cmd.Flags().StringSliceVar(&f.changed, "changed", nil, "rows or files that changed, comma-separated: `TABLE:KEY` (items:42), table:NAME, tmpl:FILE, asset:FILE")
+	cmd.Flags().BoolVar(&f.explain, "explain", false, "list every page an incremental build rendered or removed, and the change that caused it")
 	return cmd
 }
 
@@ -107,6 +128,31 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	if f.output != "" {
 		out = f.output
 	}
+	var changes []bake.Change
+	for _, c := range f.changed {
+		ch, err := bake.ParseChange(c)
+		if err != nil {
+			return fmt.Errorf("--changed: %w", err)
+		}
+		changes = append(changes, ch)
+	}
+	pending, err := site.pendingChanges(ctx)
+	if err != nil {
+		return err
+	}
+	if !f.full && (pending.installed || len(changes) > 0) {
+		done, err := runUpdate(ctx, g, f, site, out, workers, append(changes, pending.changes...))
+		if done {
+			if err == nil {
+				err = site.consume(ctx, pending.ids)
+			}
+			return err
+		}
+	} else if !f.full && !f.quiet && !f.json {
+		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(output.IndexFile))); err == nil {
+			log.Info("full build: no change capture installed and no --changed given (see bake watch --install)")
+		}
+	}
 	progress := &build.Progress{}
 	stopProgress := startProgress(ctx, g.stdio.Err, log, !f.json && !f.quiet,
 		progressSpec{verb: "building", unit: "pages", count: progress.Pages.Load})
@@ -114,6 +160,11 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	stopProgress()
 	if rep == nil {
 		return err
+	}
+	if err == nil {
+		if err := site.consume(ctx, pending.ids); err != nil {
+			return err
+		}
 	}
 	res := &buildResult{Report: rep, Output: out, Queries: map[string]int64{}, Problems: []problemJSON{}, Warnings: []string{}}
 	if rep.Seconds > 0 {

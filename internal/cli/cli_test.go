@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"testing"
 
@@ -26,5 +27,30 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") == "1",
+		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"sqlexec": sqlexec},
 	})
+}
+
+// sqlexec runs SQL statements on an SQLite file: sqlexec FILE SQL...
+func sqlexec(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: sqlexec FILE SQL...")
+	}
+	db, err := sql.Open("sqlite", "file:"+ts.MkAbs(args[0])+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		ts.Fatalf("sqlexec: %v", err)
+	}
+	defer db.Close()
+	for _, q := range args[1:] {
+		_, err = db.Exec(q)
+		if err != nil {
+			break
+		}
+	}
+	if err != nil && !neg {
+		ts.Fatalf("sqlexec: %v", err)
+	}
+	if err == nil && neg {
+		ts.Fatalf("sqlexec: unexpected success")
+	}
 }

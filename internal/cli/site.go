@@ -17,10 +17,11 @@ import (
 
 // openedSite is a loaded site with its database.
 type openedSite struct {
-	dir  string
-	cfg  *sqlsite.Config
-	db   *sql.DB
-	site *sqlsite.Site
+	dir     string
+	cfg     *sqlsite.Config
+	db      *sql.DB
+	dialect string
+	site    *sqlsite.Site
 }
 
 func (o *openedSite) Close() error { return o.db.Close() }
@@ -48,7 +49,7 @@ func openSite(ctx context.Context, dir string, workers int) (*openedSite, error)
 		db.Close()
 		return nil, err
 	}
-	return &openedSite{dir: dir, cfg: cfg, db: db, site: site}, nil
+	return &openedSite{dir: dir, cfg: cfg, db: db, dialect: dialect, site: site}, nil
 }
 
 // databaseURL returns the database URL: BAKE_DATABASE_URL, or the config's
@@ -98,14 +99,7 @@ func openDB(ctx context.Context, dir string, c sqlsite.DatabaseConfig, workers i
 		db.SetMaxIdleConns(workers + 4)
 		return db, sqlsite.Postgres, nil
 	}
-	path := strings.TrimPrefix(u, "sqlite:")
-	path = strings.TrimPrefix(path, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
-	}
+	path := sqlitePath(dir, u)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if c.Seed == "" {
 			return nil, "", fmt.Errorf("open database: %s does not exist; check [database] url in bake.toml, or set seed = \"FILE.sql\" to create it", path)
@@ -125,6 +119,20 @@ func openDB(ctx context.Context, dir string, c sqlsite.DatabaseConfig, workers i
 	db.SetMaxOpenConns(workers + 4)
 	db.SetMaxIdleConns(workers + 4)
 	return db, sqlsite.SQLite, nil
+}
+
+// sqlitePath returns the file of an SQLite database URL, relative to the
+// site folder dir.
+func sqlitePath(dir, u string) string {
+	path := strings.TrimPrefix(u, "sqlite:")
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	return path
 }
 
 // seedSQLite creates the SQLite file path by running the SQL file seed; a
