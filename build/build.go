@@ -119,24 +119,8 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var (
-		probMu   sync.Mutex
-		problems []*bake.Error
-	)
-	problem := func(p *bake.Page, err error) {
-		var be *bake.Error
-		if !errors.As(err, &be) {
-			be = &bake.Error{Err: err}
-		}
-		if p != nil {
-			be.Route = cmp.Or(be.Route, p.Route)
-			be.Path = cmp.Or(be.Path, p.Path)
-			be.Key = cmp.Or(be.Key, p.Key)
-		}
-		probMu.Lock()
-		problems = append(problems, be)
-		probMu.Unlock()
-	}
+	var probs problemList
+	problem := probs.add
 
 	pages := make(chan *bake.Page, opts.Workers*4)
 	workers := make([]*worker, opts.Workers)
@@ -198,7 +182,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	problems = append(problems, dups...)
+	problems := append(probs.list, dups...)
 	rep.Problems = problems
 	sortProblems(rep.Problems)
 	rep.Duration = time.Since(start)
@@ -229,6 +213,29 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	rep.CleanupSeconds = time.Since(start).Seconds() - rep.Seconds
 	opts.Logger.Debug("build committed", "pages", rep.Pages, "bytes", rep.Bytes, "seconds", rep.Seconds)
 	return rep, nil
+}
+
+// problemList collects the problems of a build from every worker.
+type problemList struct {
+	mu   sync.Mutex
+	list []*bake.Error
+}
+
+// add records err as a problem of page p (nil when no page is known),
+// filling in the route, path and key the error does not name.
+func (l *problemList) add(p *bake.Page, err error) {
+	var be *bake.Error
+	if !errors.As(err, &be) {
+		be = &bake.Error{Err: err}
+	}
+	if p != nil {
+		be.Route = cmp.Or(be.Route, p.Route)
+		be.Path = cmp.Or(be.Path, p.Path)
+		be.Key = cmp.Or(be.Key, p.Key)
+	}
+	l.mu.Lock()
+	l.list = append(l.list, be)
+	l.mu.Unlock()
 }
 
 func sortProblems(ps []*bake.Error) {

@@ -91,26 +91,13 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		mu       sync.Mutex
-		problems []*bake.Error
-		results  []updated
-		removed  []*bake.Page
-		full     error
+		probs   problemList
+		mu      sync.Mutex
+		results []updated
+		removed []*bake.Page
+		full    error
 	)
-	problem := func(p *bake.Page, err error) {
-		var be *bake.Error
-		if !errors.As(err, &be) {
-			be = &bake.Error{Err: err}
-		}
-		if p != nil {
-			be.Route = cmp.Or(be.Route, p.Route)
-			be.Path = cmp.Or(be.Path, p.Path)
-			be.Key = cmp.Or(be.Key, p.Key)
-		}
-		mu.Lock()
-		problems = append(problems, be)
-		mu.Unlock()
-	}
+	problem := probs.add
 	pages := make(chan *bake.Page, opts.Workers*4)
 	var wg sync.WaitGroup
 	for range opts.Workers {
@@ -161,7 +148,7 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 
 	rep := &UpdateReport{Report: Report{Routes: map[string]*RouteReport{}}}
 	slices.SortFunc(results, func(a, b updated) int { return cmp.Compare(a.entry.Path, b.entry.Path) })
-	problems = append(problems, conflicts(results, removed)...)
+	problems := append(probs.list, conflicts(results, removed)...)
 	if len(problems) > 0 {
 		sortProblems(problems)
 		rep.Problems = problems
