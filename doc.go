@@ -5,8 +5,9 @@
 // that renders the bytes, and the [Dep] list of everything the page read
 // (rows, tables, templates, static files). The build engine renders pages in
 // parallel and writes them, with a [Manifest] that maps each path to an
-// [Entry]: its hash, size, type and deps. Incremental builds and publishing
-// compare manifests; nothing else needs to be remembered between runs.
+// [Entry]: its hash, size, type and deps. An [Updater] site re-renders only
+// the pages a [Change] touches, finding them through an [Index] of the last
+// build; publishing compares manifests.
 //
 // The package depends on the standard library only.
 package bake

@@ -12,9 +12,6 @@ import (
 	"time"
 )
 
-// ManifestFile is where a build keeps its manifest, relative to the build folder.
-const ManifestFile = ReservedDir + "/manifest.jsonl"
-
 // ManifestVersion is the version of the manifest format written by this package.
 const ManifestVersion = 1
 
