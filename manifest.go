@@ -26,6 +26,7 @@ type Entry struct {
 	LastMod  time.Time `json:"lastmod,omitzero"`   // content date, if known
 	Redirect string    `json:"redirect,omitempty"` // redirect target, for redirect pages
 	Deps     []Dep     `json:"deps,omitempty"`     // what the page read, sorted
+	Digest   string    `json:"input,omitempty"`    // hash of what the page read ([Page.Digest])
 }
 
 // Manifest maps every path of a build to its [Entry], sorted by path.

@@ -43,6 +43,11 @@ type Page struct {
 	// Render writes the page's bytes. It may be called from any goroutine, and
 	// must record what it reads with [Track] (ctx carries the page's tracker).
 	Render func(ctx context.Context, w io.Writer) error
+	// Digest, when set, is a hash of everything Render reads: its data, its
+	// templates, the config. An incremental build does not render a page
+	// whose previous entry has the same Digest: its file and entry stay.
+	// Leave it empty when a page cannot say all it reads up front.
+	Digest string
 	// Remove, in an [Updater.Update] stream, says the page at Path is no
 	// longer part of the site: its file and entry are deleted.
 	Remove bool

@@ -78,6 +78,9 @@ type Index interface {
 	Paths(ctx context.Context, route, key string) ([]string, error)
 	// Entries streams every entry, sorted by path.
 	Entries(ctx context.Context) iter.Seq2[Entry, error]
+	// Outline streams every entry, sorted by path, with only Path, Route,
+	// Key, Type, LastMod and Redirect set; faster than Entries.
+	Outline(ctx context.Context) iter.Seq2[Entry, error]
 	// Value returns a value stored with the build (see [Updater.State]), or "".
 	Value(ctx context.Context, name string) (string, error)
 }

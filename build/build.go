@@ -116,6 +116,17 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer idx.close()
+	frags, err := output.OpenFragments(ctx, stage.Dir(), opts.Output)
+	if err != nil {
+		return nil, err
+	}
+	fragsOpen := true
+	defer func() {
+		if fragsOpen {
+			frags.Close()
+		}
+	}()
+	ctx = bake.WithFragmentCache(ctx, frags)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -195,6 +206,11 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		return rep, fmt.Errorf("%w: %d %s; the previous build in %s is unchanged", ErrProblems, len(problems), noun, opts.Output)
 	}
 	opts.Logger.Debug("build rendered", "pages", rep.Pages, "render_seconds", renderDone.Seconds(), "manifest_seconds", time.Since(manifestStart).Seconds())
+	fragsOpen = false
+	if err := frags.Close(); err != nil {
+		// The build is right without its cache; the next one renders more.
+		opts.Logger.Warn("fragment cache not saved", "err", err)
+	}
 	swapStart := time.Now()
 	if err := stage.Commit(); err != nil {
 		return nil, err
@@ -291,7 +307,7 @@ func (w *worker) do(ctx context.Context, p *bake.Page) {
 		deps = bake.SortDeps(append(slices.Clone(deps), extra...))
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
-		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps}
+		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps, Digest: p.Digest}
 	if w.enc == nil {
 		w.enc = json.NewEncoder(&w.line)
 		w.enc.SetEscapeHTML(false)
@@ -460,16 +476,16 @@ func (x *index) writeIndex(ctx context.Context, stage *output.Staging, values ma
 	}
 	sr := io.NewSectionReader(x.f, 0, x.size)
 	buf := make([]byte, 0, 4096)
-	var deps []bake.Dep
+	var e bake.Entry
 	for _, it := range x.items {
 		buf = slices.Grow(buf[:0], int(it.n+it.m))[:it.n+it.m]
 		if _, err := sr.ReadAt(buf, it.off); err != nil {
 			iw.Abort()
 			return nil, fmt.Errorf("read manifest spill: %w", err)
 		}
-		var route, key string
-		route, key, deps = readMeta(buf[it.n:], deps[:0])
-		if err := iw.Add(ctx, it.path, route, key, buf[:it.n-1], deps); err != nil {
+		e.Path = it.path
+		readMeta(buf[it.n:], &e)
+		if err := iw.Add(ctx, &e, buf[:it.n-1]); err != nil {
 			iw.Abort()
 			return nil, err
 		}
@@ -480,12 +496,21 @@ func (x *index) writeIndex(ctx context.Context, stage *output.Staging, values ma
 	return nil, nil
 }
 
-// appendMeta encodes the route, key and deps of e after a manifest line in
-// the spill, so that writing the index needs no JSON decoding.
+// appendMeta encodes the route, key, type, redirect, lastmod and deps of e
+// after a manifest line in the spill, so that writing the index needs no
+// JSON decoding.
 func appendMeta(b []byte, e *bake.Entry) []byte {
 	str := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
 	str(e.Route)
 	str(e.Key)
+	str(e.Type)
+	str(e.Redirect)
+	if e.LastMod.IsZero() {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.AppendVarint(b, e.LastMod.UnixNano())
+	}
 	b = binary.AppendUvarint(b, uint64(len(e.Deps)))
 	for _, d := range e.Deps {
 		str(string(d))
@@ -493,18 +518,27 @@ func appendMeta(b []byte, e *bake.Entry) []byte {
 	return b
 }
 
-func readMeta(b []byte, deps []bake.Dep) (route, key string, _ []bake.Dep) {
+// readMeta decodes what appendMeta wrote into e, reusing e.Deps.
+func readMeta(b []byte, e *bake.Entry) {
 	str := func() string {
 		n, k := binary.Uvarint(b)
 		s := string(b[k : k+int(n)])
 		b = b[k+int(n):]
 		return s
 	}
-	route, key = str(), str()
+	e.Route, e.Key, e.Type, e.Redirect = str(), str(), str(), str()
+	e.LastMod = time.Time{}
+	if b[0] == 1 {
+		ns, k := binary.Varint(b[1:])
+		e.LastMod = time.Unix(0, ns).UTC()
+		b = b[1+k:]
+	} else {
+		b = b[1:]
+	}
 	n, k := binary.Uvarint(b)
 	b = b[k:]
+	e.Deps = e.Deps[:0]
 	for range n {
-		deps = append(deps, bake.Dep(str()))
+		e.Deps = append(e.Deps, bake.Dep(str()))
 	}
-	return route, key, deps
 }

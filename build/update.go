@@ -35,6 +35,8 @@ const (
 	ActionUnchanged = "unchanged"
 	ActionIndexed   = "indexed"
 	ActionRemoved   = "removed"
+	// actionSkipped: not rendered, its inputs had not changed ([bake.Page.Digest]).
+	actionSkipped = "skipped"
 )
 
 // UpdateReport describes a finished incremental build.
@@ -44,6 +46,7 @@ type UpdateReport struct {
 	Written   int         `json:"written"`   // files written (their bytes changed)
 	Removed   int         `json:"removed"`   // pages removed
 	Unchanged int         `json:"unchanged"` // pages rendered to the bytes they had
+	Skipped   int         `json:"skipped"`   // pages not rendered: what they read had not changed
 	Explain   []Explained `json:"explain,omitempty"`
 }
 
@@ -87,6 +90,17 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err := emptyTrash(ctx, idx, dir); err != nil {
 		return nil, err
 	}
+	frags, err := output.OpenFragments(ctx, opts.Output, "")
+	if err != nil {
+		return nil, err
+	}
+	fragsOpen := true
+	defer func() {
+		if fragsOpen {
+			frags.Close()
+		}
+	}()
+	ctx = bake.WithFragmentCache(ctx, frags)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -138,7 +152,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		pages <- p
 	}
 	close(pages)
+	produced := time.Since(start)
 	wg.Wait()
+	rendered := time.Since(start)
 	if full != nil {
 		return nil, full
 	}
@@ -162,10 +178,15 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err := dir.Commit(); err != nil {
 		return nil, err
 	}
+	committed := time.Since(start)
 	var u output.Update
 	made := map[string]bool{}
 	for _, r := range results {
 		made[r.entry.Path] = true
+		if r.action == actionSkipped {
+			rep.Skipped++
+			continue
+		}
 		rep.Rendered++
 		rr := rep.Routes[r.entry.Route]
 		if rr == nil {
@@ -207,11 +228,16 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err := emptyTrash(ctx, idx, dir); err != nil {
 		return nil, err
 	}
+	fragsOpen = false
+	if err := frags.Close(); err != nil {
+		opts.Logger.Warn("fragment cache not saved", "err", err)
+	}
 	slices.SortFunc(rep.Explain, func(a, b Explained) int { return cmp.Compare(a.Path, b.Path) })
 	rep.Committed = true
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()
-	opts.Logger.Debug("update committed", "rendered", rep.Rendered, "written", rep.Written, "removed", rep.Removed, "seconds", rep.Seconds)
+	opts.Logger.Debug("update committed", "rendered", rep.Rendered, "written", rep.Written, "removed", rep.Removed, "seconds", rep.Seconds,
+		"produced", produced, "rendered_by", rendered, "files_committed_by", committed)
 	return rep, nil
 }
 
@@ -296,6 +322,17 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 		return updated{}, err
 	}
 	start := time.Now()
+	if p.Digest != "" {
+		// The digest covers path, route, key and all the page reads: the
+		// same digest means the same file and entry.
+		d, err := w.idx.Digest(ctx, p.Path)
+		if err != nil {
+			return updated{}, err
+		}
+		if d == p.Digest {
+			return updated{entry: bake.Entry{Path: p.Path, Route: p.Route, Key: p.Key}, action: actionSkipped, reason: p.Reason}, nil
+		}
+	}
 	w.buf.Reset()
 	var tr bake.Tracker
 	switch {
@@ -316,7 +353,7 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 		deps = bake.SortDeps(append(slices.Clone(deps), extra...))
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
-		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps}
+		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps, Digest: p.Digest}
 	var lb bytes.Buffer
 	enc := json.NewEncoder(&lb)
 	enc.SetEscapeHTML(false) // as the full build writes it
@@ -351,5 +388,5 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 // sameEntry reports whether two entries at one path say the same.
 func sameEntry(a, b *bake.Entry) bool {
 	return a.Size == b.Size && a.Type == b.Type && a.Route == b.Route && a.Key == b.Key &&
-		a.LastMod.Equal(b.LastMod) && a.Redirect == b.Redirect && slices.Equal(a.Deps, b.Deps)
+		a.LastMod.Equal(b.LastMod) && a.Redirect == b.Redirect && slices.Equal(a.Deps, b.Deps) && a.Digest == b.Digest
 }

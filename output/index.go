@@ -11,8 +11,10 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bakehq/bake"
 	_ "modernc.org/sqlite" // the index is an SQLite file
@@ -26,13 +28,20 @@ const IndexFile = bake.ReservedDir + "/index.db"
 
 // indexVersion changes when the schema does; an index of another version
 // is not read, and the next build is a full one.
-const indexVersion = "1"
+const indexVersion = "2"
 
 const indexSchema = `
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE pages (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, route TEXT NOT NULL, key TEXT NOT NULL, line TEXT NOT NULL);
+CREATE TABLE pages (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, route TEXT NOT NULL, key TEXT NOT NULL,
+	type TEXT NOT NULL, redirect TEXT NOT NULL, lastmod INTEGER, line TEXT NOT NULL);
 CREATE TABLE deps (dep TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY (dep, page)) WITHOUT ROWID;
 CREATE TABLE trash (path TEXT PRIMARY KEY) WITHOUT ROWID;
+`
+
+// indexLookups are the secondary indexes, created once a full build has
+// inserted its pages (faster than keeping them up to date row by row).
+const indexLookups = `
+CREATE INDEX pages_route ON pages (route, key, path);
 `
 
 // Index is the index of a build folder, open for reading and for
@@ -55,10 +64,13 @@ func OpenIndex(ctx context.Context, dir string) (*Index, error) {
 		}
 		return nil, fmt.Errorf("open index: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)")
+	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
 	}
+	// Every render worker looks pages up: keep their connections open (an
+	// SQLite connection costs several files opened and the schema read).
+	db.SetMaxIdleConns(runtime.GOMAXPROCS(0) + 4)
 	x := &Index{db: db, path: p}
 	var v string
 	if err := db.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'version'").Scan(&v); err != nil || v != indexVersion {
@@ -86,6 +98,32 @@ func (x *Index) Lookup(ctx context.Context, path string) (bake.Entry, bool, erro
 	}
 	e, err := decodeLine(line)
 	return e, err == nil, err
+}
+
+// Digest returns the input digest ([bake.Page.Digest]) recorded for the
+// page at path, or "" when there is none. It reads only that field.
+func (x *Index) Digest(ctx context.Context, path string) (string, error) {
+	var line string
+	err := x.db.QueryRowContext(ctx, "SELECT line FROM pages WHERE path = ?", path).Scan(&line)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up %s in index: %w", path, err)
+	}
+	// "input" is the last field of a line; a quote inside a string value
+	// is escaped, so the marker cannot occur in one.
+	const marker = `,"input":"`
+	i := strings.LastIndex(line, marker)
+	if i < 0 {
+		return "", nil
+	}
+	rest := line[i+len(marker):]
+	j := strings.IndexByte(rest, '"')
+	if j < 0 {
+		return "", nil
+	}
+	return rest[:j], nil
 }
 
 // ByDep returns the entries whose deps include dep, sorted by path.
@@ -144,6 +182,46 @@ func (x *Index) Entries(ctx context.Context) iter.Seq2[bake.Entry, error] {
 			}
 		}
 	}
+}
+
+// Outline streams every entry, sorted by path, with only its path, route,
+// key, type, lastmod and redirect: what a sitemap needs, read without
+// decoding the manifest lines.
+func (x *Index) Outline(ctx context.Context) iter.Seq2[bake.Entry, error] {
+	return func(yield func(bake.Entry, error) bool) {
+		rows, err := x.db.QueryContext(ctx, "SELECT path, route, key, type, redirect, lastmod FROM pages ORDER BY path")
+		if err != nil {
+			yield(bake.Entry{}, fmt.Errorf("read index: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e bake.Entry
+			var lastmod sql.NullInt64
+			if err := rows.Scan(&e.Path, &e.Route, &e.Key, &e.Type, &e.Redirect, &lastmod); err != nil {
+				yield(bake.Entry{}, fmt.Errorf("read index: %w", err))
+				return
+			}
+			if lastmod.Valid {
+				e.LastMod = time.Unix(0, lastmod.Int64).UTC()
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(bake.Entry{}, fmt.Errorf("read index: %w", err))
+		}
+	}
+}
+
+// lastModValue is the lastmod column of a time: nanoseconds since 1970,
+// or NULL for none.
+func lastModValue(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
 }
 
 // Lines streams the manifest lines of every entry, sorted by path, each
@@ -276,7 +354,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		err := tx.QueryRowContext(ctx, "SELECT id, line FROM pages WHERE path = ?", e.Path).Scan(&id, &line)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.ExecContext(ctx, "INSERT INTO pages (path, route, key, line) VALUES (?, ?, ?, ?)", e.Path, e.Route, e.Key, string(r.Line))
+			res, err := tx.ExecContext(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, line) VALUES (?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), string(r.Line))
 			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
@@ -300,7 +378,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE pages SET route = ?, key = ?, line = ? WHERE id = ?", e.Route, e.Key, string(r.Line), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, line = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), string(r.Line), id); err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
 			for _, d := range e.Deps {
@@ -457,20 +535,22 @@ func (w *IndexWriter) init(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES ('version', ?)", indexVersion); err != nil {
 		return err
 	}
-	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, line) VALUES (?, ?, ?, ?, ?)"); err != nil {
+	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, type, redirect, lastmod, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 		return err
 	}
 	w.deps, err = tx.PrepareContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", depBatch), ", "))
 	return err
 }
 
-// Add appends one entry; line is its manifest line, without a newline.
-func (w *IndexWriter) Add(ctx context.Context, path, route, key string, line []byte, deps []bake.Dep) error {
+// Add appends one entry; line is its manifest line, without a newline. Of
+// e, only the fields [Index.Outline] returns and the deps are read: line
+// holds the rest.
+func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error {
 	w.n++
-	if _, err := w.pages.ExecContext(ctx, w.n, path, route, key, string(line)); err != nil {
-		return fmt.Errorf("write index: %s: %w", path, err)
+	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), string(line)); err != nil {
+		return fmt.Errorf("write index: %s: %w", e.Path, err)
 	}
-	for _, d := range deps {
+	for _, d := range e.Deps {
 		w.pending = append(w.pending, string(d), w.n)
 		if len(w.pending) == 2*depBatch {
 			if _, err := w.deps.ExecContext(ctx, w.pending...); err != nil {
@@ -487,6 +567,9 @@ func (w *IndexWriter) Commit(ctx context.Context, values map[string]string) erro
 	err := w.flush(ctx)
 	if err == nil && values != nil {
 		err = putValues(ctx, w.tx, values)
+	}
+	if err == nil {
+		_, err = w.tx.ExecContext(ctx, indexLookups)
 	}
 	if err == nil {
 		err = w.tx.Commit()
@@ -519,8 +602,8 @@ func (w *IndexWriter) Abort() {
 	w.db.Close()
 }
 
-// Check verifies that the searchable deps of the index are exactly the deps
-// of its entries; it returns an error naming the first page that differs.
+// Check verifies that the searchable deps and outline columns of the index
+// say what its entries say; it returns an error naming the first page that differs.
 // Tests use it after incremental updates.
 func (x *Index) Check(ctx context.Context) error {
 	rows, err := x.db.QueryContext(ctx, "SELECT p.path, d.dep FROM deps d JOIN pages p ON p.id = d.page ORDER BY p.path, d.dep")
@@ -537,9 +620,22 @@ func (x *Index) Check(ctx context.Context) error {
 		got[p] = append(got[p], bake.Dep(d))
 	}
 	rows.Close()
+	var outline []bake.Entry
+	for o, err := range x.Outline(ctx) {
+		if err != nil {
+			return err
+		}
+		outline = append(outline, o)
+	}
+	i := 0
 	for e, err := range x.Entries(ctx) {
 		if err != nil {
 			return err
+		}
+		o := outline[i]
+		i++
+		if o.Path != e.Path || o.Route != e.Route || o.Key != e.Key || o.Type != e.Type || o.Redirect != e.Redirect || !o.LastMod.Equal(e.LastMod) {
+			return fmt.Errorf("check index: %s: outline columns say %+v, entry says %+v", e.Path, o, e)
 		}
 		if !slices.Equal(got[e.Path], e.Deps) {
 			return fmt.Errorf("check index: %s: deps table has %v, entry has %v", e.Path, got[e.Path], e.Deps)

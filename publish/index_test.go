@@ -36,7 +36,7 @@ func writeIndex(t *testing.T, dir string, es ...bake.Entry) {
 	es = slices.Clone(es)
 	slices.SortFunc(es, func(a, b bake.Entry) int { return strings.Compare(a.Path, b.Path) })
 	for _, e := range es {
-		if err := w.Add(ctx, e.Path, e.Route, e.Key, manifestLine(t, e), e.Deps); err != nil {
+		if err := w.Add(ctx, &e, manifestLine(t, e)); err != nil {
 			w.Abort()
 			t.Fatal(err)
 		}

@@ -62,7 +62,7 @@ func writeIndex(t testing.TB, dir string, mtime time.Time, entries ...bake.Entry
 	entries = slices.Clone(entries)
 	slices.SortFunc(entries, func(a, b bake.Entry) int { return strings.Compare(a.Path, b.Path) })
 	for _, e := range entries {
-		if err := w.Add(ctx, e.Path, e.Route, e.Key, manifestLine(t, e), e.Deps); err != nil {
+		if err := w.Add(ctx, &e, manifestLine(t, e)); err != nil {
 			w.Abort()
 			t.Fatal(err)
 		}

@@ -32,11 +32,13 @@ type queryAnalysis struct {
 	tables []string
 	all    map[string]bool // every word of the query, lowercased; "*" for SELECT *
 	layout map[string]bool // the words that decide which rows and in what order
+	sel    map[string]bool // the names of the columns returned ("*" for all)
 }
 
 func analyze(r *Route) queryAnalysis {
 	a := queryAnalysis{tables: tables(r.Query), all: words(r.Query)}
 	a.layout = map[string]bool{}
+	a.sel = map[string]bool{}
 	sel, rest, ok := splitSelect(r.Query)
 	if !ok {
 		a.layout = a.all
@@ -48,6 +50,7 @@ func analyze(r *Route) queryAnalysis {
 	for _, item := range splitTop(sel, ',') {
 		item = strings.TrimSpace(item)
 		if item == "*" || strings.HasSuffix(item, ".*") {
+			a.sel["*"] = true
 			continue
 		}
 		ws := identRe.FindAllString(item, -1)
@@ -56,11 +59,18 @@ func analyze(r *Route) queryAnalysis {
 			return a
 		}
 		out := strings.ToLower(strings.Trim(ws[len(ws)-1], `"`))
+		a.sel[out] = true
 		if names[out] {
 			maps.Copy(a.layout, words(item))
 		}
 	}
 	return a
+}
+
+// selectsKey reports whether the query returns column key itself (by name
+// or with *), so that its rows can be found by key.
+func (a queryAnalysis) selectsKey(key string) bool {
+	return a.sel["*"] || a.sel[strings.ToLower(key)]
 }
 
 var identRe = regexp.MustCompile(`"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*|\*`)

@@ -99,11 +99,18 @@ func (b *buildRun) page(r *Route, path, key string, deps []bake.Dep, data *PageD
 		}
 	}
 	stats := s.stats[r.Name]
+	digest := ""
+	if salt := b.salt(r.Template, rt); salt != "" && len(r.Queries) == 0 {
+		// Extra route queries run at render time: such a page cannot say
+		// up front all it reads.
+		digest = pageDigest(salt, r.Name, path, key, data, rt)
+	}
 	return &bake.Page{
-		Path:  path,
-		Route: r.Name,
-		Key:   key,
-		Deps:  bake.SortDeps(deps),
+		Path:   path,
+		Route:  r.Name,
+		Key:    key,
+		Digest: digest,
+		Deps:   bake.SortDeps(deps),
 		Render: func(ctx context.Context, w io.Writer) error {
 			if len(r.Queries) > 0 {
 				data.Data = maps.Clone(b.data)

@@ -130,11 +130,23 @@ func (b *buildRun) list(r *Route) bool {
 
 // groupedList renders one paginated list per value of the group_by column:
 // it counts each group first, then streams the rows ordered by group.
-func (b *buildRun) groupedList(r *Route) bool {
+func (b *buildRun) groupedList(r *Route) bool { return b.groupedListOf(r, nil) }
+
+// groupedListOf renders the lists of the groups with these values only
+// (all groups when only is nil).
+func (b *buildRun) groupedListOf(r *Route, only []any) bool {
 	s := b.site
+	where := ""
+	if only != nil {
+		marks := make([]string, len(only))
+		for i := range only {
+			marks[i] = s.db.placeholder(i + 1)
+		}
+		where = " WHERE q." + r.GroupBy + " IN (" + strings.Join(marks, ", ") + ")"
+	}
 	counts := map[string]int{}
 	s.stats[r.Name].Queries.Add(1)
-	rows, err := s.db.QueryContext(b.ctx, "SELECT "+r.GroupBy+", COUNT(*) FROM ("+clean(r.Query)+") AS q GROUP BY "+r.GroupBy)
+	rows, err := s.db.QueryContext(b.ctx, "SELECT "+r.GroupBy+", COUNT(*) FROM ("+clean(r.Query)+") AS q"+where+" GROUP BY "+r.GroupBy, only...)
 	if err != nil {
 		return b.fail(r, r.Path, "", fmt.Errorf("count rows by %s: %w", r.GroupBy, err))
 	}
@@ -170,7 +182,14 @@ func (b *buildRun) groupedList(r *Route) bool {
 		args := func(k string) (any, bool) { return g, k == r.GroupBy }
 		return b.emit(b.page(r, withPage(base, n), "", rowDeps(r, rows), data, args))
 	})
-	err = b.stream(r, ordered(r, r.GroupBy), nil, func(row Row) bool {
+	query := ordered(r, r.GroupBy)
+	if only != nil {
+		query = "SELECT * FROM (" + clean(r.Query) + ") AS q" + where + " ORDER BY " + r.GroupBy
+		if r.OrderBy != "" {
+			query += ", " + r.OrderBy
+		}
+	}
+	err = b.stream(r, query, only, func(row Row) bool {
 		g := row[r.GroupBy]
 		if g == nil {
 			nulls++

@@ -249,7 +249,26 @@ type buildRun struct {
 	stopped bool
 	data    map[string][]Row // site-wide query results
 	sitemap *sitemapCollector
-	target  string // when set, only pages at this path are wanted (live preview)
+	target  string            // when set, only pages at this path are wanted (live preview)
+	state   map[string]string // the site's state in this pass; nil for no page digests
+	salts   map[string]string // route template → routeSalt
+}
+
+// salt returns the routeSalt of template rt, "" when this pass makes no
+// page digests.
+func (b *buildRun) salt(name string, rt *routeTemplate) string {
+	if b.state == nil {
+		return ""
+	}
+	if v, ok := b.salts[name]; ok {
+		return v
+	}
+	if b.salts == nil {
+		b.salts = map[string]string{}
+	}
+	v := routeSalt(b.state, rt)
+	b.salts[name] = v
+	return v
 }
 
 // narrow reports whether this pass wants one page only, so routes and rows
@@ -331,13 +350,14 @@ func (b *buildRun) run() {
 		}
 	}
 	if state != nil {
+		b.state = state
 		defer func() {
 			if !b.stopped {
 				s.setState(state)
 			}
 		}()
 	}
-	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: b.data})
+	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: b.data}, bake.FragmentCacheFrom(b.ctx), b.state)
 	if (b.target == "" || b.sitemap != nil || staticCandidate(b.target)) && !b.staticFiles() {
 		return
 	}

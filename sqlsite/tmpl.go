@@ -38,9 +38,10 @@ type templates struct {
 type routeTemplate struct {
 	t       *template.Template
 	file    string
-	deps    []bake.Dep // tmpl: and asset: deps of everything reachable
-	queries []string   // .Data names it reads; nil with allData
-	allData bool       // reads .Data in a way that cannot be analysed
+	deps    []bake.Dep      // tmpl: and asset: deps of everything reachable
+	queries []string        // .Data names it reads; nil with allData
+	allData bool            // reads .Data in a way that cannot be analysed
+	fields  map[string]bool // every field name it mentions (.Pager.Items → Pager, Items)
 }
 
 func isShared(name string) bool {
@@ -157,7 +158,7 @@ func definedNames(t *template.Template) []string {
 // analyse walks the parse trees reachable from t and records the template
 // files, static files and site queries the template reads.
 func analyse(t *template.Template, file string, files map[string]string) *routeTemplate {
-	rt := &routeTemplate{t: t, file: file}
+	rt := &routeTemplate{t: t, file: file, fields: map[string]bool{}}
 	seen := map[string]bool{}
 	fileSet := map[string]bool{file: true}
 	assets := map[string]bool{}
@@ -203,11 +204,20 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 			}
 		case *parse.FieldNode:
 			dataRef(n.Ident, queries, &rt.allData)
+			for _, id := range n.Ident {
+				rt.fields[id] = true
+			}
 		case *parse.ChainNode:
 			walk(n.Node)
+			for _, id := range n.Field {
+				rt.fields[id] = true
+			}
 		case *parse.VariableNode:
 			if len(n.Ident) > 1 && n.Ident[0] == "$" {
 				dataRef(n.Ident[1:], queries, &rt.allData)
+			}
+			for _, id := range n.Ident[1:] {
+				rt.fields[id] = true
 			}
 		case *parse.IfNode:
 			walk(n.Pipe)
@@ -288,57 +298,123 @@ type funcs struct {
 	staticMu sync.Mutex
 	static   map[string]bool
 
-	cacheMu   sync.Mutex
-	cached    map[string]template.HTML
-	cacheData *PageData // dot of a cache call without an argument
+	cacheMu    sync.Mutex
+	cached     map[string]template.HTML // this pass's fragments, by key
+	cachedSize int
+	cacheData  *PageData          // dot of a cache call without an argument
+	store      bake.FragmentCache // fragments kept between builds, or nil
+	state      map[string]string  // the pass's state, for fragment keys; nil for none
+	partials   map[string]*routeTemplate
+	salts      map[string]string // shared template → routeSalt
 }
 
-// resetCache empties the fragment cache at the start of a pass over the
-// site, so that fragments never outlive the data they were made from.
-func (f *funcs) resetCache(data *PageData) {
+// memoLimit bounds the bytes of fragments a pass keeps in memory; past it
+// the memo starts again empty (the store still has them).
+const memoLimit = 64 << 20
+
+// resetCache starts the fragment cache of a pass over the site: data is
+// the dot of cache calls without an argument, store (may be nil) keeps
+// fragments between builds, state (nil in live previews) makes their keys.
+func (f *funcs) resetCache(data *PageData, store bake.FragmentCache, state map[string]string) {
 	f.cacheMu.Lock()
 	f.cached = map[string]template.HTML{}
+	f.cachedSize = 0
 	f.cacheData = data
+	f.store = store
+	f.state = state
+	f.salts = map[string]string{}
 	f.cacheMu.Unlock()
 }
 
-// cache renders the shared template name once per pass and argument, and
-// returns the same HTML to every page that asks again: a sidebar or footer
-// that is the same on every page is rendered once, not once per page.
-// Without an argument the template's dot has .Site and .Data only.
+// cache renders shared template name once and returns the same HTML to
+// every page that asks again. Without an argument (a header or sidebar, the
+// same on every page) the dot is .Site and .Data, and the fragment lives
+// for one pass. With an argument, the dot (a row, usually), the fragment
+// is keyed by the template files it reaches, the static files and site
+// queries it reads, bake.toml, and the argument's content, and kept
+// between builds: an item teaser shown on many list pages is rendered once
+// per version of its row.
 func (f *funcs) cache(name string, args ...any) (template.HTML, error) {
 	if len(args) > 1 {
 		return "", fmt.Errorf("cache %q: pass at most one argument, the template's dot", name)
 	}
-	key := name
-	f.cacheMu.Lock()
-	var data any = f.cacheData
-	f.cacheMu.Unlock()
-	if len(args) == 1 {
-		data = args[0]
-		key = name + "\x00" + fmt.Sprint(args[0])
+	t := f.site.tmpl.shared.Lookup(name)
+	if t == nil {
+		return "", fmt.Errorf("cache %q: no such template in the shared files (_*.html, layouts/, partials/)", name)
 	}
 	f.cacheMu.Lock()
+	var data any = f.cacheData
+	key := name
+	store := f.store
+	if len(args) == 1 {
+		data = args[0]
+		if f.state != nil {
+			key = fragmentKey(f.partialSalt(name), name, data)
+		} else {
+			key = name + "\x00" + fmt.Sprint(data)
+			store = nil
+		}
+	} else {
+		store = nil
+	}
 	h, ok := f.cached[key]
 	f.cacheMu.Unlock()
 	if ok {
 		return h, nil
 	}
-	t := f.site.tmpl.shared.Lookup(name)
-	if t == nil {
-		return "", fmt.Errorf("cache %q: no such template in the shared files (_*.html, layouts/, partials/)", name)
+	if store != nil {
+		if b, ok := store.Get(key); ok {
+			h = template.HTML(b)
+			f.memo(key, h)
+			return h, nil
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, data); err != nil {
 		return "", err
 	}
 	h = template.HTML(buf.String())
-	f.cacheMu.Lock()
-	if f.cached != nil {
-		f.cached[key] = h
+	if store != nil {
+		store.Put(key, buf.Bytes())
 	}
-	f.cacheMu.Unlock()
+	f.memo(key, h)
 	return h, nil
+}
+
+func (f *funcs) memo(key string, h template.HTML) {
+	f.cacheMu.Lock()
+	defer f.cacheMu.Unlock()
+	if f.cached == nil {
+		return
+	}
+	if f.cachedSize += len(key) + len(h); f.cachedSize > memoLimit {
+		f.cached = map[string]template.HTML{}
+		f.cachedSize = len(key) + len(h)
+	}
+	f.cached[key] = h
+}
+
+// partialSalt returns the routeSalt of shared template name; cacheMu held.
+func (f *funcs) partialSalt(name string) string {
+	if v, ok := f.salts[name]; ok {
+		return v
+	}
+	if f.partials == nil {
+		f.partials = map[string]*routeTemplate{}
+	}
+	rt := f.partials[name]
+	if rt == nil {
+		ts := f.site.tmpl
+		rt = analyse(ts.shared, name, ts.files)
+		if ts.files[name] != name {
+			// analyse counts its start as a file; name is a define.
+			rt.deps = slices.DeleteFunc(rt.deps, func(d bake.Dep) bool { return d == bake.TmplDep(name) })
+		}
+		f.partials[name] = rt
+	}
+	v := routeSalt(f.state, rt)
+	f.salts[name] = v
+	return v
 }
 
 func newFuncs(s *Site) *funcs {

@@ -3,6 +3,7 @@ package sqlsite
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -145,9 +146,10 @@ func (s *Site) sitemapItem(route, typ, redirect, path string, lastmod int64, has
 
 // routeWork is what a pass must redo of one route.
 type routeWork struct {
-	full  string            // reason to rerun the whole route, or ""
-	keys  map[string]string // detail: row key → reason
-	pages map[string]string // list: page path → reason (rows unchanged in number and order)
+	full   string            // reason to rerun the whole route, or ""
+	keys   map[string]string // detail: row key → reason
+	pages  map[string]string // list: page path → reason (rows unchanged in number and order)
+	groups map[string]string // grouped list: base path of a group to rerun → reason
 }
 
 func (u *updateRun) run(changes []bake.Change) {
@@ -226,7 +228,8 @@ func (u *updateRun) run(changes []bake.Change) {
 	if u.stopped {
 		return
 	}
-	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: u.b.data})
+	u.b.state = state
+	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: u.b.data}, bake.FragmentCacheFrom(ctx), u.b.state)
 
 	// Static files first, as in a full pass.
 	if !u.staticFiles(changes) {
@@ -378,7 +381,7 @@ func (u *updateRun) staticFiles(changes []bake.Change) bool {
 // work decides what of route r the changes touch.
 func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[string]bool) (*routeWork, error) {
 	s := u.site
-	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}}
+	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, groups: map[string]string{}}
 	var tmplDeps []bake.Dep
 	if r.Template != "" {
 		if rt := s.tmpl.routes[r.Template]; rt != nil {
@@ -433,6 +436,23 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 			}
 			w.keys[key] = why
 		case KindList:
+			if key != "" && r.GroupBy != "" && table == r.Table && len(an.tables) == 1 && an.selectsKey(r.Key) &&
+				(c.Op != bake.OpUpdate || touches(c, an.layout)) {
+				// The row may join, leave or move within its groups: rerun
+				// those groups, the one it was in and the one it is in.
+				bases, err := u.groupBases(r, key)
+				if err != nil {
+					return nil, err
+				}
+				if bases == nil {
+					w.full = why
+					return w, nil
+				}
+				for _, base := range bases {
+					w.groups[base] = why
+				}
+				continue
+			}
 			if key == "" || c.Op != bake.OpUpdate || touches(c, an.layout) {
 				w.full = why
 				return w, nil
@@ -480,7 +500,13 @@ func (u *updateRun) redo(r *Route, w *routeWork) bool {
 	if len(w.keys) > 0 && !u.detailKeys(r, w.keys) {
 		return false
 	}
+	if len(w.groups) > 0 && !u.groupLists(r, w.groups) {
+		return false
+	}
 	for _, p := range slices.Sorted(maps.Keys(w.pages)) {
+		if base, _ := listBase(p); w.groups[base] != "" {
+			continue // made by groupLists
+		}
 		u.reason = w.pages[p]
 		if !u.listPage(r, p) {
 			return false
@@ -547,16 +573,119 @@ func (u *updateRun) detailKeys(r *Route, keys map[string]string) bool {
 	return true
 }
 
+// listBase splits the path of a list page into the list's first page and
+// the page number.
+func listBase(path string) (base string, n int) {
+	if i := strings.LastIndex(strings.TrimSuffix(path, "/"), "/page/"); i >= 0 && strings.HasSuffix(path, "/") {
+		if v, err := strconv.Atoi(path[i+len("/page/") : len(path)-1]); err == nil && v > 1 {
+			return path[:i+1], v
+		}
+	}
+	return path, 1
+}
+
+// groupBases returns the first pages of the groups of grouped list r that
+// row key was in at the last build or is in now; nil when that cannot be
+// told (the row's group is NULL).
+func (u *updateRun) groupBases(r *Route, key string) ([]string, error) {
+	ctx := u.b.ctx
+	bases := map[string]bool{}
+	entries, err := u.prev.ByDep(ctx, bake.RowDep(r.Table, key))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Route == r.Name {
+			base, _ := listBase(e.Path)
+			bases[base] = true
+		}
+	}
+	db := u.site.db
+	u.site.stats[r.Name].Queries.Add(1)
+	rows, err := db.QueryContext(ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.Key+" = "+db.placeholder(1), key)
+	if err != nil {
+		return nil, fmt.Errorf("find the group of row %s: %w", key, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g any
+		if err := rows.Scan(&g); err != nil {
+			return nil, fmt.Errorf("find the group of row %s: %w", key, err)
+		}
+		if bs, ok := g.([]byte); ok {
+			g = string(bs)
+		}
+		if g == nil {
+			return nil, nil
+		}
+		base, err := r.pattern.fill(func(string) (any, bool) { return g, true })
+		if err != nil {
+			return nil, nil // the full pass reports it
+		}
+		bases[base] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find the group of row %s: %w", key, err)
+	}
+	return slices.Sorted(maps.Keys(bases)), nil
+}
+
+// groupLists reruns the lists of some groups of grouped list r, given by
+// the paths of their first pages, and removes their pages that are no
+// longer made (a group that lost rows, or all of them).
+func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
+	b := u.b
+	var values []any
+	var reasons []string
+	m := r.matcher()
+	for _, base := range slices.Sorted(maps.Keys(groups)) {
+		if !slices.Contains(reasons, groups[base]) {
+			reasons = append(reasons, groups[base])
+		}
+		vals := m.FindStringSubmatch(base)
+		if vals == nil {
+			return u.redo(r, &routeWork{full: groups[base]})
+		}
+		// The group's value as the database has it, if any row has it.
+		var g any
+		err := b.site.db.QueryRowContext(b.ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.GroupBy+" = "+b.site.db.placeholder(1)+" LIMIT 1", vals[m.SubexpIndex(r.GroupBy)]).Scan(&g)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue // the group is gone: its pages are removed below
+		case err != nil:
+			u.fail(&bake.Error{Route: r.Name, Path: base, Err: fmt.Errorf("find group: %w", err)})
+			return false
+		}
+		if bs, ok := g.([]byte); ok {
+			g = string(bs)
+		}
+		values = append(values, g)
+	}
+	u.reason = strings.Join(reasons, "; ")
+	u.routePaths = map[string]bool{}
+	if len(values) > 0 && !b.groupedListOf(r, values) {
+		return false
+	}
+	yielded := u.routePaths
+	u.routePaths = nil
+	old, err := u.prev.Paths(b.ctx, r.Name, "")
+	if err != nil {
+		u.fail(err)
+		return false
+	}
+	for _, p := range old {
+		if base, _ := listBase(p); groups[base] != "" && !yielded[p] && !u.remove(r.Name, p, groups[base]+": page no longer made") {
+			return false
+		}
+	}
+	return true
+}
+
 // listPage re-renders one page of a list whose rows did not change in
 // number or order: only their content did.
 func (u *updateRun) listPage(r *Route, path string) bool {
 	b := u.b
-	base, n := path, 1
-	if i := strings.LastIndex(strings.TrimSuffix(path, "/"), "/page/"); i >= 0 && strings.HasSuffix(path, "/") {
-		if v, err := strconv.Atoi(path[i+len("/page/") : len(path)-1]); err == nil && v > 1 {
-			base, n = path[:i+1], v
-		}
-	}
+	base, n := listBase(path)
 	var (
 		where string
 		args  []any
@@ -659,7 +788,7 @@ func (u *updateRun) sitemaps() bool {
 			sm.addPath(path, it.lastmod)
 		}
 	}
-	for e, err := range u.prev.Entries(ctx) {
+	for e, err := range u.prev.Outline(ctx) {
 		if err != nil {
 			u.fail(err)
 			return false

@@ -59,8 +59,12 @@ func runUpdate(ctx context.Context, g *globals, f buildFlags, site *openedSite, 
 	} else {
 		printProblems(g.stdio.Err, rep.Problems)
 		if !f.quiet {
-			fmt.Fprintf(g.stdio.Out, "updated %s: %d rendered, %d written (%s), %d unchanged, %d removed, from %s, in %s\n",
-				res.Output, rep.Rendered, rep.Written, humanBytes(rep.Bytes), rep.Unchanged, rep.Removed, plural(len(res.Changes), "change"), rep.Duration.Round(time.Millisecond))
+			skipped := ""
+			if rep.Skipped > 0 {
+				skipped = fmt.Sprintf(" (%d more pages checked: same inputs, not rendered)", rep.Skipped)
+			}
+			fmt.Fprintf(g.stdio.Out, "updated %s: %d rendered, %d written (%s), %d unchanged, %d removed, from %s, in %s%s\n",
+				res.Output, rep.Rendered, rep.Written, humanBytes(rep.Bytes), rep.Unchanged, rep.Removed, plural(len(res.Changes), "change"), rep.Duration.Round(time.Millisecond), skipped)
 			for _, e := range rep.Explain {
 				fmt.Fprintf(g.stdio.Out, "  %-9s %s  ← %s\n", e.Action, e.Path, e.Reason)
 			}

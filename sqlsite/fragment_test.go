@@ -1,0 +1,94 @@
+package sqlsite_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/output"
+	"github.com/bakehq/bake/sqlsite"
+)
+
+// TestFragmentCachePersists checks that {{cache "item" .}} fragments are
+// kept between builds and found again by key: the stored fragments are
+// replaced by a marker, and the next builds show the marker exactly where
+// the row and the partial are unchanged.
+func TestFragmentCachePersists(t *testing.T) {
+	ctx := context.Background()
+	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
+	out := o.out("inc")
+	o.full(out)
+
+	frags, err := sql.Open("sqlite", "file:"+filepath.Join(out, filepath.FromSlash(output.FragmentsFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frags.Close()
+	var n int
+	if err := frags.QueryRow("SELECT count(*) FROM fragments").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	// Published posts 1, 2, 4, 5: one "item" fragment each.
+	if n != 4 {
+		t.Fatalf("fragment cache holds %d fragments after a full build, want 4 (one per published post)", n)
+	}
+	tamper := func() {
+		t.Helper()
+		if _, err := frags.Exec("UPDATE fragments SET html = CAST('<li>FROM-CACHE</li>' AS BLOB)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tamper()
+	read := func(path string) string {
+		t.Helper()
+		name, _ := bake.FileName(path)
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	// Post 4 changes title: /posts/ (posts 5 and 4) is rendered again, with
+	// post 5's fragment from the cache and post 4's made anew.
+	o.exec("UPDATE posts SET title = 'Café crème' WHERE id = 4")
+	update := func(changes []bake.Change) *build.UpdateReport {
+		t.Helper()
+		rep, err := build.Update(ctx, o.site(), changes, build.Options{Output: out, Workers: 2})
+		if err != nil {
+			t.Fatalf("update: %v", err)
+		}
+		return rep
+	}
+	update([]bake.Change{{Dep: bake.RowDep("posts", "4"), Op: bake.OpUpdate, Columns: []string{"title"}}})
+	page := read("/posts/")
+	if got := strings.Count(page, "FROM-CACHE"); got != 1 {
+		t.Errorf("/posts/ shows %d cached fragments, want 1 (post 5's):\n%s", got, page)
+	}
+	if !strings.Contains(page, "Café crème") {
+		t.Errorf("/posts/ does not show post 4's new title:\n%s", page)
+	}
+
+	// A full build reuses the fragments of the build it replaces.
+	tamper()
+	o.full(out)
+	if got := strings.Count(read("/posts/"), "FROM-CACHE"); got != 2 {
+		t.Errorf("after a full build /posts/ shows %d cached fragments, want 2", got)
+	}
+
+	// Editing the partial gives every fragment a new key.
+	tamper()
+	o.edit(filepath.Join("templates", "partials", "item.html"), "<!-- edited -->")
+	update(nil)
+	for _, p := range []string{"/posts/", "/posts/page/2/", "/tags/news/", "/tags/guides/"} {
+		if page := read(p); strings.Contains(page, "FROM-CACHE") {
+			t.Errorf("%s shows a fragment made with the old partial:\n%s", p, page)
+		}
+	}
+}
