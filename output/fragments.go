@@ -28,7 +28,9 @@ const fragmentFlush = 8 << 20
 // the first write error is returned by Close.
 type Fragments struct {
 	db      *sql.DB
+	get     *sql.Stmt
 	prev    *sql.DB // the cache of the build being replaced, read only; or nil
+	prevGet *sql.Stmt
 	mu      sync.Mutex
 	pending map[string][]byte
 	size    int
@@ -54,12 +56,20 @@ func OpenFragments(ctx context.Context, dir, prevDir string) (*Fragments, error)
 		return nil, fmt.Errorf("open fragment cache %s: %w", p, err)
 	}
 	f := &Fragments{db: db, pending: map[string][]byte{}}
+	if f.get, err = db.PrepareContext(ctx, "SELECT html FROM fragments WHERE key = ?"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open fragment cache %s: %w", p, err)
+	}
 	if prevDir != "" {
 		pp := filepath.Join(prevDir, filepath.FromSlash(FragmentsFile))
 		if _, err := os.Stat(pp); err == nil {
 			// A cache that cannot be opened is no cache: start empty.
 			if prev, err := openFragmentDB(pp, "&_pragma=query_only(1)"); err == nil {
-				f.prev = prev
+				if f.prevGet, err = prev.PrepareContext(ctx, "SELECT html FROM fragments WHERE key = ?"); err == nil {
+					f.prev = prev
+				} else {
+					prev.Close()
+				}
 			}
 		}
 	}
@@ -84,13 +94,13 @@ func (f *Fragments) Get(key string) ([]byte, bool) {
 		return b, true
 	}
 	var html []byte
-	if err := f.db.QueryRow("SELECT html FROM fragments WHERE key = ?", key).Scan(&html); err == nil {
+	if err := f.get.QueryRow(key).Scan(&html); err == nil {
 		return html, true
 	}
 	if f.prev == nil {
 		return nil, false
 	}
-	if err := f.prev.QueryRow("SELECT html FROM fragments WHERE key = ?", key).Scan(&html); err != nil {
+	if err := f.prevGet.QueryRow(key).Scan(&html); err != nil {
 		return nil, false
 	}
 	f.Put(key, html)
