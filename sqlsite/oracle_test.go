@@ -234,7 +234,8 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 	}
 	posts := o.ids("SELECT id FROM posts ORDER BY id")
 	id := o.pick(posts)
-	tag := o.pick([]string{"news", "guides"})
+	// "notes" is in no post at first: a group that comes and goes.
+	tag := o.pick([]string{"news", "guides", "notes"})
 	switch n := o.rng.IntN(17); {
 	case n == 0 || n == 1:
 		o.nextID++
@@ -259,7 +260,7 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 		return row("posts", id, bake.OpDelete), "delete post " + id
 	case n == 8 && id != "":
 		o.exec("UPDATE posts SET tag = ? WHERE id = ?", tag, id)
-		return row("posts", id, bake.OpUpdate, "tag"), "retag post " + id
+		return row("posts", id, bake.OpUpdate, "tag"), "retag post " + id + " to " + tag
 	case n == 9 && id != "":
 		o.exec("UPDATE posts SET body = ? WHERE id = ?", "New body "+strconv.Itoa(o.step), id)
 		return row("posts", id, bake.OpUpdate, "body"), "new body for post " + id
@@ -278,7 +279,7 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 		}
 		return nil, "nothing"
 	case n == 13 || n == 14:
-		name := o.pick([]string{"post.html", "list.html", "partials/item.html", "404.html", "home.html"})
+		name := o.pick([]string{"post.html", "list.html", "tag.html", "partials/item.html", "404.html", "home.html"})
 		o.edit(filepath.Join("templates", name), "<!-- edit "+strconv.Itoa(o.step)+" -->")
 		return nil, "edit template " + name
 	case n == 15:
