@@ -29,6 +29,7 @@ const (
 	ManifestKey   = bake.ReservedDir + "/manifest.jsonl.gz" // the manifest of the last publish, gzip-compressed
 	DeletesKey    = bake.ReservedDir + "/deletes.jsonl"     // deletes begun but not finished
 	PublishingKey = bake.ReservedDir + "/publishing"        // there while a publish runs
+	HeadersKey    = bake.ReservedDir + "/headers.json"      // the header rules of the last publish
 )
 
 // ErrBuildChanged is returned (wrapped) by Apply when the build's manifest
@@ -58,6 +59,10 @@ type ApplyOptions struct {
 	// CacheControl returns the Cache-Control header of an object. If nil,
 	// DefaultCacheControl.
 	CacheControl func(key string, e bake.Entry) string
+	// HeaderRules, if set, is stored at HeadersKey with the new manifest:
+	// the rules CacheControl follows, for the next publish to compare
+	// with its own (see DiffOptions.Headers).
+	HeaderRules []byte
 	// Retries is how many times a failed upload or delete is tried again,
 	// with backoff. If zero, 4; if negative, none.
 	Retries int
@@ -155,6 +160,19 @@ type gzipReadCloser struct {
 func (g *gzipReadCloser) Close() error {
 	g.Reader.Close()
 	return g.under.Close()
+}
+
+// RemoteHeaderRules returns what the last publish stored at HeadersKey, or
+// nil when there is nothing (a bucket published by an older bake).
+func RemoteHeaderRules(ctx context.Context, bucket *blob.Bucket) ([]byte, error) {
+	b, err := bucket.ReadAll(ctx, HeadersKey)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", HeadersKey, err)
+	}
+	return b, nil
 }
 
 // PendingDeletes returns the keys a publish that was interrupted meant to
@@ -269,6 +287,15 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		return bucket.WriteAll(ctx, ManifestKey, zbuf.Bytes(), &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})
 	}); err != nil {
 		return res, fmt.Errorf("publish: %w", err)
+	}
+	if opts.HeaderRules != nil {
+		// After the manifest: a crash before this write leaves the old
+		// rules, and the next publish sends the re-headered objects again.
+		if err := retry(ctx, opts, "write "+HeadersKey, func() error {
+			return bucket.WriteAll(ctx, HeadersKey, opts.HeaderRules, &blob.WriterOptions{ContentType: "application/json", CacheControl: "no-store"})
+		}); err != nil {
+			return res, fmt.Errorf("publish: %w", err)
+		}
 	}
 	del := func(ctx context.Context, c Change) error {
 		err := bucket.Delete(ctx, c.Key)

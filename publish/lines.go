@@ -239,6 +239,20 @@ func diffRaw(ls iter.Seq2[line, error], remote io.Reader, opts DiffOptions) (*Pl
 		}
 		switch {
 		case okL && okR && l.path == r.path && bytes.Equal(l.raw, r.raw):
+			if opts.Headers != nil {
+				// The same entry, but its headers may follow other rules now.
+				e, err := decode(l)
+				if err != nil {
+					return nil, fmt.Errorf("diff: local manifest %s: %w", l.path, err)
+				}
+				if headersChanged(e, opts.Headers) {
+					lefts = append(lefts, e)
+					rights = append(rights, e)
+					l, errL, okL = nextL()
+					r, errR, okR = nextR()
+					continue
+				}
+			}
 			unchanged++
 			l, errL, okL = nextL()
 			r, errR, okR = nextR()

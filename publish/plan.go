@@ -15,6 +15,7 @@ const (
 	ReasonNew     = "new"     // not in the remote manifest
 	ReasonChanged = "changed" // other bytes
 	ReasonType    = "type"    // same bytes, other content type or redirect
+	ReasonHeaders = "headers" // same bytes, other Cache-Control (the rules changed)
 )
 
 // Change is one upload or delete of a plan.
@@ -58,6 +59,10 @@ type DiffOptions struct {
 	// Pending are keys an interrupted publish meant to delete (see
 	// PendingDeletes); those the build does not have are deleted now.
 	Pending []string
+	// Headers, if set, reports whether an object that is otherwise
+	// unchanged gets other headers than at the last publish (its
+	// Cache-Control rule changed); such objects are uploaded again.
+	Headers func(key string, e bake.Entry) bool
 }
 
 // ErrTooManyDeletes is returned (wrapped) when a plan would delete more
@@ -131,6 +136,10 @@ func diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions, unchange
 				if err := plan.upload(l, ReasonType); err != nil {
 					return nil, err
 				}
+			case opts.Headers != nil && headersChanged(l, opts.Headers):
+				if err := plan.upload(l, ReasonHeaders); err != nil {
+					return nil, err
+				}
 			default:
 				plan.Unchanged++
 			}
@@ -149,6 +158,11 @@ func diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions, unchange
 		return plan, err
 	}
 	return plan, nil
+}
+
+func headersChanged(e bake.Entry, changed func(string, bake.Entry) bool) bool {
+	key, err := bake.FileName(e.Path)
+	return err == nil && changed(key, e)
 }
 
 // checkDeletes enforces the delete limits of opts on plan, where remoteCount

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bakehq/bake"
@@ -189,5 +190,34 @@ func TestDiffManifestsMatchesDiff(t *testing.T) {
 	}
 	if _, err := DiffManifests(write(many[:40]), write(many), DiffOptions{MaxDeletes: -1, MaxDeletePercent: 50}); !errors.Is(err, ErrTooManyDeletes) {
 		t.Errorf("60 deletes of 100 with a 50%% limit: %v", err)
+	}
+}
+
+// TestDiffHeaders checks that an unchanged object whose headers follow
+// other rules is uploaded again, by both Diff and DiffManifests.
+func TestDiffHeaders(t *testing.T) {
+	es := []bake.Entry{page("/", "a"), asset("/site.css", "c", "text/css")}
+	var buf bytes.Buffer
+	if err := bake.WriteManifest(&buf, &bake.Manifest{Entries: es}); err != nil {
+		t.Fatal(err)
+	}
+	lines := buf.String()
+	opts := DiffOptions{Headers: func(key string, e bake.Entry) bool { return strings.HasSuffix(key, ".css") }}
+	fromEntries, err := Diff(entries(es...), entries(es...), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromLines, err := DiffManifests(strings.NewReader(lines), strings.NewReader(lines), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]*Plan{"Diff": fromEntries, "DiffManifests": fromLines} {
+		if len(p.Assets) != 1 || p.Assets[0].Key != "site.css" || p.Assets[0].Reason != ReasonHeaders || len(p.Pages) != 0 || p.Unchanged != 1 {
+			t.Errorf("%s: %s, assets %+v; want site.css uploaded for its headers, / unchanged", name, p.Summary(), p.Assets)
+		}
+	}
+	same, err := DiffManifests(strings.NewReader(lines), strings.NewReader(lines), DiffOptions{})
+	if err != nil || !same.Empty() {
+		t.Errorf("without Headers: %s, %v; want nothing to do", same.Summary(), err)
 	}
 }

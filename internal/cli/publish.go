@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -207,6 +208,10 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 		out = filepath.Join(g.dir, out)
 	}
 	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force}
+	rules, err := t.headerRules(ctx, &opts)
+	if err != nil {
+		return err
+	}
 	prepare := publish.Prepare
 	if f.verify {
 		prepare = publish.PrepareVerify
@@ -217,7 +222,41 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	}
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun}
 	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{Dir: out, Workers: f.workers, Resume: resume,
-		Release: publish.Release{Commit: gitCommit(g.dir)}})
+		Release: publish.Release{Commit: gitCommit(g.dir)}, HeaderRules: rules})
+}
+
+// headerRecord is what a publish stores at publish.HeadersKey: the rules
+// its Cache-Control headers followed. Version changes with the defaults of
+// publish.DefaultCacheControl.
+type headerRecord struct {
+	Version      int                 `json:"version"`
+	CacheControl []sqlsite.CacheRule `json:"cache_control"`
+}
+
+// headerRules returns the header record of this publish, and, when the last
+// publish followed other rules, sets opts.Headers so that the objects whose
+// Cache-Control changes are uploaded again.
+func (t *target) headerRules(ctx context.Context, opts *publish.DiffOptions) ([]byte, error) {
+	cur, err := json.Marshal(headerRecord{Version: 1, CacheControl: t.cfg.Publish.CacheControl})
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	old, err := publish.RemoteHeaderRules(ctx, t.bucket)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if old == nil || bytes.Equal(old, cur) {
+		return cur, nil // nothing recorded (an older bake), or the same rules
+	}
+	var rec headerRecord
+	if err := json.Unmarshal(old, &rec); err != nil || rec.Version != 1 {
+		// Rules we cannot read: every object may have other headers.
+		opts.Headers = func(string, bake.Entry) bool { return true }
+		return cur, nil
+	}
+	was, now := cacheControl(rec.CacheControl), cacheControl(t.cfg.Publish.CacheControl)
+	opts.Headers = func(key string, e bake.Entry) bool { return was(key, e) != now(key, e) }
+	return cur, nil
 }
 
 // run shows the plan (dry run, or a plan refused for its deletes) or

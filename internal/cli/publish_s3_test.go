@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,5 +52,29 @@ func TestPublishCommandToS3(t *testing.T) {
 	}
 	if out := run("publish", "--to", target); !strings.Contains(out, "0 uploaded") || !strings.Contains(out, "13 unchanged") {
 		t.Errorf("second publish: %s", out)
+	}
+
+	// A new Cache-Control rule: the objects it changes are sent again,
+	// with the new header, and only those.
+	cfg, err := os.ReadFile(filepath.Join(dir, "bake.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = append(cfg, "\n[[publish.cache_control]]\nglob = \"*.css\"\nvalue = \"public, max-age=60\"\n"...)
+	if err := os.WriteFile(filepath.Join(dir, "bake.toml"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := run("publish", "--to", target); !strings.Contains(out, "1 uploaded") || !strings.Contains(out, "12 unchanged") {
+		t.Errorf("publish after a new cache_control rule: %s", out)
+	}
+	head, err = client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("css/site.css")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(head.CacheControl); got != "public, max-age=60" {
+		t.Errorf("css/site.css Cache-Control = %q after the rule changed, want %q", got, "public, max-age=60")
+	}
+	if out := run("publish", "--to", target); !strings.Contains(out, "0 uploaded") {
+		t.Errorf("publish with the same rules again: %s", out)
 	}
 }

@@ -90,11 +90,15 @@ func runRollback(ctx context.Context, g *globals, f publishFlags, id string) err
 	}
 	defer t.bucket.Close()
 	opts := publish.DiffOptions{MaxDeletes: t.cfg.Publish.MaxDeletes, Force: f.force}
+	rules, err := t.headerRules(ctx, &opts)
+	if err != nil {
+		return err
+	}
 	plan, src, resume, diffErr := publish.PrepareRollback(ctx, t.bucket, id, t.store, opts)
 	if plan == nil {
 		return diffErr
 	}
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun, "rollback_to": id}
 	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{From: src, Resume: resume,
-		Release: publish.Release{RollbackOf: id, Commit: gitCommit(g.dir)}})
+		Release: publish.Release{RollbackOf: id, Commit: gitCommit(g.dir)}, HeaderRules: rules})
 }
