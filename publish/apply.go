@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/bakehq/bake"
 	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
@@ -56,6 +57,8 @@ type ApplyOptions struct {
 	// gzip, for targets that serve headers (S3, GCS, Azure); not for a
 	// folder, where a web server would send the compressed bytes as they are.
 	Compress bool
+	// Encoding, with Compress, is "gzip" (the default) or "br" (brotli).
+	Encoding string
 	// CacheControl returns the Cache-Control header of an object. If nil,
 	// DefaultCacheControl.
 	CacheControl func(key string, e bake.Entry) string
@@ -112,6 +115,10 @@ func DefaultCacheControl(key string, e bake.Entry) string {
 }
 
 // compressible reports whether a content type is text worth gzip.
+// Compressible reports whether an object is stored compressed on targets
+// that serve headers: a text type of at least 1 KB.
+func Compressible(e bake.Entry) bool { return compressible(e.Type) && e.Size >= 1024 }
+
 func compressible(ct string) bool {
 	ct, _, _ = strings.Cut(ct, ";")
 	ct = strings.TrimSpace(ct)
@@ -450,17 +457,23 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 	if opts.BeforeWrite != nil {
 		wo.BeforeWrite = func(asFunc func(any) bool) error { return opts.BeforeWrite(c, asFunc) }
 	}
-	if opts.Compress && compressible(c.Entry.Type) && len(data) >= 1024 {
+	if opts.Compress && Compressible(c.Entry) {
 		var buf bytes.Buffer
-		// No name and no time in the header: the same bytes always
-		// compress to the same object.
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+		// Both encoders are deterministic (gzip: no name and no time in
+		// the header): the same bytes always compress to the same object.
+		var zw io.WriteCloser
+		if opts.Encoding == "br" {
+			zw = brotli.NewWriterLevel(&buf, 9)
+			wo.ContentEncoding = "br"
+		} else {
+			zw, _ = gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+			wo.ContentEncoding = "gzip"
+		}
 		zw.Write(data)
 		if err := zw.Close(); err != nil {
 			return 0, err
 		}
 		data = buf.Bytes()
-		wo.ContentEncoding = "gzip"
 	}
 	if err := bucket.WriteAll(ctx, c.Key, data, wo); err != nil {
 		return 0, err

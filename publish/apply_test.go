@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
 	"gocloud.dev/blob"
@@ -146,6 +147,37 @@ func TestApplyCompresses(t *testing.T) {
 	}
 	if _, attrs := read(t, bucket, "small/index.html"); attrs.ContentEncoding != "" {
 		t.Error("a tiny page was compressed")
+	}
+}
+
+func TestApplyCompressesBrotli(t *testing.T) {
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "_site")
+	big := "<p>" + strings.Repeat("flat files are fast ", 200) + "</p>"
+	buildSite(t, out, site{"/": big})
+	var objects [2]string
+	for i := range objects {
+		bucket := memblob.OpenBucket(nil)
+		plan, _, err := Prepare(ctx, bucket, out, DiffOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out, Compress: true, Encoding: "br"}); err != nil {
+			t.Fatal(err)
+		}
+		data, attrs := read(t, bucket, "index.html")
+		if attrs.ContentEncoding != "br" || len(data) >= len(big) {
+			t.Fatalf("index.html: encoding %q, %d bytes", attrs.ContentEncoding, len(data))
+		}
+		plain, err := io.ReadAll(brotli.NewReader(strings.NewReader(data)))
+		if err != nil || string(plain) != big {
+			t.Fatalf("brotli bytes do not decode to the build (%v)", err)
+		}
+		objects[i] = data
+		bucket.Close()
+	}
+	if objects[0] != objects[1] {
+		t.Error("two publishes of the same page stored different brotli bytes")
 	}
 }
 

@@ -28,6 +28,11 @@ type PublishConfig struct {
 	// CacheControl rules, first match wins; unmatched objects get the
 	// defaults (fingerprinted assets a year, HTML a minute, the rest an hour).
 	CacheControl []CacheRule `toml:"cache_control"`
+	// Compress is how text objects are stored on targets that serve
+	// headers (S3, GCS, Azure): "gzip" (the default), "br" (brotli:
+	// smaller, for sites whose every client accepts it, since a bucket
+	// cannot negotiate), or "none".
+	Compress string `toml:"compress"`
 }
 
 // CacheRule sets the Cache-Control of the objects whose key matches Glob

@@ -42,6 +42,8 @@ func TestParseConfigProblems(t *testing.T) {
 			[]string{"has an empty, . or .. segment"}},
 		{"template unused", validHead + "[[route]]\nkind = \"sitemap\"\ntemplate = \"s.html\"\n",
 			[]string{"template is not used by a sitemap route"}},
+		{"bad compress", validHead + "[publish]\ncompress = \"zstd\"\n",
+			[]string{`bake.toml:7: publish.compress "zstd": use "gzip" (the default), "br" or "none"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -160,6 +160,11 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 		add(li.key("base_url"), "", "site.base_url %q must be an absolute http(s) URL, like https://example.org", c.Site.BaseURL)
 	}
 	c.Site.BaseURL = strings.TrimSuffix(c.Site.BaseURL, "/")
+	switch c.Publish.Compress {
+	case "", "gzip", "br", "none":
+	default:
+		add(li.key("compress"), "", "publish.compress %q: use \"gzip\" (the default), \"br\" or \"none\"", c.Publish.Compress)
+	}
 	for name, q := range c.Queries {
 		if strings.TrimSpace(q) == "" {
 			add(li.key(name), "", "query %q is empty", name)

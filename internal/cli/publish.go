@@ -50,7 +50,9 @@ usual AWS environment variables and files, never from bake.toml.
 
 Objects get the build's Content-Type, a Cache-Control (fingerprinted assets
 a year and immutable, HTML a minute with stale-while-revalidate, the rest an
-hour, or [[publish.cache_control]] rules), and, on S3, gzip for text.`,
+hour, or [[publish.cache_control]] rules; objects whose header a rule change
+alters are sent again), and, on S3, gzip for text ([publish] compress = "br"
+for brotli, "none" for neither).`,
 		Example: `  bake build && bake publish --to /srv/www
   bake publish --dry-run
   bake publish --verify
@@ -157,7 +159,8 @@ func (t *target) apply(ctx context.Context, g *globals, plan *publish.Plan, opts
 	stop := startProgress(ctx, g.stdio.Err, g.logger(), !asJSON && plan.Uploads()+len(plan.Deletes) > 100,
 		progressSpec{verb: "publishing", unit: "objects", total: int64(plan.Uploads() + len(plan.Deletes)), count: done.Load})
 	opts.Progress = &done
-	opts.Compress = scheme != "file" && scheme != "mem"
+	opts.Compress = scheme != "file" && scheme != "mem" && t.cfg.Publish.Compress != "none"
+	opts.Encoding = t.cfg.Publish.Compress
 	opts.CacheControl = cacheControl(t.cfg.Publish.CacheControl)
 	opts.Logger = g.logger()
 	opts.Store = t.store
@@ -231,13 +234,14 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 type headerRecord struct {
 	Version      int                 `json:"version"`
 	CacheControl []sqlsite.CacheRule `json:"cache_control"`
+	Compress     string              `json:"compress,omitempty"`
 }
 
 // headerRules returns the header record of this publish, and, when the last
 // publish followed other rules, sets opts.Headers so that the objects whose
 // Cache-Control changes are uploaded again.
 func (t *target) headerRules(ctx context.Context, opts *publish.DiffOptions) ([]byte, error) {
-	cur, err := json.Marshal(headerRecord{Version: 1, CacheControl: t.cfg.Publish.CacheControl})
+	cur, err := json.Marshal(headerRecord{Version: 1, CacheControl: t.cfg.Publish.CacheControl, Compress: t.cfg.Publish.Compress})
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
@@ -255,7 +259,10 @@ func (t *target) headerRules(ctx context.Context, opts *publish.DiffOptions) ([]
 		return cur, nil
 	}
 	was, now := cacheControl(rec.CacheControl), cacheControl(t.cfg.Publish.CacheControl)
-	opts.Headers = func(key string, e bake.Entry) bool { return was(key, e) != now(key, e) }
+	encoding := rec.Compress != t.cfg.Publish.Compress && (rec.Compress == "none" || t.cfg.Publish.Compress == "none" || rec.Compress == "br" || t.cfg.Publish.Compress == "br")
+	opts.Headers = func(key string, e bake.Entry) bool {
+		return was(key, e) != now(key, e) || encoding && publish.Compressible(e)
+	}
 	return cur, nil
 }
 

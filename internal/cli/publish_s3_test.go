@@ -77,4 +77,24 @@ func TestPublishCommandToS3(t *testing.T) {
 	if out := run("publish", "--to", target); !strings.Contains(out, "0 uploaded") {
 		t.Errorf("publish with the same rules again: %s", out)
 	}
+
+	// compress = "br": the compressible objects are sent again, brotli.
+	cfg = append(cfg, "\n[publish]\ncompress = \"br\"\n"...)
+	if err := os.WriteFile(filepath.Join(dir, "bake.toml"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The feed is the one text object past 1 KB.
+	if out := run("publish", "--dry-run", "--to", target); !strings.Contains(out, "upload headers  feed.xml") {
+		t.Errorf("plan after compress = \"br\": %s", out)
+	}
+	if out := run("publish", "--to", target); !strings.Contains(out, " 1 uploaded") {
+		t.Errorf("publish after compress = \"br\": %s", out)
+	}
+	head, err = client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("feed.xml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(head.ContentEncoding); got != "br" {
+		t.Errorf("feed.xml Content-Encoding = %q after compress = \"br\", want br", got)
+	}
 }
