@@ -116,17 +116,12 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer idx.close()
-	frags, err := output.OpenFragments(ctx, stage.Dir(), opts.Output)
+	// The new build's fragment cache starts from the old build's.
+	ctx, closeFragments, err := withFragments(ctx, stage.Dir(), opts.Output, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	fragsOpen := true
-	defer func() {
-		if fragsOpen {
-			frags.Close()
-		}
-	}()
-	ctx = bake.WithFragmentCache(ctx, frags)
+	defer closeFragments()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -206,11 +201,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		return rep, fmt.Errorf("%w: %d %s; the previous build in %s is unchanged", ErrProblems, len(problems), noun, opts.Output)
 	}
 	opts.Logger.Debug("build rendered", "pages", rep.Pages, "render_seconds", renderDone.Seconds(), "manifest_seconds", time.Since(manifestStart).Seconds())
-	fragsOpen = false
-	if err := frags.Close(); err != nil {
-		// The build is right without its cache; the next one renders more.
-		opts.Logger.Warn("fragment cache not saved", "err", err)
-	}
+	closeFragments()
 	swapStart := time.Now()
 	if err := stage.Commit(); err != nil {
 		return nil, err
@@ -494,6 +485,25 @@ func (x *index) writeIndex(ctx context.Context, stage *output.Staging, values ma
 		return nil, err
 	}
 	return nil, nil
+}
+
+// withFragments opens the fragment cache of the build folder dir (reading
+// prevDir's too, if not empty) and returns ctx carrying it, and a func that
+// saves and closes it, once. The cache only saves work: an error saving it
+// is logged, not returned.
+func withFragments(ctx context.Context, dir, prevDir string, log *slog.Logger) (context.Context, func(), error) {
+	frags, err := output.OpenFragments(ctx, dir, prevDir)
+	if err != nil {
+		return ctx, nil, err
+	}
+	var once sync.Once
+	return bake.WithFragmentCache(ctx, frags), func() {
+		once.Do(func() {
+			if err := frags.Close(); err != nil {
+				log.Warn("fragment cache not saved; the next build renders its fragments again", "err", err)
+			}
+		})
+	}, nil
 }
 
 // appendMeta encodes the route, key, type, redirect, lastmod and deps of e

@@ -90,17 +90,11 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err := emptyTrash(ctx, idx, dir); err != nil {
 		return nil, err
 	}
-	frags, err := output.OpenFragments(ctx, opts.Output, "")
+	ctx, closeFragments, err := withFragments(ctx, opts.Output, "", opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	fragsOpen := true
-	defer func() {
-		if fragsOpen {
-			frags.Close()
-		}
-	}()
-	ctx = bake.WithFragmentCache(ctx, frags)
+	defer closeFragments()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -228,10 +222,7 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err := emptyTrash(ctx, idx, dir); err != nil {
 		return nil, err
 	}
-	fragsOpen = false
-	if err := frags.Close(); err != nil {
-		opts.Logger.Warn("fragment cache not saved", "err", err)
-	}
+	closeFragments()
 	slices.SortFunc(rep.Explain, func(a, b Explained) int { return cmp.Compare(a.Path, b.Path) })
 	rep.Committed = true
 	rep.Duration = time.Since(start)

@@ -479,23 +479,7 @@ func (u *updateRun) redo(r *Route, w *routeWork) bool {
 	b := u.b
 	if w.full != "" {
 		u.reason = w.full
-		u.routePaths = map[string]bool{}
-		if !b.route(r) {
-			return false
-		}
-		yielded := u.routePaths
-		u.routePaths = nil
-		old, err := u.prev.Paths(b.ctx, r.Name, "")
-		if err != nil {
-			u.fail(err)
-			return false
-		}
-		for _, p := range old {
-			if !yielded[p] && !u.remove(r.Name, p, w.full+": page no longer made") {
-				return false
-			}
-		}
-		return true
+		return u.rerun(r, func() bool { return b.route(r) }, func(string) string { return w.full + ": page no longer made" })
 	}
 	if len(w.keys) > 0 && !u.detailKeys(r, w.keys) {
 		return false
@@ -662,19 +646,34 @@ func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
 		values = append(values, g)
 	}
 	u.reason = strings.Join(reasons, "; ")
+	return u.rerun(r, func() bool { return len(values) == 0 || b.groupedListOf(r, values) }, func(p string) string {
+		if base, _ := listBase(p); groups[base] != "" {
+			return groups[base] + ": page no longer made"
+		}
+		return "" // another group's page: not made again, and kept
+	})
+}
+
+// rerun runs run, which yields pages of route r again, then removes the
+// pages of r in the last build that run did not yield, and for which
+// gone returns a reason (not "").
+func (u *updateRun) rerun(r *Route, run func() bool, gone func(path string) string) bool {
 	u.routePaths = map[string]bool{}
-	if len(values) > 0 && !b.groupedListOf(r, values) {
+	if !run() {
 		return false
 	}
 	yielded := u.routePaths
 	u.routePaths = nil
-	old, err := u.prev.Paths(b.ctx, r.Name, "")
+	old, err := u.prev.Paths(u.b.ctx, r.Name, "")
 	if err != nil {
 		u.fail(err)
 		return false
 	}
 	for _, p := range old {
-		if base, _ := listBase(p); groups[base] != "" && !yielded[p] && !u.remove(r.Name, p, groups[base]+": page no longer made") {
+		if yielded[p] {
+			continue
+		}
+		if why := gone(p); why != "" && !u.remove(r.Name, p, why) {
 			return false
 		}
 	}
@@ -807,21 +806,5 @@ func (u *updateRun) sitemaps() bool {
 	}
 	u.b.sitemap = sm
 	u.reason = "the pages listed changed (" + changed + ")"
-	u.routePaths = map[string]bool{}
-	if !u.b.sitemapPages(r) {
-		return false
-	}
-	yielded := u.routePaths
-	u.routePaths = nil
-	old, err := u.prev.Paths(ctx, r.Name, "")
-	if err != nil {
-		u.fail(err)
-		return false
-	}
-	for _, p := range old {
-		if !yielded[p] && !u.remove(r.Name, p, "sitemap has fewer parts") {
-			return false
-		}
-	}
-	return true
+	return u.rerun(r, func() bool { return u.b.sitemapPages(r) }, func(string) string { return "sitemap has fewer parts" })
 }

@@ -140,8 +140,17 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	if err != nil {
 		return err
 	}
+	all := append(changes, pending.changes...)
+	if !f.full && (pending.installed || len(changes) > 0) && manyChanges(ctx, out, all) {
+		// Renaming files one by one into the folder costs more than
+		// writing a new one when most pages change.
+		f.full = true
+		if !f.quiet && !f.json {
+			log.Info("full build: the changes touch a large share of the rows", "changes", len(all))
+		}
+	}
 	if !f.full && (pending.installed || len(changes) > 0) {
-		done, err := runUpdate(ctx, g, f, site, out, workers, append(changes, pending.changes...))
+		done, err := runUpdate(ctx, g, f, site, out, workers, all)
 		if done {
 			if err == nil {
 				err = site.consume(ctx, pending.ids)
@@ -320,4 +329,24 @@ func plural(n int, noun string) string {
 		return fmt.Sprintf("1 %s", noun)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// manyChanges reports whether changes name so many rows (more than 2,000,
+// and more than a quarter of the pages of the build in out) that a full
+// build is faster than an incremental one.
+func manyChanges(ctx context.Context, out string, changes []bake.Change) bool {
+	if len(changes) <= 2000 {
+		return false
+	}
+	n := len(bake.SortChanges(slices.Clone(changes)))
+	if n <= 2000 {
+		return false
+	}
+	idx, err := output.OpenIndex(ctx, out)
+	if err != nil {
+		return false // the update finds out why, and says so
+	}
+	defer idx.Close()
+	pages, err := idx.Count(ctx)
+	return err == nil && n*4 > pages
 }

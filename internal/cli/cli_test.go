@@ -4,13 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"os/signal"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
+// runMain runs bake as cmd/bake does: Ctrl-C and SIGTERM cancel the
+// context, so a test can stop bake watch or bake serve cleanly.
 func runMain() int {
-	return Run(context.Background(), os.Args[1:], Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, os.Args[1:], Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 }
 
 func TestMain(m *testing.M) {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,16 +39,8 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
 INSERT INTO items SELECT i, 'v1 item ' || i FROM n;`,
 		"templates/item.html": `<h1>{{.Row.title}}</h1>{{printf "%0200d" .Row.id}}`,
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(body), 0o644)
-	}
-	bake := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], append([]string{"-C", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1")
-		return cmd
-	}
+	writeSiteFiles(t, dir, files)
+	bake := func(args ...string) *exec.Cmd { return bakeCommand(dir, args...) }
 	if out, err := bake("build", "-q").CombinedOutput(); err != nil {
 		t.Fatalf("first build: %v\n%s", err, out)
 	}
@@ -69,14 +60,7 @@ INSERT INTO items SELECT i, 'v1 item ' || i FROM n;`,
 	before := manifest()
 
 	// Change every row, start a build and kill it once it is writing pages.
-	db, err := sql.Open("sqlite", filepath.Join(dir, "site.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE items SET title = replace(title, 'v1', 'v2')`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	execSQLite(t, filepath.Join(dir, "site.db"), `UPDATE items SET title = replace(title, 'v1', 'v2')`)
 
 	cmd := bake("build", "-q")
 	if err := cmd.Start(); err != nil {

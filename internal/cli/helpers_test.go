@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"bytes"
+	"database/sql"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bakehq/bake/capture"
+)
+
+// Helpers of the tests that run bake as a separate process (this test
+// binary, see TestMain) on a site folder.
+
+// bakeCommand returns a command running bake (this test binary, see
+// TestMain) on the site folder dir.
+func bakeCommand(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1")
+	return cmd
+}
+
+// runBake runs bake on the site folder dir, fails the test unless it exits
+// 0, and returns its standard output.
+func runBake(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := bakeCommand(dir, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bake %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
+	}
+	return string(out)
+}
+
+// writeSiteFiles writes files (name → content) into dir.
+func writeSiteFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeSiteFiles(t, filepath.Dir(to), map[string]string{filepath.Base(to): string(b)})
+}
+
+// openSQLite opens the SQLite file path for the test to write to.
+func openSQLite(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// execSQLite runs statements on the SQLite file path.
+func execSQLite(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db := openSQLite(t, path)
+	defer db.Close()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// pendingChangeIDs returns the IDs of the changes captured in the SQLite
+// file path and not yet consumed by a build.
+func pendingChangeIDs(t *testing.T, path string) []int64 {
+	t.Helper()
+	db := openSQLite(t, path)
+	defer db.Close()
+	cs, err := capture.Pending(t.Context(), db, capture.SQLite, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids
+}
