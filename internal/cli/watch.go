@@ -102,24 +102,35 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 	log.Info("watching", "tables", strings.Join(tables, ","), "debounce", f.debounce)
 	bf := buildFlags{output: f.output, workers: f.workers, quiet: false}
 	files := siteFilesStamp(g.dir, site.cfg)
-	var after int64 // changes up to this ID failed to build: wait for newer ones
+	var after int64           // changes up to this ID failed to build: wait for newer ones
+	var backoff time.Duration // wait before retrying a build that failed for another reason than its pages
 	for {
 		after = 0
+		var retry time.Time
 		if err := runBuild(ctx, g, bf); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			// A failed build changes nothing and consumes nothing: report
-			// it and wait for the next change, which may fix it.
+			// A failed build changes nothing and consumes nothing. Pages
+			// that fail (reported already) wait for the next change, which
+			// may fix them; anything else (a database busy or gone) is
+			// tried again, ever less often.
 			var ee exitError
 			if !errors.As(err, &ee) {
-				fmt.Fprintf(g.stdio.Err, "bake: %v\n", err)
+				backoff = min(max(2*backoff, time.Second), 30*time.Second)
+				retry = time.Now().Add(backoff)
+				fmt.Fprintf(g.stdio.Err, "bake: %v (trying again in %s)\n", err, backoff)
 			}
 			if ps, err := capture.Pending(ctx, db, site.dialect, 0); err == nil && len(ps) > 0 {
 				after = ps[len(ps)-1].ID
 			}
+		} else {
+			backoff = 0
 		}
 		for {
+			if !retry.IsZero() && time.Now().After(retry) {
+				break
+			}
 			wctx, cancel := context.WithTimeout(ctx, f.poll)
 			err := capture.Wait(wctx, db, site.dialect, after, f.poll/4)
 			cancel()
