@@ -77,7 +77,7 @@ func OpenFragments(ctx context.Context, dir, prevDir string) (*Fragments, error)
 }
 
 func openFragmentDB(p, extra string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)&_pragma=mmap_size(1073741824)"+extra)
+	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)"+extra)
 	if err != nil {
 		return nil, fmt.Errorf("open fragment cache: %w", err)
 	}

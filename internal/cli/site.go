@@ -108,7 +108,7 @@ func openDB(ctx context.Context, dir string, c sqlsite.DatabaseConfig, workers i
 			return nil, "", err
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
 		return nil, "", fmt.Errorf("open database: %w", err)
 	}
