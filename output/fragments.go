@@ -1,39 +1,64 @@
 package output
 
 import (
+	"bytes"
 	"context"
-	"database/sql"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/bakehq/bake"
 )
 
-// FragmentsFile is where a build keeps its fragment cache, relative to the
+// FragmentsDir is where a build keeps its fragment cache, relative to the
 // build folder. A full build writes a new one with the fragments it used;
 // incremental builds add to it.
-const FragmentsFile = bake.ReservedDir + "/fragments.db"
+//
+// It holds two files. "data" is the fragments' bytes, one after the other,
+// only ever appended to. "index" lists them, sorted by key: records of
+// [FragmentRecordSize] bytes, the first 16 bytes of the SHA-256 of the
+// fragment's key, then its offset in data (uint64) and its length
+// (uint32), big-endian. The index is replaced (written aside, renamed) when
+// the cache is closed, so a crash loses at most the fragments of that build.
+const FragmentsDir = bake.ReservedDir + "/fragments"
+
+// FragmentRecordSize is the size of one record of the fragment index.
+const FragmentRecordSize = 16 + 8 + 4
 
 // fragmentFlush is how many bytes of new fragments are held in memory
-// before they are written.
-const fragmentFlush = 8 << 20
+// before they are appended to the data file.
+const fragmentFlush = 4 << 20
 
-// Fragments is the fragment cache of a build folder, an SQLite file. It
-// implements [bake.FragmentCache]: fragments put are visible at once, and
-// written at the latest by Close. A fragment that cannot be read is a miss;
-// the first write error is returned by Close.
+type fragmentKey = [16]byte
+
+type fragmentLoc struct {
+	off int64
+	n   uint32
+}
+
+// Fragments is the fragment cache of a build folder. It implements
+// [bake.FragmentCache]: a lookup is a binary search in the index, held in
+// memory (28 bytes a fragment), and one read of the data file; fragments
+// put are visible at once and written at the latest by Close. A fragment
+// that cannot be read is a miss; the first write error is returned by
+// Close.
 type Fragments struct {
-	db      *sql.DB
-	get     *sql.Stmt
-	prev    *sql.DB // the cache of the build being replaced, read only; or nil
-	prevGet *sql.Stmt
+	dir   string
+	data  *os.File
+	index []byte // sorted records of the index file, as read at open
+	prev  *Fragments
+
 	mu      sync.Mutex
-	pending map[string][]byte
-	size    int
+	end     int64                       // where the next fragment goes in data
+	added   map[fragmentKey]fragmentLoc // appended since open
+	pending map[fragmentKey][]byte      // put, not yet appended
+	size    int                         // bytes in pending
 	err     error
 }
 
@@ -41,138 +66,250 @@ type Fragments struct {
 // build folder dir. When prevDir is not empty, fragments missing from dir
 // are looked up in prevDir's cache too, and copied: a full build, made in
 // a new folder, starts from the fragments of the build it replaces, and
-// keeps only those it used.
+// keeps only those it used. A cache that is damaged is started again
+// empty.
 func OpenFragments(ctx context.Context, dir, prevDir string) (*Fragments, error) {
-	p := filepath.Join(dir, filepath.FromSlash(FragmentsFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return nil, fmt.Errorf("open fragment cache: %w", err)
-	}
-	db, err := openFragmentDB(p, "")
+	f, err := openFragments(filepath.Join(dir, filepath.FromSlash(FragmentsDir)), true)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS fragments (key TEXT PRIMARY KEY, html BLOB NOT NULL) WITHOUT ROWID"); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open fragment cache %s: %w", p, err)
-	}
-	f := &Fragments{db: db, pending: map[string][]byte{}}
-	if f.get, err = db.PrepareContext(ctx, "SELECT html FROM fragments WHERE key = ?"); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open fragment cache %s: %w", p, err)
-	}
 	if prevDir != "" {
-		pp := filepath.Join(prevDir, filepath.FromSlash(FragmentsFile))
-		if _, err := os.Stat(pp); err == nil {
-			// A cache that cannot be opened is no cache: start empty.
-			if prev, err := openFragmentDB(pp, "&_pragma=query_only(1)"); err == nil {
-				if f.prevGet, err = prev.PrepareContext(ctx, "SELECT html FROM fragments WHERE key = ?"); err == nil {
-					f.prev = prev
-				} else {
-					prev.Close()
-				}
-			}
+		// A previous cache that cannot be read is no cache.
+		if prev, err := openFragments(filepath.Join(prevDir, filepath.FromSlash(FragmentsDir)), false); err == nil && prev != nil {
+			f.prev = prev
 		}
 	}
 	return f, nil
 }
 
-func openFragmentDB(p, extra string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)"+extra)
+// openFragments opens the cache in folder p; with write false, only an
+// existing one (nil, nil when there is none).
+func openFragments(p string, write bool) (*Fragments, error) {
+	flag := os.O_RDONLY
+	if write {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return nil, fmt.Errorf("open fragment cache: %w", err)
+		}
+		flag = os.O_RDWR | os.O_CREATE
+	}
+	data, err := os.OpenFile(filepath.Join(p, "data"), flag, 0o644)
 	if err != nil {
+		if !write && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("open fragment cache: %w", err)
 	}
-	db.SetMaxIdleConns(runtime.GOMAXPROCS(0) + 2)
-	return db, nil
+	fi, err := data.Stat()
+	if err != nil {
+		data.Close()
+		return nil, fmt.Errorf("open fragment cache: %w", err)
+	}
+	f := &Fragments{dir: p, data: data, end: fi.Size(), added: map[fragmentKey]fragmentLoc{}, pending: map[fragmentKey][]byte{}}
+	index, err := os.ReadFile(filepath.Join(p, "index"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		data.Close()
+		return nil, fmt.Errorf("open fragment cache: %w", err)
+	}
+	if validIndex(index, fi.Size()) {
+		f.index = index
+	}
+	return f, nil
+}
+
+// validIndex reports whether index is whole, sorted and points inside a
+// data file of size bytes.
+func validIndex(index []byte, size int64) bool {
+	if len(index)%FragmentRecordSize != 0 {
+		return false
+	}
+	for i := 0; i < len(index); i += FragmentRecordSize {
+		r := index[i : i+FragmentRecordSize]
+		off, n := binary.BigEndian.Uint64(r[16:]), binary.BigEndian.Uint32(r[24:])
+		if off+uint64(n) > uint64(size) || i > 0 && bytes.Compare(index[i-FragmentRecordSize:i-FragmentRecordSize+16], r[:16]) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func hashKey(key string) fragmentKey {
+	sum := sha256.Sum256([]byte(key))
+	return fragmentKey(sum[:16])
 }
 
 // Get implements [bake.FragmentCache].
 func (f *Fragments) Get(key string) ([]byte, bool) {
-	f.mu.Lock()
-	b, ok := f.pending[key]
-	f.mu.Unlock()
-	if ok {
+	k := hashKey(key)
+	if b, ok := f.get(k); ok {
 		return b, true
-	}
-	var html []byte
-	if err := f.get.QueryRow(key).Scan(&html); err == nil {
-		return html, true
 	}
 	if f.prev == nil {
 		return nil, false
 	}
-	if err := f.prevGet.QueryRow(key).Scan(&html); err != nil {
+	b, ok := f.prev.get(k)
+	if ok {
+		f.put(k, b)
+	}
+	return b, ok
+}
+
+func (f *Fragments) get(k fragmentKey) ([]byte, bool) {
+	f.mu.Lock()
+	b, ok := f.pending[k]
+	l, added := f.added[k]
+	f.mu.Unlock()
+	if ok {
+		return b, true
+	}
+	if !added {
+		if l, ok = f.lookup(k); !ok {
+			return nil, false
+		}
+	}
+	b = make([]byte, l.n)
+	if _, err := f.data.ReadAt(b, l.off); err != nil {
 		return nil, false
 	}
-	f.Put(key, html)
-	return html, true
+	return b, true
+}
+
+// lookup finds k in the index read at open.
+func (f *Fragments) lookup(k fragmentKey) (fragmentLoc, bool) {
+	lo, hi := 0, len(f.index)/FragmentRecordSize
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		r := f.index[m*FragmentRecordSize:]
+		switch c := bytes.Compare(r[:16], k[:]); {
+		case c == 0:
+			return fragmentLoc{off: int64(binary.BigEndian.Uint64(r[16:])), n: binary.BigEndian.Uint32(r[24:])}, true
+		case c < 0:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return fragmentLoc{}, false
 }
 
 // Put implements [bake.FragmentCache].
 func (f *Fragments) Put(key string, html []byte) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.pending[key]; ok {
+	f.put(hashKey(key), slices.Clone(html))
+}
+
+func (f *Fragments) put(k fragmentKey, html []byte) {
+	if _, ok := f.lookup(k); ok {
 		return
 	}
-	f.pending[key] = html
-	f.size += len(key) + len(html)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.pending[k]; ok {
+		return
+	}
+	if _, ok := f.added[k]; ok {
+		return
+	}
+	f.pending[k] = html
+	f.size += len(html)
 	if f.size >= fragmentFlush {
 		f.flushLocked()
 	}
 }
 
-// Flush writes the fragments put so far.
-func (f *Fragments) Flush() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.flushLocked()
-	return f.err
-}
-
+// flushLocked appends the pending fragments to the data file.
 func (f *Fragments) flushLocked() {
 	if len(f.pending) == 0 || f.err != nil {
 		return
 	}
-	err := func() error {
-		tx, err := f.db.Begin()
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		st, err := tx.Prepare("INSERT OR IGNORE INTO fragments (key, html) VALUES (?, ?)")
-		if err != nil {
-			return err
-		}
-		for k, v := range f.pending {
-			if _, err := st.Exec(k, v); err != nil {
-				return err
-			}
-		}
-		return tx.Commit()
-	}()
-	if err != nil {
+	buf := make([]byte, 0, f.size)
+	locs := make(map[fragmentKey]fragmentLoc, len(f.pending))
+	for k, b := range f.pending {
+		locs[k] = fragmentLoc{off: f.end + int64(len(buf)), n: uint32(len(b))}
+		buf = append(buf, b...)
+	}
+	if _, err := f.data.WriteAt(buf, f.end); err != nil {
 		f.err = fmt.Errorf("write fragment cache: %w", err)
 		return
 	}
-	f.pending = map[string][]byte{}
+	f.end += int64(len(buf))
+	for k, l := range locs {
+		f.added[k] = l
+	}
+	clear(f.pending)
 	f.size = 0
 }
 
 // Count returns the number of fragments stored.
 func (f *Fragments) Count(ctx context.Context) (int, error) {
-	if err := f.Flush(); err != nil {
-		return 0, err
-	}
-	var n int
-	err := f.db.QueryRowContext(ctx, "SELECT count(*) FROM fragments").Scan(&n)
-	return n, err
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.index)/FragmentRecordSize + len(f.added) + len(f.pending), f.err
 }
 
-// Close writes what is pending and closes the file.
+// Close writes what is pending, replaces the index with one that lists
+// the fragments added too, and closes the files.
 func (f *Fragments) Close() error {
-	err := f.Flush()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.prev != nil {
-		f.prev.Close()
+		f.prev.data.Close()
 	}
-	return errors.Join(err, f.db.Close())
+	f.flushLocked()
+	err := f.err
+	if err == nil && len(f.added) > 0 {
+		err = f.writeIndex()
+	}
+	if cerr := f.data.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write fragment cache: %w", cerr)
+	}
+	return err
+}
+
+// writeIndex merges the index read at open with the fragments added, and
+// puts the result in place of the index file.
+func (f *Fragments) writeIndex() error {
+	if err := f.data.Sync(); err != nil {
+		return fmt.Errorf("write fragment cache: %w", err)
+	}
+	add := make([]fragmentKey, 0, len(f.added))
+	for k := range f.added {
+		add = append(add, k)
+	}
+	slices.SortFunc(add, func(a, b fragmentKey) int { return bytes.Compare(a[:], b[:]) })
+	out := make([]byte, 0, len(f.index)+len(add)*FragmentRecordSize)
+	old := f.index
+	for len(old) > 0 || len(add) > 0 {
+		if len(add) == 0 || len(old) > 0 && bytes.Compare(old[:16], add[0][:]) < 0 {
+			out = append(out, old[:FragmentRecordSize]...)
+			old = old[FragmentRecordSize:]
+			continue
+		}
+		k := add[0]
+		l := f.added[k]
+		out = append(out, k[:]...)
+		out = binary.BigEndian.AppendUint64(out, uint64(l.off))
+		out = binary.BigEndian.AppendUint32(out, l.n)
+		add = add[1:]
+	}
+	// The data first, then the index that points into it, each on disk
+	// before the next: an index must never name bytes not yet written.
+	tmp := filepath.Join(f.dir, "index.tmp")
+	if err := writeSynced(tmp, out); err != nil {
+		return fmt.Errorf("write fragment cache: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(f.dir, "index")); err != nil {
+		return fmt.Errorf("write fragment cache: %w", err)
+	}
+	return nil
+}
+
+func writeSynced(name string, b []byte) error {
+	w, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	if err == nil {
+		err = w.Sync()
+	}
+	return errors.Join(err, w.Close())
 }

@@ -3,6 +3,8 @@ package output
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -67,6 +69,51 @@ func TestFragmentsPersistAndCopy(t *testing.T) {
 		t.Error("cache of a folder without one has k1")
 	}
 	f.Close()
+}
+
+// TestFragmentsDamaged checks that a damaged index is no cache (every
+// lookup misses) rather than wrong bytes, and that the cache then works.
+func TestFragmentsDamaged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f, err := OpenFragments(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Put("k1", []byte("one"))
+	f.Put("k2", []byte("two"))
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	index := filepath.Join(dir, filepath.FromSlash(FragmentsDir), "index")
+	data := filepath.Join(dir, filepath.FromSlash(FragmentsDir), "data")
+	good, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, damage := range map[string]func(){
+		"truncated index": func() { os.WriteFile(index, good[:len(good)-3], 0o644) },
+		"zeroed index":    func() { os.WriteFile(index, make([]byte, len(good)), 0o644) },
+		"short data":      func() { os.WriteFile(index, good, 0o644); os.Truncate(data, 2) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			damage()
+			f, err := OpenFragments(ctx, dir, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for _, k := range []string{"k1", "k2"} {
+				if b, ok := f.Get(k); ok {
+					t.Errorf("Get(%s) = %q from a damaged cache", k, b)
+				}
+			}
+			f.Put("k3", []byte("three"))
+			if b, ok := f.Get("k3"); !ok || string(b) != "three" {
+				t.Errorf("Get(k3) = %q, %v after a Put", b, ok)
+			}
+		})
+	}
 }
 
 // BenchmarkFragmentsGet measures a lookup of a stored fragment, what a

@@ -2,7 +2,7 @@ package sqlsite_test
 
 import (
 	"context"
-	"database/sql"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,23 +25,37 @@ func TestFragmentCachePersists(t *testing.T) {
 	out := o.out("inc")
 	o.full(out)
 
-	frags, err := sql.Open("sqlite", "file:"+filepath.Join(out, filepath.FromSlash(output.FragmentsFile)))
+	cache := filepath.Join(out, filepath.FromSlash(output.FragmentsDir))
+	index, err := os.ReadFile(filepath.Join(cache, "index"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer frags.Close()
-	var n int
-	if err := frags.QueryRow("SELECT count(*) FROM fragments").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
 	// Published posts 1, 2, 4, 5: one "item" fragment each.
-	if n != 4 {
+	if n := len(index) / output.FragmentRecordSize; n != 4 {
 		t.Fatalf("fragment cache holds %d fragments after a full build, want 4 (one per published post)", n)
 	}
+	// tamper overwrites every stored fragment with a marker, padded with
+	// spaces to its length (see output.FragmentsDir for the format).
 	tamper := func() {
 		t.Helper()
-		if _, err := frags.Exec("UPDATE fragments SET html = CAST('<li>FROM-CACHE</li>' AS BLOB)"); err != nil {
+		index, err := os.ReadFile(filepath.Join(cache, "index"))
+		if err != nil {
 			t.Fatal(err)
+		}
+		data, err := os.OpenFile(filepath.Join(cache, "data"), os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer data.Close()
+		for r := index; len(r) >= output.FragmentRecordSize; r = r[output.FragmentRecordSize:] {
+			off, n := binary.BigEndian.Uint64(r[16:]), binary.BigEndian.Uint32(r[24:])
+			marker := "<li>FROM-CACHE</li>"
+			if int(n) < len(marker) {
+				t.Fatalf("a fragment of %d bytes", n)
+			}
+			if _, err := data.WriteAt([]byte(marker+strings.Repeat(" ", int(n)-len(marker))), int64(off)); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	tamper()

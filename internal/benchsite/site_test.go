@@ -297,7 +297,7 @@ func newRenderer(t *testing.T, dir string) *renderer {
 		"slugify": func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "-")) },
 		"add":     func(a, b int) int { return a + b },
 		"sub":     func(a, b int) int { return a - b },
-		"cache":   func(name string) (template.HTML, error) { return "", nil }, // replaced in render
+		"cache":   func(name string, dot ...any) (template.HTML, error) { return "", nil }, // replaced in render
 	}
 	return r
 }
@@ -324,9 +324,13 @@ func (r *renderer) render(t *testing.T, name string, data tmplData) string {
 			t.Fatal(err)
 		}
 	}
-	tmpl.Funcs(template.FuncMap{"cache": func(fragment string) (template.HTML, error) {
+	tmpl.Funcs(template.FuncMap{"cache": func(fragment string, dot ...any) (template.HTML, error) {
 		var b bytes.Buffer
-		err := tmpl.ExecuteTemplate(&b, fragment, data)
+		var d any = data
+		if len(dot) > 0 {
+			d = dot[0]
+		}
+		err := tmpl.ExecuteTemplate(&b, fragment, d)
 		return template.HTML(b.String()), err
 	}})
 	var b bytes.Buffer
