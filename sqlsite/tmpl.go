@@ -310,7 +310,7 @@ type funcs struct {
 
 // memoLimit bounds the bytes of fragments a pass keeps in memory; past it
 // the memo starts again empty (the store still has them).
-const memoLimit = 64 << 20
+const memoLimit = 8 << 20
 
 // resetCache starts the fragment cache of a pass over the site: data is
 // the dot of cache calls without an argument, store (may be nil) keeps
