@@ -67,7 +67,7 @@ The bake.toml reference is docs/config.md in the bake repository.`,
 	root.SetErr(stdio.Err)
 	root.PersistentFlags().StringVarP(&g.dir, "dir", "C", ".", "the site folder (where bake.toml is)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug details")
-	root.AddCommand(buildCmd(g), serveCmd(g), publishCmd(g), releasesCmd(g), rollbackCmd(g), manifestCmd(g), newCmd(g), benchCmd(g), watchCmd(g))
+	root.AddCommand(buildCmd(g), serveCmd(g), publishCmd(g), releasesCmd(g), rollbackCmd(g), pruneCmd(g), manifestCmd(g), newCmd(g), benchCmd(g), watchCmd(g))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0

@@ -1,0 +1,84 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/memblob"
+)
+
+// TestPrune publishes three releases, then keeps the newest two: the
+// oldest record goes, and so do the stored files only it used; the kept
+// releases can still be rolled back to.
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	store := &Store{Dir: t.TempDir()}
+	out := filepath.Join(t.TempDir(), "_site")
+	publishSite := func(s site) string {
+		t.Helper()
+		buildSite(t, out, s)
+		plan, resume, err := Prepare(ctx, bucket, out, DiffOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out, Store: store, Resume: resume})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Release
+	}
+	stored := func(body string) bool {
+		sum := sha256.Sum256([]byte(body))
+		sha := hex.EncodeToString(sum[:])
+		_, err := os.Stat(filepath.Join(store.Dir, sha[:2], sha))
+		return err == nil
+	}
+	publishSite(site{"/": "<p>one</p>", "/old/": "<p>only in the first</p>"})
+	second := publishSite(site{"/": "<p>two</p>", "/b/": "<p>b</p>"})
+	publishSite(site{"/": "<p>three</p>", "/b/": "<p>b</p>"})
+	if !stored("<p>only in the first</p>") {
+		t.Fatal("the store lacks a published file")
+	}
+
+	dry, err := Prune(ctx, store, nil, 2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Objects != 5 || dry.Releases != 0 {
+		// No targets named: nothing is needed, every stored file would go.
+		t.Errorf("dry run without targets: %+v, want all 5 files, 0 releases", dry)
+	}
+	if !stored("<p>one</p>") {
+		t.Fatal("a dry run removed a file")
+	}
+
+	res, err := Prune(ctx, store, []*blob.Bucket{bucket}, 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Releases != 1 || res.KeptReleases != 2 || res.Objects != 2 || res.KeptObjects != 3 {
+		t.Errorf("prune: %+v, want 1 release and 2 files (the first release's) removed, 2 releases and 3 files kept", res)
+	}
+	for body, want := range map[string]bool{"<p>one</p>": false, "<p>only in the first</p>": false, "<p>two</p>": true, "<p>three</p>": true, "<p>b</p>": true} {
+		if stored(body) != want {
+			t.Errorf("%q stored: %v, want %v", body, !want, want)
+		}
+	}
+	rels, err := Releases(ctx, bucket)
+	if err != nil || len(rels) != 2 || rels[0].ID != second {
+		t.Fatalf("releases after prune: %+v, %v", rels, err)
+	}
+	if _, _, _, err := PrepareRollback(ctx, bucket, second, store, DiffOptions{}); err != nil {
+		t.Errorf("rollback to a kept release: %v", err)
+	}
+	if _, err := Prune(ctx, store, []*blob.Bucket{bucket}, 0, false); err == nil {
+		t.Error("keep 0 accepted: it would remove what is live")
+	}
+}
