@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,12 +21,15 @@ import (
 // build folder. A full build writes a new one with the fragments it used;
 // incremental builds add to it.
 //
-// It holds two files. "data" is the fragments' bytes, one after the other,
-// only ever appended to. "index" lists them, sorted by key: records of
-// [FragmentRecordSize] bytes, the first 16 bytes of the SHA-256 of the
+// It holds three files. "data" is the fragments' bytes, one after the
+// other, only ever appended to. "index" lists them, sorted by key: records
+// of [FragmentRecordSize] bytes, the first 16 bytes of the SHA-256 of the
 // fragment's key, then its offset in data (uint64) and its length
-// (uint32), big-endian. The index is replaced (written aside, renamed) when
-// the cache is closed, so a crash loses at most the fragments of that build.
+// (uint32), big-endian. "index.log" lists, in the same records unsorted,
+// the fragments incremental builds added since; it is merged into the
+// index when it grows past a quarter of it. Data is on disk before any
+// record names it, and the index is replaced by a rename, so a crash loses
+// at most the fragments of the build it interrupts.
 const FragmentsDir = bake.ReservedDir + "/fragments"
 
 // FragmentRecordSize is the size of one record of the fragment index.
@@ -49,16 +53,19 @@ type fragmentLoc struct {
 // that cannot be read is a miss; the first write error is returned by
 // Close.
 type Fragments struct {
-	dir   string
-	data  *os.File
-	index []byte // sorted records of the index file, as read at open
-	prev  *Fragments
+	dir    string
+	data   *os.File
+	size   int64 // of data when opened
+	once   sync.Once
+	index  []byte                      // sorted records of the index file, read at first use
+	logged map[fragmentKey]fragmentLoc // the records of index.log, read at first use
+	prev   *Fragments
 
 	mu      sync.Mutex
 	end     int64                       // where the next fragment goes in data
 	added   map[fragmentKey]fragmentLoc // appended since open
 	pending map[fragmentKey][]byte      // put, not yet appended
-	size    int                         // bytes in pending
+	waiting int                         // bytes in pending
 	err     error
 }
 
@@ -104,16 +111,37 @@ func openFragments(p string, write bool) (*Fragments, error) {
 		data.Close()
 		return nil, fmt.Errorf("open fragment cache: %w", err)
 	}
-	f := &Fragments{dir: p, data: data, end: fi.Size(), added: map[fragmentKey]fragmentLoc{}, pending: map[fragmentKey][]byte{}}
-	index, err := os.ReadFile(filepath.Join(p, "index"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		data.Close()
-		return nil, fmt.Errorf("open fragment cache: %w", err)
-	}
-	if validIndex(index, fi.Size()) {
-		f.index = index
-	}
-	return f, nil
+	return &Fragments{dir: p, data: data, size: fi.Size(), end: fi.Size(), added: map[fragmentKey]fragmentLoc{}, pending: map[fragmentKey][]byte{}}, nil
+}
+
+// load reads the index and its log, once, at the first lookup: a build
+// that asks for no fragment does not pay for them. Records that do not fit
+// the data file are dropped (the whole index, if it is not sorted).
+func (f *Fragments) load() {
+	f.once.Do(func() {
+		index, err := os.ReadFile(filepath.Join(f.dir, "index"))
+		if err == nil && validIndex(index, f.size) {
+			f.index = index
+		}
+		f.logged = map[fragmentKey]fragmentLoc{}
+		log, _ := os.ReadFile(filepath.Join(f.dir, "index.log"))
+		for ; len(log) >= FragmentRecordSize; log = log[FragmentRecordSize:] {
+			k, l := readRecord(log)
+			if uint64(l.off)+uint64(l.n) <= uint64(f.size) {
+				f.logged[k] = l
+			}
+		}
+	})
+}
+
+func readRecord(r []byte) (fragmentKey, fragmentLoc) {
+	return fragmentKey(r[:16]), fragmentLoc{off: int64(binary.BigEndian.Uint64(r[16:])), n: binary.BigEndian.Uint32(r[24:])}
+}
+
+func appendRecord(out []byte, k fragmentKey, l fragmentLoc) []byte {
+	out = append(out, k[:]...)
+	out = binary.BigEndian.AppendUint64(out, uint64(l.off))
+	return binary.BigEndian.AppendUint32(out, l.n)
 }
 
 // validIndex reports whether index is whole, sorted and points inside a
@@ -154,6 +182,7 @@ func (f *Fragments) Get(key string) ([]byte, bool) {
 }
 
 func (f *Fragments) get(k fragmentKey) ([]byte, bool) {
+	f.load()
 	f.mu.Lock()
 	b, ok := f.pending[k]
 	l, added := f.added[k]
@@ -173,15 +202,19 @@ func (f *Fragments) get(k fragmentKey) ([]byte, bool) {
 	return b, true
 }
 
-// lookup finds k in the index read at open.
+// lookup finds k in the index and its log, as read at first use.
 func (f *Fragments) lookup(k fragmentKey) (fragmentLoc, bool) {
+	if l, ok := f.logged[k]; ok {
+		return l, true
+	}
 	lo, hi := 0, len(f.index)/FragmentRecordSize
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		r := f.index[m*FragmentRecordSize:]
 		switch c := bytes.Compare(r[:16], k[:]); {
 		case c == 0:
-			return fragmentLoc{off: int64(binary.BigEndian.Uint64(r[16:])), n: binary.BigEndian.Uint32(r[24:])}, true
+			_, l := readRecord(r)
+			return l, true
 		case c < 0:
 			lo = m + 1
 		default:
@@ -197,6 +230,7 @@ func (f *Fragments) Put(key string, html []byte) {
 }
 
 func (f *Fragments) put(k fragmentKey, html []byte) {
+	f.load()
 	if _, ok := f.lookup(k); ok {
 		return
 	}
@@ -209,8 +243,8 @@ func (f *Fragments) put(k fragmentKey, html []byte) {
 		return
 	}
 	f.pending[k] = html
-	f.size += len(html)
-	if f.size >= fragmentFlush {
+	f.waiting += len(html)
+	if f.waiting >= fragmentFlush {
 		f.flushLocked()
 	}
 }
@@ -220,7 +254,7 @@ func (f *Fragments) flushLocked() {
 	if len(f.pending) == 0 || f.err != nil {
 		return
 	}
-	buf := make([]byte, 0, f.size)
+	buf := make([]byte, 0, f.waiting)
 	locs := make(map[fragmentKey]fragmentLoc, len(f.pending))
 	for k, b := range f.pending {
 		locs[k] = fragmentLoc{off: f.end + int64(len(buf)), n: uint32(len(b))}
@@ -235,14 +269,15 @@ func (f *Fragments) flushLocked() {
 		f.added[k] = l
 	}
 	clear(f.pending)
-	f.size = 0
+	f.waiting = 0
 }
 
 // Count returns the number of fragments stored.
 func (f *Fragments) Count(ctx context.Context) (int, error) {
+	f.load()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.index)/FragmentRecordSize + len(f.added) + len(f.pending), f.err
+	return len(f.index)/FragmentRecordSize + len(f.logged) + len(f.added) + len(f.pending), f.err
 }
 
 // Close writes what is pending, replaces the index with one that lists
@@ -264,17 +299,38 @@ func (f *Fragments) Close() error {
 	return err
 }
 
-// writeIndex merges the index read at open with the fragments added, and
-// puts the result in place of the index file.
+// writeIndex records the fragments added: appended to index.log, or, when
+// the log would pass a quarter of the index, merged with the index and the
+// log into a new index.
 func (f *Fragments) writeIndex() error {
+	// The data first, then the records that point into it, each on disk
+	// before the next: a record must never name bytes not yet written.
 	if err := f.data.Sync(); err != nil {
 		return fmt.Errorf("write fragment cache: %w", err)
 	}
-	add := make([]fragmentKey, 0, len(f.added))
-	for k := range f.added {
-		add = append(add, k)
+	logPath := filepath.Join(f.dir, "index.log")
+	if len(f.index) > 0 && (len(f.logged)+len(f.added))*FragmentRecordSize*4 <= len(f.index) {
+		var out []byte
+		for k, l := range f.added {
+			out = appendRecord(out, k, l)
+		}
+		w, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("write fragment cache: %w", err)
+		}
+		_, err = w.Write(out)
+		if err == nil {
+			err = w.Sync()
+		}
+		if err := errors.Join(err, w.Close()); err != nil {
+			return fmt.Errorf("write fragment cache: %w", err)
+		}
+		return nil
 	}
-	slices.SortFunc(add, func(a, b fragmentKey) int { return bytes.Compare(a[:], b[:]) })
+	all := make(map[fragmentKey]fragmentLoc, len(f.logged)+len(f.added))
+	maps.Copy(all, f.logged)
+	maps.Copy(all, f.added)
+	add := slices.SortedFunc(maps.Keys(all), func(a, b fragmentKey) int { return bytes.Compare(a[:], b[:]) })
 	out := make([]byte, 0, len(f.index)+len(add)*FragmentRecordSize)
 	old := f.index
 	for len(old) > 0 || len(add) > 0 {
@@ -283,20 +339,21 @@ func (f *Fragments) writeIndex() error {
 			old = old[FragmentRecordSize:]
 			continue
 		}
-		k := add[0]
-		l := f.added[k]
-		out = append(out, k[:]...)
-		out = binary.BigEndian.AppendUint64(out, uint64(l.off))
-		out = binary.BigEndian.AppendUint32(out, l.n)
+		if len(old) > 0 && bytes.Equal(old[:16], add[0][:]) {
+			old = old[FragmentRecordSize:] // the same fragment twice: keep one
+		}
+		out = appendRecord(out, add[0], all[add[0]])
 		add = add[1:]
 	}
-	// The data first, then the index that points into it, each on disk
-	// before the next: an index must never name bytes not yet written.
 	tmp := filepath.Join(f.dir, "index.tmp")
 	if err := writeSynced(tmp, out); err != nil {
 		return fmt.Errorf("write fragment cache: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(f.dir, "index")); err != nil {
+		return fmt.Errorf("write fragment cache: %w", err)
+	}
+	// A crash before this leaves log records the index has too: harmless.
+	if err := os.Remove(logPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("write fragment cache: %w", err)
 	}
 	return nil

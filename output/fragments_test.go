@@ -116,6 +116,71 @@ func TestFragmentsDamaged(t *testing.T) {
 	}
 }
 
+// TestFragmentsLog checks that an incremental build appends its fragments
+// to index.log, and that the log is merged into the index once it grows.
+func TestFragmentsLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func() *Fragments {
+		t.Helper()
+		f, err := OpenFragments(ctx, dir, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	files := filepath.Join(dir, filepath.FromSlash(FragmentsDir))
+	size := func(name string) int64 {
+		fi, err := os.Stat(filepath.Join(files, name))
+		if err != nil {
+			return -1
+		}
+		return fi.Size()
+	}
+	f := open()
+	for i := range 100 {
+		f.Put(fmt.Sprint("k", i), []byte(fmt.Sprint("fragment ", i)))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if size("index") != 100*FragmentRecordSize || size("index.log") != -1 {
+		t.Fatalf("after 100 fragments: index %d bytes, log %d", size("index"), size("index.log"))
+	}
+	f = open()
+	f.Put("new", []byte("a new one"))
+	f.Put("k7", []byte("not stored again"))
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if size("index") != 100*FragmentRecordSize || size("index.log") != FragmentRecordSize {
+		t.Fatalf("after one more: index %d bytes, log %d; want the index as it was and one record in the log", size("index"), size("index.log"))
+	}
+	f = open()
+	for k, want := range map[string]string{"new": "a new one", "k7": "fragment 7", "k99": "fragment 99"} {
+		if b, ok := f.Get(k); !ok || string(b) != want {
+			t.Errorf("Get(%s) = %q, %v; want %q", k, b, ok, want)
+		}
+	}
+	for i := range 30 {
+		f.Put(fmt.Sprint("more", i), []byte("more"))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if size("index") != 131*FragmentRecordSize || size("index.log") != -1 {
+		t.Fatalf("after 30 more: index %d bytes, log %d; want all 131 merged into the index", size("index"), size("index.log"))
+	}
+	f = open()
+	defer f.Close()
+	if n, _ := f.Count(ctx); n != 131 {
+		t.Errorf("count %d, want 131", n)
+	}
+	if b, ok := f.Get("new"); !ok || string(b) != "a new one" {
+		t.Errorf("Get(new) after the merge = %q, %v", b, ok)
+	}
+}
+
 // BenchmarkFragmentsGet measures a lookup of a stored fragment, what a
 // {{cache "name" .}} hit costs in an incremental build.
 func BenchmarkFragmentsGet(b *testing.B) {
