@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/bakehq/bake"
 )
@@ -189,7 +190,9 @@ func checkDeletes(plan *Plan, remoteCount int, opts DiffOptions) error {
 }
 
 func (p *Plan) upload(e bake.Entry, reason string) error {
-	e.Deps = nil // publish does not need them; a million entries would
+	// An upload needs the path, hash, size, type and redirect: the rest
+	// would be most of the memory of a plan of a million uploads.
+	e.Deps, e.Route, e.Key, e.Digest, e.LastMod = nil, "", "", "", time.Time{}
 	key, err := bake.FileName(e.Path)
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
