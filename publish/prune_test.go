@@ -24,15 +24,7 @@ func TestPrune(t *testing.T) {
 	publishSite := func(s site) string {
 		t.Helper()
 		buildSite(t, out, s)
-		plan, resume, err := Prepare(ctx, bucket, out, DiffOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out, Store: store, Resume: resume})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Release
+		return publishStored(t, bucket, store, out)
 	}
 	stored := func(body string) bool {
 		sum := sha256.Sum256([]byte(body))
@@ -81,4 +73,20 @@ func TestPrune(t *testing.T) {
 	if _, err := Prune(ctx, store, []*blob.Bucket{bucket}, 0, false); err == nil {
 		t.Error("keep 0 accepted: it would remove what is live")
 	}
+}
+
+// publishStored publishes the build folder out to bucket, keeping its
+// files in store, and returns the release.
+func publishStored(t *testing.T, bucket *blob.Bucket, store *Store, out string) string {
+	t.Helper()
+	ctx := context.Background()
+	plan, resume, err := Prepare(ctx, bucket, out, DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out, Store: store, Resume: resume})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Release
 }

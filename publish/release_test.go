@@ -18,17 +18,7 @@ func TestRollback(t *testing.T) {
 	defer bucket.Close()
 	store := &Store{Dir: t.TempDir()}
 	out := filepath.Join(t.TempDir(), "_site")
-	publishWith := func() string {
-		plan, resume, err := Prepare(ctx, bucket, out, DiffOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out, Store: store, Resume: resume})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Release
-	}
+	publishWith := func() string { return publishStored(t, bucket, store, out) }
 	buildSite(t, out, site{"/": "<p>one</p>", "/a/": "<p>a</p>"})
 	first := publishWith()
 	buildSite(t, out, site{"/": "<p>two</p>", "/b/": "<p>b</p>"})

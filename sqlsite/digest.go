@@ -76,25 +76,37 @@ func pageDigest(salt, route, path, key string, d *PageData, rt *routeTemplate) s
 		g.row(r)
 	}
 	g.value(d.Group)
-	if p := d.Pager; p != nil {
-		g.buf = append(g.buf, 'P')
-		g.int(int64(p.Number))
-		g.int(int64(p.Total))
-		if rt == nil || rt.fields["Items"] {
-			g.int(int64(p.Items))
-		}
-		g.str(p.base)
-	}
-	if p := d.Period; p != nil {
-		g.buf = append(g.buf, 'T')
-		g.str(p.Kind)
-		g.value(p.Time)
-	}
+	g.pager(d.Pager, rt == nil || rt.fields["Items"])
+	g.period(d.Period)
 	sum := sha256.Sum256(g.buf)
 	if cap(g.buf) > 1<<20 {
 		g.buf = make([]byte, 0, 4096)
 	}
 	return hex.EncodeToString(sum[:16])
+}
+
+// pager appends where a page sits in its list; the number of rows of the
+// whole list only with items.
+func (g *digester) pager(p *Pager, items bool) {
+	if p == nil {
+		return
+	}
+	g.buf = append(g.buf, 'P')
+	g.int(int64(p.Number))
+	g.int(int64(p.Total))
+	if items {
+		g.int(int64(p.Items))
+	}
+	g.str(p.base)
+}
+
+func (g *digester) period(p *Period) {
+	if p == nil {
+		return
+	}
+	g.buf = append(g.buf, 'T')
+	g.str(p.Kind)
+	g.value(p.Time)
 }
 
 func (g *digester) int(n int64) {
@@ -205,18 +217,8 @@ func (g *digester) any(v any) {
 		g.row(v.Row)
 		g.any(v.Rows)
 		g.value(v.Group)
-		if p := v.Pager; p != nil {
-			g.buf = append(g.buf, 'P')
-			g.int(int64(p.Number))
-			g.int(int64(p.Total))
-			g.int(int64(p.Items))
-			g.str(p.base)
-		}
-		if p := v.Period; p != nil {
-			g.buf = append(g.buf, 'T')
-			g.str(p.Kind)
-			g.value(p.Time)
-		}
+		g.pager(v.Pager, true)
+		g.period(v.Period)
 		// .Data: the site queries are in the salt; route queries are not.
 		g.int(int64(len(v.Data)))
 		for _, k := range slices.Sorted(maps.Keys(v.Data)) {
