@@ -110,19 +110,37 @@ func TestIndexLines(t *testing.T) {
 	if diff := cmp.Diff(file.String(), written.String()); diff != "" {
 		t.Errorf("Index.WriteManifest differs from the manifest file (-file +index):\n%s", diff)
 	}
-	want := rawLines(t, manifestLines(bytes.NewReader(file.Bytes())))
-	got := rawLines(t, indexLines(ctx, idx))
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("indexLines differs from the manifest file's lines (-file +index):\n%s", diff)
-	}
-
-	// Against itself as the remote, every entry is unchanged.
-	plan, err := diffLines(indexLines(ctx, idx), bytes.NewReader(file.Bytes()), DiffOptions{})
-	if err != nil {
+	// A publish records the lines without deps (and input digests).
+	var published bytes.Buffer
+	if err := writePublishManifest(ctx, idx, &published); err != nil {
 		t.Fatal(err)
 	}
-	if !plan.Empty() || plan.Unchanged != len(es) {
-		t.Errorf("diff of the index against its own manifest: %s, %d unchanged; want nothing to do, %d unchanged", plan.Summary(), plan.Unchanged, len(es))
+	if strings.Contains(published.String(), "deps") {
+		t.Errorf("the published manifest has deps:\n%s", published.String())
+	}
+	var want []string
+	for _, l := range rawLines(t, manifestLines(bytes.NewReader(file.Bytes()))) {
+		path, raw, _ := strings.Cut(l, " ")
+		want = append(want, path+" "+string(publishLine(nil, []byte(raw))))
+	}
+	got := rawLines(t, indexLines(ctx, idx))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("indexLines differs from the manifest file's lines without deps (-file +index):\n%s", diff)
+	}
+	if diff := cmp.Diff(rawLines(t, manifestLines(bytes.NewReader(published.Bytes()))), got); diff != "" {
+		t.Errorf("indexLines differs from the published manifest (-published +index):\n%s", diff)
+	}
+
+	// Against itself as the remote, every entry is unchanged; against a
+	// manifest with deps (published by an older bake) too, decoded.
+	for _, remote := range []*bytes.Buffer{&published, &file} {
+		plan, err := diffLines(indexLines(ctx, idx), bytes.NewReader(remote.Bytes()), DiffOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !plan.Empty() || plan.Unchanged != len(es) {
+			t.Errorf("diff of the index against its own manifest: %s, %d unchanged; want nothing to do, %d unchanged", plan.Summary(), plan.Unchanged, len(es))
+		}
 	}
 }
 

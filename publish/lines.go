@@ -67,16 +67,18 @@ func manifestLines(r io.Reader) iter.Seq2[line, error] {
 }
 
 // indexLines streams the manifest lines of a build's index like
-// manifestLines (the index keeps each line as the manifest file had it), so
-// that DiffManifests' byte comparison works on them.
+// manifestLines, as a publish records them (see publishLine), so that
+// DiffManifests' byte comparison works on them.
 func indexLines(ctx context.Context, idx *output.Index) iter.Seq2[line, error] {
 	return func(yield func(line, error) bool) {
+		var buf []byte
 		for b, err := range idx.Lines(ctx) {
 			if err != nil {
 				yield(line{}, err)
 				return
 			}
-			b = bytes.TrimSuffix(b, []byte("\n"))
+			buf = publishLine(buf[:0], bytes.TrimSuffix(b, []byte("\n")))
+			b = buf
 			p, err := linePath(b)
 			if err != nil {
 				yield(line{}, fmt.Errorf("read index: %w", err))
@@ -87,6 +89,43 @@ func indexLines(ctx context.Context, idx *output.Index) iter.Seq2[line, error] {
 			}
 		}
 	}
+}
+
+// publishLine appends to dst the manifest line b as a publish records it in
+// the target: without the deps and the input digest, which only builds
+// use (they are the last fields, and half the bytes of a site's manifest).
+// A quote inside a JSON string is escaped, so the field names cannot occur
+// in a value.
+func publishLine(dst, b []byte) []byte {
+	cut := len(b)
+	for _, f := range [][]byte{[]byte(`,"deps":`), []byte(`,"input":`)} {
+		if i := bytes.Index(b, f); i >= 0 && i < cut {
+			cut = i
+		}
+	}
+	if cut == len(b) {
+		return append(dst, b...)
+	}
+	return append(append(dst, b[:cut]...), '}')
+}
+
+// writePublishManifest writes the manifest of the build's index as a
+// publish records it in the target (see publishLine).
+func writePublishManifest(ctx context.Context, idx *output.Index, w io.Writer) error {
+	if _, err := fmt.Fprintf(w, "{\"bake_manifest\":%d}\n", bake.ManifestVersion); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	var buf []byte
+	for b, err := range idx.Lines(ctx) {
+		if err != nil {
+			return err
+		}
+		buf = append(publishLine(buf[:0], bytes.TrimSuffix(b, []byte("\n"))), '\n')
+		if _, err := w.Write(buf); err != nil {
+			return fmt.Errorf("write manifest: %w", err)
+		}
+	}
+	return nil
 }
 
 // digestLines passes ls on, writing each line and a newline to h: the

@@ -105,7 +105,7 @@ func (d dirSource) WriteManifest(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer idx.Close()
-	return idx.WriteManifest(ctx, w)
+	return writePublishManifest(ctx, idx, w)
 }
 
 // StoreSource reads the files of an earlier release from a Store, for a
