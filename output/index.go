@@ -2,6 +2,8 @@ package output
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -270,6 +272,27 @@ func (x *Index) WriteManifest(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// Generation returns a value that changes with every build and incremental
+// update of the index, so that a reader can tell that the build it read is
+// still the one in the folder ("" for an index that has none).
+func (x *Index) Generation(ctx context.Context) (string, error) {
+	var g string
+	err := x.db.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'generation'").Scan(&g)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read index: %w", err)
+	}
+	return g, nil
+}
+
+func newGeneration() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // Value returns a value stored with the build, or "".
 func (x *Index) Value(ctx context.Context, name string) (string, error) {
 	var v string
@@ -409,6 +432,9 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 			return fmt.Errorf("update index: %w", err)
 		}
 	}
+	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation', ?)", newGeneration()); err != nil {
+		return fmt.Errorf("update index: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("update index: %w", err)
 	}
@@ -532,6 +558,9 @@ func (w *IndexWriter) init(ctx context.Context) error {
 		return err
 	}
 	w.tx = tx
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES ('generation', ?)", newGeneration()); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES ('version', ?)", indexVersion); err != nil {
 		return err
 	}

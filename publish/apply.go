@@ -20,6 +20,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/output"
 	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -169,6 +170,43 @@ func (g *gzipReadCloser) Close() error {
 	return g.under.Close()
 }
 
+// publishedManifest returns the gzip-compressed manifest Apply publishes:
+// the one the plan was made from. A build that changed the folder since
+// (an incremental one changes it in place) would have it claim files that
+// were not uploaded: that is ErrBuildChanged.
+func publishedManifest(ctx context.Context, src Source, plan *Plan, opts ApplyOptions) ([]byte, error) {
+	if d, ok := src.(dirSource); ok && plan.manifest != nil {
+		idx, err := output.OpenIndex(ctx, d.dir)
+		if err != nil {
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+		gen, err := idx.Generation(ctx)
+		idx.Close()
+		if err != nil {
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+		if gen != plan.generation {
+			return nil, fmt.Errorf("publish: %w", ErrBuildChanged)
+		}
+		return plan.manifest, nil
+	}
+	// A site's manifest is megabytes of repetitive JSON: it is stored
+	// compressed, so that a one-page publish sends a tenth of it.
+	var zbuf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
+	digest := newLineDigest()
+	if err := src.WriteManifest(ctx, io.MultiWriter(zw, digest)); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("publish: compress manifest: %w", err)
+	}
+	if plan.local != nil && !bytes.Equal(plan.local, digest.Sum()) {
+		return nil, fmt.Errorf("publish: %w", ErrBuildChanged)
+	}
+	return zbuf.Bytes(), nil
+}
+
 // RemoteHeaderRules returns what the last publish stored at HeadersKey, or
 // nil when there is nothing (a bucket published by an older bake).
 func RemoteHeaderRules(ctx context.Context, bucket *blob.Bucket) ([]byte, error) {
@@ -265,17 +303,9 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	// be the manifest the plan was made from: a build that changed the
 	// folder since (an incremental one changes it in place) would have it
 	// claim files that were not uploaded.
-	var zbuf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
-	digest := newLineDigest()
-	if err := src.WriteManifest(ctx, io.MultiWriter(zw, digest)); err != nil {
-		return res, fmt.Errorf("publish: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return res, fmt.Errorf("publish: compress manifest: %w", err)
-	}
-	if plan.local != nil && !bytes.Equal(plan.local, digest.Sum()) {
-		return res, fmt.Errorf("publish: %w", ErrBuildChanged)
+	manifest, err := publishedManifest(ctx, src, plan, opts)
+	if err != nil {
+		return res, err
 	}
 
 	// Record the deletes before the new manifest forgets the old keys.
@@ -291,7 +321,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		}
 	}
 	if err := retry(ctx, opts, "write "+ManifestKey, func() error {
-		return bucket.WriteAll(ctx, ManifestKey, zbuf.Bytes(), &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})
+		return bucket.WriteAll(ctx, ManifestKey, manifest, &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})
 	}); err != nil {
 		return res, fmt.Errorf("publish: %w", err)
 	}

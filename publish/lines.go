@@ -128,6 +128,21 @@ func writePublishManifest(ctx context.Context, idx *output.Index, w io.Writer) e
 	return nil
 }
 
+// teeLines passes ls on, writing each line and a newline to w.
+func teeLines(ls iter.Seq2[line, error], w io.Writer) iter.Seq2[line, error] {
+	return func(yield func(line, error) bool) {
+		for l, err := range ls {
+			if err == nil {
+				w.Write(l.raw)
+				w.Write(newline)
+			}
+			if !yield(l, err) {
+				return
+			}
+		}
+	}
+}
+
 // digestLines passes ls on, writing each line and a newline to h: the
 // digest of a manifest's entries, whatever its header and line endings.
 func digestLines(ls iter.Seq2[line, error], h hash.Hash) iter.Seq2[line, error] {

@@ -39,6 +39,11 @@ type Plan struct {
 	// made from (see digestLines), checked by Apply against the manifest it
 	// publishes; nil when the plan came from entries (Diff).
 	local []byte
+	// manifest, when set, is the gzip-compressed manifest to publish, made
+	// while the plan was, from the build whose index had this generation
+	// (Apply checks it has not changed instead of reading it again).
+	manifest   []byte
+	generation string
 }
 
 // Uploads returns the number of objects to upload.

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/output"
+	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
 )
 
@@ -59,7 +61,17 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 			plan.local = h.Sum(nil)
 		}
 	} else {
-		plan, err = diffLines(indexLines(ctx, local), remoteReader, opts)
+		// The manifest to publish is compressed as the diff reads it, so
+		// that Apply need not read the index again.
+		gen, gerr := local.Generation(ctx)
+		zw := newBackgroundGzip()
+		fmt.Fprintf(zw, "{\"bake_manifest\":%d}\n", bake.ManifestVersion)
+		plan, err = diffLines(teeLines(indexLines(ctx, local), zw), remoteReader, opts)
+		after, aerr := local.Generation(ctx)
+		manifest, zerr := zw.Close()
+		if plan != nil && gerr == nil && aerr == nil && zerr == nil && gen != "" && gen == after {
+			plan.manifest, plan.generation = manifest, gen
+		}
 	}
 	if plan == nil {
 		return nil, false, err
@@ -109,4 +121,53 @@ func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store 
 		return nil, nil, false, fmt.Errorf("rollback: %w", rerr)
 	}
 	return plan, StoreSource{Store: store, Contents: manifest}, resume, err
+}
+
+// backgroundGzip compresses what is written to it on another goroutine,
+// in chunks: the diff reads the index on one core while the manifest to
+// publish is compressed on the other.
+type backgroundGzip struct {
+	chunk []byte
+	work  chan []byte
+	done  chan struct{}
+	buf   bytes.Buffer
+	err   error
+}
+
+const gzipChunk = 256 << 10
+
+func newBackgroundGzip() *backgroundGzip {
+	z := &backgroundGzip{chunk: make([]byte, 0, gzipChunk), work: make(chan []byte, 4), done: make(chan struct{})}
+	go func() {
+		defer close(z.done)
+		zw, _ := gzip.NewWriterLevel(&z.buf, gzip.BestSpeed)
+		for b := range z.work {
+			if _, err := zw.Write(b); err != nil && z.err == nil {
+				z.err = err
+			}
+		}
+		if err := zw.Close(); err != nil && z.err == nil {
+			z.err = err
+		}
+	}()
+	return z
+}
+
+func (z *backgroundGzip) Write(p []byte) (int, error) {
+	z.chunk = append(z.chunk, p...)
+	if len(z.chunk) >= gzipChunk {
+		z.work <- z.chunk
+		z.chunk = make([]byte, 0, gzipChunk)
+	}
+	return len(p), nil
+}
+
+// Close compresses what is left and returns the compressed bytes.
+func (z *backgroundGzip) Close() ([]byte, error) {
+	if len(z.chunk) > 0 {
+		z.work <- z.chunk
+	}
+	close(z.work)
+	<-z.done
+	return z.buf.Bytes(), z.err
 }

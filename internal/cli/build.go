@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -31,7 +30,6 @@ type buildFlags struct {
 	workers int
 	output  string
 	quiet   bool
-	cpuprof string
 	full    bool
 	changed []string
 	explain bool
@@ -74,7 +72,6 @@ Pending captured changes are consumed only by a build that succeeded.`,
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "pages rendered at once (default: number of CPUs)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "build folder (default: [site] output of bake.toml, _site)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only problems")
-	cmd.Flags().StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the build to `FILE` (go tool pprof reads it)")
 	cmd.Flags().BoolVar(&f.full, "full", false, "render every page, even when an incremental build is possible")
 	cmd.Flags().StringSliceVar(&f.changed, "changed", nil, "rows or files that changed, comma-separated: `TABLE:KEY` (items:42), table:NAME, tmpl:FILE, asset:FILE")
 	cmd.Flags().BoolVar(&f.explain, "explain", false, "list every page an incremental build rendered or removed, and the change that caused it")
@@ -104,17 +101,6 @@ type problemJSON struct {
 func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	tuneGC()
 	log := g.logger()
-	if f.cpuprof != "" {
-		pf, err := os.Create(f.cpuprof)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
 	workers := f.workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -30,7 +31,10 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 type globals struct {
 	dir     string
 	verbose bool
+	cpuprof string
 	stdio   Stdio
+
+	stopProfile func() // set while a CPU profile is written
 }
 
 func (g *globals) logger() *slog.Logger {
@@ -67,8 +71,27 @@ The bake.toml reference is docs/config.md in the bake repository.`,
 	root.SetErr(stdio.Err)
 	root.PersistentFlags().StringVarP(&g.dir, "dir", "C", ".", "the site folder (where bake.toml is)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug details")
+	root.PersistentFlags().StringVar(&g.cpuprof, "cpuprofile", "", "write a CPU profile of the command to `FILE` (go tool pprof reads it)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.cpuprof == "" {
+			return nil
+		}
+		pf, err := os.Create(g.cpuprof)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		g.stopProfile = func() { pprof.StopCPUProfile(); pf.Close() }
+		return nil
+	}
 	root.AddCommand(buildCmd(g), serveCmd(g), publishCmd(g), releasesCmd(g), rollbackCmd(g), pruneCmd(g), manifestCmd(g), newCmd(g), benchCmd(g), watchCmd(g))
 	err := root.ExecuteContext(ctx)
+	if g.stopProfile != nil {
+		g.stopProfile()
+	}
 	if err == nil {
 		return 0
 	}
