@@ -46,7 +46,17 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 	var remoteReader io.Reader
 	if remote != nil {
 		defer remote.Close()
-		remoteReader = remote
+		// Decompress the target's manifest on another core while the diff
+		// reads the build's index on this one.
+		pr, pw := io.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, err := io.Copy(pw, remote)
+			pw.CloseWithError(err)
+		}()
+		defer func() { pr.Close(); <-done }() // before remote.Close
+		remoteReader = pr
 	}
 	pending, err := PendingDeletes(ctx, bucket)
 	if err != nil {
@@ -98,7 +108,17 @@ func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store 
 	var remoteReader io.Reader
 	if remote != nil {
 		defer remote.Close()
-		remoteReader = remote
+		// Decompress the target's manifest on another core while the diff
+		// reads the build's index on this one.
+		pr, pw := io.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, err := io.Copy(pw, remote)
+			pw.CloseWithError(err)
+		}()
+		defer func() { pr.Close(); <-done }() // before remote.Close
+		remoteReader = pr
 	}
 	pending, err := PendingDeletes(ctx, bucket)
 	if err != nil {
