@@ -108,3 +108,38 @@ func TestFragmentCachePersists(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateRendersOnlyMovedListPages checks that when a row leaves a list,
+// the pages before it (same rows, same pager) are not rendered again: their
+// input digests are unchanged.
+func TestUpdateRendersOnlyMovedListPages(t *testing.T) {
+	ctx := context.Background()
+	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
+	// Guides, newest first, two a page: 5, 2 | 7, 6.
+	o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (6, 'g6', 'Guide six', 'guides', 'Six.', TRUE, '2025-06-01 00:00:00'), (7, 'g7', 'Guide seven', 'guides', 'Seven.', TRUE, '2025-07-01 00:00:00')")
+	out := o.out("inc")
+	o.full(out)
+
+	o.exec("UPDATE posts SET published = FALSE WHERE id = 6")
+	rep, err := build.Update(ctx, o.site(), []bake.Change{{Dep: bake.RowDep("posts", "6"), Op: bake.OpUpdate, Columns: []string{"published"}}},
+		build.Options{Output: out, Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acted := map[string]string{}
+	for _, e := range rep.Explain {
+		acted[e.Path] = e.Action
+	}
+	if a, ok := acted["/tags/guides/"]; ok {
+		t.Errorf("/tags/guides/ (posts 5 and 2, unchanged) was %s; want it skipped", a)
+	}
+	if acted["/tags/guides/page/2/"] != build.ActionWritten {
+		t.Errorf("/tags/guides/page/2/ (7, 6 → 7) was %q; want written", acted["/tags/guides/page/2/"])
+	}
+	if rep.Skipped == 0 {
+		t.Errorf("no page skipped: %+v", rep.Explain)
+	}
+	o.full(o.out("full"))
+	o.compare("unpublish post 6")
+}
