@@ -43,7 +43,9 @@ func TestUpdateSkipsSameDigest(t *testing.T) {
 	if _, err := Build(ctx, site, Options{Output: out}); err != nil {
 		t.Fatal(err)
 	}
-	mustNotRender := func(context.Context, io.Writer) error { return errors.New("rendered a page whose inputs had not changed") }
+	mustNotRender := func(context.Context, io.Writer) error {
+		return errors.New("rendered a page whose inputs had not changed")
+	}
 	site.update = []*bake.Page{
 		{Path: "/a/", Digest: "d1", Render: mustNotRender},
 		{Path: "/b/", Digest: "d2", Render: text("<p>b v2</p>")},
