@@ -45,18 +45,9 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 	}
 	var remoteReader io.Reader
 	if remote != nil {
-		defer remote.Close()
-		// Decompress the target's manifest on another core while the diff
-		// reads the build's index on this one.
-		pr, pw := io.Pipe()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, err := io.Copy(pw, remote)
-			pw.CloseWithError(err)
-		}()
-		defer func() { pr.Close(); <-done }() // before remote.Close
-		remoteReader = pr
+		r, stop := readAhead(remote)
+		defer stop()
+		remoteReader = r
 	}
 	pending, err := PendingDeletes(ctx, bucket)
 	if err != nil {
@@ -107,18 +98,9 @@ func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store 
 	}
 	var remoteReader io.Reader
 	if remote != nil {
-		defer remote.Close()
-		// Decompress the target's manifest on another core while the diff
-		// reads the build's index on this one.
-		pr, pw := io.Pipe()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, err := io.Copy(pw, remote)
-			pw.CloseWithError(err)
-		}()
-		defer func() { pr.Close(); <-done }() // before remote.Close
-		remoteReader = pr
+		r, stop := readAhead(remote)
+		defer stop()
+		remoteReader = r
 	}
 	pending, err := PendingDeletes(ctx, bucket)
 	if err != nil {
@@ -190,4 +172,22 @@ func (z *backgroundGzip) Close() ([]byte, error) {
 	close(z.work)
 	<-z.done
 	return z.buf.Bytes(), z.err
+}
+
+// readAhead reads rc on another goroutine (decompressing the target's
+// manifest on another core while the diff reads the local one on this
+// one); stop closes rc once that goroutine is done.
+func readAhead(rc io.ReadCloser) (r io.Reader, stop func()) {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := io.Copy(pw, rc)
+		pw.CloseWithError(err)
+	}()
+	return pr, func() {
+		pr.Close() // ends the copy, if the diff stopped early
+		<-done
+		rc.Close()
+	}
 }
