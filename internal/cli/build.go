@@ -52,7 +52,12 @@ the last build. It re-renders only the pages that read those rows and files
 (each page's deps are recorded in the build's index), writes only the files
 whose bytes changed, and removes the pages of deleted rows. Without change
 capture and without --changed, bake cannot know which rows changed, so the
-build is full. A change to bake.toml always makes a full build.
+build is full. A change to bake.toml always makes a full build, and so do
+changes to more than a quarter of the pages (writing a new folder is then
+faster). Pages whose inputs did not change (a list page before the row that
+moved) are not even rendered: each page's input digest is in the index.
+Fragments of {{cache "name" .}} are kept in _site/.bake/fragments/ between
+builds, keyed by what made them.
 
 Either way, a build with problems changes nothing: every problem is
 reported (route, page, row, template file and line) and the command exits 1.
