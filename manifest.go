@@ -2,6 +2,7 @@ package bake
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,4 +157,22 @@ func ReadManifest(r io.Reader) (*Manifest, error) {
 	}
 	m.Sort()
 	return m, nil
+}
+
+// PublishLine appends to dst the manifest line b as a publish records it
+// in its target: without the deps and the input digest, which only builds
+// use (they are the last fields of a line, and half the bytes of a site's
+// manifest). A quote inside a JSON string is escaped, so the field names
+// cannot occur in a value.
+func PublishLine(dst, b []byte) []byte {
+	cut := len(b)
+	for _, f := range [][]byte{[]byte(`,"deps":`), []byte(`,"input":`)} {
+		if i := bytes.Index(b, f); i >= 0 && i < cut {
+			cut = i
+		}
+	}
+	if cut == len(b) {
+		return append(dst, b...)
+	}
+	return append(append(dst, b[:cut]...), '}')
 }

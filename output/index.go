@@ -30,12 +30,12 @@ const IndexFile = bake.ReservedDir + "/index.db"
 
 // indexVersion changes when the schema does; an index of another version
 // is not read, and the next build is a full one.
-const indexVersion = "2"
+const indexVersion = "3"
 
 const indexSchema = `
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE pages (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, route TEXT NOT NULL, key TEXT NOT NULL,
-	type TEXT NOT NULL, redirect TEXT NOT NULL, lastmod INTEGER, line TEXT NOT NULL);
+	type TEXT NOT NULL, redirect TEXT NOT NULL, lastmod INTEGER, pub TEXT NOT NULL, line TEXT NOT NULL);
 CREATE TABLE deps (dep TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY (dep, page)) WITHOUT ROWID;
 CREATE TABLE trash (path TEXT PRIMARY KEY) WITHOUT ROWID;
 `
@@ -230,8 +230,18 @@ func lastModValue(t time.Time) any {
 // ending in a newline: the JSON lines of a manifest file without its header.
 // The slice is reused between iterations.
 func (x *Index) Lines(ctx context.Context) iter.Seq2[[]byte, error] {
+	return x.lines(ctx, "SELECT line FROM pages ORDER BY path")
+}
+
+// PublishLines streams the lines of every entry as a publish records them
+// ([bake.PublishLine]), like Lines: half the bytes to read.
+func (x *Index) PublishLines(ctx context.Context) iter.Seq2[[]byte, error] {
+	return x.lines(ctx, "SELECT pub FROM pages ORDER BY path")
+}
+
+func (x *Index) lines(ctx context.Context, query string) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		rows, err := x.db.QueryContext(ctx, "SELECT line FROM pages ORDER BY path")
+		rows, err := x.db.QueryContext(ctx, query)
 		if err != nil {
 			yield(nil, fmt.Errorf("read index: %w", err))
 			return
@@ -377,7 +387,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		err := tx.QueryRowContext(ctx, "SELECT id, line FROM pages WHERE path = ?", e.Path).Scan(&id, &line)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.ExecContext(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, line) VALUES (?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), string(r.Line))
+			res, err := tx.ExecContext(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line))
 			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
@@ -401,7 +411,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, line = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), string(r.Line), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), id); err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
 			for _, d := range e.Deps {
@@ -530,6 +540,7 @@ type IndexWriter struct {
 	deps    *sql.Stmt
 	n       int64
 	pending []any // dep rows waiting for a batched insert
+	pub     []byte
 }
 
 const depBatch = 200
@@ -564,7 +575,7 @@ func (w *IndexWriter) init(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES ('version', ?)", indexVersion); err != nil {
 		return err
 	}
-	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, type, redirect, lastmod, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
+	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, type, redirect, lastmod, pub, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 		return err
 	}
 	w.deps, err = tx.PrepareContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", depBatch), ", "))
@@ -576,7 +587,8 @@ func (w *IndexWriter) init(ctx context.Context) error {
 // holds the rest.
 func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error {
 	w.n++
-	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), string(line)); err != nil {
+	w.pub = bake.PublishLine(w.pub[:0], line)
+	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line)); err != nil {
 		return fmt.Errorf("write index: %s: %w", e.Path, err)
 	}
 	for _, d := range e.Deps {
@@ -649,6 +661,22 @@ func (x *Index) Check(ctx context.Context) error {
 		got[p] = append(got[p], bake.Dep(d))
 	}
 	rows.Close()
+	pubs, err := x.db.QueryContext(ctx, "SELECT path, pub, line FROM pages")
+	if err != nil {
+		return fmt.Errorf("check index: %w", err)
+	}
+	for pubs.Next() {
+		var p, pub, line string
+		if err := pubs.Scan(&p, &pub, &line); err != nil {
+			pubs.Close()
+			return fmt.Errorf("check index: %w", err)
+		}
+		if want := string(bake.PublishLine(nil, []byte(line))); pub != want {
+			pubs.Close()
+			return fmt.Errorf("check index: %s: published line %s, want %s", p, pub, want)
+		}
+	}
+	pubs.Close()
 	var outline []bake.Entry
 	for o, err := range x.Outline(ctx) {
 		if err != nil {

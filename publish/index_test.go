@@ -121,7 +121,7 @@ func TestIndexLines(t *testing.T) {
 	var want []string
 	for _, l := range rawLines(t, manifestLines(bytes.NewReader(file.Bytes()))) {
 		path, raw, _ := strings.Cut(l, " ")
-		want = append(want, path+" "+string(publishLine(nil, []byte(raw))))
+		want = append(want, path+" "+string(bake.PublishLine(nil, []byte(raw))))
 	}
 	got := rawLines(t, indexLines(ctx, idx))
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -67,18 +67,16 @@ func manifestLines(r io.Reader) iter.Seq2[line, error] {
 }
 
 // indexLines streams the manifest lines of a build's index like
-// manifestLines, as a publish records them (see publishLine), so that
+// manifestLines, as a publish records them ([bake.PublishLine]), so that
 // DiffManifests' byte comparison works on them.
 func indexLines(ctx context.Context, idx *output.Index) iter.Seq2[line, error] {
 	return func(yield func(line, error) bool) {
-		var buf []byte
-		for b, err := range idx.Lines(ctx) {
+		for b, err := range idx.PublishLines(ctx) {
 			if err != nil {
 				yield(line{}, err)
 				return
 			}
-			buf = publishLine(buf[:0], bytes.TrimSuffix(b, []byte("\n")))
-			b = buf
+			b = bytes.TrimSuffix(b, []byte("\n"))
 			p, err := linePath(b)
 			if err != nil {
 				yield(line{}, fmt.Errorf("read index: %w", err))
@@ -91,37 +89,17 @@ func indexLines(ctx context.Context, idx *output.Index) iter.Seq2[line, error] {
 	}
 }
 
-// publishLine appends to dst the manifest line b as a publish records it in
-// the target: without the deps and the input digest, which only builds
-// use (they are the last fields, and half the bytes of a site's manifest).
-// A quote inside a JSON string is escaped, so the field names cannot occur
-// in a value.
-func publishLine(dst, b []byte) []byte {
-	cut := len(b)
-	for _, f := range [][]byte{[]byte(`,"deps":`), []byte(`,"input":`)} {
-		if i := bytes.Index(b, f); i >= 0 && i < cut {
-			cut = i
-		}
-	}
-	if cut == len(b) {
-		return append(dst, b...)
-	}
-	return append(append(dst, b[:cut]...), '}')
-}
-
 // writePublishManifest writes the manifest of the build's index as a
-// publish records it in the target (see publishLine).
+// publish records it in the target ([bake.PublishLine]).
 func writePublishManifest(ctx context.Context, idx *output.Index, w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "{\"bake_manifest\":%d}\n", bake.ManifestVersion); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	var buf []byte
-	for b, err := range idx.Lines(ctx) {
+	for b, err := range idx.PublishLines(ctx) {
 		if err != nil {
 			return err
 		}
-		buf = append(publishLine(buf[:0], bytes.TrimSuffix(b, []byte("\n"))), '\n')
-		if _, err := w.Write(buf); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return fmt.Errorf("write manifest: %w", err)
 		}
 	}
