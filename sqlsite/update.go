@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -626,22 +627,15 @@ func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
 		if !slices.Contains(reasons, groups[base]) {
 			reasons = append(reasons, groups[base])
 		}
-		vals := m.FindStringSubmatch(base)
-		if vals == nil {
-			return u.redo(r, &routeWork{full: groups[base]})
-		}
-		// The group's value as the database has it, if any row has it.
-		var g any
-		err := b.site.db.QueryRowContext(b.ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.GroupBy+" = "+b.site.db.placeholder(1)+" LIMIT 1", vals[m.SubexpIndex(r.GroupBy)]).Scan(&g)
+		g, matched, err := u.groupValue(r, m, base)
 		switch {
+		case !matched:
+			return u.redo(r, &routeWork{full: groups[base]})
 		case errors.Is(err, sql.ErrNoRows):
 			continue // the group is gone: its pages are removed below
 		case err != nil:
 			u.fail(&bake.Error{Route: r.Name, Path: base, Err: fmt.Errorf("find group: %w", err)})
 			return false
-		}
-		if bs, ok := g.([]byte); ok {
-			g = string(bs)
 		}
 		values = append(values, g)
 	}
@@ -652,6 +646,25 @@ func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
 		}
 		return "" // another group's page: not made again, and kept
 	})
+}
+
+// groupValue returns the value of grouped list r's group whose first page
+// is base, as the database has it: the pattern's match of the path (m is
+// r.matcher()), compared with the rows' values. matched is false when base
+// does not fit the route's path; err wraps sql.ErrNoRows when no row of
+// the query is in that group.
+func (u *updateRun) groupValue(r *Route, m *regexp.Regexp, base string) (g any, matched bool, err error) {
+	vals := m.FindStringSubmatch(base)
+	if vals == nil {
+		return nil, false, nil
+	}
+	db := u.site.db
+	err = db.QueryRowContext(u.b.ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.GroupBy+" = "+db.placeholder(1)+" LIMIT 1",
+		vals[m.SubexpIndex(r.GroupBy)]).Scan(&g)
+	if bs, ok := g.([]byte); ok {
+		g = string(bs)
+	}
+	return g, true, err
 }
 
 // rerun runs run, which yields pages of route r again, then removes the
@@ -691,23 +704,17 @@ func (u *updateRun) listPage(r *Route, path string) bool {
 		group any
 	)
 	if r.GroupBy != "" {
-		// The group's value, as the database has it: from the pattern's
-		// match of the path, compared with the rows' values.
-		m := r.matcher()
-		vals := m.FindStringSubmatch(base)
-		if vals == nil {
+		g, matched, err := u.groupValue(r, r.matcher(), base)
+		if !matched {
 			u.fail(&bake.Error{Route: r.Name, Path: path, Err: errors.New("page path does not match the route's path")})
 			return false
 		}
-		group = vals[m.SubexpIndex(r.GroupBy)]
-		if err := b.site.db.QueryRowContext(b.ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.GroupBy+" = "+b.site.db.placeholder(1)+" LIMIT 1", group).Scan(&group); err != nil {
+		if err != nil {
 			// The group is gone or its value does not read back from the
 			// path: rerun the route.
 			return u.redo(r, &routeWork{full: u.reason})
 		}
-		if bs, ok := group.([]byte); ok {
-			group = string(bs)
-		}
+		group = g
 		where, args = " WHERE q."+r.GroupBy+" = "+b.site.db.placeholder(1), []any{group}
 	}
 	var total int
