@@ -1,0 +1,276 @@
+package sqlsite
+
+// How an update reruns lists: one page whose rows changed content, the
+// groups a row left or joined, and the sitemap when the pages it lists
+// changed.
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bakehq/bake"
+)
+
+// listBase splits the path of a list page into the list's first page and
+// the page number.
+func listBase(path string) (base string, n int) {
+	if i := strings.LastIndex(strings.TrimSuffix(path, "/"), "/page/"); i >= 0 && strings.HasSuffix(path, "/") {
+		if v, err := strconv.Atoi(path[i+len("/page/") : len(path)-1]); err == nil && v > 1 {
+			return path[:i+1], v
+		}
+	}
+	return path, 1
+}
+
+// groupBases returns the first pages of the groups of grouped list r that
+// row key was in at the last build or is in now; nil when that cannot be
+// told (the row's group is NULL).
+func (u *updateRun) groupBases(r *Route, key string) ([]string, error) {
+	ctx := u.b.ctx
+	bases := map[string]bool{}
+	entries, err := u.prev.ByDep(ctx, bake.RowDep(r.Table, key))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Route == r.Name {
+			base, _ := listBase(e.Path)
+			bases[base] = true
+		}
+	}
+	db := u.site.db
+	u.site.stats[r.Name].Queries.Add(1)
+	rows, err := db.QueryContext(ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.Key+" = "+db.placeholder(1), key)
+	if err != nil {
+		return nil, fmt.Errorf("find the group of row %s: %w", key, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g any
+		if err := rows.Scan(&g); err != nil {
+			return nil, fmt.Errorf("find the group of row %s: %w", key, err)
+		}
+		if bs, ok := g.([]byte); ok {
+			g = string(bs)
+		}
+		if g == nil {
+			return nil, nil
+		}
+		base, err := r.pattern.fill(func(string) (any, bool) { return g, true })
+		if err != nil {
+			return nil, nil // the full pass reports it
+		}
+		bases[base] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find the group of row %s: %w", key, err)
+	}
+	return slices.Sorted(maps.Keys(bases)), nil
+}
+
+// groupLists reruns the lists of some groups of grouped list r, given by
+// the paths of their first pages, and removes their pages that are no
+// longer made (a group that lost rows, or all of them).
+func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
+	b := u.b
+	var values []any
+	var reasons []string
+	m := r.matcher()
+	for _, base := range slices.Sorted(maps.Keys(groups)) {
+		if !slices.Contains(reasons, groups[base]) {
+			reasons = append(reasons, groups[base])
+		}
+		g, matched, err := u.groupValue(r, m, base)
+		switch {
+		case !matched:
+			return u.redo(r, &routeWork{full: groups[base]})
+		case errors.Is(err, sql.ErrNoRows):
+			continue // the group is gone: its pages are removed below
+		case err != nil:
+			u.fail(&bake.Error{Route: r.Name, Path: base, Err: fmt.Errorf("find group: %w", err)})
+			return false
+		}
+		values = append(values, g)
+	}
+	u.reason = strings.Join(reasons, "; ")
+	return u.rerun(r, func() bool { return len(values) == 0 || b.groupedListOf(r, values) }, func(p string) string {
+		if base, _ := listBase(p); groups[base] != "" {
+			return groups[base] + ": page no longer made"
+		}
+		return "" // another group's page: not made again, and kept
+	})
+}
+
+// groupValue returns the value of grouped list r's group whose first page
+// is base, as the database has it: the pattern's match of the path (m is
+// r.matcher()), compared with the rows' values. matched is false when base
+// does not fit the route's path; err wraps sql.ErrNoRows when no row of
+// the query is in that group.
+func (u *updateRun) groupValue(r *Route, m *regexp.Regexp, base string) (g any, matched bool, err error) {
+	vals := m.FindStringSubmatch(base)
+	if vals == nil {
+		return nil, false, nil
+	}
+	db := u.site.db
+	err = db.QueryRowContext(u.b.ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.GroupBy+" = "+db.placeholder(1)+" LIMIT 1",
+		vals[m.SubexpIndex(r.GroupBy)]).Scan(&g)
+	if bs, ok := g.([]byte); ok {
+		g = string(bs)
+	}
+	return g, true, err
+}
+
+// rerun runs run, which yields pages of route r again, then removes the
+// pages of r in the last build that run did not yield, and for which
+// gone returns a reason (not "").
+func (u *updateRun) rerun(r *Route, run func() bool, gone func(path string) string) bool {
+	u.routePaths = map[string]bool{}
+	if !run() {
+		return false
+	}
+	yielded := u.routePaths
+	u.routePaths = nil
+	old, err := u.prev.Paths(u.b.ctx, r.Name, "")
+	if err != nil {
+		u.fail(err)
+		return false
+	}
+	for _, p := range old {
+		if yielded[p] {
+			continue
+		}
+		if why := gone(p); why != "" && !u.remove(r.Name, p, why) {
+			return false
+		}
+	}
+	return true
+}
+
+// listPage re-renders one page of a list whose rows did not change in
+// number or order: only their content did.
+func (u *updateRun) listPage(r *Route, path string) bool {
+	b := u.b
+	base, n := listBase(path)
+	var (
+		where string
+		args  []any
+		group any
+	)
+	if r.GroupBy != "" {
+		g, matched, err := u.groupValue(r, r.matcher(), base)
+		if !matched {
+			u.fail(&bake.Error{Route: r.Name, Path: path, Err: errors.New("page path does not match the route's path")})
+			return false
+		}
+		if err != nil {
+			// The group is gone or its value does not read back from the
+			// path: rerun the route.
+			return u.redo(r, &routeWork{full: u.reason})
+		}
+		group = g
+		where, args = " WHERE q."+r.GroupBy+" = "+b.site.db.placeholder(1), []any{group}
+	}
+	var total int
+	b.site.stats[r.Name].Queries.Add(1)
+	if err := b.site.db.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q"+where, args...).Scan(&total); err != nil {
+		u.fail(&bake.Error{Route: r.Name, Path: path, Err: fmt.Errorf("count rows: %w", err)})
+		return false
+	}
+	order := r.OrderBy
+	if r.GroupBy != "" && order == "" {
+		order = r.GroupBy
+	}
+	query := "SELECT * FROM (" + clean(r.Query) + ") AS q" + where
+	if order != "" {
+		query += " ORDER BY " + order
+	}
+	if r.PerPage > 0 {
+		query += " LIMIT " + strconv.Itoa(r.PerPage) + " OFFSET " + strconv.Itoa((n-1)*r.PerPage)
+	}
+	var rows []Row
+	if err := b.stream(r, query, args, func(row Row) bool { rows = append(rows, row); return true }); err != nil {
+		u.fail(&bake.Error{Route: r.Name, Path: path, Err: err})
+		return false
+	}
+	data := &PageData{Rows: rows, Pager: newPager(base, n, pageCount(total, r.PerPage), total)}
+	qargs := noArgs
+	if r.GroupBy != "" {
+		data.Group = group
+		qargs = func(k string) (any, bool) { return group, k == r.GroupBy }
+	}
+	return b.emit(b.page(r, path, "", rowDeps(r, rows), data, qargs))
+}
+
+// sitemaps re-renders the sitemap when the pages it lists changed.
+func (u *updateRun) sitemaps() bool {
+	s := u.site
+	var r *Route
+	for i := range s.cfg.Routes {
+		if s.cfg.Routes[i].Kind == KindSitemap {
+			r = &s.cfg.Routes[i]
+			break
+		}
+	}
+	if r == nil || len(u.sitemapDelta) == 0 {
+		return true
+	}
+	ctx := u.b.ctx
+	changed := ""
+	for _, p := range slices.Sorted(maps.Keys(u.sitemapDelta)) {
+		now := u.sitemapDelta[p]
+		e, ok, err := u.prev.Lookup(ctx, p)
+		if err != nil {
+			u.fail(err)
+			return false
+		}
+		was := sitemapItem{}
+		if ok {
+			was = s.sitemapItem(e.Route, e.Type, e.Redirect, e.Path, e.LastMod.Unix(), !e.LastMod.IsZero())
+		}
+		if was != now {
+			changed = p
+			break
+		}
+	}
+	if changed == "" {
+		return true
+	}
+	sm, err := newSitemapCollector(r.Exclude)
+	if err != nil {
+		u.fail(&bake.Error{Route: r.Name, Err: err})
+		return false
+	}
+	// The last build's pages, with this pass's changes merged in, by path.
+	added := slices.Sorted(maps.Keys(u.sitemapDelta))
+	addItem := func(path string, it sitemapItem) {
+		if it.in {
+			sm.addPath(path, it.lastmod)
+		}
+	}
+	for e, err := range u.prev.Outline(ctx) {
+		if err != nil {
+			u.fail(err)
+			return false
+		}
+		for len(added) > 0 && added[0] < e.Path {
+			addItem(added[0], u.sitemapDelta[added[0]])
+			added = added[1:]
+		}
+		if len(added) > 0 && added[0] == e.Path {
+			continue // replaced: added below, in order
+		}
+		addItem(e.Path, s.sitemapItem(e.Route, e.Type, e.Redirect, e.Path, e.LastMod.Unix(), !e.LastMod.IsZero()))
+	}
+	for _, p := range added {
+		addItem(p, u.sitemapDelta[p])
+	}
+	u.b.sitemap = sm
+	u.reason = "the pages listed changed (" + changed + ")"
+	return u.rerun(r, func() bool { return u.b.sitemapPages(r) }, func(string) string { return "sitemap has fewer parts" })
+}
