@@ -24,7 +24,7 @@ func (b *buildRun) feed(r *Route) bool {
 	link, _ := parsePattern(r.Link)
 	var items []feedItem
 	var rows []Row
-	err := b.stream(r, ordered(r, ""), nil, func(row Row) bool {
+	err := b.stream(r, ordered(r, "", ""), nil, func(row Row) bool {
 		rows = append(rows, row)
 		return true
 	})
@@ -264,7 +264,7 @@ func (b *buildRun) redirects(r *Route) bool {
 		for _, t := range tables(r.Query) {
 			deps = append(deps, bake.TableDep(t))
 		}
-		err := b.stream(r, ordered(r, ""), nil, func(row Row) bool {
+		err := b.stream(r, ordered(r, "", ""), nil, func(row Row) bool {
 			moves = append(moves, move{text(row["source"]), text(row["target"]), keyString(row[r.Key])})
 			return true
 		})

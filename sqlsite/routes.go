@@ -37,9 +37,13 @@ func (b *buildRun) stream(r *Route, query string, args []any, fn func(Row) bool)
 	return nil
 }
 
-// ordered wraps a route's query with its order_by.
-func ordered(r *Route, first string) string {
+// ordered wraps a route's query with a WHERE clause on its columns (where,
+// "" or " WHERE q.…") and its order_by, after the column first if any.
+func ordered(r *Route, first, where string) string {
 	q := clean(r.Query)
+	if where != "" {
+		q = "SELECT * FROM (" + q + ") AS q" + where
+	}
 	order := r.OrderBy
 	if first != "" {
 		if order != "" {
@@ -119,7 +123,7 @@ func (b *buildRun) list(r *Route) bool {
 		return b.emit(b.page(r, withPage(r.Path, n), "", rowDeps(r, rows), data, noArgs))
 	})
 	ok := true
-	if err := b.stream(r, ordered(r, ""), nil, func(row Row) bool { ok = pg.add(row); return ok }); err != nil {
+	if err := b.stream(r, ordered(r, "", ""), nil, func(row Row) bool { ok = pg.add(row); return ok }); err != nil {
 		return b.fail(r, r.Path, "", err)
 	}
 	if ok && pg.n == 1 && len(pg.buf) == 0 {
@@ -182,14 +186,7 @@ func (b *buildRun) groupedListOf(r *Route, only []any) bool {
 		args := func(k string) (any, bool) { return g, k == r.GroupBy }
 		return b.emit(b.page(r, withPage(base, n), "", rowDeps(r, rows), data, args))
 	})
-	query := ordered(r, r.GroupBy)
-	if only != nil {
-		query = "SELECT * FROM (" + clean(r.Query) + ") AS q" + where + " ORDER BY " + r.GroupBy
-		if r.OrderBy != "" {
-			query += ", " + r.OrderBy
-		}
-	}
-	err = b.stream(r, query, only, func(row Row) bool {
+	err = b.stream(r, ordered(r, r.GroupBy, where), only, func(row Row) bool {
 		g := row[r.GroupBy]
 		if g == nil {
 			nulls++
@@ -227,7 +224,7 @@ func (b *buildRun) detail(r *Route) bool {
 		}
 	}
 	ok := true
-	query, args := ordered(r, ""), []any(nil)
+	query, args := ordered(r, "", ""), []any(nil)
 	if b.narrow() {
 		// Live preview: read only the row whose columns make the path.
 		m := r.matcher()
