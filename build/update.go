@@ -313,16 +313,16 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 		return updated{}, err
 	}
 	start := time.Now()
-	if p.Digest != "" {
+	// The entry there before: read once, decoded only if the page is
+	// rendered.
+	prevLine, ok, err := w.idx.Line(ctx, p.Path)
+	if err != nil {
+		return updated{}, err
+	}
+	if ok && p.Digest != "" && output.LineDigest(prevLine) == p.Digest {
 		// The digest covers path, route, key and all the page reads: the
 		// same digest means the same file and entry.
-		d, err := w.idx.Digest(ctx, p.Path)
-		if err != nil {
-			return updated{}, err
-		}
-		if d == p.Digest {
-			return updated{entry: bake.Entry{Path: p.Path, Route: p.Route, Key: p.Key}, action: actionSkipped, reason: p.Reason}, nil
-		}
+		return updated{entry: bake.Entry{Path: p.Path, Route: p.Route, Key: p.Key}, action: actionSkipped, reason: p.Reason}, nil
 	}
 	w.buf.Reset()
 	var tr bake.Tracker
@@ -352,11 +352,11 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 		return updated{}, fmt.Errorf("encode manifest entry: %w", err)
 	}
 	r := updated{entry: e, line: bytes.TrimSuffix(lb.Bytes(), []byte("\n")), reason: p.Reason, render: time.Since(start)}
-	prev, ok, err := w.idx.Lookup(ctx, p.Path)
-	if err != nil {
-		return updated{}, err
-	}
+	var prev bake.Entry
 	if ok {
+		if prev, ok, err = output.DecodeLine(prevLine); err != nil {
+			return updated{}, err
+		}
 		r.prev = &prev
 	}
 	switch {

@@ -90,42 +90,49 @@ func (x *Index) Close() error { return x.db.Close() }
 
 // Lookup returns the entry at path.
 func (x *Index) Lookup(ctx context.Context, path string) (bake.Entry, bool, error) {
+	line, ok, err := x.Line(ctx, path)
+	if !ok || err != nil {
+		return bake.Entry{}, false, err
+	}
+	return DecodeLine(line)
+}
+
+// Line returns the manifest line of the entry at path, undecoded: a
+// caller that may need only its digest ([LineDigest]) reads it once.
+func (x *Index) Line(ctx context.Context, path string) (string, bool, error) {
 	var line string
 	err := x.db.QueryRowContext(ctx, "SELECT line FROM pages WHERE path = ?", path).Scan(&line)
 	if errors.Is(err, sql.ErrNoRows) {
-		return bake.Entry{}, false, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return bake.Entry{}, false, fmt.Errorf("look up %s in index: %w", path, err)
+		return "", false, fmt.Errorf("look up %s in index: %w", path, err)
 	}
+	return line, true, nil
+}
+
+// DecodeLine decodes a manifest line of the index ([Index.Line]).
+func DecodeLine(line string) (bake.Entry, bool, error) {
 	e, err := decodeLine(line)
 	return e, err == nil, err
 }
 
-// Digest returns the input digest ([bake.Page.Digest]) recorded for the
-// page at path, or "" when there is none. It reads only that field.
-func (x *Index) Digest(ctx context.Context, path string) (string, error) {
-	var line string
-	err := x.db.QueryRowContext(ctx, "SELECT line FROM pages WHERE path = ?", path).Scan(&line)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("look up %s in index: %w", path, err)
-	}
+// LineDigest returns the input digest ([bake.Page.Digest]) of a manifest
+// line, or "" when it has none, reading only that field.
+func LineDigest(line string) string {
 	// "input" is the last field of a line; a quote inside a string value
 	// is escaped, so the marker cannot occur in one.
 	const marker = `,"input":"`
 	i := strings.LastIndex(line, marker)
 	if i < 0 {
-		return "", nil
+		return ""
 	}
 	rest := line[i+len(marker):]
 	j := strings.IndexByte(rest, '"')
 	if j < 0 {
-		return "", nil
+		return ""
 	}
-	return rest[:j], nil
+	return rest[:j]
 }
 
 // ByDep returns the entries whose deps include dep, sorted by path.
