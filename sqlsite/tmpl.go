@@ -160,7 +160,12 @@ func definedNames(t *template.Template) []string {
 func analyse(t *template.Template, file string, files map[string]string) *routeTemplate {
 	rt := &routeTemplate{t: t, file: file, fields: map[string]bool{}}
 	seen := map[string]bool{}
-	fileSet := map[string]bool{file: true}
+	// file is a template file (a route's) or, for a partial, the name of
+	// a define, which is no file: visit records the file defining it.
+	fileSet := map[string]bool{}
+	if f, ok := files[file]; !ok || f == file {
+		fileSet[file] = true
+	}
 	assets := map[string]bool{}
 	queries := map[string]bool{}
 	var visit func(name string)
@@ -344,19 +349,26 @@ func (f *funcs) cache(name string, args ...any) (template.HTML, error) {
 	}
 	f.cacheMu.Lock()
 	var data any = f.cacheData
+	store, salt := f.store, ""
+	persist := len(args) == 1 && f.state != nil
+	if persist {
+		salt = f.partialSalt(name)
+	}
+	f.cacheMu.Unlock()
+	// The key is hashed outside the lock: every render worker makes keys.
 	key := name
-	store := f.store
-	if len(args) == 1 {
+	switch {
+	case persist:
 		data = args[0]
-		if f.state != nil {
-			key = fragmentKey(f.partialSalt(name), name, data)
-		} else {
-			key = name + "\x00" + fmt.Sprint(data)
-			store = nil
-		}
-	} else {
+		key = fragmentKey(salt, name, data)
+	case len(args) == 1:
+		data = args[0]
+		key = name + "\x00" + fmt.Sprint(data)
+		store = nil
+	default:
 		store = nil
 	}
+	f.cacheMu.Lock()
 	h, ok := f.cached[key]
 	f.cacheMu.Unlock()
 	if ok {
@@ -406,10 +418,6 @@ func (f *funcs) partialSalt(name string) string {
 	if rt == nil {
 		ts := f.site.tmpl
 		rt = analyse(ts.shared, name, ts.files)
-		if ts.files[name] != name {
-			// analyse counts its start as a file; name is a define.
-			rt.deps = slices.DeleteFunc(rt.deps, func(d bake.Dep) bool { return d == bake.TmplDep(name) })
-		}
 		f.partials[name] = rt
 	}
 	v := routeSalt(f.state, rt)
