@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -259,7 +260,8 @@ func (t *target) headerRules(ctx context.Context, opts *publish.DiffOptions) ([]
 		return cur, nil
 	}
 	was, now := cacheControl(rec.CacheControl), cacheControl(t.cfg.Publish.CacheControl)
-	encoding := rec.Compress != t.cfg.Publish.Compress && (rec.Compress == "none" || t.cfg.Publish.Compress == "none" || rec.Compress == "br" || t.cfg.Publish.Compress == "br")
+	encodingOf := func(compress string) string { return cmp.Or(compress, "gzip") } // "" is the default, gzip
+	encoding := encodingOf(rec.Compress) != encodingOf(t.cfg.Publish.Compress)
 	opts.Headers = func(key string, e bake.Entry) bool {
 		return was(key, e) != now(key, e) || encoding && publish.Compressible(e)
 	}
