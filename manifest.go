@@ -3,6 +3,7 @@ package bake
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,4 +176,18 @@ func PublishLine(dst, b []byte) []byte {
 		return append(dst, b...)
 	}
 	return append(append(dst, b[:cut]...), '}')
+}
+
+// Buckets is the number of buckets the paths of a build are spread over
+// ([PathBucket]): a build's index keeps a digest of each bucket's
+// published lines, and a publish stores its manifest in parts, each a
+// range of buckets, so that a publish of a few changed pages reads and
+// writes a few parts instead of the manifest of the whole site.
+const Buckets = 4096
+
+// PathBucket returns the bucket of a path: the first 12 bits of its
+// SHA-256. It never changes: published manifests depend on it.
+func PathBucket(path string) int {
+	s := sha256.Sum256([]byte(path))
+	return int(s[0])<<4 | int(s[1]>>4)
 }

@@ -30,12 +30,14 @@ const IndexFile = bake.ReservedDir + "/index.db"
 
 // indexVersion changes when the schema does; an index of another version
 // is not read, and the next build is a full one.
-const indexVersion = "3"
+const indexVersion = "4"
 
 const indexSchema = `
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE pages (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, route TEXT NOT NULL, key TEXT NOT NULL,
-	type TEXT NOT NULL, redirect TEXT NOT NULL, lastmod INTEGER, pub TEXT NOT NULL, line TEXT NOT NULL);
+	type TEXT NOT NULL, redirect TEXT NOT NULL, lastmod INTEGER, pub TEXT NOT NULL, line TEXT NOT NULL,
+	bucket INTEGER NOT NULL);
+CREATE TABLE buckets (b INTEGER PRIMARY KEY, digest BLOB, files INTEGER NOT NULL);
 CREATE TABLE deps (dep TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY (dep, page)) WITHOUT ROWID;
 CREATE TABLE trash (path TEXT PRIMARY KEY) WITHOUT ROWID;
 `
@@ -44,6 +46,7 @@ CREATE TABLE trash (path TEXT PRIMARY KEY) WITHOUT ROWID;
 // inserted its pages (faster than keeping them up to date row by row).
 const indexLookups = `
 CREATE INDEX pages_route ON pages (route, key, path);
+CREATE INDEX pages_bucket ON pages (bucket, path);
 `
 
 // Index is the index of a build folder, open for reading and for
@@ -394,7 +397,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		err := tx.QueryRowContext(ctx, "SELECT id, line FROM pages WHERE path = ?", e.Path).Scan(&id, &line)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.ExecContext(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line))
+			res, err := tx.ExecContext(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), bake.PathBucket(e.Path))
 			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
@@ -448,6 +451,9 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		if err := putValues(ctx, tx, u.Values); err != nil {
 			return fmt.Errorf("update index: %w", err)
 		}
+	}
+	if err := markBuckets(ctx, tx, u); err != nil {
+		return fmt.Errorf("update index: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation', ?)", newGeneration()); err != nil {
 		return fmt.Errorf("update index: %w", err)
@@ -548,6 +554,7 @@ type IndexWriter struct {
 	n       int64
 	pending []any // dep rows waiting for a batched insert
 	pub     []byte
+	sums    bucketSums
 }
 
 const depBatch = 200
@@ -582,7 +589,7 @@ func (w *IndexWriter) init(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES ('version', ?)", indexVersion); err != nil {
 		return err
 	}
-	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, type, redirect, lastmod, pub, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
+	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, type, redirect, lastmod, pub, line, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 		return err
 	}
 	w.deps, err = tx.PrepareContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", depBatch), ", "))
@@ -595,7 +602,8 @@ func (w *IndexWriter) init(ctx context.Context) error {
 func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error {
 	w.n++
 	w.pub = bake.PublishLine(w.pub[:0], line)
-	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line)); err != nil {
+	b := w.sums.add(e.Path, w.pub)
+	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), b); err != nil {
 		return fmt.Errorf("write index: %s: %w", e.Path, err)
 	}
 	for _, d := range e.Deps {
@@ -615,6 +623,9 @@ func (w *IndexWriter) Commit(ctx context.Context, values map[string]string) erro
 	err := w.flush(ctx)
 	if err == nil && values != nil {
 		err = putValues(ctx, w.tx, values)
+	}
+	if err == nil {
+		err = w.sums.store(ctx, w.tx)
 	}
 	if err == nil {
 		_, err = w.tx.ExecContext(ctx, indexLookups)
@@ -709,5 +720,5 @@ func (x *Index) Check(ctx context.Context) error {
 	for p := range got {
 		return fmt.Errorf("check index: deps of %s, which has no entry", p)
 	}
-	return nil
+	return x.checkBuckets(ctx)
 }

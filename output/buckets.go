@@ -1,0 +1,249 @@
+package output
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"fmt"
+	"hash"
+	"iter"
+
+	"github.com/bakehq/bake"
+)
+
+// BucketSum describes the published lines of one bucket of paths
+// ([bake.PathBucket]): their number and the SHA-256 of the lines, each
+// followed by a newline, in path order. An empty bucket's digest is the
+// SHA-256 of nothing.
+type BucketSum struct {
+	Digest [32]byte
+	Files  int
+}
+
+var emptyDigest = sha256.Sum256(nil)
+
+// bucketSums computes the sums of a full build as its entries are added,
+// in path order.
+type bucketSums struct {
+	h     [bake.Buckets]hash.Hash
+	files [bake.Buckets]int
+}
+
+// add counts the published line pub of path and returns its bucket.
+func (s *bucketSums) add(path string, pub []byte) int {
+	b := bake.PathBucket(path)
+	if s.h[b] == nil {
+		s.h[b] = sha256.New()
+	}
+	s.h[b].Write(pub)
+	s.h[b].Write(newline)
+	s.files[b]++
+	return b
+}
+
+var newline = []byte{'\n'}
+
+// store writes the sums of the buckets that have files.
+func (s *bucketSums) store(ctx context.Context, tx *sql.Tx) error {
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO buckets (b, digest, files) VALUES (?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for b, h := range s.h {
+		if h == nil {
+			continue
+		}
+		if _, err := stmt.ExecContext(ctx, b, h.Sum(nil), s.files[b]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markBuckets forgets the sums of the buckets whose paths u changes; the
+// next [Index.Buckets] computes them again.
+func markBuckets(ctx context.Context, tx *sql.Tx, u Update) error {
+	seen := map[int]bool{}
+	mark := func(p string) error {
+		b := bake.PathBucket(p)
+		if seen[b] {
+			return nil
+		}
+		seen[b] = true
+		_, err := tx.ExecContext(ctx, "INSERT INTO buckets (b, digest, files) VALUES (?, NULL, 0) ON CONFLICT (b) DO UPDATE SET digest = NULL", b)
+		return err
+	}
+	for _, p := range u.Remove {
+		if err := mark(p); err != nil {
+			return err
+		}
+	}
+	for _, r := range u.Put {
+		if err := mark(r.Entry.Path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Buckets returns the sums of all [bake.Buckets] buckets, and the
+// generation of the index they describe (see [Index.Generation]). The
+// sums of buckets an incremental update changed are computed from their
+// lines, and kept for the next call when no build changed the index
+// meanwhile.
+func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("read index buckets: %w", err)
+	}
+	defer tx.Rollback()
+	var gen string
+	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'generation'").Scan(&gen); err != nil {
+		return nil, "", fmt.Errorf("read index buckets: %w", err)
+	}
+	sums := make([]BucketSum, bake.Buckets)
+	for i := range sums {
+		sums[i].Digest = emptyDigest
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT b, digest, files FROM buckets")
+	if err != nil {
+		return nil, "", fmt.Errorf("read index buckets: %w", err)
+	}
+	var dirty []int
+	for rows.Next() {
+		var b, files int
+		var digest []byte
+		if err := rows.Scan(&b, &digest, &files); err != nil {
+			rows.Close()
+			return nil, "", fmt.Errorf("read index buckets: %w", err)
+		}
+		if b < 0 || b >= bake.Buckets {
+			continue
+		}
+		if len(digest) != 32 {
+			dirty = append(dirty, b)
+			continue
+		}
+		sums[b] = BucketSum{Digest: [32]byte(digest), Files: files}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("read index buckets: %w", err)
+	}
+	for _, b := range dirty {
+		if sums[b], err = bucketSum(ctx, tx, b); err != nil {
+			return nil, "", err
+		}
+	}
+	if len(dirty) > 0 {
+		// Kept for the next publish, if no build wrote meanwhile: this
+		// transaction's view is then still the index's (SQLite refuses the
+		// write otherwise, and the sums are computed again next time).
+		ok := true
+		for _, b := range dirty {
+			if _, err := tx.ExecContext(ctx, "UPDATE buckets SET digest = ?, files = ? WHERE b = ? AND digest IS NULL", sums[b].Digest[:], sums[b].Files, b); err != nil {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			tx.Commit()
+		}
+	}
+	return sums, gen, nil
+}
+
+// bucketSum computes the sum of bucket b from its lines.
+func bucketSum(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, b int) (BucketSum, error) {
+	rows, err := q.QueryContext(ctx, "SELECT pub FROM pages WHERE bucket = ? ORDER BY path", b)
+	if err != nil {
+		return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
+	}
+	defer rows.Close()
+	h := sha256.New()
+	n := 0
+	for rows.Next() {
+		var raw sql.RawBytes
+		if err := rows.Scan(&raw); err != nil {
+			return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
+		}
+		h.Write(raw)
+		h.Write(newline)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
+	}
+	return BucketSum{Digest: [32]byte(h.Sum(nil)), Files: n}, nil
+}
+
+// BucketLines streams the published lines ([bake.PublishLine]) of the
+// buckets first to last, sorted by path, each with its bucket; the slice
+// is reused between iterations.
+func (x *Index) BucketLines(ctx context.Context, first, last int) iter.Seq2[BucketLine, error] {
+	return func(yield func(BucketLine, error) bool) {
+		rows, err := x.db.QueryContext(ctx, "SELECT pub, bucket FROM pages WHERE bucket BETWEEN ? AND ? ORDER BY path", first, last)
+		if err != nil {
+			yield(BucketLine{}, fmt.Errorf("read index: %w", err))
+			return
+		}
+		defer rows.Close()
+		var l BucketLine
+		for rows.Next() {
+			var raw sql.RawBytes
+			if err := rows.Scan(&raw, &l.Bucket); err != nil {
+				yield(BucketLine{}, fmt.Errorf("read index: %w", err))
+				return
+			}
+			l.Line = append(l.Line[:0], raw...)
+			if !yield(l, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(BucketLine{}, fmt.Errorf("read index: %w", err))
+		}
+	}
+}
+
+// BucketLine is a published line and the bucket of its path.
+type BucketLine struct {
+	Line   []byte // without a newline
+	Bucket int
+}
+
+// checkBuckets verifies the sums the index keeps against its lines.
+func (x *Index) checkBuckets(ctx context.Context) error {
+	rows, err := x.db.QueryContext(ctx, "SELECT b, digest, files FROM buckets WHERE digest IS NOT NULL")
+	if err != nil {
+		return fmt.Errorf("check index: %w", err)
+	}
+	type kept struct {
+		b      int
+		digest []byte
+		files  int
+	}
+	var all []kept
+	for rows.Next() {
+		var k kept
+		if err := rows.Scan(&k.b, &k.digest, &k.files); err != nil {
+			rows.Close()
+			return fmt.Errorf("check index: %w", err)
+		}
+		all = append(all, k)
+	}
+	rows.Close()
+	for _, k := range all {
+		s, err := bucketSum(ctx, x.db, k.b)
+		if err != nil {
+			return err
+		}
+		if string(s.Digest[:]) != string(k.digest) || s.Files != k.files {
+			return fmt.Errorf("check index: bucket %d: kept sum of %d files differs from its %d lines", k.b, k.files, s.Files)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package output
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bakehq/bake"
+	"github.com/google/go-cmp/cmp"
+)
+
+func entryLine(t *testing.T, e bake.Entry) []byte {
+	t.Helper()
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// wantSums computes the bucket sums of entries independently of the index.
+func wantSums(t *testing.T, es map[string]bake.Entry) []BucketSum {
+	t.Helper()
+	paths := make([]string, 0, len(es))
+	for p := range es {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	lines := make([][]byte, bake.Buckets)
+	sums := make([]BucketSum, bake.Buckets)
+	for _, p := range paths {
+		b := bake.PathBucket(p)
+		lines[b] = append(lines[b], bake.PublishLine(nil, entryLine(t, es[p]))...)
+		lines[b] = append(lines[b], '\n')
+		sums[b].Files++
+	}
+	for b := range sums {
+		sums[b].Digest = sha256.Sum256(lines[b])
+	}
+	return sums
+}
+
+// TestBucketSums checks the sums a full build writes, and that an
+// incremental update makes the index compute again exactly the buckets it
+// touched, keeping the result.
+func TestBucketSums(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	es := map[string]bake.Entry{}
+	for i := range 3000 {
+		e := bake.Entry{Path: fmt.Sprintf("/items/%d/", i), SHA256: strings.Repeat("a", 64), Size: int64(i), Type: "text/html; charset=utf-8",
+			Route: "item", Key: fmt.Sprint(i), Deps: []bake.Dep{bake.Dep(fmt.Sprintf("row:items/%d", i))}, Digest: "in" + fmt.Sprint(i)}
+		es[e.Path] = e
+	}
+	w, err := NewIndexWriter(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := make([]string, 0, len(es))
+	for p := range es {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		e := es[p]
+		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	check := func(step string) string {
+		t.Helper()
+		got, gen, err := idx.Buckets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantSums(t, es), got); diff != "" {
+			t.Fatalf("%s: bucket sums (-want +got):\n%s", step, diff)
+		}
+		if now, _ := idx.Generation(ctx); now != gen {
+			t.Errorf("%s: Buckets says generation %q, the index %q", step, gen, now)
+		}
+		if err := idx.Check(ctx); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		return gen
+	}
+	check("full build")
+
+	// An update: one page changed, one removed, one added.
+	changed := es["/items/7/"]
+	changed.SHA256 = strings.Repeat("b", 64)
+	added := bake.Entry{Path: "/items/new/", SHA256: strings.Repeat("c", 64), Size: 1, Type: "text/html; charset=utf-8", Route: "item", Key: "new"}
+	es[changed.Path], es[added.Path] = changed, added
+	delete(es, "/items/8/")
+	u := Update{Remove: []string{"/items/8/"}}
+	for _, e := range []bake.Entry{changed, added} {
+		u.Put = append(u.Put, Record{Entry: e, Line: entryLine(t, e)})
+	}
+	if err := idx.Apply(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	var dirty int
+	if err := idx.db.QueryRowContext(ctx, "SELECT count(*) FROM buckets WHERE digest IS NULL").Scan(&dirty); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(map[int]bool{bake.PathBucket(changed.Path): true, bake.PathBucket(added.Path): true, bake.PathBucket("/items/8/"): true}); dirty != want {
+		t.Errorf("after the update, %d buckets to compute again, want %d", dirty, want)
+	}
+	check("update")
+	if err := idx.db.QueryRowContext(ctx, "SELECT count(*) FROM buckets WHERE digest IS NULL").Scan(&dirty); err != nil {
+		t.Fatal(err)
+	}
+	if dirty != 0 {
+		t.Errorf("after Buckets, %d buckets still to compute; want their sums kept", dirty)
+	}
+	check("kept sums")
+
+	// BucketLines returns a range's lines in path order, each with its bucket.
+	var got []string
+	for l, err := range idx.BucketLines(ctx, 0, bake.Buckets/2-1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e bake.Entry
+		if err := json.Unmarshal(l.Line, &e); err != nil {
+			t.Fatal(err)
+		}
+		if b := bake.PathBucket(e.Path); b != l.Bucket || b >= bake.Buckets/2 {
+			t.Fatalf("BucketLines: %s in bucket %d, said %d", e.Path, b, l.Bucket)
+		}
+		if e.Deps != nil || e.Digest != "" {
+			t.Fatalf("BucketLines: %s has deps or input: not a published line", e.Path)
+		}
+		got = append(got, e.Path)
+	}
+	var want []string
+	for _, p := range paths {
+		if _, ok := es[p]; ok && bake.PathBucket(p) < bake.Buckets/2 {
+			want = append(want, p)
+		}
+	}
+	if bake.PathBucket(added.Path) < bake.Buckets/2 {
+		want = append(want, added.Path)
+		slices.Sort(want)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("BucketLines (-want +got):\n%s", diff)
+	}
+}
