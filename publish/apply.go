@@ -28,10 +28,9 @@ import (
 
 // Keys bake keeps in the bucket for itself, beside the site.
 const (
-	ManifestKey   = bake.ReservedDir + "/manifest.jsonl.gz" // the manifest of the last publish, gzip-compressed
-	DeletesKey    = bake.ReservedDir + "/deletes.jsonl"     // deletes begun but not finished
-	PublishingKey = bake.ReservedDir + "/publishing"        // there while a publish runs
-	HeadersKey    = bake.ReservedDir + "/headers.json"      // the header rules of the last publish
+	DeletesKey    = bake.ReservedDir + "/deletes.jsonl" // deletes begun but not finished
+	PublishingKey = bake.ReservedDir + "/publishing"    // there while a publish runs
+	HeadersKey    = bake.ReservedDir + "/headers.json"  // the header rules of the last publish
 )
 
 // ErrBuildChanged is returned (wrapped) by Apply when the build's manifest
@@ -127,86 +126,6 @@ func compressible(ct string) bool {
 		strings.HasSuffix(ct, "json") || ct == "application/javascript" || ct == "image/svg+xml"
 }
 
-// ReadRemote returns the manifest of the last publish to bucket, or nil
-// when there is none.
-func ReadRemote(ctx context.Context, bucket *blob.Bucket) (*bake.Manifest, error) {
-	r, err := OpenRemote(ctx, bucket)
-	if r == nil || err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	m, err := bake.ReadManifest(r)
-	if err != nil {
-		return nil, fmt.Errorf("remote manifest: %w", err)
-	}
-	return m, nil
-}
-
-// OpenRemote opens the manifest of the last publish to bucket for
-// streaming (see DiffManifests), or returns nil when there is none.
-func OpenRemote(ctx context.Context, bucket *blob.Bucket) (io.ReadCloser, error) {
-	r, err := bucket.NewReader(ctx, ManifestKey, nil)
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read remote manifest: %w", err)
-	}
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("read remote manifest: %w", err)
-	}
-	return &gzipReadCloser{zr, r}, nil
-}
-
-type gzipReadCloser struct {
-	*gzip.Reader
-	under io.Closer
-}
-
-func (g *gzipReadCloser) Close() error {
-	g.Reader.Close()
-	return g.under.Close()
-}
-
-// publishedManifest returns the gzip-compressed manifest Apply publishes:
-// the one the plan was made from. A build that changed the folder since
-// (an incremental one changes it in place) would have it claim files that
-// were not uploaded: that is ErrBuildChanged.
-func publishedManifest(ctx context.Context, src Source, plan *Plan, opts ApplyOptions) ([]byte, error) {
-	if d, ok := src.(dirSource); ok && plan.manifest != nil {
-		idx, err := output.OpenIndex(ctx, d.dir)
-		if err != nil {
-			return nil, fmt.Errorf("publish: %w", err)
-		}
-		gen, err := idx.Generation(ctx)
-		idx.Close()
-		if err != nil {
-			return nil, fmt.Errorf("publish: %w", err)
-		}
-		if gen != plan.generation {
-			return nil, fmt.Errorf("publish: %w", ErrBuildChanged)
-		}
-		return plan.manifest, nil
-	}
-	// A site's manifest is megabytes of repetitive JSON: it is stored
-	// compressed, so that a one-page publish sends a tenth of it.
-	var zbuf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
-	digest := newLineDigest()
-	if err := src.WriteManifest(ctx, io.MultiWriter(zw, digest)); err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("publish: compress manifest: %w", err)
-	}
-	if plan.local != nil && !bytes.Equal(plan.local, digest.Sum()) {
-		return nil, fmt.Errorf("publish: %w", ErrBuildChanged)
-	}
-	return zbuf.Bytes(), nil
-}
-
 // RemoteHeaderRules returns what the last publish stored at HeadersKey, or
 // nil when there is nothing (a bucket published by an older bake).
 func RemoteHeaderRules(ctx context.Context, bucket *blob.Bucket) ([]byte, error) {
@@ -248,25 +167,7 @@ func PendingDeletes(ctx context.Context, bucket *blob.Bucket) ([]string, error) 
 // manifest published is the source's; when it is not the one the plan was
 // made from, Apply stops before it with an error wrapping ErrBuildChanged.
 func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptions) (*Result, error) {
-	if opts.Workers <= 0 {
-		opts.Workers = 8
-	}
-	if opts.CacheControl == nil {
-		opts.CacheControl = DefaultCacheControl
-	}
-	if opts.Retries == 0 {
-		opts.Retries = 4
-	}
-	opts.Retries = max(opts.Retries, 0)
-	if opts.Timeout <= 0 {
-		opts.Timeout = 2 * time.Minute
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Progress == nil {
-		opts.Progress = &atomic.Int64{}
-	}
+	opts.defaults()
 	start := time.Now()
 	src := opts.From
 	if src == nil {
@@ -298,13 +199,10 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	}
 	res.BytesSent = sent.Load()
 
-	// A site's manifest is megabytes of repetitive JSON: it is stored
-	// compressed, so that a one-page publish sends a tenth of it. It must
-	// be the manifest the plan was made from: a build that changed the
-	// folder since (an incremental one changes it in place) would have it
-	// claim files that were not uploaded.
-	manifest, err := publishedManifest(ctx, src, plan, opts)
-	if err != nil {
+	// The manifest stored must be the one the plan was made from: a build
+	// that changed the folder since (an incremental one changes it in
+	// place) would have it claim files that were not uploaded.
+	if err := checkGeneration(ctx, src, plan); err != nil {
 		return res, err
 	}
 
@@ -320,10 +218,8 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 			return res, fmt.Errorf("publish: %w", err)
 		}
 	}
-	if err := retry(ctx, opts, "write "+ManifestKey, func() error {
-		return bucket.WriteAll(ctx, ManifestKey, manifest, &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})
-	}); err != nil {
-		return res, fmt.Errorf("publish: %w", err)
+	if err := writeParts(ctx, bucket, plan, opts); err != nil {
+		return res, err
 	}
 	if opts.HeaderRules != nil {
 		// After the manifest: a crash before this write leaves the old
@@ -362,7 +258,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	rel.ID = rel.Time.Format("20060102-150405") + "-" + randomHex(3)
 	rel.Uploaded, rel.Deleted = res.Uploaded, res.Deleted
 	rel.Files = plan.Unchanged + plan.Uploads()
-	if err := writeRelease(ctx, bucket, rel, opts); err != nil {
+	if err := writeRelease(ctx, bucket, rel, plan.root, opts); err != nil {
 		return res, err
 	}
 	res.Release = rel.ID
@@ -373,6 +269,29 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// defaults fills in the options left zero.
+func (opts *ApplyOptions) defaults() {
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.CacheControl == nil {
+		opts.CacheControl = DefaultCacheControl
+	}
+	if opts.Retries == 0 {
+		opts.Retries = 4
+	}
+	opts.Retries = max(opts.Retries, 0)
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Progress == nil {
+		opts.Progress = &atomic.Int64{}
+	}
 }
 
 // each runs fn on every change with opts.Workers at once, each with
@@ -509,4 +428,26 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 		return 0, err
 	}
 	return int64(len(data)), nil
+}
+
+// checkGeneration returns an error wrapping ErrBuildChanged when the build
+// a plan was made from is no longer the one in the folder src reads.
+func checkGeneration(ctx context.Context, src Source, plan *Plan) error {
+	d, ok := src.(dirSource)
+	if !ok {
+		return nil
+	}
+	idx, err := output.OpenIndex(ctx, d.dir)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	gen, err := idx.Generation(ctx)
+	idx.Close()
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if gen != plan.generation {
+		return fmt.Errorf("publish: %w", ErrBuildChanged)
+	}
+	return nil
 }

@@ -110,36 +110,58 @@ func TestIndexLines(t *testing.T) {
 	if diff := cmp.Diff(file.String(), written.String()); diff != "" {
 		t.Errorf("Index.WriteManifest differs from the manifest file (-file +index):\n%s", diff)
 	}
-	// A publish records the lines without deps (and input digests).
-	var published bytes.Buffer
-	if err := writePublishManifest(ctx, idx, &published); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(published.String(), "deps") {
-		t.Errorf("the published manifest has deps:\n%s", published.String())
-	}
+	// A publish records the lines without deps (and input digests), sorted
+	// by path in every part, whatever the layout.
 	var want []string
 	for _, l := range rawLines(t, manifestLines(bytes.NewReader(file.Bytes()))) {
 		path, raw, _ := strings.Cut(l, " ")
 		want = append(want, path+" "+string(bake.PublishLine(nil, []byte(raw))))
 	}
-	got := rawLines(t, indexLines(ctx, idx))
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("indexLines differs from the manifest file's lines without deps (-file +index):\n%s", diff)
+	sums, _, err := idx.Buckets(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if diff := cmp.Diff(rawLines(t, manifestLines(bytes.NewReader(published.Bytes()))), got); diff != "" {
-		t.Errorf("indexLines differs from the published manifest (-published +index):\n%s", diff)
+	local := indexSide{idx, sums}
+	if got := rawLines(t, local.lines(ctx, bucketRange{0, bake.Buckets - 1})); !cmp.Equal(want, got) {
+		t.Errorf("the index's published lines differ from the manifest file's lines without deps (-file +index):\n%s", cmp.Diff(want, got))
+	}
+	var parts []string
+	for _, r := range layout(16) {
+		parts = append(parts, rawLines(t, local.lines(ctx, r))...)
+	}
+	slices.Sort(parts)
+	if diff := cmp.Diff(want, parts); diff != "" {
+		t.Errorf("the lines of 16 parts differ from the manifest's (-file +parts):\n%s", diff)
 	}
 
-	// Against itself as the remote, every entry is unchanged; against a
-	// manifest with deps (published by an older bake) too, decoded.
-	for _, remote := range []*bytes.Buffer{&published, &file} {
-		plan, err := diffLines(indexLines(ctx, idx), bytes.NewReader(remote.Bytes()), DiffOptions{})
+	// Against itself as the remote, every entry is unchanged, and no part
+	// is read; against the listing of a bucket holding the same files too.
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	first, err := diffParts(ctx, local, emptySide{}, layout(4), DiffOptions{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Uploads() != len(es) || len(first.parts) == 0 {
+		t.Fatalf("first publish: %s, %d parts to store", first.Summary(), len(first.parts))
+	}
+	if err := writeParts(ctx, bucket, first, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	root, err := ReadRoot(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, remote := range map[string]side{"its own manifest": &rootSide{bucket: bucket, root: root}, "a listing": listSide{sorted(es)}} {
+		plan, err := diffParts(ctx, local, remote, layout(4), DiffOptions{}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !plan.Empty() || plan.Unchanged != len(es) {
-			t.Errorf("diff of the index against its own manifest: %s, %d unchanged; want nothing to do, %d unchanged", plan.Summary(), plan.Unchanged, len(es))
+			t.Errorf("diff of the index against %s: %s, %d unchanged; want nothing to do, %d unchanged", name, plan.Summary(), plan.Unchanged, len(es))
+		}
+		if _, ok := remote.(*rootSide); ok && len(plan.parts) != 0 {
+			t.Errorf("diff of the index against its own manifest stores %d parts again", len(plan.parts))
 		}
 	}
 }
@@ -170,52 +192,19 @@ func TestDiffIndexMatchesDiffManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := diffLines(indexLines(ctx, idx), bytes.NewReader(write(remote)), DiffOptions{})
+	sums, _, err := idx.Buckets(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(keysOf(want), keysOf(got)); diff != "" {
-		t.Errorf("diff of the index differs from DiffManifests (-file +index):\n%s", diff)
-	}
-}
-
-// TestLineDigest checks the digest Apply computes of the manifest it
-// writes against the one a plan records of the lines it was made from.
-func TestLineDigest(t *testing.T) {
-	const a, b = `{"path":"/","sha256":"a"}`, `{"path":"/b/","sha256":"b"}`
-	plain := "{\"bake_manifest\":1}\n" + a + "\n" + b + "\n"
-	tests := []struct {
-		name     string
-		manifest string
-		same     bool
-	}{
-		{name: "same", manifest: plain, same: true},
-		{name: "no final newline", manifest: strings.TrimSuffix(plain, "\n"), same: true},
-		{name: "CRLF", manifest: strings.ReplaceAll(plain, "\n", "\r\n"), same: true},
-		{name: "other header", manifest: "{\"bake_manifest\":2}\n" + a + "\n" + b + "\n", same: true},
-		{name: "entry changed", manifest: "{\"bake_manifest\":1}\n" + a + "\n" + `{"path":"/b/","sha256":"c"}` + "\n"},
-		{name: "entry gone", manifest: "{\"bake_manifest\":1}\n" + a + "\n"},
-		{name: "lines joined", manifest: "{\"bake_manifest\":1}\n" + a + b + "\n"},
-	}
-	h := sha256.New()
-	for _, err := range digestLines(manifestLines(strings.NewReader(plain)), h) {
+	// Every layout gives the same plan: one part, a few, one a bucket.
+	for _, n := range []int{1, 4, bake.Buckets} {
+		got, err := diffParts(ctx, indexSide{idx, sums}, listSide{sorted(remote)}, layout(n), DiffOptions{}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	want := h.Sum(nil)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, size := range []int{1, 7, len(tt.manifest)} { // written in pieces
-				d := newLineDigest()
-				for m := tt.manifest; len(m) > 0; m = m[min(size, len(m)):] {
-					d.Write([]byte(m[:min(size, len(m))]))
-				}
-				if got := bytes.Equal(want, d.Sum()); got != tt.same {
-					t.Errorf("written %d bytes at a time: same digest = %v, want %v", size, got, tt.same)
-				}
-			}
-		})
+		if diff := cmp.Diff(keysOf(want), keysOf(got)); diff != "" {
+			t.Errorf("%d parts: diff of the index differs from DiffManifests (-file +index):\n%s", n, diff)
+		}
 	}
 }
 
@@ -229,7 +218,7 @@ func TestApplyRefusesChangedIndex(t *testing.T) {
 	defer bucket.Close()
 	buildSite(t, out, site{"/": "<p>home</p>", "/a/": "<p>a</p>", "/b/": "<p>b</p>"})
 	publish(t, bucket, out, false)
-	before, err := bucket.ReadAll(ctx, ManifestKey)
+	before, err := bucket.ReadAll(ctx, RootKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +248,7 @@ func TestApplyRefusesChangedIndex(t *testing.T) {
 	if !errors.Is(err, ErrBuildChanged) {
 		t.Fatalf("Apply after the build changed: err = %v, want ErrBuildChanged", err)
 	}
-	if after, _ := bucket.ReadAll(ctx, ManifestKey); !bytes.Equal(before, after) {
+	if after, _ := bucket.ReadAll(ctx, RootKey); !bytes.Equal(before, after) {
 		t.Error("the remote manifest was replaced")
 	}
 	if ok, _ := bucket.Exists(ctx, "b/index.html"); !ok {
@@ -280,4 +269,11 @@ func TestApplyRefusesChangedIndex(t *testing.T) {
 	if plan := publish(t, bucket, out, false); !plan.Empty() {
 		t.Errorf("then nothing to do, but: %s", plan.Summary())
 	}
+}
+
+// sorted returns entries sorted by path, as manifests and listings are.
+func sorted(es []bake.Entry) []bake.Entry {
+	es = slices.Clone(es)
+	slices.SortFunc(es, func(a, b bake.Entry) int { return strings.Compare(a.Path, b.Path) })
+	return es
 }

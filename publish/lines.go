@@ -3,18 +3,13 @@ package publish
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"iter"
-	"strings"
 
 	"github.com/bakehq/bake"
-	"github.com/bakehq/bake/output"
 )
 
 // line is one entry of a manifest as written: its path and its raw JSON.
@@ -66,79 +61,6 @@ func manifestLines(r io.Reader) iter.Seq2[line, error] {
 	}
 }
 
-// indexLines streams the manifest lines of a build's index like
-// manifestLines, as a publish records them ([bake.PublishLine]), so that
-// DiffManifests' byte comparison works on them.
-func indexLines(ctx context.Context, idx *output.Index) iter.Seq2[line, error] {
-	return func(yield func(line, error) bool) {
-		for b, err := range idx.PublishLines(ctx) {
-			if err != nil {
-				yield(line{}, err)
-				return
-			}
-			b = bytes.TrimSuffix(b, []byte("\n"))
-			p, err := linePath(b)
-			if err != nil {
-				yield(line{}, fmt.Errorf("read index: %w", err))
-				return
-			}
-			if !yield(line{path: p, raw: b}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// writePublishManifest writes the manifest of the build's index as a
-// publish records it in the target ([bake.PublishLine]).
-func writePublishManifest(ctx context.Context, idx *output.Index, w io.Writer) error {
-	if _, err := fmt.Fprintf(w, "{\"bake_manifest\":%d}\n", bake.ManifestVersion); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	for b, err := range idx.PublishLines(ctx) {
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(b); err != nil {
-			return fmt.Errorf("write manifest: %w", err)
-		}
-	}
-	return nil
-}
-
-// teeLines passes ls on, writing each line and a newline to w.
-func teeLines(ls iter.Seq2[line, error], w io.Writer) iter.Seq2[line, error] {
-	return func(yield func(line, error) bool) {
-		for l, err := range ls {
-			if err == nil {
-				w.Write(l.raw)
-				w.Write(newline)
-			}
-			if !yield(l, err) {
-				return
-			}
-		}
-	}
-}
-
-// digestLines passes ls on, writing each line and a newline to h: the
-// digest of a manifest's entries, whatever its header and line endings.
-func digestLines(ls iter.Seq2[line, error], h hash.Hash) iter.Seq2[line, error] {
-	return func(yield func(line, error) bool) {
-		for l, err := range ls {
-			if err == nil {
-				h.Write(l.raw)
-				h.Write(newline)
-			}
-			if !yield(l, err) {
-				return
-			}
-		}
-	}
-}
-
-var newline = []byte("\n")
-
 // lineEntries decodes lines into entries (without their deps).
 func lineEntries(ls iter.Seq2[line, error]) iter.Seq2[bake.Entry, error] {
 	return func(yield func(bake.Entry, error) bool) {
@@ -157,48 +79,6 @@ func lineEntries(ls iter.Seq2[line, error]) iter.Seq2[bake.Entry, error] {
 			}
 		}
 	}
-}
-
-// lineDigest is a writer that computes the digest digestLines computes,
-// of a manifest written to it: its first line, the header, is left out.
-type lineDigest struct {
-	h      hash.Hash
-	header bool // the header line is behind
-	part   []byte
-}
-
-func newLineDigest() *lineDigest { return &lineDigest{h: sha256.New()} }
-
-func (d *lineDigest) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			d.part = append(d.part, p...)
-			break
-		}
-		d.line(append(d.part, p[:i]...))
-		d.part, p = d.part[:0], p[i+1:]
-	}
-	return n, nil
-}
-
-func (d *lineDigest) line(b []byte) {
-	if !d.header {
-		d.header = true
-		return
-	}
-	d.h.Write(bytes.TrimSuffix(b, []byte("\r"))) // as bufio.ScanLines reads it
-	d.h.Write(newline)
-}
-
-// Sum returns the digest of what was written.
-func (d *lineDigest) Sum() []byte {
-	if len(d.part) > 0 {
-		d.line(d.part)
-		d.part = nil
-	}
-	return d.h.Sum(nil)
 }
 
 // linePath returns the path of a manifest line, which bake writes first.
@@ -231,53 +111,47 @@ func decode(l line) (bake.Entry, error) {
 // publish of a large site with few changes reads its manifests at the speed
 // of a comparison.
 func DiffManifests(local, remote io.Reader, opts DiffOptions) (*Plan, error) {
-	return diffLines(manifestLines(local), remote, opts)
+	d := newDiffer(opts)
+	var rs iter.Seq2[line, error] = noLines
+	if remote != nil {
+		rs = manifestLines(remote)
+	}
+	if err := d.lines(manifestLines(local), rs); err != nil {
+		return nil, err
+	}
+	return d.plan, d.finish()
 }
 
-// diffLines is DiffManifests with the local manifest as lines. The plan
-// records a digest of those lines, so that Apply publishes the manifest
-// the plan was made from or nothing.
-func diffLines(ls iter.Seq2[line, error], remote io.Reader, opts DiffOptions) (*Plan, error) {
-	h := sha256.New()
-	plan, err := diffRaw(digestLines(ls, h), remote, opts)
-	if plan != nil {
-		plan.local = h.Sum(nil)
-	}
-	return plan, err
-}
+func noLines(func(line, error) bool) {}
 
-func diffRaw(ls iter.Seq2[line, error], remote io.Reader, opts DiffOptions) (*Plan, error) {
-	if remote == nil {
-		remote = strings.NewReader(fmt.Sprintf("{\"bake_manifest\":%d}\n", bake.ManifestVersion))
-	}
-	rs := manifestLines(remote)
+// lines merges two line streams sorted by path into the plan: lines that
+// match are consumed in pairs here; everything else is decoded and handed
+// to entries, which sees only the differences.
+func (d *differ) lines(ls, rs iter.Seq2[line, error]) error {
 	nextL, stopL := iter.Pull2(ls)
 	defer stopL()
 	nextR, stopR := iter.Pull2(rs)
 	defer stopR()
-	// Lines that match are consumed in pairs here; everything else is
-	// decoded and handed to Diff's merge, which sees only the differences
-	// plus a count of the unchanged.
-	var unchanged int
 	var lefts, rights []bake.Entry
 	l, errL, okL := nextL()
 	r, errR, okR := nextR()
 	for okL || okR {
 		if errL != nil {
-			return nil, fmt.Errorf("diff: local manifest: %w", errL)
+			return fmt.Errorf("diff: local manifest: %w", errL)
 		}
 		if errR != nil {
-			return nil, fmt.Errorf("diff: remote manifest: %w", errR)
+			return fmt.Errorf("diff: remote manifest: %w", errR)
 		}
 		switch {
 		case okL && okR && l.path == r.path && bytes.Equal(l.raw, r.raw):
-			if opts.Headers != nil {
+			d.seen(l.path)
+			if d.opts.Headers != nil {
 				// The same entry, but its headers may follow other rules now.
 				e, err := decode(l)
 				if err != nil {
-					return nil, fmt.Errorf("diff: local manifest %s: %w", l.path, err)
+					return fmt.Errorf("diff: local manifest %s: %w", l.path, err)
 				}
-				if headersChanged(e, opts.Headers) {
+				if headersChanged(e, d.opts.Headers) {
 					lefts = append(lefts, e)
 					rights = append(rights, e)
 					l, errL, okL = nextL()
@@ -285,26 +159,26 @@ func diffRaw(ls iter.Seq2[line, error], remote io.Reader, opts DiffOptions) (*Pl
 					continue
 				}
 			}
-			unchanged++
+			d.unchanged(1)
 			l, errL, okL = nextL()
 			r, errR, okR = nextR()
 		case okL && (!okR || l.path <= r.path):
 			e, err := decode(l)
 			if err != nil {
-				return nil, fmt.Errorf("diff: local manifest %s: %w", l.path, err)
+				return fmt.Errorf("diff: local manifest %s: %w", l.path, err)
 			}
 			lefts = append(lefts, e)
 			l, errL, okL = nextL()
 		default:
 			e, err := decode(r)
 			if err != nil {
-				return nil, fmt.Errorf("diff: remote manifest %s: %w", r.path, err)
+				return fmt.Errorf("diff: remote manifest %s: %w", r.path, err)
 			}
 			rights = append(rights, e)
 			r, errR, okR = nextR()
 		}
 	}
-	return diff(entrySeq(lefts), entrySeq(rights), opts, unchanged)
+	return d.entries(entrySeq(lefts), entrySeq(rights))
 }
 
 func entrySeq(es []bake.Entry) iter.Seq2[bake.Entry, error] {

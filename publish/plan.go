@@ -35,14 +35,13 @@ type Plan struct {
 	Unchanged int      `json:"unchanged"`
 	Bytes     int64    `json:"bytes"` // bytes to upload, before compression
 
-	// local is the SHA-256 of the lines of the local manifest the plan was
-	// made from (see digestLines), checked by Apply against the manifest it
-	// publishes; nil when the plan came from entries (Diff).
-	local []byte
-	// manifest, when set, is the gzip-compressed manifest to publish, made
-	// while the plan was, from the build whose index had this generation
-	// (Apply checks it has not changed instead of reading it again).
-	manifest   []byte
+	// root is the manifest the publish stores when it is done, and parts
+	// the parts of it the target does not have yet.
+	root  *Root
+	parts []partData
+	// generation is the generation of the build's index the plan was made
+	// from: Apply checks it has not changed before it stores the manifest
+	// ("" when the plan did not come from a build).
 	generation string
 }
 
@@ -81,89 +80,124 @@ var ErrTooManyDeletes = errors.New("too many deletes")
 // must yield entries sorted by path, as manifests are written; neither is
 // held in memory, only the changes.
 func Diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions) (*Plan, error) {
-	return diff(local, remote, opts, 0)
+	d := newDiffer(opts)
+	if err := d.entries(local, remote); err != nil {
+		return nil, err
+	}
+	return d.plan, d.finish()
 }
 
-// diff is Diff with a number of entries already found unchanged by the caller.
-func diff(local, remote iter.Seq2[bake.Entry, error], opts DiffOptions, unchanged int) (*Plan, error) {
+// differ makes a plan from the differences of one or more pairs of
+// manifest streams (a publish compares its manifest part by part).
+type differ struct {
+	plan        *Plan
+	opts        DiffOptions
+	remoteCount int             // objects published before, for the delete limits
+	pending     map[string]bool // paths of pending deletes not seen in either manifest yet
+}
+
+func newDiffer(opts DiffOptions) *differ {
 	if opts.MaxDeletes == 0 {
 		opts.MaxDeletes = 256
 	}
+	d := &differ{plan: &Plan{}, opts: opts, pending: map[string]bool{}}
+	for _, k := range opts.Pending {
+		d.pending[bake.PathOf(k)] = true
+	}
+	return d
+}
+
+// seen records that path is in a manifest: a pending delete of it is
+// decided by the diff, not by finish.
+func (d *differ) seen(path string) {
+	if len(d.pending) > 0 {
+		delete(d.pending, path)
+	}
+}
+
+// unchanged counts n objects found unchanged without being read.
+func (d *differ) unchanged(n int) {
+	d.plan.Unchanged += n
+	d.remoteCount += n
+}
+
+// entries merges two entry streams sorted by path into the plan.
+func (d *differ) entries(local, remote iter.Seq2[bake.Entry, error]) error {
 	if remote == nil {
 		remote = func(func(bake.Entry, error) bool) {}
 	}
-	plan := &Plan{Unchanged: unchanged}
+	plan, opts := d.plan, d.opts
 	nextL, stopL := iter.Pull2(local)
 	defer stopL()
 	nextR, stopR := iter.Pull2(remote)
 	defer stopR()
 	l, errL, okL := nextL()
 	r, errR, okR := nextR()
-	remoteCount := unchanged
-	pending := map[string]bool{}
-	for _, k := range opts.Pending {
-		pending[bake.PathOf(k)] = true
-	}
 	for okL || okR {
 		if errL != nil {
-			return nil, fmt.Errorf("diff: local manifest: %w", errL)
+			return fmt.Errorf("diff: local manifest: %w", errL)
 		}
 		if errR != nil {
-			return nil, fmt.Errorf("diff: remote manifest: %w", errR)
+			return fmt.Errorf("diff: remote manifest: %w", errR)
 		}
 		if okL {
-			delete(pending, l.Path)
+			d.seen(l.Path)
 		}
 		if okR {
-			delete(pending, r.Path) // a remote entry is deleted, or kept, below
+			d.seen(r.Path) // a remote entry is deleted, or kept, below
 		}
 		switch {
 		case okL && (!okR || l.Path < r.Path):
 			if err := plan.upload(l, ReasonNew); err != nil {
-				return nil, err
+				return err
 			}
 			l, errL, okL = nextL()
 		case okR && (!okL || r.Path < l.Path):
 			key, err := bake.FileName(r.Path)
 			if err != nil {
-				return nil, fmt.Errorf("diff: remote manifest: %w", err)
+				return fmt.Errorf("diff: remote manifest: %w", err)
 			}
 			r.Deps = nil
 			plan.Deletes = append(plan.Deletes, Change{Key: key, Entry: r})
-			remoteCount++
+			d.remoteCount++
 			r, errR, okR = nextR()
 		default: // same path
 			switch {
 			case l.SHA256 != r.SHA256:
 				if err := plan.upload(l, ReasonChanged); err != nil {
-					return nil, err
+					return err
 				}
 			case r.Type != "" && (l.Type != r.Type || l.Redirect != r.Redirect): // an empty type: unknown (a listed object without bake's metadata)
 				if err := plan.upload(l, ReasonType); err != nil {
-					return nil, err
+					return err
 				}
 			case opts.Headers != nil && headersChanged(l, opts.Headers):
 				if err := plan.upload(l, ReasonHeaders); err != nil {
-					return nil, err
+					return err
 				}
 			default:
 				plan.Unchanged++
 			}
-			remoteCount++
+			d.remoteCount++
 			l, errL, okL = nextL()
 			r, errR, okR = nextR()
 		}
 	}
-	for _, k := range opts.Pending {
-		if p := bake.PathOf(k); pending[p] {
-			plan.Deletes = append(plan.Deletes, Change{Key: k, Entry: bake.Entry{Path: p}})
-			delete(pending, p)
+	return nil
+}
+
+// finish adds the pending deletes of paths neither manifest has and
+// enforces the delete limits; the plan is complete, and returned with an
+// error wrapping ErrTooManyDeletes when it deletes too much.
+func (d *differ) finish() error {
+	for _, k := range d.opts.Pending {
+		if p := bake.PathOf(k); d.pending[p] {
+			// bake's own: a publish meant to delete it.
+			d.plan.Deletes = append(d.plan.Deletes, Change{Key: k, Entry: bake.Entry{Path: p, Route: "bake"}})
+			delete(d.pending, p)
 		}
 	}
-	if err := checkDeletes(plan, remoteCount, opts); err != nil {
-		return plan, err
-	}
-	return plan, nil
+	return checkDeletes(d.plan, d.remoteCount, d.opts)
 }
 
 func headersChanged(e bake.Entry, changed func(string, bake.Entry) bool) bool {

@@ -1,16 +1,11 @@
 package publish
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 
-	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/output"
-	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
 )
 
@@ -39,44 +34,34 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	defer local.Close()
-	remote, err := OpenRemote(ctx, bucket)
+	sums, gen, err := local.Buckets(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
-	var remoteReader io.Reader
-	if remote != nil {
-		r, stop := readAhead(remote)
-		defer stop()
-		remoteReader = r
+	root, err := ReadRoot(ctx, bucket)
+	if err != nil {
+		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	pending, err := PendingDeletes(ctx, bucket)
 	if err != nil {
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	opts.Pending = append(opts.Pending, pending...)
-	if verify || remoteReader == nil {
+	files := 0
+	for _, s := range sums {
+		files += s.Files
+	}
+	ranges := layout(partsFor(files, root))
+	if verify || root == nil {
 		// No record of what bake published: look at what is there.
-		h := sha256.New()
-		plan, err = Verify(ctx, bucket, lineEntries(digestLines(indexLines(ctx, local), h)), opts)
-		if plan != nil {
-			plan.local = h.Sum(nil)
-		}
+		plan, err = verifyParts(ctx, bucket, indexSide{local, sums}, ranges, opts)
 	} else {
-		// The manifest to publish is compressed as the diff reads it, so
-		// that Apply need not read the index again.
-		gen, gerr := local.Generation(ctx)
-		zw := newBackgroundGzip()
-		fmt.Fprintf(zw, "{\"bake_manifest\":%d}\n", bake.ManifestVersion)
-		plan, err = diffLines(teeLines(indexLines(ctx, local), zw), remoteReader, opts)
-		after, aerr := local.Generation(ctx)
-		manifest, zerr := zw.Close()
-		if plan != nil && gerr == nil && aerr == nil && zerr == nil && gen != "" && gen == after {
-			plan.manifest, plan.generation = manifest, gen
-		}
+		plan, err = diffParts(ctx, indexSide{local, sums}, &rootSide{bucket: bucket, root: root}, ranges, opts, true)
 	}
 	if plan == nil {
 		return nil, false, err
 	}
+	plan.generation = gen
 	resume, rerr := Interrupted(ctx, bucket)
 	if rerr != nil {
 		return nil, false, fmt.Errorf("publish: %w", rerr)
@@ -88,26 +73,24 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 // release's manifest against the remote one. The uploads come from store,
 // which holds every file published from this site folder.
 func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store *Store, opts DiffOptions) (plan *Plan, src Source, resume bool, err error) {
-	manifest, err := ReleaseManifest(ctx, bucket, id)
+	release, err := ReleaseRoot(ctx, bucket, id)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	remote, err := OpenRemote(ctx, bucket)
+	root, err := ReadRoot(ctx, bucket)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("rollback: %w", err)
 	}
-	var remoteReader io.Reader
-	if remote != nil {
-		r, stop := readAhead(remote)
-		defer stop()
-		remoteReader = r
+	var remote side = emptySide{}
+	if root != nil {
+		remote = &rootSide{bucket: bucket, root: root}
 	}
 	pending, err := PendingDeletes(ctx, bucket)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("rollback: %w", err)
 	}
 	opts.Pending = append(opts.Pending, pending...)
-	plan, err = DiffManifests(bytes.NewReader(manifest), remoteReader, opts)
+	plan, err = diffParts(ctx, &rootSide{bucket: bucket, root: release}, remote, rangesOf(release), opts, false)
 	if plan == nil {
 		return nil, nil, false, err
 	}
@@ -122,72 +105,5 @@ func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store 
 	if rerr != nil {
 		return nil, nil, false, fmt.Errorf("rollback: %w", rerr)
 	}
-	return plan, StoreSource{Store: store, Contents: manifest}, resume, err
-}
-
-// backgroundGzip compresses what is written to it on another goroutine,
-// in chunks: the diff reads the index on one core while the manifest to
-// publish is compressed on the other.
-type backgroundGzip struct {
-	chunk []byte
-	work  chan []byte
-	done  chan struct{}
-	buf   bytes.Buffer
-	err   error
-}
-
-const gzipChunk = 256 << 10
-
-func newBackgroundGzip() *backgroundGzip {
-	z := &backgroundGzip{chunk: make([]byte, 0, gzipChunk), work: make(chan []byte, 4), done: make(chan struct{})}
-	go func() {
-		defer close(z.done)
-		zw, _ := gzip.NewWriterLevel(&z.buf, gzip.BestSpeed)
-		for b := range z.work {
-			if _, err := zw.Write(b); err != nil && z.err == nil {
-				z.err = err
-			}
-		}
-		if err := zw.Close(); err != nil && z.err == nil {
-			z.err = err
-		}
-	}()
-	return z
-}
-
-func (z *backgroundGzip) Write(p []byte) (int, error) {
-	z.chunk = append(z.chunk, p...)
-	if len(z.chunk) >= gzipChunk {
-		z.work <- z.chunk
-		z.chunk = make([]byte, 0, gzipChunk)
-	}
-	return len(p), nil
-}
-
-// Close compresses what is left and returns the compressed bytes.
-func (z *backgroundGzip) Close() ([]byte, error) {
-	if len(z.chunk) > 0 {
-		z.work <- z.chunk
-	}
-	close(z.work)
-	<-z.done
-	return z.buf.Bytes(), z.err
-}
-
-// readAhead reads rc on another goroutine (decompressing the target's
-// manifest on another core while the diff reads the local one on this
-// one); stop closes rc once that goroutine is done.
-func readAhead(rc io.ReadCloser) (r io.Reader, stop func()) {
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, err := io.Copy(pw, rc)
-		pw.CloseWithError(err)
-	}()
-	return pr, func() {
-		pr.Close() // ends the copy, if the diff stopped early
-		<-done
-		rc.Close()
-	}
+	return plan, StoreSource{Store: store}, resume, err
 }

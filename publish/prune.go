@@ -1,20 +1,22 @@
 package publish
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
-	"github.com/bakehq/bake"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
+
+// partGrace is the age under which Prune keeps a manifest part no release
+// names: a publish running meanwhile may have stored it and not its root.
+var partGrace = time.Hour
 
 // PruneResult says what Prune removed (or would remove, in a dry run).
 type PruneResult struct {
@@ -23,12 +25,14 @@ type PruneResult struct {
 	Objects      int   `json:"objects"`       // files removed from the store
 	Bytes        int64 `json:"bytes"`         // their size
 	KeptObjects  int   `json:"kept_objects"`  // files kept in the store
+	Parts        int   `json:"parts"`         // manifest parts removed from the targets
+	KeptParts    int   `json:"kept_parts"`    // manifest parts kept
 }
 
 // Prune keeps the newest keep releases of each target and the files of the
 // store they need, and removes the older release records (so that no
-// release is listed that cannot be rolled back to) and every other file of
-// the store. The store serves every target published from the site folder:
+// release is listed that cannot be rolled back to), the manifest parts no
+// kept release uses, and every other file of the store. The store serves every target published from the site folder:
 // pass them all, or rolling back a target left out may miss files. With
 // dryRun, nothing is removed.
 func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, keep int, dryRun bool) (*PruneResult, error) {
@@ -37,14 +41,21 @@ func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, keep int, 
 	}
 	res := &PruneResult{}
 	needed := map[[32]byte]bool{}
-	addManifest := func(data []byte) error {
-		for e, err := range bake.ManifestEntries(bytes.NewReader(data)) {
-			if err != nil {
-				return err
+	parts := map[string]bool{} // part names read already
+	addRoot := func(bucket *blob.Bucket, root *Root) error {
+		for _, p := range root.Parts {
+			if p.Files == 0 || parts[p.Key] {
+				continue
 			}
-			var sum [32]byte
-			if _, err := hex.Decode(sum[:], []byte(e.SHA256)); err == nil {
-				needed[sum] = true
+			parts[p.Key] = true
+			for e, err := range lineEntries(partLines(ctx, bucket, p)) {
+				if err != nil {
+					return err
+				}
+				var sum [32]byte
+				if _, err := hex.Decode(sum[:], []byte(e.SHA256)); err == nil {
+					needed[sum] = true
+				}
 			}
 		}
 		return nil
@@ -58,32 +69,42 @@ func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, keep int, 
 		}
 		cut := max(0, len(rels)-keep)
 		for _, r := range rels[cut:] {
-			data, err := ReleaseManifest(ctx, bucket, r.ID)
-			if err != nil {
-				return nil, fmt.Errorf("prune: %w", err)
+			root, err := ReleaseRoot(ctx, bucket, r.ID)
+			if err == nil {
+				err = addRoot(bucket, root)
 			}
-			if err := addManifest(data); err != nil {
+			if err != nil {
 				return nil, fmt.Errorf("prune: release %s: %w", r.ID, err)
 			}
 		}
 		// What is live, whatever the releases say.
-		if rc, err := OpenRemote(ctx, bucket); err != nil {
+		if root, err := ReadRoot(ctx, bucket); err != nil {
 			return nil, fmt.Errorf("prune: %w", err)
-		} else if rc != nil {
-			data, err := io.ReadAll(rc)
-			rc.Close()
-			if err == nil {
-				err = addManifest(data)
-			}
-			if err != nil {
+		} else if root != nil {
+			if err := addRoot(bucket, root); err != nil {
 				return nil, fmt.Errorf("prune: live manifest: %w", err)
 			}
 		}
 		res.KeptReleases += len(rels) - cut
 		for _, r := range rels[:cut] {
-			drop = append(drop, ReleasesPrefix+r.ID+".json", ReleasesPrefix+r.ID+".manifest.jsonl.gz")
+			drop = append(drop, ReleasesPrefix+r.ID+".json", ReleasesPrefix+r.ID+".manifest.jsonl.gz") // the second: kept by older bakes
 			dropFrom = append(dropFrom, bucket, bucket)
 			res.Releases++
+		}
+		// Manifest parts no kept release uses, unless just written (a
+		// publish running now may not have stored its manifest yet).
+		for obj, err := range storedParts(ctx, bucket) {
+			if err != nil {
+				return nil, fmt.Errorf("prune: %w", err)
+			}
+			name := strings.TrimSuffix(strings.TrimPrefix(obj.Key, PartsPrefix), ".jsonl.gz")
+			if parts[name] || time.Since(obj.ModTime) < partGrace {
+				res.KeptParts++
+				continue
+			}
+			drop = append(drop, obj.Key)
+			dropFrom = append(dropFrom, bucket)
+			res.Parts++
 		}
 	}
 	// The records first: a crash after them leaves files no release needs,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
@@ -32,7 +33,14 @@ func TestPrune(t *testing.T) {
 		_, err := os.Stat(filepath.Join(store.Dir, sha[:2], sha))
 		return err == nil
 	}
+	partGrace = 0 // every part is old enough to go
+	t.Cleanup(func() { partGrace = time.Hour })
 	publishSite(site{"/": "<p>one</p>", "/old/": "<p>only in the first</p>"})
+	firstRoot, err := ReadRoot(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstPart := PartObject(firstRoot.Parts[0].Key)
 	second := publishSite(site{"/": "<p>two</p>", "/b/": "<p>b</p>"})
 	publishSite(site{"/": "<p>three</p>", "/b/": "<p>b</p>"})
 	if !stored("<p>only in the first</p>") {
@@ -50,13 +58,22 @@ func TestPrune(t *testing.T) {
 	if !stored("<p>one</p>") {
 		t.Fatal("a dry run removed a file")
 	}
+	if dry, err := Prune(ctx, store, []*blob.Bucket{bucket}, 2, true); err != nil || dry.Parts != 1 {
+		t.Errorf("dry run: %+v, %v; want the first release's manifest part counted", dry, err)
+	}
+	if ok, _ := bucket.Exists(ctx, firstPart); !ok {
+		t.Fatal("a dry run removed a manifest part")
+	}
 
 	res, err := Prune(ctx, store, []*blob.Bucket{bucket}, 2, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Releases != 1 || res.KeptReleases != 2 || res.Objects != 2 || res.KeptObjects != 3 {
-		t.Errorf("prune: %+v, want 1 release and 2 files (the first release's) removed, 2 releases and 3 files kept", res)
+	if res.Releases != 1 || res.KeptReleases != 2 || res.Objects != 2 || res.KeptObjects != 3 || res.Parts != 1 || res.KeptParts != 2 {
+		t.Errorf("prune: %+v, want 1 release, 2 files and 1 manifest part (the first release's) removed, 2 releases, 3 files and 2 parts kept", res)
+	}
+	if ok, _ := bucket.Exists(ctx, firstPart); ok {
+		t.Error("the first release's manifest part is still in the bucket")
 	}
 	for body, want := range map[string]bool{"<p>one</p>": false, "<p>only in the first</p>": false, "<p>two</p>": true, "<p>three</p>": true, "<p>b</p>": true} {
 		if stored(body) != want {

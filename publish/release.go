@@ -1,8 +1,6 @@
 package publish
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bakehq/bake"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -37,17 +36,19 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// writeRelease stores the record of a release and a copy of its manifest,
-// made by the storage itself from the manifest just written (no second
-// upload of megabytes), then the record that makes it visible.
-func writeRelease(ctx context.Context, bucket *blob.Bucket, rel Release, opts ApplyOptions) error {
-	manifestKey := ReleasesPrefix + rel.ID + ".manifest.jsonl.gz"
-	if err := retry(ctx, opts, "copy "+manifestKey, func() error {
-		return bucket.Copy(ctx, manifestKey, ManifestKey, nil)
-	}); err != nil {
+// releaseRecord is what the bucket keeps of a release: the release and
+// the manifest it put live (its parts stay in the bucket).
+type releaseRecord struct {
+	Release
+	Manifest *Root `json:"manifest"`
+}
+
+// writeRelease stores the record of a release, with its manifest.
+func writeRelease(ctx context.Context, bucket *blob.Bucket, rel Release, root *Root, opts ApplyOptions) error {
+	meta, err := json.Marshal(releaseRecord{Release: rel, Manifest: root})
+	if err != nil {
 		return fmt.Errorf("publish: record release: %w", err)
 	}
-	meta, _ := json.Marshal(rel)
 	key := ReleasesPrefix + rel.ID + ".json"
 	if err := retry(ctx, opts, "write "+key, func() error {
 		return bucket.WriteAll(ctx, key, meta, &blob.WriterOptions{ContentType: "application/json", CacheControl: "no-store"})
@@ -91,21 +92,40 @@ func Releases(ctx context.Context, bucket *blob.Bucket) ([]Release, error) {
 	return out, nil
 }
 
-// ReleaseManifest returns the manifest a release put live, uncompressed.
-func ReleaseManifest(ctx context.Context, bucket *blob.Bucket, id string) ([]byte, error) {
+// ReleaseRoot returns the manifest a release put live.
+func ReleaseRoot(ctx context.Context, bucket *blob.Bucket, id string) (*Root, error) {
 	if strings.ContainsAny(id, "/\\") || id == "" {
 		return nil, fmt.Errorf("release %q: not a release ID (bake releases lists them)", id)
 	}
-	gz, err := bucket.ReadAll(ctx, ReleasesPrefix+id+".manifest.jsonl.gz")
+	data, err := bucket.ReadAll(ctx, ReleasesPrefix+id+".json")
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return nil, fmt.Errorf("no release %q in this target; bake releases lists them", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read release %s: %w", id, err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	var rec releaseRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("read release %s: %w", id, err)
+	}
+	if rec.Manifest == nil {
+		return nil, fmt.Errorf("release %s has no manifest (recorded by an older bake): it cannot be put back", id)
+	}
+	if err := rec.Manifest.check(); err != nil {
+		return nil, fmt.Errorf("read release %s: %w", id, err)
+	}
+	return rec.Manifest, nil
+}
+
+// ReleaseManifest returns every entry of the manifest a release put live.
+func ReleaseManifest(ctx context.Context, bucket *blob.Bucket, id string) (*bake.Manifest, error) {
+	root, err := ReleaseRoot(ctx, bucket, id)
+	if err != nil {
+		return nil, err
+	}
+	m, err := rootManifest(ctx, bucket, root)
 	if err != nil {
 		return nil, fmt.Errorf("read release %s: %w", id, err)
 	}
-	return io.ReadAll(zr)
+	return m, nil
 }

@@ -83,7 +83,7 @@ func TestVerifyRepairs(t *testing.T) {
 		t.Errorf("verify plan: pages %v, deletes %v", got.Pages, got.Deletes)
 	}
 	// Without a remote manifest, the listing is used too: only the damage is sent.
-	bucket.Delete(ctx, ManifestKey)
+	bucket.Delete(ctx, RootKey)
 	plan, _, err = Prepare(ctx, bucket, out, DiffOptions{})
 	if err != nil || plan.Uploads() != 2 || plan.Unchanged != 2 {
 		t.Fatalf("no remote manifest: %s %v", plan.Summary(), err)

@@ -1,16 +1,13 @@
 package publish
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/bakehq/bake"
-	"github.com/bakehq/bake/output"
 )
 
 // Store is a content-addressed store of every file bake published, kept in
@@ -79,9 +76,6 @@ func (s *Store) Get(sha string) ([]byte, error) {
 type Source interface {
 	// File returns the bytes of the object at key, described by e.
 	File(key string, e bake.Entry) ([]byte, error)
-	// WriteManifest writes the manifest of what is published to w, as bake
-	// writes it: a header line, then one JSON line an entry, sorted by path.
-	WriteManifest(ctx context.Context, w io.Writer) error
 }
 
 // dirSource reads a build folder: files through root, the manifest from
@@ -99,29 +93,11 @@ func (d dirSource) File(key string, e bake.Entry) ([]byte, error) {
 	return data, nil
 }
 
-func (d dirSource) WriteManifest(ctx context.Context, w io.Writer) error {
-	idx, err := output.OpenIndex(ctx, d.dir)
-	if err != nil {
-		return err
-	}
-	defer idx.Close()
-	return writePublishManifest(ctx, idx, w)
-}
-
 // StoreSource reads the files of an earlier release from a Store, for a
-// rollback; manifest is that release's manifest.
+// rollback.
 type StoreSource struct {
-	Store    *Store
-	Contents []byte // the release's manifest
+	Store *Store
 }
 
 // File returns the stored bytes of e.
 func (s StoreSource) File(key string, e bake.Entry) ([]byte, error) { return s.Store.Get(e.SHA256) }
-
-// WriteManifest writes the release's manifest to w.
-func (s StoreSource) WriteManifest(ctx context.Context, w io.Writer) error {
-	if _, err := w.Write(s.Contents); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	return nil
-}

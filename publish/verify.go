@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"iter"
 	"slices"
 	"strings"
 
@@ -59,17 +58,18 @@ func Listed(ctx context.Context, bucket *blob.Bucket) ([]bake.Entry, error) {
 	return out, nil
 }
 
-// Verify plans a publish against what the bucket really holds (see Listed)
-// instead of the remote manifest: it repairs objects changed or removed
-// behind bake's back. Objects without bake's metadata are never deleted.
-func Verify(ctx context.Context, bucket *blob.Bucket, local iter.Seq2[bake.Entry, error], opts DiffOptions) (*Plan, error) {
+// verifyParts plans a publish against what the bucket really holds (see
+// Listed) instead of the remote manifest: it repairs objects changed or
+// removed behind bake's back, and stores every part of the manifest.
+// Objects without bake's metadata are never deleted.
+func verifyParts(ctx context.Context, bucket *blob.Bucket, local side, ranges []bucketRange, opts DiffOptions) (*Plan, error) {
 	listed, err := Listed(ctx, bucket)
 	if err != nil {
 		return nil, err
 	}
 	force := opts
 	force.Force = true
-	plan, err := Diff(local, entrySeq(listed), force)
+	plan, err := diffParts(ctx, local, listSide{listed}, ranges, force, true)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func runPrune(ctx context.Context, g *globals, f pruneFlags) error {
 	if f.dryRun {
 		verb = "would remove"
 	}
-	fmt.Fprintf(g.stdio.Out, "%s %d releases (%d kept) and %d stored files, %s (%d kept)\n",
-		verb, res.Releases, res.KeptReleases, res.Objects, humanBytes(res.Bytes), res.KeptObjects)
+	fmt.Fprintf(g.stdio.Out, "%s %d releases (%d kept), %d stored files, %s (%d kept), and %d manifest parts (%d kept)\n",
+		verb, res.Releases, res.KeptReleases, res.Objects, humanBytes(res.Bytes), res.KeptObjects, res.Parts, res.KeptParts)
 	return nil
 }
