@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // S3EndpointEnv names the variable holding the endpoint of the S3-compatible
@@ -71,8 +69,10 @@ func (s S3Server) Client(t testing.TB) *s3.Client {
 	})
 }
 
-// Bucket creates a bucket named for the test (if it does not exist) and
-// returns its name.
+// Bucket creates an empty bucket named for the test, removed with what it
+// holds when the test ends, and returns its name. The name ends in a
+// random suffix, so that a test run again on the same server starts from
+// an empty bucket too.
 func (s S3Server) Bucket(t testing.TB) string {
 	t.Helper()
 	name := strings.Map(func(r rune) rune {
@@ -81,13 +81,24 @@ func (s S3Server) Bucket(t testing.TB) string {
 		}
 		return '-'
 	}, "bake-"+strings.ToLower(t.Name()))
-	if len(name) > 63 {
-		name = name[:63]
-	}
-	_, err := s.Client(t).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)})
-	var owned *types.BucketAlreadyOwnedByYou
-	if err != nil && !errors.As(err, &owned) {
+	name = strings.TrimRight(name[:min(len(name), 54)], "-") + "-" + randomHex(4)
+	client := s.Client(t)
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("testenv: create bucket %s: %v", name, err)
 	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(name)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return
+			}
+			for _, o := range page.Contents {
+				client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: o.Key})
+			}
+		}
+		client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
+	})
 	return name
 }
