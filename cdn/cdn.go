@@ -19,28 +19,33 @@ import (
 
 // Paths returns the URL paths a plan changes on a CDN: objects replaced or
 // deleted (new ones were never cached), with a page's folder URL as well
-// as its index.html, escaped, sorted, without duplicates.
-func Paths(plan *publish.Plan) []string {
+// as its index.html, escaped, sorted, without duplicates. Past most paths
+// (a publish that changes most of a large site), it is "/*" alone.
+func Paths(plan *publish.Plan, most int) ([]string, error) {
 	var out []string
-	add := func(key string) {
+	add := func(key string) bool {
 		p := bake.EscapePath(bake.PathOf(key))
 		out = append(out, p)
 		if strings.HasSuffix(p, "/") {
 			out = append(out, p+"index.html")
 		}
+		return len(out) <= most
 	}
-	for _, list := range [][]publish.Change{plan.Assets, plan.Pages} {
-		for _, c := range list {
-			if c.Reason != publish.ReasonNew {
-				add(c.Key)
-			}
+	for c, err := range plan.UploadList() {
+		if err != nil {
+			return nil, err
+		}
+		if c.Reason != publish.ReasonNew && !add(c.Key) {
+			return []string{"/*"}, nil
 		}
 	}
 	for _, c := range plan.Deletes {
-		add(c.Key)
+		if !add(c.Key) {
+			return []string{"/*"}, nil
+		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	return slices.Compact(out), nil
 }
 
 // Batches splits paths into invalidation batches of at most size paths;

@@ -21,13 +21,20 @@ import (
 
 func TestPaths(t *testing.T) {
 	plan := &publish.Plan{
-		Assets:  []publish.Change{{Key: "app.css", Reason: publish.ReasonChanged}, {Key: "new.css", Reason: publish.ReasonNew}},
-		Pages:   []publish.Change{{Key: "index.html", Reason: publish.ReasonChanged}, {Key: "café/index.html", Reason: publish.ReasonType}},
+		Assets:  publish.ListOf(publish.Change{Key: "app.css", Reason: publish.ReasonChanged}, publish.Change{Key: "new.css", Reason: publish.ReasonNew}),
+		Pages:   publish.ListOf(publish.Change{Key: "index.html", Reason: publish.ReasonChanged}, publish.Change{Key: "café/index.html", Reason: publish.ReasonType}),
 		Deletes: []publish.Change{{Key: "old/index.html", Entry: bake.Entry{Path: "/old/"}}},
 	}
 	want := []string{"/", "/app.css", "/caf%C3%A9/", "/caf%C3%A9/index.html", "/index.html", "/old/", "/old/index.html"}
-	if diff := cmp.Diff(want, Paths(plan)); diff != "" {
+	got, err := Paths(plan, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("paths (-want +got):\n%s", diff)
+	}
+	if got, _ := Paths(plan, 6); !cmp.Equal(got, []string{"/*"}) {
+		t.Errorf("past 6 paths: %q, want /*", got)
 	}
 }
 

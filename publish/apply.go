@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"os"
 	"path"
@@ -190,12 +191,12 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		sent.Add(n)
 		return err
 	}
-	for _, phase := range [][]Change{plan.Assets, plan.Pages} {
-		if err := each(ctx, phase, opts, upload); err != nil {
+	for _, phase := range []*Changes{&plan.Assets, &plan.Pages} {
+		if err := each(ctx, phase.All(), opts, upload); err != nil {
 			res.BytesSent = sent.Load()
 			return res, err
 		}
-		res.Uploaded += len(phase)
+		res.Uploaded += phase.Len()
 	}
 	res.BytesSent = sent.Load()
 
@@ -248,7 +249,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		}
 	}
 	for _, phase := range [][]Change{pages, assets} {
-		if err := each(ctx, phase, opts, del); err != nil {
+		if err := each(ctx, sliceChanges(phase), opts, del); err != nil {
 			return res, err
 		}
 	}
@@ -296,10 +297,7 @@ func (opts *ApplyOptions) defaults() {
 
 // each runs fn on every change with opts.Workers at once, each with
 // retries; it returns the first error after the running ones finish.
-func each(ctx context.Context, changes []Change, opts ApplyOptions, fn func(context.Context, Change) error) error {
-	if len(changes) == 0 {
-		return nil
-	}
+func each(ctx context.Context, changes iter.Seq2[Change, error], opts ApplyOptions, fn func(context.Context, Change) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan Change)
@@ -308,7 +306,8 @@ func each(ctx context.Context, changes []Change, opts ApplyOptions, fn func(cont
 		once     sync.Once
 		firstErr error
 	)
-	for range min(opts.Workers, len(changes)) {
+	fail := func(err error) { once.Do(func() { firstErr = err; cancel() }) }
+	for range opts.Workers {
 		wg.Go(func() {
 			for c := range work {
 				err := retry(ctx, opts, c.Key, func() error {
@@ -319,14 +318,18 @@ func each(ctx context.Context, changes []Change, opts ApplyOptions, fn func(cont
 					return fn(tctx, c)
 				})
 				if err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("publish %s: %w", c.Key, err); cancel() })
+					fail(fmt.Errorf("publish %s: %w", c.Key, err))
 					continue
 				}
 				opts.Progress.Add(1)
 			}
 		})
 	}
-	for _, c := range changes {
+	for c, err := range changes {
+		if err != nil {
+			fail(fmt.Errorf("publish: %w", err))
+			break
+		}
 		if ctx.Err() != nil {
 			break
 		}

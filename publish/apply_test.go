@@ -89,7 +89,7 @@ func TestApplyToFolder(t *testing.T) {
 
 	buildSite(t, out, site{"/": "<p>home</p>", "/a/": "<p>a</p>", "/app.css": "body{}"})
 	plan := publish(t, bucket, out, false)
-	if plan.Uploads() != 3 || len(plan.Assets) != 1 {
+	if plan.Uploads() != 3 || plan.Assets.Len() != 1 {
 		t.Fatalf("first plan: %s", plan.Summary())
 	}
 	body, attrs := read(t, bucket, "a/index.html")

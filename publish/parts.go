@@ -494,7 +494,7 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts Apply
 	}
 	opts.defaults()
 	opts.Progress = &atomic.Int64{} // counts the site's objects, not these
-	if err := each(ctx, changes, opts, write); err != nil {
+	if err := each(ctx, sliceChanges(changes), opts, write); err != nil {
 		return err
 	}
 	root, err := json.Marshal(plan.root)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -233,4 +235,48 @@ func TestReadRootRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLargePlanSpills plans more uploads than a plan keeps in memory: the
+// rest are read back from its temporary file, in order, for Apply, the
+// JSON report and the CDN paths alike.
+func TestLargePlanSpills(t *testing.T) {
+	old := spillAt
+	spillAt = 3
+	t.Cleanup(func() { spillAt = old })
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "_site")
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	s := manySite(20, "v1")
+	s["/app.css"] = "body{}"
+	buildSite(t, out, s)
+	plan, _, err := Prepare(ctx, bucket, out, DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plan.Close()
+	if plan.Pages.spill == nil {
+		t.Fatal("20 pages past a limit of 3: nothing spilled")
+	}
+	k := keysOf(plan)
+	if len(k.Pages) != 20 || !slices.IsSorted(k.Pages) || !cmp.Equal(k.Assets, []string{"app.css"}) {
+		t.Fatalf("spilled plan: %+v", k)
+	}
+	j, err := json.Marshal(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(j), `"reason":"new"`); n != 21 {
+		t.Errorf("JSON plan lists %d uploads, want 21:\n%s", n, j)
+	}
+	if _, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out}); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range k.Pages {
+		if ok, _ := bucket.Exists(ctx, key); !ok {
+			t.Errorf("%s was not uploaded", key)
+		}
+	}
+	sameAsBuild(t, bucket, out)
 }

@@ -29,8 +29,8 @@ type Change struct {
 // Plan is what a publish does, in order: Assets, then Pages, then the new
 // remote manifest, then Deletes.
 type Plan struct {
-	Assets    []Change `json:"assets"`  // uploads of everything but HTML pages
-	Pages     []Change `json:"pages"`   // uploads of HTML pages, after the assets they may use
+	Assets    Changes  `json:"assets"`  // uploads of everything but HTML pages
+	Pages     Changes  `json:"pages"`   // uploads of HTML pages, after the assets they may use
 	Deletes   []Change `json:"deletes"` // keys bake published before that the build no longer has
 	Unchanged int      `json:"unchanged"`
 	Bytes     int64    `json:"bytes"` // bytes to upload, before compression
@@ -46,7 +46,25 @@ type Plan struct {
 }
 
 // Uploads returns the number of objects to upload.
-func (p *Plan) Uploads() int { return len(p.Assets) + len(p.Pages) }
+func (p *Plan) Uploads() int { return p.Assets.Len() + p.Pages.Len() }
+
+// UploadList yields the uploads in order: assets, then pages.
+func (p *Plan) UploadList() iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
+		for _, list := range []*Changes{&p.Assets, &p.Pages} {
+			for c, err := range list.All() {
+				if !yield(c, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Close releases what a large plan keeps in temporary files.
+func (p *Plan) Close() error {
+	return errors.Join(p.Assets.close(), p.Pages.close())
+}
 
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool { return p.Uploads() == 0 && len(p.Deletes) == 0 }
@@ -237,19 +255,17 @@ func (p *Plan) upload(e bake.Entry, reason string) error {
 		return fmt.Errorf("diff: %w", err)
 	}
 	c := Change{Key: key, Entry: e, Reason: reason}
-	if bake.IsHTML(e.Type) {
-		p.Pages = append(p.Pages, c)
-	} else {
-		p.Assets = append(p.Assets, c)
-	}
 	p.Bytes += e.Size
-	return nil
+	if bake.IsHTML(e.Type) {
+		return p.Pages.add(c)
+	}
+	return p.Assets.add(c)
 }
 
 // Summary describes a plan in one line.
 func (p *Plan) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d uploads (%d assets, %d pages, %d bytes), %d deletes, %d unchanged",
-		p.Uploads(), len(p.Assets), len(p.Pages), p.Bytes, len(p.Deletes), p.Unchanged)
+		p.Uploads(), p.Assets.Len(), p.Pages.Len(), p.Bytes, len(p.Deletes), p.Unchanged)
 	return b.String()
 }

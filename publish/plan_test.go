@@ -40,11 +40,17 @@ type planKeys struct {
 
 func keysOf(p *Plan) planKeys {
 	k := planKeys{Reasons: map[string]string{}, Unchanged: p.Unchanged}
-	for _, c := range p.Assets {
+	for c, err := range p.Assets.All() {
+		if err != nil {
+			panic(err)
+		}
 		k.Assets = append(k.Assets, c.Key)
 		k.Reasons[c.Key] = c.Reason
 	}
-	for _, c := range p.Pages {
+	for c, err := range p.Pages.All() {
+		if err != nil {
+			panic(err)
+		}
 		k.Pages = append(k.Pages, c.Key)
 		k.Reasons[c.Key] = c.Reason
 	}
@@ -212,8 +218,8 @@ func TestDiffHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, p := range map[string]*Plan{"Diff": fromEntries, "DiffManifests": fromLines} {
-		if len(p.Assets) != 1 || p.Assets[0].Key != "site.css" || p.Assets[0].Reason != ReasonHeaders || len(p.Pages) != 0 || p.Unchanged != 1 {
-			t.Errorf("%s: %s, assets %+v; want site.css uploaded for its headers, / unchanged", name, p.Summary(), p.Assets)
+		if k := keysOf(p); !cmp.Equal(k.Assets, []string{"site.css"}) || k.Reasons["site.css"] != ReasonHeaders || len(k.Pages) != 0 || p.Unchanged != 1 {
+			t.Errorf("%s: %s, %+v; want site.css uploaded for its headers, / unchanged", name, p.Summary(), k)
 		}
 	}
 	same, err := DiffManifests(strings.NewReader(lines), strings.NewReader(lines), DiffOptions{})

@@ -94,11 +94,14 @@ func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store 
 	if plan == nil {
 		return nil, nil, false, err
 	}
-	for _, list := range [][]Change{plan.Assets, plan.Pages} {
-		for _, c := range list {
-			if _, gerr := store.Get(c.Entry.SHA256); gerr != nil {
-				return nil, nil, false, fmt.Errorf("rollback to %s: %s: %w", id, c.Key, gerr)
-			}
+	for c, lerr := range plan.UploadList() {
+		if lerr != nil {
+			plan.Close()
+			return nil, nil, false, fmt.Errorf("rollback: %w", lerr)
+		}
+		if !store.Has(c.Entry.SHA256) {
+			plan.Close()
+			return nil, nil, false, fmt.Errorf("rollback to %s: %s: store: no file %s: it was never published from this site folder", id, c.Key, c.Entry.SHA256[:12])
 		}
 	}
 	resume, rerr := Interrupted(ctx, bucket)

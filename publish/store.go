@@ -59,6 +59,16 @@ func (s *Store) Put(sha string, data []byte) error {
 	return nil
 }
 
+// Has reports whether the store holds sha, without reading it.
+func (s *Store) Has(sha string) bool {
+	p, err := s.path(sha)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(p)
+	return err == nil
+}
+
 // Get returns the bytes stored under sha.
 func (s *Store) Get(sha string) ([]byte, error) {
 	p, err := s.path(sha)

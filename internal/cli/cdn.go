@@ -13,7 +13,11 @@ import (
 // invalidate asks CloudFront distribution to drop the paths plan changed,
 // with credentials from the usual AWS environment and files.
 func invalidate(ctx context.Context, distribution string, plan *publish.Plan) ([]string, error) {
-	paths := cdn.Paths(plan)
+	// Past the wildcard threshold of cdn.CloudFront, the paths are not kept.
+	paths, err := cdn.Paths(plan, 10_000)
+	if err != nil {
+		return nil, fmt.Errorf("cloudfront: %w", err)
+	}
 	if len(paths) == 0 {
 		return nil, nil
 	}

@@ -224,6 +224,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if plan == nil {
 		return diffErr
 	}
+	defer plan.Close()
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun}
 	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{Dir: out, Workers: f.workers, Resume: resume,
 		Release: publish.Release{Commit: gitCommit(g.dir)}, HeaderRules: rules})
@@ -295,13 +296,14 @@ func gitCommit(dir string) string {
 func printPlan(g *globals, plan *publish.Plan) {
 	const most = 50
 	n := 0
-	for _, list := range [][]publish.Change{plan.Assets, plan.Pages} {
-		for _, c := range list {
-			if n++; n <= most {
-				fmt.Fprintf(g.stdio.Out, "upload %-8s %s (%s)\n", c.Reason, c.Key, humanBytes(c.Entry.Size))
-			}
+	for c, err := range plan.UploadList() {
+		if err != nil || n == most {
+			break
 		}
+		n++
+		fmt.Fprintf(g.stdio.Out, "upload %-8s %s (%s)\n", c.Reason, c.Key, humanBytes(c.Entry.Size))
 	}
+	n = plan.Uploads()
 	for _, c := range plan.Deletes {
 		if n++; n <= most {
 			fmt.Fprintf(g.stdio.Out, "delete          %s\n", c.Key)

@@ -98,6 +98,7 @@ func runRollback(ctx context.Context, g *globals, f publishFlags, id string) err
 	if plan == nil {
 		return diffErr
 	}
+	defer plan.Close()
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun, "rollback_to": id}
 	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{From: src, Resume: resume,
 		Release: publish.Release{RollbackOf: id, Commit: gitCommit(g.dir)}, HeaderRules: rules})

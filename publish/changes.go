@@ -1,0 +1,153 @@
+package publish
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+
+	"github.com/bakehq/bake"
+)
+
+// spillAt is how many uploads a Changes list keeps in memory; the rest go
+// to a temporary file.
+var spillAt = 4096
+
+// Changes is a list of uploads, in the order they were planned. The first
+// few thousand are kept in memory, the rest in a temporary file, so that
+// the plan of a first publish of a million files takes megabytes of
+// memory, not the gigabyte its entries would.
+type Changes struct {
+	n     int
+	mem   []Change
+	spill *os.File
+	w     *bufio.Writer
+	end   int64 // bytes written to spill
+}
+
+// spilled is a change as the temporary file keeps it.
+type spilled struct {
+	Key      string `json:"k"`
+	Path     string `json:"p"`
+	SHA256   string `json:"h"`
+	Size     int64  `json:"n"`
+	Type     string `json:"t"`
+	Redirect string `json:"r,omitempty"`
+	Reason   string `json:"w"`
+}
+
+// Len returns the number of changes.
+func (c *Changes) Len() int { return c.n }
+
+func (c *Changes) add(ch Change) error {
+	c.n++
+	if len(c.mem) < spillAt {
+		c.mem = append(c.mem, ch)
+		return nil
+	}
+	if c.spill == nil {
+		f, err := os.CreateTemp("", "bake-plan-*")
+		if err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		os.Remove(f.Name()) // where the system allows it: gone when closed, or when bake exits
+		c.spill, c.w = f, bufio.NewWriterSize(f, 256<<10)
+	}
+	b, err := json.Marshal(spilled{Key: ch.Key, Path: ch.Entry.Path, SHA256: ch.Entry.SHA256, Size: ch.Entry.Size,
+		Type: ch.Entry.Type, Redirect: ch.Entry.Redirect, Reason: ch.Reason})
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := c.w.Write(b); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	c.end += int64(len(b))
+	return nil
+}
+
+// All yields the changes in order.
+func (c *Changes) All() iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
+		for _, ch := range c.mem {
+			if !yield(ch, nil) {
+				return
+			}
+		}
+		if c.spill == nil {
+			return
+		}
+		if err := c.w.Flush(); err != nil {
+			yield(Change{}, fmt.Errorf("plan: %w", err))
+			return
+		}
+		sc := bufio.NewScanner(io.NewSectionReader(c.spill, 0, c.end))
+		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+		for sc.Scan() {
+			var s spilled
+			if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+				yield(Change{}, fmt.Errorf("plan: read back: %w", err))
+				return
+			}
+			ch := Change{Key: s.Key, Reason: s.Reason,
+				Entry: bake.Entry{Path: s.Path, SHA256: s.SHA256, Size: s.Size, Type: s.Type, Redirect: s.Redirect}}
+			if !yield(ch, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			yield(Change{}, fmt.Errorf("plan: read back: %w", err))
+		}
+	}
+}
+
+// MarshalJSON writes the changes as a JSON array.
+func (c *Changes) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	i := 0
+	for ch, err := range c.All() {
+		if err != nil {
+			return nil, err
+		}
+		if i++; i > 1 {
+			b.WriteByte(',')
+		}
+		j, err := json.Marshal(ch)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(j)
+	}
+	b.WriteByte(']')
+	return b.Bytes(), nil
+}
+
+// close releases the temporary file.
+func (c *Changes) close() error {
+	if c.spill == nil {
+		return nil
+	}
+	name := c.spill.Name()
+	err := c.spill.Close()
+	os.Remove(name) // where it could not be removed while open
+	c.spill, c.w = nil, nil
+	return err
+}
+
+// ListOf returns a list of the changes cs.
+func ListOf(cs ...Change) Changes { return Changes{n: len(cs), mem: cs} }
+
+// sliceChanges yields the changes of a slice.
+func sliceChanges(cs []Change) iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
+		for _, c := range cs {
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
+}
