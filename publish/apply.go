@@ -410,22 +410,33 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 		wo.BeforeWrite = func(asFunc func(any) bool) error { return opts.BeforeWrite(c, asFunc) }
 	}
 	if opts.Compress && Compressible(c.Entry) {
-		var buf bytes.Buffer
 		// Both encoders are deterministic (gzip: no name and no time in
 		// the header): the same bytes always compress to the same object.
+		// They are pooled: each holds most of a megabyte of state.
+		z := compressors.Get().(*compressor)
+		defer compressors.Put(z)
+		z.buf.Reset()
 		var zw io.WriteCloser
 		if opts.Encoding == "br" {
-			zw = brotli.NewWriterLevel(&buf, 9)
+			if z.br == nil {
+				z.br = brotli.NewWriterLevel(&z.buf, 9)
+			}
+			z.br.Reset(&z.buf)
+			zw = z.br
 			wo.ContentEncoding = "br"
 		} else {
-			zw, _ = gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+			if z.gz == nil {
+				z.gz, _ = gzip.NewWriterLevel(&z.buf, gzip.DefaultCompression)
+			}
+			z.gz.Reset(&z.buf)
+			zw = z.gz
 			wo.ContentEncoding = "gzip"
 		}
 		zw.Write(data)
 		if err := zw.Close(); err != nil {
 			return 0, err
 		}
-		data = buf.Bytes()
+		data = z.buf.Bytes()
 	}
 	if err := bucket.WriteAll(ctx, c.Key, data, wo); err != nil {
 		return 0, err
@@ -454,3 +465,12 @@ func checkGeneration(ctx context.Context, src Source, plan *Plan) error {
 	}
 	return nil
 }
+
+// compressor is a pooled encoder and its output buffer.
+type compressor struct {
+	buf bytes.Buffer
+	gz  *gzip.Writer
+	br  *brotli.Writer
+}
+
+var compressors = sync.Pool{New: func() any { return new(compressor) }}
