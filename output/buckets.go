@@ -63,7 +63,7 @@ func (s *bucketSums) store(ctx context.Context, tx *sql.Tx) error {
 
 // markBuckets forgets the sums of the buckets whose paths u changes; the
 // next [Index.Buckets] computes them again.
-func markBuckets(ctx context.Context, tx *sql.Tx, u Update) error {
+func markBuckets(ctx context.Context, st *stmts, u Update) error {
 	seen := map[int]bool{}
 	mark := func(p string) error {
 		b := bake.PathBucket(p)
@@ -71,7 +71,7 @@ func markBuckets(ctx context.Context, tx *sql.Tx, u Update) error {
 			return nil
 		}
 		seen[b] = true
-		_, err := tx.ExecContext(ctx, "INSERT INTO buckets (b, digest, files) VALUES (?, NULL, 0) ON CONFLICT (b) DO UPDATE SET digest = NULL", b)
+		_, err := st.exec(ctx, "INSERT INTO buckets (b, digest, files) VALUES (?, NULL, 0) ON CONFLICT (b) DO UPDATE SET digest = NULL", b)
 		return err
 	}
 	for _, p := range u.Remove {

@@ -358,13 +358,15 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		return fmt.Errorf("update index: %w", err)
 	}
 	defer tx.Rollback()
+	st := &stmts{tx: tx, m: map[string]*sql.Stmt{}}
+	defer st.close()
 	dropDeps := func(id int64, line string) error {
 		old, err := decodeLine(line)
 		if err != nil {
 			return err
 		}
 		for _, d := range old.Deps {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
+			if _, err := st.exec(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
 				return err
 			}
 		}
@@ -373,7 +375,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 	for _, p := range u.Remove {
 		var id int64
 		var line string
-		err := tx.QueryRowContext(ctx, "SELECT id, line FROM pages WHERE path = ?", p).Scan(&id, &line)
+		err := st.queryRow(ctx, "SELECT id, line FROM pages WHERE path = ?", p).Scan(&id, &line)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -383,10 +385,10 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		if err := dropDeps(id, line); err != nil {
 			return fmt.Errorf("update index: remove %s: %w", p, err)
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM pages WHERE id = ?", id); err != nil {
+		if _, err := st.exec(ctx, "DELETE FROM pages WHERE id = ?", id); err != nil {
 			return fmt.Errorf("update index: remove %s: %w", p, err)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO trash (path) VALUES (?)", p); err != nil {
+		if _, err := st.exec(ctx, "INSERT OR IGNORE INTO trash (path) VALUES (?)", p); err != nil {
 			return fmt.Errorf("update index: remove %s: %w", p, err)
 		}
 	}
@@ -394,10 +396,10 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		e := &r.Entry
 		var id int64
 		var line string
-		err := tx.QueryRowContext(ctx, "SELECT id, line FROM pages WHERE path = ?", e.Path).Scan(&id, &line)
+		err := st.queryRow(ctx, "SELECT id, line FROM pages WHERE path = ?", e.Path).Scan(&id, &line)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.ExecContext(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), bake.PathBucket(e.Path))
+			res, err := st.exec(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), bake.PathBucket(e.Path))
 			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
@@ -417,33 +419,33 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 				if _, keep := slices.BinarySearch(e.Deps, d); keep {
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
+				if _, err := st.exec(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), id); err != nil {
+			if _, err := st.exec(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), id); err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
 			for _, d := range e.Deps {
 				if _, had := slices.BinarySearch(old.Deps, d); had {
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
+				if _, err := st.exec(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM trash WHERE path = ?", e.Path); err != nil {
+			if _, err := st.exec(ctx, "DELETE FROM trash WHERE path = ?", e.Path); err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
 			continue
 		}
 		for _, d := range e.Deps {
-			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
+			if _, err := st.exec(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
 		}
 		// A page put back at a path removed earlier is no longer trash.
-		if _, err := tx.ExecContext(ctx, "DELETE FROM trash WHERE path = ?", e.Path); err != nil {
+		if _, err := st.exec(ctx, "DELETE FROM trash WHERE path = ?", e.Path); err != nil {
 			return fmt.Errorf("update index: put %s: %w", e.Path, err)
 		}
 	}
@@ -452,10 +454,10 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 			return fmt.Errorf("update index: %w", err)
 		}
 	}
-	if err := markBuckets(ctx, tx, u); err != nil {
+	if err := markBuckets(ctx, st, u); err != nil {
 		return fmt.Errorf("update index: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation', ?)", newGeneration()); err != nil {
+	if _, err := st.exec(ctx, "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation', ?)", newGeneration()); err != nil {
 		return fmt.Errorf("update index: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -463,6 +465,54 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 	}
 	return nil
 }
+
+// stmts prepares each statement of a transaction once: an incremental
+// update runs the same few statements for every page it writes.
+type stmts struct {
+	tx  *sql.Tx
+	m   map[string]*sql.Stmt
+	err error
+}
+
+func (s *stmts) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.m[query]; ok {
+		return st, nil
+	}
+	st, err := s.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.m[query] = st
+	return st, nil
+}
+
+func (s *stmts) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *stmts) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := s.get(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (s *stmts) close() {
+	for _, st := range s.m {
+		st.Close()
+	}
+}
+
+type scanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 func putValues(ctx context.Context, tx *sql.Tx, values map[string]string) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE name LIKE 'site:%'"); err != nil {
