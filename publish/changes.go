@@ -104,26 +104,59 @@ func (c *Changes) All() iter.Seq2[Change, error] {
 	}
 }
 
-// MarshalJSON writes the changes as a JSON array.
+// MarshalJSON returns the changes as a JSON array.
 func (c *Changes) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
-	b.WriteByte('[')
+	if err := writeJSONList(&b, c.All()); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeJSONList writes changes to w as a JSON array, one element a line.
+func writeJSONList(w io.Writer, changes iter.Seq2[Change, error]) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteByte('[')
 	i := 0
-	for ch, err := range c.All() {
+	for ch, err := range changes {
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if i++; i > 1 {
-			b.WriteByte(',')
+			bw.WriteByte(',')
 		}
+		bw.WriteString("\n    ")
 		j, err := json.Marshal(ch)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		b.Write(j)
+		bw.Write(j)
 	}
-	b.WriteByte(']')
-	return b.Bytes(), nil
+	if i > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteByte(']')
+	return bw.Flush()
+}
+
+// WriteJSON writes the plan to w as JSON, as json.Marshal would but a
+// change at a time: the plan of a million uploads is not held in memory
+// as text.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	lists := []struct {
+		name string
+		seq  iter.Seq2[Change, error]
+	}{{"assets", p.Assets.All()}, {"pages", p.Pages.All()}, {"deletes", sliceChanges(p.Deletes)}}
+	io.WriteString(w, "{")
+	for _, l := range lists {
+		fmt.Fprintf(w, "\n  %q: ", l.name)
+		if err := writeJSONList(w, l.seq); err != nil {
+			return err
+		}
+		io.WriteString(w, ",")
+	}
+	_, err := fmt.Fprintf(w, "\n  \"unchanged\": %d,\n  \"bytes\": %d\n}", p.Unchanged, p.Bytes)
+	return err
 }
 
 // close releases the temporary file.

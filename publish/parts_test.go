@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -269,6 +270,22 @@ func TestLargePlanSpills(t *testing.T) {
 	}
 	if n := strings.Count(string(j), `"reason":"new"`); n != 21 {
 		t.Errorf("JSON plan lists %d uploads, want 21:\n%s", n, j)
+	}
+	// WriteJSON, which streams it, says the same.
+	var streamed bytes.Buffer
+	if err := plan.WriteJSON(&streamed); err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	if err := json.Unmarshal(j, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(streamed.Bytes(), &b); err != nil {
+		t.Fatalf("WriteJSON: %v\n%s", err, streamed.String())
+	}
+	a.(map[string]any)["deletes"] = []any{} // json.Marshal says null for none
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("WriteJSON differs from json.Marshal (-Marshal +WriteJSON):\n%s", diff)
 	}
 	if _, err := Apply(ctx, bucket, plan, ApplyOptions{Dir: out}); err != nil {
 		t.Fatal(err)

@@ -1,16 +1,20 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -190,9 +194,7 @@ func (t *target) apply(ctx context.Context, g *globals, plan *publish.Plan, opts
 	}
 	report["peak_rss_bytes"] = peakRSS()
 	if asJSON {
-		enc := json.NewEncoder(g.stdio.Out)
-		enc.SetIndent("", "  ")
-		enc.Encode(report)
+		writeReport(g.stdio.Out, report)
 	} else if res != nil && err == nil {
 		fmt.Fprintf(g.stdio.Out, "published to %s: %d uploaded (%s sent), %d deleted, %d unchanged in %.2fs; release %s\n",
 			t.name, res.Uploaded, humanBytes(res.BytesSent), res.Deleted, plan.Unchanged, res.Seconds, res.Release)
@@ -274,7 +276,7 @@ func (t *target) headerRules(ctx context.Context, opts *publish.DiffOptions) ([]
 func (t *target) run(ctx context.Context, g *globals, f publishFlags, plan *publish.Plan, diffErr error, report map[string]any, opts publish.ApplyOptions) error {
 	if f.dryRun || diffErr != nil {
 		if f.json {
-			json.NewEncoder(g.stdio.Out).Encode(report)
+			writeReport(g.stdio.Out, report)
 		} else {
 			printPlan(g, plan)
 		}
@@ -313,4 +315,31 @@ func printPlan(g *globals, plan *publish.Plan) {
 		fmt.Fprintf(g.stdio.Out, "… and %d more (--json lists them all)\n", n-most)
 	}
 	fmt.Fprintf(g.stdio.Out, "plan: %s\n", plan.Summary())
+}
+
+// writeReport prints a publish or rollback report as JSON, its plan a
+// change at a time (see publish.Plan.WriteJSON).
+func writeReport(w io.Writer, report map[string]any) error {
+	bw := bufio.NewWriter(w)
+	keys := slices.Sorted(maps.Keys(report))
+	bw.WriteString("{")
+	for i, k := range keys {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		fmt.Fprintf(bw, "\n  %q: ", k)
+		if plan, ok := report[k].(*publish.Plan); ok {
+			if err := plan.WriteJSON(bw); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := json.MarshalIndent(report[k], "  ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
 }
