@@ -83,6 +83,8 @@ type Index interface {
 	Outline(ctx context.Context) iter.Seq2[Entry, error]
 	// Value returns a value stored with the build (see [Updater.State]), or "".
 	Value(ctx context.Context, name string) (string, error)
+	// ReadFile returns the bytes of the build's file at path (a URL path).
+	ReadFile(ctx context.Context, path string) ([]byte, error)
 }
 
 // Updater is a [Site] that can bring an earlier build up to date by

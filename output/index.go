@@ -100,6 +100,26 @@ func (x *Index) Lookup(ctx context.Context, path string) (bake.Entry, bool, erro
 	return DecodeLine(line)
 }
 
+// ReadFile returns the bytes of the file at path in the build folder the
+// index describes.
+func (x *Index) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	name, err := bake.FileName(path)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(filepath.Dir(x.path)) // <dir>/.bake/index.db
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read build: %w", err)
+	}
+	defer root.Close()
+	b, err := root.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read build: %w", err)
+	}
+	return b, nil
+}
+
 // Line returns the manifest line of the entry at path, undecoded: a
 // caller that may need only its digest ([LineDigest]) reads it once.
 func (x *Index) Line(ctx context.Context, path string) (string, bool, error) {

@@ -322,7 +322,8 @@ type sitemapCollector struct {
 	exclude []string
 }
 
-const sitemapMax = 50000
+// sitemapMax is the most URLs a sitemap file lists (the protocol's limit).
+var sitemapMax = 50000
 
 func newSitemapCollector(exclude []string) (*sitemapCollector, error) {
 	f, err := os.CreateTemp("", "bake-sitemap-*")
@@ -378,6 +379,13 @@ func (c *sitemapCollector) sorted() ([]string, error) {
 	return lines, nil
 }
 
+// sitemapPart returns the path of part i (from 0) of a sitemap split in
+// parts: /sitemap.xml → /sitemap-1.xml, …
+func sitemapPart(r *Route, i int) string {
+	dir := r.Path[:strings.LastIndexByte(r.Path, '/')+1]
+	return dir + strings.TrimSuffix(r.Path[len(dir):], ".xml") + "-" + strconv.Itoa(i+1) + ".xml"
+}
+
 // sitemapPages yields the sitemap, split into an index and parts past
 // 50,000 URLs.
 func (b *buildRun) sitemapPages(r *Route) bool {
@@ -395,10 +403,7 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 	deps = bake.SortDeps(deps)
 	const ct = "application/xml; charset=utf-8"
 	base := b.site.cfg.Site.BaseURL
-	part := func(i int) string {
-		dir := r.Path[:strings.LastIndexByte(r.Path, '/')+1]
-		return dir + strings.TrimSuffix(r.Path[len(dir):], ".xml") + "-" + strconv.Itoa(i+1) + ".xml"
-	}
+	part := func(i int) string { return sitemapPart(r, i) }
 	lines, err := c.sorted()
 	if err != nil {
 		return b.fail(r, r.Path, "", fmt.Errorf("sitemap: %w", err))

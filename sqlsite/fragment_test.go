@@ -143,3 +143,48 @@ func TestUpdateRendersOnlyMovedListPages(t *testing.T) {
 	o.full(o.out("full"))
 	o.compare("unpublish post 6")
 }
+
+// TestIncrementalSitemapFromFiles checks that an incremental build that
+// adds and removes pages rewrites the sitemap from the last build's
+// sitemap files (split in parts here, with escaped URLs), not from the
+// index, and still equals a full build; a damaged sitemap file makes it
+// read the index instead, with the same result.
+func TestIncrementalSitemapFromFiles(t *testing.T) {
+	defer sqlsite.SetSitemapMax(3)()
+	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
+	o.full(o.out("inc"))
+	if _, err := os.Stat(filepath.Join(o.out("inc"), "sitemap-2.xml")); err != nil {
+		t.Fatalf("the sitemap is not split in parts: %v", err)
+	}
+	before := sqlsite.SitemapFallbacks()
+	steps := []struct {
+		what, sql string
+		change    bake.Change
+	}{
+		{"insert a post with an escaped slug", "INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (40, 'caf\u00e9-&-\"q\"', 'Caf\u00e9', 'notes', 'Body.', TRUE, '2025-09-01 00:00:00')",
+			bake.Change{Dep: bake.RowDep("posts", "40"), Op: bake.OpInsert}},
+		{"unpublish post 2", "UPDATE posts SET published = FALSE WHERE id = 2",
+			bake.Change{Dep: bake.RowDep("posts", "2"), Op: bake.OpUpdate, Columns: []string{"published"}}},
+	}
+	for _, s := range steps {
+		o.exec(s.sql)
+		o.incremental([]bake.Change{s.change}, s.what)
+		o.full(o.out("full"))
+		o.compare(s.what)
+	}
+	if n := sqlsite.SitemapFallbacks() - before; n != 0 {
+		t.Errorf("%d of %d incremental builds read the sitemap's URLs from the index, want none", n, len(steps))
+	}
+
+	if err := os.WriteFile(filepath.Join(o.out("inc"), "sitemap-1.xml"), []byte("<?xml damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.exec("UPDATE posts SET published = TRUE WHERE id = 2")
+	o.incremental([]bake.Change{{Dep: bake.RowDep("posts", "2"), Op: bake.OpUpdate, Columns: []string{"published"}}}, "publish post 2 again")
+	o.full(o.out("full"))
+	o.compare("publish post 2 again, sitemap damaged")
+	if n := sqlsite.SitemapFallbacks() - before; n != 1 {
+		t.Errorf("after a damaged sitemap file, %d builds read the index, want 1", n)
+	}
+}

@@ -253,19 +253,29 @@ func (u *updateRun) sitemaps() bool {
 			sm.addPath(path, it.lastmod)
 		}
 	}
-	for e, err := range u.prev.Outline(ctx) {
-		if err != nil {
-			u.fail(err)
-			return false
-		}
-		for len(added) > 0 && added[0] < e.Path {
+	merge := func(path string, it sitemapItem) {
+		for len(added) > 0 && added[0] < path {
 			addItem(added[0], u.sitemapDelta[added[0]])
 			added = added[1:]
 		}
-		if len(added) > 0 && added[0] == e.Path {
-			continue // replaced: added below, in order
+		if len(added) > 0 && added[0] == path {
+			return // replaced: added below, in order
 		}
-		addItem(e.Path, s.sitemapItem(e.Route, e.Type, e.Redirect, e.Path, e.LastMod.Unix(), !e.LastMod.IsZero()))
+		addItem(path, it)
+	}
+	if prev, ok := u.prevSitemap(r); ok {
+		for _, p := range prev {
+			merge(p.path, sitemapItem{in: true, lastmod: p.lastmod})
+		}
+	} else {
+		sitemapFallbacks.Add(1)
+		for e, err := range u.prev.Outline(ctx) {
+			if err != nil {
+				u.fail(err)
+				return false
+			}
+			merge(e.Path, s.sitemapItem(e.Route, e.Type, e.Redirect, e.Path, e.LastMod.Unix(), !e.LastMod.IsZero()))
+		}
 	}
 	for _, p := range added {
 		addItem(p, u.sitemapDelta[p])

@@ -1,0 +1,13 @@
+package sqlsite
+
+// SitemapFallbacks counts the incremental builds that read the sitemap's
+// URLs from the index because the last build's sitemap files could not be
+// read back.
+func SitemapFallbacks() int64 { return sitemapFallbacks.Load() }
+
+// SetSitemapMax sets the most URLs a sitemap file lists, for a test.
+func SetSitemapMax(n int) (restore func()) {
+	old := sitemapMax
+	sitemapMax = n
+	return func() { sitemapMax = old }
+}
