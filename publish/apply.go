@@ -219,7 +219,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 			return res, fmt.Errorf("publish: %w", err)
 		}
 	}
-	if err := writeParts(ctx, bucket, plan, opts); err != nil {
+	if err := writeParts(ctx, bucket, plan, src, opts); err != nil {
 		return res, err
 	}
 	if opts.HeaderRules != nil {

@@ -145,7 +145,7 @@ func TestIndexLines(t *testing.T) {
 	if first.Uploads() != len(es) || len(first.parts) == 0 {
 		t.Fatalf("first publish: %s, %d parts to store", first.Summary(), len(first.parts))
 	}
-	if err := writeParts(ctx, bucket, first, ApplyOptions{}); err != nil {
+	if err := writeParts(ctx, bucket, first, nil, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	root, err := ReadRoot(ctx, bucket)

@@ -350,11 +350,18 @@ func (emptySide) lines(context.Context, bucketRange) iter.Seq2[line, error] {
 	return noLines
 }
 
-// partData is a part to store: its name and compressed bytes.
+// partData is a part to store: its name, and its compressed bytes unless
+// they were dropped to bound the memory of a large plan (then Apply reads
+// the part from the build's index again).
 type partData struct {
-	key  string
+	r    bucketRange
+	part Part
 	data []byte
 }
+
+// keepParts is how many bytes of compressed parts a plan keeps; past it,
+// parts are read again when they are stored.
+var keepParts = 8 << 20
 
 // partWriter compresses the lines of a part as the diff reads them, and
 // names the part from what it read, by the rule of partOf.
@@ -437,6 +444,7 @@ func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, op
 		return false
 	}
 	root := &Root{Version: rootVersion}
+	kept := 0 // bytes of parts kept
 	for _, r := range ranges {
 		lp, ok := local.part(r)
 		if !ok {
@@ -467,7 +475,12 @@ func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, op
 			if got != lp {
 				return nil, fmt.Errorf("diff: %s: %w", r, ErrBuildChanged)
 			}
-			d.plan.parts = append(d.plan.parts, partData{key: lp.Key, data: data})
+			pd := partData{r: r, part: lp}
+			if kept+len(data) <= keepParts {
+				pd.data = bytes.Clone(data) // not the buffer's spare capacity
+				kept += len(pd.data)
+			}
+			d.plan.parts = append(d.plan.parts, pd)
 		}
 	}
 	d.plan.root = root
@@ -475,26 +488,61 @@ func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, op
 }
 
 // writeParts stores the parts of a plan the bucket does not have, then
-// the root that lists them.
-func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptions) error {
+// the root that lists them. A part the plan did not keep is read again
+// from the build's index (src), and must still have its name.
+func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source, opts ApplyOptions) error {
 	if plan.root == nil {
 		return errors.New("publish: the plan has no manifest to store (make it with Prepare)")
 	}
+	var idx *output.Index
+	byKey := map[string]partData{}
 	var changes []Change
-	data := map[string][]byte{}
 	for _, p := range plan.parts {
-		k := PartObject(p.key)
-		if _, dup := data[k]; !dup {
-			changes = append(changes, Change{Key: k})
-			data[k] = p.data
+		k := PartObject(p.part.Key)
+		if _, dup := byKey[k]; dup {
+			continue
+		}
+		byKey[k] = p
+		changes = append(changes, Change{Key: k})
+		if p.data == nil && idx == nil {
+			d, ok := src.(dirSource)
+			if !ok {
+				return errors.New("publish: a manifest part to store was not kept, and there is no build to read it from")
+			}
+			var err error
+			if idx, err = output.OpenIndex(ctx, d.dir); err != nil {
+				return fmt.Errorf("publish: %w", err)
+			}
+			defer idx.Close()
 		}
 	}
 	write := func(ctx context.Context, c Change) error {
-		return bucket.WriteAll(ctx, c.Key, data[c.Key], &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})
+		p := byKey[c.Key]
+		data := p.data
+		if data == nil {
+			w := newPartWriter(p.r)
+			for _, err := range w.tee(indexSide{idx: idx}.lines(ctx, p.r)) {
+				if err != nil {
+					return err
+				}
+			}
+			got, b, err := w.close()
+			if err != nil {
+				return err
+			}
+			if got != p.part {
+				return fmt.Errorf("%w: %s", errIntegrity, ErrBuildChanged)
+			}
+			data = b
+		}
+		return bucket.WriteAll(ctx, c.Key, data, &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})
 	}
 	opts.defaults()
 	opts.Progress = &atomic.Int64{} // counts the site's objects, not these
 	if err := each(ctx, sliceChanges(changes), opts, write); err != nil {
+		if errors.Is(err, errIntegrity) {
+			return fmt.Errorf("publish: %w", ErrBuildChanged)
+		}
 		return err
 	}
 	root, err := json.Marshal(plan.root)

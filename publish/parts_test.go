@@ -240,11 +240,12 @@ func TestReadRootRejects(t *testing.T) {
 
 // TestLargePlanSpills plans more uploads than a plan keeps in memory: the
 // rest are read back from its temporary file, in order, for Apply, the
-// JSON report and the CDN paths alike.
+// JSON report and the CDN paths alike; the manifest's parts, not kept
+// either, are read again from the build when they are stored.
 func TestLargePlanSpills(t *testing.T) {
-	old := spillAt
-	spillAt = 3
-	t.Cleanup(func() { spillAt = old })
+	old, oldParts := spillAt, keepParts
+	spillAt, keepParts = 3, 0 // and no part kept: Apply reads them again
+	t.Cleanup(func() { spillAt, keepParts = old, oldParts })
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	bucket := memblob.OpenBucket(nil)
@@ -259,6 +260,9 @@ func TestLargePlanSpills(t *testing.T) {
 	defer plan.Close()
 	if plan.Pages.spill == nil {
 		t.Fatal("20 pages past a limit of 3: nothing spilled")
+	}
+	if len(plan.parts) == 0 || plan.parts[0].data != nil {
+		t.Fatalf("parts kept in the plan: %d, first with %d bytes", len(plan.parts), len(plan.parts[0].data))
 	}
 	k := keysOf(plan)
 	if len(k.Pages) != 20 || !slices.IsSorted(k.Pages) || !cmp.Equal(k.Assets, []string{"app.css"}) {
