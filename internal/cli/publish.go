@@ -46,7 +46,10 @@ func publishCmd(g *globals) *cobra.Command {
 at the last publish, and uploads only new and changed files: assets first,
 then pages, then the new manifest, then deletes, so the live site never has
 a page whose assets are missing. Deletes touch only keys bake published,
-and stop above max_deletes (default 256) unless --force.
+and stop above max_deletes (default 256) unless --force. The manifest is
+kept in the target in parts (.bake/manifest.json lists them): a publish
+that changes a few pages reads and writes a few small parts, whatever the
+size of the site.
 
 The target is [publish] url of bake.toml, or --to: a folder path,
 file:///srv/www, or s3://bucket?region=us-east-1 (S3-compatible servers:
