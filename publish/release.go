@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bakehq/bake"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -115,17 +114,4 @@ func ReleaseRoot(ctx context.Context, bucket *blob.Bucket, id string) (*Root, er
 		return nil, fmt.Errorf("read release %s: %w", id, err)
 	}
 	return rec.Manifest, nil
-}
-
-// ReleaseManifest returns every entry of the manifest a release put live.
-func ReleaseManifest(ctx context.Context, bucket *blob.Bucket, id string) (*bake.Manifest, error) {
-	root, err := ReleaseRoot(ctx, bucket, id)
-	if err != nil {
-		return nil, err
-	}
-	m, err := rootManifest(ctx, bucket, root)
-	if err != nil {
-		return nil, fmt.Errorf("read release %s: %w", id, err)
-	}
-	return m, nil
 }
