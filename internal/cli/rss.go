@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // peakRSS returns the peak resident memory of this process, in bytes. On
@@ -25,11 +24,7 @@ func peakRSS() int64 {
 			}
 		}
 	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		return ru.Maxrss * 1024
-	}
-	return 0
+	return rusagePeak()
 }
 
 // tuneGC lets the heap grow further between collections than Go's default,
