@@ -300,15 +300,11 @@ func gitCommit(dir string) string {
 // printPlan lists a plan for people: each upload with its reason, each delete.
 func printPlan(g *globals, plan *publish.Plan) {
 	const most = 50
-	n := 0
-	for c, err := range plan.UploadList() {
-		if err != nil || n == most {
-			break
-		}
-		n++
+	first := firstUploads(plan, most)
+	for _, c := range first {
 		fmt.Fprintf(g.stdio.Out, "upload %-8s %s (%s)\n", c.Reason, c.Key, humanBytes(c.Entry.Size))
 	}
-	n = plan.Uploads()
+	n := plan.Uploads()
 	for _, c := range plan.Deletes {
 		if n++; n <= most {
 			fmt.Fprintf(g.stdio.Out, "delete          %s\n", c.Key)
@@ -345,4 +341,34 @@ func writeReport(w io.Writer, report map[string]any) error {
 	}
 	bw.WriteString("\n}\n")
 	return bw.Flush()
+}
+
+// firstUploads returns the first most uploads of plan in the order they go
+// (assets, then pages), each sorted by key: a plan lists them part by part
+// of the manifest, which is not an order people read.
+func firstUploads(plan *publish.Plan, most int) []publish.Change {
+	order := func(a, b publish.Change) int {
+		if ha, hb := bake.IsHTML(a.Entry.Type), bake.IsHTML(b.Entry.Type); ha != hb {
+			if hb {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Key, b.Key)
+	}
+	var first []publish.Change
+	for c, err := range plan.UploadList() {
+		if err != nil {
+			break
+		}
+		if len(first) == most && order(c, first[most-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(first, c, order)
+		first = slices.Insert(first, i, c)
+		if len(first) > most {
+			first = first[:most]
+		}
+	}
+	return first
 }
