@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,6 +50,29 @@ func writeSiteFiles(t *testing.T, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// writeItemsSite writes a site of one detail route over n rows made by
+// SQLite itself, titled prefix followed by the row's id, each page padded
+// to about 200 bytes: the site the kill tests build and interrupt.
+func writeItemsSite(t *testing.T, dir string, n int, prefix string) {
+	t.Helper()
+	writeSiteFiles(t, dir, map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+seed = "seed.sql"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{id}/"
+query = "SELECT * FROM items"
+template = "item.html"
+`,
+		"seed.sql": `CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + strconv.Itoa(n) + `)
+INSERT INTO items SELECT i, '` + prefix + `' || i FROM n;`,
+		"templates/item.html": `<h1>{{.Row.title}}</h1>{{printf "%0200d" .Row.id}}`,
+	})
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -22,24 +22,7 @@ func TestKilledBuildLeavesPreviousBuild(t *testing.T) {
 		t.Skip("builds a 20,000-page site twice")
 	}
 	dir := t.TempDir()
-	files := map[string]string{
-		"bake.toml": `[database]
-url = "site.db"
-seed = "seed.sql"
-[[route]]
-name = "item"
-kind = "detail"
-path = "/items/{id}/"
-query = "SELECT * FROM items"
-template = "item.html"
-`,
-		// 20,000 rows made by SQLite itself.
-		"seed.sql": `CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT);
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
-INSERT INTO items SELECT i, 'v1 item ' || i FROM n;`,
-		"templates/item.html": `<h1>{{.Row.title}}</h1>{{printf "%0200d" .Row.id}}`,
-	}
-	writeSiteFiles(t, dir, files)
+	writeItemsSite(t, dir, 20000, "v1 item ")
 	bake := func(args ...string) *exec.Cmd { return bakeCommand(dir, args...) }
 	if out, err := bake("build", "-q").CombinedOutput(); err != nil {
 		t.Fatalf("first build: %v\n%s", err, out)

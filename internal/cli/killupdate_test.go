@@ -33,22 +33,7 @@ func TestKilledIncrementalBuildLosesNoChange(t *testing.T) {
 		n = 5000
 	}
 	dir := t.TempDir()
-	writeSiteFiles(t, dir, map[string]string{
-		"bake.toml": `[database]
-url = "site.db"
-seed = "seed.sql"
-[[route]]
-name = "item"
-kind = "detail"
-path = "/items/{id}/"
-query = "SELECT * FROM items"
-template = "item.html"
-`,
-		"seed.sql": `CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT);
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + strconv.Itoa(n) + `)
-INSERT INTO items SELECT i, 'v1 ' || i FROM n;`,
-		"templates/item.html": `<h1>{{.Row.title}}</h1>{{printf "%0200d" .Row.id}}`,
-	})
+	writeItemsSite(t, dir, n, "v1 ")
 	page := func(version string, id int) string {
 		return fmt.Sprintf("<h1>%s %d</h1>%0200d", version, id, id)
 	}
