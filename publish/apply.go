@@ -249,7 +249,7 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		}
 	}
 	for _, phase := range [][]Change{pages, assets} {
-		if err := each(ctx, sliceChanges(phase), opts, del); err != nil {
+		if err := each(ctx, all(phase), opts, del); err != nil {
 			return res, err
 		}
 	}

@@ -146,7 +146,7 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	lists := []struct {
 		name string
 		seq  iter.Seq2[Change, error]
-	}{{"assets", p.Assets.All()}, {"pages", p.Pages.All()}, {"deletes", sliceChanges(p.Deletes)}}
+	}{{"assets", p.Assets.All()}, {"pages", p.Pages.All()}, {"deletes", all(p.Deletes)}}
 	io.WriteString(w, "{")
 	for _, l := range lists {
 		fmt.Fprintf(w, "\n  %q: ", l.name)
@@ -174,11 +174,12 @@ func (c *Changes) close() error {
 // ListOf returns a list of the changes cs.
 func ListOf(cs ...Change) Changes { return Changes{n: len(cs), mem: cs} }
 
-// sliceChanges yields the changes of a slice.
-func sliceChanges(cs []Change) iter.Seq2[Change, error] {
-	return func(yield func(Change, error) bool) {
-		for _, c := range cs {
-			if !yield(c, nil) {
+// all yields the elements of a slice, with no error: a slice where a
+// stream that may fail is expected.
+func all[T any](xs []T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for _, x := range xs {
+			if !yield(x, nil) {
 				return
 			}
 		}

@@ -178,15 +178,5 @@ func (d *differ) lines(ls, rs iter.Seq2[line, error]) error {
 			r, errR, okR = nextR()
 		}
 	}
-	return d.entries(entrySeq(lefts), entrySeq(rights))
-}
-
-func entrySeq(es []bake.Entry) iter.Seq2[bake.Entry, error] {
-	return func(yield func(bake.Entry, error) bool) {
-		for _, e := range es {
-			if !yield(e, nil) {
-				return
-			}
-		}
-	}
+	return d.entries(all(lefts), all(rights))
 }

@@ -539,7 +539,7 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 	}
 	opts.defaults()
 	opts.Progress = &atomic.Int64{} // counts the site's objects, not these
-	if err := each(ctx, sliceChanges(changes), opts, write); err != nil {
+	if err := each(ctx, all(changes), opts, write); err != nil {
 		if errors.Is(err, errIntegrity) {
 			return fmt.Errorf("publish: %w", ErrBuildChanged)
 		}
