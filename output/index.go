@@ -97,7 +97,8 @@ func (x *Index) Lookup(ctx context.Context, path string) (bake.Entry, bool, erro
 	if !ok || err != nil {
 		return bake.Entry{}, false, err
 	}
-	return DecodeLine(line)
+	e, err := decodeLine(line)
+	return e, err == nil, err
 }
 
 // ReadFile returns the bytes of the file at path in the build folder the
@@ -132,12 +133,6 @@ func (x *Index) Line(ctx context.Context, path string) (string, bool, error) {
 		return "", false, fmt.Errorf("look up %s in index: %w", path, err)
 	}
 	return line, true, nil
-}
-
-// DecodeLine decodes a manifest line of the index ([Index.Line]).
-func DecodeLine(line string) (bake.Entry, bool, error) {
-	e, err := decodeLine(line)
-	return e, err == nil, err
 }
 
 // LineDigest returns the input digest ([bake.Page.Digest]) of a manifest
@@ -260,18 +255,8 @@ func lastModValue(t time.Time) any {
 // ending in a newline: the JSON lines of a manifest file without its header.
 // The slice is reused between iterations.
 func (x *Index) Lines(ctx context.Context) iter.Seq2[[]byte, error] {
-	return x.lines(ctx, "SELECT line FROM pages ORDER BY path")
-}
-
-// PublishLines streams the lines of every entry as a publish records them
-// ([bake.PublishLine]), like Lines: half the bytes to read.
-func (x *Index) PublishLines(ctx context.Context) iter.Seq2[[]byte, error] {
-	return x.lines(ctx, "SELECT pub FROM pages ORDER BY path")
-}
-
-func (x *Index) lines(ctx context.Context, query string) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		rows, err := x.db.QueryContext(ctx, query)
+		rows, err := x.db.QueryContext(ctx, "SELECT line FROM pages ORDER BY path")
 		if err != nil {
 			yield(nil, fmt.Errorf("read index: %w", err))
 			return
