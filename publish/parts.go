@@ -123,11 +123,6 @@ func (r *Root) check() error {
 	return nil
 }
 
-func isDigest(s string) bool {
-	_, err := hex.DecodeString(s)
-	return len(s) == 64 && err == nil
-}
-
 // ReadRoot returns the manifest of the last publish to bucket, or nil
 // when there is none.
 func ReadRoot(ctx context.Context, bucket *blob.Bucket) (*Root, error) {

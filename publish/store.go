@@ -19,15 +19,24 @@ type Store struct {
 }
 
 func (s *Store) path(sha string) (string, error) {
-	if len(sha) != 64 {
+	if !isDigest(sha) {
 		return "", fmt.Errorf("store: %q is not a SHA-256", sha)
 	}
-	for _, c := range sha {
+	return filepath.Join(s.Dir, sha[:2], sha), nil
+}
+
+// isDigest reports whether s is a SHA-256 as bake writes it: 64 lowercase
+// hex digits (a stored file's name, a manifest part's name).
+func isDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return "", fmt.Errorf("store: %q is not a SHA-256", sha)
+			return false
 		}
 	}
-	return filepath.Join(s.Dir, sha[:2], sha), nil
+	return true
 }
 
 // Put stores data under sha unless it is there already.
