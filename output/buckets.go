@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
-	"hash"
 	"iter"
 
 	"github.com/bakehq/bake"
@@ -22,44 +21,55 @@ type BucketSum struct {
 
 var emptyDigest = sha256.Sum256(nil)
 
-// bucketSums computes the sums of a full build as its entries are added,
-// in path order.
-type bucketSums struct {
-	h     [bake.Buckets]hash.Hash
-	files [bake.Buckets]int
-}
-
-// add counts the published line pub of path and returns its bucket.
-func (s *bucketSums) add(path string, pub []byte) int {
-	b := bake.PathBucket(path)
-	if s.h[b] == nil {
-		s.h[b] = sha256.New()
-	}
-	s.h[b].Write(pub)
-	s.h[b].Write(newline)
-	s.files[b]++
-	return b
-}
-
-var newline = []byte{'\n'}
-
-// store writes the sums of the buckets that have files.
-func (s *bucketSums) store(ctx context.Context, tx *sql.Tx) error {
+// storeBucketSums computes the sum of every bucket that has files, in one
+// pass over the pages in bucket and path order, and stores them.
+func storeBucketSums(ctx context.Context, tx *sql.Tx) error {
 	stmt, err := tx.PrepareContext(ctx, "INSERT INTO buckets (b, digest, files) VALUES (?, ?, ?)")
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
-	for b, h := range s.h {
-		if h == nil {
-			continue
+	rows, err := tx.QueryContext(ctx, "SELECT bucket, pub FROM pages ORDER BY bucket, path")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	h := sha256.New()
+	cur, n := -1, 0
+	var sum []byte
+	store := func() error {
+		if n == 0 {
+			return nil
 		}
-		if _, err := stmt.ExecContext(ctx, b, h.Sum(nil), s.files[b]); err != nil {
+		sum = h.Sum(sum[:0])
+		_, err := stmt.ExecContext(ctx, cur, sum, n)
+		h.Reset()
+		n = 0
+		return err
+	}
+	var pub sql.RawBytes
+	for rows.Next() {
+		var b int
+		if err := rows.Scan(&b, &pub); err != nil {
 			return err
 		}
+		if b != cur {
+			if err := store(); err != nil {
+				return err
+			}
+			cur = b
+		}
+		h.Write(pub)
+		h.Write(newline)
+		n++
 	}
-	return nil
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return store()
 }
+
+var newline = []byte{'\n'}
 
 // markBuckets forgets the sums of the buckets whose paths u changes; the
 // next [Index.Buckets] computes them again.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +48,9 @@ func wantSums(t *testing.T, es map[string]bake.Entry) []BucketSum {
 	return sums
 }
 
-// TestBucketSums checks the sums a full build writes, and that an
+// TestBucketSums checks the sums a full build writes (its pages added in
+// the order they finish rendering, not by path), that a second page at a
+// path is refused naming the first, and that an
 // incremental update makes the index compute again exactly the buckets it
 // touched, keeping the result.
 func TestBucketSums(t *testing.T) {
@@ -71,11 +75,21 @@ func TestBucketSums(t *testing.T) {
 		paths = append(paths, p)
 	}
 	slices.Sort(paths)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(paths), func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
 	for _, p := range paths {
 		e := es[p]
 		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	twice := bake.Entry{Path: paths[0], Route: "other", Key: "x", Type: "text/html; charset=utf-8"}
+	err = w.Add(ctx, &twice, entryLine(t, twice))
+	var dup *DuplicatePathError
+	if !errors.As(err, &dup) {
+		t.Fatalf("a second page at %s: got %v, want a DuplicatePathError", paths[0], err)
+	}
+	if want := (DuplicatePathError{Path: paths[0], Route: "item", Key: es[paths[0]].Key}); *dup != want {
+		t.Fatalf("a second page at %s: got %+v, want %+v", paths[0], *dup, want)
 	}
 	if err := w.Commit(ctx, nil); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -600,23 +601,30 @@ func decodeRows(rows *sql.Rows) iter.Seq2[bake.Entry, error] {
 	}
 }
 
-// IndexWriter writes the index of a new build, entries in path order.
+// IndexWriter writes the index of a new build. Entries come in any order
+// (a build adds each page as it is rendered); a second entry at a path is
+// refused with a [*DuplicatePathError].
 type IndexWriter struct {
 	db      *sql.DB
 	tx      *sql.Tx
 	pages   *sql.Stmt
 	deps    *sql.Stmt
+	owner   *sql.Stmt
 	n       int64
 	pending []any // dep rows waiting for a batched insert
 	pub     []byte
-	sums    bucketSums
 }
 
 const depBatch = 200
 
+// writerCache is the page cache of an index being written, in KiB: pages
+// and deps arrive in no order, and the B-trees they go into stay in memory
+// up to about this size (SQLite's default is 2 MiB).
+const writerCache = 8 << 10
+
 // NewIndexWriter creates the index file name (which must not exist).
 func NewIndexWriter(ctx context.Context, name string) (*IndexWriter, error) {
-	db, err := sql.Open("sqlite", "file:"+name+"?_pragma=journal_mode(off)&_pragma=synchronous(off)")
+	db, err := sql.Open("sqlite", "file:"+name+"?_pragma=journal_mode(off)&_pragma=synchronous(off)&_pragma=cache_size(-"+strconv.Itoa(writerCache)+")")
 	if err != nil {
 		return nil, fmt.Errorf("create index: %w", err)
 	}
@@ -647,18 +655,41 @@ func (w *IndexWriter) init(ctx context.Context) error {
 	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, type, redirect, lastmod, pub, line, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 		return err
 	}
+	if w.owner, err = tx.PrepareContext(ctx, "SELECT route, key FROM pages WHERE path = ?"); err != nil {
+		return err
+	}
 	w.deps, err = tx.PrepareContext(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", depBatch), ", "))
 	return err
 }
 
-// Add appends one entry; line is its manifest line, without a newline. Of
+// DuplicatePathError is returned by [IndexWriter.Add] for an entry at a
+// path an earlier entry has: Route and Key are the earlier entry's.
+type DuplicatePathError struct {
+	Path, Route, Key string
+}
+
+func (e *DuplicatePathError) Error() string {
+	return fmt.Sprintf("write index: %s: already written by route %q row %q", e.Path, e.Route, e.Key)
+}
+
+// sqliteConstraintUnique is SQLite's extended result code of a UNIQUE
+// constraint failure.
+const sqliteConstraintUnique = 2067
+
+// Add adds one entry; line is its manifest line, without a newline. Of
 // e, only the fields [Index.Outline] returns and the deps are read: line
-// holds the rest.
+// holds the rest. The index keeps neither.
 func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error {
 	w.n++
 	w.pub = bake.PublishLine(w.pub[:0], line)
-	b := w.sums.add(e.Path, w.pub)
-	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), b); err != nil {
+	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), bake.PathBucket(e.Path)); err != nil {
+		var coded interface{ Code() int }
+		if errors.As(err, &coded) && coded.Code() == sqliteConstraintUnique {
+			d := &DuplicatePathError{Path: e.Path}
+			if qerr := w.owner.QueryRowContext(ctx, e.Path).Scan(&d.Route, &d.Key); qerr == nil {
+				return d
+			}
+		}
 		return fmt.Errorf("write index: %s: %w", e.Path, err)
 	}
 	for _, d := range e.Deps {
@@ -673,17 +704,18 @@ func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error
 	return nil
 }
 
-// Commit stores values, writes the entries and closes the index.
+// Commit stores values, the lookups and the bucket sums, and closes the
+// index.
 func (w *IndexWriter) Commit(ctx context.Context, values map[string]string) error {
 	err := w.flush(ctx)
 	if err == nil && values != nil {
 		err = putValues(ctx, w.tx, values)
 	}
 	if err == nil {
-		err = w.sums.store(ctx, w.tx)
+		_, err = w.tx.ExecContext(ctx, indexLookups)
 	}
 	if err == nil {
-		_, err = w.tx.ExecContext(ctx, indexLookups)
+		err = storeBucketSums(ctx, w.tx)
 	}
 	if err == nil {
 		err = w.tx.Commit()
