@@ -20,8 +20,6 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/extension"
-	"github.com/yuin/goldmark/parser"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -427,8 +425,7 @@ func (f *funcs) partialSalt(name string) string {
 
 func newFuncs(s *Site) *funcs {
 	return &funcs{site: s, static: map[string]bool{},
-		md: goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Typographer),
-			goldmark.WithParserOptions(parser.WithAutoHeadingID()))}
+		md: newMarkdown()}
 }
 
 func (f *funcs) funcMap() template.FuncMap {
