@@ -65,8 +65,11 @@ type Fragments struct {
 	end     int64                       // where the next fragment goes in data
 	added   map[fragmentKey]fragmentLoc // appended since open
 	pending map[fragmentKey][]byte      // put, not yet appended
+	order   []fragmentKey               // the keys of pending, in the order put
 	waiting int                         // bytes in pending
 	err     error
+
+	blocks blockCache // of the data that was there at open
 }
 
 // OpenFragments opens (creating it if needed) the fragment cache of the
@@ -196,6 +199,9 @@ func (f *Fragments) get(k fragmentKey) ([]byte, bool) {
 		}
 	}
 	b = make([]byte, l.n)
+	if !added && f.blocks.read(f.data, b, l.off, f.size) {
+		return b, true
+	}
 	if _, err := f.data.ReadAt(b, l.off); err != nil {
 		return nil, false
 	}
@@ -243,6 +249,7 @@ func (f *Fragments) put(k fragmentKey, html []byte) {
 		return
 	}
 	f.pending[k] = html
+	f.order = append(f.order, k)
 	f.waiting += len(html)
 	if f.waiting >= fragmentFlush {
 		f.flushLocked()
@@ -254,9 +261,12 @@ func (f *Fragments) flushLocked() {
 	if len(f.pending) == 0 || f.err != nil {
 		return
 	}
+	// In the order put: the next build reads them in about that order (a
+	// list's items, page after page), a block of data at a time.
 	buf := make([]byte, 0, f.waiting)
 	locs := make(map[fragmentKey]fragmentLoc, len(f.pending))
-	for k, b := range f.pending {
+	for _, k := range f.order {
+		b := f.pending[k]
 		locs[k] = fragmentLoc{off: f.end + int64(len(buf)), n: uint32(len(b))}
 		buf = append(buf, b...)
 	}
@@ -269,6 +279,7 @@ func (f *Fragments) flushLocked() {
 		f.added[k] = l
 	}
 	clear(f.pending)
+	f.order = f.order[:0]
 	f.waiting = 0
 }
 
@@ -369,4 +380,56 @@ func writeSynced(name string, b []byte) error {
 		err = w.Sync()
 	}
 	return errors.Join(err, w.Close())
+}
+
+// Reads of stored fragments go through a small cache of blocks of the data
+// file: fragments are read in about the order they were stored (a list's
+// items), and one read of a block serves a hundred of them instead of a
+// system call each.
+const (
+	fragmentBlock  = 64 << 10
+	fragmentBlocks = 64 // 4 MiB
+)
+
+// blockCache keeps the last blocks read of a file that does not change
+// (below the size it had at open), and evicts the oldest.
+type blockCache struct {
+	mu    sync.Mutex
+	data  map[int64][]byte // by block number
+	order []int64          // block numbers, oldest first
+}
+
+// read fills b from offset off of file, of which the first size bytes do
+// not change, through the cache; false when it cannot (the bytes cross a
+// block's end or pass size, or the read fails).
+func (c *blockCache) read(file *os.File, b []byte, off, size int64) bool {
+	n := off / fragmentBlock
+	start := n * fragmentBlock
+	if off+int64(len(b)) > min(start+fragmentBlock, size) {
+		return false
+	}
+	c.mu.Lock()
+	blk, ok := c.data[n]
+	c.mu.Unlock()
+	if !ok {
+		blk = make([]byte, min(fragmentBlock, size-start))
+		if _, err := file.ReadAt(blk, start); err != nil {
+			return false
+		}
+		c.mu.Lock()
+		if c.data == nil {
+			c.data = map[int64][]byte{}
+		}
+		if _, dup := c.data[n]; !dup {
+			if len(c.order) == fragmentBlocks {
+				delete(c.data, c.order[0])
+				c.order = append(c.order[:0], c.order[1:]...)
+			}
+			c.data[n] = blk
+			c.order = append(c.order, n)
+		}
+		c.mu.Unlock()
+	}
+	copy(b, blk[off-start:])
+	return true
 }

@@ -210,3 +210,66 @@ func BenchmarkFragmentsGet(b *testing.B) {
 		}
 	}
 }
+
+// TestFragmentsBlocks stores fragments of many sizes (some larger than a
+// block, many across a block's end), more than the block cache holds,
+// and reads them back, in the order stored, in reverse, and through a new
+// folder's cache: every read returns the bytes put.
+func TestFragmentsBlocks(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f, err := OpenFragments(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag := func(i int) []byte {
+		n := 1 + i*7919%3000
+		if i%500 == 0 {
+			n = fragmentBlock + 1 + i
+		}
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte('a' + (i+j)%26)
+		}
+		return b
+	}
+	const n = 4000 // about 6 MB: more than fragmentBlocks blocks
+	for i := range n {
+		f.Put(fmt.Sprint("k", i), frag(i))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check := func(f *Fragments, i int) {
+		t.Helper()
+		if b, ok := f.Get(fmt.Sprint("k", i)); !ok || string(b) != string(frag(i)) {
+			t.Fatalf("fragment %d: got %d bytes (%v), want %d", i, len(b), ok, len(frag(i)))
+		}
+	}
+	f, err = OpenFragments(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		check(f, i)
+	}
+	for i := n - 1; i >= 0; i-- {
+		check(f, i)
+	}
+	// Put after open (appended, not in a cached block) reads back too.
+	f.Put("late", []byte("late fragment"))
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = OpenFragments(ctx, t.TempDir(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := 0; i < n; i += 3 {
+		check(f, i)
+	}
+	if b, ok := f.Get("late"); !ok || string(b) != "late fragment" {
+		t.Fatalf("late fragment: %q, %v", b, ok)
+	}
+}
