@@ -197,7 +197,8 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		}
 		return rep, fmt.Errorf("%w: %d %s; the previous build in %s is unchanged", ErrProblems, len(problems), noun, opts.Output)
 	}
-	opts.Logger.Debug("build rendered", "pages", rep.Pages, "render_seconds", renderDone.Seconds(), "manifest_seconds", time.Since(manifestStart).Seconds())
+	opts.Logger.Debug("build rendered", "pages", rep.Pages, "render_seconds", renderDone.Seconds(), "manifest_seconds", time.Since(manifestStart).Seconds(),
+		"index_wait_seconds", time.Duration(idx.waited.Load()).Seconds())
 	closeFragments()
 	swapStart := time.Now()
 	if err := stage.Commit(); err != nil {
@@ -365,6 +366,8 @@ type index struct {
 	err  error                   // the first failed write
 	dups map[string][]bake.Entry // paths written more than once: every page at each
 	once sync.Once
+
+	waited atomic.Int64 // nanoseconds workers spent waiting for the writer
 }
 
 type indexRec struct {
@@ -414,7 +417,14 @@ func (x *index) run(ctx context.Context) {
 func (x *index) add(e *bake.Entry, line []byte) {
 	r := indexRec{e: *e, line: bytes.Clone(bytes.TrimSuffix(line, []byte("\n")))}
 	r.e.Deps = slices.Clone(e.Deps)
-	x.recs <- r
+	select {
+	case x.recs <- r:
+	default:
+		// The writer is behind: count how long the workers wait for it.
+		start := time.Now()
+		x.recs <- r
+		x.waited.Add(int64(time.Since(start)))
+	}
 }
 
 // wait stops taking entries and waits until those queued are written.
