@@ -44,6 +44,9 @@ type Options struct {
 type Progress struct {
 	Pages atomic.Int64 // pages written
 	Bytes atomic.Int64 // bytes written
+	// Live is set once a full build is swapped in, while the build it
+	// replaced is removed (on a slow disk, as long as the build took).
+	Live atomic.Bool
 }
 
 // Report describes a finished build.
@@ -206,6 +209,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	}
 	opts.Logger.Debug("build swapped in", "seconds", time.Since(swapStart).Seconds())
 	committed = true
+	opts.Progress.Live.Store(true)
 	rep.Committed = true
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()

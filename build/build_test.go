@@ -84,6 +84,9 @@ func TestBuildWritesPagesAndManifest(t *testing.T) {
 	if rep.Pages != 4 || !rep.Committed || progress.Pages.Load() != 4 || rep.Routes["item"].Pages != 1 {
 		t.Errorf("report = %+v", rep)
 	}
+	if !progress.Live.Load() {
+		t.Error("Progress.Live not set after the build was swapped in")
+	}
 	for name, want := range map[string]string{"index.html": "<h1>home</h1>", "items/café/index.html": "<p>7</p>", "feed.xml": "<rss/>", "app.css": "body{}"} {
 		got, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil || string(got) != want {
@@ -126,9 +129,13 @@ func TestBuildProblemsKeepPreviousBuild(t *testing.T) {
 		},
 		errs: []error{&bake.Error{Route: "list", Err: errors.New("query failed")}},
 	}
-	rep, err := Build(context.Background(), bad, Options{Output: out})
+	progress := &Progress{}
+	rep, err := Build(context.Background(), bad, Options{Output: out, Progress: progress})
 	if !errors.Is(err, ErrProblems) {
 		t.Fatalf("err = %v", err)
+	}
+	if progress.Live.Load() {
+		t.Error("Progress.Live set by a build that was not swapped in")
 	}
 	var got []string
 	for _, p := range rep.Problems {

@@ -155,7 +155,12 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	}
 	progress := &build.Progress{}
 	stopProgress := startProgress(ctx, g.stdio.Err, log, !f.json && !f.quiet,
-		progressSpec{verb: "building", unit: "pages", count: progress.Pages.Load})
+		progressSpec{verb: "building", unit: "pages", count: progress.Pages.Load, phase: func() string {
+			if progress.Live.Load() {
+				return "live; removing the previous build"
+			}
+			return ""
+		}})
 	rep, err := build.Build(ctx, site.site, build.Options{Output: out, Workers: workers, Logger: log, Progress: progress})
 	stopProgress()
 	if rep == nil {

@@ -16,6 +16,19 @@ type progressSpec struct {
 	unit  string       // "pages"
 	total int64        // 0 when unknown: a spinner instead of a bar
 	count func() int64 // done so far, safe to call from any goroutine
+	// phase, when set and not "", replaces verb: what the command does
+	// once the counting is over (a build removing the one it replaced).
+	phase func() string
+}
+
+// doing returns what the display says the command is doing.
+func (s progressSpec) doing() string {
+	if s.phase != nil {
+		if p := s.phase(); p != "" {
+			return p
+		}
+	}
+	return s.verb
 }
 
 // startProgress shows a progress bar on a terminal, or logs a line every
@@ -33,7 +46,7 @@ func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool
 			style = mpb.SpinnerStyle()
 		}
 		bar := pb.New(spec.total, style, mpb.BarRemoveOnComplete(),
-			mpb.PrependDecorators(decor.Name(spec.verb+" "), decor.CurrentNoUnit("%d "+spec.unit)),
+			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return spec.doing() + " " }), decor.CurrentNoUnit("%d "+spec.unit)),
 			mpb.AppendDecorators(decor.AverageSpeed(0, " %.0f "+spec.unit+"/s")))
 		go func() {
 			defer close(finished)
@@ -64,7 +77,7 @@ func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool
 				case <-done:
 					return
 				case <-t.C:
-					log.Info(spec.verb, spec.unit, spec.count(), "of", spec.total)
+					log.Info(spec.doing(), spec.unit, spec.count(), "of", spec.total)
 				}
 			}
 		}()
