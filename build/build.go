@@ -364,12 +364,14 @@ func readInto(buf *bytes.Buffer, name string) error {
 // held in memory.
 type index struct {
 	iw   *output.IndexWriter
-	recs chan indexRec
-	done chan struct{}
+	recs chan indexRec // closed by commit, once no worker sends
+	stop chan struct{} // closed by abort: the writer and senders give up
+	done chan struct{} // closed when the writer goroutine ends
 	// Set by the goroutine, read after done is closed:
 	err  error                   // the first failed write
 	dups map[string][]bake.Entry // paths written more than once: every page at each
-	once sync.Once
+
+	closeRecs, closeStop sync.Once
 
 	waited atomic.Int64 // nanoseconds workers spent waiting for the writer
 }
@@ -388,14 +390,24 @@ func newIndex(ctx context.Context, stage *output.Staging) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &index{iw: iw, recs: make(chan indexRec, 256), done: make(chan struct{})}
+	x := &index{iw: iw, recs: make(chan indexRec, 256), stop: make(chan struct{}), done: make(chan struct{})}
 	go x.run(ctx)
 	return x, nil
 }
 
 func (x *index) run(ctx context.Context) {
 	defer close(x.done)
-	for r := range x.recs {
+	for {
+		var r indexRec
+		select {
+		case <-x.stop:
+			return
+		case rec, ok := <-x.recs:
+			if !ok {
+				return
+			}
+			r = rec
+		}
 		if x.err != nil {
 			continue // drain: the workers do not wait for the writer
 		}
@@ -426,20 +438,26 @@ func (x *index) add(e *bake.Entry, line []byte) {
 	default:
 		// The writer is behind: count how long the workers wait for it.
 		start := time.Now()
-		x.recs <- r
+		select {
+		case x.recs <- r:
+		case <-x.stop:
+		}
 		x.waited.Add(int64(time.Since(start)))
 	}
 }
 
-// wait stops taking entries and waits until those queued are written.
+// wait waits until the entries queued are written; the caller has made
+// sure that no more are added.
 func (x *index) wait() {
-	x.once.Do(func() { close(x.recs) })
+	x.closeRecs.Do(func() { close(x.recs) })
 	<-x.done
 }
 
-// abort throws the index away, unless committed.
+// abort throws the index away, unless committed. Workers may still be
+// adding entries (a panic left Build): they are dropped.
 func (x *index) abort() {
-	x.wait()
+	x.closeStop.Do(func() { close(x.stop) })
+	<-x.done
 	if x.iw != nil {
 		x.iw.Abort()
 	}

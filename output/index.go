@@ -685,10 +685,12 @@ func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error
 	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), bake.PathBucket(e.Path)); err != nil {
 		var coded interface{ Code() int }
 		if errors.As(err, &coded) && coded.Code() == sqliteConstraintUnique {
+			// Named by the page already there (unnamed if it cannot be read).
 			d := &DuplicatePathError{Path: e.Path}
-			if qerr := w.owner.QueryRowContext(ctx, e.Path).Scan(&d.Route, &d.Key); qerr == nil {
-				return d
+			if qerr := w.owner.QueryRowContext(ctx, e.Path).Scan(&d.Route, &d.Key); qerr != nil {
+				d.Route, d.Key = "", ""
 			}
+			return d
 		}
 		return fmt.Errorf("write index: %s: %w", e.Path, err)
 	}
@@ -722,6 +724,8 @@ func (w *IndexWriter) Commit(ctx context.Context, values map[string]string) erro
 	}
 	if err == nil {
 		_, err = w.db.ExecContext(ctx, "PRAGMA journal_mode=WAL")
+	} else {
+		w.tx.Rollback() // else Close leaves the transaction's connection open
 	}
 	if cerr := w.db.Close(); err == nil {
 		err = cerr

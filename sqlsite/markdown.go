@@ -31,6 +31,10 @@ func (quickLinkify) Extend(m goldmark.Markdown) {
 	))
 }
 
+// linkifyFilter forwards only Trigger and Parse: mayLink knows what the
+// default LinkifyConfig links, so options set through
+// goldmark.WithParserOptions (other protocols, other regexps) would not
+// reach the parser, and must not be added without changing mayLink.
 type linkifyFilter struct{ parser.InlineParser }
 
 func (f linkifyFilter) Parse(parent ast.Node, block gmtext.Reader, pc parser.Context) ast.Node {
