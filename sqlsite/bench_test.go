@@ -9,6 +9,7 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/internal/benchsite"
+	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
 )
 
@@ -60,6 +61,65 @@ func BenchmarkRenderPage(b *testing.B) {
 			}
 			b.SetBytes(int64(buf.Len()))
 		})
+	}
+}
+
+// BenchmarkRenderListPage renders the pages of /items/ as a build does:
+// pages from Pages, with the build's state and a fragment cache kept in a
+// folder, every list item a stored fragment (a second build, or an
+// incremental one after a row moved every page). BenchmarkRenderPage's
+// list case caches items in memory only, keyed differently.
+func BenchmarkRenderListPage(b *testing.B) {
+	site := benchSite(b, 2000)
+	dir := b.TempDir()
+	frags, err := output.OpenFragments(context.Background(), dir, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := bake.WithFragmentCache(context.Background(), frags)
+	var pages []*bake.Page
+	for p, err := range site.Pages(ctx) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.Route == "items" {
+			pages = append(pages, p)
+		}
+	}
+	var buf bytes.Buffer
+	for _, p := range pages { // store every item's fragment
+		buf.Reset()
+		if err := p.Render(bake.WithTracker(ctx, &bake.Tracker{}), &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := frags.Close(); err != nil {
+		b.Fatal(err)
+	}
+	// A new pass reads them from the folder, as the next build does.
+	if frags, err = output.OpenFragments(context.Background(), dir, ""); err != nil {
+		b.Fatal(err)
+	}
+	defer frags.Close()
+	ctx = bake.WithFragmentCache(context.Background(), frags)
+	pages = pages[:0]
+	for p, err := range site.Pages(ctx) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.Route == "items" {
+			pages = append(pages, p)
+		}
+	}
+	b.ReportAllocs()
+	b.ReportMetric(float64(len(pages)), "pages")
+	i := 0
+	for b.Loop() {
+		buf.Reset()
+		if err := pages[i%len(pages)].Render(bake.WithTracker(ctx, &bake.Tracker{}), &buf); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }
 

@@ -294,10 +294,11 @@ func newRenderer(t *testing.T, dir string) *renderer {
 			}
 			return s + "…"
 		},
-		"slugify": func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "-")) },
-		"add":     func(a, b int) int { return a + b },
-		"sub":     func(a, b int) int { return a - b },
-		"cache":   func(name string, dot ...any) (template.HTML, error) { return "", nil }, // replaced in render
+		"slugify":   func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "-")) },
+		"add":       func(a, b int) int { return a + b },
+		"sub":       func(a, b int) int { return a - b },
+		"cache":     func(name string, dot ...any) (template.HTML, error) { return "", nil }, // replaced in render
+		"cacheEach": func(name string, list []map[string]any) (template.HTML, error) { return "", nil },
 	}
 	return r
 }
@@ -332,6 +333,14 @@ func (r *renderer) render(t *testing.T, name string, data tmplData) string {
 		}
 		err := tmpl.ExecuteTemplate(&b, fragment, d)
 		return template.HTML(b.String()), err
+	}, "cacheEach": func(fragment string, list []map[string]any) (template.HTML, error) {
+		var b bytes.Buffer
+		for _, d := range list {
+			if err := tmpl.ExecuteTemplate(&b, fragment, d); err != nil {
+				return "", err
+			}
+		}
+		return template.HTML(b.String()), nil
 	}})
 	var b bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&b, name, data); err != nil {
