@@ -1,0 +1,242 @@
+package output
+
+// Incremental updates of an index: pages put and removed in one
+// transaction, and the trash of removed pages whose files may remain.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/bakehq/bake"
+)
+
+// Record is one entry to store in an index, with its manifest line (the
+// JSON encoding of the entry, without a newline).
+type Record struct {
+	Entry bake.Entry
+	Line  []byte
+}
+
+// Update is one incremental change to an index.
+type Update struct {
+	Put    []Record          // entries added or changed
+	Remove []string          // paths no longer in the build; their files are put in the trash
+	Values map[string]string // site values, replacing all earlier ones when not nil
+}
+
+// Apply makes u in one transaction. The paths removed are recorded in the
+// trash, so that a crash between Apply and the deletion of their files
+// leaves a note for the next build ([Index.Trash]).
+func (x *Index) Apply(ctx context.Context, u Update) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update index: %w", err)
+	}
+	defer tx.Rollback()
+	st := &stmts{tx: tx, m: map[string]*sql.Stmt{}}
+	defer st.close()
+	dropDeps := func(id int64, line string) error {
+		old, err := decodeLine(line)
+		if err != nil {
+			return err
+		}
+		for _, d := range old.Deps {
+			if _, err := st.exec(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, p := range u.Remove {
+		var id int64
+		var line string
+		err := st.queryRow(ctx, "SELECT id, line FROM pages WHERE path = ?", p).Scan(&id, &line)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+		if err := dropDeps(id, line); err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+		if _, err := st.exec(ctx, "DELETE FROM pages WHERE id = ?", id); err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+		if _, err := st.exec(ctx, "INSERT OR IGNORE INTO trash (path) VALUES (?)", p); err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+	}
+	for _, r := range u.Put {
+		e := &r.Entry
+		var id int64
+		var line string
+		err := st.queryRow(ctx, "SELECT id, line FROM pages WHERE path = ?", e.Path).Scan(&id, &line)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res, err := st.exec(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), bake.PathBucket(e.Path))
+			if err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+			if id, err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+		case err != nil:
+			return fmt.Errorf("update index: put %s: %w", e.Path, err)
+		default:
+			// Only the deps that differ: a page re-rendered with another
+			// row or two keeps most of them.
+			old, err := decodeLine(line)
+			if err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+			for _, d := range old.Deps {
+				if _, keep := slices.BinarySearch(e.Deps, d); keep {
+					continue
+				}
+				if _, err := st.exec(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
+					return fmt.Errorf("update index: put %s: %w", e.Path, err)
+				}
+			}
+			if _, err := st.exec(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), id); err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+			for _, d := range e.Deps {
+				if _, had := slices.BinarySearch(old.Deps, d); had {
+					continue
+				}
+				if _, err := st.exec(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
+					return fmt.Errorf("update index: put %s: %w", e.Path, err)
+				}
+			}
+			if _, err := st.exec(ctx, "DELETE FROM trash WHERE path = ?", e.Path); err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+			continue
+		}
+		for _, d := range e.Deps {
+			if _, err := st.exec(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+		}
+		// A page put back at a path removed earlier is no longer trash.
+		if _, err := st.exec(ctx, "DELETE FROM trash WHERE path = ?", e.Path); err != nil {
+			return fmt.Errorf("update index: put %s: %w", e.Path, err)
+		}
+	}
+	if u.Values != nil {
+		if err := putValues(ctx, tx, u.Values); err != nil {
+			return fmt.Errorf("update index: %w", err)
+		}
+	}
+	if err := markBuckets(ctx, st, u); err != nil {
+		return fmt.Errorf("update index: %w", err)
+	}
+	if _, err := st.exec(ctx, "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation', ?)", newGeneration()); err != nil {
+		return fmt.Errorf("update index: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update index: %w", err)
+	}
+	return nil
+}
+
+// stmts prepares each statement of a transaction once: an incremental
+// update runs the same few statements for every page it writes.
+type stmts struct {
+	tx  *sql.Tx
+	m   map[string]*sql.Stmt
+	err error
+}
+
+func (s *stmts) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.m[query]; ok {
+		return st, nil
+	}
+	st, err := s.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.m[query] = st
+	return st, nil
+}
+
+func (s *stmts) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *stmts) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := s.get(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (s *stmts) close() {
+	for _, st := range s.m {
+		st.Close()
+	}
+}
+
+type scanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func putValues(ctx context.Context, tx *sql.Tx, values map[string]string) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE name LIKE 'site:%'"); err != nil {
+		return fmt.Errorf("store values: %w", err)
+	}
+	for k, v := range values {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES (?, ?)", "site:"+k, v); err != nil {
+			return fmt.Errorf("store values: %w", err)
+		}
+	}
+	return nil
+}
+
+// Trash returns the paths removed from the index whose files may still be
+// in the build folder.
+func (x *Index) Trash(ctx context.Context) ([]string, error) {
+	rows, err := x.db.QueryContext(ctx, "SELECT path FROM trash ORDER BY path")
+	if err != nil {
+		return nil, fmt.Errorf("read index trash: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("read index trash: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// EmptyTrash forgets paths whose files are deleted.
+func (x *Index) EmptyTrash(ctx context.Context, paths []string) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("empty index trash: %w", err)
+	}
+	defer tx.Rollback()
+	for _, p := range paths {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM trash WHERE path = ?", p); err != nil {
+			return fmt.Errorf("empty index trash: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("empty index trash: %w", err)
+	}
+	return nil
+}
