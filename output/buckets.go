@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"hash"
 	"iter"
 
 	"github.com/bakehq/bake"
@@ -21,6 +22,33 @@ type BucketSum struct {
 
 var emptyDigest = sha256.Sum256(nil)
 
+// BucketHash computes the [BucketSum] of a bucket from its published
+// lines, added in path order: the one definition of a bucket's digest,
+// for the index and for the manifest parts a publish writes. The zero
+// value is ready to use; with no lines added, Sum is an empty bucket's.
+type BucketHash struct {
+	h hash.Hash
+	n int
+}
+
+// Add adds the published line pub (without its newline).
+func (b *BucketHash) Add(pub []byte) {
+	if b.h == nil {
+		b.h = sha256.New()
+	}
+	b.h.Write(pub)
+	b.h.Write(newline)
+	b.n++
+}
+
+// Sum returns the bucket's sum.
+func (b *BucketHash) Sum() BucketSum {
+	if b.h == nil {
+		return BucketSum{Digest: emptyDigest}
+	}
+	return BucketSum{Digest: [32]byte(b.h.Sum(nil)), Files: b.n}
+}
+
 // storeBucketSums computes the sum of every bucket that has files, in one
 // pass over the pages in bucket and path order, and stores them.
 func storeBucketSums(ctx context.Context, tx *sql.Tx) error {
@@ -34,17 +62,15 @@ func storeBucketSums(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	defer rows.Close()
-	h := sha256.New()
-	cur, n := -1, 0
-	var sum []byte
+	cur := -1
+	var h BucketHash
 	store := func() error {
-		if n == 0 {
+		if h.n == 0 {
 			return nil
 		}
-		sum = h.Sum(sum[:0])
-		_, err := stmt.ExecContext(ctx, cur, sum, n)
-		h.Reset()
-		n = 0
+		s := h.Sum()
+		_, err := stmt.ExecContext(ctx, cur, s.Digest[:], s.Files)
+		h = BucketHash{}
 		return err
 	}
 	var pub sql.RawBytes
@@ -59,9 +85,7 @@ func storeBucketSums(ctx context.Context, tx *sql.Tx) error {
 			}
 			cur = b
 		}
-		h.Write(pub)
-		h.Write(newline)
-		n++
+		h.Add(pub)
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -173,21 +197,18 @@ func bucketSum(ctx context.Context, q interface {
 		return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
 	}
 	defer rows.Close()
-	h := sha256.New()
-	n := 0
+	var h BucketHash
 	for rows.Next() {
 		var raw sql.RawBytes
 		if err := rows.Scan(&raw); err != nil {
 			return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
 		}
-		h.Write(raw)
-		h.Write(newline)
-		n++
+		h.Add(raw)
 	}
 	if err := rows.Err(); err != nil {
 		return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
 	}
-	return BucketSum{Digest: [32]byte(h.Sum(nil)), Files: n}, nil
+	return h.Sum(), nil
 }
 
 // BucketLines streams the published lines ([bake.PublishLine]) of the

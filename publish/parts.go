@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"iter"
 	"math/bits"
@@ -361,15 +360,14 @@ var keepParts = 8 << 20
 // partWriter compresses the lines of a part as the diff reads them, and
 // names the part from what it read, by the rule of partOf.
 type partWriter struct {
-	r     bucketRange
-	buf   bytes.Buffer
-	zw    *gzip.Writer
-	sums  []hash.Hash
-	files []int
+	r    bucketRange
+	buf  bytes.Buffer
+	zw   *gzip.Writer
+	sums []output.BucketHash // of the buckets of r, from first
 }
 
 func newPartWriter(r bucketRange) *partWriter {
-	w := &partWriter{r: r, sums: make([]hash.Hash, r.last-r.first+1), files: make([]int, r.last-r.first+1)}
+	w := &partWriter{r: r, sums: make([]output.BucketHash, r.last-r.first+1)}
 	w.zw, _ = gzip.NewWriterLevel(&w.buf, gzip.BestSpeed)
 	fmt.Fprintf(w.zw, "{\"bake_manifest\":%d}\n", bake.ManifestVersion)
 	return w
@@ -386,12 +384,7 @@ func (w *partWriter) tee(ls iter.Seq2[line, error]) iter.Seq2[line, error] {
 				if i < 0 || i >= len(w.sums) {
 					err = fmt.Errorf("%s is not in %s", l.path, w.r)
 				} else {
-					if w.sums[i] == nil {
-						w.sums[i] = sha256.New()
-					}
-					w.sums[i].Write(l.raw)
-					w.sums[i].Write(newline)
-					w.files[i]++
+					w.sums[i].Add(l.raw)
 				}
 			}
 			if !yield(l, err) {
@@ -409,11 +402,8 @@ func (w *partWriter) close() (Part, []byte, error) {
 		return Part{}, nil, err
 	}
 	p := partOf(w.r, func(b int) ([32]byte, int) {
-		i := b - w.r.first
-		if w.sums[i] == nil {
-			return sha256.Sum256(nil), 0
-		}
-		return [32]byte(w.sums[i].Sum(nil)), w.files[i]
+		s := w.sums[b-w.r.first].Sum()
+		return s.Digest, s.Files
 	})
 	return p, w.buf.Bytes(), nil
 }
