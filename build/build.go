@@ -480,10 +480,8 @@ func (x *index) commit(ctx context.Context, store bool, values map[string]string
 			slices.SortFunc(run, func(a, b bake.Entry) int {
 				return cmp.Or(cmp.Compare(a.Route, b.Route), cmp.Compare(a.Key, b.Key))
 			})
-			for _, b := range run[1:] {
-				a := run[0]
-				dups = append(dups, &bake.Error{Route: b.Route, Path: b.Path, Key: b.Key,
-					Err: fmt.Errorf("two pages have this path: route %q row %q and route %q row %q; make the path pattern unique", a.Route, a.Key, b.Route, b.Key)})
+			for i := range run[1:] {
+				dups = append(dups, samePath(&run[0], &run[i+1]))
 			}
 		}
 		return dups, nil

@@ -259,10 +259,7 @@ func conflicts(results []updated, removed []*bake.Page) []*bake.Error {
 	for _, p := range removed {
 		gone[p.Path] = true
 	}
-	dup := func(a, b *bake.Entry) {
-		out = append(out, &bake.Error{Route: b.Route, Path: b.Path, Key: b.Key,
-			Err: fmt.Errorf("two pages have this path: route %q row %q and route %q row %q; make the path pattern unique", a.Route, a.Key, b.Route, b.Key)})
-	}
+	dup := func(a, b *bake.Entry) { out = append(out, samePath(a, b)) }
 	for i := range results {
 		e := &results[i].entry
 		if i > 0 && results[i-1].entry.Path == e.Path {
@@ -278,6 +275,12 @@ func conflicts(results []updated, removed []*bake.Page) []*bake.Error {
 		}
 	}
 	return out
+}
+
+// samePath is the problem of page b, made at the path of page a.
+func samePath(a, b *bake.Entry) *bake.Error {
+	return &bake.Error{Route: b.Route, Path: b.Path, Key: b.Key,
+		Err: fmt.Errorf("two pages have this path: route %q row %q and route %q row %q; make the path pattern unique", a.Route, a.Key, b.Route, b.Key)}
 }
 
 // madeElsewhere reports whether the owner of prev was re-rendered in this
