@@ -13,27 +13,34 @@ import (
 	"github.com/bakehq/bake/sqlsite"
 )
 
-// benchSite returns the benchmark workload's site with n items in SQLite.
-func benchSite(b *testing.B, n int) *sqlsite.Site {
-	b.Helper()
-	dir := b.TempDir()
+// benchDB writes the benchmark workload's site into a new folder and fills
+// its SQLite database with n items.
+func benchDB(tb testing.TB, n int) (dir string, db *sql.DB) {
+	tb.Helper()
+	dir = tb.TempDir()
 	if err := benchsite.WriteSite(dir); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	db, err := sql.Open("sqlite", filepath.Join(dir, "bench.db"))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	if err := benchsite.Populate(ctx, db, benchsite.DialectSQLite, benchsite.Options{Items: n}); err != nil {
-		b.Fatal(err)
+	tb.Cleanup(func() { db.Close() })
+	if err := benchsite.Populate(context.Background(), db, benchsite.DialectSQLite, benchsite.Options{Items: n}); err != nil {
+		tb.Fatal(err)
 	}
+	return dir, db
+}
+
+// benchSite returns the benchmark workload's site with n items in SQLite.
+func benchSite(b *testing.B, n int) *sqlsite.Site {
+	b.Helper()
+	dir, db := benchDB(b, n)
 	cfg, err := sqlsite.LoadConfig(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	site, err := sqlsite.New(ctx, cfg, db, sqlsite.Options{Dir: dir})
+	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}

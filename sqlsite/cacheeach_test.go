@@ -2,7 +2,6 @@ package sqlsite_test
 
 import (
 	"context"
-	"database/sql"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
-	"github.com/bakehq/bake/internal/benchsite"
 	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
 )
@@ -23,18 +21,7 @@ import (
 // list pages depend on the partial's file either way.
 func TestCacheEachAsRange(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if err := benchsite.WriteSite(dir); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", filepath.Join(dir, "bench.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := benchsite.Populate(ctx, db, benchsite.DialectSQLite, benchsite.Options{Items: 300}); err != nil {
-		t.Fatal(err)
-	}
+	dir, db := benchDB(t, 300)
 	// Move the "row" partial into _row.html.
 	pager := filepath.Join(dir, "templates", "_pager.html")
 	src, err := os.ReadFile(pager)
