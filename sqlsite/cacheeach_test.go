@@ -42,9 +42,9 @@ func TestCacheEachAsRange(t *testing.T) {
 	withEach := string(src[:i])
 	withRange := strings.Replace(withEach, `{{- cacheEach "row" .}}`, `{{- range .}}{{cache "row" .}}{{end}}`, 1)
 
-	builds := map[string]string{}
-	for name, pagerSrc := range map[string]string{"each": withEach, "range": withRange} {
-		write("_pager.html", pagerSrc)
+	// fullBuild builds the site as its files are now into _name.
+	fullBuild := func(name string) (*build.Report, error) {
+		t.Helper()
 		cfg, err := sqlsite.LoadConfig(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -53,8 +53,13 @@ func TestCacheEachAsRange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		return build.Build(ctx, site, build.Options{Output: filepath.Join(dir, "_"+name), Workers: 2})
+	}
+	builds := map[string]string{}
+	for name, pagerSrc := range map[string]string{"each": withEach, "range": withRange} {
+		write("_pager.html", pagerSrc)
 		out := filepath.Join(dir, "_"+name)
-		if _, err := build.Build(ctx, site, build.Options{Output: out, Workers: 2}); err != nil {
+		if _, err := fullBuild(name); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		builds[name] = out
@@ -100,15 +105,7 @@ func TestCacheEachAsRange(t *testing.T) {
 
 	// Something that is no list is a problem of the pages, named.
 	write("_pager.html", strings.Replace(withEach, `{{- cacheEach "row" .}}`, `{{- cacheEach "row" 5}}`, 1))
-	cfg, err := sqlsite.LoadConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := sqlsite.New(ctx, cfg, db, sqlsite.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := build.Build(ctx, site, build.Options{Output: filepath.Join(dir, "_bad"), Workers: 2})
+	rep, err := fullBuild("bad")
 	if err == nil || rep == nil || len(rep.Problems) == 0 {
 		t.Fatalf("cacheEach of a number: err %v, want problems", err)
 	}
