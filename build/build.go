@@ -38,6 +38,13 @@ type Options struct {
 	Progress *Progress
 	// Explain makes [Update] list every page it rendered or removed, and why.
 	Explain bool
+	// RemoveReplaced, if set, is handed the folders a full build leaves to
+	// remove once it is live (the build it replaced, and what earlier
+	// builds left; see [output.Staging.Replaced]), so that the build can
+	// return without removing them (the command line hands them to a
+	// process of their own). If nil, or if it fails, [Build] removes them
+	// before it returns.
+	RemoveReplaced func(paths []string) error
 }
 
 // Progress counts the work of a running build; read it from any goroutine.
@@ -214,14 +221,30 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()
 	// The new build is live; now remove the one it replaced (and wait for
-	// the removal of older leftovers, started in the background by Begin).
-	stage.Wait()
-	if err := stage.RemoveOld(); err != nil {
-		opts.Logger.Warn("previous build not removed; the next build will retry", "err", err)
+	// the removal of older leftovers, started in the background by Begin),
+	// unless the caller has it done elsewhere.
+	if opts.RemoveReplaced == nil || !handOver(opts, stage.Replaced()) {
+		stage.Wait()
+		if err := stage.RemoveOld(); err != nil {
+			opts.Logger.Warn("previous build not removed; the next build will retry", "err", err)
+		}
 	}
 	rep.CleanupSeconds = time.Since(start).Seconds() - rep.Seconds
 	opts.Logger.Debug("build committed", "pages", rep.Pages, "bytes", rep.Bytes, "seconds", rep.Seconds)
 	return rep, nil
+}
+
+// handOver passes the folders left to remove to opts.RemoveReplaced and
+// reports whether it took them.
+func handOver(opts Options, paths []string) bool {
+	if len(paths) == 0 {
+		return true
+	}
+	if err := opts.RemoveReplaced(paths); err != nil {
+		opts.Logger.Warn("removing the previous build here: could not hand it over", "err", err)
+		return false
+	}
+	return true
 }
 
 // problemList collects the problems of a build from every worker.

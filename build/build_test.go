@@ -183,3 +183,41 @@ func TestBuildCancelled(t *testing.T) {
 		t.Errorf("leftovers: %v", left)
 	}
 }
+
+// TestBuildHandsOverReplacedBuild: with RemoveReplaced set, a full build
+// returns once live and hands it the build it replaced, whole; when the
+// hand-over fails, the build removes it itself.
+func TestBuildHandsOverReplacedBuild(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "_site")
+	site := func(body string) *fakeSite {
+		return &fakeSite{pages: []*bake.Page{{Path: "/", Route: "home", Render: text(body)}}}
+	}
+	var handed [][]string
+	take := func(paths []string) error { handed = append(handed, paths); return nil }
+	if _, err := Build(context.Background(), site("v1"), Options{Output: out, RemoveReplaced: take}); err != nil {
+		t.Fatal(err)
+	}
+	if len(handed) != 0 {
+		t.Fatalf("the first build handed over %v", handed)
+	}
+	if _, err := Build(context.Background(), site("v2"), Options{Output: out, RemoveReplaced: take}); err != nil {
+		t.Fatal(err)
+	}
+	if len(handed) != 1 || len(handed[0]) != 1 {
+		t.Fatalf("handed over %v, want the first build", handed)
+	}
+	if b, err := os.ReadFile(filepath.Join(handed[0][0], "index.html")); string(b) != "v1" {
+		t.Fatalf("the folder handed over holds %q, %v; want the first build", b, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "index.html")); string(b) != "v2" {
+		t.Fatalf("live build: %q", b)
+	}
+
+	refuse := func([]string) error { return errors.New("no process") }
+	if _, err := Build(context.Background(), site("v3"), Options{Output: out, RemoveReplaced: refuse}); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "._site.*")); len(left) > 0 {
+		t.Fatalf("a refused hand-over left %v", left)
+	}
+}

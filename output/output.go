@@ -13,6 +13,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/bakehq/bake"
@@ -28,9 +30,44 @@ type Staging struct {
 	lock  *lockFile
 	done  bool
 
-	fast    *fastWriter   // nil where the kernel has no openat2
-	cleaned chan struct{} // closed when leftovers of earlier builds are removed
-	old     string        // where Commit put the previous build
+	fast      *fastWriter   // nil where the kernel has no openat2
+	cleaned   chan struct{} // closed when leftovers of earlier builds are removed
+	leftovers []string      // what Begin found of earlier builds
+	old       string        // where Commit put the previous build
+}
+
+// Replaced returns the folders left to remove after Commit: the previous
+// build and what earlier builds left, which Begin started removing in the
+// background (some may be gone already). A caller that hands them to
+// another process, so as to return as soon as the new build is live, need
+// not call Wait or RemoveOld; the folders are named as [IsLeftover]
+// expects.
+func (s *Staging) Replaced() []string {
+	out := slices.Clone(s.leftovers)
+	if s.old != "" {
+		out = append(out, s.old)
+	}
+	return out
+}
+
+// leftoverName matches the folders Begin and Commit name: a staging folder
+// (.NAME.new-HEX) or a replaced build (.NAME.old-HEX).
+var leftoverName = regexp.MustCompile(`^\..+\.(new|old)-[0-9a-f]{12}$`)
+
+// IsLeftover reports whether path names a folder that a build of output
+// folder final made beside it and left to remove: a staging folder or a
+// replaced build. It guards a removal handed to another process, so that
+// only such folders can be removed: path must be clean (no "..", which a
+// symbolic link could send elsewhere).
+func IsLeftover(final, path string) bool {
+	final, err := filepath.Abs(final)
+	if err != nil {
+		return false
+	}
+	parent, base := filepath.Split(final)
+	dir, name := filepath.Split(path)
+	return filepath.Clean(path) == path && filepath.Clean(dir) == filepath.Clean(parent) && leftoverName.MatchString(name) &&
+		(strings.HasPrefix(name, "."+base+".new-") || strings.HasPrefix(name, "."+base+".old-"))
 }
 
 // RemoveOld deletes the previous build that Commit replaced. It is optional:
@@ -82,7 +119,7 @@ func Begin(final string) (*Staging, error) {
 		lock.release()
 		return nil, fmt.Errorf("begin build: %w", err)
 	}
-	s := &Staging{final: final, dir: dir, root: root, lock: lock, cleaned: make(chan struct{}), fast: newFastWriter(dir)}
+	s := &Staging{final: final, dir: dir, root: root, lock: lock, cleaned: make(chan struct{}), leftovers: leftovers, fast: newFastWriter(dir)}
 	// Previous builds (renamed away by an earlier Commit) and what a killed
 	// build left are removed in the background while this one renders:
 	// on a slow disk removing 100,000 files takes as long as writing them.

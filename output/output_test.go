@@ -161,3 +161,72 @@ func TestNextBuildRemovesPreviousBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestReplacedNamesWhatIsLeft: after Commit, Replaced lists the previous
+// build and what earlier builds left, each a folder IsLeftover accepts.
+func TestReplacedNamesWhatIsLeft(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "_site")
+	build := func(body string) *Staging {
+		s, err := Begin(final)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteFile("index.html", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got := build("one").Replaced(); len(got) != 0 {
+		t.Fatalf("first build replaced %v", got)
+	}
+	second := build("two")
+	second.Wait()
+	first := second.Replaced()
+	if len(first) != 1 || readTree(t, first[0])["index.html"] != "one" {
+		t.Fatalf("Replaced = %v, want the first build", first)
+	}
+	// The third build finds the first one left over, starts removing it,
+	// and replaces the second.
+	third := build("three")
+	got := third.Replaced()
+	if len(got) != 2 || got[0] != first[0] || readTree(t, got[1])["index.html"] != "two" {
+		t.Fatalf("Replaced = %v, want %s and the second build", got, first[0])
+	}
+	for _, p := range got {
+		if !IsLeftover(final, p) {
+			t.Errorf("IsLeftover(%s) = false", p)
+		}
+	}
+	third.Wait()
+}
+
+func TestIsLeftover(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "_site")
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{filepath.Join(parent, "._site.old-0123456789ab"), true},
+		{filepath.Join(parent, "._site.new-0123456789ab"), true},
+		{filepath.Join(parent, "_site"), false},
+		{filepath.Join(parent, "._site"), false},
+		{filepath.Join(parent, "._site.old-0123456789AB"), false},
+		{filepath.Join(parent, "._site.old-0123456789a"), false},
+		{filepath.Join(parent, "._site.old-0123456789ab", "x"), false},
+		{filepath.Join(parent, "._public.old-0123456789ab"), false},
+		{filepath.Join(parent, "._sitex.old-0123456789ab"), false},
+		{filepath.Join(parent, "x", "._site.old-0123456789ab"), false},
+		{parent + "/x/../._site.old-0123456789ab", false},
+		{"._site.old-0123456789ab", false},
+		{"", false},
+	} {
+		if got := IsLeftover(final, tc.path); got != tc.want {
+			t.Errorf("IsLeftover(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bakehq/bake/capture"
 	"github.com/bakehq/bake/internal/benchsite"
+	"github.com/bakehq/bake/output"
 	"github.com/spf13/cobra"
 )
 
@@ -79,6 +80,10 @@ type benchRun struct {
 	Bytes          int64   `json:"bytes"`
 	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
 	PagesPerSecond float64 `json:"pages_per_second"`
+	// RemovalSeconds is how long the replaced build took to remove, in
+	// the background, after the process returned; the next run starts
+	// only then, so that the two do not share the CPU.
+	RemovalSeconds float64 `json:"removal_seconds"`
 }
 
 // benchResult is what bake bench --json prints: the median run's figures
@@ -153,8 +158,8 @@ func runBench(ctx context.Context, g *globals, f benchFlags) error {
 		}
 		res.Runs = append(res.Runs, run)
 		if !f.json {
-			fmt.Fprintf(g.stdio.Out, "run %d: %d pages in %.2fs (%.0f pages/s), peak RSS %s, %s written\n",
-				i+1, run.Pages, run.Seconds, run.PagesPerSecond, humanBytes(run.PeakRSSBytes), humanBytes(run.Bytes))
+			fmt.Fprintf(g.stdio.Out, "run %d: %d pages in %.2fs (%.0f pages/s), peak RSS %s, %s written; previous build removed %.2fs later\n",
+				i+1, run.Pages, run.Seconds, run.PagesPerSecond, humanBytes(run.PeakRSSBytes), humanBytes(run.Bytes), run.RemovalSeconds)
 		} else {
 			log.Debug("bench run", "run", i+1, "seconds", run.Seconds)
 		}
@@ -265,10 +270,36 @@ func benchBuild(ctx context.Context, dir string) (benchRun, error) {
 	// The child reports its own peak: the rusage of a child started by
 	// fork and exec also counts the parent's memory at that moment.
 	run := benchRun{Seconds: wall.Seconds(), BuildSeconds: rep.Seconds, Pages: rep.Pages, Bytes: rep.Bytes, PeakRSSBytes: rep.PeakRSS}
+	removal, err := waitRemoved(ctx, filepath.Join(dir, "_site"))
+	if err != nil {
+		return benchRun{}, err
+	}
+	run.RemovalSeconds = removal.Seconds()
 	if run.Seconds > 0 {
 		run.PagesPerSecond = float64(run.Pages) / run.Seconds
 	}
 	return run, nil
+}
+
+// waitRemoved waits until the folders that builds of final left beside it
+// (the build a full build replaced, removed in the background) are gone.
+func waitRemoved(ctx context.Context, final string) (time.Duration, error) {
+	start := time.Now()
+	parent := filepath.Dir(final)
+	for {
+		entries, err := os.ReadDir(parent)
+		if err != nil {
+			return 0, fmt.Errorf("bench: %w", err)
+		}
+		if !slices.ContainsFunc(entries, func(e os.DirEntry) bool { return output.IsLeftover(final, filepath.Join(parent, e.Name())) }) {
+			return time.Since(start), nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // runChild runs bake with args in a child process and returns its stdout
@@ -331,7 +362,7 @@ func benchPublish(ctx context.Context, dir string, f benchFlags) (map[string]pub
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	os.Remove(filepath.Join(dir, "bench.db.stamp")) // the data no longer matches the seed
-	if _, _, err := runChild(ctx, "build", "-q", "-C", dir); err != nil {
+	if _, _, err := runChild(ctx, "build", "-q", "--wait-removal", "-C", dir); err != nil {
 		return nil, err
 	}
 	if res["one_change"], err = one(); err != nil {
@@ -356,7 +387,7 @@ func benchIncremental(ctx context.Context, dir string, f benchFlags) (map[string
 	}
 	os.Remove(filepath.Join(dir, "bench.db.stamp")) // the data will no longer match the seed
 	// One build to consume anything pending and settle the index.
-	if _, _, err := runChild(ctx, "build", "-q", "-C", dir); err != nil {
+	if _, _, err := runChild(ctx, "build", "-q", "--wait-removal", "-C", dir); err != nil {
 		return nil, err
 	}
 	out := map[string]incrementalRun{}

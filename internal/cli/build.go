@@ -33,6 +33,7 @@ type buildFlags struct {
 	full    bool
 	changed []string
 	explain bool
+	wait    bool
 }
 
 func buildCmd(g *globals) *cobra.Command {
@@ -44,6 +45,8 @@ func buildCmd(g *globals) *cobra.Command {
 
 The first build, and every build with --full, renders every page into a
 new folder and swaps it in for the old one only when every page rendered.
+The command returns as soon as the new build is live; a background process
+removes the build it replaced (--wait-removal waits for that instead).
 
 After that, a build is incremental when it knows what changed: the rows
 recorded by change capture (bake watch --install adds the triggers), the
@@ -79,6 +82,7 @@ Pending captured changes are consumed only by a build that succeeded.`,
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only problems")
 	cmd.Flags().BoolVar(&f.full, "full", false, "render every page, even when an incremental build is possible")
 	cmd.Flags().StringSliceVar(&f.changed, "changed", nil, "rows or files that changed, comma-separated: `TABLE:KEY` (items:42), table:NAME, tmpl:FILE, asset:FILE")
+	cmd.Flags().BoolVar(&f.wait, "wait-removal", false, "return only once the build that a full build replaced is removed (by default a background process removes it, once the new build is live)")
 	cmd.Flags().BoolVar(&f.explain, "explain", false, "list every page an incremental build rendered or removed, and the change that caused it")
 	return cmd
 }
@@ -154,6 +158,10 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 		}
 	}
 	progress := &build.Progress{}
+	var removeReplaced func([]string) error
+	if !f.wait {
+		removeReplaced = removeInBackground(out)
+	}
 	stopProgress := startProgress(ctx, g.stdio.Err, log, !f.json && !f.quiet,
 		progressSpec{verb: "building", unit: "pages", count: progress.Pages.Load, phase: func() string {
 			if progress.Live.Load() {
@@ -161,7 +169,7 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 			}
 			return ""
 		}})
-	rep, err := build.Build(ctx, site.site, build.Options{Output: out, Workers: workers, Logger: log, Progress: progress})
+	rep, err := build.Build(ctx, site.site, build.Options{Output: out, Workers: workers, Logger: log, Progress: progress, RemoveReplaced: removeReplaced})
 	stopProgress()
 	if rep == nil {
 		return err

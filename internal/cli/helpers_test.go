@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bakehq/bake/capture"
 )
@@ -121,4 +123,17 @@ func pendingChangeIDs(t *testing.T, path string) []int64 {
 		ids[i] = c.ID
 	}
 	return ids
+}
+
+// waitNoLeftovers waits (up to a minute) until the folders that builds of
+// dir/_site left beside it, which a background process removes after a
+// full build, are gone, and fails the test if they stay.
+func waitNoLeftovers(t *testing.T, dir string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := waitRemoved(ctx, filepath.Join(dir, "_site")); err != nil {
+		left, _ := filepath.Glob(filepath.Join(dir, "._site.*"))
+		t.Fatalf("leftovers of earlier builds not removed: %v (%v)", left, err)
+	}
 }

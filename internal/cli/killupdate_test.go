@@ -108,9 +108,7 @@ func TestKilledIncrementalBuildLosesNoChange(t *testing.T) {
 	if left := stagingDirs(t, site); len(left) > 0 {
 		t.Fatalf("staging folders left after the next build: %v", left)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, "._site.*")); len(left) > 0 {
-		t.Fatalf("full-build leftovers: %v", left)
-	}
+	waitNoLeftovers(t, dir)
 
 	// Same output, and same manifest, as a full build of a copy of the site.
 	fresh := t.TempDir()

@@ -1,0 +1,9 @@
+//go:build !unix && !windows
+
+package cli
+
+import "syscall"
+
+func detached() *syscall.SysProcAttr { return nil }
+
+func lowerPriority() {}
