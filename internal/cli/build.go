@@ -118,7 +118,7 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	if err != nil {
 		return reportSetupError(g, f.json, err)
 	}
-	defer site.Close()
+	defer func() { site.Close() }() // the site a full build reopened, if it did
 	out := site.output()
 	if f.output != "" {
 		out = f.output
@@ -156,6 +156,9 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(output.IndexFile))); err == nil {
 			log.Info("full build: no change capture installed and no --changed given (see bake watch --install)")
 		}
+	}
+	if site, err = site.unmapped(ctx); err != nil {
+		return reportSetupError(g, f.json, err)
 	}
 	progress := &build.Progress{}
 	var removeReplaced func([]string) error

@@ -220,7 +220,7 @@ func (w *watcher) openProbe() {
 		w.db.Close()
 		w.db = nil
 	}
-	db, dialect, err := openDB(w.ctx, w.dir, w.cfg.Database, 1)
+	db, dialect, err := openDB(w.ctx, w.dir, w.cfg.Database, 1, 0)
 	if err != nil {
 		return
 	}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"context"
+	"testing"
+)
+
+// TestSiteMmap: the site's SQLite file is memory-mapped for incremental
+// builds, and a full build reopens it unmapped (its peak RSS would
+// otherwise count the whole file).
+func TestSiteMmap(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeItemsSite(t, dir, 10, "item ")
+	o, err := openSite(ctx, dir, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mmapSize := func(o *openedSite) int64 {
+		t.Helper()
+		var n int64
+		if err := o.db.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := mmapSize(o); got != sqliteMmapSize {
+		t.Errorf("mmap_size = %d, want %d", got, sqliteMmapSize)
+	}
+	u, err := o.unmapped(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if got := mmapSize(u); got != 0 {
+		t.Errorf("unmapped: mmap_size = %d, want 0", got)
+	}
+	if err := o.db.PingContext(ctx); err == nil {
+		t.Error("unmapped left the mapped database open")
+	}
+	if again, _ := u.unmapped(ctx); again != u {
+		t.Error("unmapped reopened a site already unmapped")
+	}
+}
