@@ -91,6 +91,15 @@ func params(query string) []string {
 	return names
 }
 
+// offset returns the clause that skips the first n rows of a query
+// without limiting the rest.
+func (d *db) offset(n int) string {
+	if d.dialect == Postgres {
+		return " OFFSET " + strconv.Itoa(n)
+	}
+	return " LIMIT -1 OFFSET " + strconv.Itoa(n)
+}
+
 // placeholder returns the n-th (1-based) positional placeholder.
 func (d *db) placeholder(n int) string {
 	if d.dialect == Postgres {

@@ -11,3 +11,4 @@ func SetSitemapMax(n int) (restore func()) {
 	sitemapMax = n
 	return func() { sitemapMax = old }
 }
+func ListBase(path string) (string, int) { return listBase(path) }

@@ -122,8 +122,15 @@ func (b *buildRun) list(r *Route) bool {
 		data := &PageData{Rows: rows, Pager: newPager(r.Path, n, max(pages, n), total)}
 		return b.emit(b.page(r, withPage(r.Path, n), "", rowDeps(r, rows), data, noArgs))
 	})
+	query := ordered(r, "", "")
+	if from := b.listFrom; from > 1 && pages == b.listPages && from <= pages && r.OrderBy != "" && r.PerPage > 0 {
+		query += b.site.db.offset((from - 1) * r.PerPage)
+		pg.n = from
+	} else {
+		b.listFrom = 1
+	}
 	ok := true
-	if err := b.stream(r, ordered(r, "", ""), nil, func(row Row) bool { ok = pg.add(row); return ok }); err != nil {
+	if err := b.stream(r, query, nil, func(row Row) bool { ok = pg.add(row); return ok }); err != nil {
 		return b.fail(r, r.Path, "", err)
 	}
 	if ok && pg.n == 1 && len(pg.buf) == 0 {

@@ -252,6 +252,12 @@ type buildRun struct {
 	target  string            // when set, only pages at this path are wanted (live preview)
 	state   map[string]string // the site's state in this pass; nil for no page digests
 	salts   map[string]string // route template → routeSalt
+
+	// listFrom, when above 1, makes the next non-grouped list start at
+	// that page, if it still has listPages pages (an update after rows
+	// left the list: the pages before the first one that showed them are
+	// as they were); list sets it to the page it started at.
+	listFrom, listPages int
 }
 
 // salt returns the routeSalt of template rt, "" when this pass makes no

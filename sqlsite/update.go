@@ -34,7 +34,9 @@ const stateVersion = "sqlsite/1"
 //   - list, archive: when only columns the route neither filters, orders
 //     nor groups by changed, just the pages that show the row; otherwise
 //     every page of the route (pages whose bytes did not change are not
-//     written again);
+//     written again), or of the groups the row left or joined, or, when
+//     rows only left a list that keeps its number of pages, the pages from
+//     the first one that showed them (see listFrom);
 //   - page, feed, redirect: the route, when the change can alter one of its
 //     queries;
 //   - sitemap: when a page was added or removed or its lastmod changed.
@@ -149,6 +151,7 @@ type routeWork struct {
 	keys   map[string]string // detail: row key → reason
 	pages  map[string]string // list: page path → reason (rows unchanged in number and order)
 	groups map[string]string // grouped list: base path of a group to rerun → reason
+	moved  map[string]string // list: row key → reason, rows that may have joined, left or moved
 }
 
 func (u *updateRun) run(changes []bake.Change) {
@@ -380,7 +383,7 @@ func (u *updateRun) staticFiles(changes []bake.Change) bool {
 // work decides what of route r the changes touch.
 func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[string]bool) (*routeWork, error) {
 	s := u.site
-	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, groups: map[string]string{}}
+	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, groups: map[string]string{}, moved: map[string]string{}}
 	var tmplDeps []bake.Dep
 	if r.Template != "" {
 		if rt := s.tmpl.routes[r.Template]; rt != nil {
@@ -453,6 +456,10 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 				continue
 			}
 			if key == "" || c.Op != bake.OpUpdate || touches(c, an.layout) {
+				if key != "" && r.GroupBy == "" && table == r.Table && len(an.tables) == 1 && an.selectsKey(r.Key) {
+					w.moved[key] = why // see listFrom
+					continue
+				}
 				w.full = why
 				return w, nil
 			}
@@ -479,6 +486,9 @@ func (u *updateRun) redo(r *Route, w *routeWork) bool {
 	if w.full != "" {
 		u.reason = w.full
 		return u.rerun(r, func() bool { return b.route(r) }, func(string) string { return w.full + ": page no longer made" })
+	}
+	if len(w.moved) > 0 {
+		return u.listFrom(r, w)
 	}
 	if len(w.keys) > 0 && !u.detailKeys(r, w.keys) {
 		return false

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -283,4 +284,109 @@ func (u *updateRun) sitemaps() bool {
 	u.b.sitemap = sm
 	u.reason = "the pages listed changed (" + changed + ")"
 	return u.rerun(r, func() bool { return u.b.sitemapPages(r) }, func(string) string { return "sitemap has fewer parts" })
+}
+
+// listFrom reruns non-grouped list r after the rows of w.moved were
+// inserted, deleted, or changed in a column the list filters or orders by,
+// starting at the first page those rows can have changed. When every one of
+// them left the list (deleted, or no longer selected) and the list keeps
+// its number of pages, the pages before the first one that showed such a
+// row hold the same rows, in the same order, under the same pager: they are
+// neither made again nor read (the query skips their rows with OFFSET). A
+// row still in the list may have moved anywhere, so then every page is
+// made, as is every page of a template that shows the number of rows
+// (.Pager.Items). The pages of w.pages (rows whose content changed) that
+// come before the start are re-rendered one by one.
+func (u *updateRun) listFrom(r *Route, w *routeWork) bool {
+	b := u.b
+	reasons := slices.Sorted(maps.Values(w.moved))
+	u.reason = strings.Join(slices.Compact(reasons), "; ")
+	from, pages, err := u.firstMovedPage(r, w.moved)
+	if err != nil {
+		u.fail(&bake.Error{Route: r.Name, Err: err})
+		return false
+	}
+	ok := true
+	if from < 0 {
+		from = math.MaxInt // every page as it was, but for w.pages below
+	} else {
+		b.listFrom, b.listPages = from, pages
+		ok = u.rerun(r, func() bool { return b.route(r) }, func(p string) string {
+			if _, n := listBase(p); n < b.listFrom {
+				return "" // before the start: kept as it was
+			}
+			return u.reason + ": page no longer made"
+		})
+		from = b.listFrom
+		b.listFrom, b.listPages = 0, 0
+	}
+	if !ok {
+		return false
+	}
+	for _, p := range slices.Sorted(maps.Keys(w.pages)) {
+		if _, n := listBase(p); n < from {
+			u.reason = w.pages[p]
+			if !u.listPage(r, p) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// firstMovedPage returns the page of list r from which the rows with these
+// keys can have changed it (see listFrom; 1 for all of them, -1 for none),
+// and the number of pages the list had at the last build.
+func (u *updateRun) firstMovedPage(r *Route, moved map[string]string) (from, pages int, err error) {
+	if r.OrderBy == "" || r.PerPage <= 0 {
+		return 1, 0, nil // without an order, OFFSET skips no rows in particular
+	}
+	if rt := u.site.tmpl.routes[r.Template]; rt == nil || rt.fields["Items"] {
+		return 1, 0, nil
+	}
+	ctx := u.b.ctx
+	db := u.site.db
+	keys := slices.Sorted(maps.Keys(moved))
+	for batch := range slices.Chunk(keys, 500) {
+		args := make([]any, len(batch))
+		marks := make([]string, len(batch))
+		for i, k := range batch {
+			args[i] = k
+			marks[i] = db.placeholder(i + 1)
+		}
+		u.site.stats[r.Name].Queries.Add(1)
+		var one int
+		err := db.QueryRowContext(ctx, "SELECT 1 FROM ("+clean(r.Query)+") AS q WHERE q."+r.Key+" IN ("+strings.Join(marks, ", ")+") LIMIT 1", args...).Scan(&one)
+		switch {
+		case err == nil:
+			return 1, 0, nil // in the list now: it may be anywhere
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, 0, fmt.Errorf("find rows in the list: %w", err)
+		}
+	}
+	for _, k := range keys {
+		entries, err := u.prev.ByDep(ctx, bake.RowDep(r.Table, k))
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, e := range entries {
+			if e.Route != r.Name {
+				continue
+			}
+			if _, n := listBase(e.Path); from == 0 || n < from {
+				from = n
+			}
+		}
+	}
+	switch from {
+	case 0:
+		return -1, 0, nil // in the list neither then nor now: it is as it was
+	case 1:
+		return 1, 0, nil
+	}
+	paths, err := u.prev.Paths(ctx, r.Name, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	return from, len(paths), nil
 }

@@ -1,0 +1,101 @@
+package sqlsite_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/sqlsite"
+)
+
+// TestUpdateListStartsAtFirstMovedPage: when rows leave a list whose
+// template does not show the number of rows, and the list keeps its number
+// of pages, an update reads the list from the first page that showed them
+// (the rows before are skipped by the query) and still equals a full
+// build; a row that joins the list, or a list that loses a page, makes it
+// read every row.
+func TestUpdateListStartsAtFirstMovedPage(t *testing.T) {
+	for _, dialect := range []string{sqlsite.SQLite, sqlsite.Postgres} {
+		t.Run(dialect, func(t *testing.T) { testListStart(t, dialect) })
+	}
+}
+
+func testListStart(t *testing.T, dialect string) {
+	ctx := context.Background()
+	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	o := &oracle{t: t, dialect: dialect, dir: dir, db: openDB(t, dialect, dir)}
+	// Posts 11..40, one a day, in the middle of /recent/ (two a page).
+	for id := 11; id <= 40; id++ {
+		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (?, ?, ?, 'news', 'Body.', TRUE, ?)",
+			id, fmt.Sprintf("p%d", id), fmt.Sprintf("Post %d", id), fmt.Sprintf("2020-01-%02d 00:00:00", id-10))
+	}
+	query := func(q string) int {
+		t.Helper()
+		var n int
+		if err := o.db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// One fewer row keeps the number of pages when there is an even number.
+	if query("SELECT COUNT(*) FROM posts WHERE published")%2 != 0 {
+		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (50, 'p50', 'Post 50', 'news', 'Body.', TRUE, '2019-01-01 00:00:00')")
+	}
+	out := o.out("inc")
+	o.full(out)
+	total := query("SELECT COUNT(*) FROM posts WHERE published")
+	// Newest first: the rows before post 15, and so its page.
+	before := query("SELECT COUNT(*) FROM posts WHERE published AND published_at > '2020-01-05 00:00:00'")
+	page := before/2 + 1
+	if page < 3 {
+		t.Fatalf("post 15 is on page %d of /recent/: nothing to skip", page)
+	}
+
+	update := func(what string, change bake.Change) (rows int64, explain []build.Explained) {
+		t.Helper()
+		site := o.site()
+		rep, err := build.Update(ctx, site, []bake.Change{change}, build.Options{Output: out, Explain: true})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		o.full(o.out("full"))
+		o.compare(what)
+		return site.Stats()["recent"].Rows.Load(), rep.Explain
+	}
+
+	o.exec("UPDATE posts SET published = FALSE WHERE id = 15")
+	rows, explain := update("unpublish post 15", bake.Change{Dep: bake.RowDep("posts", "15"), Op: bake.OpUpdate, Columns: []string{"published"}})
+	if want := int64(total - 1 - (page-1)*2); rows != want {
+		t.Errorf("unpublish post 15 (page %d): /recent/ read %d rows, want %d (those from page %d on)", page, rows, want, page)
+	}
+	written := 0
+	for _, e := range explain {
+		if base, n := sqlsite.ListBase(e.Path); base == "/recent/" {
+			if n < page {
+				t.Errorf("unpublish post 15: %s, before its page, was %s", e.Path, e.Action)
+			}
+			written++
+		}
+	}
+	if written == 0 {
+		t.Error("unpublish post 15: no page of /recent/ made again")
+	}
+
+	o.exec("DELETE FROM posts WHERE id = 16")
+	if rows, _ := update("delete post 16", bake.Change{Dep: bake.RowDep("posts", "16"), Op: bake.OpDelete}); rows != int64(total-2) {
+		t.Errorf("delete post 16: /recent/ read %d rows, want all %d (a page fewer)", rows, total-2)
+	}
+	o.exec("UPDATE posts SET published = TRUE WHERE id = 15")
+	if rows, _ := update("publish post 15 again", bake.Change{Dep: bake.RowDep("posts", "15"), Op: bake.OpUpdate, Columns: []string{"published"}}); rows != int64(total-1) {
+		t.Errorf("publish post 15 again: /recent/ read %d rows, want all %d", rows, total-1)
+	}
+	o.exec("DELETE FROM posts WHERE id = 50 OR NOT published")
+	o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (60, 'p60', 'Post 60', 'news', 'Body.', FALSE, '2020-01-20 12:00:00')")
+	o.full(out)
+	o.exec("DELETE FROM posts WHERE id = 60")
+	if rows, _ := update("delete unpublished post 60", bake.Change{Dep: bake.RowDep("posts", "60"), Op: bake.OpDelete}); rows != 0 {
+		t.Errorf("delete unpublished post 60: /recent/ read %d rows, want none (it was never in the list)", rows)
+	}
+}
