@@ -118,20 +118,38 @@ func (b *buildRun) list(r *Route) bool {
 		return b.fail(r, r.Path, "", fmt.Errorf("count rows: %w", err))
 	}
 	pages := pageCount(total, r.PerPage)
+	sp := b.span
+	limited := sp != nil && pages == sp.pages && r.OrderBy != "" && r.PerPage > 0
+	stop := false
 	pg := newPaginator(r.PerPage, func(n int, rows []Row) bool {
 		data := &PageData{Rows: rows, Pager: newPager(r.Path, n, max(pages, n), total)}
-		return b.emit(b.page(r, withPage(r.Path, n), "", rowDeps(r, rows), data, noArgs))
+		if !b.emit(b.page(r, withPage(r.Path, n), "", rowDeps(r, rows), data, noArgs)) {
+			return false
+		}
+		if limited && sp.through > 0 && n >= sp.through && len(sp.watch) == 0 {
+			stop, sp.stopped = true, n // the pages after are as they were
+		}
+		return true
 	})
 	query := ordered(r, "", "")
-	if from := b.listFrom; from > 1 && pages == b.listPages && from <= pages && r.OrderBy != "" && r.PerPage > 0 {
-		query += b.site.db.offset((from - 1) * r.PerPage)
-		pg.n = from
-	} else {
-		b.listFrom = 1
+	if limited && sp.from > 1 && sp.from <= pages {
+		query += b.site.db.offset((sp.from - 1) * r.PerPage)
+		pg.n = sp.from
+	} else if sp != nil {
+		sp.from = 1
 	}
 	ok := true
-	if err := b.stream(r, query, nil, func(row Row) bool { ok = pg.add(row); return ok }); err != nil {
+	if err := b.stream(r, query, nil, func(row Row) bool {
+		if limited && len(sp.watch) > 0 {
+			delete(sp.watch, keyString(row[r.Key]))
+		}
+		ok = pg.add(row)
+		return ok && !stop
+	}); err != nil {
 		return b.fail(r, r.Path, "", err)
+	}
+	if stop {
+		return ok
 	}
 	if ok && pg.n == 1 && len(pg.buf) == 0 {
 		return pg.emit(1, nil) // an empty list still has its first page

@@ -253,11 +253,25 @@ type buildRun struct {
 	state   map[string]string // the site's state in this pass; nil for no page digests
 	salts   map[string]string // route template → routeSalt
 
-	// listFrom, when above 1, makes the next non-grouped list start at
-	// that page, if it still has listPages pages (an update after rows
-	// left the list: the pages before the first one that showed them are
-	// as they were); list sets it to the page it started at.
-	listFrom, listPages int
+	span *listSpan // limits the next non-grouped list an update reruns
+}
+
+// listSpan limits the pages of a non-grouped list that an update makes
+// again (see updateRun.listFrom), when the list still has pages pages.
+// From, when above 1, is the page it starts at: its query skips the rows
+// before with OFFSET. Through, when above 0, is the page after which it
+// stops, once it has seen every row of watch. list sets from to the page
+// it started at, and stopped to the page it stopped after (0 when it made
+// every page to the end).
+type listSpan struct {
+	from, through, pages int
+	watch                map[string]bool
+	stopped              int
+}
+
+// covers reports whether page n of the list was made again.
+func (sp *listSpan) covers(n int) bool {
+	return n >= sp.from && (sp.stopped == 0 || n <= sp.stopped)
 }
 
 // salt returns the routeSalt of template rt, "" when this pass makes no

@@ -36,7 +36,8 @@ const stateVersion = "sqlsite/1"
 //     every page of the route (pages whose bytes did not change are not
 //     written again), or of the groups the row left or joined, or, when
 //     rows only left a list that keeps its number of pages, the pages from
-//     the first one that showed them (see listFrom);
+//     the first one that showed them, and when rows only moved, the pages
+//     down to the last one they were or are on (see listFrom);
 //   - page, feed, redirect: the route, when the change can alter one of its
 //     queries;
 //   - sitemap: when a page was added or removed or its lastmod changed.

@@ -288,43 +288,48 @@ func (u *updateRun) sitemaps() bool {
 
 // listFrom reruns non-grouped list r after the rows of w.moved were
 // inserted, deleted, or changed in a column the list filters or orders by,
-// starting at the first page those rows can have changed. When every one of
-// them left the list (deleted, or no longer selected) and the list keeps
-// its number of pages, the pages before the first one that showed such a
-// row hold the same rows, in the same order, under the same pager: they are
-// neither made again nor read (the query skips their rows with OFFSET). A
-// row still in the list may have moved anywhere, so then every page is
-// made, as is every page of a template that shows the number of rows
-// (.Pager.Items). The pages of w.pages (rows whose content changed) that
-// come before the start are re-rendered one by one.
+// making only the pages those rows can have changed:
+//   - when every one of them left the list (deleted, or no longer selected)
+//     and the list keeps its number of pages, the pages before the first
+//     one that showed such a row hold the same rows under the same pager:
+//     they are neither read (the query skips their rows with OFFSET) nor
+//     made again, unless the template shows the number of rows
+//     (.Pager.Items);
+//   - when every one of them was in the list and still is (it moved: a
+//     newer date sends it to the top), the list holds the same rows: past
+//     the last page that showed one of them, once each has been seen at
+//     its new place, the pages are as they were, and the query stops;
+//   - otherwise (a row joined the list) every page is made again.
+//
+// Pages are made again only when their inputs changed (their digests);
+// the pages of w.pages (rows whose content changed) left out of the rerun
+// are re-rendered one by one.
 func (u *updateRun) listFrom(r *Route, w *routeWork) bool {
 	b := u.b
 	reasons := slices.Sorted(maps.Values(w.moved))
 	u.reason = strings.Join(slices.Compact(reasons), "; ")
-	from, pages, err := u.firstMovedPage(r, w.moved)
+	sp, err := u.movedSpan(r, w.moved)
 	if err != nil {
 		u.fail(&bake.Error{Route: r.Name, Err: err})
 		return false
 	}
-	ok := true
-	if from < 0 {
-		from = math.MaxInt // every page as it was, but for w.pages below
+	if sp == nil {
+		sp = &listSpan{from: math.MaxInt} // nothing to rerun, but w.pages
 	} else {
-		b.listFrom, b.listPages = from, pages
-		ok = u.rerun(r, func() bool { return b.route(r) }, func(p string) string {
-			if _, n := listBase(p); n < b.listFrom {
-				return "" // before the start: kept as it was
+		b.span = sp
+		ok := u.rerun(r, func() bool { return b.route(r) }, func(p string) string {
+			if _, n := listBase(p); !sp.covers(n) {
+				return "" // outside the rerun: kept as it was
 			}
 			return u.reason + ": page no longer made"
 		})
-		from = b.listFrom
-		b.listFrom, b.listPages = 0, 0
-	}
-	if !ok {
-		return false
+		b.span = nil
+		if !ok {
+			return false
+		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(w.pages)) {
-		if _, n := listBase(p); n < from {
+		if _, n := listBase(p); !sp.covers(n) {
 			u.reason = w.pages[p]
 			if !u.listPage(r, p) {
 				return false
@@ -334,19 +339,18 @@ func (u *updateRun) listFrom(r *Route, w *routeWork) bool {
 	return true
 }
 
-// firstMovedPage returns the page of list r from which the rows with these
-// keys can have changed it (see listFrom; 1 for all of them, -1 for none),
-// and the number of pages the list had at the last build.
-func (u *updateRun) firstMovedPage(r *Route, moved map[string]string) (from, pages int, err error) {
+// movedSpan returns the pages of list r that the rows with these keys can
+// have changed (see listFrom), or nil when they were in the list neither at
+// the last build nor now.
+func (u *updateRun) movedSpan(r *Route, moved map[string]string) (*listSpan, error) {
+	all := &listSpan{from: 1}
 	if r.OrderBy == "" || r.PerPage <= 0 {
-		return 1, 0, nil // without an order, OFFSET skips no rows in particular
-	}
-	if rt := u.site.tmpl.routes[r.Template]; rt == nil || rt.fields["Items"] {
-		return 1, 0, nil
+		return all, nil // without an order, OFFSET skips no rows in particular
 	}
 	ctx := u.b.ctx
 	db := u.site.db
 	keys := slices.Sorted(maps.Keys(moved))
+	now := map[string]bool{}
 	for batch := range slices.Chunk(keys, 500) {
 		args := make([]any, len(batch))
 		marks := make([]string, len(batch))
@@ -355,38 +359,72 @@ func (u *updateRun) firstMovedPage(r *Route, moved map[string]string) (from, pag
 			marks[i] = db.placeholder(i + 1)
 		}
 		u.site.stats[r.Name].Queries.Add(1)
-		var one int
-		err := db.QueryRowContext(ctx, "SELECT 1 FROM ("+clean(r.Query)+") AS q WHERE q."+r.Key+" IN ("+strings.Join(marks, ", ")+") LIMIT 1", args...).Scan(&one)
-		switch {
-		case err == nil:
-			return 1, 0, nil // in the list now: it may be anywhere
-		case !errors.Is(err, sql.ErrNoRows):
-			return 0, 0, fmt.Errorf("find rows in the list: %w", err)
+		rows, err := db.QueryContext(ctx, "SELECT q."+r.Key+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.Key+" IN ("+strings.Join(marks, ", ")+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("find rows in the list: %w", err)
+		}
+		for rows.Next() {
+			var k any
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find rows in the list: %w", err)
+			}
+			if bs, ok := k.([]byte); ok {
+				k = string(bs)
+			}
+			now[keyString(k)] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("find rows in the list: %w", err)
 		}
 	}
+	first, last := 0, 0  // pages of the last build that showed them
+	left, stayed := 0, 0 // rows that left the list, rows in it then and now
+	watch := map[string]bool{}
 	for _, k := range keys {
 		entries, err := u.prev.ByDep(ctx, bake.RowDep(r.Table, k))
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
+		was := false
 		for _, e := range entries {
 			if e.Route != r.Name {
 				continue
 			}
-			if _, n := listBase(e.Path); from == 0 || n < from {
-				from = n
+			_, n := listBase(e.Path)
+			was = true
+			if first == 0 || n < first {
+				first = n
 			}
+			last = max(last, n)
+		}
+		switch {
+		case was && now[k]:
+			stayed++
+			watch[k] = true
+		case was:
+			left++
+		case now[k]:
+			return all, nil // it joined the list: it may be anywhere
 		}
 	}
-	switch from {
-	case 0:
-		return -1, 0, nil // in the list neither then nor now: it is as it was
-	case 1:
-		return 1, 0, nil
+	if left == 0 && stayed == 0 {
+		return nil, nil
 	}
 	paths, err := u.prev.Paths(ctx, r.Name, "")
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	return from, len(paths), nil
+	switch {
+	case stayed == 0:
+		if rt := u.site.tmpl.routes[r.Template]; rt == nil || rt.fields["Items"] {
+			return all, nil // every page shows the number of rows
+		}
+		return &listSpan{from: first, pages: len(paths)}, nil
+	case left == 0:
+		return &listSpan{from: 1, through: last, watch: watch, pages: len(paths)}, nil
+	}
+	return all, nil
 }

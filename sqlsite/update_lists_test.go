@@ -15,7 +15,8 @@ import (
 // of pages, an update reads the list from the first page that showed them
 // (the rows before are skipped by the query) and still equals a full
 // build; a row that joins the list, or a list that loses a page, makes it
-// read every row.
+// read every row; a row that moves makes it read the list down to the
+// last page that row was or is on.
 func TestUpdateListStartsAtFirstMovedPage(t *testing.T) {
 	for _, dialect := range []string{sqlsite.SQLite, sqlsite.Postgres} {
 		t.Run(dialect, func(t *testing.T) { testListStart(t, dialect) })
@@ -90,6 +91,22 @@ func testListStart(t *testing.T, dialect string) {
 	o.exec("UPDATE posts SET published = TRUE WHERE id = 15")
 	if rows, _ := update("publish post 15 again", bake.Change{Dep: bake.RowDep("posts", "15"), Op: bake.OpUpdate, Columns: []string{"published"}}); rows != int64(total-1) {
 		t.Errorf("publish post 15 again: /recent/ read %d rows, want all %d", rows, total-1)
+	}
+	// A row that moves (a newer date sends it to the top) leaves the rows
+	// of the list as they were: the query stops after the last page it was
+	// on, once it has seen it at its new place.
+	total = query("SELECT COUNT(*) FROM posts WHERE published")
+	before = query("SELECT COUNT(*) FROM posts WHERE published AND published_at > '2020-01-10 00:00:00'")
+	page = before/2 + 1
+	o.exec("UPDATE posts SET published_at = '2030-01-01 00:00:00' WHERE id = 20")
+	if rows, _ := update("redate post 20 to the top", bake.Change{Dep: bake.RowDep("posts", "20"), Op: bake.OpUpdate, Columns: []string{"published_at"}}); rows != int64(2*page) || 2*page >= total {
+		t.Errorf("redate post 20 (page %d of %d rows): /recent/ read %d rows, want %d", page, total, rows, 2*page)
+	}
+	// Sent further down, it is seen at its new place after its old one.
+	o.exec("UPDATE posts SET published_at = '2020-01-02 12:00:00' WHERE id = 20")
+	page = query("SELECT COUNT(*) FROM posts WHERE published AND id <> 20 AND published_at > '2020-01-02 12:00:00'")/2 + 1
+	if rows, _ := update("redate post 20 down", bake.Change{Dep: bake.RowDep("posts", "20"), Op: bake.OpUpdate, Columns: []string{"published_at"}}); rows != int64(2*page) || rows >= int64(total) {
+		t.Errorf("redate post 20 down to page %d: /recent/ read %d rows of %d, want %d", page, rows, total, 2*page)
 	}
 	o.exec("DELETE FROM posts WHERE id = 50 OR NOT published")
 	o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (60, 'p60', 'Post 60', 'news', 'Body.', FALSE, '2020-01-20 12:00:00')")
