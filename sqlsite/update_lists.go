@@ -30,8 +30,8 @@ func listBase(path string) (base string, n int) {
 }
 
 // groupBases returns the first pages of the groups of grouped list r that
-// row key was in at the last build or is in now; nil when that cannot be
-// told (the row's group is NULL).
+// row key was in at the last build or is in now (none, not nil, when it is
+// in none); nil when that cannot be told (the row's group is NULL).
 func (u *updateRun) groupBases(r *Route, key string) ([]string, error) {
 	ctx := u.b.ctx
 	bases := map[string]bool{}
@@ -72,7 +72,8 @@ func (u *updateRun) groupBases(r *Route, key string) ([]string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find the group of row %s: %w", key, err)
 	}
-	return slices.Sorted(maps.Keys(bases)), nil
+	// Not nil when empty: a row in no group then and now changes none.
+	return append([]string{}, slices.Sorted(maps.Keys(bases))...), nil
 }
 
 // groupLists reruns the lists of some groups of grouped list r, given by

@@ -54,9 +54,10 @@ func testListStart(t *testing.T, dialect string) {
 		t.Fatalf("post 15 is on page %d of /recent/: nothing to skip", page)
 	}
 
+	var site *sqlsite.Site
 	update := func(what string, change bake.Change) (rows int64, explain []build.Explained) {
 		t.Helper()
-		site := o.site()
+		site = o.site()
 		rep, err := build.Update(ctx, site, []bake.Change{change}, build.Options{Output: out, Explain: true})
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
@@ -114,5 +115,8 @@ func testListStart(t *testing.T, dialect string) {
 	o.exec("DELETE FROM posts WHERE id = 60")
 	if rows, _ := update("delete unpublished post 60", bake.Change{Dep: bake.RowDep("posts", "60"), Op: bake.OpDelete}); rows != 0 {
 		t.Errorf("delete unpublished post 60: /recent/ read %d rows, want none (it was never in the list)", rows)
+	}
+	if rows := site.Stats()["tag"].Rows.Load(); rows != 0 {
+		t.Errorf("delete unpublished post 60: the tag lists read %d rows, want none (it was in no group)", rows)
 	}
 }
