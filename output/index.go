@@ -44,9 +44,12 @@ CREATE TABLE trash (path TEXT PRIMARY KEY) WITHOUT ROWID;
 
 // indexLookups are the secondary indexes, created once a full build has
 // inserted its pages (faster than keeping them up to date row by row).
+// pages_bucket holds the publish line too: the bucket sums read every line
+// in bucket and path order, and from the table that was a seek a page (at
+// 100,000 pages, 0.45 s of the 1.2 s a build spends after its last page).
 const indexLookups = `
 CREATE INDEX pages_route ON pages (route, key, path);
-CREATE INDEX pages_bucket ON pages (bucket, path);
+CREATE INDEX pages_bucket ON pages (bucket, path, pub);
 `
 
 // Index is the index of a build folder, open for reading and for
