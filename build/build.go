@@ -124,7 +124,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	}
 	defer idx.abort()
 	// The new build's fragment cache starts from the old build's.
-	ctx, closeFragments, err := withFragments(ctx, stage.Dir(), opts.Output, opts.Logger)
+	ctx, closeFragments, err := withFragments(ctx, stage.Dir(), opts.Output, false, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -518,13 +518,17 @@ func (x *index) commit(ctx context.Context, store bool, values map[string]string
 }
 
 // withFragments opens the fragment cache of the build folder dir (reading
-// prevDir's too, if not empty) and returns ctx carrying it, and a func that
+// prevDir's too, if not empty; mapping its file when mapped, see
+// [output.Fragments.Map]) and returns ctx carrying it, and a func that
 // saves and closes it, once. The cache only saves work: an error saving it
 // is logged, not returned.
-func withFragments(ctx context.Context, dir, prevDir string, log *slog.Logger) (context.Context, func(), error) {
+func withFragments(ctx context.Context, dir, prevDir string, mapped bool, log *slog.Logger) (context.Context, func(), error) {
 	frags, err := output.OpenFragments(ctx, dir, prevDir)
 	if err != nil {
 		return ctx, nil, err
+	}
+	if mapped {
+		frags.Map()
 	}
 	var once sync.Once
 	return bake.WithFragmentCache(ctx, frags), func() {

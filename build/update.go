@@ -90,7 +90,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err := emptyTrash(ctx, idx, dir); err != nil {
 		return nil, err
 	}
-	ctx, closeFragments, err := withFragments(ctx, opts.Output, "", opts.Logger)
+	// Mapped: an update reads fragments from all over the file (the items
+	// of every list page it renders).
+	ctx, closeFragments, err := withFragments(ctx, opts.Output, "", true, opts.Logger)
 	if err != nil {
 		return nil, err
 	}

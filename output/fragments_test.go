@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -271,5 +273,54 @@ func TestFragmentsBlocks(t *testing.T) {
 	}
 	if b, ok := f.Get("late"); !ok || string(b) != "late fragment" {
 		t.Fatalf("late fragment: %q, %v", b, ok)
+	}
+}
+
+// TestFragmentsMapped: with the data file mapped (as incremental builds
+// read it), every fragment stored before open reads back the same, and so
+// do those put after open (held in memory, or appended past the mapping).
+func TestFragmentsMapped(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f, err := OpenFragments(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag := func(i int) string { return strings.Repeat(string(rune('a'+i%26)), 1+i*7919%5000) }
+	const n = 2000
+	for i := range n {
+		f.Put(fmt.Sprint("k", i), []byte(frag(i)))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = OpenFragments(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Map()
+	if runtime.GOOS != "windows" && f.mapped == nil {
+		t.Fatal("Map did not map the data file")
+	}
+	for _, i := range []int{0, n - 1, 7, n / 2, 1, n - 2} {
+		if b, ok := f.Get(fmt.Sprint("k", i)); !ok || string(b) != frag(i) {
+			t.Fatalf("fragment %d: got %d bytes (%v), want %d", i, len(b), ok, len(frag(i)))
+		}
+	}
+	f.Put("late", []byte("late fragment"))
+	f.Put("later", []byte(strings.Repeat("x", fragmentFlush+1))) // flushed to the file now
+	for k, want := range map[string]int{"late": len("late fragment"), "later": fragmentFlush + 1} {
+		if b, ok := f.Get(k); !ok || len(b) != want {
+			t.Fatalf("%s, put after open: %d bytes, %v", k, len(b), ok)
+		}
+	}
+	if _, ok := f.Get("missing"); ok {
+		t.Fatal("a key never put was found")
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if f.mapped != nil {
+		t.Error("Close left the data file mapped")
 	}
 }
