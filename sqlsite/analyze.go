@@ -33,10 +33,12 @@ type queryAnalysis struct {
 	all    map[string]bool // every word of the query, lowercased; "*" for SELECT *
 	layout map[string]bool // the words that decide which rows and in what order
 	sel    map[string]bool // the names of the columns returned ("*" for all)
+	// rowLocal: each row is made from its own table row alone (see rowLocal)
+	rowLocal bool
 }
 
 func analyze(r *Route) queryAnalysis {
-	a := queryAnalysis{tables: tables(r.Query), all: words(r.Query)}
+	a := queryAnalysis{tables: tables(r.Query), all: words(r.Query), rowLocal: rowLocal(r.Query)}
 	a.layout = map[string]bool{}
 	a.sel = map[string]bool{}
 	sel, rest, ok := splitSelect(r.Query)
@@ -170,4 +172,55 @@ func (s *Site) Tables() []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// notRowLocal are the words of a query whose rows can depend on other rows
+// than their own: joins and subqueries, window functions, aggregates,
+// set operations, and row limits.
+var notRowLocal = map[string]bool{
+	"join": true, "over": true, "window": true, "group": true, "having": true, "distinct": true,
+	"limit": true, "offset": true, "fetch": true, "union": true, "intersect": true, "except": true, "with": true,
+	"count": true, "sum": true, "avg": true, "min": true, "max": true, "total": true,
+	"group_concat": true, "string_agg": true, "array_agg": true, "json_group_array": true, "json_agg": true,
+	"row_number": true, "rank": true, "dense_rank": true, "ntile": true, "lag": true, "lead": true,
+	"first_value": true, "last_value": true, "nth_value": true, "cume_dist": true, "percent_rank": true,
+}
+
+// rowLocal reports whether every row of query q is made from one row of
+// one table and nothing else: one SELECT, one table in its FROM, none of
+// the words of notRowLocal (anywhere, quoted text included: a false "no"
+// only costs speed). Only then can an update tell which pages of a list a
+// row's insert, deletion or move leaves as they were.
+func rowLocal(q string) bool {
+	_, rest, ok := splitSelect(q)
+	if !ok || len(tableRe.FindAllStringIndex(q, -1)) != 1 || len(splitTop(rest, ',')) != 1 {
+		return false
+	}
+	selects := 0
+	for _, w := range identRe.FindAllString(q, -1) {
+		w = strings.ToLower(w)
+		if w == "select" {
+			selects++
+		}
+		if notRowLocal[w] || selects > 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// totalOrder reports whether order (an order_by) ends with column key, so
+// that no two rows tie: without that, PostgreSQL may order tied rows one
+// way in one query and another way in the next.
+func totalOrder(order, key string) bool {
+	terms := splitTop(order, ',')
+	last := strings.Fields(terms[len(terms)-1])
+	if len(last) == 0 || key == "" {
+		return false
+	}
+	col := strings.Trim(last[0], `"`)
+	if i := strings.LastIndexByte(col, '.'); i >= 0 {
+		col = strings.Trim(col[i+1:], `"`)
+	}
+	return strings.EqualFold(col, key)
 }

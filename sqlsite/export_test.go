@@ -12,3 +12,8 @@ func SetSitemapMax(n int) (restore func()) {
 	return func() { sitemapMax = old }
 }
 func ListBase(path string) (string, int) { return listBase(path) }
+
+var (
+	RowLocal   = rowLocal
+	TotalOrder = totalOrder
+)

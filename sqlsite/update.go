@@ -439,7 +439,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 			}
 			w.keys[key] = why
 		case KindList:
-			if key != "" && r.GroupBy != "" && table == r.Table && len(an.tables) == 1 && an.selectsKey(r.Key) &&
+			if key != "" && r.GroupBy != "" && table == r.Table && an.rowLocal && an.selectsKey(r.Key) &&
 				(c.Op != bake.OpUpdate || touches(c, an.layout)) {
 				// The row may join, leave or move within its groups: rerun
 				// those groups, the one it was in and the one it is in.
@@ -456,8 +456,15 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 				}
 				continue
 			}
-			if key == "" || c.Op != bake.OpUpdate || touches(c, an.layout) {
-				if key != "" && r.GroupBy == "" && table == r.Table && len(an.tables) == 1 && an.selectsKey(r.Key) {
+			if key == "" || table != r.Table || !an.rowLocal {
+				// The row may show on pages besides its own: another
+				// table's row, or rows that read other rows (a join, a
+				// window function).
+				w.full = why
+				return w, nil
+			}
+			if c.Op != bake.OpUpdate || touches(c, an.layout) {
+				if r.GroupBy == "" && an.selectsKey(r.Key) && totalOrder(r.OrderBy, r.Key) {
 					w.moved[key] = why // see listFrom
 					continue
 				}
