@@ -8,7 +8,9 @@ import "context"
 // one to the site in the context of Pages and Update ([WithFragmentCache]);
 // its methods may be called from any goroutine.
 type FragmentCache interface {
-	// Get returns the fragment stored under key.
+	// Get returns the fragment stored under key. The bytes are the cache's
+	// own (they may be mapped from its file): the caller must not change
+	// them, nor keep them past the build.
 	Get(key string) ([]byte, bool)
 	// Put stores a fragment; the cache may keep it only for this build.
 	Put(key string, fragment []byte)

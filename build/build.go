@@ -70,6 +70,9 @@ type Report struct {
 	// CleanupSeconds is the time spent after the swap removing the
 	// previous build (Seconds ends at the swap).
 	CleanupSeconds float64 `json:"cleanup_seconds"`
+	// RemovingInBackground is set when the folders left to remove were
+	// handed to Options.RemoveReplaced, which may still be removing them.
+	RemovingInBackground bool `json:"removing_in_background"`
 }
 
 // RouteReport is the work of one route.
@@ -223,7 +226,9 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	// The new build is live; now remove the one it replaced (and wait for
 	// the removal of older leftovers, started in the background by Begin),
 	// unless the caller has it done elsewhere.
-	if opts.RemoveReplaced == nil || !handOver(opts, stage.Replaced()) {
+	if left := stage.Replaced(); opts.RemoveReplaced != nil && handOver(opts, left) {
+		rep.RemovingInBackground = len(left) > 0
+	} else {
 		stage.Wait()
 		if err := stage.RemoveOld(); err != nil {
 			opts.Logger.Warn("previous build not removed; the next build will retry", "err", err)

@@ -200,11 +200,15 @@ func TestBuildHandsOverReplacedBuild(t *testing.T) {
 	if len(handed) != 0 {
 		t.Fatalf("the first build handed over %v", handed)
 	}
-	if _, err := Build(context.Background(), site("v2"), Options{Output: out, RemoveReplaced: take}); err != nil {
+	rep, err := Build(context.Background(), site("v2"), Options{Output: out, RemoveReplaced: take})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(handed) != 1 || len(handed[0]) != 1 {
 		t.Fatalf("handed over %v, want the first build", handed)
+	}
+	if !rep.RemovingInBackground {
+		t.Error("report: removing_in_background not set")
 	}
 	if b, err := os.ReadFile(filepath.Join(handed[0][0], "index.html")); string(b) != "v1" {
 		t.Fatalf("the folder handed over holds %q, %v; want the first build", b, err)
@@ -214,8 +218,8 @@ func TestBuildHandsOverReplacedBuild(t *testing.T) {
 	}
 
 	refuse := func([]string) error { return errors.New("no process") }
-	if _, err := Build(context.Background(), site("v3"), Options{Output: out, RemoveReplaced: refuse}); err != nil {
-		t.Fatal(err)
+	if rep, err = Build(context.Background(), site("v3"), Options{Output: out, RemoveReplaced: refuse}); err != nil || rep.RemovingInBackground {
+		t.Fatalf("refused hand-over: %v, removing_in_background %v", err, rep.RemovingInBackground)
 	}
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "._site.*")); len(left) > 0 {
 		t.Fatalf("a refused hand-over left %v", left)

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -50,10 +49,6 @@ func (s *Staging) Replaced() []string {
 	return out
 }
 
-// leftoverName matches the folders Begin and Commit name: a staging folder
-// (.NAME.new-HEX) or a replaced build (.NAME.old-HEX).
-var leftoverName = regexp.MustCompile(`^\..+\.(new|old)-[0-9a-f]{12}$`)
-
 // IsLeftover reports whether path names a folder that a build of output
 // folder final made beside it and left to remove: a staging folder or a
 // replaced build. It guards a removal handed to another process, so that
@@ -66,8 +61,23 @@ func IsLeftover(final, path string) bool {
 	}
 	parent, base := filepath.Split(final)
 	dir, name := filepath.Split(path)
-	return filepath.Clean(path) == path && filepath.Clean(dir) == filepath.Clean(parent) && leftoverName.MatchString(name) &&
-		(strings.HasPrefix(name, "."+base+".new-") || strings.HasPrefix(name, "."+base+".old-"))
+	return filepath.Clean(path) == path && filepath.Clean(dir) == filepath.Clean(parent) && isLeftoverName(base, name)
+}
+
+// isLeftoverName reports whether name is that of a staging folder
+// (.BASE.new-HEX) or a replaced build (.BASE.old-HEX) of output folder
+// base, as Begin and Commit name them: nothing else beside the output
+// folder is ever removed.
+func isLeftoverName(base, name string) bool {
+	rest, ok := strings.CutPrefix(name, "."+base+".")
+	if !ok {
+		return false
+	}
+	hex, ok := strings.CutPrefix(rest, "new-")
+	if !ok {
+		hex, ok = strings.CutPrefix(rest, "old-")
+	}
+	return ok && len(hex) == 12 && strings.Trim(hex, "0123456789abcdef") == ""
 }
 
 // RemoveOld deletes the previous build that Commit replaced. It is optional:
@@ -277,9 +287,8 @@ func findLeftovers(parent, base string) []string {
 	}
 	var out []string
 	for _, e := range entries {
-		n := e.Name()
-		if strings.HasPrefix(n, "."+base+".new-") || strings.HasPrefix(n, "."+base+".old-") {
-			out = append(out, filepath.Join(parent, n))
+		if isLeftoverName(base, e.Name()) {
+			out = append(out, filepath.Join(parent, e.Name()))
 		}
 	}
 	return out

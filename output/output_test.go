@@ -89,16 +89,25 @@ func TestLeftoversOfKilledBuildAreRemoved(t *testing.T) {
 	parent := t.TempDir()
 	final := filepath.Join(parent, "_site")
 	// A build killed midway leaves its staging folder; the live one is whole.
-	os.MkdirAll(filepath.Join(parent, "._site.new-dead"), 0o755)
-	os.WriteFile(filepath.Join(parent, "._site.new-dead", "x"), []byte("partial"), 0o644)
+	// A folder of the user's named alike is not a leftover.
+	for _, d := range []string{"._site.new-0123456789ab", "._site.old-backup"} {
+		os.MkdirAll(filepath.Join(parent, d), 0o755)
+		os.WriteFile(filepath.Join(parent, d, "x"), []byte("partial"), 0o644)
+	}
 	s, err := Begin(final)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Abort()
 	s.Wait()
-	if _, err := os.Stat(filepath.Join(parent, "._site.new-dead")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(parent, "._site.new-0123456789ab")); !os.IsNotExist(err) {
 		t.Errorf("leftover not removed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(parent, "._site.old-backup", "x")); err != nil {
+		t.Errorf("a folder that is not a leftover was removed: %v", err)
+	}
+	if got := s.Replaced(); len(got) != 1 || filepath.Base(got[0]) != "._site.new-0123456789ab" {
+		t.Errorf("Replaced = %v", got)
 	}
 }
 
@@ -220,6 +229,8 @@ func TestIsLeftover(t *testing.T) {
 		{filepath.Join(parent, "._site.old-0123456789ab", "x"), false},
 		{filepath.Join(parent, "._public.old-0123456789ab"), false},
 		{filepath.Join(parent, "._sitex.old-0123456789ab"), false},
+		{filepath.Join(parent, "._site.old-x.new-0123456789ab"), false},
+		{filepath.Join(parent, "._site.old-backup"), false},
 		{filepath.Join(parent, "x", "._site.old-0123456789ab"), false},
 		{parent + "/x/../._site.old-0123456789ab", false},
 		{"._site.old-0123456789ab", false},

@@ -282,11 +282,15 @@ func benchBuild(ctx context.Context, dir string) (benchRun, error) {
 }
 
 // waitRemoved waits until the folders that builds of final left beside it
-// (the build a full build replaced, removed in the background) are gone.
+// (the build a full build replaced, removed in the background) are gone,
+// for at most removalLimit.
 func waitRemoved(ctx context.Context, final string) (time.Duration, error) {
 	start := time.Now()
 	parent := filepath.Dir(final)
 	for {
+		if time.Since(start) > removalLimit {
+			return 0, fmt.Errorf("bench: the build replaced in %s was not removed within %s; remove the .%s.old-* folders beside it", final, removalLimit, filepath.Base(final))
+		}
 		entries, err := os.ReadDir(parent)
 		if err != nil {
 			return 0, fmt.Errorf("bench: %w", err)
@@ -301,6 +305,10 @@ func waitRemoved(ctx context.Context, final string) (time.Duration, error) {
 		}
 	}
 }
+
+// removalLimit bounds the wait for a replaced build's removal: at 1M items
+// on a slow disk it took 7 minutes.
+const removalLimit = 30 * time.Minute
 
 // runChild runs bake with args in a child process and returns its stdout
 // and wall time.

@@ -46,7 +46,9 @@ func buildCmd(g *globals) *cobra.Command {
 The first build, and every build with --full, renders every page into a
 new folder and swaps it in for the old one only when every page rendered.
 The command returns as soon as the new build is live; a background process
-removes the build it replaced (--wait-removal waits for that instead).
+removes the build it replaced (--wait-removal waits for that instead: use
+it in CI jobs and containers, which kill what a command leaves running; the
+next build removes what was left either way).
 
 After that, a build is incremental when it knows what changed: the rows
 recorded by change capture (bake watch --install adds the triggers), the
@@ -82,7 +84,7 @@ Pending captured changes are consumed only by a build that succeeded.`,
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only problems")
 	cmd.Flags().BoolVar(&f.full, "full", false, "render every page, even when an incremental build is possible")
 	cmd.Flags().StringSliceVar(&f.changed, "changed", nil, "rows or files that changed, comma-separated: `TABLE:KEY` (items:42), table:NAME, tmpl:FILE, asset:FILE")
-	cmd.Flags().BoolVar(&f.wait, "wait-removal", false, "return only once the build that a full build replaced is removed (by default a background process removes it, once the new build is live)")
+	cmd.Flags().BoolVar(&f.wait, "wait-removal", false, "return only once the build that a full build replaced is removed (by default a background process removes it, once the new build is live); use it where processes left behind are killed (CI jobs, containers, systemd units)")
 	cmd.Flags().BoolVar(&f.explain, "explain", false, "list every page an incremental build rendered or removed, and the change that caused it")
 	return cmd
 }
@@ -157,9 +159,11 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 			log.Info("full build: no change capture installed and no --changed given (see bake watch --install)")
 		}
 	}
-	if site, err = site.unmapped(ctx); err != nil {
+	unmapped, err := site.unmapped(ctx)
+	if err != nil {
 		return reportSetupError(g, f.json, err)
 	}
+	site = unmapped
 	progress := &build.Progress{}
 	var removeReplaced func([]string) error
 	if !f.wait {

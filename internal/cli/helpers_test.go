@@ -132,8 +132,8 @@ func waitNoLeftovers(t *testing.T, dir string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := waitRemoved(ctx, filepath.Join(dir, "_site")); err != nil {
-		left, _ := filepath.Glob(filepath.Join(dir, "._site.*"))
+	_, err := waitRemoved(ctx, filepath.Join(dir, "_site"))
+	if left, _ := filepath.Glob(filepath.Join(dir, "._site.*")); err != nil || len(left) > 0 {
 		t.Fatalf("leftovers of earlier builds not removed: %v (%v)", left, err)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -18,14 +19,21 @@ func TestBuildRemovesReplacedBuild(t *testing.T) {
 	runBake(t, dir, "build", "-q")
 	execSQLite(t, filepath.Join(dir, "site.db"), "UPDATE items SET title = 'v2 item ' || id")
 
-	runBake(t, dir, "build", "--full", "-q")
+	var rep struct {
+		Removing bool `json:"removing_in_background"`
+	}
+	if err := json.Unmarshal([]byte(runBake(t, dir, "build", "--full", "--json")), &rep); err != nil || !rep.Removing {
+		t.Fatalf("the replaced build was not handed to a background removal (%v)", err)
+	}
 	page, err := os.ReadFile(filepath.Join(dir, "_site", "items", "2000", "index.html"))
 	if err != nil || !strings.Contains(string(page), "v2 item 2000") {
 		t.Fatalf("new build not live when the command returned: %q, %v", page, err)
 	}
 	waitNoLeftovers(t, dir)
 
-	runBake(t, dir, "build", "--full", "--wait-removal", "-q")
+	if err := json.Unmarshal([]byte(runBake(t, dir, "build", "--full", "--wait-removal", "--json")), &rep); err != nil || rep.Removing {
+		t.Fatalf("--wait-removal: removing_in_background %v (%v)", rep.Removing, err)
+	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "._site.*")); len(left) > 0 {
 		t.Fatalf("--wait-removal returned with %v left", left)
 	}

@@ -75,14 +75,19 @@ func openSiteWith(ctx context.Context, dir string, workers int, mmap int64) (*op
 const sqliteMmapSize = 0x7fff0000
 
 // unmapped returns the site with its SQLite database opened without a
-// memory map, for a full build; o is closed. A site on PostgreSQL, or
-// already unmapped, is returned as it is.
+// memory map, for a full build; o is closed once that succeeded (the
+// caller still closes o on an error). A site on PostgreSQL, or already
+// unmapped, is returned as it is.
 func (o *openedSite) unmapped(ctx context.Context) (*openedSite, error) {
 	if o.dialect != sqlsite.SQLite || o.mmap == 0 {
 		return o, nil
 	}
+	u, err := openSiteWith(ctx, o.dir, o.workers, 0)
+	if err != nil {
+		return nil, err
+	}
 	o.Close()
-	return openSiteWith(ctx, o.dir, o.workers, 0)
+	return u, nil
 }
 
 // databaseURL returns the database URL: BAKE_DATABASE_URL, or the config's

@@ -42,3 +42,26 @@ func TestSiteMmap(t *testing.T) {
 		t.Error("unmapped reopened a site already unmapped")
 	}
 }
+
+// TestSiteUnmappedFails: when the site cannot be opened again for a full
+// build (bake.toml broken in between), the error is returned and the site
+// first opened stays open, for the caller to close.
+func TestSiteUnmappedFails(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeItemsSite(t, dir, 10, "item ")
+	o, err := openSite(ctx, dir, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	writeSiteFiles(t, dir, map[string]string{"bake.toml": "[site\n"})
+	u, err := o.unmapped(ctx)
+	if err == nil || u != nil {
+		t.Fatalf("unmapped = %v, %v; want an error", u, err)
+	}
+	if err := o.db.PingContext(ctx); err != nil {
+		t.Errorf("the first site was closed: %v", err)
+	}
+}
+
