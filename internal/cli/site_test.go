@@ -64,4 +64,3 @@ func TestSiteUnmappedFails(t *testing.T) {
 		t.Errorf("the first site was closed: %v", err)
 	}
 }
-
