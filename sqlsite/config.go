@@ -108,6 +108,7 @@ type Route struct {
 	Exclude []string `toml:"exclude"` // path prefixes left out of the sitemap
 
 	pattern *pattern // parsed Path
+	keyCol  bool     // the query returns the Key column
 }
 
 // FeedColumns names the columns a feed item is made of.

@@ -37,6 +37,18 @@ func (b *buildRun) stream(r *Route, query string, args []any, fn func(Row) bool)
 	return nil
 }
 
+// orderBy returns r's order_by, and for a list whose order may have ties
+// and whose query returns its key, the key after it: the pages cut from
+// one query must hold the rows they held in the last (PostgreSQL orders
+// tied rows one way in one query and another way in the next), and a
+// build must be the same every time.
+func (r *Route) orderBy() string {
+	if r.Kind == KindList && r.OrderBy != "" && r.keyCol && !totalOrder(r.OrderBy, r.Key) {
+		return r.OrderBy + ", q." + r.Key
+	}
+	return r.OrderBy
+}
+
 // ordered wraps a route's query with a WHERE clause on its columns (where,
 // "" or " WHERE q.…") and its order_by, after the column first if any.
 func ordered(r *Route, first, where string) string {
@@ -44,7 +56,7 @@ func ordered(r *Route, first, where string) string {
 	if where != "" {
 		q = "SELECT * FROM (" + q + ") AS q" + where
 	}
-	order := r.OrderBy
+	order := r.orderBy()
 	if first != "" {
 		if order != "" {
 			order = first + ", " + order

@@ -151,6 +151,7 @@ func (s *Site) checkQueries(ctx context.Context) error {
 				continue
 			}
 			cols = c
+			r.keyCol = slices.Contains(cols, r.Key)
 			if r.Table == "" {
 				bad("cannot tell which table the query reads; set table = \"NAME\"")
 			}

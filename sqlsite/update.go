@@ -464,7 +464,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 				return w, nil
 			}
 			if c.Op != bake.OpUpdate || touches(c, an.layout) {
-				if r.GroupBy == "" && an.selectsKey(r.Key) && totalOrder(r.OrderBy, r.Key) {
+				if r.GroupBy == "" && an.selectsKey(r.Key) && totalOrder(r.orderBy(), r.Key) {
 					w.moved[key] = why // see listFrom
 					continue
 				}

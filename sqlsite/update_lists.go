@@ -184,7 +184,7 @@ func (u *updateRun) listPage(r *Route, path string) bool {
 		u.fail(&bake.Error{Route: r.Name, Path: path, Err: fmt.Errorf("count rows: %w", err)})
 		return false
 	}
-	order := r.OrderBy
+	order := r.orderBy()
 	if r.GroupBy != "" && order == "" {
 		order = r.GroupBy
 	}
