@@ -30,6 +30,7 @@ type oracle struct {
 	db      *sql.DB
 	rng     *rand.Rand
 	nextID  int
+	moves   int // redirects added
 	step    int
 	// precise says whether the changes given to the build name the
 	// operation and columns (as change capture records them) or only the
@@ -56,6 +57,11 @@ func TestIncrementalOracle(t *testing.T) {
 				o.full(o.out("inc"))
 				for o.step = 1; o.step <= steps; o.step++ {
 					changes, what := o.mutate()
+					// One step in four makes two changes in one build.
+					if o.rng.IntN(4) == 0 {
+						more, also := o.mutate()
+						changes, what = append(changes, more...), what+", and "+also
+					}
 					o.incremental(changes, what)
 					o.full(o.out("full"))
 					o.compare(what)
@@ -268,9 +274,10 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 		o.exec("UPDATE tags SET title = ? WHERE name = ?", "Tag "+strconv.Itoa(o.step), tag)
 		return row("tags", tag, bake.OpUpdate, "title"), "retitle tag " + tag
 	case n == 11:
-		k := strconv.Itoa(o.step)
-		o.exec("INSERT INTO moves (id, source, target) VALUES (?, ?, ?)", 1000+o.step, "/old-"+k+"/", "/posts/")
-		return row("moves", strconv.Itoa(1000+o.step), bake.OpInsert), "add redirect " + k
+		o.moves++ // not the step: a step can add two
+		k := strconv.Itoa(o.moves)
+		o.exec("INSERT INTO moves (id, source, target) VALUES (?, ?, ?)", 1000+o.moves, "/old-"+k+"/", "/posts/")
+		return row("moves", strconv.Itoa(1000+o.moves), bake.OpInsert), "add redirect " + k
 	case n == 12:
 		moves := o.ids("SELECT id FROM moves ORDER BY id")
 		if m := o.pick(moves); m != "" {
