@@ -37,16 +37,21 @@ func (b *buildRun) stream(r *Route, query string, args []any, fn func(Row) bool)
 	return nil
 }
 
-// orderBy returns r's order_by, and for a list whose order may have ties
-// and whose query returns its key, the key after it: the pages cut from
+// orderBy returns r's order_by (an archive's defaults to its date, newest
+// first), and for a list or archive whose order may have ties and whose
+// query returns its key, the key after it: the pages cut from
 // one query must hold the rows they held in the last (PostgreSQL orders
 // tied rows one way in one query and another way in the next), and a
 // build must be the same every time.
 func (r *Route) orderBy() string {
-	if r.Kind == KindList && r.OrderBy != "" && r.keyCol && !totalOrder(r.OrderBy, r.Key) {
-		return r.OrderBy + ", q." + r.Key
+	order := r.OrderBy
+	if r.Kind == KindArchive && order == "" {
+		order = r.Date + " DESC"
 	}
-	return r.OrderBy
+	if (r.Kind == KindList || r.Kind == KindArchive) && order != "" && r.keyCol && !totalOrder(order, r.Key) {
+		order += ", q." + r.Key
+	}
+	return order
 }
 
 // ordered wraps a route's query with a WHERE clause on its columns (where,
@@ -371,10 +376,7 @@ func (b *buildRun) archive(r *Route) bool {
 			return false
 		}
 	}
-	order := r.OrderBy
-	if order == "" {
-		order = r.Date + " DESC"
-	}
+	order := r.orderBy()
 	var (
 		cur  *Period
 		done = map[time.Time]bool{}
