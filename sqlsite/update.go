@@ -456,15 +456,16 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 				}
 				continue
 			}
-			if key == "" || table != r.Table || !an.rowLocal {
-				// The row may show on pages besides its own: another
-				// table's row, or rows that read other rows (a join, a
-				// window function).
+			if key == "" || table != r.Table || !an.rowLocal || !an.selectsKey(r.Key) {
+				// The row may show on pages besides its own (another
+				// table's row, or rows that read other rows: a join, a
+				// window function), or its pages are not known (without
+				// the key, a list page records no row deps).
 				w.full = why
 				return w, nil
 			}
 			if c.Op != bake.OpUpdate || touches(c, an.layout) {
-				if r.GroupBy == "" && an.selectsKey(r.Key) && totalOrder(r.orderBy(), r.Key) {
+				if r.GroupBy == "" && totalOrder(r.orderBy(), r.Key) {
 					w.moved[key] = why // see listFrom
 					continue
 				}

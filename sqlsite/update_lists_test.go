@@ -205,6 +205,7 @@ func TestUpdateListRowsThatReadOtherRows(t *testing.T) {
 			{"window", "SELECT id, slug, title || ' of ' || COUNT(*) OVER () AS title, tag, published_at FROM posts WHERE published", "published_at DESC, id DESC"},
 			{"self-join", "SELECT p.id, p.slug, p.title || ' after ' || COALESCE(o.title, '-') AS title, p.tag, p.published_at FROM posts p LEFT JOIN posts o ON o.id = 11 WHERE p.published", "published_at DESC, id DESC"},
 			{"ties", "SELECT id, slug, title, tag, published_at FROM posts WHERE published", "published_at DESC"},
+			{"no key", "SELECT slug, title, tag, published_at FROM posts WHERE published", "published_at DESC, slug"},
 		} {
 			t.Run(dialect+"/"+tc.name, func(t *testing.T) {
 				dir, _ := extract(t, "testdata/sites/blog.txtar")
@@ -224,6 +225,7 @@ func TestUpdateListRowsThatReadOtherRows(t *testing.T) {
 					{"delete post 12", "DELETE FROM posts WHERE id = 12", bake.Change{Dep: bake.RowDep("posts", "12"), Op: bake.OpDelete}},
 					{"redate post 25 to the top", "UPDATE posts SET published_at = '2030-01-01 00:00:00' WHERE id = 25", bake.Change{Dep: bake.RowDep("posts", "25"), Op: bake.OpUpdate, Columns: []string{"published_at"}}},
 					{"retitle post 11", "UPDATE posts SET title = 'Renamed' WHERE id = 11", bake.Change{Dep: bake.RowDep("posts", "11"), Op: bake.OpUpdate, Columns: []string{"title"}}},
+					{"retitle post 20", "UPDATE posts SET title = 'Renamed too' WHERE id = 20", bake.Change{Dep: bake.RowDep("posts", "20"), Op: bake.OpUpdate, Columns: []string{"title"}}},
 				} {
 					o.exec(step.sql)
 					o.incremental([]bake.Change{step.change}, step.what)
