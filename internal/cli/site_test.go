@@ -5,17 +5,24 @@ import (
 	"testing"
 )
 
+// openItemsSite opens a site of ten items in a new folder.
+func openItemsSite(t *testing.T) (*openedSite, string) {
+	t.Helper()
+	dir := t.TempDir()
+	writeItemsSite(t, dir, 10, "item ")
+	o, err := openSite(context.Background(), dir, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, dir
+}
+
 // TestSiteMmap: the site's SQLite file is memory-mapped for incremental
 // builds, and a full build reopens it unmapped (its peak RSS would
 // otherwise count the whole file).
 func TestSiteMmap(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	writeItemsSite(t, dir, 10, "item ")
-	o, err := openSite(ctx, dir, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, _ := openItemsSite(t)
 	mmapSize := func(o *openedSite) int64 {
 		t.Helper()
 		var n int64
@@ -48,12 +55,7 @@ func TestSiteMmap(t *testing.T) {
 // first opened stays open, for the caller to close.
 func TestSiteUnmappedFails(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	writeItemsSite(t, dir, 10, "item ")
-	o, err := openSite(ctx, dir, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, dir := openItemsSite(t)
 	defer o.Close()
 	writeSiteFiles(t, dir, map[string]string{"bake.toml": "[site\n"})
 	u, err := o.unmapped(ctx)
