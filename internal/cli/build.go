@@ -288,6 +288,9 @@ func printReport(stdio Stdio, res *buildResult, quiet bool) {
 		}
 		fmt.Fprintf(stdio.Out, "slowest: %s\n", strings.Join(parts, ", "))
 	}
+	if rep.RemovingInBackground {
+		fmt.Fprintln(stdio.Out, "the previous build is being removed in the background (--wait-removal to wait for it)")
+	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stdio.Err, "warning: %s\n", w)
 	}
