@@ -91,6 +91,27 @@ func params(query string) []string {
 	return names
 }
 
+// in returns " IN (…)" with a placeholder for each of n values.
+func (d *db) in(n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = d.placeholder(i + 1)
+	}
+	return " IN (" + strings.Join(marks, ", ") + ")"
+}
+
+// keyBatch is the most row keys one query names (WHERE key IN (…)).
+const keyBatch = 500
+
+// keyArgs returns keys as the arguments of a query.
+func keyArgs(keys []string) []any {
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	return args
+}
+
 // offset returns the clause that skips the first n rows of a query
 // without limiting the rest.
 func (d *db) offset(n int) string {
@@ -189,6 +210,8 @@ func keyString(v any) string {
 		return "NULL"
 	case string:
 		return v
+	case []byte: // as a driver scans text into any
+		return string(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case time.Time:

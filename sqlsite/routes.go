@@ -135,8 +135,8 @@ func (b *buildRun) list(r *Route) bool {
 		return b.fail(r, r.Path, "", fmt.Errorf("count rows: %w", err))
 	}
 	pages := pageCount(total, r.PerPage)
-	sp := b.span
-	limited := sp != nil && pages == sp.pages && r.OrderBy != "" && r.PerPage > 0
+	sp := b.span // made for ordered, paginated lists only (movedSpan)
+	limited := sp != nil && pages == sp.pages
 	stop := false
 	pg := newPaginator(r.PerPage, func(n int, rows []Row) bool {
 		data := &PageData{Rows: rows, Pager: newPager(r.Path, n, max(pages, n), total)}
@@ -184,11 +184,7 @@ func (b *buildRun) groupedListOf(r *Route, only []any) bool {
 	s := b.site
 	where := ""
 	if only != nil {
-		marks := make([]string, len(only))
-		for i := range only {
-			marks[i] = s.db.placeholder(i + 1)
-		}
-		where = " WHERE q." + r.GroupBy + " IN (" + strings.Join(marks, ", ") + ")"
+		where = " WHERE q." + r.GroupBy + s.db.in(len(only))
 	}
 	counts := map[string]int{}
 	s.stats[r.Name].Queries.Add(1)

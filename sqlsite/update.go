@@ -523,14 +523,9 @@ func (u *updateRun) detailKeys(r *Route, keys map[string]string) bool {
 	b := u.b
 	all := slices.Sorted(maps.Keys(keys))
 	found := map[string][]string{} // key → paths made now
-	for batch := range slices.Chunk(all, 500) {
-		args := make([]any, len(batch))
-		marks := make([]string, len(batch))
-		for i, k := range batch {
-			args[i] = k
-			marks[i] = b.site.db.placeholder(i + 1)
-		}
-		query := "SELECT * FROM (" + clean(r.Query) + ") AS q WHERE q." + r.Key + " IN (" + strings.Join(marks, ", ") + ")"
+	for batch := range slices.Chunk(all, keyBatch) {
+		args := keyArgs(batch)
+		query := "SELECT * FROM (" + clean(r.Query) + ") AS q WHERE q." + r.Key + b.site.db.in(len(batch))
 		if r.OrderBy != "" {
 			query += " ORDER BY " + r.OrderBy
 		}

@@ -345,22 +345,16 @@ func (u *updateRun) listFrom(r *Route, w *routeWork) bool {
 // the last build nor now.
 func (u *updateRun) movedSpan(r *Route, moved map[string]string) (*listSpan, error) {
 	all := &listSpan{from: 1}
-	if r.OrderBy == "" || r.PerPage <= 0 {
-		return all, nil // without an order, OFFSET skips no rows in particular
+	if r.PerPage <= 0 {
+		return all, nil // one page: nothing to skip (work made sure of an order)
 	}
 	ctx := u.b.ctx
 	db := u.site.db
 	keys := slices.Sorted(maps.Keys(moved))
 	now := map[string]bool{}
-	for batch := range slices.Chunk(keys, 500) {
-		args := make([]any, len(batch))
-		marks := make([]string, len(batch))
-		for i, k := range batch {
-			args[i] = k
-			marks[i] = db.placeholder(i + 1)
-		}
+	for batch := range slices.Chunk(keys, keyBatch) {
 		u.site.stats[r.Name].Queries.Add(1)
-		rows, err := db.QueryContext(ctx, "SELECT q."+r.Key+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.Key+" IN ("+strings.Join(marks, ", ")+")", args...)
+		rows, err := db.QueryContext(ctx, "SELECT q."+r.Key+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.Key+db.in(len(batch)), keyArgs(batch)...)
 		if err != nil {
 			return nil, fmt.Errorf("find rows in the list: %w", err)
 		}
@@ -369,9 +363,6 @@ func (u *updateRun) movedSpan(r *Route, moved map[string]string) (*listSpan, err
 			if err := rows.Scan(&k); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("find rows in the list: %w", err)
-			}
-			if bs, ok := k.([]byte); ok {
-				k = string(bs)
 			}
 			now[keyString(k)] = true
 		}
