@@ -31,6 +31,16 @@ func TestUpdateListStartsAtFirstMovedPage(t *testing.T) {
 	}
 }
 
+// addPosts adds published posts first..last in tag news, perDay a day from
+// 2020-01-01 on.
+func (o *oracle) addPosts(first, last, perDay int) {
+	o.t.Helper()
+	for id := first; id <= last; id++ {
+		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (?, ?, ?, 'news', 'Body.', TRUE, ?)",
+			id, fmt.Sprintf("p%d", id), fmt.Sprintf("Post %d", id), fmt.Sprintf("2020-01-%02d 00:00:00", 1+(id-first)/perDay))
+	}
+}
+
 // recentRoute is the query and order of the blog fixture's route "recent".
 const recentRoute = `path = "/recent/"
 query = "SELECT id, slug, title, tag, published_at FROM posts WHERE published"
@@ -62,10 +72,7 @@ func testListStart(t *testing.T, dialect, order string) {
 	}
 	o := &oracle{t: t, dialect: dialect, dir: dir, db: openDB(t, dialect, dir)}
 	// Posts 11..40, one a day, in the middle of /recent/ (two a page).
-	for id := 11; id <= 40; id++ {
-		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (?, ?, ?, 'news', 'Body.', TRUE, ?)",
-			id, fmt.Sprintf("p%d", id), fmt.Sprintf("Post %d", id), fmt.Sprintf("2020-01-%02d 00:00:00", id-10))
-	}
+	o.addPosts(11, 40, 1)
 	query := func(q string) int {
 		t.Helper()
 		var n int
@@ -211,11 +218,7 @@ func TestUpdateListRowsThatReadOtherRows(t *testing.T) {
 				dir, _ := extract(t, "testdata/sites/blog.txtar")
 				setRecentRoute(t, dir, tc.query, tc.order)
 				o := &oracle{t: t, dialect: dialect, dir: dir, db: openDB(t, dialect, dir)}
-				for id := 11; id <= 30; id++ {
-					// Two posts a day: ties in published_at.
-					o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (?, ?, ?, 'news', 'Body.', TRUE, ?)",
-						id, fmt.Sprintf("p%d", id), fmt.Sprintf("Post %d", id), fmt.Sprintf("2020-01-%02d 00:00:00", 1+(id-11)/2))
-				}
+				o.addPosts(11, 30, 2) // two a day: ties in published_at
 				o.full(o.out("inc"))
 				for _, step := range []struct {
 					what, sql string
@@ -242,10 +245,7 @@ func TestUpdateListRowsThatReadOtherRows(t *testing.T) {
 func TestUpdateListBatches(t *testing.T) {
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
 	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
-	for id := 11; id <= 40; id++ {
-		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (?, ?, ?, 'news', 'Body.', TRUE, ?)",
-			id, fmt.Sprintf("p%d", id), fmt.Sprintf("Post %d", id), fmt.Sprintf("2020-01-%02d 00:00:00", id-10))
-	}
+	o.addPosts(11, 40, 1)
 	o.full(o.out("inc"))
 	upd := func(id string, cols ...string) bake.Change {
 		return bake.Change{Dep: bake.RowDep("posts", id), Op: bake.OpUpdate, Columns: cols}
