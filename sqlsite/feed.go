@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"os"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/bakehq/bake"
+	template "github.com/bakehq/bake/internal/gotemplate/htmltemplate"
 )
 
 // feed renders an RSS 2.0 or Atom feed of a query's rows.

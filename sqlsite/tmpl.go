@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bakehq/bake"
+	template "github.com/bakehq/bake/internal/gotemplate/htmltemplate"
 	"github.com/yuin/goldmark"
 	"golang.org/x/text/unicode/norm"
 )
