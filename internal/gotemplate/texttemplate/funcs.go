@@ -129,6 +129,9 @@ func goodName(name string) bool {
 
 // findFunction looks for a function in the template, and global map.
 func findFunction(name string, tmpl *Template) (v reflect.Value, isBuiltin, ok bool) {
+	if fn, builtin, ok := tmpl.snapFunction(name); ok { // bake: without a lock (bake_funcs.go)
+		return fn, builtin, true // bake:
+	} // bake:
 	if tmpl != nil && tmpl.common != nil {
 		tmpl.muFuncs.RLock()
 		defer tmpl.muFuncs.RUnlock()

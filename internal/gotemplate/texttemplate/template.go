@@ -8,6 +8,7 @@ import (
 	"maps"
 	"reflect"
 	"sync"
+	"sync/atomic" // bake:
 	"text/template/parse"
 )
 
@@ -22,6 +23,7 @@ type common struct {
 	muFuncs    sync.RWMutex // protects parseFuncs and execFuncs
 	parseFuncs FuncMap
 	execFuncs  map[string]reflect.Value
+	funcSnap   atomic.Pointer[map[string]reflect.Value] // bake: execFuncs, read without a lock (bake_funcs.go)
 }
 
 // Template is the representation of a parsed template. The *parse.Tree
@@ -178,6 +180,7 @@ func (t *Template) Funcs(funcMap FuncMap) *Template {
 	defer t.muFuncs.Unlock()
 	addValueFuncs(t.execFuncs, funcMap)
 	addFuncs(t.parseFuncs, funcMap)
+	t.funcSnap.Store(nil) // bake: the next lookup takes a new snapshot
 	return t
 }
 
