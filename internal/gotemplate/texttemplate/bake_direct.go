@@ -5,6 +5,7 @@ package template
 
 import (
 	"fmt"
+	"io"
 	"reflect"
 )
 
@@ -129,4 +130,20 @@ func wrapped(arg reflect.Value) (reflect.Value, bool) {
 		return reflect.Value{}, false
 	}
 	return arg.Interface().(reflect.Value), true
+}
+
+var stringType = reflect.TypeFor[string]()
+
+// printString writes v, as printValue would, if it is of type string (what
+// every escaper returns, so nearly every value an HTML template prints):
+// fmt.Fprint writes a string's bytes as they are, and a string has no
+// String or Error method to call.
+func (s *state) printString(v reflect.Value) bool {
+	if !v.IsValid() || v.Type() != stringType {
+		return false
+	}
+	if _, err := io.WriteString(s.wr, v.String()); err != nil {
+		s.writeError(err)
+	}
+	return true
 }

@@ -214,3 +214,27 @@ func TestDirectCallPanicsOnce(t *testing.T) {
 		t.Errorf("f called %d times, want 1", n)
 	}
 }
+
+type shout string
+
+func (s shout) String() string { return strings.ToUpper(string(s)) }
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestPrintString: values of type string are written as they are; other
+// string types still print through fmt (and their String method).
+func TestPrintString(t *testing.T) {
+	data := map[string]any{"s": "a<b", "shout": shout("hey"), "named": namedString("n"), "empty": ""}
+	tmpl := Must(New("t").Parse(`[{{.s}}|{{.shout}}|{{.named}}|{{.empty}}|{{.missing}}|{{printf "%d" 3}}]`))
+	var b strings.Builder
+	if err := tmpl.Execute(&b, data); err != nil || b.String() != "[a<b|HEY|n||<no value>|3]" {
+		t.Errorf("got %q, %v", b.String(), err)
+	}
+	// A writer's error is returned as it is, as fmt.Fprint's was.
+	err := Must(New("w").Parse(`{{"x"}}`)).Execute(failWriter{}, nil)
+	if err == nil || err.Error() != "disk full" {
+		t.Errorf("error %v, want the writer's", err)
+	}
+}

@@ -1107,6 +1107,9 @@ func indirectInterface(v reflect.Value) reflect.Value {
 // the template.
 func (s *state) printValue(n parse.Node, v reflect.Value) {
 	s.at(n)
+	if s.printString(v) { // bake: a string is written without fmt (bake_direct.go)
+		return // bake:
+	} // bake:
 	iface, ok := printableValue(v)
 	if !ok {
 		s.errorf("can't print %s of type %s", n, v.Type())
