@@ -30,15 +30,17 @@ const IndexFile = bake.ReservedDir + "/index.db"
 
 // indexVersion changes when the schema does; an index of another version
 // is not read, and the next build is a full one.
-const indexVersion = "4"
+const indexVersion = "5"
 
 const indexSchema = `
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE pages (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, route TEXT NOT NULL, key TEXT NOT NULL,
 	type TEXT NOT NULL, redirect TEXT NOT NULL, lastmod INTEGER, pub TEXT NOT NULL, line TEXT NOT NULL,
-	bucket INTEGER NOT NULL);
+	bucket INTEGER NOT NULL, depset INTEGER NOT NULL);
 CREATE TABLE buckets (b INTEGER PRIMARY KEY, digest BLOB, files INTEGER NOT NULL);
 CREATE TABLE deps (dep TEXT NOT NULL, page INTEGER NOT NULL, PRIMARY KEY (dep, page)) WITHOUT ROWID;
+CREATE TABLE depsets (id INTEGER PRIMARY KEY, deps TEXT NOT NULL UNIQUE);
+CREATE TABLE depset_deps (dep TEXT NOT NULL, depset INTEGER NOT NULL, PRIMARY KEY (dep, depset)) WITHOUT ROWID;
 CREATE TABLE trash (path TEXT PRIMARY KEY) WITHOUT ROWID;
 `
 
@@ -50,6 +52,7 @@ CREATE TABLE trash (path TEXT PRIMARY KEY) WITHOUT ROWID;
 const indexLookups = `
 CREATE INDEX pages_route ON pages (route, key, path);
 CREATE INDEX pages_bucket ON pages (bucket, path, pub);
+CREATE INDEX pages_depset ON pages (depset);
 `
 
 // Index is the index of a build folder, open for reading and for
@@ -158,7 +161,11 @@ func LineDigest(line string) string {
 
 // ByDep returns the entries whose deps include dep, sorted by path.
 func (x *Index) ByDep(ctx context.Context, dep bake.Dep) ([]bake.Entry, error) {
-	rows, err := x.db.QueryContext(ctx, "SELECT p.line FROM deps d JOIN pages p ON p.id = d.page WHERE d.dep = ? ORDER BY p.path", string(dep))
+	q := "SELECT p.line FROM deps d JOIN pages p ON p.id = d.page WHERE d.dep = ?1 ORDER BY p.path"
+	if dep.Kind() != bake.KindRow { // in dep sets too (see splitDeps)
+		q = "SELECT line FROM pages WHERE id IN (SELECT page FROM deps WHERE dep = ?1) OR depset IN (SELECT depset FROM depset_deps WHERE dep = ?1) ORDER BY path"
+	}
+	rows, err := x.db.QueryContext(ctx, q, string(dep))
 	if err != nil {
 		return nil, fmt.Errorf("find pages of %s: %w", dep, err)
 	}
@@ -379,7 +386,7 @@ func decodeRows(rows *sql.Rows) iter.Seq2[bake.Entry, error] {
 // say what its entries say; it returns an error naming the first page that differs.
 // Tests use it after incremental updates.
 func (x *Index) Check(ctx context.Context) error {
-	rows, err := x.db.QueryContext(ctx, "SELECT p.path, d.dep FROM deps d JOIN pages p ON p.id = d.page ORDER BY p.path, d.dep")
+	rows, err := x.db.QueryContext(ctx, "SELECT p.path, d.dep FROM deps d JOIN pages p ON p.id = d.page UNION ALL SELECT p.path, s.dep FROM depset_deps s JOIN pages p ON p.depset = s.depset")
 	if err != nil {
 		return fmt.Errorf("check index: %w", err)
 	}
@@ -426,6 +433,7 @@ func (x *Index) Check(ctx context.Context) error {
 		if o.Path != e.Path || o.Route != e.Route || o.Key != e.Key || o.Type != e.Type || o.Redirect != e.Redirect || !o.LastMod.Equal(e.LastMod) {
 			return fmt.Errorf("check index: %s: outline columns say %+v, entry says %+v", e.Path, o, e)
 		}
+		slices.Sort(got[e.Path])
 		if !slices.Equal(got[e.Path], e.Deps) {
 			return fmt.Errorf("check index: %s: deps table has %v, entry has %v", e.Path, got[e.Path], e.Deps)
 		}

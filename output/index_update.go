@@ -38,12 +38,12 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 	defer tx.Rollback()
 	st := &stmts{tx: tx, m: map[string]*sql.Stmt{}}
 	defer st.close()
-	dropDeps := func(id int64, line string) error {
+	dropDeps := func(id int64, line string, set int64) error {
 		old, err := decodeLine(line)
 		if err != nil {
 			return err
 		}
-		for _, d := range old.Deps {
+		for _, d := range ownDeps(old.Deps, set) {
 			if _, err := st.exec(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
 				return err
 			}
@@ -51,19 +51,22 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		return nil
 	}
 	for _, p := range u.Remove {
-		var id int64
+		var id, set int64
 		var line string
-		err := st.queryRow(ctx, "SELECT id, line FROM pages WHERE path = ?", p).Scan(&id, &line)
+		err := st.queryRow(ctx, "SELECT id, line, depset FROM pages WHERE path = ?", p).Scan(&id, &line, &set)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("update index: remove %s: %w", p, err)
 		}
-		if err := dropDeps(id, line); err != nil {
+		if err := dropDeps(id, line, set); err != nil {
 			return fmt.Errorf("update index: remove %s: %w", p, err)
 		}
 		if _, err := st.exec(ctx, "DELETE FROM pages WHERE id = ?", id); err != nil {
+			return fmt.Errorf("update index: remove %s: %w", p, err)
+		}
+		if err := dropDepset(ctx, st, set); err != nil {
 			return fmt.Errorf("update index: remove %s: %w", p, err)
 		}
 		if _, err := st.exec(ctx, "INSERT OR IGNORE INTO trash (path) VALUES (?)", p); err != nil {
@@ -72,12 +75,20 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 	}
 	for _, r := range u.Put {
 		e := &r.Entry
-		var id int64
+		own, key := splitDeps(e.Deps)
+		set, err := findDepset(ctx, st, key)
+		if err != nil {
+			return fmt.Errorf("update index: put %s: %w", e.Path, err)
+		}
+		if set == 0 {
+			own = e.Deps
+		}
+		var id, oldSet int64
 		var line string
-		err := st.queryRow(ctx, "SELECT id, line FROM pages WHERE path = ?", e.Path).Scan(&id, &line)
+		err = st.queryRow(ctx, "SELECT id, line, depset FROM pages WHERE path = ?", e.Path).Scan(&id, &line, &oldSet)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			res, err := st.exec(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), bake.PathBucket(e.Path))
+			res, err := st.exec(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket, depset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), bake.PathBucket(e.Path), set)
 			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
@@ -93,22 +104,28 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
-			for _, d := range old.Deps {
-				if _, keep := slices.BinarySearch(e.Deps, d); keep {
+			oldOwn := ownDeps(old.Deps, oldSet)
+			for _, d := range oldOwn {
+				if _, keep := slices.BinarySearch(own, d); keep {
 					continue
 				}
 				if _, err := st.exec(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
 			}
-			if _, err := st.exec(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), id); err != nil {
+			if _, err := st.exec(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ?, depset = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), set, id); err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
-			for _, d := range e.Deps {
-				if _, had := slices.BinarySearch(old.Deps, d); had {
+			for _, d := range own {
+				if _, had := slices.BinarySearch(oldOwn, d); had {
 					continue
 				}
 				if _, err := st.exec(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
+					return fmt.Errorf("update index: put %s: %w", e.Path, err)
+				}
+			}
+			if oldSet != set {
+				if err := dropDepset(ctx, st, oldSet); err != nil {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
 			}
@@ -117,7 +134,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 			}
 			continue
 		}
-		for _, d := range e.Deps {
+		for _, d := range own {
 			if _, err := st.exec(ctx, "INSERT OR IGNORE INTO deps (dep, page) VALUES (?, ?)", string(d), id); err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}

@@ -25,6 +25,8 @@ type IndexWriter struct {
 	n       int64
 	pending []any // dep rows waiting for a batched insert
 	pub     []byte
+	sets    map[string]int64 // dep sets made, by key (see splitDeps)
+	st      *stmts           // for makeDepset
 }
 
 const depBatch = 200
@@ -58,13 +60,15 @@ func (w *IndexWriter) init(ctx context.Context) error {
 		return err
 	}
 	w.tx = tx
+	w.st = &stmts{tx: tx, m: map[string]*sql.Stmt{}}
+	w.sets = map[string]int64{}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES ('generation', ?)", newGeneration()); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES ('version', ?)", indexVersion); err != nil {
 		return err
 	}
-	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, type, redirect, lastmod, pub, line, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
+	if w.pages, err = tx.PrepareContext(ctx, "INSERT INTO pages (id, path, route, key, type, redirect, lastmod, pub, line, bucket, depset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 		return err
 	}
 	if w.owner, err = tx.PrepareContext(ctx, "SELECT route, key FROM pages WHERE path = ?"); err != nil {
@@ -94,7 +98,15 @@ const sqliteConstraintUnique = 2067
 func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error {
 	w.n++
 	w.pub = bake.PublishLine(w.pub[:0], line)
-	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), bake.PathBucket(e.Path)); err != nil {
+	own, key := splitDeps(e.Deps)
+	set, err := w.depset(ctx, key)
+	if err != nil {
+		return fmt.Errorf("write index: %s: %w", e.Path, err)
+	}
+	if set == 0 {
+		own = e.Deps
+	}
+	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), bake.PathBucket(e.Path), set); err != nil {
 		var coded interface{ Code() int }
 		if errors.As(err, &coded) && coded.Code() == sqliteConstraintUnique {
 			// Named by the page already there (unnamed if it cannot be read).
@@ -106,7 +118,7 @@ func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error
 		}
 		return fmt.Errorf("write index: %s: %w", e.Path, err)
 	}
-	for _, d := range e.Deps {
+	for _, d := range own {
 		w.pending = append(w.pending, string(d), w.n)
 		if len(w.pending) == 2*depBatch {
 			if _, err := w.deps.ExecContext(ctx, w.pending...); err != nil {
@@ -116,6 +128,26 @@ func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error
 		}
 	}
 	return nil
+}
+
+// depset returns the id of the dep set with this key, made the first time;
+// 0 for no key, or when the index has as many sets as it may.
+func (w *IndexWriter) depset(ctx context.Context, key string) (int64, error) {
+	if key == "" {
+		return 0, nil
+	}
+	if id, ok := w.sets[key]; ok {
+		return id, nil
+	}
+	if len(w.sets) >= maxDepsets {
+		return 0, nil
+	}
+	id, err := makeDepset(ctx, w.st, int64(len(w.sets)+1), key)
+	if err != nil {
+		return 0, err
+	}
+	w.sets[key] = id
+	return id, nil
 }
 
 // Commit stores values, the lookups and the bucket sums, and closes the
@@ -131,6 +163,7 @@ func (w *IndexWriter) Commit(ctx context.Context, values map[string]string) erro
 	if err == nil {
 		err = storeBucketSums(ctx, w.tx)
 	}
+	w.st.close()
 	if err == nil {
 		err = w.tx.Commit()
 	}
@@ -160,6 +193,7 @@ func (w *IndexWriter) flush(ctx context.Context) error {
 
 // Abort throws the index away.
 func (w *IndexWriter) Abort() {
+	w.st.close()
 	w.tx.Rollback()
 	w.db.Close()
 }
