@@ -15,18 +15,25 @@
 //
 // # Rules that keep it the standard library's
 //
-//   - Files named bake_*.go are bake's. Every other file is the upstream
-//     file of the Go release in UPSTREAM, with imports pointing into this
-//     folder, plus lines marked with a "// bake:" comment. No upstream line
-//     is changed or removed; a change is made by adding marked lines.
-//   - TestForkIsUpstream checks both rules against the installed Go, and
-//     fails when that Go is another release: run scripts/sync-gotemplate,
-//     which copies the new release and re-applies bake.patch, so that the
-//     copy gets every fix html/template gets upstream.
-//   - The upstream tests are copied too, and run with bake's; the few that
-//     need the toolchain's internal packages are left out.
+//   - Files named bake_*.go are bake's. Every other Go file is the upstream
+//     file of the Go release in UPSTREAM, with its import lines pointing
+//     into this folder, plus lines marked with a "// bake:" comment. No
+//     upstream line is changed or removed; a change is made by adding
+//     marked lines, which may not open or close a comment or hold a
+//     directive.
+//   - TestForkIsUpstream checks those rules, as text, against the Go the
+//     tests run on, and fails when that Go is another release: run
+//     scripts/sync-gotemplate, which copies the new release and re-applies
+//     bake.patch, so that the copy gets every fix html/template gets
+//     upstream. Building bake with a newer Go does not update the copy: the
+//     tests (and CI) are what notice.
+//   - What the marked lines do is checked by behaviour: upstream's own
+//     tests are copied and run on the copy (but for the few that need the
+//     toolchain's internal packages), and bake's tests compare the direct
+//     calls with reflect's and with the standard library's output.
 //   - internal/godebug is replaced by a small stand-in (godebug), which
-//     reads the GODEBUG environment variable.
+//     reads the GODEBUG environment variable (not the defaults a binary's
+//     go.mod or //go:debug lines would set; bake sets none).
 //
 // Go's license, which covers the copied files, is in LICENSE.
 package gotemplate

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -23,13 +24,18 @@ var upstream = map[string]struct {
 	"fmtsort":      {"internal/fmtsort", []string{"export_test.go", "sort_test.go"}},
 }
 
+// importLine matches an import of a package the copy replaces, as
+// scripts/sync-gotemplate rewrites it: in import lines only.
+var importLine = regexp.MustCompile(`(?m)^((?:import )?\s*(?:[\w.]+ )?)"(text/template|html/template|internal/fmtsort|internal/godebug)"\s*$`)
+
 // rewrite is what scripts/sync-gotemplate does to an upstream file.
-var rewrite = strings.NewReplacer(
-	`"text/template"`, `"github.com/bakehq/bake/internal/gotemplate/texttemplate"`,
-	`"html/template"`, `"github.com/bakehq/bake/internal/gotemplate/htmltemplate"`,
-	`"internal/fmtsort"`, `"github.com/bakehq/bake/internal/gotemplate/fmtsort"`,
-	`"internal/godebug"`, `"github.com/bakehq/bake/internal/gotemplate/godebug"`,
-)
+func rewrite(src string) string {
+	return importLine.ReplaceAllStringFunc(src, func(line string) string {
+		m := importLine.FindStringSubmatch(line)
+		name := map[string]string{"text/template": "texttemplate", "html/template": "htmltemplate", "internal/fmtsort": "fmtsort", "internal/godebug": "godebug"}[m[2]]
+		return m[1] + `"github.com/bakehq/bake/internal/gotemplate/` + name + `"`
+	})
+}
 
 // TestForkIsUpstream checks that the copy is the installed Go's text/template
 // and html/template plus bake's marked lines and bake_*.go files (see the
@@ -64,7 +70,7 @@ func TestForkIsUpstream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantSrc, err := format.Source([]byte(rewrite.Replace(string(orig))))
+			wantSrc, err := format.Source([]byte(rewrite(string(orig))))
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
@@ -72,6 +78,9 @@ func TestForkIsUpstream(t *testing.T) {
 			if err != nil {
 				t.Errorf("%s/%s is missing: run scripts/sync-gotemplate", dir, name)
 				continue
+			}
+			if line, bad := badMark(got); bad {
+				t.Errorf("%s/%s: a marked line may not open or close a comment or hold a directive: %s", dir, name, line)
 			}
 			if g := unmarked(got); !bytes.Equal(g, wantSrc) {
 				t.Errorf("%s/%s differs from %s/%s in lines not marked // bake: (first at line %d of the unmarked text)", dir, name, up.pkg, name, firstDiff(g, wantSrc))
@@ -85,6 +94,21 @@ func TestForkIsUpstream(t *testing.T) {
 			}
 		}
 	}
+}
+
+// badMark returns a marked line that could hide upstream lines from the
+// comparison (by opening a comment that a later marked line closes) or
+// change how the file builds.
+func badMark(src []byte) (string, bool) {
+	for line := range bytes.Lines(src) {
+		if !bytes.Contains(line, []byte("// bake:")) {
+			continue
+		}
+		if bytes.Contains(line, []byte("/*")) || bytes.Contains(line, []byte("*/")) || bytes.HasPrefix(bytes.TrimSpace(line), []byte("//go:")) {
+			return string(bytes.TrimSpace(line)), true
+		}
+	}
+	return "", false
 }
 
 // unmarked returns src without its lines marked // bake:.

@@ -1686,7 +1686,7 @@ func TestEscapeText(t *testing.T) {
 			context{state: stateJS, element: elementScript, jsCtx: jsCtxDivOp},
 		},
 		{
-			`<script type="github.com/bakehq/bake/internal/gotemplate/texttemplate">`,
+			`<script type="text/template">`,
 			context{state: stateText},
 		},
 		// covering issue 19968
@@ -1696,7 +1696,7 @@ func TestEscapeText(t *testing.T) {
 		},
 		// covering issue 19965
 		{
-			`<script TYPE="github.com/bakehq/bake/internal/gotemplate/texttemplate">`,
+			`<script TYPE="text/template">`,
 			context{state: stateText},
 		},
 		{

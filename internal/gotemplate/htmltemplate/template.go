@@ -16,7 +16,7 @@ import (
 	"text/template/parse"
 )
 
-// Template is a specialized Template from "github.com/bakehq/bake/internal/gotemplate/texttemplate" that produces a safe
+// Template is a specialized Template from "text/template" that produces a safe
 // HTML document fragment.
 type Template struct {
 	// Sticky error if escaping fails, or escapeOK if succeeded.

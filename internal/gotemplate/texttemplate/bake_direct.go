@@ -43,7 +43,7 @@ func directCall(fun reflect.Value, args []reflect.Value) (v reflect.Value, ok bo
 		}
 		return reflect.ValueOf(f(xs...)), true, nil
 	case func(string, ...any) (string, error):
-		if len(args) == 0 || args[0].Kind() != reflect.String {
+		if len(args) == 0 || !isString(args[0]) {
 			return reflect.Value{}, false, nil
 		}
 		var buf [4]any
@@ -54,18 +54,18 @@ func directCall(fun reflect.Value, args []reflect.Value) (v reflect.Value, ok bo
 		s, err := f(args[0].String(), xs...)
 		return reflect.ValueOf(s), true, err
 	case func(string) string:
-		if len(args) != 1 || args[0].Kind() != reflect.String {
+		if len(args) != 1 || !isString(args[0]) {
 			return reflect.Value{}, false, nil
 		}
 		return reflect.ValueOf(f(args[0].String())), true, nil
 	case func(string) (string, error):
-		if len(args) != 1 || args[0].Kind() != reflect.String {
+		if len(args) != 1 || !isString(args[0]) {
 			return reflect.Value{}, false, nil
 		}
 		s, err := f(args[0].String())
 		return reflect.ValueOf(s), true, err
 	case func(string, any) (string, error):
-		if len(args) != 2 || args[0].Kind() != reflect.String || !args[1].CanInterface() {
+		if len(args) != 2 || !isString(args[0]) || !args[1].CanInterface() {
 			return reflect.Value{}, false, nil
 		}
 		s, err := f(args[0].String(), args[1].Interface())
@@ -123,10 +123,18 @@ func interfaces(xs []any, args []reflect.Value) ([]any, bool) {
 	return xs, true
 }
 
+// isString reports whether arg is a string that reflect would pass to a
+// parameter of type string (not one read from an unexported field, which
+// reflect refuses).
+func isString(arg reflect.Value) bool {
+	return arg.Kind() == reflect.String && arg.CanInterface()
+}
+
 // wrapped returns the reflect.Value that evalArg wrapped in arg for a
-// parameter of type reflect.Value.
+// parameter of type reflect.Value (false if arg is itself a reflect.Value
+// read from an unexported field, which reflect refuses to pass).
 func wrapped(arg reflect.Value) (reflect.Value, bool) {
-	if !arg.IsValid() || arg.Type() != reflectValueType {
+	if !arg.IsValid() || arg.Type() != reflectValueType || !arg.CanInterface() {
 		return reflect.Value{}, false
 	}
 	return arg.Interface().(reflect.Value), true
@@ -137,9 +145,11 @@ var stringType = reflect.TypeFor[string]()
 // printString writes v, as printValue would, if it is of type string (what
 // every escaper returns, so nearly every value an HTML template prints):
 // fmt.Fprint writes a string's bytes as they are, and a string has no
-// String or Error method to call.
+// String or Error method to call. It writes them with WriteString where
+// the writer has it (fmt calls Write): the same bytes. A string read from
+// an unexported field is left to printValue, which fails on it.
 func (s *state) printString(v reflect.Value) bool {
-	if !v.IsValid() || v.Type() != stringType {
+	if !v.IsValid() || v.Type() != stringType || !v.CanInterface() {
 		return false
 	}
 	if _, err := io.WriteString(s.wr, v.String()); err != nil {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	stdtemplate "text/template" // the standard library, to compare with
 )
 
 type namedString string
@@ -236,5 +237,73 @@ func TestPrintString(t *testing.T) {
 	err := Must(New("w").Parse(`{{"x"}}`)).Execute(failWriter{}, nil)
 	if err == nil || err.Error() != "disk full" {
 		t.Errorf("error %v, want the writer's", err)
+	}
+}
+
+// TestUnexportedFieldsAsUpstream: values read from unexported fields reach
+// a template only as reflect.Values, and reflect refuses to pass or print
+// them; the copy fails (or panics) as the standard library does.
+func TestUnexportedFieldsAsUpstream(t *testing.T) {
+	type hidden struct {
+		s string
+		v reflect.Value
+	}
+	rv := reflect.ValueOf(hidden{s: "x<y", v: reflect.ValueOf(3)})
+	funcs := map[string]any{"up": strings.ToUpper}
+	tests := []struct {
+		src  string
+		data reflect.Value
+	}{
+		{`{{up .}}`, rv.Field(0)},
+		{`{{.}}`, rv.Field(0)},
+		{`{{print .}}`, rv.Field(0)},
+		{`{{eq . 3}}`, rv.Field(1)},
+		{`{{not .}}`, rv.Field(1)},
+		{`{{lt . 4}}`, rv.Field(1)},
+	}
+	run := func(exec func(*strings.Builder) error) (out, msg string) {
+		var b strings.Builder
+		defer func() {
+			if r := recover(); r != nil {
+				out, msg = b.String(), fmt.Sprint("panic: ", r)
+			}
+		}()
+		err := exec(&b)
+		if err != nil {
+			msg = err.Error()
+		}
+		return b.String(), msg
+	}
+	for _, tt := range tests {
+		gotOut, gotMsg := run(func(b *strings.Builder) error {
+			return Must(New("t").Funcs(funcs).Parse(tt.src)).Execute(b, tt.data)
+		})
+		wantOut, wantMsg := run(func(b *strings.Builder) error {
+			return stdtemplate.Must(stdtemplate.New("t").Funcs(funcs).Parse(tt.src)).Execute(b, tt.data)
+		})
+		if gotOut != wantOut || gotMsg != wantMsg {
+			t.Errorf("%s: got %q, %q; the standard library %q, %q", tt.src, gotOut, gotMsg, wantOut, wantMsg)
+		}
+	}
+}
+
+// TestFuncsPanicDropsSnapshot: Funcs that panics partway (a value that is
+// no function) has changed some functions already; the next execution
+// calls those, as the standard library's does.
+func TestFuncsPanicDropsSnapshot(t *testing.T) {
+	for range 20 { // the map's order decides what Funcs changes first
+		tmpl := Must(New("t").Funcs(FuncMap{"f": func() string { return "old" }}).Parse(`{{f}}`))
+		execString(t, tmpl) // takes a snapshot
+		func() {
+			defer func() { recover() }()
+			tmpl.Funcs(FuncMap{"f": func() string { return "new" }, "bad": 1})
+		}()
+		want := "old"
+		if tmpl.execFuncs["f"].Call(nil)[0].String() == "new" {
+			want = "new"
+		}
+		if got := execString(t, tmpl); got != want {
+			t.Fatalf("after a panicking Funcs: got %q, want %q", got, want)
+		}
 	}
 }

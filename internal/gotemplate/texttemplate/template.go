@@ -178,9 +178,9 @@ func (t *Template) Funcs(funcMap FuncMap) *Template {
 	t.init()
 	t.muFuncs.Lock()
 	defer t.muFuncs.Unlock()
+	t.funcSnap.Store(nil) // bake: the next lookup takes a new snapshot (even if what follows panics)
 	addValueFuncs(t.execFuncs, funcMap)
 	addFuncs(t.parseFuncs, funcMap)
-	t.funcSnap.Store(nil) // bake: the next lookup takes a new snapshot
 	return t
 }
 
