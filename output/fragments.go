@@ -69,8 +69,9 @@ type Fragments struct {
 	waiting int                         // bytes in pending
 	err     error
 
-	blocks blockCache // of the data that was there at open
-	mapped []byte     // that data, mapped in memory (see Map); nil when not
+	blocks      blockCache // of the data that was there at open
+	mapped      []byte     // that data, mapped in memory (see Map); nil when not
+	indexMapped []byte     // the index file, mapped (see load); nil when not
 }
 
 // Map maps the fragments stored before open into memory, so that reading
@@ -135,7 +136,19 @@ func openFragments(p string, write bool) (*Fragments, error) {
 // the data file are dropped (the whole index, if it is not sorted).
 func (f *Fragments) load() {
 	f.once.Do(func() {
-		index, err := os.ReadFile(filepath.Join(f.dir, "index"))
+		p := filepath.Join(f.dir, "index")
+		var index []byte
+		var err error
+		if f.mapped != nil {
+			// Mapped too (see Map): a short-lived update pays more for a
+			// 2.5 MB buffer of fresh memory (read into, then checked) than
+			// for mapping the file: 18 ms against 3 ms at 100,000 pages.
+			index = mapPath(p)
+			f.indexMapped = index
+		}
+		if index == nil {
+			index, err = os.ReadFile(p)
+		}
 		if err == nil && validIndex(index, f.size) {
 			f.index = index
 		}
@@ -326,6 +339,10 @@ func (f *Fragments) Close() error {
 	if f.mapped != nil {
 		unmapFile(f.mapped)
 		f.mapped = nil
+	}
+	if f.indexMapped != nil {
+		unmapFile(f.indexMapped)
+		f.indexMapped, f.index = nil, nil
 	}
 	if cerr := f.data.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write fragment cache: %w", cerr)

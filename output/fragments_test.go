@@ -307,6 +307,9 @@ func TestFragmentsMapped(t *testing.T) {
 			t.Fatalf("fragment %d: got %d bytes (%v), want %d", i, len(b), ok, len(frag(i)))
 		}
 	}
+	if runtime.GOOS != "windows" && f.indexMapped == nil {
+		t.Fatal("the index was read, not mapped")
+	}
 	f.Put("late", []byte("late fragment"))
 	f.Put("later", []byte(strings.Repeat("x", fragmentFlush+1))) // flushed to the file now
 	for k, want := range map[string]int{"late": len("late fragment"), "later": fragmentFlush + 1} {
@@ -320,7 +323,34 @@ func TestFragmentsMapped(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if f.mapped != nil {
-		t.Error("Close left the data file mapped")
+	if f.mapped != nil || f.indexMapped != nil {
+		t.Error("Close left the data file or the index mapped")
+	}
+	// More fragments than a quarter of the index: Close merges them into
+	// a new index, reading the mapped one; all are there after.
+	f, err = OpenFragments(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Map()
+	for i := range n {
+		f.Put(fmt.Sprint("more", i), []byte(frag(i)))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = OpenFragments(ctx, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Map()
+	for _, k := range []string{"k0", "k1999", "more0", "more1999", "late"} {
+		if _, ok := f.Get(k); !ok {
+			t.Errorf("%s is gone after the index was merged", k)
+		}
+	}
+	if len(f.logged) != 0 {
+		t.Errorf("%d records left in the log: the index was not merged", len(f.logged))
 	}
 }

@@ -191,9 +191,54 @@ var notRowLocal = map[string]bool{
 // the words of notRowLocal (anywhere, quoted text included: a false "no"
 // only costs speed). Only then can an update tell which pages of a list a
 // row's insert, deletion or move leaves as they were.
-func rowLocal(q string) bool {
+func rowLocal(q string) bool { return rowLocalBut(q, nil) }
+
+// limitWords are the words of a query that cut its rows to a number.
+var limitWords = map[string]bool{"limit": true, "offset": true, "fetch": true}
+
+// rowLocalLimited reports whether query q is row-local but for a LIMIT,
+// OFFSET or FETCH (a feed's query): each of its rows is made from its own
+// table row, and which rows it returns is decided by its WHERE, ORDER BY
+// and limit alone.
+func rowLocalLimited(q string) bool { return rowLocalBut(q, limitWords) }
+
+// orderRe finds the ORDER BY of a row-local query, up to its limit.
+var orderRe = regexp.MustCompile(`(?is)\border\s+by\s+(.+?)\s*(?:\blimit\b|\boffset\b|\bfetch\b|$)`)
+
+// queryOrder returns the ORDER BY terms of a row-local query ("" without).
+func queryOrder(q string) string {
+	if m := orderRe.FindStringSubmatch(q); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// clauseWords end a FROM clause.
+var clauseWords = map[string]bool{"where": true, "group": true, "having": true, "window": true, "order": true, "limit": true, "offset": true, "fetch": true}
+
+// fromClause returns the FROM clause that rest (a query after its select
+// list) starts with: up to its first top-level WHERE, GROUP BY, ORDER BY...
+// (a comma there joins tables; in an ORDER BY it does not).
+func fromClause(rest string) string {
+	for i := range topLevel(rest) {
+		if i > 0 && identByte(rest[i-1]) || !identByte(rest[i]) {
+			continue
+		}
+		j := i
+		for j < len(rest) && identByte(rest[j]) {
+			j++
+		}
+		if clauseWords[strings.ToLower(rest[i:j])] {
+			return rest[:i]
+		}
+	}
+	return rest
+}
+
+// rowLocalBut is rowLocal, allowing the words of allow.
+func rowLocalBut(q string, allow map[string]bool) bool {
 	_, rest, ok := splitSelect(q)
-	if !ok || len(tableRe.FindAllStringIndex(q, -1)) != 1 || len(splitTop(rest, ',')) != 1 {
+	if !ok || len(tableRe.FindAllStringIndex(q, -1)) != 1 || len(splitTop(fromClause(rest), ',')) != 1 {
 		return false
 	}
 	selects := 0
@@ -202,7 +247,7 @@ func rowLocal(q string) bool {
 		if w == "select" {
 			selects++
 		}
-		if notRowLocal[w] || selects > 1 {
+		if notRowLocal[w] && !allow[w] || selects > 1 {
 			return false
 		}
 	}

@@ -92,10 +92,13 @@ func params(query string) []string {
 }
 
 // in returns " IN (…)" with a placeholder for each of n values.
-func (d *db) in(n int) string {
+func (d *db) in(n int) string { return d.inAt(1, n) }
+
+// inAt is in, its placeholders numbered from first.
+func (d *db) inAt(first, n int) string {
 	marks := make([]string, n)
 	for i := range marks {
-		marks[i] = d.placeholder(i + 1)
+		marks[i] = d.placeholder(first + i)
 	}
 	return " IN (" + strings.Join(marks, ", ") + ")"
 }

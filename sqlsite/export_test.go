@@ -14,6 +14,11 @@ func SetSitemapMax(n int) (restore func()) {
 func ListBase(path string) (string, int) { return listBase(path) }
 
 var (
-	RowLocal   = rowLocal
-	TotalOrder = totalOrder
+	RowLocal        = rowLocal
+	RowLocalLimited = rowLocalLimited
+	QueryOrder      = queryOrder
+	TotalOrder      = totalOrder
 )
+
+// ListPagesByKey counts the list pages updates read by the keys of their rows.
+func ListPagesByKey() int64 { return listPagesByKey.Load() }

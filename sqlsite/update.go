@@ -148,11 +148,14 @@ func (s *Site) sitemapItem(route, typ, redirect, path string, lastmod int64, has
 
 // routeWork is what a pass must redo of one route.
 type routeWork struct {
-	full   string            // reason to rerun the whole route, or ""
-	keys   map[string]string // detail: row key → reason
-	pages  map[string]string // list: page path → reason (rows unchanged in number and order)
-	groups map[string]string // grouped list: base path of a group to rerun → reason
-	moved  map[string]string // list: row key → reason, rows that may have joined, left or moved
+	full  string            // reason to rerun the whole route, or ""
+	keys  map[string]string // detail: row key → reason
+	pages map[string]string // list: page path → reason (rows unchanged in number and order)
+	// pageKeys: list: page path → the keys of the rows it showed at the
+	// last build (its row deps), for listPage
+	pageKeys map[string][]string
+	groups   map[string]string // grouped list: base path of a group to rerun → reason
+	moved    map[string]string // list: row key → reason, rows that may have joined, left or moved
 }
 
 func (u *updateRun) run(changes []bake.Change) {
@@ -384,7 +387,7 @@ func (u *updateRun) staticFiles(changes []bake.Change) bool {
 // work decides what of route r the changes touch.
 func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[string]bool) (*routeWork, error) {
 	s := u.site
-	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, groups: map[string]string{}, moved: map[string]string{}}
+	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, pageKeys: map[string][]string{}, groups: map[string]string{}, moved: map[string]string{}}
 	var tmplDeps []bake.Dep
 	if r.Template != "" {
 		if rt := s.tmpl.routes[r.Template]; rt != nil {
@@ -479,14 +482,48 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 			for _, e := range entries {
 				if e.Route == r.Name {
 					w.pages[e.Path] = why
+					w.pageKeys[e.Path] = rowKeys(e.Deps, r.Table)
 				}
 			}
+		case KindFeed:
+			if u.feedKeeps(r, an, c) {
+				continue
+			}
+			w.full = why
+			return w, nil
 		default:
 			w.full = why
 			return w, nil
 		}
 	}
 	return w, nil
+}
+
+// feedKeeps reports whether feed r is unchanged by change c, which reads its
+// table: c updates columns that decide neither which rows the feed shows
+// nor their order, and the feed did not show the row. Its query must be
+// row-local but for its limit, and a limited query must order its rows
+// completely (ending with the key), or which of two tied rows it shows
+// could change from one query to the next (on PostgreSQL).
+func (u *updateRun) feedKeeps(r *Route, an queryAnalysis, c bake.Change) bool {
+	key := c.Dep.Key()
+	if key == "" || c.Dep.Name() != r.Table || c.Op != bake.OpUpdate || touches(c, an.layout) ||
+		!an.selectsKey(r.Key) || !rowLocalLimited(r.Query) {
+		return false
+	}
+	if !rowLocal(r.Query) && !totalOrder(queryOrder(r.Query), r.Key) {
+		return false
+	}
+	entries, err := u.prev.ByDep(u.b.ctx, bake.RowDep(r.Table, key))
+	if err != nil {
+		return false // rerun: a rerun is never wrong
+	}
+	for _, e := range entries {
+		if e.Route == r.Name {
+			return false
+		}
+	}
+	return true
 }
 
 // redo re-renders what w says of route r.
@@ -510,11 +547,22 @@ func (u *updateRun) redo(r *Route, w *routeWork) bool {
 			continue // made by groupLists
 		}
 		u.reason = w.pages[p]
-		if !u.listPage(r, p) {
+		if !u.listPage(r, p, w.pageKeys[p]) {
 			return false
 		}
 	}
 	return true
+}
+
+// rowKeys returns the keys of the rows of table among deps.
+func rowKeys(deps []bake.Dep, table string) []string {
+	var keys []string
+	for _, d := range deps {
+		if d.Kind() == bake.KindRow && d.Name() == table {
+			keys = append(keys, d.Key())
+		}
+	}
+	return keys
 }
 
 // detailKeys re-renders the detail pages of the rows with these keys, and

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/bakehq/bake"
 )
@@ -156,7 +157,10 @@ func (u *updateRun) rerun(r *Route, run func() bool, gone func(path string) stri
 
 // listPage re-renders one page of a list whose rows did not change in
 // number or order: only their content did.
-func (u *updateRun) listPage(r *Route, path string) bool {
+// listPagesByKey counts the list pages listPage read by key (for tests).
+var listPagesByKey atomic.Int64
+
+func (u *updateRun) listPage(r *Route, path string, keys []string) bool {
 	b := u.b
 	base, n := listBase(path)
 	var (
@@ -192,13 +196,35 @@ func (u *updateRun) listPage(r *Route, path string) bool {
 	if order != "" {
 		query += " ORDER BY " + order
 	}
-	if r.PerPage > 0 {
-		query += " LIMIT " + strconv.Itoa(r.PerPage) + " OFFSET " + strconv.Itoa((n-1)*r.PerPage)
-	}
 	var rows []Row
-	if err := b.stream(r, query, args, func(row Row) bool { rows = append(rows, row); return true }); err != nil {
-		u.fail(&bake.Error{Route: r.Name, Path: path, Err: err})
-		return false
+	if r.PerPage > 0 && len(keys) > 0 && len(keys) <= r.PerPage && totalOrder(order, r.Key) {
+		// The page holds the rows it held, in the same order (their
+		// number and order did not change, and no two tie): read them by
+		// key, not by skipping the rows of the pages before (OFFSET reads
+		// them all: 15 ms on page 1,800 of a list of 90,000).
+		kw := " WHERE "
+		if where != "" {
+			kw = " AND "
+		}
+		kq := "SELECT * FROM (" + clean(r.Query) + ") AS q" + where + kw + "q." + r.Key + b.site.db.inAt(len(args)+1, len(keys)) + " ORDER BY " + order
+		if err := b.stream(r, kq, append(slices.Clip(args), keyArgs(keys)...), func(row Row) bool { rows = append(rows, row); return true }); err != nil {
+			u.fail(&bake.Error{Route: r.Name, Path: path, Err: err})
+			return false
+		}
+		if len(rows) != len(keys) {
+			rows = nil // not what the last build showed after all: read the page as a build does
+		} else {
+			listPagesByKey.Add(1)
+		}
+	}
+	if rows == nil {
+		if r.PerPage > 0 {
+			query += " LIMIT " + strconv.Itoa(r.PerPage) + " OFFSET " + strconv.Itoa((n-1)*r.PerPage)
+		}
+		if err := b.stream(r, query, args, func(row Row) bool { rows = append(rows, row); return true }); err != nil {
+			u.fail(&bake.Error{Route: r.Name, Path: path, Err: err})
+			return false
+		}
 	}
 	data := &PageData{Rows: rows, Pager: newPager(base, n, pageCount(total, r.PerPage), total)}
 	qargs := noArgs
@@ -332,7 +358,7 @@ func (u *updateRun) listFrom(r *Route, w *routeWork) bool {
 	for _, p := range slices.Sorted(maps.Keys(w.pages)) {
 		if _, n := listBase(p); !sp.covers(n) {
 			u.reason = w.pages[p]
-			if !u.listPage(r, p) {
+			if !u.listPage(r, p, w.pageKeys[p]) {
 				return false
 			}
 		}

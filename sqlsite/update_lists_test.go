@@ -178,9 +178,32 @@ func TestRowLocalAndTotalOrder(t *testing.T) {
 		{"SELECT id FROM a UNION SELECT id FROM b", false},
 		{"WITH x AS (SELECT id FROM posts) SELECT id FROM x", false},
 		{"not a query", false},
+		{"SELECT id FROM posts WHERE published ORDER BY published_at DESC, id", true},
+		{"SELECT id FROM posts ORDER BY a, b", true},
+		{`SELECT id FROM "order", tags`, false},
+		{"SELECT id FROM posts p, tags WHERE p.tag = tags.name ORDER BY a, b", false},
 	} {
 		if got := sqlsite.RowLocal(tc.q); got != tc.want {
 			t.Errorf("rowLocal(%q) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	// A feed's query: row-local but for its limit, and its order.
+	for _, tc := range []struct {
+		q, order string
+		limited  bool
+	}{
+		{"SELECT id, title FROM posts WHERE published ORDER BY published_at DESC, id DESC LIMIT 3", "published_at DESC, id DESC", true},
+		{"select id from posts order by id offset 5 fetch first 3 rows only", "id", true},
+		{"SELECT id FROM posts LIMIT 3", "", true},
+		{"SELECT id FROM posts, tags ORDER BY id LIMIT 3", "id", false},
+		{"SELECT id FROM posts WHERE id IN (SELECT post FROM likes ORDER BY n LIMIT 3) ORDER BY id", "", false},
+		{"SELECT DISTINCT tag FROM posts ORDER BY tag LIMIT 3", "tag", false},
+	} {
+		if got := sqlsite.RowLocalLimited(tc.q); got != tc.limited {
+			t.Errorf("rowLocalLimited(%q) = %v, want %v", tc.q, got, tc.limited)
+		}
+		if got := sqlsite.QueryOrder(tc.q); tc.limited && got != tc.order {
+			t.Errorf("queryOrder(%q) = %q, want %q", tc.q, got, tc.order)
 		}
 	}
 	for _, tc := range []struct {
