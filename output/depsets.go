@@ -67,14 +67,14 @@ func findDepset(ctx context.Context, st *stmts, key string) (int64, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	var n int64
-	if err := st.queryRow(ctx, "SELECT ifnull(max(id), 0) FROM depsets").Scan(&n); err != nil {
+	var n, top int64
+	if err := st.queryRow(ctx, "SELECT count(*), ifnull(max(id), 0) FROM depsets").Scan(&n, &top); err != nil {
 		return 0, err
 	}
 	if n >= int64(maxDepsets) {
 		return 0, nil
 	}
-	return makeDepset(ctx, st, n+1, key)
+	return makeDepset(ctx, st, top+1, key)
 }
 
 // makeDepset stores the dep set key as id.

@@ -148,3 +148,52 @@ func TestDepsets(t *testing.T) {
 		t.Errorf("%d pages name a set that is not stored", got)
 	}
 }
+
+// TestDepsetsAfterHoles: the most sets an index holds counts the sets
+// there are, not the highest id: a set dropped below the highest leaves
+// room for a new one.
+func TestDepsetsAfterHoles(t *testing.T) {
+	defer func(n int) { maxDepsets = n }(maxDepsets)
+	maxDepsets = 2
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entry := func(path string, deps ...bake.Dep) bake.Entry {
+		return bake.Entry{Path: path, Route: "r", Type: "text/html; charset=utf-8", Deps: bake.SortDeps(deps)}
+	}
+	w, err := NewIndexWriter(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []bake.Entry{entry("/a/", "tmpl:a.html"), entry("/b/", "tmpl:b.html")} {
+		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	// Set 1 (a) goes; set 2 (b) stays: c's deps make a set again.
+	c := entry("/c/", "tmpl:c.html")
+	if err := idx.Apply(ctx, Update{Remove: []string{"/a/"}, Put: []Record{{Entry: c, Line: entryLine(t, c)}}}); err != nil {
+		t.Fatal(err)
+	}
+	var set int64
+	if err := idx.db.QueryRowContext(ctx, "SELECT depset FROM pages WHERE path = '/c/'").Scan(&set); err != nil {
+		t.Fatal(err)
+	}
+	if set == 0 {
+		t.Error("no set for /c/ although the index holds one set of two")
+	}
+	if err := idx.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

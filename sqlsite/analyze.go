@@ -32,27 +32,29 @@ type queryAnalysis struct {
 	tables []string
 	all    map[string]bool // every word of the query, lowercased; "*" for SELECT *
 	layout map[string]bool // the words that decide which rows and in what order
-	sel    map[string]bool // the names of the columns returned ("*" for all)
 	// rowLocal: each row is made from its own table row alone (see rowLocal)
 	rowLocal bool
 }
 
 func analyze(r *Route) queryAnalysis {
-	a := queryAnalysis{tables: tables(r.Query), all: words(r.Query), rowLocal: rowLocal(r.Query)}
+	q := stripComments(r.Query)
+	a := queryAnalysis{tables: tables(q), all: words(q), rowLocal: rowLocal(q)}
 	a.layout = map[string]bool{}
-	a.sel = map[string]bool{}
-	sel, rest, ok := splitSelect(r.Query)
-	if !ok {
+	sel, rest, ok := splitSelect(q)
+	if !ok || positional(queryOrder(q)) || positional(r.OrderBy) {
+		// ORDER BY 3 names a column by its place: any may decide the order.
 		a.layout = a.all
 		return a
 	}
 	maps.Copy(a.layout, words(rest))
 	names := words(r.OrderBy + " " + r.GroupBy + " " + r.Date)
 	maps.Copy(a.layout, names)
+	// A column of the select list that WHERE or ORDER BY names by its
+	// alias ("title AS headline ... ORDER BY headline") decides too.
+	maps.Copy(names, words(rest))
 	for _, item := range splitTop(sel, ',') {
 		item = strings.TrimSpace(item)
 		if item == "*" || strings.HasSuffix(item, ".*") {
-			a.sel["*"] = true
 			continue
 		}
 		ws := identRe.FindAllString(item, -1)
@@ -61,7 +63,6 @@ func analyze(r *Route) queryAnalysis {
 			return a
 		}
 		out := strings.ToLower(strings.Trim(ws[len(ws)-1], `"`))
-		a.sel[out] = true
 		if names[out] {
 			maps.Copy(a.layout, words(item))
 		}
@@ -69,10 +70,53 @@ func analyze(r *Route) queryAnalysis {
 	return a
 }
 
-// selectsKey reports whether the query returns column key itself (by name
-// or with *), so that its rows can be found by key.
-func (a queryAnalysis) selectsKey(key string) bool {
-	return a.sel["*"] || a.sel[strings.ToLower(key)]
+// positional reports whether an ORDER BY names a column by its place
+// (ORDER BY 3).
+func positional(order string) bool {
+	for _, term := range splitTop(order, ',') {
+		if f := strings.Fields(term); len(f) > 0 && strings.Trim(f[0], "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// stripComments returns q with its comments (-- to the end of the line,
+// /* to */) replaced by spaces, quoted text left as it is.
+func stripComments(q string) string {
+	if !strings.Contains(q, "--") && !strings.Contains(q, "/*") {
+		return q
+	}
+	b := []byte(q)
+	var quote byte
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"' || c == '`':
+			quote = c
+		case c == '[':
+			quote = ']'
+		case c == '-' && i+1 < len(b) && b[i+1] == '-':
+			for ; i < len(b) && b[i] != '\n'; i++ {
+				b[i] = ' '
+			}
+		case c == '/' && i+1 < len(b) && b[i+1] == '*':
+			j := i + 2
+			for j+1 < len(b) && !(b[j] == '*' && b[j+1] == '/') {
+				j++
+			}
+			end := min(j+2, len(b))
+			for k := i; k < end; k++ {
+				b[k] = ' '
+			}
+			i = end - 1
+		}
+	}
+	return string(b)
 }
 
 var identRe = regexp.MustCompile(`"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*|\*`)
@@ -121,8 +165,10 @@ func topLevel(s string) iter.Seq[int] {
 				if c == quote {
 					quote = 0
 				}
-			case c == '\'' || c == '"':
+			case c == '\'' || c == '"' || c == '`':
 				quote = c
+			case c == '[':
+				quote = ']'
 			case c == '(':
 				depth++
 			case c == ')':
@@ -207,7 +253,7 @@ var orderRe = regexp.MustCompile(`(?is)\border\s+by\s+(.+?)\s*(?:\blimit\b|\boff
 
 // queryOrder returns the ORDER BY terms of a row-local query ("" without).
 func queryOrder(q string) string {
-	if m := orderRe.FindStringSubmatch(q); m != nil {
+	if m := orderRe.FindStringSubmatch(stripComments(q)); m != nil {
 		return m[1]
 	}
 	return ""
@@ -237,6 +283,7 @@ func fromClause(rest string) string {
 
 // rowLocalBut is rowLocal, allowing the words of allow.
 func rowLocalBut(q string, allow map[string]bool) bool {
+	q = stripComments(q)
 	_, rest, ok := splitSelect(q)
 	if !ok || len(tableRe.FindAllStringIndex(q, -1)) != 1 || len(splitTop(fromClause(rest), ',')) != 1 {
 		return false

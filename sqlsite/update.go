@@ -442,7 +442,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 			}
 			w.keys[key] = why
 		case KindList:
-			if key != "" && r.GroupBy != "" && table == r.Table && an.rowLocal && an.selectsKey(r.Key) &&
+			if key != "" && r.GroupBy != "" && table == r.Table && an.rowLocal && r.keyCol &&
 				(c.Op != bake.OpUpdate || touches(c, an.layout)) {
 				// The row may join, leave or move within its groups: rerun
 				// those groups, the one it was in and the one it is in.
@@ -459,7 +459,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 				}
 				continue
 			}
-			if key == "" || table != r.Table || !an.rowLocal || !an.selectsKey(r.Key) {
+			if key == "" || table != r.Table || !an.rowLocal || !r.keyCol {
 				// The row may show on pages besides its own (another
 				// table's row, or rows that read other rows: a join, a
 				// window function), or its pages are not known (without
@@ -508,7 +508,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 func (u *updateRun) feedKeeps(r *Route, an queryAnalysis, c bake.Change) bool {
 	key := c.Dep.Key()
 	if key == "" || c.Dep.Name() != r.Table || c.Op != bake.OpUpdate || touches(c, an.layout) ||
-		!an.selectsKey(r.Key) || !rowLocalLimited(r.Query) {
+		!r.keyCol || !rowLocalLimited(r.Query) {
 		return false
 	}
 	if !rowLocal(r.Query) && !totalOrder(queryOrder(r.Query), r.Key) {

@@ -182,6 +182,11 @@ func TestRowLocalAndTotalOrder(t *testing.T) {
 		{"SELECT id FROM posts ORDER BY a, b", true},
 		{`SELECT id FROM "order", tags`, false},
 		{"SELECT id FROM posts p, tags WHERE p.tag = tags.name ORDER BY a, b", false},
+		{"SELECT p.id FROM posts p /* where */, posts n WHERE n.id = p.id + 1", false},
+		{"SELECT p.id FROM posts p -- where\n, posts n WHERE n.id = p.id + 1", false},
+		{"SELECT id FROM posts AS [where], tags", false},
+		{"SELECT id FROM posts AS `order`, tags", false},
+		{"SELECT id FROM posts /* , tags */ WHERE title <> '-- /*'", true},
 	} {
 		if got := sqlsite.RowLocal(tc.q); got != tc.want {
 			t.Errorf("rowLocal(%q) = %v, want %v", tc.q, got, tc.want)
@@ -198,11 +203,12 @@ func TestRowLocalAndTotalOrder(t *testing.T) {
 		{"SELECT id FROM posts, tags ORDER BY id LIMIT 3", "id", false},
 		{"SELECT id FROM posts WHERE id IN (SELECT post FROM likes ORDER BY n LIMIT 3) ORDER BY id", "", false},
 		{"SELECT DISTINCT tag FROM posts ORDER BY tag LIMIT 3", "tag", false},
+		{"SELECT id FROM posts ORDER BY d DESC /* , id */ LIMIT 3", "d DESC", true},
 	} {
 		if got := sqlsite.RowLocalLimited(tc.q); got != tc.limited {
 			t.Errorf("rowLocalLimited(%q) = %v, want %v", tc.q, got, tc.limited)
 		}
-		if got := sqlsite.QueryOrder(tc.q); tc.limited && got != tc.order {
+		if got := strings.TrimSpace(sqlsite.QueryOrder(tc.q)); tc.limited && got != tc.order {
 			t.Errorf("queryOrder(%q) = %q, want %q", tc.q, got, tc.order)
 		}
 	}
