@@ -73,12 +73,17 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 			return fmt.Errorf("update index: remove %s: %w", p, err)
 		}
 	}
+	sets := map[string]int64{} // dep sets found in this update, by key
 	for _, r := range u.Put {
 		e := &r.Entry
 		own, key := splitDeps(e.Deps)
-		set, err := findDepset(ctx, st, key)
-		if err != nil {
-			return fmt.Errorf("update index: put %s: %w", e.Path, err)
+		set, found := sets[key]
+		if !found {
+			set, err = findDepset(ctx, st, key)
+			if err != nil {
+				return fmt.Errorf("update index: put %s: %w", e.Path, err)
+			}
+			sets[key] = set
 		}
 		if set == 0 {
 			own = e.Deps
@@ -128,10 +133,10 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 				if err := dropDepset(ctx, st, oldSet); err != nil {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
+				clear(sets) // the set dropped may be one of them
 			}
-			if _, err := st.exec(ctx, "DELETE FROM trash WHERE path = ?", e.Path); err != nil {
-				return fmt.Errorf("update index: put %s: %w", e.Path, err)
-			}
+			// No trash to take it out of: a path goes to the trash only
+			// when its page leaves the pages table.
 			continue
 		}
 		for _, d := range own {
