@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bakehq/bake"
@@ -195,5 +196,45 @@ func TestDepsetsAfterHoles(t *testing.T) {
 	}
 	if err := idx.Check(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMapFile: a file of the build comes back whole, mapped or read; a
+// path that is no page path is refused.
+func TestMapFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewIndexWriter(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	want := strings.Repeat("<url><loc>x</loc></url>\n", 5000)
+	if err := os.WriteFile(filepath.Join(dir, "sitemap.xml"), []byte(want), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, unmap, err := idx.MapFile(ctx, "/sitemap.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != want {
+		t.Errorf("got %d bytes, want %d", len(b), len(want))
+	}
+	unmap()
+	for _, bad := range []string{"/../outside.xml", "/missing.xml"} {
+		if _, _, err := idx.MapFile(ctx, bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
 	}
 }

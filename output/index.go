@@ -127,6 +127,44 @@ func (x *Index) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return b, nil
 }
 
+// MapFile returns the bytes of the file at path in the build folder the
+// index describes, mapped read-only where the system can (read otherwise),
+// and a func that unmaps them: the bytes must not be used after it. A
+// short-lived update that reads back a large file (the sitemap's 10 MB at
+// 100,000 pages) pays less for mapping it than for fresh memory to read
+// it into.
+func (x *Index) MapFile(ctx context.Context, path string) ([]byte, func(), error) {
+	name, err := bake.FileName(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := filepath.Dir(filepath.Dir(x.path)) // <dir>/.bake/index.db
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read build: %w", err)
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read build: %w", err)
+	}
+	defer f.Close() // a mapping outlives its file
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read build: %w", err)
+	}
+	if fi.Size() > 0 && fi.Size() == int64(int(fi.Size())) {
+		if b := mapFile(f, int(fi.Size())); b != nil {
+			return b, func() { unmapFile(b) }, nil
+		}
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read build: %w", err)
+	}
+	return b, func() {}, nil
+}
+
 // Line returns the manifest line of the entry at path, undecoded: a
 // caller that may need only its digest ([LineDigest]) reads it once.
 func (x *Index) Line(ctx context.Context, path string) (string, bool, error) {

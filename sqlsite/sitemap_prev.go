@@ -2,6 +2,7 @@ package sqlsite
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"html"
 	"net/url"
@@ -22,6 +23,12 @@ type sitemapURL struct {
 	lastmod int64
 }
 
+// fileMapper is an index that can map the files of its build (see
+// output.Index.MapFile).
+type fileMapper interface {
+	MapFile(ctx context.Context, path string) ([]byte, func(), error)
+}
+
 // prevSitemap reads back the URLs of the last build's sitemap from its
 // files, sorted by path: an incremental build that adds or removes a page
 // rewrites the sitemap from them instead of reading the outline of every
@@ -31,7 +38,24 @@ type sitemapURL struct {
 // caller reads the index.
 func (u *updateRun) prevSitemap(r *Route) (urls []sitemapURL, ok bool) {
 	base := u.site.cfg.Site.BaseURL
-	data, err := u.prev.ReadFile(u.b.ctx, r.Path)
+	var unmaps []func()
+	defer func() {
+		for _, f := range unmaps {
+			f()
+		}
+	}()
+	// The URLs parsed are copies: the files can be unmapped after.
+	read := func(p string) ([]byte, error) {
+		if m, ok := u.prev.(fileMapper); ok {
+			b, unmap, err := m.MapFile(u.b.ctx, p)
+			if err == nil {
+				unmaps = append(unmaps, unmap)
+			}
+			return b, err
+		}
+		return u.prev.ReadFile(u.b.ctx, p)
+	}
+	data, err := read(r.Path)
 	if err != nil {
 		return nil, false
 	}
@@ -54,7 +78,7 @@ func (u *updateRun) prevSitemap(r *Route) (urls []sitemapURL, ok bool) {
 			if !found || !found2 || html.UnescapeString(string(loc)) != base+bake.EscapePath(p) {
 				return nil, false
 			}
-			part, err := u.prev.ReadFile(u.b.ctx, p)
+			part, err := read(p)
 			if err != nil || !bytes.HasPrefix(part, []byte(xml.Header)) {
 				return nil, false
 			}
