@@ -43,6 +43,18 @@ func splitDeps(deps []bake.Dep) (own []bake.Dep, set string) {
 	return own, b.String()
 }
 
+// placeDeps returns the deps of a page to store in the deps table, and the
+// dep set that holds the others (0 for none): set finds or makes a set for
+// a key, returning 0 when it may not.
+func placeDeps(deps []bake.Dep, set func(key string) (int64, error)) ([]bake.Dep, int64, error) {
+	own, key := splitDeps(deps)
+	id, err := set(key)
+	if err != nil || id == 0 {
+		return deps, 0, err
+	}
+	return own, id, nil
+}
+
 // ownDeps returns the deps of a page that are in the deps table, given
 // all its deps and its dep set.
 func ownDeps(deps []bake.Dep, depset int64) []bake.Dep {

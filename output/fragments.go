@@ -473,3 +473,24 @@ func (c *blockCache) read(file *os.File, b []byte, off, size int64) bool {
 	copy(b, blk[off-start:])
 	return true
 }
+
+// mapPath maps the whole file at p read-only, or returns nil (no file, an
+// empty one, or no mapping).
+func mapPath(p string) []byte {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil
+	}
+	defer f.Close() // the mapping outlives it
+	return mapWhole(f)
+}
+
+// mapWhole maps all of f read-only, or returns nil (an empty file, or no
+// mapping).
+func mapWhole(f *os.File) []byte {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 || fi.Size() != int64(int(fi.Size())) {
+		return nil
+	}
+	return mapFile(f, int(fi.Size()))
+}

@@ -18,18 +18,3 @@ func mapFile(f *os.File, size int) []byte {
 }
 
 func unmapFile(b []byte) { unix.Munmap(b) }
-
-// mapPath maps the whole file at p read-only, or returns nil (no file, an
-// empty one, or no mapping).
-func mapPath(p string) []byte {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil
-	}
-	defer f.Close() // the mapping outlives it
-	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 || fi.Size() != int64(int(fi.Size())) {
-		return nil
-	}
-	return mapFile(f, int(fi.Size()))
-}

@@ -110,14 +110,9 @@ func (x *Index) Lookup(ctx context.Context, path string) (bake.Entry, bool, erro
 // ReadFile returns the bytes of the file at path in the build folder the
 // index describes.
 func (x *Index) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	name, err := bake.FileName(path)
+	root, name, err := x.buildRoot(path)
 	if err != nil {
 		return nil, err
-	}
-	dir := filepath.Dir(filepath.Dir(x.path)) // <dir>/.bake/index.db
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read build: %w", err)
 	}
 	defer root.Close()
 	b, err := root.ReadFile(name)
@@ -134,14 +129,9 @@ func (x *Index) ReadFile(ctx context.Context, path string) ([]byte, error) {
 // 100,000 pages) pays less for mapping it than for fresh memory to read
 // it into.
 func (x *Index) MapFile(ctx context.Context, path string) ([]byte, func(), error) {
-	name, err := bake.FileName(path)
+	root, name, err := x.buildRoot(path)
 	if err != nil {
 		return nil, nil, err
-	}
-	dir := filepath.Dir(filepath.Dir(x.path)) // <dir>/.bake/index.db
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read build: %w", err)
 	}
 	defer root.Close()
 	f, err := root.Open(name)
@@ -149,20 +139,29 @@ func (x *Index) MapFile(ctx context.Context, path string) ([]byte, func(), error
 		return nil, nil, fmt.Errorf("read build: %w", err)
 	}
 	defer f.Close() // a mapping outlives its file
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("read build: %w", err)
-	}
-	if fi.Size() > 0 && fi.Size() == int64(int(fi.Size())) {
-		if b := mapFile(f, int(fi.Size())); b != nil {
-			return b, func() { unmapFile(b) }, nil
-		}
+	if b := mapWhole(f); b != nil {
+		return b, func() { unmapFile(b) }, nil
 	}
 	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read build: %w", err)
 	}
 	return b, func() {}, nil
+}
+
+// buildRoot opens the build folder the index describes, and returns the
+// name there of the file at path.
+func (x *Index) buildRoot(path string) (*os.Root, string, error) {
+	name, err := bake.FileName(path)
+	if err != nil {
+		return nil, "", err
+	}
+	dir := filepath.Dir(filepath.Dir(x.path)) // <dir>/.bake/index.db
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("read build: %w", err)
+	}
+	return root, name, nil
 }
 
 // Line returns the manifest line of the entry at path, undecoded: a

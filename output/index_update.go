@@ -74,19 +74,21 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		}
 	}
 	sets := map[string]int64{} // dep sets found in this update, by key
+	findSet := func(key string) (int64, error) {
+		if id, ok := sets[key]; ok {
+			return id, nil
+		}
+		id, err := findDepset(ctx, st, key)
+		if err == nil {
+			sets[key] = id
+		}
+		return id, err
+	}
 	for _, r := range u.Put {
 		e := &r.Entry
-		own, key := splitDeps(e.Deps)
-		set, found := sets[key]
-		if !found {
-			set, err = findDepset(ctx, st, key)
-			if err != nil {
-				return fmt.Errorf("update index: put %s: %w", e.Path, err)
-			}
-			sets[key] = set
-		}
-		if set == 0 {
-			own = e.Deps
+		own, set, err := placeDeps(e.Deps, findSet)
+		if err != nil {
+			return fmt.Errorf("update index: put %s: %w", e.Path, err)
 		}
 		var id, oldSet int64
 		var line string

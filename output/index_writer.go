@@ -98,13 +98,9 @@ const sqliteConstraintUnique = 2067
 func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error {
 	w.n++
 	w.pub = bake.PublishLine(w.pub[:0], line)
-	own, key := splitDeps(e.Deps)
-	set, err := w.depset(ctx, key)
+	own, set, err := placeDeps(e.Deps, func(key string) (int64, error) { return w.depset(ctx, key) })
 	if err != nil {
 		return fmt.Errorf("write index: %s: %w", e.Path, err)
-	}
-	if set == 0 {
-		own = e.Deps
 	}
 	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), bake.PathBucket(e.Path), set); err != nil {
 		var coded interface{ Code() int }
