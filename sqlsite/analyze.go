@@ -34,14 +34,16 @@ type queryAnalysis struct {
 	layout map[string]bool // the words that decide which rows and in what order
 	// rowLocal: each row is made from its own table row alone (see rowLocal)
 	rowLocal bool
+	limited  bool   // row-local but for a LIMIT (see rowLocalLimited)
+	order    string // the ORDER BY of the query itself ("" without)
 }
 
 func analyze(r *Route) queryAnalysis {
 	q := stripComments(r.Query)
-	a := queryAnalysis{tables: tables(q), all: words(q), rowLocal: rowLocal(q)}
+	a := queryAnalysis{tables: tables(q), all: words(q), rowLocal: rowLocal(q), limited: rowLocalLimited(q), order: queryOrder(q)}
 	a.layout = map[string]bool{}
 	sel, rest, ok := splitSelect(q)
-	if !ok || positional(queryOrder(q)) || positional(r.OrderBy) {
+	if !ok || positional(a.order) || positional(r.OrderBy) {
 		// ORDER BY 3 names a column by its place: any may decide the order.
 		a.layout = a.all
 		return a

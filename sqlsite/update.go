@@ -508,10 +508,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 func (u *updateRun) feedKeeps(r *Route, an queryAnalysis, c bake.Change) bool {
 	key := c.Dep.Key()
 	if key == "" || c.Dep.Name() != r.Table || c.Op != bake.OpUpdate || touches(c, an.layout) ||
-		!r.keyCol || !rowLocalLimited(r.Query) {
-		return false
-	}
-	if !rowLocal(r.Query) && !totalOrder(queryOrder(r.Query), r.Key) {
+		!r.keyCol || !an.limited || !an.rowLocal && !totalOrder(an.order, r.Key) {
 		return false
 	}
 	entries, err := u.prev.ByDep(u.b.ctx, bake.RowDep(r.Table, key))

@@ -155,11 +155,12 @@ func (u *updateRun) rerun(r *Route, run func() bool, gone func(path string) stri
 	return true
 }
 
-// listPage re-renders one page of a list whose rows did not change in
-// number or order: only their content did.
 // listPagesByKey counts the list pages listPage read by key (for tests).
 var listPagesByKey atomic.Int64
 
+// listPage re-renders one page of a list whose rows did not change in
+// number or order: only their content did. keys are those of the rows it
+// showed at the last build.
 func (u *updateRun) listPage(r *Route, path string, keys []string) bool {
 	b := u.b
 	base, n := listBase(path)
@@ -192,38 +193,45 @@ func (u *updateRun) listPage(r *Route, path string, keys []string) bool {
 	if r.GroupBy != "" && order == "" {
 		order = r.GroupBy
 	}
-	query := "SELECT * FROM (" + clean(r.Query) + ") AS q" + where
-	if order != "" {
-		query += " ORDER BY " + order
-	}
+	from := "SELECT * FROM (" + clean(r.Query) + ") AS q"
 	var rows []Row
+	read := func(query string, args []any) bool {
+		rows = nil
+		err := b.stream(r, query, args, func(row Row) bool { rows = append(rows, row); return true })
+		if err != nil {
+			u.fail(&bake.Error{Route: r.Name, Path: path, Err: err})
+		}
+		return err == nil
+	}
 	if r.PerPage > 0 && len(keys) > 0 && len(keys) <= r.PerPage && totalOrder(order, r.Key) && !slices.Contains(keys, "NULL") {
 		// The page holds the rows it held, in the same order (their
 		// number and order did not change, and no two tie): read them by
 		// key, not by skipping the rows of the pages before (OFFSET reads
 		// them all: 15 ms on page 1,800 of a list of 90,000). Not when a
 		// key is "NULL", which is how a NULL key is recorded too.
-		kw := " WHERE "
+		byKey := " WHERE "
 		if where != "" {
-			kw = " AND "
+			byKey = where + " AND "
 		}
-		kq := "SELECT * FROM (" + clean(r.Query) + ") AS q" + where + kw + "q." + r.Key + b.site.db.inAt(len(args)+1, len(keys)) + " ORDER BY " + order
-		if err := b.stream(r, kq, append(slices.Clip(args), keyArgs(keys)...), func(row Row) bool { rows = append(rows, row); return true }); err != nil {
-			u.fail(&bake.Error{Route: r.Name, Path: path, Err: err})
+		byKey += "q." + r.Key + b.site.db.inAt(len(args)+1, len(keys))
+		if !read(from+byKey+" ORDER BY "+order, append(slices.Clip(args), keyArgs(keys)...)) {
 			return false
 		}
-		if len(rows) != len(keys) {
-			rows = nil // not what the last build showed after all: read the page as a build does
-		} else {
+		if len(rows) == len(keys) {
 			listPagesByKey.Add(1)
+		} else {
+			rows = nil // not what the last build showed after all: read the page as a build does
 		}
 	}
 	if rows == nil {
+		query := from + where
+		if order != "" {
+			query += " ORDER BY " + order
+		}
 		if r.PerPage > 0 {
 			query += " LIMIT " + strconv.Itoa(r.PerPage) + " OFFSET " + strconv.Itoa((n-1)*r.PerPage)
 		}
-		if err := b.stream(r, query, args, func(row Row) bool { rows = append(rows, row); return true }); err != nil {
-			u.fail(&bake.Error{Route: r.Name, Path: path, Err: err})
+		if !read(query, args) {
 			return false
 		}
 	}
