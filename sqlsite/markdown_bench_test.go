@@ -40,6 +40,20 @@ func proseBody() []byte {
 	return []byte(b.String())
 }
 
+// BenchmarkFastMarkdown converts the same body as BenchmarkMarkdown
+// through the plain-prose path the markdown function takes first.
+func BenchmarkFastMarkdown(b *testing.B) {
+	body := string(proseBody())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var buf strings.Builder
+		buf.Grow(len(body) + len(body)/4)
+		if !fastMarkdown(&buf, body) {
+			b.Fatal("fastMarkdown refused the body")
+		}
+	}
+}
+
 // BenchmarkMarkdown converts an item body with bake's converter and with
 // goldmark's GFM one it agrees with (TestMarkdownLinkifyAsGFM).
 func BenchmarkMarkdown(b *testing.B) {

@@ -585,8 +585,12 @@ func (f *funcs) markdown(v any) (template.HTML, error) {
 	default:
 		src = fmt.Sprint(v)
 	}
-	var buf bytes.Buffer
+	var buf strings.Builder
 	buf.Grow(len(src) + len(src)/4)
+	if fastMarkdown(&buf, src) {
+		return template.HTML(buf.String()), nil
+	}
+	buf.Reset()
 	if err := f.md.Convert([]byte(src), &buf); err != nil {
 		return "", fmt.Errorf("markdown: %w", err)
 	}

@@ -190,3 +190,13 @@ func (g *generator) sentence(buf []byte) []byte {
 	}
 	return append(buf, '.')
 }
+
+// Body returns the body of row id of the items table Populate makes with
+// this seed (0 is the default seed, 1): the Markdown the benchmark renders.
+func Body(seed, id int64) string {
+	if seed == 0 {
+		seed = Options{}.withDefaults().Seed
+	}
+	buf, it := newGenerator(seed).row(nil, id)
+	return string(buf[it.body.start:it.body.end])
+}
