@@ -253,14 +253,22 @@ func (b *buildRun) groupedListOf(r *Route, only []any) bool {
 	return ok
 }
 
-// detail renders one page per row.
-func (b *buildRun) detail(r *Route) bool {
-	var extra []bake.Dep
+// otherTableDeps returns the table deps of the tables a detail route's
+// query reads besides its own; not nil, so that detailRow, which is given
+// it, does not parse the query again for every row.
+func otherTableDeps(r *Route) []bake.Dep {
+	extra := []bake.Dep{}
 	for _, t := range tables(r.Query) {
 		if t != r.Table {
 			extra = append(extra, bake.TableDep(t))
 		}
 	}
+	return extra
+}
+
+// detail renders one page per row.
+func (b *buildRun) detail(r *Route) bool {
+	extra := otherTableDeps(r)
 	ok := true
 	query, args := ordered(r, "", ""), []any(nil)
 	if b.narrow() {
@@ -291,14 +299,10 @@ func (b *buildRun) detail(r *Route) bool {
 
 // detailRow yields the page of one row of a detail route, and returns its
 // path ("" when the row cannot make a page). extra are the deps of the
-// route's other tables; nil to work them out.
+// route's other tables ([otherTableDeps]); nil to work them out.
 func (b *buildRun) detailRow(r *Route, row Row, extra []bake.Dep) (string, bool) {
 	if extra == nil {
-		for _, t := range tables(r.Query) {
-			if t != r.Table {
-				extra = append(extra, bake.TableDep(t))
-			}
-		}
+		extra = otherTableDeps(r)
 	}
 	key := keyString(row[r.Key])
 	path, err := r.pattern.fill(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
