@@ -32,11 +32,20 @@ const createTable = `CREATE TABLE items (
 // createIndexes run after the rows are in: building an index at once is
 // faster than growing it row by row. The slug index is the UNIQUE constraint
 // of the column; the others serve the list, category, feed and home queries.
+// items_category is in the order the category route reads (published
+// first, the equality; then its ORDER BY category, updated_at DESC, id
+// DESC), so that query needs no sort: in (category, published, updated_at,
+// id) order, SQLite sorted each category's rows again, 0.35 s of a full
+// build at N = 100,000.
 var createIndexes = []string{
 	"CREATE UNIQUE INDEX items_slug ON items (slug)",
 	"CREATE INDEX items_published ON items (published, updated_at, id)",
-	"CREATE INDEX items_category ON items (category, published, updated_at, id)",
+	"CREATE INDEX items_category ON items (published, category, updated_at DESC, id DESC)",
 }
+
+// SchemaVersion changes when the table or its indexes do: a database made
+// with another version is made again (bake bench keeps it otherwise).
+const SchemaVersion = 2
 
 // Populate creates the table items in db and inserts opts.Items rows as the
 // bench README describes:

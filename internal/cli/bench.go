@@ -228,7 +228,7 @@ func prepareBench(ctx context.Context, dir string, f benchFlags) error {
 	}
 	dbPath := filepath.Join(dir, "bench.db")
 	stamp := filepath.Join(dir, "bench.db.stamp")
-	want := fmt.Sprintf("items=%d seed=%d\n", f.items, f.seed)
+	want := fmt.Sprintf("items=%d seed=%d schema=%d\n", f.items, f.seed, benchsite.SchemaVersion)
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		if _, err := os.Stat(dbPath); err == nil {
 			return nil
