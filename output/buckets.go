@@ -49,48 +49,87 @@ func (b *BucketHash) Sum() BucketSum {
 	return BucketSum{Digest: [32]byte(b.h.Sum(nil)), Files: b.n}
 }
 
-// storeBucketSums computes the sum of every bucket that has files, in one
-// pass over the pages in bucket and path order, and stores them.
-func storeBucketSums(ctx context.Context, tx *sql.Tx) error {
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO buckets (b, digest, files) VALUES (?, ?, ?)")
-	if err != nil {
-		return err
+// allBucketSums computes the sums of all [bake.Buckets] buckets in one
+// pass over the pages in bucket and path order.
+func allBucketSums(ctx context.Context, q queryer) ([]BucketSum, error) {
+	sums := make([]BucketSum, bake.Buckets)
+	for i := range sums {
+		sums[i].Digest = emptyDigest
 	}
-	defer stmt.Close()
-	rows, err := tx.QueryContext(ctx, "SELECT bucket, pub FROM pages ORDER BY bucket, path")
+	rows, err := q.QueryContext(ctx, "SELECT bucket, pub FROM pages ORDER BY bucket, path")
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("read index buckets: %w", err)
 	}
 	defer rows.Close()
 	cur := -1
 	var h BucketHash
-	store := func() error {
-		if h.n == 0 {
-			return nil
+	store := func() {
+		if cur >= 0 && cur < bake.Buckets {
+			sums[cur] = h.Sum()
 		}
-		s := h.Sum()
-		_, err := stmt.ExecContext(ctx, cur, s.Digest[:], s.Files)
 		h = BucketHash{}
-		return err
 	}
 	var pub sql.RawBytes
 	for rows.Next() {
 		var b int
 		if err := rows.Scan(&b, &pub); err != nil {
-			return err
+			return nil, fmt.Errorf("read index buckets: %w", err)
 		}
 		if b != cur {
-			if err := store(); err != nil {
-				return err
-			}
+			store()
 			cur = b
 		}
 		h.Add(pub)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read index buckets: %w", err)
+	}
+	store()
+	return sums, nil
+}
+
+// storeSums replaces the kept sums with sums, and clears the pending mark.
+func storeSums(ctx context.Context, tx *sql.Tx, sums []BucketSum) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM buckets"); err != nil {
 		return err
 	}
-	return store()
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO buckets (b, digest, files) VALUES (?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for b, s := range sums {
+		if s.Files == 0 {
+			continue
+		}
+		if _, err := stmt.ExecContext(ctx, b, s.Digest[:], s.Files); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, "DELETE FROM meta WHERE name = ?", sumsPending)
+	return err
+}
+
+// queryer is a *sql.DB or a *sql.Tx.
+type queryer interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+// ensureBucketLookup makes the bucket lookup when the index has none yet
+// (see bucketLookup); once per Index. A failure (a read-only folder) only
+// leaves the queries that would use it slower.
+func (x *Index) ensureBucketLookup(ctx context.Context) {
+	if x.bucketLookup.Load() {
+		return
+	}
+	var n int
+	err := x.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'pages_bucket'").Scan(&n)
+	if err == nil && n == 0 {
+		_, err = x.db.ExecContext(ctx, bucketLookup)
+	}
+	if err == nil {
+		x.bucketLookup.Store(true)
+	}
 }
 
 var newline = []byte{'\n'}
@@ -127,6 +166,7 @@ func markBuckets(ctx context.Context, st *stmts, u Update) error {
 // lines, and kept for the next call when no build changed the index
 // meanwhile.
 func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
+	x.ensureBucketLookup(ctx)
 	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("read index buckets: %w", err)
@@ -135,6 +175,22 @@ func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
 	var gen string
 	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'generation'").Scan(&gen); err != nil {
 		return nil, "", fmt.Errorf("read index buckets: %w", err)
+	}
+	var pending int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM meta WHERE name = ?", sumsPending).Scan(&pending); err != nil {
+		return nil, "", fmt.Errorf("read index buckets: %w", err)
+	}
+	if pending > 0 {
+		// A full build's index: every sum is made now, and kept when no
+		// build changed the index meanwhile (as below).
+		sums, err := allBucketSums(ctx, tx)
+		if err != nil {
+			return nil, "", err
+		}
+		if storeSums(ctx, tx, sums) == nil {
+			tx.Commit()
+		}
+		return sums, gen, nil
 	}
 	sums := make([]BucketSum, bake.Buckets)
 	for i := range sums {
@@ -189,9 +245,7 @@ func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
 }
 
 // bucketSum computes the sum of bucket b from its lines.
-func bucketSum(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, b int) (BucketSum, error) {
+func bucketSum(ctx context.Context, q queryer, b int) (BucketSum, error) {
 	rows, err := q.QueryContext(ctx, "SELECT pub FROM pages WHERE bucket = ? ORDER BY path", b)
 	if err != nil {
 		return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
@@ -216,6 +270,7 @@ func bucketSum(ctx context.Context, q interface {
 // is reused between iterations.
 func (x *Index) BucketLines(ctx context.Context, first, last int) iter.Seq2[BucketLine, error] {
 	return func(yield func(BucketLine, error) bool) {
+		x.ensureBucketLookup(ctx)
 		rows, err := x.db.QueryContext(ctx, "SELECT pub, bucket FROM pages WHERE bucket BETWEEN ? AND ? ORDER BY path", first, last)
 		if err != nil {
 			yield(BucketLine{}, fmt.Errorf("read index: %w", err))
@@ -248,6 +303,7 @@ type BucketLine struct {
 
 // checkBuckets verifies the sums the index keeps against its lines.
 func (x *Index) checkBuckets(ctx context.Context) error {
+	x.ensureBucketLookup(ctx)
 	rows, err := x.db.QueryContext(ctx, "SELECT b, digest, files FROM buckets WHERE digest IS NOT NULL")
 	if err != nil {
 		return fmt.Errorf("check index: %w", err)

@@ -116,7 +116,27 @@ func TestBucketSums(t *testing.T) {
 		}
 		return gen
 	}
+	lookups := func() (pending, lookup int) {
+		t.Helper()
+		if err := idx.db.QueryRowContext(ctx, "SELECT count(*) FROM meta WHERE name = ?", sumsPending).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'pages_bucket'").Scan(&lookup); err != nil {
+			t.Fatal(err)
+		}
+		return pending, lookup
+	}
+	// A full build leaves the sums and their lookup to the first publish.
+	if p, l := lookups(); p != 1 || l != 0 {
+		t.Errorf("after a full build: sums pending %d, bucket lookups %d; want 1, 0", p, l)
+	}
 	check("full build")
+	if p, l := lookups(); p != 0 || l != 1 {
+		t.Errorf("after the first Buckets: sums pending %d, bucket lookups %d; want 0, 1", p, l)
+	}
+	if plan := queryPlan(t, idx, "SELECT pub FROM pages WHERE bucket = 7 ORDER BY path"); !strings.Contains(plan, "COVERING INDEX pages_bucket") {
+		t.Errorf("a bucket's lines are not read through pages_bucket: %s", plan)
+	}
 
 	// An update: one page changed, one removed, one added.
 	changed := es["/items/7/"]
@@ -177,5 +197,77 @@ func TestBucketSums(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("BucketLines (-want +got):\n%s", diff)
+	}
+}
+
+// queryPlan returns SQLite's plan of q on the index.
+func queryPlan(t *testing.T, idx *Index, q string) string {
+	t.Helper()
+	rows, err := idx.db.Query("EXPLAIN QUERY PLAN " + q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(detail + "; ")
+	}
+	return b.String()
+}
+
+// TestBucketSumsPendingAfterUpdate: an incremental update before the
+// first publish after a full build leaves the sums pending, and the
+// first Buckets computes them all from the updated pages.
+func TestBucketSumsPendingAfterUpdate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewIndexWriter(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := map[string]bake.Entry{}
+	for i := range 500 {
+		e := bake.Entry{Path: fmt.Sprintf("/p/%d/", i), SHA256: strings.Repeat("a", 64), Size: int64(i), Type: "text/html; charset=utf-8", Route: "item", Key: fmt.Sprint(i)}
+		es[e.Path] = e
+		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	changed := es["/p/3/"]
+	changed.SHA256 = strings.Repeat("d", 64)
+	es[changed.Path] = changed
+	delete(es, "/p/4/")
+	u := Update{Remove: []string{"/p/4/"}, Put: []Record{{Entry: changed, Line: entryLine(t, changed)}}}
+	if err := idx.Apply(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"first Buckets", "second Buckets"} {
+		got, _, err := idx.Buckets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantSums(t, es), got); diff != "" {
+			t.Fatalf("%s: bucket sums (-want +got):\n%s", step, diff)
+		}
+		if err := idx.Check(ctx); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
 	}
 }

@@ -146,8 +146,8 @@ func (w *IndexWriter) depset(ctx context.Context, key string) (int64, error) {
 	return id, nil
 }
 
-// Commit stores values, the lookups and the bucket sums, and closes the
-// index.
+// Commit stores values and the lookups, and closes the index. The bucket
+// sums are left to the first [Index.Buckets] (see bucketLookup).
 func (w *IndexWriter) Commit(ctx context.Context, values map[string]string) error {
 	err := w.flush(ctx)
 	if err == nil && values != nil {
@@ -157,7 +157,7 @@ func (w *IndexWriter) Commit(ctx context.Context, values map[string]string) erro
 		_, err = w.tx.ExecContext(ctx, indexLookups)
 	}
 	if err == nil {
-		err = storeBucketSums(ctx, w.tx)
+		_, err = w.tx.ExecContext(ctx, "INSERT INTO meta (name, value) VALUES (?, '1')", sumsPending)
 	}
 	w.st.close()
 	if err == nil {
