@@ -91,6 +91,12 @@ func (w *fastWriter) write(name string, data []byte) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
+	return true, writeAll(f, name, data)
+}
+
+// writeAll writes data to the open file f, named name in errors, and
+// closes it.
+func writeAll(f int, name string, data []byte) error {
 	for len(data) > 0 {
 		n, err := unix.Write(f, data)
 		if err != nil {
@@ -98,14 +104,14 @@ func (w *fastWriter) write(name string, data []byte) (bool, error) {
 				continue
 			}
 			unix.Close(f)
-			return true, &os.PathError{Op: "write", Path: name, Err: err}
+			return &os.PathError{Op: "write", Path: name, Err: err}
 		}
 		data = data[n:]
 	}
 	if err := unix.Close(f); err != nil {
-		return true, &os.PathError{Op: "close", Path: name, Err: err}
+		return &os.PathError{Op: "close", Path: name, Err: err}
 	}
-	return true, nil
+	return nil
 }
 
 func (w *fastWriter) close() {
@@ -116,4 +122,47 @@ func (w *fastWriter) close() {
 	}
 	w.dirs = nil
 	w.root.Close()
+}
+
+// writeIn writes data to the file leaf of the existing folder dir (no
+// mkdirat: an in-place update's temporary folder); false when the caller
+// should use the portable path.
+func (w *fastWriter) writeIn(dir, leaf string, data []byte) (bool, error) {
+	fd, closeIt, err := w.dirFD(dir)
+	if err != nil {
+		return false, nil
+	}
+	if closeIt {
+		defer unix.Close(fd)
+	}
+	f, err := unix.Openat2(fd, leaf, &unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC | unix.O_CLOEXEC, Mode: 0o644, Resolve: resolveConfined})
+	if err != nil {
+		return false, nil
+	}
+	return true, writeAll(f, dir+"/"+leaf, data)
+}
+
+// rename moves the file from (slash-separated, in the root) to to, whose
+// folder must exist; false when the caller should use the portable path
+// (the folder does not exist, say). The folders are opened confined to
+// the root; renameat replaces a link at the last name without following it.
+func (w *fastWriter) rename(from, to string) (bool, error) {
+	src, closeSrc, err := w.dirFD(path.Dir(from))
+	if err != nil {
+		return false, nil
+	}
+	if closeSrc {
+		defer unix.Close(src)
+	}
+	dst, closeDst, err := w.dirFD(path.Dir(to))
+	if err != nil {
+		return false, nil
+	}
+	if closeDst {
+		defer unix.Close(dst)
+	}
+	if err := unix.Renameat(src, path.Base(from), dst, path.Base(to)); err != nil {
+		return false, nil
+	}
+	return true, nil
 }

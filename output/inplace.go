@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,8 @@ type InPlace struct {
 	final string
 	root  *os.Root
 	lock  *lockFile
-	tmp   string // slash-separated, inside root
+	tmp   string      // slash-separated, inside root
+	fast  *fastWriter // nil where the kernel has no openat2
 	n     atomic.Int64
 	done  bool
 
@@ -65,7 +67,7 @@ func OpenInPlace(final string) (*InPlace, error) {
 		lock.release()
 		return nil, fmt.Errorf("open build: %w", err)
 	}
-	return &InPlace{final: final, root: root, lock: lock, tmp: tmp, staged: map[string]string{}}, nil
+	return &InPlace{final: final, root: root, lock: lock, tmp: tmp, fast: newFastWriter(final), staged: map[string]string{}}, nil
 }
 
 // Dir returns the build folder.
@@ -75,8 +77,16 @@ func (u *InPlace) Dir() string { return u.final }
 // inside the build (as returned by bake.FileName). Nothing is visible until
 // Commit.
 func (u *InPlace) WriteFile(name string, data []byte) error {
-	t := u.tmp + "/" + strconv.FormatInt(u.n.Add(1), 10)
-	if err := u.root.WriteFile(t, data, 0o644); err != nil {
+	leaf := strconv.FormatInt(u.n.Add(1), 10)
+	t := u.tmp + "/" + leaf
+	done, err := false, error(nil)
+	if u.fast != nil {
+		done, err = u.fast.writeIn(u.tmp, leaf, data)
+	}
+	if !done {
+		err = u.root.WriteFile(t, data, 0o644)
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	u.mu.Lock()
@@ -85,18 +95,61 @@ func (u *InPlace) WriteFile(name string, data []byte) error {
 	return nil
 }
 
-// Commit moves every staged file into place.
+// Commit moves every staged file into place, on as many goroutines as
+// there are CPUs: each file is replaced atomically, in no particular order.
 func (u *InPlace) Commit() error {
+	type move struct{ name, tmp string }
+	moves := make([]move, 0, len(u.staged))
 	for name, t := range u.staged {
-		if dir := path.Dir(name); dir != "." {
-			if err := u.root.MkdirAll(dir, 0o755); err != nil {
-				return fmt.Errorf("write %s: %w", name, err)
+		moves = append(moves, move{name, t})
+	}
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), max(1, len(moves)/64)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(moves) {
+					return
+				}
+				m := moves[i]
+				err := u.rename(m.tmp, m.name)
+				mu.Lock()
+				if err == nil {
+					delete(u.staged, m.name)
+				} else if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				if err != nil {
+					next.Store(int64(len(moves))) // the others stop too
+					return
+				}
 			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// rename moves the staged file t to name, making name's folder if needed.
+func (u *InPlace) rename(t, name string) error {
+	if u.fast != nil {
+		if done, err := u.fast.rename(t, name); done || err != nil {
+			return err
 		}
-		if err := u.root.Rename(t, name); err != nil {
+	}
+	if dir := path.Dir(name); dir != "." {
+		if err := u.root.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}
-		delete(u.staged, name)
+	}
+	if err := u.root.Rename(t, name); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }
@@ -124,6 +177,9 @@ func (u *InPlace) Close() error {
 	u.done = true
 	defer u.lock.release()
 	err := u.root.RemoveAll(u.tmp)
+	if u.fast != nil {
+		u.fast.close()
+	}
 	u.root.Close()
 	if err != nil {
 		return fmt.Errorf("close build: %w", err)
