@@ -225,31 +225,14 @@ func queryPlan(t *testing.T, idx *Index, q string) string {
 // first Buckets computes them all from the updated pages.
 func TestBucketSumsPendingAfterUpdate(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewIndexWriter(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	es := map[string]bake.Entry{}
+	var list []bake.Entry
 	for i := range 500 {
 		e := bake.Entry{Path: fmt.Sprintf("/p/%d/", i), SHA256: strings.Repeat("a", 64), Size: int64(i), Type: "text/html; charset=utf-8", Route: "item", Key: fmt.Sprint(i)}
 		es[e.Path] = e
-		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
-			t.Fatal(err)
-		}
+		list = append(list, e)
 	}
-	if err := w.Commit(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := OpenIndex(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := writeTestIndex(t, t.TempDir(), list)
 	changed := es["/p/3/"]
 	changed.SHA256 = strings.Repeat("d", 64)
 	es[changed.Path] = changed
@@ -270,4 +253,33 @@ func TestBucketSumsPendingAfterUpdate(t *testing.T) {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
+}
+
+// writeTestIndex writes the index of a full build of es, added in this
+// order, in build folder dir, and opens it (closed when the test ends).
+func writeTestIndex(t *testing.T, dir string, es []bake.Entry) *Index {
+	t.Helper()
+	ctx := context.Background()
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewIndexWriter(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	return idx
 }

@@ -23,10 +23,6 @@ func TestDepsets(t *testing.T) {
 	maxDepsets = 2
 	ctx := context.Background()
 	dir := t.TempDir()
-	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	entry := func(route string, i int, deps ...bake.Dep) bake.Entry {
 		return bake.Entry{Path: fmt.Sprintf("/%s/%d/", route, i), Route: route, Key: fmt.Sprint(i), Type: "text/html; charset=utf-8",
 			Deps: bake.SortDeps(append(deps, bake.RowDep("items", fmt.Sprint(i))))}
@@ -39,24 +35,11 @@ func TestDepsets(t *testing.T) {
 		put(entry("c", i))                               // row deps only: no set
 		put(entry("d", i, "tmpl:d.html", "table:items")) // a third set: past the most
 	}
-	w, err := NewIndexWriter(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var list []bake.Entry
 	for _, path := range slices.Sorted(maps.Keys(es)) {
-		e := es[path]
-		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
-			t.Fatal(err)
-		}
+		list = append(list, es[path])
 	}
-	if err := w.Commit(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := OpenIndex(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := writeTestIndex(t, dir, list)
 
 	count := func(q string) int {
 		t.Helper()
@@ -157,31 +140,10 @@ func TestDepsetsAfterHoles(t *testing.T) {
 	defer func(n int) { maxDepsets = n }(maxDepsets)
 	maxDepsets = 2
 	ctx := context.Background()
-	dir := t.TempDir()
-	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	entry := func(path string, deps ...bake.Dep) bake.Entry {
 		return bake.Entry{Path: path, Route: "r", Type: "text/html; charset=utf-8", Deps: bake.SortDeps(deps)}
 	}
-	w, err := NewIndexWriter(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range []bake.Entry{entry("/a/", "tmpl:a.html"), entry("/b/", "tmpl:b.html")} {
-		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Commit(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := OpenIndex(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := writeTestIndex(t, t.TempDir(), []bake.Entry{entry("/a/", "tmpl:a.html"), entry("/b/", "tmpl:b.html")})
 	// Set 1 (a) goes; set 2 (b) stays: c's deps make a set again.
 	c := entry("/c/", "tmpl:c.html")
 	if err := idx.Apply(ctx, Update{Remove: []string{"/a/"}, Put: []Record{{Entry: c, Line: entryLine(t, c)}}}); err != nil {
