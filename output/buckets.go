@@ -161,10 +161,11 @@ func markBuckets(ctx context.Context, st *stmts, u Update) error {
 }
 
 // Buckets returns the sums of all [bake.Buckets] buckets, and the
-// generation of the index they describe (see [Index.Generation]). The
-// sums of buckets an incremental update changed are computed from their
-// lines, and kept for the next call when no build changed the index
-// meanwhile.
+// generation of the index they describe (see [Index.Generation]). After
+// a full build it computes them all, in one pass (the build leaves them,
+// see bucketLookup); after an incremental update, those of the buckets it
+// changed, from their lines. Either way they are kept for the next call
+// when no build changed the index meanwhile.
 func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
 	x.ensureBucketLookup(ctx)
 	tx, err := x.db.BeginTx(ctx, nil)

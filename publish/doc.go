@@ -12,7 +12,8 @@
 // The manifest a publish stores in the bucket is a [Root]: a list of
 // parts, each holding the entries of a range of path buckets and named by
 // the digests of those buckets, which the build's index keeps
-// ([output.Index.Buckets]). [Prepare] compares part names and diffs only
+// ([output.Index.Buckets]; the first publish after a full build computes
+// them). [Prepare] compares part names and diffs only
 // the parts that differ, so a publish of a few changed pages reads and
 // writes a few small parts whatever the size of the site; a plan keeps
 // its first uploads in memory and the rest in a temporary file
