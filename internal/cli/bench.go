@@ -53,9 +53,15 @@ the process, the build's own time, and the pages rendered and files written.
 
 --keep DIR leaves the generated site there (bake.toml, templates, bench.db)
 so that it can be rebuilt, changed and compared by hand; a later bench
-with the same --keep, --items and --seed reuses its database.`,
+with the same --keep, --items and --seed reuses its database.
+
+Where the folder is matters: bench prints its filesystem. On a disk, a
+build's time includes the kernel writing every page back to it (and the
+removal of the build it replaced), which on a shared or virtual disk
+varies more from run to run than bake does; a folder in memory (tmpfs,
+such as /dev/shm on Linux) measures bake alone.`,
 		Example: `  bake bench --items 10000
-  bake bench --items 100000 --runs 5 --keep /tmp/bench100k --json
+  bake bench --items 100000 --runs 5 --keep /dev/shm/bench100k --json
   bake bench --items 100000 --runs 5 --incremental`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -89,16 +95,20 @@ type benchRun struct {
 // benchResult is what bake bench --json prints: the median run's figures
 // and every run.
 type benchResult struct {
-	Items          int        `json:"items"`
-	Seed           int64      `json:"seed"`
-	GenerateSecs   float64    `json:"generate_seconds"`
-	Pages          int        `json:"pages"`
-	Seconds        float64    `json:"seconds"`
-	PagesPerSecond float64    `json:"pages_per_second"`
-	PeakRSSBytes   int64      `json:"peak_rss_bytes"`
-	Bytes          int64      `json:"bytes"`
-	CPUs           int        `json:"cpus"`
-	Runs           []benchRun `json:"runs"`
+	Items          int     `json:"items"`
+	Seed           int64   `json:"seed"`
+	GenerateSecs   float64 `json:"generate_seconds"`
+	Pages          int     `json:"pages"`
+	Seconds        float64 `json:"seconds"`
+	PagesPerSecond float64 `json:"pages_per_second"`
+	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
+	Bytes          int64   `json:"bytes"`
+	CPUs           int     `json:"cpus"`
+	// Filesystem is what the site folder is on (tmpfs, ext4, …): on a disk
+	// the figures include writing the pages back to it, which on a busy or
+	// virtual disk varies from run to run more than bake does.
+	Filesystem string     `json:"filesystem,omitempty"`
+	Runs       []benchRun `json:"runs"`
 	// Publish holds the seconds of each publish case, when --publish is set.
 	Publish map[string]publishRun `json:"publish,omitempty"`
 	// Incremental holds the median of each incremental case, when
@@ -148,8 +158,17 @@ func runBench(ctx context.Context, g *globals, f benchFlags) error {
 		return err
 	}
 	res := benchResult{Items: f.items, Seed: f.seed, GenerateSecs: time.Since(start).Seconds(), CPUs: runtime.GOMAXPROCS(0)}
+	fs, memory := fsType(dir)
+	res.Filesystem = fs
 	if !f.json {
-		fmt.Fprintf(g.stdio.Out, "generated %d items in %s (%.1fs)\n", f.items, dir, res.GenerateSecs)
+		on := ""
+		if fs != "" {
+			on = " on " + fs
+		}
+		fmt.Fprintf(g.stdio.Out, "generated %d items in %s%s (%.1fs)\n", f.items, dir, on, res.GenerateSecs)
+		if fs != "" && !memory {
+			fmt.Fprintf(g.stdio.Out, "note: %s is on a disk, so the build times include the kernel writing about 10 KB a page back to it and removing the replaced build; for bake's own speed, use a folder in memory: --keep /dev/shm/bench\n", dir)
+		}
 	}
 	for i := range f.runs {
 		run, err := benchBuild(ctx, dir)
