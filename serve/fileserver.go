@@ -25,6 +25,13 @@ type FileServerOptions struct {
 	// Logger receives what goes wrong while serving: an unreadable build
 	// index, files that cannot be opened. If nil, logs are discarded.
 	Logger *slog.Logger
+	// Reload, when set, adds the script that reloads the page on each
+	// event from [ReloadPath] to every HTML page served (200 and 404),
+	// just before its last </body>. Those responses keep an ETag (the
+	// file's, marked as the page with the script) and are compressed on
+	// the fly like other text; precompressed siblings of HTML files are
+	// not used, since they lack the script.
+	Reload bool
 }
 
 // FileServer is an [http.Handler] that serves a build folder, for preview.
@@ -54,6 +61,7 @@ type FileServer struct {
 	dir      string
 	log      *slog.Logger
 	manifest *manifestCache
+	reload   bool
 }
 
 // NewFileServer returns a FileServer for the build folder dir. It fails when
@@ -81,6 +89,7 @@ func NewFileServer(dir string, opts FileServerOptions) (*FileServer, error) {
 		dir:      abs,
 		log:      log,
 		manifest: &manifestCache{dir: abs, log: log},
+		reload:   opts.Reload,
 	}, nil
 }
 
@@ -165,6 +174,22 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 		etag = weakTag(fi)
 	}
 
+	// With Reload, an HTML page is served with the reload script, read
+	// whole (it is small) only when a body is sent.
+	size := fi.Size()
+	inject := s.reload && bake.IsHTML(ctype) && size <= maxCompressSize
+	load := func() ([]byte, error) {
+		data, err := io.ReadAll(f)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		return insertScript(data), nil
+	}
+	if inject {
+		etag = withReloadTag(etag)
+		size += int64(len(reloadScript))
+	}
+
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "no-cache")
@@ -173,7 +198,7 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 	setLength := func(n int64) { h.Set("Content-Length", strconv.FormatInt(n, 10)) }
 
 	for _, enc := range encodings {
-		if !accepts(ae, enc.name) {
+		if inject || !accepts(ae, enc.name) {
 			continue
 		}
 		sib, sfi, ok := s.openSibling(root, name+enc.ext, fi)
@@ -195,7 +220,7 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 		return
 	}
 
-	if r.Header.Get("Range") == "" && compressible(ctype) && fi.Size() >= minCompressSize && fi.Size() <= maxCompressSize {
+	if r.Header.Get("Range") == "" && compressible(ctype) && size >= minCompressSize && size <= maxCompressSize {
 		for _, enc := range encodings {
 			if !accepts(ae, enc.name) {
 				continue
@@ -204,7 +229,16 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 			h.Set("ETag", enc.variantTag(etag))
 			body := &lazyBody{
 				open: func() (io.ReadSeeker, int64, error) {
-					data, err := enc.compress(f, fi.Size())
+					var src io.Reader = f
+					if inject {
+						data, err := load()
+						if err != nil {
+							s.log.Error("serve file", "file", name, "err", err)
+							return nil, 0, err
+						}
+						src = bytes.NewReader(data)
+					}
+					data, err := enc.compress(src, size)
 					if err != nil {
 						s.log.Error("serve file", "file", name, "err", err)
 						return nil, 0, err
@@ -219,7 +253,31 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 	}
 
 	h.Set("ETag", etag)
+	if inject {
+		body := &lazyBody{
+			open: func() (io.ReadSeeker, int64, error) {
+				data, err := load()
+				if err != nil {
+					s.log.Error("serve file", "file", name, "err", err)
+					return nil, 0, err
+				}
+				return bytes.NewReader(data), int64(len(data)), nil
+			},
+			setSize: setLength,
+		}
+		http.ServeContent(w, r, name, fi.ModTime(), body)
+		return
+	}
 	http.ServeContent(w, r, name, fi.ModTime(), f)
+}
+
+// withReloadTag returns the ETag of a page with the reload script, from
+// the ETag of its file: the mark goes inside the quotes.
+func withReloadTag(tag string) string {
+	if i := strings.LastIndexByte(tag, '"'); i > 0 {
+		return tag[:i] + "-reload" + tag[i:]
+	}
+	return tag
 }
 
 // openSibling opens the precompressed sibling name of a file whose stat is
@@ -253,6 +311,9 @@ func (s *FileServer) notFound(w http.ResponseWriter, r *http.Request, root *os.R
 		s.openFailed("404.html", err)
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
+	}
+	if s.reload {
+		body = insertScript(body)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")

@@ -570,3 +570,72 @@ func TestAccepts(t *testing.T) {
 		}
 	}
 }
+
+// TestFileServerReload: with Reload, HTML pages (and the 404 page) carry
+// the reload script, keep an ETag of their own that revalidates with 304,
+// and are compressed like other text; other files are served as without it.
+func TestFileServerReload(t *testing.T) {
+	dir, files := testSite(t)
+	writeFiles(t, dir, map[string]string{"big.html": bigHTML})
+	writeIndex(t, dir, t0.Add(time.Hour),
+		entry("/app.js", files["app.js"], "text/javascript; charset=utf-8"),
+		entry("/big.html", bigHTML, "text/html; charset=utf-8"))
+	plain := newFileServer(t, dir)
+	s, err := NewFileServer(dir, FileServerOptions{Reload: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, target, ae string
+		status           int
+		encoding         string
+		etag             string // "" for the plain server's, marked
+		body             string // decoded
+	}{
+		{name: "small page", target: "/", ae: "gzip, br", status: 200, body: "<html><body>home" + reloadScript + "</body></html>"},
+		{name: "page, gzip", target: "/big.html", ae: "gzip", status: 200, encoding: "gzip",
+			etag: sha(bigHTML)[:65] + `-reload-gz"`, body: string(insertScript([]byte(bigHTML)))},
+		{name: "page, br", target: "/big.html", ae: "br, gzip", status: 200, encoding: "br",
+			etag: sha(bigHTML)[:65] + `-reload-br"`, body: string(insertScript([]byte(bigHTML)))},
+		{name: "page, identity", target: "/big.html", ae: "", status: 200,
+			etag: sha(bigHTML)[:65] + `-reload"`, body: string(insertScript([]byte(bigHTML)))},
+		{name: "not found", target: "/nope", ae: "gzip", status: 404, body: "<html><body>not here" + reloadScript + "</body></html>"},
+		{name: "script untouched", target: "/app.js", ae: "br", status: 200, encoding: "br", etag: sha(bigJS)[:65] + `-br"`, body: "sibling br"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.etag
+			if want == "" && tt.status == 200 {
+				pr, _ := do(t, plain, "GET", tt.target, map[string]string{"Accept-Encoding": tt.ae})
+				want = withReloadTag(pr.Header.Get("ETag"))
+			}
+			resp, body := do(t, s, "GET", tt.target, map[string]string{"Accept-Encoding": tt.ae})
+			enc := resp.Header.Get("Content-Encoding")
+			if resp.StatusCode != tt.status || enc != tt.encoding || resp.Header.Get("ETag") != want {
+				t.Errorf("GET: %d, Content-Encoding %q, ETag %q; want %d, %q, %q", resp.StatusCode, enc, resp.Header.Get("ETag"), tt.status, tt.encoding, want)
+			}
+			if cl := resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(body)) {
+				t.Errorf("Content-Length = %q, body has %d bytes", cl, len(body))
+			}
+			if diff := cmp.Diff(tt.body, decode(t, enc, body)); diff != "" {
+				t.Errorf("body (-want +got):\n%s", diff)
+			}
+			if tt.status != 200 {
+				return
+			}
+			again, abody := do(t, s, "GET", tt.target, map[string]string{"Accept-Encoding": tt.ae, "If-None-Match": want})
+			if again.StatusCode != http.StatusNotModified || abody != "" {
+				t.Errorf("If-None-Match %s: %d with %d bytes, want 304", want, again.StatusCode, len(abody))
+			}
+			if tt.etag == "" || strings.HasSuffix(tt.target, ".js") {
+				return
+			}
+			// The file's own tag (a cached page without the script) is not
+			// the page's: it gets the page again.
+			old, _ := do(t, s, "GET", tt.target, map[string]string{"Accept-Encoding": tt.ae, "If-None-Match": sha(bigHTML)})
+			if old.StatusCode != 200 {
+				t.Errorf("If-None-Match of the file: %d, want 200", old.StatusCode)
+			}
+		})
+	}
+}

@@ -98,7 +98,8 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 				return err
 			}
 		}
-		fsrv, err := serve.NewFileServer(out, serve.FileServerOptions{Logger: log})
+		// Pages get the reload script when a change can reload them.
+		fsrv, err := serve.NewFileServer(out, serve.FileServerOptions{Logger: log, Reload: !f.noBuild})
 		if err != nil {
 			return err
 		}
@@ -120,9 +121,15 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 
 	mux := http.NewServeMux()
 	mux.Handle(serve.ReloadPath, reloader)
-	mux.Handle("/", reloader.Inject(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var pages http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*current.Load()).ServeHTTP(w, r)
-	})))
+	})
+	if f.live {
+		// Rendered pages get the script here; the file server adds it itself,
+		// keeping its ETags and compression.
+		pages = reloader.Inject(pages)
+	}
+	mux.Handle("/", pages)
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w; choose another with --addr HOST:PORT", err)
