@@ -570,7 +570,42 @@ func (f *funcs) absurl(p string) string {
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p
 	}
-	return f.site.cfg.Site.BaseURL + bake.EscapePath(p)
+	return f.site.cfg.Site.BaseURL + encodeURLPath(p)
+}
+
+// encodeURLPath percent-encodes what cannot stand in a URL: bytes outside
+// ASCII, spaces and controls, the characters `"<>\^{|}` and a % that starts
+// no %XX escape. What is already encoded (the output of url) stays as it
+// is, and a ?query or #fragment keeps its meaning, as browsers do with a
+// typed URL.
+func encodeURLPath(p string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		keep := c > ' ' && c < 0x7f && !strings.ContainsRune("\"<>\\^`{|}", rune(c))
+		if c == '%' {
+			keep = i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2])
+		}
+		if keep {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(p)+16), p[:i]...)
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	if b == nil {
+		return p
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func (f *funcs) markdown(v any) (template.HTML, error) {
