@@ -257,15 +257,22 @@ func (b *buildRun) redirects(r *Route) bool {
 		froms = append(froms, f)
 	}
 	slices.Sort(froms)
+	// A redirect's row key is its source path, unless its query returns
+	// the route's key column.
 	for _, f := range froms {
-		moves = append(moves, move{f, r.Redirects[f], ""})
+		moves = append(moves, move{f, r.Redirects[f], f})
 	}
 	if r.Query != "" {
 		for _, t := range tables(r.Query) {
 			deps = append(deps, bake.TableDep(t))
 		}
 		err := b.stream(r, ordered(r, "", ""), nil, func(row Row) bool {
-			moves = append(moves, move{text(row["source"]), text(row["target"]), keyString(row[r.Key])})
+			from := text(row["source"])
+			key := from
+			if r.keyCol {
+				key = keyString(row[r.Key])
+			}
+			moves = append(moves, move{from, text(row["target"]), key})
 			return true
 		})
 		if err != nil {
