@@ -21,9 +21,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// rowQueryWarning is the number of per-page queries of one route above
-// which the build warns (the N+1 problem).
-const rowQueryWarning = 1000
+// rowQueryWarning is the number of per-page queries of one route from
+// which the build warns, when the route ran at least one a page (the N+1
+// problem): below it, the queries cost less than the report's noise.
+const rowQueryWarning = 100
 
 type buildFlags struct {
 	json    bool
@@ -191,11 +192,20 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 		res.PagesPerSecond = float64(rep.Pages) / rep.Seconds
 	}
 	res.PeakRSSBytes = peakRSS()
+	var perPage []string // routes that ran a query per page
 	for name, st := range site.site.Stats() {
 		res.Queries[name] = st.Queries.Load()
-		if n := st.RowQueries.Load(); n >= rowQueryWarning {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("route %q ran %d queries, one per page ([route.queries] with :parameters); a JOIN in the route's query or a site-wide [queries] entry does it in one", name, n))
+		pages := 0
+		if rr := rep.Routes[name]; rr != nil {
+			pages = rr.Pages
 		}
+		if n := st.RowQueries.Load(); n >= rowQueryWarning && n >= int64(pages) {
+			perPage = append(perPage, fmt.Sprintf("%s (%d for %d pages)", name, n, pages))
+		}
+	}
+	if len(perPage) > 0 {
+		slices.Sort(perPage)
+		res.Warnings = append(res.Warnings, fmt.Sprintf("routes running a query per page ([route.queries] with :parameters): %s; fine for hundreds of pages, slow for 100,000: a JOIN in the route's query or a site-wide [queries] entry runs once", strings.Join(perPage, ", ")))
 	}
 	slices.Sort(res.Warnings)
 	for _, p := range rep.Problems {
