@@ -1,0 +1,31 @@
+package sqlsite
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTables(t *testing.T) {
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"SELECT * FROM items WHERE published", []string{"items"}},
+		{"SELECT i.*, c.name FROM items i JOIN categories c ON c.id = i.category_id", []string{"items", "categories"}},
+		{`SELECT * FROM "my items"`, []string{"my items"}},
+		{"WITH ranked AS (SELECT * FROM results) SELECT * FROM ranked JOIN races ON true", []string{"results", "races"}},
+		{"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT * FROM n JOIN items ON items.id = n.i", []string{"items"}},
+		{"with totals as materialized (select * from results), Ranked AS(select * from totals) select * from ranked, candidates", []string{"results", "candidates"}},
+		{"SELECT * FROM items i, categories AS c, \"odd, name\" o WHERE i.c = c.id ORDER BY a, b", []string{"items", "categories", "odd, name"}},
+		{"SELECT * FROM items GROUP BY a, b", []string{"items"}},
+		{"SELECT * FROM items i, json_each(i.tags) j", []string{"items", "json_each"}},
+		{"WITH t AS NOT MATERIALIZED (SELECT * FROM votes) SELECT * FROM t JOIN counties ON true", []string{"votes", "counties"}},
+		{"SELECT a, (SELECT COUNT(*) FROM b) AS n FROM c", []string{"b", "c"}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, tables(tt.query)); diff != "" {
+			t.Errorf("tables(%q) (-want +got):\n%s", tt.query, diff)
+		}
+	}
+}
