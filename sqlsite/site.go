@@ -300,6 +300,11 @@ func (b *buildRun) emit(p *bake.Page) bool {
 	if b.stopped {
 		return false
 	}
+	// /x/index.html is the file of /x/: one path for both, so that two
+	// pages written to that file are two pages at one path, an error.
+	if strings.HasSuffix(p.Path, "/index.html") {
+		p.Path = strings.TrimSuffix(p.Path, "index.html")
+	}
 	if b.narrow() && p.Path != b.target {
 		return true
 	}
