@@ -7,6 +7,8 @@ type Config struct {
 	Queries  map[string]string `toml:"queries"` // site-wide named queries, run once per build: .Data.NAME
 	Routes   []Route           `toml:"route"`
 	Publish  PublishConfig     `toml:"publish"`
+
+	lines *lineIndex // where routes and keys are in the file, for later problems
 }
 
 // PublishConfig is the [publish] table: where bake publish puts the build.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/bakehq/bake"
@@ -43,25 +45,123 @@ func LoadConfig(dir string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("read site: %w", err)
 	}
-	return ParseConfig(file, data)
+	cfg, probs := parseConfig(file, data)
+	// A route's template file that is missing is reported with the rest.
+	if cfg != nil {
+		seen := map[string]bool{}
+		for i, r := range cfg.Routes {
+			if r.Template == "" || seen[r.Template] {
+				continue
+			}
+			seen[r.Template] = true
+			p := filepath.Join(dir, cfg.Site.Templates, filepath.FromSlash(r.Template))
+			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+				probs = append(probs, &bake.Error{File: file, Line: cfg.lines.route(i, "template"), Route: r.Name,
+					Err: fmt.Errorf("template %s: no such file in %s", r.Template, filepath.Join(dir, cfg.Site.Templates))})
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return nil, byLine(probs)
+	}
+	return cfg, nil
+}
+
+// byLine sorts problems of one file by line.
+func byLine(probs Problems) Problems {
+	line := func(err error) int {
+		var be *bake.Error
+		if errors.As(err, &be) {
+			return be.Line
+		}
+		return 0
+	}
+	slices.SortStableFunc(probs, func(a, b error) int { return line(a) - line(b) })
+	return probs
 }
 
 // ParseConfig decodes and checks a site definition; file names it in errors.
+// Every problem is reported at once: a value of the wrong type, an unknown
+// key and an inconsistent route together (but for a syntax error, after
+// which nothing can be read).
 func ParseConfig(file string, data []byte) (*Config, error) {
-	var cfg Config
-	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, decodeProblems(file, err)
+	cfg, probs := parseConfig(file, data)
+	if len(probs) > 0 {
+		return nil, byLine(probs)
 	}
-	lines := newLineIndex(data)
-	if probs := cfg.check(file, lines); len(probs) > 0 {
-		return nil, probs
-	}
-	return &cfg, nil
+	return cfg, nil
 }
 
-func decodeProblems(file string, err error) error {
+// parseConfig returns the problems of the definition and as much of it as
+// could be decoded (nil after a syntax error).
+func parseConfig(file string, data []byte) (*Config, Problems) {
+	var generic map[string]any
+	if err := toml.Unmarshal(data, &generic); err != nil {
+		return nil, decodeProblems(file, err) // a syntax error
+	}
+	// A value of the wrong type stops the decoder: each is reported and its
+	// line blanked, and the rest decoded again, until none is left.
+	var probs Problems
+	reported := map[int]bool{}
+	src := bytes.Clone(data)
+	var cfg Config
+	for range maxTypeErrors {
+		cfg = Config{}
+		dec := toml.NewDecoder(bytes.NewReader(src))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(&cfg)
+		if err == nil {
+			break
+		}
+		var de *toml.DecodeError
+		if !errors.As(err, &de) {
+			probs = append(probs, decodeProblems(file, err)...)
+			break
+		}
+		row, _ := de.Position()
+		probs = append(probs, decodeProblems(file, err)...)
+		reported[row] = true
+		if !blankLine(src, row) || toml.Unmarshal(src, &generic) != nil {
+			// A value over several lines: what is left no longer parses.
+			return nil, probs
+		}
+	}
+	cfg.lines = newLineIndex(data)
+	for _, p := range cfg.check(file, cfg.lines) {
+		var be *bake.Error
+		if errors.As(p, &be) && reported[be.Line] {
+			continue // the value of that line was reported and left out
+		}
+		probs = append(probs, p)
+	}
+	return &cfg, probs
+}
+
+// maxTypeErrors bounds the values of the wrong type reported at once.
+const maxTypeErrors = 50
+
+// blankLine replaces line row (1-based) of data with spaces; false if
+// there is no such line.
+func blankLine(data []byte, row int) bool {
+	start := 0
+	for n := 1; n < row; n++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			return false
+		}
+		start += i + 1
+	}
+	end := len(data)
+	if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+		end = start + i
+	}
+	for i := start; i < end; i++ {
+		data[i] = ' '
+	}
+	return true
+}
+
+func decodeProblems(file string, err error) Problems {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		var probs Problems
@@ -76,9 +176,35 @@ func decodeProblems(file string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, _ := de.Position()
-		return Problems{&bake.Error{File: file, Line: row, Err: errors.New(de.Error())}}
+		msg := de.Error()
+		if m := typeMismatch.FindStringSubmatch(msg); m != nil && len(de.Key()) > 0 {
+			msg = fmt.Sprintf("%s: a TOML %s, where bake.toml wants %s", strings.Join(de.Key(), "."), m[1], wantedType(m[2]))
+		}
+		return Problems{&bake.Error{File: file, Line: row, Err: errors.New(msg)}}
 	}
 	return Problems{&bake.Error{File: file, Err: err}}
+}
+
+// typeMismatch matches go-toml's message for a value of the wrong type.
+var typeMismatch = regexp.MustCompile(`cannot decode TOML (\w+) into .* of type (\S+)$`)
+
+// wantedType names a Go type of Config as a bake.toml value.
+func wantedType(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "an integer"
+	case goType == "string":
+		return "a string (in quotes)"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array, [ ... ]"
+	case strings.HasPrefix(goType, "map["):
+		return "a table, { key = value } or [section]"
+	}
+	return "a " + goType
 }
 
 // lineIndex finds the lines of [[route]] headers and keys, so that checks

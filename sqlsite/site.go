@@ -94,15 +94,28 @@ func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, 
 	}
 	s.stats[staticRoute] = &RouteStats{}
 	s.funcs = newFuncs(s)
-	tmpl, err := loadTemplates(filepath.Join(opts.Dir, cfg.Site.Templates), s.funcs.funcMap(), files)
-	if err != nil {
-		return nil, prefixFiles(err, filepath.Join(opts.Dir, cfg.Site.Templates))
+	// Template and query problems are reported together.
+	tmpl, tmplErr := loadTemplates(filepath.Join(opts.Dir, cfg.Site.Templates), s.funcs.funcMap(), files)
+	if tmplErr != nil {
+		tmplErr = prefixFiles(tmplErr, filepath.Join(opts.Dir, cfg.Site.Templates))
 	}
 	s.tmpl = tmpl
-	if err := s.checkQueries(ctx); err != nil {
-		return nil, err
+	queryErr := s.checkQueries(ctx)
+	if tmplErr == nil && queryErr == nil {
+		return s, nil
 	}
-	return s, nil
+	var probs Problems
+	for _, err := range []error{tmplErr, queryErr} {
+		var ps Problems
+		switch {
+		case err == nil:
+		case errors.As(err, &ps):
+			probs = append(probs, ps...)
+		default:
+			probs = append(probs, err)
+		}
+	}
+	return nil, probs
 }
 
 // prefixFiles makes the template file names in problems relative to the site folder.
@@ -135,19 +148,30 @@ func (s *Site) checkQueries(ctx context.Context) error {
 	file := filepath.Join(s.dir, ConfigFile)
 	for name, q := range s.cfg.Queries {
 		if _, err := s.db.columns(ctx, q); err != nil {
-			probs = append(probs, &bake.Error{File: file, Err: fmt.Errorf("query %q: %w", name, err)})
+			line := 0
+			if s.cfg.lines != nil {
+				line = s.cfg.lines.key(name)
+			}
+			probs = append(probs, &bake.Error{File: file, Line: line, Err: fmt.Errorf("query %q: %w", name, err)})
 		}
 	}
 	for i := range s.cfg.Routes {
 		r := &s.cfg.Routes[i]
-		bad := func(format string, args ...any) {
-			probs = append(probs, &bake.Error{File: file, Route: r.Name, Err: fmt.Errorf(format, args...)})
+		// badAt reports a problem at the line of key in the route (its
+		// header when the key is not found).
+		badAt := func(key, format string, args ...any) {
+			line := 0
+			if s.cfg.lines != nil {
+				line = s.cfg.lines.route(i, key)
+			}
+			probs = append(probs, &bake.Error{File: file, Line: line, Route: r.Name, Err: fmt.Errorf(format, args...)})
 		}
+		bad := func(format string, args ...any) { badAt("", format, args...) }
 		var cols []string
 		if r.Query != "" {
 			c, err := s.db.columns(ctx, r.Query)
 			if err != nil {
-				bad("query: %v", err)
+				badAt("query", "query: %v", err)
 				continue
 			}
 			cols = c
@@ -158,7 +182,16 @@ func (s *Site) checkQueries(ctx context.Context) error {
 		}
 		has := func(what, col string) {
 			if col != "" && r.Query != "" && !slices.Contains(cols, col) {
-				bad("%s names column %q, which the query does not return (it returns %s)", what, col, strings.Join(cols, ", "))
+				key, _, _ := strings.Cut(what, " ")
+				switch {
+				case strings.HasPrefix(key, "columns."):
+					key = strings.TrimPrefix(key, "columns.")
+				case key == "a":
+					key = "query"
+				case key == "query":
+					key = strings.Fields(what)[1] // query NAME parameter :p: NAME's line
+				}
+				badAt(key, "%s names column %q, which the query does not return (it returns %s)", what, col, strings.Join(cols, ", "))
 			}
 		}
 		switch r.Kind {
@@ -177,7 +210,7 @@ func (s *Site) checkQueries(ctx context.Context) error {
 				has("link "+r.Link, v)
 			}
 			if lp, err := parsePattern(r.Link); err != nil {
-				bad("link %q: %v", r.Link, err)
+				badAt("link", "link %q: %v", r.Link, err)
 			} else {
 				for _, v := range lp.vars() {
 					has("link "+r.Link, v)
@@ -200,19 +233,19 @@ func (s *Site) checkQueries(ctx context.Context) error {
 					has("query "+qn+" parameter :"+p, p)
 				case r.Kind == KindList && r.GroupBy != "":
 					if p != r.GroupBy {
-						bad("query %s: parameter :%s: a grouped list's queries can only use :%s", qn, p, r.GroupBy)
+						badAt(qn, "query %s: parameter :%s: a grouped list's queries can only use :%s", qn, p, r.GroupBy)
 					}
 				default:
-					bad("query %s: parameter :%s: a %s route has no row to take it from", qn, p, r.Kind)
+					badAt(qn, "query %s: parameter :%s: a %s route has no row to take it from", qn, p, r.Kind)
 				}
 			}
 			if len(ps) == 0 {
 				if _, err := s.db.columns(ctx, q); err != nil {
-					bad("query %s: %v", qn, err)
+					badAt(qn, "query %s: %v", qn, err)
 				}
 			}
 		}
-		if r.Template != "" {
+		if r.Template != "" && s.tmpl != nil {
 			if rt := s.tmpl.routes[r.Template]; rt != nil {
 				for _, qn := range rt.queries {
 					if _, ok := s.cfg.Queries[qn]; !ok {

@@ -91,10 +91,12 @@ func loadTemplates(dir string, funcs template.FuncMap, routeFiles []string) (*te
 	if len(probs) > 0 {
 		return nil, probs
 	}
+	seen := map[string]bool{}
 	for _, rel := range routeFiles {
-		if _, done := ts.routes[rel]; done {
-			continue
+		if seen[rel] {
+			continue // a file of two routes: parsed (or reported) once
 		}
+		seen[rel] = true
 		src, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
