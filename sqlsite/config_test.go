@@ -42,6 +42,10 @@ func TestParseConfigProblems(t *testing.T) {
 			[]string{"has an empty, . or .. segment"}},
 		{"template unused", validHead + "[[route]]\nkind = \"sitemap\"\ntemplate = \"s.html\"\n",
 			[]string{"template is not used by a sitemap route"}},
+		{"several wrong types", validHead + "[[route]]\nname = \"l\"\nkind = \"list\"\npath = \"/l/\"\nper_page = \"ten\"\ntitle = 5\ncolour = 1\n",
+			[]string{"bake.toml:10: route.per_page: a TOML string, where bake.toml wants an integer", "bake.toml:11: route.title: a TOML integer, where bake.toml wants a string", `bake.toml:12: unknown key "route.colour"`}},
+		{"group_by on a detail route", validHead + "[[route]]\nname = \"d\"\nkind = \"detail\"\npath = \"/items/{slug}/\"\ngroup_by = \"cat\"\nquery = \"SELECT * FROM items\"\ntemplate = \"d.html\"\n",
+			[]string{`bake.toml:10: route "d": group_by is not used by a detail route, which makes one page per row: for one page per cat, use a list route with group_by = "cat"`}},
 		{"bad compress", validHead + "[publish]\ncompress = \"zstd\"\n",
 			[]string{`bake.toml:7: publish.compress "zstd": use "gzip" (the default), "br" or "none"`}},
 	}

@@ -372,7 +372,11 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 				}
 			}
 		}
-		unused("group_by", r.GroupBy != "" && r.Kind != KindList)
+		if r.GroupBy != "" && r.Kind == KindDetail {
+			bad("group_by", "group_by is not used by a detail route, which makes one page per row: for one page per %s, use a list route with group_by = %q and path {%s} (per_page = 0 puts all of a group's rows on one page)", r.GroupBy, r.GroupBy, r.GroupBy)
+		} else {
+			unused("group_by", r.GroupBy != "" && r.Kind != KindList)
+		}
 		unused("per_page", r.PerPage != 0 && r.Kind != KindList && r.Kind != KindArchive)
 		unused("date", r.Date != "" && r.Kind != KindArchive && r.Kind != KindFeed)
 		unused("lastmod", r.LastMod != "" && r.Kind != KindDetail)
