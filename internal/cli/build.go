@@ -170,8 +170,13 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	if !f.wait {
 		removeReplaced = removeInBackground(out)
 	}
-	stopProgress := startProgress(ctx, g.stdio.Err, log, !f.json && !f.quiet,
-		progressSpec{verb: "building", unit: "pages", count: progress.Pages.Load, phase: func() string {
+	show := !f.json && !f.quiet
+	var estimate int64
+	if show {
+		estimate = previousPages(ctx, out)
+	}
+	stopProgress := startProgress(ctx, g.stdio.Err, log, show,
+		progressSpec{verb: "building", unit: "pages", total: estimate, estimate: true, count: progress.Pages.Load, phase: func() string {
 			if progress.Live.Load() {
 				return "live; removing the previous build"
 			}
@@ -373,4 +378,19 @@ func manyChanges(ctx context.Context, out string, changes []bake.Change) bool {
 	defer idx.Close()
 	pages, err := idx.Count(ctx)
 	return err == nil && n*4 > pages
+}
+
+// previousPages returns the pages of the build in out, the progress
+// bar's estimate of a new one; 0 when there is none.
+func previousPages(ctx context.Context, out string) int64 {
+	idx, err := output.OpenIndex(ctx, out)
+	if err != nil {
+		return 0
+	}
+	defer idx.Close()
+	n, err := idx.Count(ctx)
+	if err != nil {
+		return 0
+	}
+	return int64(n)
 }

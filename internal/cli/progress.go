@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -12,9 +13,13 @@ import (
 
 // progressSpec says what a progress display counts.
 type progressSpec struct {
-	verb  string       // "building"
-	unit  string       // "pages"
-	total int64        // 0 when unknown: a spinner instead of a bar
+	verb  string // "building"
+	unit  string // "pages"
+	// total is what the count will reach, 0 when unknown: a spinner
+	// instead of a bar. With estimate, it is a guess (the previous
+	// build's pages), which the bar outgrows if the count passes it.
+	total    int64
+	estimate bool
 	count func() int64 // done so far, safe to call from any goroutine
 	// phase, when set and not "", replaces verb: what the command does
 	// once the counting is over (a build removing the one it replaced).
@@ -29,6 +34,17 @@ func (s progressSpec) doing() string {
 		}
 	}
 	return s.verb
+}
+
+// label is the text before the bar: what is done, how many of how many.
+func (s progressSpec) label(n, total int64) string {
+	switch {
+	case s.total == 0 || total <= 0:
+		return fmt.Sprintf("%s %d %s", s.doing(), n, s.unit)
+	case s.estimate:
+		return fmt.Sprintf("%s %d of about %d %s", s.doing(), n, total, s.unit)
+	}
+	return fmt.Sprintf("%s %d of %d %s", s.doing(), n, total, s.unit)
 }
 
 // startProgress shows a progress bar on a terminal, or logs a line every
@@ -46,13 +62,14 @@ func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool
 			style = mpb.SpinnerStyle()
 		}
 		bar := pb.New(spec.total, style, mpb.BarRemoveOnComplete(),
-			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return spec.doing() + " " }), decor.CurrentNoUnit("%d "+spec.unit)),
+			mpb.PrependDecorators(decor.Any(func(st decor.Statistics) string { return spec.label(st.Current, st.Total) })),
 			mpb.AppendDecorators(decor.AverageSpeed(0, " %.0f "+spec.unit+"/s")))
 		go func() {
 			defer close(finished)
 			t := time.NewTicker(100 * time.Millisecond)
 			defer t.Stop()
 			var last int64
+			total := spec.total
 			for {
 				select {
 				case <-done:
@@ -62,6 +79,10 @@ func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool
 					return
 				case <-t.C:
 					n := spec.count()
+					if t := grownTotal(total, n); t != total {
+						total = t
+						bar.SetTotal(total, false)
+					}
 					bar.EwmaIncrInt64(n-last, 100*time.Millisecond)
 					last = n
 				}
@@ -77,10 +98,26 @@ func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool
 				case <-done:
 					return
 				case <-t.C:
-					log.Info(spec.doing(), spec.unit, spec.count(), "of", spec.total)
+					if spec.total == 0 {
+						log.Info(spec.doing(), spec.unit, spec.count())
+					} else if spec.estimate {
+						log.Info(spec.doing(), spec.unit, spec.count(), "expected", spec.total)
+					} else {
+						log.Info(spec.doing(), spec.unit, spec.count(), "of", spec.total)
+					}
 				}
 			}
 		}()
 	}
 	return func() { close(done); <-finished }
+}
+
+// grownTotal returns the bar's total once the count is n: a bar whose
+// count reaches its total completes (and disappears), so an estimate the
+// count passes grows by a tenth ahead of it. 0 (a spinner) stays 0.
+func grownTotal(total, n int64) int64 {
+	if total == 0 || n < total {
+		return total
+	}
+	return n + n/10 + 1
 }

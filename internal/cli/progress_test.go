@@ -18,3 +18,33 @@ func TestProgressDoing(t *testing.T) {
 		}
 	}
 }
+
+func TestGrownTotal(t *testing.T) {
+	for _, c := range []struct{ total, n, want int64 }{
+		{0, 500, 0},       // a spinner stays one
+		{1000, 0, 1000},   // nothing done yet
+		{1000, 999, 1000}, // below the estimate
+		{1000, 1000, 1101},
+		{1000, 5000, 5501},
+	} {
+		if got := grownTotal(c.total, c.n); got != c.want {
+			t.Errorf("grownTotal(%d, %d) = %d, want %d", c.total, c.n, got, c.want)
+		}
+	}
+}
+
+func TestProgressLabel(t *testing.T) {
+	for _, c := range []struct {
+		spec     progressSpec
+		n, total int64
+		want     string
+	}{
+		{progressSpec{verb: "building", unit: "pages"}, 12, 0, "building 12 pages"},
+		{progressSpec{verb: "building", unit: "pages", total: 100, estimate: true}, 12, 100, "building 12 of about 100 pages"},
+		{progressSpec{verb: "uploading", unit: "files", total: 100}, 12, 100, "uploading 12 of 100 files"},
+	} {
+		if got := c.spec.label(c.n, c.total); got != c.want {
+			t.Errorf("label(%d, %d) = %q, want %q", c.n, c.total, got, c.want)
+		}
+	}
+}
