@@ -13,14 +13,14 @@ import (
 
 // progressSpec says what a progress display counts.
 type progressSpec struct {
-	verb  string // "building"
-	unit  string // "pages"
+	verb string // "building"
+	unit string // "pages"
 	// total is what the count will reach, 0 when unknown: a spinner
 	// instead of a bar. With estimate, it is a guess (the previous
 	// build's pages), which the bar outgrows if the count passes it.
 	total    int64
 	estimate bool
-	count func() int64 // done so far, safe to call from any goroutine
+	count    func() int64 // done so far, safe to call from any goroutine
 	// phase, when set and not "", replaces verb: what the command does
 	// once the counting is over (a build removing the one it replaced).
 	phase func() string
