@@ -181,7 +181,8 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 	load := func() ([]byte, error) {
 		data, err := io.ReadAll(f)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			s.log.Error("serve file", "file", name, "err", err)
+			return nil, err
 		}
 		return insertScript(data), nil
 	}
@@ -233,7 +234,6 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 					if inject {
 						data, err := load()
 						if err != nil {
-							s.log.Error("serve file", "file", name, "err", err)
 							return nil, 0, err
 						}
 						src = bytes.NewReader(data)
@@ -257,11 +257,7 @@ func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.
 		body := &lazyBody{
 			open: func() (io.ReadSeeker, int64, error) {
 				data, err := load()
-				if err != nil {
-					s.log.Error("serve file", "file", name, "err", err)
-					return nil, 0, err
-				}
-				return bytes.NewReader(data), int64(len(data)), nil
+				return bytes.NewReader(data), int64(len(data)), err
 			},
 			setSize: setLength,
 		}
