@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -43,6 +45,7 @@ func (r *Route) matcher() *regexp.Regexp {
 // make it (a detail route queries only the matching row). It is what
 // `bake serve --live` renders on each request.
 func (s *Site) Page(ctx context.Context, path string) (*bake.Page, error) {
+	path = pagePath(path)
 	var found *bake.Page
 	var failure error
 	b := &buildRun{site: s, ctx: ctx, target: path}
@@ -138,5 +141,16 @@ func (r *Route) canMake(path string) bool {
 	return m != nil && m.MatchString(path)
 }
 
-// staticCandidate reports whether path could be a static file.
-func staticCandidate(path string) bool { return !strings.HasSuffix(path, "/") }
+// staticCandidate reports whether path could be a static file: a file
+// name, or a folder whose index.html is in the static folder.
+func (s *Site) staticCandidate(path string) bool {
+	if !strings.HasSuffix(path, "/") {
+		return true
+	}
+	name, err := bake.FileName(path)
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(s.staticDir, filepath.FromSlash(name)))
+	return err == nil && fi.Mode().IsRegular()
+}

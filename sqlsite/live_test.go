@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,13 @@ import (
 // handler (bake serve --live) and expects the same bytes and content type.
 func TestLiveMatchesBuild(t *testing.T) {
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	// A static page at a folder's path: the page /about/.
+	if err := os.MkdirAll(filepath.Join(dir, "static", "about"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "static", "about", "index.html"), []byte("<p>about</p>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	db := openDB(t, sqlsite.SQLite, dir)
 	if _, err := buildSite(t, sqlsite.SQLite, dir, db); err != nil {
 		t.Fatal(err)
@@ -55,6 +63,12 @@ func TestLiveMatchesBuild(t *testing.T) {
 		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, strings.Split(e.Type, ";")[0]) {
 			t.Errorf("%s: content type %q, want %q", e.Path, ct, e.Type)
 		}
+	}
+	if !slices.ContainsFunc(m.Entries, func(e bake.Entry) bool { return e.Path == "/about/" }) {
+		t.Errorf("no page /about/ in the manifest")
+	}
+	if rec := get("/posts/index.html"); rec.Code != http.StatusOK || rec.Body.String() != get("/posts/").Body.String() {
+		t.Errorf("/posts/index.html: %d, want the page /posts/", rec.Code)
 	}
 	if rec := get("/no/such/page/"); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "<h1>Not found</h1>") {
 		t.Errorf("missing page: %d %q", rec.Code, rec.Body.String())

@@ -329,15 +329,21 @@ func (b *buildRun) salt(name string, rt *routeTemplate) string {
 // that cannot make it are skipped (a sitemap needs every page).
 func (b *buildRun) narrow() bool { return b.target != "" && b.sitemap == nil }
 
+// pagePath returns the path of the page at path: /x/index.html is the
+// file of /x/, so both are /x/, and two pages written to that file are
+// two pages at one path, an error.
+func pagePath(path string) string {
+	if strings.HasSuffix(path, "/index.html") {
+		return strings.TrimSuffix(path, "index.html")
+	}
+	return path
+}
+
 func (b *buildRun) emit(p *bake.Page) bool {
 	if b.stopped {
 		return false
 	}
-	// /x/index.html is the file of /x/: one path for both, so that two
-	// pages written to that file are two pages at one path, an error.
-	if strings.HasSuffix(p.Path, "/index.html") {
-		p.Path = strings.TrimSuffix(p.Path, "index.html")
-	}
+	p.Path = pagePath(p.Path)
 	if b.narrow() && p.Path != b.target {
 		return true
 	}
@@ -417,7 +423,7 @@ func (b *buildRun) run() {
 		}()
 	}
 	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: b.data}, bake.FragmentCacheFrom(b.ctx), b.state)
-	if (b.target == "" || b.sitemap != nil || staticCandidate(b.target)) && !b.staticFiles() {
+	if (b.target == "" || b.sitemap != nil || b.site.staticCandidate(b.target)) && !b.staticFiles() {
 		return
 	}
 	for i := range s.cfg.Routes {
