@@ -283,11 +283,14 @@ func fromClause(rest string) string {
 	return rest
 }
 
+// fromJoinRe finds each FROM or JOIN followed by a name.
+var fromJoinRe = regexp.MustCompile(`(?is)\b(?:from|join)\s+("[^"]+"|[A-Za-z_][\w.]*)`)
+
 // rowLocalBut is rowLocal, allowing the words of allow.
 func rowLocalBut(q string, allow map[string]bool) bool {
 	q = stripComments(q)
 	_, rest, ok := splitSelect(q)
-	if !ok || len(tableRe.FindAllStringIndex(q, -1)) != 1 || len(splitTop(fromClause(rest), ',')) != 1 {
+	if !ok || len(fromJoinRe.FindAllStringIndex(q, -1)) != 1 || len(splitTop(fromClause(rest), ',')) != 1 {
 		return false
 	}
 	selects := 0

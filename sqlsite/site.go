@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"mime"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -517,74 +516,4 @@ func (b *buildRun) staticFile(rel string) bool {
 	}
 	b.site.stats[staticRoute].Rows.Add(1)
 	return b.emit(p)
-}
-
-// tableRe finds the tables after FROM (a comma-separated list, each with
-// an optional alias) and JOIN.
-var tableRe = regexp.MustCompile(`(?is)\b(?:from|join)\s+(` + tableItem + `(?:\s*,\s*` + tableItem + `)*)`)
-
-// joinRe finds the table after each JOIN, which tableRe misses when it
-// takes the JOIN for the alias of a FROM table.
-var joinRe = regexp.MustCompile(`(?is)\bjoin\s+("[^"]+"|[A-Za-z_][\w.]*)`)
-
-const tableItem = `(?:"[^"]+"|[A-Za-z_][\w.]*)(?:\s+(?:as\s+)?[A-Za-z_]\w*)?`
-
-// tableName is the table of one item of tableRe's list.
-var tableName = regexp.MustCompile(`^\s*("[^"]+"|[A-Za-z_][\w.]*)`)
-
-// cteRe finds the names a WITH clause defines: WITH [RECURSIVE] name
-// [(columns)] AS [NOT] [MATERIALIZED] (, and each ", name AS (" after it.
-var cteRe = regexp.MustCompile(`(?is)(?:\bwith(?:\s+recursive)?|,)\s*("[^"]+"|[A-Za-z_]\w*)\s*(?:\([^)]*\))?\s+as\s*(?:not\s+)?(?:materialized\s*)?\(`)
-
-// splitItems splits a FROM list at the commas outside double quotes.
-func splitItems(list string) []string {
-	var items []string
-	quoted, start := false, 0
-	for i := 0; i < len(list); i++ {
-		switch list[i] {
-		case '"':
-			quoted = !quoted
-		case ',':
-			if !quoted {
-				items = append(items, list[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(items, list[start:])
-}
-
-// tables returns every table a query names in FROM or JOIN, but for the
-// common table expressions it defines (their own FROMs name the tables).
-func tables(query string) []string {
-	var ctes []string
-	for _, m := range cteRe.FindAllStringSubmatch(query, -1) {
-		ctes = append(ctes, strings.ToLower(strings.Trim(m[1], `"`)))
-	}
-	type found struct {
-		at   int
-		name string
-	}
-	var all []found
-	for _, m := range tableRe.FindAllStringSubmatchIndex(query, -1) {
-		at := m[2]
-		for _, item := range splitItems(query[m[2]:m[3]]) {
-			if n := tableName.FindStringSubmatch(item); n != nil {
-				all = append(all, found{at, n[1]})
-			}
-			at += len(item) + 1
-		}
-	}
-	for _, m := range joinRe.FindAllStringSubmatchIndex(query, -1) {
-		all = append(all, found{m[2], query[m[2]:m[3]]})
-	}
-	slices.SortStableFunc(all, func(a, b found) int { return a.at - b.at })
-	var out []string
-	for _, f := range all {
-		t := strings.Trim(f.name, `"`)
-		if !slices.Contains(out, t) && !slices.Contains(ctes, strings.ToLower(t)) {
-			out = append(out, t)
-		}
-	}
-	return out
 }

@@ -20,6 +20,18 @@ func TestTables(t *testing.T) {
 		{"SELECT * FROM items i, categories AS c, \"odd, name\" o WHERE i.c = c.id ORDER BY a, b", []string{"items", "categories", "odd, name"}},
 		{"SELECT * FROM items GROUP BY a, b", []string{"items"}},
 		{"SELECT * FROM items i, json_each(i.tags) j", []string{"items", "json_each"}},
+		// A CTE named like the table it reads is that table.
+		{"WITH posts AS (SELECT * FROM posts WHERE published) SELECT * FROM posts", []string{"posts"}},
+		{"SELECT * FROM json_each(:t) j, items", []string{"json_each", "items"}},
+		{"SELECT * FROM (SELECT * FROM a) s, categories", []string{"a", "categories"}},
+		{"SELECT * FROM a JOIN b ON a.x = b.y, c", []string{"a", "b", "c"}},
+		{`SELECT * FROM items "i", categories`, []string{"items", "categories"}},
+		{"SELECT * FROM items -- FROM comments\nWHERE title = 'FROM strings' /* JOIN x */", []string{"items"}},
+		{"SELECT * FROM a LEFT OUTER JOIN b USING (id) NATURAL JOIN [c d] WHERE x IN (SELECT id FROM e)", []string{"a", "b", "c d", "e"}},
+		{"SELECT * FROM items ORDER BY a, b LIMIT 10, 20", []string{"items"}},
+		{"SELECT * FROM a, LATERAL (SELECT * FROM b) l", []string{"a", "b"}},
+		{"SELECT * FROM s.items", []string{"s.items"}},
+		{`SELECT * FROM ""`, nil},
 		{"WITH t AS NOT MATERIALIZED (SELECT * FROM votes) SELECT * FROM t JOIN counties ON true", []string{"votes", "counties"}},
 		{"SELECT a, (SELECT COUNT(*) FROM b) AS n FROM c", []string{"b", "c"}},
 	}
@@ -28,4 +40,17 @@ func TestTables(t *testing.T) {
 			t.Errorf("tables(%q) (-want +got):\n%s", tt.query, diff)
 		}
 	}
+}
+
+func FuzzTables(f *testing.F) {
+	for _, q := range []string{"SELECT * FROM a, b JOIN c ON x", "WITH t AS (SELECT * FROM t) SELECT 1 FROM t", `FROM "x`, "FROM [y", "((", "))", "/* ", "'"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, name := range tables(q) {
+			if name == "" {
+				t.Fatalf("tables(%q) has an empty name", q)
+			}
+		}
+	})
 }
