@@ -390,6 +390,7 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 		if r.Path == "" {
 			continue
 		}
+		r.Path = pagePath(r.Path) // /x/index.html is the page /x/
 		pat, err := parsePattern(r.Path)
 		if err != nil {
 			bad("path", "path %q: %v", r.Path, err)

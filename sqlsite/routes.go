@@ -306,6 +306,7 @@ func (b *buildRun) detailRow(r *Route, row Row, extra []bake.Dep) (string, bool)
 	}
 	key := keyString(row[r.Key])
 	path, err := r.pattern.fill(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
+	path = pagePath(path)
 	if err == nil {
 		_, err = bake.FileName(path)
 	}

@@ -118,7 +118,7 @@ func (u *updateRun) fail(err error) {
 }
 
 func (u *updateRun) remove(route, path, reason string) bool {
-	return u.forward(&bake.Page{Path: path, Route: route, Remove: true, Reason: reason}, nil)
+	return u.forward(&bake.Page{Path: pagePath(path), Route: route, Remove: true, Reason: reason}, nil)
 }
 
 // sitemapItem says whether a page of route is listed in the sitemap, as
@@ -370,7 +370,7 @@ func (u *updateRun) staticFiles(changes []bake.Change) bool {
 	all := u.b
 	for _, rel := range changed {
 		u.reason = string(bake.AssetDep(rel)) + " changed"
-		path := "/" + rel
+		path := pagePath("/" + rel)
 		if _, err := os.Stat(filepath.Join(u.site.staticDir, filepath.FromSlash(rel))); errors.Is(err, fs.ErrNotExist) {
 			if !u.remove(staticRoute, path, string(bake.AssetDep(rel))+" deleted") {
 				return false
