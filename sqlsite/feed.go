@@ -39,7 +39,9 @@ func (b *buildRun) feed(r *Route) bool {
 			}
 			continue
 		}
-		it := feedItem{Link: s.funcs.absurl(p), Title: text(row[r.Columns.Title])}
+		// The link is made of row values: every one of their bytes is a
+		// path's, escaped (a ? or # in a slug too).
+		it := feedItem{Link: s.funcs.absurl(bake.EscapePath(p)), Title: text(row[r.Columns.Title])}
 		if r.Date != "" {
 			it.Date, _ = asTime(row[r.Date])
 		}
@@ -75,7 +77,7 @@ func (b *buildRun) feed(r *Route) bool {
 					items[i].Content = string(h)
 				}
 			}
-			f := feedDoc{Title: title, Self: s.funcs.absurl(r.Path), Home: s.cfg.Site.BaseURL + "/", Items: items}
+			f := feedDoc{Title: title, Self: s.funcs.absurl(bake.EscapePath(r.Path)), Home: s.cfg.Site.BaseURL + "/", Items: items}
 			if r.Format == "atom" {
 				return writeAtom(w, &f)
 			}

@@ -21,7 +21,7 @@ import (
 
 // stateVersion is part of the config value: a bake whose rendering differs
 // from the one that made a build changes it, so its first build is full.
-const stateVersion = "sqlsite/1"
+const stateVersion = "sqlsite/2"
 
 // Update implements [bake.Updater]: it re-renders only the pages that the
 // changes touch. Besides the changes given, it finds the templates and
