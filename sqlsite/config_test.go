@@ -1,6 +1,7 @@
 package sqlsite
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -46,6 +47,8 @@ func TestParseConfigProblems(t *testing.T) {
 			[]string{"bake.toml:10: route.per_page: a TOML string, where bake.toml wants an integer", "bake.toml:11: route.title: a TOML integer, where bake.toml wants a string", `bake.toml:12: unknown key "route.colour"`}},
 		{"group_by on a detail route", validHead + "[[route]]\nname = \"d\"\nkind = \"detail\"\npath = \"/items/{slug}/\"\ngroup_by = \"cat\"\nquery = \"SELECT * FROM items\"\ntemplate = \"d.html\"\n",
 			[]string{`bake.toml:10: route "d": group_by is not used by a detail route, which makes one page per row: for one page per cat, use a list route with group_by = "cat"`}},
+		{"wrong type, not also missing", validHead + "[[route]]\nname = \"p\"\nkind = \"page\"\npath = \"/\"\ntemplate = 3\n[[route]]\nkind = 3\n[[route]]\nname = \"r\"\nkind = \"redirect\"\nredirects = { \"/a/\" = 1 }\n",
+			[]string{"bake.toml:10: route.template: a TOML integer", "bake.toml:12: route.kind: a TOML integer", "bake.toml:16: route.redirects"}},
 		{"bad compress", validHead + "[publish]\ncompress = \"zstd\"\n",
 			[]string{`bake.toml:7: publish.compress "zstd": use "gzip" (the default), "br" or "none"`}},
 	}
@@ -134,5 +137,30 @@ func TestBind(t *testing.T) {
 	d := &db{dialect: SQLite}
 	if _, _, err := d.bind("SELECT :missing", get); err == nil || !strings.Contains(err.Error(), ":missing") {
 		t.Errorf("missing parameter: %v", err)
+	}
+}
+
+// TestParseConfigOneProblemEach: a value of the wrong type is reported once,
+// and not again as a missing key; a value go-toml places on a header line
+// stops the decoding there, without keys moved out of their table.
+func TestParseConfigOneProblemEach(t *testing.T) {
+	tests := []struct {
+		name, toml string
+		want       int // problems
+	}{
+		{"template", validHead + "[[route]]\nname = \"p\"\nkind = \"page\"\npath = \"/\"\ntemplate = 3\n", 1},
+		{"kind", validHead + "[[route]]\nkind = 3\n", 1},
+		{"redirects", validHead + "[[route]]\nname = \"r\"\nkind = \"redirect\"\nredirects = { \"/a/\" = 1 }\n", 1},
+		{"nested array", "[[route]]\nkind = \"sitemap\"\nexclude = [[\"/a/\"]]\n", 1},
+		{"nested array in a table", "[site]\ntitle = \"t\"\nbase_url = \"https://example.org\"\n[[route]]\nkind = \"sitemap\"\nexclude = [[\"/a/\"]]\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("bake.toml", []byte(tt.toml))
+			var probs Problems
+			if !errors.As(err, &probs) || len(probs) != tt.want {
+				t.Errorf("got %d problems, want %d:\n%v", len(probs), tt.want, err)
+			}
+		})
 	}
 }

@@ -119,14 +119,21 @@ func parseConfig(file string, data []byte) (*Config, Problems) {
 			break
 		}
 		row, _ := de.Position()
+		if reported[row] {
+			// Blanking the line did not take the value away (go-toml places
+			// some errors, such as nested arrays, on another line).
+			return nil, probs
+		}
 		probs = append(probs, decodeProblems(file, err)...)
 		reported[row] = true
-		if !blankLine(src, row) || toml.Unmarshal(src, &generic) != nil {
-			// A value over several lines: what is left no longer parses.
+		if isHeader(src, row) || !blankLine(src, row) || toml.Unmarshal(src, &generic) != nil {
+			// A table header would move its keys elsewhere, and a value over
+			// several lines leaves what no longer parses: stop there.
 			return nil, probs
 		}
 	}
 	cfg.lines = newLineIndex(data)
+	cfg.lines.blanked = reported
 	for _, p := range cfg.check(file, cfg.lines) {
 		var be *bake.Error
 		if errors.As(p, &be) && reported[be.Line] {
@@ -139,6 +146,13 @@ func parseConfig(file string, data []byte) (*Config, Problems) {
 
 // maxTypeErrors bounds the values of the wrong type reported at once.
 const maxTypeErrors = 50
+
+// isHeader reports whether line row (1-based) of data is a table header,
+// [name] or [[name]].
+func isHeader(data []byte, row int) bool {
+	lines := bytes.SplitN(data, []byte("\n"), row+1)
+	return row >= 1 && row <= len(lines) && bytes.HasPrefix(bytes.TrimSpace(lines[row-1]), []byte("["))
+}
 
 // blankLine replaces line row (1-based) of data with spaces; false if
 // there is no such line.
@@ -210,8 +224,16 @@ func wantedType(goType string) string {
 // lineIndex finds the lines of [[route]] headers and keys, so that checks
 // made after decoding can still name a line.
 type lineIndex struct {
-	routes []int    // line of each [[route]] header
-	lines  [][]byte // the file's lines
+	routes  []int        // line of each [[route]] header
+	lines   [][]byte     // the file's lines
+	blanked map[int]bool // lines left out for a value of the wrong type, reported
+}
+
+// blankedKey reports whether key of route i was left out for a value of
+// the wrong type: a check that finds it missing has nothing to add.
+func (li *lineIndex) blankedKey(i int, key string) bool {
+	n := li.route(i, key)
+	return li.blanked[n] && (i >= len(li.routes) || n != li.routes[i])
 }
 
 var routeHeader = regexp.MustCompile(`^\s*\[\[\s*route\s*\]\]`)
@@ -307,7 +329,9 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 		line := func(key string) int { return li.route(i, key) }
 		bad := func(key, format string, args ...any) { add(line(key), label, format, args...) }
 		if r.Kind == "" {
-			bad("", "kind is missing; one of page, list, detail, archive, feed, sitemap, redirect, notfound")
+			if !li.blankedKey(i, "kind") {
+				bad("", "kind is missing; one of page, list, detail, archive, feed, sitemap, redirect, notfound")
+			}
 			continue
 		}
 		if !kinds[r.Kind] {
@@ -324,7 +348,7 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 		}
 		names[r.Name] = i
 		needs := func(key, val string) {
-			if val == "" {
+			if val == "" && !li.blankedKey(i, key) {
 				bad("", "a %s route needs %s", r.Kind, key)
 			}
 		}
@@ -352,7 +376,7 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 			unused("query", r.Query != "")
 		case KindRedirect:
 			unused("template", r.Template != "")
-			if r.Query == "" && len(r.Redirects) == 0 {
+			if r.Query == "" && len(r.Redirects) == 0 && !li.blankedKey(i, "redirects") && !li.blankedKey(i, "query") {
 				bad("", "a redirect route needs query (columns source, target) or redirects")
 			}
 		}
