@@ -32,16 +32,16 @@ func (b *buildRun) feed(r *Route) bool {
 		return b.fail(r, r.Path, "", err)
 	}
 	for _, row := range rows {
-		p, err := link.fill(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
+		p, err := link.fillEscaped(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
 		if err != nil {
 			if !b.fail(r, r.Path, keyString(row[r.Key]), fmt.Errorf("link: %w", err)) {
 				return false
 			}
 			continue
 		}
-		// The link is made of row values: every one of their bytes is a
-		// path's, escaped (a ? or # in a slug too).
-		it := feedItem{Link: s.funcs.absurl(bake.EscapePath(p)), Title: text(row[r.Columns.Title])}
+		// The row's values are escaped whole (a ? or # in a slug too), the
+		// link pattern's own text is kept (a #fragment in it stays one).
+		it := feedItem{Link: s.funcs.absurl(p), Title: text(row[r.Columns.Title])}
 		if r.Date != "" {
 			it.Date, _ = asTime(row[r.Date])
 		}
@@ -343,11 +343,26 @@ func newSitemapCollector(exclude []string) (*sitemapCollector, error) {
 	return &sitemapCollector{f: f, w: bufio.NewWriterSize(f, 64<<10), exclude: exclude}, nil
 }
 
-func (c *sitemapCollector) add(p *bake.Page) {
-	for _, prefix := range c.exclude {
-		if strings.HasPrefix(p.Path, prefix) {
-			return
+// excluded reports whether a sitemap's exclude list leaves the page at
+// path out: an entry is a path prefix, but for one naming a folder's
+// index.html, which is that folder's page alone (/about/index.html is the
+// page /about/, not every page under it).
+func excluded(exclude []string, path string) bool {
+	for _, e := range exclude {
+		if strings.HasSuffix(e, "/index.html") {
+			if path == pagePath(e) {
+				return true
+			}
+		} else if strings.HasPrefix(path, e) {
+			return true
 		}
+	}
+	return false
+}
+
+func (c *sitemapCollector) add(p *bake.Page) {
+	if excluded(c.exclude, p.Path) {
+		return
 	}
 	var lm int64
 	if !p.LastMod.IsZero() {

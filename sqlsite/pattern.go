@@ -3,6 +3,7 @@ package sqlsite
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,16 @@ func (p *pattern) vars() []string {
 // fill builds a path, taking each placeholder's value from get. A value
 // that is empty, NULL, or would add or remove a path segment is an error.
 func (p *pattern) fill(get func(name string) (any, bool)) (string, error) {
+	return p.fillWith(get, false)
+}
+
+// fillEscaped is fill with each value percent-escaped as a path segment
+// (the pattern's own text is left as it is): a URL rather than a path.
+func (p *pattern) fillEscaped(get func(name string) (any, bool)) (string, error) {
+	return p.fillWith(get, true)
+}
+
+func (p *pattern) fillWith(get func(name string) (any, bool), escape bool) (string, error) {
 	if len(p.parts) == 1 && p.parts[0].name == "" {
 		return p.src, nil
 	}
@@ -110,6 +121,9 @@ func (p *pattern) fill(get func(name string) (any, bool)) (string, error) {
 		s, err := segmentValue(v)
 		if err != nil {
 			return "", fmt.Errorf("path %s: column %s: %w", p.src, pt.name, err)
+		}
+		if escape {
+			s = url.PathEscape(s)
 		}
 		b.WriteString(s)
 	}

@@ -132,10 +132,8 @@ func (s *Site) sitemapItem(route, typ, redirect, path string, lastmod int64, has
 	}
 	for _, sr := range s.cfg.Routes {
 		if sr.Kind == KindSitemap {
-			for _, prefix := range sr.Exclude {
-				if strings.HasPrefix(path, prefix) {
-					return sitemapItem{}
-				}
+			if excluded(sr.Exclude, path) {
+				return sitemapItem{}
 			}
 			break
 		}
