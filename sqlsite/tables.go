@@ -8,9 +8,10 @@ import (
 // Which tables a query reads: what a page's deps say it depends on. A
 // table missing here is a change an incremental build misses, so the
 // scan errs on the side of more: every name in a FROM list (each item
-// after FROM or a comma, at the clause's own parenthesis depth) or after
-// JOIN, table-valued functions included, but for the names of common
-// table expressions that do not read themselves.
+// after FROM or a comma, at the clause's own parenthesis depth, and the
+// first name inside a parenthesised join) or after JOIN, table-valued
+// functions included, but for references to common table expressions
+// within their scope.
 
 // sqlToken is one token of a query: a word (name or keyword, lowercased
 // in low), a quoted name, or one punctuation byte.
@@ -18,11 +19,22 @@ type sqlToken struct {
 	text   string // as written, quotes removed from a quoted name
 	low    string // lowercased word; "" for other tokens
 	quoted bool
-	at     int // byte offset in the query
 }
 
-// sqlTokens splits query into tokens, skipping spaces, comments, string
-// literals and numbers.
+// is reports whether t is the punctuation s (not a quoted name "(").
+func (t sqlToken) is(s string) bool { return !t.quoted && t.text == s }
+
+func isWordStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+func isWordByte(c byte) bool {
+	return isWordStart(c) || c == '$' || c == '.' || c >= '0' && c <= '9'
+}
+
+// sqlTokens splits query into tokens, skipping spaces, comments (nested
+// /* */ as PostgreSQL allows), string literals (”, E” with backslash
+// escapes, $tag$…$tag$), numbers and parameters.
 func sqlTokens(q string) []sqlToken {
 	var out []sqlToken
 	for i := 0; i < len(q); {
@@ -35,43 +47,70 @@ func sqlTokens(q string) []sqlToken {
 				i++
 			}
 		case c == '/' && i+1 < len(q) && q[i+1] == '*':
-			end := strings.Index(q[i+2:], "*/")
-			if end < 0 {
-				return out
-			}
-			i += end + 4
-		case c == '\'':
-			i++
+			depth := 0
 			for i < len(q) {
-				if q[i] == '\'' {
-					if i+1 < len(q) && q[i+1] == '\'' {
-						i += 2
+				if strings.HasPrefix(q[i:], "/*") {
+					depth++
+					i += 2
+				} else if strings.HasPrefix(q[i:], "*/") {
+					depth--
+					i += 2
+					if depth == 0 {
+						break
+					}
+				} else {
+					i++
+				}
+			}
+		case c == '\'':
+			i = skipString(q, i+1, false)
+		case c == '$':
+			if tag, ok := dollarTag(q[i:]); ok {
+				end := strings.Index(q[i+len(tag):], tag)
+				if end < 0 {
+					return out
+				}
+				i += 2*len(tag) + end
+				break
+			}
+			i++ // $1: a parameter
+			for i < len(q) && q[i] >= '0' && q[i] <= '9' {
+				i++
+			}
+		case c == '"' || c == '`' || c == '[' && bracketName(out):
+			closing := map[byte]byte{'"': '"', '`': '`', '[': ']'}[c]
+			var name strings.Builder
+			j := i + 1
+			for ; j < len(q); j++ {
+				if q[j] == closing {
+					if closing != ']' && j+1 < len(q) && q[j+1] == closing { // "" inside ""
+						name.WriteByte(closing)
+						j++
 						continue
 					}
 					break
 				}
-				i++
+				name.WriteByte(q[j])
 			}
-			i++
-		case c == '"' || c == '`' || c == '[':
-			closing := map[byte]byte{'"': '"', '`': '`', '[': ']'}[c]
-			end := strings.IndexByte(q[i+1:], closing)
-			if end < 0 {
-				return out
-			}
-			out = append(out, sqlToken{text: q[i+1 : i+1+end], quoted: true, at: i})
-			i += end + 2
-		case c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80:
+			out = append(out, sqlToken{text: name.String(), quoted: true})
+			i = j + 1
+		case isWordStart(c):
 			j := i
-			for j < len(q) && (q[j] == '_' || q[j] == '$' || q[j] == '.' || q[j] >= 'a' && q[j] <= 'z' || q[j] >= 'A' && q[j] <= 'Z' || q[j] >= '0' && q[j] <= '9' || q[j] >= 0x80) {
+			for j < len(q) && isWordByte(q[j]) {
 				j++
 			}
-			out = append(out, sqlToken{text: q[i:j], low: strings.ToLower(q[i:j]), at: i})
+			if j-i == 1 && (c == 'e' || c == 'E') && j < len(q) && q[j] == '\'' {
+				i = skipString(q, j+1, true) // E'…'
+				break
+			}
+			out = append(out, sqlToken{text: q[i:j], low: strings.ToLower(q[i:j])})
 			i = j
 		case c >= '0' && c <= '9':
 			for i < len(q) && (q[i] == '.' || q[i] >= '0' && q[i] <= '9' || q[i] >= 'a' && q[i] <= 'z' || q[i] >= 'A' && q[i] <= 'Z') {
 				i++
 			}
+		case c == ':' && i+1 < len(q) && q[i+1] == ':':
+			i += 2 // a PostgreSQL cast
 		case c == ':' || c == '@' || c == '?':
 			// A parameter: :name, @name, ?NNN.
 			i++
@@ -79,11 +118,55 @@ func sqlTokens(q string) []sqlToken {
 				i++
 			}
 		default:
-			out = append(out, sqlToken{text: q[i : i+1], at: i})
+			out = append(out, sqlToken{text: q[i : i+1]})
 			i++
 		}
 	}
 	return out
+}
+
+// skipString returns the index after the string literal whose text starts
+// at i (after its opening quote); ” is a quote, and with backslash, \x
+// escapes any byte.
+func skipString(q string, i int, backslash bool) int {
+	for i < len(q) {
+		switch {
+		case backslash && q[i] == '\\':
+			i += 2
+		case q[i] == '\'' && i+1 < len(q) && q[i+1] == '\'':
+			i += 2
+		case q[i] == '\'':
+			return i + 1
+		default:
+			i++
+		}
+	}
+	return i
+}
+
+// dollarTag returns the $tag$ or $$ that opens a dollar-quoted string at
+// the start of s.
+func dollarTag(s string) (string, bool) {
+	for j := 1; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '$':
+			return s[:j+1], true
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 1 && c >= '0' && c <= '9':
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// bracketName reports whether a [ after the tokens so far opens a quoted
+// name (SQLite's [name]) rather than an array subscript or constructor.
+func bracketName(before []sqlToken) bool {
+	if len(before) == 0 {
+		return false
+	}
+	t := before[len(before)-1]
+	return t.low == "from" || t.low == "join" || t.is(",") || t.is(".") || t.is("(")
 }
 
 // fromEnds are the words that end a FROM clause at its depth.
@@ -94,34 +177,35 @@ var fromEnds = map[string]bool{"where": true, "group": true, "order": true, "lim
 // notTables are words that may follow FROM or JOIN without being a table.
 var notTables = map[string]bool{"lateral": true, "only": true, "select": true, "with": true, "values": true}
 
-// tableRefs returns the names read after FROM, a FROM list's commas and
-// JOIN, in query order, each with its token.
-func tableRefs(toks []sqlToken) []sqlToken {
+// tableRefs returns the indexes of the names read after FROM, a FROM
+// list's commas and JOIN, in query order.
+func tableRefs(toks []sqlToken) []int {
 	type level struct{ inFrom, expect bool }
 	stack := []level{{}}
-	var out []sqlToken
-	for _, t := range toks {
+	var out []int
+	for k, t := range toks {
 		l := &stack[len(stack)-1]
 		switch {
-		case t.text == "(":
-			l.expect = false // a subquery or a function's arguments: scanned inside
-			stack = append(stack, level{})
-		case t.text == ")":
+		case t.is("("):
+			// A subquery, a function's arguments or a parenthesised join,
+			// which starts with a table.
+			expect := l.expect
+			l.expect = false
+			stack = append(stack, level{inFrom: expect, expect: expect})
+		case t.is(")"):
 			if len(stack) > 1 {
 				stack = stack[:len(stack)-1]
 			}
-		case t.text == "," && l.inFrom:
+		case t.is(",") && l.inFrom:
 			l.expect = true
-		case t.low == "from":
-			l.inFrom, l.expect = true, true
-		case t.low == "join":
+		case t.low == "from" || t.low == "join":
 			l.inFrom, l.expect = true, true
 		case t.low == "on" || t.low == "using":
 			l.expect = false
-		case fromEnds[t.low] && !t.quoted:
+		case fromEnds[t.low]:
 			l.inFrom, l.expect = false, false
 		case l.expect && (t.quoted || t.low != "" && !notTables[t.low]):
-			out = append(out, t)
+			out = append(out, k)
 			l.expect = false
 		case l.expect && t.low == "":
 			l.expect = false
@@ -134,44 +218,33 @@ func tableRefs(toks []sqlToken) []sqlToken {
 // query order.
 func tables(query string) []string {
 	toks := sqlTokens(query)
-	// CTE names that read a table of that name (not under RECURSIVE,
-	// where the name in its body is the CTE itself).
-	selfReading := map[string]bool{}
-	ctes := map[string]bool{}
-	for _, c := range cteDefs(toks) {
-		name := strings.ToLower(c.name)
-		ctes[name] = true
-		if c.recursive {
-			continue
-		}
-		for _, r := range tableRefs(toks[c.body[0]:c.body[1]]) {
-			if strings.EqualFold(r.text, c.name) {
-				selfReading[name] = true
-			}
-		}
-	}
+	ctes := cteDefs(toks)
 	var out []string
-	for _, r := range tableRefs(toks) {
-		name := strings.ToLower(r.text)
-		if r.text == "" || ctes[name] && !selfReading[name] {
+	for _, k := range tableRefs(toks) {
+		name := toks[k].text
+		if name == "" || slices.ContainsFunc(ctes, func(c cteDef) bool {
+			return c.scope[0] <= k && k < c.scope[1] && strings.EqualFold(c.name, name)
+		}) {
 			continue
 		}
-		if !slices.Contains(out, r.text) {
-			out = append(out, r.text)
+		if !slices.Contains(out, name) {
+			out = append(out, name)
 		}
 	}
 	return out
 }
 
-// cteDef is a common table expression: its name and the token range of
-// its body, inside its parentheses.
+// cteDef is a common table expression: its name and the tokens where that
+// name means it, rather than a table: after its own body to the end of
+// the statement its WITH belongs to, and its body too under WITH
+// RECURSIVE. (An earlier CTE's body, and a non-recursive CTE's own, name
+// tables, as PostgreSQL reads them.)
 type cteDef struct {
-	name      string
-	body      [2]int
-	recursive bool // under WITH RECURSIVE: a reference to name in body is to itself
+	name  string
+	scope [2]int
 }
 
-// cteDefs finds WITH [RECURSIVE] name [(columns)] AS [NOT [MATERIALIZED]] (body)
+// cteDefs finds WITH [RECURSIVE] name [(columns)] AS [NOT] [MATERIALIZED] (body)
 // and each ", name AS (body)" after it, at any depth.
 func cteDefs(toks []sqlToken) []cteDef {
 	var out []cteDef
@@ -179,6 +252,7 @@ func cteDefs(toks []sqlToken) []cteDef {
 		if toks[i].low != "with" {
 			continue
 		}
+		end := statementEnd(toks, i)
 		j := i + 1
 		recursive := j < len(toks) && toks[j].low == "recursive"
 		if recursive {
@@ -187,7 +261,7 @@ func cteDefs(toks []sqlToken) []cteDef {
 		for j < len(toks) && (toks[j].low != "" || toks[j].quoted) {
 			name := toks[j].text
 			j++
-			if j < len(toks) && toks[j].text == "(" { // column names
+			if j < len(toks) && toks[j].is("(") { // column names
 				j = closeParen(toks, j) + 1
 			}
 			if j >= len(toks) || toks[j].low != "as" {
@@ -197,20 +271,41 @@ func cteDefs(toks []sqlToken) []cteDef {
 			for j < len(toks) && (toks[j].low == "not" || toks[j].low == "materialized") {
 				j++
 			}
-			if j >= len(toks) || toks[j].text != "(" {
+			if j >= len(toks) || !toks[j].is("(") {
 				break
 			}
-			end := closeParen(toks, j)
-			out = append(out, cteDef{name: name, body: [2]int{j + 1, end}, recursive: recursive})
-			j = end + 1
-			if j >= len(toks) || toks[j].text != "," {
+			bodyEnd := closeParen(toks, j)
+			start := bodyEnd + 1
+			if recursive {
+				start = i
+			}
+			out = append(out, cteDef{name: name, scope: [2]int{start, end}})
+			j = bodyEnd + 1
+			if j >= len(toks) || !toks[j].is(",") {
 				break
 			}
 			j++
 		}
-		i = j - 1
 	}
 	return out
+}
+
+// statementEnd returns the index of the ")" that closes the parenthesis
+// the token at i is in, or len(toks) at the top level.
+func statementEnd(toks []sqlToken, i int) int {
+	depth := 0
+	for k := i; k < len(toks); k++ {
+		switch {
+		case toks[k].is("("):
+			depth++
+		case toks[k].is(")"):
+			if depth == 0 {
+				return k
+			}
+			depth--
+		}
+	}
+	return len(toks)
 }
 
 // closeParen returns the index of the ")" matching the "(" at open, or
@@ -218,10 +313,10 @@ func cteDefs(toks []sqlToken) []cteDef {
 func closeParen(toks []sqlToken, open int) int {
 	depth := 0
 	for k := open; k < len(toks); k++ {
-		switch toks[k].text {
-		case "(":
+		switch {
+		case toks[k].is("("):
 			depth++
-		case ")":
+		case toks[k].is(")"):
 			depth--
 			if depth == 0 {
 				return k

@@ -32,6 +32,22 @@ func TestTables(t *testing.T) {
 		{"SELECT * FROM a, LATERAL (SELECT * FROM b) l", []string{"a", "b"}},
 		{"SELECT * FROM s.items", []string{"s.items"}},
 		{`SELECT * FROM ""`, nil},
+		// Strings and comments of PostgreSQL.
+		{`SELECT * FROM posts WHERE title <> E'it\'s' AND id IN (SELECT post_id FROM tags)`, []string{"posts", "tags"}},
+		{"SELECT $$it's$$ AS x, p.* FROM posts p JOIN tags t ON t.id = p.tag_id", []string{"posts", "tags"}},
+		{"SELECT $$--$$ AS sep, * FROM posts", []string{"posts"}},
+		{"SELECT $fn$ FROM x $fn$ AS body, $1::int FROM posts", []string{"posts"}},
+		{"SELECT ARRAY['a]'] AS a FROM posts, tags", []string{"posts", "tags"}},
+		{"SELECT x[1] FROM posts /* /* nested */ it's */ JOIN tags ON true", []string{"posts", "tags"}},
+		// A CTE's name means it only within its scope.
+		{"SELECT count(*) FROM posts WHERE id IN (WITH posts AS (SELECT 1 AS id) SELECT id FROM posts)", []string{"posts"}},
+		{"WITH base AS (SELECT * FROM posts WHERE published), posts AS (SELECT * FROM base) SELECT * FROM posts", []string{"posts"}},
+		// Parenthesised joins.
+		{"SELECT * FROM a LEFT JOIN (b JOIN c ON b.id = c.id) ON a.id = b.id", []string{"a", "b", "c"}},
+		{"SELECT * FROM (posts JOIN authors ON posts.author = authors.id)", []string{"posts", "authors"}},
+		// A quoted "(" is no parenthesis.
+		{`SELECT * FROM (SELECT replace(title, "(", "") AS t FROM posts) p, tags`, []string{"posts", "tags"}},
+		{`SELECT * FROM "a""b"`, []string{`a"b`}},
 		{"WITH t AS NOT MATERIALIZED (SELECT * FROM votes) SELECT * FROM t JOIN counties ON true", []string{"votes", "counties"}},
 		{"SELECT a, (SELECT COUNT(*) FROM b) AS n FROM c", []string{"b", "c"}},
 	}
