@@ -17,18 +17,8 @@ import (
 // TestLiveMatchesBuild renders every path of a built site through the live
 // handler (bake serve --live) and expects the same bytes and content type.
 func TestLiveMatchesBuild(t *testing.T) {
-	dir, _ := extract(t, "testdata/sites/blog.txtar")
-	// A static page at a folder's path: the page /about/.
-	if err := os.MkdirAll(filepath.Join(dir, "static", "about"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "static", "about", "index.html"), []byte("<p>about</p>\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	db := openDB(t, sqlsite.SQLite, dir)
-	if _, err := buildSite(t, sqlsite.SQLite, dir, db); err != nil {
-		t.Fatal(err)
-	}
+	// With a static page at a folder's path: the page /about/.
+	dir, db := blogWithStaticAbout(t)
 	out := filepath.Join(dir, "_site")
 	m, err := bake.ReadManifest(strings.NewReader(strings.Join(manifest(t, out), "\n")))
 	if err != nil {
