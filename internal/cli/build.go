@@ -174,6 +174,15 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	var estimate int64
 	if show {
 		estimate = previousPages(ctx, out)
+		if estimate == 0 && isTerminal(g.stdio.Err) {
+			// A first build: a bar needs a total, guessed from the routes'
+			// row counts (a query each; only worth it on a terminal).
+			if n, err := site.site.EstimatePages(ctx); err == nil {
+				estimate = n
+			} else {
+				log.Debug("no estimate for the progress bar", "err", err)
+			}
+		}
 	}
 	stopProgress := startProgress(ctx, g.stdio.Err, log, show,
 		progressSpec{verb: "building", unit: "pages", total: estimate, estimate: true, count: progress.Pages.Load, phase: func() string {

@@ -47,6 +47,10 @@ func (s progressSpec) label(n, total int64) string {
 	return fmt.Sprintf("%s %d of %d %s", s.doing(), n, total, s.unit)
 }
 
+// barTerminal reports whether progress is drawn as a bar on w (a
+// variable, so that tests can draw on a buffer).
+var barTerminal = isTerminal
+
 // startProgress shows a progress bar on a terminal, or logs a line every
 // few seconds otherwise; the returned function stops it.
 func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool, spec progressSpec) func() {
@@ -55,7 +59,7 @@ func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool
 	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
-	if isTerminal(w) {
+	if barTerminal(w) {
 		pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithRefreshRate(150*time.Millisecond))
 		var style mpb.BarFillerBuilder = mpb.BarStyle()
 		if spec.total == 0 {
@@ -73,8 +77,10 @@ func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool
 			for {
 				select {
 				case <-done:
-					bar.IncrInt64(spec.count() - last)
-					bar.SetTotal(-1, true)
+					// Abort, not SetTotal(-1, true): a bar stopped short of its
+					// total (a build with problems, a failed publish) never
+					// completes that way, and Wait would wait for ever.
+					bar.Abort(true)
 					pb.Wait()
 					return
 				case <-t.C:

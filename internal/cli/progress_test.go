@@ -1,6 +1,13 @@
 package cli
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+)
 
 func TestProgressDoing(t *testing.T) {
 	for _, c := range []struct {
@@ -45,6 +52,27 @@ func TestProgressLabel(t *testing.T) {
 	} {
 		if got := c.spec.label(c.n, c.total); got != c.want {
 			t.Errorf("label(%d, %d) = %q, want %q", c.n, c.total, got, c.want)
+		}
+	}
+}
+
+// TestProgressBarStopsShort: a bar stopped before its count reaches its
+// total (a build with problems, a failed publish) returns at once; it used
+// to wait for ever for the bar to complete.
+func TestProgressBarStopsShort(t *testing.T) {
+	defer func(f func(io.Writer) bool) { barTerminal = f }(barTerminal)
+	barTerminal = func(io.Writer) bool { return true }
+	for _, total := range []int64{0, 100} {
+		var out bytes.Buffer
+		stop := startProgress(context.Background(), &out, slog.New(slog.DiscardHandler), true,
+			progressSpec{verb: "building", unit: "pages", total: total, estimate: true, count: func() int64 { return 5 }})
+		time.Sleep(250 * time.Millisecond)
+		done := make(chan struct{})
+		go func() { stop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("total %d: stop did not return", total)
 		}
 	}
 }

@@ -1,0 +1,36 @@
+package sqlsite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/bakehq/bake/sqlsite"
+)
+
+// TestEstimatePages: the progress bar's guess of a first build is near the
+// pages the build makes.
+func TestEstimatePages(t *testing.T) {
+	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	db := openDB(t, sqlsite.SQLite, dir)
+	if _, err := buildSite(t, sqlsite.SQLite, dir, db); err != nil {
+		t.Fatal(err)
+	}
+	pages := len(manifest(t, filepath.Join(dir, "_site"))) - 1 // the header line
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := site.EstimatePages(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < int64(pages)/2 || n > 2*int64(pages) {
+		t.Errorf("estimate %d pages, the build made %d", n, pages)
+	}
+	t.Logf("estimate %d, built %d", n, pages)
+}
