@@ -40,7 +40,9 @@ type queryAnalysis struct {
 
 func analyze(r *Route) queryAnalysis {
 	q := stripComments(r.Query)
-	a := queryAnalysis{tables: tables(q), all: words(q), rowLocal: rowLocal(q), limited: rowLocalLimited(q), order: queryOrder(q)}
+	// tables reads comments and strings itself (stripComments knows
+	// neither nested comments nor PostgreSQL's E'' and $$ strings).
+	a := queryAnalysis{tables: tables(r.Query), all: words(q), rowLocal: rowLocal(q), limited: rowLocalLimited(q), order: queryOrder(q)}
 	a.layout = map[string]bool{}
 	sel, rest, ok := splitSelect(q)
 	if !ok || positional(a.order) || positional(r.OrderBy) {

@@ -132,9 +132,11 @@ func (d *db) placeholder(n int) string {
 	return "?"
 }
 
-// clean strips whitespace and a trailing semicolon so a query can be wrapped.
+// clean strips whitespace and a trailing semicolon so a query can be
+// wrapped, and ends it with a newline, which ends a -- comment on its last
+// line (the wrapping ") AS q" would be inside it).
 func clean(query string) string {
-	return strings.TrimRight(strings.TrimSpace(query), "; \t\n")
+	return strings.TrimRight(strings.TrimSpace(query), "; \t\n") + "\n"
 }
 
 // rowScanner reads rows into Row maps.

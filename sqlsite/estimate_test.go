@@ -34,3 +34,20 @@ func TestEstimatePages(t *testing.T) {
 	}
 	t.Logf("estimate %d, built %d", n, pages)
 }
+
+// TestQueryEndingInComment: a route query may end in a -- comment; bake
+// wraps queries (counts, columns, pages) on lines of their own.
+func TestQueryEndingInComment(t *testing.T) {
+	dir, db := blogWithRoutes(t, "[[route]]\nname = \"c\"\nkind = \"detail\"\npath = \"/c/{slug}/\"\nquery = \"\"\"\nSELECT id, slug, title, tag, body, published_at FROM posts WHERE published\n-- published only\"\"\"\ntemplate = \"404.html\"\n\n")
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := site.EstimatePages(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -32,10 +32,12 @@ func isWordByte(c byte) bool {
 	return isWordStart(c) || c == '$' || c == '.' || c >= '0' && c <= '9'
 }
 
-// sqlTokens splits query into tokens, skipping spaces, comments (nested
-// /* */ as PostgreSQL allows), string literals (”, E” with backslash
-// escapes, $tag$…$tag$), numbers and parameters.
-func sqlTokens(q string) []sqlToken {
+// sqlTokens splits query into tokens, skipping spaces, comments, string
+// literals, numbers and parameters, as SQLite reads them (brackets quote a
+// name, comments do not nest) or as PostgreSQL does (brackets are array
+// subscripts; comments nest; E-strings have backslash escapes; $tag$ quotes
+// a string up to the next $tag$).
+func sqlTokens(q string, postgres bool) []sqlToken {
 	var out []sqlToken
 	for i := 0; i < len(q); {
 		c := q[i]
@@ -46,6 +48,12 @@ func sqlTokens(q string) []sqlToken {
 			for i < len(q) && q[i] != '\n' {
 				i++
 			}
+		case c == '/' && i+1 < len(q) && q[i+1] == '*' && !postgres:
+			end := strings.Index(q[i+2:], "*/")
+			if end < 0 {
+				return out
+			}
+			i += end + 4
 		case c == '/' && i+1 < len(q) && q[i+1] == '*':
 			depth := 0
 			for i < len(q) {
@@ -64,7 +72,7 @@ func sqlTokens(q string) []sqlToken {
 			}
 		case c == '\'':
 			i = skipString(q, i+1, false)
-		case c == '$':
+		case c == '$' && postgres:
 			if tag, ok := dollarTag(q[i:]); ok {
 				end := strings.Index(q[i+len(tag):], tag)
 				if end < 0 {
@@ -77,7 +85,7 @@ func sqlTokens(q string) []sqlToken {
 			for i < len(q) && q[i] >= '0' && q[i] <= '9' {
 				i++
 			}
-		case c == '"' || c == '`' || c == '[' && bracketName(out):
+		case c == '"' || c == '`' || c == '[' && !postgres:
 			closing := map[byte]byte{'"': '"', '`': '`', '[': ']'}[c]
 			var name strings.Builder
 			j := i + 1
@@ -99,7 +107,7 @@ func sqlTokens(q string) []sqlToken {
 			for j < len(q) && isWordByte(q[j]) {
 				j++
 			}
-			if j-i == 1 && (c == 'e' || c == 'E') && j < len(q) && q[j] == '\'' {
+			if postgres && j-i == 1 && (c == 'e' || c == 'E') && j < len(q) && q[j] == '\'' {
 				i = skipString(q, j+1, true) // E'…'
 				break
 			}
@@ -122,11 +130,38 @@ func sqlTokens(q string) []sqlToken {
 			i++
 		}
 	}
+	return qualify(out)
+}
+
+// qualify joins the parts of qualified names written with quotes
+// ("public"."posts", main."posts", [main].[posts]) into one name token, as
+// a word main.posts is: the part after the last dot is the table.
+func qualify(toks []sqlToken) []sqlToken {
+	name := func(t sqlToken) bool { return t.quoted || t.low != "" }
+	var out []sqlToken
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		for name(t) {
+			switch {
+			case i+2 < len(toks) && toks[i+1].is(".") && name(toks[i+2]):
+				i += 2
+			case strings.HasSuffix(t.text, ".") && !t.quoted && i+1 < len(toks) && toks[i+1].quoted:
+				i++
+			default:
+				goto done
+			}
+			next := toks[i]
+			joined := strings.TrimSuffix(t.text, ".") + "." + next.text
+			t = sqlToken{text: joined, low: strings.ToLower(joined), quoted: t.quoted || next.quoted}
+		}
+	done:
+		out = append(out, t)
+	}
 	return out
 }
 
 // skipString returns the index after the string literal whose text starts
-// at i (after its opening quote); ” is a quote, and with backslash, \x
+// at i (after its opening quote); two quotes are one, and with backslash, \x
 // escapes any byte.
 func skipString(q string, i int, backslash bool) int {
 	for i < len(q) {
@@ -157,16 +192,6 @@ func dollarTag(s string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// bracketName reports whether a [ after the tokens so far opens a quoted
-// name (SQLite's [name]) rather than an array subscript or constructor.
-func bracketName(before []sqlToken) bool {
-	if len(before) == 0 {
-		return false
-	}
-	t := before[len(before)-1]
-	return t.low == "from" || t.low == "join" || t.is(",") || t.is(".") || t.is("(")
 }
 
 // fromEnds are the words that end a FROM clause at its depth.
@@ -215,20 +240,28 @@ func tableRefs(toks []sqlToken) []int {
 }
 
 // tables returns every table a query reads (see above), each once, in
-// query order.
+// query order: read as SQLite and as PostgreSQL would, for the query does
+// not say which it is for. A qualified name (main.posts) also gives its
+// table's own name (posts), which is what change capture records.
 func tables(query string) []string {
-	toks := sqlTokens(query)
-	ctes := cteDefs(toks)
 	var out []string
-	for _, k := range tableRefs(toks) {
-		name := toks[k].text
-		if name == "" || slices.ContainsFunc(ctes, func(c cteDef) bool {
-			return c.scope[0] <= k && k < c.scope[1] && strings.EqualFold(c.name, name)
-		}) {
-			continue
-		}
-		if !slices.Contains(out, name) {
+	add := func(name string) {
+		if name != "" && !slices.Contains(out, name) {
 			out = append(out, name)
+		}
+	}
+	for _, postgres := range []bool{false, true} {
+		toks := sqlTokens(query, postgres)
+		ctes := cteDefs(toks)
+		for _, k := range tableRefs(toks) {
+			ref := toks[k]
+			if slices.ContainsFunc(ctes, func(c cteDef) bool { return c.scope[0] <= k && k < c.scope[1] && c.names(ref) }) {
+				continue
+			}
+			add(ref.text)
+			if i := strings.LastIndexByte(ref.text, '.'); i >= 0 {
+				add(ref.text[i+1:])
+			}
 		}
 	}
 	return out
@@ -240,8 +273,17 @@ func tables(query string) []string {
 // RECURSIVE. (An earlier CTE's body, and a non-recursive CTE's own, name
 // tables, as PostgreSQL reads them.)
 type cteDef struct {
-	name  string
+	name  sqlToken
 	scope [2]int
+}
+
+// names reports whether ref names the CTE: the same name, in any case
+// unless either is quoted (PostgreSQL's "Posts" is not posts).
+func (c cteDef) names(ref sqlToken) bool {
+	if c.name.quoted || ref.quoted {
+		return c.name.text == ref.text
+	}
+	return c.name.low == ref.low
 }
 
 // cteDefs finds WITH [RECURSIVE] name [(columns)] AS [NOT] [MATERIALIZED] (body)
@@ -259,7 +301,7 @@ func cteDefs(toks []sqlToken) []cteDef {
 			j++
 		}
 		for j < len(toks) && (toks[j].low != "" || toks[j].quoted) {
-			name := toks[j].text
+			name := toks[j]
 			j++
 			if j < len(toks) && toks[j].is("(") { // column names
 				j = closeParen(toks, j) + 1

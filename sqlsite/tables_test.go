@@ -30,13 +30,15 @@ func TestTables(t *testing.T) {
 		{"SELECT * FROM a LEFT OUTER JOIN b USING (id) NATURAL JOIN [c d] WHERE x IN (SELECT id FROM e)", []string{"a", "b", "c d", "e"}},
 		{"SELECT * FROM items ORDER BY a, b LIMIT 10, 20", []string{"items"}},
 		{"SELECT * FROM a, LATERAL (SELECT * FROM b) l", []string{"a", "b"}},
-		{"SELECT * FROM s.items", []string{"s.items"}},
+		{"SELECT * FROM s.items", []string{"s.items", "items"}},
 		{`SELECT * FROM ""`, nil},
 		// Strings and comments of PostgreSQL.
 		{`SELECT * FROM posts WHERE title <> E'it\'s' AND id IN (SELECT post_id FROM tags)`, []string{"posts", "tags"}},
 		{"SELECT $$it's$$ AS x, p.* FROM posts p JOIN tags t ON t.id = p.tag_id", []string{"posts", "tags"}},
 		{"SELECT $$--$$ AS sep, * FROM posts", []string{"posts"}},
-		{"SELECT $fn$ FROM x $fn$ AS body, $1::int FROM posts", []string{"posts"}},
+		// (Read as SQLite, where $fn$ is no string, it also names x: an extra
+		// dep costs a re-render at most, a missing one a stale page.)
+		{"SELECT $fn$ FROM x $fn$ AS body, $1::int FROM posts", []string{"x", "posts"}},
 		{"SELECT ARRAY['a]'] AS a FROM posts, tags", []string{"posts", "tags"}},
 		{"SELECT x[1] FROM posts /* /* nested */ it's */ JOIN tags ON true", []string{"posts", "tags"}},
 		// A CTE's name means it only within its scope.
@@ -48,6 +50,16 @@ func TestTables(t *testing.T) {
 		// A quoted "(" is no parenthesis.
 		{`SELECT * FROM (SELECT replace(title, "(", "") AS t FROM posts) p, tags`, []string{"posts", "tags"}},
 		{`SELECT * FROM "a""b"`, []string{`a"b`}},
+		// SQLite's comments do not nest, PostgreSQL's do: both readings count.
+		{"SELECT * FROM posts /* see /blog/* pages */ JOIN tags ON true", []string{"posts", "tags"}},
+		{"SELECT [Author's Name] FROM posts JOIN tags ON true", []string{"posts", "tags"}},
+		{"SELECT p.[Author's Name] FROM posts p JOIN tags ON true", []string{"posts", "tags"}},
+		// Qualified names, quoted or not.
+		{`SELECT * FROM "public"."posts"`, []string{"public.posts", "posts"}},
+		{`SELECT * FROM main."posts", [main].[tags]`, []string{"main.posts", "posts", "main.tags", "tags"}},
+		// A quoted CTE name is not the unquoted table of another case.
+		{`WITH "Posts" AS (SELECT 1) SELECT * FROM posts`, []string{"posts"}},
+		{`WITH p AS (SELECT 1) SELECT * FROM P`, nil},
 		{"WITH t AS NOT MATERIALIZED (SELECT * FROM votes) SELECT * FROM t JOIN counties ON true", []string{"votes", "counties"}},
 		{"SELECT a, (SELECT COUNT(*) FROM b) AS n FROM c", []string{"b", "c"}},
 	}
