@@ -130,6 +130,13 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 		pages = reloader.Inject(pages)
 	}
 	mux.Handle("/", pages)
+	// The watcher takes its first look before the server answers: an edit
+	// made once a page is served is a change, whatever the timing.
+	var w *watcher
+	if !f.noBuild {
+		w = newWatcher(ctx, g.dir, cfg, log)
+		defer w.close()
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w; choose another with --addr HOST:PORT", err)
@@ -139,9 +146,7 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
-	if !f.noBuild {
-		w := newWatcher(ctx, g.dir, cfg, log)
-		defer w.close()
+	if w != nil {
 		t := time.NewTicker(f.poll)
 		defer t.Stop()
 	loop:
