@@ -3,7 +3,6 @@ package sqlsite
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // EstimatePages guesses how many pages a full build makes, for a progress
@@ -20,26 +19,22 @@ func (s *Site) EstimatePages(ctx context.Context) (int64, error) {
 			n++
 			continue
 		}
-		q := "SELECT COUNT(*), 1 FROM (" + clean(r.Query) + ") AS q"
+		groups := "1"
 		if r.Kind == KindList && r.GroupBy != "" {
-			q = "SELECT COUNT(*), COUNT(DISTINCT " + quoteIdent(r.GroupBy) + ") FROM (" + clean(r.Query) + ") AS q"
+			groups = "COUNT(DISTINCT q." + r.GroupBy + ")" // named as the list's own queries name it
 		}
-		var rows, groups int64
-		if err := s.db.QueryRowContext(ctx, q).Scan(&rows, &groups); err != nil {
+		var rows, ngroups int64
+		q := "SELECT COUNT(*), " + groups + " FROM (" + clean(r.Query) + ") AS q"
+		if err := s.db.QueryRowContext(ctx, q).Scan(&rows, &ngroups); err != nil {
 			return 0, fmt.Errorf("estimate pages: route %s: %w", r.Name, err)
 		}
 		if r.Kind == KindDetail {
 			n += rows
 		} else if r.PerPage > 0 {
-			n += rows/int64(r.PerPage) + groups
+			n += rows/int64(r.PerPage) + ngroups
 		} else {
-			n += groups
+			n += ngroups
 		}
 	}
 	return n, nil
-}
-
-// quoteIdent quotes a column name for SQL ("" doubles a quote inside).
-func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }

@@ -248,9 +248,10 @@ func newLineIndex(data []byte) *lineIndex {
 	return li
 }
 
-// route returns the line of route i's header, or of key inside it when found.
+// route returns the line of route i's header, or of key inside it when found;
+// 0 on a nil index (a Config not read from a file).
 func (li *lineIndex) route(i int, key string) int {
-	if i >= len(li.routes) {
+	if li == nil || i >= len(li.routes) {
 		return 0
 	}
 	start := li.routes[i]
@@ -269,8 +270,11 @@ func (li *lineIndex) route(i int, key string) int {
 	return start
 }
 
-// key returns the line where a top-level key is set, or 0.
+// key returns the line where a top-level key is set, or 0 (on a nil index too).
 func (li *lineIndex) key(key string) int {
+	if li == nil {
+		return 0
+	}
 	re := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(key) + `\s*=`)
 	for n, l := range li.lines {
 		if re.Match(l) {

@@ -147,11 +147,7 @@ func (s *Site) checkQueries(ctx context.Context) error {
 	file := filepath.Join(s.dir, ConfigFile)
 	for name, q := range s.cfg.Queries {
 		if _, err := s.db.columns(ctx, q); err != nil {
-			line := 0
-			if s.cfg.lines != nil {
-				line = s.cfg.lines.key(name)
-			}
-			probs = append(probs, &bake.Error{File: file, Line: line, Err: fmt.Errorf("query %q: %w", name, err)})
+			probs = append(probs, &bake.Error{File: file, Line: s.cfg.lines.key(name), Err: fmt.Errorf("query %q: %w", name, err)})
 		}
 	}
 	for i := range s.cfg.Routes {
@@ -159,11 +155,7 @@ func (s *Site) checkQueries(ctx context.Context) error {
 		// badAt reports a problem at the line of key in the route (its
 		// header when the key is not found).
 		badAt := func(key, format string, args ...any) {
-			line := 0
-			if s.cfg.lines != nil {
-				line = s.cfg.lines.route(i, key)
-			}
-			probs = append(probs, &bake.Error{File: file, Line: line, Route: r.Name, Err: fmt.Errorf(format, args...)})
+			probs = append(probs, &bake.Error{File: file, Line: s.cfg.lines.route(i, key), Route: r.Name, Err: fmt.Errorf(format, args...)})
 		}
 		bad := func(format string, args ...any) { badAt("", format, args...) }
 		var cols []string
@@ -179,57 +171,50 @@ func (s *Site) checkQueries(ctx context.Context) error {
 				bad("cannot tell which table the query reads; set table = \"NAME\"")
 			}
 		}
-		has := func(what, col string) {
+		// has reports col, named by the route's key (on whose line) as
+		// what, when the query does not return it.
+		has := func(key, what, col string) {
 			if col != "" && r.Query != "" && !slices.Contains(cols, col) {
-				key, _, _ := strings.Cut(what, " ")
-				switch {
-				case strings.HasPrefix(key, "columns."):
-					key = strings.TrimPrefix(key, "columns.")
-				case key == "a":
-					key = "query"
-				case key == "query":
-					key = strings.Fields(what)[1] // query NAME parameter :p: NAME's line
-				}
 				badAt(key, "%s names column %q, which the query does not return (it returns %s)", what, col, strings.Join(cols, ", "))
 			}
 		}
 		switch r.Kind {
 		case KindDetail:
 			for _, v := range r.pattern.vars() {
-				has("path "+r.Path, v)
+				has("path", "path "+r.Path, v)
 			}
-			has("key", r.Key)
-			has("lastmod", r.LastMod)
+			has("key", "key", r.Key)
+			has("lastmod", "lastmod", r.LastMod)
 		case KindList:
-			has("group_by", r.GroupBy)
+			has("group_by", "group_by", r.GroupBy)
 		case KindArchive:
-			has("date", r.Date)
+			has("date", "date", r.Date)
 		case KindFeed:
 			for _, v := range r.pattern.vars() {
-				has("link "+r.Link, v)
+				has("link", "link "+r.Link, v)
 			}
 			if lp, err := parsePattern(r.Link); err != nil {
 				badAt("link", "link %q: %v", r.Link, err)
 			} else {
 				for _, v := range lp.vars() {
-					has("link "+r.Link, v)
+					has("link", "link "+r.Link, v)
 				}
 			}
-			has("date", r.Date)
-			has("columns.title", r.Columns.Title)
-			has("columns.summary", r.Columns.Summary)
-			has("columns.content", r.Columns.Content)
-			has("columns.author", r.Columns.Author)
+			has("date", "date", r.Date)
+			has("title", "columns.title", r.Columns.Title)
+			has("summary", "columns.summary", r.Columns.Summary)
+			has("content", "columns.content", r.Columns.Content)
+			has("author", "columns.author", r.Columns.Author)
 		case KindRedirect:
-			has("a redirect query", "source")
-			has("a redirect query", "target")
+			has("query", "a redirect query", "source")
+			has("query", "a redirect query", "target")
 		}
 		for qn, q := range r.Queries {
 			ps := params(q)
 			for _, p := range ps {
 				switch {
 				case r.Kind == KindDetail:
-					has("query "+qn+" parameter :"+p, p)
+					has(qn, "query "+qn+" parameter :"+p, p)
 				case r.Kind == KindList && r.GroupBy != "":
 					if p != r.GroupBy {
 						badAt(qn, "query %s: parameter :%s: a grouped list's queries can only use :%s", qn, p, r.GroupBy)

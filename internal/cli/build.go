@@ -380,24 +380,24 @@ func manyChanges(ctx context.Context, out string, changes []bake.Change) bool {
 	if n <= 2000 {
 		return false
 	}
+	pages, err := indexPages(ctx, out)
+	return err == nil && n*4 > pages // on an error, the update finds out why, and says so
+}
+
+// indexPages returns the number of pages in the index of the build in out.
+func indexPages(ctx context.Context, out string) (int, error) {
 	idx, err := output.OpenIndex(ctx, out)
 	if err != nil {
-		return false // the update finds out why, and says so
+		return 0, err
 	}
 	defer idx.Close()
-	pages, err := idx.Count(ctx)
-	return err == nil && n*4 > pages
+	return idx.Count(ctx)
 }
 
 // previousPages returns the pages of the build in out, the progress
 // bar's estimate of a new one; 0 when there is none.
 func previousPages(ctx context.Context, out string) int64 {
-	idx, err := output.OpenIndex(ctx, out)
-	if err != nil {
-		return 0
-	}
-	defer idx.Close()
-	n, err := idx.Count(ctx)
+	n, err := indexPages(ctx, out)
 	if err != nil {
 		return 0
 	}
