@@ -36,15 +36,7 @@ func benchDB(tb testing.TB, n int) (dir string, db *sql.DB) {
 func benchSite(b *testing.B, n int) *sqlsite.Site {
 	b.Helper()
 	dir, db := benchDB(b, n)
-	cfg, err := sqlsite.LoadConfig(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return site
+	return newSite(b, dir, db)
 }
 
 // BenchmarkRenderPage measures the render hot path: one page of the

@@ -17,14 +17,7 @@ func TestEstimatePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages := len(manifest(t, filepath.Join(dir, "_site"))) - 1 // the header line
-	cfg, err := sqlsite.LoadConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := newSite(t, dir, db)
 	n, err := site.EstimatePages(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -39,14 +32,7 @@ func TestEstimatePages(t *testing.T) {
 // wraps queries (counts, columns, pages) on lines of their own.
 func TestQueryEndingInComment(t *testing.T) {
 	dir, db := blogWithRoutes(t, "[[route]]\nname = \"c\"\nkind = \"detail\"\npath = \"/c/{slug}/\"\nquery = \"\"\"\nSELECT id, slug, title, tag, body, published_at FROM posts WHERE published\n-- published only\"\"\"\ntemplate = \"404.html\"\n\n")
-	cfg, err := sqlsite.LoadConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := newSite(t, dir, db)
 	if _, err := site.EstimatePages(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -26,11 +26,7 @@ func TestIndexHTMLRouteLive(t *testing.T) {
 			t.Fatalf("build: %v", err)
 		}
 	}
-	cfg, _ := sqlsite.LoadConfig(dir)
-	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := newSite(t, dir, db)
 	for _, p := range []string{"/about/", "/about/index.html", "/p/hello/", "/p/hello/index.html"} {
 		rec := httptest.NewRecorder()
 		site.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, bake.EscapePath(p), nil))
@@ -53,11 +49,7 @@ func TestIndexHTMLDetailUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	cfg, _ := sqlsite.LoadConfig(dir)
-	site, err := sqlsite.New(ctx, cfg, db, sqlsite.Options{Dir: dir, Dialect: sqlsite.SQLite})
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := newSite(t, dir, db)
 	rep, err := build.Update(ctx, site, []bake.Change{{Dep: bake.RowDep("posts", "1"), Op: bake.OpUpdate, Columns: []string{"title"}}}, build.Options{Output: out, Explain: true})
 	if err != nil {
 		if rep != nil {
@@ -88,11 +80,7 @@ func TestStaticIndexRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	cfg, _ := sqlsite.LoadConfig(dir)
-	site, err := sqlsite.New(ctx, cfg, db, sqlsite.Options{Dir: dir, Dialect: sqlsite.SQLite})
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := newSite(t, dir, db)
 	rep, err := build.Update(ctx, site, nil, build.Options{Output: out, Explain: true})
 	if err != nil {
 		t.Fatal(err)

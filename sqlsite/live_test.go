@@ -1,7 +1,6 @@
 package sqlsite_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/bakehq/bake"
-	"github.com/bakehq/bake/sqlsite"
 )
 
 // TestLiveMatchesBuild renders every path of a built site through the live
@@ -24,11 +22,7 @@ func TestLiveMatchesBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := sqlsite.LoadConfig(dir)
-	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := newSite(t, dir, db)
 	get := func(path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, bake.EscapePath(path), nil)

@@ -96,6 +96,21 @@ func tree(t *testing.T, dir string) *txtar.Archive {
 	return a
 }
 
+// newSite opens the site of dir on db (SQLite), failing the test on a
+// problem.
+func newSite(tb testing.TB, dir string, db *sql.DB) *sqlsite.Site {
+	tb.Helper()
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return site
+}
+
 func buildSite(t *testing.T, dialect, dir string, db *sql.DB) (*build.Report, error) {
 	t.Helper()
 	ctx := context.Background()

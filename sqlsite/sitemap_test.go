@@ -35,14 +35,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50003) 
 		"templates/item.html": `{{.Row.id}}`,
 	})
 	db := openDB(t, sqlsite.SQLite, dir)
-	cfg, err := sqlsite.LoadConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	site := newSite(t, dir, db)
 	maps := map[string]string{}
 	for p, err := range site.Pages(context.Background()) {
 		if err != nil {

@@ -351,19 +351,5 @@ func statementEnd(toks []sqlToken, i int) int {
 }
 
 // closeParen returns the index of the ")" matching the "(" at open, or
-// len(toks) when it is missing.
-func closeParen(toks []sqlToken, open int) int {
-	depth := 0
-	for k := open; k < len(toks); k++ {
-		switch {
-		case toks[k].is("("):
-			depth++
-		case toks[k].is(")"):
-			depth--
-			if depth == 0 {
-				return k
-			}
-		}
-	}
-	return len(toks)
-}
+// len(toks) when it is missing: the one that closes what follows open.
+func closeParen(toks []sqlToken, open int) int { return statementEnd(toks, open+1) }
