@@ -48,37 +48,17 @@ func sqlTokens(q string, postgres bool) []sqlToken {
 			for i < len(q) && q[i] != '\n' {
 				i++
 			}
-		case c == '/' && i+1 < len(q) && q[i+1] == '*' && !postgres:
-			end := strings.Index(q[i+2:], "*/")
-			if end < 0 {
-				return out
-			}
-			i += end + 4
 		case c == '/' && i+1 < len(q) && q[i+1] == '*':
-			depth := 0
-			for i < len(q) {
-				if strings.HasPrefix(q[i:], "/*") {
-					depth++
-					i += 2
-				} else if strings.HasPrefix(q[i:], "*/") {
-					depth--
-					i += 2
-					if depth == 0 {
-						break
-					}
-				} else {
-					i++
-				}
-			}
+			i = skipComment(q, i, postgres)
 		case c == '\'':
 			i = skipString(q, i+1, false)
 		case c == '$' && postgres:
 			if tag, ok := dollarTag(q[i:]); ok {
-				end := strings.Index(q[i+len(tag):], tag)
-				if end < 0 {
-					return out
+				if end := strings.Index(q[i+len(tag):], tag); end >= 0 {
+					i += 2*len(tag) + end
+				} else {
+					i = len(q) // unterminated: the rest is the string
 				}
-				i += 2*len(tag) + end
 				break
 			}
 			i++ // $1: a parameter
@@ -141,6 +121,7 @@ func qualify(toks []sqlToken) []sqlToken {
 	var out []sqlToken
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
+	parts:
 		for name(t) {
 			switch {
 			case i+2 < len(toks) && toks[i+1].is(".") && name(toks[i+2]):
@@ -148,16 +129,38 @@ func qualify(toks []sqlToken) []sqlToken {
 			case strings.HasSuffix(t.text, ".") && !t.quoted && i+1 < len(toks) && toks[i+1].quoted:
 				i++
 			default:
-				goto done
+				break parts
 			}
 			next := toks[i]
 			joined := strings.TrimSuffix(t.text, ".") + "." + next.text
 			t = sqlToken{text: joined, low: strings.ToLower(joined), quoted: t.quoted || next.quoted}
 		}
-	done:
 		out = append(out, t)
 	}
 	return out
+}
+
+// skipComment returns the index after the /* comment at i (the end of q
+// when it is not closed); nested comments count when nest is set, as in
+// PostgreSQL.
+func skipComment(q string, i int, nest bool) int {
+	depth := 0
+	for i < len(q) {
+		switch {
+		case strings.HasPrefix(q[i:], "/*") && (nest || depth == 0):
+			depth++
+			i += 2
+		case strings.HasPrefix(q[i:], "*/"):
+			depth--
+			i += 2
+			if depth == 0 {
+				return i
+			}
+		default:
+			i++
+		}
+	}
+	return i
 }
 
 // skipString returns the index after the string literal whose text starts
@@ -199,8 +202,9 @@ var fromEnds = map[string]bool{"where": true, "group": true, "order": true, "lim
 	"window": true, "union": true, "except": true, "intersect": true, "select": true, "values": true,
 	"returning": true, "set": true, "offset": true, "fetch": true, "for": true}
 
-// notTables are words that may follow FROM or JOIN without being a table.
-var notTables = map[string]bool{"lateral": true, "only": true, "select": true, "with": true, "values": true}
+// notTables are words that may follow FROM or JOIN without being a table
+// (SELECT and VALUES end the clause: see fromEnds).
+var notTables = map[string]bool{"lateral": true, "only": true, "with": true}
 
 // tableRefs returns the indexes of the names read after FROM, a FROM
 // list's commas and JOIN, in query order.
