@@ -56,7 +56,8 @@ type SiteConfig struct {
 // DatabaseConfig is the [database] table.
 type DatabaseConfig struct {
 	// URL is an SQLite file path (relative to the site folder), "sqlite:PATH",
-	// or a postgres:// URL. ${VAR} is expanded from the environment, and
+	// a postgres:// URL, or a libpq keyword/value string ("host=db
+	// dbname=news"). ${VAR} is expanded from the environment, and
 	// BAKE_DATABASE_URL overrides it.
 	URL string `toml:"url"`
 	// Seed is an SQL file (relative to the site folder) run to create the

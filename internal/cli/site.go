@@ -108,13 +108,9 @@ func databaseURL(c sqlsite.DatabaseConfig) (string, error) {
 		return "", fmt.Errorf("database url: environment variable %s is not set", strings.Join(missing, ", "))
 	}
 	if u == "" {
-		return "", errors.New("database url: set [database] url in bake.toml (an SQLite file or postgres://…) or BAKE_DATABASE_URL")
+		return "", errors.New("database url: set [database] url in bake.toml (an SQLite file, postgres://… or host=… dbname=…) or BAKE_DATABASE_URL")
 	}
 	return u, nil
-}
-
-func isPostgres(u string) bool {
-	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
 // openDB opens the site's database, creating an SQLite file from the seed
@@ -124,14 +120,18 @@ func openDB(ctx context.Context, dir string, c sqlsite.DatabaseConfig, workers i
 	if err != nil {
 		return nil, "", err
 	}
-	if isPostgres(u) {
+	kind, err := databaseKind(u)
+	if err != nil {
+		return nil, "", err
+	}
+	if kind == sqlsite.Postgres {
 		db, err := sql.Open("pgx", u)
 		if err != nil {
-			return nil, "", fmt.Errorf("open database: %w", err)
+			return nil, "", fmt.Errorf("open database %s: %w", redact(u), hideSecrets(err, u))
 		}
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
-			return nil, "", fmt.Errorf("open database %s: %w", redact(u), err)
+			return nil, "", fmt.Errorf("open database %s: %w", redact(u), hideSecrets(err, u))
 		}
 		db.SetMaxOpenConns(workers + 4)
 		db.SetMaxIdleConns(workers + 4)
@@ -198,18 +198,4 @@ func seedSQLite(ctx context.Context, path, seed string) error {
 		return fmt.Errorf("seed database: %w", err)
 	}
 	return nil
-}
-
-// redact hides a password in a database URL.
-func redact(u string) string {
-	at := strings.LastIndexByte(u, '@')
-	scheme := strings.Index(u, "://")
-	if at < 0 || scheme < 0 {
-		return u
-	}
-	cred := u[scheme+3 : at]
-	if user, _, ok := strings.Cut(cred, ":"); ok {
-		return u[:scheme+3] + user + ":xxxxx" + u[at:]
-	}
-	return u
 }
