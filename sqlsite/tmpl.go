@@ -484,9 +484,28 @@ func (f *funcs) funcMap() template.FuncMap {
 		"static":    f.staticURL,
 		"truncate":  truncate,
 		"slugify":   slugify,
-		"add":       func(a, b int) int { return a + b },
-		"sub":       func(a, b int) int { return a - b },
+		"add":       add,
+		"sub":       sub,
 	}
+}
+
+// add returns a + b, or an error when the sum does not fit in an int.
+func add(a, b int) (int, error) {
+	c := a + b
+	if (c > a) != (b > 0) {
+		return 0, fmt.Errorf("add: %d + %d overflows an integer", a, b)
+	}
+	return c, nil
+}
+
+// sub returns a - b, or an error when the difference does not fit in an
+// int.
+func sub(a, b int) (int, error) {
+	c := a - b
+	if (c < a) != (b > 0) {
+		return 0, fmt.Errorf("sub: %d - %d overflows an integer", a, b)
+	}
+	return c, nil
 }
 
 // url returns the escaped path of a route, filled from a row (or time for
@@ -620,7 +639,11 @@ func (f *funcs) markdown(v any) (template.HTML, error) {
 	case []byte:
 		src = string(v)
 	default:
-		src = fmt.Sprint(v)
+		rv := reflect.ValueOf(v)
+		if rv.Kind() != reflect.String {
+			return "", fmt.Errorf("markdown: the value is a %T, not text (a string or a TEXT column)", v)
+		}
+		src = rv.String()
 	}
 	var buf strings.Builder
 	buf.Grow(len(src) + len(src)/4)
@@ -667,13 +690,33 @@ func (f *funcs) staticURL(name string) (string, error) {
 	return bake.EscapePath("/" + name), nil
 }
 
-func truncate(n int, v any) string {
-	s := fmt.Sprint(v)
-	if v == nil {
-		return ""
+// truncate returns the text v cut to at most n characters, at a word
+// boundary, with "…"; a negative n or a value that is no text is an error.
+func truncate(n int, v any) (string, error) {
+	if n < 0 {
+		return "", fmt.Errorf("truncate: length %d is negative", n)
+	}
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	case fmt.Stringer:
+		s = v.String()
+	default:
+		switch reflect.ValueOf(v).Kind() {
+		case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+			s = fmt.Sprint(v)
+		default:
+			return "", fmt.Errorf("truncate: the value is a %T, not text", v)
+		}
 	}
 	if utf8.RuneCountInString(s) <= n {
-		return s
+		return s, nil
 	}
 	cut := 0
 	for i := range s {
@@ -686,7 +729,7 @@ func truncate(n int, v any) string {
 	if i := strings.LastIndexFunc(s, unicode.IsSpace); i > len(s)/2 {
 		s = s[:i]
 	}
-	return strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }) + "…"
+	return strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }) + "…", nil
 }
 
 // slugify lowercases text, drops accents and joins ASCII words with "-".
