@@ -49,6 +49,10 @@ func OpenInPlace(final string) (*InPlace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open build: %w", err)
 	}
+	if !IsBuild(final) {
+		lock.release()
+		return nil, fmt.Errorf("open build: %s is not a bake build (it has no %s); run a full build first", final, IndexFile)
+	}
 	root, err := os.OpenRoot(final)
 	if err != nil {
 		lock.release()

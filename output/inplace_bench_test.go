@@ -40,6 +40,7 @@ func BenchmarkInPlaceShiftedLists(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	markBuild(b, final)
 	b.SetBytes(files * size)
 	for b.Loop() {
 		u, err := OpenInPlace(final)

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -101,20 +102,29 @@ func (s *Staging) Wait() { <-s.cleaned }
 // Begin starts a full build of the folder final. It takes a lock so that two
 // builds of the same folder cannot run at once, removes what a crashed build
 // left behind, and creates an empty staging folder beside final.
+//
+// Commit replaces final whole and the replaced folder is deleted, so final
+// must be a folder that bake made ([IsBuild]), an empty folder, or missing:
+// anything else (a user's folder, the site folder, a file system root) is
+// refused with an error saying so, and nothing is touched.
 func Begin(final string) (*Staging, error) {
 	final, err := filepath.Abs(final)
 	if err != nil {
 		return nil, fmt.Errorf("begin build: %w", err)
 	}
 	parent, base := filepath.Split(final)
+	if base == "" || filepath.Dir(final) == final {
+		return nil, fmt.Errorf("begin build: %s is a file system root; a build needs a folder of its own (set --output or [site] output in bake.toml)", final)
+	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("begin build: %w", err)
 	}
-	if fi, err := os.Lstat(final); err == nil && !fi.IsDir() {
-		return nil, fmt.Errorf("begin build: %s exists and is not a folder; move it away or choose another output", final)
-	}
 	lock, err := acquire(parent, final)
 	if err != nil {
+		return nil, fmt.Errorf("begin build: %w", err)
+	}
+	if err := checkReplaceable(final); err != nil {
+		lock.release()
 		return nil, fmt.Errorf("begin build: %w", err)
 	}
 	leftovers := findLeftovers(parent, base)
@@ -140,6 +150,39 @@ func Begin(final string) (*Staging, error) {
 		}
 	}()
 	return s, nil
+}
+
+// IsBuild reports whether dir is a build folder that bake made: it holds
+// a build's index ([IndexFile]), which every build writes before it is
+// swapped in.
+func IsBuild(dir string) bool {
+	fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(IndexFile)))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// checkReplaceable returns an error unless the folder final may be replaced
+// and deleted by a full build: missing, empty, or a build ([IsBuild]).
+func checkReplaceable(final string) error {
+	fi, err := os.Lstat(final)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s exists and is not a folder; move it away or choose another output", final)
+	case IsBuild(final):
+		return nil
+	}
+	f, err := os.Open(final)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Readdirnames(1); errors.Is(err, io.EOF) {
+		return nil // empty
+	}
+	return fmt.Errorf("%s is not empty and is not a bake build (it has no %s): a full build replaces its build folder whole and deletes the old one, so bake never builds over a folder it did not make; choose an output folder of bake's own (--output, or [site] output in bake.toml), or empty or remove %s yourself", final, IndexFile, final)
 }
 
 // Dir returns the staging folder's path.

@@ -3,8 +3,11 @@ package output
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func readTree(t *testing.T, dir string) map[string]string {
@@ -24,6 +27,30 @@ func readTree(t *testing.T, dir string) map[string]string {
 	return got
 }
 
+// beginBuild starts a build of final as a build does: its index is
+// written (empty here), which makes the folder a build once committed.
+func beginBuild(t testing.TB, final string) *Staging {
+	t.Helper()
+	s, err := Begin(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beginIndex(t, s)
+	return s
+}
+
+// markBuild makes dir look like a build folder (see IsBuild).
+func markBuild(t testing.TB, dir string) {
+	t.Helper()
+	name := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCommitReplacesBuild(t *testing.T) {
 	parent := t.TempDir()
 	final := filepath.Join(parent, "_site")
@@ -31,10 +58,7 @@ func TestCommitReplacesBuild(t *testing.T) {
 		{"index.html": "one", "a/index.html": "a1"},
 		{"index.html": "two", "b/c/index.html": "c2"},
 	} {
-		s, err := Begin(final)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := beginBuild(t, final)
 		for name, body := range files {
 			if err := s.WriteFile(name, []byte(body)); err != nil {
 				t.Fatal(err)
@@ -48,6 +72,7 @@ func TestCommitReplacesBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := readTree(t, final)
+		delete(got, IndexFile)
 		if len(got) != len(files) {
 			t.Fatalf("build %d: files %v, want %v", i, got, files)
 		}
@@ -67,17 +92,17 @@ func TestCommitReplacesBuild(t *testing.T) {
 
 func TestAbortKeepsPreviousBuild(t *testing.T) {
 	final := filepath.Join(t.TempDir(), "_site")
-	s, _ := Begin(final)
+	s := beginBuild(t, final)
 	s.WriteFile("index.html", []byte("good"))
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	s, _ = Begin(final)
+	s = beginBuild(t, final)
 	s.WriteFile("index.html", []byte("half"))
 	if err := s.Abort(); err != nil {
 		t.Fatal(err)
 	}
-	if got := readTree(t, final); got["index.html"] != "good" || len(got) != 1 {
+	if got := readTree(t, final); got["index.html"] != "good" || len(got) != 2 {
 		t.Fatalf("after abort: %v", got)
 	}
 	if _, err := os.Stat(s.Dir()); !os.IsNotExist(err) {
@@ -155,10 +180,7 @@ func TestNextBuildRemovesPreviousBuild(t *testing.T) {
 	parent := t.TempDir()
 	final := filepath.Join(parent, "_site")
 	for i := range 3 {
-		s, err := Begin(final)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := beginBuild(t, final)
 		s.WriteFile("index.html", []byte{byte('0' + i)})
 		if err := s.Commit(); err != nil {
 			t.Fatal(err)
@@ -177,10 +199,7 @@ func TestReplacedNamesWhatIsLeft(t *testing.T) {
 	parent := t.TempDir()
 	final := filepath.Join(parent, "_site")
 	build := func(body string) *Staging {
-		s, err := Begin(final)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := beginBuild(t, final)
 		if err := s.WriteFile("index.html", []byte(body)); err != nil {
 			t.Fatal(err)
 		}
@@ -240,4 +259,140 @@ func TestIsLeftover(t *testing.T) {
 			t.Errorf("IsLeftover(%q) = %v, want %v", tc.path, got, tc.want)
 		}
 	}
+}
+
+// TestBeginRefusesFolderItDidNotMake: a full build replaces and deletes
+// its output folder, so Begin refuses any folder that is not a build,
+// empty or missing, and leaves it as it was.
+func TestBeginRefusesFolderItDidNotMake(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, final string)
+		err   string // "" if Begin may replace it
+	}{
+		{"missing", func(t *testing.T, final string) {}, ""},
+		{"empty folder", func(t *testing.T, final string) { os.Mkdir(final, 0o755) }, ""},
+		{"a build", func(t *testing.T, final string) { markBuild(t, final) }, ""},
+		{"a user's folder", func(t *testing.T, final string) {
+			os.MkdirAll(filepath.Join(final, "photos"), 0o755)
+			os.WriteFile(filepath.Join(final, "photos", "me.jpg"), []byte("precious"), 0o644)
+		}, "is not empty and is not a bake build"},
+		{"a site folder", func(t *testing.T, final string) {
+			os.MkdirAll(filepath.Join(final, ".bake", "objects"), 0o755)
+			os.WriteFile(filepath.Join(final, "bake.toml"), []byte("[site]\n"), 0o644)
+			os.WriteFile(filepath.Join(final, "site.db"), []byte("precious"), 0o644)
+		}, "is not empty and is not a bake build"},
+		{"a folder holding only a dot-file", func(t *testing.T, final string) {
+			os.Mkdir(final, 0o755)
+			os.WriteFile(filepath.Join(final, ".env"), []byte("SECRET=1"), 0o644)
+		}, "is not empty and is not a bake build"},
+		{"an index that is a folder", func(t *testing.T, final string) {
+			os.MkdirAll(filepath.Join(final, filepath.FromSlash(IndexFile)), 0o755)
+		}, "is not empty and is not a bake build"},
+		{"a file", func(t *testing.T, final string) { os.WriteFile(final, []byte("x"), 0o644) }, "not a folder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			final := filepath.Join(parent, "out")
+			tt.setup(t, final)
+			before := readTree(t, parent)
+			s, err := Begin(final)
+			if tt.err == "" {
+				if err != nil {
+					t.Fatalf("Begin: %v", err)
+				}
+				beginIndex(t, s)
+				if err := s.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				s.Wait()
+				if err := s.RemoveOld(); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), final) {
+				if err == nil {
+					s.Abort()
+				}
+				t.Fatalf("Begin = %v; want an error naming %s and containing %q", err, final, tt.err)
+			}
+			if diff := cmp.Diff(before, readTree(t, parent)); diff != "" {
+				t.Errorf("a refused build changed the folder (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// beginIndex writes the (empty) index of a build being written.
+func beginIndex(t testing.TB, s *Staging) {
+	t.Helper()
+	name, err := s.IndexPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBeginRefusesRoot(t *testing.T) {
+	root := "/"
+	if runtime.GOOS == "windows" {
+		root = filepath.VolumeName(os.TempDir()) + `\`
+	}
+	if s, err := Begin(root); err == nil || !strings.Contains(err.Error(), "file system root") {
+		if err == nil {
+			s.Abort()
+		}
+		t.Fatalf("Begin(%q) = %v; want a refusal", root, err)
+	}
+}
+
+// TestOpenInPlaceRefusesFolderItDidNotMake: an incremental update writes
+// and removes files in place, so it also needs a build.
+func TestOpenInPlaceRefusesFolderItDidNotMake(t *testing.T) {
+	final := t.TempDir()
+	os.WriteFile(filepath.Join(final, "notes.txt"), []byte("mine"), 0o644)
+	if u, err := OpenInPlace(final); err == nil || !strings.Contains(err.Error(), "not a bake build") {
+		if err == nil {
+			u.Close()
+		}
+		t.Fatalf("OpenInPlace = %v; want a refusal", err)
+	}
+}
+
+// TestLockIsPerOutput: two build folders in one parent folder build at
+// once; the same folder twice does not, and the error names it. No lock
+// file is left behind.
+func TestLockIsPerOutput(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no build lock on Windows")
+	}
+	parent := t.TempDir()
+	a, err := Begin(filepath.Join(parent, "_site"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Begin(filepath.Join(parent, "other"))
+	if err != nil {
+		t.Fatalf("a second site's build in the same folder: %v", err)
+	}
+	_, err = Begin(filepath.Join(parent, "other"))
+	if want := "another bake build is writing " + filepath.Join(parent, "other"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("third Begin: %v; want %q", err, want)
+	}
+	a.Abort()
+	b.Abort()
+	for _, name := range []string{"._site.lock", ".other.lock"} {
+		if _, err := os.Stat(filepath.Join(parent, name)); !os.IsNotExist(err) {
+			t.Errorf("%s left behind: %v", name, err)
+		}
+	}
+	c, err := Begin(filepath.Join(parent, "other"))
+	if err != nil {
+		t.Fatalf("Begin after release: %v", err)
+	}
+	c.Abort()
 }
