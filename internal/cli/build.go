@@ -126,6 +126,9 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	if f.output != "" {
 		out = f.output
 	}
+	if err := site.checkOutput(ctx, out); err != nil {
+		return err
+	}
 	var changes []bake.Change
 	for _, c := range f.changed {
 		ch, err := bake.ParseChange(c)

@@ -192,6 +192,9 @@ func serveBuild(ctx context.Context, g *globals, log *slog.Logger) error {
 		return err
 	}
 	defer site.Close()
+	if err := site.checkOutput(ctx, site.output()); err != nil {
+		return err
+	}
 	rep, err := build.Build(ctx, site.site, build.Options{Output: site.output(), Logger: log})
 	if rep != nil {
 		printProblems(g.stdio.Err, rep.Problems)
