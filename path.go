@@ -12,6 +12,14 @@ import (
 // manifest). No page may be written there, and it is never served or published.
 const ReservedDir = ".bake"
 
+// WellKnownDir is the one folder whose name may start with a dot in a page
+// path (RFC 8615: /.well-known/security.txt and the like).
+const WellKnownDir = ".well-known"
+
+// AttrsSuffix ends the names of the metadata files that a folder target
+// keeps beside each object (gocloud's fileblob): no page may end in it.
+const AttrsSuffix = ".attrs"
+
 // FileName maps a page's URL path to the slash-separated file name inside the
 // build folder, which is also its object key when published:
 //
@@ -24,7 +32,11 @@ const ReservedDir = ".bake"
 // It rejects any path that could name a file outside the build folder or that
 // a file system cannot hold: empty, ".", ".." or over-long segments, NUL,
 // backslashes, control characters, invalid UTF-8, and the reserved .bake folder.
-// Build, preview and publish all use this one function.
+// It also rejects what a static host must never be handed: a segment starting
+// with "." (a dot-file such as .htaccess, which Apache reads as its own
+// configuration; only a leading .well-known is allowed) and a name ending in
+// ".attrs" (the metadata files of a folder target). Build, preview and
+// publish all use this one function.
 func FileName(path string) (string, error) {
 	name, err := fileName(path)
 	if err != nil {
@@ -55,6 +67,8 @@ func fileName(path string) (string, error) {
 			return "", errors.New("path segment longer than 255 bytes")
 		case first && (seg == ReservedDir):
 			return "", fmt.Errorf("path is inside the reserved %s folder", ReservedDir)
+		case seg[0] == '.' && !(first && seg == WellKnownDir):
+			return "", fmt.Errorf("path has a segment starting with \".\" (%s): static hosts treat dot-files as private or as their own configuration (.htaccess), so bake neither builds, serves nor publishes them; only a leading %s folder may start with a dot", seg, WellKnownDir)
 		}
 		for _, r := range seg {
 			if r < 0x20 || r == 0x7f || r == '\\' {
@@ -62,6 +76,9 @@ func fileName(path string) (string, error) {
 			}
 		}
 		first = false
+	}
+	if strings.HasSuffix(rel, AttrsSuffix) {
+		return "", fmt.Errorf("path ends in %q, which folder targets reserve for their metadata files", AttrsSuffix)
 	}
 	return rel, nil
 }

@@ -30,6 +30,15 @@ func TestFileName(t *testing.T) {
 		{"/a\nb/", "", "forbidden character"},
 		{"/\xff/", "", "not valid UTF-8"},
 		{"/.bake/manifest.jsonl", "", "reserved"},
+		{"/.htaccess", "", `starting with "."`},
+		{"/a/.htaccess", "", `starting with "."`},
+		{"/.git/config", "", `starting with "."`},
+		{"/.env/", "", `starting with "."`},
+		{"/a/.well-known/x", "", `starting with "."`},
+		{"/x.attrs", "", "reserve for their metadata"},
+		{"/a/page.attrs", "", "reserve for their metadata"},
+		{"/x.attrs/", "x.attrs/index.html", ""},
+		{"/a.b/c..d", "a.b/c..d", ""},
 		{"/" + strings.Repeat("a", 256) + "/", "", "longer than 255"},
 	}
 	for _, tt := range tests {
@@ -68,7 +77,7 @@ func TestEscapePath(t *testing.T) {
 // FuzzFileName checks that every accepted path maps to a relative file name
 // that stays inside the build folder and maps back to the same path.
 func FuzzFileName(f *testing.F) {
-	for _, s := range []string{"/", "/a/", "/a/b.html", "/../x", "/a/./b", "/café/", "/a\\b", "//x", "/.bake/x", "/a/.."} {
+	for _, s := range []string{"/", "/a/", "/a/b.html", "/../x", "/a/./b", "/café/", "/a\\b", "//x", "/.bake/x", "/a/..", "/.htaccess", "/.well-known/x", "/x.attrs"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
@@ -79,10 +88,16 @@ func FuzzFileName(f *testing.F) {
 		if !utf8.ValidString(name) || strings.HasPrefix(name, "/") || strings.Contains(name, "\\") || strings.ContainsRune(name, 0) {
 			t.Fatalf("FileName(%q) = %q: not a clean relative name", path, name)
 		}
-		for _, seg := range strings.Split(name, "/") {
+		for i, seg := range strings.Split(name, "/") {
 			if seg == "" || seg == "." || seg == ".." {
 				t.Fatalf("FileName(%q) = %q: has segment %q", path, name, seg)
 			}
+			if strings.HasPrefix(seg, ".") && (i > 0 || seg != WellKnownDir) {
+				t.Fatalf("FileName(%q) = %q: has dot-file segment %q", path, name, seg)
+			}
+		}
+		if strings.HasSuffix(name, AttrsSuffix) {
+			t.Fatalf("FileName(%q) = %q: a folder target's metadata name", path, name)
 		}
 		if strings.HasPrefix(name, ReservedDir+"/") || name == ReservedDir {
 			t.Fatalf("FileName(%q) = %q: inside the reserved folder", path, name)

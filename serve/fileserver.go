@@ -38,9 +38,9 @@ type FileServerOptions struct {
 //
 // A request path maps to a file with [bake.FileName]; a folder without its
 // trailing slash is redirected to it when it has an index.html. Paths that
-// FileName rejects, and paths with a segment starting with "." (dotfiles and
-// bake's own folder, except a leading .well-known) or ending in ".attrs"
-// (fileblob's metadata), are not found. Files are opened through an
+// FileName rejects are not found: among them any segment starting with "."
+// (dot-files and bake's own folder, except a leading .well-known) and names
+// ending in ".attrs" (fileblob's metadata). Files are opened through an
 // [os.Root], so nothing outside the folder is served, whatever symlinks say;
 // the folder is reopened for every request, so a build swapped in atomically
 // is seen at once.
@@ -112,7 +112,7 @@ func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	p := r.URL.Path
 	name, err := bake.FileName(p)
-	if err != nil || hidden(name) {
+	if err != nil {
 		s.notFound(w, r, root)
 		return
 	}
@@ -342,21 +342,6 @@ func readFile(root *os.Root, name string) ([]byte, error) {
 func isFile(root *os.Root, name string) bool {
 	fi, err := root.Stat(name)
 	return err == nil && fi.Mode().IsRegular()
-}
-
-// hidden reports whether the file name must never be served: a segment
-// starting with "." other than a leading .well-known (dotfiles, the reserved
-// .bake folder, temporary files), or fileblob's ".attrs" metadata.
-func hidden(name string) bool {
-	if strings.HasSuffix(name, ".attrs") {
-		return true
-	}
-	for i, seg := range strings.Split(name, "/") {
-		if strings.HasPrefix(seg, ".") && (i > 0 || seg != ".well-known") {
-			return true
-		}
-	}
-	return false
 }
 
 // weakTag is the ETag of a file the manifest does not vouch for.
