@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 const validHead = `[site]
@@ -160,6 +162,48 @@ func TestParseConfigOneProblemEach(t *testing.T) {
 			var probs Problems
 			if !errors.As(err, &probs) || len(probs) != tt.want {
 				t.Errorf("got %d problems, want %d:\n%v", len(probs), tt.want, err)
+			}
+		})
+	}
+}
+
+// TestUnknownKeysOnce checks that each unknown key is one problem, with
+// its line: go-toml reports them all in one error, which unwraps to one
+// error per key (they were taken for values of the wrong type, and N
+// keys made N(N+1)/2 problems).
+func TestUnknownKeysOnce(t *testing.T) {
+	route := "[[route]]\nkind = \"page\"\npath = \"/\"\ntemplate = \"a.html\"\n"
+	tests := []struct {
+		name string
+		toml string
+		want []string
+	}{
+		{"one", validHead + route + "templat = 1\n", []string{
+			`bake.toml:10: unknown key "route.templat"; see docs/config.md for the keys bake.toml takes`}},
+		{"three in three tables", "[site]\ntitle = \"t\"\nfoo = 1\n[database]\nurl = \"x.db\"\nbar = 2\n" + route + "baz = 3\n", []string{
+			`bake.toml:3: unknown key "site.foo"; see docs/config.md for the keys bake.toml takes`,
+			`bake.toml:6: unknown key "database.bar"; see docs/config.md for the keys bake.toml takes`,
+			`bake.toml:11: unknown key "route.baz"; see docs/config.md for the keys bake.toml takes`}},
+		{"four in one route, with a wrong type", validHead + route + "a = 1\nb = 2\nper_page = \"x\"\nc = 3\nd = 4\n", []string{
+			`bake.toml:10: unknown key "route.a"; see docs/config.md for the keys bake.toml takes`,
+			`bake.toml:11: unknown key "route.b"; see docs/config.md for the keys bake.toml takes`,
+			`bake.toml:12: route.per_page: a TOML string, where bake.toml wants an integer`,
+			`bake.toml:13: unknown key "route.c"; see docs/config.md for the keys bake.toml takes`,
+			`bake.toml:14: unknown key "route.d"; see docs/config.md for the keys bake.toml takes`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("bake.toml", []byte(tt.toml))
+			var probs Problems
+			if !errors.As(err, &probs) {
+				t.Fatalf("got %v, want problems", err)
+			}
+			var got []string
+			for _, p := range probs {
+				got = append(got, p.Error())
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -113,8 +113,13 @@ func parseConfig(file string, data []byte) (*Config, Problems) {
 		if err == nil {
 			break
 		}
+		var strict *toml.StrictMissingError
 		var de *toml.DecodeError
-		if !errors.As(err, &de) {
+		if errors.As(err, &strict) || !errors.As(err, &de) {
+			// Unknown keys come last, all in one error, once the rest
+			// decoded (a StrictMissingError unwraps to a DecodeError per
+			// key: taken for a wrong type, each would be reported again
+			// at every round, N keys giving N(N+1)/2 problems).
 			probs = append(probs, decodeProblems(file, err)...)
 			break
 		}
