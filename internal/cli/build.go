@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -142,38 +140,49 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 		return err
 	}
 	all := append(changes, pending.changes...)
-	if !f.full && (pending.installed || len(changes) > 0) && manyChanges(ctx, out, all) {
-		// Renaming files one by one into the folder costs more than
-		// writing a new one when most pages change.
-		f.full = true
-		if !f.quiet && !f.json {
-			log.Info("full build: the changes touch a large share of the rows", "changes", len(all))
-		}
-	}
-	if !f.full && (pending.installed || len(changes) > 0) {
-		done, err := runUpdate(ctx, g, f, site, out, workers, all)
-		if done {
-			if err == nil {
-				err = site.consume(ctx, pending.ids)
-			}
-			return err
-		}
-	} else if !f.full && !f.quiet && !f.json {
-		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(output.IndexFile))); err == nil {
-			log.Info("full build: no change capture installed and no --changed given (see bake watch --install)")
-		}
-	}
-	unmapped, err := site.unmapped(ctx)
-	if err != nil {
-		return reportSetupError(g, f.json, err)
-	}
-	site = unmapped
-	progress := &build.Progress{}
-	var removeReplaced func([]string) error
-	if !f.wait {
-		removeReplaced = removeInBackground(out)
-	}
 	show := !f.json && !f.quiet
+	progress := &build.Progress{}
+	stopProgress := func() {}
+	opts := build.RunOptions{Options: build.Options{Output: out, Workers: workers, Logger: log, Progress: progress, Explain: f.explain}}
+	if !f.wait {
+		opts.RemoveReplaced = removeInBackground(out)
+	}
+	opts.BeforeFull = func(ctx context.Context, reason string) (bake.Site, error) {
+		if show && output.IsBuild(out) {
+			log.Info("full build: " + reason)
+		}
+		unmapped, err := site.unmapped(ctx)
+		if err != nil {
+			return nil, err
+		}
+		site = unmapped
+		stopProgress = startBuildProgress(ctx, g, site, out, show, progress)
+		return site.site, nil
+	}
+	rep, err := build.Run(ctx, site.site, build.Changes{
+		List:     all,
+		Complete: pending.installed,
+		Full:     f.full,
+		Applied:  func(ctx context.Context) error { return site.consume(ctx, pending.ids) },
+	}, opts)
+	stopProgress()
+	if rep == nil {
+		var probs sqlsite.Problems
+		if errors.As(err, &probs) {
+			return reportSetupError(g, f.json, err)
+		}
+		return err
+	}
+	if rep.Incremental {
+		return printUpdate(g, f, site, out, &rep.UpdateReport, all, err)
+	}
+	return printBuild(g, f, site, out, &rep.Report, err)
+}
+
+// startBuildProgress shows the progress of a full build of site into out;
+// the returned function stops it.
+func startBuildProgress(ctx context.Context, g *globals, site *openedSite, out string, show bool, progress *build.Progress) func() {
+	log := g.logger()
 	var estimate int64
 	if show {
 		estimate = previousPages(ctx, out)
@@ -187,23 +196,18 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 			}
 		}
 	}
-	stopProgress := startProgress(ctx, g.stdio.Err, log, show,
+	return startProgress(ctx, g.stdio.Err, log, show,
 		progressSpec{verb: "building", unit: "pages", total: estimate, estimate: true, count: progress.Pages.Load, phase: func() string {
 			if progress.Live.Load() {
 				return "live; removing the previous build"
 			}
 			return ""
 		}})
-	rep, err := build.Build(ctx, site.site, build.Options{Output: out, Workers: workers, Logger: log, Progress: progress, RemoveReplaced: removeReplaced})
-	stopProgress()
-	if rep == nil {
-		return err
-	}
-	if err == nil {
-		if err := site.consume(ctx, pending.ids); err != nil {
-			return err
-		}
-	}
+}
+
+// printBuild prints the report of a full build (err is the build's) and
+// returns the command's error.
+func printBuild(g *globals, f buildFlags, site *openedSite, out string, rep *build.Report, err error) error {
 	res := &buildResult{Report: rep, Output: out, Queries: map[string]int64{}, Problems: []problemJSON{}, Warnings: []string{}}
 	if rep.Seconds > 0 {
 		res.PagesPerSecond = float64(rep.Pages) / rep.Seconds
@@ -372,35 +376,10 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// manyChanges reports whether changes name so many rows (more than 2,000,
-// and more than a quarter of the pages of the build in out) that a full
-// build is faster than an incremental one.
-func manyChanges(ctx context.Context, out string, changes []bake.Change) bool {
-	if len(changes) <= 2000 {
-		return false
-	}
-	n := len(bake.SortChanges(slices.Clone(changes)))
-	if n <= 2000 {
-		return false
-	}
-	pages, err := indexPages(ctx, out)
-	return err == nil && n*4 > pages // on an error, the update finds out why, and says so
-}
-
-// indexPages returns the number of pages in the index of the build in out.
-func indexPages(ctx context.Context, out string) (int, error) {
-	idx, err := output.OpenIndex(ctx, out)
-	if err != nil {
-		return 0, err
-	}
-	defer idx.Close()
-	return idx.Count(ctx)
-}
-
 // previousPages returns the pages of the build in out, the progress
 // bar's estimate of a new one; 0 when there is none.
 func previousPages(ctx context.Context, out string) int64 {
-	n, err := indexPages(ctx, out)
+	n, err := build.IndexPages(ctx, out)
 	if err != nil {
 		return 0
 	}

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -23,20 +21,9 @@ type updateResult struct {
 	PeakRSS     int64            `json:"peak_rss_bytes"`
 }
 
-// runUpdate tries an incremental build. done is false when a full build is
-// needed instead (no earlier build, bake.toml changed).
-func runUpdate(ctx context.Context, g *globals, f buildFlags, site *openedSite, out string, workers int, changes []bake.Change) (done bool, _ error) {
-	log := g.logger()
-	rep, err := build.Update(ctx, site.site, changes, build.Options{Output: out, Workers: workers, Logger: log, Explain: f.explain})
-	if errors.Is(err, bake.ErrFullBuild) {
-		if !f.quiet && !f.json {
-			log.Info("full build", "reason", err)
-		}
-		return false, nil
-	}
-	if rep == nil {
-		return true, err
-	}
+// printUpdate prints the report of an incremental build of changes (err
+// is the build's) and returns the command's error.
+func printUpdate(g *globals, f buildFlags, site *openedSite, out string, rep *build.UpdateReport, changes []bake.Change, err error) error {
 	res := &updateResult{UpdateReport: rep, Incremental: true, Output: out, Changes: []string{}, Queries: map[string]int64{}, Problems: []problemJSON{}}
 	for _, c := range bake.SortChanges(slices.Clone(changes)) {
 		res.Changes = append(res.Changes, c.String())
@@ -54,7 +41,7 @@ func runUpdate(ctx context.Context, g *globals, f buildFlags, site *openedSite, 
 		enc := json.NewEncoder(g.stdio.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(res); err != nil {
-			return true, err
+			return err
 		}
 	} else {
 		printProblems(g.stdio.Err, rep.Problems)
@@ -74,7 +61,7 @@ func runUpdate(ctx context.Context, g *globals, f buildFlags, site *openedSite, 
 		if !f.json {
 			fmt.Fprintf(g.stdio.Err, "bake: %v\n", err)
 		}
-		return true, exitError{1}
+		return exitError{1}
 	}
-	return true, nil
+	return nil
 }
