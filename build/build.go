@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -135,7 +136,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var probs problemList
+	probs := problemList{dir: opts.Output}
 	problem := probs.add
 
 	pages := make(chan *bake.Page, opts.Workers*4)
@@ -146,7 +147,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		workers[i] = w
 		wg.Go(func() {
 			for p := range pages {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || probs.stopped() {
 					continue
 				}
 				w.do(ctx, p)
@@ -158,7 +159,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 			problem(p, err)
 			continue
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || probs.stopped() {
 			break
 		}
 		pages <- p
@@ -195,7 +196,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		values = u.State()
 	}
 	dups, err := idx.commit(ctx, len(probs.list) == 0, values)
-	if err != nil {
+	if err != nil && !probs.addDisk(err) {
 		return nil, err
 	}
 	problems := append(probs.list, dups...)
@@ -252,15 +253,23 @@ func handOver(opts Options, paths []string) bool {
 	return true
 }
 
-// problemList collects the problems of a build from every worker.
+// problemList collects the problems of a build from every worker. A write
+// that failed because the disk is full (or over quota, or read-only) would
+// fail again on every later page: the first is one problem about the disk,
+// the others are dropped, and the build stops.
 type problemList struct {
 	mu   sync.Mutex
 	list []*bake.Error
+	dir  string      // the build folder, named by a problem of its disk
+	disk atomic.Bool // a write failed for want of a writable disk
 }
 
 // add records err as a problem of page p (nil when no page is known),
 // filling in the route, path and key the error does not name.
 func (l *problemList) add(p *bake.Page, err error) {
+	if l.addDisk(err) {
+		return
+	}
 	var be *bake.Error
 	if !errors.As(err, &be) {
 		be = &bake.Error{Err: err}
@@ -275,6 +284,33 @@ func (l *problemList) add(p *bake.Page, err error) {
 	l.mu.Unlock()
 }
 
+// addDisk reports whether err is the failure of a disk that takes no more
+// writes (full, over quota, read-only), recording the first such error as
+// the build's problem of the disk.
+func (l *problemList) addDisk(err error) bool {
+	var msg string
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		msg = "the disk holding %s is full (%w): free some space on it, or build to a folder on another disk, then build again; the build stopped at its first failed write"
+	case errors.Is(err, syscall.EDQUOT):
+		msg = "the disk quota for %s is used up (%w): free some space, or build to a folder outside the quota, then build again; the build stopped at its first failed write"
+	case errors.Is(err, syscall.EROFS):
+		msg = "%s is on a read-only file system (%w): make it writable, or build to another folder, then build again; the build stopped at its first failed write"
+	default:
+		return false
+	}
+	if !l.disk.Swap(true) {
+		l.mu.Lock()
+		l.list = append(l.list, &bake.Error{Err: fmt.Errorf(msg, l.dir, err)})
+		l.mu.Unlock()
+	}
+	return true
+}
+
+// stopped reports whether the build should render no more pages: a write
+// failed for want of a writable disk, and every other would too.
+func (l *problemList) stopped() bool { return l.disk.Load() }
+
 func sortProblems(ps []*bake.Error) {
 	slices.SortStableFunc(ps, func(a, b *bake.Error) int {
 		return cmp.Or(cmp.Compare(a.Route, b.Route), cmp.Compare(a.Path, b.Path), cmp.Compare(a.Key, b.Key))
@@ -283,9 +319,15 @@ func sortProblems(ps []*bake.Error) {
 
 const slowestKept = 10
 
+// fileWriter writes a page's file in the build folder, as
+// [output.Staging.WriteFile] does.
+type fileWriter interface {
+	WriteFile(name string, data []byte) error
+}
+
 // worker renders pages with reused buffers.
 type worker struct {
-	stage    *output.Staging
+	stage    fileWriter
 	idx      *index
 	progress *Progress
 	routes   map[string]*RouteReport

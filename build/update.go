@@ -107,6 +107,7 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		removed []*bake.Page
 		full    error
 	)
+	probs.dir = opts.Output
 	problem := probs.add
 	pages := make(chan *bake.Page, opts.Workers*4)
 	var wg sync.WaitGroup
@@ -114,7 +115,7 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		w := &updateWorker{idx: idx, dir: dir}
 		wg.Go(func() {
 			for p := range pages {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || probs.stopped() {
 					continue
 				}
 				r, err := w.do(ctx, p)
@@ -138,7 +139,7 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 			problem(p, err)
 			continue
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || probs.stopped() {
 			break
 		}
 		if p.Remove {
