@@ -14,6 +14,7 @@ package watch
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -456,8 +457,9 @@ func (w *Watcher) rowWatch(ctx context.Context) (func(), error) {
 		conn.Close()
 		return nil, fmt.Errorf("watch rows: %w", err)
 	}
+	file := w.statDB()
 	return func() {
-		defer conn.Close()
+		defer func() { conn.Close() }()
 		t := time.NewTicker(w.opts.Poll)
 		defer t.Stop()
 		last := first
@@ -466,6 +468,19 @@ func (w *Watcher) rowWatch(ctx context.Context) (func(), error) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			}
+			if now := w.statDB(); now != nil && (file == nil || !os.SameFile(file, now)) {
+				// The file was replaced (made again from the seed): the
+				// connection reads the old one. A new one reads the new.
+				file = now
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+				conn.Close()
+				if conn, err = db.Conn(ctx); err != nil {
+					return
+				}
+				last, _ = version()
+				w.send(ctx, signal{rows: true})
+				continue
 			}
 			v, err := version()
 			if err != nil {

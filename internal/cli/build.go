@@ -109,6 +109,40 @@ type problemJSON struct {
 }
 
 func runBuild(ctx context.Context, g *globals, f buildFlags) error {
+	r, err := rebuild(ctx, g, f, false)
+	if r != nil {
+		defer r.site.Close()
+	}
+	if r == nil || r.rep == nil {
+		var probs sqlsite.Problems
+		if errors.As(err, &probs) {
+			return reportSetupError(g, f.json, err)
+		}
+		return err
+	}
+	if r.rep.Incremental {
+		return printUpdate(g, f, r.site, r.out, &r.rep.UpdateReport, r.changes, err)
+	}
+	return printBuild(g, f, r.site, r.out, &r.rep.Report, err)
+}
+
+// rebuilt is what [rebuild] did.
+type rebuilt struct {
+	site    *openedSite // to close
+	out     string
+	rep     *build.RunReport // nil when the build did not run
+	changes []bake.Change
+}
+
+// rebuild opens the site in g.dir and brings its build folder up to date
+// through the engine ([build.Run]) with the changes of f (--changed, --full)
+// and those change capture recorded, consumed once the build succeeded: the
+// one way bake build, watch and serve build. noRowChanges says that the
+// caller knows no row changed since the last build (serve, after an edit
+// to files only), so that, without change capture, the build may still be
+// incremental. The site returned, if any, is the caller's to close, also
+// with an error (the build's problems are in its report).
+func rebuild(ctx context.Context, g *globals, f buildFlags, noRowChanges bool) (*rebuilt, error) {
 	tuneGC()
 	log := g.logger()
 	workers := f.workers
@@ -117,66 +151,54 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	}
 	site, err := openSite(ctx, g.dir, workers)
 	if err != nil {
-		return reportSetupError(g, f.json, err)
+		return nil, err
 	}
-	defer func() { site.Close() }() // the site a full build reopened, if it did
-	out := site.output()
+	r := &rebuilt{site: site, out: site.output()}
 	if f.output != "" {
-		out = f.output
+		r.out = f.output
 	}
-	if err := site.checkOutput(ctx, out); err != nil {
-		return err
+	if err := site.checkOutput(ctx, r.out); err != nil {
+		return r, err
 	}
-	var changes []bake.Change
 	for _, c := range f.changed {
 		ch, err := bake.ParseChange(c)
 		if err != nil {
-			return fmt.Errorf("--changed: %w", err)
+			return r, fmt.Errorf("--changed: %w", err)
 		}
-		changes = append(changes, ch)
+		r.changes = append(r.changes, ch)
 	}
 	pending, err := site.pendingChanges(ctx)
 	if err != nil {
-		return err
+		return r, err
 	}
-	all := append(changes, pending.changes...)
+	r.changes = append(r.changes, pending.changes...)
 	show := !f.json && !f.quiet
 	progress := &build.Progress{}
 	stopProgress := func() {}
-	opts := build.RunOptions{Options: build.Options{Output: out, Workers: workers, Logger: log, Progress: progress, Explain: f.explain}}
+	opts := build.RunOptions{Options: build.Options{Output: r.out, Workers: workers, Logger: log, Progress: progress, Explain: f.explain}}
 	if !f.wait {
-		opts.RemoveReplaced = removeInBackground(out)
+		opts.RemoveReplaced = removeInBackground(r.out)
 	}
 	opts.BeforeFull = func(ctx context.Context, reason string) (bake.Site, error) {
-		if show && output.IsBuild(out) {
+		if show && output.IsBuild(r.out) {
 			log.Info("full build: " + reason)
 		}
-		unmapped, err := site.unmapped(ctx)
+		unmapped, err := r.site.unmapped(ctx)
 		if err != nil {
 			return nil, err
 		}
-		site = unmapped
-		stopProgress = startBuildProgress(ctx, g, site, out, show, progress)
-		return site.site, nil
+		r.site = unmapped
+		stopProgress = startBuildProgress(ctx, g, r.site, r.out, show, progress)
+		return r.site.site, nil
 	}
-	rep, err := build.Run(ctx, site.site, build.Changes{
-		List:     all,
-		Complete: pending.installed,
+	r.rep, err = build.Run(ctx, site.site, build.Changes{
+		List:     r.changes,
+		Complete: pending.installed || noRowChanges,
 		Full:     f.full,
-		Applied:  func(ctx context.Context) error { return site.consume(ctx, pending.ids) },
+		Applied:  func(ctx context.Context) error { return r.site.consume(ctx, pending.ids) },
 	}, opts)
 	stopProgress()
-	if rep == nil {
-		var probs sqlsite.Problems
-		if errors.As(err, &probs) {
-			return reportSetupError(g, f.json, err)
-		}
-		return err
-	}
-	if rep.Incremental {
-		return printUpdate(g, f, site, out, &rep.UpdateReport, all, err)
-	}
-	return printBuild(g, f, site, out, &rep.Report, err)
+	return r, err
 }
 
 // startBuildProgress shows the progress of a full build of site into out;

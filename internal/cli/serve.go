@@ -5,19 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/serve"
 	"github.com/bakehq/bake/sqlsite"
+	"github.com/bakehq/bake/watch"
 	"github.com/spf13/cobra"
 )
 
@@ -35,7 +33,12 @@ func serveCmd(g *globals) *cobra.Command {
 		Short: "Build the site and preview it, rebuilding when anything changes",
 		Long: `Serve builds the site, serves the build folder on http://127.0.0.1:8000, and
 watches bake.toml, the templates, the static files and the database: on a
-change it rebuilds and reloads the open browser tabs.
+change it brings the build up to date and reloads the open browser tabs.
+
+Builds are incremental, as bake build's are: an edit to a template or a
+static file re-renders only the pages that use it; a row edit re-renders
+only the pages that read the row when change capture names it (bake watch
+--install), and makes a full build otherwise; bake.toml makes a full build.
 
 The preview answers like a static host would: content types from the
 build, index.html for folders, the site's 404 page, ETag and
@@ -55,7 +58,7 @@ Ctrl-C stops the server.`,
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8000", "address to listen on, HOST:PORT")
 	cmd.Flags().BoolVar(&f.live, "live", false, "render each request from the database instead of building")
 	cmd.Flags().BoolVar(&f.noBuild, "no-build", false, "serve the existing build folder without building or watching")
-	cmd.Flags().DurationVar(&f.poll, "poll", 500*time.Millisecond, "how often to look for changes")
+	cmd.Flags().DurationVar(&f.poll, "poll", 500*time.Millisecond, "how often to look for row changes, and for file edits where the file system gives no events")
 	return cmd
 }
 
@@ -78,35 +81,49 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 	var current atomic.Pointer[http.Handler]
 	setHandler := func(h http.Handler) { current.Store(&h) }
 
-	// refresh rebuilds (or reloads the live site) and swaps the handler in.
+	// refresh brings the build up to date (or reloads the live site) and
+	// swaps the handler in. noRowChanges: only files changed since the
+	// last build, so that even without change capture the build can be
+	// incremental.
 	var liveSite *openedSite
-	refresh := func() error {
+	refresh := func(noRowChanges bool) (string, error) {
 		if f.live {
 			s, err := openSite(ctx, g.dir, runtime.GOMAXPROCS(0))
 			if err != nil {
-				return err
+				return "", err
 			}
 			if liveSite != nil {
 				liveSite.Close()
 			}
 			liveSite = s
 			setHandler(s.site)
-			return nil
+			return "reloaded", nil
 		}
+		what := ""
 		if !f.noBuild {
-			if err := serveBuild(ctx, g, log); err != nil {
-				return err
+			var err error
+			if what, err = serveBuild(ctx, g, noRowChanges); err != nil {
+				return "", err
 			}
 		}
 		// Pages get the reload script when a change can reload them.
 		fsrv, err := serve.NewFileServer(out, serve.FileServerOptions{Logger: log, Reload: !f.noBuild})
 		if err != nil {
-			return err
+			return "", err
 		}
 		setHandler(fsrv)
-		return nil
+		return what, nil
 	}
-	if err := refresh(); err != nil {
+	// The watcher takes its first look before the first build: an edit
+	// made once a page is served is a change, whatever the timing.
+	var w *siteWatcher
+	if !f.noBuild {
+		if w, err = newSiteWatcher(ctx, g.dir, cfg, out, f.poll, log, 0); err != nil {
+			return err
+		}
+		defer w.Close()
+	}
+	if _, err := refresh(false); err != nil {
 		var probs sqlsite.Problems
 		if errors.As(err, &probs) {
 			return reportSetupError(g, false, err)
@@ -130,13 +147,6 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 		pages = reloader.Inject(pages)
 	}
 	mux.Handle("/", pages)
-	// The watcher takes its first look before the server answers: an edit
-	// made once a page is served is a change, whatever the timing.
-	var w *watcher
-	if !f.noBuild {
-		w = newWatcher(ctx, g.dir, cfg, log)
-		defer w.close()
-	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w; choose another with --addr HOST:PORT", err)
@@ -147,8 +157,20 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 	go func() { errc <- srv.Serve(ln) }()
 
 	if w != nil {
-		t := time.NewTicker(f.poll)
-		defer t.Stop()
+		changes := make(chan watch.Event)
+		go func() {
+			for {
+				ev, err := w.Next(ctx)
+				if err != nil {
+					return
+				}
+				select {
+				case changes <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
 	loop:
 		for {
 			select {
@@ -156,17 +178,14 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 				break loop
 			case err := <-errc:
 				return fmt.Errorf("serve: %w", err)
-			case <-t.C:
-				what := w.changed()
-				if what == "" {
-					continue
-				}
+			case ev := <-changes:
 				start := time.Now()
-				if err := refresh(); err != nil {
-					log.Error("rebuild failed; still serving the previous build", "change", what, "err", err)
+				what, err := refresh(!ev.Rows)
+				if err != nil {
+					log.Error("rebuild failed; still serving the previous build", "change", ev.String(), "err", err)
 					continue
 				}
-				log.Info("rebuilt", "change", what, "seconds", time.Since(start).Seconds())
+				log.Info("rebuilt", "change", ev.String(), "build", what, "seconds", time.Since(start).Seconds())
 				reloader.Notify()
 			}
 		}
@@ -185,140 +204,54 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 	return nil
 }
 
-// serveBuild runs a build for the preview, printing problems.
-func serveBuild(ctx context.Context, g *globals, log *slog.Logger) error {
-	site, err := openSite(ctx, g.dir, runtime.GOMAXPROCS(0))
+// serveBuild brings the preview's build up to date through the engine,
+// printing problems, and says which build it was ("incremental", "full").
+func serveBuild(ctx context.Context, g *globals, noRowChanges bool) (string, error) {
+	r, err := rebuild(ctx, g, buildFlags{quiet: true, wait: true}, noRowChanges)
+	if r != nil {
+		defer r.site.Close()
+	}
+	if r == nil || r.rep == nil {
+		return "", err
+	}
+	printProblems(g.stdio.Err, r.rep.Problems)
+	if r.rep.Incremental {
+		return fmt.Sprintf("incremental: %d rendered, %d written, %d removed", r.rep.Rendered, r.rep.Written, r.rep.Removed), err
+	}
+	return fmt.Sprintf("full (%s): %d pages", r.rep.FullReason, r.rep.Pages), err
+}
+
+// siteWatcher is the change source of serve and watch: a [watch.Watcher]
+// on the site folder and its database, with a connection of its own.
+type siteWatcher struct {
+	*watch.Watcher
+	db *sql.DB
+}
+
+func newSiteWatcher(ctx context.Context, dir string, cfg *sqlsite.Config, out string, poll time.Duration, log *slog.Logger, debounce time.Duration) (*siteWatcher, error) {
+	opts := watch.Options{Dir: dir, Skip: []string{out}, Poll: poll, Debounce: debounce, Logger: log}
+	db, dialect, err := openDB(ctx, dir, cfg.Database, 1, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer site.Close()
-	if err := site.checkOutput(ctx, site.output()); err != nil {
-		return err
-	}
-	rep, err := build.Build(ctx, site.site, build.Options{Output: site.output(), Logger: log})
-	if rep != nil {
-		printProblems(g.stdio.Err, rep.Problems)
-		if err == nil {
-			log.Info("built", "pages", rep.Pages, "seconds", rep.Seconds)
+	db.SetMaxOpenConns(2) // the probe's, and LISTEN's or a query's
+	opts.DB, opts.Dialect = db, dialect
+	if dialect == sqlsite.SQLite {
+		if u, err := databaseURL(cfg.Database); err == nil {
+			opts.DBFile = sqlitePath(dir, u)
 		}
 	}
+	w, err := watch.New(ctx, opts)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &siteWatcher{Watcher: w, db: db}, nil
+}
+
+// Close stops watching.
+func (s *siteWatcher) Close() error {
+	err := s.Watcher.Close()
+	s.db.Close()
 	return err
-}
-
-// watcher notices changes to the site's files and data by polling: file
-// sizes and times under the site folder (not the output), and the
-// database's change counter.
-type watcher struct {
-	ctx   context.Context
-	dir   string
-	out   string
-	files map[string]string
-	db    *sql.DB
-	probe string
-	data  string
-	log   *slog.Logger
-	cfg   *sqlsite.Config
-}
-
-func newWatcher(ctx context.Context, dir string, cfg *sqlsite.Config, log *slog.Logger) *watcher {
-	w := &watcher{ctx: ctx, dir: dir, log: log, cfg: cfg}
-	w.out, _ = filepath.Abs(filepath.Join(dir, cfg.Site.Output))
-	w.files = w.scan()
-	w.openProbe()
-	return w
-}
-
-// openProbe opens the connection that asks the database for its change
-// counter; it is reopened when the database file itself is replaced.
-func (w *watcher) openProbe() {
-	if w.db != nil {
-		w.db.Close()
-		w.db = nil
-	}
-	db, dialect, err := openDB(w.ctx, w.dir, w.cfg.Database, 1, 0)
-	if err != nil {
-		return
-	}
-	db.SetMaxOpenConns(1)
-	w.db = db
-	if dialect == sqlsite.Postgres {
-		w.probe = "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text FROM pg_stat_user_tables"
-	} else {
-		w.probe = "PRAGMA data_version"
-	}
-	w.data = w.dataVersion()
-}
-
-func (w *watcher) close() {
-	if w.db != nil {
-		w.db.Close()
-	}
-}
-
-func (w *watcher) dataVersion() string {
-	var v string
-	if err := w.db.QueryRowContext(w.ctx, w.probe).Scan(&v); err != nil {
-		return ""
-	}
-	return v
-}
-
-func (w *watcher) scan() map[string]string {
-	files := map[string]string{}
-	filepath.WalkDir(w.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() {
-			abs, _ := filepath.Abs(p)
-			if abs == w.out || (d.Name() != "." && len(d.Name()) > 0 && d.Name()[0] == '.') {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		// A database file counts (deleting it rebuilds from the seed); its
-		// journal files change as it is read, and the data probe covers writes.
-		if n := d.Name(); len(n) > 0 && n[0] == '.' || strings.HasSuffix(n, "-wal") || strings.HasSuffix(n, "-shm") || strings.HasSuffix(n, "-journal") || strings.HasSuffix(n, ".seeding") {
-			return nil
-		}
-		if fi, err := d.Info(); err == nil {
-			files[p] = fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
-		}
-		return nil
-	})
-	return files
-}
-
-// changed returns what changed since the last call, or "".
-func (w *watcher) changed() string {
-	what := ""
-	files := w.scan()
-	for p, v := range files {
-		if w.files[p] != v {
-			what = p
-			break
-		}
-	}
-	if what == "" {
-		for p := range w.files {
-			if _, ok := files[p]; !ok {
-				what = p
-				break
-			}
-		}
-	}
-	w.files = files
-	if what != "" && (strings.HasSuffix(what, ".db") || strings.HasSuffix(what, ".sqlite")) {
-		w.openProbe() // the file was replaced: ask the new one from now on
-		return what
-	}
-	if w.db != nil {
-		if v := w.dataVersion(); v != w.data {
-			w.data = v
-			if what == "" {
-				what = "database"
-			}
-		}
-	}
-	return what
 }

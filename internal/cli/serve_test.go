@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"io"
@@ -31,6 +32,13 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Reset empties the buffer.
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }
 
 // startServe runs bake serve in-process on a free port and returns its URL.
@@ -103,18 +111,38 @@ func waitReload(t *testing.T, events *bufio.Reader, what string) {
 
 // TestServeRebuildsAndReloads edits a template and a row while bake serve
 // runs, and expects a rebuild, a reload event, and the new content.
+// TestServeRebuildsAndReloads: an edit to a template or a row reloads
+// the page with the change. The build is incremental after a template
+// edit, and after a row edit when change capture names the row; without
+// capture a row edit makes a full build.
 func TestServeRebuildsAndReloads(t *testing.T) {
-	for _, mode := range []string{"build", "live"} {
+	for _, mode := range []string{"build", "capture", "live"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "site")
 			if err := writeScaffold(dir); err != nil {
 				t.Fatal(err)
 			}
 			args := []string{"-C", dir}
-			if mode == "live" {
+			switch mode {
+			case "live":
 				args = append(args, "--live")
+			case "capture":
+				var out, errb bytes.Buffer
+				if code := Run(context.Background(), []string{"watch", "--install", "-C", dir}, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}); code != 0 {
+					t.Fatalf("watch --install: %d %s", code, errb.String())
+				}
 			}
-			base, _ := startServe(t, args...)
+			base, logs := startServe(t, args...)
+			built := func(what, want string) {
+				t.Helper()
+				if mode == "live" {
+					return
+				}
+				re := regexp.MustCompile(`rebuilt .*build="` + want)
+				if !re.MatchString(logs.String()) {
+					t.Errorf("after %s: no %q build in the log:\n%s", what, want, logs.String())
+				}
+			}
 			if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "<h1>Latest</h1>") || !strings.Contains(body, "/_bake/reload") {
 				t.Fatalf("GET / = %d %q", code, body)
 			}
@@ -132,6 +160,8 @@ func TestServeRebuildsAndReloads(t *testing.T) {
 			if _, body := get(t, base+"/"); !strings.Contains(body, "<h1>Newest</h1>") {
 				t.Errorf("after the template edit: %q", body)
 			}
+			built("the template edit", "incremental")
+			logs.Reset()
 
 			db, err := sql.Open("sqlite", filepath.Join(dir, "site.db"))
 			if err != nil {
@@ -145,6 +175,7 @@ func TestServeRebuildsAndReloads(t *testing.T) {
 			if _, body := get(t, base+"/posts/hello-world/"); !strings.Contains(body, "<h1>Edited title</h1>") {
 				t.Errorf("after the row update: %q", body)
 			}
+			built("the row update", map[string]string{"build": "full", "capture": "incremental"}[mode])
 			if code, body := get(t, base+"/no/such/"); code != 404 || !strings.Contains(body, "Page not found") {
 				t.Errorf("missing page = %d %q", code, body)
 			}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,7 +42,8 @@ bake watch (without flags) does that continuously: it waits for changes
 (LISTEN on PostgreSQL, polling on SQLite), waits --debounce more so that a
 burst of writes makes one build, runs an incremental build, and repeats,
 until Ctrl-C. Edits to templates, static files and bake.toml are picked up
-too (checked every --poll).`,
+too, through the file system's events (polled every --poll where there are
+none).`,
 		Example: `  bake watch --install            # once: add the triggers
   bake watch                      # rebuild on every change, until Ctrl-C
   bake watch --debounce 2s        # batch changes arriving within 2 seconds
@@ -58,7 +56,7 @@ too (checked every --poll).`,
 	cmd.Flags().BoolVar(&f.install, "install", false, "install change capture (triggers and the bake_changes table) and exit")
 	cmd.Flags().BoolVar(&f.uninstall, "uninstall", false, "remove change capture and exit")
 	cmd.Flags().DurationVar(&f.debounce, "debounce", 250*time.Millisecond, "after a change, wait this long for more before building")
-	cmd.Flags().DurationVar(&f.poll, "poll", time.Second, "how often to look for changes to templates, static files and bake.toml (and, on SQLite, to rows)")
+	cmd.Flags().DurationVar(&f.poll, "poll", time.Second, "how often to look for row changes on SQLite, and for file edits where the file system gives no events")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "build folder (default: [site] output of bake.toml, _site)")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "pages rendered at once (default: number of CPUs)")
 	cmd.MarkFlagsMutuallyExclusive("install", "uninstall")
@@ -100,13 +98,19 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 	}
 	log := g.logger()
 	log.Info("watching", "tables", strings.Join(tables, ","), "debounce", f.debounce)
+	out := site.output()
+	if f.output != "" {
+		out = f.output
+	}
+	w, err := newSiteWatcher(ctx, g.dir, site.cfg, out, f.poll, log, f.debounce)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
 	bf := buildFlags{output: f.output, workers: f.workers, quiet: false}
-	files := siteFilesStamp(g.dir, site.cfg)
-	var after int64           // changes up to this ID failed to build: wait for newer ones
 	var backoff time.Duration // wait before retrying a build that failed for another reason than its pages
 	for {
-		after = 0
-		var retry time.Time
+		var retry <-chan time.Time
 		if err := runBuild(ctx, g, bf); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -118,63 +122,29 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 			var ee exitError
 			if !errors.As(err, &ee) {
 				backoff = min(max(2*backoff, time.Second), 30*time.Second)
-				retry = time.Now().Add(backoff)
+				retry = time.After(backoff)
 				fmt.Fprintf(g.stdio.Err, "bake: %v (trying again in %s)\n", err, backoff)
-			}
-			if ps, err := capture.Pending(ctx, db, site.dialect, 0); err == nil && len(ps) > 0 {
-				after = ps[len(ps)-1].ID
 			}
 		} else {
 			backoff = 0
 		}
-		for {
-			if !retry.IsZero() && time.Now().After(retry) {
-				break
-			}
-			wctx, cancel := context.WithTimeout(ctx, f.poll)
-			err := capture.Wait(wctx, db, site.dialect, after, f.poll/4)
-			cancel()
-			if ctx.Err() != nil {
-				return nil
-			}
-			if err == nil {
-				break // rows changed
-			}
-			if now := siteFilesStamp(g.dir, site.cfg); now != files {
-				files = now
-				break // templates, static files or bake.toml changed
-			}
+		wctx, cancel := context.WithCancel(ctx)
+		if retry != nil {
+			go func() {
+				select {
+				case <-retry:
+					cancel()
+				case <-wctx.Done():
+				}
+			}()
 		}
-		select {
-		case <-ctx.Done():
+		ev, err := w.Next(wctx)
+		cancel()
+		if ctx.Err() != nil {
 			return nil
-		case <-time.After(f.debounce):
 		}
-		files = siteFilesStamp(g.dir, site.cfg)
+		if err == nil {
+			log.Debug("changed", "what", ev.String())
+		}
 	}
-}
-
-// siteFilesStamp summarises the modification times and sizes of bake.toml,
-// the templates and the static files, to notice edits cheaply.
-func siteFilesStamp(dir string, cfg *sqlsite.Config) string {
-	var b strings.Builder
-	add := func(p string, fi fs.FileInfo) {
-		fmt.Fprintf(&b, "%s %d %d\n", p, fi.Size(), fi.ModTime().UnixNano())
-	}
-	if fi, err := os.Stat(filepath.Join(dir, sqlsite.ConfigFile)); err == nil {
-		add(sqlsite.ConfigFile, fi)
-	}
-	for _, sub := range []string{cfg.Site.Templates, cfg.Site.Static} {
-		root := filepath.Join(dir, sub)
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return nil
-			}
-			if fi, err := d.Info(); err == nil && !d.IsDir() {
-				add(p, fi)
-			}
-			return nil
-		})
-	}
-	return b.String()
 }
