@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
 )
 
@@ -44,9 +45,11 @@ template = "item.html"
 		"templates/item.html": `<h1>{{.Row.title}}</h1>
 {{if eq .Row.slug "boom"}}{{index .Row.title 5}}{{end}}`,
 	})
-	// A previous good build must survive the failed one.
-	os.MkdirAll(filepath.Join(dir, "_site"), 0o755)
+	// A previous good build must survive the failed one (a folder with an
+	// index, as bake would only build over its own builds).
+	os.MkdirAll(filepath.Join(dir, "_site", ".bake"), 0o755)
 	os.WriteFile(filepath.Join(dir, "_site", "index.html"), []byte("previous"), 0o644)
+	os.WriteFile(filepath.Join(dir, "_site", filepath.FromSlash(output.IndexFile)), nil, 0o644)
 
 	db := openDB(t, sqlsite.SQLite, dir)
 	rep, err := buildSite(t, sqlsite.SQLite, dir, db)
