@@ -28,6 +28,7 @@ type benchFlags struct {
 	json        bool
 	publish     string
 	incremental bool
+	serve       bool
 }
 
 func benchCmd(g *globals) *cobra.Command {
@@ -51,6 +52,11 @@ change, after one title update, after one row is unpublished, and after one
 row is inserted (--runs times each; medians). It reports the wall time of
 the process, the build's own time, and the pages rendered and files written.
 
+--serve then starts bake serve on the site, with change capture installed,
+and times how long after an edit the open pages are told to reload (the
+live-reload event): after an edit to the home page's template, and after
+one title update (--runs times each; medians).
+
 --keep DIR leaves the generated site there (bake.toml, templates, bench.db)
 so that it can be rebuilt, changed and compared by hand; a later bench
 with the same --keep, --items and --seed reuses its database.
@@ -62,7 +68,8 @@ varies more from run to run than bake does; a folder in memory (tmpfs,
 such as /dev/shm on Linux) measures bake alone.`,
 		Example: `  bake bench --items 10000
   bake bench --items 100000 --runs 5 --keep /dev/shm/bench100k --json
-  bake bench --items 100000 --runs 5 --incremental`,
+  bake bench --items 100000 --runs 5 --incremental
+  bake bench --items 100000 --runs 5 --serve --keep /dev/shm/bench100k`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd.Context(), g, f)
@@ -75,6 +82,7 @@ such as /dev/shm on Linux) measures bake alone.`,
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the figures as JSON on stdout")
 	cmd.Flags().StringVar(&f.publish, "publish", "", "also time bake publish to this folder or bucket URL: full, no-op, and one changed row")
 	cmd.Flags().BoolVar(&f.incremental, "incremental", false, "also time incremental builds: no change, one title update, one unpublish, one insert")
+	cmd.Flags().BoolVar(&f.serve, "serve", false, "also time bake serve from an edit to the reload of the open pages: a template, a row")
 	return cmd
 }
 
@@ -114,6 +122,9 @@ type benchResult struct {
 	// Incremental holds the median of each incremental case, when
 	// --incremental is set: nochange, title, unpublish, insert.
 	Incremental map[string]incrementalRun `json:"incremental,omitempty"`
+	// Serve holds the median seconds from an edit to bake serve's reload
+	// event, when --serve is set: template, row.
+	Serve map[string]float64 `json:"serve,omitempty"`
 }
 
 // incrementalRun is the figures of one incremental bake build process.
@@ -216,6 +227,18 @@ func runBench(ctx context.Context, g *globals, f benchFlags) error {
 				r := inc[c]
 				fmt.Fprintf(g.stdio.Out, "incremental %s: %.3fs (build %.1f ms), %d rendered, %d written, %d removed\n",
 					c, r.Seconds, r.BuildSeconds*1000, r.Rendered, r.Written, r.Removed)
+			}
+		}
+	}
+	if f.serve {
+		srv, err := benchServe(ctx, dir, f)
+		if err != nil {
+			return err
+		}
+		res.Serve = srv
+		if !f.json {
+			for _, c := range serveCases {
+				fmt.Fprintf(g.stdio.Out, "serve %s edit: reload %.0f ms later\n", c, srv[c]*1000)
 			}
 		}
 	}
