@@ -116,23 +116,25 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	var clean cleanups
+	defer clean.run()
 	committed := false
-	defer func() {
+	clean.add(func() {
 		if !committed {
 			stage.Abort()
 		}
-	}()
+	})
 	idx, err := newIndex(ctx, stage)
 	if err != nil {
 		return nil, err
 	}
-	defer idx.abort()
+	clean.add(idx.abort)
 	// The new build's fragment cache starts from the old build's.
 	ctx, closeFragments, err := withFragments(ctx, stage.Dir(), opts.Output, false, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	defer closeFragments()
+	clean.add(closeFragments)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -162,10 +164,16 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		if ctx.Err() != nil || probs.stopped() {
 			break
 		}
-		pages <- p
+		select {
+		case pages <- p:
+		case <-ctx.Done(): // every worker may be stuck in a Render
+		}
 	}
 	close(pages)
-	wg.Wait()
+	if left := waitWorkers(ctx, &wg); left != nil {
+		clean.after = left
+		return nil, fmt.Errorf("build: %w (pages still rendering were abandoned)", ctx.Err())
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
@@ -357,6 +365,9 @@ func (w *worker) do(ctx context.Context, p *bake.Page) {
 	if err != nil {
 		w.problem(p, err)
 		return
+	}
+	if ctx.Err() != nil {
+		return // cancelled while rendering: the build may have returned
 	}
 	data := w.buf.Bytes()
 	sum := sha256.Sum256(data)

@@ -81,12 +81,14 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		}
 		return nil, err
 	}
-	defer idx.Close()
+	var clean cleanups
+	defer clean.run()
+	clean.add(func() { idx.Close() })
 	dir, err := output.OpenInPlace(opts.Output)
 	if err != nil {
 		return nil, err
 	}
-	defer dir.Close()
+	clean.add(func() { dir.Close() })
 	if err := emptyTrash(ctx, idx, dir); err != nil {
 		return nil, err
 	}
@@ -96,7 +98,7 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err != nil {
 		return nil, err
 	}
-	defer closeFragments()
+	clean.add(closeFragments)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -146,11 +148,17 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 			removed = append(removed, p)
 			continue
 		}
-		pages <- p
+		select {
+		case pages <- p:
+		case <-ctx.Done(): // every worker may be stuck in a Render
+		}
 	}
 	close(pages)
 	produced := time.Since(start)
-	wg.Wait()
+	if left := waitWorkers(ctx, &wg); left != nil {
+		clean.after = left
+		return nil, fmt.Errorf("build: %w (pages still rendering were abandoned)", ctx.Err())
+	}
 	rendered := time.Since(start)
 	if full != nil {
 		return nil, full
@@ -342,6 +350,9 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 	}
 	if err != nil {
 		return updated{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return updated{}, err // cancelled while rendering: Update may have returned
 	}
 	data := w.buf.Bytes()
 	sum := sha256.Sum256(data)

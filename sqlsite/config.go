@@ -7,6 +7,7 @@ type Config struct {
 	Queries  map[string]string `toml:"queries"` // site-wide named queries, run once per build: .Data.NAME
 	Routes   []Route           `toml:"route"`
 	Publish  PublishConfig     `toml:"publish"`
+	Markdown MarkdownConfig    `toml:"markdown"`
 
 	lines *lineIndex // where routes and keys are in the file, for later problems
 }
@@ -35,6 +36,28 @@ type PublishConfig struct {
 	// smaller, for sites whose every client accepts it, since a bucket
 	// cannot negotiate), or "none".
 	Compress string `toml:"compress"`
+}
+
+// MarkdownConfig is the [markdown] table: the limits of the markdown
+// template function (and of feed content), so that no row can stall a
+// build. Goldmark's parser takes time that grows with the square of the
+// nesting of quotes and lists, and of some runs of brackets: 100 KB of >
+// took seconds, a list nested 3,000 deep minutes. A value over a limit is
+// a problem of its page, naming the row; the build renders the rest and
+// changes nothing.
+type MarkdownConfig struct {
+	// MaxSize is the most bytes of one value converted. If zero,
+	// 1048576 (1 MiB).
+	MaxSize int `toml:"max_size"`
+	// MaxDepth is the deepest nesting of block quotes and list items,
+	// as counted on each line that starts with a > or a list marker:
+	// its > and list markers, plus its indent over two (but for the
+	// space after each marker). If zero, 100.
+	MaxDepth int `toml:"max_depth"`
+	// Timeout is the longest the conversion of one value may take, as a
+	// Go duration ("1s", "500ms"): the parser checks it as it goes, and
+	// stops there. If empty, "1s".
+	Timeout string `toml:"timeout"`
 }
 
 // CacheRule sets the Cache-Control of the objects whose key matches Glob

@@ -51,6 +51,8 @@ func TestParseConfigProblems(t *testing.T) {
 			[]string{`bake.toml:10: route "d": group_by is not used by a detail route, which makes one page per row: for one page per cat, use a list route with group_by = "cat"`}},
 		{"wrong type, not also missing", validHead + "[[route]]\nname = \"p\"\nkind = \"page\"\npath = \"/\"\ntemplate = 3\n[[route]]\nkind = 3\n[[route]]\nname = \"r\"\nkind = \"redirect\"\nredirects = { \"/a/\" = 1 }\n",
 			[]string{"bake.toml:10: route.template: a TOML integer", "bake.toml:12: route.kind: a TOML integer", "bake.toml:16: route.redirects"}},
+		{"bad markdown limits", validHead + "[markdown]\nmax_size = -1\nmax_depth = -2\ntimeout = \"soon\"\n",
+			[]string{"bake.toml:7: markdown.max_size must be zero", "bake.toml:8: markdown.max_depth must be zero", `bake.toml:9: markdown.timeout "soon": use a duration such as "1s" or "500ms"`}},
 		{"bad compress", validHead + "[publish]\ncompress = \"zstd\"\n",
 			[]string{`bake.toml:7: publish.compress "zstd": use "gzip" (the default), "br" or "none"`}},
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bakehq/bake"
 	"github.com/pelletier/go-toml/v2"
@@ -321,6 +322,17 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 	case "", "gzip", "br", "none":
 	default:
 		add(li.key("compress"), "", "publish.compress %q: use \"gzip\" (the default), \"br\" or \"none\"", c.Publish.Compress)
+	}
+	if c.Markdown.MaxSize < 0 {
+		add(li.key("max_size"), "", "markdown.max_size must be zero (the default, 1 MiB) or more")
+	}
+	if c.Markdown.MaxDepth < 0 {
+		add(li.key("max_depth"), "", "markdown.max_depth must be zero (the default, 100) or more")
+	}
+	if t := c.Markdown.Timeout; t != "" {
+		if d, err := time.ParseDuration(t); err != nil || d <= 0 {
+			add(li.key("timeout"), "", "markdown.timeout %q: use a duration such as \"1s\" or \"500ms\"", t)
+		}
 	}
 	for name, q := range c.Queries {
 		if strings.TrimSpace(q) == "" {

@@ -12,11 +12,14 @@ import (
 // newMarkdown returns the converter of the markdown template function:
 // CommonMark with GitHub's extensions (tables, strikethrough, task lists,
 // links made of bare URLs and e-mail addresses), typographic quotes and
-// dashes, and ids on headings. Raw HTML is not passed through.
+// dashes, and ids on headings. Raw HTML is not passed through. Its
+// parsers watch the deadline that convertWatched sets.
 func newMarkdown() goldmark.Markdown {
 	return goldmark.New(
 		goldmark.WithExtensions(quickLinkify{}, extension.Table, extension.Strikethrough, extension.TaskList, extension.Typographer),
-		goldmark.WithParserOptions(parser.WithAutoHeadingID()))
+		goldmark.WithParserOptions(parser.WithAutoHeadingID(),
+			parser.WithBlockParsers(util.Prioritized(watchBlocks{}, 0)),
+			parser.WithInlineParsers(util.Prioritized(watchInlines{}, 0))))
 }
 
 // quickLinkify is goldmark's Linkify extension (part of extension.GFM),
@@ -38,6 +41,7 @@ func (quickLinkify) Extend(m goldmark.Markdown) {
 type linkifyFilter struct{ parser.InlineParser }
 
 func (f linkifyFilter) Parse(parent ast.Node, block gmtext.Reader, pc parser.Context) ast.Node {
+	checkWatch(pc) // called at every space: see watch
 	line, _ := block.PeekLine()
 	if !mayLink(line) {
 		return nil

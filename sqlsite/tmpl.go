@@ -301,6 +301,7 @@ func templateError(file string, err error) *bake.Error {
 type funcs struct {
 	site     *Site
 	md       goldmark.Markdown
+	mdLimits markdownLimits // zero for the defaults
 	staticMu sync.Mutex
 	static   map[string]bool
 
@@ -470,7 +471,7 @@ func (f *funcs) partialSalt(name string) string {
 
 func newFuncs(s *Site) *funcs {
 	return &funcs{site: s, static: map[string]bool{},
-		md: newMarkdown()}
+		md: newMarkdown(), mdLimits: s.cfg.Markdown.limits()}
 }
 
 func (f *funcs) funcMap() template.FuncMap {
@@ -645,16 +646,7 @@ func (f *funcs) markdown(v any) (template.HTML, error) {
 		}
 		src = rv.String()
 	}
-	var buf strings.Builder
-	buf.Grow(len(src) + len(src)/4)
-	if fastMarkdown(&buf, src) {
-		return template.HTML(buf.String()), nil
-	}
-	buf.Reset()
-	if err := f.md.Convert([]byte(src), &buf); err != nil {
-		return "", fmt.Errorf("markdown: %w", err)
-	}
-	return template.HTML(buf.String()), nil
+	return f.convertMarkdown(src)
 }
 
 func dateFunc(layout string, v any) (string, error) {
