@@ -75,7 +75,8 @@ type ApplyOptions struct {
 	// Resume skips uploads whose object already has the same SHA-256 and
 	// content type (one HEAD each): set it when Interrupted reports that
 	// the last publish did not finish, so a re-run does not send again
-	// what that one sent.
+	// what that one sent. On a folder, where the metadata is written
+	// before the bytes, the bytes are hashed too.
 	Resume bool
 	// Logger receives progress and retries. If nil, logs are discarded.
 	Logger *slog.Logger
@@ -85,6 +86,8 @@ type ApplyOptions struct {
 	// through asFunc (see WriterOptions.BeforeWrite of gocloud.dev/blob),
 	// such as an S3 website redirect for a redirect page.
 	BeforeWrite func(c Change, asFunc func(any) bool) error
+
+	folder bool // the bucket is a folder (see isFolder)
 }
 
 // errIntegrity marks bytes that are not the ones a plan was made from.
@@ -128,11 +131,16 @@ func compressible(ct string) bool {
 }
 
 // RemoteHeaderRules returns what the last publish stored at HeadersKey, or
-// nil when there is nothing (a bucket published by an older bake).
+// nil when there is nothing (a bucket published by an older bake), or an
+// empty slice, which are no rules at all, when a folder's copy cannot be
+// read (a publish was killed while writing it).
 func RemoteHeaderRules(ctx context.Context, bucket *blob.Bucket) ([]byte, error) {
 	b, err := bucket.ReadAll(ctx, HeadersKey)
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return nil, nil
+	}
+	if unreadable(bucket, err) {
+		return []byte{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", HeadersKey, err)
@@ -140,12 +148,21 @@ func RemoteHeaderRules(ctx context.Context, bucket *blob.Bucket) ([]byte, error)
 	return b, nil
 }
 
+// ErrDeletesUnreadable is returned (wrapped) by PendingDeletes when a
+// folder's list of pending deletes cannot be read: a publish was killed
+// while writing it. Prepare then compares the build with what the folder
+// holds, which finds the objects to delete.
+var ErrDeletesUnreadable = errors.New("the pending deletes of an interrupted publish cannot be read")
+
 // PendingDeletes returns the keys a publish that was interrupted meant to
 // delete, so that the next one finishes the job.
 func PendingDeletes(ctx context.Context, bucket *blob.Bucket) ([]string, error) {
 	data, err := bucket.ReadAll(ctx, DeletesKey)
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return nil, nil
+	}
+	if unreadable(bucket, err) {
+		return nil, fmt.Errorf("read pending deletes: %w (%w)", ErrDeletesUnreadable, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read pending deletes: %w", err)
@@ -167,9 +184,20 @@ func PendingDeletes(ctx context.Context, bucket *blob.Bucket) ([]string, error) 
 // never uploaded before an asset they may use; a re-run completes it. The
 // manifest published is the source's; when it is not the one the plan was
 // made from, Apply stops before it with an error wrapping ErrBuildChanged.
+// On a folder, after an interrupted publish, Apply also removes the
+// temporary files that publish's writes left beside the objects (only
+// for keys bake publishes).
 func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptions) (*Result, error) {
 	opts.defaults()
 	start := time.Now()
+	opts.folder = isFolder(bucket)
+	cleanup := false
+	if opts.folder {
+		var err error
+		if cleanup, err = Interrupted(ctx, bucket); err != nil {
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+	}
 	src := opts.From
 	if src == nil {
 		root, err := os.OpenRoot(opts.Dir)
@@ -263,6 +291,17 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		return res, err
 	}
 	res.Release = rel.ID
+	if cleanup {
+		// Last, so that a publish interrupted before it is done leaves
+		// PublishingKey for the next one to clean up again.
+		n, err := removeTemps(ctx, bucket, plan.root, plan.Deletes, start)
+		if err != nil {
+			return res, fmt.Errorf("publish: %w", err)
+		}
+		if n > 0 {
+			opts.Logger.Info("publish: removed the temporary files of an interrupted publish", "files", n)
+		}
+	}
 	for _, key := range []string{DeletesKey, PublishingKey} {
 		if err := bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return res, fmt.Errorf("publish: %w", err)
@@ -367,10 +406,20 @@ func retry(ctx context.Context, opts ApplyOptions, what string, fn func() error)
 }
 
 // Interrupted reports whether the last publish to bucket did not finish.
+// On a folder, a PublishingKey that cannot be read, or the temporary file
+// of one, is such a publish too.
 func Interrupted(ctx context.Context, bucket *blob.Bucket) (bool, error) {
 	ok, err := bucket.Exists(ctx, PublishingKey)
+	if unreadable(bucket, err) {
+		return true, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("check for an interrupted publish: %w", err)
+	}
+	if !ok && isFolder(bucket) {
+		if ok, err = leftTemps(ctx, bucket); err != nil {
+			return false, fmt.Errorf("check for an interrupted publish: %w", err)
+		}
 	}
 	return ok, nil
 }
@@ -380,7 +429,14 @@ func Interrupted(ctx context.Context, bucket *blob.Bucket) (bool, error) {
 func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, opts ApplyOptions) (int64, error) {
 	if opts.Resume {
 		if a, err := bucket.Attributes(ctx, c.Key); err == nil && a.Metadata["sha256"] == c.Entry.SHA256 && a.ContentType == c.Entry.Type {
-			return 0, nil // sent by the interrupted publish
+			// On a folder the sidecar holding the metadata is written
+			// before the bytes are renamed into place: they may be old.
+			if !opts.folder {
+				return 0, nil // sent by the interrupted publish
+			}
+			if sum, err := hashObject(ctx, bucket, c.Key); err == nil && sum == c.Entry.SHA256 {
+				return 0, nil
+			}
 		}
 	}
 	data, err := src.File(c.Key, c.Entry)

@@ -18,4 +18,12 @@
 // writes a few small parts whatever the size of the site; a plan keeps
 // its first uploads in memory and the rest in a temporary file
 // ([Changes]).
+//
+// A folder target (fileblob) is not atomic the way an object store is: a
+// write is a temporary file renamed into place, its headers a sidecar
+// file written before the rename. On a folder, a publish never takes the
+// SHA-256 of a sidecar on trust (a resumed publish and [Listed] hash the
+// bytes), reads a record of its own that a killed write left unreadable
+// as missing, and, after an interrupted publish, removes the temporary
+// files that publish's writes left (see [Apply]).
 package publish

@@ -123,10 +123,12 @@ func (r *Root) check() error {
 }
 
 // ReadRoot returns the manifest of the last publish to bucket, or nil
-// when there is none.
+// when there is none, or when a folder's copy cannot be read (a publish
+// was killed while writing it): then a publish compares the build with
+// what the bucket holds, and stores the manifest again.
 func ReadRoot(ctx context.Context, bucket *blob.Bucket) (*Root, error) {
 	data, err := bucket.ReadAll(ctx, RootKey)
-	if gcerrors.Code(err) == gcerrors.NotFound {
+	if gcerrors.Code(err) == gcerrors.NotFound || unreadable(bucket, err) {
 		return nil, nil
 	}
 	if err != nil {

@@ -43,6 +43,9 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	pending, err := PendingDeletes(ctx, bucket)
+	if errors.Is(err, ErrDeletesUnreadable) {
+		verify, err = true, nil // the listing finds what was to be deleted
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
@@ -86,6 +89,9 @@ func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store 
 		remote = &rootSide{bucket: bucket, root: root}
 	}
 	pending, err := PendingDeletes(ctx, bucket)
+	if errors.Is(err, ErrDeletesUnreadable) {
+		return nil, nil, false, fmt.Errorf("rollback: %w; run bake publish, which finishes that publish, then roll back", err)
+	}
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("rollback: %w", err)
 	}

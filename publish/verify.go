@@ -2,34 +2,62 @@ package publish
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/bakehq/bake"
 	"gocloud.dev/blob"
 )
 
 // Listed returns what the bucket holds, found by listing it, as manifest
-// entries sorted by path: the SHA-256 comes from the metadata bake writes,
-// or, for an object without it (a folder target, or a file another tool
-// put there), from hashing the bytes. It is the remote side of a diff for
-// bake publish --verify, and when the remote manifest is missing. Only
-// objects with bake's metadata are marked as bake's (Entry.Route "bake"),
-// and only those may be deleted.
+// entries sorted by path. The SHA-256 comes from the metadata bake writes,
+// or, for an object without it (a file another tool put there), from
+// hashing the bytes; on a folder always from the bytes, since a publish
+// killed at the wrong moment leaves a sidecar describing bytes that were
+// never renamed into place. An object of a folder whose sidecar cannot be
+// read has no SHA-256, so a build that has it sends it again; temporary
+// files of interrupted writes are left out. It is the remote side of a
+// diff for bake publish --verify, and when the remote manifest is missing.
+// Only objects with bake's metadata are marked as bake's (Entry.Route
+// "bake"), and only those may be deleted.
 func Listed(ctx context.Context, bucket *blob.Bucket) ([]bake.Entry, error) {
-	var out []bake.Entry
-	it := bucket.List(&blob.ListOptions{})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	folder := isFolder(bucket)
+	var (
+		mu       sync.Mutex
+		out      []bake.Entry
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	keys := make(chan string)
+	for range listWorkers {
+		wg.Go(func() {
+			for key := range keys {
+				e, err := listedEntry(ctx, bucket, key, folder)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				out = append(out, e)
+				mu.Unlock()
+			}
+		})
+	}
+	for obj, err := range listAll(ctx, bucket, nil) {
+		if ctx.Err() != nil {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list bucket: %w", err)
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("list bucket: %w", err)
+			}
+			mu.Unlock()
+			break
 		}
 		if obj.IsDir || strings.HasPrefix(obj.Key, bake.ReservedDir+"/") {
 			continue
@@ -37,25 +65,46 @@ func Listed(ctx context.Context, bucket *blob.Bucket) ([]bake.Entry, error) {
 		if _, err := bake.FileName(bake.PathOf(obj.Key)); err != nil {
 			continue // not a key bake could have written
 		}
-		a, err := bucket.Attributes(ctx, obj.Key)
-		if err != nil {
-			return nil, fmt.Errorf("verify %s: %w", obj.Key, err)
+		if _, _, ok := tempKey(obj.Key); ok && folder {
+			continue // an interrupted write's
 		}
-		e := bake.Entry{Path: bake.PathOf(obj.Key), Size: a.Size, SHA256: a.Metadata["sha256"]}
-		if e.SHA256 != "" {
-			e.Route, e.Type, e.Redirect = "bake", a.ContentType, a.Metadata["redirect"]
-		} else {
-			data, err := bucket.ReadAll(ctx, obj.Key)
-			if err != nil {
-				return nil, fmt.Errorf("verify %s: %w", obj.Key, err)
-			}
-			sum := sha256.Sum256(data)
-			e.SHA256 = hex.EncodeToString(sum[:])
-		}
-		out = append(out, e)
+		keys <- obj.Key
+	}
+	close(keys)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err() // the caller's
+	}
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	slices.SortFunc(out, func(a, b bake.Entry) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
+}
+
+// listWorkers is how many objects Listed looks at at once.
+const listWorkers = 8
+
+// listedEntry returns the entry of key for Listed.
+func listedEntry(ctx context.Context, bucket *blob.Bucket, key string, folder bool) (bake.Entry, error) {
+	e := bake.Entry{Path: bake.PathOf(key)}
+	a, err := bucket.Attributes(ctx, key)
+	if folder && brokenSidecar(err) {
+		return e, nil // no SHA-256: a build that has it sends it again
+	}
+	if err != nil {
+		return e, fmt.Errorf("verify %s: %w", key, err)
+	}
+	e.Size, e.SHA256 = a.Size, a.Metadata["sha256"]
+	if e.SHA256 != "" {
+		e.Route, e.Type, e.Redirect = "bake", a.ContentType, a.Metadata["redirect"]
+	}
+	if e.SHA256 == "" || folder {
+		if e.SHA256, err = hashObject(ctx, bucket, key); err != nil {
+			return e, fmt.Errorf("verify %s: %w", key, err)
+		}
+	}
+	return e, nil
 }
 
 // verifyParts plans a publish against what the bucket really holds (see

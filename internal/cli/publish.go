@@ -45,11 +45,14 @@ func publishCmd(g *globals) *cobra.Command {
 		Long: `Publish compares the build's manifest with the one it stored in the target
 at the last publish, and uploads only new and changed files: assets first,
 then pages, then the new manifest, then deletes, so the live site never has
-a page whose assets are missing. Deletes touch only keys bake published,
-and stop above max_deletes (default 256) unless --force. The manifest is
-kept in the target in parts (.bake/manifest.json lists them): a publish
-that changes a few pages reads and writes a few small parts, whatever the
-size of the site.
+a page whose assets are missing; a publish interrupted at any point, even
+killed, is finished by the next one. On a folder, that one checks the bytes
+of what it skips, not their .attrs metadata (written first), and removes
+the temporary files (<file>.<hex>.tmp) the interrupted one left beside the
+files bake publishes. Deletes touch only keys bake published, and stop
+above max_deletes (default 256) unless --force. The manifest is kept in the
+target in parts (.bake/manifest.json lists them): a publish that changes a
+few pages reads and writes a few small parts, whatever the size of the site.
 
 The target is [publish] url of bake.toml, or --to: a folder path,
 file:///srv/www, or s3://bucket?region=us-east-1 (S3-compatible servers:
@@ -71,7 +74,7 @@ for brotli, "none" for neither).`,
 		},
 	}
 	planFlags(cmd, &f)
-	cmd.Flags().BoolVar(&f.verify, "verify", false, "compare against what the target really holds (lists it, one request an object) to repair changes made behind bake's back")
+	cmd.Flags().BoolVar(&f.verify, "verify", false, "compare against what the target really holds (lists it, one request an object; a folder's files are hashed) to repair changes made behind bake's back")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "uploads at once (default: [publish] workers, 8)")
 	return cmd
 }
