@@ -452,6 +452,17 @@ func (b *buildRun) route(r *Route) bool {
 	return true
 }
 
+// skipped reports whether the walk of folder dir leaves out p: dot-files
+// and dot-folders (no page may start with a dot, see [bake.FileName]),
+// but for a .well-known folder at the top (/.well-known/security.txt).
+func skipped(dir, p string, d fs.DirEntry) bool {
+	name := d.Name()
+	if !strings.HasPrefix(name, ".") || p == dir {
+		return false
+	}
+	return !(d.IsDir() && name == bake.WellKnownDir && filepath.Dir(p) == filepath.Clean(dir))
+}
+
 // staticFiles yields every file of the static folder as a page.
 func (b *buildRun) staticFiles() bool {
 	dir := b.site.staticDir
@@ -460,7 +471,7 @@ func (b *buildRun) staticFiles() bool {
 		if err != nil {
 			return err
 		}
-		if strings.HasPrefix(d.Name(), ".") && p != dir {
+		if skipped(dir, p, d) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}

@@ -297,7 +297,7 @@ func templateError(file string, err error) *bake.Error {
 	return e
 }
 
-// funcs are the template functions of docs/config.md.
+// funcs are the template functions of docs/templates.md.
 type funcs struct {
 	site     *Site
 	md       goldmark.Markdown

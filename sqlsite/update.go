@@ -295,7 +295,7 @@ func (s *Site) fileState(prevValue func(string) string) (map[string]string, erro
 			if err != nil {
 				return err
 			}
-			if strings.HasPrefix(d.Name(), ".") && p != dir {
+			if skipped(dir, p, d) {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}

@@ -235,7 +235,7 @@ func (w *Watcher) ignored(abs string, isDir bool) bool {
 		return false
 	}
 	name := filepath.Base(abs)
-	if strings.HasPrefix(name, ".") {
+	if strings.HasPrefix(name, ".") && name != ".well-known" {
 		return true
 	}
 	for _, s := range w.skip {
