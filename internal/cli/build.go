@@ -91,6 +91,11 @@ Pending captured changes are consumed only by a build that succeeded.`,
 // buildResult is the JSON report of bake build.
 type buildResult struct {
 	*build.Report
+	// Incremental is false: this is the report of a full build (an
+	// incremental one is an updateResult).
+	Incremental bool `json:"incremental"`
+	// FullReason says why the build was full.
+	FullReason     string           `json:"full_reason"`
 	PagesPerSecond float64          `json:"pages_per_second"`
 	PeakRSSBytes   int64            `json:"peak_rss_bytes"`
 	Output         string           `json:"output"`
@@ -123,7 +128,7 @@ func runBuild(ctx context.Context, g *globals, f buildFlags) error {
 	if r.rep.Incremental {
 		return printUpdate(g, f, r.site, r.out, &r.rep.UpdateReport, r.changes, err)
 	}
-	return printBuild(g, f, r.site, r.out, &r.rep.Report, err)
+	return printBuild(g, f, r.site, r.out, &r.rep.Report, r.rep.FullReason, err)
 }
 
 // rebuilt is what [rebuild] did.
@@ -229,8 +234,8 @@ func startBuildProgress(ctx context.Context, g *globals, site *openedSite, out s
 
 // printBuild prints the report of a full build (err is the build's) and
 // returns the command's error.
-func printBuild(g *globals, f buildFlags, site *openedSite, out string, rep *build.Report, err error) error {
-	res := &buildResult{Report: rep, Output: out, Queries: map[string]int64{}, Problems: []problemJSON{}, Warnings: []string{}}
+func printBuild(g *globals, f buildFlags, site *openedSite, out string, rep *build.Report, reason string, err error) error {
+	res := &buildResult{Report: rep, FullReason: reason, Output: out, Queries: map[string]int64{}, Problems: []problemJSON{}, Warnings: []string{}}
 	if rep.Seconds > 0 {
 		res.PagesPerSecond = float64(rep.Pages) / rep.Seconds
 	}
