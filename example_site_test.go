@@ -14,7 +14,7 @@ import (
 	"github.com/bakehq/bake/sqlsite"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/memblob" // mem:// buckets; fileblob and s3blob for folders and S3
-	_ "modernc.org/sqlite"        // database/sql driver "sqlite"
+	_ "modernc.org/sqlite"       // database/sql driver "sqlite"
 )
 
 // A Go program can do what bake build and bake publish do: open a site
