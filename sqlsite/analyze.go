@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/sqlscan"
 )
 
 // What a row change can alter of a query, told from the query's text: the
@@ -42,7 +43,7 @@ func analyze(r *Route) queryAnalysis {
 	q := stripComments(r.Query)
 	// tables reads comments and strings itself (stripComments knows
 	// neither nested comments nor PostgreSQL's E'' and $$ strings).
-	a := queryAnalysis{tables: tables(r.Query), all: words(q), rowLocal: rowLocal(q), limited: rowLocalLimited(q), order: queryOrder(q)}
+	a := queryAnalysis{tables: sqlscan.Tables(r.Query), all: words(q), rowLocal: rowLocal(q), limited: rowLocalLimited(q), order: queryOrder(q)}
 	a.layout = map[string]bool{}
 	sel, rest, ok := splitSelect(q)
 	if !ok || positional(a.order) || positional(r.OrderBy) {
@@ -207,7 +208,7 @@ func splitTop(s string, sep byte) []string {
 // queries and site queries), sorted: the tables change capture watches.
 func (s *Site) Tables() []string {
 	var out []string
-	add := func(q string) { out = append(out, tables(q)...) }
+	add := func(q string) { out = append(out, sqlscan.Tables(q)...) }
 	for _, q := range s.cfg.Queries {
 		add(q)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bakehq/bake"
 	template "github.com/bakehq/bake/internal/gotemplate/htmltemplate"
+	"github.com/bakehq/bake/internal/sqlscan"
 )
 
 // feed renders an RSS 2.0 or Atom feed of a query's rows.
@@ -265,7 +266,7 @@ func (b *buildRun) redirects(r *Route) bool {
 		moves = append(moves, move{f, r.Redirects[f], f})
 	}
 	if r.Query != "" {
-		for _, t := range tables(r.Query) {
+		for _, t := range sqlscan.Tables(r.Query) {
 			deps = append(deps, bake.TableDep(t))
 		}
 		err := b.stream(r, ordered(r, "", ""), nil, func(row Row) bool {
@@ -420,7 +421,7 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 	}
 	var deps []bake.Dep
 	for _, rr := range b.site.cfg.Routes {
-		for _, t := range tables(rr.Query) {
+		for _, t := range sqlscan.Tables(rr.Query) {
 			deps = append(deps, bake.TableDep(t))
 		}
 	}

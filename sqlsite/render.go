@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/sqlscan"
 )
 
 // PageData is what a template sees as dot.
@@ -94,7 +95,7 @@ func (b *buildRun) page(r *Route, path, key string, deps []bake.Dep, data *PageD
 		}
 	}
 	for _, q := range r.Queries {
-		for _, t := range tables(q) {
+		for _, t := range sqlscan.Tables(q) {
 			deps = append(deps, bake.TableDep(t))
 		}
 	}
@@ -161,7 +162,7 @@ func (b *buildRun) emitUnlisted(p *bake.Page) bool {
 // rowDeps returns the row and table deps of rows shown on a page.
 func rowDeps(r *Route, rows []Row) []bake.Dep {
 	deps := make([]bake.Dep, 0, len(rows)+2)
-	for _, t := range tables(r.Query) {
+	for _, t := range sqlscan.Tables(r.Query) {
 		deps = append(deps, bake.TableDep(t))
 	}
 	for _, row := range rows {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/sqlscan"
 )
 
 // stream runs a route's query and calls fn for each row, counting.
@@ -258,7 +259,7 @@ func (b *buildRun) groupedListOf(r *Route, only []any) bool {
 // it, does not parse the query again for every row.
 func otherTableDeps(r *Route) []bake.Dep {
 	extra := []bake.Dep{}
-	for _, t := range tables(r.Query) {
+	for _, t := range sqlscan.Tables(r.Query) {
 		if t != r.Table {
 			extra = append(extra, bake.TableDep(t))
 		}

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/sqlscan"
 )
 
 // stateVersion is part of the config value: a bake whose rendering differs
@@ -423,7 +424,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 		why := c.String()
 		// Extra route queries reading the table.
 		for _, q := range r.Queries {
-			if slices.Contains(tables(q), table) && touches(c, words(q)) {
+			if slices.Contains(sqlscan.Tables(q), table) && touches(c, words(q)) {
 				w.full = why
 				return w, nil
 			}

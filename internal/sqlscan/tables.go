@@ -1,17 +1,19 @@
-package sqlsite
+// Package sqlscan finds the tables an SQL query reads, from its text
+// alone, as SQLite and as PostgreSQL read it: no parser, no database.
+//
+// bake records the tables a page's query reads as its deps, so a table
+// missing here is a change an incremental build misses: the scan errs on
+// the side of more. It takes every name in a FROM list (each item after
+// FROM or a comma, at the clause's own parenthesis depth, and the first
+// name inside a parenthesised join) or after JOIN, table-valued functions
+// included, but for references to common table expressions within their
+// scope.
+package sqlscan
 
 import (
 	"slices"
 	"strings"
 )
-
-// Which tables a query reads: what a page's deps say it depends on. A
-// table missing here is a change an incremental build misses, so the
-// scan errs on the side of more: every name in a FROM list (each item
-// after FROM or a comma, at the clause's own parenthesis depth, and the
-// first name inside a parenthesised join) or after JOIN, table-valued
-// functions included, but for references to common table expressions
-// within their scope.
 
 // sqlToken is one token of a query: a word (name or keyword, lowercased
 // in low), a quoted name, or one punctuation byte.
@@ -243,11 +245,12 @@ func tableRefs(toks []sqlToken) []int {
 	return out
 }
 
-// tables returns every table a query reads (see above), each once, in
-// query order: read as SQLite and as PostgreSQL would, for the query does
-// not say which it is for. A qualified name (main.posts) also gives its
-// table's own name (posts), which is what change capture records.
-func tables(query string) []string {
+// Tables returns every table query reads (see the package doc), each
+// once, in query order: read as SQLite and as PostgreSQL would, for the
+// query does not say which it is for. A qualified name (main.posts) also
+// gives its table's own name (posts), which is what change capture
+// records.
+func Tables(query string) []string {
 	var out []string
 	add := func(name string) {
 		if name != "" && !slices.Contains(out, name) {

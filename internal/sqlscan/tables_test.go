@@ -1,4 +1,4 @@
-package sqlsite
+package sqlscan
 
 import (
 	"testing"
@@ -64,8 +64,8 @@ func TestTables(t *testing.T) {
 		{"SELECT a, (SELECT COUNT(*) FROM b) AS n FROM c", []string{"b", "c"}},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, tables(tt.query)); diff != "" {
-			t.Errorf("tables(%q) (-want +got):\n%s", tt.query, diff)
+		if diff := cmp.Diff(tt.want, Tables(tt.query)); diff != "" {
+			t.Errorf("Tables(%q) (-want +got):\n%s", tt.query, diff)
 		}
 	}
 }
@@ -75,9 +75,9 @@ func FuzzTables(f *testing.F) {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
-		for _, name := range tables(q) {
+		for _, name := range Tables(q) {
 			if name == "" {
-				t.Fatalf("tables(%q) has an empty name", q)
+				t.Fatalf("Tables(%q) has an empty name", q)
 			}
 		}
 	})
