@@ -1,10 +1,11 @@
 package sqlsite
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bakehq/bake/internal/markdown"
 )
 
 // deepList returns a list nested depth deep, one item a line, each
@@ -60,8 +61,7 @@ func TestMarkdownLimits(t *testing.T) {
 			"- one\n  - two\n    1. three\n\n> quoted\n> > twice\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```go\nfunc main() {}\n```\n\n" +
 			"[ref]: https://example.org/ref\n\nSee [ref] and www.example.org.\n", ""},
 	}
-	f := &funcs{md: newMarkdown()}
-	plain := newMarkdown()
+	f := &funcs{md: markdown.New(markdown.Options{})}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			type result struct {
@@ -80,15 +80,9 @@ func TestMarkdownLimits(t *testing.T) {
 				t.Fatal("markdown did not return within a minute")
 			}
 			if tt.want == "" {
+				// markdown.TestRenderAsGoldmark compares the output with goldmark's.
 				if r.err != nil {
 					t.Fatalf("error %v, want none", r.err)
-				}
-				var want bytes.Buffer
-				if err := plain.Convert([]byte(tt.src), &want); err != nil {
-					t.Fatal(err)
-				}
-				if r.html != want.String() {
-					t.Errorf("output differs from goldmark's:\ngot  %.300q\nwant %.300q", r.html, want.String())
 				}
 				return
 			}
@@ -106,7 +100,7 @@ func TestMarkdownLimitsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &funcs{md: newMarkdown(), mdLimits: cfg.Markdown.limits()}
+	f := &funcs{md: markdown.New(cfg.Markdown.options())}
 	for _, c := range []struct{ src, want string }{
 		{strings.Repeat("x", 101), "the value is 101 bytes, more than markdown.max_size (100)"},
 		{"> > > > x", "nests quotes or lists 4 deep, more than markdown.max_depth (3)"},
@@ -117,33 +111,14 @@ func TestMarkdownLimitsConfig(t *testing.T) {
 			t.Errorf("markdown %q: error %v, want %q", c.src, err, c.want)
 		}
 	}
-	f.mdLimits.maxSize = 1 << 20
+	opts := cfg.Markdown.options()
+	opts.MaxSize = 1 << 20
+	f.md = markdown.New(opts)
 	start := time.Now()
 	if _, err := f.markdown(strings.Repeat("[a](", 100000)); err == nil || !strings.Contains(err.Error(), "stopped after 20ms") {
 		t.Errorf("error %v, want the conversion stopped after 20ms", err)
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("stopped after %v", d)
-	}
-}
-
-func TestNesting(t *testing.T) {
-	tests := []struct {
-		src               string
-		depth, line, defs int
-	}{
-		{"plain\ntext", 0, 0, 0},
-		{"> a\n>> b\n> > > c", 3, 3, 0},
-		{"- a\n  - b\n    - c\n      text more indented than any item", 3, 3, 0},
-		{"1. a\n   2) b\n\t- c", 3, 3, 0},
-		{"-not a list\n*emphasis*\n1.5 a number\n---", 0, 0, 0},
-		{"- - - x", 3, 1, 0},
-		{"[a]: /u\n  [b]: /v\n> [c]: /w\n[not a definition]", 1, 3, 3},
-	}
-	for _, tt := range tests {
-		d, l, n := nesting(tt.src)
-		if d != tt.depth || l != tt.line || n != tt.defs {
-			t.Errorf("nesting(%q) = %d, %d, %d; want %d, %d, %d", tt.src, d, l, n, tt.depth, tt.line, tt.defs)
-		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 	"github.com/bakehq/bake"
 	template "github.com/bakehq/bake/internal/gotemplate/htmltemplate"
-	"github.com/yuin/goldmark"
+	"github.com/bakehq/bake/internal/markdown"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -300,8 +300,7 @@ func templateError(file string, err error) *bake.Error {
 // funcs are the template functions of docs/templates.md.
 type funcs struct {
 	site     *Site
-	md       goldmark.Markdown
-	mdLimits markdownLimits // zero for the defaults
+	md       *markdown.Renderer
 	staticMu sync.Mutex
 	static   map[string]bool
 
@@ -471,7 +470,7 @@ func (f *funcs) partialSalt(name string) string {
 
 func newFuncs(s *Site) *funcs {
 	return &funcs{site: s, static: map[string]bool{},
-		md: newMarkdown(), mdLimits: s.cfg.Markdown.limits()}
+		md: markdown.New(s.cfg.Markdown.options())}
 }
 
 func (f *funcs) funcMap() template.FuncMap {
@@ -646,7 +645,39 @@ func (f *funcs) markdown(v any) (template.HTML, error) {
 		}
 		src = rv.String()
 	}
-	return f.convertMarkdown(src)
+	var buf strings.Builder
+	if err := f.md.Render(&buf, src); err != nil {
+		return "", markdownError(err)
+	}
+	return template.HTML(buf.String()), nil
+}
+
+// markdownError names the setting of bake.toml's [markdown] that a value
+// is past.
+func markdownError(err error) error {
+	var le *markdown.LimitError
+	if !errors.As(err, &le) {
+		return fmt.Errorf("markdown: %w", err)
+	}
+	switch le.Limit {
+	case markdown.LimitSize:
+		return fmt.Errorf("markdown: the value is %d bytes, more than markdown.max_size (%d) in bake.toml", le.Value, le.Max)
+	case markdown.LimitDepth:
+		return fmt.Errorf("markdown: line %d nests quotes or lists %d deep, more than markdown.max_depth (%d) in bake.toml", le.Line, le.Value, le.Max)
+	case markdown.LimitTimeout:
+		return fmt.Errorf("markdown: conversion stopped after %v, markdown.timeout in bake.toml (a value that takes this long is made of deeply nested or unclosed brackets, quotes or lists)", le.Timeout)
+	}
+	return fmt.Errorf("markdown: %w", err)
+}
+
+// options returns the limits of c for a [markdown.Renderer]; a timeout
+// that does not parse is left to the default (check reports it).
+func (c MarkdownConfig) options() markdown.Options {
+	o := markdown.Options{MaxSize: c.MaxSize, MaxDepth: c.MaxDepth}
+	if d, err := time.ParseDuration(c.Timeout); err == nil && d > 0 {
+		o.Timeout = d
+	}
+	return o
 }
 
 func dateFunc(layout string, v any) (string, error) {

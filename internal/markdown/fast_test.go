@@ -1,4 +1,4 @@
-package sqlsite
+package markdown
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 func goldmarkHTML(t testing.TB, src []byte) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := newMarkdown().Convert(src, &buf); err != nil {
+	if err := newGoldmark().Convert(src, &buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()

@@ -1,4 +1,4 @@
-package sqlsite
+package markdown
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func proseBody() []byte {
 }
 
 // BenchmarkFastMarkdown converts the same body as BenchmarkMarkdown
-// through the plain-prose path the markdown function takes first.
+// through the plain-prose path Render takes first.
 func BenchmarkFastMarkdown(b *testing.B) {
 	body := string(proseBody())
 	b.SetBytes(int64(len(body)))
@@ -61,7 +61,7 @@ func BenchmarkMarkdown(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		md   goldmark.Markdown
-	}{{"bake", newMarkdown()}, {"gfm", gfmMarkdown()}} {
+	}{{"bake", newGoldmark()}, {"gfm", gfmMarkdown()}} {
 		b.Run(c.name, func(b *testing.B) {
 			md := c.md
 			var buf bytes.Buffer
@@ -73,5 +73,20 @@ func BenchmarkMarkdown(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkMarkdownRender converts the body of BenchmarkMarkdown through
+// Renderer.Render, as the markdown template function does: the fast path
+// with its checks.
+func BenchmarkMarkdownRender(b *testing.B) {
+	body := string(proseBody())
+	r := New(Options{})
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var buf strings.Builder
+		if err := r.Render(&buf, body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package sqlsite
+package markdown
 
 import (
 	"fmt"
@@ -6,74 +6,52 @@ import (
 	"strings"
 	"time"
 
-	template "github.com/bakehq/bake/internal/gotemplate/htmltemplate"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
 	gmtext "github.com/yuin/goldmark/text"
 )
 
-// The limits of [MarkdownConfig] when its fields are zero.
+// Limit names a limit of [Options].
+type Limit int
+
+// The limits a [LimitError] names.
 const (
-	defaultMarkdownMaxSize  = 1 << 20
-	defaultMarkdownMaxDepth = 100
-	defaultMarkdownTimeout  = time.Second
+	LimitSize            Limit = iota + 1 // Options.MaxSize
+	LimitDepth                            // Options.MaxDepth
+	LimitLinkDefinitions                  // 10,000 lines that define links
+	LimitTimeout                          // Options.Timeout
 )
 
-// markdownLimits are a [MarkdownConfig] read, defaults applied.
-type markdownLimits struct {
-	maxSize, maxDepth int
-	timeout           time.Duration
+// LimitError is the error of a value past a limit of a [Renderer].
+type LimitError struct {
+	Limit Limit
+	// Value is what src has of what Limit bounds: its size in bytes, its
+	// nesting, or its lines that define links (0 for LimitTimeout).
+	Value int
+	// Max is the limit (bytes, depth or lines; 0 for LimitTimeout).
+	Max int
+	// Line is the line (from 1) where the nesting reaches Value, for
+	// LimitDepth.
+	Line int
+	// Timeout is the time the conversion was stopped after, for
+	// LimitTimeout.
+	Timeout time.Duration
 }
 
-// limits returns c's limits, with the defaults for what c leaves zero (a
-// timeout that does not parse too: check reports it).
-func (c MarkdownConfig) limits() markdownLimits {
-	l := markdownLimits{maxSize: c.MaxSize, maxDepth: c.MaxDepth}
-	if l.maxSize <= 0 {
-		l.maxSize = defaultMarkdownMaxSize
+// Error says which limit the value is past.
+func (e *LimitError) Error() string {
+	switch e.Limit {
+	case LimitSize:
+		return fmt.Sprintf("the value is %d bytes, more than the limit (%d)", e.Value, e.Max)
+	case LimitDepth:
+		return fmt.Sprintf("line %d nests quotes or lists %d deep, more than the limit (%d)", e.Line, e.Value, e.Max)
+	case LimitLinkDefinitions:
+		return fmt.Sprintf("%d lines define links ([label]: url), more than %d", e.Value, e.Max)
+	case LimitTimeout:
+		return fmt.Sprintf("conversion stopped after %v (a value that takes this long is made of deeply nested or unclosed brackets, quotes or lists)", e.Timeout)
 	}
-	if l.maxDepth <= 0 {
-		l.maxDepth = defaultMarkdownMaxDepth
-	}
-	if d, err := time.ParseDuration(c.Timeout); err == nil && d > 0 {
-		l.timeout = d
-	} else {
-		l.timeout = defaultMarkdownTimeout
-	}
-	return l
-}
-
-// convertMarkdown returns the HTML of the Markdown src, or an error when
-// src is past a limit of the site's [MarkdownConfig]: bigger than its
-// max_size, nested deeper than its max_depth, or taking goldmark longer
-// than its timeout. The nesting is checked first, so that such a value is
-// refused at once: goldmark's time grows with the square of it.
-func (f *funcs) convertMarkdown(src string) (template.HTML, error) {
-	lim := f.mdLimits
-	if lim == (markdownLimits{}) {
-		lim = MarkdownConfig{}.limits()
-	}
-	if len(src) > lim.maxSize {
-		return "", fmt.Errorf("markdown: the value is %d bytes, more than markdown.max_size (%d) in bake.toml", len(src), lim.maxSize)
-	}
-	var buf strings.Builder
-	buf.Grow(len(src) + len(src)/4)
-	if fastMarkdown(&buf, src) {
-		return template.HTML(buf.String()), nil
-	}
-	buf.Reset()
-	depth, line, defs := nesting(src)
-	if depth > lim.maxDepth {
-		return "", fmt.Errorf("markdown: line %d nests quotes or lists %d deep, more than markdown.max_depth (%d) in bake.toml", line, depth, lim.maxDepth)
-	}
-	if defs > maxLinkDefinitions {
-		return "", fmt.Errorf("markdown: %d lines define links ([label]: url), more than %d", defs, maxLinkDefinitions)
-	}
-	if err := convertWatched(f.md, src, &buf, lim.timeout); err != nil {
-		return "", err
-	}
-	return template.HTML(buf.String()), nil
+	return fmt.Sprintf("markdown limit %d", e.Limit)
 }
 
 // maxLinkDefinitions bounds the lines of a value that may define links
@@ -159,7 +137,7 @@ func skipSpace(l string, i int) int {
 // watchKey holds a conversion's *watch in its parser.Context.
 var watchKey = parser.NewContextKey()
 
-// watch is the deadline of one conversion. The parsers that newMarkdown
+// watch is the deadline of one conversion. The parsers that newGoldmark
 // adds in front of goldmark's (watchBlocks, watchInlines, and
 // linkifyFilter) look at it as goldmark calls them, at every line, every
 // level of nesting and every bracket, emphasis or space, and stop the
@@ -197,11 +175,11 @@ func convertWatched(md goldmark.Markdown, src string, w io.Writer, timeout time.
 			if _, ok := r.(conversionStopped); !ok {
 				panic(r)
 			}
-			err = fmt.Errorf("markdown: conversion stopped after %v, markdown.timeout in bake.toml (a value that takes this long is made of deeply nested or unclosed brackets, quotes or lists)", timeout)
+			err = &LimitError{Limit: LimitTimeout, Timeout: timeout}
 		}
 	}()
 	if err := md.Convert([]byte(src), w, parser.WithContext(pc)); err != nil {
-		return fmt.Errorf("markdown: %w", err)
+		return fmt.Errorf("render markdown: %w", err)
 	}
 	return nil
 }

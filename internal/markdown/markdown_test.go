@@ -1,4 +1,4 @@
-package sqlsite
+package markdown
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"github.com/yuin/goldmark/parser"
 )
 
-// gfmMarkdown is the converter newMarkdown must agree with: goldmark's
+// gfmMarkdown is the converter newGoldmark must agree with: goldmark's
 // own GFM extension, linkify unfiltered.
 func gfmMarkdown() goldmark.Markdown {
 	return goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Typographer),
@@ -37,7 +37,7 @@ var linkifyCases = []string{
 }
 
 func TestMarkdownLinkifyAsGFM(t *testing.T) {
-	ours, ref := newMarkdown(), gfmMarkdown()
+	ours, ref := newGoldmark(), gfmMarkdown()
 	for _, src := range linkifyCases {
 		var got, want bytes.Buffer
 		if err := ours.Convert([]byte(src), &got); err != nil {
@@ -66,7 +66,7 @@ func FuzzMarkdownLinkify(f *testing.F) {
 	for _, c := range linkifyCases {
 		f.Add(c)
 	}
-	ours, ref := newMarkdown(), gfmMarkdown()
+	ours, ref := newGoldmark(), gfmMarkdown()
 	f.Fuzz(func(t *testing.T, src string) {
 		var got, want bytes.Buffer
 		errGot := ours.Convert([]byte(src), &got)

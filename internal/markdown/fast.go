@@ -1,11 +1,11 @@
-package sqlsite
+package markdown
 
 import (
 	"strconv"
 	"strings"
 )
 
-// fastMarkdown appends to dst the HTML that the converter of newMarkdown
+// fastMarkdown appends to dst the HTML that the converter of newGoldmark
 // makes of src, when src is plain prose, and reports whether it did. Plain
 // prose is what most bodies of a news site are: paragraphs and ATX
 // headings (## Title) of ASCII words, digits, spaces and the punctuation
