@@ -1,0 +1,177 @@
+package sqlsite
+
+import (
+	"bufio"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/sqlscan"
+)
+
+// sitemapCollector records the HTML pages of a pass in an unlinked temp
+// file, so that memory does not grow with the number of pages.
+type sitemapCollector struct {
+	f       *os.File
+	w       *bufio.Writer
+	n       int
+	size    int64
+	exclude []string
+}
+
+// sitemapMax is the most URLs a sitemap file lists (the protocol's limit).
+var sitemapMax = 50000
+
+func newSitemapCollector(exclude []string) (*sitemapCollector, error) {
+	f, err := os.CreateTemp("", "bake-sitemap-*")
+	if err != nil {
+		return nil, fmt.Errorf("sitemap: %w", err)
+	}
+	os.Remove(f.Name()) // the open file stays readable; nothing is left behind
+	return &sitemapCollector{f: f, w: bufio.NewWriterSize(f, 64<<10), exclude: exclude}, nil
+}
+
+// excluded reports whether a sitemap's exclude list leaves the page at
+// path out: an entry is a path prefix, but for one naming a folder's
+// index.html, which is that folder's page alone (/about/index.html is the
+// page /about/, not every page under it).
+func excluded(exclude []string, path string) bool {
+	for _, e := range exclude {
+		if strings.HasSuffix(e, "/index.html") {
+			if path == pagePath(e) {
+				return true
+			}
+		} else if strings.HasPrefix(path, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *sitemapCollector) add(p *bake.Page) {
+	if excluded(c.exclude, p.Path) {
+		return
+	}
+	var lm int64
+	if !p.LastMod.IsZero() {
+		lm = p.LastMod.Unix()
+	}
+	c.addPath(p.Path, lm)
+}
+
+// addPath records one URL of the sitemap; lastmod is in Unix seconds, 0
+// when unknown.
+func (c *sitemapCollector) addPath(path string, lastmod int64) {
+	c.n++
+	line := strconv.FormatInt(lastmod, 10) + "\t" + path + "\n"
+	c.w.WriteString(line)
+	c.size += int64(len(line))
+}
+
+// sorted reads back the collected URLs, sorted by path, as "lastmod\tpath"
+// strings sharing one buffer, so that a full and an incremental build list
+// them in the same order.
+func (c *sitemapCollector) sorted() ([]string, error) {
+	buf := make([]byte, c.size)
+	if _, err := c.f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	c.f.Close()
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	lines := make([]string, 0, c.n)
+	for line := range strings.SplitSeq(strings.TrimSuffix(all, "\n"), "\n") {
+		if line != "" {
+			lines = append(lines, line)
+		}
+	}
+	pathOf := func(l string) string { return l[strings.IndexByte(l, '\t')+1:] }
+	if !slices.IsSortedFunc(lines, func(a, b string) int { return strings.Compare(pathOf(a), pathOf(b)) }) {
+		slices.SortFunc(lines, func(a, b string) int { return strings.Compare(pathOf(a), pathOf(b)) })
+	}
+	return lines, nil
+}
+
+// sitemapPart returns the path of part i (from 0) of a sitemap split in
+// parts: /sitemap.xml → /sitemap-1.xml, …
+func sitemapPart(r *Route, i int) string {
+	dir := r.Path[:strings.LastIndexByte(r.Path, '/')+1]
+	return dir + strings.TrimSuffix(r.Path[len(dir):], ".xml") + "-" + strconv.Itoa(i+1) + ".xml"
+}
+
+// sitemapPages yields the sitemap, split into an index and parts past
+// 50,000 URLs.
+func (b *buildRun) sitemapPages(r *Route) bool {
+	c := b.sitemap
+	b.sitemap = nil
+	if err := c.w.Flush(); err != nil {
+		return b.fail(r, r.Path, "", fmt.Errorf("sitemap: %w", err))
+	}
+	var deps []bake.Dep
+	for _, rr := range b.site.cfg.Routes {
+		for _, t := range sqlscan.Tables(rr.Query) {
+			deps = append(deps, bake.TableDep(t))
+		}
+	}
+	deps = bake.SortDeps(deps)
+	const ct = "application/xml; charset=utf-8"
+	base := b.site.cfg.Site.BaseURL
+	part := func(i int) string { return sitemapPart(r, i) }
+	lines, err := c.sorted()
+	if err != nil {
+		return b.fail(r, r.Path, "", fmt.Errorf("sitemap: %w", err))
+	}
+	writeURLs := func(w io.Writer, from, count int) error {
+		bw := bufio.NewWriter(w)
+		bw.WriteString(xml.Header + `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
+		for _, line := range lines[from : from+count] {
+			lm, path, _ := strings.Cut(line, "\t")
+			bw.WriteString("<url><loc>")
+			xml.EscapeText(bw, []byte(base+bake.EscapePath(path)))
+			bw.WriteString("</loc>")
+			if sec, _ := strconv.ParseInt(lm, 10, 64); sec != 0 {
+				bw.WriteString("<lastmod>" + time.Unix(sec, 0).UTC().Format(time.RFC3339) + "</lastmod>")
+			}
+			bw.WriteString("</url>\n")
+		}
+		bw.WriteString("</urlset>\n")
+		return bw.Flush()
+	}
+	if c.n <= sitemapMax {
+		return b.emitUnlisted(&bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
+			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, 0, c.n) }})
+	}
+	parts := (c.n + sitemapMax - 1) / sitemapMax
+	index := &bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
+		Render: func(ctx context.Context, w io.Writer) error {
+			bw := bufio.NewWriter(w)
+			bw.WriteString(xml.Header + `<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
+			for i := 0; i < parts; i++ {
+				bw.WriteString("<sitemap><loc>")
+				xml.EscapeText(bw, []byte(base+bake.EscapePath(part(i))))
+				bw.WriteString("</loc></sitemap>\n")
+			}
+			bw.WriteString("</sitemapindex>\n")
+			return bw.Flush()
+		}}
+	if !b.emitUnlisted(index) {
+		return false
+	}
+	for i := 0; i < parts; i++ {
+		count := min(sitemapMax, c.n-i*sitemapMax)
+		from := i * sitemapMax
+		if !b.emitUnlisted(&bake.Page{Path: part(i), Route: r.Name, ContentType: ct, Deps: deps,
+			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, from, count) }}) {
+			return false
+		}
+	}
+	return true
+}
