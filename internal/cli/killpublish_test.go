@@ -195,18 +195,19 @@ func getObject(ctx context.Context, client *s3.Client, bucket, key string) ([]by
 // next publish must make the target hold exactly the build's bytes, with
 // no temporary file left. The publishes alternate between two builds of
 // the site, a third of the titles and a few rows apart. Under CI it kills
-// more publishes (5 a folder, 3 on S3; locally 3 and 2), to hit the
-// narrow windows (a sidecar written before its object is renamed into
-// place) more often.
+// more publishes (5 a folder, 3 on S3; locally 3 and 2, and 1 each of a
+// site half the size with -short), to hit the narrow windows (a sidecar
+// written before its object is renamed into place) more often.
 func TestKilledPublishConverges(t *testing.T) {
-	if testing.Short() {
-		t.Skip("publishes a 6,000-page site dozens of times")
-	}
-	kills, s3Kills := 3, 2
-	if testenv.InCI() {
+	t.Parallel()
+	kills, s3Kills, pages := 3, 2, 6000
+	switch {
+	case testenv.InCI():
 		kills, s3Kills = 5, 3
+	case testing.Short():
+		kills, s3Kills, pages = 1, 1, 3000
 	}
-	sites := killSites(t, 6000)
+	sites := killSites(t, pages)
 	for _, tc := range []struct {
 		name   string
 		kills  int

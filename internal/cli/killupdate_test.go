@@ -23,13 +23,12 @@ import (
 // checks that every page stays whole, that no captured change is lost, and
 // that the next build finishes the job: the same output as a full build.
 func TestKilledIncrementalBuildLosesNoChange(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a 20,000-page site five times")
-	}
+	t.Parallel()
 	// Long enough to kill midway: some seconds of rendering. The race
-	// detector makes bake several times slower, and fewer pages do.
+	// detector makes bake several times slower, and fewer pages do; -short
+	// builds the smaller site too.
 	n := 20000
-	if raceEnabled() {
+	if testing.Short() || raceEnabled() {
 		n = 5000
 	}
 	dir := t.TempDir()
