@@ -77,6 +77,7 @@ func read(t *testing.T, b *blob.Bucket, key string) (string, *blob.Attributes) {
 }
 
 func TestApplyToFolder(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	target := t.TempDir()
@@ -127,6 +128,7 @@ func TestApplyToFolder(t *testing.T) {
 }
 
 func TestApplyCompresses(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "_site")
 	big := "<p>" + strings.Repeat("flat files are fast ", 200) + "</p>"
 	buildSite(t, out, site{"/": big, "/small/": "<p>s</p>"})
@@ -151,6 +153,7 @@ func TestApplyCompresses(t *testing.T) {
 }
 
 func TestApplyCompressesBrotli(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	big := "<p>" + strings.Repeat("flat files are fast ", 200) + "</p>"
@@ -182,6 +185,7 @@ func TestApplyCompressesBrotli(t *testing.T) {
 }
 
 func TestPendingDeletesAreFinished(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
@@ -193,6 +197,7 @@ func TestPendingDeletesAreFinished(t *testing.T) {
 }
 
 func TestApplyRefusesChangedBytes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	buildSite(t, out, site{"/": "<p>home</p>"})
@@ -216,6 +221,7 @@ func TestApplyRefusesChangedBytes(t *testing.T) {
 }
 
 func TestApplyTimesOutStalledUploads(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	buildSite(t, out, site{"/": "<p>home</p>"})

@@ -12,20 +12,17 @@ import (
 	"github.com/bakehq/bake"
 )
 
-// spillAt is how many uploads a Changes list keeps in memory; the rest go
-// to a temporary file.
-var spillAt = 4096
-
 // Changes is a list of uploads, in the order they were planned. The first
 // few thousand are kept in memory, the rest in a temporary file, so that
 // the plan of a first publish of a million files takes megabytes of
 // memory, not the gigabyte its entries would.
 type Changes struct {
-	n     int
-	mem   []Change
-	spill *os.File
-	w     *bufio.Writer
-	end   int64 // bytes written to spill
+	spillAt int // uploads kept in memory (DiffOptions.KeepUploads)
+	n       int
+	mem     []Change
+	spill   *os.File
+	w       *bufio.Writer
+	end     int64 // bytes written to spill
 }
 
 // spilled is a change as the temporary file keeps it.
@@ -44,7 +41,7 @@ func (c *Changes) Len() int { return c.n }
 
 func (c *Changes) add(ch Change) error {
 	c.n++
-	if len(c.mem) < spillAt {
+	if c.spillAt == 0 || len(c.mem) < c.spillAt {
 		c.mem = append(c.mem, ch)
 		return nil
 	}

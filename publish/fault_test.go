@@ -96,6 +96,7 @@ func checkConsistent(t *testing.T, b *blob.Bucket) {
 // that fails 60% of the requests: after every attempt, finished or not,
 // no page links a missing asset, and re-running converges to the build.
 func TestPublishSurvivesFaults(t *testing.T) {
+	t.Parallel()
 	srv := s3Setup(t)
 	target, _ := url.Parse(srv.endpoint)
 	proxy := &flaky{rng: rand.New(rand.NewPCG(1, 2)), share: 0.6, proxy: httputil.NewSingleHostReverseProxy(target)}

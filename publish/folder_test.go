@@ -93,6 +93,7 @@ func publishHeaders(t *testing.T, bucket *blob.Bucket, out string) {
 // resumed publish must send the page again, and publish --verify must see
 // the old bytes, whatever the sidecar says.
 func TestKilledPublishLeavesNoStalePage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	v1 := site{"/": "<p>home</p>", "/a/": "<p>a v1</p>", "/b/": "<p>b v1</p>"}
 	v2 := site{"/": "<p>home</p>", "/a/": "<p>a v2</p>", "/b/": "<p>b v2</p>"}
@@ -186,6 +187,7 @@ func mustRoot(t *testing.T, out string) *os.Root {
 // publish killed before its deletes: the next publish must still work,
 // delete what was pending, and leave the target as the build.
 func TestPublishAfterBrokenRecord(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, record := range []string{RootKey, PublishingKey, DeletesKey, HeadersKey} {
 		t.Run(record, func(t *testing.T) {
@@ -238,6 +240,7 @@ func tempFile(key string, t time.Time) string {
 // publish after the interrupted one removes the first, only for keys bake
 // publishes, and Listed never shows them.
 func TestPublishRemovesTempFiles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	past, future := time.Now().Add(-time.Minute), time.Now().Add(time.Hour)
 	for _, tc := range []struct {

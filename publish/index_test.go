@@ -85,6 +85,7 @@ func rawLines(t *testing.T, ls func(func(line, error) bool)) []string {
 // manifest file bake wrote before the index, byte for byte, so that the
 // diff's fast path skips unchanged entries without decoding them.
 func TestIndexLines(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	es := []bake.Entry{
 		page("/", "a"),
@@ -170,6 +171,7 @@ func TestIndexLines(t *testing.T) {
 // the diff of the same manifest as a file, on the table of
 // TestDiffManifestsMatchesDiff.
 func TestDiffIndexMatchesDiffManifests(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dep := []bake.Dep{"tmpl:a.html"}
 	local := []bake.Entry{page("/", "a2"), asset("/feed.xml", "f", "application/rss+xml"), page("/new/", "n"), page("/same/", "s"),
@@ -212,6 +214,7 @@ func TestDiffIndexMatchesDiffManifests(t *testing.T) {
 // and the end of the uploads, as an incremental build does: Apply must not
 // publish a manifest that claims a file it did not upload, nor delete.
 func TestApplyRefusesChangedIndex(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	bucket := memblob.OpenBucket(nil)

@@ -355,10 +355,6 @@ type partData struct {
 	data []byte
 }
 
-// keepParts is how many bytes of compressed parts a plan keeps; past it,
-// parts are read again when they are stored.
-var keepParts = 8 << 20
-
 // partWriter compresses the lines of a part as the diff reads them, and
 // names the part from what it read, by the rule of partOf.
 type partWriter struct {
@@ -418,6 +414,7 @@ func (w *partWriter) close() (Part, []byte, error) {
 // ErrBuildChanged). The plan's root is the local manifest.
 func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, opts DiffOptions, store bool) (*Plan, error) {
 	d := newDiffer(opts)
+	keepParts := d.opts.KeepPartBytes
 	pending := map[int]bool{}
 	for _, k := range opts.Pending {
 		pending[bake.PathBucket(bake.PathOf(k))] = true

@@ -60,6 +60,7 @@ func sameAsBuild(t *testing.T, bucket *blob.Bucket, out string) {
 // reads and stores only the part of the manifest that holds it: the
 // others are removed from the bucket before it runs.
 func TestPublishReadsOnlyChangedParts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	bucket := memblob.OpenBucket(nil)
@@ -150,6 +151,7 @@ func TestPublishReadsOnlyChangedParts(t *testing.T) {
 // stored in, then shrinks it: the diff reads the old parts across the new
 // layout, and only what changed is uploaded or deleted.
 func TestPublishRelayoutsParts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	bucket := memblob.OpenBucket(nil)
@@ -191,6 +193,7 @@ func TestPublishRelayoutsParts(t *testing.T) {
 }
 
 func TestPartsFor(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		files, remote, want int
 	}{
@@ -215,6 +218,7 @@ func TestPartsFor(t *testing.T) {
 // TestReadRootRejects checks that a damaged or foreign manifest is an
 // error saying what is wrong, not a plan that deletes the site.
 func TestReadRootRejects(t *testing.T) {
+	t.Parallel()
 	key := strings.Repeat("ab", 32)
 	tests := []struct{ name, root, want string }{
 		{"newer", `{"bake_manifest":3,"files":0,"parts":[]}`, "newer than this bake"},
@@ -243,9 +247,9 @@ func TestReadRootRejects(t *testing.T) {
 // JSON report and the CDN paths alike; the manifest's parts, not kept
 // either, are read again from the build when they are stored.
 func TestLargePlanSpills(t *testing.T) {
-	old, oldParts := spillAt, keepParts
-	spillAt, keepParts = 3, 0 // and no part kept: Apply reads them again
-	t.Cleanup(func() { spillAt, keepParts = old, oldParts })
+	t.Parallel()
+	// Three uploads kept, and no part: Apply reads them again.
+	small := DiffOptions{KeepUploads: 3, KeepPartBytes: -1}
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "_site")
 	bucket := memblob.OpenBucket(nil)
@@ -253,7 +257,7 @@ func TestLargePlanSpills(t *testing.T) {
 	s := manySite(20, "v1")
 	s["/app.css"] = "body{}"
 	buildSite(t, out, s)
-	plan, _, err := Prepare(ctx, bucket, out, DiffOptions{})
+	plan, _, err := Prepare(ctx, bucket, out, small)
 	if err != nil {
 		t.Fatal(err)
 	}

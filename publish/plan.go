@@ -86,6 +86,30 @@ type DiffOptions struct {
 	// unchanged gets other headers than at the last publish (its
 	// Cache-Control rule changed); such objects are uploaded again.
 	Headers func(key string, e bake.Entry) bool
+	// KeepUploads is how many uploads a plan keeps in memory; the rest go
+	// to a temporary file, so that the plan of a first publish of a
+	// million files takes megabytes, not the gigabyte its entries would.
+	// If zero, 4096.
+	KeepUploads int
+	// KeepPartBytes is how many bytes of compressed manifest parts a plan
+	// keeps in memory; past it, parts are read again from the build when
+	// they are stored. If zero, 8 MiB; if negative, none are kept.
+	KeepPartBytes int
+}
+
+func (o *DiffOptions) defaults() {
+	if o.MaxDeletes == 0 {
+		o.MaxDeletes = 256
+	}
+	if o.KeepUploads <= 0 {
+		o.KeepUploads = 4096
+	}
+	switch {
+	case o.KeepPartBytes == 0:
+		o.KeepPartBytes = 8 << 20
+	case o.KeepPartBytes < 0:
+		o.KeepPartBytes = 0
+	}
 }
 
 // ErrTooManyDeletes is returned (wrapped) when a plan would delete more
@@ -115,10 +139,8 @@ type differ struct {
 }
 
 func newDiffer(opts DiffOptions) *differ {
-	if opts.MaxDeletes == 0 {
-		opts.MaxDeletes = 256
-	}
-	d := &differ{plan: &Plan{}, opts: opts, pending: map[string]bool{}}
+	opts.defaults()
+	d := &differ{plan: &Plan{Assets: Changes{spillAt: opts.KeepUploads}, Pages: Changes{spillAt: opts.KeepUploads}}, opts: opts, pending: map[string]bool{}}
 	for _, k := range opts.Pending {
 		d.pending[bake.PathOf(k)] = true
 	}

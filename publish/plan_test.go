@@ -61,6 +61,7 @@ func keysOf(p *Plan) planKeys {
 }
 
 func TestDiff(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		local, remote []bake.Entry
@@ -112,6 +113,7 @@ func TestDiff(t *testing.T) {
 }
 
 func TestDiffDeleteLimits(t *testing.T) {
+	t.Parallel()
 	var remote []bake.Entry
 	for i := range 300 {
 		remote = append(remote, page("/p/"+string(rune('a'+i/26))+string(rune('a'+i%26))+"/", "x"))
@@ -142,6 +144,7 @@ func TestDiffDeleteLimits(t *testing.T) {
 }
 
 func TestDiffFinishesPendingDeletes(t *testing.T) {
+	t.Parallel()
 	local := []bake.Entry{page("/", "a"), page("/back/", "b")}
 	plan, err := Diff(entries(local...), entries(local...), DiffOptions{Pending: []string{"gone/index.html", "back/index.html"}})
 	if err != nil {
@@ -155,6 +158,7 @@ func TestDiffFinishesPendingDeletes(t *testing.T) {
 // TestDiffManifestsMatchesDiff checks the fast path over raw manifest lines
 // against Diff over decoded entries, on the table of TestDiff.
 func TestDiffManifestsMatchesDiff(t *testing.T) {
+	t.Parallel()
 	write := func(es []bake.Entry) *bytes.Buffer {
 		var buf bytes.Buffer
 		m := &bake.Manifest{Entries: slices.Clone(es)}
@@ -202,6 +206,7 @@ func TestDiffManifestsMatchesDiff(t *testing.T) {
 // TestDiffHeaders checks that an unchanged object whose headers follow
 // other rules is uploaded again, by both Diff and DiffManifests.
 func TestDiffHeaders(t *testing.T) {
+	t.Parallel()
 	es := []bake.Entry{page("/", "a"), asset("/site.css", "c", "text/css")}
 	var buf bytes.Buffer
 	if err := bake.WriteManifest(&buf, &bake.Manifest{Entries: es}); err != nil {

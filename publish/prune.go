@@ -14,9 +14,18 @@ import (
 	"gocloud.dev/gcerrors"
 )
 
-// partGrace is the age under which Prune keeps a manifest part no release
-// names: a publish running meanwhile may have stored it and not its root.
-var partGrace = time.Hour
+// PruneOptions configure [Prune].
+type PruneOptions struct {
+	// Keep is the number of newest releases kept on each target: at
+	// least 1 (the live one).
+	Keep int
+	// DryRun reports what would be removed, and removes nothing.
+	DryRun bool
+	// PartGrace is the age under which a manifest part no release names
+	// is kept: a publish running meanwhile may have stored it and not yet
+	// its root. If zero, an hour; if negative, none.
+	PartGrace time.Duration
+}
 
 // PruneResult says what Prune removed (or would remove, in a dry run).
 type PruneResult struct {
@@ -32,10 +41,17 @@ type PruneResult struct {
 // Prune keeps the newest keep releases of each target and the files of the
 // store they need, and removes the older release records (so that no
 // release is listed that cannot be rolled back to), the manifest parts no
-// kept release uses, and every other file of the store. The store serves every target published from the site folder:
-// pass them all, or rolling back a target left out may miss files. With
-// dryRun, nothing is removed.
-func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, keep int, dryRun bool) (*PruneResult, error) {
+// kept release uses, and every other file of the store. The store serves
+// every target published from the site folder: pass them all, or rolling
+// back a target left out may miss files.
+func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, opts PruneOptions) (*PruneResult, error) {
+	keep, dryRun, partGrace := opts.Keep, opts.DryRun, opts.PartGrace
+	switch {
+	case partGrace == 0:
+		partGrace = time.Hour
+	case partGrace < 0:
+		partGrace = 0
+	}
 	if keep < 1 {
 		return nil, fmt.Errorf("prune: keep at least 1 release (the live one)")
 	}

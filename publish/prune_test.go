@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
@@ -17,6 +16,7 @@ import (
 // oldest record goes, and so do the stored files only it used; the kept
 // releases can still be rolled back to.
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
@@ -33,8 +33,6 @@ func TestPrune(t *testing.T) {
 		_, err := os.Stat(filepath.Join(store.Dir, sha[:2], sha))
 		return err == nil
 	}
-	partGrace = 0 // every part is old enough to go
-	t.Cleanup(func() { partGrace = time.Hour })
 	publishSite(site{"/": "<p>one</p>", "/old/": "<p>only in the first</p>"})
 	firstRoot, err := ReadRoot(ctx, bucket)
 	if err != nil {
@@ -47,7 +45,7 @@ func TestPrune(t *testing.T) {
 		t.Fatal("the store lacks a published file")
 	}
 
-	dry, err := Prune(ctx, store, nil, 2, true)
+	dry, err := Prune(ctx, store, nil, PruneOptions{Keep: 2, DryRun: true, PartGrace: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +56,14 @@ func TestPrune(t *testing.T) {
 	if !stored("<p>one</p>") {
 		t.Fatal("a dry run removed a file")
 	}
-	if dry, err := Prune(ctx, store, []*blob.Bucket{bucket}, 2, true); err != nil || dry.Parts != 1 {
+	if dry, err := Prune(ctx, store, []*blob.Bucket{bucket}, PruneOptions{Keep: 2, DryRun: true, PartGrace: -1}); err != nil || dry.Parts != 1 {
 		t.Errorf("dry run: %+v, %v; want the first release's manifest part counted", dry, err)
 	}
 	if ok, _ := bucket.Exists(ctx, firstPart); !ok {
 		t.Fatal("a dry run removed a manifest part")
 	}
 
-	res, err := Prune(ctx, store, []*blob.Bucket{bucket}, 2, false)
+	res, err := Prune(ctx, store, []*blob.Bucket{bucket}, PruneOptions{Keep: 2, PartGrace: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +85,7 @@ func TestPrune(t *testing.T) {
 	if _, _, _, err := PrepareRollback(ctx, bucket, second, store, DiffOptions{}); err != nil {
 		t.Errorf("rollback to a kept release: %v", err)
 	}
-	if _, err := Prune(ctx, store, []*blob.Bucket{bucket}, 0, false); err == nil {
+	if _, err := Prune(ctx, store, []*blob.Bucket{bucket}, PruneOptions{PartGrace: -1}); err == nil {
 		t.Error("keep 0 accepted: it would remove what is live")
 	}
 }

@@ -13,6 +13,7 @@ import (
 )
 
 func TestRollback(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
@@ -59,6 +60,7 @@ func TestRollback(t *testing.T) {
 }
 
 func TestVerifyRepairs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()

@@ -49,6 +49,7 @@ func (st *s3Test) open(t *testing.T, endpoint string) *blob.Bucket {
 }
 
 func TestPublishToS3(t *testing.T) {
+	t.Parallel()
 	st := s3Setup(t)
 	ctx := context.Background()
 	client, name := st.client, st.name

@@ -67,7 +67,7 @@ func runPrune(ctx context.Context, g *globals, f pruneFlags) error {
 		shown = append(shown, t.name)
 	}
 	store := &publish.Store{Dir: filepath.Join(g.dir, bake.ReservedDir, "objects")}
-	res, err := publish.Prune(ctx, store, buckets, f.keep, f.dryRun)
+	res, err := publish.Prune(ctx, store, buckets, publish.PruneOptions{Keep: f.keep, DryRun: f.dryRun})
 	if err != nil {
 		return err
 	}
