@@ -2,8 +2,6 @@ package bake
 
 import (
 	"bufio"
-	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,36 +156,4 @@ func ReadManifest(r io.Reader) (*Manifest, error) {
 	}
 	m.Sort()
 	return m, nil
-}
-
-// PublishLine appends to dst the manifest line b as a publish records it
-// in its target: without the deps and the input digest, which only builds
-// use (they are the last fields of a line, and half the bytes of a site's
-// manifest). A quote inside a JSON string is escaped, so the field names
-// cannot occur in a value.
-func PublishLine(dst, b []byte) []byte {
-	cut := len(b)
-	for _, f := range [][]byte{[]byte(`,"deps":`), []byte(`,"input":`)} {
-		if i := bytes.Index(b, f); i >= 0 && i < cut {
-			cut = i
-		}
-	}
-	if cut == len(b) {
-		return append(dst, b...)
-	}
-	return append(append(dst, b[:cut]...), '}')
-}
-
-// Buckets is the number of buckets the paths of a build are spread over
-// ([PathBucket]): a build's index keeps a digest of each bucket's
-// published lines, and a publish stores its manifest in parts, each a
-// range of buckets, so that a publish of a few changed pages reads and
-// writes a few parts instead of the manifest of the whole site.
-const Buckets = 4096
-
-// PathBucket returns the bucket of a path: the first 12 bits of its
-// SHA-256. It never changes: published manifests depend on it.
-func PathBucket(path string) int {
-	s := sha256.Sum256([]byte(path))
-	return int(s[0])<<4 | int(s[1]>>4)
 }

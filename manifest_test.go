@@ -56,18 +56,3 @@ func TestManifestErrors(t *testing.T) {
 		t.Error("unsorted write accepted")
 	}
 }
-
-func TestPublishLine(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"path":"/","sha256":"a","size":1,"type":"text/html; charset=utf-8"}`, `{"path":"/","sha256":"a","size":1,"type":"text/html; charset=utf-8"}`},
-		{`{"path":"/a/","sha256":"a","size":1,"type":"t","deps":["row:t/1"],"input":"ff"}`, `{"path":"/a/","sha256":"a","size":1,"type":"t"}`},
-		{`{"path":"/a/","sha256":"a","size":1,"type":"t","input":"ff"}`, `{"path":"/a/","sha256":"a","size":1,"type":"t"}`},
-		// A path that looks like the field names is escaped JSON, not cut.
-		{`{"path":"/x\",\"deps\":/","sha256":"a","size":1,"type":"t","deps":["tmpl:a.html"]}`, `{"path":"/x\",\"deps\":/","sha256":"a","size":1,"type":"t"}`},
-	}
-	for _, tt := range tests {
-		if got := string(PublishLine([]byte("keep:"), []byte(tt.in))); got != "keep:"+tt.want {
-			t.Errorf("PublishLine(%s) = %s, want keep:%s", tt.in, got, tt.want)
-		}
-	}
-}

@@ -2,59 +2,19 @@ package output
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"fmt"
-	"hash"
 	"iter"
 
-	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 )
 
-// BucketSum describes the published lines of one bucket of paths
-// ([bake.PathBucket]): their number and the SHA-256 of the lines, each
-// followed by a newline, in path order. An empty bucket's digest is the
-// SHA-256 of nothing.
-type BucketSum struct {
-	Digest [32]byte
-	Files  int
-}
-
-var emptyDigest = sha256.Sum256(nil)
-
-// BucketHash computes the [BucketSum] of a bucket from its published
-// lines, added in path order: the one definition of a bucket's digest,
-// for the index and for the manifest parts a publish writes. The zero
-// value is ready to use; with no lines added, Sum is an empty bucket's.
-type BucketHash struct {
-	h hash.Hash
-	n int
-}
-
-// Add adds the published line pub (without its newline).
-func (b *BucketHash) Add(pub []byte) {
-	if b.h == nil {
-		b.h = sha256.New()
-	}
-	b.h.Write(pub)
-	b.h.Write(newline)
-	b.n++
-}
-
-// Sum returns the bucket's sum.
-func (b *BucketHash) Sum() BucketSum {
-	if b.h == nil {
-		return BucketSum{Digest: emptyDigest}
-	}
-	return BucketSum{Digest: [32]byte(b.h.Sum(nil)), Files: b.n}
-}
-
-// allBucketSums computes the sums of all [bake.Buckets] buckets in one
+// allBucketSums computes the sums of all [pubformat.Buckets] buckets in one
 // pass over the pages in bucket and path order.
-func allBucketSums(ctx context.Context, q queryer) ([]BucketSum, error) {
-	sums := make([]BucketSum, bake.Buckets)
+func allBucketSums(ctx context.Context, q queryer) ([]pubformat.Sum, error) {
+	sums := make([]pubformat.Sum, pubformat.Buckets)
 	for i := range sums {
-		sums[i].Digest = emptyDigest
+		sums[i].Digest = pubformat.EmptyDigest
 	}
 	rows, err := q.QueryContext(ctx, "SELECT bucket, pub FROM pages ORDER BY bucket, path")
 	if err != nil {
@@ -62,12 +22,12 @@ func allBucketSums(ctx context.Context, q queryer) ([]BucketSum, error) {
 	}
 	defer rows.Close()
 	cur := -1
-	var h BucketHash
+	var h pubformat.Hash
 	store := func() {
-		if cur >= 0 && cur < bake.Buckets {
+		if cur >= 0 && cur < pubformat.Buckets {
 			sums[cur] = h.Sum()
 		}
-		h = BucketHash{}
+		h = pubformat.Hash{}
 	}
 	var pub sql.RawBytes
 	for rows.Next() {
@@ -89,7 +49,7 @@ func allBucketSums(ctx context.Context, q queryer) ([]BucketSum, error) {
 }
 
 // storeSums replaces the kept sums with sums, and clears the pending mark.
-func storeSums(ctx context.Context, tx *sql.Tx, sums []BucketSum) error {
+func storeSums(ctx context.Context, tx *sql.Tx, sums []pubformat.Sum) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM buckets"); err != nil {
 		return err
 	}
@@ -132,14 +92,12 @@ func (x *Index) ensureBucketLookup(ctx context.Context) {
 	}
 }
 
-var newline = []byte{'\n'}
-
 // markBuckets forgets the sums of the buckets whose paths u changes; the
 // next [Index.Buckets] computes them again.
 func markBuckets(ctx context.Context, st *stmts, u Update) error {
 	seen := map[int]bool{}
 	mark := func(p string) error {
-		b := bake.PathBucket(p)
+		b := pubformat.Bucket(p)
 		if seen[b] {
 			return nil
 		}
@@ -160,13 +118,13 @@ func markBuckets(ctx context.Context, st *stmts, u Update) error {
 	return nil
 }
 
-// Buckets returns the sums of all [bake.Buckets] buckets, and the
+// Buckets returns the sums of all [pubformat.Buckets] buckets, and the
 // generation of the index they describe (see [Index.Generation]). After
 // a full build it computes them all, in one pass (the build leaves them,
 // see bucketLookup); after an incremental update, those of the buckets it
 // changed, from their lines. Either way they are kept for the next call
 // when no build changed the index meanwhile.
-func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
+func (x *Index) Buckets(ctx context.Context) ([]pubformat.Sum, string, error) {
 	x.ensureBucketLookup(ctx)
 	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -193,9 +151,9 @@ func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
 		}
 		return sums, gen, nil
 	}
-	sums := make([]BucketSum, bake.Buckets)
+	sums := make([]pubformat.Sum, pubformat.Buckets)
 	for i := range sums {
-		sums[i].Digest = emptyDigest
+		sums[i].Digest = pubformat.EmptyDigest
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT b, digest, files FROM buckets")
 	if err != nil {
@@ -209,14 +167,14 @@ func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
 			rows.Close()
 			return nil, "", fmt.Errorf("read index buckets: %w", err)
 		}
-		if b < 0 || b >= bake.Buckets {
+		if b < 0 || b >= pubformat.Buckets {
 			continue
 		}
 		if len(digest) != 32 {
 			dirty = append(dirty, b)
 			continue
 		}
-		sums[b] = BucketSum{Digest: [32]byte(digest), Files: files}
+		sums[b] = pubformat.Sum{Digest: [32]byte(digest), Files: files}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -246,27 +204,27 @@ func (x *Index) Buckets(ctx context.Context) ([]BucketSum, string, error) {
 }
 
 // bucketSum computes the sum of bucket b from its lines.
-func bucketSum(ctx context.Context, q queryer, b int) (BucketSum, error) {
+func bucketSum(ctx context.Context, q queryer, b int) (pubformat.Sum, error) {
 	rows, err := q.QueryContext(ctx, "SELECT pub FROM pages WHERE bucket = ? ORDER BY path", b)
 	if err != nil {
-		return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
+		return pubformat.Sum{}, fmt.Errorf("read index bucket %d: %w", b, err)
 	}
 	defer rows.Close()
-	var h BucketHash
+	var h pubformat.Hash
 	for rows.Next() {
 		var raw sql.RawBytes
 		if err := rows.Scan(&raw); err != nil {
-			return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
+			return pubformat.Sum{}, fmt.Errorf("read index bucket %d: %w", b, err)
 		}
 		h.Add(raw)
 	}
 	if err := rows.Err(); err != nil {
-		return BucketSum{}, fmt.Errorf("read index bucket %d: %w", b, err)
+		return pubformat.Sum{}, fmt.Errorf("read index bucket %d: %w", b, err)
 	}
 	return h.Sum(), nil
 }
 
-// BucketLines streams the published lines ([bake.PublishLine]) of the
+// BucketLines streams the published lines ([pubformat.Line]) of the
 // buckets first to last, sorted by path, each with its bucket; the slice
 // is reused between iterations.
 func (x *Index) BucketLines(ctx context.Context, first, last int) iter.Seq2[BucketLine, error] {

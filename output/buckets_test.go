@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -27,18 +28,18 @@ func entryLine(t *testing.T, e bake.Entry) []byte {
 }
 
 // wantSums computes the bucket sums of entries independently of the index.
-func wantSums(t *testing.T, es map[string]bake.Entry) []BucketSum {
+func wantSums(t *testing.T, es map[string]bake.Entry) []pubformat.Sum {
 	t.Helper()
 	paths := make([]string, 0, len(es))
 	for p := range es {
 		paths = append(paths, p)
 	}
 	slices.Sort(paths)
-	lines := make([][]byte, bake.Buckets)
-	sums := make([]BucketSum, bake.Buckets)
+	lines := make([][]byte, pubformat.Buckets)
+	sums := make([]pubformat.Sum, pubformat.Buckets)
 	for _, p := range paths {
-		b := bake.PathBucket(p)
-		lines[b] = append(lines[b], bake.PublishLine(nil, entryLine(t, es[p]))...)
+		b := pubformat.Bucket(p)
+		lines[b] = append(lines[b], pubformat.Line(nil, entryLine(t, es[p]))...)
 		lines[b] = append(lines[b], '\n')
 		sums[b].Files++
 	}
@@ -155,7 +156,7 @@ func TestBucketSums(t *testing.T) {
 	if err := idx.db.QueryRowContext(ctx, "SELECT count(*) FROM buckets WHERE digest IS NULL").Scan(&dirty); err != nil {
 		t.Fatal(err)
 	}
-	if want := len(map[int]bool{bake.PathBucket(changed.Path): true, bake.PathBucket(added.Path): true, bake.PathBucket("/items/8/"): true}); dirty != want {
+	if want := len(map[int]bool{pubformat.Bucket(changed.Path): true, pubformat.Bucket(added.Path): true, pubformat.Bucket("/items/8/"): true}); dirty != want {
 		t.Errorf("after the update, %d buckets to compute again, want %d", dirty, want)
 	}
 	check("update")
@@ -169,7 +170,7 @@ func TestBucketSums(t *testing.T) {
 
 	// BucketLines returns a range's lines in path order, each with its bucket.
 	var got []string
-	for l, err := range idx.BucketLines(ctx, 0, bake.Buckets/2-1) {
+	for l, err := range idx.BucketLines(ctx, 0, pubformat.Buckets/2-1) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +178,7 @@ func TestBucketSums(t *testing.T) {
 		if err := json.Unmarshal(l.Line, &e); err != nil {
 			t.Fatal(err)
 		}
-		if b := bake.PathBucket(e.Path); b != l.Bucket || b >= bake.Buckets/2 {
+		if b := pubformat.Bucket(e.Path); b != l.Bucket || b >= pubformat.Buckets/2 {
 			t.Fatalf("BucketLines: %s in bucket %d, said %d", e.Path, b, l.Bucket)
 		}
 		if e.Deps != nil || e.Digest != "" {
@@ -187,11 +188,11 @@ func TestBucketSums(t *testing.T) {
 	}
 	var want []string
 	for _, p := range paths {
-		if _, ok := es[p]; ok && bake.PathBucket(p) < bake.Buckets/2 {
+		if _, ok := es[p]; ok && pubformat.Bucket(p) < pubformat.Buckets/2 {
 			want = append(want, p)
 		}
 	}
-	if bake.PathBucket(added.Path) < bake.Buckets/2 {
+	if pubformat.Bucket(added.Path) < pubformat.Buckets/2 {
 		want = append(want, added.Path)
 		slices.Sort(want)
 	}

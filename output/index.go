@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 	_ "modernc.org/sqlite" // the index is an SQLite file
 )
 
@@ -458,7 +459,7 @@ func (x *Index) Check(ctx context.Context) error {
 			pubs.Close()
 			return fmt.Errorf("check index: %w", err)
 		}
-		if want := string(bake.PublishLine(nil, []byte(line))); pub != want {
+		if want := string(pubformat.Line(nil, []byte(line))); pub != want {
 			pubs.Close()
 			return fmt.Errorf("check index: %s: published line %s, want %s", p, pub, want)
 		}

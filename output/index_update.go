@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 )
 
 // Record is one entry to store in an index, with its manifest line (the
@@ -95,7 +96,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		err = st.queryRow(ctx, "SELECT id, line, depset FROM pages WHERE path = ?", e.Path).Scan(&id, &line, &oldSet)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			res, err := st.exec(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket, depset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), bake.PathBucket(e.Path), set)
+			res, err := st.exec(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket, depset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), pubformat.Line(nil, r.Line), string(r.Line), pubformat.Bucket(e.Path), set)
 			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
@@ -120,7 +121,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
 			}
-			if _, err := st.exec(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ?, depset = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), bake.PublishLine(nil, r.Line), string(r.Line), set, id); err != nil {
+			if _, err := st.exec(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ?, depset = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), pubformat.Line(nil, r.Line), string(r.Line), set, id); err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
 			for _, d := range own {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 )
 
 // IndexWriter writes the index of a new build. Entries come in any order
@@ -97,12 +98,12 @@ const sqliteConstraintUnique = 2067
 // holds the rest. The index keeps neither.
 func (w *IndexWriter) Add(ctx context.Context, e *bake.Entry, line []byte) error {
 	w.n++
-	w.pub = bake.PublishLine(w.pub[:0], line)
+	w.pub = pubformat.Line(w.pub[:0], line)
 	own, set, err := placeDeps(e.Deps, func(key string) (int64, error) { return w.depset(ctx, key) })
 	if err != nil {
 		return fmt.Errorf("write index: %s: %w", e.Path, err)
 	}
-	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), bake.PathBucket(e.Path), set); err != nil {
+	if _, err := w.pages.ExecContext(ctx, w.n, e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), w.pub, string(line), pubformat.Bucket(e.Path), set); err != nil {
 		var coded interface{ Code() int }
 		if errors.As(err, &coded) && coded.Code() == sqliteConstraintUnique {
 			// Named by the page already there (unnamed if it cannot be read).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -172,7 +173,7 @@ func removeTemps(ctx context.Context, bucket *blob.Bucket, root *Root, deletes [
 		if k, err := bake.FileName(p); err != nil || k != key {
 			continue // not a key bake could have written
 		}
-		b := bake.PathBucket(p)
+		b := pubformat.Bucket(p)
 		for i, part := range root.Parts {
 			if b >= part.First && b <= part.Last && part.Files > 0 {
 				if look[i] == nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 	"github.com/bakehq/bake/output"
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/blob/memblob"
@@ -116,14 +117,14 @@ func TestIndexLines(t *testing.T) {
 	var want []string
 	for _, l := range rawLines(t, manifestLines(bytes.NewReader(file.Bytes()))) {
 		path, raw, _ := strings.Cut(l, " ")
-		want = append(want, path+" "+string(bake.PublishLine(nil, []byte(raw))))
+		want = append(want, path+" "+string(pubformat.Line(nil, []byte(raw))))
 	}
 	sums, _, err := idx.Buckets(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	local := indexSide{idx, sums}
-	if got := rawLines(t, local.lines(ctx, bucketRange{0, bake.Buckets - 1})); !cmp.Equal(want, got) {
+	if got := rawLines(t, local.lines(ctx, bucketRange{0, pubformat.Buckets - 1})); !cmp.Equal(want, got) {
 		t.Errorf("the index's published lines differ from the manifest file's lines without deps (-file +index):\n%s", cmp.Diff(want, got))
 	}
 	var parts []string
@@ -199,7 +200,7 @@ func TestDiffIndexMatchesDiffManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every layout gives the same plan: one part, a few, one a bucket.
-	for _, n := range []int{1, 4, bake.Buckets} {
+	for _, n := range []int{1, 4, pubformat.Buckets} {
 		got, err := diffParts(ctx, indexSide{idx, sums}, listSide{sorted(remote)}, layout(n), DiffOptions{}, true)
 		if err != nil {
 			t.Fatal(err)

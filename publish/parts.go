@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 	"github.com/bakehq/bake/output"
 	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
@@ -32,10 +33,10 @@ const (
 const rootVersion = 2
 
 // Root is the manifest of a publish as the bucket keeps it: the entries
-// of the site in parts, each part the published lines ([bake.PublishLine])
-// of the paths of a range of buckets ([bake.PathBucket]), sorted by path.
+// of the site in parts, each part the published lines ([pubformat.Line])
+// of the paths of a range of buckets ([pubformat.Bucket]), sorted by path.
 // A part is stored once, gzip-compressed, under a name made from the
-// digests of its buckets (see [output.BucketSum]): a publish that changes
+// digests of its buckets (see [pubformat.Sum]): a publish that changes
 // a few pages writes a few parts, and compares the others by name.
 type Root struct {
 	Version int    `json:"bake_manifest"`
@@ -62,7 +63,7 @@ func (r bucketRange) String() string { return fmt.Sprintf("buckets %d-%d", r.fir
 // layout returns n ranges of the same size covering every bucket; n is a
 // power of two.
 func layout(n int) []bucketRange {
-	size := bake.Buckets / n
+	size := pubformat.Buckets / n
 	out := make([]bucketRange, n)
 	for i := range out {
 		out[i] = bucketRange{i * size, (i+1)*size - 1}
@@ -71,7 +72,7 @@ func layout(n int) []bucketRange {
 }
 
 // partsFor returns how many parts a manifest of files entries has: about
-// a thousand entries a part, a power of two from 1 to bake.Buckets. The
+// a thousand entries a part, a power of two from 1 to pubformat.Buckets. The
 // number of the remote manifest is kept unless it is four times too big
 // or too small, so that a site that grows by a few pages compares its
 // parts by name.
@@ -80,7 +81,7 @@ func partsFor(files int, remote *Root) int {
 	if files > 1024 {
 		want = 1 << bits.Len(uint((files-1)/1024))
 	}
-	want = min(want, bake.Buckets)
+	want = min(want, pubformat.Buckets)
 	if remote != nil {
 		n := len(remote.Parts)
 		if n > 0 && n&(n-1) == 0 && n >= want/4 && n <= want*4 && slices.Equal(rangesOf(remote), layout(n)) {
@@ -116,8 +117,8 @@ func (r *Root) check() error {
 		}
 		next, files = p.Last+1, files+p.Files
 	}
-	if next != bake.Buckets || files != r.Files {
-		return fmt.Errorf("parts cover %d of %d buckets, %d of %d files", next, bake.Buckets, files, r.Files)
+	if next != pubformat.Buckets || files != r.Files {
+		return fmt.Errorf("parts cover %d of %d buckets, %d of %d files", next, pubformat.Buckets, files, r.Files)
 	}
 	return nil
 }
@@ -214,7 +215,7 @@ type side interface {
 // indexSide is a build, through its index and bucket sums.
 type indexSide struct {
 	idx  *output.Index
-	sums []output.BucketSum
+	sums []pubformat.Sum
 }
 
 func (s indexSide) part(r bucketRange) (Part, bool) {
@@ -301,7 +302,7 @@ func (s *rootSide) lines(ctx context.Context, r bucketRange) iter.Seq2[line, err
 				}
 			}
 			for _, l := range s.cached {
-				if b := bake.PathBucket(l.path); b >= r.first && b <= r.last {
+				if b := pubformat.Bucket(l.path); b >= r.first && b <= r.last {
 					out = append(out, l)
 				}
 			}
@@ -323,7 +324,7 @@ func (s listSide) part(bucketRange) (Part, bool) { return Part{}, false }
 func (s listSide) lines(ctx context.Context, r bucketRange) iter.Seq2[line, error] {
 	return func(yield func(line, error) bool) {
 		for _, e := range s.entries {
-			if b := bake.PathBucket(e.Path); b < r.first || b > r.last {
+			if b := pubformat.Bucket(e.Path); b < r.first || b > r.last {
 				continue
 			}
 			raw, err := json.Marshal(e)
@@ -361,11 +362,11 @@ type partWriter struct {
 	r    bucketRange
 	buf  bytes.Buffer
 	zw   *gzip.Writer
-	sums []output.BucketHash // of the buckets of r, from first
+	sums []pubformat.Hash // of the buckets of r, from first
 }
 
 func newPartWriter(r bucketRange) *partWriter {
-	w := &partWriter{r: r, sums: make([]output.BucketHash, r.last-r.first+1)}
+	w := &partWriter{r: r, sums: make([]pubformat.Hash, r.last-r.first+1)}
 	w.zw, _ = gzip.NewWriterLevel(&w.buf, gzip.BestSpeed)
 	fmt.Fprintf(w.zw, "{\"bake_manifest\":%d}\n", bake.ManifestVersion)
 	return w
@@ -378,7 +379,7 @@ func (w *partWriter) tee(ls iter.Seq2[line, error]) iter.Seq2[line, error] {
 			if err == nil {
 				w.zw.Write(l.raw)
 				w.zw.Write(newline)
-				i := bake.PathBucket(l.path) - w.r.first
+				i := pubformat.Bucket(l.path) - w.r.first
 				if i < 0 || i >= len(w.sums) {
 					err = fmt.Errorf("%s is not in %s", l.path, w.r)
 				} else {
@@ -417,7 +418,7 @@ func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, op
 	keepParts := d.opts.KeepPartBytes
 	pending := map[int]bool{}
 	for _, k := range opts.Pending {
-		pending[bake.PathBucket(bake.PathOf(k))] = true
+		pending[pubformat.Bucket(bake.PathOf(k))] = true
 	}
 	touched := func(r bucketRange) bool {
 		for b := range pending {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/pubformat"
 	"github.com/bakehq/bake/output"
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/blob"
@@ -80,7 +80,7 @@ func TestPublishReadsOnlyChangedParts(t *testing.T) {
 	// removeOtherParts deletes the stored parts but the one holding path.
 	removeOtherParts := func(root *Root, path string) {
 		t.Helper()
-		b := bake.PathBucket(path)
+		b := pubformat.Bucket(path)
 		for _, p := range root.Parts {
 			if b < p.First || b > p.Last {
 				if err := bucket.Delete(ctx, PartObject(p.Key)); err != nil {
@@ -198,7 +198,7 @@ func TestPartsFor(t *testing.T) {
 		files, remote, want int
 	}{
 		{0, 0, 1}, {1024, 0, 1}, {1025, 0, 2}, {5000, 0, 8}, {100_000, 0, 128},
-		{1_000_000, 0, 1024}, {10_000_000, 0, bake.Buckets},
+		{1_000_000, 0, 1024}, {10_000_000, 0, pubformat.Buckets},
 		{5000, 4, 4}, {5000, 32, 32}, {5000, 1, 8}, {5000, 64, 8}, // kept within a factor of 4
 	}
 	for _, tt := range tests {
