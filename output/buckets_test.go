@@ -260,6 +260,13 @@ func TestBucketSumsPendingAfterUpdate(t *testing.T) {
 // order, in build folder dir, and opens it (closed when the test ends).
 func writeTestIndex(t *testing.T, dir string, es []bake.Entry) *Index {
 	t.Helper()
+	return writeTestIndexSets(t, dir, es, 0)
+}
+
+// writeTestIndexSets is writeTestIndex with at most maxSets dep sets in
+// the index, as it is written and updated (0: the default).
+func writeTestIndexSets(t *testing.T, dir string, es []bake.Entry, maxSets int) *Index {
+	t.Helper()
 	ctx := context.Background()
 	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -269,6 +276,7 @@ func writeTestIndex(t *testing.T, dir string, es []bake.Entry) *Index {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.maxDepsets = maxSets
 	for _, e := range es {
 		if err := w.Add(ctx, &e, entryLine(t, e)); err != nil {
 			t.Fatal(err)
@@ -281,6 +289,7 @@ func writeTestIndex(t *testing.T, dir string, es []bake.Entry) *Index {
 	if err != nil {
 		t.Fatal(err)
 	}
+	idx.maxDepsets = maxSets
 	t.Cleanup(func() { idx.Close() })
 	return idx
 }

@@ -22,8 +22,9 @@ import (
 // A page's deps are its rows in deps and the deps of its set. Depset 0 is
 // no set: the page's rows in deps are all its deps. An index has at most
 // maxDepsets sets; a page whose other deps would make one more stores all
-// its deps as its own (a site whose pages read an asset each, say).
-var maxDepsets = 4096 // a variable for tests
+// its deps as its own (a site whose pages read an asset each, say). Tests
+// lower the limit of one Index or IndexWriter (their maxDepsets field).
+const maxDepsets = 4096
 
 // splitDeps returns the deps of a page that go in the deps table if the
 // page has a dep set, and the key of that set: the other deps, one per
@@ -66,8 +67,9 @@ func ownDeps(deps []bake.Dep, depset int64) []bake.Dep {
 }
 
 // findDepset returns the id of the dep set with this key, making it if
-// there is room (0 if not, or when key is empty).
-func findDepset(ctx context.Context, st *stmts, key string) (int64, error) {
+// there is room for another of at most limit sets (0 if not, or when key
+// is empty).
+func findDepset(ctx context.Context, st *stmts, key string, limit int) (int64, error) {
 	if key == "" {
 		return 0, nil
 	}
@@ -83,7 +85,7 @@ func findDepset(ctx context.Context, st *stmts, key string) (int64, error) {
 	if err := st.queryRow(ctx, "SELECT count(*), ifnull(max(id), 0) FROM depsets").Scan(&n, &top); err != nil {
 		return 0, err
 	}
-	if n >= int64(maxDepsets) {
+	if n >= int64(limit) {
 		return 0, nil
 	}
 	return makeDepset(ctx, st, top+1, key)

@@ -19,8 +19,6 @@ import (
 // after updates that move pages between sets, past the most sets an index
 // holds, and remove a set's last page.
 func TestDepsets(t *testing.T) {
-	defer func(n int) { maxDepsets = n }(maxDepsets)
-	maxDepsets = 2
 	ctx := context.Background()
 	dir := t.TempDir()
 	entry := func(route string, i int, deps ...bake.Dep) bake.Entry {
@@ -39,7 +37,7 @@ func TestDepsets(t *testing.T) {
 	for _, path := range slices.Sorted(maps.Keys(es)) {
 		list = append(list, es[path])
 	}
-	idx := writeTestIndex(t, dir, list)
+	idx := writeTestIndexSets(t, dir, list, 2)
 
 	count := func(q string) int {
 		t.Helper()
@@ -137,13 +135,11 @@ func TestDepsets(t *testing.T) {
 // there are, not the highest id: a set dropped below the highest leaves
 // room for a new one.
 func TestDepsetsAfterHoles(t *testing.T) {
-	defer func(n int) { maxDepsets = n }(maxDepsets)
-	maxDepsets = 2
 	ctx := context.Background()
 	entry := func(path string, deps ...bake.Dep) bake.Entry {
 		return bake.Entry{Path: path, Route: "r", Type: "text/html; charset=utf-8", Deps: bake.SortDeps(deps)}
 	}
-	idx := writeTestIndex(t, t.TempDir(), []bake.Entry{entry("/a/", "tmpl:a.html"), entry("/b/", "tmpl:b.html")})
+	idx := writeTestIndexSets(t, t.TempDir(), []bake.Entry{entry("/a/", "tmpl:a.html"), entry("/b/", "tmpl:b.html")}, 2)
 	// Set 1 (a) goes; set 2 (b) stays: c's deps make a set again.
 	c := entry("/c/", "tmpl:c.html")
 	if err := idx.Apply(ctx, Update{Remove: []string{"/a/"}, Put: []Record{{Entry: c, Line: entryLine(t, c)}}}); err != nil {

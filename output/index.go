@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -72,7 +73,10 @@ type Index struct {
 	path string
 
 	bucketLookup atomic.Bool // the index has pages_bucket (ensureBucketLookup)
+	maxDepsets   int         // if zero, the constant maxDepsets (tests lower it)
 }
+
+func (x *Index) depsetLimit() int { return cmp.Or(x.maxDepsets, maxDepsets) }
 
 // ErrNoIndex is wrapped by [OpenIndex] when the folder has no index (no
 // build yet, or one made by another version of bake).

@@ -79,7 +79,7 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		if id, ok := sets[key]; ok {
 			return id, nil
 		}
-		id, err := findDepset(ctx, st, key)
+		id, err := findDepset(ctx, st, key, x.depsetLimit())
 		if err == nil {
 			sets[key] = id
 		}

@@ -3,6 +3,7 @@ package output
 // Writing the index of a new (full) build.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -28,6 +29,8 @@ type IndexWriter struct {
 	pub     []byte
 	sets    map[string]int64 // dep sets made, by key (see splitDeps)
 	st      *stmts           // for makeDepset
+	// maxDepsets, if not zero, lowers the most dep sets (tests).
+	maxDepsets int
 }
 
 const depBatch = 200
@@ -136,7 +139,7 @@ func (w *IndexWriter) depset(ctx context.Context, key string) (int64, error) {
 	if id, ok := w.sets[key]; ok {
 		return id, nil
 	}
-	if len(w.sets) >= maxDepsets {
+	if len(w.sets) >= cmp.Or(w.maxDepsets, maxDepsets) {
 		return 0, nil
 	}
 	id, err := makeDepset(ctx, w.st, int64(len(w.sets)+1), key)

@@ -47,19 +47,20 @@ func (s progressSpec) label(n, total int64) string {
 	return fmt.Sprintf("%s %d of %d %s", s.doing(), n, total, s.unit)
 }
 
-// barTerminal reports whether progress is drawn as a bar on w (a
-// variable, so that tests can draw on a buffer).
-var barTerminal = isTerminal
-
 // startProgress shows a progress bar on a terminal, or logs a line every
 // few seconds otherwise; the returned function stops it.
 func startProgress(ctx context.Context, w io.Writer, log *slog.Logger, show bool, spec progressSpec) func() {
+	return runProgress(ctx, w, log, show, isTerminal(w), spec)
+}
+
+// runProgress is startProgress, drawing a bar on w if bar is set.
+func runProgress(ctx context.Context, w io.Writer, log *slog.Logger, show, bar bool, spec progressSpec) func() {
 	if !show {
 		return func() {}
 	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
-	if barTerminal(w) {
+	if bar {
 		pb := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithRefreshRate(150*time.Millisecond))
 		var style mpb.BarFillerBuilder = mpb.BarStyle()
 		if spec.total == 0 {

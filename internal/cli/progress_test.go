@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -60,11 +59,9 @@ func TestProgressLabel(t *testing.T) {
 // total (a build with problems, a failed publish) returns at once; it used
 // to wait for ever for the bar to complete.
 func TestProgressBarStopsShort(t *testing.T) {
-	defer func(f func(io.Writer) bool) { barTerminal = f }(barTerminal)
-	barTerminal = func(io.Writer) bool { return true }
 	for _, total := range []int64{0, 100} {
 		var out bytes.Buffer
-		stop := startProgress(context.Background(), &out, slog.New(slog.DiscardHandler), true,
+		stop := runProgress(context.Background(), &out, slog.New(slog.DiscardHandler), true, true,
 			progressSpec{verb: "building", unit: "pages", total: total, estimate: true, count: func() int64 { return 5 }})
 		time.Sleep(250 * time.Millisecond)
 		done := make(chan struct{})
