@@ -3,6 +3,7 @@ package sqlsite
 import "testing"
 
 func TestAbsURL(t *testing.T) {
+	t.Parallel()
 	f := &funcs{site: &Site{cfg: &Config{Site: SiteConfig{BaseURL: "https://example.org/base"}}}}
 	tests := []struct{ in, want string }{
 		{"/posts/", "https://example.org/base/posts/"},

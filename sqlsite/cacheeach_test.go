@@ -20,6 +20,7 @@ import (
 // (the "row" partial in a file of its own): every file is the same, and the
 // list pages depend on the partial's file either way.
 func TestCacheEachAsRange(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir, db := benchDB(t, 300)
 	// Move the "row" partial into _row.html.

@@ -16,6 +16,7 @@ url = "x.db"
 `
 
 func TestParseConfigProblems(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		toml string
@@ -74,6 +75,7 @@ func TestParseConfigProblems(t *testing.T) {
 }
 
 func TestParseConfigDefaults(t *testing.T) {
+	t.Parallel()
 	cfg, err := ParseConfig("bake.toml", []byte(validHead+"[[route]]\nkind = \"page\"\npath = \"/about/\"\ntemplate = \"a.html\"\n[[route]]\nkind = \"feed\"\nformat = \"atom\"\nquery = \"SELECT * FROM posts p JOIN x ON 1\"\nlink = \"/p/{slug}/\"\n[[route]]\nkind = \"notfound\"\ntemplate = \"404.html\"\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +107,7 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func TestPatternFill(t *testing.T) {
+	t.Parallel()
 	p, err := parsePattern("/items/{id}-{slug}/")
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +125,7 @@ func TestPatternFill(t *testing.T) {
 }
 
 func TestBind(t *testing.T) {
+	t.Parallel()
 	row := Row{"id": int64(3), "tag": "x"}
 	get := func(k string) (any, bool) { v, ok := row[k]; return v, ok }
 	tests := []struct {
@@ -148,6 +152,7 @@ func TestBind(t *testing.T) {
 // and not again as a missing key; a value go-toml places on a header line
 // stops the decoding there, without keys moved out of their table.
 func TestParseConfigOneProblemEach(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, toml string
 		want       int // problems
@@ -174,6 +179,7 @@ func TestParseConfigOneProblemEach(t *testing.T) {
 // error per key (they were taken for values of the wrong type, and N
 // keys made N(N+1)/2 problems).
 func TestUnknownKeysOnce(t *testing.T) {
+	t.Parallel()
 	route := "[[route]]\nkind = \"page\"\npath = \"/\"\ntemplate = \"a.html\"\n"
 	tests := []struct {
 		name string

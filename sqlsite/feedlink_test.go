@@ -12,6 +12,7 @@ import (
 // TestFeedLinkEscaped: a feed item's link is made of row values, escaped
 // whole: a # or ? in a slug is part of the path, as in the sitemap.
 func TestFeedLinkEscaped(t *testing.T) {
+	t.Parallel()
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
 	db := openDB(t, sqlsite.SQLite, dir)
 	if _, err := db.Exec("INSERT INTO posts VALUES (6, 'why-c#?', 'C sharp', 'news', 'x', TRUE, '2026-04-01 00:00:00')"); err != nil {

@@ -19,6 +19,7 @@ import (
 // replaced by a marker, and the next builds show the marker exactly where
 // the row and the partial are unchanged.
 func TestFragmentCachePersists(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
 	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
@@ -113,6 +114,7 @@ func TestFragmentCachePersists(t *testing.T) {
 // the pages before it (same rows, same pager) are not rendered again: their
 // input digests are unchanged.
 func TestUpdateRendersOnlyMovedListPages(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
 	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
@@ -150,14 +152,14 @@ func TestUpdateRendersOnlyMovedListPages(t *testing.T) {
 // index, and still equals a full build; a damaged sitemap file makes it
 // read the index instead, with the same result.
 func TestIncrementalSitemapFromFiles(t *testing.T) {
-	defer sqlsite.SetSitemapMax(3)()
+	t.Parallel()
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
-	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
+	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir), sitemapMax: 3}
 	o.full(o.out("inc"))
 	if _, err := os.Stat(filepath.Join(o.out("inc"), "sitemap-2.xml")); err != nil {
 		t.Fatalf("the sitemap is not split in parts: %v", err)
 	}
-	before := sqlsite.SitemapFallbacks()
+	before := o.stats["SitemapFallbacks"]
 	steps := []struct {
 		what, sql string
 		change    bake.Change
@@ -173,7 +175,7 @@ func TestIncrementalSitemapFromFiles(t *testing.T) {
 		o.full(o.out("full"))
 		o.compare(s.what)
 	}
-	if n := sqlsite.SitemapFallbacks() - before; n != 0 {
+	if n := o.stats["SitemapFallbacks"] - before; n != 0 {
 		t.Errorf("%d of %d incremental builds read the sitemap's URLs from the index, want none", n, len(steps))
 	}
 
@@ -184,7 +186,7 @@ func TestIncrementalSitemapFromFiles(t *testing.T) {
 	o.incremental([]bake.Change{{Dep: bake.RowDep("posts", "2"), Op: bake.OpUpdate, Columns: []string{"published"}}}, "publish post 2 again")
 	o.full(o.out("full"))
 	o.compare("publish post 2 again, sitemap damaged")
-	if n := sqlsite.SitemapFallbacks() - before; n != 1 {
+	if n := o.stats["SitemapFallbacks"] - before; n != 1 {
 		t.Errorf("after a damaged sitemap file, %d builds read the index, want 1", n)
 	}
 }

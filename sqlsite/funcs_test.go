@@ -17,6 +17,7 @@ import (
 // as Markdown) is a problem naming the template and its line, never a
 // silently wrong page.
 func TestTemplateFuncs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, call string
 		want       string // the page, when the call succeeds

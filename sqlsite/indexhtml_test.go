@@ -19,6 +19,7 @@ import (
 // build writes x/index.html, and live preview finds it at /x/ and
 // /x/index.html.
 func TestIndexHTMLRouteLive(t *testing.T) {
+	t.Parallel()
 	dir, db := blogWithRoutes(t, "[[route]]\nname = \"about\"\nkind = \"page\"\npath = \"/about/index.html\"\ntemplate = \"404.html\"\n\n[[route]]\nname = \"postix\"\nkind = \"detail\"\npath = \"/p/{slug}/index.html\"\nquery = \"SELECT id, slug, title, tag, body, published_at FROM posts WHERE published\"\ntemplate = \"404.html\"\n\n")
 	out := filepath.Join(dir, "_site")
 	for _, f := range []string{"about/index.html", "p/hello/index.html"} {
@@ -39,6 +40,7 @@ func TestIndexHTMLRouteLive(t *testing.T) {
 // An update of a row of a detail route at /p/{slug}/index.html keeps the
 // page in the sitemap.
 func TestIndexHTMLDetailUpdate(t *testing.T) {
+	t.Parallel()
 	dir, db := blogWithRoutes(t, "[[route]]\nname = \"postix\"\nkind = \"detail\"\npath = \"/p/{slug}/index.html\"\nquery = \"SELECT id, slug, title, tag, body, published_at FROM posts WHERE published\"\ntemplate = \"404.html\"\n\n")
 	out := filepath.Join(dir, "_site")
 	sm, _ := os.ReadFile(filepath.Join(out, "sitemap.xml"))
@@ -71,6 +73,7 @@ func TestIndexHTMLDetailUpdate(t *testing.T) {
 // A static about/index.html is the page /about/; deleting it and updating
 // should remove the page.
 func TestStaticIndexRemoved(t *testing.T) {
+	t.Parallel()
 	dir, db := blogWithStaticAbout(t)
 	out := filepath.Join(dir, "_site")
 	if _, err := os.Stat(filepath.Join(out, "about", "index.html")); err != nil {

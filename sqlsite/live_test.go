@@ -15,6 +15,7 @@ import (
 // TestLiveMatchesBuild renders every path of a built site through the live
 // handler (bake serve --live) and expects the same bytes and content type.
 func TestLiveMatchesBuild(t *testing.T) {
+	t.Parallel()
 	// With a static page at a folder's path: the page /about/.
 	dir, db := blogWithStaticAbout(t)
 	out := filepath.Join(dir, "_site")

@@ -19,6 +19,7 @@ import (
 // route, page, row, template file and line, the other pages render, and
 // the previous build stays.
 func TestMarkdownLimitProblems(t *testing.T) {
+	t.Parallel()
 	dir := writeSite(t, map[string]string{
 		"bake.toml": `[database]
 url = "site.db"

@@ -36,12 +36,18 @@ type oracle struct {
 	// operation and columns (as change capture records them) or only the
 	// rows (as bake build --changed does).
 	precise bool
+	// sitemapMax is the site's Options.SitemapMax.
+	sitemapMax int
+	// stats are the counters of the sites of the incremental builds,
+	// summed by counter name.
+	stats map[string]int64
 }
 
 // TestIncrementalOracle is the correctness oracle: after every step, the
 // incrementally updated build folder and index must equal, byte for byte, a
 // full build of the same data, templates and static files.
 func TestIncrementalOracle(t *testing.T) {
+	t.Parallel()
 	steps := 60
 	if testing.Short() {
 		steps = 20
@@ -49,6 +55,7 @@ func TestIncrementalOracle(t *testing.T) {
 	for _, dialect := range []string{sqlsite.SQLite, sqlsite.Postgres} {
 		for _, seed := range []uint64{1, 2, 3} {
 			t.Run(fmt.Sprintf("%s/seed=%d", dialect, seed), func(t *testing.T) {
+				t.Parallel()
 				if dialect == sqlsite.Postgres && seed > 1 && testing.Short() {
 					t.Skip("one PostgreSQL seed in -short mode")
 				}
@@ -82,7 +89,7 @@ func (o *oracle) site() *sqlsite.Site {
 	if err != nil {
 		o.t.Fatal(err)
 	}
-	s, err := sqlsite.New(context.Background(), cfg, o.db, sqlsite.Options{Dir: o.dir, Dialect: o.dialect})
+	s, err := sqlsite.New(context.Background(), cfg, o.db, sqlsite.Options{Dir: o.dir, Dialect: o.dialect, SitemapMax: o.sitemapMax})
 	if err != nil {
 		o.t.Fatal(err)
 	}
@@ -102,7 +109,14 @@ func (o *oracle) full(out string) {
 
 func (o *oracle) incremental(changes []bake.Change, what string) {
 	o.t.Helper()
-	rep, err := build.Update(context.Background(), o.site(), changes, build.Options{Output: o.out("inc"), Workers: 2, Explain: true})
+	site := o.site()
+	rep, err := build.Update(context.Background(), site, changes, build.Options{Output: o.out("inc"), Workers: 2, Explain: true})
+	if o.stats == nil {
+		o.stats = map[string]int64{}
+	}
+	for name, n := range statTotals(site) {
+		o.stats[name] += n
+	}
 	if err != nil {
 		if rep != nil {
 			for _, p := range rep.Problems {
@@ -315,4 +329,14 @@ func (o *oracle) edit(name, text string) {
 	if _, err := f.WriteString(text + "\n"); err != nil {
 		o.t.Fatal(err)
 	}
+}
+
+// statTotals sums the counters of site's routes, by counter name.
+func statTotals(site *sqlsite.Site) map[string]int64 {
+	out := map[string]int64{}
+	for _, st := range site.Stats() {
+		out["ListPagesByKey"] += st.ListPagesByKey.Load()
+		out["SitemapFallbacks"] += st.SitemapFallbacks.Load()
+	}
+	return out
 }

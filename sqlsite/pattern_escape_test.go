@@ -3,6 +3,7 @@ package sqlsite
 import "testing"
 
 func TestFillEscaped(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ pattern, slug, want string }{
 		{"/posts/{slug}/", "why-c#?", "/posts/why-c%23%3F/"},
 		{"/posts/{slug}/", "café au lait", "/posts/caf%C3%A9%20au%20lait/"},
@@ -26,6 +27,7 @@ func TestFillEscaped(t *testing.T) {
 }
 
 func TestSitemapExcluded(t *testing.T) {
+	t.Parallel()
 	exclude := []string{"/drafts/", "/about/index.html", "/index.html"}
 	for path, want := range map[string]bool{
 		"/drafts/":      true,

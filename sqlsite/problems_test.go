@@ -31,6 +31,7 @@ const problemSeed = `CREATE TABLE items (id INTEGER PRIMARY KEY, slug TEXT, titl
 INSERT INTO items VALUES (1, 'ok', 'Fine'), (2, '../../etc', 'Escape'), (3, 'dup', 'A'), (4, 'dup', 'B'), (5, 'boom', NULL), (6, NULL, 'No slug');`
 
 func TestBuildProblems(t *testing.T) {
+	t.Parallel()
 	dir := writeSite(t, map[string]string{
 		"bake.toml": `[database]
 url = "site.db"
@@ -83,6 +84,7 @@ template = "item.html"
 }
 
 func TestCheckProblems(t *testing.T) {
+	t.Parallel()
 	dir := writeSite(t, map[string]string{
 		"bake.toml": `[database]
 url = "site.db"

@@ -34,6 +34,10 @@ type Options struct {
 	Dialect string
 	// Logger receives debug logs. If nil, logs are discarded.
 	Logger *slog.Logger
+	// SitemapMax is the most URLs one sitemap file lists; past it, the
+	// sitemap is an index of files of that many. If zero, 50000 (the
+	// protocol's limit).
+	SitemapMax int
 }
 
 // Site is a site defined by bake.toml. It is safe for concurrent use.
@@ -47,16 +51,26 @@ type Site struct {
 	routes    map[string]*Route
 	stats     map[string]*RouteStats
 	log       *slog.Logger
+	// sitemapMax is Options.SitemapMax, defaults applied.
+	sitemapMax int
 
 	stateMu sync.Mutex
 	state   map[string]string // see State
 }
 
-// RouteStats counts the work of one route during a build.
+// RouteStats counts the work of one route during the builds of a Site.
 type RouteStats struct {
 	Queries    atomic.Int64 // SQL queries run
 	RowQueries atomic.Int64 // of which extra queries run once per page
 	Rows       atomic.Int64 // rows read
+	// ListPagesByKey counts the pages of a list an update read by the
+	// keys of the rows they showed, instead of skipping the rows of the
+	// pages before them.
+	ListPagesByKey atomic.Int64
+	// SitemapFallbacks counts the updates of a sitemap that read its URLs
+	// from the index, the last build's sitemap files not being readable
+	// back (missing, damaged, another base URL).
+	SitemapFallbacks atomic.Int64
 }
 
 // New checks the site against its database and templates and returns it.
@@ -73,6 +87,9 @@ func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, 
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.SitemapMax <= 0 {
+		opts.SitemapMax = 50000
+	}
 	s := &Site{
 		cfg:       cfg,
 		dir:       opts.Dir,
@@ -81,6 +98,8 @@ func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, 
 		routes:    map[string]*Route{},
 		stats:     map[string]*RouteStats{},
 		log:       opts.Logger,
+
+		sitemapMax: opts.SitemapMax,
 	}
 	var files []string
 	for i := range cfg.Routes {

@@ -126,6 +126,7 @@ func buildSite(t *testing.T, dialect, dir string, db *sql.DB) (*build.Report, er
 }
 
 func TestGoldenSites(t *testing.T) {
+	t.Parallel()
 	archives, _ := filepath.Glob("testdata/sites/*.txtar")
 	for _, archive := range archives {
 		if strings.HasSuffix(archive, ".golden.txtar") {
@@ -174,6 +175,7 @@ func TestGoldenSites(t *testing.T) {
 
 // TestBuildIsDeterministic builds the same site twice and compares bytes.
 func TestBuildIsDeterministic(t *testing.T) {
+	t.Parallel()
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
 	db := openDB(t, sqlsite.SQLite, dir)
 	if _, err := buildSite(t, sqlsite.SQLite, dir, db); err != nil {

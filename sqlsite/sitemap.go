@@ -28,9 +28,6 @@ type sitemapCollector struct {
 	exclude []string
 }
 
-// sitemapMax is the most URLs a sitemap file lists (the protocol's limit).
-var sitemapMax = 50000
-
 func newSitemapCollector(exclude []string) (*sitemapCollector, error) {
 	f, err := os.CreateTemp("", "bake-sitemap-*")
 	if err != nil {
@@ -108,7 +105,7 @@ func sitemapPart(r *Route, i int) string {
 }
 
 // sitemapPages yields the sitemap, split into an index and parts past
-// 50,000 URLs.
+// Options.SitemapMax URLs (50,000).
 func (b *buildRun) sitemapPages(r *Route) bool {
 	c := b.sitemap
 	b.sitemap = nil
@@ -145,11 +142,12 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 		bw.WriteString("</urlset>\n")
 		return bw.Flush()
 	}
-	if c.n <= sitemapMax {
+	perFile := b.site.sitemapMax
+	if c.n <= perFile {
 		return b.emitUnlisted(&bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, 0, c.n) }})
 	}
-	parts := (c.n + sitemapMax - 1) / sitemapMax
+	parts := (c.n + perFile - 1) / perFile
 	index := &bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 		Render: func(ctx context.Context, w io.Writer) error {
 			bw := bufio.NewWriter(w)
@@ -166,8 +164,8 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 		return false
 	}
 	for i := 0; i < parts; i++ {
-		count := min(sitemapMax, c.n-i*sitemapMax)
-		from := i * sitemapMax
+		count := min(perFile, c.n-i*perFile)
+		from := i * perFile
 		if !b.emitUnlisted(&bake.Page{Path: part(i), Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, from, count) }}) {
 			return false

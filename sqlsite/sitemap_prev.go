@@ -6,15 +6,10 @@ import (
 	"encoding/xml"
 	"html"
 	"net/url"
-	"sync/atomic"
 	"time"
 
 	"github.com/bakehq/bake"
 )
-
-// sitemapFallbacks counts the times prevSitemap could not read a sitemap
-// back (tests check that it can).
-var sitemapFallbacks atomic.Int64
 
 // sitemapURL is one URL of a sitemap: a page's path and its lastmod in
 // Unix seconds (0 for none).

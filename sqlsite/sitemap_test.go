@@ -12,6 +12,7 @@ import (
 // TestSitemapSplits checks that past 50,000 URLs the sitemap becomes an
 // index of parts, each within the protocol's limit.
 func TestSitemapSplits(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("makes 50,003 pages")
 	}

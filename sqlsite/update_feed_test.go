@@ -18,6 +18,7 @@ import (
 // change without its columns (bake build --changed) makes it again. Every
 // update equals a full build.
 func TestUpdateFeedOnlyWhenShown(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range []string{sqlsite.SQLite, sqlsite.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
@@ -80,6 +81,7 @@ func TestUpdateFeedOnlyWhenShown(t *testing.T) {
 // of the pages before), in the plain list and in the tag's grouped list.
 // Every update equals a full build.
 func TestUpdateListPageByKeys(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range []string{sqlsite.SQLite, sqlsite.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
@@ -90,13 +92,13 @@ func TestUpdateListPageByKeys(t *testing.T) {
 			o.full(out)
 			update := func(what string, change bake.Change) int64 {
 				t.Helper()
-				before := sqlsite.ListPagesByKey()
-				if _, err := build.Update(ctx, o.site(), []bake.Change{change}, build.Options{Output: out}); err != nil {
+				site := o.site()
+				if _, err := build.Update(ctx, site, []bake.Change{change}, build.Options{Output: out}); err != nil {
 					t.Fatalf("%s: %v", what, err)
 				}
 				o.full(o.out("full"))
 				o.compare(what)
-				return sqlsite.ListPagesByKey() - before
+				return statTotals(site)["ListPagesByKey"]
 			}
 			o.exec("UPDATE posts SET title = 'Renamed 12' WHERE id = 12")
 			if n := update("title of post 12", bake.Change{Dep: bake.RowDep("posts", "12"), Op: bake.OpUpdate, Columns: []string{"title"}}); n < 2 {

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/bakehq/bake"
 )
@@ -155,9 +154,6 @@ func (u *updateRun) rerun(r *Route, run func() bool, gone func(path string) stri
 	return true
 }
 
-// listPagesByKey counts the list pages listPage read by key (for tests).
-var listPagesByKey atomic.Int64
-
 // listPage re-renders one page of a list whose rows did not change in
 // number or order: only their content did. keys are those of the rows it
 // showed at the last build.
@@ -218,7 +214,7 @@ func (u *updateRun) listPage(r *Route, path string, keys []string) bool {
 			return false
 		}
 		if len(rows) == len(keys) {
-			listPagesByKey.Add(1)
+			b.site.stats[r.Name].ListPagesByKey.Add(1)
 		} else {
 			rows = nil // not what the last build showed after all: read the page as a build does
 		}
@@ -305,7 +301,7 @@ func (u *updateRun) sitemaps() bool {
 			merge(p.path, sitemapItem{in: true, lastmod: p.lastmod})
 		}
 	} else {
-		sitemapFallbacks.Add(1)
+		s.stats[r.Name].SitemapFallbacks.Add(1)
 		for e, err := range u.prev.Outline(ctx) {
 			if err != nil {
 				u.fail(err)

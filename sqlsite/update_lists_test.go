@@ -24,6 +24,7 @@ import (
 // An order_by that does not end with the key ("published_at DESC") gets it
 // appended, and the same holds.
 func TestUpdateListStartsAtFirstMovedPage(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range []string{sqlsite.SQLite, sqlsite.Postgres} {
 		for _, order := range []string{"", "published_at DESC"} {
 			t.Run(dialect+"/"+order, func(t *testing.T) { testListStart(t, dialect, order) })
@@ -163,6 +164,7 @@ func testListStart(t *testing.T, dialect, order string) {
 }
 
 func TestRowLocalAndTotalOrder(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		q    string
 		want bool
@@ -236,6 +238,7 @@ func TestRowLocalAndTotalOrder(t *testing.T) {
 // breaks them); each equals a full build after each step, on SQLite and
 // PostgreSQL.
 func TestUpdateListRowsThatReadOtherRows(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range []string{sqlsite.SQLite, sqlsite.Postgres} {
 		for _, tc := range []struct{ name, query, order string }{
 			{"window", "SELECT id, slug, title || ' of ' || COUNT(*) OVER () AS title, tag, published_at FROM posts WHERE published", "published_at DESC, id DESC"},
@@ -272,6 +275,7 @@ func TestUpdateListRowsThatReadOtherRows(t *testing.T) {
 // TestUpdateListBatches: several rows leaving, moving and joining a list
 // in one build equal a full build.
 func TestUpdateListBatches(t *testing.T) {
+	t.Parallel()
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
 	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
 	o.addPosts(11, 40, 1)

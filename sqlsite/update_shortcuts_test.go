@@ -53,6 +53,7 @@ func olderPosts(o *oracle) { o.addPosts(11, 20, 1) }
 // shortcuts: all but two failed before their fixes (the plain comma join,
 // and the feed key as ID without an order_by, are there for contrast).
 func TestUpdateShortcutsStayCorrect(t *testing.T) {
+	t.Parallel()
 	type step struct {
 		sql    string
 		change bake.Change
