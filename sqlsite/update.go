@@ -24,27 +24,64 @@ import (
 // from the one that made a build changes it, so its first build is full.
 const stateVersion = "sqlsite/2"
 
-// Update implements [bake.Updater]: it re-renders only the pages that the
-// changes touch. Besides the changes given, it finds the templates and
-// static files edited since prev was built; a changed bake.toml needs a full
-// build (the stream yields an error wrapping [bake.ErrFullBuild]).
+// Update implements [bake.Updater]: it is the planner, which turns changes
+// into the pages they touch and re-renders only those. What a change
+// re-renders:
 //
-// What a row change re-renders, route by route:
-//   - detail: the pages of the changed rows, queried by key; a row that is
-//     gone (deleted, or no longer selected) has its pages removed;
-//   - list, archive: when only columns the route neither filters, orders
-//     nor groups by changed, just the pages that show the row; otherwise
-//     every page of the route (pages whose bytes did not change are not
-//     written again), or of the groups the row left or joined, or, when
-//     rows only left a list that keeps its number of pages, the pages from
-//     the first one that showed them, and when rows only moved, the pages
-//     down to the last one they were or are on (see listFrom);
-//   - page, feed, redirect: the route, when the change can alter one of its
-//     queries;
-//   - sitemap: when a page was added or removed or its lastmod changed.
+//   - bake.toml: nothing incrementally. A changed bake.toml (or a bake that
+//     renders differently, stateVersion), or a change naming a config dep,
+//     ends the stream with an error wrapping [bake.ErrFullBuild], and the
+//     caller builds everything.
+//   - Templates and static files are found by Update itself, by their
+//     hashes against the last build's (size and time first), besides the
+//     changes given. A template or static file edited or removed re-renders
+//     every page of each route whose template reaches it (through template,
+//     block, cache or static); a static file is copied again, or its copy
+//     removed.
+//   - Site queries ([queries]) are all run again and their results
+//     compared with the last build's: one that changed re-renders every
+//     page of the routes whose templates read it (.Data.NAME, or .Data as
+//     a whole), and every feed and redirect route.
+//   - A row or table change (row:TABLE/KEY, table:TABLE) touches the
+//     routes whose query, or one of whose per-page [route.queries], reads
+//     TABLE (internal/sqlscan), unless it is an update whose changed
+//     columns that query does not name. A per-page query it touches
+//     re-renders the whole route. Then, by kind:
+//   - detail: the pages of the changed rows, queried by key; a row no
+//     longer selected has its page removed, a row whose path changed has
+//     its old page removed. A change without a key, or to a route whose
+//     query reads more than one table, re-renders the whole route.
+//   - list: when the update changes only columns that neither filter,
+//     order nor group the rows, just the pages that showed the row (found
+//     by its row dep), each read by the keys of its rows. A grouped list
+//     re-renders the groups the row was in and is in. A list ordered
+//     completely (its order_by ends with the key) re-renders only the
+//     pages the inserted, deleted or moved rows can have changed (see
+//     listFrom). Anything else re-renders the whole route: a change without
+//     a key or to another table, a list whose rows read other rows (a join,
+//     an aggregate, a window, a LIMIT) or whose query does not return its
+//     key, an insert into a list not ordered completely.
+//   - feed: nothing when the update changes no column that filters or
+//     orders its rows and the feed did not show the row (its query must be
+//     row-local but for its limit, and ordered completely if it has one);
+//     otherwise the feed.
+//   - archive, and redirect with a query: the whole route. Page and
+//     notfound routes have no query: only their [route.queries], templates
+//     and site queries touch them; a redirect's own redirects table is
+//     bake.toml.
+//   - Pagination: a route re-rendered whole, or from a page on, yields its
+//     pages again; the pages of the last build that it no longer makes (a
+//     list that lost a page, a group that lost its rows) are removed.
+//   - The sitemap is rewritten when a page was added or removed, or its
+//     lastmod changed, from the last build's sitemap files with those
+//     changes merged in (or from the index, when the files do not read
+//     back: RouteStats.SitemapFallbacks).
 //
-// A change to a column that a query does not name cannot alter its result,
-// so it re-renders nothing of that route.
+// "Re-renders the whole route" still costs only what changed: a page whose
+// input digest (its rows, pager, templates, site queries and bake.toml) is
+// the last build's is not rendered, and a page whose bytes did not change
+// is not written (package build). Whether to update at all, rather than
+// build in full, is the caller's choice (build.Run).
 func (s *Site) Update(ctx context.Context, prev bake.Index, changes []bake.Change) iter.Seq2[*bake.Page, error] {
 	return func(yield func(*bake.Page, error) bool) {
 		u := &updateRun{site: s, prev: prev, out: yield, yielded: map[string]bool{}, sitemapDelta: map[string]sitemapItem{}}

@@ -2,7 +2,7 @@ package sqlsite
 
 // How an update reruns lists: one page whose rows changed content, the
 // groups a row left or joined, and the sitemap when the pages it lists
-// changed.
+// changed. What a change re-renders is told in the doc of Site.Update.
 
 import (
 	"database/sql"
