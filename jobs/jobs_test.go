@@ -1,0 +1,230 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "modernc.org/sqlite"
+)
+
+// fakeSite records what the jobs asked of it.
+type fakeSite struct {
+	mu        sync.Mutex
+	builds    int
+	full      int
+	publishes []string // targets, in order
+	buildErr  error
+	failTimes map[string]int // target → publishes that fail first
+	buildTime time.Duration
+	version   int // bumped by each build
+	published map[string]int
+}
+
+func (s *fakeSite) Build(ctx context.Context, full bool) (BuildResult, error) {
+	time.Sleep(s.buildTime)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.buildErr != nil {
+		return BuildResult{}, s.buildErr
+	}
+	s.builds++
+	if full {
+		s.full++
+	}
+	s.version++
+	return BuildResult{Incremental: !full, Pages: 1, Written: 1}, nil
+}
+
+func (s *fakeSite) Publish(ctx context.Context, target string, verify bool) (PublishResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failTimes[target] > 0 {
+		s.failTimes[target]--
+		return PublishResult{}, errors.New("target unreachable")
+	}
+	s.publishes = append(s.publishes, target)
+	if s.published == nil {
+		s.published = map[string]int{}
+	}
+	s.published[target] = s.version
+	return PublishResult{Uploaded: 1}, nil
+}
+
+func (s *fakeSite) snapshot() (builds, full int, publishes []string, published map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := map[string]int{}
+	for k, v := range s.published {
+		p[k] = v
+	}
+	return s.builds, s.full, append([]string(nil), s.publishes...), p
+}
+
+// startPipeline runs a pipeline on an SQLite file of its own.
+func startPipeline(t *testing.T, site Site, cfg Config) *Pipeline[*sql.Tx] {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "jobs.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	driver := riversqlite.New(db)
+	if err := Migrate(ctx, driver, ""); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(driver, site, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		p.Stop(sctx)
+	})
+	return p
+}
+
+// eventually waits for cond, failing after a while.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestBurstMakesFewBuilds: a thousand changes that come while a build
+// runs make one more build, not a thousand, and the target gets the last
+// one.
+func TestBurstMakesFewBuilds(t *testing.T) {
+	site := &fakeSite{buildTime: 3 * time.Second}
+	p := startPipeline(t, site, Config{Stages: [][]string{{"prod"}}})
+	ctx := context.Background()
+	if err := p.Enqueue(ctx, EnqueueBuild); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // it runs
+	for range 1000 {
+		if err := p.Enqueue(ctx, EnqueueBuild); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "a publish of the last build", func() bool {
+		builds, _, _, published := site.snapshot()
+		return builds >= 2 && published["prod"] == builds
+	})
+	time.Sleep(500 * time.Millisecond) // anything more would run now
+	builds, _, publishes, published := site.snapshot()
+	if builds > 3 {
+		t.Errorf("%d builds for a burst of 1000 changes; want 2 (3 if the burst outlasted a build)", builds)
+	}
+	if published["prod"] != builds || len(publishes) > builds {
+		t.Errorf("%d builds, %d publishes, prod has build %d", builds, len(publishes), published["prod"])
+	}
+}
+
+// TestChangeDuringBuild: a change that comes while a build runs gets a
+// build of its own after it.
+func TestChangeDuringBuild(t *testing.T) {
+	site := &fakeSite{buildTime: 400 * time.Millisecond}
+	p := startPipeline(t, site, Config{})
+	ctx := context.Background()
+	p.Enqueue(ctx, EnqueueBuild)
+	time.Sleep(200 * time.Millisecond) // the build runs
+	for range 10 {
+		p.Enqueue(ctx, EnqueueBuild)
+	}
+	eventually(t, "two builds", func() bool { b, _, _, _ := site.snapshot(); return b == 2 })
+	time.Sleep(time.Second)
+	if b, _, _, _ := site.snapshot(); b != 2 {
+		t.Errorf("%d builds, want 2", b)
+	}
+}
+
+// TestFailedBuildPublishesNothing: a build that fails publishes nothing;
+// it is retried, and once it succeeds the target gets it.
+func TestFailedBuildPublishesNothing(t *testing.T) {
+	site := &fakeSite{buildErr: errors.New("database gone")}
+	p := startPipeline(t, site, Config{Stages: [][]string{{"prod"}}})
+	if err := p.Enqueue(context.Background(), EnqueueBuild); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if _, _, publishes, _ := site.snapshot(); len(publishes) != 0 {
+		t.Fatalf("published %v after a failed build", publishes)
+	}
+	site.mu.Lock()
+	site.buildErr = nil
+	site.mu.Unlock()
+	// A new change builds at once (the failed job waits for its backoff).
+	p.Enqueue(context.Background(), EnqueueBuild)
+	eventually(t, "the publish after the build", func() bool { _, _, _, pub := site.snapshot(); return pub["prod"] == 1 })
+}
+
+// TestStagesAndRetries: staging is published first, production after it
+// succeeded; a failing target is retried until it has the build.
+func TestStagesAndRetries(t *testing.T) {
+	site := &fakeSite{failTimes: map[string]int{"staging": 1}}
+	p := startPipeline(t, site, Config{Stages: [][]string{{"staging"}, {"prod"}}})
+	if err := p.Enqueue(context.Background(), EnqueueBuild); err != nil {
+		t.Fatal(err)
+	}
+	// River's first retry comes after about a second.
+	eventually(t, "production", func() bool { _, _, _, pub := site.snapshot(); return pub["prod"] == 1 })
+	_, _, publishes, _ := site.snapshot()
+	if diff := cmp.Diff([]string{"staging", "prod"}, publishes); diff != "" {
+		t.Errorf("publishes (-want +got):\n%s", diff)
+	}
+}
+
+// TestEnqueueFullAndVerify: a full build is one; a verify publishes every
+// first-stage target; an unknown word is an error naming the choices.
+func TestEnqueueFullAndVerify(t *testing.T) {
+	site := &fakeSite{}
+	p := startPipeline(t, site, Config{Stages: [][]string{{"a", "b"}}})
+	ctx := context.Background()
+	if err := p.Enqueue(ctx, EnqueueFull); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the full build and its publishes", func() bool {
+		_, full, pubs, _ := site.snapshot()
+		return full == 1 && len(pubs) == 2
+	})
+	if err := p.Enqueue(ctx, EnqueueVerify); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the verifications", func() bool { _, _, pubs, _ := site.snapshot(); return len(pubs) == 4 })
+	if err := p.Enqueue(ctx, "deploy"); err == nil {
+		t.Error("Enqueue(deploy) succeeded")
+	}
+}
+
+func TestJitteredSchedule(t *testing.T) {
+	s := jittered(time.Hour)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	seen := map[time.Time]bool{}
+	for range 50 {
+		n := s.Next(t0)
+		if n.Before(t0.Add(54*time.Minute)) || n.After(t0.Add(time.Hour)) {
+			t.Fatalf("Next = %v, want within the last tenth of the hour", n)
+		}
+		seen[n] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d different times in 50: no jitter", len(seen))
+	}
+}
