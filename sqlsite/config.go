@@ -1,6 +1,12 @@
 package sqlsite
 
 // Config is a site definition, as read from bake.toml.
+//
+// Database and Publish are not the site's: nothing of the site comes from
+// them; internal/cli opens the database and publishes with them. They are
+// decoded (and publish.compress checked) here so that bake.toml is checked
+// as one file, every unknown key and wrong value reported at once with its
+// line.
 type Config struct {
 	Site     SiteConfig        `toml:"site"`
 	Database DatabaseConfig    `toml:"database"`
