@@ -16,6 +16,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,12 +57,10 @@ type PublishResult struct {
 	Release   string
 }
 
-// Queue names: builds and publishes each run one at a time (two builds of
-// one folder, or two publishes to one target, must not overlap).
-const (
-	QueueBuild   = "bake_build"
-	QueuePublish = "bake_publish"
-)
+// Queue is the queue of a site's builds and publishes, which run one at a
+// time: two builds of one folder must not overlap, nor a publish and the
+// build it reads (it would find the build changed under it and fail).
+const Queue = "bake"
 
 // BuildArgs is the build job.
 type BuildArgs struct {
@@ -114,6 +113,8 @@ type Config struct {
 	// Logger receives the jobs' logs, with their job id. If nil, logs are
 	// discarded.
 	Logger *slog.Logger
+	// RiverLogger receives River's own logs. If nil, Logger.
+	RiverLogger *slog.Logger
 	// Now is the clock. If nil, time.Now.
 	Now func() time.Time
 }
@@ -163,20 +164,18 @@ func New[TTx any](driver riverdriver.Driver[TTx], site Site, cfg Config) (*Pipel
 		}
 	}
 	client, err := river.NewClient(driver, &river.Config{
-		Queues: map[string]river.QueueConfig{
-			QueueBuild:   {MaxWorkers: 1},
-			QueuePublish: {MaxWorkers: 1},
-		},
+		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: 1}},
 		Workers:              workers,
 		PeriodicJobs:         periodic,
 		MaxAttempts:          cfg.MaxAttempts,
 		Schema:               cfg.Schema,
-		Logger:               cfg.Logger,
+		Logger:               cmp.Or(cfg.RiverLogger, cfg.Logger),
 		FetchPollInterval:    50 * time.Millisecond,
 		FetchCooldown:        20 * time.Millisecond,
-		JobTimeout:           -1, // a full build of a million pages takes minutes
-		RescueStuckJobsAfter: time.Hour,
-		ErrorHandler:         &errorHandler{log: cfg.Logger, metrics: cfg.Metrics},
+		JobTimeout:           -1,               // a full build of a million pages takes minutes
+		RescueStuckJobsAfter: 15 * time.Minute, // a killed process's job runs again
+
+		ErrorHandler: &errorHandler{log: cfg.Logger, metrics: cfg.Metrics},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -252,27 +251,31 @@ var uniqueStates = []rivertype.JobState{
 }
 
 func (p *Pipeline[TTx]) buildOpts() *river.InsertOpts {
-	return &river.InsertOpts{Queue: QueueBuild, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+	return &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
 }
 
 func (p *Pipeline[TTx]) publishOpts() *river.InsertOpts {
-	return &river.InsertOpts{Queue: QueuePublish, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+	return &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
 }
 
 // insertOnce inserts args unless an equal job waits already; when the
 // equal job is running, it inserts the job that follows it (after(id)),
-// unless that one waits already: at most one job runs and one waits.
+// unless that one waits already: at most one job runs and one waits. A job
+// left running by a killed process (River rescues it only after
+// RescueStuckJobsAfter) is passed over the same way, so it never holds
+// back new work.
 func (p *Pipeline[TTx]) insertOnce(ctx context.Context, args river.JobArgs, opts *river.InsertOpts, after func(id int64) river.JobArgs) error {
-	res, err := p.client.Insert(ctx, args, opts)
-	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
-	}
-	if res.UniqueSkippedAsDuplicate && res.Job.State == rivertype.JobStateRunning {
-		if _, err := p.client.Insert(ctx, after(res.Job.ID), opts); err != nil {
+	for range 16 {
+		res, err := p.client.Insert(ctx, args, opts)
+		if err != nil {
 			return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 		}
+		if !res.UniqueSkippedAsDuplicate || res.Job.State != rivertype.JobStateRunning {
+			return nil
+		}
+		args = after(res.Job.ID)
 	}
-	return nil
+	return fmt.Errorf("enqueue %s: 16 equal jobs are running", args.Kind())
 }
 
 type buildWorker[TTx any] struct {

@@ -59,8 +59,12 @@ func (e Event) String() string {
 type Options struct {
 	// Dir is the site folder. Every file under it is watched but for
 	// dot-files and dot-folders, the folders in Skip, and SQLite's
-	// journal files.
+	// journal files; only the files and folders named in Only, if set.
 	Dir string
+	// Only, if set, names the files and folders of Dir to watch (its
+	// inputs: bake.toml, templates, static), so that a log file or an
+	// editor's backup elsewhere in the site folder is no change.
+	Only []string
 	// Skip lists folders under Dir not to watch (the build folder).
 	Skip []string
 	// DB, if set, is the site's database, watched for row changes: through
@@ -92,6 +96,7 @@ type Options struct {
 type Watcher struct {
 	opts    Options
 	dir     string
+	only    map[string]bool // top-level names of Options.Only; nil for all
 	skip    []string
 	dbFile  string
 	signals chan signal
@@ -127,6 +132,13 @@ func New(ctx context.Context, opts Options) (*Watcher, error) {
 		if a, err := filepath.Abs(s); err == nil {
 			w.skip = append(w.skip, a)
 		}
+	}
+	for _, o := range opts.Only {
+		if w.only == nil {
+			w.only = map[string]bool{}
+		}
+		first, _, _ := strings.Cut(filepath.ToSlash(filepath.Clean(o)), "/")
+		w.only[first] = true
 	}
 	if opts.DBFile != "" {
 		w.dbFile, _ = filepath.Abs(opts.DBFile)
@@ -240,6 +252,12 @@ func (w *Watcher) ignored(abs string, isDir bool) bool {
 	}
 	for _, s := range w.skip {
 		if abs == s || strings.HasPrefix(abs, s+string(filepath.Separator)) {
+			return true
+		}
+	}
+	if w.only != nil {
+		first, _, _ := strings.Cut(w.rel(abs), "/")
+		if !w.only[first] {
 			return true
 		}
 	}

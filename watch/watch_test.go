@@ -123,6 +123,34 @@ func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	}
 }
 
+// TestOnly: with Only, a file elsewhere in the site folder (a log) is no
+// change; the inputs named are.
+func TestOnly(t *testing.T) {
+	for _, polling := range []bool{false, true} {
+		t.Run(map[bool]string{false: "events", true: "polling"}[polling], func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "bake.toml"), "[site]\n")
+			write(t, filepath.Join(dir, "templates", "a.html"), "a")
+			w, err := New(context.Background(), Options{Dir: dir, Only: []string{"bake.toml", "templates", "static"}, Polling: polling, Poll: 50 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			write(t, filepath.Join(dir, "run.log"), "a log line")
+			write(t, filepath.Join(dir, "notes", "x.txt"), "notes")
+			none(t, w)
+			write(t, filepath.Join(dir, "bake.toml"), "[site]\ntitle = \"x\"\n")
+			if got := next(t, w); !cmp.Equal(got, Event{Files: []string{"bake.toml"}}) {
+				t.Errorf("bake.toml edit: %+v", got)
+			}
+			write(t, filepath.Join(dir, "static", "new.css"), "x") // a folder made after New
+			if got := next(t, w); !contains(got.Files, "static/new.css") {
+				t.Errorf("new static folder: %+v", got)
+			}
+		})
+	}
+}
+
 // TestRowsSQLite: a row written by another program is a row change, with
 // change capture installed or not; the database file written is not a
 // file change.

@@ -230,6 +230,17 @@ type siteWatcher struct {
 
 func newSiteWatcher(ctx context.Context, dir string, cfg *sqlsite.Config, out string, poll time.Duration, log *slog.Logger, debounce time.Duration) (*siteWatcher, error) {
 	opts := watch.Options{Dir: dir, Skip: []string{out}, Poll: poll, Debounce: debounce, Logger: log}
+	// Only the site's inputs: a log file written in the site folder (bake
+	// run > run.log) must not make a build, which writes to the log.
+	opts.Only = []string{sqlsite.ConfigFile}
+	for _, in := range []string{cfg.Site.Templates, cfg.Site.Static} {
+		if filepath.IsLocal(in) {
+			opts.Only = append(opts.Only, in)
+		} else {
+			opts.Only = nil // a folder outside the site: watch everything
+			break
+		}
+	}
 	db, dialect, err := openDB(ctx, dir, cfg.Database, 1, 0)
 	if err != nil {
 		return nil, err

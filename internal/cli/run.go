@@ -1,0 +1,423 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/capture"
+	"github.com/bakehq/bake/jobs"
+	"github.com/bakehq/bake/sqlsite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/spf13/cobra"
+)
+
+type runFlags struct {
+	addr        string
+	to          []string
+	then        []string
+	jobsURL     string
+	jobsSchema  string
+	tokenEnv    string
+	fullEvery   time.Duration
+	verifyEvery time.Duration
+	poll        time.Duration
+	debounce    time.Duration
+}
+
+// jobsSchema is the PostgreSQL schema of bake's job tables: never the
+// site's own.
+const jobsSchema = "bake_jobs"
+
+func runCmd(g *globals) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Keep the site live: build and publish every change, as durable jobs",
+		Long: `Run is one long-running process that keeps a site live. Captured row changes
+and edits to templates, static files and bake.toml become build jobs; a
+build that succeeded becomes a publish job for each target (--to, default
+[publish] url of bake.toml), and a publish that succeeded the publishes of
+the next stage (--then: staging first, production after it). Schedules add
+a full build (--full-every) and a verifying publish of each target
+(--verify-every), each at a random time in the last tenth of its period.
+
+Jobs are rows in a database, so a process killed at any point loses
+nothing: on restart the job runs again, and the site converges. They are
+kept in .bake/jobs.db in the site folder (SQLite, nothing to install), or,
+when the site's database is PostgreSQL or --jobs-url says so, in the
+schema bake_jobs of that PostgreSQL database. A failing job is retried
+with exponential backoff and jitter (10 attempts over about four hours);
+a build that fails publishes nothing.
+
+Row changes are seen through change capture: run bake watch --install
+once, or every row change makes a full build.
+
+On --addr (loopback by default) it serves:
+  /metrics        Prometheus metrics, named bake_*
+  /healthz        200 while the job database answers
+  POST /enqueue/build, /enqueue/full, /enqueue/publish, /enqueue/verify
+                  for a CMS webhook, with the header
+                  Authorization: Bearer $BAKE_RUN_TOKEN (refused without it)
+
+bake enqueue does the same from a shell.`,
+		Example: `  bake watch --install          # once: capture row changes
+  bake run                        # build and publish every change to [publish] url
+  bake run --to ./staging --then s3://www-example-org?region=eu-west-1
+  BAKE_RUN_TOKEN=s3cret bake run --addr 127.0.0.1:8765
+  curl -X POST -H "Authorization: Bearer s3cret" http://127.0.0.1:8765/enqueue/build`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd.Context(), g, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8765", "address of the metrics, health and webhook endpoints, HOST:PORT")
+	cmd.Flags().StringSliceVar(&f.to, "to", nil, "targets published after each build (default: [publish] url of bake.toml)")
+	cmd.Flags().StringSliceVar(&f.then, "then", nil, "targets published once every --to target has the build (production after staging)")
+	cmd.Flags().StringVar(&f.jobsURL, "jobs-url", "", "postgres:// URL of the job database (default: the site's, if PostgreSQL; else .bake/jobs.db)")
+	cmd.Flags().StringVar(&f.jobsSchema, "jobs-schema", jobsSchema, "PostgreSQL schema of the job tables")
+	cmd.Flags().StringVar(&f.tokenEnv, "token-env", "BAKE_RUN_TOKEN", "environment variable holding the token of POST /enqueue/...")
+	cmd.Flags().DurationVar(&f.fullEvery, "full-every", 24*time.Hour, "schedule a full build this often (0: never)")
+	cmd.Flags().DurationVar(&f.verifyEvery, "verify-every", 6*time.Hour, "schedule a verifying publish of every target this often (0: never)")
+	cmd.Flags().DurationVar(&f.poll, "poll", 250*time.Millisecond, "how often to look for row changes on SQLite, and for file edits where the file system gives no events")
+	cmd.Flags().DurationVar(&f.debounce, "debounce", 100*time.Millisecond, "after a change, wait this long for more before enqueuing a build")
+	return cmd
+}
+
+func enqueueCmd(g *globals) *cobra.Command {
+	var jobsURL, schema string
+	cmd := &cobra.Command{
+		Use:   "enqueue build|full|publish|verify",
+		Short: "Ask bake run to build or publish, through its job database",
+		Long: `Enqueue records a job for bake run in the site's job database (see bake run
+-h): build brings the build up to date and publishes it, full renders every
+page first, publish publishes the build as it is, verify compares every
+target with the build and repairs it. The job waits for bake run if it is
+not running. A job enqueued while an equal one waits is that one.`,
+		Example: `  bake enqueue build
+  bake enqueue full -C mysite`,
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{jobs.EnqueueBuild, jobs.EnqueueFull, jobs.EnqueuePublish, jobs.EnqueueVerify},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, err := sqlsite.LoadConfig(g.dir)
+			if err != nil {
+				return reportSetupError(g, false, err)
+			}
+			p, closeDB, err := openPipeline(ctx, g, cfg, jobsURL, schema, nil, jobs.Config{Stages: stagesOf(cfg, nil, nil)})
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			if err := p.Enqueue(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdio.Out, "enqueued %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&jobsURL, "jobs-url", "", "postgres:// URL of the job database (as bake run's)")
+	cmd.Flags().StringVar(&schema, "jobs-schema", jobsSchema, "PostgreSQL schema of the job tables (as bake run's)")
+	return cmd
+}
+
+// stagesOf returns the publish stages: to (default [publish] url), then
+// then.
+func stagesOf(cfg *sqlsite.Config, to, then []string) [][]string {
+	if len(to) == 0 && cfg.Publish.URL != "" {
+		to = []string{cfg.Publish.URL}
+	}
+	var stages [][]string
+	if len(to) > 0 {
+		stages = append(stages, to)
+	}
+	if len(then) > 0 {
+		stages = append(stages, then)
+	}
+	return stages
+}
+
+// pipeline is a jobs.Pipeline on either driver.
+type pipeline interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Enqueue(ctx context.Context, what string) error
+}
+
+// openPipeline opens the job database (creating River's tables) and
+// makes the pipeline on it; the function returned closes the database.
+func openPipeline(ctx context.Context, g *globals, cfg *sqlsite.Config, jobsURL, schema string, site jobs.Site, jc jobs.Config) (pipeline, func(), error) {
+	if site == nil {
+		site = noSite{}
+	}
+	if jobsURL == "" {
+		if u, err := databaseURL(cfg.Database); err == nil && databaseKindOf(u) == sqlsite.Postgres {
+			jobsURL = u
+		}
+	}
+	if jobsURL != "" {
+		pool, err := pgxpool.New(ctx, jobsURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
+		}
+		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
+		}
+		driver := riverpgxv5.New(pool)
+		jc.Schema = schema
+		if err := jobs.Migrate(ctx, driver, schema); err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		p, err := jobs.New(driver, site, jc)
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return p, pool.Close, nil
+	}
+	dir := filepath.Join(g.dir, bake.ReservedDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("open job database: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "jobs.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)")
+	if err != nil {
+		return nil, nil, fmt.Errorf("open job database: %w", err)
+	}
+	db.SetMaxOpenConns(1) // SQLite writes one at a time; River's driver asks for it
+	driver := riversqlite.New(db)
+	if err := jobs.Migrate(ctx, driver, ""); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	p, err := jobs.New(driver, site, jc)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return p, func() { db.Close() }, nil
+}
+
+// databaseKindOf returns sqlsite.Postgres for a PostgreSQL URL or keyword
+// string, else sqlsite.SQLite.
+func databaseKindOf(u string) string {
+	if kind, err := databaseKind(u); err == nil {
+		return kind
+	}
+	return sqlsite.SQLite
+}
+
+// noSite refuses work: a pipeline that only enqueues (bake enqueue).
+type noSite struct{}
+
+func (noSite) Build(context.Context, bool) (jobs.BuildResult, error) {
+	return jobs.BuildResult{}, errors.New("bake enqueue does not build")
+}
+
+func (noSite) Publish(context.Context, string, bool) (jobs.PublishResult, error) {
+	return jobs.PublishResult{}, errors.New("bake enqueue does not publish")
+}
+
+// runSite is the site bake run builds and publishes: the same engine and
+// publisher as bake build and bake publish.
+type runSite struct {
+	g *globals
+}
+
+func (s runSite) quiet() *globals {
+	q := *s.g
+	q.stdio = Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: logWriter{s.g.logger()}}
+	return &q
+}
+
+func (s runSite) Build(ctx context.Context, full bool) (jobs.BuildResult, error) {
+	q := s.quiet()
+	r, err := rebuild(ctx, q, buildFlags{quiet: true, full: full, wait: true}, false)
+	if r != nil {
+		defer r.site.Close()
+	}
+	if r == nil || r.rep == nil {
+		return jobs.BuildResult{}, err
+	}
+	printProblems(q.stdio.Err, r.rep.Problems)
+	res := jobs.BuildResult{Incremental: r.rep.Incremental, Pages: r.rep.Pages, Written: r.rep.Written, Removed: r.rep.Removed}
+	if r.rep.Incremental {
+		res.Pages = r.rep.Rendered
+	}
+	return res, err
+}
+
+func (s runSite) Publish(ctx context.Context, target string, verify bool) (jobs.PublishResult, error) {
+	q := s.quiet()
+	err := runPublish(ctx, q, publishFlags{to: target, json: true, verify: verify})
+	var report struct {
+		Result *struct {
+			Uploaded  int    `json:"uploaded"`
+			Deleted   int    `json:"deleted"`
+			BytesSent int64  `json:"bytes_sent"`
+			Release   string `json:"release"`
+		} `json:"result"`
+	}
+	if out := q.stdio.Out.(*bytes.Buffer).Bytes(); len(out) > 0 {
+		json.Unmarshal(out, &report)
+	}
+	if err != nil {
+		return jobs.PublishResult{}, fmt.Errorf("publish to %s: %w", target, err)
+	}
+	var res jobs.PublishResult
+	if r := report.Result; r != nil {
+		res = jobs.PublishResult{Uploaded: r.Uploaded, Deleted: r.Deleted, BytesSent: r.BytesSent, Release: r.Release}
+	}
+	return res, nil
+}
+
+// logWriter turns what a command prints on stderr into log lines.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	for line := range strings.SplitSeq(strings.TrimRight(string(p), "\n"), "\n") {
+		if line != "" {
+			w.log.Info(line)
+		}
+	}
+	return len(p), nil
+}
+
+func runRun(ctx context.Context, g *globals, f runFlags) error {
+	log := g.logger()
+	site, err := openSite(ctx, g.dir, 1)
+	if err != nil {
+		return reportSetupError(g, false, err)
+	}
+	cfg, dialect := site.cfg, site.dialect
+	installed, err := capture.Installed(ctx, site.db, dialect)
+	site.Close()
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if len(installed) == 0 {
+		log.Warn("no change capture: every row change makes a full build; run bake watch --install once")
+	}
+	stages := stagesOf(cfg, f.to, f.then)
+	if len(stages) == 0 {
+		log.Warn("no target: builds only; set [publish] url in bake.toml or pass --to")
+	}
+	token := os.Getenv(f.tokenEnv)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g}, jobs.Config{
+		Stages:      stages,
+		FullEvery:   f.fullEvery,
+		VerifyEvery: f.verifyEvery,
+		Metrics:     jobs.NewMetrics(reg),
+		Logger:      log,
+		RiverLogger: riverLogger(g),
+	})
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+
+	out := site.output()
+	w, err := newSiteWatcher(ctx, g.dir, cfg, out, f.poll, log, f.debounce)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p.Stop(sctx)
+	}()
+	// Whatever changed while no bake run was there, and a target that does
+	// not have the build yet (a new one, or one a killed publish left).
+	if err := p.Enqueue(ctx, jobs.EnqueueBuild); err != nil {
+		return err
+	}
+	if len(stages) > 0 {
+		if err := p.Enqueue(ctx, jobs.EnqueuePublish); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("run: %w; choose another with --addr HOST:PORT", err)
+	}
+	srv := &http.Server{Handler: runHandler(p, reg, token), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	fmt.Fprintf(g.stdio.Out, "running %s: metrics on http://%s/metrics (Ctrl-C to stop)\n", g.dir, ln.Addr())
+
+	for {
+		ev, err := w.Next(ctx)
+		if err != nil {
+			fmt.Fprintln(g.stdio.Out, "stopped")
+			return nil
+		}
+		log.Debug("changed", "what", ev.String())
+		if err := p.Enqueue(ctx, jobs.EnqueueBuild); err != nil {
+			log.Error("enqueue build", "err", err)
+		}
+	}
+}
+
+// riverLogger is the logger of River itself: warnings and errors only
+// (its info logs count jobs every few seconds), unless -v.
+func riverLogger(g *globals) *slog.Logger {
+	level := slog.LevelWarn
+	if g.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(g.stdio.Err, &slog.HandlerOptions{Level: level}))
+}
+
+// runHandler serves bake run's endpoints.
+func runHandler(p pipeline, reg *prometheus.Registry, token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("POST /enqueue/{what}", func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
+			http.Error(w, "no token set: start bake run with BAKE_RUN_TOKEN (see --token-env)", http.StatusForbidden)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			http.Error(w, "missing or wrong token", http.StatusUnauthorized)
+			return
+		}
+		if err := p.Enqueue(r.Context(), r.PathValue("what")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, "enqueued %s\n", r.PathValue("what"))
+	})
+	return mux
+}

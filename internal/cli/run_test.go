@@ -1,0 +1,280 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bakehq/bake/internal/testenv"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// runProcess is a bake run process of a test.
+type runProcess struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	addr string
+}
+
+// startRun starts bake run on the site folder dir, publishing to target.
+func startRun(t *testing.T, dir, target string, extra ...string) *runProcess {
+	t.Helper()
+	args := append([]string{"run", "--to", target, "--addr", "127.0.0.1:0", "--poll", "50ms", "--debounce", "50ms"}, extra...)
+	cmd := bakeCommand(dir, args...)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &runProcess{cmd: cmd, logs: logs}
+	t.Cleanup(func() { p.kill() })
+	re := regexp.MustCompile(`metrics on http://([0-9.:]+)/metrics`)
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			p.addr = m[1]
+			return p
+		}
+		if cmd.ProcessState != nil {
+			break
+		}
+	}
+	t.Fatalf("bake run did not start:\n%s", logs.String())
+	return nil
+}
+
+func (p *runProcess) kill() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		p.cmd.Wait()
+	}
+}
+
+// sameTree reports how the files of target differ from those of the build
+// folder out (bake's own .bake folder aside): "" when they are the same.
+func sameTree(t *testing.T, out, target string) string {
+	t.Helper()
+	read := func(root string) map[string]string {
+		files := map[string]string{}
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			if d.IsDir() {
+				if d.Name() == ".bake" {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			b, _ := os.ReadFile(p)
+			files[filepath.ToSlash(rel)] = string(b)
+			return nil
+		})
+		return files
+	}
+	want, got := read(out), read(target)
+	var diffs []string
+	for name, body := range want {
+		if g, ok := got[name]; !ok {
+			diffs = append(diffs, "missing "+name)
+		} else if g != body {
+			diffs = append(diffs, "differs "+name)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			diffs = append(diffs, "extra "+name)
+		}
+	}
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("… %d in all", len(diffs)))
+	}
+	return strings.Join(diffs, ", ")
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out after %s waiting for %s", d, what)
+}
+
+func fileHas(path, s string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && bytes.Contains(b, []byte(s))
+}
+
+// TestRunPublishesRowChanges: with bake run going, a row update reaches
+// the target with no other command, and a thousand updates in a second
+// make a handful of builds and leave the target equal to the build.
+func TestRunPublishesRowChanges(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeItemsSite(t, dir, 300, "v1 ")
+	runBake(t, dir, "build", "-q")
+	runBake(t, dir, "watch", "--install")
+	target := filepath.Join(t.TempDir(), "www")
+	p := startRun(t, dir, target)
+	page := filepath.Join(target, "items", "7", "index.html")
+	waitFor(t, "the first publish", 30*time.Second, func() bool { return fileHas(page, "v1 7") })
+
+	db := openSQLite(t, filepath.Join(dir, "site.db"))
+	start := time.Now()
+	if _, err := db.Exec(`UPDATE items SET title = 'v2 7' WHERE id = 7`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the update in the target", 30*time.Second, func() bool { return fileHas(page, "v2 7") })
+	t.Logf("one update: in the target %v after its commit", time.Since(start).Round(time.Millisecond))
+
+	// A thousand updates within a second.
+	builds := strings.Count(p.logs.String(), "msg=built")
+	for i := range 1000 {
+		if _, err := db.Exec(`UPDATE items SET title = ? WHERE id = ?`, fmt.Sprintf("v3 %d", i%300+1), i%300+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := filepath.Join(target, "items", "300", "index.html")
+	waitFor(t, "the burst in the target", 60*time.Second, func() bool { return fileHas(last, "v3 300") })
+	waitFor(t, "the target equal to the build", 30*time.Second, func() bool { return sameTree(t, filepath.Join(dir, "_site"), target) == "" })
+	if n := strings.Count(p.logs.String(), "msg=built") - builds; n > 6 {
+		t.Errorf("%d builds for 1000 updates in a second; want a handful", n)
+	}
+	if strings.Contains(p.logs.String(), "level=ERROR") {
+		t.Errorf("errors in the log:\n%s", p.logs.String())
+	}
+}
+
+// TestRunKilledConverges kills bake run with SIGKILL at random points of
+// its builds and publishes, starts it again, and checks that the target
+// ends up equal to the build, byte for byte.
+func TestRunKilledConverges(t *testing.T) {
+	t.Parallel()
+	kills := 3
+	if testenv.InCI() {
+		kills = 6
+	}
+	n := 3000
+	if testing.Short() {
+		n, kills = 1500, 2
+	}
+	dir := t.TempDir()
+	writeItemsSite(t, dir, n, "v0 ")
+	runBake(t, dir, "build", "-q")
+	runBake(t, dir, "watch", "--install")
+	target := filepath.Join(t.TempDir(), "www")
+	db := openSQLite(t, filepath.Join(dir, "site.db"))
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 18))
+	for round := 1; round <= kills; round++ {
+		p := startRun(t, dir, target)
+		// Change a third of the rows, and kill the process while it builds
+		// or publishes them.
+		if _, err := db.Exec(`UPDATE items SET title = ? WHERE id % 3 = ?`, fmt.Sprintf("v%d ", round), round%3); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(2500 * time.Millisecond))))
+		p.kill()
+		t.Logf("round %d: killed after %d builds and %d publishes logged", round,
+			strings.Count(p.logs.String(), "msg=built"), strings.Count(p.logs.String(), "msg=published"))
+	}
+	p := startRun(t, dir, target)
+	waitFor(t, "the target equal to the build", 90*time.Second, func() bool {
+		return strings.Count(p.logs.String(), "msg=published") > 0 && sameTree(t, filepath.Join(dir, "_site"), target) == ""
+	})
+	// The build itself is what a fresh full build makes.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	runBake(t, dir, "build", "-q", "--full", "--wait-removal", "-o", fresh)
+	if diff := sameTree(t, fresh, target); diff != "" {
+		t.Errorf("target differs from a fresh full build: %s", diff)
+	}
+}
+
+// TestRunWebhook: POST /enqueue/... needs the token; /healthz and
+// /metrics answer.
+func TestRunWebhook(t *testing.T) {
+	t.Parallel()
+	p := &recordingPipeline{}
+	srv := httptest.NewServer(runHandler(p, prometheus.NewRegistry(), "s3cret"))
+	defer srv.Close()
+	noToken := httptest.NewServer(runHandler(p, prometheus.NewRegistry(), ""))
+	defer noToken.Close()
+	post := func(base, path, auth string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	tests := []struct {
+		base, path, auth string
+		want             int
+	}{
+		{srv.URL, "/enqueue/build", "", http.StatusUnauthorized},
+		{srv.URL, "/enqueue/build", "Bearer wrong", http.StatusUnauthorized},
+		{srv.URL, "/enqueue/build", "s3cret", http.StatusUnauthorized},
+		{srv.URL, "/enqueue/build", "Bearer s3cret", http.StatusAccepted},
+		{srv.URL, "/enqueue/deploy", "Bearer s3cret", http.StatusBadRequest},
+		{noToken.URL, "/enqueue/build", "Bearer ", http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		if got := post(tt.base, tt.path, tt.auth); got != tt.want {
+			t.Errorf("POST %s with %q: %d, want %d", tt.path, tt.auth, got, tt.want)
+		}
+	}
+	if got := p.list(); len(got) != 1 || got[0] != "build" {
+		t.Errorf("enqueued %v, want [build]", got)
+	}
+	for _, path := range []string{"/healthz", "/metrics"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+}
+
+type recordingPipeline struct {
+	mu   sync.Mutex
+	what []string
+}
+
+func (p *recordingPipeline) Start(context.Context) error { return nil }
+func (p *recordingPipeline) Stop(context.Context) error  { return nil }
+func (p *recordingPipeline) Enqueue(_ context.Context, what string) error {
+	if what != "build" && what != "full" && what != "publish" && what != "verify" {
+		return fmt.Errorf("enqueue %q: unknown", what)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.what = append(p.what, what)
+	return nil
+}
+
+func (p *recordingPipeline) list() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.what...)
+}
