@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -32,8 +33,15 @@ type runProcess struct {
 // startRun starts bake run on the site folder dir, publishing to target.
 func startRun(t *testing.T, dir, target string, extra ...string) *runProcess {
 	t.Helper()
+	return startRunEnv(t, dir, target, nil, extra...)
+}
+
+// startRunEnv is startRun with more environment variables.
+func startRunEnv(t *testing.T, dir, target string, env []string, extra ...string) *runProcess {
+	t.Helper()
 	args := append([]string{"run", "--to", target, "--addr", "127.0.0.1:0", "--poll", "50ms", "--debounce", "50ms"}, extra...)
 	cmd := bakeCommand(dir, args...)
+	cmd.Env = append(cmd.Env, env...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -201,6 +209,50 @@ func TestRunKilledConverges(t *testing.T) {
 	runBake(t, dir, "build", "-q", "--full", "--wait-removal", "-o", fresh)
 	if diff := sameTree(t, fresh, target); diff != "" {
 		t.Errorf("target differs from a fresh full build: %s", diff)
+	}
+}
+
+// TestRunOnPostgres: on a site whose database is PostgreSQL, the jobs live
+// there too (in a schema of their own), and a row update reaches the
+// target through LISTEN/NOTIFY.
+func TestRunOnPostgres(t *testing.T) {
+	t.Parallel()
+	url := testenv.PostgresSchema(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE items (id integer PRIMARY KEY, title text);
+		INSERT INTO items SELECT i, 'v1 ' || i FROM generate_series(1, 200) i`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeItemsSite(t, dir, 1, "unused ")
+	env := []string{"BAKE_DATABASE_URL=" + url}
+	install := bakeCommand(dir, "watch", "--install")
+	install.Env = append(install.Env, env...)
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("watch --install: %v\n%s", err, out)
+	}
+	target := filepath.Join(t.TempDir(), "www")
+	schema := "bake_jobs_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_")) + fmt.Sprint(time.Now().UnixNano()%1e6)
+	t.Cleanup(func() { db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE") })
+	p := startRunEnv(t, dir, target, env, "--jobs-schema", schema)
+	page := filepath.Join(target, "items", "42", "index.html")
+	waitFor(t, "the first publish", 60*time.Second, func() bool { return fileHas(page, "v1 42") })
+	start := time.Now()
+	if _, err := db.Exec(`UPDATE items SET title = 'v2 42' WHERE id = 42`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the update in the target", 30*time.Second, func() bool { return fileHas(page, "v2 42") })
+	t.Logf("one update on PostgreSQL: in the target %v after its commit", time.Since(start).Round(time.Millisecond))
+	var jobs int
+	if err := db.QueryRow("SELECT count(*) FROM " + schema + ".river_job").Scan(&jobs); err != nil || jobs == 0 {
+		t.Errorf("no jobs in schema %s: %d, %v", schema, jobs, err)
+	}
+	if strings.Contains(p.logs.String(), "level=ERROR") {
+		t.Errorf("errors in the log:\n%s", p.logs.String())
 	}
 }
 
