@@ -161,3 +161,33 @@ func (b *lazyBody) Seek(offset int64, whence int) (int64, error) {
 	}
 	return b.r.Seek(offset, whence)
 }
+
+// compressBest returns data compressed with e at a level worth paying
+// once per version of a file: gzip's best, brotli 9 (5 above
+// bigCompressSize, where its higher qualities are slow).
+func (e encoding) compressBest(data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(data) / 3)
+	var w io.WriteCloser
+	switch e.name {
+	case "br":
+		q := 9
+		if len(data) > bigCompressSize {
+			q = 5
+		}
+		w = brotli.NewWriterLevel(&buf, q)
+	default:
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if err != nil {
+			return nil, fmt.Errorf("compress %s: %w", e.name, err)
+		}
+		w = zw
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, fmt.Errorf("compress %s: %w", e.name, err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("compress %s: %w", e.name, err)
+	}
+	return buf.Bytes(), nil
+}

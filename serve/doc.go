@@ -5,7 +5,9 @@
 // path mapping that build and publish use too, so that a preview shows exactly
 // what a bucket will. It opens files through an [os.Root], never serves bake's
 // own files or dotfiles, answers conditional and range requests, and serves
-// precompressed siblings (name.br, name.gz) or compresses text on the fly.
+// precompressed siblings (name.br, name.gz) or compresses text itself. Hot
+// files are kept in memory with their compressed forms, made once per version
+// of a file, and the build's manifest is read once per change of its index.
 //
 // [Reloader] is a hub of server-sent events: mount it at [ReloadPath], wrap the
 // site's handler with [Reloader.Inject], and call [Reloader.Notify] after each

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -32,6 +33,14 @@ type FileServerOptions struct {
 	// the fly like other text; precompressed siblings of HTML files are
 	// not used, since they lack the script.
 	Reload bool
+	// CacheBytes bounds the memory that keeps hot files ready to send:
+	// their bytes, headers and compressed forms. If zero,
+	// [DefaultCacheBytes]; if negative, nothing is kept and every
+	// request reads its file.
+	CacheBytes int64
+	// CacheFileSize is the largest file kept in memory. If zero,
+	// [DefaultCacheFileSize].
+	CacheFileSize int64
 }
 
 // FileServer is an [http.Handler] that serves a build folder, for preview.
@@ -55,6 +64,12 @@ type FileServerOptions struct {
 // name.gz) when one at least as new as the file exists, else text of 1 KB or
 // more compressed on the fly (not for range requests).
 //
+// Files up to FileServerOptions.CacheFileSize are kept in memory once
+// served, with their headers and their compressed forms (each made once
+// per version of the file, or read from its siblings), so that a hit costs
+// a few stats and no read or compression; a file is read again as soon as
+// its stat or the manifest changes.
+//
 // A missing file gets the folder's 404.html, if any, with status 404. Only
 // GET and HEAD are allowed.
 type FileServer struct {
@@ -62,6 +77,8 @@ type FileServer struct {
 	log      *slog.Logger
 	manifest *manifestCache
 	reload   bool
+	cache    *fileCache // nil when disabled
+	cacheMax int64      // largest file cached
 }
 
 // NewFileServer returns a FileServer for the build folder dir. It fails when
@@ -85,12 +102,17 @@ func NewFileServer(dir string, opts FileServerOptions) (*FileServer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FileServer{
+	s := &FileServer{
 		dir:      abs,
 		log:      log,
 		manifest: &manifestCache{dir: abs, log: log},
 		reload:   opts.Reload,
-	}, nil
+		cacheMax: cmp.Or(opts.CacheFileSize, DefaultCacheFileSize),
+	}
+	if n := cmp.Or(opts.CacheBytes, DefaultCacheBytes); n > 0 {
+		s.cache = newFileCache(n)
+	}
+	return s, nil
 }
 
 // ServeHTTP serves the file that r.URL.Path names.
@@ -98,6 +120,9 @@ func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if s.cache != nil && s.serveHot(w, r) {
 		return
 	}
 	root, err := os.OpenRoot(s.dir)
@@ -114,6 +139,9 @@ func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, err := bake.FileName(p)
 	if err != nil {
 		s.notFound(w, r, root)
+		return
+	}
+	if s.cache != nil && s.serveCached(w, r, root, name) {
 		return
 	}
 	f, err := root.Open(name)
@@ -150,7 +178,7 @@ func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveFile serves the regular file f, opened as name.
 func (s *FileServer) serveFile(w http.ResponseWriter, r *http.Request, root *os.Root, name string, f *os.File, fi fs.FileInfo) {
-	meta, asOf, inManifest := s.manifest.lookup(r.Context(), root, bake.PathOf(name))
+	meta, asOf, inManifest, _ := s.manifest.lookup(r.Context(), bake.PathOf(name))
 	ctype := meta.typ
 	if ctype == "" {
 		ctype = mime.TypeByExtension(path.Ext(name))

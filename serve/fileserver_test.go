@@ -25,7 +25,7 @@ var (
 
 // testSite writes a build folder and returns it and its files. A file
 // secret.txt beside the folder must never be served.
-func testSite(t *testing.T) (string, map[string]string) {
+func testSite(t testing.TB) (string, map[string]string) {
 	t.Helper()
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "site")

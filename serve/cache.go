@@ -1,0 +1,158 @@
+package serve
+
+import (
+	"io/fs"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of [FileServerOptions].
+const (
+	// DefaultCacheBytes is the memory the file server keeps hot files in
+	// when FileServerOptions.CacheBytes is zero.
+	DefaultCacheBytes = 64 << 20
+	// DefaultCacheFileSize is the largest file kept in memory when
+	// FileServerOptions.CacheFileSize is zero.
+	DefaultCacheFileSize = 1 << 20
+)
+
+// cachedFile is one version of a file, ready to send: its bytes and
+// headers, and its compressed forms once a client asked for them. It is
+// valid while the file has the stat it was read with and the manifest is
+// the snapshot it was made with; a file replaced by a build (a new file
+// renamed over the old one) has another stat, so a cached file never
+// outlives the bytes it was read from.
+type cachedFile struct {
+	name  string
+	fi    fs.FileInfo   // the file as read
+	snap  *manifestSnap // the manifest its type and ETag came from
+	body  []byte        // what is sent without Content-Encoding
+	clen  []string      // len(body), as a header value
+	ctype []string      // header values, shared by every response: never modified
+	etag  []string
+	lmod  []string
+	mtime time.Time
+	text  bool // compressible, and big enough to gain from it
+
+	// siblings are the precompressed siblings (name.br, name.gz) found
+	// when the file was read, by index in encodings; nil where none.
+	siblings [len(encodings)]*variant
+	// variants are the forms compressed by the server, by index in
+	// encodings, each made once, on first use.
+	variants [len(encodings)]variant
+
+	lastUse atomic.Int64 // the cache's clock at the last hit
+}
+
+// variant is one compressed form of a cached file.
+type variant struct {
+	once sync.Once
+	body []byte // nil when the coding failed
+	etag []string
+	clen []string // Content-Length
+	size int64    // len(body), read atomically by the cache's accounting
+}
+
+// cost is what a cached file counts against the cache's bytes; variants
+// are counted as they are made.
+func (c *cachedFile) cost() int64 {
+	n := int64(len(c.body)) + 512
+	for _, v := range c.siblings {
+		if v != nil {
+			n += int64(len(v.body))
+		}
+	}
+	return n
+}
+
+// fileCache keeps recently served files in memory, bounded by bytes. A hit
+// takes a read lock and an atomic store; eviction samples a few entries
+// and drops the least recently used of them (as Redis does), which keeps
+// hits free of list updates.
+type fileCache struct {
+	max   int64 // bytes
+	clock atomic.Int64
+
+	mu    sync.RWMutex
+	files map[string]*cachedFile
+	bytes int64
+}
+
+func newFileCache(max int64) *fileCache {
+	return &fileCache{max: max, files: map[string]*cachedFile{}}
+}
+
+// get returns the cached version of name when it is still the file fi
+// describes and was made with the manifest snap.
+func (c *fileCache) get(name string, fi fs.FileInfo, snap *manifestSnap) *cachedFile {
+	c.mu.RLock()
+	f := c.files[name]
+	c.mu.RUnlock()
+	if f == nil || f.snap != snap || !sameFile(f.fi, fi) {
+		return nil
+	}
+	f.lastUse.Store(c.clock.Add(1))
+	return f
+}
+
+// put adds f, replacing the version there, and evicts until the cache
+// holds at most its bytes.
+func (c *fileCache) put(f *cachedFile) {
+	f.lastUse.Store(c.clock.Add(1))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.files[f.name]; old != nil {
+		c.bytes -= old.cost() + old.variantBytes()
+	}
+	c.files[f.name] = f
+	c.bytes += f.cost()
+	c.evict()
+}
+
+// grow counts n more bytes for a variant made for f.
+func (c *fileCache) grow(f *cachedFile, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.files[f.name] == f {
+		c.bytes += n
+		c.evict()
+	}
+}
+
+// evict drops files until the cache fits; c.mu must be held.
+func (c *fileCache) evict() {
+	const sample = 5
+	for c.bytes > c.max && len(c.files) > 0 {
+		var victim *cachedFile
+		n := 0
+		// Map iteration starts at a random place: a random sample.
+		for _, f := range c.files {
+			if victim == nil || f.lastUse.Load() < victim.lastUse.Load() {
+				victim = f
+			}
+			if n++; n == sample {
+				break
+			}
+		}
+		delete(c.files, victim.name)
+		c.bytes -= victim.cost() + victim.variantBytes()
+	}
+}
+
+// variantBytes is the size of the variants made so far.
+func (c *cachedFile) variantBytes() int64 {
+	var n int64
+	for i := range c.variants {
+		n += atomic.LoadInt64(&c.variants[i].size)
+	}
+	return n
+}
+
+// isZeroTime reports whether t is unset (zero or the Unix epoch), as
+// net/http does: no Last-Modified is sent for it.
+func isZeroTime(t time.Time) bool { return t.IsZero() || t.Equal(time.Unix(0, 0)) }
+
+// contentLength is a Content-Length header value.
+func contentLength(n int) []string { return []string{strconv.Itoa(n)} }

@@ -1,0 +1,224 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/hex"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/bakehq/bake"
+)
+
+// Header values shared by every response: net/http only reads them, and
+// handlers that change a header replace its slice.
+var (
+	noCache      = []string{"no-cache"}
+	varyEncoding = []string{"Accept-Encoding"}
+	acceptRanges = []string{"bytes"}
+	codingNames  = func() (out [len(encodings)][]string) {
+		for i, e := range encodings {
+			out[i] = []string{e.name}
+		}
+		return out
+	}()
+)
+
+// serveHot answers r from memory when its file is cached and unchanged,
+// at the cost of three stats (the file's, the index's), all by path: a
+// cached file was read through the folder's os.Root, and a stat that
+// matches it (same file, size and time) is that file, wherever the path
+// now leads. It returns false, having written nothing, otherwise.
+func (s *FileServer) serveHot(w http.ResponseWriter, r *http.Request) bool {
+	name, err := bake.FileName(r.URL.Path)
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(name)))
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > s.cacheMax {
+		return false
+	}
+	c := s.cache.get(name, fi, s.manifest.current(r.Context()))
+	if c == nil {
+		return false
+	}
+	s.sendCached(w, r, c)
+	return true
+}
+
+// serveCached serves the file name from memory, reading it through root
+// first. It returns false, having written nothing, when the request is
+// the slow path's: a folder, a missing or big file, or one that cannot be
+// read.
+func (s *FileServer) serveCached(w http.ResponseWriter, r *http.Request, root *os.Root, name string) bool {
+	snap := s.manifest.current(r.Context())
+	c := s.readCached(root, name, snap)
+	if c == nil {
+		return false
+	}
+	s.cache.put(c)
+	s.sendCached(w, r, c)
+	return true
+}
+
+// readCached reads the file name into a cachedFile made with the manifest
+// snap, or returns nil for the slow path to serve it.
+func (s *FileServer) readCached(root *os.Root, name string, snap *manifestSnap) *cachedFile {
+	f, err := root.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > s.cacheMax {
+		return nil
+	}
+	body := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, body); err != nil {
+		return nil // changed while read: the slow path serves it
+	}
+	meta, asOf, inManifest := snap.get(bake.PathOf(name))
+	ctype := meta.typ
+	if ctype == "" {
+		ctype = mime.TypeByExtension(path.Ext(name))
+	}
+	if ctype == "" {
+		ctype = http.DetectContentType(body)
+	}
+	// The manifest's hash is only trusted while the file is the one it
+	// describes: same size, not written after the index's last commit.
+	var etag string
+	if inManifest && meta.hasSHA && meta.size == fi.Size() && !fi.ModTime().After(asOf) {
+		etag = `"` + hex.EncodeToString(meta.sha256[:]) + `"`
+	} else {
+		etag = weakTag(fi)
+	}
+	inject := s.reload && bake.IsHTML(ctype)
+	if inject {
+		body = insertScript(body)
+		etag = withReloadTag(etag)
+	}
+	c := &cachedFile{
+		name:  name,
+		fi:    fi,
+		snap:  snap,
+		body:  body,
+		clen:  contentLength(len(body)),
+		ctype: []string{ctype},
+		etag:  []string{etag},
+		mtime: fi.ModTime(),
+		text:  compressible(ctype) && len(body) >= minCompressSize,
+	}
+	if !isZeroTime(c.mtime) {
+		c.lmod = []string{c.mtime.UTC().Format(http.TimeFormat)}
+	}
+	if inject {
+		return c // siblings lack the script
+	}
+	for i, enc := range encodings {
+		sib, sfi, ok := s.openSibling(root, name+enc.ext, fi)
+		if !ok {
+			continue
+		}
+		data, err := io.ReadAll(sib)
+		sib.Close()
+		if err != nil {
+			continue
+		}
+		tag := enc.variantTag(etag)
+		if strings.HasPrefix(etag, "W/") {
+			tag = enc.variantTag(weakTag(sfi))
+		}
+		c.siblings[i] = &variant{body: data, etag: []string{tag}, clen: contentLength(len(data)), size: int64(len(data))}
+	}
+	return c
+}
+
+// sendCached writes the response for c: the form r accepts, with the
+// headers the slow path would give.
+func (s *FileServer) sendCached(w http.ResponseWriter, r *http.Request, c *cachedFile) {
+	var ae string
+	switch v := r.Header["Accept-Encoding"]; len(v) {
+	case 0:
+	case 1:
+		ae = v[0]
+	default:
+		ae = strings.Join(v, ",")
+	}
+	ranged := len(r.Header["Range"]) > 0
+	body, etag, clen, coding := c.body, c.etag, c.clen, -1
+	if ae != "" {
+		chosen := false
+		for i, enc := range encodings {
+			if v := c.siblings[i]; v != nil && accepts(ae, enc.name) {
+				body, etag, clen, coding, chosen = v.body, v.etag, v.clen, i, true
+				break
+			}
+		}
+		if !chosen && !ranged && c.text {
+			for i, enc := range encodings {
+				if !accepts(ae, enc.name) {
+					continue
+				}
+				if v := s.variant(c, i); v.body != nil {
+					body, etag, clen, coding = v.body, v.etag, v.clen, i
+				}
+				break
+			}
+		}
+	}
+
+	h := w.Header()
+	h["Content-Type"] = c.ctype
+	h["Cache-Control"] = noCache
+	if v, ok := h["Vary"]; ok {
+		h["Vary"] = append(v, "Accept-Encoding")
+	} else {
+		h["Vary"] = varyEncoding
+	}
+	h["Etag"] = etag
+	if coding >= 0 {
+		h["Content-Encoding"] = codingNames[coding]
+	}
+	if ranged || len(r.Header["If-None-Match"]) > 0 || len(r.Header["If-Modified-Since"]) > 0 ||
+		len(r.Header["If-Match"]) > 0 || len(r.Header["If-Unmodified-Since"]) > 0 || len(r.Header["If-Range"]) > 0 {
+		// Preconditions and ranges as net/http answers them.
+		b := &lazyBody{
+			open:    func() (io.ReadSeeker, int64, error) { return bytes.NewReader(body), int64(len(body)), nil },
+			setSize: func(int64) { h["Content-Length"] = clen },
+		}
+		http.ServeContent(w, r, c.name, c.mtime, b)
+		return
+	}
+	if c.lmod != nil {
+		h["Last-Modified"] = c.lmod
+	}
+	h["Accept-Ranges"] = acceptRanges
+	h["Content-Length"] = clen
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// variant returns the i-th coding of c, compressing it on first use.
+func (s *FileServer) variant(c *cachedFile, i int) *variant {
+	v := &c.variants[i]
+	v.once.Do(func() {
+		enc := encodings[i]
+		data, err := enc.compressBest(c.body)
+		if err != nil {
+			s.log.Error("serve file", "file", c.name, "err", err)
+			return
+		}
+		v.body, v.etag, v.clen = data, []string{enc.variantTag(c.etag[0])}, contentLength(len(data))
+		atomic.StoreInt64(&v.size, int64(len(data)))
+		s.cache.grow(c, int64(len(data)))
+	})
+	return v
+}
