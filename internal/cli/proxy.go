@@ -1,0 +1,302 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bakehq/bake/proxy"
+	"github.com/pelletier/go-toml/v2"
+	"github.com/spf13/cobra"
+)
+
+// proxyConfig is the [proxy] table of bake.toml, read here (not by
+// sqlsite) until sqlsite's config takes it.
+type proxyConfig struct {
+	Origin       string            `toml:"origin"`
+	Save         []string          `toml:"save"`
+	AllowCookies []string          `toml:"allow_cookies"`
+	TTL          string            `toml:"ttl"`
+	Jitter       float64           `toml:"jitter"`
+	WaitRefresh  bool              `toml:"wait_refresh"`
+	MaxSize      int64             `toml:"max_size"`
+	TokenEnv     string            `toml:"purge_token_env"`
+	Purge        []proxyPurgeTable `toml:"purge"`
+}
+
+// proxyPurgeTable maps a table's row changes to the paths they purge
+// ([[proxy.purge]]); read and checked, not yet acted on.
+type proxyPurgeTable struct {
+	Table string   `toml:"table"`
+	Paths []string `toml:"paths"`
+}
+
+// proxySite is what the proxy commands read of a site folder: its build
+// folder and its [proxy] table.
+type proxySite struct {
+	out string
+	cfg proxyConfig
+}
+
+// loadProxySite reads bake.toml's [site] output and [proxy] table. The
+// rest of the file is sqlsite's; [proxy] is read strictly (an unknown key
+// is an error).
+func loadProxySite(dir string) (*proxySite, error) {
+	file := filepath.Join(dir, "bake.toml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read site: %w", err)
+	}
+	var top struct {
+		Site struct {
+			Output string `toml:"output"`
+		} `toml:"site"`
+		Proxy map[string]any `toml:"proxy"`
+	}
+	if err := toml.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("read site: %s: %w", file, err)
+	}
+	s := &proxySite{out: top.Site.Output}
+	if s.out == "" {
+		s.out = "_site"
+	}
+	if !filepath.IsAbs(s.out) {
+		s.out = filepath.Join(dir, s.out)
+	}
+	if top.Proxy != nil {
+		raw, err := toml.Marshal(top.Proxy)
+		if err != nil {
+			return nil, fmt.Errorf("read site: %s: [proxy]: %w", file, err)
+		}
+		dec := toml.NewDecoder(strings.NewReader(string(raw)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&s.cfg); err != nil {
+			var sm *toml.StrictMissingError
+			if errors.As(err, &sm) {
+				return nil, fmt.Errorf("read site: %s: [proxy]: %s", file, strings.TrimSpace(sm.String()))
+			}
+			return nil, fmt.Errorf("read site: %s: [proxy]: %w", file, err)
+		}
+	}
+	return s, nil
+}
+
+type proxyFlags struct {
+	origin string
+	addr   string
+	save   []string
+	ttl    time.Duration
+}
+
+// options returns the proxy's options from bake.toml and the flags, which
+// win.
+func (s *proxySite) options(g *globals, f proxyFlags) (proxy.Options, error) {
+	c := s.cfg
+	opts := proxy.Options{Dir: s.out, Save: append(c.Save, f.save...), AllowCookies: c.AllowCookies,
+		Jitter: c.Jitter, WaitRefresh: c.WaitRefresh, MaxSize: c.MaxSize, Logger: g.logger()}
+	origin := c.Origin
+	if f.origin != "" {
+		origin = f.origin
+	}
+	if origin == "" {
+		return opts, errors.New("proxy: no origin: pass --origin http://HOST:PORT or set [proxy] origin in bake.toml")
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return opts, fmt.Errorf("proxy: origin %q: want http://HOST:PORT or https://HOST", origin)
+	}
+	opts.Origin = u
+	if c.TTL != "" {
+		if opts.TTL, err = time.ParseDuration(c.TTL); err != nil {
+			return opts, fmt.Errorf("proxy: [proxy] ttl: %w", err)
+		}
+	}
+	if f.ttl != 0 {
+		opts.TTL = f.ttl
+	}
+	if c.TokenEnv != "" {
+		opts.PurgeToken = os.Getenv(c.TokenEnv)
+	}
+	return opts, nil
+}
+
+func proxyCmd(g *globals) *cobra.Command {
+	var f proxyFlags
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Serve a running site through a cache that saves its pages as flat files",
+		Long: `Proxy runs in front of a site of any stack (Django, Rails, WordPress, a Go
+app): the first time the origin answers a page with a public 200, the page
+is saved into the build folder (default _site), and from then on it is
+served from there, as bake serve serves a build, without the origin.
+
+A page is saved only when its path matches a save pattern ([proxy] save in
+bake.toml, or --save), the request is a GET without a query string,
+Authorization or cookies (but those named in allow_cookies), and the answer
+is a 200 without Set-Cookie, Cache-Control private or no-store, or a Vary
+beyond Accept-Encoding. Redirects, 404s, errors and personal pages go
+through and are never saved. Many requests for one missing page make one
+request to the origin.
+
+Saved pages are in the build's manifest (route "proxy", a dep url:PATH), so
+bake publish, releases and rollback work for them; bake purge drops them,
+bake warm saves them ahead of visitors. A bake.toml with only [site] is
+enough. With [proxy] ttl, a page older than it is answered and fetched again
+in the background; an origin that fails keeps it. With purge_token_env set,
+POST /_bake/purge (over TLS or from loopback) takes path= and prefix= with
+"Authorization: Bearer TOKEN".
+
+[proxy] keys: origin, save (globs: * within a segment, ** anything; or
+"re:REGEXP"), allow_cookies, ttl ("10m"), jitter (0.1), wait_refresh,
+max_size (bytes), purge_token_env. See docs/proxy.md, with an nginx
+configuration that serves saved files itself.`,
+		Example: `  bake proxy --origin http://127.0.0.1:8000 --save '/posts/**' --save /
+  bake proxy -C mysite --addr 127.0.0.1:9000     # origin and patterns from [proxy]`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProxy(cmd.Context(), g, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.origin, "origin", "", "the site to front, http://HOST:PORT (default: [proxy] origin)")
+	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on, HOST:PORT")
+	cmd.Flags().StringArrayVar(&f.save, "save", nil, "a path `PATTERN` whose pages are saved (repeat; added to [proxy] save)")
+	cmd.Flags().DurationVar(&f.ttl, "ttl", 0, "how long a saved page is fresh (default: [proxy] ttl, or until purged)")
+	return cmd
+}
+
+func runProxy(ctx context.Context, g *globals, f proxyFlags) error {
+	site, err := loadProxySite(g.dir)
+	if err != nil {
+		return err
+	}
+	opts, err := site.options(g, f)
+	if err != nil {
+		return err
+	}
+	log := opts.Logger
+	if len(opts.Save) == 0 {
+		log.Warn("no save patterns: pages are passed through, none is saved (set [proxy] save or --save)")
+	}
+	p, err := proxy.New(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("proxy: %w; choose another with --addr HOST:PORT", err)
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(g.stdio.Out, "proxying %s on http://%s/, saving into %s (Ctrl-C to stop)\n", opts.Origin, ln.Addr(), site.out)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("proxy: %w", err)
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	fmt.Fprintln(g.stdio.Out, "stopped")
+	return nil
+}
+
+func purgeCmd(g *globals) *cobra.Command {
+	var prefix string
+	cmd := &cobra.Command{
+		Use:   "purge [PATH...]",
+		Short: "Drop pages that bake proxy saved, so the next request fetches them again",
+		Long: `Purge removes pages saved by bake proxy from the build folder and its
+manifest: each PATH, and with --prefix every saved page under it. Pages a
+build made are never removed. A running proxy asks the origin again on the
+next request for a purged page. It prints the paths removed.`,
+		Example: `  bake purge /posts/hello/ /
+  bake purge --prefix /posts/`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && prefix == "" {
+				return errors.New("purge: name pages to purge: PATH... or --prefix /posts/")
+			}
+			site, err := loadProxySite(g.dir)
+			if err != nil {
+				return err
+			}
+			purged, err := proxy.Purge(cmd.Context(), site.out, args, prefix)
+			if err != nil {
+				return err
+			}
+			for _, p := range purged {
+				fmt.Fprintln(g.stdio.Out, p)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&prefix, "prefix", "", "purge every saved page whose path starts with `PREFIX`")
+	return cmd
+}
+
+func warmCmd(g *globals) *cobra.Command {
+	var f proxyFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "warm PATH...",
+		Short: "Fetch pages from the origin and save them before the first visitor asks",
+		Long: `Warm asks the origin of bake proxy for each PATH and saves the page into the
+build folder under the same rules as the proxy (a save pattern matches, a
+public 200), replacing a saved page that changed. It prints, for each path,
+the origin's status and whether it was saved (or why not), and exits 1 if
+any was not.`,
+		Example: `  bake warm / /posts/hello/
+  bake warm --origin http://127.0.0.1:8000 --save '/**' /about/ --json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			site, err := loadProxySite(g.dir)
+			if err != nil {
+				return err
+			}
+			opts, err := site.options(g, f)
+			if err != nil {
+				return err
+			}
+			p, err := proxy.New(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			res, err := p.Warm(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, w := range res {
+				if !w.Saved {
+					failed++
+				}
+				if asJSON {
+					b, _ := json.Marshal(w)
+					fmt.Fprintf(g.stdio.Out, "%s\n", b)
+				} else if w.Saved {
+					fmt.Fprintf(g.stdio.Out, "%s\t%d\tsaved\n", w.Path, w.Status)
+				} else {
+					fmt.Fprintf(g.stdio.Out, "%s\t%d\tnot saved: %s\n", w.Path, w.Status, w.Why)
+				}
+			}
+			if failed > 0 {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.origin, "origin", "", "the site to fetch from, http://HOST:PORT (default: [proxy] origin)")
+	cmd.Flags().StringArrayVar(&f.save, "save", nil, "a path `PATTERN` whose pages are saved (repeat; added to [proxy] save)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a path")
+	return cmd
+}
