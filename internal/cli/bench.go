@@ -29,6 +29,7 @@ type benchFlags struct {
 	publish     string
 	incremental bool
 	serve       bool
+	run         string
 }
 
 func benchCmd(g *globals) *cobra.Command {
@@ -57,6 +58,12 @@ and times how long after an edit the open pages are told to reload (the
 live-reload event): after an edit to the home page's template, and after
 one title update (--runs times each; medians).
 
+--run TARGET then starts bake run on the site, with change capture,
+publishing to TARGET (a folder or bucket URL), and measures the time from
+an UPDATE's commit to the changed page being in the target: 100
+single-row updates one after another, then a stream of 50 updates a second
+for 10 seconds (median, p99, max).
+
 --keep DIR leaves the generated site there (bake.toml, templates, bench.db)
 so that it can be rebuilt, changed and compared by hand; a later bench
 with the same --keep, --items and --seed reuses its database.
@@ -82,6 +89,7 @@ such as /dev/shm on Linux) measures bake alone.`,
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the figures as JSON on stdout")
 	cmd.Flags().StringVar(&f.publish, "publish", "", "also time bake publish to this folder or bucket URL: full, no-op, and one changed row")
 	cmd.Flags().BoolVar(&f.incremental, "incremental", false, "also time incremental builds: no change, one title update, one unpublish, one insert")
+	cmd.Flags().StringVar(&f.run, "run", "", "also time bake run from an UPDATE's commit to the page in this folder or bucket URL: 100 single updates, then 50 a second")
 	cmd.Flags().BoolVar(&f.serve, "serve", false, "also time bake serve from an edit to the reload of the open pages: a template, a row")
 	return cmd
 }
@@ -125,6 +133,9 @@ type benchResult struct {
 	// Serve holds the median seconds from an edit to bake serve's reload
 	// event, when --serve is set: template, row.
 	Serve map[string]float64 `json:"serve,omitempty"`
+	// Run holds the latencies of bake run, when --run is set: single,
+	// stream.
+	Run map[string]runLatency `json:"run,omitempty"`
 }
 
 // incrementalRun is the figures of one incremental bake build process.
@@ -239,6 +250,20 @@ func runBench(ctx context.Context, g *globals, f benchFlags) error {
 		if !f.json {
 			for _, c := range serveCases {
 				fmt.Fprintf(g.stdio.Out, "serve %s edit: reload %.0f ms later\n", c, srv[c]*1000)
+			}
+		}
+	}
+	if f.run != "" {
+		r, err := benchLive(ctx, dir, f.run, f)
+		if err != nil {
+			return err
+		}
+		res.Run = r
+		if !f.json {
+			for _, c := range []string{"single", "stream"} {
+				l := r[c]
+				fmt.Fprintf(g.stdio.Out, "run %s: %d updates, commit to target: median %.0f ms, p99 %.0f ms, max %.0f ms\n",
+					c, l.Updates, l.Median*1000, l.P99*1000, l.Max*1000)
 			}
 		}
 	}

@@ -1,0 +1,238 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bakehq/bake/capture"
+	"gocloud.dev/blob"
+)
+
+// runLatency is what bake bench --run measured: seconds from an UPDATE's
+// commit to the changed page being in the target.
+type runLatency struct {
+	Updates int     `json:"updates"`
+	Median  float64 `json:"median_seconds"`
+	P99     float64 `json:"p99_seconds"`
+	Max     float64 `json:"max_seconds"`
+}
+
+// benchLive starts bake run on the bench site in dir, publishing to target,
+// and measures the time from an UPDATE's commit to the changed page being
+// in the target: 100 single-row updates one after another ("single"), and
+// a stream of 50 updates a second for 10 seconds ("stream").
+func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[string]runLatency, error) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bench.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer db.Close()
+	if err := capture.Install(ctx, db, capture.SQLite, []string{"items"}); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	os.Remove(filepath.Join(dir, "bench.db.stamp")) // the data will no longer match the seed
+	u, err := bucketURL(target)
+	if err != nil {
+		return nil, err
+	}
+	bucket, err := blob.OpenBucket(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("bench: open %s: %w", target, err)
+	}
+	defer bucket.Close()
+
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "run", "-C", dir, "--to", target, "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1")
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	var logs lockedBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: start bake run: %w", err)
+	}
+	defer cmd.Wait()
+	defer cancel()
+	started := make(chan struct{})
+	go func() {
+		re := regexp.MustCompile(`metrics on http://`)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if re.MatchString(sc.Text()) {
+				close(started)
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Minute):
+		return nil, fmt.Errorf("bench: bake run did not start: %s", logs.String())
+	}
+
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM items").Scan(&n); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(f.seed), 18))
+	// Each update takes a row no other took: a row updated twice before
+	// its page is published never shows the first title.
+	order := rng.Perm(n)
+	seq := 0
+	// update changes the title of a random published row and returns the
+	// key of its page and the title to look for.
+	update := func() (key, title string, at time.Time, err error) {
+		if seq >= len(order) {
+			return "", "", time.Time{}, fmt.Errorf("every row was updated once: use more --items")
+		}
+		id := order[seq] + 1
+		seq++
+		var slug string
+		if err := db.QueryRowContext(ctx, "SELECT slug FROM items WHERE id = ? AND published", id).Scan(&slug); err != nil {
+			if err == sql.ErrNoRows {
+				return "", "", time.Time{}, nil
+			}
+			return "", "", time.Time{}, err
+		}
+		title = fmt.Sprintf("bench run %d %d", time.Now().UnixNano(), seq)
+		if _, err := db.ExecContext(ctx, "UPDATE items SET title = ? WHERE id = ?", title, id); err != nil {
+			return "", "", time.Time{}, err
+		}
+		return "items/" + slug + "/index.html", title, time.Now(), nil
+	}
+	has := func(key, title string) bool {
+		b, err := bucket.ReadAll(ctx, key)
+		if err != nil {
+			return false
+		}
+		if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+			if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+				b, _ = io.ReadAll(zr)
+			}
+		}
+		return bytes.Contains(b, []byte(title))
+	}
+	// The first publish of a new target takes the whole site.
+	key, title, _, err := update()
+	for key == "" && err == nil {
+		key, title, _, err = update()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	for deadline := time.Now().Add(30 * time.Minute); !has(key, title); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("bench: the first publish did not finish: %s", logs.String())
+		}
+	}
+
+	wait := func(key, title string, at time.Time) (float64, error) {
+		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
+			if has(key, title) {
+				return time.Since(at).Seconds(), nil
+			}
+			if time.Now().After(deadline) {
+				return 0, fmt.Errorf("bench: %s did not reach the target: %s", key, logs.String())
+			}
+		}
+	}
+	res := map[string]runLatency{}
+	var single []float64
+	for len(single) < 100 {
+		key, title, at, err := update()
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if key == "" {
+			continue
+		}
+		s, err := wait(key, title, at)
+		if err != nil {
+			return nil, err
+		}
+		single = append(single, s)
+	}
+	res["single"] = latencies(single)
+
+	// A stream of 50 updates a second for 10 seconds.
+	var (
+		mu     sync.Mutex
+		stream []float64
+		wg     sync.WaitGroup
+		errs   []error
+	)
+	tick := time.NewTicker(20 * time.Millisecond)
+	for range 500 {
+		<-tick.C
+		key, title, at, err := update()
+		if err != nil {
+			tick.Stop()
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if key == "" {
+			continue
+		}
+		wg.Go(func() {
+			s, err := wait(key, title, at)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			stream = append(stream, s)
+		})
+	}
+	tick.Stop()
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	res["stream"] = latencies(stream)
+	return res, nil
+}
+
+func latencies(s []float64) runLatency {
+	slices.Sort(s)
+	at := func(q float64) float64 { return s[min(len(s)-1, int(q*float64(len(s))))] }
+	return runLatency{Updates: len(s), Median: at(0.5), P99: at(0.99), Max: s[len(s)-1]}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a process's writes and our reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
