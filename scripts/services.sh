@@ -10,6 +10,10 @@
 #   scripts/services.sh stop  [DIR]        # stop what DIR/*.pid / pg data say, rm DIR
 #   scripts/services.sh status [DIR]
 #
+# Two more names are programs the tests start themselves, so start and stop skip them:
+# nginx (Debian's nginx, in front of bake proxy) and django (python3-django, an origin
+# behind it); missing and install handle them like the services.
+#
 # Env knobs: SERVICES="postgres redis s3"  PG_PORT=55432 REDIS_PORT=56379
 #            S3_PORT=59000 S3_SERVER=auto|versitygw|minio  KEEP_DIR=1 (stop keeps DIR)
 #            (auto: versitygw if on PATH/GOBIN, else minio; install: versitygw unless S3_SERVER=minio)
@@ -62,9 +66,17 @@ missing() {
       postgres) [ -x "$(pg_bindir)/initdb" ] || echo postgres ;;
       redis) has redis-server || echo redis ;;
       s3) [ -n "$(s3_bin)" ] || echo s3 ;;
+      nginx) has nginx || [ -x /usr/sbin/nginx ] || echo nginx ;;
+      django) has_django || echo django ;;
       *) die "unknown service $s" ;;
     esac
   done
+}
+# has_django: Debian's python3 (or python3 on PATH) imports django, as internal/testenv looks
+has_django() {
+  local py; for py in /usr/bin/python3 python3; do
+    has "$py" && "$py" -c 'import django' >/dev/null 2>&1 && return 0
+  done; return 1
 }
 
 # install only what SERVICES need and lack
@@ -73,6 +85,8 @@ install() {
   if wants postgres && [ ! -x "$(pg_bindir)/initdb" ]; then pkgs+=(postgresql); fi
   if wants redis && ! has redis-server; then pkgs+=(redis-server); fi
   if wants s3 && [ "$S3_SERVER" = minio ] && ! has curl; then pkgs+=(curl); fi
+  if wants nginx && ! has nginx && [ ! -x /usr/sbin/nginx ]; then pkgs+=(nginx); fi
+  if wants django && ! has_django; then pkgs+=(python3-django); fi
   if [ ${#pkgs[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "installing ${pkgs[*]} needs root (apt-get)"
     has apt-get || die "no apt-get here: install ${pkgs[*]} with your package manager"
@@ -183,14 +197,14 @@ case "$CMD" in
   missing) missing ;;
   start)
     for s in $SERVICES; do # preflight: fail before touching anything
-      case $s in postgres) p=$PG_PORT ;; redis) p=$REDIS_PORT ;; s3) p=$S3_PORT ;; *) die "unknown service $s" ;; esac
+      case $s in postgres) p=$PG_PORT ;; redis) p=$REDIS_PORT ;; s3) p=$S3_PORT ;; nginx | django) continue ;; *) die "unknown service $s" ;; esac
       port_busy "$p" && die "port $p ($s) already in use; stop it or set the *_PORT variable"
     done
     [ -f "$DIR/pg/data/postmaster.pid" ] && die "$DIR already has a running cluster; run: $0 stop $DIR"
     mkdir -p "$DIR"; chmod 755 "$DIR"; : >"$DIR/env"
     # die exits without firing ERR, so clean up on any failing exit
     trap 'rc=$?; if [ "$rc" != 0 ]; then log "start failed; stopping what started"; stop_all; fi' EXIT
-    for s in $SERVICES; do case $s in postgres) start_pg ;; redis) start_redis ;; s3) start_s3 ;; *) die "unknown service $s" ;; esac; done
+    for s in $SERVICES; do case $s in postgres) start_pg ;; redis) start_redis ;; s3) start_s3 ;; nginx | django) ;; *) die "unknown service $s" ;; esac; done
     trap - EXIT
     log "env: . $DIR/env"; cat "$DIR/env" ;;
   stop) stop_all ;;
