@@ -207,3 +207,33 @@ func StartNginx(t testing.TB, conf string) NginxServer {
 	})
 	return n
 }
+
+// StartProcess starts cmd, whose standard output and error go to a file in a
+// temp folder, waits until it listens on addr (up to 30 seconds), and kills
+// it when the test ends. On failure the test shows what it printed.
+func StartProcess(t testing.TB, cmd *exec.Cmd, addr string) {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(t.TempDir(), "output.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testenv: start %s: %v", cmd.Path, err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	output := func() string {
+		b, _ := os.ReadFile(logf.Name())
+		return string(b)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("%s printed:\n%s", filepath.Base(cmd.Path), output())
+		}
+	})
+	WaitListening(t, addr, 30*time.Second, exited, output)
+}
