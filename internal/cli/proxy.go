@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +12,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/bakehq/bake/capture"
 	"github.com/bakehq/bake/proxy"
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
@@ -29,11 +33,14 @@ type proxyConfig struct {
 	WaitRefresh  bool              `toml:"wait_refresh"`
 	MaxSize      int64             `toml:"max_size"`
 	TokenEnv     string            `toml:"purge_token_env"`
+	Database     string            `toml:"database"`
+	Rewarm       bool              `toml:"rewarm"`
 	Purge        []proxyPurgeTable `toml:"purge"`
 }
 
 // proxyPurgeTable maps a table's row changes to the paths they purge
-// ([[proxy.purge]]); read and checked, not yet acted on.
+// ([[proxy.purge]]), acted on when [proxy] database names the origin's
+// database.
 type proxyPurgeTable struct {
 	Table string   `toml:"table"`
 	Paths []string `toml:"paths"`
@@ -85,15 +92,66 @@ func loadProxySite(dir string) (*proxySite, error) {
 			}
 			return nil, fmt.Errorf("read site: %s: [proxy]: %w", file, err)
 		}
+		if err := proxy.CheckRowPaths(s.rowPaths()); err != nil {
+			return nil, fmt.Errorf("read site: %s: [[proxy.purge]]: %w", file, err)
+		}
 	}
 	return s, nil
 }
 
+// rowPaths returns the [[proxy.purge]] tables.
+func (s *proxySite) rowPaths() []proxy.RowPaths {
+	var out []proxy.RowPaths
+	for _, p := range s.cfg.Purge {
+		out = append(out, proxy.RowPaths{Table: p.Table, Paths: p.Paths})
+	}
+	return out
+}
+
+// openOriginDB opens the origin's database u (a PostgreSQL URL or
+// keyword/value string, or an SQLite file relative to the site folder dir)
+// for change capture, and returns its dialect.
+func openOriginDB(ctx context.Context, dir, u string) (*sql.DB, string, error) {
+	dialect, err := databaseKind(u)
+	if err != nil {
+		return nil, "", err
+	}
+	var db *sql.DB
+	if dialect == capture.Postgres {
+		db, err = sql.Open("pgx", u)
+	} else {
+		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "file:")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, "", fmt.Errorf("open origin database: %w", err)
+		}
+		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	}
+	if err == nil {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		return nil, "", fmt.Errorf("open origin database %s: %w", redact(u), hideSecrets(err, u))
+	}
+	return db, dialect, nil
+}
+
 type proxyFlags struct {
-	origin string
-	addr   string
-	save   []string
-	ttl    time.Duration
+	origin    string
+	addr      string
+	save      []string
+	ttl       time.Duration
+	database  string
+	install   bool
+	uninstall bool
 }
 
 // options returns the proxy's options from bake.toml and the flags, which
@@ -156,10 +214,28 @@ POST /_bake/purge (over TLS or from loopback) takes path= and prefix= with
 
 [proxy] keys: origin, save (globs: * within a segment, ** anything; or
 "re:REGEXP"), allow_cookies, ttl ("10m"), jitter (0.1), wait_refresh,
-max_size (bytes), purge_token_env. See docs/proxy.md, with an nginx
-configuration that serves saved files itself.`,
+max_size (bytes), purge_token_env, database, rewarm. See docs/proxy.md,
+with an nginx configuration that serves saved files itself.
+
+Purge on row changes, with no change to the app: map tables of the
+origin's own database to the pages that show their rows, and give the
+database ([proxy] database, or --database):
+
+  [proxy]
+  database = "postgres://app@127.0.0.1/app"   # or an SQLite file
+  [[proxy.purge]]
+  table = "posts"
+  paths = ["/posts/{slug}/", "/"]
+
+Run bake proxy --install once to add change capture (triggers and the
+bake_changes table, as bake watch --install does) to those tables. Then
+each changed row purges its pages, {column} filled from the row read by
+its primary key; with rewarm = true they are fetched again at once. A
+deleted row, or a changed {column}, purges by prefix ("/posts/") where the
+old value is needed and unknown.`,
 		Example: `  bake proxy --origin http://127.0.0.1:8000 --save '/posts/**' --save /
-  bake proxy -C mysite --addr 127.0.0.1:9000     # origin and patterns from [proxy]`,
+  bake proxy -C mysite --addr 127.0.0.1:9000     # origin and patterns from [proxy]
+  bake proxy --database app.db --install         # once: change capture on [[proxy.purge]] tables`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProxy(cmd.Context(), g, f)
@@ -169,13 +245,63 @@ configuration that serves saved files itself.`,
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on, HOST:PORT")
 	cmd.Flags().StringArrayVar(&f.save, "save", nil, "a path `PATTERN` whose pages are saved (repeat; added to [proxy] save)")
 	cmd.Flags().DurationVar(&f.ttl, "ttl", 0, "how long a saved page is fresh (default: [proxy] ttl, or until purged)")
+	cmd.Flags().StringVar(&f.database, "database", "", "the origin's database `URL`, whose row changes purge the pages of [[proxy.purge]] (default: [proxy] database)")
+	cmd.Flags().BoolVar(&f.install, "install", false, "install change capture on the [[proxy.purge]] tables of --database and exit")
+	cmd.Flags().BoolVar(&f.uninstall, "uninstall", false, "remove change capture (triggers and bake_changes) from --database and exit")
+	cmd.MarkFlagsMutuallyExclusive("install", "uninstall")
 	return cmd
+}
+
+// installProxyCapture adds change capture to the [[proxy.purge]] tables.
+func installProxyCapture(ctx context.Context, g *globals, site *proxySite, dbURL string) error {
+	if dbURL == "" {
+		return errors.New("proxy --install: no database: pass --database URL or set [proxy] database")
+	}
+	rp := site.rowPaths()
+	if len(rp) == 0 {
+		return errors.New("proxy --install: no [[proxy.purge]] tables in bake.toml to capture changes of")
+	}
+	db, dialect, err := openOriginDB(ctx, g.dir, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var tables []string
+	for _, t := range rp {
+		if !slices.Contains(tables, t.Table) {
+			tables = append(tables, t.Table)
+		}
+	}
+	if err := capture.Install(ctx, db, dialect, tables); err != nil {
+		return fmt.Errorf("proxy --install: %w", err)
+	}
+	fmt.Fprintf(g.stdio.Out, "change capture installed on %s; changes are recorded in %s\n", strings.Join(tables, ", "), capture.Table)
+	return nil
 }
 
 func runProxy(ctx context.Context, g *globals, f proxyFlags) error {
 	site, err := loadProxySite(g.dir)
 	if err != nil {
 		return err
+	}
+	dbURL := cmp.Or(f.database, site.cfg.Database)
+	switch {
+	case f.install:
+		return installProxyCapture(ctx, g, site, dbURL)
+	case f.uninstall:
+		if dbURL == "" {
+			return errors.New("proxy --uninstall: no database: pass --database URL or set [proxy] database")
+		}
+		db, dialect, err := openOriginDB(ctx, g.dir, dbURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := capture.Uninstall(ctx, db, dialect); err != nil {
+			return fmt.Errorf("proxy --uninstall: %w", err)
+		}
+		fmt.Fprintln(g.stdio.Out, "change capture removed")
+		return nil
 	}
 	opts, err := site.options(g, f)
 	if err != nil {
@@ -190,6 +316,27 @@ func runProxy(ctx context.Context, g *globals, f proxyFlags) error {
 		return err
 	}
 	defer p.Close()
+	switch rp := site.rowPaths(); {
+	case dbURL != "" && len(rp) == 0:
+		log.Warn("a database but no [[proxy.purge]] tables: row changes purge nothing")
+	case dbURL == "" && len(rp) > 0:
+		log.Warn("[[proxy.purge]] tables but no database: row changes purge nothing (set [proxy] database or --database)")
+	case dbURL != "":
+		db, dialect, err := openOriginDB(ctx, g.dir, dbURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		purger, err := proxy.NewRowPurger(ctx, p, proxy.RowPurgeOptions{DB: db, Dialect: dialect, Tables: rp, Rewarm: site.cfg.Rewarm})
+		if err != nil {
+			return fmt.Errorf("proxy: %w (run bake proxy --install once)", err)
+		}
+		log.Info("purging pages on row changes", "tables", strings.Join(purger.Tables(), ","))
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { purger.Run(rctx); close(done) }()
+		defer func() { stop(); <-done }()
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("proxy: %w; choose another with --addr HOST:PORT", err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"database/sql"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 // TestProxyPagesArePublished warms pages from a Go origin into a site with
@@ -62,6 +66,8 @@ func TestLoadProxySite(t *testing.T) {
 		{name: "site only", toml: "[site]\n"},
 		{name: "proxy", toml: "[site]\noutput = \"out\"\n[proxy]\norigin = \"http://127.0.0.1:8000\"\nsave = [\"/**\"]\nttl = \"10m\"\n[[proxy.purge]]\ntable = \"posts\"\npaths = [\"/posts/{slug}/\"]\n"},
 		{name: "unknown proxy key", toml: "[proxy]\norigin = \"http://x\"\nsaev = [\"/\"]\n", wantErr: "saev"},
+		{name: "bad purge path", toml: "[proxy]\n[[proxy.purge]]\ntable = \"posts\"\npaths = [\"/posts/{slug/\"]\n", wantErr: "unbalanced"},
+		{name: "purge without paths", toml: "[proxy]\n[[proxy.purge]]\ntable = \"posts\"\n", wantErr: "no paths"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,5 +87,86 @@ func TestLoadProxySite(t *testing.T) {
 				t.Errorf("read %+v", s)
 			}
 		})
+	}
+}
+
+// TestProxyPurgesChangedRows runs bake proxy in front of a Go app whose
+// pages come from an SQLite database: after bake proxy --install, a row
+// update purges exactly the pages [[proxy.purge]] maps the row to, and
+// the next request shows the new row.
+func TestProxyPurgesChangedRows(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "blog.db")
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE posts (id INTEGER PRIMARY KEY, slug TEXT, title TEXT); INSERT INTO posts VALUES (1, 'a', 'A'), (2, 'b', 'B')"); err != nil {
+		t.Fatal(err)
+	}
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var title string
+		err := db.QueryRow("SELECT group_concat(title, ';') FROM posts").Scan(&title)
+		if slug, ok := strings.CutPrefix(r.URL.Path, "/posts/"); ok {
+			err = db.QueryRow("SELECT title FROM posts WHERE slug = ?", strings.Trim(slug, "/")).Scan(&title)
+		}
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, "<p>"+title+"</p>")
+	}))
+	defer origin.Close()
+	writeSiteFiles(t, dir, map[string]string{"bake.toml": `[site]
+[proxy]
+origin = "` + origin.URL + `"
+save = ["/**"]
+database = "blog.db"
+[[proxy.purge]]
+table = "posts"
+paths = ["/posts/{slug}/", "/"]
+`})
+	if out := runBake(t, dir, "proxy", "--install"); !strings.Contains(out, "change capture installed on posts") {
+		t.Fatalf("bake proxy --install printed %q", out)
+	}
+	addr := testenv.FreeAddr(t)
+	cmd := bakeCommand(dir, "proxy", "--addr", addr)
+	testenv.StartProcess(t, cmd, addr)
+	for _, p := range []string{"/posts/a/", "/posts/b/", "/"} {
+		if resp, err := http.Get("http://" + addr + p); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", p, resp, err)
+		}
+	}
+	savedPaths := func() string {
+		var paths []string
+		for line := range strings.Lines(runBake(t, dir, "manifest")) {
+			if i := strings.Index(line, `"path":"`); i >= 0 {
+				paths = append(paths, strings.SplitN(line[i+8:], `"`, 2)[0])
+			}
+		}
+		return strings.Join(paths, " ")
+	}
+	if got := savedPaths(); got != "/ /posts/a/ /posts/b/" {
+		t.Fatalf("saved %q", got)
+	}
+	if _, err := db.Exec("UPDATE posts SET title = 'A, new' WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for savedPaths() != "/posts/b/" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the update, saved %q; want /posts/b/ alone", savedPaths())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + addr + "/posts/a/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "<p>A, new</p>" {
+		t.Errorf("after purge: %q", body)
 	}
 }
