@@ -1,47 +1,16 @@
 package sqlsite
 
-// Config is a site definition, as read from bake.toml.
-//
-// Database and Publish are not the site's: nothing of the site comes from
-// them; internal/cli opens the database and publishes with them. They are
-// decoded (and publish.compress checked) here so that bake.toml is checked
-// as one file, every unknown key and wrong value reported at once with its
-// line.
+// Config is a site definition, as read from bake.toml: the site's own
+// tables. Tables of the program that runs the site ([database] and
+// [publish] of the command line) are its own, decoded in the same pass
+// (see [LoadOptions]).
 type Config struct {
 	Site     SiteConfig        `toml:"site"`
-	Database DatabaseConfig    `toml:"database"`
 	Queries  map[string]string `toml:"queries"` // site-wide named queries, run once per build: .Data.NAME
 	Routes   []Route           `toml:"route"`
-	Publish  PublishConfig     `toml:"publish"`
 	Markdown MarkdownConfig    `toml:"markdown"`
 
 	lines *lineIndex // where routes and keys are in the file, for later problems
-}
-
-// PublishConfig is the [publish] table: where bake publish puts the build.
-// Credentials never come from here, but from each cloud's usual
-// environment variables and files.
-type PublishConfig struct {
-	// URL is a gocloud.dev/blob bucket URL: file:///srv/www,
-	// s3://bucket?region=…&endpoint=…, with an optional prefix=… parameter.
-	URL string `toml:"url"`
-	// MaxDeletes is the most objects one publish may delete without
-	// --force. If zero, 256.
-	MaxDeletes int `toml:"max_deletes"`
-	// Workers is the number of uploads at once. If zero, 8.
-	Workers int `toml:"workers"`
-	// CloudFront, if set, is the ID of a CloudFront distribution in front
-	// of the target: after each publish, exactly the replaced and deleted
-	// paths are invalidated (one "/*" past 1,000 paths).
-	CloudFront string `toml:"cloudfront"`
-	// CacheControl rules, first match wins; unmatched objects get the
-	// defaults (fingerprinted assets a year, HTML a minute, the rest an hour).
-	CacheControl []CacheRule `toml:"cache_control"`
-	// Compress is how text objects are stored on targets that serve
-	// headers (S3, GCS, Azure): "gzip" (the default), "br" (brotli:
-	// smaller, for sites whose every client accepts it, since a bucket
-	// cannot negotiate), or "none".
-	Compress string `toml:"compress"`
 }
 
 // MarkdownConfig is the [markdown] table: the limits of the markdown
@@ -66,13 +35,6 @@ type MarkdownConfig struct {
 	Timeout string `toml:"timeout"`
 }
 
-// CacheRule sets the Cache-Control of the objects whose key matches Glob
-// (path.Match syntax, against the whole key or its base name).
-type CacheRule struct {
-	Glob  string `toml:"glob"`
-	Value string `toml:"value"`
-}
-
 // SiteConfig is the [site] table.
 type SiteConfig struct {
 	Title     string `toml:"title"`
@@ -80,18 +42,6 @@ type SiteConfig struct {
 	Output    string `toml:"output"`    // build folder; if empty, "_site"
 	Templates string `toml:"templates"` // if empty, "templates"
 	Static    string `toml:"static"`    // if empty, "static"
-}
-
-// DatabaseConfig is the [database] table.
-type DatabaseConfig struct {
-	// URL is an SQLite file path (relative to the site folder), "sqlite:PATH",
-	// a postgres:// URL, or a libpq keyword/value string ("host=db
-	// dbname=news"). ${VAR} is expanded from the environment, and
-	// BAKE_DATABASE_URL overrides it.
-	URL string `toml:"url"`
-	// Seed is an SQL file (relative to the site folder) run to create the
-	// SQLite database when its file does not exist yet. Optional.
-	Seed string `toml:"seed"`
 }
 
 // Route kinds.

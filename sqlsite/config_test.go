@@ -54,8 +54,6 @@ func TestParseConfigProblems(t *testing.T) {
 			[]string{"bake.toml:10: route.template: a TOML integer", "bake.toml:12: route.kind: a TOML integer", "bake.toml:16: route.redirects"}},
 		{"bad markdown limits", validHead + "[markdown]\nmax_size = -1\nmax_depth = -2\ntimeout = \"soon\"\n",
 			[]string{"bake.toml:7: markdown.max_size must be zero", "bake.toml:8: markdown.max_depth must be zero", `bake.toml:9: markdown.timeout "soon": use a duration such as "1s" or "500ms"`}},
-		{"bad compress", validHead + "[publish]\ncompress = \"zstd\"\n",
-			[]string{`bake.toml:7: publish.compress "zstd": use "gzip" (the default), "br" or "none"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,9 +186,9 @@ func TestUnknownKeysOnce(t *testing.T) {
 	}{
 		{"one", validHead + route + "templat = 1\n", []string{
 			`bake.toml:10: unknown key "route.templat"; see docs/config.md for the keys bake.toml takes`}},
-		{"three in three tables", "[site]\ntitle = \"t\"\nfoo = 1\n[database]\nurl = \"x.db\"\nbar = 2\n" + route + "baz = 3\n", []string{
+		{"three in three tables", "[site]\ntitle = \"t\"\nfoo = 1\n[markdown]\nmax_size = 9\nbar = 2\n" + route + "baz = 3\n", []string{
 			`bake.toml:3: unknown key "site.foo"; see docs/config.md for the keys bake.toml takes`,
-			`bake.toml:6: unknown key "database.bar"; see docs/config.md for the keys bake.toml takes`,
+			`bake.toml:6: unknown key "markdown.bar"; see docs/config.md for the keys bake.toml takes`,
 			`bake.toml:11: unknown key "route.baz"; see docs/config.md for the keys bake.toml takes`}},
 		{"four in one route, with a wrong type", validHead + route + "a = 1\nb = 2\nper_page = \"x\"\nc = 3\nd = 4\n", []string{
 			`bake.toml:10: unknown key "route.a"; see docs/config.md for the keys bake.toml takes`,

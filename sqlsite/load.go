@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -36,8 +38,29 @@ func (p Problems) Unwrap() []error { return p }
 
 // LoadConfig reads and checks the bake.toml of the site folder dir. Unknown
 // keys, wrong types and inconsistent routes are all reported at once, as
-// [Problems] naming file and line.
+// [Problems] naming file and line. It knows only the site's tables; a
+// program that keeps tables of its own in bake.toml uses [LoadConfigWith].
 func LoadConfig(dir string) (*Config, error) {
+	return LoadConfigWith(dir, LoadOptions{})
+}
+
+// LoadOptions are how [LoadConfigWith] reads bake.toml.
+type LoadOptions struct {
+	// Tables are the tables of bake.toml that the caller owns, not the
+	// site (the command line's [database], [publish], [proxy]): each name
+	// maps to a pointer to a struct, which the table is decoded into,
+	// strictly, in the same pass as the site's tables, so that an unknown
+	// key or a wrong value there is reported with the site's problems, in
+	// line order.
+	Tables map[string]any
+	// Check, if set, checks the caller's tables once decoded; lineOf
+	// returns the line of a key (0 if not found), for problems to name.
+	Check func(lineOf func(key string) int) []error
+}
+
+// LoadConfigWith is [LoadConfig], decoding and checking the caller's
+// tables of bake.toml too.
+func LoadConfigWith(dir string, opts LoadOptions) (*Config, error) {
 	file := filepath.Join(dir, ConfigFile)
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -46,7 +69,7 @@ func LoadConfig(dir string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("read site: %w", err)
 	}
-	cfg, probs := parseConfig(file, data)
+	cfg, probs := parseConfig(file, data, opts)
 	// A route's template file that is missing is reported with the rest.
 	if cfg != nil {
 		seen := map[string]bool{}
@@ -86,7 +109,7 @@ func byLine(probs Problems) Problems {
 // key and an inconsistent route together (but for a syntax error, after
 // which nothing can be read).
 func ParseConfig(file string, data []byte) (*Config, error) {
-	cfg, probs := parseConfig(file, data)
+	cfg, probs := parseConfig(file, data, LoadOptions{})
 	if len(probs) > 0 {
 		return nil, byLine(probs)
 	}
@@ -95,7 +118,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 
 // parseConfig returns the problems of the definition and as much of it as
 // could be decoded (nil after a syntax error).
-func parseConfig(file string, data []byte) (*Config, Problems) {
+func parseConfig(file string, data []byte, opts LoadOptions) (*Config, Problems) {
 	var generic map[string]any
 	if err := toml.Unmarshal(data, &generic); err != nil {
 		return nil, decodeProblems(file, err) // a syntax error
@@ -106,11 +129,14 @@ func parseConfig(file string, data []byte) (*Config, Problems) {
 	reported := map[int]bool{}
 	src := bytes.Clone(data)
 	var cfg Config
+	target := newTarget(opts.Tables)
 	for range maxTypeErrors {
-		cfg = Config{}
+		v := target.new()
 		dec := toml.NewDecoder(bytes.NewReader(src))
 		dec.DisallowUnknownFields()
-		err := dec.Decode(&cfg)
+		err := dec.Decode(v.Interface())
+		cfg = target.config(v)
+		target.store(v, opts.Tables) // as much as was decoded, for the checks
 		if err == nil {
 			break
 		}
@@ -140,7 +166,20 @@ func parseConfig(file string, data []byte) (*Config, Problems) {
 	}
 	cfg.lines = newLineIndex(data)
 	cfg.lines.blanked = reported
-	for _, p := range cfg.check(file, cfg.lines) {
+	checks := cfg.check(file, cfg.lines)
+	if opts.Check != nil {
+		for _, err := range opts.Check(cfg.lines.key) {
+			var be *bake.Error
+			if !errors.As(err, &be) {
+				be = &bake.Error{Err: err}
+			}
+			if be.File == "" {
+				be.File = file
+			}
+			checks = append(checks, be)
+		}
+	}
+	for _, p := range checks {
 		var be *bake.Error
 		if errors.As(p, &be) && reported[be.Line] {
 			continue // the value of that line was reported and left out
@@ -148,6 +187,51 @@ func parseConfig(file string, data []byte) (*Config, Problems) {
 		probs = append(probs, p)
 	}
 	return &cfg, probs
+}
+
+// target is what bake.toml is decoded into: the site's Config and the
+// caller's tables (LoadOptions.Tables) as fields of one struct, so that
+// the strict decoder knows every key at once.
+type target struct {
+	typ   reflect.Type
+	names []string // of the caller's tables, in field order after Config
+}
+
+func newTarget(tables map[string]any) target {
+	t := target{names: slices.Sorted(maps.Keys(tables))}
+	fields := []reflect.StructField{{Name: "Config", Type: reflect.TypeFor[Config](), Anonymous: true}}
+	for i, name := range t.names {
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("Table%d", i),
+			Type: reflect.TypeOf(tables[name]).Elem(), Tag: reflect.StructTag(`toml:"` + name + `"`)})
+	}
+	// The bake command's tables that the caller does not decode are taken
+	// as they are: a library reading a site's bake.toml needs them not.
+	for i, name := range commandTables {
+		if _, ok := tables[name]; !ok {
+			fields = append(fields, reflect.StructField{Name: fmt.Sprintf("Command%d", i),
+				Type: reflect.TypeFor[map[string]any](), Tag: reflect.StructTag(`toml:"` + name + `"`)})
+		}
+	}
+	t.typ = reflect.StructOf(fields)
+	return t
+}
+
+// commandTables are the tables of bake.toml that belong to the bake
+// command, not to the site: [LoadConfig] accepts them without reading
+// them, and the command decodes them (see [LoadOptions.Tables]).
+var commandTables = [...]string{"database", "publish", "proxy", "jobs"}
+
+// new returns a pointer to a zero value to decode into.
+func (t target) new() reflect.Value { return reflect.New(t.typ) }
+
+// config returns the site's part of a decoded value.
+func (t target) config(v reflect.Value) Config { return v.Elem().Field(0).Interface().(Config) }
+
+// store copies the caller's tables of a decoded value to theirs.
+func (t target) store(v reflect.Value, tables map[string]any) {
+	for i, name := range t.names {
+		reflect.ValueOf(tables[name]).Elem().Set(v.Elem().Field(i + 1))
+	}
 }
 
 // maxTypeErrors bounds the values of the wrong type reported at once.
@@ -318,11 +402,6 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 		add(li.key("base_url"), "", "site.base_url %q must be an absolute http(s) URL, like https://example.org", c.Site.BaseURL)
 	}
 	c.Site.BaseURL = strings.TrimSuffix(c.Site.BaseURL, "/")
-	switch c.Publish.Compress {
-	case "", "gzip", "br", "none":
-	default:
-		add(li.key("compress"), "", "publish.compress %q: use \"gzip\" (the default), \"br\" or \"none\"", c.Publish.Compress)
-	}
 	if c.Markdown.MaxSize < 0 {
 		add(li.key("max_size"), "", "markdown.max_size must be zero (the default, 1 MiB) or more")
 	}

@@ -167,7 +167,7 @@ func TestOpenDBKeywords(t *testing.T) {
 	} {
 		t.Run(u, func(t *testing.T) {
 			t.Setenv("BAKE_DATABASE_URL", u)
-			db, dialect, err := openDB(context.Background(), dir, sqlsite.DatabaseConfig{Seed: "seed.sql"}, 1, 0)
+			db, dialect, err := openDB(context.Background(), dir, DatabaseConfig{Seed: "seed.sql"}, 1, 0)
 			if err == nil {
 				db.Close()
 				t.Fatalf("openDB = %s; want a connection error", dialect)

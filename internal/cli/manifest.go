@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/bakehq/bake/output"
-	"github.com/bakehq/bake/sqlsite"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +39,7 @@ publish stores in the target.`,
 
 func runManifest(ctx context.Context, g *globals, out string) error {
 	if out == "" {
-		cfg, err := sqlsite.LoadConfig(g.dir)
+		cfg, err := loadConfig(g.dir)
 		if err != nil {
 			return reportSetupError(g, false, err)
 		}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/publish"
-	"github.com/bakehq/bake/sqlsite"
 	"github.com/spf13/cobra"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// buckets
@@ -115,7 +114,7 @@ func bucketURL(target string) (string, error) {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "metadata=skip&no_tmp_dir=1"}).String(), nil
 }
 
-func cacheControl(rules []sqlsite.CacheRule) func(string, bake.Entry) string {
+func cacheControl(rules []CacheRule) func(string, bake.Entry) string {
 	return func(key string, e bake.Entry) string {
 		for _, r := range rules {
 			if ok, _ := path.Match(r.Glob, key); ok {
@@ -131,7 +130,7 @@ func cacheControl(rules []sqlsite.CacheRule) func(string, bake.Entry) string {
 
 // target is an opened publish target.
 type target struct {
-	cfg    *sqlsite.Config
+	cfg    *siteConfig
 	name   string // as the user gave it
 	url    string
 	bucket *blob.Bucket
@@ -140,7 +139,7 @@ type target struct {
 
 // openTarget reads bake.toml and opens the bucket of --to or [publish] url.
 func openTarget(ctx context.Context, g *globals, to string) (*target, error) {
-	cfg, err := sqlsite.LoadConfig(g.dir)
+	cfg, err := loadConfig(g.dir)
 	if err != nil {
 		return nil, reportSetupError(g, false, err)
 	}
@@ -243,7 +242,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 // publish.DefaultCacheControl.
 type headerRecord struct {
 	Version      int                 `json:"version"`
-	CacheControl []sqlsite.CacheRule `json:"cache_control"`
+	CacheControl []CacheRule `json:"cache_control"`
 	Compress     string              `json:"compress,omitempty"`
 }
 

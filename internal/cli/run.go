@@ -118,7 +118,7 @@ not running. A job enqueued while an equal one waits is that one.`,
 		ValidArgs: []string{jobs.EnqueueBuild, jobs.EnqueueFull, jobs.EnqueuePublish, jobs.EnqueueVerify},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := sqlsite.LoadConfig(g.dir)
+			cfg, err := loadConfig(g.dir)
 			if err != nil {
 				return reportSetupError(g, false, err)
 			}
@@ -141,7 +141,7 @@ not running. A job enqueued while an equal one waits is that one.`,
 
 // stagesOf returns the publish stages: to (default [publish] url), then
 // then.
-func stagesOf(cfg *sqlsite.Config, to, then []string) [][]string {
+func stagesOf(cfg *siteConfig, to, then []string) [][]string {
 	if len(to) == 0 && cfg.Publish.URL != "" {
 		to = []string{cfg.Publish.URL}
 	}
@@ -164,7 +164,7 @@ type pipeline interface {
 
 // openPipeline opens the job database (creating River's tables) and
 // makes the pipeline on it; the function returned closes the database.
-func openPipeline(ctx context.Context, g *globals, cfg *sqlsite.Config, jobsURL, schema string, site jobs.Site, jc jobs.Config) (pipeline, func(), error) {
+func openPipeline(ctx context.Context, g *globals, cfg *siteConfig, jobsURL, schema string, site jobs.Site, jc jobs.Config) (pipeline, func(), error) {
 	if site == nil {
 		site = noSite{}
 	}

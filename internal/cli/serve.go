@@ -68,7 +68,7 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 	if f.live && f.noBuild {
 		return errors.New("serve: --live and --no-build cannot be used together")
 	}
-	cfg, err := sqlsite.LoadConfig(g.dir)
+	cfg, err := loadConfig(g.dir)
 	if err != nil {
 		return reportSetupError(g, false, err)
 	}
@@ -228,7 +228,7 @@ type siteWatcher struct {
 	db *sql.DB
 }
 
-func newSiteWatcher(ctx context.Context, dir string, cfg *sqlsite.Config, out string, poll time.Duration, log *slog.Logger, debounce time.Duration) (*siteWatcher, error) {
+func newSiteWatcher(ctx context.Context, dir string, cfg *siteConfig, out string, poll time.Duration, log *slog.Logger, debounce time.Duration) (*siteWatcher, error) {
 	opts := watch.Options{Dir: dir, Skip: []string{out}, Poll: poll, Debounce: debounce, Logger: log}
 	// Only the site's inputs: a log file written in the site folder (bake
 	// run > run.log) must not make a build, which writes to the log.

@@ -19,7 +19,7 @@ import (
 // openedSite is a loaded site with its database.
 type openedSite struct {
 	dir     string
-	cfg     *sqlsite.Config
+	cfg     *siteConfig
 	db      *sql.DB
 	dialect string
 	site    *sqlsite.Site
@@ -44,7 +44,7 @@ func openSite(ctx context.Context, dir string, workers int) (*openedSite, error)
 }
 
 func openSiteWith(ctx context.Context, dir string, workers int, mmap int64) (*openedSite, error) {
-	cfg, err := sqlsite.LoadConfig(dir)
+	cfg, err := loadConfig(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func openSiteWith(ctx context.Context, dir string, workers int, mmap int64) (*op
 	if err != nil {
 		return nil, err
 	}
-	site, err := sqlsite.New(ctx, cfg, db, sqlsite.Options{Dir: dir, Dialect: dialect})
+	site, err := sqlsite.New(ctx, cfg.Config, db, sqlsite.Options{Dir: dir, Dialect: dialect})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -92,7 +92,7 @@ func (o *openedSite) unmapped(ctx context.Context) (*openedSite, error) {
 
 // databaseURL returns the database URL: BAKE_DATABASE_URL, or the config's
 // with ${VAR} expanded.
-func databaseURL(c sqlsite.DatabaseConfig) (string, error) {
+func databaseURL(c DatabaseConfig) (string, error) {
 	if u := os.Getenv("BAKE_DATABASE_URL"); u != "" {
 		return u, nil
 	}
@@ -115,7 +115,7 @@ func databaseURL(c sqlsite.DatabaseConfig) (string, error) {
 
 // openDB opens the site's database, creating an SQLite file from the seed
 // SQL when it does not exist yet.
-func openDB(ctx context.Context, dir string, c sqlsite.DatabaseConfig, workers int, mmap int64) (*sql.DB, string, error) {
+func openDB(ctx context.Context, dir string, c DatabaseConfig, workers int, mmap int64) (*sql.DB, string, error) {
 	u, err := databaseURL(c)
 	if err != nil {
 		return nil, "", err

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/sqlsite"
+)
+
+// siteConfig is bake.toml as the command line reads it: the site's tables
+// (sqlsite.Config) and the command line's own, decoded in the same pass so
+// that every problem of the file is reported at once, with its line.
+type siteConfig struct {
+	*sqlsite.Config
+	Database DatabaseConfig
+	Publish  PublishConfig
+}
+
+// loadConfig reads and checks the bake.toml of the site folder dir.
+func loadConfig(dir string) (*siteConfig, error) {
+	c := &siteConfig{}
+	var proxy map[string]any // [proxy] is read by bake proxy itself (see proxy.go)
+	cfg, err := sqlsite.LoadConfigWith(dir, sqlsite.LoadOptions{
+		Tables: map[string]any{"database": &c.Database, "publish": &c.Publish, "proxy": &proxy},
+		Check:  c.check,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Config = cfg
+	return c, nil
+}
+
+// check reports the problems of the command line's tables.
+func (c *siteConfig) check(lineOf func(key string) int) []error {
+	var probs []error
+	switch c.Publish.Compress {
+	case "", "gzip", "br", "none":
+	default:
+		probs = append(probs, &bake.Error{Line: lineOf("compress"),
+			Err: fmt.Errorf("publish.compress %q: use \"gzip\" (the default), \"br\" or \"none\"", c.Publish.Compress)})
+	}
+	return probs
+}
+
+// PublishConfig is the [publish] table: where bake publish puts the build.
+// Credentials never come from here, but from each cloud's usual
+// environment variables and files.
+type PublishConfig struct {
+	// URL is a gocloud.dev/blob bucket URL: file:///srv/www,
+	// s3://bucket?region=…&endpoint=…, with an optional prefix=… parameter.
+	URL string `toml:"url"`
+	// MaxDeletes is the most objects one publish may delete without
+	// --force. If zero, 256.
+	MaxDeletes int `toml:"max_deletes"`
+	// Workers is the number of uploads at once. If zero, 8.
+	Workers int `toml:"workers"`
+	// CloudFront, if set, is the ID of a CloudFront distribution in front
+	// of the target: after each publish, exactly the replaced and deleted
+	// paths are invalidated (one "/*" past 1,000 paths).
+	CloudFront string `toml:"cloudfront"`
+	// CacheControl rules, first match wins; unmatched objects get the
+	// defaults (fingerprinted assets a year, HTML a minute, the rest an hour).
+	CacheControl []CacheRule `toml:"cache_control"`
+	// Compress is how text objects are stored on targets that serve
+	// headers (S3, GCS, Azure): "gzip" (the default), "br" (brotli:
+	// smaller, for sites whose every client accepts it, since a bucket
+	// cannot negotiate), or "none".
+	Compress string `toml:"compress"`
+}
+
+// CacheRule sets the Cache-Control of the objects whose key matches Glob
+// (path.Match syntax, against the whole key or its base name).
+type CacheRule struct {
+	Glob  string `toml:"glob"`
+	Value string `toml:"value"`
+}
+
+// DatabaseConfig is the [database] table.
+type DatabaseConfig struct {
+	// URL is an SQLite file path (relative to the site folder), "sqlite:PATH",
+	// a postgres:// URL, or a libpq keyword/value string ("host=db
+	// dbname=news"). ${VAR} is expanded from the environment, and
+	// BAKE_DATABASE_URL overrides it.
+	URL string `toml:"url"`
+	// Seed is an SQL file (relative to the site folder) run to create the
+	// SQLite database when its file does not exist yet. Optional.
+	Seed string `toml:"seed"`
+}
