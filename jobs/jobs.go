@@ -22,11 +22,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
+	"riverqueue.com/riverui"
 )
 
 // Site is what the jobs act on.
@@ -372,4 +374,23 @@ func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, e
 func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
 	h.log.Error("job panicked", "job", job.ID, "kind", job.Kind, "attempt", job.Attempt, "panic", panicVal, "trace", trace)
 	return nil
+}
+
+// UI returns River's web UI (riverqueue.com/riverui) for the pipeline's
+// queue, to mount under prefix ("/riverui"): jobs by state, their
+// arguments, errors and attempts, retry and cancel. It runs until ctx is
+// done.
+func (p *Pipeline[TTx]) UI(ctx context.Context, prefix string) (http.Handler, error) {
+	h, err := riverui.NewHandler(&riverui.HandlerOpts{
+		Endpoints: riverui.NewEndpoints(p.client, nil),
+		Logger:    cmp.Or(p.cfg.RiverLogger, p.log),
+		Prefix:    prefix,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs ui: %w", err)
+	}
+	if err := h.Start(ctx); err != nil {
+		return nil, fmt.Errorf("jobs ui: %w", err)
+	}
+	return h, nil
 }

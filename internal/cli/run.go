@@ -73,7 +73,8 @@ once, or every row change makes a full build.
 
 On --addr (loopback by default) it serves:
   /metrics        Prometheus metrics, named bake_*
-  /healthz        200 while the job database answers
+  /healthz        200 while the process runs
+  /riverui/       River's web UI: the jobs, their state, errors and attempts
   POST /enqueue/build, /enqueue/full, /enqueue/publish, /enqueue/verify
                   for a CMS webhook, with the header
                   Authorization: Bearer $BAKE_RUN_TOKEN (refused without it)
@@ -160,6 +161,7 @@ type pipeline interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	Enqueue(ctx context.Context, what string) error
+	UI(ctx context.Context, prefix string) (http.Handler, error)
 }
 
 // openPipeline opens the job database (creating River's tables) and
@@ -366,7 +368,14 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 	if err != nil {
 		return fmt.Errorf("run: %w; choose another with --addr HOST:PORT", err)
 	}
-	srv := &http.Server{Handler: runHandler(p, reg, token), ReadHeaderTimeout: 10 * time.Second}
+	ui, err := p.UI(ctx, "/riverui")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/riverui/", ui)
+	mux.Handle("/", runHandler(p, reg, token))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 	fmt.Fprintf(g.stdio.Out, "running %s: metrics on http://%s/metrics (Ctrl-C to stop)\n", g.dir, ln.Addr())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"net/http"
@@ -166,6 +167,25 @@ func TestRunPublishesRowChanges(t *testing.T) {
 	if strings.Contains(p.logs.String(), "level=ERROR") {
 		t.Errorf("errors in the log:\n%s", p.logs.String())
 	}
+	// River's UI lists the jobs.
+	resp, err := http.Get("http://" + p.addr + "/riverui/api/jobs?state=completed&limit=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "bake_build") {
+		t.Errorf("GET /riverui/api/jobs: %d %.300s", resp.StatusCode, body)
+	}
+	resp, err = http.Get("http://" + p.addr + "/riverui/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(body)), "<html") {
+		t.Errorf("GET /riverui/: %d %.300s", resp.StatusCode, body)
+	}
 }
 
 // TestRunKilledConverges kills bake run with SIGKILL at random points of
@@ -323,6 +343,10 @@ func (p *recordingPipeline) Enqueue(_ context.Context, what string) error {
 	defer p.mu.Unlock()
 	p.what = append(p.what, what)
 	return nil
+}
+
+func (p *recordingPipeline) UI(context.Context, string) (http.Handler, error) {
+	return http.NotFoundHandler(), nil
 }
 
 func (p *recordingPipeline) list() []string {
