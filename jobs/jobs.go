@@ -34,9 +34,11 @@ import (
 // Site is what the jobs act on.
 type Site interface {
 	// Build brings the build folder up to date with what changed (full:
-	// every page, whatever changed). An error fails the job, which River
-	// retries with backoff; nothing is published after it.
-	Build(ctx context.Context, full bool) (BuildResult, error)
+	// every page, whatever changed), and with the changes named (in the
+	// form of bake build --changed: "posts:42"), which no row write
+	// records (a scheduled row whose time came). An error fails the job,
+	// which River retries with backoff; nothing is published after it.
+	Build(ctx context.Context, full bool, changed []string) (BuildResult, error)
 	// Publish makes the target equal to the build folder (verify: compare
 	// with what the target really holds, not with the record of the last
 	// publish), invalidating the CDN paths it changed.
@@ -68,6 +70,9 @@ const Queue = "bake"
 type BuildArgs struct {
 	// Full asks for every page to be rendered.
 	Full bool `json:"full,omitempty"`
+	// Changed names changes no row write records, in the form of bake
+	// build --changed ("posts:42"): rows whose scheduled time came.
+	Changed []string `json:"changed,omitempty"`
 	// After, if set, is the ID of a running build this one follows: the
 	// changes that came while it ran. It makes the job unique apart from
 	// the running one (River counts a running job as a duplicate).
@@ -236,6 +241,18 @@ func (p *Pipeline[TTx]) Enqueue(ctx context.Context, what string) error {
 	return fmt.Errorf("enqueue %q: want %s, %s, %s or %s", what, EnqueueBuild, EnqueueFull, EnqueuePublish, EnqueueVerify)
 }
 
+// EnqueueAt schedules a build at a time to come, of the changes named (in
+// the form of bake build --changed): the rows that become visible then. A
+// build scheduled for the same time and changes is that one.
+func (p *Pipeline[TTx]) EnqueueAt(ctx context.Context, at time.Time, changed []string) error {
+	opts := p.buildOpts()
+	opts.ScheduledAt = at
+	args := BuildArgs{Changed: changed}
+	return p.insertOnce(ctx, args, opts, func(id int64) river.JobArgs {
+		return BuildArgs{Changed: changed, After: id}
+	})
+}
+
 func (p *Pipeline[TTx]) enqueuePublish(ctx context.Context, target string, verify bool) error {
 	return p.insertOnce(ctx, PublishArgs{Target: target, Verify: verify}, p.publishOpts(), func(id int64) river.JobArgs {
 		return PublishArgs{Target: target, Verify: verify, After: id}
@@ -289,7 +306,7 @@ type buildWorker[TTx any] struct {
 func (w *buildWorker[TTx]) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
 	start := time.Now()
 	log := w.p.log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempt)
-	res, err := w.site.Build(ctx, job.Args.Full)
+	res, err := w.site.Build(ctx, job.Args.Full, job.Args.Changed)
 	w.p.cfg.Metrics.observe(job.Kind, time.Since(start), err)
 	if err != nil {
 		return err // logged by the error handler

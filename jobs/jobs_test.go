@@ -27,7 +27,7 @@ type fakeSite struct {
 	published map[string]int
 }
 
-func (s *fakeSite) Build(ctx context.Context, full bool) (BuildResult, error) {
+func (s *fakeSite) Build(ctx context.Context, full bool, changed []string) (BuildResult, error) {
 	time.Sleep(s.buildTime)
 	s.mu.Lock()
 	defer s.mu.Unlock()

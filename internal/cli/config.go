@@ -14,6 +14,26 @@ type siteConfig struct {
 	*sqlsite.Config
 	Database DatabaseConfig
 	Publish  PublishConfig
+	Jobs     JobsConfig
+}
+
+// JobsConfig is the [jobs] table: what bake run schedules.
+type JobsConfig struct {
+	// Schedule lists the rows that appear on the site at a time of their
+	// own (an embargoed story): bake run schedules a build for that time,
+	// with no write to the database and no cron.
+	Schedule []ScheduleRule `toml:"schedule"`
+}
+
+// ScheduleRule is one [[jobs.schedule]]: rows of Table appear when the
+// database's clock passes their Column, which the route's query compares
+// with it (WHERE publish_at <= CURRENT_TIMESTAMP).
+type ScheduleRule struct {
+	Table  string `toml:"table"`
+	Column string `toml:"column"`
+	// Key is the column that names a row in its pages' deps, as change
+	// capture does (the primary key). If empty, "id".
+	Key string `toml:"key"`
 }
 
 // loadConfig reads and checks the bake.toml of the site folder dir.
@@ -21,7 +41,7 @@ func loadConfig(dir string) (*siteConfig, error) {
 	c := &siteConfig{}
 	var proxy map[string]any // [proxy] is read by bake proxy itself (see proxy.go)
 	cfg, err := sqlsite.LoadConfigWith(dir, sqlsite.LoadOptions{
-		Tables: map[string]any{"database": &c.Database, "publish": &c.Publish, "proxy": &proxy},
+		Tables: map[string]any{"database": &c.Database, "publish": &c.Publish, "proxy": &proxy, "jobs": &c.Jobs},
 		Check:  c.check,
 	})
 	if err != nil {
@@ -39,6 +59,12 @@ func (c *siteConfig) check(lineOf func(key string) int) []error {
 	default:
 		probs = append(probs, &bake.Error{Line: lineOf("compress"),
 			Err: fmt.Errorf("publish.compress %q: use \"gzip\" (the default), \"br\" or \"none\"", c.Publish.Compress)})
+	}
+	for i, r := range c.Jobs.Schedule {
+		if r.Table == "" || r.Column == "" {
+			probs = append(probs, &bake.Error{Line: lineOf("table"),
+				Err: fmt.Errorf("jobs.schedule %d: set table and column (the time each row appears), as table = \"posts\", column = \"publish_at\"", i+1)})
+		}
 	}
 	return probs
 }

@@ -161,6 +161,7 @@ type pipeline interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	Enqueue(ctx context.Context, what string) error
+	EnqueueAt(ctx context.Context, at time.Time, changed []string) error
 	UI(ctx context.Context, prefix string) (http.Handler, error)
 }
 
@@ -231,7 +232,7 @@ func databaseKindOf(u string) string {
 // noSite refuses work: a pipeline that only enqueues (bake enqueue).
 type noSite struct{}
 
-func (noSite) Build(context.Context, bool) (jobs.BuildResult, error) {
+func (noSite) Build(context.Context, bool, []string) (jobs.BuildResult, error) {
 	return jobs.BuildResult{}, errors.New("bake enqueue does not build")
 }
 
@@ -243,6 +244,9 @@ func (noSite) Publish(context.Context, string, bool) (jobs.PublishResult, error)
 // publisher as bake build and bake publish.
 type runSite struct {
 	g *globals
+	// schedule, once the pipeline exists, enqueues the build of the
+	// scheduled rows that appear next (see [[jobs.schedule]]).
+	schedule *func(ctx context.Context, at time.Time, changed []string) error
 }
 
 func (s runSite) quiet() *globals {
@@ -251,14 +255,19 @@ func (s runSite) quiet() *globals {
 	return &q
 }
 
-func (s runSite) Build(ctx context.Context, full bool) (jobs.BuildResult, error) {
+func (s runSite) Build(ctx context.Context, full bool, changed []string) (jobs.BuildResult, error) {
 	q := s.quiet()
-	r, err := rebuild(ctx, q, buildFlags{quiet: true, full: full, wait: true}, false)
+	r, err := rebuild(ctx, q, buildFlags{quiet: true, full: full, wait: true, changed: changed}, false)
 	if r != nil {
 		defer r.site.Close()
 	}
 	if r == nil || r.rep == nil {
 		return jobs.BuildResult{}, err
+	}
+	if err == nil && s.schedule != nil && *s.schedule != nil {
+		if err := scheduleRows(ctx, r.site, *s.schedule); err != nil {
+			return jobs.BuildResult{}, err
+		}
 	}
 	printProblems(q.stdio.Err, r.rep.Problems)
 	res := jobs.BuildResult{Incremental: r.rep.Incremental, Pages: r.rep.Pages, Written: r.rep.Written, Removed: r.rep.Removed}
@@ -290,6 +299,82 @@ func (s runSite) Publish(ctx context.Context, target string, verify bool) (jobs.
 		res = jobs.PublishResult{Uploaded: r.Uploaded, Deleted: r.Deleted, BytesSent: r.BytesSent, Release: r.Release}
 	}
 	return res, nil
+}
+
+// scheduleRows enqueues, for each [[jobs.schedule]] rule, a build at the
+// next time a row of its table appears (its column, past the database's
+// clock), naming the rows that appear then. A build scheduled alike is
+// that one, so each build may call it.
+func scheduleRows(ctx context.Context, site *openedSite, enqueueAt func(context.Context, time.Time, []string) error) error {
+	for _, rule := range site.cfg.Jobs.Schedule {
+		key := rule.Key
+		if key == "" {
+			key = "id"
+		}
+		tbl, col, k := pgx.Identifier{rule.Table}.Sanitize(), pgx.Identifier{rule.Column}.Sanitize(), pgx.Identifier{key}.Sanitize()
+		var next any
+		if err := site.db.QueryRowContext(ctx, "SELECT min("+col+") FROM "+tbl+" WHERE "+col+" > CURRENT_TIMESTAMP").Scan(&next); err != nil {
+			return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
+		}
+		if next == nil {
+			continue // nothing to come
+		}
+		at, err := asTime(next)
+		if err != nil {
+			return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
+		}
+		q := "SELECT " + k + " FROM " + tbl + " WHERE " + col + " = ?"
+		if site.dialect == sqlsite.Postgres {
+			q = strings.Replace(q, "?", "$1", 1)
+		}
+		rows, err := site.db.QueryContext(ctx, q, next)
+		if err != nil {
+			return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
+		}
+		var changed []string
+		for rows.Next() {
+			var v any
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
+			}
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			changed = append(changed, fmt.Sprintf("%s:%v", rule.Table, v))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
+		}
+		// A second past the time: the database's clock, which the route's
+		// query reads, may run a little behind this one.
+		if err := enqueueAt(ctx, at.Add(time.Second), changed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// asTime reads a time as a database returns it: a time, or text in one of
+// SQLite's usual forms (read as UTC, as CURRENT_TIMESTAMP writes it).
+func asTime(v any) (time.Time, error) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, nil
+	case []byte:
+		v = string(t)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("a %T is not a time", v)
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (want YYYY-MM-DD HH:MM:SS, UTC, as CURRENT_TIMESTAMP)", s)
 }
 
 // logWriter turns what a command prints on stderr into log lines.
@@ -326,7 +411,8 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 	token := os.Getenv(f.tokenEnv)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g}, jobs.Config{
+	var schedule func(context.Context, time.Time, []string) error
+	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g, schedule: &schedule}, jobs.Config{
 		Stages:      stages,
 		FullEvery:   f.fullEvery,
 		VerifyEvery: f.verifyEvery,
@@ -338,6 +424,7 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 		return err
 	}
 	defer closeDB()
+	schedule = p.EnqueueAt
 
 	out := site.output()
 	w, err := newSiteWatcher(ctx, g.dir, cfg, out, f.poll, log, f.debounce)

@@ -276,6 +276,53 @@ func TestRunOnPostgres(t *testing.T) {
 	}
 }
 
+// TestRunScheduledRow: a row whose publish time is to come ([[jobs.schedule]])
+// is not on the site before that time, and is within seconds after it,
+// with no write to the database.
+func TestRunScheduledRow(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeSiteFiles(t, dir, map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+[[jobs.schedule]]
+table = "items"
+column = "publish_at"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{id}/"
+query = "SELECT * FROM items WHERE publish_at <= CURRENT_TIMESTAMP"
+template = "item.html"
+`,
+		"templates/item.html": `<h1>{{.Row.title}}</h1>`,
+	})
+	db := openSQLite(t, filepath.Join(dir, "site.db"))
+	// Times as SQLite's CURRENT_TIMESTAMP writes them: UTC, to the second.
+	at := time.Now().UTC().Add(4 * time.Second).Truncate(time.Second)
+	if _, err := db.Exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT, publish_at TEXT);
+		INSERT INTO items VALUES (1, 'out already', '2020-01-01 00:00:00'), (2, 'embargoed', ?)`, at.Format("2006-01-02 15:04:05")); err != nil {
+		t.Fatal(err)
+	}
+	runBake(t, dir, "build", "-q")
+	runBake(t, dir, "watch", "--install")
+	target := filepath.Join(t.TempDir(), "www")
+	p := startRun(t, dir, target)
+	waitFor(t, "the first publish", 30*time.Second, func() bool { return fileHas(filepath.Join(target, "items", "1", "index.html"), "out already") })
+	embargoed := filepath.Join(target, "items", "2", "index.html")
+	for time.Now().Before(at.Add(-500 * time.Millisecond)) {
+		if fileHas(embargoed, "embargoed") {
+			t.Fatalf("the embargoed row is in the target %v before its time", time.Until(at))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitFor(t, "the embargoed row after its time", 30*time.Second, func() bool { return fileHas(embargoed, "embargoed") })
+	t.Logf("the embargoed row was in the target %v after its time", time.Since(at).Round(100*time.Millisecond))
+	if strings.Contains(p.logs.String(), "level=ERROR") {
+		t.Errorf("errors in the log:\n%s", p.logs.String())
+	}
+}
+
 // TestRunWebhook: POST /enqueue/... needs the token; /healthz and
 // /metrics answer.
 func TestRunWebhook(t *testing.T) {
@@ -344,6 +391,8 @@ func (p *recordingPipeline) Enqueue(_ context.Context, what string) error {
 	p.what = append(p.what, what)
 	return nil
 }
+
+func (p *recordingPipeline) EnqueueAt(context.Context, time.Time, []string) error { return nil }
 
 func (p *recordingPipeline) UI(context.Context, string) (http.Handler, error) {
 	return http.NotFoundHandler(), nil
