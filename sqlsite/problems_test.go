@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
@@ -135,5 +137,56 @@ template = "list.html"
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not contain %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestTemplateColumnProblems: a template naming a column its route's
+// query does not return is a problem with file and line before any page.
+func TestTemplateColumnProblems(t *testing.T) {
+	t.Parallel()
+	dir := writeSite(t, map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{slug}/"
+query = "SELECT id, slug, title FROM items WHERE slug IS NOT NULL"
+template = "item.html"
+[[route]]
+name = "list"
+kind = "list"
+path = "/"
+query = "SELECT id, slug, title FROM items"
+template = "list.html"
+`,
+		"seed.sql":             problemSeed,
+		"templates/_card.html": `{{define "card"}}<a href="/{{.slug}}">{{.title}} {{.nme}}</a>{{end}}`,
+		"templates/item.html": `<h1>{{.Row.title}}</h1>
+<p>{{.Row.titel}}</p>{{with .Row}}{{.slug}}{{.sulg}}{{end}}{{$.Row.id}}`,
+		"templates/list.html": `{{range .Rows}}{{.title}}
+{{template "card" .}}{{end}}{{range $i, $r := .Rows}}{{$r.tilte}}{{end}}{{.Row.anything}}`,
+	})
+	db := openDB(t, sqlsite.SQLite, dir)
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err == nil {
+		t.Fatal("no error for columns the queries do not return")
+	}
+	var got []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		got = append(got, strings.TrimPrefix(line, dir+string(filepath.Separator)))
+	}
+	want := []string{
+		`templates/item.html:2: route "item": .Row.titel: the route's query does not return column "titel" (it returns id, slug, title)`,
+		`templates/item.html:2: route "item": .Row.sulg: the route's query does not return column "sulg" (it returns id, slug, title)`,
+		`templates/_card.html:1: route "list": .nme of a row of .Rows: the route's query does not return column "nme" (it returns id, slug, title)`,
+		`templates/list.html:2: route "list": .tilte of a row of .Rows: the route's query does not return column "tilte" (it returns id, slug, title)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,6 +249,11 @@ func (s *Site) checkQueries(ctx context.Context) error {
 				}
 			}
 		}
+		if r.Template != "" && s.tmpl != nil && r.Query != "" {
+			if rt := s.tmpl.routes[r.Template]; rt != nil {
+				probs = append(probs, s.checkColumns(r, rt, cols)...)
+			}
+		}
 		if r.Template != "" && s.tmpl != nil {
 			if rt := s.tmpl.routes[r.Template]; rt != nil {
 				for _, qn := range rt.queries {
@@ -265,6 +271,39 @@ func (s *Site) checkQueries(ctx context.Context) error {
 		return probs
 	}
 	return nil
+}
+
+// checkColumns reports each column of the route's rows that its template
+// reads by name (.Row.NAME on a detail page, .NAME on an element of
+// .Rows in a list or archive) and its query does not return: a typo would
+// render nothing.
+func (s *Site) checkColumns(r *Route, rt *routeTemplate, cols []string) Problems {
+	var probs Problems
+	seen := map[string]bool{}
+	for _, ref := range rt.cols {
+		var what string
+		switch {
+		case r.Kind == KindDetail && !ref.Rows:
+			what = ".Row." + ref.Col
+		case (r.Kind == KindList || r.Kind == KindArchive) && ref.Rows:
+			what = "." + ref.Col + " of a row of .Rows"
+		default:
+			continue
+		}
+		if slices.Contains(cols, ref.Col) || seen[ref.Loc+what] {
+			continue
+		}
+		seen[ref.Loc+what] = true
+		file, line := ref.Loc, 0
+		if f, rest, ok := strings.Cut(ref.Loc, ":"); ok {
+			file = f
+			l, _, _ := strings.Cut(rest, ":")
+			line, _ = strconv.Atoi(l)
+		}
+		probs = append(probs, &bake.Error{File: filepath.Join(s.dir, s.cfg.Site.Templates, file), Line: line, Route: r.Name,
+			Err: fmt.Errorf("%s: the route's query does not return column %q (it returns %s)", what, ref.Col, strings.Join(cols, ", "))})
+	}
+	return probs
 }
 
 const staticRoute = "static"

@@ -38,6 +38,7 @@ type routeTemplate struct {
 	queries []string        // .Data names it reads; nil with allData
 	allData bool            // reads .Data in a way that cannot be analysed
 	fields  map[string]bool // every field name it mentions (.Pager.Items → Pager, Items)
+	cols    []colRef        // the columns of its route's rows it reads by name
 }
 
 func isShared(name string) bool {
@@ -263,6 +264,7 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 		rt.queries = append(rt.queries, q)
 	}
 	slices.Sort(rt.queries)
+	rt.cols = rowColumns(t, file)
 	return rt
 }
 
