@@ -190,3 +190,47 @@ template = "list.html"
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
+
+// TestOrderByProblem: an order_by naming a column that does not exist is
+// found with the other query checks, with its line, before any page.
+func TestOrderByProblem(t *testing.T) {
+	t.Parallel()
+	dir := writeSite(t, map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+[[route]]
+name = "posts"
+kind = "list"
+path = "/posts/"
+query = "SELECT id, slug, title FROM items"
+order_by = "titel DESC"
+template = "list.html"
+[[route]]
+name = "ok"
+kind = "list"
+path = "/"
+query = "SELECT id, slug, title FROM items"
+order_by = "title DESC, q.id"
+template = "list.html"
+`,
+		"seed.sql":            problemSeed,
+		"templates/list.html": `{{range .Rows}}{{.title}}{{end}}`,
+	})
+	db := openDB(t, sqlsite.SQLite, dir)
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err == nil {
+		t.Fatal("no error for an order_by naming a missing column")
+	}
+	var probs sqlsite.Problems
+	if !errors.As(err, &probs) || len(probs) != 1 {
+		t.Fatalf("want one problem, got %v", err)
+	}
+	want := filepath.Join(dir, "bake.toml") + `:8: route "posts": order_by "titel DESC": `
+	if got := probs[0].Error(); !strings.HasPrefix(got, want) || !strings.Contains(got, "no such column") || !strings.Contains(got, "(the query returns id, slug, title)") {
+		t.Errorf("problem = %s\nwant it to start with %s", got, want)
+	}
+}

@@ -209,6 +209,16 @@ func (s *Site) checkQueries(ctx context.Context) error {
 			has("group_by", "group_by", r.GroupBy)
 		case KindArchive:
 			has("date", "date", r.Date)
+		}
+		if (r.Kind == KindList || r.Kind == KindArchive) && r.OrderBy != "" && r.Query != "" {
+			// order_by is SQL after the query's columns: run it as the
+			// build will, on no row, so that a column it names that does
+			// not exist is found now, with its line.
+			if _, err := s.db.columns(ctx, "SELECT * FROM ("+clean(r.Query)+") AS q ORDER BY "+r.OrderBy); err != nil {
+				badAt("order_by", "order_by %q: %v (the query returns %s)", r.OrderBy, err, strings.Join(cols, ", "))
+			}
+		}
+		switch r.Kind {
 		case KindFeed:
 			for _, v := range r.pattern.vars() {
 				has("link", "link "+r.Link, v)
