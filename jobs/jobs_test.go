@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	_ "modernc.org/sqlite"
 )
@@ -226,5 +227,52 @@ func TestJitteredSchedule(t *testing.T) {
 	}
 	if len(seen) < 10 {
 		t.Errorf("only %d different times in 50: no jitter", len(seen))
+	}
+}
+
+// TestQueueMetrics: the collector counts jobs by state and the age of the
+// oldest job ready to run.
+func TestQueueMetrics(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "jobs.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	defer db.Close()
+	driver := riversqlite.New(db)
+	if err := Migrate(ctx, driver, ""); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p, err := New(driver, &fakeSite{}, Config{Now: func() time.Time { return now.Add(time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not started: the job waits.
+	if err := p.Enqueue(ctx, EnqueueBuild); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.Collector())
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.Metric {
+			name := f.GetName()
+			for _, l := range m.Label {
+				name += "/" + l.GetValue()
+			}
+			got[name] = m.GetGauge().GetValue()
+		}
+	}
+	if got["bake_jobs/available"] != 1 || got["bake_jobs/running"] != 0 {
+		t.Errorf("jobs by state: %v", got)
+	}
+	if lag := got["bake_queue_lag_seconds"]; lag < 55 || lag > 65 {
+		t.Errorf("queue lag %v s, want about 60 (the clock is a minute ahead)", lag)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Metrics are the pipeline's Prometheus metrics, named bake_*. A nil
@@ -93,4 +95,52 @@ func Migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], schem
 		return fmt.Errorf("migrate job tables: %w", err)
 	}
 	return nil
+}
+
+// Collector returns a Prometheus collector of the pipeline's queue, read
+// at each scrape: bake_jobs{state} (jobs waiting, scheduled, running,
+// retryable after a failure, and discarded after their last attempt;
+// counted up to 1,000 each) and bake_queue_lag_seconds (how long the
+// oldest job ready to run has waited: a stuck pipeline shows here).
+func (p *Pipeline[TTx]) Collector() prometheus.Collector {
+	return &queueCollector[TTx]{p: p,
+		jobs: prometheus.NewDesc("bake_jobs", "Jobs in the queue by state (counted up to 1,000).", []string{"state"}, nil),
+		lag:  prometheus.NewDesc("bake_queue_lag_seconds", "How long the oldest job ready to run has waited.", nil, nil),
+	}
+}
+
+type queueCollector[TTx any] struct {
+	p         *Pipeline[TTx]
+	jobs, lag *prometheus.Desc
+}
+
+func (c *queueCollector[TTx]) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.jobs
+	ch <- c.lag
+}
+
+// countedStates are the states bake_jobs reports.
+var countedStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateDiscarded,
+}
+
+func (c *queueCollector[TTx]) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, st := range countedStates {
+		res, err := c.p.client.JobList(ctx, river.NewJobListParams().States(st).First(1000))
+		if err != nil {
+			c.p.log.Warn("count jobs for the metrics", "state", st, "err", err)
+			return
+		}
+		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(len(res.Jobs)), string(st))
+	}
+	lag := 0.0
+	res, err := c.p.client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateAvailable).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(1))
+	if err == nil && len(res.Jobs) > 0 {
+		lag = max(0, c.p.cfg.Now().Sub(res.Jobs[0].ScheduledAt).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, lag)
 }

@@ -163,6 +163,7 @@ type pipeline interface {
 	Enqueue(ctx context.Context, what string) error
 	EnqueueAt(ctx context.Context, at time.Time, changed []string) error
 	UI(ctx context.Context, prefix string) (http.Handler, error)
+	Collector() prometheus.Collector
 }
 
 // openPipeline opens the job database (creating River's tables) and
@@ -425,6 +426,7 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 	}
 	defer closeDB()
 	schedule = p.EnqueueAt
+	reg.MustRegister(p.Collector())
 
 	out := site.output()
 	w, err := newSiteWatcher(ctx, g.dir, cfg, out, f.poll, log, f.debounce)

@@ -167,6 +167,18 @@ func TestRunPublishesRowChanges(t *testing.T) {
 	if strings.Contains(p.logs.String(), "level=ERROR") {
 		t.Errorf("errors in the log:\n%s", p.logs.String())
 	}
+	// The queue's metrics.
+	resp0, err := http.Get("http://" + p.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp0.Body)
+	resp0.Body.Close()
+	for _, m := range []string{`bake_jobs{state="available"}`, `bake_queue_lag_seconds`, `bake_jobs_total{kind="bake_build",outcome="ok"}`, `bake_last_publish_success_timestamp_seconds{target="`} {
+		if !strings.Contains(string(metrics), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
 	// River's UI lists the jobs.
 	resp, err := http.Get("http://" + p.addr + "/riverui/api/jobs?state=completed&limit=5")
 	if err != nil {
@@ -391,6 +403,8 @@ func (p *recordingPipeline) Enqueue(_ context.Context, what string) error {
 	p.what = append(p.what, what)
 	return nil
 }
+
+func (p *recordingPipeline) Collector() prometheus.Collector { return prometheus.NewRegistry() }
 
 func (p *recordingPipeline) EnqueueAt(context.Context, time.Time, []string) error { return nil }
 
