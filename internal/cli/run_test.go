@@ -335,6 +335,35 @@ template = "item.html"
 	}
 }
 
+// TestRunRetriesFailingTarget: a target that cannot be written fails its
+// publish, which is retried (and logged, and counted) until the target
+// can be written; it then holds exactly the build.
+func TestRunRetriesFailingTarget(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeItemsSite(t, dir, 50, "v1 ")
+	runBake(t, dir, "build", "-q")
+	runBake(t, dir, "watch", "--install")
+	parent := t.TempDir()
+	blocker := filepath.Join(parent, "www")
+	if err := os.WriteFile(blocker, []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(blocker, "site") // under a file: every write fails
+	p := startRun(t, dir, target)
+	waitFor(t, "a failed publish", 30*time.Second, func() bool { return strings.Contains(p.logs.String(), `msg="job failed"`) })
+	if !strings.Contains(p.logs.String(), "kind=bake_publish") {
+		t.Errorf("the failure is not the publish's:\n%s", p.logs.String())
+	}
+	// The target becomes writable: the retry publishes the whole build.
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the retried publish", 60*time.Second, func() bool {
+		return strings.Contains(p.logs.String(), "msg=published") && sameTree(t, filepath.Join(dir, "_site"), target) == ""
+	})
+}
+
 // TestRunWebhook: POST /enqueue/... needs the token; /healthz and
 // /metrics answer.
 func TestRunWebhook(t *testing.T) {
