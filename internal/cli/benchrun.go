@@ -75,18 +75,22 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 	}
 	defer cmd.Wait()
 	defer cancel()
-	started := make(chan struct{})
+	started := make(chan bool, 1)
 	go func() {
 		re := regexp.MustCompile(`metrics on http://`)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if re.MatchString(sc.Text()) {
-				close(started)
+				started <- true
 			}
 		}
+		started <- false // bake run exited
 	}()
 	select {
-	case <-started:
+	case ok := <-started:
+		if !ok {
+			return nil, fmt.Errorf("bench: bake run stopped: %s", logs.String())
+		}
 	case <-time.After(10 * time.Minute):
 		return nil, fmt.Errorf("bench: bake run did not start: %s", logs.String())
 	}
