@@ -18,6 +18,8 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -166,7 +168,7 @@ func New[TTx any](driver riverdriver.Driver[TTx], site Site, cfg Config) (*Pipel
 				periodic = append(periodic, river.NewPeriodicJob(jittered(cfg.VerifyEvery),
 					func() (river.JobArgs, *river.InsertOpts) {
 						return PublishArgs{Target: t, Verify: true}, p.publishOpts()
-					}, &river.PeriodicJobOpts{ID: "bake_verify_" + t}))
+					}, &river.PeriodicJobOpts{ID: "bake_verify_" + targetID(t)}))
 			}
 		}
 	}
@@ -353,6 +355,13 @@ func (w *publishWorker[TTx]) Work(ctx context.Context, job *river.Job[PublishArg
 		}
 	}
 	return nil
+}
+
+// targetID names a target in a periodic job's ID, which River allows only
+// some characters in (a target is a URL): a digest of it.
+func targetID(target string) string {
+	sum := sha256.Sum256([]byte(target))
+	return hex.EncodeToString(sum[:8])
 }
 
 func contains(list []string, s string) bool {

@@ -214,6 +214,18 @@ func TestEnqueueFullAndVerify(t *testing.T) {
 	}
 }
 
+// TestTargetsAreURLs: targets are bucket URLs, with characters River
+// refuses in a periodic job's ID; the verifications are scheduled anyway.
+func TestTargetsAreURLs(t *testing.T) {
+	site := &fakeSite{}
+	target := "s3://www?region=us-east-1&endpoint=http://127.0.0.1:9000&use_path_style=true"
+	p := startPipeline(t, site, Config{Stages: [][]string{{target, "/srv/www"}}, VerifyEvery: time.Hour, FullEvery: time.Hour})
+	if err := p.Enqueue(context.Background(), EnqueueBuild); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the publishes", func() bool { _, _, pubs, _ := site.snapshot(); return len(pubs) == 2 })
+}
+
 func TestJitteredSchedule(t *testing.T) {
 	s := jittered(time.Hour)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
