@@ -234,3 +234,36 @@ template = "list.html"
 		t.Errorf("problem = %s\nwant it to start with %s", got, want)
 	}
 }
+
+// TestControlCharactersInPages: control characters of row values, which
+// the HTML standard forbids, are replaced by U+FFFD in every page.
+func TestControlCharactersInPages(t *testing.T) {
+	t.Parallel()
+	dir := writeSite(t, map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{id}/"
+query = "SELECT id, title FROM items"
+template = "item.html"
+`,
+		"seed.sql":            "CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT);\nINSERT INTO items VALUES (1, 'a' || char(1) || 'b' || char(127) || 'c' || char(133) || 'd' || char(11) || 'e' || char(9) || 'f');",
+		"templates/item.html": `<title>{{.Row.title}}</title><p title="{{.Row.title}}" class={{.Row.title}}>{{.Row.title}}</p>{{markdown .Row.title}}`,
+	})
+	db := openDB(t, sqlsite.SQLite, dir)
+	if _, err := buildSite(t, sqlsite.SQLite, dir, db); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "_site", "items", "1", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<title>a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\tf</title>" +
+		"<p title=\"a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\tf\" class=a\uFFFDb\uFFFDc\uFFFDd&#xfffd;e&#9;f>a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\tf</p>" +
+		"<p>a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\tf</p>\n"
+	if diff := cmp.Diff(want, string(b)); diff != "" {
+		t.Errorf("page (-want +got):\n%s", diff)
+	}
+}

@@ -106,6 +106,7 @@ func (b *buildRun) page(r *Route, path, key string, deps []bake.Dep, data *PageD
 		// up front all it reads.
 		digest = pageDigest(salt, r.Name, path, key, data, rt)
 	}
+	html := htmlPath(path) // see controls.go
 	return &bake.Page{
 		Path:   path,
 		Route:  r.Name,
@@ -131,10 +132,17 @@ func (b *buildRun) page(r *Route, path, key string, deps []bake.Dep, data *PageD
 					data.Data[name] = rows
 				}
 			}
-			if err := rt.t.Execute(w, data); err != nil {
+			if !html {
+				if err := rt.t.Execute(w, data); err != nil {
+					return templateError(rt.file, err)
+				}
+				return nil
+			}
+			cf := &controlFilter{w: w}
+			if err := rt.t.Execute(cf, data); err != nil {
 				return templateError(rt.file, err)
 			}
-			return nil
+			return cf.Close()
 		},
 	}
 }

@@ -22,7 +22,7 @@ import (
 
 // stateVersion is part of the config value: a bake whose rendering differs
 // from the one that made a build changes it, so its first build is full.
-const stateVersion = "sqlsite/2"
+const stateVersion = "sqlsite/3"
 
 // Update implements [bake.Updater]: it is the planner, which turns changes
 // into the pages they touch and re-renders only those. What a change
