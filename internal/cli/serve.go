@@ -114,6 +114,13 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 		setHandler(fsrv)
 		return what, nil
 	}
+	// The port is bound before the first build, which can take long: a
+	// port in use is said at once.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w; choose another with --addr HOST:PORT", err)
+	}
+	defer ln.Close()
 	// The watcher takes its first look before the first build: an edit
 	// made once a page is served is a change, whatever the timing.
 	var w *siteWatcher
@@ -147,10 +154,6 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 		pages = reloader.Inject(pages)
 	}
 	mux.Handle("/", pages)
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w; choose another with --addr HOST:PORT", err)
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(g.stdio.Out, "serving %s on http://%s/ (Ctrl-C to stop)\n", map[bool]string{true: "live from the database", false: out}[f.live], ln.Addr())
 	errc := make(chan error, 1)

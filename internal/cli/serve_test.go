@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -180,5 +181,25 @@ func TestServeRebuildsAndReloads(t *testing.T) {
 				t.Errorf("missing page = %d %q", code, body)
 			}
 		})
+	}
+}
+
+// TestServeBindsFirst: a port in use is said at once, before any build.
+func TestServeBindsFirst(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeItemsSite(t, dir, 20, "item ")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var out, errb syncBuffer
+	code := Run(context.Background(), []string{"serve", "-C", dir, "--addr", ln.Addr().String()}, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code == 0 || !strings.Contains(errb.String(), "address already in use") {
+		t.Fatalf("exit %d, stderr %q; want an error naming the address in use", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_site")); err == nil {
+		t.Error("serve built the site before binding its port")
 	}
 }
