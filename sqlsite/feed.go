@@ -1,10 +1,12 @@
 package sqlsite
 
 import (
+	"cmp"
 	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -67,10 +69,11 @@ func (b *buildRun) feed(r *Route) bool {
 					if err != nil {
 						return err
 					}
-					items[i].Content = string(h)
+					items[i].Content = absoluteLinks(string(h), s.cfg.Site.BaseURL)
 				}
 			}
-			f := feedDoc{Title: title, Self: s.funcs.absurl(bake.EscapePath(r.Path)), Home: s.cfg.Site.BaseURL + "/", Items: items}
+			f := feedDoc{Title: title, Self: s.funcs.absurl(bake.EscapePath(r.Path)), Home: s.cfg.Site.BaseURL + "/", Items: items,
+				Author: cmp.Or(s.cfg.Site.Title, title, s.cfg.Site.BaseURL)}
 			if r.Format == "atom" {
 				return writeAtom(w, &f)
 			}
@@ -78,6 +81,32 @@ func (b *buildRun) feed(r *Route) bool {
 		},
 	}
 	return b.emit(page)
+}
+
+// absoluteLinks makes the root-relative links of html (href="/…" and
+// src="/…", as Markdown writes them) absolute against base: a feed reader
+// resolves a link against the feed's address, or not at all.
+func absoluteLinks(html, base string) string {
+	if base == "" || !strings.Contains(html, `="/`) {
+		return html
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(html, `="/`)
+		if i < 0 {
+			break
+		}
+		rest := html[i+2:] // from the /
+		abs := !strings.HasPrefix(rest, "//") &&
+			(strings.HasSuffix(html[:i], " href") || strings.HasSuffix(html[:i], " src"))
+		b.WriteString(html[:i+2])
+		if abs {
+			b.WriteString(base)
+		}
+		html = rest
+	}
+	b.WriteString(html)
+	return b.String()
 }
 
 func text(v any) string {
@@ -100,6 +129,7 @@ type feedItem struct {
 
 type feedDoc struct {
 	Title, Self, Home string
+	Author            string // of entries without one (Atom): the site's title
 	Items             []feedItem
 }
 
@@ -216,6 +246,11 @@ func writeAtom(w io.Writer, f *feedDoc) error {
 		e := entry{Title: it.Title, Link: link{Href: it.Link}, ID: it.Link, Updated: d.UTC().Format(time.RFC3339)}
 		if it.Author != "" {
 			e.Author = &author{it.Author}
+		}
+		if e.Author == nil && f.Author != "" {
+			// RFC 4287 wants an author on every entry (or on the feed):
+			// the site's name stands in for a missing column.
+			e.Author = &author{f.Author}
 		}
 		if it.Summary != "" {
 			e.Summary = &textC{Value: it.Summary}
