@@ -64,6 +64,7 @@ Start with:
 The bake.toml reference is docs/config.md in the bake repository.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
