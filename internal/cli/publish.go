@@ -241,9 +241,9 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 // its Cache-Control headers followed. Version changes with the defaults of
 // publish.DefaultCacheControl.
 type headerRecord struct {
-	Version      int                 `json:"version"`
+	Version      int         `json:"version"`
 	CacheControl []CacheRule `json:"cache_control"`
-	Compress     string              `json:"compress,omitempty"`
+	Compress     string      `json:"compress,omitempty"`
 }
 
 // headerRules returns the header record of this publish, and, when the last
