@@ -73,8 +73,18 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start bake run: %w", err)
 	}
-	defer cmd.Wait()
-	defer cancel()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	defer func() { cancel(); <-exited }()
+	// stopped reports an error when bake run is no longer there.
+	stopped := func() error {
+		select {
+		case <-exited:
+			return fmt.Errorf("bench: bake run stopped: %s", logs.String())
+		default:
+			return nil
+		}
+	}
 	started := make(chan bool, 1)
 	go func() {
 		re := regexp.MustCompile(`metrics on http://`)
@@ -146,6 +156,9 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	for deadline := time.Now().Add(30 * time.Minute); !has(key, title); time.Sleep(50 * time.Millisecond) {
+		if err := stopped(); err != nil {
+			return nil, err
+		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("bench: the first publish did not finish: %s", logs.String())
 		}
@@ -155,6 +168,9 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
 			if has(key, title) {
 				return time.Since(at).Seconds(), nil
+			}
+			if err := stopped(); err != nil {
+				return 0, err
 			}
 			if time.Now().After(deadline) {
 				return 0, fmt.Errorf("bench: %s did not reach the target: %s", key, logs.String())
