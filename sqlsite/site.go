@@ -39,6 +39,13 @@ type Options struct {
 	// sitemap is an index of files of that many. If zero, 50000 (the
 	// protocol's limit).
 	SitemapMax int
+	// ManyPages is the number of pages that edited templates and static
+	// files re-render above which [Site.Update] asks for a full build,
+	// when they are also more than a quarter of the build's pages: as with
+	// mass row changes (build.RunOptions.ManyRows), writing a new folder is
+	// then faster than updating most files in place. If zero, 2000;
+	// negative means never.
+	ManyPages int
 }
 
 // Site is a site defined by bake.toml. It is safe for concurrent use.
@@ -54,6 +61,8 @@ type Site struct {
 	log       *slog.Logger
 	// sitemapMax is Options.SitemapMax, defaults applied.
 	sitemapMax int
+	// manyPages is Options.ManyPages, defaults applied.
+	manyPages int
 
 	stateMu sync.Mutex
 	state   map[string]string // see State
@@ -91,6 +100,9 @@ func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, 
 	if opts.SitemapMax <= 0 {
 		opts.SitemapMax = 50000
 	}
+	if opts.ManyPages == 0 {
+		opts.ManyPages = 2000
+	}
 	s := &Site{
 		cfg:       cfg,
 		dir:       opts.Dir,
@@ -101,6 +113,7 @@ func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, 
 		log:       opts.Logger,
 
 		sitemapMax: opts.SitemapMax,
+		manyPages:  opts.ManyPages,
 	}
 	var files []string
 	for i := range cfg.Routes {

@@ -37,7 +37,10 @@ const stateVersion = "sqlsite/3"
 //     changes given. A template or static file edited or removed re-renders
 //     every page of each route whose template reaches it (through template,
 //     block, cache or static); a static file is copied again, or its copy
-//     removed.
+//     removed. When those routes made more than [Options.ManyPages] pages
+//     (2000) and more than a quarter of the build's pages, the stream ends
+//     with an error wrapping [bake.ErrFullBuild] that says so, before any
+//     page: a full build writes them faster than an update in place.
 //   - Site queries ([queries]) are all run again and their results
 //     compared with the last build's: one that changed re-renders every
 //     page of the routes whose templates read it (.Data.NAME, or .Data as
@@ -249,6 +252,10 @@ func (u *updateRun) run(changes []bake.Change) {
 		}
 	}
 	changes = bake.SortChanges(changes)
+	if err := u.manyPages(ctx, changes); err != nil {
+		u.fail(err)
+		return
+	}
 
 	// Site queries: rerun them all (every page may show them), and compare
 	// the results with the last build's.
@@ -295,6 +302,74 @@ func (u *updateRun) run(changes []bake.Change) {
 		return
 	}
 	s.setState(state)
+}
+
+// manyPages returns an error wrapping [bake.ErrFullBuild] when the
+// template and static file changes re-render so many pages (more than
+// Options.ManyPages, and more than a quarter of the build's pages) that a
+// full build is faster, as build.Run decides for mass row changes.
+func (u *updateRun) manyPages(ctx context.Context, changes []bake.Change) error {
+	s := u.site
+	if s.manyPages < 0 {
+		return nil
+	}
+	var (
+		touched int
+		deps    []string
+	)
+	for i := range s.cfg.Routes {
+		r := &s.cfg.Routes[i]
+		rt := s.tmpl.routes[r.Template]
+		if r.Kind == KindSitemap || r.Template == "" || rt == nil {
+			continue
+		}
+		hit := false
+		for _, c := range changes {
+			if k := c.Dep.Kind(); (k == bake.KindTmpl || k == bake.KindAsset) && slices.Contains(rt.deps, c.Dep) {
+				hit = true
+				if !slices.Contains(deps, string(c.Dep)) {
+					deps = append(deps, string(c.Dep))
+				}
+			}
+		}
+		if !hit {
+			continue
+		}
+		paths, err := u.prev.Paths(ctx, r.Name, "")
+		if err != nil {
+			return err // it names the route
+		}
+		touched += len(paths)
+	}
+	if touched <= s.manyPages {
+		return nil
+	}
+	total, err := countPages(ctx, u.prev)
+	if err != nil {
+		return err
+	}
+	if touched*4 <= total {
+		return nil
+	}
+	slices.Sort(deps)
+	return fmt.Errorf("%s changed, re-rendering %d of %d pages: %w", strings.Join(deps, ", "), touched, total, bake.ErrFullBuild)
+}
+
+// countPages returns the number of pages of the build prev indexes.
+func countPages(ctx context.Context, prev bake.Index) (int, error) {
+	if c, ok := prev.(interface {
+		Count(context.Context) (int, error)
+	}); ok {
+		return c.Count(ctx) // its error says what it counted
+	}
+	n := 0
+	for _, err := range prev.Outline(ctx) {
+		if err != nil {
+			return 0, fmt.Errorf("count pages: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // fileHash returns the hash part of a file value "size mtime sha".
