@@ -61,8 +61,9 @@ var digesters = sync.Pool{New: func() any { return &digester{buf: make([]byte, 0
 
 // pageDigest returns the hex digest of a page's inputs (see
 // [bake.Page.Digest]). The number of rows of the whole list
-// (.Pager.Items) counts only when the template mentions Items: without it,
-// a row added past a page leaves that page's inputs as they were.
+// (.Pager.TotalItems, or .Pager.Items) counts only when the template
+// mentions it (showsItems): without it, a row added past a page leaves
+// that page's inputs as they were.
 func pageDigest(salt, route, path, key string, d *PageData, rt *routeTemplate) string {
 	g := digesters.Get().(*digester)
 	defer digesters.Put(g)
@@ -76,7 +77,7 @@ func pageDigest(salt, route, path, key string, d *PageData, rt *routeTemplate) s
 		g.row(r)
 	}
 	g.value(d.Group)
-	g.pager(d.Pager, rt == nil || rt.fields["Items"])
+	g.pager(d.Pager, rt.showsItems())
 	g.period(d.Period)
 	sum := sha256.Sum256(g.buf)
 	if cap(g.buf) > 1<<20 {

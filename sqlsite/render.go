@@ -38,14 +38,18 @@ type PageInfo struct {
 
 // Pager is .Pager in templates: where this page sits in its list.
 type Pager struct {
-	Number int    // this page, from 1
-	Total  int    // number of pages
-	Items  int    // number of rows in the whole list
-	Prev   string // URL of the previous page, or ""
-	Next   string // URL of the next page, or ""
-	First  string // URL of page 1
-	Last   string // URL of the last page
-	base   string
+	Number     int // this page, from 1
+	TotalPages int // number of pages
+	TotalItems int // number of rows in the whole list
+	// Total is TotalPages, and Items TotalItems: their first names, kept
+	// for the templates that use them.
+	Total int
+	Items int
+	Prev  string // URL of the previous page, or ""
+	Next  string // URL of the next page, or ""
+	First string // URL of page 1
+	Last  string // URL of the last page
+	base  string
 }
 
 // URL returns the URL of page n of the list.
@@ -60,7 +64,7 @@ func newPager(base string, n, total, items int) *Pager {
 	if total < 1 {
 		total = 1
 	}
-	p := &Pager{Number: n, Total: total, Items: items, base: base}
+	p := &Pager{Number: n, TotalPages: total, TotalItems: items, Total: total, Items: items, base: base}
 	p.First, p.Last = p.URL(1), p.URL(total)
 	p.Prev, p.Next = p.URL(n-1), p.URL(n+1)
 	return p

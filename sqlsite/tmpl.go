@@ -37,7 +37,7 @@ type routeTemplate struct {
 	deps    []bake.Dep      // tmpl: and asset: deps of everything reachable
 	queries []string        // .Data names it reads; nil with allData
 	allData bool            // reads .Data in a way that cannot be analysed
-	fields  map[string]bool // every field name it mentions (.Pager.Items → Pager, Items)
+	fields  map[string]bool // every field name it mentions (.Pager.TotalItems → Pager, TotalItems)
 	cols    []colRef        // the columns of its route's rows it reads by name
 }
 
@@ -294,4 +294,11 @@ func templateError(file string, err error) *bake.Error {
 		e.Err = errors.New(msg)
 	}
 	return e
+}
+
+// showsItems reports whether pages of rt may show the number of rows of the
+// whole list (.Pager.TotalItems, or its old name .Pager.Items); a nil rt
+// may.
+func (rt *routeTemplate) showsItems() bool {
+	return rt == nil || rt.fields["TotalItems"] || rt.fields["Items"]
 }

@@ -326,7 +326,7 @@ func (u *updateRun) sitemaps() bool {
 //     one that showed such a row hold the same rows under the same pager:
 //     they are neither read (the query skips their rows with OFFSET) nor
 //     made again, unless the template shows the number of rows
-//     (.Pager.Items);
+//     (.Pager.TotalItems);
 //   - when every one of them was in the list and still is (it moved: a
 //     newer date sends it to the top), the list holds the same rows: past
 //     the last page that showed one of them, once each has been seen at
@@ -442,7 +442,7 @@ func (u *updateRun) movedSpan(r *Route, moved map[string]string) (*listSpan, err
 	}
 	switch {
 	case stayed == 0:
-		if rt := u.site.tmpl.routes[r.Template]; rt == nil || rt.fields["Items"] {
+		if u.site.tmpl.routes[r.Template].showsItems() {
 			return all, nil // every page shows the number of rows
 		}
 		return &listSpan{from: first, pages: len(paths)}, nil

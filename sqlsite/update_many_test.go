@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/sqlsite"
 )
@@ -85,16 +86,7 @@ func TestUpdateTemplateOfMostPagesBuildsInFull(t *testing.T) {
 			for name, text := range manySite {
 				writeFile(t, filepath.Join(dir, name), text)
 			}
-			db, err := sql.Open("sqlite", filepath.Join(dir, "many.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-INSERT INTO items SELECT i, 'Item ' || i FROM n`, tt.items); err != nil {
-				t.Fatal(err)
-			}
+			db := manyDB(t, dir, tt.items)
 			cfg, err := sqlsite.LoadConfig(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -127,4 +119,80 @@ func writeFile(t *testing.T, path, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPagerTotals: .Pager.TotalPages and .Pager.TotalItems, and their old
+// names .Total and .Items, render the counts of the whole list, and an
+// update after a row left the last page makes again the pages that show
+// the number of rows, whichever name they read it by.
+func TestPagerTotals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, tmpl string
+	}{
+		{"new names", `{{.Pager.TotalItems}} items, {{.Pager.TotalPages}} pages`},
+		{"old names", `{{.Pager.Items}} items, {{.Pager.Total}} pages`},
+		{"new names through a variable", `{{with $p := .Pager}}{{$p.TotalItems}} items, {{$p.TotalPages}} pages{{end}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dir := t.TempDir()
+			for name, text := range manySite {
+				writeFile(t, filepath.Join(dir, name), text)
+			}
+			writeFile(t, filepath.Join(dir, "bake.toml"), strings.Replace(manySite["bake.toml"], "per_page = 100", "per_page = 10", 1))
+			writeFile(t, filepath.Join(dir, "templates/items.html"), tt.tmpl)
+			db := manyDB(t, dir, 25)
+			site := newSite(t, dir, db)
+			out := filepath.Join(dir, "_site")
+			opts := build.RunOptions{Options: build.Options{Output: out}}
+			if _, err := build.Run(ctx, site, build.Changes{Complete: true}, opts); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := readPage(t, out, "items/index.html"), "25 items, 3 pages"; got != want {
+				t.Errorf("full build: /items/ = %q, want %q", got, want)
+			}
+			if _, err := db.Exec("DELETE FROM items WHERE id = 25"); err != nil {
+				t.Fatal(err)
+			}
+			changes := build.Changes{Complete: true, List: []bake.Change{{Dep: bake.RowDep("items", "25"), Op: bake.OpDelete}}}
+			rep, err := build.Run(ctx, site, changes, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Incremental {
+				t.Fatalf("build not incremental: %s", rep.FullReason)
+			}
+			if got, want := readPage(t, out, "items/index.html"), "24 items, 3 pages"; got != want {
+				t.Errorf("update: /items/ = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// manyDB returns the SQLite database of manySite in dir, with n items.
+func manyDB(t *testing.T, dir string, n int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "many.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+INSERT INTO items SELECT i, 'Item ' || i FROM n`, n); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func readPage(t *testing.T, out, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
