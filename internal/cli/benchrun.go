@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake/capture"
+	"github.com/bakehq/bake/publish"
 	"gocloud.dev/blob"
 )
 
@@ -155,7 +156,13 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	for deadline := time.Now().Add(30 * time.Minute); !has(key, title); time.Sleep(50 * time.Millisecond) {
+	// ... and it is finished when the target has the manifest, written
+	// after every page; a page alone may come early in a long publish.
+	done := func() bool {
+		ok, err := bucket.Exists(ctx, publish.RootKey)
+		return err == nil && ok && has(key, title)
+	}
+	for deadline := time.Now().Add(30 * time.Minute); !done(); time.Sleep(50 * time.Millisecond) {
 		if err := stopped(); err != nil {
 			return nil, err
 		}
