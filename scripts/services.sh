@@ -6,6 +6,7 @@
 #
 #   scripts/services.sh install            # apt-get/go install what SERVICES lack (root)
 #   scripts/services.sh missing            # print the SERVICES whose binaries are missing
+#   scripts/services.sh plan               # say what install would do for each, and how long
 #   scripts/services.sh start [DIR]        # start SERVICES; writes DIR/env (source it)
 #   scripts/services.sh stop  [DIR]        # stop what DIR/*.pid / pg data say, rm DIR
 #   scripts/services.sh status [DIR]
@@ -18,6 +19,8 @@
 #            S3_PORT=59000 S3_SERVER=auto|versitygw|minio  KEEP_DIR=1 (stop keeps DIR)
 #            (auto: versitygw if on PATH/GOBIN, else minio; install: versitygw unless S3_SERVER=minio)
 #            S3_USER/S3_PASS (default minioadmin/minioadmin) S3_BUCKET (default test)
+#            BAKE_TEST_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/bake-test): install
+#            builds the S3 server into its bin/, and every later run uses it from there
 #            PG_BINDIR (default: newest /usr/lib/postgresql/*/bin, else initdb's dir on PATH)
 # DIR defaults to $SVC_DIR or /tmp/svc.$UID. After start: `. DIR/env` gives
 #   DATABASE_URL PGHOST PGPORT PGUSER PGDATABASE REDIS_URL REDIS_ADDR
@@ -35,7 +38,10 @@ S3_USER=${S3_USER:-minioadmin}
 S3_PASS=${S3_PASS:-minioadmin}
 S3_BUCKET=${S3_BUCKET:-test}
 GOBIN_DIR=$(go env GOBIN 2>/dev/null || true); [ -n "$GOBIN_DIR" ] || GOBIN_DIR=$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin
-export PATH="$PATH:$GOBIN_DIR"
+# Built servers are kept here between runs (a fresh GOPATH, as in CI, keeps them too).
+BAKE_TEST_CACHE=${BAKE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bake-test}
+CACHE_BIN=$BAKE_TEST_CACHE/bin
+export PATH="$PATH:$GOBIN_DIR:$CACHE_BIN"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -96,11 +102,35 @@ install() {
   fi
   if wants s3 && [ -z "$(s3_bin)" ]; then
     has go || die "installing an S3 server needs go"
+    mkdir -p "$CACHE_BIN"
+    log "s3: $(s3_plan)"
     case "$S3_SERVER" in
-      minio) log "go install minio (~5-9 min cold, 1.2G module cache + 1G build cache)"; go install github.com/minio/minio@latest ;;
-      *) log "go install versitygw (~1.5 min cold, 340M module cache)"; go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 ;;
+      minio) GOBIN=$CACHE_BIN go install github.com/minio/minio@latest ;;
+      *) GOBIN=$CACHE_BIN go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 ;;
     esac
   fi
+}
+
+# s3_plan: what installing the S3 server does, and roughly how long it takes
+s3_plan() {
+  case "$S3_SERVER" in
+    minio) echo "go install of minio, an S3-compatible server (~5-9 min cold, 1.2G module cache + 1G build cache), into $CACHE_BIN, reused by later runs" ;;
+    *) echo "go install of versitygw v1.8.0, an S3-compatible server (~1.5 min cold, 340M module cache), into $CACHE_BIN, reused by later runs" ;;
+  esac
+}
+
+# plan: one line per missing service: what install does for it
+plan() {
+  local s
+  for s in $(missing); do
+    case $s in
+      postgres) echo "postgres: apt-get install postgresql" ;;
+      redis) echo "redis: apt-get install redis-server" ;;
+      s3) echo "s3: $(s3_plan)" ;;
+      nginx) echo "nginx: apt-get install nginx" ;;
+      django) echo "django: apt-get install python3-django" ;;
+    esac
+  done
 }
 
 start_pg() {
@@ -195,6 +225,7 @@ stop_all() {
 case "$CMD" in
   install) install ;;
   missing) missing ;;
+  plan) plan ;;
   start)
     for s in $SERVICES; do # preflight: fail before touching anything
       case $s in postgres) p=$PG_PORT ;; redis) p=$REDIS_PORT ;; s3) p=$S3_PORT ;; nginx | django) continue ;; *) die "unknown service $s" ;; esac
@@ -210,5 +241,5 @@ case "$CMD" in
   stop) stop_all ;;
   status)
     for p in "$PG_PORT" "$REDIS_PORT" "$S3_PORT"; do port_busy "$p" && echo "127.0.0.1:$p listening" || echo "127.0.0.1:$p closed"; done ;;
-  *) die "usage: $0 install|missing|start|stop|status [DIR]" ;;
+  *) die "usage: $0 install|missing|plan|start|stop|status [DIR]" ;;
 esac
