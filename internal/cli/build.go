@@ -65,7 +65,9 @@ builds, keyed by what made them.
 
 Either way, a build with problems changes nothing: every problem is
 reported (route, page, row, template file and line) and the command exits 1.
-Pending captured changes are consumed only by a build that succeeded.`,
+Pending captured changes are consumed only by a build that succeeded, and
+only by a build of the configured build folder: a build into another
+folder (-o) is full unless --changed names what changed.`,
 		Example: `  bake build                        # in a site folder
   bake build -C examples/newsroom
   bake build --json | jq .pages_per_second
@@ -172,9 +174,15 @@ func rebuild(ctx context.Context, g *globals, f buildFlags, noRowChanges bool) (
 		}
 		r.changes = append(r.changes, ch)
 	}
-	pending, err := site.pendingChanges(ctx)
-	if err != nil {
-		return r, err
+	// Captured changes describe what the configured build folder lacks:
+	// another folder (-o) may be older or newer than it, so a build of
+	// one neither reads nor consumes them (it is full unless --changed
+	// names what changed).
+	var pending pendingSet
+	if realPath(r.out) == realPath(site.output()) {
+		if pending, err = site.pendingChanges(ctx); err != nil {
+			return r, err
+		}
 	}
 	r.changes = append(r.changes, pending.changes...)
 	show := !f.json && !f.quiet
