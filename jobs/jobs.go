@@ -75,6 +75,9 @@ type BuildArgs struct {
 	// Changed names changes no row write records, in the form of bake
 	// build --changed ("posts:42"): rows whose scheduled time came.
 	Changed []string `json:"changed,omitempty"`
+	// At is the Unix time a scheduled build was scheduled for: the same
+	// rows scheduled for another time (an embargo moved) are another job.
+	At int64 `json:"at,omitempty"`
 	// After, if set, is the ID of a running build this one follows: the
 	// changes that came while it ran. It makes the job unique apart from
 	// the running one (River counts a running job as a duplicate).
@@ -249,9 +252,9 @@ func (p *Pipeline[TTx]) Enqueue(ctx context.Context, what string) error {
 func (p *Pipeline[TTx]) EnqueueAt(ctx context.Context, at time.Time, changed []string) error {
 	opts := p.buildOpts()
 	opts.ScheduledAt = at
-	args := BuildArgs{Changed: changed}
+	args := BuildArgs{Changed: changed, At: at.Unix()}
 	return p.insertOnce(ctx, args, opts, func(id int64) river.JobArgs {
-		return BuildArgs{Changed: changed, After: id}
+		return BuildArgs{Changed: changed, At: at.Unix(), After: id}
 	})
 }
 

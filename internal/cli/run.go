@@ -19,6 +19,7 @@ import (
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/capture"
 	"github.com/bakehq/bake/jobs"
+	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -258,6 +259,17 @@ func (s runSite) quiet() *globals {
 
 func (s runSite) Build(ctx context.Context, full bool, changed []string) (jobs.BuildResult, error) {
 	q := s.quiet()
+	// When the build there was made: rows scheduled since then are due.
+	var built time.Time
+	if cfg, err := loadConfig(s.g.dir); err == nil {
+		out := cfg.Site.Output
+		if !filepath.IsAbs(out) {
+			out = filepath.Join(s.g.dir, out)
+		}
+		if fi, err := os.Stat(filepath.Join(out, filepath.FromSlash(output.IndexFile))); err == nil {
+			built = fi.ModTime()
+		}
+	}
 	r, err := rebuild(ctx, q, buildFlags{quiet: true, full: full, wait: true, changed: changed}, false)
 	if r != nil {
 		defer r.site.Close()
@@ -266,7 +278,7 @@ func (s runSite) Build(ctx context.Context, full bool, changed []string) (jobs.B
 		return jobs.BuildResult{}, err
 	}
 	if err == nil && s.schedule != nil && *s.schedule != nil {
-		if err := scheduleRows(ctx, r.site, *s.schedule); err != nil {
+		if err := scheduleRows(ctx, r.site, built, *s.schedule); err != nil {
 			return jobs.BuildResult{}, err
 		}
 	}
@@ -305,54 +317,109 @@ func (s runSite) Publish(ctx context.Context, target string, verify bool) (jobs.
 // scheduleRows enqueues, for each [[jobs.schedule]] rule, a build at the
 // next time a row of its table appears (its column, past the database's
 // clock), naming the rows that appear then. A build scheduled alike is
-// that one, so each build may call it.
-func scheduleRows(ctx context.Context, site *openedSite, enqueueAt func(context.Context, time.Time, []string) error) error {
+// that one, so each build may call it. Rows whose time came since the
+// last call (bake run was down, or a build ran late) are built at once:
+// the time of each call is kept in .bake/schedule.json; before the first,
+// built (when the build folder's build was made) stands for it.
+func scheduleRows(ctx context.Context, site *openedSite, built time.Time, enqueueAt func(context.Context, time.Time, []string) error) error {
+	if len(site.cfg.Jobs.Schedule) == 0 {
+		return nil
+	}
+	var now any // the database's clock, in its own type
+	if err := site.db.QueryRowContext(ctx, "SELECT CURRENT_TIMESTAMP").Scan(&now); err != nil {
+		return fmt.Errorf("schedule: %w", err)
+	}
+	if b, ok := now.([]byte); ok {
+		now = string(b)
+	}
+	stateFile := filepath.Join(site.dir, bake.ReservedDir, "schedule.json")
+	last := map[string]string{} // rule → the database's clock at the last call
+	if b, err := os.ReadFile(stateFile); err == nil {
+		json.Unmarshal(b, &last)
+	}
+	nowText := fmt.Sprint(now)
+	if t, ok := now.(time.Time); ok {
+		nowText = t.UTC().Format(time.RFC3339Nano)
+	}
 	for _, rule := range site.cfg.Jobs.Schedule {
 		key := rule.Key
 		if key == "" {
 			key = "id"
 		}
 		tbl, col, k := pgx.Identifier{rule.Table}.Sanitize(), pgx.Identifier{rule.Column}.Sanitize(), pgx.Identifier{key}.Sanitize()
+		ph := func(n int) string {
+			if site.dialect == sqlsite.Postgres {
+				return fmt.Sprintf("$%d", n)
+			}
+			return "?"
+		}
+		keysWhere := func(where string, args ...any) ([]string, error) {
+			rows, err := site.db.QueryContext(ctx, "SELECT "+k+" FROM "+tbl+" WHERE "+where, args...)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			var changed []string
+			for rows.Next() {
+				var v any
+				if err := rows.Scan(&v); err != nil {
+					return nil, err
+				}
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				changed = append(changed, fmt.Sprintf("%s:%v", rule.Table, v))
+			}
+			return changed, rows.Err()
+		}
+		id := rule.Table + "." + rule.Column
+		var was any
+		if w, ok := last[id]; ok {
+			was = w
+		} else if !built.IsZero() {
+			// No look yet: rows whose time came since the build was made.
+			was = built.UTC().Format("2006-01-02 15:04:05")
+			if site.dialect == sqlsite.Postgres {
+				was = built
+			}
+		}
+		if was != nil {
+			// Rows whose time came since the last look: now.
+			changed, err := keysWhere(col+" > "+ph(1)+" AND "+col+" <= "+ph(2), was, now)
+			if err != nil {
+				return fmt.Errorf("schedule %s: %w", id, err)
+			}
+			if len(changed) > 0 {
+				if err := enqueueAt(ctx, time.Now(), changed); err != nil {
+					return err
+				}
+			}
+		}
+		last[id] = nowText
 		var next any
-		if err := site.db.QueryRowContext(ctx, "SELECT min("+col+") FROM "+tbl+" WHERE "+col+" > CURRENT_TIMESTAMP").Scan(&next); err != nil {
-			return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
+		if err := site.db.QueryRowContext(ctx, "SELECT min("+col+") FROM "+tbl+" WHERE "+col+" > "+ph(1), now).Scan(&next); err != nil {
+			return fmt.Errorf("schedule %s: %w", id, err)
 		}
 		if next == nil {
 			continue // nothing to come
 		}
 		at, err := asTime(next)
 		if err != nil {
-			return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
+			return fmt.Errorf("schedule %s: %w", id, err)
 		}
-		q := "SELECT " + k + " FROM " + tbl + " WHERE " + col + " = ?"
-		if site.dialect == sqlsite.Postgres {
-			q = strings.Replace(q, "?", "$1", 1)
-		}
-		rows, err := site.db.QueryContext(ctx, q, next)
+		changed, err := keysWhere(col+" = "+ph(1), next)
 		if err != nil {
-			return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
-		}
-		var changed []string
-		for rows.Next() {
-			var v any
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
-			}
-			if b, ok := v.([]byte); ok {
-				v = string(b)
-			}
-			changed = append(changed, fmt.Sprintf("%s:%v", rule.Table, v))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("schedule %s.%s: %w", rule.Table, rule.Column, err)
+			return fmt.Errorf("schedule %s: %w", id, err)
 		}
 		// A second past the time: the database's clock, which the route's
 		// query reads, may run a little behind this one.
 		if err := enqueueAt(ctx, at.Add(time.Second), changed); err != nil {
 			return err
 		}
+	}
+	b, _ := json.Marshal(last)
+	if err := os.WriteFile(stateFile, b, 0o644); err != nil {
+		return fmt.Errorf("schedule: %w", err)
 	}
 	return nil
 }
