@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bakehq/bake/capture"
 	"github.com/bakehq/bake/internal/benchsite"
 	"github.com/bakehq/bake/output"
 	"github.com/spf13/cobra"
@@ -453,15 +452,11 @@ var incrementalCases = []string{"nochange", benchsite.MutateTitle, benchsite.Mut
 // benchIncremental installs change capture, then times incremental builds
 // after each kind of change, f.runs times each, and returns the medians.
 func benchIncremental(ctx context.Context, dir string, f benchFlags) (map[string]incrementalRun, error) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bench.db")+"?_pragma=busy_timeout(10000)")
+	db, err := benchCapture(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
 	defer db.Close()
-	if err := capture.Install(ctx, db, capture.SQLite, []string{"items"}); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	os.Remove(filepath.Join(dir, "bench.db.stamp")) // the data will no longer match the seed
 	// One build to consume anything pending and settle the index.
 	if _, _, err := runChild(ctx, "build", "-q", "--wait-removal", "-C", dir); err != nil {
 		return nil, err

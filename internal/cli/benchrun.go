@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -9,16 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/bakehq/bake/capture"
 	"github.com/bakehq/bake/publish"
 	"gocloud.dev/blob"
 )
@@ -37,15 +31,11 @@ type runLatency struct {
 // in the target: 100 single-row updates one after another ("single"), and
 // a stream of 50 updates a second for 10 seconds ("stream").
 func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[string]runLatency, error) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bench.db")+"?_pragma=busy_timeout(10000)")
+	db, err := benchCapture(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
 	defer db.Close()
-	if err := capture.Install(ctx, db, capture.SQLite, []string{"items"}); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	os.Remove(filepath.Join(dir, "bench.db.stamp")) // the data will no longer match the seed
 	u, err := bucketURL(target)
 	if err != nil {
 		return nil, err
@@ -56,55 +46,11 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 	}
 	defer bucket.Close()
 
-	exe, err := os.Executable()
+	child, _, err := startBenchChild(ctx, regexp.MustCompile(`metrics on http://`), "run", "-C", dir, "--to", target, "--addr", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "run", "-C", dir, "--to", target, "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1")
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	var logs lockedBuffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench: start bake run: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() { cancel(); <-exited }()
-	// stopped reports an error when bake run is no longer there.
-	stopped := func() error {
-		select {
-		case <-exited:
-			return fmt.Errorf("bench: bake run stopped: %s", logs.String())
-		default:
-			return nil
-		}
-	}
-	started := make(chan bool, 1)
-	go func() {
-		re := regexp.MustCompile(`metrics on http://`)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if re.MatchString(sc.Text()) {
-				started <- true
-			}
-		}
-		started <- false // bake run exited
-	}()
-	select {
-	case ok := <-started:
-		if !ok {
-			return nil, fmt.Errorf("bench: bake run stopped: %s", logs.String())
-		}
-	case <-time.After(10 * time.Minute):
-		return nil, fmt.Errorf("bench: bake run did not start: %s", logs.String())
-	}
+	defer child.stop()
 
 	var n int
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM items").Scan(&n); err != nil {
@@ -163,11 +109,11 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 		return err == nil && ok && has(key, title)
 	}
 	for deadline := time.Now().Add(30 * time.Minute); !done(); time.Sleep(50 * time.Millisecond) {
-		if err := stopped(); err != nil {
+		if err := child.stopped(); err != nil {
 			return nil, err
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("bench: the first publish did not finish: %s", logs.String())
+			return nil, fmt.Errorf("bench: the first publish did not finish: %s", child.logs.String())
 		}
 	}
 
@@ -176,11 +122,11 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 			if has(key, title) {
 				return time.Since(at).Seconds(), nil
 			}
-			if err := stopped(); err != nil {
+			if err := child.stopped(); err != nil {
 				return 0, err
 			}
 			if time.Now().After(deadline) {
-				return 0, fmt.Errorf("bench: %s did not reach the target: %s", key, logs.String())
+				return 0, fmt.Errorf("bench: %s did not reach the target: %s", key, child.logs.String())
 			}
 		}
 	}
@@ -244,22 +190,4 @@ func latencies(s []float64) runLatency {
 	slices.Sort(s)
 	at := func(q float64) float64 { return s[min(len(s)-1, int(q*float64(len(s))))] }
 	return runLatency{Updates: len(s), Median: at(0.5), P99: at(0.99), Max: s[len(s)-1]}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a process's writes and our reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

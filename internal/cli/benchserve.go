@@ -3,18 +3,15 @@ package cli
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/bakehq/bake/capture"
 	"github.com/bakehq/bake/internal/benchsite"
 	"github.com/bakehq/bake/serve"
 )
@@ -27,52 +24,18 @@ var serveCases = []string{"template", "row"}
 // the edit to the reload event that open pages receive; it returns the
 // median seconds of each.
 func benchServe(ctx context.Context, dir string, f benchFlags) (map[string]float64, error) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "bench.db")+"?_pragma=busy_timeout(10000)")
+	db, err := benchCapture(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
 	defer db.Close()
-	if err := capture.Install(ctx, db, capture.SQLite, []string{"items"}); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	os.Remove(filepath.Join(dir, "bench.db.stamp")) // the data will no longer match the seed
-
-	exe, err := os.Executable()
+	child, base, err := startBenchChild(ctx, regexp.MustCompile(`on (http://127\.0\.0\.1:[0-9]+)/`), "serve", "-C", dir, "--addr", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return nil, err
 	}
+	defer child.stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "serve", "-C", dir, "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1")
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	var logs strings.Builder
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench: start bake serve: %w", err)
-	}
-	defer cmd.Wait()
-	defer cancel()
-	addr := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`on (http://127\.0\.0\.1:[0-9]+)/`)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	var base string
-	select {
-	case base = <-addr:
-	case <-time.After(10 * time.Minute):
-		return nil, fmt.Errorf("bench: bake serve did not start: %s", logs.String())
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+serve.ReloadPath, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -125,7 +88,7 @@ func benchServe(ctx context.Context, dir string, f benchFlags) (map[string]float
 			case at := <-reloads:
 				times = append(times, at.Sub(start).Seconds())
 			case <-time.After(5 * time.Minute):
-				return nil, fmt.Errorf("bench: no reload after the %s edit: %s", c, logs.String())
+				return nil, fmt.Errorf("bench: no reload after the %s edit: %s", c, child.logs.String())
 			}
 		}
 		slices.Sort(times)
