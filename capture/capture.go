@@ -327,6 +327,43 @@ func placeholder(dialect string, n int) string {
 }
 
 // quoteIdent quotes an SQL identifier (both dialects).
+// PrimaryKey returns the primary key columns of table, in key order: the
+// columns whose values name a row in the changes capture records
+// (Change.Key). None (an empty list) when the table has no primary key.
+func PrimaryKey(ctx context.Context, db *sql.DB, dialect, table string) ([]string, error) {
+	if err := checkDialect(dialect); err != nil {
+		return nil, fmt.Errorf("primary key of %s: %w", table, err)
+	}
+	var cols []string
+	var err error
+	if dialect == Postgres {
+		cols, err = pgPrimaryKey(ctx, db, table)
+	} else {
+		cols, err = columnList(db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", table))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("primary key of %s: %w", table, err)
+	}
+	return cols, nil
+}
+
+// columnList reads the one text column of rows.
+func columnList(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	return cols, rows.Err()
+}
+
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // quoteLiteral quotes an SQL string literal (both dialects; PostgreSQL with

@@ -181,25 +181,12 @@ func installPostgresTable(ctx context.Context, tx *sql.Tx, schema, table string)
 }
 
 // pgPrimaryKey returns the primary key columns of the table, in key order.
-func pgPrimaryKey(ctx context.Context, tx *sql.Tx, qualified string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT a.attname FROM pg_index i
+func pgPrimaryKey(ctx context.Context, db queryer, qualified string) ([]string, error) {
+	return columnList(db.QueryContext(ctx, `SELECT a.attname FROM pg_index i
 		CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
 		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
 		WHERE i.indrelid = $1::regclass AND i.indisprimary
-		ORDER BY k.ord`, qualified)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	return cols, rows.Err()
+		ORDER BY k.ord`, qualified))
 }
 
 // pgInstalled selects the arguments of the triggers that call the function

@@ -369,8 +369,11 @@ func (rp *RowPurger) row(ctx context.Context, c capture.Change) (map[string]*str
 	cols, ok := rp.keys[c.Table]
 	if !ok {
 		var err error
-		if cols, err = primaryKey(ctx, rp.opts.DB, rp.opts.Dialect, c.Table); err != nil {
-			return nil, fmt.Errorf("primary key of %s: %w", c.Table, err)
+		if cols, err = capture.PrimaryKey(ctx, rp.opts.DB, rp.opts.Dialect, c.Table); err != nil {
+			return nil, err
+		}
+		if len(cols) == 0 {
+			return nil, fmt.Errorf("primary key of %s: none", c.Table)
 		}
 		rp.keys[c.Table] = cols
 	}
@@ -438,39 +441,6 @@ func text(v any) *string {
 		s = fmt.Sprint(v)
 	}
 	return &s
-}
-
-// primaryKey returns the primary key columns of table, in key order.
-func primaryKey(ctx context.Context, db *sql.DB, dialect, table string) ([]string, error) {
-	var q string
-	if dialect == capture.SQLite {
-		q = "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk"
-	} else {
-		q = `SELECT a.attname FROM pg_index i
-			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-			WHERE i.indrelid = to_regclass($1) AND i.indisprimary
-			ORDER BY array_position(i.indkey::int2[], a.attnum)`
-	}
-	rows, err := db.QueryContext(ctx, q, table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(cols) == 0 {
-		return nil, errors.New("none")
-	}
-	return cols, nil
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
