@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -349,7 +350,7 @@ func (w *publishWorker[TTx]) Work(ctx context.Context, job *river.Job[PublishArg
 	}
 	// The next stage, once every target of this one has the build.
 	for i, stage := range w.p.cfg.Stages {
-		if i+1 < len(w.p.cfg.Stages) && contains(stage, job.Args.Target) {
+		if i+1 < len(w.p.cfg.Stages) && slices.Contains(stage, job.Args.Target) {
 			for _, t := range w.p.cfg.Stages[i+1] {
 				if err := w.p.enqueuePublish(ctx, t, false); err != nil {
 					return err
@@ -365,15 +366,6 @@ func (w *publishWorker[TTx]) Work(ctx context.Context, job *river.Job[PublishArg
 func targetID(target string) string {
 	sum := sha256.Sum256([]byte(target))
 	return hex.EncodeToString(sum[:8])
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // jittered returns a schedule of every d, at a random time within the

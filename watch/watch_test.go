@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func TestFiles(t *testing.T) {
 			os.Remove(filepath.Join(dir, "templates", "item.html"))
 			got := next(t, w)
 			for _, f := range []string{"static/css/a.css", "static/css/b.css", "templates/item.html"} {
-				if !contains(got.Files, f) {
+				if !slices.Contains(got.Files, f) {
 					t.Errorf("burst: %v lacks %s", got.Files, f)
 				}
 			}
@@ -93,15 +94,6 @@ func TestFiles(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func openSQLite(t *testing.T, path string) *sql.DB {
@@ -144,7 +136,7 @@ func TestOnly(t *testing.T) {
 				t.Errorf("bake.toml edit: %+v", got)
 			}
 			write(t, filepath.Join(dir, "static", "new.css"), "x") // a folder made after New
-			if got := next(t, w); !contains(got.Files, "static/new.css") {
+			if got := next(t, w); !slices.Contains(got.Files, "static/new.css") {
 				t.Errorf("new static folder: %+v", got)
 			}
 		})

@@ -245,7 +245,8 @@ func (noSite) Publish(context.Context, string, bool) (jobs.PublishResult, error)
 // runSite is the site bake run builds and publishes: the same engine and
 // publisher as bake build and bake publish.
 type runSite struct {
-	g *globals
+	g   *globals
+	out string // the build folder
 	// schedule, once the pipeline exists, enqueues the build of the
 	// scheduled rows that appear next (see [[jobs.schedule]]).
 	schedule *func(ctx context.Context, at time.Time, changed []string) error
@@ -261,14 +262,8 @@ func (s runSite) Build(ctx context.Context, full bool, changed []string) (jobs.B
 	q := s.quiet()
 	// When the build there was made: rows scheduled since then are due.
 	var built time.Time
-	if cfg, err := loadConfig(s.g.dir); err == nil {
-		out := cfg.Site.Output
-		if !filepath.IsAbs(out) {
-			out = filepath.Join(s.g.dir, out)
-		}
-		if fi, err := os.Stat(filepath.Join(out, filepath.FromSlash(output.IndexFile))); err == nil {
-			built = fi.ModTime()
-		}
+	if fi, err := os.Stat(filepath.Join(s.out, filepath.FromSlash(output.IndexFile))); err == nil {
+		built = fi.ModTime()
 	}
 	r, err := rebuild(ctx, q, buildFlags{quiet: true, full: full, wait: true, changed: changed}, false)
 	if r != nil {
@@ -473,6 +468,7 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 		log.Warn("no change capture: every row change makes a full build; run bake watch --install once")
 	}
 	stages := stagesOf(cfg, f.to, f.then)
+	out := site.output()
 	if len(stages) == 0 {
 		log.Warn("no target: builds only; set [publish] url in bake.toml or pass --to")
 	}
@@ -480,7 +476,7 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var schedule func(context.Context, time.Time, []string) error
-	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g, schedule: &schedule}, jobs.Config{
+	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g, out: out, schedule: &schedule}, jobs.Config{
 		Stages:      stages,
 		FullEvery:   f.fullEvery,
 		VerifyEvery: f.verifyEvery,
@@ -495,7 +491,6 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 	schedule = p.EnqueueAt
 	reg.MustRegister(p.Collector())
 
-	out := site.output()
 	w, err := newSiteWatcher(ctx, g.dir, cfg, out, f.poll, log, f.debounce)
 	if err != nil {
 		return err
