@@ -256,30 +256,7 @@ func readDirNames(dir string) ([]string, error) {
 // the same files with the same bytes, apart from their .bake folders.
 func compareBuildFolders(t *testing.T, want, got string) {
 	t.Helper()
-	read := func(root string) map[string][]byte {
-		files := map[string][]byte{}
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			rel = filepath.ToSlash(rel)
-			if d.IsDir() {
-				if rel == ".bake" {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			b, err := os.ReadFile(p)
-			files[rel] = b
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return files
-	}
-	w, g := read(want), read(got)
+	w, g := buildObjects(t, want), buildObjects(t, got)
 	for name, b := range w {
 		gb, ok := g[name]
 		switch {
