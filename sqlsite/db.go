@@ -29,9 +29,55 @@ type db struct {
 // the argument list taken from get. Text inside quotes, "::" casts and
 // comments are left alone.
 func (d *db) bind(query string, get func(string) (any, bool)) (string, []any, error) {
-	var b strings.Builder
 	var args []any
 	seen := map[string]int{}
+	q, err := rewriteParams(query, func(name string) (string, error) {
+		n, ok := seen[name]
+		if !ok {
+			v, found := get(name)
+			if !found {
+				return "", fmt.Errorf("parameter :%s: no such column", name)
+			}
+			args = append(args, v)
+			n = len(args)
+			seen[name] = n
+		}
+		if d.dialect == Postgres {
+			return "$" + strconv.Itoa(n), nil
+		}
+		return "?" + strconv.Itoa(n), nil
+	})
+	return q, args, err
+}
+
+// NowParam is the query parameter that stands for the time of the build:
+// :now, in any query of bake.toml.
+const NowParam = "now"
+
+// withNow returns query with each :now replaced by the SQL literal of t,
+// in the form the dialect's CURRENT_TIMESTAMP has: UTC text to the second
+// on SQLite ('2026-12-07 06:00:00', as SQLite's own functions write it),
+// a timestamptz on PostgreSQL. Every query of one build sees the same
+// instant, and a clock bake controls (see [Options.Now]).
+func withNow(query, dialect string, t time.Time) string {
+	lit := "'" + t.UTC().Format("2006-01-02 15:04:05") + "'"
+	if dialect == Postgres {
+		lit = "TIMESTAMPTZ '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "+00'"
+	}
+	q, _ := rewriteParams(query, func(name string) (string, error) {
+		if name == NowParam {
+			return lit, nil
+		}
+		return ":" + name, nil
+	})
+	return q
+}
+
+// rewriteParams calls f for each :name parameter of query and puts what it
+// returns in its place. Text inside quotes, "::" casts and comments are
+// left alone.
+func rewriteParams(query string, f func(name string) (string, error)) (string, error) {
+	var b strings.Builder
 	for i := 0; i < len(query); i++ {
 		c := query[i]
 		switch {
@@ -57,28 +103,17 @@ func (d *db) bind(query string, get func(string) (any, bool)) (string, []any, er
 			for j < len(query) && (query[j] == '_' || isLetter(query[j]) || query[j] >= '0' && query[j] <= '9') {
 				j++
 			}
-			name := query[i+1 : j]
-			n, ok := seen[name]
-			if !ok {
-				v, found := get(name)
-				if !found {
-					return "", nil, fmt.Errorf("parameter :%s: no such column", name)
-				}
-				args = append(args, v)
-				n = len(args)
-				seen[name] = n
+			r, err := f(query[i+1 : j])
+			if err != nil {
+				return "", err
 			}
-			if d.dialect == Postgres {
-				b.WriteString("$" + strconv.Itoa(n))
-			} else {
-				b.WriteString("?" + strconv.Itoa(n))
-			}
+			b.WriteString(r)
 			i = j - 1
 		default:
 			b.WriteByte(c)
 		}
 	}
-	return b.String(), args, nil
+	return b.String(), nil
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

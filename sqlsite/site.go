@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bakehq/bake"
 )
@@ -46,6 +47,11 @@ type Options struct {
 	// then faster than updating most files in place. If zero, 2000;
 	// negative means never.
 	ManyPages int
+	// Now is the time :now stands for in the site's queries (see
+	// [NowParam]): the time of the build, so that every query of a build
+	// reads the same instant, and one bake controls (a preview of a later
+	// time, a test's clock). If zero, the time New is called.
+	Now time.Time
 }
 
 // Site is a site defined by bake.toml. It is safe for concurrent use.
@@ -103,6 +109,10 @@ func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, 
 	if opts.ManyPages == 0 {
 		opts.ManyPages = 2000
 	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	cfg = cfg.at(opts.Now, opts.Dialect)
 	s := &Site{
 		cfg:       cfg,
 		dir:       opts.Dir,
