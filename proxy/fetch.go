@@ -3,11 +3,12 @@ package proxy
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/bakehq/bake"
 )
 
 // fetched is an origin's answer to one request, shared by the requests
@@ -30,31 +31,8 @@ type fetched struct {
 // The fetch serves every request waiting for it, so ctx is not the first
 // request's (whose cancellation must not fail the others).
 func (p *Proxy) fetch(ctx context.Context, r *http.Request, upath string) *fetched {
-	u := *p.origin
-	u.Path = strings.TrimSuffix(p.origin.Path, "/") + upath
-	u.RawPath = ""
-	u.RawQuery = ""
-	out, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return &fetched{err: err}
-	}
-	for _, h := range []string{"Accept", "Accept-Language", "User-Agent"} {
-		if v := r.Header.Values(h); len(v) > 0 {
-			out.Header[h] = v
-		}
-	}
-	if r.Host != "" {
-		out.Header.Set("X-Forwarded-Host", r.Host)
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		out.Header.Set("X-Forwarded-For", host)
-	}
-	proto := "http"
-	if r.TLS != nil {
-		proto = "https"
-	}
-	out.Header.Set("X-Forwarded-Proto", proto)
-	resp, err := p.client.Do(out)
+	var tr bake.Tracker
+	resp, err := p.up.get(bake.WithTracker(ctx, &tr), r, upath)
 	if err != nil {
 		return &fetched{err: err}
 	}
@@ -85,7 +63,7 @@ func (p *Proxy) fetch(ctx context.Context, r *http.Request, upath string) *fetch
 		res.why = why
 		return res
 	}
-	if err := p.savePage(ctx, upath, resp.Header.Get("Content-Type"), res.data); err != nil {
+	if err := p.savePage(ctx, upath, resp.Header.Get("Content-Type"), res.data, tr.Deps()); err != nil {
 		p.log.Warn("save page", "path", upath, "err", err)
 		res.why = err.Error()
 		return res

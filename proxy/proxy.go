@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -35,7 +36,8 @@ const PurgePath = "/_bake/purge"
 
 // Options configures a [Proxy].
 type Options struct {
-	// Origin is the site in front of which the proxy runs. Required.
+	// Origin is the site in front of which the proxy runs. Required by
+	// [New]; [NewMiddleware] ignores it.
 	Origin *url.URL
 	// Dir is the build folder pages are saved into. When it holds no
 	// build yet (it does not exist, or is empty), an empty one is made.
@@ -74,11 +76,18 @@ type Options struct {
 	// other.
 	PurgeToken string
 	// Transport makes the requests to the origin. If nil, a clone of
-	// http.DefaultTransport.
+	// http.DefaultTransport. [NewMiddleware] ignores it.
 	Transport http.RoundTripper
 	// Logger receives pages saved and what goes wrong. If nil, logs are
 	// discarded.
 	Logger *slog.Logger
+	// Rows names the tables whose rows the saved pages show, as
+	// [[proxy.purge]] does: a saved page whose path is one of a table's
+	// paths gets deps on them in the manifest, table:TABLE for a path
+	// without placeholders, and row:TABLE/KEY for one with (the rows read
+	// by the placeholders' values, once a [RowPurger] gives the database;
+	// table:TABLE until then). [NewRowPurger] sets it when it is empty.
+	Rows []RowPaths
 	// Files are the options of the file server that answers saved pages;
 	// its Logger defaults to Logger.
 	Files serve.FileServerOptions
@@ -86,10 +95,11 @@ type Options struct {
 
 // Proxy is an [http.Handler] that answers from the build folder what was
 // saved there and asks the origin for the rest, saving what the rules of
-// the package allow. Create it with [New]; Close waits for background
-// refreshes.
+// the package allow. Create it with [New] in front of an origin server, or
+// with [NewMiddleware] around a Go program's handler; Close waits for
+// background refreshes.
 type Proxy struct {
-	origin  *url.URL
+	up      upstream
 	dir     string
 	save    []*regexp.Regexp
 	cookies map[string]bool
@@ -100,8 +110,7 @@ type Proxy struct {
 	token   string
 	log     *slog.Logger
 	files   *serve.FileServer
-	rp      *httputil.ReverseProxy
-	client  *http.Client
+	rows    atomic.Pointer[rowDeps]
 
 	flights flightGroup
 	saveMu  sync.Mutex // one save or purge of this process at a time
@@ -112,37 +121,95 @@ type Proxy struct {
 	bgCtx   context.Context
 }
 
-// New returns a Proxy for opts, making an empty build in opts.Dir when it
-// holds none.
+// New returns a Proxy in front of the origin server opts.Origin, making an
+// empty build in opts.Dir when it holds none.
 func New(ctx context.Context, opts Options) (*Proxy, error) {
 	if opts.Origin == nil || opts.Origin.Scheme == "" || opts.Origin.Host == "" {
 		return nil, errors.New("new proxy: the origin must be an absolute URL (http://HOST:PORT)")
 	}
-	if opts.Dir == "" {
-		return nil, errors.New("new proxy: no build folder")
+	tr := opts.Transport
+	if tr == nil {
+		tr = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	save, err := compilePatterns(opts.Save)
+	log := logger(opts)
+	origin := opts.Origin
+	up := &originUpstream{
+		origin: origin,
+		rp: &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(origin)
+				pr.SetXForwarded()
+			},
+			Transport: tr,
+			ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		client: &http.Client{
+			Transport:     tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	p, err := newCore(ctx, up, opts)
 	if err != nil {
 		return nil, fmt.Errorf("new proxy: %w", err)
 	}
+	return p, nil
+}
+
+// NewMiddleware returns a Proxy that does the proxy's job inside a Go
+// program, around its handler next: a GET or HEAD for a page saved in
+// opts.Dir is answered from there, with the headers bake serve gives,
+// without calling next; any other request is passed to next as it is. A
+// miss of a path that may be saved calls next once for all the requests
+// that wait for it, with a request that has none of the visitor's
+// credentials or cookies, and saves its answer under the same rules as
+// [New]: a public 200 of a GET whose path matches opts.Save. It makes an
+// empty build in opts.Dir when it holds none.
+//
+// A handler can record what a page read with [bake.Track] on its
+// request's context, as in a build: the deps go into the page's manifest
+// entry with url:PATH.
+func NewMiddleware(ctx context.Context, next http.Handler, opts Options) (*Proxy, error) {
+	if next == nil {
+		return nil, errors.New("new middleware: no handler")
+	}
+	p, err := newCore(ctx, handlerUpstream{next: next}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("new middleware: %w", err)
+	}
+	return p, nil
+}
+
+func logger(opts Options) *slog.Logger {
+	if opts.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return opts.Logger
+}
+
+// newCore returns the Proxy of New and NewMiddleware, with pages from up.
+func newCore(ctx context.Context, up upstream, opts Options) (*Proxy, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("no build folder")
+	}
+	save, err := compilePatterns(opts.Save)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := parseRowPaths(opts.Rows)
+	if err != nil {
+		return nil, err
+	}
 	if err := ensureBuild(ctx, opts.Dir); err != nil {
-		return nil, fmt.Errorf("new proxy: %w", err)
+		return nil, err
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := logger(opts)
 	fopts := opts.Files
 	if fopts.Logger == nil {
 		fopts.Logger = log
 	}
 	files, err := serve.NewFileServer(opts.Dir, fopts)
 	if err != nil {
-		return nil, fmt.Errorf("new proxy: %w", err)
-	}
-	tr := opts.Transport
-	if tr == nil {
-		tr = http.DefaultTransport.(*http.Transport).Clone()
+		return nil, err
 	}
 	jitter := opts.Jitter
 	switch {
@@ -154,7 +221,7 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		jitter = 1
 	}
 	p := &Proxy{
-		origin:  opts.Origin,
+		up:      up,
 		dir:     opts.Dir,
 		save:    save,
 		cookies: map[string]bool{},
@@ -165,24 +232,12 @@ func New(ctx context.Context, opts Options) (*Proxy, error) {
 		token:   opts.PurgeToken,
 		log:     log,
 		files:   files,
-		client: &http.Client{
-			Transport:     tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
 	}
 	for _, c := range opts.AllowCookies {
 		p.cookies[c] = true
 	}
+	p.rows.Store(&rowDeps{tables: rows})
 	p.bgCtx, p.stop = context.WithCancel(context.WithoutCancel(ctx))
-	origin := opts.Origin
-	p.rp = &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(origin)
-			pr.SetXForwarded()
-		},
-		Transport: tr,
-		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	return p, nil
 }
 
@@ -211,12 +266,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	upath := r.URL.Path
 	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || r.URL.RawQuery != "" || p.personal(r) {
-		p.rp.ServeHTTP(w, r)
+		p.up.ServeHTTP(w, r)
 		return
 	}
 	name, err := bake.FileName(upath)
 	if err != nil {
-		p.rp.ServeHTTP(w, r)
+		p.up.ServeHTTP(w, r)
 		return
 	}
 	if fi, err := os.Stat(filepath.Join(p.dir, filepath.FromSlash(name))); err == nil && fi.Mode().IsRegular() {
@@ -231,7 +286,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodHead || !p.savable(upath) {
-		p.rp.ServeHTTP(w, r)
+		p.up.ServeHTTP(w, r)
 		return
 	}
 	res, leader := p.flights.do(upath, func() *fetched { return p.fetch(context.WithoutCancel(r.Context()), r, upath) })
@@ -243,13 +298,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.log.Warn("origin", "path", upath, "err", res.err)
 			http.Error(w, "bad gateway", http.StatusBadGateway)
 		} else {
-			p.rp.ServeHTTP(w, r)
+			p.up.ServeHTTP(w, r)
 		}
 	case leader || res.shareable:
 		res.write(w, r)
 	default:
 		// Personal, or too big to hold: each client asks for its own.
-		p.rp.ServeHTTP(w, r)
+		p.up.ServeHTTP(w, r)
 	}
 }
 

@@ -83,8 +83,9 @@ type RowPurger struct {
 // pathTemplate is a parsed path of RowPaths.
 type pathTemplate struct {
 	raw    string
-	parts  []string // literal text and placeholders, alternating: even indexes are literal
-	prefix string   // the page paths the template can stand for start with this
+	parts  []string       // literal text and placeholders, alternating: even indexes are literal
+	prefix string         // the page paths the template can stand for start with this
+	re     *regexp.Regexp // matches the paths it stands for; a group a placeholder
 }
 
 var placeholderRE = regexp.MustCompile(`\{([^{}]*)\}`)
@@ -113,6 +114,17 @@ func parsePathTemplate(s string) (pathTemplate, error) {
 	}
 	first := t.parts[0]
 	t.prefix = first[:strings.LastIndexByte(first, '/')+1]
+	var expr strings.Builder
+	expr.WriteString("^")
+	for i, part := range t.parts {
+		if i%2 == 0 {
+			expr.WriteString(regexp.QuoteMeta(part))
+		} else {
+			expr.WriteString("(.+?)")
+		}
+	}
+	expr.WriteString("$")
+	t.re = regexp.MustCompile(expr.String())
 	if len(t.parts) == 1 {
 		if _, err := bake.FileName(s); err != nil {
 			return t, fmt.Errorf("path %q: %w", s, err)
@@ -193,6 +205,13 @@ func NewRowPurger(ctx context.Context, p *Proxy, opts RowPurgeOptions) (*RowPurg
 		return nil, fmt.Errorf("new row purger: %w", err)
 	}
 	rp := &RowPurger{p: p, opts: opts, tables: tables, keys: map[string][]string{}}
+	// Pages saved from now on get deps on the rows they show, read from
+	// this database; by the proxy's own tables, when it has some.
+	depTables := p.rows.Load().tables
+	if len(depTables) == 0 {
+		depTables = tables
+	}
+	p.rows.Store(&rowDeps{tables: depTables, db: opts.DB, dialect: opts.Dialect, keys: map[string][]string{}})
 	for t := range tables {
 		if !slices.Contains(installed, t) {
 			return nil, fmt.Errorf("new row purger: no change capture on table %s (installed on: %s)", t, strings.Join(installed, ", "))

@@ -27,11 +27,15 @@ var ErrBadPath = errors.New("not a page path")
 
 // savePage writes data as the page at upath and puts its entry in the
 // index: the file first, then the index, as an incremental build does.
-func (p *Proxy) savePage(ctx context.Context, upath, ctype string, data []byte) error {
+// Its deps are url:PATH, those of tracked (what the page's handler
+// recorded) and those on the rows it shows ([Options.Rows]).
+func (p *Proxy) savePage(ctx context.Context, upath, ctype string, data []byte, tracked []bake.Dep) error {
 	name, err := bake.FileName(upath)
 	if err != nil {
 		return err
 	}
+	deps := append([]bake.Dep{bake.Dep(KindURL + ":" + upath)}, tracked...)
+	deps = bake.SortDeps(append(deps, p.rows.Load().deps(ctx, p.log, upath)...))
 	if ctype == "" {
 		ctype = mime.TypeByExtension(path.Ext(name))
 	}
@@ -63,7 +67,7 @@ func (p *Proxy) savePage(ctx context.Context, upath, ctype string, data []byte) 
 	}
 	sum := sha256.Sum256(data)
 	e := bake.Entry{Path: upath, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: ctype,
-		Route: Route, Deps: []bake.Dep{bake.Dep(KindURL + ":" + upath)}}
+		Route: Route, Deps: deps}
 	var line bytes.Buffer
 	enc := json.NewEncoder(&line)
 	enc.SetEscapeHTML(false) // as builds write it
