@@ -25,8 +25,12 @@ type Entry struct {
 	Key      string    `json:"key,omitempty"`      // row key, for one-row pages
 	LastMod  time.Time `json:"lastmod,omitzero"`   // content date, if known
 	Redirect string    `json:"redirect,omitempty"` // redirect target, for redirect pages
-	Deps     []Dep     `json:"deps,omitempty"`     // what the page read, sorted
-	Digest   string    `json:"input,omitempty"`    // hash of what the page read ([Page.Digest])
+	// Encodings lists the content codings ("br", "gzip") of the
+	// precompressed siblings written beside the file (name.br, name.gz),
+	// sorted; none when precompression is off or saved nothing.
+	Encodings []string `json:"enc,omitempty"`
+	Deps      []Dep    `json:"deps,omitempty"`  // what the page read, sorted
+	Digest    string   `json:"input,omitempty"` // hash of what the page read ([Page.Digest])
 }
 
 // Manifest maps every path of a build to its [Entry], sorted by path.

@@ -46,6 +46,9 @@ type Options struct {
 	// process of their own). If nil, or if it fails, [Build] removes them
 	// before it returns.
 	RemoveReplaced func(paths []string) error
+	// Finish is what is done to each page once rendered: HTML
+	// minification, precompressed siblings. If zero, nothing.
+	Finish FinishOptions
 }
 
 // Progress counts the work of a running build; read it from any goroutine.
@@ -144,8 +147,9 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	pages := make(chan *bake.Page, opts.Workers*4)
 	workers := make([]*worker, opts.Workers)
 	var wg sync.WaitGroup
+	minifier := newMinifier(opts.Finish)
 	for i := range workers {
-		w := &worker{stage: stage, idx: idx, progress: opts.Progress, routes: map[string]*RouteReport{}, problem: problem}
+		w := &worker{stage: stage, idx: idx, progress: opts.Progress, routes: map[string]*RouteReport{}, problem: problem, fin: newFinisher(opts.Finish, minifier)}
 		workers[i] = w
 		wg.Go(func() {
 			for p := range pages {
@@ -203,6 +207,7 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 	if u, ok := site.(bake.Updater); ok {
 		values = u.State()
 	}
+	values = withFinishValue(values, opts.Finish)
 	dups, err := idx.commit(ctx, len(probs.list) == 0, values)
 	if err != nil && !probs.addDisk(err) {
 		return nil, err
@@ -341,6 +346,7 @@ type worker struct {
 	routes   map[string]*RouteReport
 	slowest  []PageTime
 	problem  func(*bake.Page, error)
+	fin      *finisher
 	buf      bytes.Buffer
 	line     bytes.Buffer
 	enc      *json.Encoder
@@ -348,6 +354,9 @@ type worker struct {
 
 func (w *worker) do(ctx context.Context, p *bake.Page) {
 	name, err := bake.FileName(p.Path)
+	if err == nil {
+		err = w.fin.checkName(name)
+	}
 	if err != nil {
 		w.problem(p, err)
 		return
@@ -369,9 +378,18 @@ func (w *worker) do(ctx context.Context, p *bake.Page) {
 	if ctx.Err() != nil {
 		return // cancelled while rendering: the build may have returned
 	}
-	data := w.buf.Bytes()
+	data, err := w.fin.bytes(p, w.buf.Bytes())
+	if err != nil {
+		w.problem(p, err)
+		return
+	}
 	sum := sha256.Sum256(data)
 	if err := w.stage.WriteFile(name, data); err != nil {
+		w.problem(p, err)
+		return
+	}
+	codings, err := w.fin.writeSiblings(w.stage, name, p.Type(), data)
+	if err != nil {
 		w.problem(p, err)
 		return
 	}
@@ -381,7 +399,7 @@ func (w *worker) do(ctx context.Context, p *bake.Page) {
 		deps = bake.SortDeps(append(slices.Clone(deps), extra...))
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
-		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps, Digest: p.Digest}
+		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Encodings: codings, Deps: deps, Digest: p.Digest}
 	if w.enc == nil {
 		w.enc = json.NewEncoder(&w.line)
 		w.enc.SetEscapeHTML(false)

@@ -84,12 +84,16 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	var clean cleanups
 	defer clean.run()
 	clean.add(func() { idx.Close() })
+	if err := checkFinish(ctx, idx, opts.Finish); err != nil {
+		return nil, err
+	}
 	dir, err := output.OpenInPlace(opts.Output)
 	if err != nil {
 		return nil, err
 	}
 	clean.add(func() { dir.Close() })
-	if err := emptyTrash(ctx, idx, dir); err != nil {
+	siblings := siblingExts(opts.Finish)
+	if err := emptyTrash(ctx, idx, dir, siblings); err != nil {
 		return nil, err
 	}
 	// Mapped: an update reads fragments from all over the file (the items
@@ -113,8 +117,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	problem := probs.add
 	pages := make(chan *bake.Page, opts.Workers*4)
 	var wg sync.WaitGroup
+	minifier := newMinifier(opts.Finish)
 	for range opts.Workers {
-		w := &updateWorker{idx: idx, dir: dir}
+		w := &updateWorker{idx: idx, dir: dir, fin: newFinisher(opts.Finish, minifier)}
 		wg.Go(func() {
 			for p := range pages {
 				if ctx.Err() != nil || probs.stopped() {
@@ -183,6 +188,16 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err := dir.Commit(); err != nil {
 		return nil, err
 	}
+	// Siblings a rewritten file no longer has go before the index forgets
+	// them (a crash in between leaves the old entry, and the replayed
+	// changes write the file again).
+	for _, r := range results {
+		for _, name := range r.stale {
+			if err := dir.Remove(name); err != nil {
+				return nil, err
+			}
+		}
+	}
 	committed := time.Since(start)
 	var u output.Update
 	made := map[string]bool{}
@@ -226,11 +241,11 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 			rep.Explain = append(rep.Explain, Explained{Path: p.Path, Route: p.Route, Reason: p.Reason, Action: ActionRemoved})
 		}
 	}
-	u.Values = site.State()
+	u.Values = withFinishValue(site.State(), opts.Finish)
 	if err := idx.Apply(ctx, u); err != nil {
 		return nil, err
 	}
-	if err := emptyTrash(ctx, idx, dir); err != nil {
+	if err := emptyTrash(ctx, idx, dir, siblings); err != nil {
 		return nil, err
 	}
 	closeFragments()
@@ -243,8 +258,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	return rep, nil
 }
 
-// emptyTrash deletes the files of pages removed from the index.
-func emptyTrash(ctx context.Context, idx *output.Index, dir *output.InPlace) error {
+// emptyTrash deletes the files of pages removed from the index, and their
+// siblings of extensions siblings.
+func emptyTrash(ctx context.Context, idx *output.Index, dir *output.InPlace, siblings []string) error {
 	trash, err := idx.Trash(ctx)
 	if err != nil || len(trash) == 0 {
 		return err
@@ -256,6 +272,11 @@ func emptyTrash(ctx context.Context, idx *output.Index, dir *output.InPlace) err
 		}
 		if err := dir.Remove(name); err != nil {
 			return err
+		}
+		for _, ext := range siblings {
+			if err := dir.Remove(name + ext); err != nil {
+				return err
+			}
 		}
 	}
 	return idx.EmptyTrash(ctx, trash)
@@ -313,16 +334,21 @@ type updated struct {
 	action string
 	reason string
 	render time.Duration
+	stale  []string // siblings the file no longer has, to remove
 }
 
 type updateWorker struct {
 	idx *output.Index
 	dir *output.InPlace
+	fin *finisher
 	buf bytes.Buffer
 }
 
 func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 	name, err := bake.FileName(p.Path)
+	if err == nil {
+		err = w.fin.checkName(name)
+	}
 	if err != nil {
 		return updated{}, err
 	}
@@ -354,7 +380,10 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 	if err := ctx.Err(); err != nil {
 		return updated{}, err // cancelled while rendering: Update may have returned
 	}
-	data := w.buf.Bytes()
+	data, err := w.fin.bytes(p, w.buf.Bytes())
+	if err != nil {
+		return updated{}, err
+	}
 	sum := sha256.Sum256(data)
 	deps := p.Deps
 	if extra := tr.Deps(); len(extra) > 0 {
@@ -362,13 +391,40 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
 		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps, Digest: p.Digest}
+	// With siblings, the entry lists them: the previous file's when the
+	// bytes are the same, else those written now, with the file.
+	var stale []string
+	written := false
+	if w.fin.precompressing() {
+		var had struct {
+			SHA256    string
+			Encodings []string `json:"enc"`
+		}
+		if ok {
+			if err := json.Unmarshal([]byte(prevLine), &had); err != nil {
+				return updated{}, fmt.Errorf("read index: %s: %w", p.Path, err)
+			}
+		}
+		if ok && had.SHA256 == e.SHA256 {
+			e.Encodings = had.Encodings
+		} else {
+			if err := w.dir.WriteFile(name, data); err != nil {
+				return updated{}, err
+			}
+			written = true
+			if e.Encodings, err = w.fin.writeSiblings(w.dir, name, e.Type, data); err != nil {
+				return updated{}, err
+			}
+			stale = staleSiblings(name, had.Encodings, e.Encodings)
+		}
+	}
 	var lb bytes.Buffer
 	enc := json.NewEncoder(&lb)
 	enc.SetEscapeHTML(false) // as the full build writes it
 	if err := enc.Encode(&e); err != nil {
 		return updated{}, fmt.Errorf("encode manifest entry: %w", err)
 	}
-	r := updated{entry: e, line: bytes.TrimSuffix(lb.Bytes(), []byte("\n")), reason: p.Reason, render: time.Since(start)}
+	r := updated{entry: e, line: bytes.TrimSuffix(lb.Bytes(), []byte("\n")), reason: p.Reason, render: time.Since(start), stale: stale}
 	var prev bake.Entry
 	same := false
 	if ok {
@@ -393,8 +449,10 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 		r.action = ActionIndexed
 	default:
 		r.action = ActionWritten
-		if err := w.dir.WriteFile(name, data); err != nil {
-			return updated{}, err
+		if !written {
+			if err := w.dir.WriteFile(name, data); err != nil {
+				return updated{}, err
+			}
 		}
 	}
 	if w.buf.Cap() > 4<<20 {
