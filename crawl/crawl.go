@@ -484,20 +484,11 @@ func (c *crawler) redirect(ctx context.Context, t task, name string, resp *http.
 	} else if c.base != nil {
 		target = strings.Replace(target, c.origin, strings.TrimSuffix(c.base.String(), "/"), 1)
 	}
-	href := target
-	if strings.HasPrefix(target, "/") {
-		href = bake.EscapePath(target)
-	}
-	canonical := href
-	if c.base != nil && strings.HasPrefix(href, "/") {
-		canonical = strings.TrimSuffix(c.base.String(), "/") + href
-	}
-	var buf bytes.Buffer
-	if err := redirectHTML.Execute(&buf, map[string]string{"Href": href, "Canonical": canonical}); err != nil {
+	body, err := RedirectPage(target, c.base)
+	if err != nil {
 		c.problem(t.path, err)
 		return
 	}
-	body := buf.Bytes()
 	sum := sha256.Sum256(body)
 	v := validator{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(body)), Type: "text/html; charset=utf-8"}
 	if prev, ok := c.prev[t.path]; ok && prev.SHA256 == v.SHA256 && c.oldFileOK(name, prev) && c.link(name) == nil {
@@ -511,6 +502,31 @@ func (c *crawler) redirect(ctx context.Context, t task, name string, resp *http.
 	}
 	c.index(ctx, bake.Entry{Path: t.path, SHA256: v.SHA256, Size: v.Size, Type: v.Type, Redirect: target}, v)
 	c.count(func(r *Report) { r.Redirects++ })
+}
+
+// RedirectPage returns the page of a redirect to target, a path of the
+// site (decoded, with an optional query) or a URL, as a redirect route of
+// bake.toml writes it: a meta refresh, and a canonical link made absolute
+// with base when base is not nil. Other ways of making a build of a
+// running site (a Go handler baked in process) write the same bytes.
+func RedirectPage(target string, base *url.URL) ([]byte, error) {
+	href := target
+	if strings.HasPrefix(target, "/") {
+		path, query, _ := strings.Cut(target, "?")
+		href = bake.EscapePath(path)
+		if query != "" {
+			href += "?" + query
+		}
+	}
+	canonical := href
+	if base != nil && strings.HasPrefix(href, "/") {
+		canonical = strings.TrimSuffix(base.String(), "/") + href
+	}
+	var buf bytes.Buffer
+	if err := redirectHTML.Execute(&buf, map[string]string{"Href": href, "Canonical": canonical}); err != nil {
+		return nil, fmt.Errorf("redirect page: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // redirectHTML is the page of a redirect, as sqlsite writes it for a
