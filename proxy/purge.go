@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -69,4 +70,12 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Purge removes pages p saved, as the function [Purge] does on p's build
+// folder, one save or purge at a time: a program that runs the middleware
+// calls it when its data changes (after a write, from a signal), with the
+// paths of the pages that show that data.
+func (p *Proxy) Purge(ctx context.Context, paths []string, prefix string) ([]string, error) {
+	return p.purge(ctx, paths, prefix)
 }

@@ -216,3 +216,66 @@ func TestParsePathTemplate(t *testing.T) {
 		})
 	}
 }
+
+// TestSavedPageRowDeps checks the deps a saved page gets on the rows of
+// [[proxy.purge]]: on the table alone while no database is given, on the
+// rows its path names (by primary key) once a RowPurger gives it.
+func TestSavedPageRowDeps(t *testing.T) {
+	ctx := context.Background()
+	db := openBlog(t)
+	if _, err := db.Exec("CREATE TABLE tags (post INTEGER, tag TEXT, PRIMARY KEY (post, tag)); INSERT INTO tags VALUES (1, 'go'), (2, 'go'), (2, 'sql')"); err != nil {
+		t.Fatal(err)
+	}
+	if err := capture.Install(ctx, db, capture.SQLite, []string{"tags"}); err != nil {
+		t.Fatal(err)
+	}
+	base := blog(db)
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/tags/") {
+			fmt.Fprint(w, "<p>tag</p>")
+			return
+		}
+		base.ServeHTTP(w, r)
+	})
+	rows := []RowPaths{
+		{Table: "posts", Paths: []string{"/posts/{slug}/", "/by-id/{id}/", "/"}},
+		{Table: "tags", Paths: []string{"/tags/{tag}/", "/"}},
+	}
+	p, _, dir := newKind(t, "middleware", app, Options{Rows: rows})
+	warm := func(paths ...string) {
+		t.Helper()
+		res, err := p.Warm(ctx, paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range res {
+			if !w.Saved {
+				t.Fatalf("%s not saved: %s", w.Path, w.Why)
+			}
+		}
+	}
+	warm("/", "/posts/a/", "/about/")
+	want := map[string]string{
+		"/":         "proxy table:posts,table:tags,url:/",
+		"/posts/a/": "proxy table:posts,url:/posts/a/",
+		"/about/":   "proxy url:/about/",
+	}
+	if diff := cmp.Diff(want, saved(t, dir)); diff != "" {
+		t.Errorf("without a database (-want +got):\n%s", diff)
+	}
+	if _, err := NewRowPurger(ctx, p, RowPurgeOptions{DB: db, Dialect: capture.SQLite, Tables: rows}); err != nil {
+		t.Fatal(err)
+	}
+	warm("/", "/posts/a/", "/by-id/2/", "/tags/go/", "/tags/none/", "/about/")
+	want = map[string]string{
+		"/":           "proxy table:posts,table:tags,url:/",
+		"/posts/a/":   "proxy row:posts/1,url:/posts/a/",
+		"/by-id/2/":   "proxy row:posts/2,url:/by-id/2/",
+		"/tags/go/":   "proxy row:tags/1,go,row:tags/2,go,url:/tags/go/",
+		"/tags/none/": "proxy table:tags,url:/tags/none/",
+		"/about/":     "proxy url:/about/",
+	}
+	if diff := cmp.Diff(want, saved(t, dir)); diff != "" {
+		t.Errorf("with the database (-want +got):\n%s", diff)
+	}
+}
