@@ -128,8 +128,20 @@ type Config struct {
 	Logger *slog.Logger
 	// RiverLogger receives River's own logs. If nil, Logger.
 	RiverLogger *slog.Logger
-	// Now is the clock. If nil, time.Now.
+	// Now is the clock. If nil, time.Now. When set, River reads it too
+	// (when a scheduled job is due), so a test can move time, or a
+	// rehearsal run at another time, and the jobs follow.
 	Now func() time.Time
+}
+
+// riverClock makes a clock River's: it then never reads the database's.
+type riverClock func() time.Time
+
+func (c riverClock) Now() time.Time { return c() }
+
+func (c riverClock) NowOrNil() *time.Time {
+	t := c()
+	return &t
 }
 
 // Pipeline runs the jobs of one site. Create it with [New], [Pipeline.Start]
@@ -149,8 +161,11 @@ func New[TTx any](driver riverdriver.Driver[TTx], site Site, cfg Config) (*Pipel
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	var test river.TestConfig
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	} else {
+		test.Time = riverClock(cfg.Now) // River's only hook for its clock
 	}
 	p := &Pipeline[TTx]{cfg: cfg, log: cfg.Logger}
 	workers := river.NewWorkers()
@@ -189,6 +204,7 @@ func New[TTx any](driver riverdriver.Driver[TTx], site Site, cfg Config) (*Pipel
 		RescueStuckJobsAfter: 15 * time.Minute, // a killed process's job runs again
 
 		ErrorHandler: &errorHandler{log: cfg.Logger, metrics: cfg.Metrics},
+		Test:         test,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

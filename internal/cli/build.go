@@ -33,6 +33,7 @@ type buildFlags struct {
 	changed []string
 	explain bool
 	wait    bool
+	now     string // --now: the time of :now, for a preview
 }
 
 func buildCmd(g *globals) *cobra.Command {
@@ -86,6 +87,7 @@ folder (-o) is full unless --changed names what changed.`,
 	cmd.Flags().BoolVar(&f.full, "full", false, "render every page, even when an incremental build is possible")
 	cmd.Flags().StringSliceVar(&f.changed, "changed", nil, "rows or files that changed, comma-separated: `TABLE:KEY` (items:42), table:NAME, tmpl:FILE, asset:FILE")
 	cmd.Flags().BoolVar(&f.wait, "wait-removal", false, "return only once the build that a full build replaced is removed (by default a background process removes it, once the new build is live); use it where processes left behind are killed (CI jobs, containers, systemd units)")
+	cmd.Flags().StringVar(&f.now, "now", "", "build the site as it will be at this `TIME` (RFC 3339, 2027-01-01T06:00:00Z, or a UTC 2027-01-01 06:00): the :now of every query reads it, so embargoed rows show; needs -o, a preview folder, and renders every page")
 	cmd.Flags().BoolVar(&f.explain, "explain", false, "list every page an incremental build rendered or removed, and the change that caused it")
 	return cmd
 }
@@ -156,13 +158,31 @@ func rebuild(ctx context.Context, g *globals, f buildFlags, noRowChanges bool) (
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	site, err := openSite(ctx, g.dir, workers)
+	clk, err := systemClock()
+	if err != nil {
+		return nil, err
+	}
+	now := clk.Now()
+	if f.now != "" {
+		if now, err = parseTime(f.now); err != nil {
+			return nil, fmt.Errorf("--now: %w", err)
+		}
+	}
+	site, err := openSiteWith(ctx, g.dir, workers, sqliteMmapSize, now)
 	if err != nil {
 		return nil, err
 	}
 	r := &rebuilt{site: site, out: site.output()}
 	if f.output != "" {
 		r.out = f.output
+	}
+	if f.now != "" {
+		// A build of another time is a preview: the site's own build
+		// folder, and what is published from it, stay at the real time.
+		if f.output == "" || realPath(r.out) == realPath(site.output()) {
+			return r, fmt.Errorf("--now %s: give -o a preview folder other than the site's build folder %s (a build at another time would leave pages of that time in it)", f.now, site.output())
+		}
+		f.full = true // the preview folder may hold another time's build
 	}
 	if err := site.checkOutput(ctx, r.out); err != nil {
 		return r, err

@@ -310,8 +310,9 @@ func (s runSite) Publish(ctx context.Context, target string, verify bool) (jobs.
 }
 
 // scheduleRows enqueues, for each [[jobs.schedule]] rule, a build at the
-// next time a row of its table appears (its column, past the database's
-// clock), naming the rows that appear then. A build scheduled alike is
+// next time a row of its table appears (its column, past the time of the
+// build that just ran: the :now of its queries), naming the rows that
+// appear then. A build scheduled alike is
 // that one, so each build may call it. Rows whose time came since the
 // last call (bake run was down, or a build ran late) are built at once:
 // the time of each call is kept in .bake/schedule.json; before the first,
@@ -320,12 +321,11 @@ func scheduleRows(ctx context.Context, site *openedSite, built time.Time, enqueu
 	if len(site.cfg.Jobs.Schedule) == 0 {
 		return nil
 	}
-	var now any // the database's clock, in its own type
-	if err := site.db.QueryRowContext(ctx, "SELECT CURRENT_TIMESTAMP").Scan(&now); err != nil {
-		return fmt.Errorf("schedule: %w", err)
-	}
-	if b, ok := now.([]byte); ok {
-		now = string(b)
+	// The time the build's :now read, in the form CURRENT_TIMESTAMP has
+	// in the database: UTC text to the second on SQLite.
+	var now any = site.now
+	if site.dialect == sqlsite.SQLite {
+		now = site.now.UTC().Format("2006-01-02 15:04:05")
 	}
 	stateFile := filepath.Join(site.dir, bake.ReservedDir, "schedule.json")
 	last := map[string]string{} // rule → the database's clock at the last call
@@ -385,7 +385,7 @@ func scheduleRows(ctx context.Context, site *openedSite, built time.Time, enqueu
 				return fmt.Errorf("schedule %s: %w", id, err)
 			}
 			if len(changed) > 0 {
-				if err := enqueueAt(ctx, time.Now(), changed); err != nil {
+				if err := enqueueAt(ctx, site.now, changed); err != nil {
 					return err
 				}
 			}
@@ -406,8 +406,9 @@ func scheduleRows(ctx context.Context, site *openedSite, built time.Time, enqueu
 		if err != nil {
 			return fmt.Errorf("schedule %s: %w", id, err)
 		}
-		// A second past the time: the database's clock, which the route's
-		// query reads, may run a little behind this one.
+		// A second past the time: the database's clock, which a query
+		// that reads CURRENT_TIMESTAMP rather than :now sees, may run a
+		// little behind bake's.
 		if err := enqueueAt(ctx, at.Add(time.Second), changed); err != nil {
 			return err
 		}
@@ -476,14 +477,23 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var schedule func(context.Context, time.Time, []string) error
-	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g, out: out, schedule: &schedule}, jobs.Config{
+	jcfg := jobs.Config{
 		Stages:      stages,
 		FullEvery:   f.fullEvery,
 		VerifyEvery: f.verifyEvery,
 		Metrics:     jobs.NewMetrics(reg),
 		Logger:      log,
 		RiverLogger: riverLogger(g),
-	})
+	}
+	clk, err := systemClock()
+	if err != nil {
+		return err
+	}
+	if clk.fake() {
+		log.Warn("the clock is "+clockEnv+"'s file, not the system's", "file", clk.file, "now", clk.Now())
+		jcfg.Now = clk.Now
+	}
+	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g, out: out, schedule: &schedule}, jcfg)
 	if err != nil {
 		return err
 	}

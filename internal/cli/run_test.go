@@ -293,9 +293,11 @@ func TestRunOnPostgres(t *testing.T) {
 }
 
 // TestRunScheduledRow: a row whose publish time is to come ([[jobs.schedule]])
-// is not on the site before that time, and is within seconds after it,
-// with no write to the database then; a row whose time came before bake
-// run started (its build older than that time) is built when it starts.
+// is not on the site before that time, and is as soon as it comes, with no
+// write to the database then; a row whose time came while bake run was
+// away is built when it starts. The clock is one the test moves
+// (BAKE_CLOCK): the route's :now, when rows are due and when River runs
+// the scheduled build all read it, so the test waits for no real hour.
 func TestRunScheduledRow(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -309,47 +311,73 @@ column = "publish_at"
 name = "item"
 kind = "detail"
 path = "/items/{id}/"
-query = "SELECT * FROM items WHERE publish_at <= CURRENT_TIMESTAMP"
+query = "SELECT * FROM items WHERE publish_at <= :now"
 template = "item.html"
 `,
 		"templates/item.html": `<h1>{{.Row.title}}</h1>`,
 	})
+	clockFile := filepath.Join(t.TempDir(), "clock")
+	setClock := func(at time.Time) {
+		t.Helper()
+		if err := os.WriteFile(clockFile, []byte(at.UTC().Format(time.RFC3339)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"BAKE_CLOCK=" + clockFile}
+	// The clock starts at the real time: before bake run's first look,
+	// the build folder's time stands for the last one.
+	t0 := time.Now().UTC().Truncate(time.Second)
+	setClock(t0)
 	db := openSQLite(t, filepath.Join(dir, "site.db"))
 	// Times as SQLite's CURRENT_TIMESTAMP writes them: UTC, to the second.
 	sqlTime := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
 	if _, err := db.Exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT, publish_at TEXT);
 		INSERT INTO items VALUES (1, 'out already', '2020-01-01 00:00:00'), (2, 'embargoed', '2099-01-01 00:00:00'), (3, 'due while away', ?)`,
-		sqlTime(time.Now().Add(2*time.Second))); err != nil {
+		sqlTime(t0.Add(time.Minute))); err != nil {
 		t.Fatal(err)
 	}
-	runBake(t, dir, "build", "-q")
+	build := bakeCommand(dir, "build", "-q")
+	build.Env = append(build.Env, env...)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("bake build: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_site", "items", "3")); err == nil {
+		t.Fatal("row 3 is built before its time")
+	}
 	runBake(t, dir, "watch", "--install")
-	time.Sleep(3 * time.Second) // row 3's time passes before bake run starts
+	setClock(t0.Add(2 * time.Minute)) // row 3's time passes before bake run starts
 	target := filepath.Join(t.TempDir(), "www")
-	p := startRun(t, dir, target)
+	p := startRunEnv(t, dir, target, env)
 	waitFor(t, "the first publish", 60*time.Second, func() bool { return fileHas(filepath.Join(target, "items", "1", "index.html"), "out already") })
 	waitFor(t, "the row due while bake run was away", 30*time.Second, func() bool {
 		return fileHas(filepath.Join(target, "items", "3", "index.html"), "due while away")
 	})
 
-	// An editor sets row 2's time a few seconds from now.
-	at := time.Now().Add(4 * time.Second).Truncate(time.Second)
-	if _, err := db.Exec(`UPDATE items SET publish_at = ? WHERE id = 2`, sqlTime(at)); err != nil {
+	// An editor sets row 2's time an hour from the clock's now (and edits
+	// row 1, to see when the build of that change is in the target).
+	at := t0.Add(2*time.Minute + time.Hour)
+	if _, err := db.Exec(`UPDATE items SET publish_at = ? WHERE id = 2; UPDATE items SET title = 'edited' WHERE id = 1`, sqlTime(at)); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the edit of row 1", 30*time.Second, func() bool { return fileHas(filepath.Join(target, "items", "1", "index.html"), "edited") })
 	embargoed := filepath.Join(target, "items", "2", "index.html")
-	for time.Now().Before(at.Add(-500 * time.Millisecond)) {
-		if fileHas(embargoed, "embargoed") {
-			t.Fatalf("the embargoed row is in the target %v before its time", time.Until(at))
-		}
-		time.Sleep(50 * time.Millisecond)
+	// A second before its time, and a build at that time (a webhook's):
+	// still out.
+	setClock(at.Add(-time.Second))
+	runBake(t, dir, "enqueue", "build")
+	time.Sleep(3 * time.Second)
+	if fileHas(embargoed, "embargoed") {
+		t.Fatal("the embargoed row is in the target a second before its time")
 	}
+	// Its time comes: in the target within seconds, with no write.
+	setClock(at.Add(2 * time.Second))
+	moved := time.Now()
 	for deadline := time.Now().Add(60 * time.Second); !fileHas(embargoed, "embargoed"); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the embargoed row is not in the target a minute after its time; bake run's log:\n%s", p.logs.String())
+			t.Fatalf("the embargoed row is not in the target a minute after its time came; bake run's log:\n%s", p.logs.String())
 		}
 	}
-	t.Logf("the embargoed row was in the target %v after its time", time.Since(at).Round(100*time.Millisecond))
+	t.Logf("the embargoed row was in the target %v after the clock passed its time", time.Since(moved).Round(100*time.Millisecond))
 	if strings.Contains(p.logs.String(), "level=ERROR") {
 		t.Errorf("errors in the log:\n%s", p.logs.String())
 	}

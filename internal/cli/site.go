@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bakehq/bake/sqlsite"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -24,7 +25,8 @@ type openedSite struct {
 	dialect string
 	site    *sqlsite.Site
 	workers int
-	mmap    int64 // bytes of an SQLite file mapped
+	mmap    int64     // bytes of an SQLite file mapped
+	now     time.Time // the time of :now in its queries
 }
 
 func (o *openedSite) Close() error { return o.db.Close() }
@@ -38,12 +40,19 @@ func (o *openedSite) output() string {
 }
 
 // openSite reads bake.toml in dir, opens the database and checks the site.
-// An SQLite file is memory-mapped (see [sqliteMmapSize]).
+// An SQLite file is memory-mapped (see [sqliteMmapSize]). Its queries read
+// bake's clock (BAKE_CLOCK, or the system's) for :now.
 func openSite(ctx context.Context, dir string, workers int) (*openedSite, error) {
-	return openSiteWith(ctx, dir, workers, sqliteMmapSize)
+	clk, err := systemClock()
+	if err != nil {
+		return nil, err
+	}
+	return openSiteWith(ctx, dir, workers, sqliteMmapSize, clk.Now())
 }
 
-func openSiteWith(ctx context.Context, dir string, workers int, mmap int64) (*openedSite, error) {
+// openSiteWith is openSite with mmap bytes of an SQLite file mapped and
+// now the time :now stands for.
+func openSiteWith(ctx context.Context, dir string, workers int, mmap int64, now time.Time) (*openedSite, error) {
 	cfg, err := loadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -52,12 +61,12 @@ func openSiteWith(ctx context.Context, dir string, workers int, mmap int64) (*op
 	if err != nil {
 		return nil, err
 	}
-	site, err := sqlsite.New(ctx, cfg.Config, db, sqlsite.Options{Dir: dir, Dialect: dialect})
+	site, err := sqlsite.New(ctx, cfg.Config, db, sqlsite.Options{Dir: dir, Dialect: dialect, Now: now})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	o := &openedSite{dir: dir, cfg: cfg, db: db, dialect: dialect, site: site, workers: workers}
+	o := &openedSite{dir: dir, cfg: cfg, db: db, dialect: dialect, site: site, workers: workers, now: now}
 	if dialect == sqlsite.SQLite {
 		o.mmap = mmap
 	}
@@ -82,7 +91,7 @@ func (o *openedSite) unmapped(ctx context.Context) (*openedSite, error) {
 	if o.dialect != sqlsite.SQLite || o.mmap == 0 {
 		return o, nil
 	}
-	u, err := openSiteWith(ctx, o.dir, o.workers, 0)
+	u, err := openSiteWith(ctx, o.dir, o.workers, 0, o.now)
 	if err != nil {
 		return nil, err
 	}
