@@ -20,7 +20,6 @@ import (
 	"github.com/bakehq/bake"
 	template "github.com/bakehq/bake/internal/gotemplate/htmltemplate"
 	"github.com/bakehq/bake/internal/markdown"
-	"golang.org/x/text/unicode/norm"
 )
 
 // funcs are the template functions of docs/templates.md.
@@ -481,26 +480,9 @@ func truncate(n int, v any) (string, error) {
 	return strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }) + "…", nil
 }
 
-// slugify lowercases text, drops accents and joins ASCII words with "-".
+// slugify lowercases text, drops accents and joins ASCII words with "-",
+// as a {column|slugify} path placeholder does (see slug); NULL makes "".
 func slugify(v any) string {
-	s := norm.NFKD.String(fmt.Sprint(v))
-	var b strings.Builder
-	dash := false
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-			dash = false
-		case r >= 'A' && r <= 'Z':
-			b.WriteRune(r + 'a' - 'A')
-			dash = false
-		case unicode.Is(unicode.Mn, r):
-		default:
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-	}
-	return strings.TrimSuffix(b.String(), "-")
+	s, _ := valueText(v)
+	return slug(s)
 }

@@ -17,7 +17,13 @@ import (
 // ErrNotFound is returned by [Site.Page] when no route makes the path.
 var ErrNotFound = errors.New("no page at this path")
 
-// matcher returns a regexp that matches every path route r can make.
+// slugRE matches every slug (see slug): words of a-z and 0-9 joined by -.
+const slugRE = `[a-z0-9]+(?:-[a-z0-9]+)*`
+
+// matcher returns a regexp that matches every path route r can make. A
+// slugged placeholder matches a slug, not the column's value: which rows
+// make a path is then told by slugging their values (see
+// [Route.pathQuery]).
 func (r *Route) matcher() *regexp.Regexp {
 	if r.pattern == nil {
 		return nil
@@ -25,9 +31,12 @@ func (r *Route) matcher() *regexp.Regexp {
 	var b strings.Builder
 	b.WriteString("^")
 	for _, pt := range r.pattern.parts {
-		if pt.name == "" {
+		switch {
+		case pt.name == "":
 			b.WriteString(regexp.QuoteMeta(pt.lit))
-		} else {
+		case pt.slug:
+			b.WriteString("(?P<" + pt.name + ">" + slugRE + ")")
+		default:
 			b.WriteString("(?P<" + pt.name + ">[^/]+)")
 		}
 	}
@@ -153,4 +162,37 @@ func (s *Site) staticCandidate(path string) bool {
 	}
 	fi, err := os.Stat(filepath.Join(s.staticDir, filepath.FromSlash(name)))
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// pathQuery returns the query of the rows of detail route r that can make
+// path, and its arguments: the route's query with a WHERE clause on the
+// columns of the placeholders that take a value as it is. Slugged
+// placeholders are not compared in SQL, which has no slugify of its own to
+// agree with: the caller compares the path the row makes (see
+// [Route.makes]). ok is false when no row can make path.
+func (r *Route) pathQuery(db *db, path string) (query string, args []any, ok bool) {
+	m := r.matcher()
+	vals := m.FindStringSubmatch(path)
+	if vals == nil {
+		return "", nil, false
+	}
+	var conds []string
+	for _, pt := range r.pattern.parts {
+		if pt.name == "" || pt.slug {
+			continue
+		}
+		args = append(args, vals[m.SubexpIndex(pt.name)])
+		conds = append(conds, "q."+pt.name+" = "+db.placeholder(len(args)))
+	}
+	query = "SELECT * FROM (" + clean(r.Query) + ") AS q"
+	if len(conds) > 0 {
+		query += " WHERE " + strings.Join(conds, " AND ")
+	}
+	return query, args, true
+}
+
+// makes reports whether row makes the page at path on detail route r.
+func (r *Route) makes(row Row, path string) bool {
+	p, err := r.pattern.fill(func(k string) (any, bool) { v, ok := row[k]; return v, ok })
+	return err == nil && pagePath(p) == path
 }

@@ -60,6 +60,7 @@ func TestIncrementalOracle(t *testing.T) {
 					t.Skip("one PostgreSQL seed in -short mode")
 				}
 				dir, _ := extract(t, "testdata/sites/blog.txtar")
+				addRoutes(t, dir, sluggedRoutes)
 				o := &oracle{t: t, dialect: dialect, dir: dir, db: openDB(t, dialect, dir), rng: rand.New(rand.NewPCG(seed, 42)), nextID: 100}
 				o.full(o.out("inc"))
 				for o.step = 1; o.step <= steps; o.step++ {
@@ -78,6 +79,49 @@ func TestIncrementalOracle(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// sluggedRoutes are added to the blog fixture by the oracle: a grouped list
+// and a detail route whose paths slug a column, so that a row whose
+// slugged value changes moves its page (and a group with spaces in its
+// value, "Big News", has a folder without them).
+const sluggedRoutes = `[[route]]
+name = "topic"
+kind = "list"
+path = "/topics/{tag|slugify}/"
+group_by = "tag"
+query = "SELECT id, slug, title, tag, published_at FROM posts WHERE published"
+order_by = "published_at DESC, id DESC"
+per_page = 2
+template = "tag.html"
+
+[[route]]
+name = "titled"
+kind = "detail"
+path = "/titled/{title|slugify}-{id}/"
+query = "SELECT id, slug, title, tag, body, published_at FROM posts WHERE published"
+template = "post.html"
+[route.queries]
+related = "SELECT slug, title FROM posts WHERE published AND tag = :tag AND id <> :id ORDER BY id"
+
+`
+
+// addRoutes adds routes (bake.toml text) to the blog fixture in dir,
+// before its notfound route.
+func addRoutes(t *testing.T, dir, routes string) {
+	t.Helper()
+	toml := filepath.Join(dir, "bake.toml")
+	b, err := os.ReadFile(toml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "[[route]]\nkind = \"notfound\"", routes+"[[route]]\nkind = \"notfound\"", 1)
+	if s == string(b) {
+		t.Fatal("no notfound route in the fixture's bake.toml")
+	}
+	if err := os.WriteFile(toml, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -254,8 +298,9 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 	}
 	posts := o.ids("SELECT id FROM posts ORDER BY id")
 	id := o.pick(posts)
-	// "notes" is in no post at first: a group that comes and goes.
-	tag := o.pick([]string{"news", "guides", "notes"})
+	// "notes" is in no post at first: a group that comes and goes; "Big
+	// News" is one whose slugged path (/topics/big-news/) is not its value.
+	tag := o.pick([]string{"news", "guides", "notes", "Big News"})
 	switch n := o.rng.IntN(17); {
 	case n == 0 || n == 1:
 		o.nextID++

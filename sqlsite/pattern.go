@@ -10,7 +10,9 @@ import (
 )
 
 // pattern is a parsed path like "/items/{slug}/": literal text and {column}
-// placeholders.
+// placeholders. A placeholder may slug its value, "/blocks/{block|slugify}/",
+// as the slugify template function does ("Latin-1 Supplement" makes
+// /blocks/latin-1-supplement/).
 type pattern struct {
 	src   string
 	parts []part
@@ -19,7 +21,11 @@ type pattern struct {
 type part struct {
 	lit  string // literal text, when name is ""
 	name string
+	slug bool // {name|slugify}
 }
+
+// slugFilter is the one filter a placeholder takes: {column|slugify}.
+const slugFilter = "slugify"
 
 func parsePattern(s string) (*pattern, error) {
 	if !strings.HasPrefix(s, "/") {
@@ -46,14 +52,19 @@ func parsePattern(s string) (*pattern, error) {
 		if j < 0 {
 			return nil, errors.New("has a { without }")
 		}
-		name := rest[i+1 : i+j]
+		inner := rest[i+1 : i+j]
+		name, filter, filtered := strings.Cut(inner, "|")
+		name, filter = strings.TrimSpace(name), strings.TrimSpace(filter)
 		if !isIdent(name) {
-			return nil, fmt.Errorf("{%s} is not a column name", name)
+			return nil, fmt.Errorf("{%s} is not a column name", inner)
+		}
+		if filtered && filter != slugFilter {
+			return nil, fmt.Errorf("{%s}: unknown filter %q: the one filter of a path is slugify, as in {%s|slugify}", inner, filter, name)
 		}
 		if n := len(p.parts); n > 0 && p.parts[n-1].name != "" {
-			return nil, fmt.Errorf("{%s} follows another {column} with nothing between them", name)
+			return nil, fmt.Errorf("{%s} follows another {column} with nothing between them", inner)
 		}
-		p.parts = append(p.parts, part{name: name})
+		p.parts = append(p.parts, part{name: name, slug: filtered})
 		rest = rest[i+j+1:]
 	}
 	lits := ""
@@ -118,6 +129,14 @@ func (p *pattern) fillWith(get func(name string) (any, bool), escape bool) (stri
 		if !ok {
 			return "", fmt.Errorf("path %s: no column %q", p.src, pt.name)
 		}
+		if pt.slug {
+			s, err := slugSegment(v) // a-z, 0-9 and -: nothing to escape
+			if err != nil {
+				return "", fmt.Errorf("path %s: column %s: %w", p.src, pt.name, err)
+			}
+			b.WriteString(s)
+			continue
+		}
 		s, err := segmentValue(v)
 		if err != nil {
 			return "", fmt.Errorf("path %s: column %s: %w", p.src, pt.name, err)
@@ -130,30 +149,47 @@ func (p *pattern) fillWith(get func(name string) (any, bool), escape bool) (stri
 	return b.String(), nil
 }
 
-// segmentValue formats a column value as (part of) one path segment.
-func segmentValue(v any) (string, error) {
-	var s string
+// slugged reports whether a placeholder of p slugs its value.
+func (p *pattern) slugged() bool {
+	for _, pt := range p.parts {
+		if pt.slug {
+			return true
+		}
+	}
+	return false
+}
+
+// valueText formats a column value as the text of a path (a date as
+// 2006-01-02); false for NULL.
+func valueText(v any) (string, bool) {
 	switch v := v.(type) {
 	case nil:
-		return "", errors.New("value is NULL")
+		return "", false
 	case string:
-		s = v
+		return v, true
 	case []byte:
-		s = string(v)
+		return string(v), true
 	case int64:
-		s = strconv.FormatInt(v, 10)
+		return strconv.FormatInt(v, 10), true
 	case int:
-		s = strconv.Itoa(v)
+		return strconv.Itoa(v), true
 	case int32:
-		s = strconv.FormatInt(int64(v), 10)
+		return strconv.FormatInt(int64(v), 10), true
 	case float64:
-		s = strconv.FormatFloat(v, 'f', -1, 64)
+		return strconv.FormatFloat(v, 'f', -1, 64), true
 	case bool:
-		s = strconv.FormatBool(v)
+		return strconv.FormatBool(v), true
 	case time.Time:
-		s = v.UTC().Format("2006-01-02")
-	default:
-		s = fmt.Sprint(v)
+		return v.UTC().Format("2006-01-02"), true
+	}
+	return fmt.Sprint(v), true
+}
+
+// segmentValue formats a column value as (part of) one path segment.
+func segmentValue(v any) (string, error) {
+	s, ok := valueText(v)
+	if !ok {
+		return "", errors.New("value is NULL")
 	}
 	switch {
 	case s == "":

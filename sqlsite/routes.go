@@ -2,7 +2,6 @@ package sqlsite
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -214,6 +213,8 @@ func (b *buildRun) groupedListOf(r *Route, only []any) bool {
 		started bool
 		nulls   int
 		ok      = true
+		slugged = r.pattern.slugged()
+		seen    = map[string]any{} // slugged: base → its group
 	)
 	pg := newPaginator(r.PerPage, func(n int, rows []Row) bool {
 		if badBase != nil {
@@ -239,6 +240,13 @@ func (b *buildRun) groupedListOf(r *Route, only []any) bool {
 			base, badBase = r.pattern.fill(func(string) (any, bool) { return g, true })
 			if badBase == nil {
 				_, badBase = bake.FileName(base)
+			}
+			if badBase == nil && slugged {
+				if first, dup := seen[base]; dup {
+					badBase = slugCollision(r, base, first, g)
+				} else {
+					seen[base] = g
+				}
 			}
 		}
 		ok = pg.add(row)
@@ -272,23 +280,20 @@ func (b *buildRun) detail(r *Route) bool {
 	extra := otherTableDeps(r)
 	ok := true
 	query, args := ordered(r, "", ""), []any(nil)
+	slugged := false
 	if b.narrow() {
-		// Live preview: read only the row whose columns make the path.
-		m := r.matcher()
-		vals := m.FindStringSubmatch(b.target)
-		if vals == nil {
+		// Live preview: read only the row whose columns make the path (the
+		// rows whose slugged columns might, compared here).
+		var found bool
+		if query, args, found = r.pathQuery(b.site.db, b.target); !found {
 			return true
 		}
-		var conds []string
-		for i, name := range m.SubexpNames() {
-			if name != "" {
-				args = append(args, vals[i])
-				conds = append(conds, "q."+name+" = "+b.site.db.placeholder(len(args)))
-			}
-		}
-		query = "SELECT * FROM (" + clean(r.Query) + ") AS q WHERE " + strings.Join(conds, " AND ")
+		slugged = r.pattern.slugged()
 	}
 	err := b.stream(r, query, args, func(row Row) bool {
+		if slugged && !r.makes(row, b.target) {
+			return true
+		}
 		_, ok = b.detailRow(r, row, extra)
 		return ok
 	})

@@ -94,6 +94,8 @@ func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
 			return u.redo(r, &routeWork{full: groups[base]})
 		case errors.Is(err, sql.ErrNoRows):
 			continue // the group is gone: its pages are removed below
+		case errors.Is(err, errSlugCollision):
+			return u.redo(r, &routeWork{full: groups[base]}) // reported as a full pass does
 		case err != nil:
 			u.fail(&bake.Error{Route: r.Name, Path: base, Err: fmt.Errorf("find group: %w", err)})
 			return false
@@ -118,6 +120,10 @@ func (u *updateRun) groupValue(r *Route, m *regexp.Regexp, base string) (g any, 
 	vals := m.FindStringSubmatch(base)
 	if vals == nil {
 		return nil, false, nil
+	}
+	if r.pattern.slugged() {
+		g, err := u.slugGroup(r, base)
+		return g, true, err
 	}
 	db := u.site.db
 	err = db.QueryRowContext(u.b.ctx, "SELECT q."+r.GroupBy+" FROM ("+clean(r.Query)+") AS q WHERE q."+r.GroupBy+" = "+db.placeholder(1)+" LIMIT 1",
