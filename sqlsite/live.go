@@ -176,9 +176,12 @@ func (r *Route) pathQuery(db *db, path string) (query string, args []any, ok boo
 	if vals == nil {
 		return "", nil, false
 	}
+	slugged := r.pattern.slugged()
 	var conds []string
-	for _, pt := range r.pattern.parts {
-		if pt.name == "" || pt.slug {
+	for i, pt := range r.pattern.parts {
+		if pt.name == "" || pt.slug || slugged && !r.pattern.alone(i) {
+			// A value beside a slug in one segment (/{id}-{title|slugify}/)
+			// may be cut from the path at the wrong dash: compared in Go.
 			continue
 		}
 		args = append(args, vals[m.SubexpIndex(pt.name)])

@@ -159,6 +159,14 @@ func (p *pattern) slugged() bool {
 	return false
 }
 
+// alone reports whether placeholder i of p is a whole path segment, with
+// / (or the end) on each side: its value is cut from a path without doubt.
+func (p *pattern) alone(i int) bool {
+	before := i == 0 || strings.HasSuffix(p.parts[i-1].lit, "/")
+	after := i == len(p.parts)-1 || strings.HasPrefix(p.parts[i+1].lit, "/")
+	return before && after
+}
+
 // valueText formats a column value as the text of a path (a date as
 // 2006-01-02); false for NULL.
 func valueText(v any) (string, bool) {

@@ -41,6 +41,12 @@ path = "/chars/{name|slugify}/"
 query = "SELECT id, name, block FROM chars"
 template = "char.html"
 [[route]]
+name = "numbered"
+kind = "detail"
+path = "/n/{id}-{name|slugify}.html"
+query = "SELECT id, name, block FROM chars"
+template = "char.html"
+[[route]]
 kind = "feed"
 path = "/feed.xml"
 query = "SELECT id, name, block FROM chars ORDER BY id"
@@ -95,7 +101,8 @@ func TestSluggedPaths(t *testing.T) {
 		"blocks/latin-1-supplement/page/2/index.html": `<a href="/chars/latin-capital-letter-e/">`,
 		"blocks/greek-and-coptic/index.html":          `GREEK SMALL LETTER OMEGA`,
 		"chars/latin-capital-letter-e/index.html":     `<a href="/blocks/latin-1-supplement/">Latin-1 Supplement</a> <a href="/blocks/latin-1-supplement/">same</a>`,
-		"feed.xml": `<link>https://chars.example/chars/no-break-space/</link>`,
+		"feed.xml":                `<link>https://chars.example/chars/no-break-space/</link>`,
+		"n/2-no-break-space.html": `<h1>NO-BREAK SPACE</h1>`,
 	} {
 		if got := read(name); !strings.Contains(got, want) {
 			t.Errorf("%s does not contain %s:\n%s", name, want, got)
@@ -118,7 +125,7 @@ func TestSluggedPaths(t *testing.T) {
 			t.Errorf("live %s: %d %q, want the build's %q", e.Path, rec.Code, rec.Body.String(), read(name))
 		}
 	}
-	for _, path := range []string{"/chars/no-such-char/", "/blocks/latin/", "/blocks/Basic%20Latin/", "/chars/LATIN-SMALL-LETTER-A/"} {
+	for _, path := range []string{"/chars/no-such-char/", "/blocks/latin/", "/blocks/Basic%20Latin/", "/chars/LATIN-SMALL-LETTER-A/", "/n/2-no-break.html", "/n/1-no-break-space.html"} {
 		if rec := get(path); rec.Code != http.StatusNotFound {
 			t.Errorf("live %s: %d, want 404", path, rec.Code)
 		}
@@ -150,14 +157,15 @@ func TestSluggedPathProblems(t *testing.T) {
 		`route "char": page /chars/latin-small-letter-a/: row 5: two pages have this path: route "char" row "1" and route "char" row "5"`,
 		`route "char": row 6: path /chars/{name|slugify}/: column name: value "日本" slugs to nothing`,
 		`block.html:1: route "block": page /blocks/cjk/: executing "block.html" at <url "char" .>: error calling url: url "char": path /chars/{name|slugify}/: column name: value "日本" slugs to nothing`,
+		`route "numbered": row 6: path /n/{id}-{name|slugify}.html: column name: value "日本" slugs to nothing`,
 		`route "rss": page /feed.xml: row 6: link: path /chars/{name|slugify}/: column name: value "日本" slugs to nothing`,
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("problems do not contain\n  %s\ngot:\n%s", want, all)
 		}
 	}
-	if len(rep.Problems) != 5 {
-		t.Errorf("%d problems, want 5:\n%s", len(rep.Problems), all)
+	if len(rep.Problems) != 6 {
+		t.Errorf("%d problems, want 6:\n%s", len(rep.Problems), all)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "_site", "chars", "index.html")); err == nil {
 		t.Errorf("a page was written at /chars/")
