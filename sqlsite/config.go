@@ -91,6 +91,8 @@ type Route struct {
 
 	pattern *pattern // parsed Path
 	keyCol  bool     // the query returns the Key column
+
+	shardWhere string // a shard's condition on the rows, "q.…" (see Site.ShardPages)
 }
 
 // FeedColumns names the columns a feed item is made of.

@@ -58,6 +58,7 @@ func (r *Route) orderBy() string {
 // "" or " WHERE q.…") and its order_by, after the column first if any.
 func ordered(r *Route, first, where string) string {
 	q := clean(r.Query)
+	where = r.withShard(where)
 	if where != "" {
 		q = "SELECT * FROM (" + q + ") AS q" + where
 	}
@@ -176,7 +177,7 @@ func (b *buildRun) list(r *Route) bool {
 
 // groupedList renders one paginated list per value of the group_by column:
 // it counts each group first, then streams the rows ordered by group.
-func (b *buildRun) groupedList(r *Route) bool { return b.groupedListOf(r, nil) }
+func (b *buildRun) groupedList(r *Route) bool { return b.groupedListOf(r, b.shardGroups(r)) }
 
 // groupedListOf renders the lists of the groups with these values only
 // (all groups when only is nil).

@@ -363,6 +363,9 @@ type buildRun struct {
 	salts   map[string]string // route template → routeSalt
 
 	span *listSpan // limits the next non-grouped list an update reruns
+
+	shard *Shard // when set, only this shard's pages are wanted (see ShardPages)
+	quiet bool   // pages are collected for the sitemap, not yielded (the sitemap shard)
 }
 
 // listSpan limits the pages of a non-grouped list that an update makes
@@ -425,6 +428,9 @@ func (b *buildRun) emit(p *bake.Page) bool {
 	if b.sitemap != nil && p.HTML() && p.Redirect == "" {
 		b.sitemap.add(p)
 	}
+	if b.quiet {
+		return true
+	}
 	if !b.yield(p, nil) {
 		b.stopped = true
 	}
@@ -434,6 +440,9 @@ func (b *buildRun) emit(p *bake.Page) bool {
 func (b *buildRun) fail(r *Route, path, key string, err error) bool {
 	if b.stopped {
 		return false
+	}
+	if b.quiet {
+		return true // the shard of the route reports it
 	}
 	e := &bake.Error{Path: path, Key: key, Err: err}
 	if r != nil {
@@ -453,7 +462,7 @@ func (b *buildRun) fail(r *Route, path, key string, err error) bool {
 func (b *buildRun) run() {
 	s := b.site
 	for _, r := range s.cfg.Routes {
-		if r.Kind == KindSitemap && (b.target == "" || r.canMake(b.target)) {
+		if r.Kind == KindSitemap && (b.target == "" || r.canMake(b.target)) && (b.shard == nil || b.shard.Sitemap) {
 			sm, err := newSitemapCollector(r.Exclude)
 			if err != nil {
 				b.fail(&r, r.Path, "", err)
@@ -498,7 +507,7 @@ func (b *buildRun) run() {
 		}()
 	}
 	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: b.data}, bake.FragmentCacheFrom(b.ctx), b.state)
-	if (b.target == "" || b.sitemap != nil || b.site.staticCandidate(b.target)) && !b.staticFiles() {
+	if (b.target == "" || b.sitemap != nil || b.site.staticCandidate(b.target)) && b.shardStatic() && !b.staticFiles() {
 		return
 	}
 	for i := range s.cfg.Routes {
@@ -513,10 +522,16 @@ func (b *buildRun) run() {
 			b.fail(r, "", "", b.ctx.Err())
 			return
 		}
-		if !b.route(r) {
+		r, err := b.shardRoute(r)
+		if err != nil {
+			b.fail(&s.cfg.Routes[i], "", "", err)
+			return
+		}
+		if r != nil && !b.route(r) {
 			return
 		}
 	}
+	b.quiet = false
 	for i := range s.cfg.Routes {
 		r := &s.cfg.Routes[i]
 		if r.Kind == KindSitemap && b.sitemap != nil && !b.sitemapPages(r) {
