@@ -119,11 +119,12 @@ func (r *Renderer) Render(dst *strings.Builder, src string) error {
 // newGoldmark returns the converter a Renderer hands what is not plain
 // prose: CommonMark with GitHub's extensions (tables, strikethrough, task
 // lists, links made of bare URLs and e-mail addresses), typographic quotes
-// and dashes, and ids on headings. Raw HTML is not passed through. Its
-// parsers watch the deadline that convertWatched sets.
+// and dashes, and ids on headings. Raw HTML is shown as text but for a
+// few tags and comments (see rawHTML). Its parsers watch the deadline that
+// convertWatched sets.
 func newGoldmark() goldmark.Markdown {
 	return goldmark.New(
-		goldmark.WithExtensions(quickLinkify{}, extension.Table, extension.Strikethrough, extension.TaskList, extension.Typographer),
+		goldmark.WithExtensions(quickLinkify{}, rawHTML{}, extension.Table, extension.Strikethrough, extension.TaskList, extension.Typographer),
 		goldmark.WithParserOptions(parser.WithAutoHeadingID(),
 			parser.WithBlockParsers(util.Prioritized(watchBlocks{}, 0)),
 			parser.WithInlineParsers(util.Prioritized(watchInlines{}, 0))))

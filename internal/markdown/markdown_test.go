@@ -10,9 +10,10 @@ import (
 )
 
 // gfmMarkdown is the converter newGoldmark must agree with: goldmark's
-// own GFM extension, linkify unfiltered.
+// own GFM extension, linkify unfiltered (and raw HTML as newGoldmark
+// writes it).
 func gfmMarkdown() goldmark.Markdown {
-	return goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Typographer),
+	return goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Typographer, rawHTML{}),
 		goldmark.WithParserOptions(parser.WithAutoHeadingID()))
 }
 

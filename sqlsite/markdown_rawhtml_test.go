@@ -1,0 +1,40 @@
+package sqlsite_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bakehq/bake/sqlsite"
+)
+
+// TestMarkdownTextLikeHTML: text of a row that Markdown reads as HTML
+// ("Dear <NAME>") shows on the page as written, and the feed's content
+// carries the same HTML as the page (issue 17).
+func TestMarkdownTextLikeHTML(t *testing.T) {
+	t.Parallel()
+	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	db := openDB(t, sqlsite.SQLite, dir)
+	if _, err := db.Exec("INSERT INTO posts VALUES (6, 'letter', 'Letter', 'news', 'Dear <NAME>, E = mc<sup>2</sup>. <script>alert(1)</script>', TRUE, '2026-04-01 00:00:00')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buildSite(t, sqlsite.SQLite, dir, db); err != nil {
+		t.Fatal(err)
+	}
+	const want = `<p>Dear &lt;NAME&gt;, E = mc<sup>2</sup>. &lt;script&gt;alert(1)&lt;/script&gt;</p>`
+	page, err := os.ReadFile(filepath.Join(dir, "_site", "posts", "letter", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), want) {
+		t.Errorf("page lacks %s:\n%s", want, page)
+	}
+	feed, err := os.ReadFile(filepath.Join(dir, "_site", "feed.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(feed), "<content:encoded><![CDATA["+want+"\n]]></content:encoded>") {
+		t.Errorf("feed content is not the page's HTML %s:\n%s", want, feed)
+	}
+}
