@@ -1,8 +1,8 @@
 package markdown
 
 import (
-	"strings"
 	"regexp"
+	"strings"
 	"testing"
 )
 
