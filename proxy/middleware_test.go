@@ -181,3 +181,49 @@ func TestMiddlewarePurgeMethod(t *testing.T) {
 		t.Errorf("/about/ after purge: %d calls, want 2", n)
 	}
 }
+
+// TestMiddlewareMissLeavesNoTrace checks that a request the build folder
+// cannot answer reaches the app as if the middleware were not there: the
+// headers set around the middleware are kept, none of the file server's
+// 404 (or a saved folder's redirect) leaks into the app's answer.
+func TestMiddlewareMissLeavesNoTrace(t *testing.T) {
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "app "+r.URL.Path)
+	})
+	mw, err := NewMiddleware(context.Background(), app, Options{Dir: t.TempDir() + "/_site", Save: []string{"/news/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Close()
+	if res, err := mw.Warm(context.Background(), []string{"/news/"}); err != nil || !res[0].Saved {
+		t.Fatalf("warm: %v %v", res, err)
+	}
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "42")
+		mw.ServeHTTP(w, r)
+	})
+	type answer struct {
+		Code   int
+		Body   string
+		Header http.Header
+	}
+	var got []answer
+	for _, p := range []string{"/news", "/other/", "/news/"} {
+		w := httptest.NewRecorder()
+		outer.ServeHTTP(w, httptest.NewRequest("GET", p, nil))
+		h := w.Header()
+		if p == "/news/" {
+			h = http.Header{"X-Request-Id": h["X-Request-Id"], "Content-Type": h["Content-Type"]}
+		}
+		got = append(got, answer{w.Code, w.Body.String(), h})
+	}
+	text := []string{"text/plain; charset=utf-8"}
+	want := []answer{
+		{200, "app /news", http.Header{"X-Request-Id": {"42"}, "Content-Type": text}},
+		{200, "app /other/", http.Header{"X-Request-Id": {"42"}, "Content-Type": text}},
+		{200, "app /news/", http.Header{"X-Request-Id": {"42"}, "Content-Type": text}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("answers (-want +got):\n%s", diff)
+	}
+}

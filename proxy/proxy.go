@@ -274,7 +274,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.up.ServeHTTP(w, r)
 		return
 	}
-	if fi, err := os.Stat(filepath.Join(p.dir, filepath.FromSlash(name))); err == nil && fi.Mode().IsRegular() {
+	if p.ttl <= 0 {
+		// No expiry to check: the file server finds the page or not, in
+		// one look at the folder.
+		if p.serveSaved(w, r) {
+			return
+		}
+	} else if fi, err := os.Stat(filepath.Join(p.dir, filepath.FromSlash(name))); err == nil && fi.Mode().IsRegular() {
 		if p.expired(upath, fi.ModTime()) {
 			if p.wait {
 				p.refresh(upath)
