@@ -3,6 +3,7 @@ package publish
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/precompress"
 	"github.com/bakehq/bake/output"
 	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
@@ -260,6 +263,17 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		}
 	}
 	del := func(ctx context.Context, c Change) error {
+		if opts.folder {
+			// The siblings of the file, before it: a publish killed in
+			// between deletes them again.
+			for _, cd := range c.Entry.Encodings {
+				if ext := precompress.Ext(cd); ext != "" {
+					if err := bucket.Delete(ctx, c.Key+ext); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+						return err
+					}
+				}
+			}
+		}
 		err := bucket.Delete(ctx, c.Key)
 		if gcerrors.Code(err) == gcerrors.NotFound {
 			return nil // deleted by an earlier, interrupted publish
@@ -462,10 +476,31 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 	if c.Entry.Redirect != "" {
 		wo.Metadata["redirect"] = c.Entry.Redirect
 	}
+	if len(c.Entry.Encodings) > 0 {
+		// Read back by Listed, so that --verify knows the siblings.
+		wo.Metadata[encMeta] = strings.Join(c.Entry.Encodings, ",")
+	}
+	var sent int64
+	if opts.folder {
+		// Siblings first: a publish killed after the file, whose re-run
+		// skips the file (Resume), must not leave old siblings beside it.
+		n, err := putSiblings(ctx, bucket, src, c, data, wo)
+		if err != nil {
+			return n, err
+		}
+		sent = n
+	}
 	if opts.BeforeWrite != nil {
 		wo.BeforeWrite = func(asFunc func(any) bool) error { return opts.BeforeWrite(c, asFunc) }
 	}
-	if opts.Compress && Compressible(c.Entry) {
+	if enc := cmp.Or(opts.Encoding, precompress.Gzip); opts.Compress && Compressible(c.Entry) && slices.Contains(c.Entry.Encodings, enc) {
+		// The build made this coding already: send its bytes, checked.
+		if sib, ok := storedSibling(src, c, enc, data); ok {
+			data = sib
+			wo.ContentEncoding = enc
+		}
+	}
+	if opts.Compress && Compressible(c.Entry) && wo.ContentEncoding == "" {
 		// Both encoders are deterministic (gzip: no name and no time in
 		// the header): the same bytes always compress to the same object.
 		// They are pooled: each holds most of a megabyte of state.
@@ -495,9 +530,9 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 		data = z.buf.Bytes()
 	}
 	if err := bucket.WriteAll(ctx, c.Key, data, wo); err != nil {
-		return 0, err
+		return sent, err
 	}
-	return int64(len(data)), nil
+	return sent + int64(len(data)), nil
 }
 
 // checkGeneration returns an error wrapping ErrBuildChanged when the build
@@ -530,3 +565,98 @@ type compressor struct {
 }
 
 var compressors = sync.Pool{New: func() any { return new(compressor) }}
+
+// Metadata of objects that carry precompressed siblings.
+const (
+	// encMeta, on a file's object, lists the codings of its siblings
+	// (bake.Entry.Encodings), comma-separated.
+	encMeta = "enc"
+	// siblingMeta, on a sibling's object (name.gz on a folder), is its
+	// coding. Listed leaves such objects out: they are part of a file.
+	siblingMeta = "sibling"
+)
+
+// siblingSource is a Source that also has the precompressed siblings the
+// build wrote (a build folder).
+type siblingSource interface {
+	Sibling(key, ext string) ([]byte, error)
+}
+
+// Sibling returns the bytes of the sibling of key with extension ext.
+func (d dirSource) Sibling(key, ext string) ([]byte, error) {
+	data, err := d.root.ReadFile(key + ext)
+	if err != nil {
+		return nil, fmt.Errorf("read build: %w", err)
+	}
+	return data, nil
+}
+
+// storedSibling returns the sibling of coding cd that the build wrote for
+// the file of c, whose bytes are raw (checked against the manifest), when
+// src has it and it decompresses to raw: a sibling that does not is not
+// sent.
+func storedSibling(src Source, c Change, cd string, raw []byte) ([]byte, bool) {
+	ss, ok := src.(siblingSource)
+	if !ok {
+		return nil, false
+	}
+	sib, err := ss.Sibling(c.Key, precompress.Ext(cd))
+	if err != nil {
+		return nil, false
+	}
+	back, err := precompress.Decode(cd, sib, int64(len(raw)))
+	if err != nil || !bytes.Equal(back, raw) {
+		return nil, false
+	}
+	return sib, true
+}
+
+// putSiblings writes, on a folder target, the precompressed siblings of
+// the file of c (raw its bytes): those the build wrote, or, from a source
+// without them (a rollback), made again, to the same bytes since
+// compression is deterministic. It deletes the siblings of the object
+// that the file no longer has, and returns the bytes sent.
+func putSiblings(ctx context.Context, bucket *blob.Bucket, src Source, c Change, raw []byte, file *blob.WriterOptions) (int64, error) {
+	var sent int64
+	var comp *precompress.Compressor
+	for _, cd := range precompress.Codings {
+		key := c.Key + precompress.Ext(cd)
+		if !slices.Contains(c.Entry.Encodings, cd) {
+			// The sibling it had (as the remote manifest says, or, on a
+			// folder with metadata, as the sibling's own says) goes.
+			had := slices.Contains(c.Had, cd)
+			if !had && c.Reason != ReasonNew && precompress.Compressible(c.Entry.Type) {
+				a, err := bucket.Attributes(ctx, key)
+				had = err == nil && a.Metadata[siblingMeta] != ""
+			}
+			if had {
+				if err := bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+					return sent, err
+				}
+			}
+			continue
+		}
+		data, ok := storedSibling(src, c, cd, raw)
+		if !ok {
+			if comp == nil {
+				comp = precompress.NewCompressor(precompress.Options{Codings: []string{cd}})
+			}
+			var err error
+			if data, err = comp.Encode(cd, raw); err != nil {
+				return sent, err
+			}
+		}
+		wo := &blob.WriterOptions{
+			ContentType:                 file.ContentType,
+			ContentEncoding:             cd,
+			CacheControl:                file.CacheControl,
+			DisableContentTypeDetection: true,
+			Metadata:                    map[string]string{siblingMeta: cd},
+		}
+		if err := bucket.WriteAll(ctx, key, data, wo); err != nil {
+			return sent, err
+		}
+		sent += int64(len(data))
+	}
+	return sent, nil
+}

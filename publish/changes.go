@@ -27,13 +27,15 @@ type Changes struct {
 
 // spilled is a change as the temporary file keeps it.
 type spilled struct {
-	Key      string `json:"k"`
-	Path     string `json:"p"`
-	SHA256   string `json:"h"`
-	Size     int64  `json:"n"`
-	Type     string `json:"t"`
-	Redirect string `json:"r,omitempty"`
-	Reason   string `json:"w"`
+	Key      string   `json:"k"`
+	Path     string   `json:"p"`
+	SHA256   string   `json:"h"`
+	Size     int64    `json:"n"`
+	Type     string   `json:"t"`
+	Redirect string   `json:"r,omitempty"`
+	Reason   string   `json:"w"`
+	Enc      []string `json:"e,omitempty"`
+	Had      []string `json:"x,omitempty"`
 }
 
 // Len returns the number of changes.
@@ -54,7 +56,7 @@ func (c *Changes) add(ch Change) error {
 		c.spill, c.w = f, bufio.NewWriterSize(f, 256<<10)
 	}
 	b, err := json.Marshal(spilled{Key: ch.Key, Path: ch.Entry.Path, SHA256: ch.Entry.SHA256, Size: ch.Entry.Size,
-		Type: ch.Entry.Type, Redirect: ch.Entry.Redirect, Reason: ch.Reason})
+		Type: ch.Entry.Type, Redirect: ch.Entry.Redirect, Reason: ch.Reason, Enc: ch.Entry.Encodings, Had: ch.Had})
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
@@ -89,8 +91,8 @@ func (c *Changes) All() iter.Seq2[Change, error] {
 				yield(Change{}, fmt.Errorf("plan: read back: %w", err))
 				return
 			}
-			ch := Change{Key: s.Key, Reason: s.Reason,
-				Entry: bake.Entry{Path: s.Path, SHA256: s.SHA256, Size: s.Size, Type: s.Type, Redirect: s.Redirect}}
+			ch := Change{Key: s.Key, Reason: s.Reason, Had: s.Had,
+				Entry: bake.Entry{Path: s.Path, SHA256: s.SHA256, Size: s.Size, Type: s.Type, Redirect: s.Redirect, Encodings: s.Enc}}
 			if !yield(ch, nil) {
 				return
 			}

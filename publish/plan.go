@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,10 @@ const (
 	ReasonChanged = "changed" // other bytes
 	ReasonType    = "type"    // same bytes, other content type or redirect
 	ReasonHeaders = "headers" // same bytes, other Cache-Control (the rules changed)
+	// ReasonSiblings: same bytes, other precompressed siblings (the
+	// build's [build] precompress changed): a folder gets the siblings,
+	// a bucket the stored compressed bytes.
+	ReasonSiblings = "siblings"
 )
 
 // Change is one upload or delete of a plan.
@@ -24,6 +29,10 @@ type Change struct {
 	Key    string     `json:"key"`              // object key, before any bucket prefix
 	Entry  bake.Entry `json:"-"`                // the local entry (uploads) or the remote one (deletes)
 	Reason string     `json:"reason,omitempty"` // why it is uploaded
+	// Had lists the codings of the precompressed siblings the object had
+	// (the remote entry's Encodings), for an upload over a published
+	// one: a folder target deletes those the new file does not have.
+	Had []string `json:"-"`
 }
 
 // Plan is what a publish does, in order: Assets, then Pages, then the new
@@ -188,7 +197,7 @@ func (d *differ) entries(local, remote iter.Seq2[bake.Entry, error]) error {
 		}
 		switch {
 		case okL && (!okR || l.Path < r.Path):
-			if err := plan.upload(l, ReasonNew); err != nil {
+			if err := plan.upload(l, ReasonNew, nil); err != nil {
 				return err
 			}
 			l, errL, okL = nextL()
@@ -204,15 +213,19 @@ func (d *differ) entries(local, remote iter.Seq2[bake.Entry, error]) error {
 		default: // same path
 			switch {
 			case l.SHA256 != r.SHA256:
-				if err := plan.upload(l, ReasonChanged); err != nil {
+				if err := plan.upload(l, ReasonChanged, r.Encodings); err != nil {
 					return err
 				}
 			case r.Type != "" && (l.Type != r.Type || l.Redirect != r.Redirect): // an empty type: unknown (a listed object without bake's metadata)
-				if err := plan.upload(l, ReasonType); err != nil {
+				if err := plan.upload(l, ReasonType, r.Encodings); err != nil {
 					return err
 				}
 			case opts.Headers != nil && headersChanged(l, opts.Headers):
-				if err := plan.upload(l, ReasonHeaders); err != nil {
+				if err := plan.upload(l, ReasonHeaders, r.Encodings); err != nil {
+					return err
+				}
+			case r.Type != "" && !slices.Equal(l.Encodings, r.Encodings):
+				if err := plan.upload(l, ReasonSiblings, r.Encodings); err != nil {
 					return err
 				}
 			default:
@@ -268,7 +281,7 @@ func checkDeletes(plan *Plan, remoteCount int, opts DiffOptions) error {
 	return nil
 }
 
-func (p *Plan) upload(e bake.Entry, reason string) error {
+func (p *Plan) upload(e bake.Entry, reason string, had []string) error {
 	// An upload needs the path, hash, size, type and redirect: the rest
 	// would be most of the memory of a plan of a million uploads.
 	e.Deps, e.Route, e.Key, e.Digest, e.LastMod = nil, "", "", "", time.Time{}
@@ -276,7 +289,7 @@ func (p *Plan) upload(e bake.Entry, reason string) error {
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
 	}
-	c := Change{Key: key, Entry: e, Reason: reason}
+	c := Change{Key: key, Entry: e, Reason: reason, Had: had}
 	p.Bytes += e.Size
 	if bake.IsHTML(e.Type) {
 		return p.Pages.add(c)

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,6 +38,9 @@ func Listed(ctx context.Context, bucket *blob.Bucket) ([]bake.Entry, error) {
 		wg.Go(func() {
 			for key := range keys {
 				e, err := listedEntry(ctx, bucket, key, folder)
+				if errors.Is(err, errSibling) {
+					continue // part of its file
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -82,6 +86,10 @@ func Listed(ctx context.Context, bucket *blob.Bucket) ([]bake.Entry, error) {
 	return out, nil
 }
 
+// errSibling is listedEntry's answer for a precompressed sibling, which
+// Listed leaves out.
+var errSibling = errors.New("a precompressed sibling")
+
 // listWorkers is how many objects Listed looks at at once.
 const listWorkers = 8
 
@@ -95,7 +103,13 @@ func listedEntry(ctx context.Context, bucket *blob.Bucket, key string, folder bo
 	if err != nil {
 		return e, fmt.Errorf("verify %s: %w", key, err)
 	}
+	if a.Metadata[siblingMeta] != "" {
+		return e, errSibling
+	}
 	e.Size, e.SHA256 = a.Size, a.Metadata["sha256"]
+	if enc := a.Metadata[encMeta]; enc != "" {
+		e.Encodings = strings.Split(enc, ",")
+	}
 	if e.SHA256 != "" {
 		e.Route, e.Type, e.Redirect = "bake", a.ContentType, a.Metadata["redirect"]
 	}
