@@ -138,6 +138,14 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		return nil, err
 	}
 	clean.add(closeFragments)
+	// The site may keep some of the replaced build's values (the pages of
+	// a stable list): give it that build's index, unless the caller did.
+	if bake.PreviousFrom(ctx) == nil {
+		if prev, err := output.OpenIndex(ctx, opts.Output); err == nil {
+			clean.add(func() { prev.Close() })
+			ctx = bake.WithPrevious(ctx, prev)
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -68,8 +68,13 @@ type Route struct {
 	OrderBy  string `toml:"order_by"` // SQL order of rows within a page, group or archive
 	PerPage  int    `toml:"per_page"` // list/archive: rows a page; if zero, all on one page
 	GroupBy  string `toml:"group_by"` // list: one paginated list per value of this column
-	Date     string `toml:"date"`     // archive: date column; feed: item date column
-	LastMod  string `toml:"lastmod"`  // detail: column for the sitemap's lastmod
+	// Pagination is how a paginated list numbers its pages: "numbered"
+	// (the default: page 2 holds rows 51 to 100 of the order) or "stable"
+	// (pages counted from the oldest end, each keeping its rows when rows
+	// are added or removed elsewhere; see docs/incremental.md).
+	Pagination string `toml:"pagination"`
+	Date       string `toml:"date"`    // archive: date column; feed: item date column
+	LastMod    string `toml:"lastmod"` // detail: column for the sitemap's lastmod
 
 	// Queries are extra named queries run for each page; :col parameters
 	// take the values of the page's row (detail) or group (list). Their

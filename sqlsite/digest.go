@@ -77,7 +77,7 @@ func pageDigest(salt, route, path, key string, d *PageData, rt *routeTemplate) s
 		g.row(r)
 	}
 	g.value(d.Group)
-	g.pager(d.Pager, rt.showsItems())
+	g.pager(d.Pager, rt.showsItems(), rt.showsPages())
 	g.period(d.Period)
 	sum := sha256.Sum256(g.buf)
 	if cap(g.buf) > 1<<20 {
@@ -87,14 +87,25 @@ func pageDigest(salt, route, path, key string, d *PageData, rt *routeTemplate) s
 }
 
 // pager appends where a page sits in its list; the number of rows of the
-// whole list only with items.
-func (g *digester) pager(p *Pager, items bool) {
+// whole list only with items. A page of a stable list counts its number of
+// pages only with pages (its links do not depend on it, but for the newest
+// two pages': whether it is one of them is counted).
+func (g *digester) pager(p *Pager, items, pages bool) {
 	if p == nil {
 		return
 	}
 	g.buf = append(g.buf, 'P')
-	g.int(int64(p.Number))
-	g.int(int64(p.Total))
+	if p.stable {
+		g.buf = append(g.buf, 'S')
+		g.int(int64(p.Number))
+		g.int(int64(min(p.Total-p.Number, 2)))
+		if pages {
+			g.int(int64(p.Total))
+		}
+	} else {
+		g.int(int64(p.Number))
+		g.int(int64(p.Total))
+	}
 	if items {
 		g.int(int64(p.Items))
 	}
@@ -218,7 +229,7 @@ func (g *digester) any(v any) {
 		g.row(v.Row)
 		g.any(v.Rows)
 		g.value(v.Group)
-		g.pager(v.Pager, true)
+		g.pager(v.Pager, true, true)
 		g.period(v.Period)
 		// .Data: the site queries are in the salt; route queries are not.
 		g.int(int64(len(v.Data)))

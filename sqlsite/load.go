@@ -508,6 +508,9 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 		if r.PerPage < 0 {
 			bad("per_page", "per_page must be zero (all rows on one page) or more")
 		}
+		if msg := r.checkPagination(); msg != "" {
+			bad("pagination", "%s", msg)
+		}
 		if r.Kind == KindArchive && r.Date == "" {
 			bad("", "an archive route needs date, the column its pages are grouped by")
 		}

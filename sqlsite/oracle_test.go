@@ -61,6 +61,8 @@ func TestIncrementalOracle(t *testing.T) {
 				}
 				dir, _ := extract(t, "testdata/sites/blog.txtar")
 				addRoutes(t, dir, sluggedRoutes)
+				addRoutes(t, dir, stableRoutes)
+				writeFile(t, filepath.Join(dir, "templates", "stable.html"), stableTemplate)
 				o := &oracle{t: t, dialect: dialect, dir: dir, db: openDB(t, dialect, dir), rng: rand.New(rand.NewPCG(seed, 42)), nextID: 100}
 				o.full(o.out("inc"))
 				for o.step = 1; o.step <= steps; o.step++ {
@@ -77,6 +79,12 @@ func TestIncrementalOracle(t *testing.T) {
 						return
 					}
 				}
+				// The stable lists were updated page by page, not only
+				// made whole again.
+				if o.stats["StablePages"] == 0 {
+					t.Errorf("no stable list page was made from its rows (StableWhole %d)", o.stats["StableWhole"])
+				}
+				t.Logf("stable lists: %d pages made from their rows, %d made whole", o.stats["StablePages"], o.stats["StableWhole"])
 			})
 		}
 	}
@@ -105,6 +113,39 @@ template = "post.html"
 [route.queries]
 related = "SELECT slug, title FROM posts WHERE published AND tag = :tag AND id <> :id ORDER BY id"
 
+`
+
+// stableRoutes are added to the blog fixture by the oracle: lists paginated
+// stably, one whose template shows neither the number of pages nor of rows
+// (its updates read only the pages the rows were and are on), one that
+// shows the number of pages (remade whole when a page is added).
+const stableRoutes = `[[route]]
+name = "stable"
+kind = "list"
+path = "/stable/"
+query = "SELECT id, slug, title, tag, published_at FROM posts WHERE published"
+order_by = "published_at DESC, id DESC"
+per_page = 2
+pagination = "stable"
+template = "stable.html"
+
+[[route]]
+name = "stablepages"
+kind = "list"
+path = "/stable-pages/"
+query = "SELECT id, slug, title, published_at FROM posts WHERE published"
+order_by = "published_at DESC"
+per_page = 3
+pagination = "stable"
+template = "tag.html"
+
+`
+
+// stableTemplate shows every link of a stable list's pager, but not its
+// number of pages or rows.
+const stableTemplate = `{{template "base" .}}{{define "content"}}<h1>page {{.Pager.Number}}</h1>
+<ul>{{cacheEach "item" .Rows}}</ul>
+<p>first={{.Pager.First}} prev={{.Pager.Prev}} next={{.Pager.Next}} last={{.Pager.Last}}</p>{{end}}
 `
 
 // addRoutes adds routes (bake.toml text) to the blog fixture in dir,
@@ -142,7 +183,18 @@ func (o *oracle) site() *sqlsite.Site {
 
 func (o *oracle) full(out string) {
 	o.t.Helper()
-	rep, err := build.Build(context.Background(), o.site(), build.Options{Output: out, Workers: 2})
+	ctx := context.Background()
+	if inc := o.out("inc"); out != inc {
+		// The full build keeps the pages of stable lists as the build it
+		// is compared with has them (as it would replacing that build).
+		prev, err := output.OpenIndex(ctx, inc)
+		if err != nil {
+			o.t.Fatal(err)
+		}
+		defer prev.Close()
+		ctx = bake.WithPrevious(ctx, prev)
+	}
+	rep, err := build.Build(ctx, o.site(), build.Options{Output: out, Workers: 2})
 	if err != nil {
 		for _, p := range rep.Problems {
 			o.t.Error(p)
@@ -301,13 +353,19 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 	// "notes" is in no post at first: a group that comes and goes; "Big
 	// News" is one whose slugged path (/topics/big-news/) is not its value.
 	tag := o.pick([]string{"news", "guides", "notes", "Big News"})
-	switch n := o.rng.IntN(17); {
-	case n == 0 || n == 1:
+	switch n := o.rng.IntN(19); {
+	case n == 0 || n == 1 || n >= 17:
+		// Two in four inserts are the newest post (they fill the first
+		// page of a stable list), the others backdated among the rest.
 		o.nextID++
 		k := strconv.Itoa(o.nextID)
+		date := o.date()
+		if n >= 17 {
+			date = fmt.Sprintf("2026-05-01 %02d:%02d:00", o.nextID/60%24, o.nextID%60)
+		}
 		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			o.nextID, "post-"+k, o.pick(titles)+" "+k, tag, "Body of **"+k+"**.", o.rng.IntN(4) > 0, o.date())
-		return row("posts", k, bake.OpInsert), "insert post " + k
+			o.nextID, "post-"+k, o.pick(titles)+" "+k, tag, "Body of **"+k+"**.", o.rng.IntN(4) > 0, date)
+		return row("posts", k, bake.OpInsert), "insert post " + k + " at " + date
 	case n == 2 && id != "":
 		o.exec("UPDATE posts SET title = ? WHERE id = ?", o.pick(titles)+" "+strconv.Itoa(o.step), id)
 		return row("posts", id, bake.OpUpdate, "title"), "retitle post " + id
@@ -381,6 +439,8 @@ func statTotals(site *sqlsite.Site) map[string]int64 {
 	out := map[string]int64{}
 	for _, st := range site.Stats() {
 		out["ListPagesByKey"] += st.ListPagesByKey.Load()
+		out["StablePages"] += st.StablePages.Load()
+		out["StableWhole"] += st.StableWhole.Load()
 		out["SitemapFallbacks"] += st.SitemapFallbacks.Load()
 	}
 	return out

@@ -50,12 +50,18 @@ type Pager struct {
 	First string // URL of page 1
 	Last  string // URL of the last page
 	base  string
+	// stable: the list is paginated stably (see stable.go): its pages
+	// count from the oldest, and the last, the newest, is at base.
+	stable bool
 }
 
 // URL returns the URL of page n of the list.
 func (p *Pager) URL(n int) string {
 	if n < 1 || n > p.Total {
 		return ""
+	}
+	if p.stable {
+		return bake.EscapePath(stablePath(p.base, n, p.Total))
 	}
 	return bake.EscapePath(withPage(p.base, n))
 }

@@ -129,6 +129,9 @@ func (b *buildRun) list(r *Route) bool {
 	if r.GroupBy != "" {
 		return b.groupedList(r)
 	}
+	if r.stable() {
+		return b.stableList(r)
+	}
 	s := b.site
 	var total int
 	s.stats[r.Name].Queries.Add(1)

@@ -83,6 +83,11 @@ type RouteStats struct {
 	// keys of the rows they showed, instead of skipping the rows of the
 	// pages before them.
 	ListPagesByKey atomic.Int64
+	// StablePages counts the pages of a stable list an update made from
+	// the rows they showed and the rows that changed; StableWhole the
+	// updates that made such a list whole again (stableUpdate).
+	StablePages atomic.Int64
+	StableWhole atomic.Int64
 	// SitemapFallbacks counts the updates of a sitemap that read its URLs
 	// from the index, the last build's sitemap files not being readable
 	// back (missing, damaged, another base URL).
@@ -230,6 +235,12 @@ func (s *Site) checkQueries(ctx context.Context) error {
 			has("lastmod", "lastmod", r.LastMod)
 		case KindList:
 			has("group_by", "group_by", r.GroupBy)
+			if r.stable() {
+				has("key", "key (a stable list's pages are read by key)", r.Key)
+				for _, t := range r.stableTerms() {
+					has("order_by", "order_by of a stable list", t.col)
+				}
+			}
 		case KindArchive:
 			has("date", "date", r.Date)
 		}
@@ -363,6 +374,9 @@ type buildRun struct {
 	salts   map[string]string // route template → routeSalt
 
 	span *listSpan // limits the next non-grouped list an update reruns
+
+	prev   bake.Index              // the last build (an update's), for what it keeps; see stableState
+	stable map[string]*stableState // stable lists made in this pass, by route
 
 	shard *Shard // when set, only this shard's pages are wanted (see ShardPages)
 	quiet bool   // pages are collected for the sitemap, not yielded (the sitemap shard)

@@ -302,3 +302,10 @@ func templateError(file string, err error) *bake.Error {
 func (rt *routeTemplate) showsItems() bool {
 	return rt == nil || rt.fields["TotalItems"] || rt.fields["Items"]
 }
+
+// showsPages reports whether pages of rt may show the number of pages of a
+// stable list: .Pager.TotalPages, .Pager.Total, or .Pager.URL, whose
+// answer for the newest pages depends on it; a nil rt may.
+func (rt *routeTemplate) showsPages() bool {
+	return rt == nil || rt.fields["TotalPages"] || rt.fields["Total"] || rt.fields["URL"]
+}

@@ -88,7 +88,7 @@ const stateVersion = "sqlsite/3"
 func (s *Site) Update(ctx context.Context, prev bake.Index, changes []bake.Change) iter.Seq2[*bake.Page, error] {
 	return func(yield func(*bake.Page, error) bool) {
 		u := &updateRun{site: s, prev: prev, out: yield, yielded: map[string]bool{}, sitemapDelta: map[string]sitemapItem{}}
-		u.b = &buildRun{site: s, ctx: ctx, yield: u.forward}
+		u.b = &buildRun{site: s, ctx: ctx, yield: u.forward, prev: prev}
 		u.run(changes)
 	}
 }
@@ -276,6 +276,12 @@ func (u *updateRun) run(changes []bake.Change) {
 	}
 	if u.stopped {
 		return
+	}
+	// What the last build kept of its stable lists, kept unless redone.
+	for i := range s.cfg.Routes {
+		if r := &s.cfg.Routes[i]; r.stable() {
+			state[stableValueName(r.Name)] = prevValue(stableValueName(r.Name))
+		}
 	}
 	u.b.state = state
 	s.funcs.resetCache(&PageData{Site: SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}, Data: u.b.data}, bake.FragmentCacheFrom(ctx), u.b.state)
@@ -640,6 +646,9 @@ func (u *updateRun) redo(r *Route, w *routeWork) bool {
 	if w.full != "" {
 		u.reason = w.full
 		return u.rerun(r, func() bool { return b.route(r) }, func(string) string { return w.full + ": page no longer made" })
+	}
+	if r.stable() && (len(w.moved) > 0 || len(w.pages) > 0) {
+		return u.stableUpdate(r, w)
 	}
 	if len(w.moved) > 0 {
 		return u.listFrom(r, w)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/internal/precompress"
 	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/spf13/cobra"
@@ -34,6 +35,9 @@ type buildFlags struct {
 	explain bool
 	wait    bool
 	now     string // --now: the time of :now, for a preview
+
+	// production minifies HTML whatever [build] minify_html says.
+	production bool
 }
 
 func buildCmd(g *globals) *cobra.Command {
@@ -88,6 +92,7 @@ folder (-o) is full unless --changed names what changed.`,
 	cmd.Flags().StringSliceVar(&f.changed, "changed", nil, "rows or files that changed, comma-separated: `TABLE:KEY` (items:42), table:NAME, tmpl:FILE, asset:FILE")
 	cmd.Flags().BoolVar(&f.wait, "wait-removal", false, "return only once the build that a full build replaced is removed (by default a background process removes it, once the new build is live); use it where processes left behind are killed (CI jobs, containers, systemd units)")
 	cmd.Flags().StringVar(&f.now, "now", "", "build the site as it will be at this `TIME` (RFC 3339, 2027-01-01T06:00:00Z, or a UTC 2027-01-01 06:00): the :now of every query reads it, so embargoed rows show; needs -o, a preview folder, and renders every page")
+	cmd.Flags().BoolVar(&f.production, "production", false, "build for deployment: minify every HTML page, as [build] minify_html = true does (the first build with it, and the first without it after one, are full)")
 	cmd.Flags().BoolVar(&f.explain, "explain", false, "list every page an incremental build rendered or removed, and the change that caused it")
 	return cmd
 }
@@ -208,7 +213,8 @@ func rebuild(ctx context.Context, g *globals, f buildFlags, noRowChanges bool) (
 	show := !f.json && !f.quiet
 	progress := &build.Progress{}
 	stopProgress := func() {}
-	opts := build.RunOptions{Options: build.Options{Output: r.out, Workers: workers, Logger: log, Progress: progress, Explain: f.explain}}
+	opts := build.RunOptions{Options: build.Options{Output: r.out, Workers: workers, Logger: log, Progress: progress, Explain: f.explain,
+		Finish: finishOptions(site.cfg.Build, f.production)}}
 	if !f.wait {
 		opts.RemoveReplaced = removeInBackground(r.out)
 	}
@@ -439,4 +445,13 @@ func previousPages(ctx context.Context, out string) int64 {
 		return 0
 	}
 	return int64(n)
+}
+
+// finishOptions returns what a build does to each page once rendered:
+// the [build] table of bake.toml, with HTML minification on in production.
+func finishOptions(c BuildConfig, production bool) build.FinishOptions {
+	return build.FinishOptions{
+		MinifyHTML:  c.MinifyHTML || production,
+		Precompress: precompress.Options{Codings: c.Precompress, MinSize: c.PrecompressMin},
+	}
 }

@@ -1,0 +1,644 @@
+package sqlsite
+
+// Stable pagination (pagination = "stable" on a list route): pages counted
+// from the oldest end of the list, each covering a fixed range of the
+// order, so that a row added or removed changes the page it is on and no
+// other. How it works and when to choose it: docs/incremental.md.
+//
+// The list's order (order_by, ending with the key) puts the newest rows
+// first. The first page, at the route's path, is the *front*: the rows
+// before the newest boundary. Every other page k (1 for the oldest, at
+// PATH/page/k/) starts at its boundary: the order's values of the first
+// row it held when it was made, and holds the rows from there to the next
+// boundary. When the front reaches 2 × per_page rows, its older per_page
+// rows become a new page, whose boundary is the first of them: the front
+// then holds per_page to 2 × per_page − 1 rows. Boundaries are kept with
+// the build (the index's value "pages:ROUTE"), by incremental and full
+// builds alike; they are made anew (from the oldest row, per_page to a
+// page) only when there are none: the first build, a build into a new
+// folder, or a route whose per_page or order_by changed.
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bakehq/bake"
+)
+
+// Values of Route.Pagination.
+const (
+	PaginationNumbered = "numbered"
+	PaginationStable   = "stable"
+)
+
+// stable reports whether r is a list paginated stably.
+func (r *Route) stable() bool { return r.Pagination == PaginationStable }
+
+// checkPagination returns what is wrong with r's pagination, or "".
+func (r *Route) checkPagination() string {
+	switch r.Pagination {
+	case "", PaginationNumbered:
+		return ""
+	case PaginationStable:
+	default:
+		return fmt.Sprintf("pagination %q: use %q (the default) or %q", r.Pagination, PaginationNumbered, PaginationStable)
+	}
+	switch {
+	case r.Kind != KindList:
+		return fmt.Sprintf("pagination = %q is for list routes, not %s routes", PaginationStable, r.Kind)
+	case r.GroupBy != "":
+		return fmt.Sprintf("pagination = %q does not work with group_by yet: remove one of them", PaginationStable)
+	case r.PerPage <= 0:
+		return fmt.Sprintf("pagination = %q needs per_page (the rows of a page when it is made)", PaginationStable)
+	case r.OrderBy == "":
+		return fmt.Sprintf("pagination = %q needs order_by, newest first, such as \"published_at DESC, id DESC\"", PaginationStable)
+	}
+	if _, err := parseTerms(r.OrderBy); err != nil {
+		return fmt.Sprintf("pagination = %q: order_by %q: %v", PaginationStable, r.OrderBy, err)
+	}
+	return ""
+}
+
+// sortTerm is one term of a stable list's order: a column of its query.
+type sortTerm struct {
+	col  string
+	desc bool
+}
+
+// parseTerms reads an order_by of plain columns, each with ASC or DESC.
+func parseTerms(order string) ([]sortTerm, error) {
+	var terms []sortTerm
+	for _, t := range splitTop(order, ',') {
+		f := strings.Fields(t)
+		if len(f) == 0 || len(f) > 2 {
+			return nil, fmt.Errorf("%q is not a column with ASC or DESC (a stable list compares its rows to its page boundaries by column)", strings.TrimSpace(t))
+		}
+		col := f[0]
+		if i := strings.LastIndexByte(col, '.'); i >= 0 {
+			col = col[i+1:]
+		}
+		col = strings.Trim(col, `"`)
+		if !isIdent(col) {
+			return nil, fmt.Errorf("%q is not a column with ASC or DESC (a stable list compares its rows to its page boundaries by column)", strings.TrimSpace(t))
+		}
+		st := sortTerm{col: col}
+		if len(f) == 2 {
+			switch strings.ToUpper(f[1]) {
+			case "ASC":
+			case "DESC":
+				st.desc = true
+			default:
+				return nil, fmt.Errorf("%q: %s is not ASC or DESC", strings.TrimSpace(t), f[1])
+			}
+		}
+		terms = append(terms, st)
+	}
+	return terms, nil
+}
+
+// stableTerms returns the terms of r's order, the key appended (orderBy).
+func (r *Route) stableTerms() []sortTerm {
+	terms, _ := parseTerms(r.orderBy()) // checked by checkPagination
+	return terms
+}
+
+// stableSig is what a list's boundaries were made for: other terms or
+// another per_page make them anew.
+func (r *Route) stableSig() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "per_page=%d", r.PerPage)
+	for _, t := range r.stableTerms() {
+		fmt.Fprintf(&b, " %s:%t", t.col, t.desc)
+	}
+	return b.String()
+}
+
+// stableState is what a build keeps of a stable list: its boundaries,
+// oldest page first (Bounds[k-1] starts page k), and its number of rows.
+type stableState struct {
+	Sig    string     `json:"sig"`
+	Total  int        `json:"total"`
+	Bounds [][]string `json:"bounds"` // encoded values (encodeValue)
+
+	bounds [][]any // decoded
+}
+
+// pages is the number of pages of the list, the front included.
+func (st *stableState) pages() int { return len(st.bounds) + 1 }
+
+func stableValueName(route string) string { return "pages:" + route }
+
+func (st *stableState) encode() string {
+	st.Bounds = make([][]string, len(st.bounds))
+	for i, b := range st.bounds {
+		st.Bounds[i] = make([]string, len(b))
+		for j, v := range b {
+			st.Bounds[i][j] = encodeValue(v)
+		}
+	}
+	out, _ := json.Marshal(st)
+	return string(out)
+}
+
+// decodeStable reads a kept state; nil when there is none or it was made
+// for another order or per_page.
+func decodeStable(v, sig string) *stableState {
+	if v == "" {
+		return nil
+	}
+	st := &stableState{}
+	if json.Unmarshal([]byte(v), st) != nil || st.Sig != sig {
+		return nil
+	}
+	st.bounds = make([][]any, len(st.Bounds))
+	for i, b := range st.Bounds {
+		st.bounds[i] = make([]any, len(b))
+		for j, e := range b {
+			x, err := decodeValue(e)
+			if err != nil {
+				return nil
+			}
+			st.bounds[i][j] = x
+		}
+	}
+	return st
+}
+
+// encodeValue writes a database value with its type, for decodeValue.
+func encodeValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "n"
+	case int64:
+		return "i" + strconv.FormatInt(v, 10)
+	case int:
+		return "i" + strconv.Itoa(v)
+	case int32:
+		return "i" + strconv.FormatInt(int64(v), 10)
+	case float64:
+		return "f" + strconv.FormatFloat(v, 'g', -1, 64)
+	case float32:
+		return "f" + strconv.FormatFloat(float64(v), 'g', -1, 64)
+	case bool:
+		if v {
+			return "b1"
+		}
+		return "b0"
+	case string:
+		return "s" + v
+	case []byte:
+		return "x" + base64.StdEncoding.EncodeToString(v)
+	case time.Time:
+		return "d" + v.Format(time.RFC3339Nano)
+	}
+	return "o" + fmt.Sprint(v)
+}
+
+func decodeValue(e string) (any, error) {
+	if e == "" {
+		return nil, errors.New("empty value")
+	}
+	rest := e[1:]
+	switch e[0] {
+	case 'n':
+		return nil, nil
+	case 'i':
+		return strconv.ParseInt(rest, 10, 64)
+	case 'f':
+		return strconv.ParseFloat(rest, 64)
+	case 'b':
+		return rest == "1", nil
+	case 's':
+		return rest, nil
+	case 'x':
+		return base64.StdEncoding.DecodeString(rest)
+	case 'd':
+		return time.Parse(time.RFC3339Nano, rest)
+	case 'o':
+		return otherValue(rest), nil
+	}
+	return nil, fmt.Errorf("unknown value %q", e)
+}
+
+// otherValue is a value of a type the drivers return that bake does not
+// know, compared by its printed form.
+type otherValue string
+
+// compareValues orders a and b as the database orders a column in
+// ascending order: NULL first on SQLite and last on PostgreSQL, numbers
+// by value, text and blobs byte by byte (the BINARY collation of SQLite,
+// COLLATE "C" of PostgreSQL), times by instant.
+func compareValues(a, b any, dialect string) int {
+	ra, rb := valueRank(a, dialect), valueRank(b, dialect)
+	if ra != rb {
+		return cmp.Compare(ra, rb)
+	}
+	switch x := a.(type) {
+	case nil:
+		return 0
+	case string:
+		return strings.Compare(x, b.(string))
+	case []byte:
+		return bytes.Compare(x, b.([]byte))
+	case time.Time:
+		return x.Compare(b.(time.Time))
+	case otherValue:
+		return strings.Compare(string(x), string(b.(otherValue)))
+	}
+	if fa, ok := number(a); ok {
+		fb, _ := number(b)
+		if ia, ok := a.(int64); ok {
+			if ib, ok := b.(int64); ok {
+				return cmp.Compare(ia, ib)
+			}
+		}
+		return cmp.Compare(fa, fb)
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
+
+// valueRank orders values of different types: SQLite's NULL < numbers <
+// text < blobs; on PostgreSQL (one type a column) NULL sorts last.
+func valueRank(v any, dialect string) int {
+	switch v.(type) {
+	case nil:
+		if dialect == Postgres {
+			return 9
+		}
+		return 0
+	case string:
+		return 2
+	case []byte:
+		return 3
+	case time.Time:
+		return 4
+	case otherValue:
+		return 5
+	}
+	if _, ok := number(v); ok {
+		return 1
+	}
+	return 6
+}
+
+func number(v any) (float64, bool) {
+	switch v := v.(type) {
+	case int64:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	case int32:
+		return float64(v), true
+	case float64:
+		return v, true
+	case float32:
+		return float64(v), true
+	case bool:
+		if v {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// normalize turns what a driver returns into what decodeValue returns, so
+// that a row's values and a kept boundary compare alike.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case int:
+		return int64(v)
+	case int32:
+		return int64(v)
+	case float32:
+		return float64(v)
+	case []byte:
+		return v
+	case nil, int64, float64, bool, string, time.Time:
+		return v
+	}
+	return otherValue(fmt.Sprint(v))
+}
+
+// stableOrder compares rows and boundaries in the order of a stable list.
+type stableOrder struct {
+	terms   []sortTerm
+	dialect string
+}
+
+func (r *Route) stableOrder(dialect string) stableOrder {
+	return stableOrder{terms: r.stableTerms(), dialect: dialect}
+}
+
+// tuple returns the values of row that the order compares.
+func (o stableOrder) tuple(row Row) []any {
+	t := make([]any, len(o.terms))
+	for i, term := range o.terms {
+		t[i] = normalize(row[term.col])
+	}
+	return t
+}
+
+// compare returns a negative number when a comes before b in the list
+// (it is newer), 0 when they are equal, and a positive number otherwise.
+func (o stableOrder) compare(a, b []any) int {
+	for i, t := range o.terms {
+		c := compareValues(a[i], b[i], o.dialect)
+		if t.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// pageOf returns the page of the list that holds a row with this tuple:
+// the front (st.pages()) when it comes before the newest boundary.
+func (o stableOrder) pageOf(st *stableState, tuple []any) int {
+	// Bounds are oldest first: bound k-1 starts page k, and comes after
+	// bound k in the list. The row is on the oldest page whose bound it is
+	// at or after.
+	n := len(st.bounds)
+	i, _ := slices.BinarySearchFunc(st.bounds, tuple, func(b, t []any) int {
+		// Search for the first bound (oldest first) that the row is at
+		// or after: bounds the row comes before are "less".
+		if o.compare(t, b) < 0 {
+			return -1
+		}
+		return 1
+	})
+	if i >= n {
+		return n + 1 // the front
+	}
+	return i + 1
+}
+
+// stablePath returns the path of page n of a stable list of pages pages.
+func stablePath(base string, n, pages int) string {
+	if n >= pages {
+		return base
+	}
+	return base + "page/" + strconv.Itoa(n) + "/"
+}
+
+// stablePage returns the page number of path in a stable list of pages
+// pages whose front is base; 0 when path is not one of its pages.
+func stablePage(base, path string, pages int) int {
+	if path == base {
+		return pages
+	}
+	rest, ok := strings.CutPrefix(path, base+"page/")
+	if !ok || !strings.HasSuffix(rest, "/") {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(rest, "/"))
+	if err != nil || n < 1 || n >= pages {
+		return 0
+	}
+	return n
+}
+
+// newStablePager returns the pager of page n of a stable list: Number
+// counts from the oldest page (1); First is the front (the newest rows),
+// Last the oldest page; Prev is the newer neighbour, Next the older.
+func newStablePager(base string, n, pages, items int) *Pager {
+	p := &Pager{Number: n, TotalPages: pages, TotalItems: items, Total: pages, Items: items, base: base, stable: true}
+	p.First, p.Last = p.URL(pages), p.URL(1)
+	p.Prev, p.Next = p.URL(n+1), p.URL(n-1)
+	return p
+}
+
+// splits returns how many pages of per rows a front of n rows gives up:
+// it keeps per to 2 × per − 1 (all of them when fewer than 2 × per).
+func splits(n, per int) int {
+	if n < 2*per {
+		return 0
+	}
+	return (n - per) / per
+}
+
+// stableCutter cuts the rows of a stable list, streamed in the list's
+// order, into its pages: the front first, then the pages it gives up, then
+// the older pages by their boundaries, empty ones included.
+type stableCutter struct {
+	r     *Route
+	order stableOrder
+	st    *stableState // updated with the boundaries of new pages
+	fresh bool         // no boundaries kept: cut from the oldest row
+	total int
+	emit  func(n, pages int, rows []Row) bool
+
+	old   int   // pages before the front split
+	pages int   // pages after (0 until the front is known)
+	front []Row // rows of the front (kept boundaries), until it is known
+	cur   int   // older page being filled
+	buf   []Row
+	seen  int
+	err   error
+}
+
+func newStableCutter(r *Route, order stableOrder, st *stableState, fresh bool, total int, emit func(n, pages int, rows []Row) bool) *stableCutter {
+	c := &stableCutter{r: r, order: order, st: st, fresh: fresh, total: total, emit: emit, old: st.pages()}
+	if fresh {
+		// The whole list is the front: its number of rows is known.
+		c.pages = 1 + splits(total, r.PerPage)
+		c.cur = c.pages
+	}
+	return c
+}
+
+func (c *stableCutter) add(row Row) bool {
+	c.seen++
+	per := c.r.PerPage
+	if c.fresh {
+		// The front holds the first total − (pages−1) × per rows; every
+		// page after it per rows.
+		nfront := c.total - (c.pages-1)*per
+		if c.cur < c.pages && len(c.buf) == 0 && c.cur >= 1 {
+			c.st.bounds[c.cur-1] = c.order.tuple(row)
+		}
+		c.buf = append(c.buf, row)
+		full := per
+		if c.cur == c.pages {
+			full = nfront
+		}
+		if len(c.buf) >= full && c.cur > 1 {
+			if !c.emit(c.cur, c.pages, c.buf) {
+				return false
+			}
+			c.buf = nil
+			c.cur--
+		}
+		return true
+	}
+	if c.pages == 0 {
+		if c.order.pageOf(c.st, c.order.tuple(row)) == c.old {
+			c.front = append(c.front, row)
+			return true
+		}
+		if !c.frontDone() {
+			return false
+		}
+	}
+	n := c.order.pageOf(c.st, c.order.tuple(row))
+	switch {
+	case n > c.cur:
+		c.err = fmt.Errorf("rows come from the database in an order bake does not reproduce: a row of page %d after one of page %d (stable lists compare text byte by byte: give text order_by columns COLLATE \"C\", or order by dates and numbers)", n, c.cur)
+		return false
+	case n < c.cur:
+		if !c.emit(c.cur, c.pages, c.buf) {
+			return false
+		}
+		c.buf = nil
+		for c.cur--; c.cur > n; c.cur-- {
+			if !c.emit(c.cur, c.pages, nil) {
+				return false
+			}
+		}
+	}
+	c.buf = append(c.buf, row)
+	return true
+}
+
+// frontDone makes the pages of the front, now that its rows are known:
+// while it holds 2 × per_page rows or more, its older per_page rows become
+// a new page.
+func (c *stableCutter) frontDone() bool {
+	per := c.r.PerPage
+	s := splits(len(c.front), per)
+	c.pages = c.old + s
+	c.cur = c.old - 1
+	nfront := len(c.front) - s*per
+	if !c.emit(c.pages, c.pages, c.front[:nfront]) {
+		return false
+	}
+	added := make([][]any, s)
+	for i := range s {
+		rows := c.front[nfront+i*per : nfront+(i+1)*per]
+		n := c.pages - 1 - i
+		added[n-c.old] = c.order.tuple(rows[0])
+		if !c.emit(n, c.pages, rows) {
+			return false
+		}
+	}
+	c.st.bounds = append(c.st.bounds, added...)
+	c.front = nil
+	return true
+}
+
+// finish makes the pages not made yet, once every row has been added.
+func (c *stableCutter) finish() bool {
+	if c.err != nil {
+		return false
+	}
+	if c.fresh {
+		if c.seen != c.total {
+			c.err = fmt.Errorf("the list had %d rows when counted and %d when read: rows changed during the build; build again", c.total, c.seen)
+			return false
+		}
+		for ; c.cur >= 1; c.cur-- {
+			if !c.emit(c.cur, c.pages, c.buf) {
+				return false
+			}
+			c.buf = nil
+		}
+		return true
+	}
+	if c.pages == 0 && !c.frontDone() {
+		return false
+	}
+	for ; c.cur >= 1; c.cur-- {
+		if !c.emit(c.cur, c.pages, c.buf) {
+			return false
+		}
+		c.buf = nil
+	}
+	return true
+}
+
+// stableState returns the kept state of list r (a copy: the caller
+// changes it), and whether it is fresh: none was kept, so the list is cut
+// anew from its oldest row.
+func (b *buildRun) stableState(r *Route) (*stableState, bool, error) {
+	sig := r.stableSig()
+	if st, ok := b.stable[r.Name]; ok {
+		cp := *st
+		cp.bounds = slices.Clone(st.bounds)
+		return &cp, false, nil
+	}
+	prev := b.prev
+	if prev == nil {
+		prev = bake.PreviousFrom(b.ctx)
+	}
+	if prev != nil {
+		v, err := prev.Value(b.ctx, stableValueName(r.Name))
+		if err != nil {
+			return nil, false, err
+		}
+		if st := decodeStable(v, sig); st != nil {
+			return st, false, nil
+		}
+	}
+	return &stableState{Sig: sig}, true, nil
+}
+
+// keepStable records the state of list r after this pass, for the index.
+func (b *buildRun) keepStable(r *Route, st *stableState) {
+	if b.stable == nil {
+		b.stable = map[string]*stableState{}
+	}
+	b.stable[r.Name] = st
+	if b.state != nil {
+		b.state[stableValueName(r.Name)] = st.encode()
+	}
+}
+
+// stableList renders a stable list: every page, each with the rows of its
+// range (see the top of this file).
+func (b *buildRun) stableList(r *Route) bool {
+	s := b.site
+	var total int
+	s.stats[r.Name].Queries.Add(1)
+	if err := s.db.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q").Scan(&total); err != nil {
+		return b.fail(r, r.Path, "", fmt.Errorf("count rows: %w", err))
+	}
+	st, fresh, err := b.stableState(r)
+	if err != nil {
+		return b.fail(r, r.Path, "", err)
+	}
+	if fresh {
+		st.bounds = make([][]any, splits(total, r.PerPage))
+	}
+	st.Total = total
+	cut := newStableCutter(r, r.stableOrder(s.db.dialect), st, fresh, total, func(n, pages int, rows []Row) bool {
+		data := &PageData{Rows: rows, Pager: newStablePager(r.Path, n, pages, total)}
+		return b.emit(b.page(r, stablePath(r.Path, n, pages), "", rowDeps(r, rows), data, noArgs))
+	})
+	ok := true
+	if err := b.stream(r, ordered(r, "", ""), nil, func(row Row) bool {
+		ok = cut.add(row)
+		return ok
+	}); err != nil {
+		return b.fail(r, r.Path, "", err)
+	}
+	if ok {
+		ok = cut.finish()
+	}
+	if cut.err != nil {
+		return b.fail(r, r.Path, "", cut.err)
+	}
+	if ok {
+		b.keepStable(r, st)
+	}
+	return ok
+}
