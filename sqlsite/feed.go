@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bakehq/bake"
 	template "github.com/bakehq/bake/internal/gotemplate/htmltemplate"
@@ -69,7 +70,7 @@ func (b *buildRun) feed(r *Route) bool {
 					if err != nil {
 						return err
 					}
-					items[i].Content = absoluteLinks(string(h), s.cfg.Site.BaseURL)
+					items[i].Content = feedHTML(absoluteLinks(string(h), s.cfg.Site.BaseURL))
 				}
 			}
 			f := feedDoc{Title: title, Self: s.funcs.absurl(bake.EscapePath(r.Path)), Home: s.cfg.Site.BaseURL + "/", Items: items,
@@ -107,6 +108,27 @@ func absoluteLinks(html, base string) string {
 	}
 	b.WriteString(html)
 	return b.String()
+}
+
+// feedHTML replaces in the HTML of an item's content what a page's HTML
+// cannot hold either (control characters but whitespace: see
+// controlFilter), so that the feed carries the page's HTML, and what XML
+// cannot (bytes that are not UTF-8, U+FFFE, U+FFFF): RSS writes content
+// as CDATA, which nothing escapes, and one such character would make the
+// whole feed unreadable.
+func feedHTML(h string) string {
+	bad := func(r rune) bool {
+		return forbiddenControl(r) || r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF
+	}
+	if !strings.ContainsFunc(h, bad) {
+		return h
+	}
+	return strings.Map(func(r rune) rune {
+		if bad(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, h)
 }
 
 func text(v any) string {
