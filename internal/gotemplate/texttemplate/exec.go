@@ -221,6 +221,10 @@ func (t *Template) execute(wr io.Writer, data any) (err error) {
 	if t.Tree == nil || t.Root == nil {
 		state.errorf("%q is an incomplete or empty template", t.Name())
 	}
+	if p := t.program(); p != nil { // bake: compiled (bake_compile.go)
+		p.run(state, value) // bake:
+		return              // bake:
+	} // bake:
 	state.walk(value, t.Root)
 	return
 }
@@ -511,6 +515,10 @@ func (s *state) walkTemplate(dot reflect.Value, t *parse.TemplateNode) {
 	newState.tmpl = tmpl
 	// No dynamic scoping: template invocations inherit no variables.
 	newState.vars = []variable{{"$", dot}}
+	if p := tmpl.program(); p != nil { // bake: compiled (bake_compile.go)
+		p.run(&newState, dot) // bake:
+		return                // bake:
+	} // bake:
 	newState.walk(dot, tmpl.Root)
 }
 

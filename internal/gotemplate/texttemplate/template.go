@@ -35,6 +35,7 @@ type Template struct {
 	*common
 	leftDelim  string
 	rightDelim string
+	prog       atomic.Pointer[program] // bake: the compiled tree (bake_compile.go)
 }
 
 // New allocates a new, undefined template with the given name.
