@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/precompress"
 	"github.com/bakehq/bake/sqlsite"
 )
 
@@ -15,6 +16,23 @@ type siteConfig struct {
 	Database DatabaseConfig
 	Publish  PublishConfig
 	Jobs     JobsConfig
+	Build    BuildConfig
+}
+
+// BuildConfig is the [build] table: what a build does to pages once
+// rendered.
+type BuildConfig struct {
+	// MinifyHTML minifies every rendered HTML page. bake build
+	// --production turns it on whatever this says.
+	MinifyHTML bool `toml:"minify_html"`
+	// Precompress lists the precompressed siblings written beside every
+	// text file: "gzip" (name.gz), "br" (name.br), for nginx's
+	// gzip_static and brotli_static, bake serve and bake publish. If
+	// empty, none.
+	Precompress []string `toml:"precompress"`
+	// PrecompressMin is the smallest file compressed, in bytes. If zero,
+	// 1024.
+	PrecompressMin int `toml:"precompress_min"`
 }
 
 // JobsConfig is the [jobs] table: what bake run schedules.
@@ -41,7 +59,7 @@ func loadConfig(dir string) (*siteConfig, error) {
 	c := &siteConfig{}
 	var proxy map[string]any // [proxy] is read by bake proxy itself (see proxy.go)
 	cfg, err := sqlsite.LoadConfigWith(dir, sqlsite.LoadOptions{
-		Tables: map[string]any{"database": &c.Database, "publish": &c.Publish, "proxy": &proxy, "jobs": &c.Jobs},
+		Tables: map[string]any{"database": &c.Database, "publish": &c.Publish, "proxy": &proxy, "jobs": &c.Jobs, "build": &c.Build},
 		Check:  c.check,
 	})
 	if err != nil {
@@ -59,6 +77,16 @@ func (c *siteConfig) check(lineOf func(key string) int) []error {
 	default:
 		probs = append(probs, &bake.Error{Line: lineOf("compress"),
 			Err: fmt.Errorf("publish.compress %q: use \"gzip\" (the default), \"br\" or \"none\"", c.Publish.Compress)})
+	}
+	for _, cd := range c.Build.Precompress {
+		if precompress.Ext(cd) == "" {
+			probs = append(probs, &bake.Error{Line: lineOf("precompress"),
+				Err: fmt.Errorf("build.precompress %q: use \"gzip\" (name.gz) and \"br\" (name.br), as precompress = [\"gzip\", \"br\"]", cd)})
+		}
+	}
+	if c.Build.PrecompressMin < 0 {
+		probs = append(probs, &bake.Error{Line: lineOf("precompress_min"),
+			Err: fmt.Errorf("build.precompress_min %d: give a size in bytes, 0 or more (0 means 1024)", c.Build.PrecompressMin)})
 	}
 	for i, r := range c.Jobs.Schedule {
 		if r.Table == "" || r.Column == "" {
