@@ -24,7 +24,10 @@ seed.sql, from which the first build creates the SQLite database site.db.`,
 		Example: `  bake new mysite && cd mysite && bake build && bake serve`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dest := filepath.Join(g.dir, args[0])
+			dest := args[0]
+			if !filepath.IsAbs(dest) {
+				dest = filepath.Join(g.dir, dest) // -C DIR new NAME: DIR/NAME
+			}
 			if err := writeScaffold(dest); err != nil {
 				return err
 			}
