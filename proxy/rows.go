@@ -124,7 +124,11 @@ func parsePathTemplate(s string) (pathTemplate, error) {
 		}
 	}
 	expr.WriteString("$")
-	t.re = regexp.MustCompile(expr.String())
+	re, err := regexp.Compile(expr.String())
+	if err != nil {
+		return t, fmt.Errorf("path %q: %w", s, err)
+	}
+	t.re = re
 	if len(t.parts) == 1 {
 		if _, err := bake.FileName(s); err != nil {
 			return t, fmt.Errorf("path %q: %w", s, err)
