@@ -118,11 +118,23 @@ related = "SELECT slug, title FROM posts WHERE published AND tag = :tag AND id <
 // stableRoutes are added to the blog fixture by the oracle: lists paginated
 // stably, one whose template shows neither the number of pages nor of rows
 // (its updates read only the pages the rows were and are on), one that
-// shows the number of pages (remade whole when a page is added).
+// shows the number of pages (remade whole when a page is added), and a
+// grouped one (each group remade when one of its rows changed).
 const stableRoutes = `[[route]]
 name = "stable"
 kind = "list"
 path = "/stable/"
+query = "SELECT id, slug, title, tag, published_at FROM posts WHERE published"
+order_by = "published_at DESC, id DESC"
+per_page = 2
+pagination = "stable"
+template = "stable.html"
+
+[[route]]
+name = "stabletag"
+kind = "list"
+path = "/stable-tags/{tag}/"
+group_by = "tag"
 query = "SELECT id, slug, title, tag, published_at FROM posts WHERE published"
 order_by = "published_at DESC, id DESC"
 per_page = 2

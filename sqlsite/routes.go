@@ -130,7 +130,7 @@ func (b *buildRun) list(r *Route) bool {
 		return b.groupedList(r)
 	}
 	if r.stable() {
-		return b.stableList(r)
+		return b.stableWhole(r)
 	}
 	s := b.site
 	var total int
@@ -220,16 +220,33 @@ func (b *buildRun) groupedListOf(r *Route, only []any) bool {
 		slugged = r.pattern.slugged()
 		seen    = map[string]any{} // slugged: base → its group
 	)
-	pg := newPaginator(r.PerPage, func(n int, rows []Row) bool {
+	emit := func(n, pages int, rows []Row) bool {
 		if badBase != nil {
-			return n > 1 || b.fail(r, "", fmt.Sprintf("%s=%v", r.GroupBy, group), badBase)
+			first := 1 // the page made first, to say it once
+			if r.stable() {
+				first = pages
+			}
+			return n != first || b.fail(r, "", fmt.Sprintf("%s=%v", r.GroupBy, group), badBase)
 		}
 		total := counts[gkey]
 		g := group
-		data := &PageData{Rows: rows, Group: g, Pager: newPager(base, n, max(pageCount(total, r.PerPage), n), total)}
+		data := &PageData{Rows: rows, Group: g}
+		path := withPage(base, n)
+		if r.stable() {
+			data.Pager, path = newStablePager(base, n, pages, total), stablePath(base, n, pages)
+		} else {
+			data.Pager = newPager(base, n, max(pageCount(total, r.PerPage), n), total)
+		}
 		args := func(k string) (any, bool) { return g, k == r.GroupBy }
-		return b.emit(b.page(r, withPage(base, n), "", rowDeps(r, rows), data, args))
-	})
+		return b.emit(b.page(r, path, "", rowDeps(r, rows), data, args))
+	}
+	var pg listPaginator = newPaginator(r.PerPage, func(n int, rows []Row) bool { return emit(n, 0, rows) })
+	if r.stable() {
+		if err := b.forgetGroups(r, only); err != nil {
+			return b.fail(r, r.Path, "", err)
+		}
+		pg = b.newStableGroups(r, func() (string, int) { return base, counts[gkey] }, emit)
+	}
 	err = b.stream(r, ordered(r, r.GroupBy, where), only, func(row Row) bool {
 		g := row[r.GroupBy]
 		if g == nil {

@@ -376,7 +376,7 @@ type buildRun struct {
 	span *listSpan // limits the next non-grouped list an update reruns
 
 	prev   bake.Index              // the last build (an update's), for what it keeps; see stableState
-	stable map[string]*stableState // stable lists made in this pass, by route
+	stable map[string]*stableRoute // stable lists of this pass, by route
 
 	shard *Shard // when set, only this shard's pages are wanted (see ShardPages)
 	quiet bool   // pages are collected for the sitemap, not yielded (the sitemap shard)

@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,8 +55,6 @@ func (r *Route) checkPagination() string {
 	switch {
 	case r.Kind != KindList:
 		return fmt.Sprintf("pagination = %q is for list routes, not %s routes", PaginationStable, r.Kind)
-	case r.GroupBy != "":
-		return fmt.Sprintf("pagination = %q does not work with group_by yet: remove one of them", PaginationStable)
 	case r.PerPage <= 0:
 		return fmt.Sprintf("pagination = %q needs per_page (the rows of a page when it is made)", PaginationStable)
 	case r.OrderBy == "":
@@ -121,10 +120,18 @@ func (r *Route) stableSig() string {
 	return b.String()
 }
 
-// stableState is what a build keeps of a stable list: its boundaries,
+// stableRoute is what a build keeps of a stable list route: the state of
+// its list, or of each group's (by the path of its first page).
+type stableRoute struct {
+	Sig   string                  `json:"sig"`
+	Lists map[string]*stableState `json:"lists"` // as this pass leaves them
+
+	kept map[string]*stableState // as the last build left them
+}
+
+// stableState is what a build keeps of one stable list: its boundaries,
 // oldest page first (Bounds[k-1] starts page k), and its number of rows.
 type stableState struct {
-	Sig    string     `json:"sig"`
 	Total  int        `json:"total"`
 	Bounds [][]string `json:"bounds"` // encoded values (encodeValue)
 
@@ -134,42 +141,52 @@ type stableState struct {
 // pages is the number of pages of the list, the front included.
 func (st *stableState) pages() int { return len(st.bounds) + 1 }
 
+// clone returns a copy of st that can be changed.
+func (st *stableState) clone() *stableState {
+	return &stableState{Total: st.Total, bounds: slices.Clone(st.bounds)}
+}
+
 func stableValueName(route string) string { return "pages:" + route }
 
-func (st *stableState) encode() string {
-	st.Bounds = make([][]string, len(st.bounds))
-	for i, b := range st.bounds {
-		st.Bounds[i] = make([]string, len(b))
-		for j, v := range b {
-			st.Bounds[i][j] = encodeValue(v)
+func (sr *stableRoute) encode() string {
+	for _, st := range sr.Lists {
+		st.Bounds = make([][]string, len(st.bounds))
+		for i, b := range st.bounds {
+			st.Bounds[i] = make([]string, len(b))
+			for j, v := range b {
+				st.Bounds[i][j] = encodeValue(v)
+			}
 		}
 	}
-	out, _ := json.Marshal(st)
+	out, _ := json.Marshal(sr)
 	return string(out)
 }
 
-// decodeStable reads a kept state; nil when there is none or it was made
-// for another order or per_page.
-func decodeStable(v, sig string) *stableState {
-	if v == "" {
-		return nil
+// decodeStable reads a kept state; one without lists when there is none
+// or it was made for another order or per_page.
+func decodeStable(v, sig string) *stableRoute {
+	sr := &stableRoute{}
+	if v == "" || json.Unmarshal([]byte(v), sr) != nil || sr.Sig != sig {
+		return &stableRoute{Sig: sig, Lists: map[string]*stableState{}}
 	}
-	st := &stableState{}
-	if json.Unmarshal([]byte(v), st) != nil || st.Sig != sig {
-		return nil
+	if sr.Lists == nil {
+		sr.Lists = map[string]*stableState{}
 	}
-	st.bounds = make([][]any, len(st.Bounds))
-	for i, b := range st.Bounds {
-		st.bounds[i] = make([]any, len(b))
-		for j, e := range b {
-			x, err := decodeValue(e)
-			if err != nil {
-				return nil
+	for base, st := range sr.Lists {
+		st.bounds = make([][]any, len(st.Bounds))
+		for i, b := range st.Bounds {
+			st.bounds[i] = make([]any, len(b))
+			for j, e := range b {
+				x, err := decodeValue(e)
+				if err != nil {
+					delete(sr.Lists, base) // made anew
+					break
+				}
+				st.bounds[i][j] = x
 			}
-			st.bounds[i][j] = x
 		}
 	}
-	return st
+	return sr
 }
 
 // encodeValue writes a database value with its type, for decodeValue.
@@ -391,6 +408,26 @@ func stablePath(base string, n, pages int) string {
 	return base + "page/" + strconv.Itoa(n) + "/"
 }
 
+// stableBase returns the first page of the stable list that path is a
+// page of (PATH/page/N/ is a page of PATH/, and so is PATH/ itself).
+func stableBase(path string) string {
+	if i := strings.LastIndex(strings.TrimSuffix(path, "/"), "/page/"); i >= 0 && strings.HasSuffix(path, "/") {
+		if n, err := strconv.Atoi(path[i+len("/page/") : len(path)-1]); err == nil && n >= 1 {
+			return path[:i+1]
+		}
+	}
+	return path
+}
+
+// listBase returns the first page of the list of r that path is a page of.
+func (r *Route) listBase(path string) string {
+	if r.stable() {
+		return stableBase(path)
+	}
+	base, _ := listBase(path)
+	return base
+}
+
 // stablePage returns the page number of path in a stable list of pages
 // pages whose front is base; 0 when path is not one of its pages.
 func stablePage(base, path string, pages int) int {
@@ -449,10 +486,12 @@ type stableCutter struct {
 
 func newStableCutter(r *Route, order stableOrder, st *stableState, fresh bool, total int, emit func(n, pages int, rows []Row) bool) *stableCutter {
 	c := &stableCutter{r: r, order: order, st: st, fresh: fresh, total: total, emit: emit, old: st.pages()}
+	st.Total = total
 	if fresh {
 		// The whole list is the front: its number of rows is known.
 		c.pages = 1 + splits(total, r.PerPage)
 		c.cur = c.pages
+		st.bounds = make([][]any, c.pages-1)
 	}
 	return c
 }
@@ -566,60 +605,73 @@ func (c *stableCutter) finish() bool {
 	return true
 }
 
-// stableState returns the kept state of list r (a copy: the caller
-// changes it), and whether it is fresh: none was kept, so the list is cut
-// anew from its oldest row.
-func (b *buildRun) stableState(r *Route) (*stableState, bool, error) {
-	sig := r.stableSig()
-	if st, ok := b.stable[r.Name]; ok {
-		cp := *st
-		cp.bounds = slices.Clone(st.bounds)
-		return &cp, false, nil
+// stableRoute returns what the last build kept of stable list route r,
+// read once a pass; its lists are changed as this pass makes them.
+func (b *buildRun) stableRoute(r *Route) (*stableRoute, error) {
+	if sr, ok := b.stable[r.Name]; ok {
+		return sr, nil
 	}
 	prev := b.prev
 	if prev == nil {
 		prev = bake.PreviousFrom(b.ctx)
 	}
+	v := ""
 	if prev != nil {
-		v, err := prev.Value(b.ctx, stableValueName(r.Name))
-		if err != nil {
-			return nil, false, err
-		}
-		if st := decodeStable(v, sig); st != nil {
-			return st, false, nil
+		var err error
+		if v, err = prev.Value(b.ctx, stableValueName(r.Name)); err != nil {
+			return nil, err
 		}
 	}
-	return &stableState{Sig: sig}, true, nil
-}
-
-// keepStable records the state of list r after this pass, for the index.
-func (b *buildRun) keepStable(r *Route, st *stableState) {
+	sr := decodeStable(v, r.stableSig())
+	sr.kept = maps.Clone(sr.Lists)
 	if b.stable == nil {
-		b.stable = map[string]*stableState{}
+		b.stable = map[string]*stableRoute{}
 	}
-	b.stable[r.Name] = st
+	b.stable[r.Name] = sr
+	return sr, nil
+}
+
+// stableList returns a copy of the kept state of the list of stable route
+// r whose first page is base, and whether it is fresh: none was kept, so
+// the list is cut anew from its oldest row.
+func (b *buildRun) stableList(r *Route, base string) (*stableState, bool, error) {
+	sr, err := b.stableRoute(r)
+	if err != nil {
+		return nil, false, err
+	}
+	if st := sr.kept[base]; st != nil {
+		return st.clone(), false, nil
+	}
+	return &stableState{}, true, nil
+}
+
+// keepStable records the state of the list of stable route r whose first
+// page is base (none: nil) after this pass, for the index.
+func (b *buildRun) keepStable(r *Route, base string, st *stableState) {
+	sr := b.stable[r.Name]
+	if st == nil {
+		delete(sr.Lists, base)
+	} else {
+		sr.Lists[base] = st
+	}
 	if b.state != nil {
-		b.state[stableValueName(r.Name)] = st.encode()
+		b.state[stableValueName(r.Name)] = sr.encode()
 	}
 }
 
-// stableList renders a stable list: every page, each with the rows of its
+// stableWhole renders a stable list: every page, each with the rows of its
 // range (see the top of this file).
-func (b *buildRun) stableList(r *Route) bool {
+func (b *buildRun) stableWhole(r *Route) bool {
 	s := b.site
 	var total int
 	s.stats[r.Name].Queries.Add(1)
 	if err := s.db.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q").Scan(&total); err != nil {
 		return b.fail(r, r.Path, "", fmt.Errorf("count rows: %w", err))
 	}
-	st, fresh, err := b.stableState(r)
+	st, fresh, err := b.stableList(r, r.Path)
 	if err != nil {
 		return b.fail(r, r.Path, "", err)
 	}
-	if fresh {
-		st.bounds = make([][]any, splits(total, r.PerPage))
-	}
-	st.Total = total
 	cut := newStableCutter(r, r.stableOrder(s.db.dialect), st, fresh, total, func(n, pages int, rows []Row) bool {
 		data := &PageData{Rows: rows, Pager: newStablePager(r.Path, n, pages, total)}
 		return b.emit(b.page(r, stablePath(r.Path, n, pages), "", rowDeps(r, rows), data, noArgs))
@@ -638,7 +690,86 @@ func (b *buildRun) stableList(r *Route) bool {
 		return b.fail(r, r.Path, "", cut.err)
 	}
 	if ok {
-		b.keepStable(r, st)
+		b.keepStable(r, r.Path, st)
 	}
 	return ok
+}
+
+// listPaginator cuts the rows of a grouped list, streamed group by group,
+// into pages: a paginator (numbered) or stableGroups.
+type listPaginator interface {
+	add(row Row) bool
+	next() bool  // ends a group
+	flush() bool // ends the last
+}
+
+// stableGroups cuts the groups of a grouped stable list into pages, each
+// group by its own kept boundaries.
+type stableGroups struct {
+	b     *buildRun
+	r     *Route
+	order stableOrder
+	group func() (base string, total int) // the group being streamed
+	emit  func(n, pages int, rows []Row) bool
+
+	cut  *stableCutter
+	base string
+	st   *stableState
+}
+
+func (b *buildRun) newStableGroups(r *Route, group func() (string, int), emit func(n, pages int, rows []Row) bool) *stableGroups {
+	return &stableGroups{b: b, r: r, order: r.stableOrder(b.site.db.dialect), group: group, emit: emit}
+}
+
+func (g *stableGroups) add(row Row) bool {
+	if g.cut == nil {
+		base, total := g.group()
+		st, fresh, err := g.b.stableList(g.r, base)
+		if err != nil {
+			return g.b.fail(g.r, base, "", err)
+		}
+		g.base, g.st = base, st
+		g.cut = newStableCutter(g.r, g.order, st, fresh, total, g.emit)
+	}
+	return g.cut.add(row)
+}
+
+func (g *stableGroups) next() bool { return g.flush() }
+
+func (g *stableGroups) flush() bool {
+	if g.cut == nil {
+		return true
+	}
+	cut := g.cut
+	g.cut = nil
+	ok := cut.finish()
+	if cut.err != nil {
+		return g.b.fail(g.r, g.base, "", cut.err)
+	}
+	if ok {
+		g.b.keepStable(g.r, g.base, g.st)
+	}
+	return ok
+}
+
+// forgetGroups drops the state of the groups of stable route r with these
+// values (every group when values is nil) from what this pass leaves,
+// before they are made again: a group with no rows left keeps none.
+func (b *buildRun) forgetGroups(r *Route, values []any) error {
+	sr, err := b.stableRoute(r)
+	if err != nil {
+		return err
+	}
+	if values == nil {
+		clear(sr.Lists)
+	}
+	for _, v := range values {
+		if base, err := r.pattern.fill(func(string) (any, bool) { return v, true }); err == nil {
+			delete(sr.Lists, base)
+		}
+	}
+	if b.state != nil {
+		b.state[stableValueName(r.Name)] = sr.encode()
+	}
+	return nil
 }

@@ -647,8 +647,16 @@ func (u *updateRun) redo(r *Route, w *routeWork) bool {
 		u.reason = w.full
 		return u.rerun(r, func() bool { return b.route(r) }, func(string) string { return w.full + ": page no longer made" })
 	}
-	if r.stable() && (len(w.moved) > 0 || len(w.pages) > 0) {
+	if r.stable() && r.GroupBy == "" && (len(w.moved) > 0 || len(w.pages) > 0) {
 		return u.stableUpdate(r, w)
+	}
+	if r.stable() {
+		// A grouped stable list makes its groups again, and renders the
+		// pages whose inputs changed.
+		for p, why := range w.pages {
+			w.groups[r.listBase(p)] = why
+		}
+		clear(w.pages)
 	}
 	if len(w.moved) > 0 {
 		return u.listFrom(r, w)

@@ -41,8 +41,7 @@ func (u *updateRun) groupBases(r *Route, key string) ([]string, error) {
 	}
 	for _, e := range entries {
 		if e.Route == r.Name {
-			base, _ := listBase(e.Path)
-			bases[base] = true
+			bases[r.listBase(e.Path)] = true
 		}
 	}
 	db := u.site.db
@@ -104,7 +103,7 @@ func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
 	}
 	u.reason = strings.Join(reasons, "; ")
 	return u.rerun(r, func() bool { return len(values) == 0 || b.groupedListOf(r, values) }, func(p string) string {
-		if base, _ := listBase(p); groups[base] != "" {
+		if base := r.listBase(p); groups[base] != "" {
 			return groups[base] + ": page no longer made"
 		}
 		return "" // another group's page: not made again, and kept

@@ -34,7 +34,7 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 		u.reason = reason
 		return u.rerun(r, func() bool { return b.route(r) }, func(string) string { return reason + ": page no longer made" })
 	}
-	st, fresh, err := b.stableState(r)
+	st, fresh, err := b.stableList(r, r.Path)
 	if err != nil {
 		u.fail(&bake.Error{Route: r.Name, Err: err})
 		return false
@@ -226,7 +226,7 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 			return false
 		}
 	}
-	b.keepStable(r, st)
+	b.keepStable(r, r.Path, st)
 	if pagesNow != old {
 		b.site.log.Debug("stable list gave up pages", "route", r.Name, "pages", fmt.Sprint(old, "→", pagesNow))
 	}
