@@ -13,7 +13,8 @@ import (
 // A Shard is a part of a full build that one worker renders on its own
 // (see docs/scale-out.md): the static files, the sitemaps, one route
 // whole, a range of a detail route's keys, a range of a paginated list's
-// pages, or some groups of a grouped list. The shards [Site.Shards]
+// pages (a list numbered from its newest row; a stable list is one
+// shard), or some groups of a grouped list. The shards [Site.Shards]
 // returns make, between them, every page of [Site.Pages], each once.
 type Shard struct {
 	Static  bool   `json:"static,omitempty"`  // the files of the static folder
@@ -127,7 +128,7 @@ func (s *Site) Shards(ctx context.Context, size int) ([]Shard, error) {
 			part, err = s.detailShards(ctx, r, size)
 		case r.Kind == KindList && r.GroupBy != "":
 			part, err = s.groupShards(ctx, r, listSize(r, size))
-		case r.Kind == KindList && r.PerPage > 0:
+		case r.Kind == KindList && r.PerPage > 0 && !r.stable():
 			part, err = s.listShards(ctx, r, listSize(r, size))
 		default:
 			part = []Shard{{Route: r.Name, Pages: 1}}

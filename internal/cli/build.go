@@ -34,6 +34,7 @@ type buildFlags struct {
 	changed []string
 	explain bool
 	wait    bool
+	dist    distFlags // --distributed and its flags
 	now     string // --now: the time of :now, for a preview
 
 	// production minifies HTML whatever [build] minify_html says.
@@ -94,6 +95,7 @@ folder (-o) is full unless --changed names what changed.`,
 	cmd.Flags().StringVar(&f.now, "now", "", "build the site as it will be at this `TIME` (RFC 3339, 2027-01-01T06:00:00Z, or a UTC 2027-01-01 06:00): the :now of every query reads it, so embargoed rows show; needs -o, a preview folder, and renders every page")
 	cmd.Flags().BoolVar(&f.production, "production", false, "build for deployment: minify every HTML page, as [build] minify_html = true does (the first build with it, and the first without it after one, are full)")
 	cmd.Flags().BoolVar(&f.explain, "explain", false, "list every page an incremental build rendered or removed, and the change that caused it")
+	addDistFlags(cmd, &f.dist)
 	return cmd
 }
 
@@ -123,6 +125,9 @@ type problemJSON struct {
 }
 
 func runBuild(ctx context.Context, g *globals, f buildFlags) error {
+	if f.dist.on {
+		return runDistributed(ctx, g, f, f.dist)
+	}
 	r, err := rebuild(ctx, g, f, false)
 	if r != nil {
 		defer r.site.Close()

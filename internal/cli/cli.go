@@ -88,7 +88,7 @@ The bake.toml reference is docs/config.md in the bake repository.`,
 		g.stopProfile = func() { pprof.StopCPUProfile(); pf.Close() }
 		return nil
 	}
-	root.AddCommand(buildCmd(g), serveCmd(g), publishCmd(g), releasesCmd(g), rollbackCmd(g), pruneCmd(g), manifestCmd(g), newCmd(g), benchCmd(g), watchCmd(g), runCmd(g), enqueueCmd(g), removeOldCmd())
+	root.AddCommand(buildCmd(g), serveCmd(g), publishCmd(g), releasesCmd(g), rollbackCmd(g), pruneCmd(g), manifestCmd(g), newCmd(g), benchCmd(g), watchCmd(g), runCmd(g), enqueueCmd(g), workerCmd(g), removeOldCmd())
 	root.AddCommand(proxyCmd(g), purgeCmd(g), warmCmd(g), crawlCmd(g))
 	err := root.ExecuteContext(ctx)
 	if g.stopProfile != nil {

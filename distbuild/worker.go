@@ -1,0 +1,455 @@
+package distbuild
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/jobs"
+	"github.com/bakehq/bake/publish"
+	"github.com/bakehq/bake/sqlsite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"gocloud.dev/blob"
+)
+
+// Site renders the pages of one shard (*sqlsite.Site does).
+type Site interface {
+	ShardPages(ctx context.Context, sh sqlsite.Shard) iter.Seq2[*bake.Page, error]
+}
+
+// Publisher publishes the build folder dir, which holds a build's index
+// only, to target, as bake publish does, reading the files from from; it
+// returns the release recorded and a report (JSON) to keep with the build.
+type Publisher func(ctx context.Context, target, dir string, from publish.Source) (release string, report []byte, err error)
+
+// Config configures a [Worker].
+type Config struct {
+	Pool   *pgxpool.Pool
+	Schema string // of River's tables and the build tables
+	Site   Site
+	// Finish is what is done to each page once rendered, as in a build
+	// ([build] of bake.toml).
+	Finish build.FinishOptions
+	// OpenBucket opens the bucket of a build's target URL.
+	OpenBucket func(ctx context.Context, url string) (*blob.Bucket, error)
+	Publish    Publisher
+	// Name names the worker in the shards it records and in River (the
+	// attempted_by of its jobs). If empty, host:pid.
+	Name string
+	// Uploads is the number of pages rendered and uploaded at once. If
+	// zero, 16 (uploads wait on the network, renders on the CPU).
+	Uploads int
+	// ShardTimeout bounds a shard's job. If zero, 10 minutes.
+	ShardTimeout time.Duration
+	// RescueAfter is how long a job may run before River's rescuer gives
+	// it to another worker (its worker is taken for dead). It must exceed
+	// ShardTimeout and the longest publish. If zero, 30 minutes.
+	RescueAfter time.Duration
+	// TempDir holds the index a finishing job writes. If empty, the
+	// system's.
+	TempDir string
+	Metrics *jobs.ShardMetrics
+	Logger  *slog.Logger
+	// RiverLogger receives River's own logs. If nil, Logger.
+	RiverLogger *slog.Logger
+}
+
+// Worker claims the shards and finishing jobs of distributed builds.
+type Worker struct {
+	cfg    Config
+	store  store
+	client *river.Client[pgx.Tx]
+
+	mu      sync.Mutex
+	buckets map[string]*blob.Bucket
+}
+
+// NewWorker makes a worker; the database must have River's tables and
+// the build tables (see [Migrate]).
+func NewWorker(cfg Config) (*Worker, error) {
+	cfg.Uploads = cmp.Or(cfg.Uploads, 16)
+	cfg.ShardTimeout = cmp.Or(cfg.ShardTimeout, 10*time.Minute)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 30*time.Minute)
+	if cfg.RescueAfter <= cfg.ShardTimeout {
+		return nil, fmt.Errorf("worker: the time after which a job is rescued (%s) must be longer than the shard timeout (%s)", cfg.RescueAfter, cfg.ShardTimeout)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Name == "" {
+		host, _ := os.Hostname()
+		cfg.Name = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	w := &Worker{cfg: cfg, store: newStore(cfg.Pool, cfg.Schema), buckets: map[string]*blob.Bucket{}}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &shardWorker{w: w}); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &finishWorker{w: w}); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
+		// One shard at a time: a shard renders on every core.
+		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: 1}},
+		ID:                   cfg.Name, // in the jobs it works (attempted_by)
+		Workers:              workers,
+		Schema:               cfg.Schema,
+		Logger:               cmp.Or(cfg.RiverLogger, cfg.Logger),
+		FetchPollInterval:    50 * time.Millisecond,
+		FetchCooldown:        20 * time.Millisecond,
+		JobTimeout:           cfg.ShardTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	w.client = client
+	return w, nil
+}
+
+// Start starts claiming jobs, until ctx is done or Stop is called.
+func (w *Worker) Start(ctx context.Context) error {
+	if err := w.client.Start(ctx); err != nil {
+		return fmt.Errorf("worker: start: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for the running job to finish (or ctx to end) and stops,
+// closing the buckets it opened.
+func (w *Worker) Stop(ctx context.Context) error {
+	err := w.client.Stop(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range w.buckets {
+		b.Close()
+	}
+	return err
+}
+
+// Client returns the River client, for the queue's metrics.
+func (w *Worker) Client() *river.Client[pgx.Tx] { return w.client }
+
+func (w *Worker) bucket(ctx context.Context, url string) (*blob.Bucket, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if b := w.buckets[url]; b != nil {
+		return b, nil
+	}
+	b, err := w.cfg.OpenBucket(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	w.buckets[url] = b
+	return b, nil
+}
+
+type shardWorker struct {
+	river.WorkerDefaults[ShardArgs]
+	w *Worker
+}
+
+// shardResult is what rendering a shard made.
+type shardResult struct {
+	rows     [][]any // build, path, shard, line
+	pages    int
+	bytes    int64
+	problems []*bake.Error
+}
+
+func (sw *shardWorker) Work(ctx context.Context, job *river.Job[ShardArgs]) error {
+	w, a := sw.w, job.Args
+	log := w.cfg.Logger.With("job", job.ID, "build", a.Build, "shard", a.Index, "attempt", job.Attempt)
+	st, err := w.store.status(ctx, w.cfg.Pool, a.Build)
+	if errors.Is(err, ErrNoBuild) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if st.State != StateRunning {
+		log.Info("shard skipped: the build is " + st.State)
+		return nil
+	}
+	start := time.Now()
+	res, err := sw.render(ctx, st.Target, a)
+	if err == nil && len(res.problems) > 0 {
+		w.cfg.Metrics.Shard("problems", time.Since(start), 0, 0)
+		msg := problemsText(a, res.problems)
+		log.Error("shard has problems: the build fails", "problems", len(res.problems))
+		if ferr := w.store.fail(ctx, a.Build, msg); ferr != nil {
+			return ferr
+		}
+		return river.JobCancel(errors.New(msg))
+	}
+	if err == nil {
+		err = sw.record(ctx, job, res, time.Since(start))
+	}
+	var dup *duplicateError
+	if errors.As(err, &dup) {
+		w.cfg.Metrics.Shard("problems", time.Since(start), 0, 0)
+		if ferr := w.store.fail(ctx, a.Build, dup.Error()); ferr != nil {
+			return ferr
+		}
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		w.cfg.Metrics.Shard("error", time.Since(start), 0, 0)
+		if job.Attempt >= job.MaxAttempts {
+			msg := fmt.Sprintf("shard %d (%s) failed %d times, the last: %v", a.Index, a.Shard, job.Attempt, err)
+			if ferr := w.store.fail(context.WithoutCancel(ctx), a.Build, msg); ferr != nil {
+				log.Error("could not record the failure of the build", "err", ferr)
+			}
+		}
+		return fmt.Errorf("shard %d (%s): %w", a.Index, a.Shard, err)
+	}
+	w.cfg.Metrics.Shard("ok", time.Since(start), res.pages, res.bytes)
+	log.Info("shard done", "pages", res.pages, "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// problemsText lists a shard's problems, at most 20 of them.
+func problemsText(a ShardArgs, probs []*bake.Error) string {
+	slices.SortFunc(probs, func(x, y *bake.Error) int {
+		return cmp.Or(cmp.Compare(x.Route, y.Route), cmp.Compare(x.Path, y.Path), cmp.Compare(x.Key, y.Key))
+	})
+	var b strings.Builder
+	noun := "problems"
+	if len(probs) == 1 {
+		noun = "problem"
+	}
+	fmt.Fprintf(&b, "shard %d (%s): %d %s", a.Index, a.Shard, len(probs), noun)
+	for i, p := range probs {
+		if i == 20 {
+			fmt.Fprintf(&b, "\n  … and %d more", len(probs)-20)
+			break
+		}
+		b.WriteString("\n  " + p.Error())
+	}
+	return b.String()
+}
+
+// render renders the shard's pages and uploads each file to the bucket
+// of target under its SHA-256, with cfg.Uploads pages at once.
+func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (*shardResult, error) {
+	w := sw.w
+	bucket, err := w.bucket(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		res      = &shardResult{}
+		seen     = map[string]*bake.Page{}
+		firstErr error
+	)
+	problem := func(p *bake.Page, err error) {
+		var be *bake.Error
+		if !errors.As(err, &be) {
+			be = &bake.Error{Err: err}
+		}
+		if p != nil {
+			be.Route, be.Path, be.Key = cmp.Or(be.Route, p.Route), cmp.Or(be.Path, p.Path), cmp.Or(be.Key, p.Key)
+		}
+		mu.Lock()
+		res.problems = append(res.problems, be)
+		mu.Unlock()
+	}
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	pages := make(chan *bake.Page)
+	var wg sync.WaitGroup
+	for range w.cfg.Uploads {
+		wg.Go(func() {
+			r := build.NewPageRenderer(w.cfg.Finish)
+			for p := range pages {
+				if ctx.Err() != nil {
+					continue
+				}
+				data, e, line, err := r.Render(ctx, p)
+				if err != nil {
+					problem(p, err)
+					continue
+				}
+				if err := stage(ctx, bucket, e.SHA256, data); err != nil {
+					fail(fmt.Errorf("stage %s: %w", p.Path, err))
+					continue
+				}
+				mu.Lock()
+				res.rows = append(res.rows, []any{a.Build, e.Path, a.Index, string(line)}) // copied: line is reused
+				res.pages++
+				res.bytes += e.Size
+				mu.Unlock()
+			}
+		})
+	}
+	for p, err := range w.cfg.Site.ShardPages(ctx, a.Shard) {
+		if err != nil {
+			if ctx.Err() == nil {
+				problem(p, err)
+			}
+			continue
+		}
+		if first := seen[p.Path]; first != nil {
+			problem(p, fmt.Errorf("two pages at %s: route %s (key %q) and route %s (key %q); give one of them another path", p.Path, first.Route, first.Key, p.Route, p.Key))
+			continue
+		}
+		seen[p.Path] = &bake.Page{Route: p.Route, Key: p.Key}
+		select {
+		case pages <- p:
+		case <-ctx.Done():
+		}
+	}
+	close(pages)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// stage uploads data under its SHA-256, unless it is there already (an
+// earlier build, or an earlier try of the shard, sent it), with retries.
+func stage(ctx context.Context, bucket *blob.Bucket, sha string, data []byte) error {
+	key := StagedKey(sha)
+	wait := 100 * time.Millisecond
+	var err error
+	for try := 0; try < 5; try++ {
+		if try > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wait *= 2
+		}
+		var ok bool
+		if ok, err = bucket.Exists(ctx, key); err == nil && ok {
+			return nil
+		}
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = bucket.WriteAll(tctx, key, data, &blob.WriterOptions{ContentType: "application/octet-stream", CacheControl: "no-store",
+			DisableContentTypeDetection: true, Metadata: map[string]string{"sha256": sha}})
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// duplicateError is two shards making a page at one path.
+type duplicateError struct{ msg string }
+
+func (e *duplicateError) Error() string { return e.msg }
+
+// record stores the shard's manifest lines and marks it done, in the
+// transaction that completes its job; the shard that completes the build
+// enqueues the finishing job in it too. A shard recorded already (by a
+// worker taken for dead, which was not) is not recorded again.
+func (sw *shardWorker) record(ctx context.Context, job *river.Job[ShardArgs], res *shardResult, took time.Duration) error {
+	w, a := sw.w, job.Args
+	s := w.store
+	tx, err := w.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var done bool
+	if err := tx.QueryRow(ctx, `SELECT done FROM `+s.t("bake_dist_shards")+` WHERE build = $1 AND shard = $2 FOR UPDATE`, a.Build, a.Index).Scan(&done); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	if !done {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.name, "bake_dist_entries"}, []string{"build", "path", "shard", "line"}, pgx.CopyFromRows(res.rows)); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "23505" {
+				tx.Rollback(ctx)
+				return sw.duplicates(ctx, a, res)
+			}
+			return fmt.Errorf("record: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE `+s.t("bake_dist_shards")+` SET done = true, pages = $3, seconds = $4, worker = $5 WHERE build = $1 AND shard = $2`,
+			a.Build, a.Index, res.pages, took.Seconds(), w.cfg.Name); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		var n, total int
+		var state string
+		if err := tx.QueryRow(ctx, `UPDATE `+s.t("bake_dist_builds")+` SET shards_done = shards_done + 1, pages = pages + $2, bytes = bytes + $3
+			WHERE id = $1 RETURNING shards_done, shards, state`, a.Build, res.pages, res.bytes).Scan(&n, &total, &state); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		if n == total && state == StateRunning {
+			if _, err := w.client.InsertTx(ctx, tx, FinishArgs{Build: a.Build}, nil); err != nil {
+				return fmt.Errorf("record: enqueue the publish: %w", err)
+			}
+		}
+	}
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	return nil
+}
+
+// duplicates returns the error naming the pages of this shard that other
+// shards made already.
+func (sw *shardWorker) duplicates(ctx context.Context, a ShardArgs, res *shardResult) error {
+	s := sw.w.store
+	paths := make([]string, len(res.rows))
+	mine := map[string]string{}
+	for i, r := range res.rows {
+		paths[i] = r[1].(string)
+		mine[paths[i]] = r[3].(string)
+	}
+	rows, err := sw.w.cfg.Pool.Query(ctx, `SELECT path, line FROM `+s.t("bake_dist_entries")+` WHERE build = $1 AND path = ANY($2) ORDER BY path LIMIT 20`, a.Build, paths)
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var p, line string
+		if err := rows.Scan(&p, &line); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		var theirs, ours bake.Entry
+		json.Unmarshal([]byte(line), &theirs)
+		json.Unmarshal([]byte(mine[p]), &ours)
+		fmt.Fprintf(&b, "\n  two pages at %s: route %s (key %q) and route %s (key %q); give one of them another path", p, theirs.Route, theirs.Key, ours.Route, ours.Key)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	if b.Len() == 0 {
+		return errors.New("record: a page of this shard was recorded by another at the same moment; trying again")
+	}
+	return &duplicateError{msg: fmt.Sprintf("shard %d (%s): pages at paths other shards made:%s", a.Index, a.Shard, b.String())}
+}

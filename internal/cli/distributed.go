@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/bakehq/bake/distbuild"
+	"github.com/bakehq/bake/jobs"
+	"github.com/bakehq/bake/sqlsite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/spf13/cobra"
+)
+
+// distFlags are the flags of bake build --distributed.
+type distFlags struct {
+	on         bool
+	to         string
+	shardSize  int
+	jobsURL    string
+	jobsSchema string
+	noWait     bool
+}
+
+// addDistFlags adds the flags of a distributed build to bake build.
+func addDistFlags(cmd *cobra.Command, f *distFlags) {
+	cmd.Flags().BoolVar(&f.on, "distributed", false, "render every page on bake worker processes (any machine sharing the PostgreSQL database and the bucket), then publish: see docs/scale-out.md")
+	cmd.Flags().StringVar(&f.to, "to", "", "with --distributed: the target bucket every worker uploads to (default: [publish] url of bake.toml)")
+	cmd.Flags().IntVar(&f.shardSize, "shard-size", 2000, "with --distributed: about how many pages a shard (one job) renders")
+	cmd.Flags().StringVar(&f.jobsURL, "jobs-url", "", "with --distributed: postgres:// URL of the job database (default: the site's)")
+	cmd.Flags().StringVar(&f.jobsSchema, "jobs-schema", jobsSchema, "with --distributed: PostgreSQL schema of the job tables")
+	cmd.Flags().BoolVar(&f.noWait, "no-wait", false, "with --distributed: enqueue the build and return its ID, without waiting for it")
+}
+
+// openJobsPool opens the PostgreSQL job database of distributed builds
+// (--jobs-url, else the site's database) and creates River's tables and
+// the build tables in schema.
+func openJobsPool(ctx context.Context, cfg *siteConfig, jobsURL, schema string) (*pgxpool.Pool, error) {
+	if jobsURL == "" {
+		if u, err := databaseURL(cfg.Database); err == nil && databaseKindOf(u) == sqlsite.Postgres {
+			jobsURL = u
+		}
+	}
+	if jobsURL == "" || databaseKindOf(jobsURL) != sqlsite.Postgres {
+		return nil, errors.New("a distributed build needs PostgreSQL, which every worker reaches: set [database] url to it, or pass --jobs-url postgres://…")
+	}
+	pool, err := pgxpool.New(ctx, jobsURL)
+	if err != nil {
+		return nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
+	}
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
+	}
+	// Workers starting together would create the tables at once: one at
+	// a time.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
+	}
+	defer conn.Release()
+	const lock = "bake distributed migrate"
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", lock); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1))", lock)
+	if err := jobs.Migrate(ctx, riverpgxv5.New(pool), schema); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := distbuild.Migrate(ctx, pool, schema); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// distResult is the JSON report of bake build --distributed.
+type distResult struct {
+	distbuild.Status
+	Seconds        float64         `json:"seconds"`
+	PagesPerSecond float64         `json:"pages_per_second"`
+	Publish        json.RawMessage `json:"publish,omitempty"`
+}
+
+// runDistributed plans a full build in shards, enqueues them for bake
+// worker processes, and waits until the build is live or failed.
+func runDistributed(ctx context.Context, g *globals, f buildFlags, d distFlags) error {
+	if f.output != "" || len(f.changed) > 0 || f.explain {
+		return errors.New("--distributed renders every page straight to the bucket: it takes neither --output, --changed nor --explain")
+	}
+	site, err := openSite(ctx, g.dir, f.workers)
+	if err != nil {
+		return reportSetupError(g, f.json, err)
+	}
+	defer site.Close()
+	name := d.to
+	if name == "" {
+		name = site.cfg.Publish.URL
+	}
+	if name == "" {
+		return errors.New("--distributed: no target; set [publish] url in bake.toml or pass --to URL (a bucket every worker reaches)")
+	}
+	target, err := bucketURL(name)
+	if err != nil {
+		return err
+	}
+	pool, err := openJobsPool(ctx, site.cfg, d.jobsURL, d.jobsSchema)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	planStart := time.Now()
+	shards, err := site.site.Shards(ctx, d.shardSize)
+	if err != nil {
+		return fmt.Errorf("plan the build: %w", err)
+	}
+	estimate := 0
+	for _, sh := range shards {
+		estimate += sh.Pages
+	}
+	id, err := distbuild.Enqueue(ctx, pool, d.jobsSchema, target, shards)
+	if err != nil {
+		return err
+	}
+	log := g.logger()
+	log.Info("distributed build enqueued", "build", id, "shards", len(shards), "pages_about", estimate, "plan_seconds", time.Since(planStart).Seconds(), "target", name)
+	if d.noWait {
+		fmt.Fprintln(g.stdio.Out, id)
+		return nil
+	}
+	if !f.json && !f.quiet {
+		fmt.Fprintf(g.stdio.Err, "build %s: %d shards enqueued; bake worker processes render them (start one with: bake worker)\n", id, len(shards))
+	}
+	var pages atomic.Int64
+	var phase atomic.Value
+	phase.Store("rendering on workers")
+	stop := startProgress(ctx, g.stdio.Err, log, !f.json && !f.quiet, progressSpec{verb: "rendering on workers", unit: "pages",
+		total: int64(estimate), estimate: true, count: pages.Load, phase: func() string { return phase.Load().(string) }})
+	st, err := waitBuild(ctx, pool, d.jobsSchema, id, func(st distbuild.Status) {
+		pages.Store(st.Pages)
+		if st.State == distbuild.StatePublishing {
+			phase.Store("publishing")
+		} else {
+			phase.Store(fmt.Sprintf("rendering on workers (%d of %d shards)", st.ShardsDone, st.Shards))
+		}
+	})
+	stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped waiting for build %s, which goes on on the workers: %w", id, err)
+		}
+		return err
+	}
+	res := distResult{Status: st, Seconds: st.Elapsed.Seconds(), Publish: st.Result}
+	if s := st.Elapsed.Seconds(); s > 0 {
+		res.PagesPerSecond = float64(st.Pages) / s
+	}
+	if f.json {
+		if err := writeReport(g.stdio.Out, map[string]any{"build": res}); err != nil {
+			return err
+		}
+	}
+	if st.State == distbuild.StateFailed {
+		return fmt.Errorf("distributed build %s failed; the release that was live stays live:\n%s", id, st.Error)
+	}
+	if !f.json && !f.quiet {
+		var pub struct {
+			Result struct {
+				Uploaded  int   `json:"uploaded"`
+				Deleted   int   `json:"deleted"`
+				BytesSent int64 `json:"bytes_sent"`
+			} `json:"result"`
+			Plan struct {
+				Unchanged int `json:"unchanged"`
+			} `json:"plan"`
+		}
+		json.Unmarshal(st.Result, &pub)
+		fmt.Fprintf(g.stdio.Out, "built %d pages (%s) in %d shards on workers and published to %s in %.2fs: %.0f pages/s; %d uploaded (%s sent), %d deleted, %d unchanged; release %s\n",
+			st.Pages, humanBytes(st.Bytes), st.Shards, name, res.Seconds, res.PagesPerSecond,
+			pub.Result.Uploaded, humanBytes(pub.Result.BytesSent), pub.Result.Deleted, pub.Plan.Unchanged, st.Release)
+	}
+	return nil
+}
+
+// waitBuild polls build id until it is live or failed, calling progress
+// with each state read.
+func waitBuild(ctx context.Context, pool *pgxpool.Pool, schema, id string, progress func(distbuild.Status)) (distbuild.Status, error) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := distbuild.ReadStatus(ctx, pool, schema, id)
+		if err != nil {
+			return st, err
+		}
+		progress(st)
+		if st.State == distbuild.StateLive || st.State == distbuild.StateFailed {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}

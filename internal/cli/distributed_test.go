@@ -1,0 +1,312 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"io"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/bakehq/bake/internal/testenv"
+	"github.com/google/go-cmp/cmp"
+)
+
+// writeDistSite writes a site over n rows of PostgreSQL with a route of
+// each kind a distributed build cuts differently: a detail route (by key
+// ranges), a paginated list (by page ranges), a grouped list (by groups),
+// a page, a feed, a sitemap, static files.
+func writeDistSite(t *testing.T, dir, dbURL string, n int) {
+	t.Helper()
+	writeSiteFiles(t, dir, map[string]string{
+		"bake.toml": `[site]
+title = "Shop"
+base_url = "https://shop.example.org"
+
+[queries]
+colors = "SELECT DISTINCT color FROM items ORDER BY color"
+
+[[route]]
+name = "home"
+kind = "page"
+path = "/"
+template = "home.html"
+
+[[route]]
+name = "items"
+kind = "list"
+path = "/items/"
+query = "SELECT id, slug, title FROM items"
+order_by = "id DESC"
+per_page = 20
+template = "list.html"
+
+[[route]]
+name = "color"
+kind = "list"
+path = "/colors/{color}/"
+group_by = "color"
+query = "SELECT id, slug, title, color FROM items"
+order_by = "id"
+per_page = 25
+template = "list.html"
+
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{slug}/"
+query = "SELECT id, slug, title, color, body FROM items"
+key = "id"
+template = "item.html"
+
+[[route]]
+name = "feed"
+kind = "feed"
+path = "/feed.xml"
+query = "SELECT id, slug, title, body, updated FROM items ORDER BY id DESC LIMIT 10"
+link = "/items/{slug}/"
+date = "updated"
+
+[[route]]
+name = "sitemap"
+kind = "sitemap"
+path = "/sitemap.xml"
+`,
+		"templates/home.html": `<!doctype html><title>{{.Site.Title}}</title><ul>{{range .Data.colors}}<li><a href="/colors/{{.color}}/">{{.color}}</a>{{end}}</ul>`,
+		"templates/list.html": `<!doctype html><title>{{.Page.Path}}</title><link rel=stylesheet href="/css/site.css">
+<ul>{{range .Rows}}<li><a href="/items/{{.slug}}/">{{.title}}</a>{{end}}</ul>
+<p>page {{.Pager.Number}} of {{.Pager.TotalPages}}{{with .Pager.Next}} <a href="{{.}}">next</a>{{end}}</p>`,
+		"templates/item.html": `<!doctype html><title>{{.Row.title}}</title><link rel=stylesheet href="/css/site.css">
+<h1>{{.Row.title}}</h1><p>{{.Row.color}}</p>{{markdown .Row.body}}
+<nav>{{range .Data.colors}}{{.color}} {{end}}</nav>`,
+		"static/css/site.css": "body { font-family: sans-serif; color: #222; }\n" + strings.Repeat("/* padding so that it is compressed */\n", 40),
+	})
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE items (id bigint PRIMARY KEY, slug text NOT NULL, title text NOT NULL, color text NOT NULL, body text NOT NULL, updated timestamptz NOT NULL);
+		INSERT INTO items SELECT i, 'item-' || i, 'Item ' || i, (ARRAY['red','green','blue'])[1 + i % 3],
+			'Some **bold** words about item ' || i || E'.\n\n' || repeat('More text. ', 30), timestamptz '2026-01-01' + i * interval '1 hour'
+		FROM generate_series(1, ` + strconv.Itoa(n) + `) AS i`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bucketObject is an object of a bucket as a site's visitor, and the next
+// publish, see it: bytes and headers.
+type bucketObject struct {
+	Body                                      string
+	ContentType, CacheControl, Encoding, Loc string
+	Meta                                      map[string]string
+}
+
+// readBucket returns every object of bucket but those that differ from
+// one publish to the next by nature (release records, bake's own
+// temporary keys) and the staged files of distributed builds.
+func readBucket(t *testing.T, client *s3.Client, bucket string) map[string]bucketObject {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]bucketObject{}
+	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			if strings.HasPrefix(key, ".bake/releases/") || strings.HasPrefix(key, ".bake/staged/") {
+				continue
+			}
+			obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(obj.Body)
+			obj.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[key] = bucketObject{Body: string(body), ContentType: aws.ToString(obj.ContentType), CacheControl: aws.ToString(obj.CacheControl),
+				Encoding: aws.ToString(obj.ContentEncoding), Loc: aws.ToString(obj.WebsiteRedirectLocation), Meta: obj.Metadata}
+		}
+	}
+	return out
+}
+
+// TestDistributedBuild runs bake build --distributed on three bake worker
+// processes, PostgreSQL and an S3 server, and checks that the bucket ends
+// up byte for byte (files, headers, manifest) as bake build + bake publish
+// leave another; then again with a worker killed (kill -9) mid-build; then
+// that a build with a bad row fails and leaves the release live.
+func TestDistributedBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four bake processes and waits for River's rescuer (30 s)")
+	}
+	srv := testenv.S3(t)
+	dbURL := testenv.PostgresSchema(t)
+	u, _ := url.Parse(dbURL)
+	schema := u.Query().Get("search_path") // the jobs' tables go there too, dropped with it
+	client := srv.Client(t)
+	ref, dist := srv.Bucket(t), srv.Bucket(t)
+	q := url.Values{"region": {srv.Region}, "endpoint": {srv.Endpoint}, "use_path_style": {"true"}}
+	refURL, distURL := "s3://"+ref+"?"+q.Encode(), "s3://"+dist+"?"+q.Encode()
+	dir := t.TempDir()
+	writeDistSite(t, dir, dbURL, 1500)
+	t.Setenv("BAKE_DATABASE_URL", dbURL)
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	// The workers: processes of their own, as on other machines.
+	workers := make([]*exec.Cmd, 3)
+	logs := make([]*bytes.Buffer, 3)
+	startWorker := func(i int) {
+		cmd := bakeCommand(dir, "worker", "--jobs-schema", schema, "--shard-timeout", "20s", "--rescue-after", "25s")
+		logs[i] = &bytes.Buffer{}
+		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		workers[i] = cmd
+	}
+	for i := range workers {
+		startWorker(i)
+	}
+	t.Cleanup(func() {
+		for i, w := range workers {
+			w.Process.Signal(syscall.SIGTERM)
+			w.Wait()
+			if t.Failed() {
+				t.Logf("worker %d:\n%s", i, logs[i])
+			}
+		}
+	})
+	reference := func() map[string]bucketObject {
+		t.Helper()
+		runBake(t, dir, "build", "-q", "--full")
+		runBake(t, dir, "publish", "--to", refURL, "--force")
+		return readBucket(t, client, ref)
+	}
+	distributed := func(args ...string) (*exec.Cmd, *bytes.Buffer) {
+		cmd := bakeCommand(dir, append([]string{"build", "--distributed", "--to", distURL, "--jobs-schema", schema, "--shard-size", "40"}, args...)...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &out
+	}
+	compare := func(what string) {
+		t.Helper()
+		want, got := reference(), readBucket(t, client, dist)
+		if len(want) < 1500 {
+			t.Fatalf("the reference bucket has %d objects", len(want))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: the bucket differs from bake build + bake publish (-single +distributed):\n%s", what, diff)
+		}
+	}
+
+	// 1. Three workers build and publish; the bucket equals the reference.
+	cmd, out := distributed()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("bake build --distributed: %v\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "built 1639 pages") || !strings.Contains(out.String(), "; release ") {
+		t.Errorf("report: %s", out)
+	}
+	compare("first build")
+	var busy int
+	if err := db.QueryRow(`SELECT count(DISTINCT worker) FROM bake_dist_shards`).Scan(&busy); err != nil || busy < 2 {
+		t.Errorf("%d workers rendered shards (%v), want several", busy, err)
+	}
+
+	// 2. Every page changes; one worker is killed mid-build: its shard is
+	// given to another, and the bucket still equals the reference.
+	if _, err := db.Exec(`UPDATE items SET title = 'Renamed ' || id`); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	if err := db.QueryRow(`SELECT id FROM bake_dist_builds`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out = distributed()
+	build, killed := "", -1
+	for deadline := time.Now().Add(60 * time.Second); killed < 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		// The worker rendering a shard (its River ID is host:pid).
+		var holder string
+		if err := db.QueryRow(`SELECT b.id, j.attempted_by[array_length(j.attempted_by, 1)] FROM bake_dist_builds b JOIN river_job j ON j.args->>'build' = b.id
+			WHERE b.id <> $1 AND b.shards_done >= 4 AND j.kind = 'bake_shard' AND j.state = 'running' LIMIT 1`, first).Scan(&build, &holder); err != nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(holder[strings.LastIndexByte(holder, ':')+1:])
+		for i, w := range workers {
+			if w.Process.Pid == pid {
+				w.Process.Signal(syscall.SIGKILL)
+				w.Wait()
+				killed = i
+			}
+		}
+	}
+	if killed < 0 {
+		t.Fatal("no worker was found rendering a shard of the second build")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("bake build --distributed with a killed worker: %v\n%s", err, out)
+	}
+	var retried int
+	if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'bake_shard' AND args->>'build' = $1 AND attempt > 1`, build).Scan(&retried); err != nil {
+		t.Fatal(err)
+	}
+	if retried == 0 {
+		t.Errorf("no shard of build %s was tried again: the killed worker held none", build)
+	}
+	compare("build with a worker killed")
+	startWorker(killed)
+
+	// 3. A bad row fails its shard, and the build: nothing changes in the
+	// bucket but staged files.
+	before := readBucket(t, client, dist)
+	if _, err := db.Exec(`UPDATE items SET slug = '../escape', title = 'Broken' WHERE id = 700`); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out = distributed()
+	err = cmd.Wait()
+	if code := exitCode(err); code != 1 {
+		t.Fatalf("build with a bad row: exit %d (%v)\n%s", code, err, out)
+	}
+	for _, want := range []string{"failed; the release that was live stays live", "route item", "700"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+	if diff := cmp.Diff(before, readBucket(t, client, dist)); diff != "" {
+		t.Errorf("a failed build changed the bucket:\n%s", diff)
+	}
+	if got := before["items/item-699/index.html"].Body; !strings.Contains(got, "Renamed 699") {
+		t.Errorf("live page: %q", got)
+	}
+}
+
+// exitCode returns the exit code of a command's error, 0 for none.
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
