@@ -104,9 +104,9 @@ path = "/sitemap.xml"
 // bucketObject is an object of a bucket as a site's visitor, and the next
 // publish, see it: bytes and headers.
 type bucketObject struct {
-	Body                                      string
+	Body                                     string
 	ContentType, CacheControl, Encoding, Loc string
-	Meta                                      map[string]string
+	Meta                                     map[string]string
 }
 
 // readBucket returns every object of bucket but those that differ from
