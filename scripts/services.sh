@@ -11,9 +11,13 @@
 #   scripts/services.sh stop  [DIR]        # stop what DIR/*.pid / pg data say, rm DIR
 #   scripts/services.sh status [DIR]
 #
-# Two more names are programs the tests start themselves, so start and stop skip them:
-# nginx (Debian's nginx, in front of bake proxy) and django (python3-django, an origin
-# behind it); missing and install handle them like the services.
+# More names are programs the tests start themselves, so start and stop skip them:
+# nginx (Debian's nginx, in front of bake proxy and serving a published folder, with
+# libnginx-mod-http-brotli-static for brotli_static), django (python3-django, an origin
+# behind it), chromium (Debian's, driven headless by the browser test of the example
+# site), java (default-jre-headless, for the Nu HTML checker, vnu-jar from the npm
+# registry) and xmllint (libxml2-utils, the sitemap against its XSD); missing and
+# install handle them like the services.
 #
 # Env knobs: SERVICES="postgres redis s3"  PG_PORT=55432 REDIS_PORT=56379
 #            S3_PORT=59000 S3_SERVER=auto|versitygw|minio  KEEP_DIR=1 (stop keeps DIR)
@@ -63,6 +67,9 @@ s3_bin() {
   esac
 }
 
+# Debian's libnginx-mod-http-brotli-static puts the brotli_static module here.
+BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_static_module.so
+
 wants() { case " $SERVICES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 # missing: the SERVICES whose binaries are not installed, one a line
 missing() {
@@ -72,8 +79,11 @@ missing() {
       postgres) [ -x "$(pg_bindir)/initdb" ] || echo postgres ;;
       redis) has redis-server || echo redis ;;
       s3) [ -n "$(s3_bin)" ] || echo s3 ;;
-      nginx) has nginx || [ -x /usr/sbin/nginx ] || echo nginx ;;
+      nginx) { has nginx || [ -x /usr/sbin/nginx ]; } && [ -e "$BROTLI_MODULE" ] || echo nginx ;;
       django) has_django || echo django ;;
+      chromium) has chromium || echo chromium ;;
+      java) has java || echo java ;;
+      xmllint) has xmllint || echo xmllint ;;
       *) die "unknown service $s" ;;
     esac
   done
@@ -92,7 +102,11 @@ install() {
   if wants redis && ! has redis-server; then pkgs+=(redis-server); fi
   if wants s3 && [ "$S3_SERVER" = minio ] && ! has curl; then pkgs+=(curl); fi
   if wants nginx && ! has nginx && [ ! -x /usr/sbin/nginx ]; then pkgs+=(nginx); fi
+  if wants nginx && [ ! -e "$BROTLI_MODULE" ]; then pkgs+=(libnginx-mod-http-brotli-static); fi
   if wants django && ! has_django; then pkgs+=(python3-django); fi
+  if wants chromium && ! has chromium; then pkgs+=(chromium); fi
+  if wants java && ! has java; then pkgs+=(default-jre-headless); fi
+  if wants xmllint && ! has xmllint; then pkgs+=(libxml2-utils); fi
   if [ ${#pkgs[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "installing ${pkgs[*]} needs root (apt-get)"
     has apt-get || die "no apt-get here: install ${pkgs[*]} with your package manager"
@@ -127,8 +141,11 @@ plan() {
       postgres) echo "postgres: apt-get install postgresql" ;;
       redis) echo "redis: apt-get install redis-server" ;;
       s3) echo "s3: $(s3_plan)" ;;
-      nginx) echo "nginx: apt-get install nginx" ;;
+      nginx) echo "nginx: apt-get install nginx libnginx-mod-http-brotli-static (what is missing of the two)" ;;
       django) echo "django: apt-get install python3-django" ;;
+      chromium) echo "chromium: apt-get install chromium (~100 MB download, ~1 min)" ;;
+      java) echo "java: apt-get install default-jre-headless (~50 MB download, ~1 min), for the Nu HTML checker" ;;
+      xmllint) echo "xmllint: apt-get install libxml2-utils" ;;
     esac
   done
 }
@@ -228,14 +245,14 @@ case "$CMD" in
   plan) plan ;;
   start)
     for s in $SERVICES; do # preflight: fail before touching anything
-      case $s in postgres) p=$PG_PORT ;; redis) p=$REDIS_PORT ;; s3) p=$S3_PORT ;; nginx | django) continue ;; *) die "unknown service $s" ;; esac
+      case $s in postgres) p=$PG_PORT ;; redis) p=$REDIS_PORT ;; s3) p=$S3_PORT ;; nginx | django | chromium | java | xmllint) continue ;; *) die "unknown service $s" ;; esac
       port_busy "$p" && die "port $p ($s) already in use; stop it or set the *_PORT variable"
     done
     [ -f "$DIR/pg/data/postmaster.pid" ] && die "$DIR already has a running cluster; run: $0 stop $DIR"
     mkdir -p "$DIR"; chmod 755 "$DIR"; : >"$DIR/env"
     # die exits without firing ERR, so clean up on any failing exit
     trap 'rc=$?; if [ "$rc" != 0 ]; then log "start failed; stopping what started"; stop_all; fi' EXIT
-    for s in $SERVICES; do case $s in postgres) start_pg ;; redis) start_redis ;; s3) start_s3 ;; nginx | django) ;; *) die "unknown service $s" ;; esac; done
+    for s in $SERVICES; do case $s in postgres) start_pg ;; redis) start_redis ;; s3) start_s3 ;; nginx | django | chromium | java | xmllint) ;; *) die "unknown service $s" ;; esac; done
     trap - EXIT
     log "env: . $DIR/env"; cat "$DIR/env" ;;
   stop) stop_all ;;
