@@ -2,9 +2,14 @@
 // front of an origin of any stack (Django, Rails, WordPress, a Go app) and
 // saves each page the first time the origin answers it with a public 200,
 // into a bake build folder, where it is served from then on as a flat file.
+// [New] makes one in front of an origin server; [NewMiddleware] does the
+// same inside a Go program, around its handler, called in process. Both
+// share every rule below.
 //
 // Saved pages enter the build's index like built ones (route "proxy", a dep
-// url:PATH), so bake publish, releases and rollback work on them unchanged.
+// url:PATH, the deps a handler records with [bake.Track], and those on the
+// rows of [Options.Rows]), so bake publish, releases and rollback work on
+// them unchanged.
 // As StaticGenerator does for Django, a page is saved only when nothing makes
 // it personal or uncertain:
 //

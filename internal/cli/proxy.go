@@ -159,7 +159,7 @@ type proxyFlags struct {
 func (s *proxySite) options(g *globals, f proxyFlags) (proxy.Options, error) {
 	c := s.cfg
 	opts := proxy.Options{Dir: s.out, Save: append(c.Save, f.save...), AllowCookies: c.AllowCookies,
-		Jitter: c.Jitter, WaitRefresh: c.WaitRefresh, MaxSize: c.MaxSize, Logger: g.logger()}
+		Jitter: c.Jitter, WaitRefresh: c.WaitRefresh, MaxSize: c.MaxSize, Logger: g.logger(), Rows: s.rowPaths()}
 	origin := c.Origin
 	if f.origin != "" {
 		origin = f.origin
@@ -232,7 +232,12 @@ bake_changes table, as bake watch --install does) to those tables. Then
 each changed row purges its pages, {column} filled from the row read by
 its primary key; with rewarm = true they are fetched again at once. A
 deleted row, or a changed {column}, purges by prefix ("/posts/") where the
-old value is needed and unknown.`,
+old value is needed and unknown. Saved pages record what they show in the
+manifest: row:posts/KEY for the rows their path names (read from the
+database), table:posts for a path without placeholders.
+
+A Go program does all this inside itself with proxy.NewMiddleware, or bakes
+its handler ahead of time with the handlersite package (docs/go.md).`,
 		Example: `  bake proxy --origin http://127.0.0.1:8000 --save '/posts/**' --save /
   bake proxy -C mysite --addr 127.0.0.1:9000     # origin and patterns from [proxy]
   bake proxy --database app.db --install         # once: change capture on [[proxy.purge]] tables`,

@@ -150,6 +150,14 @@ paths = ["/posts/{slug}/", "/"]
 	if got := savedPaths(); got != "/ /posts/a/ /posts/b/" {
 		t.Fatalf("saved %q", got)
 	}
+	// The saved pages depend on the rows their paths name, as a manifest
+	// reader (bake build --explain, a purge) sees them.
+	manifest := runBake(t, dir, "manifest")
+	for _, want := range []string{`"deps":["row:posts/1","url:/posts/a/"]`, `"deps":["row:posts/2","url:/posts/b/"]`, `"deps":["table:posts","url:/"]`} {
+		if !strings.Contains(manifest, want) {
+			t.Errorf("manifest has no %s:\n%s", want, manifest)
+		}
+	}
 	if _, err := db.Exec("UPDATE posts SET title = 'A, new' WHERE id = 1"); err != nil {
 		t.Fatal(err)
 	}
