@@ -9,6 +9,7 @@ type Config struct {
 	Queries  map[string]string `toml:"queries"` // site-wide named queries, run once per build: .Data.NAME
 	Routes   []Route           `toml:"route"`
 	Markdown MarkdownConfig    `toml:"markdown"`
+	Assets   AssetsConfig      `toml:"assets"` // what the build does to static files: docs/assets.md
 
 	lines *lineIndex // where routes and keys are in the file, for later problems
 }
@@ -41,7 +42,12 @@ type SiteConfig struct {
 	BaseURL   string `toml:"base_url"`  // absolute URL prefix for feeds, sitemaps and absurl
 	Output    string `toml:"output"`    // build folder; if empty, "_site"
 	Templates string `toml:"templates"` // if empty, "templates"
-	Static    string `toml:"static"`    // if empty, "static"
+	// Static are the static folders: "static" or ["static", "vendor"],
+	// later ones overriding earlier ones. If empty, ["static"].
+	Static StaticDirs `toml:"static"`
+	// StaticURL is what {{static}} URLs start with: "/" (the default) or
+	// a CDN's "https://cdn.example.org/". BAKE_STATIC_URL overrides it.
+	StaticURL string `toml:"static_url"`
 }
 
 // Route kinds.

@@ -1,15 +1,13 @@
 package sqlsite
 
-// The template functions of docs/templates.md: url, absurl, static,
-// markdown, date, truncate, slugify, add, sub, and the fragment cache
-// (cache, cacheEach).
+// The template functions of docs/templates.md: url, absurl, markdown,
+// date, truncate, slugify, add, sub, and the fragment cache (cache,
+// cacheEach). static, inline and integrity are in assets.go.
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -24,10 +22,8 @@ import (
 
 // funcs are the template functions of docs/templates.md.
 type funcs struct {
-	site     *Site
-	md       *markdown.Renderer
-	staticMu sync.Mutex
-	static   map[string]bool
+	site *Site
+	md   *markdown.Renderer
 
 	cacheMu    sync.Mutex
 	cached     map[string]template.HTML // this pass's fragments, by key
@@ -194,8 +190,7 @@ func (f *funcs) partialSalt(name string) string {
 }
 
 func newFuncs(s *Site) *funcs {
-	return &funcs{site: s, static: map[string]bool{},
-		md: markdown.New(s.cfg.Markdown.options())}
+	return &funcs{site: s, md: markdown.New(s.cfg.Markdown.options())}
 }
 
 func (f *funcs) funcMap() template.FuncMap {
@@ -207,6 +202,8 @@ func (f *funcs) funcMap() template.FuncMap {
 		"markdown":  f.markdown,
 		"date":      dateFunc,
 		"static":    f.staticURL,
+		"inline":    f.inline,
+		"integrity": f.integrity,
 		"truncate":  truncate,
 		"slugify":   slugify,
 		"add":       add,
@@ -414,28 +411,6 @@ func dateFunc(layout string, v any) (string, error) {
 		return "", fmt.Errorf("date: %v (%T) is not a time", v, v)
 	}
 	return t.Format(layout), nil
-}
-
-// staticURL returns the URL of a static file, checking that it exists.
-func (f *funcs) staticURL(name string) (string, error) {
-	name = strings.TrimPrefix(name, "/")
-	f.staticMu.Lock()
-	ok, known := f.static[name]
-	f.staticMu.Unlock()
-	if !known {
-		if _, err := bake.FileName("/" + name); err != nil {
-			return "", fmt.Errorf("static %q: %w", name, err)
-		}
-		fi, err := os.Stat(filepath.Join(f.site.staticDir, filepath.FromSlash(name)))
-		ok = err == nil && fi.Mode().IsRegular()
-		f.staticMu.Lock()
-		f.static[name] = ok
-		f.staticMu.Unlock()
-	}
-	if !ok {
-		return "", fmt.Errorf("static %q: no such file in %s", name, f.site.cfg.Site.Static)
-	}
-	return bake.EscapePath("/" + name), nil
 }
 
 // truncate returns the text v cut to at most n characters, at a word

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -125,6 +123,9 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	var buf bytes.Buffer
 	if p.Source != "" {
+		// A processed asset's file is named by its hash: the type is
+		// the page's, not guessed from the file.
+		w.Header().Set("Content-Type", p.Type())
 		http.ServeFile(w, req, p.Source)
 		return
 	}
@@ -151,7 +152,7 @@ func (r *Route) canMake(path string) bool {
 }
 
 // staticCandidate reports whether path could be a static file: a file
-// name, or a folder whose index.html is in the static folder.
+// name, or a folder whose index.html is in the static folders.
 func (s *Site) staticCandidate(path string) bool {
 	if !strings.HasSuffix(path, "/") {
 		return true
@@ -160,8 +161,8 @@ func (s *Site) staticCandidate(path string) bool {
 	if err != nil {
 		return false
 	}
-	fi, err := os.Stat(filepath.Join(s.staticDir, filepath.FromSlash(name)))
-	return err == nil && fi.Mode().IsRegular()
+	_, ok := s.Assets().Lookup(name)
+	return ok
 }
 
 // pathQuery returns the query of the rows of detail route r that can make

@@ -389,11 +389,9 @@ func (c *Config) check(file string, li *lineIndex) Problems {
 	if c.Site.Templates == "" {
 		c.Site.Templates = "templates"
 	}
-	if c.Site.Static == "" {
-		c.Site.Static = "static"
-	}
-	for _, k := range []string{"output", "templates", "static"} {
-		v := map[string]string{"output": c.Site.Output, "templates": c.Site.Templates, "static": c.Site.Static}[k]
+	c.checkStatic(li, os.Getenv, add)
+	for _, k := range []string{"output", "templates"} {
+		v := map[string]string{"output": c.Site.Output, "templates": c.Site.Templates}[k]
 		if filepath.IsAbs(v) && k != "output" || strings.Contains(filepath.ToSlash(v), "../") && k != "output" {
 			add(li.key(k), "", "site.%s %q must be a folder inside the site folder", k, v)
 		}

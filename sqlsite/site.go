@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"iter"
 	"log/slog"
-	"mime"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/asset"
 )
 
 // Options configure a Site.
@@ -47,6 +47,11 @@ type Options struct {
 	// then faster than updating most files in place. If zero, 2000;
 	// negative means never.
 	ManyPages int
+	// AssetCache is the folder where processed static files are kept
+	// between builds, by content hash (see package asset). If empty,
+	// .bake/assets in Dir; "-" for a temporary folder, removed by
+	// [Site.Close].
+	AssetCache string
 	// Now is the time :now stands for in the site's queries (see
 	// [NowParam]): the time of the build, so that every query of a build
 	// reads the same instant, and one bake controls (a preview of a later
@@ -56,15 +61,16 @@ type Options struct {
 
 // Site is a site defined by bake.toml. It is safe for concurrent use.
 type Site struct {
-	cfg       *Config
-	dir       string
-	staticDir string
-	db        *db
-	tmpl      *templates
-	funcs     *funcs
-	routes    map[string]*Route
-	stats     map[string]*RouteStats
-	log       *slog.Logger
+	cfg      *Config
+	dir      string
+	assets   *asset.Pipeline
+	assetSet atomic.Pointer[asset.Set] // the last pass's
+	db       *db
+	tmpl     *templates
+	funcs    *funcs
+	routes   map[string]*Route
+	stats    map[string]*RouteStats
+	log      *slog.Logger
 	// sitemapMax is Options.SitemapMax, defaults applied.
 	sitemapMax int
 	// manyPages is Options.ManyPages, defaults applied.
@@ -119,13 +125,12 @@ func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, 
 	}
 	cfg = cfg.at(opts.Now, opts.Dialect)
 	s := &Site{
-		cfg:       cfg,
-		dir:       opts.Dir,
-		staticDir: filepath.Join(opts.Dir, cfg.Site.Static),
-		db:        &db{DB: sqlDB, dialect: opts.Dialect},
-		routes:    map[string]*Route{},
-		stats:     map[string]*RouteStats{},
-		log:       opts.Logger,
+		cfg:    cfg,
+		dir:    opts.Dir,
+		db:     &db{DB: sqlDB, dialect: opts.Dialect},
+		routes: map[string]*Route{},
+		stats:  map[string]*RouteStats{},
+		log:    opts.Logger,
 
 		sitemapMax: opts.SitemapMax,
 		manyPages:  opts.ManyPages,
@@ -142,17 +147,22 @@ func New(ctx context.Context, cfg *Config, sqlDB *sql.DB, opts Options) (*Site, 
 	s.stats[staticRoute] = &RouteStats{}
 	s.funcs = newFuncs(s)
 	// Template and query problems are reported together.
+	assets, assetErr := newPipeline(cfg, opts.Dir, assetCacheDir(opts.Dir, opts), opts)
+	s.assets = assets
 	tmpl, tmplErr := loadTemplates(filepath.Join(opts.Dir, cfg.Site.Templates), s.funcs.funcMap(), files)
 	if tmplErr != nil {
 		tmplErr = prefixFiles(tmplErr, filepath.Join(opts.Dir, cfg.Site.Templates))
 	}
 	s.tmpl = tmpl
 	queryErr := s.checkQueries(ctx)
-	if tmplErr == nil && queryErr == nil {
+	if tmplErr == nil && queryErr == nil && assetErr == nil {
 		return s, nil
 	}
+	if assets != nil {
+		assets.Close()
+	}
 	var probs Problems
-	for _, err := range []error{tmplErr, queryErr} {
+	for _, err := range []error{assetErr, tmplErr, queryErr} {
 		var ps Problems
 		switch {
 		case err == nil:
@@ -492,6 +502,13 @@ func (b *buildRun) run() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if _, probs := s.runAssets(b.ctx); len(probs) > 0 {
+		for _, p := range probs {
+			if !b.fail(nil, "", "", p) {
+				return
+			}
+		}
+	}
 	var state map[string]string
 	if b.target == "" {
 		st, err := s.fileState(nil)
@@ -581,55 +598,4 @@ func skipped(dir, p string, d fs.DirEntry) bool {
 		return false
 	}
 	return !(d.IsDir() && name == bake.WellKnownDir && filepath.Dir(p) == filepath.Clean(dir))
-}
-
-// staticFiles yields every file of the static folder as a page.
-func (b *buildRun) staticFiles() bool {
-	dir := b.site.staticDir
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if skipped(dir, p, d) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() {
-			rel, _ := filepath.Rel(dir, p)
-			files = append(files, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return b.fail(nil, "", "", fmt.Errorf("read static files: %w", err))
-	}
-	for _, rel := range files {
-		if !b.staticFile(rel) {
-			return false
-		}
-	}
-	return true
-}
-
-// staticFile yields one file of the static folder as a page.
-func (b *buildRun) staticFile(rel string) bool {
-	path := "/" + rel
-	if _, err := bake.FileName(path); err != nil {
-		return b.fail(nil, path, "", fmt.Errorf("static file %s: %w", rel, err))
-	}
-	full := filepath.Join(b.site.staticDir, filepath.FromSlash(rel))
-	ct := mime.TypeByExtension(filepath.Ext(rel))
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	p := &bake.Page{
-		Path: path, Route: staticRoute, ContentType: ct,
-		Deps:   []bake.Dep{bake.AssetDep(rel)},
-		Source: full,
-	}
-	b.site.stats[staticRoute].Rows.Add(1)
-	return b.emit(p)
 }

@@ -190,7 +190,7 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 			}
 		case *parse.CommandNode:
 			if len(n.Args) >= 2 {
-				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "static" {
+				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && assetFuncs[id.Ident] {
 					if s, ok := n.Args[1].(*parse.StringNode); ok {
 						assets[s.Text] = true
 					} else {
@@ -211,11 +211,13 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 			for _, id := range n.Ident {
 				rt.fields[id] = true
 			}
+			notePagerURL(rt.fields, n.Ident)
 		case *parse.ChainNode:
 			walk(n.Node)
 			for _, id := range n.Field {
 				rt.fields[id] = true
 			}
+			notePagerURL(rt.fields, n.Field)
 		case *parse.VariableNode:
 			if len(n.Ident) > 1 && n.Ident[0] == "$" {
 				dataRef(n.Ident[1:], queries, &rt.allData)
@@ -223,6 +225,7 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 			for _, id := range n.Ident[1:] {
 				rt.fields[id] = true
 			}
+			notePagerURL(rt.fields, n.Ident[1:])
 		case *parse.IfNode:
 			walk(n.Pipe)
 			walk(n.List)
@@ -307,5 +310,17 @@ func (rt *routeTemplate) showsItems() bool {
 // stable list: .Pager.TotalPages, .Pager.Total, or .Pager.URL, whose
 // answer for the newest pages depends on it; a nil rt may.
 func (rt *routeTemplate) showsPages() bool {
-	return rt == nil || rt.fields["TotalPages"] || rt.fields["Total"] || rt.fields["URL"]
+	return rt == nil || rt.fields["TotalPages"] || rt.fields["Total"] || rt.fields[pagerURL]
+}
+
+// pagerURL is noted among the fields of a template that may call the URL
+// method of a pager: any .URL but .Page.URL.
+const pagerURL = "Pager.URL()"
+
+func notePagerURL(fields map[string]bool, idents []string) {
+	for i, id := range idents {
+		if id == "URL" && (i == 0 || idents[i-1] != "Page") {
+			fields[pagerURL] = true
+		}
+	}
 }

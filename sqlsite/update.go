@@ -22,7 +22,7 @@ import (
 
 // stateVersion is part of the config value: a bake whose rendering differs
 // from the one that made a build changes it, so its first build is full.
-const stateVersion = "sqlsite/3"
+const stateVersion = "sqlsite/4"
 
 // Update implements [bake.Updater]: it is the planner, which turns changes
 // into the pages they touch and re-renders only those. What a change
@@ -212,6 +212,12 @@ func (u *updateRun) run(changes []bake.Change) {
 		}
 		seen[name] = v
 		return v
+	}
+	if _, probs := s.runAssets(ctx); len(probs) > 0 {
+		for _, p := range probs {
+			u.fail(p)
+		}
+		return
 	}
 	state, err := s.fileState(prevValue)
 	if err != nil {
@@ -406,7 +412,9 @@ func (s *Site) fileState(prevValue func(string) string) (map[string]string, erro
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read %s: %w", ConfigFile, err)
 	}
-	sum := sha256.Sum256(append([]byte(stateVersion+"\n"), cfg...))
+	// The static URL can come from the environment (BAKE_STATIC_URL): a
+	// change of it changes every page that links a static file.
+	sum := sha256.Sum256(append([]byte(stateVersion+"\nstatic_url="+s.cfg.Site.StaticURL+"\n"), cfg...))
 	st["config"] = hex.EncodeToString(sum[:])
 	var names []string
 	walk := func(dir, kind string) error {
@@ -458,9 +466,7 @@ func (s *Site) fileState(prevValue func(string) string) (map[string]string, erro
 	if err := walk(s.tmpl.dir, bake.KindTmpl); err != nil {
 		return nil, err
 	}
-	if err := walk(s.staticDir, bake.KindAsset); err != nil {
-		return nil, err
-	}
+	assetState(st, s.Assets(), &names)
 	slices.Sort(names)
 	st["files"] = strings.Join(names, "\n")
 	return st, nil
@@ -470,35 +476,6 @@ func rowsHash(rows []Row) string {
 	h := sha256.New()
 	fmt.Fprint(h, rows)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// staticFiles yields the static files that changed, and removes those that
-// are gone.
-func (u *updateRun) staticFiles(changes []bake.Change) bool {
-	var changed []string
-	for _, c := range changes {
-		if c.Dep.Kind() == bake.KindAsset {
-			changed = append(changed, c.Dep.Name())
-		}
-	}
-	if len(changed) == 0 {
-		return true
-	}
-	all := u.b
-	for _, rel := range changed {
-		u.reason = string(bake.AssetDep(rel)) + " changed"
-		path := pagePath("/" + rel)
-		if _, err := os.Stat(filepath.Join(u.site.staticDir, filepath.FromSlash(rel))); errors.Is(err, fs.ErrNotExist) {
-			if !u.remove(staticRoute, path, string(bake.AssetDep(rel))+" deleted") {
-				return false
-			}
-			continue
-		}
-		if !all.staticFile(rel) {
-			return false
-		}
-	}
-	return true
 }
 
 // work decides what of route r the changes touch.
@@ -529,7 +506,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 	for _, c := range changes {
 		switch c.Dep.Kind() {
 		case bake.KindTmpl, bake.KindAsset:
-			if slices.Contains(tmplDeps, c.Dep) {
+			if slices.Contains(tmplDeps, c.Dep) || c.Dep.Kind() == bake.KindAsset && slices.Contains(tmplDeps, bake.AssetDep("*")) {
 				w.full = string(c.Dep) + " changed"
 				return w, nil
 			}

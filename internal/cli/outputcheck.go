@@ -40,7 +40,9 @@ func checkOutputPaths(out, siteDir string, site sqlsite.SiteConfig, dbFile strin
 	inputs := []input{
 		{"the site folder", realPath(siteDir)},
 		{"the templates folder", inside(site.Templates)},
-		{"the static folder", inside(site.Static)},
+	}
+	for _, d := range site.Static {
+		inputs = append(inputs, input{"the static folder", inside(d)})
 	}
 	if dbFile != "" {
 		inputs = append(inputs, input{"the database", realPath(dbFile)})

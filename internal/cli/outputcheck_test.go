@@ -19,7 +19,7 @@ func TestCheckOutputPaths(t *testing.T) {
 	if err := os.Symlink(site, link); err != nil {
 		t.Skip("no symlinks here:", err)
 	}
-	cfg := sqlsite.SiteConfig{Templates: "templates", Static: "static"}
+	cfg := sqlsite.SiteConfig{Templates: "templates", Static: sqlsite.StaticDirs{"static"}}
 	db := filepath.Join(site, "data", "site.db")
 	tests := []struct {
 		out, err string // err "" if allowed

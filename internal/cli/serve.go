@@ -236,7 +236,7 @@ func newSiteWatcher(ctx context.Context, dir string, cfg *siteConfig, out string
 	// Only the site's inputs: a log file written in the site folder (bake
 	// run > run.log) must not make a build, which writes to the log.
 	opts.Only = []string{sqlsite.ConfigFile}
-	for _, in := range []string{cfg.Site.Templates, cfg.Site.Static} {
+	for _, in := range append([]string{cfg.Site.Templates}, cfg.Site.Static...) {
 		if filepath.IsLocal(in) {
 			opts.Only = append(opts.Only, in)
 		} else {

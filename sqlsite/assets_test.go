@@ -1,0 +1,260 @@
+package sqlsite_test
+
+import (
+	"context"
+	"crypto/sha512"
+	"encoding/base64"
+	"html"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/sqlsite"
+	"github.com/google/go-cmp/cmp"
+)
+
+// assetSite extracts testdata/assets.txtar and opens its database.
+func assetSite(t *testing.T) (dir string, site func() *sqlsite.Site) {
+	t.Helper()
+	dir, _ = extract(t, "testdata/assets.txtar")
+	db := openDB(t, sqlsite.SQLite, dir)
+	return dir, func() *sqlsite.Site {
+		s := newSite(t, dir, db)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
+func fullBuild(t *testing.T, s *sqlsite.Site, out string) *build.Report {
+	t.Helper()
+	rep, err := build.Build(context.Background(), s, build.Options{Output: out, Workers: 2})
+	if err != nil {
+		for _, p := range rep.Problems {
+			t.Error(p)
+		}
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func readOut(t *testing.T, out, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var hrefRe = regexp.MustCompile(`href="([^"]+)"(?: integrity="([^"]+)")?`)
+
+// TestAssetsBuild: a page links the fingerprinted bundle, with its SRI
+// hash, and inlines a stylesheet; the bundle's url() points at the
+// fingerprinted image of the later static folder.
+func TestAssetsBuild(t *testing.T) {
+	t.Parallel()
+	dir, site := assetSite(t)
+	out := filepath.Join(dir, "_site")
+	fullBuild(t, site(), out)
+
+	page := readOut(t, out, "posts/one/index.html")
+	m := hrefRe.FindStringSubmatch(page)
+	if m == nil || !regexp.MustCompile(`^/css/app\.[0-9a-f]{8}\.css$`).MatchString(m[1]) {
+		t.Fatalf("page links %q, want /css/app.HASH.css:\n%s", m, page)
+	}
+	css := readOut(t, out, m[1])
+	sum := sha512.Sum384([]byte(css))
+	if want := "sha384-" + base64.StdEncoding.EncodeToString(sum[:]); html.UnescapeString(m[2]) != want {
+		t.Errorf("integrity %q, want %q", m[2], want)
+	}
+	if !strings.HasPrefix(css, "body{margin:0;color:#333}.logo{background:url(../img/logo.") {
+		t.Errorf("bundle not minified with its import inlined:\n%s", css)
+	}
+	logo := regexp.MustCompile(`url\(\.\./img/(logo\.[0-9a-f]{8}\.png)\)`).FindStringSubmatch(css)
+	if logo == nil {
+		t.Fatalf("bundle's url() is not the fingerprinted logo:\n%s", css)
+	}
+	if got := readOut(t, out, "img/"+logo[1]); got != "vendor logo\n" {
+		t.Errorf("img/%s holds %q, want vendor/'s logo", logo[1], got)
+	}
+	if got := readOut(t, out, "img/logo.png"); got != "vendor logo\n" {
+		t.Errorf("img/logo.png (its own name kept) holds %q", got)
+	}
+	if !strings.Contains(page, "<style>html{background:#fff}</style>") {
+		t.Errorf("critical.css not inlined, minified:\n%s", page)
+	}
+	if got := readOut(t, out, "robots.txt"); got != "User-agent: *\n" {
+		t.Errorf("robots.txt: %q", got)
+	}
+	if !strings.Contains(css, "sourceMappingURL=app.") {
+		t.Errorf("bundle has no source map comment:\n%s", css)
+	}
+	mapName := regexp.MustCompile(`sourceMappingURL=(\S+)`).FindStringSubmatch(css)[1]
+	if m := readOut(t, out, "css/"+mapName); !strings.Contains(m, `"sources"`) {
+		t.Errorf("css/%s is not a source map: %s", mapName, m)
+	}
+}
+
+// TestAssetsIncremental: an edit that leaves a stylesheet's minified bytes
+// as they were renders nothing; an edit of an imported file renders again
+// exactly the pages that link the bundle, the old fingerprinted file is
+// removed, and the build equals a full one. A build with nothing changed
+// processes no asset, in this process or a new one.
+func TestAssetsIncremental(t *testing.T) {
+	t.Parallel()
+	dir, site := assetSite(t)
+	out := filepath.Join(dir, "_site")
+	s := site()
+	fullBuild(t, s, out)
+	work := s.AssetPipeline().Processed()
+	if work == 0 {
+		t.Fatal("the first build processed nothing")
+	}
+	update := func(what string) *build.UpdateReport {
+		t.Helper()
+		rep, err := build.Update(context.Background(), s, nil, build.Options{Output: out, Workers: 2, Explain: true})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return rep
+	}
+	rendered := func(rep *build.UpdateReport, html bool) []string {
+		var paths []string
+		for _, e := range rep.Explain {
+			if e.Action != "removed" && strings.HasSuffix(e.Path, "/") == html {
+				paths = append(paths, e.Path)
+			}
+		}
+		slices.Sort(paths)
+		return paths
+	}
+
+	if rep := update("nothing changed"); rep.Rendered != 0 || rep.Written != 0 {
+		t.Errorf("nothing changed: rendered %d, written %d", rep.Rendered, rep.Written)
+	}
+	if got := s.AssetPipeline().Processed(); got != work {
+		t.Errorf("a build with nothing changed processed %d assets", got-work)
+	}
+	// A new Site, as a new bake process would make, finds the work in
+	// the site's .bake/assets.
+	s2 := site()
+	fullBuild(t, s2, filepath.Join(dir, "_again"))
+	if n := s2.AssetPipeline().Processed(); n != 0 {
+		t.Errorf("a new process processed %d assets again", n)
+	}
+
+	// A comment: the minified bytes, and so every URL, stay. (Not in a
+	// bundle: its source map holds its sources, comments and all.)
+	writeFile(t, filepath.Join(dir, "static/css/other.css"), "/* edited */\nh1 { font-weight: bold; }\n")
+	if rep := update("comment"); len(rendered(rep, true)) != 0 || rep.Written != 0 {
+		t.Errorf("a comment edited: pages %v rendered, %d files written", rendered(rep, true), rep.Written)
+	}
+
+	oldCSS := hrefRe.FindStringSubmatch(readOut(t, out, "posts/one/index.html"))[1]
+	writeFile(t, filepath.Join(dir, "static/css/base.css"), "body { margin: 0; color: #444444; }\n")
+	rep := update("color")
+	if diff := cmp.Diff([]string{"/posts/one/", "/posts/three/", "/posts/two/"}, rendered(rep, true)); diff != "" {
+		t.Errorf("pages rendered (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(oldCSS))); !os.IsNotExist(err) {
+		t.Errorf("the old bundle %s is still in the build (%v)", oldCSS, err)
+	}
+	newCSS := hrefRe.FindStringSubmatch(readOut(t, out, "posts/one/index.html"))[1]
+	if newCSS == oldCSS || !strings.Contains(readOut(t, out, newCSS), "color:#444") {
+		t.Errorf("pages link %s after the edit (was %s)", newCSS, oldCSS)
+	}
+
+	// The same as a full build.
+	full := filepath.Join(dir, "_full")
+	fullBuild(t, site(), full)
+	if diff := cmp.Diff(files(t, full), files(t, out)); diff != "" {
+		t.Errorf("incremental build differs from a full build (-full +incremental):\n%s", diff)
+	}
+	if diff := cmp.Diff(manifest(t, full), manifest(t, out)); diff != "" {
+		t.Errorf("incremental manifest differs (-full +incremental):\n%s", diff)
+	}
+
+	// A file removed: its files go.
+	if err := os.Remove(filepath.Join(dir, "static/robots.txt")); err != nil {
+		t.Fatal(err)
+	}
+	update("robots.txt removed")
+	if _, err := os.Stat(filepath.Join(out, "robots.txt")); !os.IsNotExist(err) {
+		t.Errorf("robots.txt still in the build after its removal (%v)", err)
+	}
+}
+
+// TestStaticURL: BAKE_STATIC_URL overrides static_url, and a change of it
+// is a change of every page that links a static file.
+func TestStaticURL(t *testing.T) {
+	dir, site := assetSite(t)
+	toml := filepath.Join(dir, "bake.toml")
+	b, _ := os.ReadFile(toml)
+	writeFile(t, toml, strings.Replace(string(b), "[site]\n", "[site]\nstatic_url = \"https://cdn.example.org\"\n", 1))
+	out := filepath.Join(dir, "_site")
+	fullBuild(t, site(), out)
+	if page := readOut(t, out, "about/index.html"); !regexp.MustCompile(`href="https://cdn\.example\.org/css/other\.[0-9a-f]{8}\.css"`).MatchString(page) {
+		t.Errorf("static_url not used:\n%s", page)
+	}
+	t.Setenv(sqlsite.StaticURLEnv, "https://staging.example.org/assets/")
+	s := site()
+	_, err := build.Update(context.Background(), s, nil, build.Options{Output: out})
+	if err == nil {
+		t.Errorf("a new static URL did not ask for a full build")
+	}
+	fullBuild(t, s, out)
+	if page := readOut(t, out, "about/index.html"); !strings.Contains(page, `src="https://staging.example.org/assets/img/logo.`) {
+		t.Errorf("%s not used:\n%s", sqlsite.StaticURLEnv, page)
+	}
+}
+
+// TestAssetProblems: a missing static file names the template and line;
+// a stylesheet that cannot be inlined safely, or a bad url(), names its
+// file and line; the rest of the site still builds.
+func TestAssetProblems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, file, text string
+		want             []string
+	}{
+		{"unknown name", "templates/about.html", "<p>\n{{static \"css/nope.css\"}}\n",
+			[]string{"about.html:2", `static "css/nope.css": no such file in [static, vendor], nor a bundle of [assets]`}},
+		{"unsafe inline", "static/css/critical.css", `a::after { content: "</style>"; }`,
+			[]string{"post.html:3", `inline "css/critical.css": the file holds "</style"`}},
+		{"missing url", "static/css/main.css", "@import \"base.css\";\n.x { background: url(../img/nope.png); }\n",
+			[]string{filepath.Join("static", "css", "main.css") + ":2", "../img/nope.png: no such file in the static folders"}},
+		{"syntax error", "static/js/menu.js", "function open() {\n  let x = ;\n}\n",
+			[]string{filepath.Join("static", "js", "menu.js") + ":2", "Unexpected \";\""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir, site := assetSite(t)
+			writeFile(t, filepath.Join(dir, tt.file), tt.text)
+			if tt.name == "unsafe inline" {
+				// esbuild escapes </style> in what it minifies: copy the
+				// file as it is.
+				b, _ := os.ReadFile(filepath.Join(dir, "bake.toml"))
+				writeFile(t, filepath.Join(dir, "bake.toml"), string(b)+"\n[assets]\nminify = false\nfingerprint = false\n")
+			}
+			rep, err := build.Build(context.Background(), site(), build.Options{Output: filepath.Join(dir, "_site"), Workers: 2})
+			if err == nil {
+				t.Fatal("build succeeded")
+			}
+			var all []string
+			for _, p := range rep.Problems {
+				all = append(all, p.Error())
+			}
+			text := strings.Join(all, "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("problems do not say %q:\n%s", w, text)
+				}
+			}
+		})
+	}
+}
