@@ -56,6 +56,8 @@ const (
 	// MutateInsert inserts one published row with the next id and the
 	// latest updated_at.
 	MutateInsert = "insert"
+	// MutateDelete deletes the published row at the middle of the table.
+	MutateDelete = "delete"
 )
 
 // Epoch is the updated_at of row 0: row id has updated_at Epoch + id minutes.

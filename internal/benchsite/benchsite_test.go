@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -334,8 +335,21 @@ func TestMutate(t *testing.T) {
 		}
 	})
 
+	t.Run("delete", func(t *testing.T) {
+		was := readRows(t, db)
+		id := mutate(MutateDelete)
+		i := slices.IndexFunc(was, func(r row) bool { return r.ID == id })
+		if i < 0 || !was[i].Published || id < n/2 {
+			t.Fatalf("deleted row %d, want a published row at or past %d", id, n/2)
+		}
+		want := slices.Delete(slices.Clone(was), i, i+1)
+		if diff := cmp.Diff(want, readRows(t, db)); diff != "" {
+			t.Errorf("after delete (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
-		if _, err := Mutate(ctx, db, DialectSQLite, "delete", Options{}); err == nil {
+		if _, err := Mutate(ctx, db, DialectSQLite, "truncate", Options{}); err == nil {
 			t.Error("unknown kind: no error")
 		}
 		if _, err := Mutate(ctx, db, "oracle", MutateTitle, Options{}); err == nil {

@@ -24,6 +24,7 @@ const editedSuffix = " (edited)"
 //   - [MutateInsert]: a published row with the next id is inserted, with
 //     the content Populate would give that id for opts.Seed and the latest
 //     updated_at ([UpdatedAt] of its id).
+//   - [MutateDelete]: the middle published row is deleted.
 //
 // dialect is "sqlite" or "postgres". opts.Items is not used: the rows are
 // found in the table.
@@ -33,9 +34,9 @@ func Mutate(ctx context.Context, db *sql.DB, dialect string, kind string, opts O
 		return "", err
 	}
 	switch kind {
-	case MutateTitle, MutateUnpublish, MutateInsert:
+	case MutateTitle, MutateUnpublish, MutateInsert, MutateDelete:
 	default:
-		return "", fmt.Errorf("mutate: unknown kind %q (want %q, %q or %q)", kind, MutateTitle, MutateUnpublish, MutateInsert)
+		return "", fmt.Errorf("mutate: unknown kind %q (want %q, %q, %q or %q)", kind, MutateTitle, MutateUnpublish, MutateInsert, MutateDelete)
 	}
 	opts = opts.withDefaults()
 	tx, err := db.BeginTx(ctx, nil)
@@ -66,8 +67,12 @@ func mutate(ctx context.Context, tx *sql.Tx, d dialect, kind string, opts Option
 	if err != nil {
 		return 0, err
 	}
-	if kind == MutateUnpublish {
+	switch kind {
+	case MutateUnpublish:
 		_, err = tx.ExecContext(ctx, d.rebind("UPDATE items SET published = ? WHERE id = ?"), false, id)
+		return id, err
+	case MutateDelete:
+		_, err = tx.ExecContext(ctx, d.rebind("DELETE FROM items WHERE id = ?"), id)
 		return id, err
 	}
 	if t, ok := strings.CutSuffix(title, editedSuffix); ok {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // siteFiles is the site folder of the workload. "all:" keeps the shared
@@ -23,7 +24,9 @@ const DatabaseFile = "bench.db"
 // [DatabaseFile]), templates/ and static/.
 //
 // The routes are home "/" (the 50 latest published items as cards), the list
-// "/items/" and the category lists "/categories/{category}/" (50 a page), the
+// "/items/" and the category lists "/categories/{category}/" (50 a page,
+// numbered from the newest), the same list paginated stably "/news/" (50 a
+// page when made, numbered from the oldest; see [UseStablePagination]), the
 // item pages "/items/{slug}/", the RSS feed "/feed.xml" and Atom feed
 // "/atom.xml" (50 latest), "/sitemap.xml" and "/404.html". Every HTML page
 // uses templates/_base.html: a header, a sidebar listing the categories (the
@@ -49,6 +52,31 @@ func WriteSite(dir string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("write site: %w", err)
+	}
+	return nil
+}
+
+// UseStablePagination rewrites the bake.toml of a site written by
+// [WriteSite] in dir so that its numbered lists, "/items/" and the category
+// lists, are paginated stably too (pagination = "stable"), with templates
+// that leave out the number of pages: then no change of one row rewrites
+// more than the pages that held it and hold it.
+func UseStablePagination(dir string) error {
+	name := filepath.Join(dir, "bake.toml")
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("use stable pagination: %w", err)
+	}
+	s := string(b)
+	for _, tmpl := range [][2]string{{"list.html", "news.html"}, {"category.html", "stable_category.html"}} {
+		old := "per_page = 50\ntemplate = \"" + tmpl[0] + "\"\n"
+		if !strings.Contains(s, old) {
+			return fmt.Errorf("use stable pagination: %s has no list with template %s (not written by WriteSite?)", name, tmpl[0])
+		}
+		s = strings.Replace(s, old, "per_page = 50\npagination = \"stable\"\ntemplate = \""+tmpl[1]+"\"\n", 1)
+	}
+	if err := os.WriteFile(name, []byte(s), 0o644); err != nil {
+		return fmt.Errorf("use stable pagination: %w", err)
 	}
 	return nil
 }

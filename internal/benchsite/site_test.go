@@ -43,6 +43,7 @@ type siteRoute struct {
 	OrderBy  string            `toml:"order_by"`
 	PerPage  int               `toml:"per_page"`
 	GroupBy  string            `toml:"group_by"`
+	Paginate string            `toml:"pagination"`
 	Key      string            `toml:"key"`
 	Table    string            `toml:"table"`
 	LastMod  string            `toml:"lastmod"`
@@ -105,6 +106,7 @@ func TestWriteSite(t *testing.T) {
 	want := []string{
 		"home page / 0",
 		"items list /items/ 50",
+		"news list /news/ 50",
 		"category list /categories/{category}/ 50",
 		"item detail /items/{slug}/ 0",
 		"rss feed /feed.xml 0",
@@ -469,5 +471,30 @@ func TestRenderPages(t *testing.T) {
 				os.WriteFile(filepath.Join(os.Getenv("BENCHSITE_DUMP"), tt.name+".html"), []byte(html), 0o644)
 			}
 		})
+	}
+}
+
+// TestUseStablePagination: the numbered lists become stable, with
+// templates that exist; a bake.toml not written by WriteSite is an error.
+func TestUseStablePagination(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteSite(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := UseStablePagination(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg := readConfig(t, dir)
+	for _, name := range []string{"items", "news", "category"} {
+		r, ok := cfg.route(name)
+		if !ok || r.Paginate != "stable" {
+			t.Errorf("route %s: pagination %q, want stable", name, r.Paginate)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "templates", r.Template)); err != nil {
+			t.Errorf("route %s: %v", name, err)
+		}
+	}
+	if err := UseStablePagination(dir); err == nil {
+		t.Error("UseStablePagination twice: no error")
 	}
 }

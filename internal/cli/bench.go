@@ -48,9 +48,13 @@ after one title changed and the site was rebuilt.
 
 --incremental then installs change capture on the items table (as bake
 watch --install does) and times incremental bake build processes: with no
-change, after one title update, after one row is unpublished, and after one
-row is inserted (--runs times each; medians). It reports the wall time of
-the process, the build's own time, and the pages rendered and files written.
+change, after one title update, after one row is unpublished, after one
+row is inserted, and after one row is deleted (--runs times each;
+medians). It reports the wall time of the process, the build's own time,
+the pages rendered and files written, and the pages rendered of each list
+(the numbered /items/ and category lists, the stable /news/). It then
+makes every list stable (pagination = "stable") and times the same cases
+again: the "stable" series.
 
 --serve then starts bake serve on the site, with change capture installed,
 and times how long after an edit the open pages are told to reload (the
@@ -87,7 +91,7 @@ such as /dev/shm on Linux) measures bake alone.`,
 	cmd.Flags().IntVar(&f.runs, "runs", 1, "builds to run; the median is reported")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the figures as JSON on stdout")
 	cmd.Flags().StringVar(&f.publish, "publish", "", "also time bake publish to this folder or bucket URL: full, no-op, and one changed row")
-	cmd.Flags().BoolVar(&f.incremental, "incremental", false, "also time incremental builds: no change, one title update, one unpublish, one insert")
+	cmd.Flags().BoolVar(&f.incremental, "incremental", false, "also time incremental builds: no change, one title update, one unpublish, one insert, one delete; with numbered, then stable lists")
 	cmd.Flags().StringVar(&f.run, "run", "", "also time bake run from an UPDATE's commit to the page in this folder or bucket URL: 100 single updates, then 50 a second")
 	cmd.Flags().BoolVar(&f.serve, "serve", false, "also time bake serve from an edit to the reload of the open pages: a template, a row")
 	return cmd
@@ -127,8 +131,10 @@ type benchResult struct {
 	// Publish holds the seconds of each publish case, when --publish is set.
 	Publish map[string]publishRun `json:"publish,omitempty"`
 	// Incremental holds the median of each incremental case, when
-	// --incremental is set: nochange, title, unpublish, insert.
-	Incremental map[string]incrementalRun `json:"incremental,omitempty"`
+	// --incremental is set: nochange, title, unpublish, insert, delete;
+	// IncrementalStable the same once every list is stable.
+	Incremental       map[string]incrementalRun `json:"incremental,omitempty"`
+	IncrementalStable map[string]incrementalRun `json:"incremental_stable,omitempty"`
 	// Serve holds the median seconds from an edit to bake serve's reload
 	// event, when --serve is set: template, row.
 	Serve map[string]float64 `json:"serve,omitempty"`
@@ -146,7 +152,12 @@ type incrementalRun struct {
 	Removed      int     `json:"removed"`
 	Incremental  bool    `json:"incremental"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	// ListPages is the number of pages rendered of each list route.
+	ListPages map[string]int `json:"list_pages"`
 }
+
+// benchLists are the list routes of the bench site, as bench reports them.
+var benchLists = []string{"items", "category", "news"}
 
 // publishRun is the figures of one bake publish process.
 type publishRun struct {
@@ -232,11 +243,26 @@ func runBench(ctx context.Context, g *globals, f benchFlags) error {
 			return err
 		}
 		res.Incremental = inc
+		if err := benchsite.UseStablePagination(dir); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if res.IncrementalStable, err = benchIncremental(ctx, dir, f); err != nil {
+			return err
+		}
 		if !f.json {
-			for _, c := range incrementalCases {
-				r := inc[c]
-				fmt.Fprintf(g.stdio.Out, "incremental %s: %.3fs (build %.1f ms), %d rendered, %d written, %d removed\n",
-					c, r.Seconds, r.BuildSeconds*1000, r.Rendered, r.Written, r.Removed)
+			for _, series := range []struct {
+				name string
+				runs map[string]incrementalRun
+			}{{"numbered", res.Incremental}, {"stable", res.IncrementalStable}} {
+				for _, c := range incrementalCases {
+					r := series.runs[c]
+					var lists []string
+					for _, l := range benchLists {
+						lists = append(lists, fmt.Sprintf("%s %d", l, r.ListPages[l]))
+					}
+					fmt.Fprintf(g.stdio.Out, "incremental %s %s: %.3fs (build %.1f ms), %d rendered (%s), %d written, %d removed, peak RSS %s\n",
+						series.name, c, r.Seconds, r.BuildSeconds*1000, r.Rendered, strings.Join(lists, ", "), r.Written, r.Removed, humanBytes(r.PeakRSSBytes))
+				}
 			}
 		}
 	}
@@ -447,7 +473,7 @@ func benchPublish(ctx context.Context, dir string, f benchFlags) (map[string]pub
 }
 
 // incrementalCases are the cases of bake bench --incremental, in order.
-var incrementalCases = []string{"nochange", benchsite.MutateTitle, benchsite.MutateUnpublish, benchsite.MutateInsert}
+var incrementalCases = []string{"nochange", benchsite.MutateTitle, benchsite.MutateUnpublish, benchsite.MutateInsert, benchsite.MutateDelete}
 
 // benchIncremental installs change capture, then times incremental builds
 // after each kind of change, f.runs times each, and returns the medians.
@@ -481,6 +507,9 @@ func benchIncremental(ctx context.Context, dir string, f benchFlags) (map[string
 				Removed     int     `json:"removed"`
 				Incremental bool    `json:"incremental"`
 				PeakRSS     int64   `json:"peak_rss_bytes"`
+				Routes      map[string]struct {
+					Pages int `json:"pages"`
+				} `json:"routes"`
 			}
 			if err := json.Unmarshal(b, &rep); err != nil {
 				return nil, fmt.Errorf("bench: read build report: %w", err)
@@ -488,8 +517,12 @@ func benchIncremental(ctx context.Context, dir string, f benchFlags) (map[string
 			if !rep.Incremental {
 				return nil, fmt.Errorf("bench: the %s build was not incremental", c)
 			}
+			lists := map[string]int{}
+			for _, l := range benchLists {
+				lists[l] = rep.Routes[l].Pages
+			}
 			runs = append(runs, incrementalRun{Seconds: wall.Seconds(), BuildSeconds: rep.Seconds, Rendered: rep.Rendered,
-				Written: rep.Written, Removed: rep.Removed, Incremental: rep.Incremental, PeakRSSBytes: rep.PeakRSS})
+				Written: rep.Written, Removed: rep.Removed, Incremental: rep.Incremental, PeakRSSBytes: rep.PeakRSS, ListPages: lists})
 		}
 		slices.SortFunc(runs, func(a, b incrementalRun) int { return cmpFloat(a.BuildSeconds, b.BuildSeconds) })
 		med := runs[len(runs)/2]
