@@ -64,8 +64,9 @@ whose bytes changed, and removes the pages of deleted rows. Without change
 capture and without --changed, bake cannot know which rows changed, so the
 build is full. A change to bake.toml always makes a full build, and so do
 changes to more than a quarter of the pages (writing a new folder is then
-faster). Pages whose inputs did not change (a list page before the row that
-moved) are not even rendered: each page's input digest is in the index.
+faster; for templates and static files, past [build] full_build_pages,
+2000 by default, -1 for never). Pages whose inputs did not change (a list
+page before the row that moved) are not even rendered: each page's input digest is in the index.
 Fragments of {{cache "name" .}} are kept in _site/.bake/fragments/ between
 builds, keyed by what made them.
 

@@ -33,6 +33,10 @@ type BuildConfig struct {
 	// PrecompressMin is the smallest file compressed, in bytes. If zero,
 	// 1024.
 	PrecompressMin int `toml:"precompress_min"`
+	// FullBuildPages is sqlsite.Options.ManyPages: edited templates and
+	// static files that re-render more pages than this, and more than a
+	// quarter of the build's, make a full build. If zero, 2000; -1, never.
+	FullBuildPages int `toml:"full_build_pages"`
 }
 
 // JobsConfig is the [jobs] table: what bake run schedules.
@@ -83,6 +87,10 @@ func (c *siteConfig) check(lineOf func(key string) int) []error {
 			probs = append(probs, &bake.Error{Line: lineOf("precompress"),
 				Err: fmt.Errorf("build.precompress %q: use \"gzip\" (name.gz) and \"br\" (name.br), as precompress = [\"gzip\", \"br\"]", cd)})
 		}
+	}
+	if c.Build.FullBuildPages < -1 {
+		probs = append(probs, &bake.Error{Line: lineOf("full_build_pages"),
+			Err: fmt.Errorf("build.full_build_pages %d: give a number of pages (0 means 2000), or -1 for never", c.Build.FullBuildPages)})
 	}
 	if c.Build.PrecompressMin < 0 {
 		probs = append(probs, &bake.Error{Line: lineOf("precompress_min"),

@@ -61,7 +61,8 @@ func openSiteWith(ctx context.Context, dir string, workers int, mmap int64, now 
 	if err != nil {
 		return nil, err
 	}
-	site, err := sqlsite.New(ctx, cfg.Config, db, sqlsite.Options{Dir: dir, Dialect: dialect, Now: now})
+	site, err := sqlsite.New(ctx, cfg.Config, db, sqlsite.Options{Dir: dir, Dialect: dialect, Now: now,
+		ManyPages: cfg.Build.FullBuildPages})
 	if err != nil {
 		db.Close()
 		return nil, err
