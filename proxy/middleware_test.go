@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/serve"
@@ -225,5 +226,43 @@ func TestMiddlewareMissLeavesNoTrace(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("answers (-want +got):\n%s", diff)
+	}
+}
+
+// TestMiddlewareRefreshEndsBigAnswer checks that a background refresh
+// whose answer has become too big to save ends the handler's call rather
+// than leaving it blocked on a body nobody reads, and purges the page.
+func TestMiddlewareRefreshEndsBigAnswer(t *testing.T) {
+	var big atomic.Bool
+	ended := make(chan struct{}, 10)
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { ended <- struct{}{} }()
+		if !big.Load() {
+			io.WriteString(w, "small")
+			return
+		}
+		for range 100 {
+			if _, err := io.WriteString(w, strings.Repeat("x", 1000)); err != nil {
+				return
+			}
+		}
+	})
+	p, ps, dir := newKind(t, "middleware", app, Options{MaxSize: 100, TTL: time.Hour, Jitter: -1})
+	get(t, ps.URL+"/a/", nil)
+	<-ended
+	big.Store(true)
+	p.ttl = time.Nanosecond // the saved page is now expired
+	if _, body := get(t, ps.URL+"/a/", nil); body != "small" {
+		t.Fatalf("stale page: %q", body)
+	}
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the refresh left the handler blocked")
+	}
+	p.bg.Wait()
+	p.ttl = 0
+	if diff := cmp.Diff(map[string]string{}, saved(t, dir)); diff != "" {
+		t.Errorf("saved after a refresh too big to save (-want +got):\n%s", diff)
 	}
 }

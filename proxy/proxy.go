@@ -386,7 +386,10 @@ func (p *Proxy) refresh(upath string) {
 	if err != nil {
 		return
 	}
-	res, _ := p.flights.do(upath, func() *fetched { return p.fetch(p.bgCtx, r, upath) })
+	res, leader := p.flights.do(upath, func() *fetched { return p.fetch(p.bgCtx, r, upath) })
+	if leader && res.body != nil {
+		res.body.Close() // the rest of an answer too big to save: nobody to send it to
+	}
 	switch {
 	case res.saved:
 	case res.err != nil || res.status >= 500:
@@ -429,12 +432,12 @@ func (p *Proxy) Warm(ctx context.Context, paths []string) ([]Warmed, error) {
 				w.Why = err.Error()
 				break
 			}
-			res, _ := p.flights.do(u.Path, func() *fetched { return p.fetch(ctx, r, u.Path) })
+			res, leader := p.flights.do(u.Path, func() *fetched { return p.fetch(ctx, r, u.Path) })
 			w.Status, w.Saved, w.Why = res.status, res.saved, res.why
 			if res.err != nil {
 				w.Why = res.err.Error()
 			}
-			if res.body != nil {
+			if leader && res.body != nil { // a waiter's leader sends the rest
 				res.body.Close()
 			}
 		}
