@@ -50,6 +50,23 @@ func TestSiteMmap(t *testing.T) {
 	}
 }
 
+// TestSiteMmapLargeFile: an SQLite file larger than sqliteMmapWhole is
+// not mapped at all (every page an incremental build read through the map
+// would count in its peak RSS).
+func TestSiteMmapLargeFile(t *testing.T) {
+	defer func(n int64) { sqliteMmapWhole = n }(sqliteMmapWhole)
+	sqliteMmapWhole = 4096 // the ten items' file is larger
+	o, _ := openItemsSite(t)
+	defer o.Close()
+	var n int64
+	if err := o.db.QueryRowContext(context.Background(), "PRAGMA mmap_size").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("mmap_size = %d, want 0", n)
+	}
+}
+
 // TestSiteUnmappedFails: when the site cannot be opened again for a full
 // build (bake.toml broken in between), the error is returned and the site
 // first opened stays open, for the caller to close.
