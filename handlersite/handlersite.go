@@ -32,6 +32,7 @@ import (
 	"net/url"
 	"path"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/bakehq/bake"
@@ -288,7 +289,9 @@ func (s *Site) target(upath, loc string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("redirect to %q: %w", loc, err)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host != s.host.Host {
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host != s.host.Host || strings.HasPrefix(u.Path, "//") {
+		// Another site's, or a path a browser would read as another
+		// site's ("//host/…"): the whole URL.
 		return u.String(), nil
 	}
 	t := cmp.Or(u.Path, "/")
