@@ -57,6 +57,8 @@ type result struct {
 	MapName string `json:"map_name,omitempty"`
 	Gzip    int64  `json:"gzip,omitempty"`
 	Brotli  int64  `json:"brotli,omitempty"`
+	// Src is the size of everything it was made from.
+	Src int64 `json:"src,omitempty"`
 }
 
 // bundleResult is a result with the inputs it was made from.

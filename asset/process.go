@@ -159,6 +159,9 @@ func (r *run) minifyAsset(a *Asset, s *source, kind string) error {
 // fill sets what a result says of an asset.
 func (r *run) fill(a *Asset, kind string, res result) error {
 	a.Kind, a.Hash, a.Gzip, a.Brotli = kind, res.Out, res.Gzip, res.Brotli
+	if res.Src > 0 {
+		a.SourceBytes = res.Src
+	}
 	a.Source = r.p.cache.objectPath(res.Out)
 	fi, err := os.Stat(a.Source)
 	if err != nil {
@@ -186,6 +189,16 @@ func (r *run) esbuildAsset(a *Asset, b Bundle, maps bool) error {
 	}
 	r.p.processed.Add(1)
 	res := bundleResult{Opts: opts, Inputs: out.inputs}
+	for in := range out.inputs {
+		switch kind, name, _ := strings.Cut(in, ":"); kind {
+		case "static":
+			res.Src += r.srcs[name].size
+		case "file":
+			if fi, err := os.Stat(name); err == nil {
+				res.Src += fi.Size()
+			}
+		}
+	}
 	code := out.code
 	if out.sourceMap != nil {
 		// The map's name holds the hash of the code and the map

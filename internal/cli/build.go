@@ -114,6 +114,9 @@ type buildResult struct {
 	Queries        map[string]int64 `json:"queries"`
 	Problems       []problemJSON    `json:"problems"`
 	Warnings       []string         `json:"warnings"`
+	// Assets are the static files and bundles: sizes before and after
+	// processing, gzipped and brotli-compressed (see docs/assets.md).
+	Assets []assetJSON `json:"assets"`
 }
 
 type problemJSON struct {
@@ -280,6 +283,7 @@ func printBuild(g *globals, f buildFlags, site *openedSite, out string, rep *bui
 		res.PagesPerSecond = float64(rep.Pages) / rep.Seconds
 	}
 	res.PeakRSSBytes = peakRSS()
+	res.Assets = assetReport(site.site)
 	var perPage []string // routes that ran a query per page
 	for name, st := range site.site.Stats() {
 		res.Queries[name] = st.Queries.Load()
@@ -379,6 +383,7 @@ func printReport(stdio Stdio, res *buildResult, quiet bool) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t\n", n, r.Pages, humanBytes(r.Bytes), res.Queries[n], r.Render.Round(time.Millisecond))
 	}
 	tw.Flush()
+	printAssets(stdio.Out, res.Assets)
 	if len(rep.Slowest) > 0 {
 		var parts []string
 		for _, s := range rep.Slowest[:min(3, len(rep.Slowest))] {
