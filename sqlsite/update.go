@@ -33,11 +33,13 @@ const stateVersion = "sqlsite/4"
 //     ends the stream with an error wrapping [bake.ErrFullBuild], and the
 //     caller builds everything.
 //   - Templates and static files are found by Update itself, by their
-//     hashes against the last build's (size and time first), besides the
+//     hashes against the last build's (size and time first; for a static
+//     file, the hash of what the asset pipeline made of it), besides the
 //     changes given. A template or static file edited or removed re-renders
 //     every page of each route whose template reaches it (through template,
-//     block, cache or static); a static file is copied again, or its copy
-//     removed. When those routes made more than [Options.ManyPages] pages
+//     block, cache, static, inline or integrity); a static file's files are
+//     written again, and those it no longer makes (its old fingerprinted
+//     name) removed. When those routes made more than [Options.ManyPages] pages
 //     (2000) and more than a quarter of the build's pages, the stream ends
 //     with an error wrapping [bake.ErrFullBuild] that says so, before any
 //     page: a full build writes them faster than an update in place.
