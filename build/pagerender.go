@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/precompress"
 )
 
 // PageRenderer renders pages one at a time as a full build does (the same
@@ -22,6 +24,7 @@ type PageRenderer struct {
 	buf  bytes.Buffer
 	line bytes.Buffer
 	enc  *json.Encoder
+	sibs siblings
 }
 
 // NewPageRenderer returns a renderer finishing pages as o says.
@@ -29,16 +32,33 @@ func NewPageRenderer(o FinishOptions) *PageRenderer {
 	return &PageRenderer{fin: newFinisher(o, newMinifier(o))}
 }
 
-// discard is a fileWriter that writes nothing.
-type discard struct{}
+// siblings keeps the precompressed siblings of the last page rendered.
+type siblings struct {
+	name string // the page's file name
+	list []precompress.Sibling
+}
 
-func (discard) WriteFile(string, []byte) error { return nil }
+func (s *siblings) WriteFile(name string, data []byte) error {
+	sib := precompress.Sibling{Ext: strings.TrimPrefix(name, s.name), Data: data}
+	for _, cd := range precompress.Codings {
+		if precompress.Ext(cd) == sib.Ext {
+			sib.Coding = cd
+		}
+	}
+	s.list = append(s.list, sib)
+	return nil
+}
+
+// Siblings returns the precompressed siblings of the page Render returned
+// last, those a build writes beside its file (see
+// [FinishOptions.Precompress]); valid until the next call of Render.
+func (r *PageRenderer) Siblings() []precompress.Sibling { return r.sibs.list }
 
 // Render renders p and returns the bytes of its file, valid until the
 // next call, its manifest entry, and the entry's manifest line (without
-// a newline), as a full build records them. The precompressed siblings a
-// build would write are listed in the entry but not kept: a publish makes
-// them again, to the same bytes. An error is a problem of the page.
+// a newline), as a full build records them; the siblings a build writes
+// beside the file are listed in the entry, and returned by Siblings. An
+// error is a problem of the page.
 func (r *PageRenderer) Render(ctx context.Context, p *bake.Page) ([]byte, bake.Entry, []byte, error) {
 	name, err := bake.FileName(p.Path)
 	if err == nil {
@@ -65,7 +85,8 @@ func (r *PageRenderer) Render(ctx context.Context, p *bake.Page) ([]byte, bake.E
 		return nil, bake.Entry{}, nil, err
 	}
 	sum := sha256.Sum256(data)
-	codings, err := r.fin.writeSiblings(discard{}, name, p.Type(), data)
+	r.sibs = siblings{name: name, list: r.sibs.list[:0]}
+	codings, err := r.fin.writeSiblings(&r.sibs, name, p.Type(), data)
 	if err != nil {
 		return nil, bake.Entry{}, nil, err
 	}

@@ -3,12 +3,14 @@ package distbuild
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,6 +24,14 @@ const StagedPrefix = bake.ReservedDir + "/staged/"
 
 // StagedKey returns the key of the staged file whose SHA-256 is sha.
 func StagedKey(sha string) string { return StagedPrefix + sha }
+
+// siblingKey returns the key of the staged precompressed sibling, of
+// extension ext, of the file whose SHA-256 is sha, made as o says: the
+// options are in the key, since other options make other bytes.
+func siblingKey(sha string, o build.FinishOptions, ext string) string {
+	h := sha256.Sum256([]byte(o.Precompress.String()))
+	return StagedKey(sha) + "-" + hex.EncodeToString(h[:4]) + ext
+}
 
 // ShardArgs is the job of one shard.
 type ShardArgs struct {

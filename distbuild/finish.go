@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/publish"
 	"github.com/riverqueue/river"
@@ -114,7 +115,12 @@ func (fw *finishWorker) publish(ctx context.Context, target, id string) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	return w.cfg.Publish(ctx, target, dir, stagedSource{ctx: ctx, bucket: bucket})
+	idx, err := output.OpenIndex(ctx, dir)
+	if err != nil {
+		return "", nil, err
+	}
+	defer idx.Close()
+	return w.cfg.Publish(ctx, target, dir, stagedSource{ctx: ctx, bucket: bucket, idx: idx, finish: w.cfg.Finish})
 }
 
 // writeIndex makes dir a build folder holding only the index of build id,
@@ -179,10 +185,29 @@ func (fw *finishWorker) writeIndex(ctx context.Context, dir, id string) error {
 	return nil
 }
 
-// stagedSource reads the files of a publish from the staged objects.
+// stagedSource reads the files of a publish, and their precompressed
+// siblings, from the staged objects.
 type stagedSource struct {
 	ctx    context.Context
 	bucket *blob.Bucket
+	idx    *output.Index // the build's, for the SHA-256 of a sibling's file
+	finish build.FinishOptions
+}
+
+// Sibling returns the staged sibling of extension ext of the file at key.
+func (s stagedSource) Sibling(key, ext string) ([]byte, error) {
+	e, ok, err := s.idx.Lookup(s.ctx, bake.PathOf(key))
+	if err == nil && !ok {
+		err = fmt.Errorf("%s is not in the build", key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read staged sibling %s%s: %w", key, ext, err)
+	}
+	data, err := s.bucket.ReadAll(s.ctx, siblingKey(e.SHA256, s.finish, ext))
+	if err != nil {
+		return nil, fmt.Errorf("read staged sibling %s%s: %w", key, ext, err)
+	}
+	return data, nil
 }
 
 func (s stagedSource) File(key string, e bake.Entry) ([]byte, error) {

@@ -294,7 +294,13 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 					problem(p, err)
 					continue
 				}
-				if err := stage(ctx, bucket, e.SHA256, data); err != nil {
+				err = stage(ctx, bucket, StagedKey(e.SHA256), data)
+				for _, sib := range r.Siblings() {
+					if err == nil {
+						err = stage(ctx, bucket, siblingKey(e.SHA256, w.cfg.Finish, sib.Ext), sib.Data)
+					}
+				}
+				if err != nil {
 					fail(fmt.Errorf("stage %s: %w", p.Path, err))
 					continue
 				}
@@ -334,10 +340,10 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 	return res, nil
 }
 
-// stage uploads data under its SHA-256, unless it is there already (an
-// earlier build, or an earlier try of the shard, sent it), with retries.
-func stage(ctx context.Context, bucket *blob.Bucket, sha string, data []byte) error {
-	key := StagedKey(sha)
+// stage uploads data to key, named by its content, unless it is there
+// already (an earlier build, or an earlier try of the shard, sent it),
+// with retries.
+func stage(ctx context.Context, bucket *blob.Bucket, key string, data []byte) error {
 	wait := 100 * time.Millisecond
 	var err error
 	for try := 0; try < 5; try++ {
@@ -355,7 +361,7 @@ func stage(ctx context.Context, bucket *blob.Bucket, sha string, data []byte) er
 		}
 		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		err = bucket.WriteAll(tctx, key, data, &blob.WriterOptions{ContentType: "application/octet-stream", CacheControl: "no-store",
-			DisableContentTypeDetection: true, Metadata: map[string]string{"sha256": sha}})
+			DisableContentTypeDetection: true})
 		cancel()
 		if err == nil || ctx.Err() != nil {
 			return err

@@ -114,3 +114,62 @@ func TestShardsOfNewsroom(t *testing.T) {
 		t.Errorf("%d shards: pages differ from a full build (-full +shards):\n%s", len(shards), diff)
 	}
 }
+
+// TestShardsOfTextKeys cuts a detail route keyed by text, with quotes and
+// other characters SQL must escape, into one shard a row.
+func TestShardsOfTextKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"bake.toml": `[site]
+title = "Keys"
+
+[[route]]
+name = "word"
+kind = "detail"
+path = "/words/{n}/"
+query = "SELECT word, n FROM words"
+key = "word"
+template = "word.html"
+
+[[route]]
+name = "by-letter"
+kind = "list"
+path = "/letters/{letter}/"
+query = "SELECT word, n, substr(word, 1, 1) AS letter FROM words"
+group_by = "letter"
+order_by = "word"
+per_page = 2
+template = "list.html"
+`,
+		"templates/word.html": `{{.Row.word}}`,
+		"templates/list.html": `{{range .Rows}}{{.word}} {{end}}`,
+		"seed.sql": `CREATE TABLE words (word TEXT PRIMARY KEY, n INTEGER);
+INSERT INTO words VALUES ('it''s', 1), ('a''''b', 2), ('back\slash', 3), ('"quoted"', 4), ('été', 5), ('; DROP TABLE words; --', 6), ('plain', 7), ('it', 8);`,
+	} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := openDB(t, sqlsite.SQLite, dir)
+	site := newSite(t, dir, db)
+	want := map[string]renderedPage{}
+	renderAll(t, ctx, site.Pages(ctx), want)
+	shards, err := site.Shards(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shards) < 9 {
+		t.Errorf("%d shards, want one a word and more: %v", len(shards), shards)
+	}
+	got := map[string]renderedPage{}
+	for _, sh := range shards {
+		renderAll(t, ctx, site.ShardPages(ctx, sh), got)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pages differ from a full build (-full +shards):\n%s", diff)
+	}
+}

@@ -108,15 +108,15 @@ func runDistributed(ctx context.Context, g *globals, f buildFlags, d distFlags) 
 	if name == "" {
 		return errors.New("--distributed: no target; set [publish] url in bake.toml or pass --to URL (a bucket every worker reaches)")
 	}
-	target, err := bucketURL(name)
-	if err != nil {
-		return err
-	}
 	pool, err := openJobsPool(ctx, site.cfg, d.jobsURL, d.jobsSchema)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	target, err := bucketURL(name)
+	if err != nil {
+		return err
+	}
 	planStart := time.Now()
 	shards, err := site.site.Shards(ctx, d.shardSize)
 	if err != nil {

@@ -70,6 +70,9 @@ bake_shard_duration_seconds, …) and /healthz. See docs/scale-out.md.`,
 }
 
 func runWorker(ctx context.Context, g *globals, f workerFlags) error {
+	if f.rescueAfter <= f.shardTimeout {
+		return fmt.Errorf("worker: --rescue-after (%s) must be longer than --shard-timeout (%s): a shard still running would be given to a second worker", f.rescueAfter, f.shardTimeout)
+	}
 	site, err := openSite(ctx, g.dir, 0)
 	if err != nil {
 		return reportSetupError(g, false, err)
