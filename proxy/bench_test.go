@@ -101,3 +101,32 @@ func BenchmarkHit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPassThrough measures what the middleware adds to a request it
+// passes to the app (a path no save pattern matches, nothing saved there),
+// against the app called directly, one request each in turn.
+//
+//	go test -run '^$' -bench PassThrough -count 5 ./proxy/
+func BenchmarkPassThrough(b *testing.B) {
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"ok":true}`) })
+	mw, err := NewMiddleware(context.Background(), app, Options{Dir: filepath.Join(b.TempDir(), "_site"), Save: []string{"/posts/**"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { mw.Close() })
+	r := httptest.NewRequest("GET", "/api/items/", nil)
+	w := &discard{h: http.Header{}}
+	var inApp, inMW time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		clear(w.h)
+		app.ServeHTTP(w, r)
+		t1 := time.Now()
+		clear(w.h)
+		mw.ServeHTTP(w, r)
+		inMW += time.Since(t1)
+		inApp += t1.Sub(t0)
+	}
+	b.ReportMetric(float64(inApp.Nanoseconds())/float64(b.N), "app-ns/op")
+	b.ReportMetric(float64(inMW.Nanoseconds())/float64(b.N), "middleware-ns/op")
+}

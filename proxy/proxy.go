@@ -274,13 +274,18 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.up.ServeHTTP(w, r)
 		return
 	}
-	if p.ttl <= 0 {
-		// No expiry to check: the file server finds the page or not, in
-		// one look at the folder.
+	savable := p.savable(upath)
+	if p.ttl <= 0 && savable {
+		// No expiry to check, and a path whose page is likely saved: the
+		// file server finds it or not, in one look at the folder.
 		if p.serveSaved(w, r) {
 			return
 		}
 	} else if fi, err := os.Stat(filepath.Join(p.dir, filepath.FromSlash(name))); err == nil && fi.Mode().IsRegular() {
+		// With a TTL the file's age is needed; and a path no pattern
+		// matches is rarely saved (a build's page, one saved before the
+		// patterns changed): a stat says so more cheaply than the file
+		// server's not-found.
 		if p.expired(upath, fi.ModTime()) {
 			if p.wait {
 				p.refresh(upath)
@@ -291,7 +296,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.files.ServeHTTP(w, r)
 		return
 	}
-	if r.Method == http.MethodHead || !p.savable(upath) {
+	if r.Method == http.MethodHead || !savable {
 		p.up.ServeHTTP(w, r)
 		return
 	}
