@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -264,5 +265,34 @@ func TestMiddlewareRefreshEndsBigAnswer(t *testing.T) {
 	p.ttl = 0
 	if diff := cmp.Diff(map[string]string{}, saved(t, dir)); diff != "" {
 		t.Errorf("saved after a refresh too big to save (-want +got):\n%s", diff)
+	}
+}
+
+// TestMiddlewareServesPagesOutsideItsPatterns checks that a page in the
+// build folder at a path no save pattern matches (saved before the
+// patterns changed, or made by a build) is still answered from there.
+func TestMiddlewareServesPagesOutsideItsPatterns(t *testing.T) {
+	o := &origin{}
+	dir := filepath.Join(t.TempDir(), "_site")
+	first, err := NewMiddleware(context.Background(), o, Options{Dir: dir, Save: []string{"/**"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := first.Warm(context.Background(), []string{"/about/"}); err != nil || !res[0].Saved {
+		t.Fatalf("warm: %v %v", res, err)
+	}
+	first.Close()
+	mw, err := NewMiddleware(context.Background(), o, Options{Dir: dir, Save: []string{"/posts/**"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Close()
+	w := httptest.NewRecorder()
+	mw.ServeHTTP(w, httptest.NewRequest("GET", "/about/", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "page /about/") || w.Header().Get("ETag") == "" {
+		t.Errorf("GET /about/: %d %q %v", w.Code, w.Body.String(), w.Header())
+	}
+	if n := o.count("/about/"); n != 1 {
+		t.Errorf("/about/: %d origin calls, want 1 (the warm)", n)
 	}
 }
