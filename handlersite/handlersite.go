@@ -15,7 +15,7 @@
 //
 // The bake command cannot load a Go program: a program that wants its
 // handler baked calls this package itself (see the package example, and
-// docs/handlersite.md).
+// docs/go.md).
 package handlersite
 
 import (
