@@ -13,6 +13,7 @@ import (
 	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/publish"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"gocloud.dev/blob"
 )
@@ -61,6 +62,18 @@ func (fw *finishWorker) Work(ctx context.Context, job *river.Job[FinishArgs]) er
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, lock)
 
+	// A newer build of the target, published first, is not replaced by
+	// this older one.
+	var newer string
+	err = w.cfg.Pool.QueryRow(ctx, `SELECT id FROM `+s.t("bake_dist_builds")+` WHERE target = $1 AND state = $2
+		AND created_at > (SELECT created_at FROM `+s.t("bake_dist_builds")+` WHERE id = $3) LIMIT 1`, st.Target, StateLive, id).Scan(&newer)
+	if err == nil {
+		log.Info("not published: a newer build is live", "newer", newer)
+		return s.fail(ctx, id, "build "+newer+", enqueued after this one, was published first: this one is not published over it")
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("publish build %s: %w", id, err)
+	}
 	start := time.Now()
 	if _, err := w.cfg.Pool.Exec(ctx, `UPDATE `+s.t("bake_dist_builds")+` SET state = $2 WHERE id = $1 AND state = $3`, id, StatePublishing, StateRunning); err != nil {
 		return fmt.Errorf("publish build %s: %w", id, err)
