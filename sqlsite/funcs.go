@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"sync"
@@ -48,7 +49,8 @@ func (f *funcs) resetCache(data *PageData, store bake.FragmentCache, state map[s
 	f.cachedSize = 0
 	f.cacheData = data
 	f.store = store
-	f.state = state
+	// A copy: pages render while the pass still writes its own state.
+	f.state = maps.Clone(state)
 	f.salts = map[string]string{}
 	f.cacheMu.Unlock()
 }
@@ -204,6 +206,8 @@ func (f *funcs) funcMap() template.FuncMap {
 		"static":    f.staticURL,
 		"inline":    f.inline,
 		"integrity": f.integrity,
+		"image":     f.image,
+		"srcset":    f.srcset,
 		"truncate":  truncate,
 		"slugify":   slugify,
 		"add":       add,

@@ -533,6 +533,7 @@ func (b *buildRun) run() {
 		b.state = state
 		defer func() {
 			if !b.stopped {
+				b.keepStableState(state)
 				s.setState(state)
 			}
 		}()

@@ -654,8 +654,14 @@ func (b *buildRun) keepStable(r *Route, base string, st *stableState) {
 	} else {
 		sr.Lists[base] = st
 	}
-	if b.state != nil {
-		b.state[stableValueName(r.Name)] = sr.encode()
+}
+
+// keepStableState writes what this pass kept of its stable lists into
+// state, the values the index keeps. It runs once the pages are made:
+// pages render while lists are cut, and they read state (routeSalt).
+func (b *buildRun) keepStableState(state map[string]string) {
+	for name, sr := range b.stable {
+		state[stableValueName(name)] = sr.encode()
 	}
 }
 
@@ -768,8 +774,18 @@ func (b *buildRun) forgetGroups(r *Route, values []any) error {
 			delete(sr.Lists, base)
 		}
 	}
-	if b.state != nil {
-		b.state[stableValueName(r.Name)] = sr.encode()
+	return b.forgetBases(r, nil)
+}
+
+// forgetBases drops the state of the lists of stable route r whose first
+// pages are bases from what this pass leaves (groups made again, or gone).
+func (b *buildRun) forgetBases(r *Route, bases []string) error {
+	sr, err := b.stableRoute(r)
+	if err != nil {
+		return err
+	}
+	for _, base := range bases {
+		delete(sr.Lists, base)
 	}
 	return nil
 }

@@ -315,6 +315,7 @@ func (u *updateRun) run(changes []bake.Change) {
 	if !u.sitemaps() {
 		return
 	}
+	u.b.keepStableState(state)
 	s.setState(state)
 }
 
@@ -538,6 +539,11 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 			}
 			w.keys[key] = why
 		case KindList:
+			if r.stable() && key != "" && table == r.Table && an.rowLocal && r.keyCol &&
+				(c.Op != bake.OpUpdate || touches(c, an.layout)) {
+				w.moved[key] = why // see stableUpdate
+				continue
+			}
 			if key != "" && r.GroupBy != "" && table == r.Table && an.rowLocal && r.keyCol &&
 				(c.Op != bake.OpUpdate || touches(c, an.layout)) {
 				// The row may join, leave or move within its groups: rerun
@@ -626,16 +632,8 @@ func (u *updateRun) redo(r *Route, w *routeWork) bool {
 		u.reason = w.full
 		return u.rerun(r, func() bool { return b.route(r) }, func(string) string { return w.full + ": page no longer made" })
 	}
-	if r.stable() && r.GroupBy == "" && (len(w.moved) > 0 || len(w.pages) > 0) {
+	if r.stable() && (len(w.moved) > 0 || len(w.pages) > 0) {
 		return u.stableUpdate(r, w)
-	}
-	if r.stable() {
-		// A grouped stable list makes its groups again, and renders the
-		// pages whose inputs changed.
-		for p, why := range w.pages {
-			w.groups[r.listBase(p)] = why
-		}
-		clear(w.pages)
 	}
 	if len(w.moved) > 0 {
 		return u.listFrom(r, w)

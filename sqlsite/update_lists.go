@@ -102,6 +102,13 @@ func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
 		values = append(values, g)
 	}
 	u.reason = strings.Join(reasons, "; ")
+	if r.stable() {
+		// A group gone keeps no boundaries; the others are made again.
+		if err := b.forgetBases(r, slices.Collect(maps.Keys(groups))); err != nil {
+			u.fail(&bake.Error{Route: r.Name, Err: err})
+			return false
+		}
+	}
 	return u.rerun(r, func() bool { return len(values) == 0 || b.groupedListOf(r, values) }, func(p string) string {
 		if base := r.listBase(p); groups[base] != "" {
 			return groups[base] + ": page no longer made"

@@ -1,7 +1,7 @@
 package sqlsite
 
 import (
-	"fmt"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -11,15 +11,18 @@ import (
 
 // stableUpdate re-renders the pages of stable list r that w touches, and
 // only those: the page each changed row was on at the last build, the
-// page each is on now (the one whose range covers it), and, when the
-// front reaches 2 × per_page rows, the pages it gives up and the page
-// below it (whose newer neighbour changes). Each is read by the keys of
-// its rows: the last build's, less the rows that changed, plus those that
-// are on it now. The whole list is made again (each page whose inputs
-// changed rendered) when no boundaries were kept, when the template shows
-// the number of rows (.Pager.TotalItems), or the number of pages and the
-// front gives up a page, or when the rows read are not the ones expected
-// (a change was not told).
+// page each is on now (the one whose range covers it, in its group), and,
+// when a first page reaches 2 × per_page rows, the pages it gives up and
+// the page below it (whose newer neighbour changes). Each is read by the
+// keys of its rows: the last build's, less the rows that changed, plus
+// those that are on it now.
+//
+// A list (a group) is made again whole, each page whose inputs changed
+// rendered, when it kept no boundaries (a new group), when it lost its
+// last row, when its template shows the number of rows (.Pager.TotalItems),
+// or the number of pages and the first page gives up a page, when its
+// path slugs the group (two values may share a path), or when the rows
+// read are not the ones expected (a change was not told).
 func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 	b := u.b
 	ctx := b.ctx
@@ -34,17 +37,12 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 		u.reason = reason
 		return u.rerun(r, func() bool { return b.route(r) }, func(string) string { return reason + ": page no longer made" })
 	}
-	st, fresh, err := b.stableList(r, r.Path)
-	if err != nil {
-		u.fail(&bake.Error{Route: r.Name, Err: err})
-		return false
-	}
 	rt := u.site.tmpl.routes[r.Template]
-	if fresh || rt.showsItems() {
+	grouped := r.GroupBy != ""
+	if rt.showsItems() || grouped && r.pattern.slugged() {
 		return whole(why)
 	}
 	order := r.stableOrder(db.dialect)
-	base, old := r.Path, st.pages()
 
 	type page struct {
 		keys   []string // the last build's, then this one's
@@ -52,21 +50,51 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 		loaded bool
 		rows   []Row
 	}
-	pages := map[int]*page{}
-	get := func(n int, reason string) *page {
-		p := pages[n]
+	type list struct {
+		st    *stableState
+		old   int // pages at the last build
+		pages map[int]*page
+		total int
+		group any // grouped: the group's value, once known
+		known bool
+	}
+	lists := map[string]*list{}
+	redo := map[string]string{} // groups made again whole: base → reason
+	var failed error
+	get := func(base, reason string) *list {
+		if _, ok := redo[base]; ok {
+			return nil
+		}
+		if l := lists[base]; l != nil {
+			return l
+		}
+		st, fresh, err := b.stableList(r, base)
+		if err != nil {
+			failed = err
+			return nil
+		}
+		if fresh {
+			redo[base] = reason // a group new to the list
+			return nil
+		}
+		l := &list{st: st, old: st.pages(), pages: map[int]*page{}, total: st.Total}
+		lists[base] = l
+		return l
+	}
+	pageOf := func(l *list, n int, reason string) *page {
+		p := l.pages[n]
 		if p == nil {
 			p = &page{why: reason}
-			pages[n] = p
+			l.pages[n] = p
 		}
 		return p
 	}
-	load := func(n int, reason string) error {
-		p := get(n, reason)
+	load := func(base string, l *list, n int, reason string) error {
+		p := pageOf(l, n, reason)
 		if p.loaded {
 			return nil
 		}
-		e, ok, err := u.prev.Lookup(ctx, stablePath(base, n, old))
+		e, ok, err := u.prev.Lookup(ctx, stablePath(base, n, l.old))
 		if err != nil {
 			return err
 		}
@@ -79,7 +107,7 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 
 	// Where the changed rows were.
 	moved := slices.Sorted(maps.Keys(w.moved))
-	was := map[string]bool{}
+	was := map[string]string{} // key → base of its list
 	for _, k := range moved {
 		entries, err := u.prev.ByDep(ctx, bake.RowDep(r.Table, k))
 		if err != nil {
@@ -90,21 +118,53 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 			if e.Route != r.Name {
 				continue
 			}
-			n := stablePage(base, e.Path, old)
-			if n == 0 {
-				return whole(why) // not a page of the kept pagination
+			base := r.listBase(e.Path)
+			was[k] = base
+			l := get(base, w.moved[k])
+			if l == nil {
+				continue
 			}
-			was[k] = true
-			p := get(n, w.moved[k])
+			n := stablePage(base, e.Path, l.old)
+			if n == 0 {
+				redo[base] = w.moved[k] // not a page of the kept pagination
+				continue
+			}
+			p := pageOf(l, n, w.moved[k])
 			p.keys, p.loaded = rowKeys(e.Deps, r.Table), true
 		}
 	}
 	// Where they are now.
-	now := map[string]int{}
+	type place struct {
+		base string
+		n    int
+	}
+	now := map[string]place{}
 	for batch := range slices.Chunk(moved, keyBatch) {
 		q := "SELECT * FROM (" + clean(r.Query) + ") AS q WHERE q." + r.Key + db.in(len(batch))
 		err := b.stream(r, q, keyArgs(batch), func(row Row) bool {
-			now[keyString(row[r.Key])] = order.pageOf(st, order.tuple(row))
+			k := keyString(row[r.Key])
+			base := r.Path
+			if grouped {
+				g := row[r.GroupBy]
+				var err error
+				if g == nil {
+					failed = errNeedsWhole
+					return false
+				}
+				if base, err = r.pattern.fill(func(string) (any, bool) { return g, true }); err != nil {
+					failed = errNeedsWhole
+					return false
+				}
+				if l := get(base, w.moved[k]); l != nil && !l.known {
+					l.group, l.known = g, true
+				}
+			}
+			l := get(base, w.moved[k])
+			if l == nil {
+				now[k] = place{base: base}
+				return failed == nil
+			}
+			now[k] = place{base: base, n: order.pageOf(l.st, order.tuple(row))}
 			return true
 		})
 		if err != nil {
@@ -112,19 +172,24 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 			return false
 		}
 	}
-	total := st.Total
-	for _, k := range moved {
-		_, in := now[k]
-		switch {
-		case was[k] && !in:
-			total--
-		case !was[k] && in:
-			total++
-		}
+	if failed == errNeedsWhole {
+		return whole(why)
+	}
+	if failed != nil {
+		u.fail(&bake.Error{Route: r.Name, Err: failed})
+		return false
 	}
 	for _, k := range moved {
-		if n, in := now[k]; in {
-			if err := load(n, w.moved[k]); err != nil {
+		from := was[k]
+		to, on := now[k]
+		if l := lists[from]; l != nil && from != "" && (!on || to.base != from) {
+			l.total--
+		}
+		if l := lists[to.base]; l != nil && on && to.base != from {
+			l.total++
+		}
+		if l := lists[to.base]; l != nil && on && to.n > 0 {
+			if err := load(to.base, l, to.n, w.moved[k]); err != nil {
 				u.fail(err)
 				return false
 			}
@@ -132,26 +197,26 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 	}
 	// Pages whose rows changed in content only.
 	for path, reason := range w.pages {
-		n := stablePage(base, path, old)
-		if n == 0 {
-			return whole(reason)
+		base := r.listBase(path)
+		l := get(base, reason)
+		if l == nil {
+			continue
 		}
-		p := get(n, reason)
+		n := stablePage(base, path, l.old)
+		if n == 0 {
+			redo[base] = reason
+			continue
+		}
+		p := pageOf(l, n, reason)
 		if !p.loaded {
 			p.keys, p.loaded = w.pageKeys[path], true
 		}
 	}
-	// Their rows now: the last build's but those that changed, and those
-	// that changed onto them.
-	for n, p := range pages {
-		keys := slices.DeleteFunc(slices.Clone(p.keys), func(k string) bool { _, m := w.moved[k]; return m })
-		for _, k := range moved {
-			if m, in := now[k]; in && m == n {
-				keys = append(keys, k)
-			}
-		}
-		p.keys = keys
+	if failed != nil {
+		u.fail(&bake.Error{Route: r.Name, Err: failed})
+		return false
 	}
+
 	read := func(p *page) (bool, error) {
 		if slices.Contains(p.keys, "NULL") {
 			return false, nil // a NULL key is recorded as "NULL" too
@@ -169,66 +234,134 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 		}
 		return len(p.rows) == len(p.keys), nil
 	}
-	for _, n := range slices.Sorted(maps.Keys(pages)) {
-		ok, err := read(pages[n])
-		if err != nil {
-			u.fail(&bake.Error{Route: r.Name, Path: stablePath(base, n, old), Err: err})
-			return false
+	// Each list's pages: their rows now, the pages a full first page gives
+	// up, the page below it.
+	bases := slices.Sorted(maps.Keys(lists))
+	pagesNow := map[string]int{}
+	for _, base := range bases {
+		l := lists[base]
+		if _, ok := redo[base]; ok {
+			continue
+		}
+		if l.total <= 0 {
+			redo[base] = why // the group is gone: its pages are removed
+			continue
+		}
+		for n, p := range l.pages {
+			keys := slices.DeleteFunc(slices.Clone(p.keys), func(k string) bool { _, m := w.moved[k]; return m })
+			for _, k := range moved {
+				if to, on := now[k]; on && to.base == base && to.n == n {
+					keys = append(keys, k)
+				}
+			}
+			p.keys = keys
+		}
+		ok := true
+		for _, n := range slices.Sorted(maps.Keys(l.pages)) {
+			good, err := read(l.pages[n])
+			if err != nil {
+				u.fail(&bake.Error{Route: r.Name, Path: stablePath(base, n, l.old), Err: err})
+				return false
+			}
+			ok = ok && good
 		}
 		if !ok {
-			return whole(why) // not the rows the index and the changes say
+			redo[base] = why // not the rows the index and the changes say
+			continue
 		}
-	}
-	// A front of 2 × per_page rows or more gives up pages.
-	pagesNow := old
-	if front := pages[old]; front != nil {
-		if s := splits(len(front.rows), r.PerPage); s > 0 {
-			if rt.showsPages() {
-				return whole(why) // every page shows the number of pages
+		pagesNow[base] = l.old
+		front := l.pages[l.old]
+		if front == nil {
+			continue
+		}
+		s := splits(len(front.rows), r.PerPage)
+		if s == 0 {
+			continue
+		}
+		if rt.showsPages() {
+			redo[base] = why // every page shows the number of pages
+			continue
+		}
+		n := l.old + s
+		pagesNow[base] = n
+		rows := front.rows
+		nfront := len(rows) - s*r.PerPage
+		front.rows = rows[:nfront]
+		delete(l.pages, l.old) // the front is page n now
+		l.pages[n] = front
+		added := make([][]any, s)
+		for i := range s {
+			chunk := rows[nfront+i*r.PerPage : nfront+(i+1)*r.PerPage]
+			k := n - 1 - i
+			added[k-l.old] = order.tuple(chunk[0])
+			l.pages[k] = &page{rows: chunk, why: front.why + ": the first page gave up its older rows"}
+		}
+		l.st.bounds = append(l.st.bounds, added...)
+		if l.old > 1 && l.pages[l.old-1] == nil {
+			// Its newer neighbour is no longer the first page.
+			if err := load(base, l, l.old-1, front.why+": a page was added"); err != nil {
+				u.fail(err)
+				return false
 			}
-			pagesNow = old + s
-			rows := front.rows
-			nfront := len(rows) - s*r.PerPage
-			front.rows = rows[:nfront]
-			delete(pages, old) // the front is page pagesNow now
-			pages[pagesNow] = front
-			added := make([][]any, s)
-			for i := range s {
-				chunk := rows[nfront+i*r.PerPage : nfront+(i+1)*r.PerPage]
-				n := pagesNow - 1 - i
-				added[n-old] = order.tuple(chunk[0])
-				pages[n] = &page{rows: chunk, why: front.why + ": the first page gave up its older rows"}
-			}
-			st.bounds = append(st.bounds, added...)
-			if old > 1 && pages[old-1] == nil {
-				// Its newer neighbour is no longer the first page.
-				if err := load(old-1, front.why+": a page was added"); err != nil {
-					u.fail(err)
+			if good, err := read(l.pages[l.old-1]); err != nil || !good {
+				if err != nil {
+					u.fail(&bake.Error{Route: r.Name, Err: err})
 					return false
 				}
-				if ok, err := read(pages[old-1]); err != nil || !ok {
-					if err != nil {
-						u.fail(&bake.Error{Route: r.Name, Err: err})
-						return false
-					}
-					return whole(why)
-				}
+				redo[base] = why
 			}
 		}
 	}
-	st.Total = total
-	for _, n := range slices.Sorted(maps.Keys(pages)) {
-		p := pages[n]
-		u.reason = p.why
-		stats.StablePages.Add(1)
-		data := &PageData{Rows: p.rows, Pager: newStablePager(base, n, pagesNow, total)}
-		if !b.emit(b.page(r, stablePath(base, n, pagesNow), "", rowDeps(r, p.rows), data, noArgs)) {
-			return false
-		}
+	if len(redo) > 0 && !grouped {
+		return whole(redo[r.Path])
 	}
-	b.keepStable(r, r.Path, st)
-	if pagesNow != old {
-		b.site.log.Debug("stable list gave up pages", "route", r.Name, "pages", fmt.Sprint(old, "→", pagesNow))
+	for _, base := range bases {
+		l := lists[base]
+		if _, ok := redo[base]; ok {
+			continue
+		}
+		if grouped && !l.known {
+			for _, p := range l.pages {
+				if len(p.rows) > 0 {
+					l.group, l.known = p.rows[0][r.GroupBy], true
+					break
+				}
+			}
+		}
+		if grouped && !l.known {
+			g, matched, err := u.groupValue(r, r.matcher(), base)
+			if !matched || err != nil {
+				redo[base] = why
+				continue
+			}
+			l.group = g
+		}
+		g := l.group
+		args := noArgs
+		if grouped {
+			args = func(k string) (any, bool) { return g, k == r.GroupBy }
+		}
+		l.st.Total = l.total
+		for _, n := range slices.Sorted(maps.Keys(l.pages)) {
+			p := l.pages[n]
+			u.reason = p.why
+			stats.StablePages.Add(1)
+			data := &PageData{Rows: p.rows, Pager: newStablePager(base, n, pagesNow[base], l.total)}
+			if grouped {
+				data.Group = g
+			}
+			if !b.emit(b.page(r, stablePath(base, n, pagesNow[base]), "", rowDeps(r, p.rows), data, args)) {
+				return false
+			}
+		}
+		b.keepStable(r, base, l.st)
+	}
+	if len(redo) > 0 {
+		stats.StableWhole.Add(1)
+		return u.groupLists(r, redo)
 	}
 	return true
 }
+
+// errNeedsWhole stops a stable update that must make the list whole again.
+var errNeedsWhole = errors.New("the list must be made whole again")
