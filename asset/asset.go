@@ -75,6 +75,12 @@ type Config struct {
 	Targets []string
 	// SourceMaps writes a source map beside each bundle (name.HASH.css.map).
 	SourceMaps bool
+	// Crush recompresses PNG, JPEG and GIF images losslessly, keeping the
+	// result when smaller: PNG with Go's encoder, and with jpegtran,
+	// oxipng or optipng, and gifsicle when they are on PATH.
+	Crush bool
+	// Images are the responsive variants made of images.
+	Images Images
 	// Bundles are the bundles to make.
 	Bundles []Bundle
 	// Logger receives debug logs. If nil, logs are discarded.
@@ -146,6 +152,11 @@ type Asset struct {
 	SourceBytes, Bytes, Gzip, Brotli int64
 	// Original says it is also written at its own name.
 	Original bool
+	// Width and Height are an image's size in pixels, when it has
+	// variants.
+	Width, Height int
+	// Variants are an image's resized copies (see [Images]).
+	Variants []Variant
 
 	integrity string
 }
@@ -203,6 +214,9 @@ func (s *Set) Files(name string) []File {
 	if own := "/" + a.Name; a.Original && own != a.Path {
 		files = append(files, File{Path: own, Name: a.Name, Source: a.Source, Type: a.Type})
 	}
+	for _, v := range a.Variants {
+		files = append(files, File{Path: v.Path, Name: a.Name, Source: v.Source, Type: v.Type})
+	}
 	return files
 }
 
@@ -243,6 +257,7 @@ type Pipeline struct {
 	log    *slog.Logger
 	cache  *cache
 	engine engineOptions
+	tools  tools
 
 	mu        sync.Mutex // one run at a time
 	processed atomic.Int64
@@ -267,6 +282,17 @@ func New(cfg Config) (*Pipeline, error) {
 		errs = append(errs, err)
 	}
 	p.engine = eng
+	if cfg.Crush {
+		p.tools = findTools()
+	}
+	for _, w := range cfg.Images.Widths {
+		if w <= 0 || w > 10000 {
+			errs = append(errs, fmt.Errorf("image width %d: use a width in pixels, 1 to 10000", w))
+		}
+	}
+	if q := cfg.Images.Quality; q < 0 || q > 100 {
+		errs = append(errs, fmt.Errorf("image quality %d: use 1 to 100 (0 for the default, 80)", q))
+	}
 	for _, k := range cfg.Keep {
 		if _, err := path.Match(k, ""); err != nil {
 			errs = append(errs, fmt.Errorf("keep %q: %w", k, err))

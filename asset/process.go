@@ -24,6 +24,8 @@ func (p *Pipeline) processor(name string) string {
 	switch ext := strings.ToLower(path.Ext(name)); {
 	case ext == ".css" && (p.cfg.Minify || p.cfg.Fingerprint):
 		return "css"
+	case imageKind(name) != "" && (p.cfg.Crush || len(p.cfg.Images.Widths) > 0):
+		return "image"
 	case !p.cfg.Minify:
 		return "copy"
 	case ext == ".js" || ext == ".mjs":
@@ -57,6 +59,8 @@ func (r *run) file(s *source) {
 		err = r.esbuildAsset(a, Bundle{Name: s.name, Entry: s.name}, false)
 	case "copy":
 		err = r.copyAsset(a, s)
+	case "image":
+		err = r.imageAsset(a, s, imageKind(s.name))
 	default:
 		err = r.minifyAsset(a, s, kind)
 	}

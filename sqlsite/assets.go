@@ -63,8 +63,22 @@ type AssetsConfig struct {
 	// Targets are the browsers CSS and JavaScript are made for, as
 	// esbuild's --target: ["es2020"], ["chrome100", "safari15"].
 	Targets []string `toml:"targets"`
+	// Crush recompresses PNG, JPEG and GIF images losslessly (Go's PNG
+	// encoder; jpegtran, oxipng or optipng, gifsicle when on PATH), once
+	// per image ever (cached). If unset, true.
+	Crush *bool `toml:"crush"`
+	// Images are the responsive variants of images: [assets.images].
+	Images ImagesConfig `toml:"images"`
 	// Bundles are the [[assets.bundle]] tables.
 	Bundles []BundleConfig `toml:"bundle"`
+}
+
+// ImagesConfig is [assets.images]: the resized copies made of every PNG
+// and JPEG image, for {{image}} and {{srcset}}.
+type ImagesConfig struct {
+	Widths  []int `toml:"widths"`  // in pixels: [320, 640, 1280]; if empty, none
+	WebP    bool  `toml:"webp"`    // a WebP of each width too
+	Quality int   `toml:"quality"` // JPEG and WebP quality, 1 to 100; if zero, 80
 }
 
 // BundleConfig is one [[assets.bundle]]: a file made of others.
@@ -143,6 +157,8 @@ func newPipeline(cfg *Config, dir, cacheDir string, opts Options) (*asset.Pipeli
 		Fingerprint: orTrue(cfg.Assets.Fingerprint),
 		Originals:   orTrue(cfg.Assets.Originals),
 		SourceMaps:  orTrue(cfg.Assets.SourceMaps),
+		Crush:       orTrue(cfg.Assets.Crush),
+		Images:      asset.Images{Widths: cfg.Assets.Images.Widths, WebP: cfg.Assets.Images.WebP, Quality: cfg.Assets.Images.Quality},
 		Keep:        cfg.Assets.Keep,
 		Targets:     cfg.Assets.Targets,
 		URLPrefix:   cfg.Site.StaticURL,
@@ -288,7 +304,7 @@ func (u *updateRun) staticFiles(changes []bake.Change) bool {
 
 // assetFuncs are the template functions whose first argument names a
 // static file: a page calling one depends on that asset.
-var assetFuncs = map[string]bool{"static": true, "inline": true, "integrity": true}
+var assetFuncs = map[string]bool{"static": true, "inline": true, "integrity": true, "image": true, "srcset": true}
 
 // lookupAsset returns the asset a template names.
 func (f *funcs) lookupAsset(fn, name string) (*asset.Asset, error) {
@@ -314,6 +330,75 @@ func (f *funcs) staticURL(name string) (string, error) {
 		return "", err
 	}
 	return f.site.cfg.Site.StaticURL + strings.TrimPrefix(bake.EscapePath(a.Path), "/"), nil
+}
+
+// assetURL returns the URL of a path of the static files.
+func (f *funcs) assetURL(p string) string {
+	return f.site.cfg.Site.StaticURL + strings.TrimPrefix(bake.EscapePath(p), "/")
+}
+
+// image returns the URL of the variant of an image w pixels wide, in its
+// own format or, with "webp", as WebP: the image itself when it is not
+// wider than w. A width [assets.images] widths does not list is an error.
+func (f *funcs) image(name string, w int, format ...string) (string, error) {
+	a, err := f.lookupAsset("image", name)
+	if err != nil {
+		return "", err
+	}
+	fm, err := imageFormat("image", name, format)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(f.site.cfg.Assets.Images.Widths, w) {
+		return "", fmt.Errorf("image %q %d: no such width in [assets.images] widths %v of bake.toml", name, w, f.site.cfg.Assets.Images.Widths)
+	}
+	if fm == "webp" && !f.site.cfg.Assets.Images.WebP {
+		return "", fmt.Errorf("image %q %d \"webp\": set webp = true in [assets.images] of bake.toml", name, w)
+	}
+	if v, ok := a.Variant(w, fm); ok {
+		return f.assetURL(v.Path), nil
+	}
+	if a.Width == 0 {
+		return "", fmt.Errorf("image %q: not a PNG or JPEG image", name)
+	}
+	return f.assetURL(a.Path), nil // not wider than w
+}
+
+// srcset returns a srcset attribute value: every variant of an image
+// ("webp" for the WebP ones), then the image itself, each with its width.
+func (f *funcs) srcset(name string, format ...string) (string, error) {
+	a, err := f.lookupAsset("srcset", name)
+	if err != nil {
+		return "", err
+	}
+	fm, err := imageFormat("srcset", name, format)
+	if err != nil {
+		return "", err
+	}
+	if a.Width == 0 {
+		return "", fmt.Errorf("srcset %q: not a PNG or JPEG image, or [assets.images] widths is empty", name)
+	}
+	var parts []string
+	for _, v := range a.Variants {
+		if v.Format == "webp" == (fm == "webp") {
+			parts = append(parts, fmt.Sprintf("%s %dw", f.assetURL(v.Path), v.Width))
+		}
+	}
+	if fm != "webp" {
+		parts = append(parts, fmt.Sprintf("%s %dw", f.assetURL(a.Path), a.Width))
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// imageFormat reads the optional format argument of image and srcset.
+func imageFormat(fn, name string, format []string) (string, error) {
+	switch {
+	case len(format) == 0:
+		return "", nil
+	case len(format) == 1 && format[0] == "webp":
+		return "webp", nil
+	}
+	return "", fmt.Errorf("%s %q: the format can only be \"webp\"", fn, name)
 }
 
 // integrity returns the Subresource Integrity value of a static file or

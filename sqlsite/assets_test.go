@@ -1,10 +1,13 @@
 package sqlsite_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha512"
 	"encoding/base64"
 	"html"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -256,5 +259,47 @@ func TestAssetProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImages: {{image}} and {{srcset}} give the URLs of the resized copies
+// of [assets.images], which are in the build; a width not configured is a
+// problem naming the template's line.
+func TestImages(t *testing.T) {
+	t.Parallel()
+	dir, site := assetSite(t)
+	b, _ := os.ReadFile(filepath.Join(dir, "bake.toml"))
+	writeFile(t, filepath.Join(dir, "bake.toml"), string(b)+"\n[assets.images]\nwidths = [100, 200]\nwebp = true\n")
+	img := image.NewNRGBA(image.Rect(0, 0, 300, 150))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i % 251)
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	writeFile(t, filepath.Join(dir, "static/img/pic.png"), buf.String())
+	writeFile(t, filepath.Join(dir, "templates/about.html"), `<picture>
+<source type="image/webp" srcset="{{srcset "img/pic.png" "webp"}}">
+<img src="{{image "img/pic.png" 200}}" srcset="{{srcset "img/pic.png"}}" alt="">
+</picture>
+`)
+	out := filepath.Join(dir, "_site")
+	fullBuild(t, site(), out)
+	page := readOut(t, out, "about/index.html")
+	want := regexp.MustCompile(`srcset="(/img/pic\.100w\.[0-9a-f]{8}\.webp 100w, /img/pic\.200w\.[0-9a-f]{8}\.webp 200w)">\n` +
+		`<img src="(/img/pic\.200w\.[0-9a-f]{8}\.png)" srcset="/img/pic\.100w\.[0-9a-f]{8}\.png 100w, /img/pic\.200w\.[0-9a-f]{8}\.png 200w, /img/pic\.[0-9a-f]{8}\.png 300w"`)
+	m := want.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("page:\n%s", page)
+	}
+	got, _, err := image.DecodeConfig(strings.NewReader(readOut(t, out, m[2])))
+	if err != nil || got.Width != 200 || got.Height != 100 {
+		t.Errorf("%s: %dx%d, %v", m[2], got.Width, got.Height, err)
+	}
+
+	writeFile(t, filepath.Join(dir, "templates/about.html"), "<p>\n{{image \"img/pic.png\" 150}}\n")
+	rep, err := build.Build(context.Background(), site(), build.Options{Output: out})
+	if err == nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Error(), `about.html:2: `) ||
+		!strings.Contains(rep.Problems[0].Error(), `image "img/pic.png" 150: no such width in [assets.images] widths [100 200]`) {
+		t.Errorf("width not configured: %v %v", err, rep.Problems)
 	}
 }
