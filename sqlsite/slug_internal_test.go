@@ -180,3 +180,26 @@ func FuzzSlugSegment(f *testing.F) {
 var slugOnly = regexp.MustCompile("^" + slugRE + "$")
 
 func regexpMatch(s string) bool { return slugOnly.MatchString(s) }
+
+// BenchmarkFill compares the path of a detail row with its value as it is
+// and slugged (ASCII, and with accents: NFKD).
+func BenchmarkFill(b *testing.B) {
+	for _, c := range []struct{ name, pattern, value string }{
+		{"raw", "/items/{title}/", "Results of the county election night"},
+		{"slug-ascii", "/items/{title|slugify}/", "Results of the county election night"},
+		{"slug-accents", "/items/{title|slugify}/", "Résultats de la soirée électorale"},
+	} {
+		p, err := parsePattern(c.pattern)
+		if err != nil {
+			b.Fatal(err)
+		}
+		get := func(string) (any, bool) { return c.value, true }
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := p.fill(get); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
