@@ -47,7 +47,10 @@ func (s numbers) ShardPages(ctx context.Context, sh sqlsite.Shard) iter.Seq2[*ba
 				continue
 			}
 			p := &bake.Page{Path: fmt.Sprintf("/n/%d/", k), Route: "n", Key: fmt.Sprint(k),
-				Render: func(ctx context.Context, w io.Writer) error { _, err := fmt.Fprintf(w, "page %d %s", k, s.v); return err }}
+				Render: func(ctx context.Context, w io.Writer) error {
+					_, err := fmt.Fprintf(w, "page %d %s", k, s.v)
+					return err
+				}}
 			if !yield(p, nil) {
 				return
 			}

@@ -35,7 +35,7 @@ type buildFlags struct {
 	explain bool
 	wait    bool
 	dist    distFlags // --distributed and its flags
-	now     string // --now: the time of :now, for a preview
+	now     string    // --now: the time of :now, for a preview
 
 	// production minifies HTML whatever [build] minify_html says.
 	production bool
