@@ -20,7 +20,8 @@ import (
 )
 
 // BenchmarkDistributedBuild times a full distributed build of the bench
-// site (BAKE_DISTBENCH_ITEMS rows, default 10,000) on PostgreSQL, first
+// site (BAKE_DISTBENCH_ITEMS rows, default 10,000; shards of
+// BAKE_DISTBENCH_SHARD pages, default 2,000) on PostgreSQL, first
 // published to an empty S3 bucket, by 1, 2 and 3 bake worker processes
 // each limited to one core (GOMAXPROCS=1), against bake build --full +
 // bake publish in one process, also on one core. Each run publishes to a
@@ -33,6 +34,10 @@ func BenchmarkDistributedBuild(b *testing.B) {
 	items := 10000
 	if v := os.Getenv("BAKE_DISTBENCH_ITEMS"); v != "" {
 		items, _ = strconv.Atoi(v)
+	}
+	shardSize := "2000"
+	if v := os.Getenv("BAKE_DISTBENCH_SHARD"); v != "" {
+		shardSize = v
 	}
 	srv := testenv.S3(b)
 	dbURL := testenv.PostgresSchema(b)
@@ -104,7 +109,7 @@ func BenchmarkDistributedBuild(b *testing.B) {
 			for b.Loop() {
 				to := newBucket()
 				start := time.Now()
-				cmd := oneCore(bakeCommand(dir, "build", "--distributed", "-q", "--to", to, "--jobs-schema", schema))
+				cmd := oneCore(bakeCommand(dir, "build", "--distributed", "-q", "--to", to, "--jobs-schema", schema, "--shard-size", shardSize))
 				var out bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &out, &out
 				if err := cmd.Start(); err != nil {
