@@ -40,10 +40,7 @@ func (h *hitWriter) Header() http.Header { return h.w.Header() }
 
 func (h *hitWriter) WriteHeader(code int) {
 	if h.decided {
-		if !h.miss {
-			h.w.WriteHeader(code)
-		}
-		return
+		return // as net/http does with a second call, without its log line
 	}
 	h.decided = true
 	switch code {
