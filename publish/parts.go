@@ -260,6 +260,7 @@ func (s indexSide) lines(ctx context.Context, r bucketRange) iter.Seq2[line, err
 type rootSide struct {
 	bucket *blob.Bucket
 	root   *Root
+	cache  partCache // copies of parts, if set
 	// cached holds the lines of the last part read whole, for ranges
 	// smaller than the bucket's parts.
 	cachedKey string
@@ -283,7 +284,7 @@ func (s *rootSide) lines(ctx context.Context, r bucketRange) iter.Seq2[line, err
 		}
 	}
 	if len(over) == 1 && over[0].First == r.first && over[0].Last == r.last {
-		return partLines(ctx, s.bucket, over[0])
+		return s.cache.lines(ctx, s.bucket, over[0])
 	}
 	// The bucket's parts are laid out otherwise (the site grew or shrank):
 	// the entries of r are gathered from the parts that hold them.
@@ -292,7 +293,7 @@ func (s *rootSide) lines(ctx context.Context, r bucketRange) iter.Seq2[line, err
 		for _, p := range over {
 			if s.cachedKey != p.Key || s.cached == nil {
 				s.cached, s.cachedKey = nil, p.Key
-				for l, err := range partLines(ctx, s.bucket, p) {
+				for l, err := range s.cache.lines(ctx, s.bucket, p) {
 					if err != nil {
 						s.cached = nil
 						yield(line{}, err)
@@ -520,7 +521,11 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 			}
 			data = b
 		}
-		return bucket.WriteAll(ctx, c.Key, data, &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"})
+		if err := bucket.WriteAll(ctx, c.Key, data, &blob.WriterOptions{ContentType: "application/gzip", CacheControl: "no-store"}); err != nil {
+			return err
+		}
+		plan.partCache.put(p.part.Key, data)
+		return nil
 	}
 	opts.defaults()
 	opts.Progress = &atomic.Int64{} // counts the site's objects, not these
@@ -539,6 +544,7 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 	}); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
+	plan.partCache.keep(plan.root)
 	return nil
 }
 

@@ -52,6 +52,8 @@ type Plan struct {
 	// from: Apply checks it has not changed before it stores the manifest
 	// ("" when the plan did not come from a build).
 	generation string
+	// partCache keeps the parts stored (DiffOptions.PartCache).
+	partCache partCache
 }
 
 // Uploads returns the number of objects to upload.
@@ -104,6 +106,13 @@ type DiffOptions struct {
 	// keeps in memory; past it, parts are read again from the build when
 	// they are stored. If zero, 8 MiB; if negative, none are kept.
 	KeepPartBytes int
+	// PartCache, if set, is a folder that keeps a copy of the manifest
+	// parts of the last publish to the target, so that the next one reads
+	// the parts it compares from there instead of the bucket (bake keeps
+	// one per target in the site's .bake/parts/). Parts are named by
+	// content: a copy the bucket's manifest no longer names is unused,
+	// and removed when the next manifest is stored.
+	PartCache string
 }
 
 func (o *DiffOptions) defaults() {

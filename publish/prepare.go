@@ -59,12 +59,13 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		// No record of what bake published: look at what is there.
 		plan, err = verifyParts(ctx, bucket, indexSide{local, sums}, ranges, opts)
 	} else {
-		plan, err = diffParts(ctx, indexSide{local, sums}, &rootSide{bucket: bucket, root: root}, ranges, opts, true)
+		plan, err = diffParts(ctx, indexSide{local, sums}, &rootSide{bucket: bucket, root: root, cache: partCache(opts.PartCache)}, ranges, opts, true)
 	}
 	if plan == nil {
 		return nil, false, err
 	}
 	plan.generation = gen
+	plan.partCache = partCache(opts.PartCache)
 	resume, rerr := Interrupted(ctx, bucket)
 	if rerr != nil {
 		return nil, false, fmt.Errorf("publish: %w", rerr)

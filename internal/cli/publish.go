@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -162,6 +164,18 @@ func openTarget(ctx context.Context, g *globals, to string) (*target, error) {
 		store: &publish.Store{Dir: filepath.Join(g.dir, bake.ReservedDir, "objects")}}, nil
 }
 
+// partCache returns the folder that keeps the manifest parts last
+// published to the target (see publish.DiffOptions.PartCache), one per
+// target: .bake/parts/ and a digest of its URL. A folder target has none:
+// its parts are local already.
+func (t *target) partCache(dir string) string {
+	if scheme, _, _ := strings.Cut(t.url, "://"); scheme == "file" || scheme == "mem" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(t.url))
+	return filepath.Join(dir, bake.ReservedDir, "parts", hex.EncodeToString(sum[:8]))
+}
+
 // apply carries out a plan with a progress display and prints the result.
 func (t *target) apply(ctx context.Context, g *globals, plan *publish.Plan, opts publish.ApplyOptions, asJSON bool, report map[string]any) error {
 	scheme, _, _ := strings.Cut(t.url, "://")
@@ -218,7 +232,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(g.dir, out)
 	}
-	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force}
+	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force, PartCache: t.partCache(g.dir)}
 	rules, err := t.headerRules(ctx, &opts)
 	if err != nil {
 		return err
