@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -9,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/bakehq/bake/serve"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -110,3 +114,36 @@ func TestHitLogsNothing(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// TestOwnChangesSeenAtOnce checks that the proxy's saves and purges are
+// seen by its file server at once, however long the file server trusts a
+// look at the folder (an hour here): a purged page is a miss on the next
+// request, a page saved again is answered as saved, with its type.
+func TestOwnChangesSeenAtOnce(t *testing.T) {
+	forKinds(t, func(t *testing.T, kind string) {
+		o := &origin{}
+		p, ps, _ := newKind(t, kind, o, Options{Files: serve.FileServerOptions{Recheck: time.Hour}})
+		var got []string
+		look := func() {
+			resp, body := get(t, ps.URL+"/a/", nil)
+			got = append(got, fmt.Sprintf("%d %s %q calls=%d", resp.StatusCode, resp.Header.Get("Content-Type"), body, o.count("/a/")))
+		}
+		look() // miss, saved
+		look() // hit
+		if _, err := p.Purge(context.Background(), []string{"/a/"}, ""); err != nil {
+			t.Fatal(err)
+		}
+		look() // miss, saved again
+		look() // hit
+		page := `"<html><body>page /a/</body></html>"`
+		want := []string{
+			"200 text/html; charset=utf-8 " + page + " calls=1",
+			"200 text/html; charset=utf-8 " + page + " calls=1",
+			"200 text/html; charset=utf-8 " + page + " calls=2",
+			"200 text/html; charset=utf-8 " + page + " calls=2",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("answers (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -42,6 +42,10 @@ func (p *Proxy) savePage(ctx context.Context, upath, ctype string, data []byte, 
 	if ctype == "" {
 		ctype = http.DetectContentType(data)
 	}
+	// Once the folder and index are closed, the file server looks again
+	// at once, not after its Recheck: this request and the waiting ones
+	// are answered with the page just saved.
+	defer p.files.Changed()
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
 	dir, err := openInPlace(ctx, p.dir)
@@ -154,6 +158,7 @@ func Purge(ctx context.Context, dir string, paths []string, prefix string) ([]st
 
 // purge is Purge on the proxy's folder, one save or purge at a time.
 func (p *Proxy) purge(ctx context.Context, paths []string, prefix string) ([]string, error) {
+	defer p.files.Changed() // purged pages are misses from the next request on
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
 	return Purge(ctx, p.dir, paths, prefix)

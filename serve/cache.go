@@ -16,7 +16,43 @@ const (
 	// DefaultCacheFileSize is the largest file kept in memory when
 	// FileServerOptions.CacheFileSize is zero.
 	DefaultCacheFileSize = 1 << 20
+	// DefaultRecheck is how long a stat of a cached file or of the index
+	// stands when FileServerOptions.Recheck is zero.
+	DefaultRecheck = time.Millisecond
 )
+
+// looks decides when a stat taken earlier still tells the state of the
+// folder: one taken less than every ago, and after the last change this
+// process made. Times are a monotonic clock's, in nanoseconds.
+type looks struct {
+	every int64        // <= 0: never trust an earlier stat
+	clock func() int64 // the monotonic clock; swapped by tests
+	last  atomic.Int64 // start of the last change made in process
+}
+
+// monoBase makes monotonic times positive: 0 stands for "never looked".
+var monoBase = time.Now().Add(-time.Second)
+
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+func newLooks(every time.Duration) *looks {
+	return &looks{every: int64(every), clock: monoNow}
+}
+
+// now is the time to record before a stat.
+func (l *looks) now() int64 { return l.clock() }
+
+// trusts reports whether a stat started at time at still stands.
+func (l *looks) trusts(at int64) bool {
+	return at > 0 && l.every > 0 && at > l.last.Load() && l.clock()-at < l.every
+}
+
+// changed makes every stat taken so far stale.
+func (l *looks) changed() {
+	// A stat that started in the same clock tick is stale too (trusts
+	// wants a later start).
+	l.last.Store(l.clock())
+}
 
 // cachedFile is one version of a file, ready to send: its bytes and
 // headers, and its compressed forms once a client asked for them. It is
@@ -44,6 +80,7 @@ type cachedFile struct {
 	variants [len(encodings)]variant
 
 	lastUse atomic.Int64 // the cache's clock at the last hit
+	looked  atomic.Int64 // when the stat that last matched fi started (see looks)
 }
 
 // variant is one compressed form of a cached file.
@@ -84,18 +121,16 @@ func newFileCache(max int64) *fileCache {
 	return &fileCache{max: max, files: map[string]*cachedFile{}}
 }
 
-// get returns the cached version of name when it is still the file fi
-// describes and was made with the manifest snap.
-func (c *fileCache) get(name string, fi fs.FileInfo, snap *manifestSnap) *cachedFile {
+// lookup returns the cached version of name, if any, whatever its state.
+func (c *fileCache) lookup(name string) *cachedFile {
 	c.mu.RLock()
 	f := c.files[name]
 	c.mu.RUnlock()
-	if f == nil || f.snap != snap || !sameFile(f.fi, fi) {
-		return nil
-	}
-	f.lastUse.Store(c.clock.Add(1))
 	return f
 }
+
+// used records a hit of f.
+func (c *fileCache) used(f *cachedFile) { f.lastUse.Store(c.clock.Add(1)) }
 
 // put adds f, replacing the version there, and evicts until the cache
 // holds at most its bytes.

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/bakehq/bake"
 )
@@ -41,6 +42,15 @@ type FileServerOptions struct {
 	// CacheFileSize is the largest file kept in memory. If zero,
 	// [DefaultCacheFileSize].
 	CacheFileSize int64
+	// Recheck is how long a look at the folder stands: a file served from
+	// memory is stat'ed again, and the build's index too, only once their
+	// last stat is older than this, so that under load a hit costs no
+	// system call but its write. A change made by another process (a
+	// build, bake purge) is thus seen up to Recheck late; call
+	// [FileServer.Changed] after a change made in process to have it seen
+	// at once. If zero, [DefaultRecheck]; if negative, every request
+	// looks.
+	Recheck time.Duration
 }
 
 // FileServer is an [http.Handler] that serves a build folder, for preview.
@@ -67,8 +77,10 @@ type FileServerOptions struct {
 // Files up to FileServerOptions.CacheFileSize are kept in memory once
 // served, with their headers and their compressed forms (each made once
 // per version of the file, or read from its siblings), so that a hit costs
-// a few stats and no read or compression; a file is read again as soon as
-// its stat or the manifest changes.
+// no read or compression; a file is read again as soon as its stat or the
+// manifest changes. The stats are taken at most once per
+// FileServerOptions.Recheck (a millisecond by default) for a file, and for
+// the index: under load most hits make no system call but their write.
 //
 // A missing file gets the folder's 404.html, if any, with status 404. Only
 // GET and HEAD are allowed.
@@ -79,6 +91,7 @@ type FileServer struct {
 	reload   bool
 	cache    *fileCache // nil when disabled
 	cacheMax int64      // largest file cached
+	looks    *looks
 }
 
 // NewFileServer returns a FileServer for the build folder dir. It fails when
@@ -102,18 +115,25 @@ func NewFileServer(dir string, opts FileServerOptions) (*FileServer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	lk := newLooks(cmp.Or(opts.Recheck, DefaultRecheck))
 	s := &FileServer{
 		dir:      abs,
 		log:      log,
-		manifest: &manifestCache{dir: abs, log: log},
+		manifest: &manifestCache{dir: abs, log: log, looks: lk},
 		reload:   opts.Reload,
 		cacheMax: cmp.Or(opts.CacheFileSize, DefaultCacheFileSize),
+		looks:    lk,
 	}
 	if n := cmp.Or(opts.CacheBytes, DefaultCacheBytes); n > 0 {
 		s.cache = newFileCache(n)
 	}
 	return s, nil
 }
+
+// Changed tells s that its folder changed (a page written or removed by
+// this process): the next request looks at the folder and the index
+// again, however recent their last stat.
+func (s *FileServer) Changed() { s.looks.changed() }
 
 // ServeHTTP serves the file that r.URL.Path names.
 func (s *FileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {

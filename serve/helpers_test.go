@@ -133,9 +133,13 @@ func symlink(t testing.TB, target, link string) {
 	}
 }
 
+// newFileServer returns a FileServer of dir that looks at the folder on
+// every request (Recheck < 0): the tests change files and the index
+// between requests well within the default Recheck. TestFileServerRecheck
+// tests the window itself.
 func newFileServer(t testing.TB, dir string) *FileServer {
 	t.Helper()
-	s, err := NewFileServer(dir, FileServerOptions{})
+	s, err := NewFileServer(dir, FileServerOptions{Recheck: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

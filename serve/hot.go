@@ -33,20 +33,28 @@ var (
 // at the cost of three stats (the file's, the index's), all by path: a
 // cached file was read through the folder's os.Root, and a stat that
 // matches it (same file, size and time) is that file, wherever the path
-// now leads. It returns false, having written nothing, otherwise.
+// now leads. A stat stands for FileServerOptions.Recheck (see looks):
+// under load, most hits take none. It returns false, having written
+// nothing, otherwise.
 func (s *FileServer) serveHot(w http.ResponseWriter, r *http.Request) bool {
 	name, err := bake.FileName(r.URL.Path)
 	if err != nil {
 		return false
 	}
-	fi, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(name)))
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > s.cacheMax {
+	snap := s.manifest.current(r.Context())
+	c := s.cache.lookup(name)
+	if c == nil || c.snap != snap {
 		return false
 	}
-	c := s.cache.get(name, fi, s.manifest.current(r.Context()))
-	if c == nil {
-		return false
+	if !s.looks.trusts(c.looked.Load()) {
+		at := s.looks.now()
+		fi, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(name)))
+		if err != nil || !sameFile(c.fi, fi) {
+			return false
+		}
+		c.looked.Store(at)
 	}
+	s.cache.used(c)
 	s.sendCached(w, r, c)
 	return true
 }
@@ -69,6 +77,7 @@ func (s *FileServer) serveCached(w http.ResponseWriter, r *http.Request, root *o
 // readCached reads the file name into a cachedFile made with the manifest
 // snap, or returns nil for the slow path to serve it.
 func (s *FileServer) readCached(root *os.Root, name string, snap *manifestSnap) *cachedFile {
+	at := s.looks.now()
 	f, err := root.Open(name)
 	if err != nil {
 		return nil
@@ -114,6 +123,7 @@ func (s *FileServer) readCached(root *os.Root, name string, snap *manifestSnap) 
 		mtime: fi.ModTime(),
 		text:  compressible(ctype) && len(body) >= minCompressSize,
 	}
+	c.looked.Store(at)
 	if !isZeroTime(c.mtime) {
 		c.lmod = []string{c.mtime.UTC().Format(http.TimeFormat)}
 	}

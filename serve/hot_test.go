@@ -5,8 +5,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,5 +162,74 @@ func BenchmarkFileServerHit(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestFileServerRecheck checks the window in which a stat stands: a file
+// or index changed by another process is seen once Recheck has passed
+// since the last look, and at once after Changed.
+func TestFileServerRecheck(t *testing.T) {
+	const feed = `<?xml version="1.0"?><feed/>`
+	dir := filepath.Join(t.TempDir(), "_site")
+	writeFiles(t, dir, map[string]string{"a.css": strings.Repeat("a", 2000), "feed": feed})
+	writeIndex(t, dir, t0.Add(time.Hour), entry("/feed", feed, "application/rss+xml"))
+	s, err := NewFileServer(dir, FileServerOptions{Recheck: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clock atomic.Int64
+	clock.Store(int64(10 * time.Second))
+	s.looks.clock = clock.Load
+	advance := func() { clock.Add(int64(time.Millisecond + 1)) }
+	replace := func(body string) {
+		t.Helper()
+		p := filepath.Join(dir, "a.css")
+		if err := os.WriteFile(p+".tmp", []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p+".tmp", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func() string {
+		resp, body := do(t, s, "GET", "/a.css", nil)
+		if resp.StatusCode != 200 {
+			return strconv.Itoa(resp.StatusCode)
+		}
+		return body[:1]
+	}
+	typ := func() string {
+		resp, _ := do(t, s, "GET", "/feed", nil)
+		return resp.Header.Get("Content-Type")
+	}
+
+	var got []string
+	got = append(got, get(), typ())
+	replace(strings.Repeat("b", 2000))
+	writeIndex(t, dir, t0.Add(2*time.Hour), entry("/feed", feed, "application/atom+xml"))
+	got = append(got, get(), typ()) // within the window: as looked before
+	advance()
+	got = append(got, get(), typ())
+	replace(strings.Repeat("c", 2000))
+	got = append(got, get())
+	s.Changed()
+	clock.Add(1)
+	got = append(got, get())
+	if err := os.Remove(filepath.Join(dir, "a.css")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(1)
+	got = append(got, get())
+	advance()
+	got = append(got, get())
+	want := []string{
+		"a", "application/rss+xml",
+		"a", "application/rss+xml",
+		"b", "application/atom+xml",
+		"b", "c",
+		"c", "404",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("bodies and types, in turn (-want +got):\n%s", diff)
 	}
 }

@@ -92,9 +92,12 @@ func (s *indexStamp) equal(o *indexStamp) bool {
 // younger than racyWindow is loaded once more when the window has passed,
 // so a change is seen at most that late.
 type manifestCache struct {
-	dir string // the build folder, which OpenIndex reads by name
-	log *slog.Logger
-	now func() time.Time // if nil, time.Now
+	dir   string // the build folder, which OpenIndex reads by name
+	log   *slog.Logger
+	now   func() time.Time // if nil, time.Now
+	looks *looks           // if nil, every call stats the index
+
+	looked atomic.Int64 // when the stats that last found cur fresh started
 
 	cur atomic.Pointer[manifestSnap] // nil until the first load
 
@@ -141,13 +144,22 @@ func (m *manifestCache) lookup(ctx context.Context, p string) (meta fileMeta, as
 // current returns the snapshot of the index as it is now, loading it when
 // it changed, unless another request is loading it already.
 func (m *manifestCache) current(ctx context.Context) *manifestSnap {
+	snap := m.cur.Load()
 	now := time.Now()
 	if m.now != nil {
 		now = m.now()
 	}
+	var at int64
+	if m.looks != nil {
+		if snap != nil && m.looks.trusts(m.looked.Load()) && (snap.recheck.IsZero() || !now.After(snap.recheck)) {
+			return snap
+		}
+		at = m.looks.now()
+	}
 	st := m.stat()
-	snap := m.cur.Load()
+	snap = m.cur.Load()
 	if snap != nil && snap.fresh(&st, now) {
+		m.looked.Store(at)
 		return snap
 	}
 	m.mu.Lock()
@@ -169,6 +181,7 @@ func (m *manifestCache) current(ctx context.Context) *manifestSnap {
 
 	snap = m.load(ctx, &st, now)
 	m.cur.Store(snap)
+	m.looked.Store(at)
 	m.mu.Lock()
 	m.loading = nil
 	m.mu.Unlock()
