@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +42,13 @@ type oracle struct {
 	// stats are the counters of the sites of the incremental builds,
 	// summed by counter name.
 	stats map[string]int64
+	// inserted are the keys of the posts inserted by this step's edits.
+	inserted map[string]bool
+	// places are where each post was on the pages of the lists watched
+	// (watchedLists), after the last build; seen counts the kinds of
+	// moves seen between builds (observe).
+	places map[string]listPlaces
+	seen   map[string]int
 }
 
 // TestIncrementalOracle is the correctness oracle: after every step, the
@@ -65,7 +73,9 @@ func TestIncrementalOracle(t *testing.T) {
 				writeFile(t, filepath.Join(dir, "templates", "stable.html"), stableTemplate)
 				o := &oracle{t: t, dialect: dialect, dir: dir, db: openDB(t, dialect, dir), rng: rand.New(rand.NewPCG(seed, 42)), nextID: 100}
 				o.full(o.out("inc"))
+				o.observe()
 				for o.step = 1; o.step <= steps; o.step++ {
+					o.inserted = map[string]bool{}
 					changes, what := o.mutate()
 					// One step in four makes two changes in one build.
 					if o.rng.IntN(4) == 0 {
@@ -78,7 +88,9 @@ func TestIncrementalOracle(t *testing.T) {
 					if t.Failed() {
 						return
 					}
+					o.observe()
 				}
+				o.checkSeen()
 				// The stable lists were updated page by page, not only
 				// made whole again.
 				if o.stats["StablePages"] == 0 {
@@ -368,16 +380,30 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 	switch n := o.rng.IntN(19); {
 	case n == 0 || n == 1 || n >= 17:
 		// Two in four inserts are the newest post (they fill the first
-		// page of a stable list), the others backdated among the rest.
-		o.nextID++
-		k := strconv.Itoa(o.nextID)
+		// page of a stable list), the others backdated among the rest:
+		// one in three of those at the very time of a post (a tie the key
+		// orders), maybe the first row of a stable page.
+		if n < 17 && id != "" && o.rng.IntN(3) == 0 {
+			k := o.insert(tag, "", id)
+			return row("posts", k, bake.OpInsert), "insert post " + k + " at the time of post " + id
+		}
 		date := o.date()
 		if n >= 17 {
-			date = fmt.Sprintf("2026-05-01 %02d:%02d:00", o.nextID/60%24, o.nextID%60)
+			date = o.newest()
 		}
-		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			o.nextID, "post-"+k, o.pick(titles)+" "+k, tag, "Body of **"+k+"**.", o.rng.IntN(4) > 0, date)
+		k := o.insert(tag, date, "")
 		return row("posts", k, bake.OpInsert), "insert post " + k + " at " + date
+	case n == 16:
+		// A burst of newest posts in one group: the first page of a
+		// stable list gives up pages, maybe more than one, in one build.
+		var changes []bake.Change
+		var keys []string
+		for range 3 + o.rng.IntN(3) {
+			k := o.insert(tag, o.newest(), "")
+			changes = append(changes, row("posts", k, bake.OpInsert)...)
+			keys = append(keys, k)
+		}
+		return changes, "insert posts " + strings.Join(keys, ", ") + " tagged " + tag + ", the newest"
 	case n == 2 && id != "":
 		o.exec("UPDATE posts SET title = ? WHERE id = ?", o.pick(titles)+" "+strconv.Itoa(o.step), id)
 		return row("posts", id, bake.OpUpdate, "title"), "retitle post " + id
@@ -388,6 +414,10 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 		o.exec("UPDATE posts SET slug = ? WHERE id = ?", "moved-"+id+"-"+strconv.Itoa(o.step), id)
 		return row("posts", id, bake.OpUpdate, "slug"), "new slug for post " + id
 	case (n == 5 || n == 6) && id != "":
+		if o.rng.IntN(3) == 0 {
+			// The newest post: on the first page of every list.
+			id = o.ids("SELECT id FROM posts ORDER BY published_at DESC, id DESC LIMIT 1")[0]
+		}
 		o.exec("UPDATE posts SET published = NOT published WHERE id = ?", id)
 		return row("posts", id, bake.OpUpdate, "published"), "toggle published of post " + id
 	case n == 7 && id != "":
@@ -431,6 +461,30 @@ func (o *oracle) mutate() ([]bake.Change, string) {
 	return nil, "nothing"
 }
 
+// newest returns a time after every post's but those inserted later.
+func (o *oracle) newest() string {
+	return fmt.Sprintf("2026-05-01 %02d:%02d:00", (o.nextID+1)/60%24, (o.nextID+1)%60)
+}
+
+// insert adds a post with the next id, tagged tag, published three times
+// in four, at date or at the time of post same; it returns its key.
+func (o *oracle) insert(tag, date, same string) string {
+	o.t.Helper()
+	o.nextID++
+	k := strconv.Itoa(o.nextID)
+	if o.inserted == nil {
+		o.inserted = map[string]bool{}
+	}
+	o.inserted[k] = true
+	args := []any{o.nextID, "post-" + k, o.pick(titles) + " " + k, tag, "Body of **" + k + "**.", o.rng.IntN(4) > 0}
+	if same != "" {
+		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) SELECT ?, ?, ?, ?, ?, ?, published_at FROM posts WHERE id = ?", append(args, same)...)
+	} else {
+		o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)", append(args, date)...)
+	}
+	return k
+}
+
 // edit appends text to a file of the site folder, creating it if needed.
 func (o *oracle) edit(name, text string) {
 	o.t.Helper()
@@ -456,4 +510,137 @@ func statTotals(site *sqlsite.Site) map[string]int64 {
 		out["SitemapFallbacks"] += st.SitemapFallbacks.Load()
 	}
 	return out
+}
+
+// watchedLists are the lists whose moves the oracle counts (observe): the
+// folder of their pages in a build, and whether they are paginated
+// stably. Each must see every kind of move (checkSeen).
+var watchedLists = []struct {
+	folder string
+	stable bool
+}{
+	{"posts/", false},
+	{"stable/", true},
+	{"stable-tags/", true}, // grouped: one list a tag
+}
+
+// listPlaces are the places of posts on the pages of one route's lists:
+// the post's key to the path of its page, and the number of pages of each
+// list by the path of its first page.
+type listPlaces struct {
+	page  map[string]string
+	pages map[string]int
+}
+
+// postLink finds the posts the oracle inserted (slugs post-ID, or
+// moved-ID-STEP once moved) on a page of a list, by their ids.
+var postLink = regexp.MustCompile(`<li><a href="/posts/(?:post-(\d+)|moved-(\d+)-\d+)/">`)
+
+// placesOf reads where each post inserted by the oracle is on the pages
+// of the lists in folder (a folder of lists by group for stable-tags/),
+// in the files of a build.
+func (o *oracle) placesOf(all map[string]string, folder string) listPlaces {
+	pl := listPlaces{page: map[string]string{}, pages: map[string]int{}}
+	for name, text := range all {
+		rest, ok := strings.CutPrefix(name, folder)
+		if !ok {
+			continue
+		}
+		dir, ok := strings.CutSuffix(rest, "index.html")
+		if !ok {
+			continue
+		}
+		group := ""
+		if folder == "stable-tags/" {
+			g, d, _ := strings.Cut(dir, "/")
+			group, dir = g+"/", d
+		}
+		if dir != "" && !strings.HasPrefix(dir, "page/") {
+			continue // /posts/SLUG/, not a page of the list
+		}
+		base := "/" + folder + group
+		pl.pages[base]++
+		for _, m := range postLink.FindAllStringSubmatch(text, -1) {
+			pl.page[m[1]+m[2]] = base + dir
+		}
+	}
+	return pl
+}
+
+// observe counts how the posts moved on the watched lists since the last
+// build: added or removed on the first page or an older one, inserted on
+// an older one (backdated), moved between pages, pages added or removed.
+func (o *oracle) observe() {
+	all := files(o.t, o.out("inc"))
+	if o.seen == nil {
+		o.seen = map[string]int{}
+	}
+	now := map[string]listPlaces{}
+	for _, wl := range watchedLists {
+		pl := o.placesOf(all, wl.folder)
+		now[wl.folder] = pl
+		prev, ok := o.places[wl.folder]
+		if !ok {
+			continue
+		}
+		where := func(path string) string {
+			if base, _, paged := strings.Cut(path, "page/"); paged && base != path {
+				return "an older page"
+			}
+			return "the first page"
+		}
+		base := func(path string) string { b, _, _ := strings.Cut(path, "page/"); return b }
+		for k, path := range pl.page {
+			was, ok := prev.page[k]
+			switch {
+			case !ok || base(was) != base(path):
+				o.seen[wl.folder+": added to "+where(path)]++
+				if o.inserted[k] {
+					o.seen[wl.folder+": inserted on "+where(path)]++
+				}
+			case was != path && wl.stable:
+				o.seen[wl.folder+": moved between pages"]++
+			}
+		}
+		for k, was := range prev.page {
+			if path, ok := pl.page[k]; !ok || base(was) != base(path) {
+				o.seen[wl.folder+": removed from "+where(was)]++
+			}
+		}
+		for b, n := range pl.pages {
+			if m := prev.pages[b]; m > 0 && n > m {
+				o.seen[wl.folder+": pages added"]++
+			}
+		}
+		for b, m := range prev.pages {
+			if n := pl.pages[b]; n < m {
+				o.seen[wl.folder+": pages removed"]++
+			}
+		}
+	}
+	o.places = now
+}
+
+// checkSeen fails the test when a watched list did not see every kind of
+// move the issue's property test asks for (-short runs too few steps).
+func (o *oracle) checkSeen() {
+	o.t.Helper()
+	o.t.Logf("moves seen: %v", o.seen)
+	if testing.Short() {
+		return
+	}
+	for _, wl := range watchedLists {
+		want := []string{"added to the first page", "added to an older page", "removed from an older page",
+			"inserted on the first page", "inserted on an older page", "pages added"}
+		if wl.stable {
+			// A numbered list shifts its rows: a post leaves its first
+			// page for the next one, without leaving the list.
+			want = append(want, "removed from the first page", "moved between pages")
+		}
+		for _, w := range want {
+			if o.seen[wl.folder+": "+w] == 0 {
+				o.t.Errorf("%s: never %s in %d steps", wl.folder, w, o.step-1)
+			}
+		}
+	}
 }
