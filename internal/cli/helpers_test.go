@@ -23,6 +23,7 @@ import (
 func bakeCommand(dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], append([]string{"-C", dir}, args...)...)
 	cmd.Env = append(os.Environ(), "BAKE_TEST_MAIN=1")
+	dieWithTest(cmd)
 	return cmd
 }
 
