@@ -282,8 +282,11 @@ func New(cfg Config) (*Pipeline, error) {
 		errs = append(errs, err)
 	}
 	p.engine = eng
-	if cfg.Crush {
+	if cfg.Crush || cfg.Images.WebP {
 		p.tools = findTools()
+	}
+	if cfg.Images.WebP && len(cfg.Images.Widths) > 0 && p.tools.cwebp == "" {
+		errs = append(errs, ErrNoCwebp)
 	}
 	for _, w := range cfg.Images.Widths {
 		if w <= 0 || w > 10000 {

@@ -3,6 +3,7 @@ package asset
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -16,8 +17,7 @@ import (
 	"strings"
 
 	"github.com/bakehq/bake"
-	"github.com/disintegration/imaging"
-	"github.com/gen2brain/webp"
+	"golang.org/x/image/draw"
 )
 
 // Images says which responsive variants of images are made.
@@ -26,7 +26,8 @@ type Images struct {
 	// and JPEG image wider than them ({{image "img/x.jpg" 640}}). If
 	// empty, none.
 	Widths []int
-	// WebP makes a WebP of each variant too.
+	// WebP makes a WebP of each variant too, with cwebp (Debian's
+	// webp package), which must be on PATH.
 	WebP bool
 	// Quality is the JPEG and WebP quality of variants, 1 to 100. If
 	// zero, 80.
@@ -43,9 +44,10 @@ type Variant struct {
 	Bytes  int64
 }
 
-// tools are the image optimisers found on PATH.
+// tools are the image optimisers and encoders found on PATH.
 type tools struct {
 	jpegtran, oxipng, optipng, gifsicle string
+	cwebp                               string
 }
 
 func findTools() tools {
@@ -53,11 +55,17 @@ func findTools() tools {
 		p, _ := exec.LookPath(name)
 		return p
 	}
-	return tools{jpegtran: look("jpegtran"), oxipng: look("oxipng"), optipng: look("optipng"), gifsicle: look("gifsicle")}
+	return tools{jpegtran: look("jpegtran"), oxipng: look("oxipng"), optipng: look("optipng"), gifsicle: look("gifsicle"),
+		cwebp: look("cwebp")}
 }
 
-// key says which tools there are, for cache keys: a result made without
-// a tool is made again once it is installed.
+// ErrNoCwebp is the error of a pipeline asked for WebP copies of images
+// on a machine without cwebp.
+var ErrNoCwebp = errors.New("webp = true needs cwebp on PATH to make the WebP copies of images " +
+	"(Debian: apt install webp; macOS: brew install webp), or set webp = false")
+
+// key says which crushing tools there are, for cache keys: a result made
+// without a tool is made again once it is installed.
 func (t tools) key() string {
 	return fmt.Sprint(t.jpegtran != "", t.oxipng != "", t.optipng != "", t.gifsicle != "")
 }
@@ -281,7 +289,7 @@ func (r *run) variants(a *Asset, s *source, kind string) error {
 						return &bake.Error{File: s.file, Err: fmt.Errorf("read image: %w", err)}
 					}
 				}
-				out, err := encodeVariant(imaging.Resize(img, w, 0, imaging.Lanczos), f, q)
+				out, err := r.p.encodeVariant(resize(img, w), f, q)
 				if err != nil {
 					return &bake.Error{File: s.file, Err: fmt.Errorf("%d-pixel %s variant: %w", w, f, err)}
 				}
@@ -309,8 +317,27 @@ func (r *run) variants(a *Asset, s *source, kind string) error {
 	return nil
 }
 
-// encodeVariant encodes a resized image.
-func encodeVariant(img image.Image, format string, quality int) ([]byte, error) {
+// resize scales an image to width w, keeping its aspect ratio, with the
+// Catmull-Rom kernel: bicubic, and scaled with the ratio so that a copy
+// much narrower than its source averages every source pixel instead of
+// skipping some (no aliasing, unlike bilinear). Resampling is done on
+// premultiplied colours (image.RGBA), so transparent pixels do not bleed
+// their colour into their neighbours.
+func resize(img image.Image, w int) image.Image {
+	b := img.Bounds()
+	h := max(1, (b.Dy()*w+b.Dx()/2)/b.Dx())
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+	return dst
+}
+
+// encodeVariant encodes a resized image: JPEG and PNG in Go, WebP with
+// cwebp (lossy at quality, alpha kept, no metadata), given the pixels as
+// a PNG. There is no WebP encoder in Go's standard library or x/image, and
+// the ports of libwebp to Go load it at run time (a shared library or
+// WebAssembly through purego, which makes bake's binary dynamically
+// linked): a tool on PATH keeps the binary static, as for crushing.
+func (p *Pipeline) encodeVariant(img image.Image, format string, quality int) ([]byte, error) {
 	var b bytes.Buffer
 	var err error
 	switch format {
@@ -319,7 +346,15 @@ func encodeVariant(img image.Image, format string, quality int) ([]byte, error) 
 	case "png":
 		err = (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&b, img)
 	case "webp":
-		err = webp.Encode(&b, img, webp.Options{Quality: quality})
+		if p.tools.cwebp == "" {
+			return nil, ErrNoCwebp
+		}
+		if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&b, img); err != nil {
+			return nil, err
+		}
+		return runTool(b.Bytes(), ".png", func(in, out string) []string {
+			return []string{p.tools.cwebp, "-quiet", "-q", strconv.Itoa(quality), "-metadata", "none", "-o", out, "--", in}
+		})
 	}
 	return b.Bytes(), err
 }

@@ -2,6 +2,7 @@ package asset
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -10,10 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bakehq/bake/internal/testenv"
-	"github.com/gen2brain/webp"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/image/webp"
 )
 
 // testImage is a picture with smooth gradients and some noise, as a photo
@@ -139,6 +142,12 @@ func TestCrush(t *testing.T) {
 func TestVariants(t *testing.T) {
 	t.Parallel()
 	dir := imageSite(t)
+	if _, err := exec.LookPath("cwebp"); err != nil {
+		if testenv.InCI() {
+			t.Fatal("no cwebp on PATH (Debian's webp)")
+		}
+		t.Skip("no cwebp on PATH (Debian's webp)")
+	}
 	cfg := Config{Dirs: []string{filepath.Join(dir, "static")}, CacheDir: filepath.Join(dir, "cache"), Fingerprint: true,
 		Images: Images{Widths: []int{640, 320, 2000}, WebP: true}}
 	p, err := New(cfg)
@@ -150,19 +159,30 @@ func TestVariants(t *testing.T) {
 	if a.Width != 1000 || a.Height != 500 || len(a.Variants) != 4 {
 		t.Fatalf("photo.jpg: %dx%d, %d variants, want 1000x500 and 4 (320, 640; jpeg, webp)", a.Width, a.Height, len(a.Variants))
 	}
+	src := testImage(1000, 500)
 	for _, v := range a.Variants {
 		data, err := os.ReadFile(v.Source)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cfg image.Config
+		var img image.Image
 		if v.Format == "webp" {
-			cfg, err = webp.DecodeConfig(bytes.NewReader(data))
+			img, err = webp.Decode(bytes.NewReader(data))
 		} else {
-			cfg, _, err = image.DecodeConfig(bytes.NewReader(data))
+			img, _, err = image.Decode(bytes.NewReader(data))
 		}
-		if err != nil || cfg.Width != v.Width || cfg.Height != v.Width/2 {
-			t.Errorf("%s: %dx%d (%v), want %dx%d", v.Path, cfg.Width, cfg.Height, err, v.Width, v.Width/2)
+		if err != nil {
+			t.Errorf("%s: %v", v.Path, err)
+			continue
+		}
+		if b := img.Bounds(); b.Dx() != v.Width || b.Dy() != v.Width/2 {
+			t.Errorf("%s: %dx%d, want %dx%d", v.Path, b.Dx(), b.Dy(), v.Width, v.Width/2)
+			continue
+		}
+		d := gradientError(src, img)
+		t.Logf("%s: %d bytes, %.1f levels off", v.Path, len(data), d)
+		if d > 12 {
+			t.Errorf("%s: red and green are %.1f off the source's gradients on average", v.Path, d)
 		}
 	}
 	if v, ok := a.Variant(640, "webp"); !ok || filepath.Ext(v.Path) != ".webp" {
@@ -176,4 +196,74 @@ func TestVariants(t *testing.T) {
 	if n := p.Processed() - before; n != 0 {
 		t.Errorf("variants made again: %d", n)
 	}
+
+	// Made again from nothing (another machine, a deleted cache), every
+	// copy has the same bytes, so the same fingerprinted name.
+	cfg.CacheDir = filepath.Join(dir, "cache2")
+	p2, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := mustRun(t, p2).Lookup("img/photo.jpg")
+	var paths, paths2 []string
+	for i := range a.Variants {
+		paths, paths2 = append(paths, a.Variants[i].Path), append(paths2, a2.Variants[i].Path)
+	}
+	if diff := cmp.Diff(paths, paths2); diff != "" {
+		t.Errorf("variants made again differ (-first +again):\n%s", diff)
+	}
+}
+
+// TestWebPNeedsCwebp: WebP copies without cwebp on PATH are a problem
+// that says what to install; copies in the image's own format, and WebP
+// without widths, need nothing.
+func TestWebPNeedsCwebp(t *testing.T) {
+	dir := imageSite(t)
+	t.Setenv("PATH", t.TempDir())
+	cfg := Config{Dirs: []string{filepath.Join(dir, "static")}, CacheDir: filepath.Join(dir, "cache"), Fingerprint: true,
+		Images: Images{Widths: []int{320}, WebP: true}}
+	if _, err := New(cfg); !errors.Is(err, ErrNoCwebp) || !strings.Contains(err.Error(), "apt install webp") {
+		t.Errorf("webp without cwebp: %v", err)
+	}
+	cfg.Images.WebP = false
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := mustRun(t, p).Lookup("img/photo.png")
+	if len(a.Variants) != 1 || a.Variants[0].Format != "png" {
+		t.Errorf("photo.png variants: %+v", a.Variants)
+	}
+	cfg.Images = Images{WebP: true}
+	if _, err := New(cfg); err != nil {
+		t.Errorf("webp without widths: %v", err)
+	}
+}
+
+// gradientError compares a resized copy of testImage with it: the mean
+// absolute difference, in 8-bit levels, of the red and green channels
+// (smooth gradients, which any resampling keeps) between each pixel of the
+// copy and the source pixel at the same place. A copy shifted, stretched
+// or garbled is far off; a lossy one at quality 80 is within a few levels.
+func gradientError(src *image.NRGBA, img image.Image) float64 {
+	sb, b := src.Bounds(), img.Bounds()
+	var sum, n float64
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, _, _ := img.At(x, y).RGBA()
+			sx := sb.Min.X + ((x-b.Min.X)*sb.Dx()+sb.Dx()/2)/b.Dx()
+			sy := sb.Min.Y + ((y-b.Min.Y)*sb.Dy()+sb.Dy()/2)/b.Dy()
+			c := src.NRGBAAt(sx, sy)
+			sum += abs(float64(r>>8)-float64(c.R)) + abs(float64(g>>8)-float64(c.G))
+			n += 2
+		}
+	}
+	return sum / n
+}
+
+func abs(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
 }

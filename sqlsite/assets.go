@@ -77,7 +77,7 @@ type AssetsConfig struct {
 // and JPEG image, for {{image}} and {{srcset}}.
 type ImagesConfig struct {
 	Widths  []int `toml:"widths"`  // in pixels: [320, 640, 1280]; if empty, none
-	WebP    bool  `toml:"webp"`    // a WebP of each width too
+	WebP    bool  `toml:"webp"`    // a WebP of each width too, with cwebp (on PATH)
 	Quality int   `toml:"quality"` // JPEG and WebP quality, 1 to 100; if zero, 80
 }
 
@@ -173,7 +173,13 @@ func newPipeline(cfg *Config, dir, cacheDir string, opts Options) (*asset.Pipeli
 	}
 	p, err := asset.New(ac)
 	if err != nil {
-		return nil, asProblems(err, file)
+		probs := asProblems(err, file)
+		for _, e := range probs {
+			if be, ok := e.(*bake.Error); ok && errors.Is(be.Err, asset.ErrNoCwebp) && be.Line == 0 {
+				be.Line = cfg.lines.key("webp")
+			}
+		}
+		return nil, probs
 	}
 	return p, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha512"
 	"encoding/base64"
+	"fmt"
 	"html"
 	"image"
 	"image/png"
@@ -296,10 +297,137 @@ func TestImages(t *testing.T) {
 		t.Errorf("%s: %dx%d, %v", m[2], got.Width, got.Height, err)
 	}
 
-	writeFile(t, filepath.Join(dir, "templates/about.html"), "<p>\n{{image \"img/pic.png\" 150}}\n")
-	rep, err := build.Build(context.Background(), site(), build.Options{Output: out})
-	if err == nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Error(), `about.html:2: `) ||
-		!strings.Contains(rep.Problems[0].Error(), `image "img/pic.png" 150: no such width in [assets.images] widths [100 200]`) {
-		t.Errorf("width not configured: %v %v", err, rep.Problems)
+	// A new process finds the crushed image and its copies in the cache.
+	s2 := site()
+	fullBuild(t, s2, filepath.Join(dir, "_again"))
+	if n := s2.AssetPipeline().Processed(); n != 0 {
+		t.Errorf("a new process made %d images again", n)
+	}
+
+	for _, tt := range []struct{ what, text, want string }{
+		{"width not configured", "<p>\n{{image \"img/pic.png\" 150}}\n",
+			`image "img/pic.png" 150: no such width in [assets.images] widths [100 200]`},
+		{"unknown file", "<p>\n\n{{image \"img/nope.png\" 100}}\n",
+			`image "img/nope.png": no such file in [static, vendor], nor a bundle of [assets]`},
+		{"srcset of an unknown file", "<p>{{srcset \"img/nope.png\"}}\n",
+			`srcset "img/nope.png": no such file`},
+	} {
+		writeFile(t, filepath.Join(dir, "templates/about.html"), tt.text)
+		line := strings.Count(tt.text[:strings.Index(tt.text, "{{")], "\n") + 1
+		rep, err := build.Build(context.Background(), site(), build.Options{Output: out})
+		if err == nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Error(), fmt.Sprintf("about.html:%d: ", line)) ||
+			!strings.Contains(rep.Problems[0].Error(), tt.want) {
+			t.Errorf("%s: %v %v, want about.html:%d: %s", tt.what, err, rep.Problems, line, tt.want)
+		}
+	}
+}
+
+// pngOf encodes the picture of pic(seed) with a zlib level: the same seed
+// at two levels is the same image in other bytes.
+func pngOf(seed int, level png.CompressionLevel) string {
+	img := image.NewNRGBA(image.Rect(0, 0, 300, 150))
+	for i := range img.Pix {
+		img.Pix[i] = uint8((i*seed)%251) | 0x0f
+	}
+	var buf bytes.Buffer
+	(&png.Encoder{CompressionLevel: level}).Encode(&buf, img)
+	return buf.String()
+}
+
+// TestImagesIncremental: editing an image renders again exactly the pages
+// that use it ({{image}}, {{srcset}}), removes its old copies, and gives
+// what a full build gives; the same pixels saved again in other bytes
+// crush to the same file, so nothing is rendered.
+func TestImagesIncremental(t *testing.T) {
+	t.Parallel()
+	dir, site := assetSite(t)
+	b, _ := os.ReadFile(filepath.Join(dir, "bake.toml"))
+	writeFile(t, filepath.Join(dir, "bake.toml"), string(b)+"\n[assets.images]\nwidths = [100, 200]\nwebp = true\n")
+	writeFile(t, filepath.Join(dir, "static/img/pic.png"), pngOf(7, png.NoCompression))
+	writeFile(t, filepath.Join(dir, "static/img/hero.png"), pngOf(11, png.NoCompression))
+	writeFile(t, filepath.Join(dir, "templates/about.html"), `<img src="{{image "img/pic.png" 200}}" srcset="{{srcset "img/pic.png"}}" alt="">`+"\n")
+	post, _ := os.ReadFile(filepath.Join(dir, "templates/post.html"))
+	writeFile(t, filepath.Join(dir, "templates/post.html"), string(post)+`<img src="{{image "img/hero.png" 100 "webp"}}" alt="">`+"\n")
+	out := filepath.Join(dir, "_site")
+	s := site()
+	fullBuild(t, s, out)
+
+	update := func(what string) (pages, written []string) {
+		t.Helper()
+		rep, err := build.Update(context.Background(), s, nil, build.Options{Output: out, Workers: 2, Explain: true})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for _, e := range rep.Explain {
+			switch {
+			case e.Action == "removed":
+			case strings.HasSuffix(e.Path, "/"):
+				pages = append(pages, e.Path)
+			default:
+				written = append(written, e.Path)
+			}
+		}
+		slices.Sort(pages)
+		return pages, written
+	}
+	picFiles := func() []string {
+		a, _ := s.Assets().Lookup("img/pic.png")
+		var paths []string
+		for _, v := range a.Variants {
+			paths = append(paths, v.Path)
+		}
+		return append(paths, a.Path)
+	}
+
+	writeFile(t, filepath.Join(dir, "static/img/pic.png"), pngOf(7, png.DefaultCompression))
+	if pages, written := update("pic.png saved again"); len(pages) != 0 || len(written) != 0 {
+		t.Errorf("the same pixels in other bytes: pages %v rendered, files %v written", pages, written)
+	}
+
+	old := picFiles()
+	writeFile(t, filepath.Join(dir, "static/img/pic.png"), pngOf(13, png.NoCompression))
+	pages, _ := update("pic.png edited")
+	if diff := cmp.Diff([]string{"/about/"}, pages); diff != "" {
+		t.Errorf("pages rendered after pic.png changed (-want +got):\n%s", diff)
+	}
+	for _, p := range old {
+		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(p))); !os.IsNotExist(err) {
+			t.Errorf("the old %s is still in the build (%v)", p, err)
+		}
+	}
+
+	writeFile(t, filepath.Join(dir, "static/img/hero.png"), pngOf(17, png.NoCompression))
+	pages, _ = update("hero.png edited")
+	if diff := cmp.Diff([]string{"/posts/one/", "/posts/three/", "/posts/two/"}, pages); diff != "" {
+		t.Errorf("pages rendered after hero.png changed (-want +got):\n%s", diff)
+	}
+
+	full := filepath.Join(dir, "_full")
+	fullBuild(t, site(), full)
+	if diff := cmp.Diff(files(t, full), files(t, out)); diff != "" {
+		t.Errorf("incremental build differs from a full build (-full +incremental):\n%s", diff)
+	}
+	if diff := cmp.Diff(manifest(t, full), manifest(t, out)); diff != "" {
+		t.Errorf("incremental manifest differs (-full +incremental):\n%s", diff)
+	}
+}
+
+// TestImagesWebPNeedsCwebp: webp = true on a machine without cwebp is a
+// problem at the line of webp in bake.toml, saying what to install.
+func TestImagesWebPNeedsCwebp(t *testing.T) {
+	dir, _ := extract(t, "testdata/assets.txtar")
+	db := openDB(t, sqlsite.SQLite, dir)
+	b, _ := os.ReadFile(filepath.Join(dir, "bake.toml"))
+	text := string(b) + "\n[assets.images]\nwidths = [100]\nwebp = true\n"
+	writeFile(t, filepath.Join(dir, "bake.toml"), text)
+	t.Setenv("PATH", t.TempDir())
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	line := strings.Count(text[:strings.Index(text, "webp = true")], "\n") + 1
+	if want := fmt.Sprintf("bake.toml:%d: webp = true needs cwebp on PATH", line); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
 	}
 }
