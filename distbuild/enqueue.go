@@ -66,6 +66,30 @@ func (FinishArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: Queue, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
+// CopyArgs is the job of one part of the server-side copies that make a
+// build live: the finishing job enqueues one a part, and copies parts
+// itself too; whichever claims a part first copies it.
+type CopyArgs struct {
+	Build  string `json:"build"`
+	Target string `json:"target"`
+	Run    string `json:"run"` // the finishing job's try, and phase
+	Part   int    `json:"part"`
+}
+
+// Kind is the job's kind in River.
+func (CopyArgs) Kind() string { return "bake_copy" }
+
+// InsertOpts puts the copies in the queue of distributed builds. A part
+// not copied by its job is copied by the finishing job.
+func (CopyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 3}
+}
+
+// formKey returns the key of the staged published form (see
+// publish.Published) of the file whose SHA-256 is sha, with the headers
+// whose digest is digest (publish.FormDigest).
+func formKey(sha, digest string) string { return StagedKey(sha) + "." + digest }
+
 // Enqueue records a build of shards to the bucket at target (a URL every
 // worker opens the same way) and enqueues its shards, in one transaction:
 // a build is enqueued whole or not at all. It returns the build's ID.

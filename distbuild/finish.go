@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -16,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 )
 
 type finishWorker struct {
@@ -78,7 +81,12 @@ func (fw *finishWorker) Work(ctx context.Context, job *river.Job[FinishArgs]) er
 	if _, err := w.cfg.Pool.Exec(ctx, `UPDATE `+s.t("bake_dist_builds")+` SET state = $2 WHERE id = $1 AND state = $3`, id, StatePublishing, StateRunning); err != nil {
 		return fmt.Errorf("publish build %s: %w", id, err)
 	}
-	release, report, err := fw.publish(ctx, st.Target, id)
+	// The copies of an earlier try are of no more use: this try plans
+	// the publish again.
+	if _, err := w.cfg.Pool.Exec(ctx, `DELETE FROM `+s.t("bake_dist_copies")+` WHERE build = $1`, id); err != nil {
+		return fmt.Errorf("publish build %s: %w", id, err)
+	}
+	release, report, err := fw.publish(ctx, st.Target, id, job)
 	if errors.Is(err, publish.ErrTooManyDeletes) {
 		// The build would delete more than the target allows: trying
 		// again would too.
@@ -106,14 +114,19 @@ func (fw *finishWorker) Work(ctx context.Context, job *river.Job[FinishArgs]) er
 		WHERE target = $1 AND id <> $2 AND state IN ($3, $4))`, st.Target, id, StateLive, StateFailed); err != nil {
 		log.Warn("manifest lines of older builds not removed", "err", err)
 	}
+	if _, err := w.cfg.Pool.Exec(ctx, `DELETE FROM `+s.t("bake_dist_copies")+` WHERE build = $1`, id); err != nil {
+		log.Warn("the build's list of copies not removed", "err", err)
+	}
 	w.cfg.Metrics.Build("ok")
 	log.Info("build published", "release", release, "seconds", time.Since(start).Seconds())
 	return nil
 }
 
 // publish writes the build's index from its manifest lines and publishes
-// it.
-func (fw *finishWorker) publish(ctx context.Context, target, id string) (string, []byte, error) {
+// it, the files coming from the staged objects: copied server-side, spread
+// over the workers, those staged in their published form (see
+// stagedCopier).
+func (fw *finishWorker) publish(ctx context.Context, target, id string, job *river.Job[FinishArgs]) (string, []byte, error) {
 	w := fw.w
 	tmp, err := os.MkdirTemp(w.cfg.TempDir, "bake-publish-")
 	if err != nil {
@@ -133,7 +146,12 @@ func (fw *finishWorker) publish(ctx context.Context, target, id string) (string,
 		return "", nil, err
 	}
 	defer idx.Close()
-	return w.cfg.Publish(ctx, target, dir, stagedSource{ctx: ctx, bucket: bucket, idx: idx, finish: w.cfg.Finish})
+	src := &stagedCopier{stagedSource: stagedSource{ctx: ctx, bucket: bucket, idx: idx, finish: w.cfg.Finish},
+		w: w, build: id, target: target, job: job.ID, try: job.Attempt}
+	if w.cfg.Forms != nil {
+		_, src.forms = w.cfg.Forms(target)
+	}
+	return w.cfg.Publish(ctx, target, dir, src)
 }
 
 // writeIndex makes dir a build folder holding only the index of build id,
@@ -229,4 +247,272 @@ func (s stagedSource) File(key string, e bake.Entry) ([]byte, error) {
 		return nil, fmt.Errorf("read staged %s: %w", key, err)
 	}
 	return data, nil
+}
+
+// stagedCopier is the source of a distributed build's publish that also
+// copies the files staged in their published form to their keys,
+// server-side, spread over the workers: Copy writes the copies in parts
+// to PostgreSQL (bake_dist_copies), enqueues a job for each part, and
+// copies parts itself too, until every part is done. Whoever claims a
+// part (a row lock, FOR UPDATE SKIP LOCKED, held while it copies) copies
+// it; the lock of a worker that dies goes with its connection, and the
+// part is claimed again. Copies are idempotent: a part copied twice
+// writes the same objects.
+type stagedCopier struct {
+	stagedSource
+	w      *Worker
+	build  string
+	target string
+	job    int64
+	try    int
+	runs   int
+	forms  bool // the files were staged in their published form
+}
+
+// Staged returns the key of the staged published form of the file of c.
+func (sc *stagedCopier) Staged(c publish.Change, wo *blob.WriterOptions) string {
+	if !sc.forms {
+		return ""
+	}
+	return formKey(c.Entry.SHA256, publish.FormDigest(wo))
+}
+
+// Copy copies every copy, in parts over the workers, and returns the
+// keys whose staged form is missing.
+func (sc *stagedCopier) Copy(ctx context.Context, copies iter.Seq2[publish.StagedCopy, error]) ([]string, error) {
+	w := sc.w
+	s := w.store
+	sc.runs++
+	run := fmt.Sprintf("%d.%d.%d", sc.job, sc.try, sc.runs)
+	var rows [][]any
+	var part [][2]string
+	flush := func() error {
+		data, err := json.Marshal(part)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, []any{sc.build, run, len(rows), string(data)})
+		part = part[:0]
+		return nil
+	}
+	for c, err := range copies {
+		if err != nil {
+			return nil, err
+		}
+		part = append(part, [2]string{c.From, c.To})
+		if len(part) == w.cfg.CopyPart {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(part) > 0 {
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	start := time.Now()
+	tx, err := w.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.name, "bake_dist_copies"}, []string{"build", "run", "part", "copies"}, pgx.CopyFromRows(rows)); err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	params := make([]river.InsertManyParams, len(rows))
+	for i := range rows {
+		params[i] = river.InsertManyParams{Args: CopyArgs{Build: sc.build, Target: sc.target, Run: run, Part: i}}
+	}
+	if _, err := w.client.InsertManyFastTx(ctx, tx, params); err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	// Copy parts too, from the last: the other workers take them from
+	// the first.
+	mine := 0
+	for {
+		var undone []int
+		r, err := w.cfg.Pool.Query(ctx, `SELECT part FROM `+s.t("bake_dist_copies")+` WHERE build = $1 AND run = $2 AND NOT done ORDER BY part DESC`, sc.build, run)
+		if err == nil {
+			undone, err = pgx.CollectRows(r, pgx.RowTo[int])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("copy: %w", err)
+		}
+		if len(undone) == 0 {
+			break
+		}
+		progress := false
+		for _, p := range undone {
+			ok, err := w.copyPart(ctx, sc.build, sc.target, run, p)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				mine++
+				progress = true
+			}
+		}
+		if !progress {
+			// Parts other workers copy: wait for them.
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	r, err := w.cfg.Pool.Query(ctx, `SELECT missing FROM `+s.t("bake_dist_copies")+` WHERE build = $1 AND run = $2 AND missing <> ''`, sc.build, run)
+	if err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	lists, err := pgx.CollectRows(r, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	var missing []string
+	for _, l := range lists {
+		var keys []string
+		if err := json.Unmarshal([]byte(l), &keys); err != nil {
+			return nil, fmt.Errorf("copy: %w", err)
+		}
+		missing = append(missing, keys...)
+	}
+	w.cfg.Logger.Info("copied server-side", "build", sc.build, "run", run, "parts", len(rows), "parts_here", mine, "missing", len(missing), "seconds", time.Since(start).Seconds())
+	return missing, nil
+}
+
+type copyWorker struct {
+	river.WorkerDefaults[CopyArgs]
+	w *Worker
+}
+
+// Work copies the job's part, unless another worker copies or copied it.
+func (cw *copyWorker) Work(ctx context.Context, job *river.Job[CopyArgs]) error {
+	a := job.Args
+	_, err := cw.w.copyPart(ctx, a.Build, a.Target, a.Run, a.Part)
+	return err
+}
+
+// copyPart claims part of run of build, unless another worker holds it or
+// it is done (or gone: a try of the finishing job that is over), and
+// copies it, with cfg.Uploads copies at once. It reports whether the part
+// is done.
+func (w *Worker) copyPart(ctx context.Context, build, target, run string, part int) (bool, error) {
+	s := w.store
+	start := time.Now()
+	tx, err := w.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("copy: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var data string
+	var done bool
+	err = tx.QueryRow(ctx, `SELECT copies, done FROM `+s.t("bake_dist_copies")+` WHERE build = $1 AND run = $2 AND part = $3 FOR UPDATE SKIP LOCKED`,
+		build, run, part).Scan(&data, &done)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil || done {
+		return done, err
+	}
+	var copies [][2]string
+	if err := json.Unmarshal([]byte(data), &copies); err != nil {
+		return false, fmt.Errorf("copy part %d: %w", part, err)
+	}
+	bucket, err := w.bucket(ctx, target)
+	if err != nil {
+		return false, err
+	}
+	missing, err := copyAll(ctx, bucket, copies, w.cfg.Uploads)
+	if err != nil {
+		return false, fmt.Errorf("copy part %d: %w", part, err)
+	}
+	list := ""
+	if len(missing) > 0 {
+		b, _ := json.Marshal(missing)
+		list = string(b)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE `+s.t("bake_dist_copies")+` SET done = true, missing = $4, worker = $5, seconds = $6 WHERE build = $1 AND run = $2 AND part = $3`,
+		build, run, part, list, w.cfg.Name, time.Since(start).Seconds()); err != nil {
+		return false, fmt.Errorf("copy part %d: %w", part, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("copy part %d: %w", part, err)
+	}
+	w.cfg.Metrics.Copies(len(copies)-len(missing), len(missing))
+	return true, nil
+}
+
+// copyAll copies each pair's first key to its second, n at once, with
+// retries, and returns the second keys of the pairs whose first is
+// missing.
+func copyAll(ctx context.Context, bucket *blob.Bucket, copies [][2]string, n int) ([]string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		missing  []string
+		firstErr error
+	)
+	work := make(chan [2]string)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for c := range work {
+				err := copyOne(ctx, bucket, c[1], c[0])
+				mu.Lock()
+				switch {
+				case gcerrors.Code(err) == gcerrors.NotFound:
+					missing = append(missing, c[1])
+				case err != nil && firstErr == nil:
+					firstErr = fmt.Errorf("copy %s to %s: %w", c[0], c[1], err)
+					cancel()
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, c := range copies {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return missing, firstErr
+}
+
+// copyOne copies from to key, server-side, with retries; a missing from
+// is returned at once.
+func copyOne(ctx context.Context, bucket *blob.Bucket, key, from string) error {
+	wait := 100 * time.Millisecond
+	var err error
+	for try := 0; try < 5; try++ {
+		if try > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wait *= 2
+		}
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = bucket.Copy(tctx, key, from, nil)
+		cancel()
+		if err == nil || ctx.Err() != nil || gcerrors.Code(err) == gcerrors.NotFound {
+			return err
+		}
+	}
+	return err
 }

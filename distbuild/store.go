@@ -53,7 +53,7 @@ func (s store) t(name string) string { return s.schema + "." + name }
 // tables must be there too: see jobs.Migrate).
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	s := newStore(pool, schema)
-	_, err := pool.Exec(ctx, strings.NewReplacer("$builds", s.t("bake_dist_builds"), "$shards", s.t("bake_dist_shards"), "$entries", s.t("bake_dist_entries")).Replace(`
+	_, err := pool.Exec(ctx, strings.NewReplacer("$builds", s.t("bake_dist_builds"), "$shards", s.t("bake_dist_shards"), "$entries", s.t("bake_dist_entries"), "$copies", s.t("bake_dist_copies")).Replace(`
 CREATE TABLE IF NOT EXISTS $builds (
 	id text PRIMARY KEY,
 	target text NOT NULL,
@@ -84,6 +84,17 @@ CREATE TABLE IF NOT EXISTS $entries (
 	shard int NOT NULL,
 	line text NOT NULL,
 	PRIMARY KEY (build, path)
+);
+CREATE TABLE IF NOT EXISTS $copies (
+	build text NOT NULL REFERENCES $builds (id) ON DELETE CASCADE,
+	run text NOT NULL,
+	part int NOT NULL,
+	copies text NOT NULL,
+	done boolean NOT NULL DEFAULT false,
+	missing text NOT NULL DEFAULT '',
+	worker text NOT NULL DEFAULT '',
+	seconds double precision NOT NULL DEFAULT 0,
+	PRIMARY KEY (build, run, part)
 );`))
 	if err != nil {
 		return fmt.Errorf("distbuild: create tables: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/internal/precompress"
 	"github.com/bakehq/bake/jobs"
 	"github.com/bakehq/bake/publish"
 	"github.com/bakehq/bake/sqlsite"
@@ -48,6 +49,14 @@ type Config struct {
 	// OpenBucket opens the bucket of a build's target URL.
 	OpenBucket func(ctx context.Context, url string) (*blob.Bucket, error)
 	Publish    Publisher
+	// Forms, if set, returns how a publish to target stores a file (its
+	// compression and headers), and whether the files may be staged in
+	// that published form, to be copied to their keys server-side when
+	// the build goes live (not on a folder: see publish.Copier).
+	Forms func(target string) (publish.FormOptions, bool)
+	// CopyPart is how many objects one part of the copies that make a
+	// build live holds. If zero, 1,000.
+	CopyPart int
 	// Name names the worker in the shards it records and in River (the
 	// attempted_by of its jobs). If empty, host:pid.
 	Name string
@@ -83,6 +92,7 @@ type Worker struct {
 // the build tables (see [Migrate]).
 func NewWorker(cfg Config) (*Worker, error) {
 	cfg.Uploads = cmp.Or(cfg.Uploads, 16)
+	cfg.CopyPart = cmp.Or(cfg.CopyPart, 1000)
 	cfg.ShardTimeout = cmp.Or(cfg.ShardTimeout, 10*time.Minute)
 	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 30*time.Minute)
 	if cfg.RescueAfter <= cfg.ShardTimeout {
@@ -101,6 +111,9 @@ func NewWorker(cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &finishWorker{w: w}); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &copyWorker{w: w}); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
@@ -252,6 +265,11 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 	if err != nil {
 		return nil, err
 	}
+	var forms publish.FormOptions
+	formed := false
+	if w.cfg.Forms != nil {
+		forms, formed = w.cfg.Forms(target)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -294,10 +312,17 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 					problem(p, err)
 					continue
 				}
-				err = stage(ctx, bucket, StagedKey(e.SHA256), data)
-				for _, sib := range r.Siblings() {
-					if err == nil {
-						err = stage(ctx, bucket, siblingKey(e.SHA256, w.cfg.Finish, sib.Ext), sib.Data)
+				err = stage(ctx, bucket, StagedKey(e.SHA256), data, nil)
+				if formed {
+					// The published form replaces the siblings: a
+					// publish sends the sibling of its coding, which is
+					// in the form already.
+					err = cmp.Or(err, stageForm(ctx, bucket, e, data, r.Siblings(), forms))
+				} else {
+					for _, sib := range r.Siblings() {
+						if err == nil {
+							err = stage(ctx, bucket, siblingKey(e.SHA256, w.cfg.Finish, sib.Ext), sib.Data, nil)
+						}
 					}
 				}
 				if err != nil {
@@ -340,10 +365,37 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 	return res, nil
 }
 
+// stageForm stages the file of e, whose bytes are data, in the form a
+// publish with options o stores it (its body and headers: see
+// publish.Published), for the finishing job to copy it to its key
+// server-side.
+func stageForm(ctx context.Context, bucket *blob.Bucket, e bake.Entry, data []byte, sibs []precompress.Sibling, o publish.FormOptions) error {
+	key, pe, err := publish.PlanEntry(e)
+	if err != nil {
+		return err
+	}
+	sibling := func(cd string) ([]byte, bool) {
+		for _, s := range sibs {
+			if s.Coding == cd {
+				return s.Data, true
+			}
+		}
+		return nil, false
+	}
+	body, wo, err := publish.Published(publish.Change{Key: key, Entry: pe}, data, sibling, o)
+	if err != nil {
+		return err
+	}
+	return stage(ctx, bucket, formKey(e.SHA256, publish.FormDigest(wo)), body, wo)
+}
+
 // stage uploads data to key, named by its content, unless it is there
 // already (an earlier build, or an earlier try of the shard, sent it),
-// with retries.
-func stage(ctx context.Context, bucket *blob.Bucket, key string, data []byte) error {
+// with retries; with the headers wo, if set.
+func stage(ctx context.Context, bucket *blob.Bucket, key string, data []byte, wo *blob.WriterOptions) error {
+	if wo == nil {
+		wo = &blob.WriterOptions{ContentType: "application/octet-stream", CacheControl: "no-store", DisableContentTypeDetection: true}
+	}
 	wait := 100 * time.Millisecond
 	var err error
 	for try := 0; try < 5; try++ {
@@ -360,8 +412,7 @@ func stage(ctx context.Context, bucket *blob.Bucket, key string, data []byte) er
 			return nil
 		}
 		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err = bucket.WriteAll(tctx, key, data, &blob.WriterOptions{ContentType: "application/octet-stream", CacheControl: "no-store",
-			DisableContentTypeDetection: true})
+		err = bucket.WriteAll(tctx, key, data, wo)
 		cancel()
 		if err == nil || ctx.Err() != nil {
 			return err

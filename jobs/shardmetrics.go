@@ -16,6 +16,7 @@ type ShardMetrics struct {
 	bytes    prometheus.Counter
 	duration prometheus.Histogram
 	builds   *prometheus.CounterVec
+	copies   *prometheus.CounterVec
 }
 
 // NewShardMetrics makes a worker's metrics and registers them with reg.
@@ -42,8 +43,12 @@ func NewShardMetrics(reg prometheus.Registerer) *ShardMetrics {
 			Name: "bake_distributed_builds_total",
 			Help: "Distributed builds this worker finished (published, or failed in the publish), by outcome.",
 		}, []string{"outcome"}),
+		copies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bake_publish_copies_total",
+			Help: "Objects this worker copied server-side, from their staged published form to their key, while a distributed build went live, by outcome (ok, missing: not staged, uploaded by the finishing job).",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.shards, m.pages, m.bytes, m.duration, m.builds)
+	reg.MustRegister(m.shards, m.pages, m.bytes, m.duration, m.builds, m.copies)
 	return m
 }
 
@@ -66,4 +71,14 @@ func (m *ShardMetrics) Build(outcome string) {
 		return
 	}
 	m.builds.WithLabelValues(outcome).Inc()
+}
+
+// Copies records the server-side copies of one part of a publish: ok
+// copied, missing not staged.
+func (m *ShardMetrics) Copies(ok, missing int) {
+	if m == nil {
+		return
+	}
+	m.copies.WithLabelValues("ok").Add(float64(ok))
+	m.copies.WithLabelValues("missing").Add(float64(missing))
 }

@@ -3,13 +3,11 @@ package publish
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"log/slog"
 	"os"
@@ -89,6 +87,10 @@ type ApplyOptions struct {
 	// through asFunc (see WriterOptions.BeforeWrite of gocloud.dev/blob),
 	// such as an S3 website redirect for a redirect page.
 	BeforeWrite func(c Change, asFunc func(any) bool) error
+	// Copy, if set, copies the files staged in their published form to
+	// their keys server-side instead of uploading them (see Copier); not
+	// on a folder.
+	Copy Copier
 
 	folder bool // the bucket is a folder (see isFolder)
 }
@@ -99,6 +101,7 @@ var errIntegrity = errors.New("integrity")
 // Result is what Apply did.
 type Result struct {
 	Uploaded  int     `json:"uploaded"`
+	Copied    int     `json:"copied,omitempty"` // of Uploaded, copied server-side (ApplyOptions.Copy)
 	Deleted   int     `json:"deleted"`
 	BytesSent int64   `json:"bytes_sent"` // after compression
 	Seconds   float64 `json:"seconds"`
@@ -223,7 +226,17 @@ func Apply(ctx context.Context, bucket *blob.Bucket, plan *Plan, opts ApplyOptio
 		return err
 	}
 	for _, phase := range []*Changes{&plan.Assets, &plan.Pages} {
-		if err := each(ctx, phase.All(), opts, upload); err != nil {
+		changes := phase.All()
+		if opts.Copy != nil && !opts.folder {
+			rest, n, err := copyStaged(ctx, phase, opts)
+			if err != nil {
+				res.BytesSent = sent.Load()
+				return res, fmt.Errorf("publish: %w", err)
+			}
+			res.Copied += n
+			changes = all(rest)
+		}
+		if err := each(ctx, changes, opts, upload); err != nil {
 			res.BytesSent = sent.Load()
 			return res, err
 		}
@@ -467,19 +480,7 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 			return 0, err
 		}
 	}
-	wo := &blob.WriterOptions{
-		ContentType:                 c.Entry.Type,
-		CacheControl:                opts.CacheControl(c.Key, c.Entry),
-		DisableContentTypeDetection: true,
-		Metadata:                    map[string]string{"sha256": c.Entry.SHA256},
-	}
-	if c.Entry.Redirect != "" {
-		wo.Metadata["redirect"] = c.Entry.Redirect
-	}
-	if len(c.Entry.Encodings) > 0 {
-		// Read back by Listed, so that --verify knows the siblings.
-		wo.Metadata[encMeta] = strings.Join(c.Entry.Encodings, ",")
-	}
+	wo := objectOptions(c, opts.CacheControl)
 	var sent int64
 	if opts.folder {
 		// Siblings first: a publish killed after the file, whose re-run
@@ -493,41 +494,11 @@ func uploadOne(ctx context.Context, bucket *blob.Bucket, src Source, c Change, o
 	if opts.BeforeWrite != nil {
 		wo.BeforeWrite = func(asFunc func(any) bool) error { return opts.BeforeWrite(c, asFunc) }
 	}
-	if enc := cmp.Or(opts.Encoding, precompress.Gzip); opts.Compress && Compressible(c.Entry) && slices.Contains(c.Entry.Encodings, enc) {
-		// The build made this coding already: send its bytes, checked.
-		if sib, ok := storedSibling(src, c, enc, data); ok {
-			data = sib
-			wo.ContentEncoding = enc
-		}
-	}
-	if opts.Compress && Compressible(c.Entry) && wo.ContentEncoding == "" {
-		// Both encoders are deterministic (gzip: no name and no time in
-		// the header): the same bytes always compress to the same object.
-		// They are pooled: each holds most of a megabyte of state.
-		z := compressors.Get().(*compressor)
-		defer compressors.Put(z)
-		z.buf.Reset()
-		var zw io.WriteCloser
-		if opts.Encoding == "br" {
-			if z.br == nil {
-				z.br = brotli.NewWriterLevel(&z.buf, 9)
-			}
-			z.br.Reset(&z.buf)
-			zw = z.br
-			wo.ContentEncoding = "br"
-		} else {
-			if z.gz == nil {
-				z.gz, _ = gzip.NewWriterLevel(&z.buf, gzip.DefaultCompression)
-			}
-			z.gz.Reset(&z.buf)
-			zw = z.gz
-			wo.ContentEncoding = "gzip"
-		}
-		zw.Write(data)
-		if err := zw.Close(); err != nil {
-			return 0, err
-		}
-		data = z.buf.Bytes()
+	z := compressors.Get().(*compressor)
+	defer compressors.Put(z)
+	data, wo.ContentEncoding, err = encode(c, data, func(cd string) ([]byte, bool) { return storedSibling(src, c, cd, data) }, opts.form(), z)
+	if err != nil {
+		return 0, err
 	}
 	if err := bucket.WriteAll(ctx, c.Key, data, wo); err != nil {
 		return sent, err

@@ -97,6 +97,7 @@ func runWorker(ctx context.Context, g *globals, f workerFlags) error {
 		Finish:       finishOptions(site.cfg.Build, false),
 		OpenBucket:   func(ctx context.Context, u string) (*blob.Bucket, error) { return blob.OpenBucket(ctx, u) },
 		Publish:      distPublisher(g),
+		Forms:        stagedForms(site.cfg),
 		Uploads:      f.uploads,
 		ShardTimeout: f.shardTimeout,
 		RescueAfter:  f.rescueAfter,
@@ -176,8 +177,11 @@ func distPublisher(g *globals) distbuild.Publisher {
 			return "", nil, err
 		}
 		report := map[string]any{}
-		err = t.apply(ctx, &q, plan, publish.ApplyOptions{Dir: dir, From: from, Resume: resume,
-			Release: publish.Release{Commit: gitCommit(g.dir)}, HeaderRules: rules}, false, report)
+		applyOpts := publish.ApplyOptions{Dir: dir, From: from, Resume: resume, Release: publish.Release{Commit: gitCommit(g.dir)}, HeaderRules: rules}
+		if c, ok := from.(publish.Copier); ok {
+			applyOpts.Copy = c // the files staged in their published form are copied server-side
+		}
+		err = t.apply(ctx, &q, plan, applyOpts, false, report)
 		rep := distPublish{Target: target, Plan: distPlan{Uploads: plan.Uploads(), Deletes: len(plan.Deletes), Unchanged: plan.Unchanged, Bytes: plan.Bytes}}
 		rep.Result, _ = report["result"].(*publish.Result)
 		rep.CloudFront, _ = report["invalidations"].([]string)
@@ -189,5 +193,20 @@ func distPublisher(g *globals) distbuild.Publisher {
 			return "", data, errors.New("publish: no result")
 		}
 		return rep.Result.Release, data, jerr
+	}
+}
+
+// stagedForms returns, for a worker, how a publish to a target stores
+// each file (as target.apply sets it: compression and Cache-Control from
+// [publish] of bake.toml), so that shards stage each file in that form,
+// to be copied server-side when the build goes live; not to a folder.
+func stagedForms(cfg *siteConfig) func(target string) (publish.FormOptions, bool) {
+	return func(target string) (publish.FormOptions, bool) {
+		scheme, _, _ := strings.Cut(target, "://")
+		if scheme == "file" || scheme == "mem" {
+			return publish.FormOptions{}, false
+		}
+		return publish.FormOptions{Compress: cfg.Publish.Compress != "none", Encoding: cfg.Publish.Compress,
+			CacheControl: cacheControl(cfg.Publish.CacheControl)}, true
 	}
 }
