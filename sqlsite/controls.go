@@ -1,7 +1,6 @@
 package sqlsite
 
 import (
-	"bytes"
 	"encoding/binary"
 	"io"
 	"path"
@@ -40,9 +39,10 @@ func htmlPath(p string) bool {
 
 // controlFilter writes to w what is written to it, with the control
 // characters forbidden in HTML replaced by U+FFFD. A C1 character is two
-// bytes (0xC2 0x80–0x9F), and the reference html/template makes of a
-// vertical tab five (vtabRef): what may be the start of one at the end of
-// a write is held until the next, and Close writes what is left.
+// bytes (0xC2 0x80–0x9F), and the references html/template makes of a
+// vertical tab and a carriage return five (controlRefs): what may be the
+// start of one at the end of a write is held until the next, and Close
+// writes what is left.
 type controlFilter struct {
 	w       io.Writer
 	pending string // the end of the last write, held
@@ -51,13 +51,39 @@ type controlFilter struct {
 
 const replacement = "\uFFFD"
 
-// vtabRef is how html/template escapes a vertical tab in an unquoted
-// attribute value: a reference to a control character, as forbidden as
-// the character (the other controls it leaves as they are).
-const vtabRef = "&#11;"
+// html/template escapes a vertical tab in an unquoted attribute value as
+// &#11;, a reference to a control character, as forbidden as the
+// character, and a carriage return as &#13;, which HTML forbids too
+// (control-character-reference) though it allows the raw character; it
+// leaves the other controls as they are. controlRefs replaces the first
+// with U+FFFD and the second with the line feed the parser reads a raw
+// carriage return as, and so a quoted value shows it.
+var controlRefs = strings.NewReplacer("&#11;", "&#xfffd;", "&#13;", "&#10;")
+
+// refLen is the length of both references controlRefs replaces, which
+// start alike: refStart, then 1 or 3, then ;.
+const (
+	refLen   = len("&#11;")
+	refStart = "&#1"
+)
+
+// hasControlRef reports whether p holds a reference controlRefs replaces.
+func hasControlRef[T string | []byte](p T) bool {
+	s := string(p) // not copied for a []byte: the conversion does not escape
+	for {
+		i := strings.Index(s, refStart)
+		if i < 0 || i+refLen > len(s) {
+			return false
+		}
+		if (s[i+3] == '1' || s[i+3] == '3') && s[i+4] == ';' {
+			return true
+		}
+		s = s[i+len(refStart):]
+	}
+}
 
 func (f *controlFilter) Write(p []byte) (int, error) {
-	if f.pending != "" || heldTail(p) > 0 || bytes.Contains(p, []byte(vtabRef)) {
+	if f.pending != "" || heldTail(p) > 0 || hasControlRef(p) {
 		return f.WriteString(string(p))
 	}
 	filterControls(f, p)
@@ -69,8 +95,8 @@ func (f *controlFilter) WriteString(s string) (int, error) {
 	if f.pending != "" {
 		s, f.pending = f.pending+s, ""
 	}
-	if strings.Contains(s, vtabRef) {
-		s = strings.ReplaceAll(s, vtabRef, "&#xfffd;")
+	if hasControlRef(s) {
+		s = controlRefs.Replace(s)
 	}
 	if k := heldTail(s); k > 0 {
 		s, f.pending = s[:len(s)-k], s[len(s)-k:]
@@ -80,7 +106,8 @@ func (f *controlFilter) WriteString(s string) (int, error) {
 }
 
 // heldTail returns how many bytes at the end of p may start a C1
-// character or vtabRef, to be held until the next write.
+// character or a reference controlRefs replaces, to be held until the
+// next write.
 func heldTail[T string | []byte](p T) int {
 	if len(p) == 0 {
 		return 0
@@ -88,9 +115,10 @@ func heldTail[T string | []byte](p T) int {
 	switch p[len(p)-1] {
 	case 0xc2:
 		return 1
-	case '&', '#', '1':
-		for k := min(len(vtabRef)-1, len(p)); k > 0; k-- {
-			if string(p[len(p)-k:]) == vtabRef[:k] {
+	case '&', '#', '1', '3':
+		for k := min(refLen-1, len(p)); k > 0; k-- {
+			tail := string(p[len(p)-k:])
+			if k <= len(refStart) && tail == refStart[:k] || k == len(refStart)+1 && (tail == refStart+"1" || tail == refStart+"3") {
 				return k
 			}
 		}
