@@ -29,6 +29,7 @@ type benchFlags struct {
 	incremental bool
 	serve       bool
 	run         string
+	assets      bool
 }
 
 func benchCmd(g *globals) *cobra.Command {
@@ -55,6 +56,11 @@ the pages rendered and files written, and the pages rendered of each list
 (the numbered /items/ and category lists, the stable /news/). It then
 makes every list stable (pagination = "stable") and times the same cases
 again: the "stable" series.
+
+--assets then times full builds with fingerprinted static files and
+minified CSS, JavaScript and HTML (the [assets] defaults and --production)
+against a build without them ([assets] fingerprint, minify and crush
+false), --runs times each, alternating; medians, and their ratio.
 
 --serve then starts bake serve on the site, with change capture installed,
 and times how long after an edit the open pages are told to reload (the
@@ -94,6 +100,7 @@ such as /dev/shm on Linux) measures bake alone.`,
 	cmd.Flags().BoolVar(&f.incremental, "incremental", false, "also time incremental builds: no change, one title update, one unpublish, one insert, one delete; with numbered, then stable lists")
 	cmd.Flags().StringVar(&f.run, "run", "", "also time bake run from an UPDATE's commit to the page in this folder or bucket URL: 100 single updates, then 50 a second")
 	cmd.Flags().BoolVar(&f.serve, "serve", false, "also time bake serve from an edit to the reload of the open pages: a template, a row")
+	cmd.Flags().BoolVar(&f.assets, "assets", false, "also time full builds with fingerprints and CSS, JS and HTML minification on against off, alternating")
 	return cmd
 }
 
@@ -141,6 +148,8 @@ type benchResult struct {
 	// Run holds the latencies of bake run, when --run is set: single,
 	// stream.
 	Run map[string]runLatency `json:"run,omitempty"`
+	// Assets holds the full builds of --assets: off, on.
+	Assets map[string]assetsRun `json:"assets,omitempty"`
 }
 
 // incrementalRun is the figures of one incremental bake build process.
@@ -292,6 +301,23 @@ func runBench(ctx context.Context, g *globals, f benchFlags) error {
 			}
 		}
 	}
+	if f.assets {
+		a, err := benchAssets(ctx, dir, f)
+		if err != nil {
+			return err
+		}
+		res.Assets = a
+		if !f.json {
+			for _, side := range []string{"off", "on"} {
+				r := a[side]
+				fmt.Fprintf(g.stdio.Out, "assets %s: median of %d: %.2fs (%.0f pages/s), %s written, peak RSS %s\n",
+					side, len(r.Runs), r.Seconds, r.PagesPerSecond, humanBytes(r.Bytes), humanBytes(r.PeakRSSBytes))
+			}
+			if off := a["off"]; off.Seconds > 0 && off.Bytes > 0 {
+				fmt.Fprintf(g.stdio.Out, "assets on/off: %.2f× the time, %.2f× the bytes\n", a["on"].Seconds/off.Seconds, float64(a["on"].Bytes)/float64(off.Bytes))
+			}
+		}
+	}
 	if f.json {
 		enc := json.NewEncoder(g.stdio.Out)
 		enc.SetIndent("", "  ")
@@ -346,8 +372,8 @@ func prepareBench(ctx context.Context, dir string, f benchFlags) error {
 // benchBuild runs bake build --full --json on dir in a child process, so
 // that its wall time and peak RSS are the build's alone (--full: with
 // change capture installed in a kept folder, a build would be incremental).
-func benchBuild(ctx context.Context, dir string) (benchRun, error) {
-	out, wall, err := runChild(ctx, "build", "--full", "--json", "-C", dir)
+func benchBuild(ctx context.Context, dir string, args ...string) (benchRun, error) {
+	out, wall, err := runChild(ctx, append([]string{"build", "--full", "--json", "-C", dir}, args...)...)
 	if err != nil {
 		return benchRun{}, err
 	}
