@@ -374,16 +374,20 @@ func TestProxyTTL(t *testing.T) {
 }
 
 func TestGlob(t *testing.T) {
-	res, err := compilePatterns([]string{"/posts/*/", "/tags/**", "re:^/[0-9]{4}/$"})
+	res, err := compilePatterns([]string{"/posts/*/", "/tags/**", "re:^/[0-9]{4}/$", "/about/", "/a?c/**", "/x/**/y/"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &Proxy{save: res}
 	got := map[string]bool{}
-	for _, s := range []string{"/posts/a/", "/posts/a/b/", "/tags/x/y/", "/2024/", "/20245/", "/"} {
+	paths := []string{"/posts/a/", "/posts/a/b/", "/tags/x/y/", "/tags/", "/tag/", "/2024/", "/20245/", "/",
+		"/about/", "/about/x/", "/abc/d/", "/ab/c/", "/x/1/2/y/", "/x/y/"}
+	for _, s := range paths {
 		got[s] = p.savable(s)
 	}
-	want := map[string]bool{"/posts/a/": true, "/posts/a/b/": false, "/tags/x/y/": true, "/2024/": true, "/20245/": false, "/": false}
+	want := map[string]bool{"/posts/a/": true, "/posts/a/b/": false, "/tags/x/y/": true, "/tags/": true, "/tag/": false,
+		"/2024/": true, "/20245/": false, "/": false, "/about/": true, "/about/x/": false,
+		"/abc/d/": true, "/ab/c/": false, "/x/1/2/y/": true, "/x/y/": false}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -42,9 +42,10 @@ func newLooks(every time.Duration) *looks {
 // now is the time to record before a stat.
 func (l *looks) now() int64 { return l.clock() }
 
-// trusts reports whether a stat started at time at still stands.
-func (l *looks) trusts(at int64) bool {
-	return at > 0 && l.every > 0 && at > l.last.Load() && l.clock()-at < l.every
+// trusts reports whether a stat started at time at still stands at time
+// now.
+func (l *looks) trusts(at, now int64) bool {
+	return at > 0 && l.every > 0 && at > l.last.Load() && now-at < l.every
 }
 
 // changed makes every stat taken so far stale.
@@ -61,6 +62,7 @@ func (l *looks) changed() {
 // renamed over the old one) has another stat, so a cached file never
 // outlives the bytes it was read from.
 type cachedFile struct {
+	key   string // the URL path it is cached under
 	name  string
 	fi    fs.FileInfo   // the file as read
 	snap  *manifestSnap // the manifest its type and ETag came from
@@ -113,7 +115,7 @@ type fileCache struct {
 	clock atomic.Int64
 
 	mu    sync.RWMutex
-	files map[string]*cachedFile
+	files map[string]*cachedFile // by URL path
 	bytes int64
 }
 
@@ -121,10 +123,11 @@ func newFileCache(max int64) *fileCache {
 	return &fileCache{max: max, files: map[string]*cachedFile{}}
 }
 
-// lookup returns the cached version of name, if any, whatever its state.
-func (c *fileCache) lookup(name string) *cachedFile {
+// lookup returns the file cached for the URL path key, if any, whatever
+// its state.
+func (c *fileCache) lookup(key string) *cachedFile {
 	c.mu.RLock()
-	f := c.files[name]
+	f := c.files[key]
 	c.mu.RUnlock()
 	return f
 }
@@ -138,10 +141,10 @@ func (c *fileCache) put(f *cachedFile) {
 	f.lastUse.Store(c.clock.Add(1))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.files[f.name]; old != nil {
+	if old := c.files[f.key]; old != nil {
 		c.bytes -= old.cost() + old.variantBytes()
 	}
-	c.files[f.name] = f
+	c.files[f.key] = f
 	c.bytes += f.cost()
 	c.evict()
 }
@@ -150,7 +153,7 @@ func (c *fileCache) put(f *cachedFile) {
 func (c *fileCache) grow(f *cachedFile, n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.files[f.name] == f {
+	if c.files[f.key] == f {
 		c.bytes += n
 		c.evict()
 	}
@@ -171,7 +174,7 @@ func (c *fileCache) evict() {
 				break
 			}
 		}
-		delete(c.files, victim.name)
+		delete(c.files, victim.key)
 		c.bytes -= victim.cost() + victim.variantBytes()
 	}
 }

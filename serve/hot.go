@@ -37,22 +37,21 @@ var (
 // under load, most hits take none. It returns false, having written
 // nothing, otherwise.
 func (s *FileServer) serveHot(w http.ResponseWriter, r *http.Request) bool {
-	name, err := bake.FileName(r.URL.Path)
-	if err != nil {
+	// Cached under its URL path, which bake.FileName accepted then.
+	c := s.cache.lookup(r.URL.Path)
+	if c == nil {
 		return false
 	}
-	snap := s.manifest.current(r.Context())
-	c := s.cache.lookup(name)
-	if c == nil || c.snap != snap {
+	now := s.looks.now()
+	if c.snap != s.manifest.currentAt(r.Context(), now) {
 		return false
 	}
-	if !s.looks.trusts(c.looked.Load()) {
-		at := s.looks.now()
-		fi, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(name)))
+	if !s.looks.trusts(c.looked.Load(), now) {
+		fi, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(c.name)))
 		if err != nil || !sameFile(c.fi, fi) {
 			return false
 		}
-		c.looked.Store(at)
+		c.looked.Store(now)
 	}
 	s.cache.used(c)
 	s.sendCached(w, r, c)
@@ -69,6 +68,7 @@ func (s *FileServer) serveCached(w http.ResponseWriter, r *http.Request, root *o
 	if c == nil {
 		return false
 	}
+	c.key = r.URL.Path
 	s.cache.put(c)
 	s.sendCached(w, r, c)
 	return true

@@ -106,7 +106,7 @@ func TestFileCacheBounded(t *testing.T) {
 	c := newFileCache(10_000)
 	for i := range 100 {
 		name := strings.Repeat("x", i+1)
-		c.put(&cachedFile{name: name, body: make([]byte, 1000)})
+		c.put(&cachedFile{key: name, name: name, body: make([]byte, 1000)})
 		if c.bytes > c.max {
 			t.Fatalf("after %d files: %d bytes cached, limit %d", i+1, c.bytes, c.max)
 		}
@@ -116,7 +116,7 @@ func TestFileCacheBounded(t *testing.T) {
 	}
 	// The file just used survives the next insertions more often than not;
 	// the newest one always does.
-	c.put(&cachedFile{name: "new", body: make([]byte, 1000)})
+	c.put(&cachedFile{key: "new", name: "new", body: make([]byte, 1000)})
 	if c.files["new"] == nil {
 		t.Error("the file just added was evicted")
 	}

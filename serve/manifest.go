@@ -144,18 +144,22 @@ func (m *manifestCache) lookup(ctx context.Context, p string) (meta fileMeta, as
 // current returns the snapshot of the index as it is now, loading it when
 // it changed, unless another request is loading it already.
 func (m *manifestCache) current(ctx context.Context) *manifestSnap {
-	snap := m.cur.Load()
-	now := time.Now()
-	if m.now != nil {
-		now = m.now()
-	}
 	var at int64
 	if m.looks != nil {
-		if snap != nil && m.looks.trusts(m.looked.Load()) && (snap.recheck.IsZero() || !now.After(snap.recheck)) {
-			return snap
-		}
 		at = m.looks.now()
 	}
+	return m.currentAt(ctx, at)
+}
+
+// currentAt is current at the time at of m.looks' clock (0 without
+// looks): the snapshot comes without a stat while the last look stands.
+func (m *manifestCache) currentAt(ctx context.Context, at int64) *manifestSnap {
+	snap := m.cur.Load()
+	if m.looks != nil && snap != nil && m.looks.trusts(m.looked.Load(), at) &&
+		(snap.recheck.IsZero() || !m.wallNow().After(snap.recheck)) {
+		return snap
+	}
+	now := m.wallNow()
 	st := m.stat()
 	snap = m.cur.Load()
 	if snap != nil && snap.fresh(&st, now) {
@@ -187,6 +191,14 @@ func (m *manifestCache) current(ctx context.Context) *manifestSnap {
 	m.mu.Unlock()
 	close(done)
 	return snap
+}
+
+// wallNow is the time that racyWindow is measured in.
+func (m *manifestCache) wallNow() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
 }
 
 // stat returns the stats of the index files; an empty WAL counts as none.
