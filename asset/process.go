@@ -124,8 +124,11 @@ var minifiers = func() *minify.M {
 // minifyAsset minifies a single SVG, JSON or XML file, or a script.
 func (r *run) minifyAsset(a *Asset, s *source, kind string) error {
 	opts := kind
+	lowered := kind == "js" && r.p.engine.key != ""
 	if kind == "js" {
-		opts += " " + r.p.engine.key
+		// "lowered": results made before lowered scripts were kept even
+		// when longer are made again.
+		opts += " " + r.p.engine.key + " lowered"
 	}
 	k := key("minify", opts, s.sha)
 	res, ok := r.p.cache.result(k)
@@ -146,8 +149,10 @@ func (r *run) minifyAsset(a *Asset, s *source, kind string) error {
 		if err != nil {
 			return err
 		}
-		if len(out) >= len(data) {
-			out = data // nothing to gain
+		if len(out) >= len(data) && !lowered {
+			// Nothing to gain. (A script made for targets is kept even
+			// when longer: the file itself may use syntax they lack.)
+			out = data
 		}
 		r.p.processed.Add(1)
 		res.Out, err = r.p.cache.put(out)
