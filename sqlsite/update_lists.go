@@ -286,6 +286,11 @@ func (u *updateRun) sitemaps() bool {
 	if changed == "" {
 		return true
 	}
+	u.reason = "the pages listed changed (" + changed + ")"
+	gone := func(string) string { return "sitemap has fewer parts" }
+	if sp, ok := u.spliceSitemap(r); ok {
+		return u.rerun(r, func() bool { return u.b.emitSpliced(r, sp) }, gone)
+	}
 	sm, err := newSitemapCollector(r.Exclude)
 	if err != nil {
 		u.fail(&bake.Error{Route: r.Name, Err: err})
@@ -326,8 +331,7 @@ func (u *updateRun) sitemaps() bool {
 		addItem(p, u.sitemapDelta[p])
 	}
 	u.b.sitemap = sm
-	u.reason = "the pages listed changed (" + changed + ")"
-	return u.rerun(r, func() bool { return u.b.sitemapPages(r) }, func(string) string { return "sitemap has fewer parts" })
+	return u.rerun(r, func() bool { return u.b.sitemapPages(r) }, gone)
 }
 
 // listFrom reruns non-grouped list r after the rows of w.moved were
