@@ -28,6 +28,7 @@ import (
 type numbers struct {
 	n, bad int
 	v      string
+	pad    int // bytes of padding after the text
 }
 
 func (s numbers) ShardPages(ctx context.Context, sh sqlsite.Shard) iter.Seq2[*bake.Page, error] {
@@ -48,7 +49,7 @@ func (s numbers) ShardPages(ctx context.Context, sh sqlsite.Shard) iter.Seq2[*ba
 			}
 			p := &bake.Page{Path: fmt.Sprintf("/n/%d/", k), Route: "n", Key: fmt.Sprint(k),
 				Render: func(ctx context.Context, w io.Writer) error {
-					_, err := fmt.Fprintf(w, "page %d %s", k, s.v)
+					_, err := fmt.Fprintf(w, "page %d %s%s", k, s.v, strings.Repeat(".", s.pad))
 					return err
 				}}
 			if !yield(p, nil) {
@@ -101,7 +102,7 @@ func (p *published) publish(ctx context.Context, target, dir string, from publis
 	return fmt.Sprintf("release-%d", len(p.pages)), []byte(`{}`), nil
 }
 
-func setup(t *testing.T, site distbuild.Site) (*pgxpool.Pool, string, *published, *distbuild.Worker) {
+func setup(t *testing.T, site distbuild.Site, opts ...func(*distbuild.Config)) (*pgxpool.Pool, string, *published, *distbuild.Worker) {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, testenv.PostgresSchema(t))
@@ -121,9 +122,13 @@ func setup(t *testing.T, site distbuild.Site) (*pgxpool.Pool, string, *published
 	}
 	bucket := memblob.OpenBucket(nil)
 	pub := &published{}
-	w, err := distbuild.NewWorker(distbuild.Config{Pool: pool, Schema: schema, Site: site,
+	cfg := distbuild.Config{Pool: pool, Schema: schema, Site: site,
 		OpenBucket: func(context.Context, string) (*blob.Bucket, error) { return bucket, nil },
-		Publish:    pub.publish, ShardTimeout: 10 * time.Second, RescueAfter: time.Minute})
+		Publish:    pub.publish, ShardTimeout: 10 * time.Second, RescueAfter: time.Minute}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w, err := distbuild.NewWorker(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,5 +238,29 @@ func TestProblemFailsBuild(t *testing.T) {
 	}
 	if len(pub.pages) != 0 {
 		t.Errorf("a failed build was published: %v", pub.pages)
+	}
+}
+
+// TestStagedForms: files staged in their published form only (here
+// gzip-compressed) are read back, decoded, by a publish that cannot copy
+// them.
+func TestStagedForms(t *testing.T) {
+	ctx := context.Background()
+	pool, schema, pub, w := setup(t, numbers{n: 30, v: "v1", pad: 2000}, func(c *distbuild.Config) {
+		c.Forms = func(string) (publish.FormOptions, bool) { return publish.FormOptions{Compress: true}, true }
+	})
+	id, err := distbuild.Enqueue(ctx, pool, schema, "mem://", shards(30, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop(ctx)
+	if st := wait(t, pool, schema, id); st.State != distbuild.StateLive {
+		t.Fatalf("build: %+v", st)
+	}
+	if want := "page 7 v1" + strings.Repeat(".", 2000); len(pub.pages) != 1 || len(pub.pages[0]) != 30 || pub.pages[0]["/n/7/"] != want {
+		t.Errorf("published %d builds: /n/7/ is %.40q", len(pub.pages), pub.pages[0]["/n/7/"])
 	}
 }

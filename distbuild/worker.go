@@ -312,13 +312,18 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 					problem(p, err)
 					continue
 				}
-				err = stage(ctx, bucket, StagedKey(e.SHA256), data, nil)
 				if formed {
-					// The published form replaces the siblings: a
-					// publish sends the sibling of its coding, which is
-					// in the form already.
-					err = cmp.Or(err, stageForm(ctx, bucket, e, data, r.Siblings(), forms))
+					// The published form replaces the file and its
+					// siblings (a publish sends the sibling of its
+					// coding, which is in the form already): one object
+					// a file. A redirect is uploaded by the publish (S3
+					// does not copy its location): its file is staged.
+					err = stageForm(ctx, bucket, e, data, r.Siblings(), forms)
+					if err == nil && e.Redirect != "" {
+						err = stage(ctx, bucket, StagedKey(e.SHA256), data, nil)
+					}
 				} else {
+					err = stage(ctx, bucket, StagedKey(e.SHA256), data, nil)
 					for _, sib := range r.Siblings() {
 						if err == nil {
 							err = stage(ctx, bucket, siblingKey(e.SHA256, w.cfg.Finish, sib.Ext), sib.Data, nil)

@@ -25,9 +25,10 @@ import (
 // published to an empty S3 bucket, by 1, 2 and 3 bake worker processes
 // each limited to one core (GOMAXPROCS=1), against bake build --full +
 // bake publish in one process, also on one core. Each run publishes to a
-// bucket of its own, so every run stages and uploads every file. It
-// reports the seconds of the render phase (enqueue to the last shard)
-// and of the publish, and pages a second overall:
+// bucket of its own, so every run stages every file (in its published
+// form) and copies it to its key server-side (the single process uploads
+// it). It reports the seconds of the render phase (enqueue to the last
+// shard) and of the publish, and pages a second overall:
 //
 //	BAKE_DISTBENCH_ITEMS=100000 go test ./internal/cli -run '^$' -bench DistributedBuild -benchtime 3x -timeout 2h
 func BenchmarkDistributedBuild(b *testing.B) {
