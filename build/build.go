@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -356,8 +355,7 @@ type worker struct {
 	problem  func(*bake.Page, error)
 	fin      *finisher
 	buf      bytes.Buffer
-	line     bytes.Buffer
-	enc      *json.Encoder
+	line     entryLine
 }
 
 func (w *worker) do(ctx context.Context, p *bake.Page) {
@@ -408,16 +406,12 @@ func (w *worker) do(ctx context.Context, p *bake.Page) {
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
 		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Encodings: codings, Deps: deps, Digest: p.Digest}
-	if w.enc == nil {
-		w.enc = json.NewEncoder(&w.line)
-		w.enc.SetEscapeHTML(false)
-	}
-	w.line.Reset()
-	if err := w.enc.Encode(&e); err != nil {
+	line, err := w.line.encode(&e)
+	if err != nil {
 		w.problem(p, fmt.Errorf("encode manifest entry: %w", err))
 		return
 	}
-	w.idx.add(&e, w.line.Bytes())
+	w.idx.add(&e, line)
 	r := w.routes[p.Route]
 	if r == nil {
 		r = &RouteReport{}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,8 +21,7 @@ import (
 type PageRenderer struct {
 	fin  *finisher
 	buf  bytes.Buffer
-	line bytes.Buffer
-	enc  *json.Encoder
+	line entryLine
 	sibs siblings
 }
 
@@ -96,16 +94,12 @@ func (r *PageRenderer) Render(ctx context.Context, p *bake.Page) ([]byte, bake.E
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
 		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Encodings: codings, Deps: deps, Digest: p.Digest}
-	if r.enc == nil {
-		r.enc = json.NewEncoder(&r.line)
-		r.enc.SetEscapeHTML(false)
-	}
-	r.line.Reset()
-	if err := r.enc.Encode(&e); err != nil {
+	line, err := r.line.encode(&e)
+	if err != nil {
 		return nil, bake.Entry{}, nil, fmt.Errorf("encode manifest entry: %w", err)
 	}
 	if r.buf.Cap() > 4<<20 {
 		r.buf = bytes.Buffer{} // do not keep a huge buffer for every later page (data keeps its own)
 	}
-	return data, e, bytes.TrimSuffix(r.line.Bytes(), []byte("\n")), nil
+	return data, e, bytes.TrimSuffix(line, []byte("\n")), nil
 }
