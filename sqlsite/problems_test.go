@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -185,6 +186,67 @@ template = "list.html"
 		`templates/item.html:2: route "item": .Row.sulg: the route's query does not return column "sulg" (it returns id, slug, title)`,
 		`templates/_card.html:1: route "list": .nme of a row of .Rows: the route's query does not return column "nme" (it returns id, slug, title)`,
 		`templates/list.html:2: route "list": .tilte of a row of .Rows: the route's query does not return column "tilte" (it returns id, slug, title)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestDataColumnProblems: a template reading a column that a named query
+// (.Data.NAME, site-wide or the route's own) does not return is a problem
+// with file and line, as for the route's rows; once for a site-wide query
+// however many routes show it, and not for a query with parameters, whose
+// columns are known only with a row.
+func TestDataColumnProblems(t *testing.T) {
+	t.Parallel()
+	dir := writeSite(t, map[string]string{
+		"bake.toml": `[database]
+url = "site.db"
+[queries]
+recent = "SELECT slug, title FROM items ORDER BY id DESC LIMIT 3"
+[[route]]
+name = "home"
+kind = "page"
+path = "/"
+template = "home.html"
+[route.queries]
+latest = "SELECT id, slug, title FROM items LIMIT 5"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{id}/"
+query = "SELECT id, slug, title FROM items"
+template = "item.html"
+[route.queries]
+next = "SELECT id, slug FROM items WHERE id > :id LIMIT 1"
+`,
+		"seed.sql":              problemSeed,
+		"templates/_aside.html": `{{define "aside"}}{{range .Data.recent}}{{.slug}}{{.titel}}{{end}}{{end}}`,
+		"templates/_card.html":  `{{define "card"}}{{.title}} {{.nme}}{{end}}`,
+		"templates/home.html": `{{template "aside" .}}{{range .Data.latest}}{{template "card" .}}
+{{end}}{{range $i, $r := .Data.latest}}{{$r.slgu}}{{end}}{{with .Data.latest}}{{range .}}{{.id}}
+{{.idd}}{{end}}{{end}}`,
+		"templates/item.html": `{{template "aside" .}}{{range .Data.next}}{{.whatever}}{{end}}`,
+	})
+	db := openDB(t, sqlsite.SQLite, dir)
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err == nil {
+		t.Fatal("no error for columns the named queries do not return")
+	}
+	var got []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		got = append(got, strings.TrimPrefix(line, dir+string(filepath.Separator)))
+	}
+	slices.Sort(got)
+	want := []string{
+		`templates/_aside.html:1: route "home": .titel of a row of .Data.recent: query "recent" does not return column "titel" (it returns slug, title)`,
+		`templates/_card.html:1: route "home": .nme of a row of .Data.latest: query "latest" does not return column "nme" (it returns id, slug, title)`,
+		`templates/home.html:2: route "home": .slgu of a row of .Data.latest: query "latest" does not return column "slgu" (it returns id, slug, title)`,
+		`templates/home.html:3: route "home": .idd of a row of .Data.latest: query "latest" does not return column "idd" (it returns id, slug, title)`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)

@@ -203,10 +203,14 @@ func (s *Site) route(name string) *Route { return s.routes[name] }
 func (s *Site) checkQueries(ctx context.Context) error {
 	var probs Problems
 	file := filepath.Join(s.dir, ConfigFile)
+	dc := &dataColumns{site: map[string][]string{}, reported: map[string]bool{}}
 	for name, q := range s.cfg.Queries {
-		if _, err := s.db.columns(ctx, q); err != nil {
+		cols, err := s.db.columns(ctx, q)
+		if err != nil {
 			probs = append(probs, &bake.Error{File: file, Line: s.cfg.lines.key(name), Err: fmt.Errorf("query %q: %w", name, err)})
+			continue
 		}
+		dc.site[name] = cols
 	}
 	for i := range s.cfg.Routes {
 		r := &s.cfg.Routes[i]
@@ -310,6 +314,7 @@ func (s *Site) checkQueries(ctx context.Context) error {
 		}
 		if r.Template != "" && s.tmpl != nil {
 			if rt := s.tmpl.routes[r.Template]; rt != nil {
+				probs = append(probs, s.checkDataColumns(ctx, r, rt, dc)...)
 				for _, qn := range rt.queries {
 					if _, ok := s.cfg.Queries[qn]; !ok {
 						if _, ok := r.Queries[qn]; !ok {
@@ -337,6 +342,8 @@ func (s *Site) checkColumns(r *Route, rt *routeTemplate, cols []string) Problems
 	for _, ref := range rt.cols {
 		var what string
 		switch {
+		case ref.Data != "":
+			continue // checkDataColumns
 		case r.Kind == KindDetail && !ref.Rows:
 			what = ".Row." + ref.Col
 		case (r.Kind == KindList || r.Kind == KindArchive) && ref.Rows:
