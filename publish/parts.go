@@ -535,6 +535,16 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 		}
 		return err
 	}
+	// The retained files before the root: a crash between the two leaves
+	// a list that names files still live, which prune keeps.
+	if plan.hasRetained && len(plan.Retained) > 0 {
+		list := mergeRetained(plan.retained, plan.Retained)
+		if err := retry(ctx, opts, "write "+RetainedKey, func() error {
+			return writeRetained(ctx, bucket, list, len(plan.retained) > 0)
+		}); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+	}
 	root, err := json.Marshal(plan.root)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)

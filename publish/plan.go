@@ -41,6 +41,9 @@ type Plan struct {
 	Assets    Changes  `json:"assets"`  // uploads of everything but HTML pages
 	Pages     Changes  `json:"pages"`   // uploads of HTML pages, after the assets they may use
 	Deletes   []Change `json:"deletes"` // keys bake published before that the build no longer has
+	// Retained are the fingerprinted files the build no longer has that
+	// stay in the target (see RetainedKey), until bake prune.
+	Retained []Change `json:"retained,omitempty"`
 	Unchanged int      `json:"unchanged"`
 	Bytes     int64    `json:"bytes"` // bytes to upload, before compression
 
@@ -54,6 +57,11 @@ type Plan struct {
 	generation string
 	// partCache keeps the parts stored (DiffOptions.PartCache).
 	partCache partCache
+	// retained is the target's list of retained files before this
+	// publish, and hasRetained says it was read (the plan stores the
+	// list with its manifest then).
+	retained    []retained
+	hasRetained bool
 }
 
 // Uploads returns the number of objects to upload.
@@ -106,6 +114,11 @@ type DiffOptions struct {
 	// keeps in memory; past it, parts are read again from the build when
 	// they are stored. If zero, 8 MiB; if negative, none are kept.
 	KeepPartBytes int
+	// DeleteFingerprinted deletes the fingerprinted files a build no
+	// longer has (css/app.3f2a1c9b.css) at once. By default they stay in
+	// the target, for the pages cached before the publish that link them,
+	// and bake prune removes them once no kept release has them.
+	DeleteFingerprinted bool
 	// PartCache, if set, is a folder that keeps a copy of the manifest
 	// parts of the last publish to the target, so that the next one reads
 	// the parts it compares from there instead of the bucket (bake keeps
@@ -216,7 +229,11 @@ func (d *differ) entries(local, remote iter.Seq2[bake.Entry, error]) error {
 				return fmt.Errorf("diff: remote manifest: %w", err)
 			}
 			r.Deps = nil
-			plan.Deletes = append(plan.Deletes, Change{Key: key, Entry: r})
+			if !opts.DeleteFingerprinted && retainable(key, r) {
+				plan.Retained = append(plan.Retained, Change{Key: key, Entry: r})
+			} else {
+				plan.Deletes = append(plan.Deletes, Change{Key: key, Entry: r})
+			}
 			d.remoteCount++
 			r, errR, okR = nextR()
 		default: // same path
@@ -311,5 +328,8 @@ func (p *Plan) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d uploads (%d assets, %d pages, %d bytes), %d deletes, %d unchanged",
 		p.Uploads(), p.Assets.Len(), p.Pages.Len(), p.Bytes, len(p.Deletes), p.Unchanged)
+	if len(p.Retained) > 0 {
+		fmt.Fprintf(&b, ", %d fingerprinted kept for cached pages", len(p.Retained))
+	}
 	return b.String()
 }

@@ -66,6 +66,11 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 	}
 	plan.generation = gen
 	plan.partCache = partCache(opts.PartCache)
+	if plan.retained, err = readRetained(ctx, bucket); err != nil {
+		plan.Close()
+		return nil, false, fmt.Errorf("publish: %w", err)
+	}
+	plan.hasRetained = true
 	resume, rerr := Interrupted(ctx, bucket)
 	if rerr != nil {
 		return nil, false, fmt.Errorf("publish: %w", rerr)
@@ -101,6 +106,12 @@ func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store 
 	if plan == nil {
 		return nil, nil, false, err
 	}
+	var lerr error
+	if plan.retained, lerr = readRetained(ctx, bucket); lerr != nil {
+		plan.Close()
+		return nil, nil, false, fmt.Errorf("rollback: %w", lerr)
+	}
+	plan.hasRetained = true
 	for c, lerr := range plan.UploadList() {
 		if lerr != nil {
 			plan.Close()

@@ -36,6 +36,8 @@ type PruneResult struct {
 	KeptObjects  int   `json:"kept_objects"`  // files kept in the store
 	Parts        int   `json:"parts"`         // manifest parts removed from the targets
 	KeptParts    int   `json:"kept_parts"`    // manifest parts kept
+	Retained     int   `json:"retained"`      // fingerprinted files no kept release has, removed from the targets
+	KeptRetained int   `json:"kept_retained"` // fingerprinted files kept for the releases that have them
 }
 
 // Prune keeps the newest keep releases of each target and the files of the
@@ -123,12 +125,50 @@ func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, opts Prune
 			res.Parts++
 		}
 	}
+	// Fingerprinted files publishes left in the targets (RetainedKey):
+	// removed once no kept release, nor what is live, has their bytes.
+	type retainedList struct {
+		bucket *blob.Bucket
+		keep   []retained
+	}
+	var lists []retainedList
+	for _, bucket := range targets {
+		list, err := readRetained(ctx, bucket)
+		if err != nil {
+			return nil, fmt.Errorf("prune: %w", err)
+		}
+		if len(list) == 0 {
+			continue
+		}
+		var keepList []retained
+		for _, r := range list {
+			var sum [32]byte
+			if _, err := hex.Decode(sum[:], []byte(r.SHA256)); err == nil && needed[sum] {
+				keepList = append(keepList, r)
+				continue
+			}
+			drop = append(drop, r.Key)
+			dropFrom = append(dropFrom, bucket)
+		}
+		res.Retained += len(list) - len(keepList)
+		res.KeptRetained += len(keepList)
+		if len(keepList) < len(list) {
+			lists = append(lists, retainedList{bucket, keepList})
+		}
+	}
 	// The records first: a crash after them leaves files no release needs,
 	// which the next prune removes; never a release without its files.
+	// The list of retained files last: a crash before it leaves names of
+	// files gone, which the next prune drops.
 	if !dryRun {
 		for i, key := range drop {
 			if err := dropFrom[i].Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 				return res, fmt.Errorf("prune: delete %s: %w", key, err)
+			}
+		}
+		for _, l := range lists {
+			if err := writeRetained(ctx, l.bucket, l.keep, true); err != nil {
+				return res, fmt.Errorf("prune: %w", err)
 			}
 		}
 	}

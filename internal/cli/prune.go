@@ -80,7 +80,11 @@ func runPrune(ctx context.Context, g *globals, f pruneFlags) error {
 	if f.dryRun {
 		verb = "would remove"
 	}
-	fmt.Fprintf(g.stdio.Out, "%s %d releases (%d kept), %d stored files, %s (%d kept), and %d manifest parts (%d kept)\n",
+	fmt.Fprintf(g.stdio.Out, "%s %d releases (%d kept), %d stored files, %s (%d kept), and %d manifest parts (%d kept)",
 		verb, res.Releases, res.KeptReleases, res.Objects, humanBytes(res.Bytes), res.KeptObjects, res.Parts, res.KeptParts)
+	if res.Retained+res.KeptRetained > 0 {
+		fmt.Fprintf(g.stdio.Out, "; %d old fingerprinted files (%d kept for releases that use them)", res.Retained, res.KeptRetained)
+	}
+	fmt.Fprintln(g.stdio.Out)
 	return nil
 }
