@@ -175,6 +175,7 @@ func runDistributed(ctx context.Context, g *globals, f buildFlags, d distFlags) 
 		var pub struct {
 			Result struct {
 				Uploaded  int   `json:"uploaded"`
+				Copied    int   `json:"copied"`
 				Deleted   int   `json:"deleted"`
 				BytesSent int64 `json:"bytes_sent"`
 			} `json:"result"`
@@ -183,9 +184,9 @@ func runDistributed(ctx context.Context, g *globals, f buildFlags, d distFlags) 
 			} `json:"plan"`
 		}
 		json.Unmarshal(st.Result, &pub)
-		fmt.Fprintf(g.stdio.Out, "built %d pages (%s) in %d shards on workers and published to %s in %.2fs: %.0f pages/s; %d uploaded (%s sent), %d deleted, %d unchanged; release %s\n",
+		fmt.Fprintf(g.stdio.Out, "built %d pages (%s) in %d shards on workers and published to %s in %.2fs: %.0f pages/s; %d uploaded (%d copied server-side, %s sent), %d deleted, %d unchanged; release %s\n",
 			st.Pages, humanBytes(st.Bytes), st.Shards, name, res.Seconds, res.PagesPerSecond,
-			pub.Result.Uploaded, humanBytes(pub.Result.BytesSent), pub.Result.Deleted, pub.Plan.Unchanged, st.Release)
+			pub.Result.Uploaded, pub.Result.Copied, humanBytes(pub.Result.BytesSent), pub.Result.Deleted, pub.Plan.Unchanged, st.Release)
 	}
 	return nil
 }

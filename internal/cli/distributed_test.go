@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -238,6 +239,10 @@ func TestDistributedBuild(t *testing.T) {
 	}
 	if want := fmt.Sprintf("built %d pages", files); !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "; release ") {
 		t.Errorf("report does not say %q and the release: %s", want, out)
+	}
+	// Every file went live by a server-side copy of its staged form.
+	if m := regexp.MustCompile(`(\d+) uploaded \((\d+) copied server-side, ([^)]*) sent\)`).FindStringSubmatch(out.String()); m == nil || m[1] != m[2] || m[1] == "0" || m[3] != "0 B" {
+		t.Errorf("want every upload copied server-side, none sent: %s", out)
 	}
 	var busy int
 	if err := db.QueryRow(`SELECT count(DISTINCT worker) FROM bake_dist_shards`).Scan(&busy); err != nil || busy < 2 {
