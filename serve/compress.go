@@ -104,6 +104,60 @@ func accepts(header, coding string) bool {
 	return star
 }
 
+// acceptedCodings tells, by index in encodings, whether the values of an
+// Accept-Encoding header allow each coding: what accepts says of their
+// join, in one pass, without the iterator's closures (it runs on every
+// hit from memory).
+func acceptedCodings(values []string) (ok [len(encodings)]bool) {
+	var named [len(encodings)]bool
+	star := false
+	for _, header := range values {
+		for len(header) > 0 {
+			part := header
+			if i := strings.IndexByte(header, ','); i >= 0 {
+				part, header = header[:i], header[i+1:]
+			} else {
+				header = ""
+			}
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.TrimSpace(name)
+			q := 1.0
+			for params != "" {
+				p := params
+				if i := strings.IndexByte(params, ';'); i >= 0 {
+					p, params = params[:i], params[i+1:]
+				} else {
+					params = ""
+				}
+				k, v, found := strings.Cut(p, "=")
+				if !found || !strings.EqualFold(strings.TrimSpace(k), "q") {
+					continue
+				}
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					f = 0
+				}
+				q = f
+			}
+			if name == "*" {
+				star = q > 0
+				continue
+			}
+			for i, e := range encodings {
+				if !named[i] && strings.EqualFold(name, e.name) {
+					named[i], ok[i] = true, q > 0
+				}
+			}
+		}
+	}
+	for i := range ok {
+		if !named[i] {
+			ok[i] = star
+		}
+	}
+	return ok
+}
+
 // compressible reports whether content of type ctype is text worth
 // compressing: text/*, JavaScript, JSON, XML and SVG.
 func compressible(ctype string) bool {

@@ -152,27 +152,33 @@ func (s *FileServer) readCached(root *os.Root, name string, snap *manifestSnap) 
 // sendCached writes the response for c: the form r accepts, with the
 // headers the slow path would give.
 func (s *FileServer) sendCached(w http.ResponseWriter, r *http.Request, c *cachedFile) {
-	var ae string
-	switch v := r.Header["Accept-Encoding"]; len(v) {
-	case 0:
-	case 1:
-		ae = v[0]
-	default:
-		ae = strings.Join(v, ",")
+	// One pass over the request's header (a few entries) rather than a
+	// lookup, and a hash, for each name.
+	var ae []string
+	ranged, conditional := false, false
+	for k, v := range r.Header {
+		switch k {
+		case "Accept-Encoding":
+			ae = v
+		case "Range":
+			ranged = ranged || len(v) > 0
+		case "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range":
+			conditional = conditional || len(v) > 0
+		}
 	}
-	ranged := len(r.Header["Range"]) > 0
 	body, etag, clen, coding := c.body, c.etag, c.clen, -1
-	if ae != "" {
+	if len(ae) > 0 {
+		acc := acceptedCodings(ae)
 		chosen := false
-		for i, enc := range encodings {
-			if v := c.siblings[i]; v != nil && accepts(ae, enc.name) {
+		for i := range encodings {
+			if v := c.siblings[i]; v != nil && acc[i] {
 				body, etag, clen, coding, chosen = v.body, v.etag, v.clen, i, true
 				break
 			}
 		}
 		if !chosen && !ranged && c.text {
-			for i, enc := range encodings {
-				if !accepts(ae, enc.name) {
+			for i := range encodings {
+				if !acc[i] {
 					continue
 				}
 				if v := s.variant(c, i); v.body != nil {
@@ -195,8 +201,7 @@ func (s *FileServer) sendCached(w http.ResponseWriter, r *http.Request, c *cache
 	if coding >= 0 {
 		h["Content-Encoding"] = codingNames[coding]
 	}
-	if ranged || len(r.Header["If-None-Match"]) > 0 || len(r.Header["If-Modified-Since"]) > 0 ||
-		len(r.Header["If-Match"]) > 0 || len(r.Header["If-Unmodified-Since"]) > 0 || len(r.Header["If-Range"]) > 0 {
+	if ranged || conditional {
 		// Preconditions and ranges as net/http answers them.
 		b := &lazyBody{
 			open:    func() (io.ReadSeeker, int64, error) { return bytes.NewReader(body), int64(len(body)), nil },

@@ -233,3 +233,28 @@ func TestFileServerRecheck(t *testing.T) {
 		t.Errorf("bodies and types, in turn (-want +got):\n%s", diff)
 	}
 }
+
+// TestAcceptedCodings checks the one-pass parser of hits against accepts,
+// on headers of every form, one value or several.
+func TestAcceptedCodings(t *testing.T) {
+	parts := []string{"gzip", "GZIP", "br", "Br;q=0", "gzip;q=0", "gzip; q=0.001", "deflate", "*", "*;q=0",
+		"br;q=bad", " br ; q=1 ", "identity", "", "zstd;q=0.5", "gzip;level=1;q=0"}
+	var headers [][]string
+	for _, a := range parts {
+		headers = append(headers, []string{a})
+		for _, b := range parts {
+			headers = append(headers, []string{a + ", " + b}, []string{a, b})
+			for _, c := range []string{"*", "br;q=0", "gzip"} {
+				headers = append(headers, []string{a + "," + b + "," + c})
+			}
+		}
+	}
+	for _, values := range headers {
+		got := acceptedCodings(values)
+		for i, e := range encodings {
+			if want := accepts(strings.Join(values, ","), e.name); got[i] != want {
+				t.Errorf("acceptedCodings(%q)[%s] = %v, accepts says %v", values, e.name, got[i], want)
+			}
+		}
+	}
+}
