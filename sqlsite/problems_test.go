@@ -253,6 +253,69 @@ next = "SELECT id, slug FROM items WHERE id > :id LIMIT 1"
 	}
 }
 
+// TestURLNameProblems: {{url "NAME"}} naming no route, or a route without
+// a path, is a problem with file and line before any page (it failed on
+// every page that showed it, once rendering), reported once for a
+// template many routes share; the problem lists the names there are, so
+// that a feed's (its format, rss or atom) can be found.
+func TestURLNameProblems(t *testing.T) {
+	t.Parallel()
+	dir := writeSite(t, map[string]string{
+		"bake.toml": `[site]
+base_url = "https://example.org"
+[database]
+url = "site.db"
+[[route]]
+name = "home"
+kind = "page"
+path = "/"
+template = "home.html"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/items/{id}/"
+query = "SELECT id, slug, title FROM items"
+template = "item.html"
+[[route]]
+kind = "feed"
+format = "atom"
+path = "/feed.xml"
+query = "SELECT id, title FROM items"
+link = "/items/{id}/"
+columns = { title = "title" }
+[[route]]
+kind = "redirect"
+redirects = { "/old/" = "/" }
+`,
+		"seed.sql":             problemSeed,
+		"templates/_base.html": `{{define "base"}}<link href="{{url "rss"}}">{{block "main" .}}{{end}}{{end}}`,
+		"templates/home.html": `{{template "base" .}}{{define "main"}}<a href="{{url "atom"}}">feed</a>
+<a href="{{url "redirect"}}">old</a>{{end}}`,
+		"templates/item.html": `{{template "base" .}}<a href="{{url "item" .Row}}">{{.Row.title}}</a>{{url "home"}}`,
+	})
+	db := openDB(t, sqlsite.SQLite, dir)
+	cfg, err := sqlsite.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlsite.New(context.Background(), cfg, db, sqlsite.Options{Dir: dir})
+	if err == nil {
+		t.Fatal("no error for url names that are no route's")
+	}
+	var got []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		got = append(got, strings.TrimPrefix(line, dir+string(filepath.Separator)))
+	}
+	slices.Sort(got)
+	want := []string{
+		`templates/_base.html:1: route "home": {{url "rss"}}: no route named "rss" (the routes with a path: home, item, atom)`,
+		`templates/home.html:2: route "home": {{url "redirect"}}: route "redirect" has no path`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
 // TestOrderByProblem: an order_by naming a column that does not exist is
 // found with the other query checks, with its line, before any page.
 func TestOrderByProblem(t *testing.T) {

@@ -315,6 +315,7 @@ func (s *Site) checkQueries(ctx context.Context) error {
 		if r.Template != "" && s.tmpl != nil {
 			if rt := s.tmpl.routes[r.Template]; rt != nil {
 				probs = append(probs, s.checkDataColumns(ctx, r, rt, dc)...)
+				probs = append(probs, s.checkURLNames(r, rt, dc.reported)...)
 				for _, qn := range rt.queries {
 					if _, ok := s.cfg.Queries[qn]; !ok {
 						if _, ok := r.Queries[qn]; !ok {
