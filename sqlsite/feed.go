@@ -37,15 +37,15 @@ func (b *buildRun) feed(r *Route) bool {
 		}
 		// The row's values are escaped whole (a ? or # in a slug too), the
 		// link pattern's own text is kept (a #fragment in it stays one).
-		it := feedItem{Link: s.funcs.absurl(p), Title: text(row[r.Columns.Title])}
+		it := feedItem{Link: s.funcs.absurl(p), Title: feedHTML(text(row[r.Columns.Title]))}
 		if r.Date != "" {
 			it.Date, _ = asTime(row[r.Date])
 		}
 		if r.Columns.Summary != "" {
-			it.Summary = text(row[r.Columns.Summary])
+			it.Summary = feedHTML(text(row[r.Columns.Summary]))
 		}
 		if r.Columns.Author != "" {
-			it.Author = text(row[r.Columns.Author])
+			it.Author = feedHTML(text(row[r.Columns.Author]))
 		}
 		if r.Columns.Content != "" {
 			it.content = text(row[r.Columns.Content])
@@ -115,7 +115,8 @@ func absoluteLinks(html, base string) string {
 // controlFilter), so that the feed carries the page's HTML, and what XML
 // cannot (bytes that are not UTF-8, U+FFFE, U+FFFF): RSS writes content
 // as CDATA, which nothing escapes, and one such character would make the
-// whole feed unreadable.
+// whole feed unreadable. An item's title, summary and author get it too:
+// a reader shows them as text in its HTML, as a page would.
 func feedHTML(h string) string {
 	bad := func(r rune) bool {
 		return forbiddenControl(r) || r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF

@@ -83,3 +83,34 @@ func TestFeedContentControls(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedTextControls: a feed's titles, summaries and authors are shown
+// as text in a reader's HTML, so they lose the control characters a page
+// would (DEL and C1, which XML 1.0 allows but discourages; C0, which it
+// forbids), as content does.
+func TestFeedTextControls(t *testing.T) {
+	t.Parallel()
+	dir, _ := extract(t, "testdata/sites/blog.txtar")
+	db := openDB(t, sqlsite.SQLite, dir)
+	if _, err := db.Exec("INSERT INTO posts VALUES (6, 'ctl', 'T' || char(1) || 'i' || char(127) || 't' || char(133) || 'l' || char(159) || 'e', 'news', 'Body', TRUE, '2026-04-01 00:00:00')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := buildSite(t, sqlsite.SQLite, dir, db); err != nil {
+		t.Fatal(err)
+	}
+	const title = "T\uFFFDi\uFFFDt\uFFFDl\uFFFDe"
+	for file, want := range map[string][]string{
+		"feed.xml": {"<title>" + title + "</title>"},
+		"atom.xml": {"<title>" + title + "</title>", "<summary>" + title + "</summary>"},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, "_site", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q:\n%q", file, w, b)
+			}
+		}
+	}
+}
