@@ -20,10 +20,14 @@ type entryLine struct {
 	enc *json.Encoder
 }
 
+// jsonOnly makes entryLine use json.Encoder for every entry (benchmarks
+// compare the two).
+var jsonOnly bool
+
 // encode returns e's line, with its newline, valid until the next call.
 func (l *entryLine) encode(e *bake.Entry) ([]byte, error) {
 	l.buf.Reset()
-	if b, ok := appendEntry(l.buf.AvailableBuffer(), e); ok {
+	if b, ok := appendEntry(l.buf.AvailableBuffer(), e); ok && !jsonOnly {
 		l.buf.Write(b)
 		return l.buf.Bytes(), nil
 	}
