@@ -28,7 +28,7 @@ func (s *floorSite) Pages(ctx context.Context) iter.Seq2[*bake.Page, error] {
 		for i := range s.n {
 			key := strconv.Itoa(i)
 			p := &bake.Page{Path: "/items/item-" + key + "/", Route: "item", Key: key, LastMod: lastmod,
-				Deps: []bake.Dep{bake.RowDep("items", key), bake.TableDep("items")},
+				Deps:   []bake.Dep{bake.RowDep("items", key), bake.TableDep("items")},
 				Render: func(ctx context.Context, w io.Writer) error { _, err := w.Write(s.body); return err }}
 			if !yield(p, nil) {
 				return
