@@ -229,6 +229,9 @@ func Build(ctx context.Context, site bake.Site, opts Options) (*Report, error) {
 		if len(problems) == 1 {
 			noun = "problem"
 		}
+		if _, err := os.Stat(opts.Output); err != nil {
+			return rep, fmt.Errorf("%w: %d %s; nothing was written to %s", ErrProblems, len(problems), noun, opts.Output)
+		}
 		return rep, fmt.Errorf("%w: %d %s; the previous build in %s is unchanged", ErrProblems, len(problems), noun, opts.Output)
 	}
 	opts.Logger.Debug("build rendered", "pages", rep.Pages, "render_seconds", renderDone.Seconds(), "manifest_seconds", time.Since(manifestStart).Seconds(),
