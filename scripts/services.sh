@@ -16,7 +16,8 @@
 # libnginx-mod-http-brotli-static for brotli_static), django (python3-django, an origin
 # behind it), chromium (Debian's, driven headless by the browser test of the example
 # site), java (default-jre-headless, for the Nu HTML checker, vnu-jar from the npm
-# registry) and xmllint (libxml2-utils, the sitemap against its XSD); missing and
+# registry), xmllint (libxml2-utils, the sitemap against its XSD) and imagetools
+# (jpegtran, optipng, gifsicle, cwebp: the asset pipeline's image crushers); missing and
 # install handle them like the services.
 #
 # Env knobs: SERVICES="postgres redis s3"  PG_PORT=55432 REDIS_PORT=56379
@@ -84,6 +85,7 @@ missing() {
       chromium) has chromium || echo chromium ;;
       java) has java || echo java ;;
       xmllint) has xmllint || echo xmllint ;;
+      imagetools) { has jpegtran && has optipng && has gifsicle && has cwebp; } || echo imagetools ;;
       *) die "unknown service $s" ;;
     esac
   done
@@ -107,6 +109,12 @@ install() {
   if wants chromium && ! has chromium; then pkgs+=(chromium); fi
   if wants java && ! has java; then pkgs+=(default-jre-headless); fi
   if wants xmllint && ! has xmllint; then pkgs+=(libxml2-utils); fi
+  if wants imagetools; then
+    has jpegtran || pkgs+=(libjpeg-turbo-progs)
+    has optipng || pkgs+=(optipng)
+    has gifsicle || pkgs+=(gifsicle)
+    has cwebp || pkgs+=(webp)
+  fi
   if [ ${#pkgs[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "installing ${pkgs[*]} needs root (apt-get)"
     has apt-get || die "no apt-get here: install ${pkgs[*]} with your package manager"
@@ -146,6 +154,7 @@ plan() {
       chromium) echo "chromium: apt-get install chromium (~100 MB download, ~1 min)" ;;
       java) echo "java: apt-get install default-jre-headless (~50 MB download, ~1 min), for the Nu HTML checker" ;;
       xmllint) echo "xmllint: apt-get install libxml2-utils" ;;
+      imagetools) echo "imagetools: apt-get install libjpeg-turbo-progs optipng gifsicle webp (what is missing; ~2 MB), the image crushers and cwebp" ;;
     esac
   done
 }
@@ -245,14 +254,14 @@ case "$CMD" in
   plan) plan ;;
   start)
     for s in $SERVICES; do # preflight: fail before touching anything
-      case $s in postgres) p=$PG_PORT ;; redis) p=$REDIS_PORT ;; s3) p=$S3_PORT ;; nginx | django | chromium | java | xmllint) continue ;; *) die "unknown service $s" ;; esac
+      case $s in postgres) p=$PG_PORT ;; redis) p=$REDIS_PORT ;; s3) p=$S3_PORT ;; nginx | django | chromium | java | xmllint | imagetools) continue ;; *) die "unknown service $s" ;; esac
       port_busy "$p" && die "port $p ($s) already in use; stop it or set the *_PORT variable"
     done
     [ -f "$DIR/pg/data/postmaster.pid" ] && die "$DIR already has a running cluster; run: $0 stop $DIR"
     mkdir -p "$DIR"; chmod 755 "$DIR"; : >"$DIR/env"
     # die exits without firing ERR, so clean up on any failing exit
     trap 'rc=$?; if [ "$rc" != 0 ]; then log "start failed; stopping what started"; stop_all; fi' EXIT
-    for s in $SERVICES; do case $s in postgres) start_pg ;; redis) start_redis ;; s3) start_s3 ;; nginx | django | chromium | java | xmllint) ;; *) die "unknown service $s" ;; esac; done
+    for s in $SERVICES; do case $s in postgres) start_pg ;; redis) start_redis ;; s3) start_s3 ;; nginx | django | chromium | java | xmllint | imagetools) ;; *) die "unknown service $s" ;; esac; done
     trap - EXIT
     log "env: . $DIR/env"; cat "$DIR/env" ;;
   stop) stop_all ;;
