@@ -356,7 +356,7 @@ func (f *funcs) image(name string, w int, format ...string) (string, error) {
 		return "", err
 	}
 	if !slices.Contains(f.site.cfg.Assets.Images.Widths, w) {
-		return "", fmt.Errorf("image %q %d: no such width in [assets.images] widths %v of bake.toml", name, w, f.site.cfg.Assets.Images.Widths)
+		return "", fmt.Errorf("image %q %d: no such width in [assets.images] widths %v of bake.toml; add %d there (every image gets a copy of each width, made once and cached)", name, w, f.site.cfg.Assets.Images.Widths, w)
 	}
 	if fm == "webp" && !f.site.cfg.Assets.Images.WebP {
 		return "", fmt.Errorf("image %q %d \"webp\": set webp = true in [assets.images] of bake.toml", name, w)
