@@ -61,8 +61,9 @@ type FileServerOptions struct {
 // (dot-files and bake's own folder, except a leading .well-known) and names
 // ending in ".attrs" (fileblob's metadata). Files are opened through an
 // [os.Root], so nothing outside the folder is served, whatever symlinks say;
-// the folder is reopened for every request, so a build swapped in atomically
-// is seen at once.
+// the folder is reopened for every request that reads a file, so a build
+// swapped in atomically is seen at once (by a hit from memory, within
+// FileServerOptions.Recheck).
 //
 // Content-Type comes from the build's manifest (kept in the build's index,
 // [github.com/bakehq/bake/output.IndexFile], and read again whenever a
