@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -151,9 +152,18 @@ func TestPublishSurvivesFaults(t *testing.T) {
 			}
 		}
 		if version > 1 {
+			// The old stylesheet stays, for pages cached before the
+			// publish, and is listed for bake prune (see RetainedKey).
 			old := fmt.Sprintf("assets/site.%08x.css", (version-1)*0x1111)
-			if ok, _ := direct.Exists(ctx, old); ok {
-				t.Errorf("version %d: old asset %s not deleted", version, old)
+			if ok, _ := direct.Exists(ctx, old); !ok {
+				t.Errorf("version %d: old asset %s deleted; it must stay until bake prune", version, old)
+			}
+			list, err := readRetained(ctx, direct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(list, func(r retained) bool { return r.Key == old }) {
+				t.Errorf("version %d: old asset %s not listed in %s: %v", version, old, RetainedKey, list)
 			}
 		}
 	}
