@@ -38,12 +38,12 @@ type Change struct {
 // Plan is what a publish does, in order: Assets, then Pages, then the new
 // remote manifest, then Deletes.
 type Plan struct {
-	Assets    Changes  `json:"assets"`  // uploads of everything but HTML pages
-	Pages     Changes  `json:"pages"`   // uploads of HTML pages, after the assets they may use
-	Deletes   []Change `json:"deletes"` // keys bake published before that the build no longer has
+	Assets  Changes  `json:"assets"`  // uploads of everything but HTML pages
+	Pages   Changes  `json:"pages"`   // uploads of HTML pages, after the assets they may use
+	Deletes []Change `json:"deletes"` // keys bake published before that the build no longer has
 	// Retained are the fingerprinted files the build no longer has that
 	// stay in the target (see RetainedKey), until bake prune.
-	Retained []Change `json:"retained,omitempty"`
+	Retained  []Change `json:"retained,omitempty"`
 	Unchanged int      `json:"unchanged"`
 	Bytes     int64    `json:"bytes"` // bytes to upload, before compression
 
