@@ -31,6 +31,10 @@ type retained struct {
 // URL cached pages may still use. A new build cannot want other bytes at
 // that name.
 func retainable(key string, e bake.Entry) bool {
+	switch path.Ext(key) {
+	case ".html", ".htm":
+		return false // a page, whatever its type says (a listed object may have none)
+	}
 	return !bake.IsHTML(e.Type) && e.Redirect == "" && fingerprinted.MatchString(path.Base(key))
 }
 

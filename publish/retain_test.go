@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/bakehq/bake"
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
@@ -130,5 +131,27 @@ func TestRetainFingerprinted(t *testing.T) {
 	}
 	if exists("css/app.cccccccc.css") || len(plan.Retained) != 0 {
 		t.Errorf("with DeleteFingerprinted the old stylesheet stayed (retained %v)", keys(plan.Retained))
+	}
+}
+
+// TestRetainable: only files that are not pages and carry a content hash
+// in their name stay.
+func TestRetainable(t *testing.T) {
+	for _, c := range []struct {
+		key, typ string
+		want     bool
+	}{
+		{"css/app.3f2a1c9b.css", "text/css; charset=utf-8", true},
+		{"js/app-3f2a1c9b.js", "text/javascript; charset=utf-8", true},
+		{"img/logo.3f2a1c9b.png", "image/png", true},
+		{"img/logo.3f2a1c9b.png", "", true},
+		{"css/app.css", "text/css; charset=utf-8", false},
+		{"report-20261207.html", "text/html; charset=utf-8", false},
+		{"report-20261207.html", "", false}, // listed without metadata
+		{"archive/2026.3f2a1c9b.htm", "", false},
+	} {
+		if got := retainable(c.key, bake.Entry{Type: c.typ}); got != c.want {
+			t.Errorf("retainable(%q, %q) = %v, want %v", c.key, c.typ, got, c.want)
+		}
 	}
 }
