@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
 )
 
@@ -105,20 +104,7 @@ func (c partCache) lines(ctx context.Context, bucket *blob.Bucket, p Part) iter.
 				return
 			}
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			yield(line{}, fmt.Errorf("read manifest part %s: %w", name, err))
-			return
-		}
-		for l, err := range manifestLines(zr) {
-			if err != nil {
-				err = fmt.Errorf("manifest part %s: %w", name, err)
-			}
-			if !yield(l, err) || err != nil {
-				return
-			}
-		}
-		if fetched {
+		if gzipLines(name, bytes.NewReader(data), yield) && fetched {
 			c.put(p.Key, data) // read whole and good
 		}
 	}

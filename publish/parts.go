@@ -187,20 +187,27 @@ func partLines(ctx context.Context, bucket *blob.Bucket, p Part) iter.Seq2[line,
 			return
 		}
 		defer r.Close()
-		zr, err := gzip.NewReader(r)
+		gzipLines(name, r, yield)
+	}
+}
+
+// gzipLines yields the lines of the gzip-compressed manifest part name
+// read from r, and reports whether it yielded every one without error.
+func gzipLines(name string, r io.Reader, yield func(line, error) bool) bool {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		yield(line{}, fmt.Errorf("read manifest part %s: %w", name, err))
+		return false
+	}
+	for l, err := range manifestLines(zr) {
 		if err != nil {
-			yield(line{}, fmt.Errorf("read manifest part %s: %w", name, err))
-			return
+			err = fmt.Errorf("manifest part %s: %w", name, err)
 		}
-		for l, err := range manifestLines(zr) {
-			if err != nil {
-				err = fmt.Errorf("manifest part %s: %w", name, err)
-			}
-			if !yield(l, err) || err != nil {
-				return
-			}
+		if !yield(l, err) || err != nil {
+			return false
 		}
 	}
+	return true
 }
 
 // A side is one of the two manifests a publish compares, by parts.
