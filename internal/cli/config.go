@@ -115,7 +115,7 @@ type PublishConfig struct {
 	// MaxDeletes is the most objects one publish may delete without
 	// --force. If zero, 256.
 	MaxDeletes int `toml:"max_deletes"`
-	// Workers is the number of uploads at once. If zero, 8.
+	// Workers is the number of uploads at once. If zero, 32.
 	Workers int `toml:"workers"`
 	// CloudFront, if set, is the ID of a CloudFront distribution in front
 	// of the target: after each publish, exactly the replaced and deleted

@@ -76,7 +76,7 @@ for brotli, "none" for neither).`,
 	}
 	planFlags(cmd, &f)
 	cmd.Flags().BoolVar(&f.verify, "verify", false, "compare against what the target really holds (lists it, one request an object; a folder's files are hashed) to repair changes made behind bake's back")
-	cmd.Flags().IntVar(&f.workers, "workers", 0, "uploads at once (default: [publish] workers, 8)")
+	cmd.Flags().IntVar(&f.workers, "workers", 0, "uploads at once (default: [publish] workers, 32)")
 	return cmd
 }
 
