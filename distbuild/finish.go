@@ -532,23 +532,8 @@ func copyAll(ctx context.Context, bucket *blob.Bucket, copies [][2]string, n int
 // copyOne copies from to key, server-side, with retries; a missing from
 // is returned at once.
 func copyOne(ctx context.Context, bucket *blob.Bucket, key, from string) error {
-	wait := 100 * time.Millisecond
-	var err error
-	for try := 0; try < 5; try++ {
-		if try > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			wait *= 2
-		}
-		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err = bucket.Copy(tctx, key, from, nil)
-		cancel()
-		if err == nil || ctx.Err() != nil || gcerrors.Code(err) == gcerrors.NotFound {
-			return err
-		}
-	}
-	return err
+	return withRetries(ctx, func(ctx context.Context) (bool, error) {
+		err := bucket.Copy(ctx, key, from, nil)
+		return gcerrors.Code(err) == gcerrors.NotFound, err
+	})
 }

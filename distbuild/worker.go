@@ -401,10 +401,22 @@ func stage(ctx context.Context, bucket *blob.Bucket, key string, data []byte, wo
 	if wo == nil {
 		wo = &blob.WriterOptions{ContentType: "application/octet-stream", CacheControl: "no-store", DisableContentTypeDetection: true}
 	}
+	return withRetries(ctx, func(ctx context.Context) (bool, error) {
+		if ok, err := bucket.Exists(ctx, key); err == nil && ok {
+			return true, nil
+		}
+		return false, bucket.WriteAll(ctx, key, data, wo)
+	})
+}
+
+// withRetries runs try up to five times, each under a two-minute timeout,
+// 100 ms apart and doubling, until it returns no error or final (trying
+// again would not help), or ctx is done.
+func withRetries(ctx context.Context, try func(ctx context.Context) (final bool, err error)) error {
 	wait := 100 * time.Millisecond
 	var err error
-	for try := 0; try < 5; try++ {
-		if try > 0 {
+	for n := 0; n < 5; n++ {
+		if n > 0 {
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
@@ -412,14 +424,11 @@ func stage(ctx context.Context, bucket *blob.Bucket, key string, data []byte, wo
 			}
 			wait *= 2
 		}
-		var ok bool
-		if ok, err = bucket.Exists(ctx, key); err == nil && ok {
-			return nil
-		}
 		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err = bucket.WriteAll(tctx, key, data, wo)
+		var final bool
+		final, err = try(tctx)
 		cancel()
-		if err == nil || ctx.Err() != nil {
+		if err == nil || final || ctx.Err() != nil {
 			return err
 		}
 	}
