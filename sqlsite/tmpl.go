@@ -39,6 +39,7 @@ type routeTemplate struct {
 	allData bool            // reads .Data in a way that cannot be analysed
 	fields  map[string]bool // every field name it mentions (.Pager.TotalItems → Pager, TotalItems)
 	cols    []colRef        // the columns of its route's rows it reads by name
+	urls    []urlRef        // its {{url "NAME"}} calls with a literal name
 }
 
 func isShared(name string) bool {
@@ -168,6 +169,7 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 	assets := map[string]bool{}
 	queries := map[string]bool{}
 	var visit func(name string)
+	var tree *parse.Tree // the tree walk is in, for the place of a url call
 	var walk func(n parse.Node)
 	walk = func(n parse.Node) {
 		switch n := n.(type) {
@@ -195,6 +197,12 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 						assets[s.Text] = true
 					} else {
 						assets["*"] = true
+					}
+				}
+				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "url" {
+					if s, ok := n.Args[1].(*parse.StringNode); ok {
+						loc, _ := tree.ErrorContext(n)
+						rt.urls = append(rt.urls, urlRef{Name: s.Text, Loc: loc})
 					}
 				}
 				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && (id.Ident == "cache" || id.Ident == "cacheEach") {
@@ -252,7 +260,10 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 			fileSet[f] = true
 		}
 		if x := t.Lookup(name); x != nil && x.Tree != nil {
+			prev := tree
+			tree = x.Tree
 			walk(x.Tree.Root)
+			tree = prev
 		}
 	}
 	visit(file)

@@ -270,90 +270,13 @@ type urlRef struct {
 	Loc  string // file:line:col of the call
 }
 
-// urlNames returns the {{url "NAME" …}} calls with a literal route name
-// in the templates reachable from name, whatever dot they run with.
-func urlNames(t *template.Template, name string) []urlRef {
-	var refs []urlRef
-	seen := map[string]bool{}
-	var visit func(name string)
-	visit = func(name string) {
-		if seen[name] {
-			return
-		}
-		seen[name] = true
-		x := t.Lookup(name)
-		if x == nil || x.Tree == nil {
-			return
-		}
-		tree := x.Tree
-		var walk func(n parse.Node)
-		walk = func(n parse.Node) {
-			switch n := n.(type) {
-			case *parse.ListNode:
-				if n == nil {
-					return
-				}
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			case *parse.ActionNode:
-				walk(n.Pipe)
-			case *parse.PipeNode:
-				if n == nil {
-					return
-				}
-				for _, c := range n.Cmds {
-					walk(c)
-				}
-			case *parse.CommandNode:
-				if len(n.Args) >= 2 {
-					if id, ok := n.Args[0].(*parse.IdentifierNode); ok {
-						if s, ok := n.Args[1].(*parse.StringNode); ok {
-							switch id.Ident {
-							case "url":
-								loc, _ := tree.ErrorContext(n)
-								refs = append(refs, urlRef{Name: s.Text, Loc: loc})
-							case "cache", "cacheEach":
-								visit(s.Text)
-							}
-						}
-					}
-				}
-				for _, c := range n.Args {
-					walk(c)
-				}
-			case *parse.ChainNode:
-				walk(n.Node)
-			case *parse.IfNode:
-				walk(n.Pipe)
-				walk(n.List)
-				walk(n.ElseList)
-			case *parse.RangeNode:
-				walk(n.Pipe)
-				walk(n.List)
-				walk(n.ElseList)
-			case *parse.WithNode:
-				walk(n.Pipe)
-				walk(n.List)
-				walk(n.ElseList)
-			case *parse.TemplateNode:
-				walk(n.Pipe)
-				visit(n.Name)
-			}
-		}
-		walk(tree.Root)
-	}
-	visit(name)
-	return refs
-}
-
 // checkURLNames reports each {{url "NAME"}} in the templates of a route
 // that names no route, or one without a path: it would fail on every
 // page that shows it, and only once pages render. reported holds what
 // was reported already, for the templates other routes share.
 func (s *Site) checkURLNames(r *Route, rt *routeTemplate, reported map[string]bool) Problems {
 	var probs Problems
-	for _, ref := range urlNames(rt.t, rt.file) {
+	for _, ref := range rt.urls {
 		key := "url\x00" + ref.Loc + "\x00" + ref.Name
 		if reported[key] {
 			continue
