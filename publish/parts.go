@@ -547,7 +547,7 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 	if plan.hasRetained && len(plan.Retained) > 0 {
 		list := mergeRetained(plan.retained, plan.Retained)
 		if err := retry(ctx, opts, "write "+RetainedKey, func() error {
-			return writeRetained(ctx, bucket, list, len(plan.retained) > 0)
+			return writeRetained(ctx, bucket, list)
 		}); err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}

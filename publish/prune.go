@@ -167,7 +167,7 @@ func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, opts Prune
 			}
 		}
 		for _, l := range lists {
-			if err := writeRetained(ctx, l.bucket, l.keep, true); err != nil {
+			if err := writeRetained(ctx, l.bucket, l.keep); err != nil {
 				return res, fmt.Errorf("prune: %w", err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 
 	"github.com/bakehq/bake"
 	"gocloud.dev/blob"
@@ -50,7 +51,7 @@ func readRetained(ctx context.Context, bucket *blob.Bucket) ([]retained, error) 
 	var out []retained
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
+	for sc.Scan() {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
@@ -65,12 +66,8 @@ func readRetained(ctx context.Context, bucket *blob.Bucket) ([]retained, error) 
 	return out, nil
 }
 
-// writeRetained stores list at RetainedKey (nothing when both it and
-// the stored one are empty).
-func writeRetained(ctx context.Context, bucket *blob.Bucket, list []retained, had bool) error {
-	if len(list) == 0 && !had {
-		return nil
-	}
+// writeRetained stores list at RetainedKey.
+func writeRetained(ctx context.Context, bucket *blob.Bucket, list []retained) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	for _, r := range list {
@@ -97,14 +94,6 @@ func mergeRetained(old []retained, add []Change) []retained {
 	for _, r := range byKey {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b retained) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b retained) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
