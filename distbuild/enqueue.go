@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
+	"github.com/bakehq/bake/publish"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,7 +20,7 @@ import (
 
 // StagedPrefix is where workers upload the files of a distributed build,
 // each under its SHA-256, until the finishing job publishes them.
-const StagedPrefix = bake.ReservedDir + "/staged/"
+const StagedPrefix = publish.StagedPrefix
 
 // StagedKey returns the key of the staged file whose SHA-256 is sha.
 func StagedKey(sha string) string { return StagedPrefix + sha }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
-	"github.com/bakehq/bake/internal/precompress"
 	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/publish"
 	"github.com/jackc/pgx/v5"
@@ -243,46 +241,9 @@ func (s stagedSource) Sibling(key, ext string) ([]byte, error) {
 	return data, nil
 }
 
-// File returns the staged file of e: its bytes, or, when only its
-// published form was staged (under other headers than the publish's:
-// see stagedCopier), that form decoded.
+// File returns the staged file of e (see Staged.File).
 func (s stagedSource) File(key string, e bake.Entry) ([]byte, error) {
-	data, err := s.bucket.ReadAll(s.ctx, StagedKey(e.SHA256))
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		data, err = s.fromForm(e)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read staged %s: %w", key, err)
-	}
-	return data, nil
-}
-
-// fromForm returns the bytes of e from one of its staged published forms.
-func (s stagedSource) fromForm(e bake.Entry) ([]byte, error) {
-	objs, _, err := s.bucket.ListPage(s.ctx, blob.FirstPageToken, 1, &blob.ListOptions{Prefix: StagedKey(e.SHA256) + "."})
-	if err != nil {
-		return nil, err
-	}
-	if len(objs) == 0 {
-		return nil, fmt.Errorf("%s: neither the file nor a published form of it is staged", StagedKey(e.SHA256))
-	}
-	r, err := s.bucket.NewReader(s.ctx, objs[0].Key, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	body, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	var enc string
-	if a, err := s.bucket.Attributes(s.ctx, objs[0].Key); err == nil {
-		enc = a.ContentEncoding
-	}
-	if enc == "" {
-		return body, nil
-	}
-	return precompress.Decode(enc, body, e.Size)
+	return Staged{Ctx: s.ctx, Bucket: s.bucket}.File(key, e)
 }
 
 // stagedCopier is the source of a distributed build's publish that also

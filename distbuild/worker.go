@@ -395,14 +395,15 @@ func stageForm(ctx context.Context, bucket *blob.Bucket, e bake.Entry, data []by
 }
 
 // stage uploads data to key, named by its content, unless it is there
-// already (an earlier build, or an earlier try of the shard, sent it),
-// with retries; with the headers wo, if set.
+// already (an earlier build, or an earlier try of the shard, sent it) and
+// new enough that bake prune keeps it until this build is live (see
+// publish.StagedRefresh), with retries; with the headers wo, if set.
 func stage(ctx context.Context, bucket *blob.Bucket, key string, data []byte, wo *blob.WriterOptions) error {
 	if wo == nil {
 		wo = &blob.WriterOptions{ContentType: "application/octet-stream", CacheControl: "no-store", DisableContentTypeDetection: true}
 	}
 	return withRetries(ctx, func(ctx context.Context) (bool, error) {
-		if ok, err := bucket.Exists(ctx, key); err == nil && ok {
+		if a, err := bucket.Attributes(ctx, key); err == nil && time.Since(a.ModTime) < publish.StagedRefresh {
 			return true, nil
 		}
 		return false, bucket.WriteAll(ctx, key, data, wo)

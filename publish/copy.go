@@ -30,6 +30,23 @@ import (
 // redirect (S3 does not copy a redirect's location), is uploaded as
 // usual.
 
+// StagedPrefix is where the workers of a distributed build stage the
+// files of the build in the target, each under its SHA-256 (see package
+// distbuild). Nothing under it is served; bake prune removes what no kept
+// release needs.
+const StagedPrefix = bake.ReservedDir + "/staged/"
+
+// StagedGrace is the age under which Prune keeps a staged file that no
+// kept release needs: a distributed build running now may have staged it
+// (or found it staged) and not yet published it. A worker that finds a
+// file staged longer ago than StagedRefresh stages it again, which makes
+// it new: so a build that goes live within StagedGrace - StagedRefresh
+// (23 hours) of its shards never misses a file Prune removed.
+const (
+	StagedGrace   = 24 * time.Hour
+	StagedRefresh = time.Hour
+)
+
 // FormOptions are the options of Apply that decide the bytes and headers
 // of an object.
 type FormOptions struct {

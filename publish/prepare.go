@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"time"
 
+	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/output"
 	"gocloud.dev/blob"
 )
@@ -26,6 +31,9 @@ func PrepareVerify(ctx context.Context, bucket *blob.Bucket, dir string, opts Di
 }
 
 func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOptions, verify bool) (plan *Plan, resume bool, err error) {
+	t0 := time.Now()
+	tm := func(what string) { fmt.Fprintf(os.Stderr, "PTIMING %s %.3f\n", what, time.Since(t0).Seconds()) }
+	defer tm("prepare-end")
 	local, err := output.OpenIndex(ctx, dir)
 	if err != nil {
 		if errors.Is(err, output.ErrNoIndex) {
@@ -34,11 +42,14 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	defer local.Close()
+	tm("openindex")
 	sums, gen, err := local.Buckets(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
+	tm("buckets")
 	root, err := ReadRoot(ctx, bucket)
+	tm("readroot")
 	if err != nil {
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
@@ -50,6 +61,7 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	opts.Pending = append(opts.Pending, pending...)
+	tm("pending")
 	files := 0
 	for _, s := range sums {
 		files += s.Files
@@ -64,6 +76,7 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 	if plan == nil {
 		return nil, false, err
 	}
+	tm("diffparts")
 	plan.generation = gen
 	plan.partCache = partCache(opts.PartCache)
 	if plan.retained, err = readRetained(ctx, bucket); err != nil {
@@ -71,6 +84,7 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	plan.hasRetained = true
+	tm("retained")
 	resume, rerr := Interrupted(ctx, bucket)
 	if rerr != nil {
 		return nil, false, fmt.Errorf("publish: %w", rerr)
@@ -78,10 +92,25 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 	return plan, resume, err
 }
 
+// A Fallback supplies the files of a rollback that the site folder's
+// store does not hold: those of a release made by a distributed build,
+// whose bytes never passed through this machine, are staged in the
+// bucket (see package distbuild).
+type Fallback interface {
+	Source
+	// Missing returns, of the files shas (SHA-256 sums, hex), those it
+	// cannot supply. It is asked before anything is written.
+	Missing(ctx context.Context, shas []string) ([]string, error)
+}
+
 // PrepareRollback works out what putting release id back takes: the
 // release's manifest against the remote one. The uploads come from store,
-// which holds every file published from this site folder.
-func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store *Store, opts DiffOptions) (plan *Plan, src Source, resume bool, err error) {
+// which holds every file published from this site folder, and those store
+// lacks from fallback, if not nil. The source returned is StoreSource
+// when store holds every file; then, and only then, fallback is unused.
+// Every file is found before anything is written: a rollback that could
+// not finish fails here.
+func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store *Store, fallback Fallback, opts DiffOptions) (plan *Plan, src Source, resume bool, err error) {
 	release, err := ReleaseRoot(ctx, bucket, id)
 	if err != nil {
 		return nil, nil, false, err
@@ -112,19 +141,51 @@ func PrepareRollback(ctx context.Context, bucket *blob.Bucket, id string, store 
 		return nil, nil, false, fmt.Errorf("rollback: %w", lerr)
 	}
 	plan.hasRetained = true
+	lacking := map[string]string{} // SHA-256 → a key of that file
 	for c, lerr := range plan.UploadList() {
 		if lerr != nil {
 			plan.Close()
 			return nil, nil, false, fmt.Errorf("rollback: %w", lerr)
 		}
 		if !store.Has(c.Entry.SHA256) {
-			plan.Close()
-			return nil, nil, false, fmt.Errorf("rollback to %s: %s: store: no file %s: it was never published from this site folder", id, c.Key, c.Entry.SHA256[:12])
+			if fallback == nil {
+				plan.Close()
+				return nil, nil, false, fmt.Errorf("rollback to %s: %s: store: no file %s: it was never published from this site folder", id, c.Key, c.Entry.SHA256[:12])
+			}
+			lacking[c.Entry.SHA256] = c.Key
 		}
+	}
+	src = StoreSource{Store: store}
+	if len(lacking) > 0 {
+		missing, merr := fallback.Missing(ctx, slices.Sorted(maps.Keys(lacking)))
+		if merr != nil {
+			plan.Close()
+			return nil, nil, false, fmt.Errorf("rollback to %s: %w", id, merr)
+		}
+		if len(missing) > 0 {
+			plan.Close()
+			sha := missing[0]
+			return nil, nil, false, fmt.Errorf("rollback to %s: %s: no file %s: it was never published from this site folder, nor staged in the target by a distributed build (%d such files)",
+				id, lacking[sha], sha[:12], len(missing))
+		}
+		src = storeFirst{store: store, fallback: fallback}
 	}
 	resume, rerr := Interrupted(ctx, bucket)
 	if rerr != nil {
 		return nil, nil, false, fmt.Errorf("rollback: %w", rerr)
 	}
-	return plan, StoreSource{Store: store}, resume, err
+	return plan, src, resume, err
+}
+
+// storeFirst reads a file from the store, or else from the fallback.
+type storeFirst struct {
+	store    *Store
+	fallback Source
+}
+
+func (s storeFirst) File(key string, e bake.Entry) ([]byte, error) {
+	if s.store.Has(e.SHA256) {
+		return s.store.Get(e.SHA256)
+	}
+	return s.fallback.File(key, e)
 }

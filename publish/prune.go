@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -25,6 +27,12 @@ type PruneOptions struct {
 	// is kept: a publish running meanwhile may have stored it and not yet
 	// its root. If zero, an hour; if negative, none.
 	PartGrace time.Duration
+	// StagedGrace is the age under which a file a distributed build
+	// staged (StagedPrefix) is kept though no kept release has it. If
+	// zero, the constant StagedGrace; if negative, none.
+	StagedGrace time.Duration
+	// Workers is the number of staged files deleted at once; if 0, 32.
+	Workers int
 }
 
 // PruneResult says what Prune removed (or would remove, in a dry run).
@@ -38,6 +46,9 @@ type PruneResult struct {
 	KeptParts    int   `json:"kept_parts"`    // manifest parts kept
 	Retained     int   `json:"retained"`      // fingerprinted files no kept release has, removed from the targets
 	KeptRetained int   `json:"kept_retained"` // fingerprinted files kept for the releases that have them
+	Staged       int   `json:"staged"`        // files staged by distributed builds that no kept release has, removed from the targets
+	StagedBytes  int64 `json:"staged_bytes"`  // their size
+	KeptStaged   int   `json:"kept_staged"`   // staged files kept: a kept release has them, or they are new
 }
 
 // Prune keeps the newest keep releases of each target and the files of the
@@ -53,6 +64,13 @@ func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, opts Prune
 		partGrace = time.Hour
 	case partGrace < 0:
 		partGrace = 0
+	}
+	stagedGrace := opts.StagedGrace
+	switch {
+	case stagedGrace == 0:
+		stagedGrace = StagedGrace
+	case stagedGrace < 0:
+		stagedGrace = 0
 	}
 	if keep < 1 {
 		return nil, fmt.Errorf("prune: keep at least 1 release (the live one)")
@@ -172,6 +190,14 @@ func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, opts Prune
 			}
 		}
 	}
+	// The files distributed builds staged: a rollback to a kept release
+	// reads them (see distbuild.Staged); the others go, once old enough
+	// that no build running now relies on them.
+	for _, bucket := range targets {
+		if err := pruneStaged(ctx, bucket, needed, stagedGrace, dryRun, opts.Workers, res); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+	}
 	err := filepath.WalkDir(store.Dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if os.IsNotExist(err) && p == store.Dir {
@@ -217,4 +243,81 @@ func Prune(ctx context.Context, store *Store, targets []*blob.Bucket, opts Prune
 		}
 	}
 	return res, nil
+}
+
+// pruneStaged removes from bucket the staged files (StagedPrefix + the
+// file's SHA-256, then its form or sibling) whose file needed lacks and
+// that are older than grace, workers at once, streaming the listing, and
+// counts them in res.
+func pruneStaged(ctx context.Context, bucket *blob.Bucket, needed map[[32]byte]bool, grace time.Duration, dryRun bool, workers int, res *PruneResult) error {
+	if workers <= 0 {
+		workers = 32
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := make(chan string)
+	for range workers {
+		wg.Go(func() {
+			for key := range work {
+				if err := bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("delete %s: %w", key, err)
+						cancel()
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	it := bucket.List(&blob.ListOptions{Prefix: StagedPrefix})
+	var listErr error
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			listErr = fmt.Errorf("list %s: %w", StagedPrefix, err)
+			break
+		}
+		name := strings.TrimPrefix(obj.Key, StagedPrefix)
+		var sum [32]byte
+		if len(name) < 64 || obj.IsDir {
+			continue // not a staged file: leave it
+		}
+		if _, err := hex.Decode(sum[:], []byte(name[:64])); err != nil {
+			continue
+		}
+		if needed[sum] || time.Since(obj.ModTime) < grace {
+			res.KeptStaged++
+			continue
+		}
+		res.Staged++
+		res.StagedBytes += obj.Size
+		if dryRun {
+			continue
+		}
+		select {
+		case work <- obj.Key:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	if listErr != nil {
+		return listErr
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
 }

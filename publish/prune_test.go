@@ -82,7 +82,7 @@ func TestPrune(t *testing.T) {
 	if err != nil || len(rels) != 2 || rels[0].ID != second {
 		t.Fatalf("releases after prune: %+v, %v", rels, err)
 	}
-	if _, _, _, err := PrepareRollback(ctx, bucket, second, store, DiffOptions{}); err != nil {
+	if _, _, _, err := PrepareRollback(ctx, bucket, second, store, nil, DiffOptions{}); err != nil {
 		t.Errorf("rollback to a kept release: %v", err)
 	}
 	if _, err := Prune(ctx, store, []*blob.Bucket{bucket}, PruneOptions{PartGrace: -1}); err == nil {
@@ -104,4 +104,48 @@ func publishStored(t *testing.T, bucket *blob.Bucket, store *Store, out string) 
 		t.Fatal(err)
 	}
 	return res.Release
+}
+
+// TestPruneStaged checks that prune removes the files distributed builds
+// staged that no kept release (nor what is live) has, once older than the
+// grace, and keeps the others: a rollback to a kept release reads them.
+func TestPruneStaged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	store := &Store{Dir: t.TempDir()}
+	out := filepath.Join(t.TempDir(), "_site")
+	buildSite(t, out, site{"/": "<p>one</p>"})
+	publishStored(t, bucket, store, out)
+	buildSite(t, out, site{"/": "<p>two</p>", "/b/": "<p>b</p>"})
+	publishStored(t, bucket, store, out)
+	shaOf := func(body string) string { s := sha256.Sum256([]byte(body)); return hex.EncodeToString(s[:]) }
+	keys := map[string]bool{ // staged key → kept
+		StagedPrefix + shaOf("<p>two</p>"):                     true,  // live
+		StagedPrefix + shaOf("<p>b</p>") + ".0123456789abcdef": true,  // live, a published form
+		StagedPrefix + shaOf("<p>one</p>"):                     false, // only in the release pruned
+		StagedPrefix + shaOf("<p>one</p>") + "-0a1b2c3d.gz":    false, // its sibling
+		StagedPrefix + shaOf("never published"):               false, // a build that failed
+		StagedPrefix + "README":                                true,  // not a staged file: left alone
+	}
+	for k := range keys {
+		if err := bucket.WriteAll(ctx, k, []byte("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Within the grace, nothing staged goes.
+	res, err := Prune(ctx, store, []*blob.Bucket{bucket}, PruneOptions{Keep: 1, PartGrace: -1, DryRun: true})
+	if err != nil || res.Staged != 0 || res.KeptStaged != 5 {
+		t.Errorf("prune within the grace: %+v, %v; want 0 staged removed, 5 kept", res, err)
+	}
+	res, err = Prune(ctx, store, []*blob.Bucket{bucket}, PruneOptions{Keep: 1, PartGrace: -1, StagedGrace: -1})
+	if err != nil || res.Staged != 3 || res.KeptStaged != 2 || res.StagedBytes != 3 {
+		t.Errorf("prune: %+v, %v; want 3 staged removed (3 B), 2 kept", res, err)
+	}
+	for k, kept := range keys {
+		if ok, _ := bucket.Exists(ctx, k); ok != kept {
+			t.Errorf("%s: in the bucket %v, want %v", k, ok, kept)
+		}
+	}
 }

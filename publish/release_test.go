@@ -26,7 +26,7 @@ func TestRollback(t *testing.T) {
 	publishWith()
 	os.RemoveAll(out) // a rollback needs no build
 
-	plan, src, resume, err := PrepareRollback(ctx, bucket, first, store, DiffOptions{})
+	plan, src, resume, err := PrepareRollback(ctx, bucket, first, store, nil, DiffOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +51,10 @@ func TestRollback(t *testing.T) {
 		t.Fatalf("releases = %+v, %v", rels, err)
 	}
 	// Rolling back needs the files: an empty store is a clear error.
-	if _, _, _, err := PrepareRollback(ctx, bucket, rels[1].ID, &Store{Dir: t.TempDir()}, DiffOptions{}); err == nil || !strings.Contains(err.Error(), "never published from this site folder") {
+	if _, _, _, err := PrepareRollback(ctx, bucket, rels[1].ID, &Store{Dir: t.TempDir()}, nil, DiffOptions{}); err == nil || !strings.Contains(err.Error(), "never published from this site folder") {
 		t.Errorf("rollback without the store: %v", err)
 	}
-	if _, _, _, err := PrepareRollback(ctx, bucket, "../x", store, DiffOptions{}); err == nil {
+	if _, _, _, err := PrepareRollback(ctx, bucket, "../x", store, nil, DiffOptions{}); err == nil {
 		t.Error("a release ID with a slash was accepted")
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -231,6 +233,7 @@ func TestDistributedBuild(t *testing.T) {
 		t.Fatalf("bake build --distributed: %v\n%s", err, out)
 	}
 	compare("first build")
+	firstFiles := siteObjects(readBucket(t, client, ref))
 	files := 0
 	for k := range readBucket(t, client, ref) {
 		if !strings.HasPrefix(k, ".bake/") {
@@ -314,6 +317,85 @@ func TestDistributedBuild(t *testing.T) {
 	if got := before["items/item-699/index.html"].Body; !strings.Contains(got, "Renamed 699") {
 		t.Errorf("live page: %q", got)
 	}
+
+	// 4. A rollback to the first build's release, from a site folder that
+	// never published (no .bake/objects: the bytes of a distributed build
+	// never pass through one): its files come from the staged forms,
+	// copied server-side, and the site is the first build's again.
+	var firstRelease string
+	if err := db.QueryRow(`SELECT release FROM bake_dist_builds WHERE id = $1`, first).Scan(&firstRelease); err != nil || firstRelease == "" {
+		t.Fatalf("release of the first build: %q, %v", firstRelease, err)
+	}
+	laptop := t.TempDir()
+	for _, name := range []string{"bake.toml", "templates", "static"} {
+		from := filepath.Join(dir, name)
+		var err error
+		if name == "bake.toml" {
+			var b []byte
+			if b, err = os.ReadFile(from); err == nil {
+				err = os.WriteFile(filepath.Join(laptop, name), b, 0o644)
+			}
+		} else {
+			err = os.CopyFS(filepath.Join(laptop, name), os.DirFS(from))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rb := runBake(t, laptop, "rollback", firstRelease, "--to", distURL)
+	if m := regexp.MustCompile(`(\d+) uploaded \((\d+) copied server-side, ([^)]*) sent\)`).FindStringSubmatch(rb); m == nil || m[1] == "0" || m[3] != "0 B" {
+		t.Errorf("want the rollback's uploads copied server-side, none sent: %s", rb)
+	}
+	if diff := cmp.Diff(firstFiles, siteObjects(readBucket(t, client, dist))); diff != "" {
+		t.Errorf("after the rollback, the site differs from the first build's (-first +rolled back):\n%s", diff)
+	}
+	// A rollback whose files are neither in the store nor staged fails
+	// before writing anything, saying so.
+	before = readBucket(t, client, dist)
+	if err := s3DeletePrefix(client, dist, ".bake/staged/"); err != nil {
+		t.Fatal(err)
+	}
+	var renamed string
+	if err := db.QueryRow(`SELECT release FROM bake_dist_builds WHERE state = 'live' AND id <> $1`, first).Scan(&renamed); err != nil {
+		t.Fatal(err)
+	}
+	out2, err := bakeCommand(laptop, "rollback", renamed, "--to", distURL).CombinedOutput()
+	if err == nil || !strings.Contains(string(out2), "nor staged in the target by a distributed build") {
+		t.Errorf("rollback without staged files: %v\n%s", err, out2)
+	}
+	if diff := cmp.Diff(before, readBucket(t, client, dist)); diff != "" {
+		t.Errorf("a rollback that failed changed the bucket:\n%s", diff)
+	}
+}
+
+// siteObjects returns the objects of a bucket that the site serves: not
+// bake's own under .bake/.
+func siteObjects(objs map[string]bucketObject) map[string]bucketObject {
+	out := map[string]bucketObject{}
+	for k, o := range objs {
+		if !strings.HasPrefix(k, ".bake/") {
+			out[k] = o
+		}
+	}
+	return out
+}
+
+// s3DeletePrefix deletes every object of bucket under prefix.
+func s3DeletePrefix(client *s3.Client, bucket, prefix string) error {
+	ctx := context.Background()
+	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Contents {
+			if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // exitCode returns the exit code of a command's error, 0 for none.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/publish"
@@ -17,6 +18,8 @@ type pruneFlags struct {
 	keep   int
 	dryRun bool
 	json   bool
+	// stagedGrace: see publish.PruneOptions.StagedGrace.
+	stagedGrace time.Duration
 }
 
 func pruneCmd(g *globals) *cobra.Command {
@@ -31,7 +34,12 @@ any release bake releases still lists.
 
 The files in .bake/objects serve every target published from this site folder:
 name them all with --to (the default is [publish] url of bake.toml), or a
-rollback of a target left out may find files missing.`,
+rollback of a target left out may find files missing.
+
+In each target, it also removes the files distributed builds staged under
+.bake/staged/ (see bake build --distributed) that no kept release uses, once
+they are older than --staged-grace (a build running now may rely on newer ones;
+its workers stage again any file older than an hour).`,
 		Example: `  bake prune --dry-run
   bake prune --keep 20
   bake prune --to s3://site-prod?region=eu-west-1 --to s3://site-staging?region=eu-west-1`,
@@ -44,6 +52,7 @@ rollback of a target left out may find files missing.`,
 	cmd.Flags().IntVar(&f.keep, "keep", 10, "releases to keep in each target, the newest")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "say what would be removed, remove nothing")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON")
+	cmd.Flags().DurationVar(&f.stagedGrace, "staged-grace", publish.StagedGrace, "keep files staged by distributed builds this recently, though no kept release uses them")
 	return cmd
 }
 
@@ -67,7 +76,10 @@ func runPrune(ctx context.Context, g *globals, f pruneFlags) error {
 		shown = append(shown, t.name)
 	}
 	store := &publish.Store{Dir: filepath.Join(g.dir, bake.ReservedDir, "objects")}
-	res, err := publish.Prune(ctx, store, buckets, publish.PruneOptions{Keep: f.keep, DryRun: f.dryRun})
+	if f.stagedGrace <= 0 {
+		return fmt.Errorf("--staged-grace %s: give a positive duration, longer than any distributed build takes", f.stagedGrace)
+	}
+	res, err := publish.Prune(ctx, store, buckets, publish.PruneOptions{Keep: f.keep, DryRun: f.dryRun, StagedGrace: f.stagedGrace})
 	if err != nil {
 		return err
 	}
@@ -84,6 +96,10 @@ func runPrune(ctx context.Context, g *globals, f pruneFlags) error {
 		verb, res.Releases, res.KeptReleases, res.Objects, humanBytes(res.Bytes), res.KeptObjects, res.Parts, res.KeptParts)
 	if res.Retained+res.KeptRetained > 0 {
 		fmt.Fprintf(g.stdio.Out, "; %d old fingerprinted files (%d kept for releases that use them)", res.Retained, res.KeptRetained)
+	}
+	if res.Staged+res.KeptStaged > 0 {
+		fmt.Fprintf(g.stdio.Out, "; %d files staged by distributed builds, %s (%d kept for releases that use them or staged in the last %s)",
+			res.Staged, humanBytes(res.StagedBytes), res.KeptStaged, f.stagedGrace)
 	}
 	fmt.Fprintln(g.stdio.Out)
 	return nil

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/publish"
@@ -215,14 +216,21 @@ func (t *target) apply(ctx context.Context, g *globals, plan *publish.Plan, opts
 	if asJSON {
 		writeReport(g.stdio.Out, report)
 	} else if res != nil && err == nil {
-		fmt.Fprintf(g.stdio.Out, "published to %s: %d uploaded (%s sent), %d deleted, %d unchanged in %.2fs; release %s\n",
-			t.name, res.Uploaded, humanBytes(res.BytesSent), res.Deleted, plan.Unchanged, res.Seconds, res.Release)
+		sent := humanBytes(res.BytesSent) + " sent"
+		if res.Copied > 0 {
+			sent = fmt.Sprintf("%d copied server-side, %s", res.Copied, sent)
+		}
+		fmt.Fprintf(g.stdio.Out, "published to %s: %d uploaded (%s), %d deleted, %d unchanged in %.2fs; release %s\n",
+			t.name, res.Uploaded, sent, res.Deleted, plan.Unchanged, res.Seconds, res.Release)
 	}
 	return err
 }
 
 func runPublish(ctx context.Context, g *globals, f publishFlags) error {
+	t0 := time.Now()
+	defer func() { g.logger().Info("TIMING publish total", "s", time.Since(t0).Seconds()) }()
 	t, err := openTarget(ctx, g, f.to)
+	g.logger().Info("TIMING openTarget", "s", time.Since(t0).Seconds())
 	if err != nil {
 		return err
 	}
@@ -237,6 +245,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if err != nil {
 		return err
 	}
+	g.logger().Info("TIMING headerRules", "s", time.Since(t0).Seconds())
 	prepare := publish.Prepare
 	if f.verify {
 		prepare = publish.PrepareVerify
@@ -245,6 +254,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if plan == nil {
 		return diffErr
 	}
+	g.logger().Info("TIMING prepare", "s", time.Since(t0).Seconds(), "uploads", plan.Uploads())
 	defer plan.Close()
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun}
 	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{Dir: out, Workers: f.workers, Resume: resume,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/bakehq/bake/distbuild"
 	"github.com/bakehq/bake/publish"
 	"github.com/spf13/cobra"
 )
@@ -69,7 +70,10 @@ func rollbackCmd(g *globals) *cobra.Command {
 		Long: `Rollback publishes the files of an earlier release again, by the same diff
 and in the same safe order as bake publish: only what differs from what is
 live now is uploaded or deleted. The files come from .bake/objects in the
-site folder, where bake publish keeps every file it sent. The rollback is
+site folder, where bake publish keeps every file it sent; those of a release
+made by bake build --distributed, which never passed through this machine, come
+from the bucket, where its workers staged them (.bake/staged/), copied
+server-side. Every file is found before anything is written. The rollback is
 recorded as a release of its own.`,
 		Example: `  bake releases
   bake rollback 20261122-064900-a1b2c3 --dry-run
@@ -94,12 +98,20 @@ func runRollback(ctx context.Context, g *globals, f publishFlags, id string) err
 	if err != nil {
 		return err
 	}
-	plan, src, resume, diffErr := publish.PrepareRollback(ctx, t.bucket, id, t.store, opts)
+	// A release of a distributed build: its files are staged in the
+	// bucket, not in this site folder's store.
+	staged := distbuild.Staged{Ctx: ctx, Bucket: t.bucket, Workers: t.cfg.Publish.Workers}
+	plan, src, resume, diffErr := publish.PrepareRollback(ctx, t.bucket, id, t.store, staged, opts)
 	if plan == nil {
 		return diffErr
 	}
 	defer plan.Close()
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun, "rollback_to": id}
-	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{From: src, Resume: resume,
-		Release: publish.Release{RollbackOf: id, Commit: gitCommit(g.dir)}, HeaderRules: rules})
+	ao := publish.ApplyOptions{From: src, Resume: resume,
+		Release: publish.Release{RollbackOf: id, Commit: gitCommit(g.dir)}, HeaderRules: rules}
+	if _, local := src.(publish.StoreSource); !local {
+		// Their published forms are copied server-side.
+		ao.Copy = staged
+	}
+	return t.run(ctx, g, f, plan, diffErr, report, ao)
 }
