@@ -126,7 +126,7 @@ func TestPruneStaged(t *testing.T) {
 		StagedPrefix + shaOf("<p>b</p>") + ".0123456789abcdef": true,  // live, a published form
 		StagedPrefix + shaOf("<p>one</p>"):                     false, // only in the release pruned
 		StagedPrefix + shaOf("<p>one</p>") + "-0a1b2c3d.gz":    false, // its sibling
-		StagedPrefix + shaOf("never published"):               false, // a build that failed
+		StagedPrefix + shaOf("never published"):                false, // a build that failed
 		StagedPrefix + "README":                                true,  // not a staged file: left alone
 	}
 	for k := range keys {
