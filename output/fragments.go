@@ -245,7 +245,7 @@ func (f *Fragments) lookup(k fragmentKey) (fragmentLoc, bool) {
 	if l, ok := f.logged[k]; ok {
 		return l, true
 	}
-	lo, hi := 0, len(f.index)/FragmentRecordSize
+	lo, hi := interpolate(f.index, k)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		r := f.index[m*FragmentRecordSize:]
@@ -260,6 +260,55 @@ func (f *Fragments) lookup(k fragmentKey) (fragmentLoc, bool) {
 		}
 	}
 	return fragmentLoc{}, false
+}
+
+// interpolate narrows the search for k in the sorted records of index to
+// [lo, hi): keys are hashes, spread evenly, so a few guesses from the
+// values at the ends of the range (interpolation search) leave a handful
+// of records, where a plain binary search would probe about 17 records
+// from all over a 2.5 MB index at 100,000 fragments, each probe a cache
+// miss.
+func interpolate(index []byte, k fragmentKey) (lo, hi int) {
+	lo, hi = 0, len(index)/FragmentRecordSize
+	t := binary.BigEndian.Uint64(k[:8])
+	for range 4 {
+		if hi-lo <= 8 {
+			break
+		}
+		a := binary.BigEndian.Uint64(index[lo*FragmentRecordSize:])
+		b := binary.BigEndian.Uint64(index[(hi-1)*FragmentRecordSize:])
+		if t < a || t > b || a == b {
+			break // outside, or nothing to interpolate: the search decides
+		}
+		// Where t falls between a and b, over the records between.
+		m := lo + int(float64(t-a)/float64(b-a)*float64(hi-1-lo))
+		m = min(max(m, lo), hi-1)
+		// A window around m holds k when the record before it is below k
+		// and the one after it above (by the first 8 bytes; a tie of
+		// those, in practice never, leaves the rest to the search).
+		const step = 16
+		l, h := max(m-step, lo), min(m+step, hi)
+		if l > lo {
+			switch x := binary.BigEndian.Uint64(index[l*FragmentRecordSize:]); {
+			case x > t:
+				hi = l
+				continue
+			case x == t:
+				return lo, hi
+			}
+		}
+		if h < hi {
+			switch x := binary.BigEndian.Uint64(index[(h-1)*FragmentRecordSize:]); {
+			case x < t:
+				lo = h
+				continue
+			case x == t:
+				return lo, hi
+			}
+		}
+		return l, h
+	}
+	return lo, hi
 }
 
 // Put implements [bake.FragmentCache].

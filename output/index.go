@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,12 @@ type Index struct {
 
 	bucketLookup atomic.Bool // the index has pages_bucket (ensureBucketLookup)
 	maxDepsets   int         // if zero, the constant maxDepsets (tests lower it)
+
+	// lineStmt is Line's statement, prepared at its first call: an update
+	// looks up every page it renders (1,900 after an insert at the top of
+	// a list of 100,000 rows), and preparing each costs more than running it.
+	lineOnce sync.Once
+	lineStmt *sql.Stmt
 }
 
 func (x *Index) depsetLimit() int { return cmp.Or(x.maxDepsets, maxDepsets) }
@@ -111,7 +118,12 @@ func OpenIndex(ctx context.Context, dir string) (*Index, error) {
 }
 
 // Close closes the index.
-func (x *Index) Close() error { return x.db.Close() }
+func (x *Index) Close() error {
+	if x.lineStmt != nil {
+		x.lineStmt.Close()
+	}
+	return x.db.Close()
+}
 
 // Lookup returns the entry at path.
 func (x *Index) Lookup(ctx context.Context, path string) (bake.Entry, bool, error) {
@@ -183,8 +195,19 @@ func (x *Index) buildRoot(path string) (*os.Root, string, error) {
 // Line returns the manifest line of the entry at path, undecoded: a
 // caller that may need only its digest ([LineDigest]) reads it once.
 func (x *Index) Line(ctx context.Context, path string) (string, bool, error) {
+	const query = "SELECT line FROM pages WHERE path = ?"
+	x.lineOnce.Do(func() {
+		if st, err := x.db.PrepareContext(context.WithoutCancel(ctx), query); err == nil {
+			x.lineStmt = st
+		}
+	})
 	var line string
-	err := x.db.QueryRowContext(ctx, "SELECT line FROM pages WHERE path = ?", path).Scan(&line)
+	var err error
+	if x.lineStmt != nil {
+		err = x.lineStmt.QueryRowContext(ctx, path).Scan(&line)
+	} else {
+		err = x.db.QueryRowContext(ctx, query, path).Scan(&line)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

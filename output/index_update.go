@@ -40,11 +40,11 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 	st := &stmts{tx: tx, m: map[string]*sql.Stmt{}}
 	defer st.close()
 	dropDeps := func(id int64, line string, set int64) error {
-		old, err := decodeLine(line)
+		oldDeps, err := lineDeps(line)
 		if err != nil {
 			return err
 		}
-		for _, d := range ownDeps(old.Deps, set) {
+		for _, d := range ownDeps(oldDeps, set) {
 			if _, err := st.exec(ctx, "DELETE FROM deps WHERE dep = ? AND page = ?", string(d), id); err != nil {
 				return err
 			}
@@ -93,7 +93,8 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		}
 		var id, oldSet int64
 		var line string
-		err = st.queryRow(ctx, "SELECT id, line, depset FROM pages WHERE path = ?", e.Path).Scan(&id, &line, &oldSet)
+		var was pageCols
+		err = st.queryRow(ctx, "SELECT id, line, depset, route, key, type, redirect, lastmod FROM pages WHERE path = ?", e.Path).Scan(&id, &line, &oldSet, &was.route, &was.key, &was.typ, &was.redirect, &was.lastmod)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			res, err := st.exec(ctx, "INSERT INTO pages (path, route, key, type, redirect, lastmod, pub, line, bucket, depset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.Path, e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), pubformat.Line(nil, r.Line), string(r.Line), pubformat.Bucket(e.Path), set)
@@ -108,11 +109,11 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		default:
 			// Only the deps that differ: a page re-rendered with another
 			// row or two keeps most of them.
-			old, err := decodeLine(line)
+			oldDeps, err := lineDeps(line)
 			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
-			oldOwn := ownDeps(old.Deps, oldSet)
+			oldOwn := ownDeps(oldDeps, oldSet)
 			for _, d := range oldOwn {
 				if _, keep := slices.BinarySearch(own, d); keep {
 					continue
@@ -121,7 +122,19 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 					return fmt.Errorf("update index: put %s: %w", e.Path, err)
 				}
 			}
-			if _, err := st.exec(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ?, depset = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), pubformat.Line(nil, r.Line), string(r.Line), set, id); err != nil {
+			// Only pub and line when the rest is as it was (a list page
+			// with other rows): SQLite rewrites the entries of every index
+			// whose columns an UPDATE sets, changed or not.
+			now := pageCols{e.Route, e.Key, e.Type, e.Redirect, sql.NullInt64{}}
+			if lm := lastModValue(e.LastMod); lm != nil {
+				now.lastmod = sql.NullInt64{Int64: lm.(int64), Valid: true}
+			}
+			if now == was && set == oldSet {
+				_, err = st.exec(ctx, "UPDATE pages SET pub = ?, line = ? WHERE id = ?", pubformat.Line(nil, r.Line), string(r.Line), id)
+			} else {
+				_, err = st.exec(ctx, "UPDATE pages SET route = ?, key = ?, type = ?, redirect = ?, lastmod = ?, pub = ?, line = ?, depset = ? WHERE id = ?", e.Route, e.Key, e.Type, e.Redirect, lastModValue(e.LastMod), pubformat.Line(nil, r.Line), string(r.Line), set, id)
+			}
+			if err != nil {
 				return fmt.Errorf("update index: put %s: %w", e.Path, err)
 			}
 			for _, d := range own {
@@ -167,6 +180,12 @@ func (x *Index) Apply(ctx context.Context, u Update) error {
 		return fmt.Errorf("update index: %w", err)
 	}
 	return nil
+}
+
+// pageCols are the columns of a page besides its lines and dep set.
+type pageCols struct {
+	route, key, typ, redirect string
+	lastmod                   sql.NullInt64
 }
 
 // stmts prepares each statement of a transaction once: an incremental

@@ -1,0 +1,82 @@
+package output
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bakehq/bake"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestApplyColumns: a page put again at its path keeps its columns right
+// whether only its lines change (the short UPDATE) or its route, key,
+// type, redirect, lastmod or deps do too.
+func TestApplyColumns(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewIndexWriter(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	t1 := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	base := bake.Entry{Path: "/a/", SHA256: "01", Size: 1, Type: "text/html; charset=utf-8", Route: "list", Key: "",
+		Deps: []bake.Dep{"row:items/1", "tmpl:list.html"}, LastMod: t1}
+	steps := []func(e *bake.Entry){
+		func(e *bake.Entry) {},
+		func(e *bake.Entry) { e.SHA256, e.Deps = "02", []bake.Dep{"row:items/2", "tmpl:list.html"} }, // lines and deps
+		func(e *bake.Entry) { e.SHA256 = "03"; e.LastMod = t1.Add(time.Hour) },
+		func(e *bake.Entry) { e.SHA256 = "04"; e.LastMod = time.Time{} },
+		func(e *bake.Entry) { e.SHA256 = "05"; e.Route, e.Key = "item", "7" },
+		func(e *bake.Entry) { e.SHA256 = "06"; e.Type = "application/xml" },
+		func(e *bake.Entry) { e.SHA256 = "07"; e.Redirect = "/b/" },
+		func(e *bake.Entry) { e.SHA256 = "08"; e.Deps = []bake.Dep{"row:items/2", "tmpl:other.html"} }, // another dep set
+	}
+	e := base
+	for i, step := range steps {
+		step(&e)
+		line, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.Apply(ctx, Update{Put: []Record{{Entry: e, Line: line}}}); err != nil {
+			t.Fatal(err)
+		}
+		var got []bake.Entry
+		for o, err := range idx.Outline(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, o)
+		}
+		want := []bake.Entry{{Path: e.Path, Route: e.Route, Key: e.Key, Type: e.Type, Redirect: e.Redirect, LastMod: e.LastMod}}
+		if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+			t.Errorf("step %d: outline (-want +got):\n%s", i, diff)
+		}
+		paths, err := idx.Paths(ctx, e.Route, e.Key)
+		if err != nil || len(paths) != 1 {
+			t.Errorf("step %d: paths of %s/%s: %v, %v", i, e.Route, e.Key, paths, err)
+		}
+		for _, d := range e.Deps {
+			byDep, err := idx.ByDep(ctx, d)
+			if err != nil || len(byDep) != 1 {
+				t.Errorf("step %d: pages of %s: %d, %v", i, d, len(byDep), err)
+			}
+		}
+	}
+}
