@@ -1,5 +1,7 @@
 package sqlsite
 
+import "github.com/bakehq/bake"
+
 // Config is a site definition, as read from bake.toml: the site's own
 // tables. Tables of the program that runs the site ([database] and
 // [publish] of the command line) are its own, decoded in the same pass
@@ -102,6 +104,9 @@ type Route struct {
 
 	pattern *pattern // parsed Path
 	keyCol  bool     // the query returns the Key column
+	// tableDeps are the table deps of Query (sqlscan.Tables), worked out
+	// once at load rather than for every list page; nil until then.
+	tableDeps []bake.Dep
 
 	shardWhere string // a shard's condition on the rows, "q.…" (see Site.ShardPages)
 }

@@ -112,6 +112,21 @@ func (g *digester) pager(p *Pager, items, pages bool) {
 	g.str(p.base)
 }
 
+// sameKeys reports whether r has the columns of the row encoded last, so
+// that their sorted names can be used again: the rows of one query share
+// them.
+func (g *digester) sameKeys(r Row) bool {
+	if len(g.keys) != len(r) || len(r) == 0 {
+		return false
+	}
+	for _, k := range g.keys {
+		if _, ok := r[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func (g *digester) period(p *Period) {
 	if p == nil {
 		return
@@ -136,11 +151,13 @@ func (g *digester) row(r Row) {
 		g.buf = append(g.buf, '-')
 		return
 	}
-	g.keys = g.keys[:0]
-	for k := range r {
-		g.keys = append(g.keys, k)
+	if !g.sameKeys(r) {
+		g.keys = g.keys[:0]
+		for k := range r {
+			g.keys = append(g.keys, k)
+		}
+		slices.Sort(g.keys)
 	}
-	slices.Sort(g.keys)
 	g.buf = append(g.buf, 'R')
 	g.int(int64(len(g.keys)))
 	for _, k := range g.keys {

@@ -77,26 +77,50 @@ func (f *funcs) fragment(name string, args []any, raw bool) (template.HTML, []by
 	if len(args) > 1 {
 		return "", nil, fmt.Errorf("cache %q: pass at most one argument, the template's dot", name)
 	}
+	c, err := f.fragmentOf(name, len(args) == 1)
+	if err != nil {
+		return "", nil, err
+	}
+	var data any = c.dot
+	if len(args) == 1 {
+		data = args[0]
+	}
+	return f.render(c, name, data, len(args) == 1, raw)
+}
+
+// fragmentCall is what the fragments of one shared template need, looked
+// up once for all the items of a cacheEach.
+type fragmentCall struct {
+	t       *template.Template
+	dot     any // of a call without an argument
+	store   bake.FragmentCache
+	salt    string
+	persist bool // keyed by content, kept in the store
+}
+
+func (f *funcs) fragmentOf(name string, arg bool) (*fragmentCall, error) {
 	t := f.site.tmpl.shared.Lookup(name)
 	if t == nil {
-		return "", nil, fmt.Errorf("cache %q: no such template in the shared files (_*.html, layouts/, partials/)", name)
+		return nil, fmt.Errorf("cache %q: no such template in the shared files (_*.html, layouts/, partials/)", name)
 	}
 	f.cacheMu.Lock()
-	var data any = f.cacheData
-	store, salt := f.store, ""
-	persist := len(args) == 1 && f.state != nil
-	if persist {
-		salt = f.partialSalt(name)
+	c := &fragmentCall{t: t, dot: f.cacheData, store: f.store, persist: arg && f.state != nil}
+	if c.persist {
+		c.salt = f.partialSalt(name)
 	}
 	f.cacheMu.Unlock()
+	return c, nil
+}
+
+// render returns the fragment of c with dot data (arg: given to the call).
+func (f *funcs) render(c *fragmentCall, name string, data any, arg, raw bool) (template.HTML, []byte, error) {
+	t, store := c.t, c.store
 	// The key is hashed outside the lock: every render worker makes keys.
 	key := name
 	switch {
-	case persist:
-		data = args[0]
-		key = fragmentKey(salt, name, data)
-	case len(args) == 1:
-		data = args[0]
+	case c.persist:
+		key = fragmentKey(c.salt, name, data)
+	case arg:
 		key = name + "\x00" + fmt.Sprint(data)
 		store = nil
 	default:
@@ -144,9 +168,20 @@ func (f *funcs) cacheEach(name string, list any) (template.HTML, error) {
 	if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
 		return "", fmt.Errorf("cacheEach %q: %T is not a list (rows, or a slice)", name, list)
 	}
+	c, err := f.fragmentOf(name, true)
+	if err != nil {
+		return "", err
+	}
+	rows, isRows := list.([]Row)
 	var b strings.Builder
 	for i := range v.Len() {
-		h, raw, err := f.fragment(name, []any{v.Index(i).Interface()}, true)
+		var item any
+		if isRows {
+			item = rows[i]
+		} else {
+			item = v.Index(i).Interface()
+		}
+		h, raw, err := f.render(c, name, item, true, true)
 		if err != nil {
 			return "", err
 		}

@@ -178,11 +178,22 @@ func (b *buildRun) emitUnlisted(p *bake.Page) bool {
 }
 
 // rowDeps returns the row and table deps of rows shown on a page.
-func rowDeps(r *Route, rows []Row) []bake.Dep {
-	deps := make([]bake.Dep, 0, len(rows)+2)
-	for _, t := range sqlscan.Tables(r.Query) {
+// tableDepsOf returns the table deps of the tables query reads, not nil.
+func tableDepsOf(query string) []bake.Dep {
+	deps := []bake.Dep{}
+	for _, t := range sqlscan.Tables(query) {
 		deps = append(deps, bake.TableDep(t))
 	}
+	return deps
+}
+
+func rowDeps(r *Route, rows []Row) []bake.Dep {
+	tables := r.tableDeps
+	if tables == nil {
+		tables = tableDepsOf(r.Query)
+	}
+	deps := make([]bake.Dep, 0, len(rows)+len(tables))
+	deps = append(deps, tables...)
 	for _, row := range rows {
 		if v, ok := row[r.Key]; ok {
 			deps = append(deps, bake.RowDep(r.Table, keyString(v)))

@@ -229,6 +229,7 @@ func (s *Site) checkQueries(ctx context.Context) error {
 			}
 			cols = c
 			r.keyCol = slices.Contains(cols, r.Key)
+			r.tableDeps = tableDepsOf(r.Query)
 			if r.Table == "" {
 				bad("cannot tell which table the query reads; set table = \"NAME\"")
 			}
