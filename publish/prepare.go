@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
-	"time"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/output"
@@ -31,9 +29,6 @@ func PrepareVerify(ctx context.Context, bucket *blob.Bucket, dir string, opts Di
 }
 
 func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOptions, verify bool) (plan *Plan, resume bool, err error) {
-	t0 := time.Now()
-	tm := func(what string) { fmt.Fprintf(os.Stderr, "PTIMING %s %.3f\n", what, time.Since(t0).Seconds()) }
-	defer tm("prepare-end")
 	local, err := output.OpenIndex(ctx, dir)
 	if err != nil {
 		if errors.Is(err, output.ErrNoIndex) {
@@ -42,14 +37,11 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	defer local.Close()
-	tm("openindex")
 	sums, gen, err := local.Buckets(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
-	tm("buckets")
 	root, err := ReadRoot(ctx, bucket)
-	tm("readroot")
 	if err != nil {
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
@@ -61,7 +53,6 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	opts.Pending = append(opts.Pending, pending...)
-	tm("pending")
 	files := 0
 	for _, s := range sums {
 		files += s.Files
@@ -76,7 +67,6 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 	if plan == nil {
 		return nil, false, err
 	}
-	tm("diffparts")
 	plan.generation = gen
 	plan.partCache = partCache(opts.PartCache)
 	if plan.retained, err = readRetained(ctx, bucket); err != nil {
@@ -84,7 +74,6 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 		return nil, false, fmt.Errorf("publish: %w", err)
 	}
 	plan.hasRetained = true
-	tm("retained")
 	resume, rerr := Interrupted(ctx, bucket)
 	if rerr != nil {
 		return nil, false, fmt.Errorf("publish: %w", rerr)
