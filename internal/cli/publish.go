@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/publish"
@@ -227,10 +226,7 @@ func (t *target) apply(ctx context.Context, g *globals, plan *publish.Plan, opts
 }
 
 func runPublish(ctx context.Context, g *globals, f publishFlags) error {
-	t0 := time.Now()
-	defer func() { g.logger().Info("TIMING publish total", "s", time.Since(t0).Seconds()) }()
 	t, err := openTarget(ctx, g, f.to)
-	g.logger().Info("TIMING openTarget", "s", time.Since(t0).Seconds())
 	if err != nil {
 		return err
 	}
@@ -245,7 +241,6 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if err != nil {
 		return err
 	}
-	g.logger().Info("TIMING headerRules", "s", time.Since(t0).Seconds())
 	prepare := publish.Prepare
 	if f.verify {
 		prepare = publish.PrepareVerify
@@ -254,7 +249,6 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if plan == nil {
 		return diffErr
 	}
-	g.logger().Info("TIMING prepare", "s", time.Since(t0).Seconds(), "uploads", plan.Uploads())
 	defer plan.Close()
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun}
 	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{Dir: out, Workers: f.workers, Resume: resume,
