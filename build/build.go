@@ -48,6 +48,11 @@ type Options struct {
 	// Finish is what is done to each page once rendered: HTML
 	// minification, precompressed siblings. If zero, nothing.
 	Finish FinishOptions
+	// Only, if set, limits [Update] to the pages at the paths it accepts:
+	// the others it neither renders, writes nor removes, as if the site
+	// had not named them. The workers of a distributed build each take
+	// a share of an update's paths this way.
+	Only func(path string) bool
 }
 
 // Progress counts the work of a running build; read it from any goroutine.

@@ -193,3 +193,10 @@ func siblingExts(o FinishOptions) []string {
 	}
 	return out
 }
+
+// WithFinishValue returns values with the record of o added, as a build
+// stores them: an index written by other means (the finishing job of a
+// distributed build) stores it too, so that an update of it checks o.
+func WithFinishValue(values map[string]string, o FinishOptions) map[string]string {
+	return withFinishValue(values, o)
+}

@@ -48,6 +48,10 @@ type UpdateReport struct {
 	Unchanged int         `json:"unchanged"` // pages rendered to the bytes they had
 	Skipped   int         `json:"skipped"`   // pages not rendered: what they read had not changed
 	Explain   []Explained `json:"explain,omitempty"`
+	// Applied is what the update changed in the index: the entries put
+	// (written, or indexed anew with the same bytes) and the paths
+	// removed, and the values stored. Set once it is committed.
+	Applied *output.Update `json:"-"`
 }
 
 // Update brings the build in opts.Output up to date with changes, rendering
@@ -148,6 +152,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		}
 		if ctx.Err() != nil || probs.stopped() {
 			break
+		}
+		if opts.Only != nil && !opts.Only(p.Path) {
+			continue
 		}
 		if p.Remove {
 			removed = append(removed, p)
@@ -250,6 +257,7 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	}
 	closeFragments()
 	slices.SortFunc(rep.Explain, func(a, b Explained) int { return cmp.Compare(a.Path, b.Path) })
+	rep.Applied = &u
 	rep.Committed = true
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()

@@ -119,6 +119,17 @@ func (fw *finishWorker) Work(ctx context.Context, job *river.Job[FinishArgs]) er
 	}
 	w.cfg.Metrics.Build("ok")
 	log.Info("build published", "release", release, "seconds", time.Since(start).Seconds())
+	// The changes change capture recorded before the build was planned
+	// are in it now. Should this fail, the next build applies them again,
+	// which changes nothing.
+	var capture []byte
+	if err := w.cfg.Pool.QueryRow(ctx, `SELECT capture FROM `+s.t("bake_dist_builds")+` WHERE id = $1`, id).Scan(&capture); err != nil {
+		log.Warn("captured changes not consumed", "err", err)
+	} else if ids := []int64{}; capture != nil && w.cfg.Consume != nil && json.Unmarshal(capture, &ids) == nil && len(ids) > 0 {
+		if err := w.cfg.Consume(ctx, ids); err != nil {
+			log.Warn("captured changes not consumed", "err", err)
+		}
+	}
 	return nil
 }
 
@@ -134,7 +145,22 @@ func (fw *finishWorker) publish(ctx context.Context, target, id string, job *riv
 	}
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "build")
-	if err := fw.writeIndex(ctx, dir, id); err != nil {
+	s := w.store
+	if err := s.mergeUpdate(ctx, w.cfg.Pool, id); err != nil {
+		return "", nil, err
+	}
+	values, err := s.shardValues(ctx, w.cfg.Pool, id, w.cfg.Finish)
+	if err != nil {
+		return "", nil, err
+	}
+	raw, err := json.Marshal(values)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := w.cfg.Pool.Exec(ctx, `UPDATE `+s.t("bake_dist_builds")+` SET index_values = $2 WHERE id = $1`, id, string(raw)); err != nil {
+		return "", nil, fmt.Errorf("record values of build %s: %w", id, err)
+	}
+	if err := s.writeIndex(ctx, w.cfg.Pool, dir, id, values); err != nil {
 		return "", nil, err
 	}
 	bucket, err := w.bucket(ctx, target)
@@ -152,68 +178,6 @@ func (fw *finishWorker) publish(ctx context.Context, target, id string, job *riv
 		_, src.forms = w.cfg.Forms(target)
 	}
 	return w.cfg.Publish(ctx, target, dir, src)
-}
-
-// writeIndex makes dir a build folder holding only the index of build id,
-// from the manifest lines its shards recorded.
-func (fw *finishWorker) writeIndex(ctx context.Context, dir, id string) error {
-	s := fw.w.store
-	stage, err := output.Begin(dir)
-	if err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			stage.Abort()
-		}
-	}()
-	name, err := stage.IndexPath()
-	if err != nil {
-		return err
-	}
-	iw, err := output.NewIndexWriter(ctx, name)
-	if err != nil {
-		return err
-	}
-	rows, err := fw.w.cfg.Pool.Query(ctx, `SELECT line FROM `+s.t("bake_dist_entries")+` WHERE build = $1`, id)
-	if err != nil {
-		iw.Abort()
-		return fmt.Errorf("read manifest of build %s: %w", id, err)
-	}
-	n := 0
-	for rows.Next() {
-		var line []byte
-		if err := rows.Scan(&line); err != nil {
-			break
-		}
-		var e bake.Entry
-		if err := json.Unmarshal(line, &e); err != nil {
-			rows.Close()
-			iw.Abort()
-			return fmt.Errorf("read manifest of build %s: %w", id, err)
-		}
-		if err := iw.Add(ctx, &e, line); err != nil {
-			rows.Close()
-			iw.Abort()
-			return err
-		}
-		n++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		iw.Abort()
-		return fmt.Errorf("read manifest of build %s: %w", id, err)
-	}
-	if err := iw.Commit(ctx, nil); err != nil {
-		return err
-	}
-	if err := stage.Commit(); err != nil {
-		return err
-	}
-	committed = true
-	stage.Wait()
-	return nil
 }
 
 // stagedSource reads the files of a publish, and their precompressed

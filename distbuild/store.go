@@ -95,7 +95,12 @@ CREATE TABLE IF NOT EXISTS $copies (
 	worker text NOT NULL DEFAULT '',
 	seconds double precision NOT NULL DEFAULT 0,
 	PRIMARY KEY (build, run, part)
-);`))
+);
+ALTER TABLE $builds ADD COLUMN IF NOT EXISTS base text NOT NULL DEFAULT '';
+ALTER TABLE $builds ADD COLUMN IF NOT EXISTS changes jsonb;
+ALTER TABLE $builds ADD COLUMN IF NOT EXISTS capture jsonb;
+ALTER TABLE $builds ADD COLUMN IF NOT EXISTS index_values jsonb;
+ALTER TABLE $shards ADD COLUMN IF NOT EXISTS state jsonb;`))
 	if err != nil {
 		return fmt.Errorf("distbuild: create tables: %w", err)
 	}

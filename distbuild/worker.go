@@ -72,6 +72,9 @@ type Config struct {
 	// TempDir holds the index a finishing job writes. If empty, the
 	// system's.
 	TempDir string
+	// Consume, if set, deletes the changes change capture recorded that a
+	// build that went live applied (their IDs, recorded with the build).
+	Consume func(ctx context.Context, ids []int64) error
 	Metrics *jobs.ShardMetrics
 	Logger  *slog.Logger
 	// RiverLogger receives River's own logs. If nil, Logger.
@@ -179,10 +182,11 @@ type shardWorker struct {
 
 // shardResult is what rendering a shard made.
 type shardResult struct {
-	rows     [][]any // build, path, shard, line
+	rows     [][]any // build, path, shard, line ("" for a page an update removed)
 	pages    int
 	bytes    int64
 	problems []*bake.Error
+	state    map[string]string // the site's values after the shard (see bake.Updater.State)
 }
 
 func (sw *shardWorker) Work(ctx context.Context, job *river.Job[ShardArgs]) error {
@@ -200,7 +204,12 @@ func (sw *shardWorker) Work(ctx context.Context, job *river.Job[ShardArgs]) erro
 		return nil
 	}
 	start := time.Now()
-	res, err := sw.render(ctx, st.Target, a)
+	var res *shardResult
+	if a.Part != nil {
+		res, err = sw.update(ctx, st.Target, a)
+	} else {
+		res, err = sw.render(ctx, st.Target, a)
+	}
 	if err == nil && len(res.problems) > 0 {
 		w.cfg.Metrics.Shard("problems", time.Since(start), 0, 0)
 		msg := problemsText(a, res.problems)
@@ -224,12 +233,12 @@ func (sw *shardWorker) Work(ctx context.Context, job *river.Job[ShardArgs]) erro
 	if err != nil {
 		w.cfg.Metrics.Shard("error", time.Since(start), 0, 0)
 		if job.Attempt >= job.MaxAttempts {
-			msg := fmt.Sprintf("shard %d (%s) failed %d times, the last: %v", a.Index, a.Shard, job.Attempt, err)
+			msg := fmt.Sprintf("shard %d (%s) failed %d times, the last: %v", a.Index, a.spec(), job.Attempt, err)
 			if ferr := w.store.fail(context.WithoutCancel(ctx), a.Build, msg); ferr != nil {
 				log.Error("could not record the failure of the build", "err", ferr)
 			}
 		}
-		return fmt.Errorf("shard %d (%s): %w", a.Index, a.Shard, err)
+		return fmt.Errorf("shard %d (%s): %w", a.Index, a.spec(), err)
 	}
 	w.cfg.Metrics.Shard("ok", time.Since(start), res.pages, res.bytes)
 	log.Info("shard done", "pages", res.pages, "seconds", time.Since(start).Seconds())
@@ -246,7 +255,7 @@ func problemsText(a ShardArgs, probs []*bake.Error) string {
 	if len(probs) == 1 {
 		noun = "problem"
 	}
-	fmt.Fprintf(&b, "shard %d (%s): %d %s", a.Index, a.Shard, len(probs), noun)
+	fmt.Fprintf(&b, "shard %d (%s): %d %s", a.Index, a.spec(), len(probs), noun)
 	for i, p := range probs {
 		if i == 20 {
 			fmt.Fprintf(&b, "\n  … and %d more", len(probs)-20)
@@ -312,25 +321,7 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 					problem(p, err)
 					continue
 				}
-				if formed {
-					// The published form replaces the file and its
-					// siblings (a publish sends the sibling of its
-					// coding, which is in the form already): one object
-					// a file. A redirect is uploaded by the publish (S3
-					// does not copy its location): its file is staged.
-					err = stageForm(ctx, bucket, e, data, r.Siblings(), forms)
-					if err == nil && e.Redirect != "" {
-						err = stage(ctx, bucket, StagedKey(e.SHA256), data, nil)
-					}
-				} else {
-					err = stage(ctx, bucket, StagedKey(e.SHA256), data, nil)
-					for _, sib := range r.Siblings() {
-						if err == nil {
-							err = stage(ctx, bucket, siblingKey(e.SHA256, w.cfg.Finish, sib.Ext), sib.Data, nil)
-						}
-					}
-				}
-				if err != nil {
+				if err := w.stageFile(ctx, bucket, e, data, r.Siblings(), forms, formed); err != nil {
 					fail(fmt.Errorf("stage %s: %w", p.Path, err))
 					continue
 				}
@@ -367,7 +358,33 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if st, ok := w.cfg.Site.(interface{ State() map[string]string }); ok {
+		res.state = st.State()
+	}
 	return res, nil
+}
+
+// stageFile stages the file of e, whose bytes are data and precompressed
+// siblings sibs: in its published form when formed (the form replaces the
+// file and its siblings, since a publish sends the sibling of its coding,
+// which is in the form already: one object a file; a redirect is uploaded
+// by the publish, S3 not copying its location, so its file is staged
+// too), else the file and its siblings as they are.
+func (w *Worker) stageFile(ctx context.Context, bucket *blob.Bucket, e bake.Entry, data []byte, sibs []precompress.Sibling, forms publish.FormOptions, formed bool) error {
+	if formed {
+		err := stageForm(ctx, bucket, e, data, sibs, forms)
+		if err == nil && e.Redirect != "" {
+			err = stage(ctx, bucket, StagedKey(e.SHA256), data, nil)
+		}
+		return err
+	}
+	err := stage(ctx, bucket, StagedKey(e.SHA256), data, nil)
+	for _, sib := range sibs {
+		if err == nil {
+			err = stage(ctx, bucket, siblingKey(e.SHA256, w.cfg.Finish, sib.Ext), sib.Data, nil)
+		}
+	}
+	return err
 }
 
 // stageForm stages the file of e, whose bytes are data, in the form a
@@ -466,8 +483,14 @@ func (sw *shardWorker) record(ctx context.Context, job *river.Job[ShardArgs], re
 			}
 			return fmt.Errorf("record: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE `+s.t("bake_dist_shards")+` SET done = true, pages = $3, seconds = $4, worker = $5 WHERE build = $1 AND shard = $2`,
-			a.Build, a.Index, res.pages, took.Seconds(), w.cfg.Name); err != nil {
+		var values []byte
+		if res.state != nil {
+			if values, err = json.Marshal(res.state); err != nil {
+				return fmt.Errorf("record: %w", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE `+s.t("bake_dist_shards")+` SET done = true, pages = $3, seconds = $4, worker = $5, state = $6 WHERE build = $1 AND shard = $2`,
+			a.Build, a.Index, res.pages, took.Seconds(), w.cfg.Name, nullJSON(values)); err != nil {
 			return fmt.Errorf("record: %w", err)
 		}
 		var n, total int
@@ -523,5 +546,13 @@ func (sw *shardWorker) duplicates(ctx context.Context, a ShardArgs, res *shardRe
 	if b.Len() == 0 {
 		return errors.New("record: a page of this shard was recorded by another at the same moment; trying again")
 	}
-	return &duplicateError{msg: fmt.Sprintf("shard %d (%s): pages at paths other shards made:%s", a.Index, a.Shard, b.String())}
+	return &duplicateError{msg: fmt.Sprintf("shard %d (%s): pages at paths other shards made:%s", a.Index, a.spec(), b.String())}
+}
+
+// nullJSON returns b as a JSON parameter: NULL when nil.
+func nullJSON(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
 }

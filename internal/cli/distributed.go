@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/distbuild"
 	"github.com/bakehq/bake/jobs"
 	"github.com/bakehq/bake/sqlsite"
@@ -90,11 +92,13 @@ type distResult struct {
 	Publish        json.RawMessage `json:"publish,omitempty"`
 }
 
-// runDistributed plans a full build in shards, enqueues them for bake
-// worker processes, and waits until the build is live or failed.
+// runDistributed plans a build for bake worker processes, enqueues it,
+// and waits until it is live or failed: an update of the build live on
+// the target (an incremental build, in parts) when it can, else a full
+// build in shards.
 func runDistributed(ctx context.Context, g *globals, f buildFlags, d distFlags) error {
-	if f.output != "" || len(f.changed) > 0 || f.explain {
-		return errors.New("--distributed renders every page straight to the bucket: it takes neither --output, --changed nor --explain")
+	if f.output != "" || f.explain {
+		return errors.New("--distributed renders pages straight to the bucket: it takes neither --output nor --explain")
 	}
 	site, err := openSite(ctx, g.dir, f.workers)
 	if err != nil {
@@ -118,26 +122,72 @@ func runDistributed(ctx context.Context, g *globals, f buildFlags, d distFlags) 
 		return err
 	}
 	planStart := time.Now()
-	shards, err := site.site.Shards(ctx, d.shardSize)
-	if err != nil {
-		return fmt.Errorf("plan the build: %w", err)
+	log := g.logger()
+	var changes []bake.Change
+	for _, c := range f.changed {
+		ch, err := bake.ParseChange(c)
+		if err != nil {
+			return fmt.Errorf("--changed: %w", err)
+		}
+		changes = append(changes, ch)
 	}
-	estimate := 0
-	for _, sh := range shards {
-		estimate += sh.Pages
-	}
-	id, err := distbuild.Enqueue(ctx, pool, d.jobsSchema, target, shards)
+	pending, err := site.pendingChanges(ctx)
 	if err != nil {
 		return err
 	}
-	log := g.logger()
-	log.Info("distributed build enqueued", "build", id, "shards", len(shards), "pages_about", estimate, "plan_seconds", time.Since(planStart).Seconds(), "target", name)
+	changes = append(changes, pending.changes...)
+	upd, reason, err := planDistributedUpdate(ctx, site, pool, d, target, f.full, changes, pending)
+	if err != nil {
+		return err
+	}
+	if upd != nil && upd.Parts == 0 {
+		// Nothing to render or remove: what was captured is in the live
+		// build already.
+		if err := site.consume(ctx, pending.ids); err != nil {
+			return err
+		}
+		if !f.quiet {
+			fmt.Fprintf(g.stdio.Out, "nothing to build: build %s, live on %s, is up to date\n", upd.Base, name)
+		}
+		return nil
+	}
+	var (
+		id       string
+		estimate int
+		jobsN    int
+		unit     = "shards"
+	)
+	if upd != nil {
+		estimate, jobsN, unit = upd.pages, upd.Parts, "parts"
+		id, err = distbuild.EnqueueUpdate(ctx, pool, d.jobsSchema, target, upd.Update)
+		if err != nil {
+			return err
+		}
+		log.Info("distributed update enqueued", "build", id, "base", upd.Base, "parts", upd.Parts, "pages_at_most", estimate, "plan_seconds", time.Since(planStart).Seconds(), "target", name)
+	} else {
+		if reason != "" && !f.json && !f.quiet {
+			log.Info("full build: " + reason)
+		}
+		shards, err := site.site.Shards(ctx, d.shardSize)
+		if err != nil {
+			return fmt.Errorf("plan the build: %w", err)
+		}
+		for _, sh := range shards {
+			estimate += sh.Pages
+		}
+		jobsN = len(shards)
+		id, err = distbuild.Enqueue(ctx, pool, d.jobsSchema, target, shards, pending.ids...)
+		if err != nil {
+			return err
+		}
+		log.Info("distributed build enqueued", "build", id, "shards", len(shards), "pages_about", estimate, "plan_seconds", time.Since(planStart).Seconds(), "target", name)
+	}
 	if d.noWait {
 		fmt.Fprintln(g.stdio.Out, id)
 		return nil
 	}
 	if !f.json && !f.quiet {
-		fmt.Fprintf(g.stdio.Err, "build %s: %d shards enqueued; bake worker processes render them (start one with: bake worker)\n", id, len(shards))
+		fmt.Fprintf(g.stdio.Err, "build %s: %d %s enqueued; bake worker processes render them (start one with: bake worker)\n", id, jobsN, unit)
 	}
 	var pages atomic.Int64
 	var phase atomic.Value
@@ -149,7 +199,7 @@ func runDistributed(ctx context.Context, g *globals, f buildFlags, d distFlags) 
 		if st.State == distbuild.StatePublishing {
 			phase.Store("publishing")
 		} else {
-			phase.Store(fmt.Sprintf("rendering on workers (%d of %d shards)", st.ShardsDone, st.Shards))
+			phase.Store(fmt.Sprintf("rendering on workers (%d of %d %s)", st.ShardsDone, st.Shards, unit))
 		}
 	})
 	stop()
@@ -184,8 +234,12 @@ func runDistributed(ctx context.Context, g *globals, f buildFlags, d distFlags) 
 			} `json:"plan"`
 		}
 		json.Unmarshal(st.Result, &pub)
-		fmt.Fprintf(g.stdio.Out, "built %d pages (%s) in %d shards on workers and published to %s in %.2fs: %.0f pages/s; %d uploaded (%d copied server-side, %s sent), %d deleted, %d unchanged; release %s\n",
-			st.Pages, humanBytes(st.Bytes), st.Shards, name, res.Seconds, res.PagesPerSecond,
+		verb := "built"
+		if upd != nil {
+			verb = "updated build " + upd.Base + ":"
+		}
+		fmt.Fprintf(g.stdio.Out, "%s %d pages (%s) in %d %s on workers and published to %s in %.2fs: %.0f pages/s; %d uploaded (%d copied server-side, %s sent), %d deleted, %d unchanged; release %s\n",
+			verb, st.Pages, humanBytes(st.Bytes), st.Shards, unit, name, res.Seconds, res.PagesPerSecond,
 			pub.Result.Uploaded, pub.Result.Copied, humanBytes(pub.Result.BytesSent), pub.Result.Deleted, pub.Plan.Unchanged, st.Release)
 	}
 	return nil
@@ -211,4 +265,46 @@ func waitBuild(ctx context.Context, pool *pgxpool.Pool, schema, id string, progr
 		case <-tick.C:
 		}
 	}
+}
+
+// distUpdate is a planned update of the live build of a target.
+type distUpdate struct {
+	distbuild.Update
+	pages int // at most, rendered or removed
+}
+
+// planDistributedUpdate returns the update of the build live on target
+// that changes need, in parts of about d.shardSize pages (none when
+// nothing needs rendering); or nil and the reason for a full build.
+func planDistributedUpdate(ctx context.Context, site *openedSite, pool *pgxpool.Pool, d distFlags, target string, full bool, changes []bake.Change, pending pendingSet) (*distUpdate, string, error) {
+	if full {
+		return nil, build.ReasonAsked, nil
+	}
+	base, err := distbuild.LiveBuild(ctx, pool, d.jobsSchema, target)
+	if err != nil {
+		return nil, "", err
+	}
+	if base == "" {
+		return nil, "no distributed build of the target is live yet", nil
+	}
+	if !pending.installed && len(changes) == 0 {
+		return nil, build.ReasonUnknown, nil
+	}
+	pages, total, err := distbuild.PlanUpdate(ctx, pool, d.jobsSchema, base, site.site, changes, finishOptions(site.cfg.Build, false), "")
+	if errors.Is(err, bake.ErrFullBuild) {
+		return nil, err.Error(), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if pages > d.shardSize && pages*4 > total {
+		// Most pages change: shards by key ranges cost less than every
+		// part planning the update again.
+		return nil, build.ReasonManyRows, nil
+	}
+	u := &distUpdate{Update: distbuild.Update{Base: base, Changes: changes, Capture: pending.ids}, pages: pages}
+	if pages > 0 {
+		u.Parts = (pages + d.shardSize - 1) / d.shardSize
+	}
+	return u, "", nil
 }

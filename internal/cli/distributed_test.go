@@ -57,6 +57,16 @@ per_page = 20
 template = "list.html"
 
 [[route]]
+name = "archive"
+kind = "list"
+path = "/archive/"
+query = "SELECT id, slug, title FROM items"
+order_by = "id DESC"
+per_page = 20
+pagination = "stable"
+template = "list.html"
+
+[[route]]
 name = "color"
 kind = "list"
 path = "/colors/{color}/"
@@ -178,29 +188,7 @@ func TestDistributedBuild(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 
 	// The workers: processes of their own, as on other machines.
-	workers := make([]*exec.Cmd, 3)
-	logs := make([]*bytes.Buffer, 3)
-	startWorker := func(i int) {
-		cmd := bakeCommand(dir, "worker", "--jobs-schema", schema, "--shard-timeout", "20s", "--rescue-after", "25s")
-		logs[i] = &bytes.Buffer{}
-		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		workers[i] = cmd
-	}
-	for i := range workers {
-		startWorker(i)
-	}
-	t.Cleanup(func() {
-		for i, w := range workers {
-			w.Process.Signal(syscall.SIGTERM)
-			w.Wait()
-			if t.Failed() {
-				t.Logf("worker %d:\n%s", i, logs[i])
-			}
-		}
-	})
+	workers, startWorker := startDistWorkers(t, dir, schema, 3)
 	reference := func() map[string]bucketObject {
 		t.Helper()
 		runBake(t, dir, "build", "-q", "--full")
@@ -396,6 +384,134 @@ func s3DeletePrefix(client *s3.Client, bucket, prefix string) error {
 		}
 	}
 	return nil
+}
+
+// startDistWorkers starts n bake worker processes on the site folder dir,
+// stopped when the test ends (their output logged if it failed), and
+// returns them and a function that starts worker i again.
+func startDistWorkers(t *testing.T, dir, schema string, n int) ([]*exec.Cmd, func(i int)) {
+	workers := make([]*exec.Cmd, n)
+	logs := make([]*bytes.Buffer, n)
+	start := func(i int) {
+		cmd := bakeCommand(dir, "worker", "--jobs-schema", schema, "--shard-timeout", "20s", "--rescue-after", "25s")
+		logs[i] = &bytes.Buffer{}
+		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		workers[i] = cmd
+	}
+	for i := range workers {
+		start(i)
+	}
+	t.Cleanup(func() {
+		for i, w := range workers {
+			w.Process.Signal(syscall.SIGTERM)
+			w.Wait()
+			if t.Failed() {
+				t.Logf("worker %d:\n%s", i, logs[i])
+			}
+		}
+	})
+	return workers, start
+}
+
+// TestDistributedUpdate checks incremental distributed builds: with change
+// capture installed, bake build --distributed after a first full build
+// updates the live build in parts, rendered by the workers, and the
+// bucket ends up byte for byte as a full bake build + bake publish leave
+// another, after row updates, an insert, a delete, and a larger change
+// spread over several parts.
+func TestDistributedUpdate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts bake worker processes")
+	}
+	srv := testenv.S3(t)
+	dbURL := testenv.PostgresSchema(t)
+	u, _ := url.Parse(dbURL)
+	schema := u.Query().Get("search_path")
+	client := srv.Client(t)
+	ref, dist := srv.Bucket(t), srv.Bucket(t)
+	q := url.Values{"region": {srv.Region}, "endpoint": {srv.Endpoint}, "use_path_style": {"true"}}
+	refURL, distURL := "s3://"+ref+"?"+q.Encode(), "s3://"+dist+"?"+q.Encode()
+	dir := t.TempDir()
+	writeDistSite(t, dir, dbURL, 600)
+	t.Setenv("BAKE_DATABASE_URL", dbURL)
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	runBake(t, dir, "watch", "--install")
+	startDistWorkers(t, dir, schema, 2)
+	distributed := func() string {
+		t.Helper()
+		return runBake(t, dir, "build", "--distributed", "--to", distURL, "--jobs-schema", schema, "--shard-size", "30")
+	}
+	exec := func(stmt string) {
+		t.Helper()
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compare := func(what string) {
+		t.Helper()
+		runBake(t, dir, "build", "-q", "--full")
+		runBake(t, dir, "publish", "--to", refURL, "--force")
+		want, got := readBucket(t, client, ref), readBucket(t, client, dist)
+		if len(want) < 600 {
+			t.Fatalf("the reference bucket has %d objects", len(want))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: the bucket differs from bake build --full + bake publish (-single +distributed):\n%s", what, diff)
+		}
+	}
+	parts := func(out string) int {
+		t.Helper()
+		m := regexp.MustCompile(`^updated build \S+: (\d+) pages \([^)]*\) in (\d+) parts`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("not an update: %s", out)
+		}
+		n, _ := strconv.Atoi(m[2])
+		return n
+	}
+
+	if out := distributed(); !strings.HasPrefix(out, "built ") {
+		t.Fatalf("first build: %s", out)
+	}
+	compare("first build") // and the two buckets have the same history
+	// Rows updated, inserted, deleted, moved from one group to another.
+	exec(`UPDATE items SET title = 'Changed 5' WHERE id = 5`)
+	exec(`INSERT INTO items VALUES (601, 'item-601', 'Item 601', 'red', 'New', timestamptz '2026-03-01')`)
+	exec(`DELETE FROM items WHERE id = 7`)
+	exec(`UPDATE items SET color = 'blue' WHERE id = 10`)
+	out := distributed()
+	if n := parts(out); n < 1 {
+		t.Errorf("update in %d parts", n)
+	}
+	// The finishing job consumes the captured changes the update applied
+	// (before the reference build below would).
+	left := -1
+	for deadline := time.Now().Add(10 * time.Second); left != 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err := db.QueryRow(`SELECT count(*) FROM bake_changes`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left != 0 {
+		t.Errorf("%d captured changes left after the update went live", left)
+	}
+	compare("update of four rows")
+	// Nothing changed since: nothing to build.
+	if out := distributed(); !strings.HasPrefix(out, "nothing to build") {
+		t.Errorf("no change: %s", out)
+	}
+	// A change of 120 rows: several parts, on both workers.
+	exec(`UPDATE items SET body = body || ' Edited.' WHERE id BETWEEN 100 AND 219`)
+	out = distributed()
+	if n := parts(out); n < 3 {
+		t.Errorf("an update of 120 rows in %d parts, want several", n)
+	}
+	compare("update of 120 rows")
 }
 
 // exitCode returns the exit code of a command's error, 0 for none.

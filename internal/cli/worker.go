@@ -98,6 +98,7 @@ func runWorker(ctx context.Context, g *globals, f workerFlags) error {
 		OpenBucket:   func(ctx context.Context, u string) (*blob.Bucket, error) { return blob.OpenBucket(ctx, u) },
 		Publish:      distPublisher(g),
 		Forms:        stagedForms(site.cfg),
+		Consume:      site.consume,
 		Uploads:      f.uploads,
 		ShardTimeout: f.shardTimeout,
 		RescueAfter:  f.rescueAfter,
