@@ -74,13 +74,21 @@ Either way, a build with problems changes nothing: every problem is
 reported (route, page, row, template file and line) and the command exits 1.
 Pending captured changes are consumed only by a build that succeeded, and
 only by a build of the configured build folder: a build into another
-folder (-o) is full unless --changed names what changed.`,
+folder (-o) is full unless --changed names what changed.
+
+With --distributed, bake worker processes (on any machine sharing the
+PostgreSQL database and the bucket) render the pages straight into the
+target bucket, which then goes live at once (docs/scale-out.md): a full
+build in shards of about --shard-size pages, or, once a distributed build is
+live and change capture or --changed says what changed, an update of it in
+parts that the workers share, by the same rules as above.`,
 		Example: `  bake build                        # in a site folder
   bake build -C examples/newsroom
   bake build --json | jq .pages_per_second
   bake build --changed items:42,items:43 --explain   # rows 42 and 43 of items changed
   bake build --changed tmpl:item.html               # re-render the pages using a template
-  bake build --full                                 # render everything`,
+  bake build --full                                 # render everything
+  bake build --distributed --to s3://bucket?region=eu-west-1   # on bake worker processes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBuild(cmd.Context(), g, f)
