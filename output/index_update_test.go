@@ -80,3 +80,61 @@ func TestApplyColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestApplySamePathTwice: a path removed and put in one update, or put
+// twice, ends as the last put says.
+func TestApplySamePathTwice(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewIndexWriter(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := OpenIndex(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	rec := func(path, sha string, deps ...bake.Dep) Record {
+		e := bake.Entry{Path: path, SHA256: sha, Size: 1, Type: "text/html; charset=utf-8", Route: "list", Deps: deps}
+		line, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Record{Entry: e, Line: line}
+	}
+	for i, u := range []Update{
+		{Put: []Record{rec("/a/", "01", "row:items/1"), rec("/b/", "01", "row:items/2")}},
+		{Remove: []string{"/a/"}, Put: []Record{rec("/a/", "02", "row:items/3")}},
+		{Put: []Record{rec("/b/", "02", "row:items/4"), rec("/b/", "03", "row:items/5"), rec("/c/", "01"), rec("/c/", "02", "row:items/6")}},
+	} {
+		if err := idx.Apply(ctx, u); err != nil {
+			t.Fatalf("update %d: %v", i, err)
+		}
+	}
+	for path, want := range map[string]struct {
+		sha string
+		dep bake.Dep
+	}{"/a/": {"02", "row:items/3"}, "/b/": {"03", "row:items/5"}, "/c/": {"02", "row:items/6"}} {
+		e, ok, err := idx.Lookup(ctx, path)
+		if err != nil || !ok || e.SHA256 != want.sha {
+			t.Errorf("%s: %+v, %v, %v; want sha %s", path, e, ok, err, want.sha)
+		}
+		byDep, err := idx.ByDep(ctx, want.dep)
+		if err != nil || len(byDep) != 1 || byDep[0].Path != path {
+			t.Errorf("pages of %s: %v, %v; want %s", want.dep, byDep, err, path)
+		}
+	}
+	for _, gone := range []bake.Dep{"row:items/1", "row:items/2", "row:items/4"} {
+		if byDep, err := idx.ByDep(ctx, gone); err != nil || len(byDep) != 0 {
+			t.Errorf("pages of %s: %v, %v; want none", gone, byDep, err)
+		}
+	}
+}
