@@ -146,9 +146,11 @@ func (fw *finishWorker) publish(ctx context.Context, target, id string, job *riv
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "build")
 	s := w.store
+	t0 := time.Now()
 	if err := s.mergeUpdate(ctx, w.cfg.Pool, id); err != nil {
 		return "", nil, err
 	}
+	t1 := time.Now()
 	values, err := s.shardValues(ctx, w.cfg.Pool, id, w.cfg.Finish)
 	if err != nil {
 		return "", nil, err
@@ -163,6 +165,10 @@ func (fw *finishWorker) publish(ctx context.Context, target, id string, job *riv
 	if err := s.writeIndex(ctx, w.cfg.Pool, dir, id, values); err != nil {
 		return "", nil, err
 	}
+	t2 := time.Now()
+	defer func() {
+		w.cfg.Logger.Info("publish phases", "build", id, "merge_s", t1.Sub(t0).Seconds(), "index_s", t2.Sub(t1).Seconds(), "publish_s", time.Since(t2).Seconds())
+	}()
 	bucket, err := w.bucket(ctx, target)
 	if err != nil {
 		return "", nil, err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/build"
@@ -220,9 +221,11 @@ func (sw *shardWorker) update(ctx context.Context, target string, a ShardArgs) (
 	}
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "build")
+	t0 := time.Now()
 	if err := s.baseIndex(ctx, w.cfg.Pool, dir, base); err != nil {
 		return nil, err
 	}
+	t1 := time.Now()
 	part := *a.Part
 	rep, err := build.Update(ctx, site, changes, build.Options{Output: dir, Finish: w.cfg.Finish, Logger: w.cfg.Logger,
 		Only: func(path string) bool { return PartOf(path, part.Of) == part.N }})
@@ -245,7 +248,11 @@ func (sw *shardWorker) update(ctx context.Context, target string, a ShardArgs) (
 		forms, formed = w.cfg.Forms(target)
 	}
 	u := rep.Applied
+	t2 := time.Now()
 	res := &shardResult{state: maps.Clone(u.Values)}
+	defer func() {
+		res.phases = []any{"index_s", t1.Sub(t0).Seconds(), "update_s", t2.Sub(t1).Seconds(), "stage_s", time.Since(t2).Seconds()}
+	}()
 	for _, path := range u.Remove {
 		res.rows = append(res.rows, []any{a.Build, path, a.Index, ""})
 	}

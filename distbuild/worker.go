@@ -187,6 +187,7 @@ type shardResult struct {
 	bytes    int64
 	problems []*bake.Error
 	state    map[string]string // the site's values after the shard (see bake.Updater.State)
+	phases   []any             // seconds of its phases, for the log: name, seconds, …
 }
 
 func (sw *shardWorker) Work(ctx context.Context, job *river.Job[ShardArgs]) error {
@@ -241,7 +242,7 @@ func (sw *shardWorker) Work(ctx context.Context, job *river.Job[ShardArgs]) erro
 		return fmt.Errorf("shard %d (%s): %w", a.Index, a.spec(), err)
 	}
 	w.cfg.Metrics.Shard("ok", time.Since(start), res.pages, res.bytes)
-	log.Info("shard done", "pages", res.pages, "seconds", time.Since(start).Seconds())
+	log.Info("shard done", append([]any{"pages", res.pages, "seconds", time.Since(start).Seconds()}, res.phases...)...)
 	return nil
 }
 

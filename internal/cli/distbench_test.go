@@ -5,9 +5,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -89,24 +91,36 @@ func BenchmarkDistributedBuild(b *testing.B) {
 			b.ReportMetric(float64(items)/time.Since(start).Seconds(), "items/s")
 		}
 	})
-	for _, n := range []int{1, 2, 3} {
-		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
-			var workers []*exec.Cmd
-			for range n {
-				cmd := oneCore(bakeCommand(dir, "worker", "--jobs-schema", schema))
-				var log bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &log, &log
-				if err := cmd.Start(); err != nil {
+	startWorkers := func(n int) (stop func()) {
+		var workers []*exec.Cmd
+		for i := range n {
+			cmd := oneCore(bakeCommand(dir, "worker", "--jobs-schema", schema))
+			var log io.Writer = &bytes.Buffer{}
+			if logs := os.Getenv("BAKE_DISTBENCH_LOGS"); logs != "" {
+				// The workers' logs (phases of shards and publishes).
+				f, err := os.OpenFile(filepath.Join(logs, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+				if err != nil {
 					b.Fatal(err)
 				}
-				workers = append(workers, cmd)
+				defer f.Close()
+				log = f
 			}
-			defer func() {
-				for _, w := range workers {
-					w.Process.Signal(syscall.SIGTERM)
-					w.Wait()
-				}
-			}()
+			cmd.Stdout, cmd.Stderr = log, log
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			workers = append(workers, cmd)
+		}
+		return func() {
+			for _, w := range workers {
+				w.Process.Signal(syscall.SIGTERM)
+				w.Wait()
+			}
+		}
+	}
+	for _, n := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			defer startWorkers(n)()
 			for b.Loop() {
 				to := newBucket()
 				start := time.Now()
@@ -147,4 +161,25 @@ func BenchmarkDistributedBuild(b *testing.B) {
 			}
 		})
 	}
+	// An update of one row's title, with change capture, on a build
+	// made by 2 workers: what a distributed update costs at this size (it
+	// reads and writes the whole index).
+	b.Run("update/workers=2", func(b *testing.B) {
+		defer startWorkers(2)()
+		to := newBucket()
+		run("build", "--distributed", "-q", "--full", "--to", to, "--jobs-schema", schema, "--shard-size", shardSize)
+		run("watch", "--install")
+		id := 0
+		var took time.Duration
+		for b.Loop() {
+			id++
+			if _, err := db.Exec(`UPDATE items SET title = title || '.' WHERE id = $1`, id*7%items+1); err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			run("build", "--distributed", "-q", "--to", to, "--jobs-schema", schema, "--shard-size", shardSize)
+			took += time.Since(start)
+		}
+		b.ReportMetric(took.Seconds()/float64(b.N), "update-s")
+	})
 }

@@ -164,7 +164,7 @@ func distPublisher(g *globals) distbuild.Publisher {
 			return "", nil, err
 		}
 		defer t.bucket.Close()
-		opts := publish.DiffOptions{MaxDeletes: t.cfg.Publish.MaxDeletes}
+		opts := publish.DiffOptions{MaxDeletes: t.cfg.Publish.MaxDeletes, PartCache: t.partCache(g.dir)}
 		rules, err := t.headerRules(ctx, &opts)
 		if err != nil {
 			return "", nil, err
