@@ -162,7 +162,7 @@ func (fw *finishWorker) publish(ctx context.Context, target, id string, job *riv
 	if _, err := w.cfg.Pool.Exec(ctx, `UPDATE `+s.t("bake_dist_builds")+` SET index_values = $2 WHERE id = $1`, id, string(raw)); err != nil {
 		return "", nil, fmt.Errorf("record values of build %s: %w", id, err)
 	}
-	if err := s.writeIndex(ctx, w.cfg.Pool, dir, id, values); err != nil {
+	if err := s.index(ctx, w.cfg.Pool, w.cfg.Indexes, dir, id); err != nil {
 		return "", nil, err
 	}
 	t2 := time.Now()

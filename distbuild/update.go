@@ -36,7 +36,9 @@ import (
 // full build: the diff finds only the files that changed. Every part
 // plans the update again (the queries, not the renders), so that no plan
 // has to travel; the planner's own pass, which renders nothing, only
-// sizes the parts (PlanUpdate).
+// sizes the parts (PlanUpdate). Each machine keeps the indexes it made
+// (IndexCache) and makes the next from them and the lines an update
+// changed.
 
 // writeIndex makes dir a build folder holding only the index of build id,
 // from the manifest lines its shards or parts recorded (a line "" is a
@@ -147,22 +149,12 @@ func (s store) shardValues(ctx context.Context, pool *pgxpool.Pool, id string, f
 	return build.WithFinishValue(values, finish), nil
 }
 
-// baseIndex writes into dir the index of the live build base, with its
-// values.
-func (s store) baseIndex(ctx context.Context, pool *pgxpool.Pool, dir, base string) error {
-	values, err := s.indexValues(ctx, pool, base)
-	if err != nil {
-		return err
-	}
-	return s.writeIndex(ctx, pool, dir, base, values)
-}
-
 // PlanUpdate sizes an update of the live build base of a target: it runs
 // the update in a temporary folder without rendering a page, and returns
 // how many pages it would render or remove (at most), and how many the
 // base has. An error wrapping bake.ErrFullBuild means the changes need a
 // full build (the configuration or the output settings changed).
-func PlanUpdate(ctx context.Context, pool *pgxpool.Pool, schema, base string, site bake.Updater, changes []bake.Change, finish build.FinishOptions, tempDir string) (pages, total int, err error) {
+func PlanUpdate(ctx context.Context, pool *pgxpool.Pool, schema, base string, site bake.Updater, changes []bake.Change, finish build.FinishOptions, tempDir string, indexes *IndexCache) (pages, total int, err error) {
 	s := newStore(pool, schema)
 	tmp, err := os.MkdirTemp(tempDir, "bake-plan-")
 	if err != nil {
@@ -170,7 +162,7 @@ func PlanUpdate(ctx context.Context, pool *pgxpool.Pool, schema, base string, si
 	}
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "build")
-	if err := s.baseIndex(ctx, pool, dir, base); err != nil {
+	if err := s.index(ctx, pool, indexes, dir, base); err != nil {
 		return 0, 0, fmt.Errorf("plan update: %w", err)
 	}
 	if total, err = build.IndexPages(ctx, dir); err != nil {
@@ -222,7 +214,7 @@ func (sw *shardWorker) update(ctx context.Context, target string, a ShardArgs) (
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "build")
 	t0 := time.Now()
-	if err := s.baseIndex(ctx, w.cfg.Pool, dir, base); err != nil {
+	if err := s.index(ctx, w.cfg.Pool, w.cfg.Indexes, dir, base); err != nil {
 		return nil, err
 	}
 	t1 := time.Now()
@@ -347,10 +339,12 @@ func (s store) mergeUpdate(ctx context.Context, pool *pgxpool.Pool, id string) e
 		return nil // a full build
 	}
 	// Idempotent: a path of the update (removed ones included, as "")
-	// blocks the base's line; a second run finds every path there.
+	// keeps its line, the primary key refusing the base's; a second run
+	// finds every path there. (An anti-join planned from the statistics
+	// of a build not yet analysed ran in quadratic time.)
 	_, err := pool.Exec(ctx, `INSERT INTO `+s.t("bake_dist_entries")+` (build, path, shard, line)
-		SELECT $1, b.path, -1, b.line FROM `+s.t("bake_dist_entries")+` b WHERE b.build = $2
-		AND NOT EXISTS (SELECT 1 FROM `+s.t("bake_dist_entries")+` n WHERE n.build = $1 AND n.path = b.path)`, id, base)
+		SELECT $1, path, -1, line FROM `+s.t("bake_dist_entries")+` WHERE build = $2
+		ON CONFLICT (build, path) DO NOTHING`, id, base)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("merge update %s: %w", id, err)
 	}

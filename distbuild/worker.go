@@ -72,6 +72,10 @@ type Config struct {
 	// TempDir holds the index a finishing job writes. If empty, the
 	// system's.
 	TempDir string
+	// Indexes, if set, keeps the indexes of recent builds on this machine
+	// for the parts and publishes of updates (see IndexCache); without
+	// it, each reads every manifest line of its base from PostgreSQL.
+	Indexes *IndexCache
 	// Consume, if set, deletes the changes change capture recorded that a
 	// build that went live applied (their IDs, recorded with the build).
 	Consume func(ctx context.Context, ids []int64) error

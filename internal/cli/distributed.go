@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -290,7 +291,10 @@ func planDistributedUpdate(ctx context.Context, site *openedSite, pool *pgxpool.
 	if !pending.installed && len(changes) == 0 {
 		return nil, build.ReasonUnknown, nil
 	}
-	pages, total, err := distbuild.PlanUpdate(ctx, pool, d.jobsSchema, base, site.site, changes, finishOptions(site.cfg.Build, false), "")
+	// The planner keeps the indexes it made in the site folder: the next
+	// plan starts from this one and the lines the update changed.
+	indexes := &distbuild.IndexCache{Dir: filepath.Join(site.dir, bake.ReservedDir, "dist-indexes"), Keep: 2}
+	pages, total, err := distbuild.PlanUpdate(ctx, pool, d.jobsSchema, base, site.site, changes, finishOptions(site.cfg.Build, false), "", indexes)
 	if errors.Is(err, bake.ErrFullBuild) {
 		return nil, err.Error(), nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -87,6 +88,13 @@ func runWorker(ctx context.Context, g *globals, f workerFlags) error {
 		return err
 	}
 	defer pool.Close()
+	// The indexes of recent builds, for the parts of updates: this
+	// worker's, gone with it.
+	indexes, err := os.MkdirTemp("", "bake-worker-indexes-")
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	defer os.RemoveAll(indexes)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	log := g.logger()
@@ -99,6 +107,7 @@ func runWorker(ctx context.Context, g *globals, f workerFlags) error {
 		Publish:      distPublisher(g),
 		Forms:        stagedForms(site.cfg),
 		Consume:      site.consume,
+		Indexes:      &distbuild.IndexCache{Dir: indexes},
 		Uploads:      f.uploads,
 		ShardTimeout: f.shardTimeout,
 		RescueAfter:  f.rescueAfter,
