@@ -1,9 +1,30 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net/http"
+
+	"github.com/bakehq/bake/serve"
 )
+
+// Lookup returns the answer ServeHTTP gives from memory to a GET or HEAD
+// of the URL path upath, whose Accept-Encoding header is ae (empty when
+// it has none), for a request with no query, Authorization,
+// Proxy-Authorization, Cookie, Range or precondition header: a saved page
+// the file server holds in memory ([serve.FileServer.Lookup]). It reports
+// false for anything else (a page not saved or not in memory, a path no
+// save pattern matches, any path when a TTL is set, the purge endpoint),
+// and the request is then ServeHTTP's to answer. upath must be a clean
+// path as net/http decodes it (see [serve.FileServer.Lookup]).
+func (p *Proxy) Lookup(ctx context.Context, upath, ae string) (serve.Hit, bool) {
+	// As ServeHTTP decides: a TTL needs the file's age; a path no pattern
+	// matches is answered from the folder only once a stat says so.
+	if p.ttl > 0 || (p.token != "" && upath == PurgePath) || !p.savable(upath) {
+		return serve.Hit{}, false
+	}
+	return p.files.Lookup(ctx, upath, ae)
+}
 
 // serveSaved answers r from the build folder when the page is saved there
 // and reports whether it did; when it did not, nothing was sent and w's

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"io"
 	"mime"
@@ -18,9 +19,9 @@ import (
 // Header values shared by every response: net/http only reads them, and
 // handlers that change a header replace its slice.
 var (
-	noCache      = []string{"no-cache"}
-	varyEncoding = []string{"Accept-Encoding"}
-	acceptRanges = []string{"bytes"}
+	noCache      = []string{HitCacheControl}
+	varyEncoding = []string{HitVary}
+	acceptRanges = []string{HitAcceptRanges}
 	codingNames  = func() (out [len(encodings)][]string) {
 		for i, e := range encodings {
 			out[i] = []string{e.name}
@@ -29,33 +30,96 @@ var (
 	}()
 )
 
-// serveHot answers r from memory when its file is cached and unchanged,
-// at the cost of three stats (the file's, the index's), all by path: a
-// cached file was read through the folder's os.Root, and a stat that
-// matches it (same file, size and time) is that file, wherever the path
-// now leads. A stat stands for FileServerOptions.Recheck (see looks):
-// under load, most hits take none. It returns false, having written
-// nothing, otherwise.
+// serveHot answers r from memory when its file is cached and unchanged
+// (see hot). It returns false, having written nothing, otherwise.
 func (s *FileServer) serveHot(w http.ResponseWriter, r *http.Request) bool {
-	// Cached under its URL path, which bake.FileName accepted then.
-	c := s.cache.lookup(r.URL.Path)
+	c := s.hot(r.Context(), r.URL.Path)
 	if c == nil {
 		return false
 	}
+	s.sendCached(w, r, c)
+	return true
+}
+
+// hot returns the file cached for the URL path upath when it is
+// unchanged, at the cost of three stats (the file's, the index's), all by
+// path: a cached file was read through the folder's os.Root, and a stat
+// that matches it (same file, size and time) is that file, wherever the
+// path now leads. A stat stands for FileServerOptions.Recheck (see
+// looks): under load, most hits take none. It returns nil otherwise.
+func (s *FileServer) hot(ctx context.Context, upath string) *cachedFile {
+	// Cached under its URL path, which bake.FileName accepted then.
+	c := s.cache.lookup(upath)
+	if c == nil {
+		return nil
+	}
 	now := s.looks.now()
-	if c.snap != s.manifest.currentAt(r.Context(), now) {
-		return false
+	if c.snap != s.manifest.currentAt(ctx, now) {
+		return nil
 	}
 	if !s.looks.trusts(c.looked.Load(), now) {
 		fi, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(c.name)))
 		if err != nil || !sameFile(c.fi, fi) {
-			return false
+			return nil
 		}
 		c.looked.Store(now)
 	}
 	s.cache.used(c)
-	s.sendCached(w, r, c)
-	return true
+	return c
+}
+
+// Hit is the answer [FileServer.Lookup] finds in memory: what ServeHTTP
+// sends with status 200. Body is shared with the server: never modify it.
+type Hit struct {
+	Body []byte
+	// ContentType, ETag and LastModified are the values of those headers;
+	// LastModified is empty when none is sent.
+	ContentType, ETag, LastModified string
+	// ContentEncoding is the coding of Body ("br", "gzip"), empty for
+	// none.
+	ContentEncoding string
+}
+
+// Header values every [Hit] is sent with, besides its own: what ServeHTTP
+// sends with them.
+const (
+	HitCacheControl = "no-cache"
+	HitVary         = "Accept-Encoding"
+	HitAcceptRanges = "bytes"
+)
+
+// Lookup returns the answer ServeHTTP gives, from memory, to a GET or
+// HEAD of the URL path upath whose Accept-Encoding header is ae (empty
+// when it has none) and which has no Range or precondition header
+// (If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since,
+// If-Range): status 200, the headers of the Hit and the Hit* constants,
+// Content-Length, and for a GET the body. It reports false when that
+// answer is not in memory (a file not served yet, changed since, too big
+// to keep), and the request is then ServeHTTP's to answer. upath must be
+// a path as net/http decodes it, and one that an [http.ServeMux] would
+// not redirect (cleaned). Lookup lets another HTTP server answer hits
+// itself, at its own speed, and hand ServeHTTP the rest.
+func (s *FileServer) Lookup(ctx context.Context, upath, ae string) (Hit, bool) {
+	if s.cache == nil {
+		return Hit{}, false
+	}
+	c := s.hot(ctx, upath)
+	if c == nil {
+		return Hit{}, false
+	}
+	var values []string
+	if ae != "" {
+		values = []string{ae}
+	}
+	f := s.form(c, values, false)
+	h := Hit{Body: f.body, ContentType: c.ctype[0], ETag: f.etag[0]}
+	if f.coding >= 0 {
+		h.ContentEncoding = encodings[f.coding].name
+	}
+	if c.lmod != nil {
+		h.LastModified = c.lmod[0]
+	}
+	return h, true
 }
 
 // serveCached serves the file name from memory, reading it through root
@@ -166,29 +230,8 @@ func (s *FileServer) sendCached(w http.ResponseWriter, r *http.Request, c *cache
 			conditional = conditional || len(v) > 0
 		}
 	}
-	body, etag, clen, coding := c.body, c.etag, c.clen, -1
-	if len(ae) > 0 {
-		acc := acceptedCodings(ae)
-		chosen := false
-		for i := range encodings {
-			if v := c.siblings[i]; v != nil && acc[i] {
-				body, etag, clen, coding, chosen = v.body, v.etag, v.clen, i, true
-				break
-			}
-		}
-		if !chosen && !ranged && c.text {
-			for i := range encodings {
-				if !acc[i] {
-					continue
-				}
-				if v := s.variant(c, i); v.body != nil {
-					body, etag, clen, coding = v.body, v.etag, v.clen, i
-				}
-				break
-			}
-		}
-	}
-
+	f := s.form(c, ae, ranged)
+	body, etag, clen, coding := f.body, f.etag, f.clen, f.coding
 	h := w.Header()
 	h["Content-Type"] = c.ctype
 	h["Cache-Control"] = noCache
@@ -219,6 +262,43 @@ func (s *FileServer) sendCached(w http.ResponseWriter, r *http.Request, c *cache
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
+}
+
+// form is the representation of a cached file chosen for a request.
+type form struct {
+	body   []byte
+	etag   []string
+	clen   []string
+	coding int // index in encodings; -1 for none
+}
+
+// form chooses the representation of c for a request whose
+// Accept-Encoding values are ae: a precompressed sibling the client
+// accepts, else (not for a range request) a coding made from c's text,
+// else c's bytes.
+func (s *FileServer) form(c *cachedFile, ae []string, ranged bool) form {
+	f := form{body: c.body, etag: c.etag, clen: c.clen, coding: -1}
+	if len(ae) == 0 {
+		return f
+	}
+	acc := acceptedCodings(ae)
+	for i := range encodings {
+		if v := c.siblings[i]; v != nil && acc[i] {
+			return form{body: v.body, etag: v.etag, clen: v.clen, coding: i}
+		}
+	}
+	if !ranged && c.text {
+		for i := range encodings {
+			if !acc[i] {
+				continue
+			}
+			if v := s.variant(c, i); v.body != nil {
+				f = form{body: v.body, etag: v.etag, clen: v.clen, coding: i}
+			}
+			break
+		}
+	}
+	return f
 }
 
 // variant returns the i-th coding of c, compressing it on first use.

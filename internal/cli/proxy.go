@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake/capture"
+	"github.com/bakehq/bake/internal/fastserve"
 	"github.com/bakehq/bake/proxy"
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
@@ -346,7 +346,12 @@ func runProxy(ctx context.Context, g *globals, f proxyFlags) error {
 	if err != nil {
 		return fmt.Errorf("proxy: %w; choose another with --addr HOST:PORT", err)
 	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	// Hits of saved pages are answered by fasthttp from the file server's
+	// memory; everything else by the proxy, through net/http.
+	srv, err := fastserve.New(fastserve.Options{Handler: p, Lookup: p.Lookup, SkipCredentials: true, Logger: log})
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
 	fmt.Fprintf(g.stdio.Out, "proxying %s on http://%s/, saving into %s (Ctrl-C to stop)\n", opts.Origin, ln.Addr(), site.out)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bakehq/bake/internal/fastserve"
 	"github.com/bakehq/bake/serve"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/bakehq/bake/watch"
@@ -154,7 +155,22 @@ func runServe(ctx context.Context, g *globals, f serveFlags) error {
 		pages = reloader.Inject(pages)
 	}
 	mux.Handle("/", pages)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Hits of the build folder are answered by fasthttp from the file
+	// server's memory; everything else (the event stream, live pages,
+	// misses) by mux, through net/http.
+	srv, err := fastserve.New(fastserve.Options{
+		Handler: mux,
+		Logger:  log,
+		Lookup: func(ctx context.Context, upath, ae string) (serve.Hit, bool) {
+			if fs, ok := (*current.Load()).(*serve.FileServer); ok && upath != serve.ReloadPath {
+				return fs.Lookup(ctx, upath, ae)
+			}
+			return serve.Hit{}, false
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	fmt.Fprintf(g.stdio.Out, "serving %s on http://%s/ (Ctrl-C to stop)\n", map[bool]string{true: "live from the database", false: out}[f.live], ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1,17 +1,19 @@
 // Command httpfloor is the floor of scripts/bench-http: the least a Go
-// net/http server can do to answer a page. It reads one file and its .gz
-// and .br siblings into memory at start and answers every request with
-// them, with the headers bake serve gives (Content-Type, Cache-Control,
-// Vary, ETag, Last-Modified, Accept-Ranges, Content-Length and
-// Content-Encoding), from header values made once: no file system, no
-// manifest, no preconditions, nothing allocated by the handler. What a
-// server built on net/http answers above this is the cost of its own
-// work; what nginx answers above it is net/http's.
+// server can do to answer a page. It reads one file and its .gz and .br
+// siblings into memory at start and answers every request with them, with
+// the headers bake serve gives (Content-Type, Cache-Control, Vary, ETag,
+// Last-Modified, Accept-Ranges, Content-Length and Content-Encoding), from
+// header values made once: no file system, no manifest, no preconditions,
+// nothing allocated by the handler. What a server answers above this is
+// the cost of its own work; what nginx answers above it is the HTTP
+// server's. With -fasthttp it is a fasthttp server configured as bake
+// serve's (internal/fastserve), else a net/http one.
 //
-//	go run ./scripts/httpfloor -addr 127.0.0.1:18084 -file _site/index.html
+//	go run ./scripts/httpfloor -addr 127.0.0.1:18084 -file _site/index.html [-fasthttp]
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"log"
@@ -22,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // form is one coding of the page, with its header values.
@@ -35,6 +39,7 @@ type form struct {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18084", "address to listen on")
 	file := flag.String("file", "", "the page to send (its .gz and .br siblings too, where present)")
+	fast := flag.Bool("fasthttp", false, "serve with fasthttp instead of net/http")
 	flag.Parse()
 	if *file == "" {
 		log.Fatal("httpfloor: -file is required")
@@ -73,6 +78,10 @@ func main() {
 	ranges := []string{"bytes"}
 	lmod := []string{fi.ModTime().UTC().Format(http.TimeFormat)}
 
+	if *fast {
+		serveFast(*addr, ctype, fi.ModTime(), plain, gz, br)
+		return
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := plain
 		if ae := r.Header["Accept-Encoding"]; len(ae) > 0 {
@@ -103,4 +112,34 @@ func main() {
 	// As bake serve and bake proxy run their servers.
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
+}
+
+// serveFast is the floor with fasthttp, as internal/fastserve sets it up.
+func serveFast(addr, ctype string, mtime time.Time, plain, gz, br *form) {
+	lmod := mtime.UTC().Format(http.TimeFormat)
+	h := func(ctx *fasthttp.RequestCtx) {
+		f := plain
+		if ae := ctx.Request.Header.Peek("Accept-Encoding"); len(ae) > 0 {
+			switch {
+			case br != nil && bytes.Contains(ae, []byte("br")):
+				f = br
+			case gz != nil && bytes.Contains(ae, []byte("gzip")):
+				f = gz
+			}
+		}
+		r := &ctx.Response
+		r.Header.SetContentType(ctype)
+		r.Header.Set("Cache-Control", "no-cache")
+		r.Header.Set("Vary", "Accept-Encoding")
+		r.Header.Set("Etag", f.etag[0])
+		r.Header.Set("Last-Modified", lmod)
+		r.Header.Set("Accept-Ranges", "bytes")
+		if f.coding != nil {
+			r.Header.Set("Content-Encoding", f.coding[0])
+		}
+		r.SetBodyRaw(f.body)
+	}
+	srv := &fasthttp.Server{Handler: h, NoDefaultServerHeader: true, NoDefaultContentType: true,
+		ReadBufferSize: 32 << 10, ReadTimeout: 10 * time.Second, IdleTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe(addr))
 }
