@@ -421,43 +421,24 @@ func (w *Worker) copyPart(ctx context.Context, build, target, run string, part i
 // retries, and returns the second keys of the pairs whose first is
 // missing.
 func copyAll(ctx context.Context, bucket *blob.Bucket, copies [][2]string, n int) ([]string, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
-		mu       sync.Mutex
-		missing  []string
-		firstErr error
+		mu      sync.Mutex
+		missing []string
 	)
-	work := make(chan [2]string)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for c := range work {
-				err := copyOne(ctx, bucket, c[1], c[0])
-				mu.Lock()
-				switch {
-				case gcerrors.Code(err) == gcerrors.NotFound:
-					missing = append(missing, c[1])
-				case err != nil && firstErr == nil:
-					firstErr = fmt.Errorf("copy %s to %s: %w", c[0], c[1], err)
-					cancel()
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, c := range copies {
-		if ctx.Err() != nil {
-			break
+	err := forEach(ctx, n, copies, func(ctx context.Context, c [2]string) error {
+		err := copyOne(ctx, bucket, c[1], c[0])
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			mu.Lock()
+			missing = append(missing, c[1])
+			mu.Unlock()
+			return nil
 		}
-		work <- c
-	}
-	close(work)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	return missing, firstErr
+		if err != nil {
+			return fmt.Errorf("copy %s to %s: %w", c[0], c[1], err)
+		}
+		return nil
+	})
+	return missing, err
 }
 
 // copyOne copies from to key, server-side, with retries; a missing from

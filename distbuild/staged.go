@@ -89,44 +89,24 @@ func (s Staged) anyForm(ctx context.Context, sha string) (string, error) {
 // Missing returns the files of shas of which neither the file nor a
 // published form is staged (one listing request a file, Workers at once).
 func (s Staged) Missing(ctx context.Context, shas []string) ([]string, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
-		mu       sync.Mutex
-		missing  []string
-		firstErr error
+		mu      sync.Mutex
+		missing []string
 	)
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range s.workers() {
-		wg.Go(func() {
-			for sha := range work {
-				ok, err := s.has(ctx, sha)
-				mu.Lock()
-				switch {
-				case err != nil && firstErr == nil:
-					firstErr = fmt.Errorf("look for staged %s: %w", StagedKey(sha), err)
-					cancel()
-				case err == nil && !ok:
-					missing = append(missing, sha)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, sha := range shas {
-		if ctx.Err() != nil {
-			break
+	err := forEach(ctx, s.workers(), shas, func(ctx context.Context, sha string) error {
+		ok, err := s.has(ctx, sha)
+		if err != nil {
+			return fmt.Errorf("look for staged %s: %w", StagedKey(sha), err)
 		}
-		work <- sha
-	}
-	close(work)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
+		if !ok {
+			mu.Lock()
+			missing = append(missing, sha)
+			mu.Unlock()
+		}
+		return nil
+	})
 	slices.Sort(missing)
-	return missing, firstErr
+	return missing, err
 }
 
 // has reports whether the file sha, or a published form of it, is staged:

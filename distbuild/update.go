@@ -250,44 +250,22 @@ func (sw *shardWorker) update(ctx context.Context, target string, a ShardArgs) (
 	}
 	// Stage the files written, uploads at once; a file put with the same
 	// bytes as before (new deps only) is staged already.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan output.Record)
-	for range w.cfg.Uploads {
-		wg.Go(func() {
-			for rec := range work {
-				n, err := w.stageWritten(ctx, bucket, dir, rec.Entry, forms, formed)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("stage %s: %w", rec.Entry.Path, err)
-					cancel()
-				}
-				if n > 0 {
-					res.pages++
-					res.bytes += n
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, rec := range u.Put {
-		res.rows = append(res.rows, []any{a.Build, rec.Entry.Path, a.Index, string(rec.Line)})
-		select {
-		case work <- rec:
-		case <-ctx.Done():
+	var mu sync.Mutex
+	err = forEach(ctx, w.cfg.Uploads, u.Put, func(ctx context.Context, rec output.Record) error {
+		n, err := w.stageWritten(ctx, bucket, dir, rec.Entry, forms, formed)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", rec.Entry.Path, err)
 		}
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+		mu.Lock()
+		res.rows = append(res.rows, []any{a.Build, rec.Entry.Path, a.Index, string(rec.Line)})
+		if n > 0 {
+			res.pages++
+			res.bytes += n
+		}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return res, nil
