@@ -173,7 +173,8 @@ func PlanUpdate(ctx context.Context, pool *pgxpool.Pool, schema, base string, si
 		Only: func(string) bool { mu.Lock(); pages++; mu.Unlock(); return false }})
 	if err != nil {
 		if rep != nil && len(rep.Problems) > 0 {
-			return 0, 0, fmt.Errorf("plan update: %s", rep.Problems[0].Error())
+			// Found before anything is enqueued: the live build stays.
+			return 0, 0, errors.New(problemsText("plan update", rep.Problems))
 		}
 		return 0, 0, fmt.Errorf("plan update: %w", err)
 	}

@@ -217,7 +217,7 @@ func (sw *shardWorker) Work(ctx context.Context, job *river.Job[ShardArgs]) erro
 	}
 	if err == nil && len(res.problems) > 0 {
 		w.cfg.Metrics.Shard("problems", time.Since(start), 0, 0)
-		msg := problemsText(a, res.problems)
+		msg := problemsText(fmt.Sprintf("shard %d (%s)", a.Index, a.spec()), res.problems)
 		log.Error("shard has problems: the build fails", "problems", len(res.problems))
 		if ferr := w.store.fail(ctx, a.Build, msg); ferr != nil {
 			return ferr
@@ -250,8 +250,8 @@ func (sw *shardWorker) Work(ctx context.Context, job *river.Job[ShardArgs]) erro
 	return nil
 }
 
-// problemsText lists a shard's problems, at most 20 of them.
-func problemsText(a ShardArgs, probs []*bake.Error) string {
+// problemsText lists the problems of what (a shard), at most 20 of them.
+func problemsText(what string, probs []*bake.Error) string {
 	slices.SortFunc(probs, func(x, y *bake.Error) int {
 		return cmp.Or(cmp.Compare(x.Route, y.Route), cmp.Compare(x.Path, y.Path), cmp.Compare(x.Key, y.Key))
 	})
@@ -260,7 +260,7 @@ func problemsText(a ShardArgs, probs []*bake.Error) string {
 	if len(probs) == 1 {
 		noun = "problem"
 	}
-	fmt.Fprintf(&b, "shard %d (%s): %d %s", a.Index, a.spec(), len(probs), noun)
+	fmt.Fprintf(&b, "%s: %d %s", what, len(probs), noun)
 	for i, p := range probs {
 		if i == 20 {
 			fmt.Fprintf(&b, "\n  … and %d more", len(probs)-20)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"fmt"
@@ -512,6 +513,44 @@ func TestDistributedUpdate(t *testing.T) {
 		t.Errorf("an update of 120 rows in %d parts, want several", n)
 	}
 	compare("update of 120 rows")
+
+	// A bad row fails the update (its plan finds it, before anything is
+	// enqueued): the live build stays, the captured changes too; once the
+	// row is fixed, the next update applies them all.
+	before := readBucket(t, client, dist)
+	exec(`UPDATE items SET slug = '../escape', title = 'Broken' WHERE id = 300`)
+	exec(`UPDATE items SET title = 'Changed 301' WHERE id = 301`)
+	cmd := bakeCommand(dir, "build", "--distributed", "--to", distURL, "--jobs-schema", schema, "--shard-size", "30")
+	bad, err := cmd.CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(bad), `route "item": row 300`) {
+		t.Errorf("update with a bad row: exit %d\n%s", code, bad)
+	}
+	if diff := cmp.Diff(before, readBucket(t, client, dist)); diff != "" {
+		t.Errorf("a failed update changed the bucket:\n%s", diff)
+	}
+	exec(`UPDATE items SET slug = 'item-300', title = 'Fixed 300' WHERE id = 300`)
+	parts(distributed())
+	compare("update after a failed one")
+	if got := readBucket(t, client, dist)["items/item-301/index.html"].Body; !strings.Contains(gunzip(t, got), "Changed 301") {
+		t.Errorf("the change the failed update held is not live")
+	}
+}
+
+// gunzip returns body decompressed when it is gzip, else body.
+func gunzip(t *testing.T, body string) string {
+	t.Helper()
+	if !strings.HasPrefix(body, "\x1f\x8b") {
+		return body
+	}
+	r, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // exitCode returns the exit code of a command's error, 0 for none.
