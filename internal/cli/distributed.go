@@ -32,9 +32,9 @@ type distFlags struct {
 
 // addDistFlags adds the flags of a distributed build to bake build.
 func addDistFlags(cmd *cobra.Command, f *distFlags) {
-	cmd.Flags().BoolVar(&f.on, "distributed", false, "render every page on bake worker processes (any machine sharing the PostgreSQL database and the bucket), then publish: see docs/scale-out.md")
+	cmd.Flags().BoolVar(&f.on, "distributed", false, "render the pages on bake worker processes (any machine sharing the PostgreSQL database and the bucket), then publish: every page, or an update of the build live on the target; see docs/scale-out.md")
 	cmd.Flags().StringVar(&f.to, "to", "", "with --distributed: the target bucket every worker uploads to (default: [publish] url of bake.toml)")
-	cmd.Flags().IntVar(&f.shardSize, "shard-size", 2000, "with --distributed: about how many pages a shard (one job) renders")
+	cmd.Flags().IntVar(&f.shardSize, "shard-size", 2000, "with --distributed: about how many pages a shard, or a part of an update, renders (one job)")
 	cmd.Flags().StringVar(&f.jobsURL, "jobs-url", "", "with --distributed: postgres:// URL of the job database (default: the site's)")
 	cmd.Flags().StringVar(&f.jobsSchema, "jobs-schema", jobsSchema, "with --distributed: PostgreSQL schema of the job tables")
 	cmd.Flags().BoolVar(&f.noWait, "no-wait", false, "with --distributed: enqueue the build and return its ID, without waiting for it")
