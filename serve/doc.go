@@ -8,6 +8,9 @@
 // precompressed siblings (name.br, name.gz) or compresses text itself. Hot
 // files are kept in memory with their compressed forms, made once per version
 // of a file, and the build's manifest is read once per change of its index.
+// [FileServer.Lookup] hands those hits to another HTTP server, which answers
+// them itself and passes the rest to ServeHTTP (bake serve answers them with
+// fasthttp).
 //
 // [Reloader] is a hub of server-sent events: mount it at [ReloadPath], wrap the
 // site's handler with [Reloader.Inject], and call [Reloader.Notify] after each

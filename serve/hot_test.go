@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -257,4 +258,27 @@ func TestAcceptedCodings(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkFileServerLookup is the hit of another HTTP server
+// (internal/fastserve): Lookup alone, on every CPU at once.
+func BenchmarkFileServerLookup(b *testing.B) {
+	dir, _ := testSite(b)
+	s, err := NewFileServer(dir, FileServerOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.ServeHTTP(&discard{h: http.Header{}}, httptest.NewRequest("GET", "/style.css", nil))
+	ctx := context.Background()
+	if _, ok := s.Lookup(ctx, "/style.css", "gzip, deflate, br"); !ok {
+		b.Fatal("not in memory")
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, ok := s.Lookup(ctx, "/style.css", "gzip, deflate, br"); !ok {
+				b.Fatal("not in memory")
+			}
+		}
+	})
 }
