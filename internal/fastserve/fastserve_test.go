@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -581,4 +582,34 @@ func TestPlainPath(t *testing.T) {
 			t.Errorf("plainPath(%q) = %v, want %v", uri, got, want)
 		}
 	}
+}
+
+// FuzzPlainPath checks what the fast path relies on: a plain path is what
+// net/http decodes it to, with no query, and one an http.ServeMux does
+// not redirect (path.Clean keeps it, but a trailing slash).
+func FuzzPlainPath(f *testing.F) {
+	for _, s := range []string{"/", "/a/b.html", "/a/", "//", "/a/../b", "/%2e", "/a?b", "/a b", `/a\b`, "/.well-known/x", "/a/./"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		if !plainPath([]byte(uri)) {
+			return
+		}
+		u, err := url.ParseRequestURI(uri)
+		if err != nil {
+			t.Fatalf("plainPath(%q), but net/http refuses it: %v", uri, err)
+		}
+		// RawPath is kept when it is uri itself ("!" and the like, which
+		// Go would escape); what handlers read, Path, is uri.
+		if u.Path != uri || (u.RawPath != "" && u.RawPath != uri) || u.RawQuery != "" || u.ForceQuery {
+			t.Fatalf("plainPath(%q), but net/http reads path %q, raw %q, query %q", uri, u.Path, u.RawPath, u.RawQuery)
+		}
+		clean := path.Clean(uri)
+		if strings.HasSuffix(uri, "/") && clean != "/" {
+			clean += "/"
+		}
+		if clean != uri {
+			t.Fatalf("plainPath(%q), but a ServeMux redirects it to %q", uri, clean)
+		}
+	})
 }
