@@ -11,10 +11,11 @@ import (
 // Lookup returns the answer ServeHTTP gives from memory to a GET or HEAD
 // of the URL path upath, whose Accept-Encoding header is ae (empty when
 // it has none), for a request with no query, Authorization,
-// Proxy-Authorization, Cookie, Range or precondition header: a saved page
-// the file server holds in memory ([serve.FileServer.Lookup]). It reports
-// false for anything else (a page not saved or not in memory, a path no
-// save pattern matches, any path when a TTL is set, the purge endpoint),
+// Proxy-Authorization, Cookie, Range or precondition header: a saved page,
+// from the file server's memory, read into it when it is not there yet
+// ([serve.FileServer.Lookup]). It reports false for anything else (a page
+// not saved, or too big to keep in memory, a path no save pattern matches,
+// any path when a TTL is set, the purge endpoint),
 // and the request is then ServeHTTP's to answer. upath must be a clean
 // path as net/http decodes it (see [serve.FileServer.Lookup]).
 func (p *Proxy) Lookup(ctx context.Context, upath, ae string) (serve.Hit, bool) {

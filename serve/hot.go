@@ -94,8 +94,9 @@ const (
 // (If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since,
 // If-Range): status 200, the headers of the Hit and the Hit* constants,
 // Content-Length, and for a GET the body. It reports false when that
-// answer is not in memory (a file not served yet, changed since, too big
-// to keep), and the request is then ServeHTTP's to answer. upath must be
+// answer is not from memory (a folder, a missing file, one too big to
+// keep), and the request is then ServeHTTP's to answer. A file not in
+// memory yet, or changed since, is read as ServeHTTP would. upath must be
 // a path as net/http decodes it, and one that an [http.ServeMux] would
 // not redirect (cleaned). Lookup lets another HTTP server answer hits
 // itself, at its own speed, and hand ServeHTTP the rest.
@@ -105,7 +106,9 @@ func (s *FileServer) Lookup(ctx context.Context, upath, ae string) (Hit, bool) {
 	}
 	c := s.hot(ctx, upath)
 	if c == nil {
-		return Hit{}, false
+		if c = s.load(ctx, upath); c == nil {
+			return Hit{}, false
+		}
 	}
 	var values []string
 	if ae != "" {
@@ -120,6 +123,30 @@ func (s *FileServer) Lookup(ctx context.Context, upath, ae string) (Hit, bool) {
 		h.LastModified = c.lmod[0]
 	}
 	return h, true
+}
+
+// load reads the file of the URL path upath into memory, as ServeHTTP
+// does with a file it serves, and returns it; nil when ServeHTTP would not
+// answer it from memory (a folder, a missing or big file, a path
+// bake.FileName refuses).
+func (s *FileServer) load(ctx context.Context, upath string) *cachedFile {
+	upath = strings.Clone(upath) // kept as the key; Lookup's caller may reuse its bytes
+	name, err := bake.FileName(upath)
+	if err != nil {
+		return nil
+	}
+	root, err := os.OpenRoot(s.dir)
+	if err != nil {
+		return nil // ServeHTTP answers 503
+	}
+	defer root.Close()
+	c := s.readCached(root, name, s.manifest.current(ctx))
+	if c == nil {
+		return nil
+	}
+	c.key = upath
+	s.cache.put(c)
+	return c
 }
 
 // serveCached serves the file name from memory, reading it through root
