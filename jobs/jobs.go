@@ -26,6 +26,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -48,6 +50,16 @@ type Site interface {
 	Publish(ctx context.Context, target string, verify bool) (PublishResult, error)
 }
 
+// SnapshotPublisher is a [Site] whose publish can stop reading the build
+// folder before it ends: once it holds what it uploads (its plan, and the
+// bytes of the files it sends), it calls release, and the next build runs
+// while it uploads. A Site without it has the folder for its whole publish.
+type SnapshotPublisher interface {
+	// PublishSnapshot is Publish, calling release (at most once) when it
+	// no longer reads the build folder.
+	PublishSnapshot(ctx context.Context, target string, verify bool, release func()) (PublishResult, error)
+}
+
 // BuildResult is what a build did.
 type BuildResult struct {
 	Incremental bool
@@ -64,10 +76,20 @@ type PublishResult struct {
 	Release   string
 }
 
-// Queue is the queue of a site's builds and publishes, which run one at a
-// time: two builds of one folder must not overlap, nor a publish and the
-// build it reads (it would find the build changed under it and fail).
-const Queue = "bake"
+// Queue is the queue of a site's builds, which run one at a time (two
+// builds of one folder must not overlap). PublishQueue is that of its
+// publishes, one at a time too. A publish reads the build folder only while
+// no build runs (it would find the build changed under it and fail), but a
+// [SnapshotPublisher] lets the next build run while it uploads.
+const (
+	Queue        = "bake"
+	PublishQueue = "bake_publish"
+)
+
+// handoffWait is how long the build folder waits, after a build that
+// enqueued publishes, for one of them to take it before a build may: the
+// pages of one build go out before the next build starts, not after it.
+const handoffWait = time.Second
 
 // BuildArgs is the build job.
 type BuildArgs struct {
@@ -83,6 +105,9 @@ type BuildArgs struct {
 	// changes that came while it ran. It makes the job unique apart from
 	// the running one (River counts a running job as a duplicate).
 	After int64 `json:"after,omitempty"`
+	// Publish publishes the build to the first stage even when it
+	// changed nothing (see [Pipeline.EnqueueStart]).
+	Publish bool `json:"publish,omitempty"`
 }
 
 // Kind is the job's kind in River.
@@ -150,6 +175,63 @@ type Pipeline[TTx any] struct {
 	client *river.Client[TTx]
 	cfg    Config
 	log    *slog.Logger
+	folder folderLock
+	// publishing keeps publishes one at a time, also those an older bake
+	// left in Queue; busy says one holds it.
+	publishing sync.Mutex
+	busy       atomic.Bool
+}
+
+// folderLock gives the build folder to a build or to a publish that reads
+// it, one at a time. A build that enqueued publishes hands it to the first
+// of them that comes within handoffWait.
+type folderLock struct {
+	free   chan struct{} // holds the token while anyone may take it
+	handed chan struct{} // holds it while a publish may take it
+}
+
+func newFolderLock() folderLock {
+	l := folderLock{free: make(chan struct{}, 1), handed: make(chan struct{}, 1)}
+	l.free <- struct{}{}
+	return l
+}
+
+// build takes the folder for a build.
+func (l folderLock) build(ctx context.Context) error {
+	select {
+	case <-l.free:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// publish takes the folder for a publish.
+func (l folderLock) publish(ctx context.Context) error {
+	select {
+	case <-l.handed:
+		return nil
+	case <-l.free:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// release gives the folder back.
+func (l folderLock) release() { l.free <- struct{}{} }
+
+// handOff gives the folder to the next publish, or, if none comes within
+// handoffWait, back to anyone.
+func (l folderLock) handOff() {
+	l.handed <- struct{}{}
+	time.AfterFunc(handoffWait, func() {
+		select {
+		case <-l.handed:
+			l.free <- struct{}{}
+		default: // a publish took it
+		}
+	})
 }
 
 // New makes a pipeline on driver, whose database must have River's tables
@@ -167,7 +249,7 @@ func New[TTx any](driver riverdriver.Driver[TTx], site Site, cfg Config) (*Pipel
 	} else {
 		test.Time = riverClock(cfg.Now) // River's only hook for its clock
 	}
-	p := &Pipeline[TTx]{cfg: cfg, log: cfg.Logger}
+	p := &Pipeline[TTx]{cfg: cfg, log: cfg.Logger, folder: newFolderLock()}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &buildWorker[TTx]{p: p, site: site}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -192,7 +274,7 @@ func New[TTx any](driver riverdriver.Driver[TTx], site Site, cfg Config) (*Pipel
 		}
 	}
 	client, err := river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: 1}},
+		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: 1}, PublishQueue: {MaxWorkers: 1}},
 		Workers:              workers,
 		PeriodicJobs:         periodic,
 		MaxAttempts:          cfg.MaxAttempts,
@@ -263,6 +345,19 @@ func (p *Pipeline[TTx]) Enqueue(ctx context.Context, what string) error {
 	return fmt.Errorf("enqueue %q: want %s, %s, %s or %s", what, EnqueueBuild, EnqueueFull, EnqueuePublish, EnqueueVerify)
 }
 
+// EnqueueStart enqueues what a process that keeps the site live does when
+// it starts: a build of whatever changed while it was not there, then a
+// publish of every first-stage target, even if the build changed nothing
+// (a new target, or one a killed publish left, lacks the build). The
+// publish comes after the build, never before: a first build makes the
+// folder it reads.
+func (p *Pipeline[TTx]) EnqueueStart(ctx context.Context) error {
+	publish := len(p.cfg.Stages) > 0
+	return p.insertOnce(ctx, BuildArgs{Publish: publish}, p.buildOpts(), func(id int64) river.JobArgs {
+		return BuildArgs{Publish: publish, After: id}
+	})
+}
+
 // EnqueueAt schedules a build at a time to come, of the changes named (in
 // the form of bake build --changed): the rows that become visible then. A
 // build scheduled for the same time and changes is that one.
@@ -295,8 +390,11 @@ func (p *Pipeline[TTx]) buildOpts() *river.InsertOpts {
 	return &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
 }
 
+// publishOpts puts publishes in PublishQueue, unique within it: an older
+// bake, which works Queue only, then does not take a publish waiting there
+// for its own.
 func (p *Pipeline[TTx]) publishOpts() *river.InsertOpts {
-	return &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+	return &river.InsertOpts{Queue: PublishQueue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByQueue: true, ByState: uniqueStates}}
 }
 
 // insertOnce inserts args unless an equal job waits already; when the
@@ -328,6 +426,15 @@ type buildWorker[TTx any] struct {
 func (w *buildWorker[TTx]) Work(ctx context.Context, job *river.Job[BuildArgs]) error {
 	start := time.Now()
 	log := w.p.log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempt)
+	if err := w.p.folder.build(ctx); err != nil {
+		return err
+	}
+	handed := false
+	defer func() {
+		if !handed {
+			w.p.folder.release()
+		}
+	}()
 	res, err := w.site.Build(ctx, job.Args.Full, job.Args.Changed)
 	w.p.cfg.Metrics.observe(job.Kind, time.Since(start), err)
 	if err != nil {
@@ -335,11 +442,17 @@ func (w *buildWorker[TTx]) Work(ctx context.Context, job *river.Job[BuildArgs]) 
 	}
 	w.p.cfg.Metrics.built(res)
 	log.Info("built", "incremental", res.Incremental, "pages", res.Pages, "written", res.Written, "removed", res.Removed, "seconds", time.Since(start).Seconds())
-	if len(w.p.cfg.Stages) > 0 && (!res.Incremental || res.Written+res.Removed > 0 || job.Args.Full) {
+	if len(w.p.cfg.Stages) > 0 && (!res.Incremental || res.Written+res.Removed > 0 || job.Args.Full || job.Args.Publish) {
 		for _, t := range w.p.cfg.Stages[0] {
 			if err := w.p.enqueuePublish(ctx, t, false); err != nil {
 				return err
 			}
+		}
+		// The folder goes to the publishes, unless one is still uploading:
+		// the next waits for it, and a build may run meanwhile.
+		if !w.p.busy.Load() {
+			w.p.folder.handOff()
+			handed = true
 		}
 	}
 	return nil
@@ -354,7 +467,27 @@ type publishWorker[TTx any] struct {
 func (w *publishWorker[TTx]) Work(ctx context.Context, job *river.Job[PublishArgs]) error {
 	start := time.Now()
 	log := w.p.log.With("job", job.ID, "kind", job.Kind, "target", job.Args.Target, "attempt", job.Attempt)
-	res, err := w.site.Publish(ctx, job.Args.Target, job.Args.Verify)
+	w.p.publishing.Lock()
+	w.p.busy.Store(true)
+	defer func() {
+		w.p.busy.Store(false)
+		w.p.publishing.Unlock()
+	}()
+	if err := w.p.folder.publish(ctx); err != nil {
+		return err
+	}
+	var once sync.Once
+	release := func() { once.Do(w.p.folder.release) }
+	defer release()
+	var (
+		res PublishResult
+		err error
+	)
+	if sp, ok := w.site.(SnapshotPublisher); ok {
+		res, err = sp.PublishSnapshot(ctx, job.Args.Target, job.Args.Verify, release)
+	} else {
+		res, err = w.site.Publish(ctx, job.Args.Target, job.Args.Verify)
+	}
 	w.p.cfg.Metrics.observe(job.Kind, time.Since(start), err)
 	if err != nil {
 		return err

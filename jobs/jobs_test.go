@@ -31,6 +31,12 @@ type fakeSite struct {
 	running   chan struct{}
 	version   int // bumped by each build
 	published map[string]int
+	// publishTime is how long a publish reads the build folder; a build
+	// that runs meanwhile counts in overlaps.
+	publishTime time.Duration
+	publishing  atomic.Bool
+	overlaps    atomic.Int32
+	unchanged   bool // builds write nothing
 }
 
 func (s *fakeSite) Build(ctx context.Context, full bool, changed []string) (BuildResult, error) {
@@ -40,6 +46,9 @@ func (s *fakeSite) Build(ctx context.Context, full bool, changed []string) (Buil
 		default:
 		}
 		<-s.hold
+	}
+	if s.publishing.Load() {
+		s.overlaps.Add(1)
 	}
 	time.Sleep(s.buildTime)
 	s.mu.Lock()
@@ -52,10 +61,16 @@ func (s *fakeSite) Build(ctx context.Context, full bool, changed []string) (Buil
 		s.full++
 	}
 	s.version++
+	if s.unchanged && !full {
+		return BuildResult{Incremental: true}, nil
+	}
 	return BuildResult{Incremental: !full, Pages: 1, Written: 1}, nil
 }
 
 func (s *fakeSite) Publish(ctx context.Context, target string, verify bool) (PublishResult, error) {
+	s.publishing.Store(true)
+	time.Sleep(s.publishTime)
+	s.publishing.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failTimes[target] > 0 {
@@ -298,5 +313,86 @@ func TestQueueMetrics(t *testing.T) {
 	}
 	if lag := got["bake_queue_lag_seconds"]; lag < 55 || lag > 65 {
 		t.Errorf("queue lag %v s, want about 60 (the clock is a minute ahead)", lag)
+	}
+}
+
+// TestPublishHasTheFolder: a build never runs while a publish reads the
+// build folder.
+func TestPublishHasTheFolder(t *testing.T) {
+	site := &fakeSite{publishTime: 300 * time.Millisecond}
+	p := startPipeline(t, site, Config{Stages: [][]string{{"prod"}}})
+	ctx := context.Background()
+	p.Enqueue(ctx, EnqueueBuild)
+	eventually(t, "a publish", func() bool { return site.publishing.Load() })
+	p.Enqueue(ctx, EnqueueBuild)
+	eventually(t, "the second build published", func() bool { _, _, _, pub := site.snapshot(); return pub["prod"] == 2 })
+	if n := site.overlaps.Load(); n != 0 {
+		t.Errorf("%d builds ran while a publish read the build folder", n)
+	}
+}
+
+// snapshotSite is a fakeSite whose publishes copy what they upload and
+// then let builds run (jobs.SnapshotPublisher).
+type snapshotSite struct {
+	*fakeSite
+	uploading chan struct{} // a publish released the folder
+	upload    chan struct{} // closed: the upload ends
+	built     atomic.Int32  // builds that ended while a publish uploaded
+}
+
+func (s *snapshotSite) PublishSnapshot(ctx context.Context, target string, verify bool, release func()) (PublishResult, error) {
+	s.publishing.Store(true)
+	time.Sleep(100 * time.Millisecond) // the plan, the copy
+	s.publishing.Store(false)
+	release()
+	select {
+	case s.uploading <- struct{}{}:
+	default:
+	}
+	before, _, _, _ := s.snapshot()
+	select {
+	case <-s.upload:
+	case <-ctx.Done():
+	}
+	if after, _, _, _ := s.snapshot(); after > before {
+		s.built.Add(int32(after - before))
+	}
+	return s.Publish(ctx, target, verify)
+}
+
+// TestSnapshotPublishLetsBuildRun: once a publish has released the build
+// folder, the next build runs while it uploads, never before.
+func TestSnapshotPublishLetsBuildRun(t *testing.T) {
+	site := &snapshotSite{fakeSite: &fakeSite{}, uploading: make(chan struct{}, 1), upload: make(chan struct{})}
+	p := startPipeline(t, site, Config{Stages: [][]string{{"prod"}}})
+	ctx := context.Background()
+	p.Enqueue(ctx, EnqueueBuild)
+	<-site.uploading
+	p.Enqueue(ctx, EnqueueBuild)
+	eventually(t, "a build during the upload", func() bool { b, _, _, _ := site.snapshot(); return b == 2 })
+	close(site.upload)
+	eventually(t, "the second build published", func() bool { _, _, _, pub := site.snapshot(); return pub["prod"] == 2 })
+	if n := site.built.Load(); n != 1 {
+		t.Errorf("%d builds ended while the first publish uploaded, want 1", n)
+	}
+	if n := site.overlaps.Load(); n != 0 {
+		t.Errorf("%d builds ran while a publish read the build folder", n)
+	}
+}
+
+// TestEnqueueStart: at start, the build runs first and the target is
+// published after it, even though it changed nothing.
+func TestEnqueueStart(t *testing.T) {
+	site := &fakeSite{unchanged: true, publishTime: 50 * time.Millisecond}
+	p := startPipeline(t, site, Config{Stages: [][]string{{"a", "b"}}})
+	if err := p.EnqueueStart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the publishes", func() bool { _, _, pubs, _ := site.snapshot(); return len(pubs) == 2 })
+	if _, _, _, pub := site.snapshot(); pub["a"] != 1 || pub["b"] != 1 {
+		t.Errorf("targets have builds %v, want the first one (1) each: a publish before the build", pub)
+	}
+	if builds, _, _, _ := site.snapshot(); builds != 1 {
+		t.Errorf("%d builds, want 1", builds)
 	}
 }

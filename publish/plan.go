@@ -67,6 +67,19 @@ type Plan struct {
 // Uploads returns the number of objects to upload.
 func (p *Plan) Uploads() int { return p.Assets.Len() + p.Pages.Len() }
 
+// PartsKept reports whether the plan holds every manifest part it stores
+// (see DiffOptions.KeepPartBytes): Apply then reads nothing from the build
+// folder but the files, and may take them from another Source
+// (ApplyOptions.From), a copy made while the build could not change.
+func (p *Plan) PartsKept() bool {
+	for _, pd := range p.parts {
+		if pd.data == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // UploadList yields the uploads in order: assets, then pages.
 func (p *Plan) UploadList() iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {

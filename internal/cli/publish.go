@@ -36,6 +36,13 @@ type publishFlags struct {
 	force   bool
 	verify  bool
 	workers int
+
+	// keepPartBytes is publish.DiffOptions.KeepPartBytes (0: its default).
+	keepPartBytes int
+	// snapshot, if set, is given the plan before it is applied (out is the
+	// build folder) and may return the Source to upload from instead of
+	// the folder (bake run: a copy, so that the next build need not wait).
+	snapshot func(plan *publish.Plan, out string) publish.Source
 }
 
 func publishCmd(g *globals) *cobra.Command {
@@ -236,7 +243,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(g.dir, out)
 	}
-	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force, PartCache: t.partCache(g.dir)}
+	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force, PartCache: t.partCache(g.dir), KeepPartBytes: f.keepPartBytes}
 	rules, err := t.headerRules(ctx, &opts)
 	if err != nil {
 		return err
@@ -251,7 +258,11 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	}
 	defer plan.Close()
 	report := map[string]any{"target": t.name, "plan": plan, "dry_run": f.dryRun}
-	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{Dir: out, Workers: f.workers, Resume: resume,
+	var from publish.Source
+	if f.snapshot != nil && diffErr == nil && !f.dryRun {
+		from = f.snapshot(plan, out)
+	}
+	return t.run(ctx, g, f, plan, diffErr, report, publish.ApplyOptions{Dir: out, From: from, Workers: f.workers, Resume: resume,
 		Release: publish.Release{Commit: gitCommit(g.dir)}, HeaderRules: rules})
 }
 

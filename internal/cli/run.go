@@ -18,8 +18,10 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/capture"
+	"github.com/bakehq/bake/internal/precompress"
 	"github.com/bakehq/bake/jobs"
 	"github.com/bakehq/bake/output"
+	"github.com/bakehq/bake/publish"
 	"github.com/bakehq/bake/sqlsite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -162,6 +164,7 @@ type pipeline interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	Enqueue(ctx context.Context, what string) error
+	EnqueueStart(ctx context.Context) error
 	EnqueueAt(ctx context.Context, at time.Time, changed []string) error
 	UI(ctx context.Context, prefix string) (http.Handler, error)
 	Collector() prometheus.Collector
@@ -286,8 +289,43 @@ func (s runSite) Build(ctx context.Context, full bool, changed []string) (jobs.B
 }
 
 func (s runSite) Publish(ctx context.Context, target string, verify bool) (jobs.PublishResult, error) {
+	return s.PublishSnapshot(ctx, target, verify, nil)
+}
+
+// Bounds of the copy of a publish's files (see [runSite.PublishSnapshot]):
+// past them, the publish reads the build folder, which waits for it.
+const (
+	snapshotFiles = 20_000
+	snapshotBytes = 256 << 20
+	// snapshotPartBytes is how many bytes of manifest parts a publish of
+	// bake run keeps in memory: all of them, at 1,000,000 pages.
+	snapshotPartBytes = 128 << 20
+)
+
+// PublishSnapshot publishes as bake publish does, but once the plan is
+// made it copies the files to upload (and their precompressed siblings)
+// into memory, calls release and uploads the copy: the next build runs
+// meanwhile. The copy is made while no build runs, and each file is
+// checked against the plan's SHA-256 as it is sent, so a build never goes
+// out half. A large plan (a full build's), or one whose manifest parts
+// the plan did not keep, is published from the folder, which the build
+// waits for.
+func (s runSite) PublishSnapshot(ctx context.Context, target string, verify bool, release func()) (jobs.PublishResult, error) {
 	q := s.quiet()
-	err := runPublish(ctx, q, publishFlags{to: target, json: true, verify: verify})
+	f := publishFlags{to: target, json: true, verify: verify}
+	if release != nil {
+		f.keepPartBytes = snapshotPartBytes
+		f.snapshot = func(plan *publish.Plan, out string) publish.Source {
+			snap, err := snapshotPlan(plan, out)
+			if err != nil {
+				s.g.logger().Debug("publish from the build folder", "why", err)
+				return nil
+			}
+			release()
+			return snap
+		}
+	}
+	err := runPublish(ctx, q, f)
 	var report struct {
 		Result *struct {
 			Uploaded  int    `json:"uploaded"`
@@ -307,6 +345,68 @@ func (s runSite) Publish(ctx context.Context, target string, verify bool) (jobs.
 		res = jobs.PublishResult{Uploaded: r.Uploaded, Deleted: r.Deleted, BytesSent: r.BytesSent, Release: r.Release}
 	}
 	return res, nil
+}
+
+// snapshot is a copy of the files a publish uploads, by key.
+type snapshot map[string][]byte
+
+func (m snapshot) File(key string, e bake.Entry) ([]byte, error) {
+	b, ok := m[key]
+	if !ok {
+		return nil, fmt.Errorf("publish: %s is not in the copy of the build", key)
+	}
+	return b, nil
+}
+
+// Sibling returns a precompressed sibling of key (ext ".gz", ".br").
+func (m snapshot) Sibling(key, ext string) ([]byte, error) {
+	return m.File(key+ext, bake.Entry{})
+}
+
+// snapshotPlan copies the files plan uploads from the build folder out,
+// unless the plan is too large for it or keeps not every manifest part.
+func snapshotPlan(plan *publish.Plan, out string) (snapshot, error) {
+	if n := plan.Uploads(); n > snapshotFiles {
+		return nil, fmt.Errorf("%d files to upload, more than %d", n, snapshotFiles)
+	}
+	if plan.Bytes > snapshotBytes {
+		return nil, fmt.Errorf("%d bytes to upload, more than %d", plan.Bytes, snapshotBytes)
+	}
+	if !plan.PartsKept() {
+		return nil, errors.New("the plan did not keep every manifest part")
+	}
+	root, err := os.OpenRoot(out)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	snap := snapshot{}
+	var size int64
+	for c, err := range plan.UploadList() {
+		if err != nil {
+			return nil, err
+		}
+		keys := []string{c.Key}
+		for _, cd := range c.Entry.Encodings {
+			if ext := precompress.Ext(cd); ext != "" {
+				keys = append(keys, c.Key+ext)
+			}
+		}
+		for i, k := range keys {
+			b, err := root.ReadFile(filepath.FromSlash(k))
+			if err != nil {
+				if i > 0 {
+					continue // a sibling the publish makes again
+				}
+				return nil, err
+			}
+			if size += int64(len(b)); size > snapshotBytes {
+				return nil, fmt.Errorf("more than %d bytes to upload", snapshotBytes)
+			}
+			snap[k] = b
+		}
+	}
+	return snap, nil
 }
 
 // scheduleRows enqueues, for each [[jobs.schedule]] rule, a build at the
@@ -516,13 +616,8 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 	}()
 	// Whatever changed while no bake run was there, and a target that does
 	// not have the build yet (a new one, or one a killed publish left).
-	if err := p.Enqueue(ctx, jobs.EnqueueBuild); err != nil {
+	if err := p.EnqueueStart(ctx); err != nil {
 		return err
-	}
-	if len(stages) > 0 {
-		if err := p.Enqueue(ctx, jobs.EnqueuePublish); err != nil {
-			return err
-		}
 	}
 
 	ln, err := net.Listen("tcp", f.addr)

@@ -456,6 +456,8 @@ func (p *recordingPipeline) Collector() prometheus.Collector { return prometheus
 
 func (p *recordingPipeline) EnqueueAt(context.Context, time.Time, []string) error { return nil }
 
+func (p *recordingPipeline) EnqueueStart(context.Context) error { return nil }
+
 func (p *recordingPipeline) UI(context.Context, string) (http.Handler, error) {
 	return http.NotFoundHandler(), nil
 }
