@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/internal/sqlscan"
@@ -126,6 +127,8 @@ type updateRun struct {
 	routePaths   map[string]bool // paths yielded by the route being rerun in full
 	sitemapDelta map[string]sitemapItem
 	stopped      bool
+	countMu      sync.Mutex
+	counts       map[string]int
 }
 
 // forward is the yield of the inner buildRun: it notes what the sitemap

@@ -191,11 +191,25 @@ func (u *updateRun) listPage(r *Route, path string, keys []string) bool {
 		group = g
 		where, args = " WHERE q."+r.GroupBy+" = "+b.site.db.placeholder(1), []any{group}
 	}
-	var total int
-	b.site.stats[r.Name].Queries.Add(1)
-	if err := b.site.db.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q"+where, args...).Scan(&total); err != nil {
-		u.fail(&bake.Error{Route: r.Name, Path: path, Err: fmt.Errorf("count rows: %w", err)})
-		return false
+	// One count a list (and group) for the whole update: a title update
+	// re-renders a page of several lists, and a stream of them counted
+	// every list again for each page (half the CPU of such a build).
+	ck := fmt.Sprintf("%s\x00%T\x00%v", r.Name, group, group)
+	u.countMu.Lock()
+	total, counted := u.counts[ck]
+	u.countMu.Unlock()
+	if !counted {
+		b.site.stats[r.Name].Queries.Add(1)
+		if err := b.site.db.QueryRowContext(b.ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q"+where, args...).Scan(&total); err != nil {
+			u.fail(&bake.Error{Route: r.Name, Path: path, Err: fmt.Errorf("count rows: %w", err)})
+			return false
+		}
+		u.countMu.Lock()
+		if u.counts == nil {
+			u.counts = map[string]int{}
+		}
+		u.counts[ck] = total
+		u.countMu.Unlock()
 	}
 	order := r.orderBy()
 	if r.GroupBy != "" && order == "" {
