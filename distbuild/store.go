@@ -96,6 +96,23 @@ CREATE TABLE IF NOT EXISTS $copies (
 	seconds double precision NOT NULL DEFAULT 0,
 	PRIMARY KEY (build, run, part)
 );
+`))
+	if err != nil {
+		return fmt.Errorf("distbuild: create tables: %w", err)
+	}
+	// Columns added since the first tables: an ALTER TABLE waits for an
+	// exclusive lock (on tables the running workers use), so it runs only
+	// when a column is missing.
+	var have int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = $1
+		AND ((table_name = 'bake_dist_builds' AND column_name IN ('base', 'changes', 'capture', 'index_values'))
+		OR (table_name = 'bake_dist_shards' AND column_name = 'state'))`, s.name).Scan(&have); err != nil {
+		return fmt.Errorf("distbuild: create tables: %w", err)
+	}
+	if have == 5 {
+		return nil
+	}
+	_, err = pool.Exec(ctx, strings.NewReplacer("$builds", s.t("bake_dist_builds"), "$shards", s.t("bake_dist_shards")).Replace(`
 ALTER TABLE $builds ADD COLUMN IF NOT EXISTS base text NOT NULL DEFAULT '';
 ALTER TABLE $builds ADD COLUMN IF NOT EXISTS changes jsonb;
 ALTER TABLE $builds ADD COLUMN IF NOT EXISTS capture jsonb;

@@ -60,29 +60,33 @@ func openJobsPool(ctx context.Context, cfg *siteConfig, jobsURL, schema string) 
 		pool.Close()
 		return nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
 	}
-	// Workers starting together would create the tables at once: one at
-	// a time.
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
+	if err := migrateJobs(ctx, pool, schema); err != nil {
+		// After migrateJobs let go of its connection: Close waits for
+		// every connection acquired.
 		pool.Close()
 		return nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
+	}
+	return pool, nil
+}
+
+// migrateJobs creates River's tables and the build tables in schema, one
+// process at a time (workers starting together would create them at
+// once), holding an advisory lock on a connection it releases on return.
+func migrateJobs(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
 	}
 	defer conn.Release()
 	const lock = "bake distributed migrate"
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", lock); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("open job database %s: %w", redact(jobsURL), err)
+		return err
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1))", lock)
 	if err := jobs.Migrate(ctx, riverpgxv5.New(pool), schema); err != nil {
-		pool.Close()
-		return nil, err
+		return err
 	}
-	if err := distbuild.Migrate(ctx, pool, schema); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return pool, nil
+	return distbuild.Migrate(ctx, pool, schema)
 }
 
 // distResult is the JSON report of bake build --distributed.
