@@ -231,14 +231,9 @@ func (sw *shardWorker) update(ctx context.Context, target string, a ShardArgs) (
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := w.bucket(ctx, target)
+	bucket, forms, formed, err := w.stagingTarget(ctx, target)
 	if err != nil {
 		return nil, err
-	}
-	var forms publish.FormOptions
-	formed := false
-	if w.cfg.Forms != nil {
-		forms, formed = w.cfg.Forms(target)
 	}
 	u := rep.Applied
 	t2 := time.Now()

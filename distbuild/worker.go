@@ -275,14 +275,9 @@ func problemsText(what string, probs []*bake.Error) string {
 // of target under its SHA-256, with cfg.Uploads pages at once.
 func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (*shardResult, error) {
 	w := sw.w
-	bucket, err := w.bucket(ctx, target)
+	bucket, forms, formed, err := w.stagingTarget(ctx, target)
 	if err != nil {
 		return nil, err
-	}
-	var forms publish.FormOptions
-	formed := false
-	if w.cfg.Forms != nil {
-		forms, formed = w.cfg.Forms(target)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -367,6 +362,22 @@ func (sw *shardWorker) render(ctx context.Context, target string, a ShardArgs) (
 		res.state = st.State()
 	}
 	return res, nil
+}
+
+// stagingTarget opens the bucket of target and says how a publish to it
+// stores a file, and whether files are staged in that published form
+// (see Config.Forms).
+func (w *Worker) stagingTarget(ctx context.Context, target string) (*blob.Bucket, publish.FormOptions, bool, error) {
+	bucket, err := w.bucket(ctx, target)
+	if err != nil {
+		return nil, publish.FormOptions{}, false, err
+	}
+	var forms publish.FormOptions
+	formed := false
+	if w.cfg.Forms != nil {
+		forms, formed = w.cfg.Forms(target)
+	}
+	return bucket, forms, formed, nil
 }
 
 // stageFile stages the file of e, whose bytes are data and precompressed
