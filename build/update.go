@@ -119,6 +119,14 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	)
 	probs.dir = opts.Output
 	problem := probs.add
+	// The index takes the pages written while the others render, in a
+	// transaction committed once the files are (see applyWhileRendering).
+	ap, err := idx.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	toIndex, stopIndexing := applyWhileRendering(ctx, ap)
+	clean.add(func() { stopIndexing(); ap.Rollback() })
 	pages := make(chan *bake.Page, opts.Workers*4)
 	var wg sync.WaitGroup
 	minifier := newMinifier(opts.Finish)
@@ -138,6 +146,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 				mu.Lock()
 				results = append(results, r)
 				mu.Unlock()
+				if r.action != actionSkipped && r.action != ActionUnchanged {
+					toIndex(output.Record{Entry: r.entry, Line: r.line})
+				}
 			}
 		})
 	}
@@ -249,7 +260,11 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		}
 	}
 	u.Values = withFinishValue(site.State(), opts.Finish)
-	if err := idx.Apply(ctx, u); err != nil {
+	stopIndexing() // every page written is in the transaction
+	if err := ap.Remove(ctx, u.Remove); err != nil {
+		return nil, err
+	}
+	if err := ap.Commit(ctx, u.Values); err != nil {
 		return nil, err
 	}
 	if err := emptyTrash(ctx, idx, dir, siblings); err != nil {
@@ -264,6 +279,64 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	opts.Logger.Debug("update committed", "rendered", rep.Rendered, "written", rep.Written, "removed", rep.Removed, "seconds", rep.Seconds,
 		"produced", produced, "rendered_by", rendered, "files_committed_by", committed)
 	return rep, nil
+}
+
+// applyWhileRendering puts into ap the records given to put, in batches,
+// from its own goroutine: the index's writes (~100 ms for 1,900 pages)
+// overlap the rendering rather than follow it. stop returns once every
+// record put before it was called is in ap; a put after stop is dropped
+// (pages still rendering when a build is abandoned). put may be called from
+// any goroutine, stop more than once.
+func applyWhileRendering(ctx context.Context, ap *output.Applier) (put func(output.Record), stop func()) {
+	recs := make(chan output.Record, 512)
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		batch := make([]output.Record, 0, 256)
+		flush := func() {
+			if len(batch) > 0 {
+				ap.Put(ctx, batch) // an error is kept: Commit returns it
+				batch = batch[:0]
+			}
+		}
+		for {
+			var r output.Record
+			select {
+			case r = <-recs:
+			default:
+				flush() // nothing waiting: put what came
+				select {
+				case r = <-recs:
+				case <-quit:
+					for {
+						select {
+						case r := <-recs: // put before stop
+							batch = append(batch, r)
+						default:
+							flush()
+							return
+						}
+					}
+				}
+			}
+			batch = append(batch, r)
+			if len(batch) == cap(batch) {
+				flush()
+			}
+		}
+	}()
+	put = func(r output.Record) {
+		select {
+		case recs <- r:
+		case <-quit:
+		}
+	}
+	stop = sync.OnceFunc(func() {
+		close(quit)
+		<-done
+	})
+	return put, stop
 }
 
 // emptyTrash deletes the files of pages removed from the index, and their
