@@ -362,6 +362,7 @@ type partData struct {
 	r    bucketRange
 	part Part
 	data []byte
+	mem  *memPart // its lines and sums, for DiffOptions.Memory, if made by splice
 }
 
 // partWriter compresses the lines of a part as the diff reads them, and
@@ -420,7 +421,9 @@ func (w *partWriter) close() (Part, []byte, error) {
 // read. With store, the local parts the remote side lacks are made ready
 // to store (plan.parts), and checked against the names the local side
 // gave (a build that changed its index while it was read is
-// ErrBuildChanged). The plan's root is the local manifest.
+// ErrBuildChanged). A part of a build that differs from a stored part of
+// the same range is spliced (see differ.splice): only its changed buckets
+// are read from the build. The plan's root is the local manifest.
 func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, opts DiffOptions, store bool) (*Plan, error) {
 	d := newDiffer(opts)
 	keepParts := d.opts.KeepPartBytes
@@ -451,7 +454,20 @@ func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, op
 			d.unchanged(lp.Files)
 			continue
 		}
-		ls := local.lines(ctx, r)
+		if is, rs, ok := spliceable(local, remote); ok && store && known && rp.Files > 0 && lp.Files > 0 && opts.Headers == nil {
+			pd, err := d.splice(ctx, is, rs, r, rp, lp, pending)
+			if err != nil {
+				return nil, err
+			}
+			if !same { // else only pending deletes were looked for
+				d.plan.parts = append(d.plan.parts, keepPart(pd, pd.data, &kept, keepParts))
+			}
+			continue
+		}
+		if _, ok := remote.(*rootSide); ok {
+			d.plan.reads.parts++
+		}
+		ls := countLines(local.lines(ctx, r), &d.plan.reads.indexLines, local)
 		var w *partWriter
 		if store && !same && lp.Files > 0 {
 			w = newPartWriter(r)
@@ -468,16 +484,48 @@ func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, op
 			if got != lp {
 				return nil, fmt.Errorf("diff: %s: %w", r, ErrBuildChanged)
 			}
-			pd := partData{r: r, part: lp}
-			if kept+len(data) <= keepParts {
-				pd.data = bytes.Clone(data) // not the buffer's spare capacity
-				kept += len(pd.data)
-			}
-			d.plan.parts = append(d.plan.parts, pd)
+			d.plan.parts = append(d.plan.parts, keepPart(partData{r: r, part: lp}, data, &kept, keepParts))
 		}
 	}
 	d.plan.root = root
 	return d.plan, d.finish()
+}
+
+// keepPart keeps data in pd while the plan keeps fewer than limit bytes
+// of parts (*kept).
+func keepPart(pd partData, data []byte, kept *int, limit int) partData {
+	pd.data = nil
+	if *kept+len(data) <= limit {
+		pd.data = bytes.Clone(data) // not the buffer's spare capacity
+		*kept += len(pd.data)
+	}
+	return pd
+}
+
+// spliceable returns the two sides as splice takes them: a build's index
+// and a manifest stored in a bucket.
+func spliceable(local, remote side) (indexSide, *rootSide, bool) {
+	is, ok := local.(indexSide)
+	rs, rok := remote.(*rootSide)
+	return is, rs, ok && rok
+}
+
+// countLines counts in *n the lines ls yields when it reads a build's
+// index (local is an indexSide).
+func countLines(ls iter.Seq2[line, error], n *int, local side) iter.Seq2[line, error] {
+	if _, ok := local.(indexSide); !ok {
+		return ls
+	}
+	return func(yield func(line, error) bool) {
+		for l, err := range ls {
+			if err == nil {
+				*n++
+			}
+			if !yield(l, err) {
+				return
+			}
+		}
+	}
 }
 
 // writeParts stores the parts of a plan the bucket does not have, then
@@ -532,6 +580,7 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 			return err
 		}
 		plan.partCache.put(p.part.Key, data)
+		plan.memory.put(p.part.Key, p.mem)
 		return nil
 	}
 	opts.defaults()
@@ -562,6 +611,7 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 		return fmt.Errorf("publish: %w", err)
 	}
 	plan.partCache.keep(plan.root)
+	plan.memory.keep(plan.root)
 	return nil
 }
 

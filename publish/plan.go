@@ -55,13 +55,17 @@ type Plan struct {
 	// from: Apply checks it has not changed before it stores the manifest
 	// ("" when the plan did not come from a build).
 	generation string
-	// partCache keeps the parts stored (DiffOptions.PartCache).
+	// partCache keeps the parts stored (DiffOptions.PartCache), and
+	// memory their lines (DiffOptions.Memory).
 	partCache partCache
+	memory    *PartMemory
 	// retained is the target's list of retained files before this
 	// publish, and hasRetained says it was read (the plan stores the
 	// list with its manifest then).
 	retained    []retained
 	hasRetained bool
+	// reads counts what making the plan read.
+	reads planReads
 }
 
 // Uploads returns the number of objects to upload.
@@ -139,6 +143,10 @@ type DiffOptions struct {
 	// content: a copy the bucket's manifest no longer names is unused,
 	// and removed when the next manifest is stored.
 	PartCache string
+	// Memory, if set, keeps the lines of the parts a publish stores in
+	// memory for the next publish to the same target (see PartMemory):
+	// bake run keeps one per target.
+	Memory *PartMemory
 }
 
 func (o *DiffOptions) defaults() {

@@ -69,6 +69,7 @@ func prepare(ctx context.Context, bucket *blob.Bucket, dir string, opts DiffOpti
 	}
 	plan.generation = gen
 	plan.partCache = partCache(opts.PartCache)
+	plan.memory = opts.Memory
 	if plan.retained, err = readRetained(ctx, bucket); err != nil {
 		plan.Close()
 		return nil, false, fmt.Errorf("publish: %w", err)
