@@ -460,7 +460,10 @@ func diffParts(ctx context.Context, local, remote side, ranges []bucketRange, op
 				return nil, err
 			}
 			if !same { // else only pending deletes were looked for
-				d.plan.parts = append(d.plan.parts, keepPart(pd, pd.data, &kept, keepParts))
+				if pd, err = keepSpliced(pd, &kept, keepParts); err != nil {
+					return nil, err
+				}
+				d.plan.parts = append(d.plan.parts, pd)
 			}
 			continue
 		}
@@ -500,6 +503,26 @@ func keepPart(pd partData, data []byte, kept *int, limit int) partData {
 		*kept += len(pd.data)
 	}
 	return pd
+}
+
+// keepSpliced keeps a part splice made while the plan keeps fewer than
+// limit bytes of parts (*kept): its lines when it is to be compressed when
+// stored, which count by their size, else its compressed bytes. Past the
+// limit, the part is read again from the build's index when stored.
+func keepSpliced(pd partData, kept *int, limit int) (partData, error) {
+	if pd.data == nil {
+		if *kept+pd.mem.size <= limit {
+			*kept += pd.mem.size
+			return pd, nil
+		}
+		data, err := pd.mem.compress()
+		if err != nil {
+			return partData{}, fmt.Errorf("diff: %w", err)
+		}
+		pd.mem = nil // not held past the limit
+		return keepPart(pd, data, kept, limit), nil
+	}
+	return keepPart(pd, pd.data, kept, limit), nil
 }
 
 // spliceable returns the two sides as splice takes them: a build's index
@@ -545,7 +568,7 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 		}
 		byKey[k] = p
 		changes = append(changes, Change{Key: k})
-		if p.data == nil && idx == nil {
+		if p.data == nil && p.mem == nil && idx == nil {
 			d, ok := src.(dirSource)
 			if !ok {
 				return errors.New("publish: a manifest part to store was not kept, and there is no build to read it from")
@@ -560,6 +583,12 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 	write := func(ctx context.Context, c Change) error {
 		p := byKey[c.Key]
 		data := p.data
+		if data == nil && p.mem != nil {
+			var err error
+			if data, err = p.mem.compress(); err != nil {
+				return err
+			}
+		}
 		if data == nil {
 			w := newPartWriter(p.r)
 			for _, err := range w.tee(indexSide{idx: idx}.lines(ctx, p.r)) {

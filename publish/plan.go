@@ -77,7 +77,7 @@ func (p *Plan) Uploads() int { return p.Assets.Len() + p.Pages.Len() }
 // (ApplyOptions.From), a copy made while the build could not change.
 func (p *Plan) PartsKept() bool {
 	for _, pd := range p.parts {
-		if pd.data == nil {
+		if pd.data == nil && pd.mem == nil {
 			return false
 		}
 	}

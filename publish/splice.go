@@ -29,6 +29,9 @@ type planReads struct {
 // part a change touches. The new part is made of the remote lines of the
 // unchanged buckets and the build's lines of the others, and must have the
 // name the build's sums give it (lp): else the build changed meanwhile.
+//
+// With DiffOptions.Memory, the part is compressed when it is stored, not
+// here: the plan holds its lines (see keepSpliced).
 func (d *differ) splice(ctx context.Context, local indexSide, remote *rootSide, r bucketRange, rp, lp Part, pending map[int]bool) (partData, error) {
 	n := r.last - r.first + 1
 	var arena []byte // the bytes of the lines read, one allocation for many
@@ -127,15 +130,31 @@ func (d *differ) splice(ctx context.Context, local indexSide, remote *rootSide, 
 		return partData{}, err
 	}
 
+	pd := partData{r: r, part: lp, mem: next}
+	if d.opts.Memory == nil {
+		data, err := next.compress()
+		if err != nil {
+			return partData{}, fmt.Errorf("diff: %w", err)
+		}
+		pd.data, pd.mem = data, nil
+	}
+	// else compressed when stored: bake run stores parts once the build
+	// folder is free for the next build.
+	return pd, nil
+}
+
+// compress returns the part as stored: its lines, gzip-compressed, after
+// a manifest header (as partWriter writes it).
+func (p *memPart) compress() ([]byte, error) {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	fmt.Fprintf(zw, "{\"bake_manifest\":%d}\n", bake.ManifestVersion)
-	for _, l := range next.lines {
+	for _, l := range p.lines {
 		zw.Write(l.raw)
 		zw.Write(newline)
 	}
 	if err := zw.Close(); err != nil {
-		return partData{}, fmt.Errorf("diff: compress manifest part: %w", err)
+		return nil, fmt.Errorf("compress manifest part: %w", err)
 	}
-	return partData{r: r, part: lp, data: buf.Bytes(), mem: next}, nil
+	return buf.Bytes(), nil
 }

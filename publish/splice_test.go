@@ -157,11 +157,25 @@ func TestPublishSplicesChangedBuckets(t *testing.T) {
 			t.Errorf("%s: read %d lines of the index and %d parts, stored %d parts; the changed buckets have %d lines in %d parts",
 				tt.name, plan.reads.indexLines, plan.reads.parts, len(plan.parts), files, parts)
 		}
+		for _, pd := range plan.parts {
+			if pd.data != nil || pd.mem == nil {
+				t.Errorf("%s: with a PartMemory, part %s was compressed in the plan, not when stored", tt.name, pd.r)
+			}
+		}
 		if files >= 3000/4 {
 			t.Fatalf("%s: the changed buckets hold %d files, not fewer than a part: the test proves nothing", tt.name, files)
 		}
 		sameAsFirstPublish(tt.name)
 	}
+
+	// Past KeepPartBytes, a part is not held by the plan, and is read
+	// again from the build when stored.
+	s["/p/8/"] += " v4"
+	buildSite(t, out, s)
+	if plan := pub(DiffOptions{KeepPartBytes: -1}); plan.PartsKept() || len(plan.parts) != 1 {
+		t.Errorf("with no bytes of parts to keep: %d parts, kept %v", len(plan.parts), plan.PartsKept())
+	}
+	sameAsFirstPublish("no part kept")
 
 	// A pending delete (of an interrupted publish) in a part that changes
 	// is looked for in its bucket, which is read.

@@ -39,6 +39,8 @@ type publishFlags struct {
 
 	// keepPartBytes is publish.DiffOptions.KeepPartBytes (0: its default).
 	keepPartBytes int
+	// memory is publish.DiffOptions.Memory (bake run: one per target).
+	memory *publish.PartMemory
 	// snapshot, if set, is given the plan before it is applied (out is the
 	// build folder) and may return the Source to upload from instead of
 	// the folder (bake run: a copy, so that the next build need not wait).
@@ -243,7 +245,7 @@ func runPublish(ctx context.Context, g *globals, f publishFlags) error {
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(g.dir, out)
 	}
-	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force, PartCache: t.partCache(g.dir), KeepPartBytes: f.keepPartBytes}
+	opts := publish.DiffOptions{MaxDeletes: cfg.Publish.MaxDeletes, Force: f.force, PartCache: t.partCache(g.dir), KeepPartBytes: f.keepPartBytes, Memory: f.memory}
 	rules, err := t.headerRules(ctx, &opts)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -253,6 +254,18 @@ type runSite struct {
 	// schedule, once the pipeline exists, enqueues the build of the
 	// scheduled rows that appear next (see [[jobs.schedule]]).
 	schedule *func(ctx context.Context, at time.Time, changed []string) error
+	// parts keeps the manifest parts last published to each target in
+	// memory, for the next publish (see publish.PartMemory).
+	parts *sync.Map // target → *publish.PartMemory
+}
+
+// partMemory returns the parts kept for target.
+func (s runSite) partMemory(target string) *publish.PartMemory {
+	if s.parts == nil {
+		return nil
+	}
+	m, _ := s.parts.LoadOrStore(target, &publish.PartMemory{})
+	return m.(*publish.PartMemory)
 }
 
 func (s runSite) quiet() *globals {
@@ -312,7 +325,7 @@ const (
 // waits for.
 func (s runSite) PublishSnapshot(ctx context.Context, target string, verify bool, release func()) (jobs.PublishResult, error) {
 	q := s.quiet()
-	f := publishFlags{to: target, json: true, verify: verify}
+	f := publishFlags{to: target, json: true, verify: verify, memory: s.partMemory(target)}
 	if release != nil {
 		f.keepPartBytes = snapshotPartBytes
 		f.snapshot = func(plan *publish.Plan, out string) publish.Source {
@@ -593,7 +606,7 @@ func runRun(ctx context.Context, g *globals, f runFlags) error {
 		log.Warn("the clock is "+clockEnv+"'s file, not the system's", "file", clk.file, "now", clk.Now())
 		jcfg.Now = clk.Now
 	}
-	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g, out: out, schedule: &schedule}, jcfg)
+	p, closeDB, err := openPipeline(ctx, g, cfg, f.jobsURL, f.jobsSchema, runSite{g: g, out: out, schedule: &schedule, parts: &sync.Map{}}, jcfg)
 	if err != nil {
 		return err
 	}
