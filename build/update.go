@@ -281,8 +281,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	return rep, nil
 }
 
-// applyWhileRendering puts into ap the records given to put, in batches,
-// from its own goroutine: the index's writes (~100 ms for 1,900 pages)
+// applyWhileRendering puts into ap the records given to put, in batches of
+// 256 (each batch reads the pages it replaces in one query), from its own
+// goroutine: the index's writes (~100 ms for 1,900 pages)
 // overlap the rendering rather than follow it. stop returns once every
 // record put before it was called is in ap; a put after stop is dropped
 // (pages still rendering when a build is abandoned). put may be called from
@@ -301,28 +302,22 @@ func applyWhileRendering(ctx context.Context, ap *output.Applier) (put func(outp
 			}
 		}
 		for {
-			var r output.Record
 			select {
-			case r = <-recs:
-			default:
-				flush() // nothing waiting: put what came
-				select {
-				case r = <-recs:
-				case <-quit:
-					for {
-						select {
-						case r := <-recs: // put before stop
-							batch = append(batch, r)
-						default:
-							flush()
-							return
-						}
+			case r := <-recs:
+				batch = append(batch, r)
+				if len(batch) == cap(batch) {
+					flush()
+				}
+			case <-quit:
+				for {
+					select {
+					case r := <-recs: // put before stop
+						batch = append(batch, r)
+					default:
+						flush()
+						return
 					}
 				}
-			}
-			batch = append(batch, r)
-			if len(batch) == cap(batch) {
-				flush()
 			}
 		}
 	}()
