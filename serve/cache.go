@@ -132,8 +132,15 @@ func (c *fileCache) lookup(key string) *cachedFile {
 	return f
 }
 
-// used records a hit of f.
-func (c *fileCache) used(f *cachedFile) { f.lastUse.Store(c.clock.Add(1)) }
+// used records a hit of f. A file already the most recently used keeps
+// its place without a write: a page hit by every CPU at once would
+// otherwise move the clock's and the file's cache lines between them on
+// every hit.
+func (c *fileCache) used(f *cachedFile) {
+	if f.lastUse.Load() != c.clock.Load() {
+		f.lastUse.Store(c.clock.Add(1))
+	}
+}
 
 // put adds f, replacing the version there, and evicts until the cache
 // holds at most its bytes.

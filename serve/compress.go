@@ -109,6 +109,33 @@ func accepts(header, coding string) bool {
 // join, in one pass, without the iterator's closures (it runs on every
 // hit from memory).
 func acceptedCodings(values []string) (ok [len(encodings)]bool) {
+	if len(values) == 1 {
+		if ok, found := commonCodings[values[0]]; found {
+			return ok
+		}
+	}
+	return parseCodings(values)
+}
+
+// commonCodings are the answers of parseCodings to the Accept-Encoding
+// values browsers and tools send most, parsed once: a map read instead
+// of a parse on every request.
+var commonCodings = func() map[string][len(encodings)]bool {
+	m := map[string][len(encodings)]bool{}
+	for _, v := range []string{
+		"gzip", "br", "deflate", "identity", "*", "zstd",
+		"gzip, deflate", "deflate, gzip", "gzip, br", "br, gzip", "gzip,deflate",
+		"gzip, deflate, br", "gzip, deflate, br, zstd", "gzip,deflate,br",
+		"br, gzip, deflate", "deflate, gzip, br, zstd", "gzip, deflate, zstd",
+		"br;q=1.0, gzip;q=0.8, *;q=0.1",
+	} {
+		m[v] = parseCodings([]string{v})
+	}
+	return m
+}()
+
+// parseCodings is acceptedCodings without the table of common values.
+func parseCodings(values []string) (ok [len(encodings)]bool) {
 	var named [len(encodings)]bool
 	star := false
 	for _, header := range values {

@@ -250,6 +250,11 @@ func TestAcceptedCodings(t *testing.T) {
 			}
 		}
 	}
+	// The values answered from commonCodings' table, as they come and
+	// within longer headers.
+	for v := range commonCodings {
+		headers = append(headers, []string{v}, []string{v + ", identity"}, []string{v, "br;q=0"})
+	}
 	for _, values := range headers {
 		got := acceptedCodings(values)
 		for i, e := range encodings {
