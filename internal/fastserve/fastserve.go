@@ -203,18 +203,21 @@ func (s *Server) hit(ctx *fasthttp.RequestCtx) bool {
 	if !ok {
 		return false
 	}
+	// The names are set as fasthttp would normalize them, without its
+	// copy and normalization of each name (half of what a hit costs
+	// bake above fasthttp's own work, BenchmarkHit).
 	r := &ctx.Response
 	r.Header.SetContentType(h.ContentType)
-	r.Header.Set("Cache-Control", serve.HitCacheControl)
-	r.Header.Set("Vary", serve.HitVary)
-	r.Header.Set("Etag", h.ETag)
+	r.Header.SetCanonical(nameCacheControl, valueCacheControl)
+	r.Header.SetCanonical(nameVary, valueVary)
+	r.Header.SetCanonical(nameETag, unsafeBytes(h.ETag))
 	if h.ContentEncoding != "" {
-		r.Header.Set("Content-Encoding", h.ContentEncoding)
+		r.Header.SetContentEncoding(h.ContentEncoding)
 	}
 	if h.LastModified != "" {
-		r.Header.Set("Last-Modified", h.LastModified)
+		r.Header.SetCanonical(nameLastModified, unsafeBytes(h.LastModified))
 	}
-	r.Header.Set("Accept-Ranges", serve.HitAcceptRanges)
+	r.Header.SetCanonical(nameAcceptRanges, valueAcceptRanges)
 	// fasthttp only reads the body, and skips it for HEAD, keeping its
 	// Content-Length.
 	r.SetBodyRaw(h.Body)
@@ -268,6 +271,22 @@ var plainByte = func() (t [256]bool) {
 }()
 
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// unsafeBytes is s as bytes, for fasthttp's setters, which copy them.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// A hit's header names, as fasthttp normalizes them, and its constant
+// values. fasthttp only reads them.
+var (
+	nameCacheControl  = []byte("Cache-Control")
+	nameVary          = []byte("Vary")
+	nameETag          = []byte("Etag")
+	nameLastModified  = []byte("Last-Modified")
+	nameAcceptRanges  = []byte("Accept-Ranges")
+	valueCacheControl = []byte(serve.HitCacheControl)
+	valueVary         = []byte(serve.HitVary)
+	valueAcceptRanges = []byte(serve.HitAcceptRanges)
+)
 
 // handOver gives the request, and its connection, to net/http: the
 // request line and header as received, then the body as the client sends

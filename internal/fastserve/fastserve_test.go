@@ -36,7 +36,7 @@ var page = "<!doctype html><title>Home</title><body>" + strings.Repeat("<p>Hello
 // buildFolder writes a build folder: pages with precompressed siblings,
 // text compressed on the fly, a folder, a 404 page, a file too big to keep
 // in memory, and files the server refuses.
-func buildFolder(t *testing.T) string {
+func buildFolder(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	big := bytes.Repeat([]byte("0123456789abcdef"), (2<<20)/16) // 2 MB
@@ -69,7 +69,7 @@ func buildFolder(t *testing.T) string {
 	return dir
 }
 
-func gzipped(t *testing.T, s string) []byte {
+func gzipped(t testing.TB, s string) []byte {
 	var b bytes.Buffer
 	w := gzip.NewWriter(&b)
 	io.WriteString(w, s)
@@ -79,7 +79,7 @@ func gzipped(t *testing.T, s string) []byte {
 	return b.Bytes()
 }
 
-func brotlied(t *testing.T, s string) []byte {
+func brotlied(t testing.TB, s string) []byte {
 	var b bytes.Buffer
 	w := brotli.NewWriter(&b)
 	io.WriteString(w, s)
@@ -290,7 +290,7 @@ func compare(t *testing.T, want, got string, hits *atomic.Int64, reqs []request)
 }
 
 // serveMux is bake serve's handler: the reload events and the file server.
-func serveMux(t *testing.T, dir string, reload bool) (*http.ServeMux, *serve.FileServer, *serve.Reloader) {
+func serveMux(t testing.TB, dir string, reload bool) (*http.ServeMux, *serve.FileServer, *serve.Reloader) {
 	t.Helper()
 	fs, err := serve.NewFileServer(dir, serve.FileServerOptions{Reload: reload})
 	if err != nil {
@@ -614,4 +614,160 @@ func FuzzPlainPath(f *testing.F) {
 			t.Fatalf("plainPath(%q), but a ServeMux redirects it to %q", uri, clean)
 		}
 	})
+}
+
+// TestHitHeaderBytes pins a hit's header as it goes on the wire: the names
+// as written, their order, and the values, with the Date line left out.
+// Hits set their names without fasthttp's normalization, which must not
+// change a byte.
+func TestHitHeaderBytes(t *testing.T) {
+	dir := buildFolder(t)
+	mux, fs, _ := serveMux(t, dir, false)
+	var hits atomic.Int64
+	addr := start(t, Options{Handler: mux, Lookup: counting(&hits, fs.Lookup)})
+	refSrv := httptest.NewServer(mux)
+	defer refSrv.Close()
+	ref := refSrv.Listener.Addr().String()
+	lmod := t0.Format(http.TimeFormat)
+	for _, tc := range []struct {
+		name, req, want string
+	}{
+		{"plain", get("GET", "/"), "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n" +
+			fmt.Sprintf("Content-Length: %d\r\n", len(page)) +
+			"Cache-Control: no-cache\r\nVary: Accept-Encoding\r\nEtag: ETAG\r\n" +
+			"Last-Modified: " + lmod + "\r\nAccept-Ranges: bytes\r\n\r\n"},
+		{"br", get("GET", "/", browser), "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n" +
+			"Content-Encoding: br\r\n" + fmt.Sprintf("Content-Length: %d\r\n", len(brotlied(t, page))) +
+			"Cache-Control: no-cache\r\nVary: Accept-Encoding\r\nEtag: ETAG\r\n" +
+			"Last-Modified: " + lmod + "\r\nAccept-Ranges: bytes\r\n\r\n"},
+		{"HEAD", get("HEAD", "/", "Accept-Encoding: gzip"), "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n" +
+			"Content-Encoding: gzip\r\n" + fmt.Sprintf("Content-Length: %d\r\n", len(gzipped(t, page))) +
+			"Cache-Control: no-cache\r\nVary: Accept-Encoding\r\nEtag: ETAG\r\n" +
+			"Last-Modified: " + lmod + "\r\nAccept-Ranges: bytes\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The ETag, as net/http's handler gives it for the same request.
+			etag := exchange(t, ref, strings.Replace(tc.req, "HEAD ", "GET ", 1)).Header.Get("Etag")
+			want := strings.Replace(tc.want, "ETAG", etag, 1)
+			before := hits.Load()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(c, tc.req); err != nil {
+				t.Fatal(err)
+			}
+			r := bufio.NewReader(c)
+			var got strings.Builder
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("read header: %v", err)
+				}
+				if !strings.HasPrefix(line, "Date: ") {
+					got.WriteString(line)
+				}
+				if line == "\r\n" {
+					break
+				}
+			}
+			if diff := cmp.Diff(want, got.String()); diff != "" {
+				t.Errorf("header (-want +got):\n%s", diff)
+			}
+			if hits.Load() != before+1 {
+				t.Errorf("not answered as a hit")
+			}
+		})
+	}
+}
+
+// TestHitAfterRebuild replaces a page as builds do (a new file renamed
+// over it, its siblings too) and in place: once the file server's
+// recheck interval has passed, a hit sends the new bytes, whole, with
+// their own ETag.
+func TestHitAfterRebuild(t *testing.T) {
+	dir := buildFolder(t)
+	mux, fs, _ := serveMux(t, dir, false)
+	var hits atomic.Int64
+	addr := start(t, Options{Handler: mux, Lookup: counting(&hits, fs.Lookup)})
+	p := filepath.Join(dir, "index.html")
+	replace := func(name string, body []byte) {
+		if err := os.WriteFile(name+".tmp", body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(name+".tmp", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type got struct{ Body, Coding, ETag string }
+	fetch := func(ae string) got {
+		t.Helper()
+		var hdr []string
+		if ae != "" {
+			hdr = append(hdr, "Accept-Encoding: "+ae)
+		}
+		before := hits.Load()
+		a := exchange(t, addr, get("GET", "/", hdr...))
+		if hits.Load() != before+1 {
+			t.Errorf("GET / (%q) not answered as a hit", ae)
+		}
+		body := a.Body
+		switch a.Header.Get("Content-Encoding") {
+		case "gzip":
+			r, err := gzip.NewReader(strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = string(b)
+		case "br":
+			b, err := io.ReadAll(brotli.NewReader(strings.NewReader(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = string(b)
+		}
+		return got{body, a.Header.Get("Content-Encoding"), a.Header.Get("Etag")}
+	}
+	first := fetch("")
+	if first.Body != page {
+		t.Fatalf("first body: %q", first.Body)
+	}
+	// A rebuild: new bytes, renamed over the old file and its siblings.
+	v2 := strings.Replace(page, "Hello", "Hullo", -1)
+	replace(p, []byte(v2))
+	replace(p+".gz", gzipped(t, v2))
+	replace(p+".br", brotlied(t, v2))
+	time.Sleep(20 * time.Millisecond) // past the recheck interval (1 ms)
+	for _, ae := range []string{"", "gzip", "gzip, deflate, br"} {
+		g := fetch(ae)
+		if g.Body != v2 {
+			t.Errorf("after a rebuild, %q: body %d bytes, not the new %d", ae, len(g.Body), len(v2))
+		}
+		if g.ETag == first.ETag {
+			t.Errorf("after a rebuild, %q: ETag %s unchanged", ae, g.ETag)
+		}
+	}
+	// In place, with a new size (the siblings removed: the server
+	// compresses the text itself).
+	for _, s := range []string{".gz", ".br"} {
+		if err := os.Remove(p + s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v3 := v2 + "<!-- v3 -->"
+	if err := os.WriteFile(p, []byte(v3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	for _, ae := range []string{"", "gzip"} {
+		if g := fetch(ae); g.Body != v3 {
+			t.Errorf("after an in-place write, %q: body %d bytes, not the new %d", ae, len(g.Body), len(v3))
+		}
+	}
 }
