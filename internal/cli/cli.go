@@ -90,7 +90,7 @@ The bake.toml reference is docs/config.md in the bake repository.`,
 	}
 	root.AddCommand(buildCmd(g), serveCmd(g), publishCmd(g), releasesCmd(g), rollbackCmd(g), pruneCmd(g), manifestCmd(g), newCmd(g), benchCmd(g), watchCmd(g), runCmd(g), enqueueCmd(g), workerCmd(g), removeOldCmd())
 	root.AddCommand(proxyCmd(g), purgeCmd(g), warmCmd(g), crawlCmd(g))
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if g.stopProfile != nil {
 		g.stopProfile()
 	}
@@ -102,6 +102,9 @@ The bake.toml reference is docs/config.md in the bake repository.`,
 		return ee.code
 	}
 	fmt.Fprintf(stdio.Err, "bake: %v\n", err)
+	if h := hintFor(cmd, err); h != "" {
+		fmt.Fprintln(stdio.Err, h)
+	}
 	if ctx.Err() != nil {
 		return 130
 	}
