@@ -393,6 +393,15 @@ next request for a purged page. It prints the paths removed.`,
 			for _, p := range purged {
 				fmt.Fprintln(g.stdio.Out, p)
 			}
+			if len(purged) == 0 {
+				// Nothing on stdout (scripts read the paths), but a person
+				// sees that the path matched no saved page.
+				where := slices.Clip(args)
+				if prefix != "" {
+					where = append(where, prefix+"*")
+				}
+				fmt.Fprintf(g.stdio.Err, "bake purge: nothing purged: no page the proxy saved in %s is at %s\n", site.out, strings.Join(where, ", "))
+			}
 			return nil
 		},
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"database/sql"
 	"io"
 	"net/http"
@@ -56,6 +57,13 @@ func TestProxyPagesArePublished(t *testing.T) {
 	}
 	if manifest := runBake(t, dir, "manifest"); strings.Contains(manifest, "/posts/hello/") {
 		t.Errorf("purged page still in the manifest:\n%s", manifest)
+	}
+	// Purged already: nothing on stdout, and a person is told so.
+	again := bakeCommand(dir, "purge", "/posts/hello/")
+	var stderr bytes.Buffer
+	again.Stderr = &stderr
+	if out, err := again.Output(); err != nil || len(out) != 0 || !strings.Contains(stderr.String(), "nothing purged: no page the proxy saved in "+filepath.Join(dir, "_site")+" is at /posts/hello/") {
+		t.Errorf("bake purge of a purged page: %v, stdout %q, stderr %q", err, out, stderr.String())
 	}
 }
 
