@@ -325,6 +325,7 @@ const (
 // waits for.
 func (s runSite) PublishSnapshot(ctx context.Context, target string, verify bool, release func()) (jobs.PublishResult, error) {
 	q := s.quiet()
+	start := time.Now()
 	f := publishFlags{to: target, json: true, verify: verify, memory: s.partMemory(target)}
 	if release != nil {
 		f.keepPartBytes = snapshotPartBytes
@@ -335,6 +336,8 @@ func (s runSite) PublishSnapshot(ctx context.Context, target string, verify bool
 				return nil
 			}
 			release()
+			s.g.logger().Debug("publish: plan made, files copied, build folder released", "target", target,
+				"uploads", plan.Uploads(), "deletes", len(plan.Deletes), "seconds", time.Since(start).Seconds())
 			return snap
 		}
 	}
