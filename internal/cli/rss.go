@@ -29,11 +29,14 @@ func peakRSS() int64 {
 
 // tuneGC lets the heap grow further between collections than Go's default,
 // under a ceiling: a build's live heap is small (pages in flight and the
-// manifest index), so collecting at twice its size wastes 10-15% of the CPU.
-// GOGC and GOMEMLIMIT in the environment take precedence.
+// manifest index), so collecting at twice its size wasted 10-15% of the
+// CPU. 200, not 300: at 100k pages a build peaked at 167 MB of RSS instead
+// of 186 MB (95 against 106 at 10k), for the same CPU (median ratio 1.0 of
+// five alternating pairs). GOGC and GOMEMLIMIT in the environment take
+// precedence.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(300)
+		debug.SetGCPercent(200)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(200 << 20)
