@@ -4,37 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/bakehq/bake"
 	"github.com/google/go-cmp/cmp"
 )
-
-// newTestIndex returns an empty index in a fresh folder.
-func newTestIndex(t *testing.T) *Index {
-	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewIndexWriter(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := OpenIndex(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close() })
-	return idx
-}
 
 // listPages returns n list pages of 3 rows each, starting at row first:
 // page k shows rows first+k-1 … first+k+1, as a list after inserts does.
@@ -105,7 +79,7 @@ func TestApplierInParts(t *testing.T) {
 	next := listPages(t, 10, 0) // a row inserted at the top: every page shifts, two pages go
 	update := Update{Put: next, Remove: []string{"/items/page/11/", "/items/page/12/"}, Values: map[string]string{"k": "v2"}}
 
-	whole := newTestIndex(t)
+	whole := writeTestIndex(t, t.TempDir(), nil)
 	if err := whole.Apply(ctx, Update{Put: first, Values: map[string]string{"k": "v1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +105,7 @@ func TestApplierInParts(t *testing.T) {
 		{"three parts", [][]Record{next[:3], next[3:7], next[7:]}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			idx := newTestIndex(t)
+			idx := writeTestIndex(t, t.TempDir(), nil)
 			if err := idx.Apply(ctx, Update{Put: first, Values: map[string]string{"k": "v1"}}); err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +139,7 @@ func TestApplierInParts(t *testing.T) {
 	}
 
 	t.Run("rollback", func(t *testing.T) {
-		idx := newTestIndex(t)
+		idx := writeTestIndex(t, t.TempDir(), nil)
 		if err := idx.Apply(ctx, Update{Put: first, Values: map[string]string{"k": "v1"}}); err != nil {
 			t.Fatal(err)
 		}

@@ -162,22 +162,7 @@ func TestDepsetsAfterHoles(t *testing.T) {
 func TestMapFile(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewIndexWriter(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := OpenIndex(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := writeTestIndex(t, dir, nil)
 	want := strings.Repeat("<url><loc>x</loc></url>\n", 5000)
 	if err := os.WriteFile(filepath.Join(dir, "sitemap.xml"), []byte(want), 0o644); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package output
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,23 +15,7 @@ import (
 // type, redirect, lastmod or deps do too.
 func TestApplyColumns(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewIndexWriter(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := OpenIndex(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := writeTestIndex(t, t.TempDir(), nil)
 	t1 := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	base := bake.Entry{Path: "/a/", SHA256: "01", Size: 1, Type: "text/html; charset=utf-8", Route: "list", Key: "",
 		Deps: []bake.Dep{"row:items/1", "tmpl:list.html"}, LastMod: t1}
@@ -85,23 +67,7 @@ func TestApplyColumns(t *testing.T) {
 // twice, ends as the last put says.
 func TestApplySamePathTwice(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewIndexWriter(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := OpenIndex(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := writeTestIndex(t, t.TempDir(), nil)
 	rec := func(path, sha string, deps ...bake.Dep) Record {
 		e := bake.Entry{Path: path, SHA256: sha, Size: 1, Type: "text/html; charset=utf-8", Route: "list", Deps: deps}
 		line, err := json.Marshal(e)
