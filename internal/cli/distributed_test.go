@@ -167,26 +167,43 @@ func readBucket(t *testing.T, client *s3.Client, bucket string) map[string]bucke
 // up byte for byte (files, headers, manifest) as bake build + bake publish
 // leave another; then again with a worker killed (kill -9) mid-build; then
 // that a build with a bad row fails and leaves the release live.
-func TestDistributedBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts four bake processes and waits for River's rescuer (30 s)")
-	}
+// distSite is the setting of a distributed test: a site of some items in
+// a PostgreSQL schema of its own (the jobs' tables go there too, dropped
+// with it), and two buckets: ref for bake build + bake publish in one
+// process, dist for bake build --distributed.
+type distSite struct {
+	dir, schema     string
+	db              *sql.DB
+	client          *s3.Client
+	ref, dist       string // bucket names
+	refURL, distURL string
+}
+
+func newDistSite(t *testing.T, items int) *distSite {
+	t.Helper()
 	srv := testenv.S3(t)
 	dbURL := testenv.PostgresSchema(t)
 	u, _ := url.Parse(dbURL)
-	schema := u.Query().Get("search_path") // the jobs' tables go there too, dropped with it
-	client := srv.Client(t)
-	ref, dist := srv.Bucket(t), srv.Bucket(t)
+	s := &distSite{dir: t.TempDir(), schema: u.Query().Get("search_path"), client: srv.Client(t), ref: srv.Bucket(t), dist: srv.Bucket(t)}
 	q := url.Values{"region": {srv.Region}, "endpoint": {srv.Endpoint}, "use_path_style": {"true"}}
-	refURL, distURL := "s3://"+ref+"?"+q.Encode(), "s3://"+dist+"?"+q.Encode()
-	dir := t.TempDir()
-	writeDistSite(t, dir, dbURL, 1500)
+	s.refURL, s.distURL = "s3://"+s.ref+"?"+q.Encode(), "s3://"+s.dist+"?"+q.Encode()
+	writeDistSite(t, s.dir, dbURL, items)
 	t.Setenv("BAKE_DATABASE_URL", dbURL)
 	db, err := sql.Open("pgx", dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	s.db = db
+	return s
+}
+
+func TestDistributedBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four bake processes and waits for River's rescuer (30 s)")
+	}
+	site := newDistSite(t, 1500)
+	dir, schema, db, client, ref, dist, refURL, distURL := site.dir, site.schema, site.db, site.client, site.ref, site.dist, site.refURL, site.distURL
 
 	// The workers: processes of their own, as on other machines.
 	workers, startWorker := startDistWorkers(t, dir, schema, 3)
@@ -291,7 +308,7 @@ func TestDistributedBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd, out = distributed()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if code := exitCode(err); code != 1 {
 		t.Fatalf("build with a bad row: exit %d (%v)\n%s", code, err, out)
 	}
@@ -427,22 +444,8 @@ func TestDistributedUpdate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts bake worker processes")
 	}
-	srv := testenv.S3(t)
-	dbURL := testenv.PostgresSchema(t)
-	u, _ := url.Parse(dbURL)
-	schema := u.Query().Get("search_path")
-	client := srv.Client(t)
-	ref, dist := srv.Bucket(t), srv.Bucket(t)
-	q := url.Values{"region": {srv.Region}, "endpoint": {srv.Endpoint}, "use_path_style": {"true"}}
-	refURL, distURL := "s3://"+ref+"?"+q.Encode(), "s3://"+dist+"?"+q.Encode()
-	dir := t.TempDir()
-	writeDistSite(t, dir, dbURL, 600)
-	t.Setenv("BAKE_DATABASE_URL", dbURL)
-	db, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	site := newDistSite(t, 600)
+	dir, schema, db, client, ref, dist, refURL, distURL := site.dir, site.schema, site.db, site.client, site.ref, site.dist, site.refURL, site.distURL
 	runBake(t, dir, "watch", "--install")
 	startDistWorkers(t, dir, schema, 2)
 	distributed := func() string {
