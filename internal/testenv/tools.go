@@ -209,8 +209,8 @@ func StartNginx(t testing.TB, conf string) NginxServer {
 }
 
 // StartProcess starts cmd, whose standard output and error go to a file in a
-// temp folder, waits until it listens on addr (up to 30 seconds), and kills
-// it when the test ends. On failure the test shows what it printed.
+// temp folder, waits until it listens on addr (up to 30 seconds), and stops
+// it when the test ends (SIGTERM, then SIGKILL after 5 seconds). On failure the test shows what it printed.
 func StartProcess(t testing.TB, cmd *exec.Cmd, addr string) {
 	t.Helper()
 	logf, err := os.Create(filepath.Join(t.TempDir(), "output.log"))
@@ -229,8 +229,15 @@ func StartProcess(t testing.TB, cmd *exec.Cmd, addr string) {
 		return string(b)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
+		// Asked first, killed if it lingers: a killed nginx master left
+		// its workers running after the test.
+		cmd.Process.Signal(stopSignal)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
 		if t.Failed() {
 			t.Logf("%s printed:\n%s", filepath.Base(cmd.Path), output())
 		}
