@@ -104,11 +104,21 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 	}
 	// ... and it is finished when the target has the manifest, written
 	// after every page; a page alone may come early in a long publish.
-	done := func() bool {
+	// A target the bench cannot read (no credentials, no region) fails
+	// here, rather than after the deadline.
+	done := func() (bool, error) {
 		ok, err := bucket.Exists(ctx, publish.RootKey)
-		return err == nil && ok && has(key, title)
+		if err != nil {
+			return false, fmt.Errorf("bench: read %s: %w", publish.RootKey, err)
+		}
+		return ok && has(key, title), nil
 	}
-	for deadline := time.Now().Add(30 * time.Minute); !done(); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if ok, err := done(); err != nil {
+			return nil, err
+		} else if ok {
+			break
+		}
 		if err := child.stopped(); err != nil {
 			return nil, err
 		}
