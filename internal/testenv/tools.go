@@ -191,16 +191,8 @@ func StartNginx(t testing.TB, conf string) NginxServer {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		// SIGQUIT: a graceful stop; the master takes its workers along.
-		cmd.Process.Signal(quitSignal)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	// SIGQUIT: a graceful stop; the master takes its workers along.
+	t.Cleanup(func() { stopProcess(cmd, quitSignal, exited) })
 	WaitListening(t, n.Addr, 10*time.Second, exited, func() string {
 		b, _ := os.ReadFile(stdout.Name())
 		return string(b) + n.ErrorLog()
@@ -229,18 +221,24 @@ func StartProcess(t testing.TB, cmd *exec.Cmd, addr string) {
 		return string(b)
 	}
 	t.Cleanup(func() {
-		// Asked first, killed if it lingers: a killed nginx master left
-		// its workers running after the test.
-		cmd.Process.Signal(stopSignal)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
+		// Asked first: a killed nginx master left its workers running
+		// after the test.
+		stopProcess(cmd, stopSignal, exited)
 		if t.Failed() {
 			t.Logf("%s printed:\n%s", filepath.Base(cmd.Path), output())
 		}
 	})
 	WaitListening(t, addr, 30*time.Second, exited, output)
+}
+
+// stopProcess sends cmd's process sig and waits for exited to close; it
+// kills the process if it is still running 5 seconds later.
+func stopProcess(cmd *exec.Cmd, sig os.Signal, exited <-chan struct{}) {
+	cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
 }
