@@ -31,6 +31,29 @@ type Entry struct {
 	Encodings []string `json:"enc,omitempty"`
 	Deps      []Dep    `json:"deps,omitempty"`  // what the page read, sorted
 	Digest    string   `json:"input,omitempty"` // hash of what the page read ([Page.Digest])
+	// Rows, for a page listing rows, says where each row's bytes are in
+	// the file ([Page.Rows]).
+	Rows *RowSpans `json:"rows,omitempty"`
+}
+
+// RowSpans says where the rows a list page shows are in its bytes, for an
+// update that makes the page again from the bytes of the last build
+// instead of rendering it: the rows' bytes are contiguous, from byte At of
+// the file, Lens[i] bytes for the row of Keys[i], in the order shown. The
+// bytes before and after them depend on nothing of the rows.
+type RowSpans struct {
+	At   int      `json:"at"`
+	Lens []int    `json:"lens"`
+	Keys []string `json:"keys"`
+}
+
+// Len returns the number of bytes of the rows.
+func (s *RowSpans) Len() int {
+	n := 0
+	for _, l := range s.Lens {
+		n += l
+	}
+	return n
 }
 
 // Manifest maps every path of a build to its [Entry], sorted by path.

@@ -48,6 +48,10 @@ type Page struct {
 	// whose previous entry has the same Digest: its file and entry stay.
 	// Leave it empty when a page cannot say all it reads up front.
 	Digest string
+	// Rows may be set by Render of a page that lists rows: where each of
+	// them is in the bytes it wrote ([RowSpans]). The build keeps it in
+	// the page's entry when the bytes are written as Render made them.
+	Rows *RowSpans
 	// Remove, in an [Updater.Update] stream, says the page at Path is no
 	// longer part of the site: its file and entry are deleted.
 	Remove bool

@@ -413,7 +413,7 @@ func (w *worker) do(ctx context.Context, p *bake.Page) {
 		deps = bake.SortDeps(append(slices.Clone(deps), extra...))
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
-		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Encodings: codings, Deps: deps, Digest: p.Digest}
+		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Encodings: codings, Deps: deps, Digest: p.Digest, Rows: w.fin.rows(p)}
 	line, err := w.line.encode(&e)
 	if err != nil {
 		w.problem(p, fmt.Errorf("encode manifest entry: %w", err))

@@ -124,6 +124,39 @@ func appendEntry(b []byte, e *bake.Entry) ([]byte, bool) {
 			return b, false
 		}
 	}
+	if e.Rows != nil {
+		b = append(b, `,"rows":{"at":`...)
+		b = strconv.AppendInt(b, int64(e.Rows.At), 10)
+		b = append(b, `,"lens":`...)
+		if e.Rows.Lens == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for i, l := range e.Rows.Lens {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendInt(b, int64(l), 10)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, `,"keys":`...)
+		if e.Rows.Keys == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for i, k := range e.Rows.Keys {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				if b, ok = appendPlain(b, k); !ok {
+					return b, false
+				}
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
 	return append(b, "}\n"...), true
 }
 

@@ -74,6 +74,10 @@ func TestEntryLineAsJSON(t *testing.T) {
 		{Path: "/", Type: "x", LastMod: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
 		{Path: "/", Type: "x", LastMod: time.Date(2024, 3, 1, 0, 0, 0, 0, time.FixedZone("far", 23*3600+59*60))},
 		{Path: "/", Type: "x", Size: -1, Deps: []bake.Dep{}, Encodings: []string{}},
+		{Path: "/items/page/2/", Type: "x", Deps: []bake.Dep{"row:items/1"}, Rows: &bake.RowSpans{At: 120, Lens: []int{31, 40}, Keys: []string{"1", "2"}}},
+		{Path: "/", Type: "x", Rows: &bake.RowSpans{}},
+		{Path: "/", Type: "x", Rows: &bake.RowSpans{Lens: []int{}, Keys: []string{}}},
+		{Path: "/", Type: "x", Rows: &bake.RowSpans{At: 1, Lens: []int{3}, Keys: []string{"é\"\n"}}},
 	}
 	for _, e := range tests {
 		checkEntryLine(t, &e)
@@ -93,6 +97,9 @@ func FuzzEntryLineAsJSON(f *testing.F) {
 		}
 		if dep != "" {
 			e.Deps = []bake.Dep{bake.Dep(dep), "table:items"}
+		}
+		if off%3 == 0 {
+			e.Rows = &bake.RowSpans{At: int(size), Lens: []int{off, int(nsec)}, Keys: []string{key, dep}}
 		}
 		checkEntryLine(t, &e)
 	})

@@ -128,6 +128,15 @@ func (f *finisher) bytes(p *bake.Page, data []byte) ([]byte, error) {
 	return out, nil
 }
 
+// rows returns p.Rows when the bytes written are those p rendered (see
+// bytes): a minified page's rows are elsewhere.
+func (f *finisher) rows(p *bake.Page) *bake.RowSpans {
+	if f != nil && f.min != nil && p.HTML() && p.Source == "" {
+		return nil
+	}
+	return p.Rows
+}
+
 // checkName returns an error when the file name of a page is that of a
 // sibling of another text file (page.html.gz while gzip siblings are
 // made): one would overwrite the other.

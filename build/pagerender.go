@@ -93,7 +93,7 @@ func (r *PageRenderer) Render(ctx context.Context, p *bake.Page) ([]byte, bake.E
 		deps = bake.SortDeps(append(slices.Clone(deps), extra...))
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
-		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Encodings: codings, Deps: deps, Digest: p.Digest}
+		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Encodings: codings, Deps: deps, Digest: p.Digest, Rows: r.fin.rows(p)}
 	line, err := r.line.encode(&e)
 	if err != nil {
 		return nil, bake.Entry{}, nil, fmt.Errorf("encode manifest entry: %w", err)

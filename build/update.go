@@ -466,7 +466,7 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 		deps = bake.SortDeps(append(slices.Clone(deps), extra...))
 	}
 	e := bake.Entry{Path: p.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Type: p.Type(),
-		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps, Digest: p.Digest}
+		Route: p.Route, Key: p.Key, LastMod: p.LastMod, Redirect: p.Redirect, Deps: deps, Digest: p.Digest, Rows: w.fin.rows(p)}
 	// With siblings, the entry lists them: the previous file's when the
 	// bytes are the same, else those written now, with the file.
 	var stale []string

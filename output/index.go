@@ -34,7 +34,7 @@ const IndexFile = bake.ReservedDir + "/index.db"
 
 // indexVersion changes when the schema does; an index of another version
 // is not read, and the next build is a full one.
-const indexVersion = "5"
+const indexVersion = "6"
 
 const indexSchema = `
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;

@@ -173,6 +173,10 @@ func (f *funcs) cacheEach(name string, list any) (template.HTML, error) {
 		return "", err
 	}
 	rows, isRows := list.([]Row)
+	var rec *rowsRecorder
+	if isRows {
+		rec = recorderOf(rows) // the rows of a page being spliced: note where each is
+	}
 	var b strings.Builder
 	for i := range v.Len() {
 		var item any
@@ -187,9 +191,19 @@ func (f *funcs) cacheEach(name string, list any) (template.HTML, error) {
 		}
 		if i == 0 {
 			b.Grow((len(h) + len(raw)) * v.Len()) // items are about the same size
+			if rec != nil {
+				rec.lens = make([]int, 0, v.Len())
+			}
 		}
 		b.WriteString(string(h))
 		b.Write(raw)
+		if rec != nil {
+			rec.lens = append(rec.lens, len(h)+len(raw))
+		}
+	}
+	if rec != nil {
+		rec.calls++
+		rec.out = b.String()
 	}
 	return template.HTML(b.String()), nil
 }

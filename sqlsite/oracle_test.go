@@ -70,6 +70,7 @@ func TestIncrementalOracle(t *testing.T) {
 				dir, _ := extract(t, "testdata/sites/blog.txtar")
 				addRoutes(t, dir, sluggedRoutes)
 				addRoutes(t, dir, stableRoutes)
+				addRoutes(t, dir, splicedRoutes)
 				writeFile(t, filepath.Join(dir, "templates", "stable.html"), stableTemplate)
 				o := &oracle{t: t, dialect: dialect, dir: dir, db: openDB(t, dialect, dir), rng: rand.New(rand.NewPCG(seed, 42)), nextID: 100}
 				if seed == 3 {
@@ -100,6 +101,12 @@ func TestIncrementalOracle(t *testing.T) {
 					t.Errorf("no stable list page was made from its rows (StableWhole %d)", o.stats["StableWhole"])
 				}
 				t.Logf("stable lists: %d pages made from their rows, %d made whole", o.stats["StablePages"], o.stats["StableWhole"])
+				// The numbered list /recent/ writes its rows through one
+				// cacheEach: its shifted pages were spliced.
+				if o.stats["ListPagesSpliced"] == 0 {
+					t.Errorf("no numbered list page was spliced (%d updates declined)", o.stats["ListSpliceDeclined"])
+				}
+				t.Logf("numbered lists: %d pages spliced, %d updates declined", o.stats["ListPagesSpliced"], o.stats["ListSpliceDeclined"])
 			})
 		}
 	}
@@ -165,6 +172,21 @@ order_by = "published_at DESC"
 per_page = 3
 pagination = "stable"
 template = "tag.html"
+
+`
+
+// splicedRoutes are added to the blog fixture by the oracle: a numbered
+// list by title, whose template writes its rows through one cacheEach, so
+// that an update splices its pages (as /recent/'s, by date): a title edit
+// moves a row, an insert or a delete shifts the rows after it.
+const splicedRoutes = `[[route]]
+name = "bytitle"
+kind = "list"
+path = "/by-title/"
+query = "SELECT id, slug, title, tag, published_at FROM posts WHERE published"
+order_by = "title, id"
+per_page = 3
+template = "stable.html"
 
 `
 
@@ -509,6 +531,8 @@ func statTotals(site *sqlsite.Site) map[string]int64 {
 	for _, st := range site.Stats() {
 		out["ListPagesByKey"] += st.ListPagesByKey.Load()
 		out["StablePages"] += st.StablePages.Load()
+		out["ListPagesSpliced"] += st.ListPagesSpliced.Load()
+		out["ListSpliceDeclined"] += st.ListSpliceDeclined.Load()
 		out["StableWhole"] += st.StableWhole.Load()
 		out["SitemapFallbacks"] += st.SitemapFallbacks.Load()
 	}

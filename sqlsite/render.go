@@ -1,11 +1,13 @@
 package sqlsite
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"maps"
 	"time"
+	"unsafe"
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/internal/sqlscan"
@@ -92,6 +94,47 @@ func (b *buildRun) page(r *Route, path, key string, deps []bake.Dep, data *PageD
 	data.Site = SiteInfo{Title: s.cfg.Site.Title, BaseURL: s.cfg.Site.BaseURL}
 	data.Page = PageInfo{Path: path, URL: bake.EscapePath(path), Route: r.Name}
 	data.Data = b.data
+	deps = b.pageDeps(r, rt, deps)
+	digest := ""
+	spliced := len(data.Rows) > 0 && s.spliceable(r)
+	if salt := b.salt(r.Template, rt); salt != "" && len(r.Queries) == 0 && !spliced {
+		// Extra route queries run at render time: such a page cannot say
+		// up front all it reads. A page an update may splice (splice.go)
+		// has none either: the update makes it without reading its rows.
+		digest = pageDigest(salt, r.Name, path, key, data, rt)
+	}
+	html := htmlPath(path) // see controls.go
+	p := &bake.Page{
+		Path:   path,
+		Route:  r.Name,
+		Key:    key,
+		Digest: digest,
+		Deps:   bake.SortDeps(deps),
+	}
+	render := b.pageRender(r, rt, data, queryArgs, html)
+	p.Render = func(ctx context.Context, w io.Writer) error {
+		if buf, ok := w.(*bytes.Buffer); ok && spliced {
+			// Where the rows are in the bytes, for the next update.
+			rec := &rowsRecorder{}
+			first := unsafe.SliceData(data.Rows)
+			recorders.Store(first, rec)
+			defer recorders.Delete(first)
+			start := buf.Len()
+			defer func() {
+				if p.Rows = nil; buf.Len() > start {
+					p.Rows = rec.spans(buf.Bytes()[start:], rowKeysOf(r, data.Rows))
+				}
+			}()
+		}
+		return render(ctx, w)
+	}
+	return p
+}
+
+// pageDeps returns deps, what a page of route r read to be made, with
+// what its template rt reads.
+func (b *buildRun) pageDeps(r *Route, rt *routeTemplate, deps []bake.Dep) []bake.Dep {
+	s := b.site
 	deps = append(deps, rt.deps...)
 	if rt.allData {
 		for n := range s.cfg.Queries {
@@ -109,51 +152,52 @@ func (b *buildRun) page(r *Route, path, key string, deps []bake.Dep, data *PageD
 			deps = append(deps, bake.TableDep(t))
 		}
 	}
-	stats := s.stats[r.Name]
-	digest := ""
-	if salt := b.salt(r.Template, rt); salt != "" && len(r.Queries) == 0 {
-		// Extra route queries run at render time: such a page cannot say
-		// up front all it reads.
-		digest = pageDigest(salt, r.Name, path, key, data, rt)
+	return deps
+}
+
+// rowKeysOf returns the keys of rows, as their deps name them.
+func rowKeysOf(r *Route, rows []Row) []string {
+	keys := make([]string, len(rows))
+	for i, row := range rows {
+		keys[i] = keyString(row[r.Key])
 	}
-	html := htmlPath(path) // see controls.go
-	return &bake.Page{
-		Path:   path,
-		Route:  r.Name,
-		Key:    key,
-		Digest: digest,
-		Deps:   bake.SortDeps(deps),
-		Render: func(ctx context.Context, w io.Writer) error {
-			if len(r.Queries) > 0 {
-				data.Data = maps.Clone(b.data)
-				for name, q := range r.Queries {
-					query, args, err := s.db.bind(q, queryArgs)
-					if err != nil {
-						return fmt.Errorf("query %s: %w", name, err)
-					}
-					rows, err := s.db.queryRows(ctx, query, args...)
-					stats.Queries.Add(1)
-					if len(args) > 0 {
-						stats.RowQueries.Add(1)
-					}
-					if err != nil {
-						return fmt.Errorf("query %s: %w", name, err)
-					}
-					data.Data[name] = rows
+	return keys
+}
+
+// pageRender returns the Render of a page of route r, made with data.
+func (b *buildRun) pageRender(r *Route, rt *routeTemplate, data *PageData, queryArgs func(string) (any, bool), html bool) func(ctx context.Context, w io.Writer) error {
+	s := b.site
+	stats := s.stats[r.Name]
+	return func(ctx context.Context, w io.Writer) error {
+		if len(r.Queries) > 0 {
+			data.Data = maps.Clone(b.data)
+			for name, q := range r.Queries {
+				query, args, err := s.db.bind(q, queryArgs)
+				if err != nil {
+					return fmt.Errorf("query %s: %w", name, err)
 				}
-			}
-			if !html {
-				if err := rt.t.Execute(w, data); err != nil {
-					return templateError(rt.file, err)
+				rows, err := s.db.queryRows(ctx, query, args...)
+				stats.Queries.Add(1)
+				if len(args) > 0 {
+					stats.RowQueries.Add(1)
 				}
-				return nil
+				if err != nil {
+					return fmt.Errorf("query %s: %w", name, err)
+				}
+				data.Data[name] = rows
 			}
-			cf := &controlFilter{w: w}
-			if err := rt.t.Execute(cf, data); err != nil {
+		}
+		if !html {
+			if err := rt.t.Execute(w, data); err != nil {
 				return templateError(rt.file, err)
 			}
-			return cf.Close()
-		},
+			return nil
+		}
+		cf := &controlFilter{w: w}
+		if err := rt.t.Execute(cf, data); err != nil {
+			return templateError(rt.file, err)
+		}
+		return cf.Close()
 	}
 }
 

@@ -68,6 +68,7 @@ type Site struct {
 	db       *db
 	tmpl     *templates
 	funcs    *funcs
+	splice   sync.Map // route name → spliceable
 	routes   map[string]*Route
 	stats    map[string]*RouteStats
 	log      *slog.Logger
@@ -94,6 +95,12 @@ type RouteStats struct {
 	// updates that made such a list whole again (stableUpdate).
 	StablePages atomic.Int64
 	StableWhole atomic.Int64
+	// ListPagesSpliced counts the pages of a numbered list an update made
+	// from the bytes of the last build (spliceList); ListSpliceDeclined
+	// the updates of such a list that could not be spliced, and rendered
+	// the pages instead.
+	ListPagesSpliced   atomic.Int64
+	ListSpliceDeclined atomic.Int64
 	// SitemapFallbacks counts the updates of a sitemap that read its URLs
 	// from the index, the last build's sitemap files not being readable
 	// back (missing, damaged, another base URL).

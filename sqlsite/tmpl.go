@@ -40,6 +40,9 @@ type routeTemplate struct {
 	fields  map[string]bool // every field name it mentions (.Pager.TotalItems → Pager, TotalItems)
 	cols    []colRef        // the columns of its route's rows it reads by name
 	urls    []urlRef        // its {{url "NAME"}} calls with a literal name
+	// rowsFrag is the fragment it writes .Rows through, when it reads
+	// them in no other way (see rowsFragment), or "".
+	rowsFrag string
 }
 
 func isShared(name string) bool {
@@ -279,6 +282,7 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 	}
 	slices.Sort(rt.queries)
 	rt.cols = rowColumns(t, file)
+	rt.rowsFrag = rowsFragment(t, file)
 	return rt
 }
 

@@ -200,6 +200,7 @@ type routeWork struct {
 	pageKeys map[string][]string
 	groups   map[string]string // grouped list: base path of a group to rerun → reason
 	moved    map[string]string // list: row key → reason, rows that may have joined, left or moved
+	dirty    map[string]string // list: row key → reason, rows whose content changed (pages)
 }
 
 func (u *updateRun) run(changes []bake.Change) {
@@ -487,7 +488,7 @@ func rowsHash(rows []Row) string {
 // work decides what of route r the changes touch.
 func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[string]bool) (*routeWork, error) {
 	s := u.site
-	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, pageKeys: map[string][]string{}, groups: map[string]string{}, moved: map[string]string{}}
+	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, pageKeys: map[string][]string{}, groups: map[string]string{}, moved: map[string]string{}, dirty: map[string]string{}}
 	var tmplDeps []bake.Dep
 	if r.Template != "" {
 		if rt := s.tmpl.routes[r.Template]; rt != nil {
@@ -580,6 +581,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 				w.full = why
 				return w, nil
 			}
+			w.dirty[key] = why
 			entries, err := u.prev.ByDep(u.b.ctx, bake.RowDep(r.Table, key))
 			if err != nil {
 				return nil, err

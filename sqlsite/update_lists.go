@@ -370,6 +370,9 @@ func (u *updateRun) listFrom(r *Route, w *routeWork) bool {
 	b := u.b
 	reasons := slices.Sorted(maps.Values(w.moved))
 	u.reason = strings.Join(slices.Compact(reasons), "; ")
+	if done, ok := u.spliceList(r, w); done {
+		return ok
+	}
 	sp, err := u.movedSpan(r, w.moved)
 	if err != nil {
 		u.fail(&bake.Error{Route: r.Name, Err: err})

@@ -1,0 +1,590 @@
+package sqlsite
+
+// Spliced list pages. When a row joins, leaves or moves within a numbered
+// list, every later page shows the same rows shifted by one: the page is
+// its last bytes but for one row in and one row out. A page whose template
+// writes its rows through one cacheEach records where each row's bytes are
+// (bake.RowSpans, kept in its index entry); an update then makes the
+// shifted pages from the bytes of the last build, without their query or
+// template (spliceList).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"text/template/parse"
+	"unsafe"
+
+	"github.com/bakehq/bake"
+	template "github.com/bakehq/bake/internal/gotemplate/htmltemplate"
+)
+
+// rowsFragment returns the name of the fragment that template name
+// (executed with a PageData) writes .Rows through, when .Rows is read in
+// no other way: only as the list of {{cacheEach "NAME" .Rows}} (directly
+// or in a template called with .Rows as its dot), and the PageData itself
+// is given to no function. The bytes a page writes for its rows are then
+// the fragments of its rows, one after the other, and the rest of the
+// page depends on nothing of them. "" otherwise.
+func rowsFragment(t *template.Template, name string) string {
+	const (
+		kOther = iota
+		kPage
+		kRows
+	)
+	frag := ""
+	ok := true
+	type visitKey struct {
+		name string
+		dot  int
+	}
+	seen := map[visitKey]bool{}
+	var visit func(name string, dot int)
+	visit = func(name string, dot int) {
+		if !ok || dot == kOther || seen[visitKey{name, dot}] {
+			return
+		}
+		seen[visitKey{name, dot}] = true
+		x := t.Lookup(name)
+		if x == nil || x.Tree == nil {
+			return
+		}
+		vars := map[string]int{"$": dot}
+		// field returns what a chain of fields from k ends on.
+		field := func(k int, idents []string) int {
+			for _, id := range idents {
+				switch {
+				case k == kPage && id == "Rows":
+					k = kRows
+				case k == kRows:
+					ok = false // a field of the rows
+					return kOther
+				default:
+					k = kOther
+				}
+			}
+			return k
+		}
+		var pipe func(p *parse.PipeNode, dot int) int
+		var arg func(n parse.Node, dot int) int
+		arg = func(n parse.Node, dot int) int {
+			switch n := n.(type) {
+			case *parse.DotNode:
+				return dot
+			case *parse.FieldNode:
+				return field(dot, n.Ident)
+			case *parse.VariableNode:
+				k, known := vars[n.Ident[0]]
+				if !known {
+					k = kOther
+				}
+				return field(k, n.Ident[1:])
+			case *parse.ChainNode:
+				k := arg(n.Node, dot)
+				if k != kOther {
+					ok = false
+				}
+				return kOther
+			case *parse.PipeNode:
+				return pipe(n, dot)
+			}
+			return kOther
+		}
+		// pipe returns what a pipeline's value holds; one that hands the
+		// page or its rows to a function spoils the analysis.
+		pipe = func(p *parse.PipeNode, dot int) int {
+			if p == nil {
+				return kOther
+			}
+			k := kOther
+			for i, c := range p.Cmds {
+				if len(c.Args) == 0 {
+					continue
+				}
+				if id, isFunc := c.Args[0].(*parse.IdentifierNode); isFunc {
+					if strings.HasPrefix(id.Ident, "_html_template_") && i > 0 && k == kOther {
+						continue // an escaper html/template added
+					}
+					if i > 0 && k != kOther {
+						ok = false // the page or rows piped into a function
+					}
+					for _, a := range c.Args[1:] {
+						if arg(a, dot) != kOther {
+							ok = false
+						}
+					}
+					k = kOther
+					continue
+				}
+				if len(c.Args) > 1 || i > 0 {
+					ok = false // a method call, or a value piped into a value
+				}
+				k = arg(c.Args[0], dot)
+			}
+			return k
+		}
+		// cacheEachRows reports whether p is {{cacheEach "NAME" ROWS}}
+		// (with escapers after it), noting NAME.
+		cacheEachRows := func(p *parse.PipeNode, dot int) bool {
+			if p == nil || len(p.Decl) > 0 || len(p.Cmds) == 0 || len(p.Cmds[0].Args) != 3 {
+				return false
+			}
+			c := p.Cmds[0]
+			id, isID := c.Args[0].(*parse.IdentifierNode)
+			s, isStr := c.Args[1].(*parse.StringNode)
+			if !isID || id.Ident != "cacheEach" || !isStr || arg(c.Args[2], dot) != kRows {
+				return false
+			}
+			for _, e := range p.Cmds[1:] {
+				if id, isID := e.Args[0].(*parse.IdentifierNode); !isID || !strings.HasPrefix(id.Ident, "_html_template_") || len(e.Args) != 1 {
+					return false
+				}
+			}
+			if frag != "" && frag != s.Text {
+				ok = false // two fragments
+			}
+			frag = s.Text
+			return true
+		}
+		declare := func(p *parse.PipeNode, k int) {
+			if p == nil {
+				return
+			}
+			for _, v := range p.Decl {
+				if k == kRows {
+					ok = false
+				}
+				vars[v.Ident[0]] = k
+			}
+		}
+		var walk func(n parse.Node, dot int)
+		walk = func(n parse.Node, dot int) {
+			if !ok {
+				return
+			}
+			switch n := n.(type) {
+			case *parse.ListNode:
+				if n == nil {
+					return
+				}
+				for _, c := range n.Nodes {
+					walk(c, dot)
+				}
+			case *parse.ActionNode:
+				if cacheEachRows(n.Pipe, dot) {
+					return
+				}
+				k := pipe(n.Pipe, dot)
+				if len(n.Pipe.Decl) == 0 && k != kOther {
+					ok = false // the page or its rows printed
+				}
+				declare(n.Pipe, k)
+			case *parse.IfNode:
+				if pipe(n.Pipe, dot) == kRows {
+					ok = false
+				}
+				walk(n.List, dot)
+				walk(n.ElseList, dot)
+			case *parse.WithNode:
+				k := pipe(n.Pipe, dot)
+				if k == kRows {
+					ok = false
+				}
+				declare(n.Pipe, k)
+				walk(n.List, k)
+				walk(n.ElseList, dot)
+			case *parse.RangeNode:
+				if pipe(n.Pipe, dot) != kOther {
+					ok = false
+				}
+				if n.Pipe != nil {
+					for _, v := range n.Pipe.Decl {
+						vars[v.Ident[0]] = kOther
+					}
+				}
+				walk(n.List, kOther)
+				walk(n.ElseList, dot)
+			case *parse.TemplateNode:
+				k := kOther
+				if n.Pipe != nil {
+					k = pipe(n.Pipe, dot)
+				}
+				visit(n.Name, k)
+			}
+		}
+		walk(x.Tree.Root, dot)
+	}
+	visit(name, kPage)
+	if !ok {
+		return ""
+	}
+	return frag
+}
+
+// rowsRecorder notes what the one cacheEach of a page's rows wrote.
+type rowsRecorder struct {
+	calls int
+	out   string // the fragments, joined
+	lens  []int
+}
+
+// recorders maps the first row of a page being rendered to its recorder:
+// cacheEach is given the page's .Rows, the same slice.
+var recorders sync.Map // *Row → *rowsRecorder
+
+func recorderOf(rows []Row) *rowsRecorder {
+	if len(rows) == 0 {
+		return nil
+	}
+	if v, ok := recorders.Load(unsafe.SliceData(rows)); ok {
+		return v.(*rowsRecorder)
+	}
+	return nil
+}
+
+// spans returns where the rows recorded by rec are in out, the bytes of
+// the page, keyed by keys; nil when the rows were not written once, as
+// they are, in one place of out.
+func (rec *rowsRecorder) spans(out []byte, keys []string) *bake.RowSpans {
+	if rec.calls != 1 || rec.out == "" || len(rec.lens) != len(keys) {
+		return nil
+	}
+	at := bytes.Index(out, unsafe.Slice(unsafe.StringData(rec.out), len(rec.out)))
+	if at < 0 || bytes.Contains(out[at+1:], unsafe.Slice(unsafe.StringData(rec.out), len(rec.out))) {
+		return nil
+	}
+	return &bake.RowSpans{At: at, Lens: rec.lens, Keys: keys}
+}
+
+// spliceable reports whether the pages of route r record where their rows
+// are, and an update may splice them (spliceList): a numbered list (not
+// grouped: its groups are rerun whole), whose rows are made each from its
+// own table row, in a total order, and whose template writes them through
+// one cacheEach and shows neither their number nor anything read by a
+// query of the route's own.
+func (s *Site) spliceable(r *Route) bool {
+	if v, ok := s.splice.Load(r.Name); ok {
+		return v.(bool)
+	}
+	rt := s.tmpl.routes[r.Template]
+	ok := r.Kind == KindList && r.PerPage > 0 && !r.stable() && r.GroupBy == "" && len(r.Queries) == 0 &&
+		r.keyCol && rt != nil && rt.rowsFrag != "" && !rt.showsItems() &&
+		totalOrder(r.orderBy(), r.Key) && analyze(r).rowLocal && !spliceOff
+	s.splice.Store(r.Name, ok)
+	return ok
+}
+
+// spliceOff turns splicing off (BAKE_SPLICE=0), to compare.
+var spliceOff = os.Getenv("BAKE_SPLICE") == "0"
+
+// spliceList updates numbered list r after the rows of w.moved joined,
+// left or moved within it (and those of w.dirty changed content), when
+// its pages can be made from the bytes of the last build: each keeps its
+// place in the list and its frame (the list has as many pages as before,
+// so every pager is the same), and shows the rows of the last build in
+// the new order, every row that did not change written as it was, on its
+// page or a page next to it. Only the pages whose rows changed are made:
+// the bytes before and after the rows from the page's last file, each row
+// from the file that showed it, the rows that changed rendered. It reports
+// false, having yielded nothing, when the list cannot be spliced (then it
+// is rerun: listFrom); ok is false when the update failed.
+func (u *updateRun) spliceList(r *Route, w *routeWork) (done, ok bool) {
+	s := u.site
+	if !s.spliceable(r) {
+		return false, true
+	}
+	pl, why, err := u.planSplice(r, w)
+	if err != nil {
+		u.fail(&bake.Error{Route: r.Name, Err: err})
+		return true, false
+	}
+	if pl == nil {
+		s.stats[r.Name].ListSpliceDeclined.Add(1)
+		slog.Debug("list pages rendered, not spliced", "route", r.Name, "why", why)
+		return false, true
+	}
+	return true, u.emitSplice(r, pl)
+}
+
+// oldListPage is a page of a list as the last build made it.
+type oldListPage struct {
+	path  string
+	size  int64
+	spans *bake.RowSpans
+	bytes []byte // read when needed (emitSplice)
+}
+
+// splicePlan is what spliceList makes of a list.
+type splicePlan struct {
+	old   []*oldListPage // by page number, from 1
+	pages [][]spliceRow  // the rows of the pages to make, by page number; nil: kept
+	frag  string         // the fragment the rows are written through
+}
+
+// spliceRow is one row of a page made by spliceList: the bytes of a row
+// that changed, or where the last build wrote it.
+type spliceRow struct {
+	key       string
+	fresh     []byte
+	page, idx int // in old, when fresh is nil
+}
+
+// planSplice returns the plan of spliceList, or nil when the list cannot
+// be spliced.
+func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why string, err error) {
+	ctx := u.b.ctx
+	s := u.site
+	paths, err := u.prev.Paths(ctx, r.Name, "")
+	if err != nil {
+		return nil, "", err
+	}
+	n := len(paths)
+	if n == 0 {
+		return nil, "no pages", nil
+	}
+	pl = &splicePlan{old: make([]*oldListPage, n+1), pages: make([][]spliceRow, n+1), frag: s.tmpl.routes[r.Template].rowsFrag}
+	for _, p := range paths {
+		base, num := listBase(p)
+		if base != r.Path || num > n || pl.old[num] != nil {
+			return nil, "a page path out of place", nil
+		}
+		e, found, err := u.prev.Lookup(ctx, p)
+		if err != nil {
+			return nil, "", err
+		}
+		if !found || e.Rows == nil || len(e.Rows.Keys) != len(e.Rows.Lens) || len(e.Rows.Keys) == 0 ||
+			int64(e.Rows.At+e.Rows.Len()) > e.Size {
+			return nil, "a page without row spans", nil // not recorded (an older build, minified pages) or not as expected
+		}
+		pl.old[num] = &oldListPage{path: p, size: e.Size, spans: e.Rows}
+	}
+	// The list as it was: every page but the last full.
+	type ref struct{ page, idx int }
+	var seq []string
+	at := map[string]ref{}
+	for i := 1; i <= n; i++ {
+		o := pl.old[i]
+		if o == nil || (i < n && len(o.spans.Keys) != r.PerPage) || len(o.spans.Keys) > r.PerPage {
+			return nil, "pages not full", nil
+		}
+		for j, k := range o.spans.Keys {
+			if _, dup := at[k]; dup || k == "NULL" {
+				return nil, "a key twice or NULL", nil
+			}
+			at[k] = ref{i, j}
+			seq = append(seq, k)
+		}
+	}
+	// The rows that changed, as they are now, in the list's order.
+	changed := map[string]bool{}
+	for k := range w.moved {
+		changed[k] = true
+	}
+	for k := range w.dirty {
+		changed[k] = true
+	}
+	if len(changed) == 0 || len(changed) > keyBatch {
+		return nil, "too many changes", nil
+	}
+	db := s.db
+	keys := slices.Sorted(maps.Keys(changed))
+	var fresh []Row
+	if err := u.b.stream(r, ordered(r, "", " WHERE q."+r.Key+db.in(len(keys))), keyArgs(keys), func(row Row) bool {
+		fresh = append(fresh, row)
+		return true
+	}); err != nil {
+		return nil, "", fmt.Errorf("read the rows that changed: %w", err)
+	}
+	// The rows that did not change keep their order: place each of those
+	// that did among them.
+	rest := make([]string, 0, len(seq))
+	for _, k := range seq {
+		if !changed[k] {
+			rest = append(rest, k)
+		}
+	}
+	if pageCount(len(rest)+len(fresh), r.PerPage) != n {
+		return nil, "the number of pages changed", nil // the pagers change: every page is made again
+	}
+	before := func(a, b string) (bool, error) {
+		var first string
+		err := u.b.stream(r, ordered(r, "", " WHERE q."+r.Key+db.in(2))+" LIMIT 1", keyArgs([]string{a, b}), func(row Row) bool {
+			first = keyString(row[r.Key])
+			return false
+		})
+		if err == nil && first != a && first != b {
+			err = fmt.Errorf("row %s or %s is no longer in the list", a, b)
+		}
+		return first == a, err
+	}
+	newSeq := make([]spliceRow, 0, len(rest)+len(fresh))
+	lo := 0
+	f := s.funcs
+	c, err := f.fragmentOf(pl.frag, true)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, row := range fresh {
+		k := keyString(row[r.Key])
+		if !changed[k] || k == "NULL" {
+			return nil, "a row read that did not change", nil
+		}
+		// The first of rest[lo:] that row comes before; rows are most
+		// often added at the top.
+		pos := len(rest)
+		if lo < len(rest) {
+			first, err := before(k, rest[lo])
+			if err != nil {
+				return nil, "", err
+			}
+			if first {
+				pos = lo
+			} else {
+				a, b := lo+1, len(rest) // rest[a-1] before row; row before rest[b], or b = len
+				for a < b {
+					m := int(uint(a+b) >> 1)
+					first, err := before(k, rest[m])
+					if err != nil {
+						return nil, "", err
+					}
+					if first {
+						b = m
+					} else {
+						a = m + 1
+					}
+				}
+				pos = a
+			}
+		}
+		for _, rk := range rest[lo:pos] {
+			newSeq = append(newSeq, spliceRow{key: rk, page: at[rk].page, idx: at[rk].idx})
+		}
+		lo = pos
+		h, raw, err := f.render(c, pl.frag, row, true, true)
+		if err != nil {
+			return nil, "", templateError(pl.frag, err)
+		}
+		b := append([]byte(string(h)), raw...)
+		if len(b) == 0 || hasControlRef(b) || heldTail(b) > 0 || b[0] == ';' || b[0] >= '0' && b[0] <= '9' {
+			return nil, "a fragment the control filter may change", nil // what controlFilter may change, or join: render the pages
+		}
+		newSeq = append(newSeq, spliceRow{key: k, fresh: b})
+	}
+	for _, rk := range rest[lo:] {
+		newSeq = append(newSeq, spliceRow{key: rk, page: at[rk].page, idx: at[rk].idx})
+	}
+	if len(newSeq) == 0 {
+		return nil, "no rows", nil
+	}
+	for i := 1; i <= n; i++ {
+		rows := newSeq[(i-1)*r.PerPage : min(i*r.PerPage, len(newSeq))]
+		same := len(rows) == len(pl.old[i].spans.Keys)
+		for j, row := range rows {
+			if row.fresh == nil && (row.page < i-1 || row.page > i+1) {
+				return nil, "a row from a page further away", nil // from a page further away: render the pages
+			}
+			if same && (row.fresh != nil || row.key != pl.old[i].spans.Keys[j]) {
+				same = false
+			}
+		}
+		if !same {
+			pl.pages[i] = rows
+		}
+	}
+	return pl, "", nil
+}
+
+// emitSplice yields the pages of plan pl, reading each page of the last
+// build once, before the page it is read for, or the page after it, is
+// yielded (and written over).
+func (u *updateRun) emitSplice(r *Route, pl *splicePlan) bool {
+	ctx := u.b.ctx
+	b := u.b
+	rt := u.site.tmpl.routes[r.Template]
+	read := func(i int) error {
+		o := pl.old[i]
+		if o.bytes != nil {
+			return nil
+		}
+		data, err := u.prev.ReadFile(ctx, o.path)
+		if err != nil {
+			return err
+		}
+		if int64(len(data)) != o.size {
+			return fmt.Errorf("%s: the file has %d bytes, its index entry %d: make the build again with bake build --full", o.path, len(data), o.size)
+		}
+		o.bytes = data
+		return nil
+	}
+	n := len(pl.old) - 1
+	for i := 1; i <= n; i++ {
+		if i > 2 {
+			pl.old[i-2].bytes = nil
+		}
+		rows := pl.pages[i]
+		if rows == nil {
+			continue
+		}
+		for m := max(1, i-1); m <= min(n, i+1); m++ {
+			if err := read(m); err != nil {
+				u.fail(&bake.Error{Route: r.Name, Path: pl.old[i].path, Err: fmt.Errorf("splice the page: %w", err)})
+				return false
+			}
+		}
+		old := pl.old[i]
+		prefix := old.bytes[:old.spans.At]
+		suffix := old.bytes[old.spans.At+old.spans.Len():]
+		parts := make([][]byte, len(rows))
+		spans := &bake.RowSpans{At: old.spans.At, Lens: make([]int, len(rows)), Keys: make([]string, len(rows))}
+		for j, row := range rows {
+			part := row.fresh
+			if part == nil {
+				from := pl.old[row.page]
+				off := from.spans.At
+				for _, l := range from.spans.Lens[:row.idx] {
+					off += l
+				}
+				part = from.bytes[off : off+from.spans.Lens[row.idx]]
+			}
+			parts[j] = part
+			spans.Lens[j], spans.Keys[j] = len(part), row.key
+		}
+		p := &bake.Page{Path: withPage(r.Path, i), Route: r.Name, Deps: bake.SortDeps(b.pageDeps(r, rt, keyDeps(r, spans.Keys))), Reason: u.reason}
+		p.Render = func(ctx context.Context, w io.Writer) error {
+			for _, part := range append(append([][]byte{prefix}, parts...), suffix) {
+				if _, err := w.Write(part); err != nil {
+					return err
+				}
+			}
+			p.Rows = spans
+			return nil
+		}
+		u.site.stats[r.Name].ListPagesSpliced.Add(1)
+		if !b.emit(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// keyDeps returns the deps of a list page of route r showing the rows of
+// keys, as rowDeps does from the rows.
+func keyDeps(r *Route, keys []string) []bake.Dep {
+	tables := r.tableDeps
+	if tables == nil {
+		tables = tableDepsOf(r.Query)
+	}
+	deps := make([]bake.Dep, 0, len(keys)+len(tables))
+	deps = append(deps, tables...)
+	for _, k := range keys {
+		deps = append(deps, bake.RowDep(r.Table, k))
+	}
+	return deps
+}
