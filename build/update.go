@@ -414,10 +414,11 @@ type updated struct {
 }
 
 type updateWorker struct {
-	idx *output.Index
-	dir *output.InPlace
-	fin *finisher
-	buf bytes.Buffer
+	idx  *output.Index
+	dir  *output.InPlace
+	fin  *finisher
+	buf  bytes.Buffer
+	line entryLine
 }
 
 func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
@@ -494,13 +495,11 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 			stale = staleSiblings(name, had.Encodings, e.Encodings)
 		}
 	}
-	var lb bytes.Buffer
-	enc := json.NewEncoder(&lb)
-	enc.SetEscapeHTML(false) // as the full build writes it
-	if err := enc.Encode(&e); err != nil {
+	line, err := w.line.encode(&e) // as the full build writes it
+	if err != nil {
 		return updated{}, fmt.Errorf("encode manifest entry: %w", err)
 	}
-	r := updated{entry: e, line: bytes.TrimSuffix(lb.Bytes(), []byte("\n")), reason: p.Reason, render: time.Since(start), stale: stale}
+	r := updated{entry: e, line: bytes.Clone(bytes.TrimSuffix(line, []byte("\n"))), reason: p.Reason, render: time.Since(start), stale: stale}
 	var prev bake.Entry
 	same := false
 	if ok {
@@ -509,6 +508,8 @@ func (w *updateWorker) do(ctx context.Context, p *bake.Page) (updated, error) {
 		// list page's line is mostly its deps).
 		if same = prevLine == string(r.line); same {
 			prev = bake.Entry{Path: e.Path, SHA256: e.SHA256, Route: e.Route, Key: e.Key}
+		} else if path, sha, route, key, ok := output.LineHead(prevLine); ok {
+			prev = bake.Entry{Path: path, SHA256: sha, Route: route, Key: key}
 		} else {
 			var head struct{ Path, SHA256, Route, Key string }
 			if err := json.Unmarshal([]byte(prevLine), &head); err != nil {

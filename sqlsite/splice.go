@@ -318,7 +318,6 @@ type oldListPage struct {
 	path  string
 	size  int64
 	spans *bake.RowSpans
-	bytes []byte // read when needed (emitSplice)
 }
 
 // splicePlan is what spliceList makes of a list.
@@ -341,45 +340,43 @@ type spliceRow struct {
 func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why string, err error) {
 	ctx := u.b.ctx
 	s := u.site
-	paths, err := u.prev.Paths(ctx, r.Name, "")
+	entries, err := u.rowSpans(r)
 	if err != nil {
 		return nil, "", err
 	}
-	n := len(paths)
+	n := len(entries)
 	if n == 0 {
 		return nil, "no pages", nil
 	}
 	pl = &splicePlan{old: make([]*oldListPage, n+1), pages: make([][]spliceRow, n+1), frag: s.tmpl.routes[r.Template].rowsFrag}
-	for _, p := range paths {
-		base, num := listBase(p)
+	for _, e := range entries {
+		base, num := listBase(e.Path)
 		if base != r.Path || num > n || pl.old[num] != nil {
 			return nil, "a page path out of place", nil
 		}
-		e, found, err := u.prev.Lookup(ctx, p)
-		if err != nil {
-			return nil, "", err
-		}
-		if !found || e.Rows == nil || len(e.Rows.Keys) != len(e.Rows.Lens) || len(e.Rows.Keys) == 0 ||
+		if e.Rows == nil || len(e.Rows.Keys) != len(e.Rows.Lens) || len(e.Rows.Keys) == 0 ||
 			int64(e.Rows.At+e.Rows.Len()) > e.Size {
 			return nil, "a page without row spans", nil // not recorded (an older build, minified pages) or not as expected
 		}
-		pl.old[num] = &oldListPage{path: p, size: e.Size, spans: e.Rows}
+		pl.old[num] = &oldListPage{path: e.Path, size: e.Size, spans: e.Rows}
 	}
 	// The list as it was: every page but the last full.
-	type ref struct{ page, idx int }
-	var seq []string
-	at := map[string]ref{}
+	// The files must be here (a distributed update's folder holds only
+	// the index).
+	if data, err := u.prev.ReadFile(ctx, pl.old[1].path); err != nil || int64(len(data)) != pl.old[1].size {
+		return nil, "the last build's files are not here", nil
+	}
+	seq := make([]spliceRow, 0, n*r.PerPage)
 	for i := 1; i <= n; i++ {
 		o := pl.old[i]
 		if o == nil || (i < n && len(o.spans.Keys) != r.PerPage) || len(o.spans.Keys) > r.PerPage {
 			return nil, "pages not full", nil
 		}
 		for j, k := range o.spans.Keys {
-			if _, dup := at[k]; dup || k == "NULL" {
-				return nil, "a key twice or NULL", nil
+			if k == "NULL" {
+				return nil, "a NULL key", nil
 			}
-			at[k] = ref{i, j}
-			seq = append(seq, k)
+			seq = append(seq, spliceRow{key: k, page: i, idx: j})
 		}
 	}
 	// The rows that changed, as they are now, in the list's order.
@@ -404,10 +401,10 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 	}
 	// The rows that did not change keep their order: place each of those
 	// that did among them.
-	rest := make([]string, 0, len(seq))
-	for _, k := range seq {
-		if !changed[k] {
-			rest = append(rest, k)
+	rest := make([]spliceRow, 0, len(seq))
+	for _, row := range seq {
+		if !changed[row.key] {
+			rest = append(rest, row)
 		}
 	}
 	if pageCount(len(rest)+len(fresh), r.PerPage) != n {
@@ -440,7 +437,7 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 		// often added at the top.
 		pos := len(rest)
 		if lo < len(rest) {
-			first, err := before(k, rest[lo])
+			first, err := before(k, rest[lo].key)
 			if err != nil {
 				return nil, "", err
 			}
@@ -450,7 +447,7 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 				a, b := lo+1, len(rest) // rest[a-1] before row; row before rest[b], or b = len
 				for a < b {
 					m := int(uint(a+b) >> 1)
-					first, err := before(k, rest[m])
+					first, err := before(k, rest[m].key)
 					if err != nil {
 						return nil, "", err
 					}
@@ -464,7 +461,7 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 			}
 		}
 		for _, rk := range rest[lo:pos] {
-			newSeq = append(newSeq, spliceRow{key: rk, page: at[rk].page, idx: at[rk].idx})
+			newSeq = append(newSeq, rk)
 		}
 		lo = pos
 		h, raw, err := f.render(c, pl.frag, row, true, true)
@@ -478,7 +475,7 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 		newSeq = append(newSeq, spliceRow{key: k, fresh: b})
 	}
 	for _, rk := range rest[lo:] {
-		newSeq = append(newSeq, spliceRow{key: rk, page: at[rk].page, idx: at[rk].idx})
+		newSeq = append(newSeq, rk)
 	}
 	if len(newSeq) == 0 {
 		return nil, "no rows", nil
@@ -501,67 +498,93 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 	return pl, "", nil
 }
 
-// emitSplice yields the pages of plan pl, reading each page of the last
-// build once, before the page it is read for, or the page after it, is
-// yielded (and written over).
-func (u *updateRun) emitSplice(r *Route, pl *splicePlan) bool {
+// rowSpans returns the pages of route r in the last build, with their
+// Path, Size and Rows.
+func (u *updateRun) rowSpans(r *Route) ([]bake.Entry, error) {
 	ctx := u.b.ctx
+	if x, ok := u.prev.(interface {
+		RowSpans(context.Context, string) ([]bake.Entry, error)
+	}); ok {
+		return x.RowSpans(ctx, r.Name)
+	}
+	paths, err := u.prev.Paths(ctx, r.Name, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bake.Entry, 0, len(paths))
+	for _, p := range paths {
+		e, found, err := u.prev.Lookup(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// emitSplice yields the pages of plan pl. Each reads the files of the
+// last build it takes bytes from when it is rendered, on the build's
+// workers: an update writes its files aside and moves them into place
+// after the last page (output.InPlace), so the last build's stay as they
+// were until then.
+func (u *updateRun) emitSplice(r *Route, pl *splicePlan) bool {
 	b := u.b
 	rt := u.site.tmpl.routes[r.Template]
-	read := func(i int) error {
-		o := pl.old[i]
-		if o.bytes != nil {
-			return nil
-		}
-		data, err := u.prev.ReadFile(ctx, o.path)
-		if err != nil {
-			return err
-		}
-		if int64(len(data)) != o.size {
-			return fmt.Errorf("%s: the file has %d bytes, its index entry %d: make the build again with bake build --full", o.path, len(data), o.size)
-		}
-		o.bytes = data
-		return nil
-	}
+	rr, _ := u.prev.(rangeReader)
 	n := len(pl.old) - 1
 	for i := 1; i <= n; i++ {
-		if i > 2 {
-			pl.old[i-2].bytes = nil
-		}
 		rows := pl.pages[i]
 		if rows == nil {
 			continue
 		}
-		for m := max(1, i-1); m <= min(n, i+1); m++ {
-			if err := read(m); err != nil {
-				u.fail(&bake.Error{Route: r.Name, Path: pl.old[i].path, Err: fmt.Errorf("splice the page: %w", err)})
-				return false
-			}
-		}
 		old := pl.old[i]
-		prefix := old.bytes[:old.spans.At]
-		suffix := old.bytes[old.spans.At+old.spans.Len():]
-		parts := make([][]byte, len(rows))
 		spans := &bake.RowSpans{At: old.spans.At, Lens: make([]int, len(rows)), Keys: make([]string, len(rows))}
 		for j, row := range rows {
-			part := row.fresh
-			if part == nil {
-				from := pl.old[row.page]
-				off := from.spans.At
-				for _, l := range from.spans.Lens[:row.idx] {
-					off += l
-				}
-				part = from.bytes[off : off+from.spans.Lens[row.idx]]
+			if row.fresh != nil {
+				spans.Lens[j] = len(row.fresh)
+			} else {
+				spans.Lens[j] = pl.old[row.page].spans.Lens[row.idx]
 			}
-			parts[j] = part
-			spans.Lens[j], spans.Keys[j] = len(part), row.key
+			spans.Keys[j] = row.key
 		}
 		p := &bake.Page{Path: withPage(r.Path, i), Route: r.Name, Deps: bake.SortDeps(b.pageDeps(r, rt, keyDeps(r, spans.Keys))), Reason: u.reason}
 		p.Render = func(ctx context.Context, w io.Writer) error {
-			for _, part := range append(append([][]byte{prefix}, parts...), suffix) {
+			data, done, err := mapFile(ctx, u.prev, old.path)
+			if err != nil {
+				return fmt.Errorf("splice the page: %w", err)
+			}
+			defer done()
+			if int64(len(data)) != old.size {
+				return fmt.Errorf("splice the page: %s has %d bytes, its index entry %d: make the build again with bake build --full", old.path, len(data), old.size)
+			}
+			if buf, ok := w.(*bytes.Buffer); ok {
+				buf.Grow(int(old.size) + 1024)
+			}
+			if _, err := w.Write(data[:old.spans.At]); err != nil {
+				return err
+			}
+			for _, row := range rows {
+				part := row.fresh
+				if part == nil {
+					from := pl.old[row.page]
+					off := from.spans.At
+					for _, l := range from.spans.Lens[:row.idx] {
+						off += l
+					}
+					if row.page == i {
+						part = data[off : off+from.spans.Lens[row.idx]]
+					} else if part, err = readRange(ctx, u.prev, rr, from.path, off, from.spans.Lens[row.idx]); err != nil {
+						return fmt.Errorf("splice the page: %w", err)
+					}
+				}
 				if _, err := w.Write(part); err != nil {
 					return err
 				}
+			}
+			if _, err := w.Write(data[old.spans.At+old.spans.Len():]); err != nil {
+				return err
 			}
 			p.Rows = spans
 			return nil
@@ -572,6 +595,41 @@ func (u *updateRun) emitSplice(r *Route, pl *splicePlan) bool {
 		}
 	}
 	return true
+}
+
+// mapFile returns the bytes of the file of the last build at path, mapped
+// when prev can (output.Index: no fresh memory for the 40 MB of the 1,900
+// pages shifted by an insert at 100,000 rows), and a func to call when
+// done with them.
+func mapFile(ctx context.Context, prev bake.Index, path string) ([]byte, func(), error) {
+	if m, ok := prev.(interface {
+		MapFile(context.Context, string) ([]byte, func(), error)
+	}); ok {
+		return m.MapFile(ctx, path)
+	}
+	data, err := prev.ReadFile(ctx, path)
+	return data, func() {}, err
+}
+
+// rangeReader reads part of a file of a build (output.Index does).
+type rangeReader interface {
+	ReadRange(ctx context.Context, path string, off int64, n int) ([]byte, error)
+}
+
+// readRange returns n bytes from off of the file of the last build at
+// path, with rr when set.
+func readRange(ctx context.Context, prev bake.Index, rr rangeReader, path string, off, n int) ([]byte, error) {
+	if rr != nil {
+		return rr.ReadRange(ctx, path, int64(off), n)
+	}
+	data, err := prev.ReadFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if off+n > len(data) {
+		return nil, fmt.Errorf("%s has %d bytes, fewer than its index entry says: make the build again with bake build --full", path, len(data))
+	}
+	return data[off : off+n], nil
 }
 
 // keyDeps returns the deps of a list page of route r showing the rows of
