@@ -68,7 +68,8 @@ type Site struct {
 	db       *db
 	tmpl     *templates
 	funcs    *funcs
-	splice   sync.Map // route name → spliceable
+	splice   sync.Map    // route name → spliceable
+	noSplice atomic.Bool // see MinifiesHTML
 	routes   map[string]*Route
 	stats    map[string]*RouteStats
 	log      *slog.Logger

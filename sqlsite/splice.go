@@ -270,6 +270,9 @@ func (rec *rowsRecorder) spans(out []byte, keys []string) *bake.RowSpans {
 // one cacheEach and shows neither their number nor anything read by a
 // query of the route's own.
 func (s *Site) spliceable(r *Route) bool {
+	if s.noSplice.Load() {
+		return false
+	}
 	if v, ok := s.splice.Load(r.Name); ok {
 		return v.(bool)
 	}
@@ -280,6 +283,11 @@ func (s *Site) spliceable(r *Route) bool {
 	s.splice.Store(r.Name, ok)
 	return ok
 }
+
+// MinifiesHTML tells the site that its builds minify HTML pages: an update
+// cannot splice them then (the rows are no longer where they were
+// written), and a list page keeps its digest. Call it before a build.
+func (s *Site) MinifiesHTML(on bool) { s.noSplice.Store(on) }
 
 // spliceOff turns splicing off (BAKE_SPLICE=0), to compare.
 var spliceOff = os.Getenv("BAKE_SPLICE") == "0"

@@ -231,7 +231,7 @@ func rebuild(ctx context.Context, g *globals, f buildFlags, noRowChanges bool) (
 	progress := &build.Progress{}
 	stopProgress := func() {}
 	opts := build.RunOptions{Options: build.Options{Output: r.out, Workers: workers, Logger: log, Progress: progress, Explain: f.explain,
-		Finish: finishOptions(site.cfg.Build, f.production)}}
+		Finish: site.finishOptions(f.production)}}
 	if !f.wait {
 		opts.RemoveReplaced = removeInBackground(r.out)
 	}
@@ -468,9 +468,13 @@ func previousPages(ctx context.Context, out string) int64 {
 
 // finishOptions returns what a build does to each page once rendered:
 // the [build] table of bake.toml, with HTML minification on in production.
-func finishOptions(c BuildConfig, production bool) build.FinishOptions {
-	return build.FinishOptions{
+// It tells the site whether its pages are minified.
+func (o *openedSite) finishOptions(production bool) build.FinishOptions {
+	c := o.cfg.Build
+	f := build.FinishOptions{
 		MinifyHTML:  c.MinifyHTML || production,
 		Precompress: precompress.Options{Codings: c.Precompress, MinSize: c.PrecompressMin},
 	}
+	o.site.MinifiesHTML(f.MinifyHTML)
+	return f
 }

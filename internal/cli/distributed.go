@@ -298,7 +298,7 @@ func planDistributedUpdate(ctx context.Context, site *openedSite, pool *pgxpool.
 	// The planner keeps the indexes it made in the site folder: the next
 	// plan starts from this one and the lines the update changed.
 	indexes := &distbuild.IndexCache{Dir: filepath.Join(site.dir, bake.ReservedDir, "dist-indexes"), Keep: 2}
-	pages, total, err := distbuild.PlanUpdate(ctx, pool, d.jobsSchema, base, site.site, changes, finishOptions(site.cfg.Build, false), "", indexes)
+	pages, total, err := distbuild.PlanUpdate(ctx, pool, d.jobsSchema, base, site.site, changes, site.finishOptions(false), "", indexes)
 	if errors.Is(err, bake.ErrFullBuild) {
 		return nil, err.Error(), nil
 	}

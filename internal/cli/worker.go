@@ -102,7 +102,7 @@ func runWorker(ctx context.Context, g *globals, f workerFlags) error {
 		Pool:         pool,
 		Schema:       f.jobsSchema,
 		Site:         site.site,
-		Finish:       finishOptions(site.cfg.Build, false),
+		Finish:       site.finishOptions(false),
 		OpenBucket:   func(ctx context.Context, u string) (*blob.Bucket, error) { return blob.OpenBucket(ctx, u) },
 		Publish:      distPublisher(g),
 		Forms:        stagedForms(site.cfg),
