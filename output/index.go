@@ -642,12 +642,12 @@ func (x *Index) Check(ctx context.Context) error {
 	return x.checkBuckets(ctx)
 }
 
-// RowSpans returns the pages of route, in path order, with only their Path,
-// Size and Rows set ([bake.Entry.Rows]): what an update splicing the
-// pages of a list reads of the last build. It decodes only those fields
-// of each line.
-func (x *Index) RowSpans(ctx context.Context, route string) ([]bake.Entry, error) {
-	rows, err := x.db.QueryContext(ctx, "SELECT path, line FROM pages WHERE route = ? ORDER BY path", route)
+// RowSpans returns the pages of route whose paths start with prefix, in
+// path order, with only their Path, Size and Rows set ([bake.Entry.Rows]):
+// what an update splicing the pages of a list reads of the last build. It
+// decodes only those fields of each line.
+func (x *Index) RowSpans(ctx context.Context, route, prefix string) ([]bake.Entry, error) {
+	rows, err := x.db.QueryContext(ctx, "SELECT path, line FROM pages WHERE route = ? AND path >= ? AND path < ? ORDER BY path", route, prefix, prefix+"\xff")
 	if err != nil {
 		return nil, fmt.Errorf("read row spans of route %s: %w", route, err)
 	}

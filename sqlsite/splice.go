@@ -264,9 +264,9 @@ func (rec *rowsRecorder) spans(out []byte, keys []string) *bake.RowSpans {
 }
 
 // spliceable reports whether the pages of route r record where their rows
-// are, and an update may splice them (spliceList): a numbered list (not
-// grouped: its groups are rerun whole), whose rows are made each from its
-// own table row, in a total order, and whose template writes them through
+// are, and an update may splice them (spliceList): a numbered list, grouped
+// or not, whose rows are made each from its own table row, in a total
+// order, and whose template writes them through
 // one cacheEach and shows neither their number nor anything read by a
 // query of the route's own.
 func (s *Site) spliceable(r *Route) bool {
@@ -277,7 +277,7 @@ func (s *Site) spliceable(r *Route) bool {
 		return v.(bool)
 	}
 	rt := s.tmpl.routes[r.Template]
-	ok := r.Kind == KindList && r.PerPage > 0 && !r.stable() && r.GroupBy == "" && len(r.Queries) == 0 &&
+	ok := r.Kind == KindList && r.PerPage > 0 && !r.stable() && len(r.Queries) == 0 &&
 		r.keyCol && rt != nil && rt.rowsFrag != "" && !rt.showsItems() &&
 		totalOrder(r.orderBy(), r.Key) && analyze(r).rowLocal && !spliceOff
 	s.splice.Store(r.Name, ok)
@@ -304,18 +304,32 @@ var spliceOff = os.Getenv("BAKE_SPLICE") == "0"
 // false, having yielded nothing, when the list cannot be spliced (then it
 // is rerun: listFrom); ok is false when the update failed.
 func (u *updateRun) spliceList(r *Route, w *routeWork) (done, ok bool) {
+	return u.spliceTarget(r, w, spliceTarget{base: r.Path}, w.moved)
+}
+
+// spliceTarget is a list spliceList makes: a route's, or one group's of a
+// grouped route.
+type spliceTarget struct {
+	base    string // the path of its first page
+	group   any    // the group's value, for a grouped list
+	grouped bool
+}
+
+// spliceTarget is spliceList for the list t of route r, after the rows of
+// moved joined, left or moved within it.
+func (u *updateRun) spliceTarget(r *Route, w *routeWork, t spliceTarget, moved map[string]string) (done, ok bool) {
 	s := u.site
 	if !s.spliceable(r) {
 		return false, true
 	}
-	pl, why, err := u.planSplice(r, w)
+	pl, why, err := u.planSplice(r, w, t, moved)
 	if err != nil {
 		u.fail(&bake.Error{Route: r.Name, Err: err})
 		return true, false
 	}
 	if pl == nil {
 		s.stats[r.Name].ListSpliceDeclined.Add(1)
-		slog.Debug("list pages rendered, not spliced", "route", r.Name, "why", why)
+		slog.Debug("list pages rendered, not spliced", "route", r.Name, "list", t.base, "why", why)
 		return false, true
 	}
 	return true, u.emitSplice(r, pl)
@@ -330,6 +344,7 @@ type oldListPage struct {
 
 // splicePlan is what spliceList makes of a list.
 type splicePlan struct {
+	base  string         // the path of the list's first page
 	old   []*oldListPage // by page number, from 1
 	pages [][]spliceRow  // the rows of the pages to make, by page number; nil: kept
 	frag  string         // the fragment the rows are written through
@@ -345,10 +360,10 @@ type spliceRow struct {
 
 // planSplice returns the plan of spliceList, or nil when the list cannot
 // be spliced.
-func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why string, err error) {
+func (u *updateRun) planSplice(r *Route, w *routeWork, t spliceTarget, moved map[string]string) (pl *splicePlan, why string, err error) {
 	ctx := u.b.ctx
 	s := u.site
-	entries, err := u.rowSpans(r)
+	entries, err := u.rowSpans(r, t.base)
 	if err != nil {
 		return nil, "", err
 	}
@@ -356,10 +371,10 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 	if n == 0 {
 		return nil, "no pages", nil
 	}
-	pl = &splicePlan{old: make([]*oldListPage, n+1), pages: make([][]spliceRow, n+1), frag: s.tmpl.routes[r.Template].rowsFrag}
+	pl = &splicePlan{base: t.base, old: make([]*oldListPage, n+1), pages: make([][]spliceRow, n+1), frag: s.tmpl.routes[r.Template].rowsFrag}
 	for _, e := range entries {
 		base, num := listBase(e.Path)
-		if base != r.Path || num > n || pl.old[num] != nil {
+		if base != t.base || num > n || pl.old[num] != nil {
 			return nil, "a page path out of place", nil
 		}
 		if e.Rows == nil || len(e.Rows.Keys) != len(e.Rows.Lens) || len(e.Rows.Keys) == 0 ||
@@ -389,7 +404,7 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 	}
 	// The rows that changed, as they are now, in the list's order.
 	changed := map[string]bool{}
-	for k := range w.moved {
+	for k := range moved {
 		changed[k] = true
 	}
 	for k := range w.dirty {
@@ -399,9 +414,18 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 		return nil, "too many changes", nil
 	}
 	db := s.db
+	// where returns the WHERE clause and arguments of a query of the rows
+	// of the list with these keys.
+	where := func(keys []string) (string, []any) {
+		if !t.grouped {
+			return " WHERE q." + r.Key + db.in(len(keys)), keyArgs(keys)
+		}
+		return " WHERE q." + r.GroupBy + " = " + db.placeholder(1) + " AND q." + r.Key + db.inAt(2, len(keys)), append([]any{t.group}, keyArgs(keys)...)
+	}
 	keys := slices.Sorted(maps.Keys(changed))
 	var fresh []Row
-	if err := u.b.stream(r, ordered(r, "", " WHERE q."+r.Key+db.in(len(keys))), keyArgs(keys), func(row Row) bool {
+	clause, args := where(keys)
+	if err := u.b.stream(r, ordered(r, "", clause), args, func(row Row) bool {
 		fresh = append(fresh, row)
 		return true
 	}); err != nil {
@@ -420,7 +444,8 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 	}
 	before := func(a, b string) (bool, error) {
 		var first string
-		err := u.b.stream(r, ordered(r, "", " WHERE q."+r.Key+db.in(2))+" LIMIT 1", keyArgs([]string{a, b}), func(row Row) bool {
+		clause, args := where([]string{a, b})
+		err := u.b.stream(r, ordered(r, "", clause)+" LIMIT 1", args, func(row Row) bool {
 			first = keyString(row[r.Key])
 			return false
 		})
@@ -506,14 +531,14 @@ func (u *updateRun) planSplice(r *Route, w *routeWork) (pl *splicePlan, why stri
 	return pl, "", nil
 }
 
-// rowSpans returns the pages of route r in the last build, with their
-// Path, Size and Rows.
-func (u *updateRun) rowSpans(r *Route) ([]bake.Entry, error) {
+// rowSpans returns the pages of route r in the last build whose paths
+// start with base, with their Path, Size and Rows.
+func (u *updateRun) rowSpans(r *Route, base string) ([]bake.Entry, error) {
 	ctx := u.b.ctx
 	if x, ok := u.prev.(interface {
-		RowSpans(context.Context, string) ([]bake.Entry, error)
+		RowSpans(context.Context, string, string) ([]bake.Entry, error)
 	}); ok {
-		return x.RowSpans(ctx, r.Name)
+		return x.RowSpans(ctx, r.Name, base)
 	}
 	paths, err := u.prev.Paths(ctx, r.Name, "")
 	if err != nil {
@@ -521,6 +546,9 @@ func (u *updateRun) rowSpans(r *Route) ([]bake.Entry, error) {
 	}
 	out := make([]bake.Entry, 0, len(paths))
 	for _, p := range paths {
+		if !strings.HasPrefix(p, base) {
+			continue
+		}
 		e, found, err := u.prev.Lookup(ctx, p)
 		if err != nil {
 			return nil, err
@@ -557,7 +585,7 @@ func (u *updateRun) emitSplice(r *Route, pl *splicePlan) bool {
 			}
 			spans.Keys[j] = row.key
 		}
-		p := &bake.Page{Path: withPage(r.Path, i), Route: r.Name, Deps: bake.SortDeps(b.pageDeps(r, rt, keyDeps(r, spans.Keys))), Reason: u.reason}
+		p := &bake.Page{Path: withPage(pl.base, i), Route: r.Name, Deps: bake.SortDeps(b.pageDeps(r, rt, keyDeps(r, spans.Keys))), Reason: u.reason}
 		p.Render = func(ctx context.Context, w io.Writer) error {
 			data, done, err := mapFile(ctx, u.prev, old.path)
 			if err != nil {

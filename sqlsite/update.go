@@ -201,6 +201,9 @@ type routeWork struct {
 	groups   map[string]string // grouped list: base path of a group to rerun → reason
 	moved    map[string]string // list: row key → reason, rows that may have joined, left or moved
 	dirty    map[string]string // list: row key → reason, rows whose content changed (pages)
+	// grouped list: row key → reason, rows that may have joined, left or
+	// moved within their groups (those of groups)
+	groupKeys map[string]string
 }
 
 func (u *updateRun) run(changes []bake.Change) {
@@ -488,7 +491,7 @@ func rowsHash(rows []Row) string {
 // work decides what of route r the changes touch.
 func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[string]bool) (*routeWork, error) {
 	s := u.site
-	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, pageKeys: map[string][]string{}, groups: map[string]string{}, moved: map[string]string{}, dirty: map[string]string{}}
+	w := &routeWork{keys: map[string]string{}, pages: map[string]string{}, pageKeys: map[string][]string{}, groups: map[string]string{}, moved: map[string]string{}, dirty: map[string]string{}, groupKeys: map[string]string{}}
 	var tmplDeps []bake.Dep
 	if r.Template != "" {
 		if rt := s.tmpl.routes[r.Template]; rt != nil {
@@ -563,6 +566,7 @@ func (u *updateRun) work(r *Route, changes []bake.Change, changedQueries map[str
 				for _, base := range bases {
 					w.groups[base] = why
 				}
+				w.groupKeys[key] = why
 				continue
 			}
 			if key == "" || table != r.Table || !an.rowLocal || !r.keyCol {
@@ -646,7 +650,7 @@ func (u *updateRun) redo(r *Route, w *routeWork) bool {
 	if len(w.keys) > 0 && !u.detailKeys(r, w.keys) {
 		return false
 	}
-	if len(w.groups) > 0 && !u.groupLists(r, w.groups) {
+	if len(w.groups) > 0 && !u.groupLists(r, w, w.groups) {
 		return false
 	}
 	for _, p := range slices.Sorted(maps.Keys(w.pages)) {

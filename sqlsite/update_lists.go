@@ -78,7 +78,7 @@ func (u *updateRun) groupBases(r *Route, key string) ([]string, error) {
 // groupLists reruns the lists of some groups of grouped list r, given by
 // the paths of their first pages, and removes their pages that are no
 // longer made (a group that lost rows, or all of them).
-func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
+func (u *updateRun) groupLists(r *Route, w *routeWork, groups map[string]string) bool {
 	b := u.b
 	var values []any
 	var reasons []string
@@ -102,6 +102,32 @@ func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
 		values = append(values, g)
 	}
 	u.reason = strings.Join(reasons, "; ")
+	// Groups whose pages are spliced are done; the others are rerun.
+	var spliced map[string]bool
+	if len(values) > 0 && u.site.spliceable(r) {
+		spliced = map[string]bool{}
+		var rest []any
+		for _, g := range values {
+			base, err := r.pattern.fill(func(string) (any, bool) { return g, true })
+			if err != nil {
+				rest = append(rest, g)
+				continue
+			}
+			done, ok := u.spliceTarget(r, w, spliceTarget{base: base, group: g, grouped: true}, w.groupKeys)
+			if !ok {
+				return false
+			}
+			if done {
+				spliced[base] = true
+			} else {
+				rest = append(rest, g)
+			}
+		}
+		if len(rest) == 0 && len(spliced) == len(groups) {
+			return true
+		}
+		values = rest
+	}
 	if r.stable() {
 		// A group gone keeps no boundaries; the others are made again.
 		if err := b.forgetBases(r, slices.Collect(maps.Keys(groups))); err != nil {
@@ -110,7 +136,7 @@ func (u *updateRun) groupLists(r *Route, groups map[string]string) bool {
 		}
 	}
 	return u.rerun(r, func() bool { return len(values) == 0 || b.groupedListOf(r, values) }, func(p string) string {
-		if base := r.listBase(p); groups[base] != "" {
+		if base := r.listBase(p); groups[base] != "" && !spliced[base] {
 			return groups[base] + ": page no longer made"
 		}
 		return "" // another group's page: not made again, and kept

@@ -358,7 +358,7 @@ func (u *updateRun) stableUpdate(r *Route, w *routeWork) bool {
 	}
 	if len(redo) > 0 {
 		stats.StableWhole.Add(1)
-		return u.groupLists(r, redo)
+		return u.groupLists(r, w, redo)
 	}
 	return true
 }
