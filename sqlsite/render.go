@@ -232,16 +232,11 @@ func tableDepsOf(query string) []bake.Dep {
 }
 
 func rowDeps(r *Route, rows []Row) []bake.Dep {
-	tables := r.tableDeps
-	if tables == nil {
-		tables = tableDepsOf(r.Query)
-	}
-	deps := make([]bake.Dep, 0, len(rows)+len(tables))
-	deps = append(deps, tables...)
+	keys := make([]string, 0, len(rows))
 	for _, row := range rows {
 		if v, ok := row[r.Key]; ok {
-			deps = append(deps, bake.RowDep(r.Table, keyString(v)))
+			keys = append(keys, keyString(v))
 		}
 	}
-	return deps
+	return keyDeps(r, keys)
 }

@@ -17,6 +17,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"text/template/parse"
@@ -466,36 +467,11 @@ func (u *updateRun) planSplice(r *Route, w *routeWork, t spliceTarget, moved map
 		if !changed[k] || k == "NULL" {
 			return nil, "a row read that did not change", nil
 		}
-		// The first of rest[lo:] that row comes before; rows are most
-		// often added at the top.
-		pos := len(rest)
-		if lo < len(rest) {
-			first, err := before(k, rest[lo].key)
-			if err != nil {
-				return nil, "", err
-			}
-			if first {
-				pos = lo
-			} else {
-				a, b := lo+1, len(rest) // rest[a-1] before row; row before rest[b], or b = len
-				for a < b {
-					m := int(uint(a+b) >> 1)
-					first, err := before(k, rest[m].key)
-					if err != nil {
-						return nil, "", err
-					}
-					if first {
-						b = m
-					} else {
-						a = m + 1
-					}
-				}
-				pos = a
-			}
+		pos, err := place(k, rest, lo, before)
+		if err != nil {
+			return nil, "", err
 		}
-		for _, rk := range rest[lo:pos] {
-			newSeq = append(newSeq, rk)
-		}
+		newSeq = append(newSeq, rest[lo:pos]...)
 		lo = pos
 		h, raw, err := f.render(c, pl.frag, row, true, true)
 		if err != nil {
@@ -507,9 +483,7 @@ func (u *updateRun) planSplice(r *Route, w *routeWork, t spliceTarget, moved map
 		}
 		newSeq = append(newSeq, spliceRow{key: k, fresh: b})
 	}
-	for _, rk := range rest[lo:] {
-		newSeq = append(newSeq, rk)
-	}
+	newSeq = append(newSeq, rest[lo:]...)
 	if len(newSeq) == 0 {
 		return nil, "no rows", nil
 	}
@@ -558,6 +532,26 @@ func (u *updateRun) rowSpans(r *Route, base string) ([]bake.Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// place returns the index of the first of rest[lo:] that the row of key k
+// comes before (len(rest) when none), by a binary search asking rest[lo]
+// first: rows are most often added at the top.
+func place(k string, rest []spliceRow, lo int, before func(a, b string) (bool, error)) (int, error) {
+	var err error
+	comesBefore := func(i int) bool {
+		if err != nil {
+			return true
+		}
+		var first bool
+		first, err = before(k, rest[i].key)
+		return first
+	}
+	if lo >= len(rest) || comesBefore(lo) {
+		return lo, err
+	}
+	i := lo + 1 + sort.Search(len(rest)-lo-1, func(j int) bool { return comesBefore(lo + 1 + j) })
+	return i, err
 }
 
 // emitSplice yields the pages of plan pl. Each reads the files of the
