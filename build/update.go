@@ -96,6 +96,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		return nil, err
 	}
 	clean.add(func() { dir.Close() })
+	if dir.Pending() {
+		idx.DistrustFiles()
+	}
 	siblings := siblingExts(opts.Finish)
 	if err := emptyTrash(ctx, idx, dir, siblings); err != nil {
 		return nil, err
@@ -202,7 +205,13 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	}
 
 	// Commit: files first, then the index (which records the removals in
-	// its trash), then the removals.
+	// its trash), then the removals. The folder is marked pending in
+	// between: an update that finds the mark does not trust the last
+	// build's files to be what its index says (no list page is spliced
+	// from them).
+	if err := dir.MarkPending(); err != nil {
+		return nil, err
+	}
 	if err := dir.Commit(); err != nil {
 		return nil, err
 	}
@@ -265,6 +274,9 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		return nil, err
 	}
 	if err := ap.Commit(ctx, u.Values); err != nil {
+		return nil, err
+	}
+	if err := dir.ClearPending(); err != nil {
 		return nil, err
 	}
 	if err := emptyTrash(ctx, idx, dir, siblings); err != nil {

@@ -99,7 +99,18 @@ type Index struct {
 	// Applier ends.
 	linesMu sync.Mutex
 	lines   map[string]string
+
+	distrust bool // see DistrustFiles
 }
+
+// DistrustFiles says that the build folder's files may not be those its
+// index records (an update stopped between moving them and committing
+// the index: [InPlace.Pending]); FilesTrusted reports it.
+func (x *Index) DistrustFiles() { x.distrust = true }
+
+// FilesTrusted reports whether the build folder's files are those the
+// index records, as far as bake knows (see DistrustFiles).
+func (x *Index) FilesTrusted() bool { return !x.distrust }
 
 // forgetLines empties the lines kept by RowSpans.
 func (x *Index) forgetLines() {
@@ -181,13 +192,16 @@ func (x *Index) ReadFile(ctx context.Context, path string) ([]byte, error) {
 }
 
 // ReadRange returns n bytes from off of the file at path in the build
-// folder the index describes.
-func (x *Index) ReadRange(ctx context.Context, path string, off int64, n int) ([]byte, error) {
+// folder the index describes, which must have size bytes.
+func (x *Index) ReadRange(ctx context.Context, path string, size, off int64, n int) ([]byte, error) {
 	f, err := x.openBuildFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read build: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.Size() != size {
+		return nil, fmt.Errorf("read build: %s is not the file its index entry describes (%d bytes): make the build again with bake build --full", path, size)
+	}
 	b := make([]byte, n)
 	if _, err := f.ReadAt(b, off); err != nil {
 		return nil, fmt.Errorf("read build: %s: %w", path, err)

@@ -32,7 +32,13 @@ type InPlace struct {
 
 	mu     sync.Mutex
 	staged map[string]string // final name → temporary name
+
+	pending bool // the folder had the pending marker when opened
 }
+
+// pendingFile marks a build folder whose files an update moved into place
+// before its index recorded them (see [InPlace.MarkPending]).
+const pendingFile = bake.ReservedDir + "/update-pending"
 
 // tmpPrefix names the temporary folders of in-place updates.
 const tmpPrefix = bake.ReservedDir + "/tmp-"
@@ -71,7 +77,32 @@ func OpenInPlace(final string) (*InPlace, error) {
 		lock.release()
 		return nil, fmt.Errorf("open build: %w", err)
 	}
-	return &InPlace{final: final, root: root, lock: lock, tmp: tmp, fast: newFastWriter(final), staged: map[string]string{}}, nil
+	_, err = root.Stat(pendingFile)
+	return &InPlace{final: final, root: root, lock: lock, tmp: tmp, fast: newFastWriter(final), staged: map[string]string{},
+		pending: err == nil}, nil
+}
+
+// Pending reports whether an earlier update moved files into place and
+// stopped before its index recorded them (killed, or its index commit
+// failed): some files may then be newer than their index entries, until
+// an update (which replays its changes) has written them again.
+func (u *InPlace) Pending() bool { return u.pending }
+
+// MarkPending marks the folder, before Commit, as holding files its index
+// may not know yet; ClearPending removes the mark once the index has them.
+func (u *InPlace) MarkPending() error {
+	if err := u.root.WriteFile(pendingFile, []byte("files moved before the index was committed\n"), 0o644); err != nil {
+		return fmt.Errorf("mark build: %w", err)
+	}
+	return nil
+}
+
+// ClearPending removes the mark of MarkPending.
+func (u *InPlace) ClearPending() error {
+	if err := u.root.Remove(pendingFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("mark build: %w", err)
+	}
+	return nil
 }
 
 // Dir returns the build folder.

@@ -143,9 +143,12 @@ func rowsFragment(t *template.Template, name string) string {
 			if !isID || id.Ident != "cacheEach" || !isStr || arg(c.Args[2], dot) != kRows {
 				return false
 			}
+			// In text, html/template writes template.HTML as it is; in an
+			// attribute or a script it escapes it.
 			for _, e := range p.Cmds[1:] {
-				if id, isID := e.Args[0].(*parse.IdentifierNode); !isID || !strings.HasPrefix(id.Ident, "_html_template_") || len(e.Args) != 1 {
-					return false
+				if id, isID := e.Args[0].(*parse.IdentifierNode); !isID || id.Ident != "_html_template_htmlescaper" || len(e.Args) != 1 {
+					ok = false
+					return true
 				}
 			}
 			if frag != "" && frag != s.Text {
@@ -158,6 +161,9 @@ func rowsFragment(t *template.Template, name string) string {
 			if p == nil {
 				return
 			}
+			if p.IsAssign && len(p.Decl) > 0 {
+				ok = false // $x = …: the kind of an outer variable changes
+			}
 			for _, v := range p.Decl {
 				if k == kRows {
 					ok = false
@@ -165,7 +171,13 @@ func rowsFragment(t *template.Template, name string) string {
 				vars[v.Ident[0]] = k
 			}
 		}
+		// scoped walks a body: what it declares ends with it.
 		var walk func(n parse.Node, dot int)
+		scoped := func(n parse.Node, dot int) {
+			saved := maps.Clone(vars)
+			walk(n, dot)
+			vars = saved
+		}
 		walk = func(n parse.Node, dot int) {
 			if !ok {
 				return
@@ -188,30 +200,41 @@ func rowsFragment(t *template.Template, name string) string {
 				}
 				declare(n.Pipe, k)
 			case *parse.IfNode:
-				if pipe(n.Pipe, dot) == kRows {
+				saved := maps.Clone(vars)
+				if k := pipe(n.Pipe, dot); k == kRows {
 					ok = false
+				} else {
+					declare(n.Pipe, k)
 				}
-				walk(n.List, dot)
-				walk(n.ElseList, dot)
+				scoped(n.List, dot)
+				scoped(n.ElseList, dot)
+				vars = saved
 			case *parse.WithNode:
+				saved := maps.Clone(vars)
 				k := pipe(n.Pipe, dot)
 				if k == kRows {
 					ok = false
 				}
 				declare(n.Pipe, k)
-				walk(n.List, k)
-				walk(n.ElseList, dot)
+				scoped(n.List, k)
+				scoped(n.ElseList, dot)
+				vars = saved
 			case *parse.RangeNode:
+				saved := maps.Clone(vars)
 				if pipe(n.Pipe, dot) != kOther {
 					ok = false
 				}
 				if n.Pipe != nil {
+					if n.Pipe.IsAssign && len(n.Pipe.Decl) > 0 {
+						ok = false
+					}
 					for _, v := range n.Pipe.Decl {
 						vars[v.Ident[0]] = kOther
 					}
 				}
-				walk(n.List, kOther)
-				walk(n.ElseList, dot)
+				scoped(n.List, kOther)
+				scoped(n.ElseList, dot)
+				vars = saved
 			case *parse.TemplateNode:
 				k := kOther
 				if n.Pipe != nil {
@@ -261,7 +284,38 @@ func (rec *rowsRecorder) spans(out []byte, keys []string) *bake.RowSpans {
 	if at < 0 || bytes.Contains(out[at+1:], unsafe.Slice(unsafe.StringData(rec.out), len(rec.out))) {
 		return nil
 	}
+	// No character controlFilter replaces may span the place where a row
+	// meets what is before it, or the next row, or what follows: spliced
+	// next to others, its bytes must stay as they are.
+	if heldTail(out[:at]) > 0 {
+		return nil
+	}
+	off := 0
+	for _, l := range rec.lens {
+		if heldTail(rec.out[off:off+l]) > 0 {
+			return nil
+		}
+		off += l
+	}
 	return &bake.RowSpans{At: at, Lens: rec.lens, Keys: keys}
+}
+
+// filtered reports whether controlFilter could change b, a row's bytes
+// written among others: a character it replaces, or the start of one at
+// its end.
+func filtered(b []byte) bool {
+	if hasControlRef(b) || heldTail(b) > 0 {
+		return true
+	}
+	for i, c := range b {
+		switch {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r', c == 0x7f:
+			return true
+		case c == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f:
+			return true
+		}
+	}
+	return false
 }
 
 // spliceable reports whether the pages of route r record where their rows
@@ -385,21 +439,29 @@ func (u *updateRun) planSplice(r *Route, w *routeWork, t spliceTarget, moved map
 		pl.old[num] = &oldListPage{path: e.Path, size: e.Size, spans: e.Rows}
 	}
 	// The list as it was: every page but the last full.
+	// The files must be what the index says: an update stopped after
+	// moving its files, before its index had them, leaves files newer
+	// than their entries, until its changes, replayed, write them again.
+	if t, ok := u.prev.(interface{ FilesTrusted() bool }); ok && !t.FilesTrusted() {
+		return nil, "an earlier update did not finish", nil
+	}
 	// The files must be here (a distributed update's folder holds only
 	// the index).
 	if data, err := u.prev.ReadFile(ctx, pl.old[1].path); err != nil || int64(len(data)) != pl.old[1].size {
 		return nil, "the last build's files are not here", nil
 	}
 	seq := make([]spliceRow, 0, n*r.PerPage)
+	seen := make(map[string]struct{}, n*r.PerPage)
 	for i := 1; i <= n; i++ {
 		o := pl.old[i]
 		if o == nil || (i < n && len(o.spans.Keys) != r.PerPage) || len(o.spans.Keys) > r.PerPage {
 			return nil, "pages not full", nil
 		}
 		for j, k := range o.spans.Keys {
-			if k == "NULL" {
-				return nil, "a NULL key", nil
+			if _, dup := seen[k]; dup || k == "NULL" {
+				return nil, "a key twice, or NULL", nil // rows that one key does not tell apart
 			}
+			seen[k] = struct{}{}
 			seq = append(seq, spliceRow{key: k, page: i, idx: j})
 		}
 	}
@@ -432,6 +494,21 @@ func (u *updateRun) planSplice(r *Route, w *routeWork, t spliceTarget, moved map
 	}); err != nil {
 		return nil, "", fmt.Errorf("read the rows that changed: %w", err)
 	}
+	freshKeys := make(map[string]bool, len(fresh))
+	for _, row := range fresh {
+		switch row[r.Key].(type) {
+		case int64, string, []byte:
+		default:
+			// A date or a float as a key reads back from its text
+			// form only by luck.
+			return nil, "a key neither a number nor text", nil
+		}
+		k := keyString(row[r.Key])
+		if freshKeys[k] {
+			return nil, "a key twice, or NULL", nil
+		}
+		freshKeys[k] = true
+	}
 	// The rows that did not change keep their order: place each of those
 	// that did among them.
 	rest := make([]spliceRow, 0, len(seq))
@@ -442,6 +519,20 @@ func (u *updateRun) planSplice(r *Route, w *routeWork, t spliceTarget, moved map
 	}
 	if pageCount(len(rest)+len(fresh), r.PerPage) != n {
 		return nil, "the number of pages changed", nil // the pagers change: every page is made again
+	}
+	// The list must hold those rows and no other: a changed row its key
+	// did not find again would be taken for a row that left.
+	var count int
+	countWhere, countArgs := "", []any(nil)
+	if t.grouped {
+		countWhere, countArgs = " WHERE q."+r.GroupBy+" = "+db.placeholder(1), []any{t.group}
+	}
+	s.stats[r.Name].Queries.Add(1)
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM ("+clean(r.Query)+") AS q"+countWhere, countArgs...).Scan(&count); err != nil {
+		return nil, "", fmt.Errorf("count rows: %w", err)
+	}
+	if count != len(rest)+len(fresh) {
+		return nil, fmt.Sprintf("the list has %d rows, the last build's less those that changed plus those read again %d", count, len(rest)+len(fresh)), nil
 	}
 	before := func(a, b string) (bool, error) {
 		var first string
@@ -478,8 +569,8 @@ func (u *updateRun) planSplice(r *Route, w *routeWork, t spliceTarget, moved map
 			return nil, "", templateError(pl.frag, err)
 		}
 		b := append([]byte(string(h)), raw...)
-		if len(b) == 0 || hasControlRef(b) || heldTail(b) > 0 || b[0] == ';' || b[0] >= '0' && b[0] <= '9' {
-			return nil, "a fragment the control filter may change", nil // what controlFilter may change, or join: render the pages
+		if len(b) == 0 || filtered(b) {
+			return nil, "a fragment the control filter may change", nil
 		}
 		newSeq = append(newSeq, spliceRow{key: k, fresh: b})
 	}
@@ -605,7 +696,7 @@ func (u *updateRun) emitSplice(r *Route, pl *splicePlan) bool {
 					}
 					if row.page == i {
 						part = data[off : off+from.spans.Lens[row.idx]]
-					} else if part, err = readRange(ctx, u.prev, rr, from.path, off, from.spans.Lens[row.idx]); err != nil {
+					} else if part, err = readRange(ctx, u.prev, rr, from.path, from.size, off, from.spans.Lens[row.idx]); err != nil {
 						return fmt.Errorf("splice the page: %w", err)
 					}
 				}
@@ -643,21 +734,21 @@ func mapFile(ctx context.Context, prev bake.Index, path string) ([]byte, func(),
 
 // rangeReader reads part of a file of a build (output.Index does).
 type rangeReader interface {
-	ReadRange(ctx context.Context, path string, off int64, n int) ([]byte, error)
+	ReadRange(ctx context.Context, path string, size, off int64, n int) ([]byte, error)
 }
 
 // readRange returns n bytes from off of the file of the last build at
-// path, with rr when set.
-func readRange(ctx context.Context, prev bake.Index, rr rangeReader, path string, off, n int) ([]byte, error) {
+// path, which must have size bytes, with rr when set.
+func readRange(ctx context.Context, prev bake.Index, rr rangeReader, path string, size int64, off, n int) ([]byte, error) {
 	if rr != nil {
-		return rr.ReadRange(ctx, path, int64(off), n)
+		return rr.ReadRange(ctx, path, size, int64(off), n)
 	}
 	data, err := prev.ReadFile(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	if off+n > len(data) {
-		return nil, fmt.Errorf("%s has %d bytes, fewer than its index entry says: make the build again with bake build --full", path, len(data))
+	if int64(len(data)) != size {
+		return nil, fmt.Errorf("%s has %d bytes, its index entry %d: make the build again with bake build --full", path, len(data), size)
 	}
 	return data[off : off+n], nil
 }

@@ -35,10 +35,19 @@ func TestRowsFragment(t *testing.T) {
 		{"rows to another template", `{{template "other" .Rows}}{{cacheEach "row" .Rows}}`, ""},
 		{"no cacheEach", `<h1>{{.Pager.Number}}</h1>`, ""},
 		{"cacheEach of something else", `{{cacheEach "row" .Data.latest}}`, ""},
+		{"in an attribute", `<p title="{{cacheEach "row" .Rows}}">x</p>`, ""},
+		{"in a script", `<script>var x = {{cacheEach "row" .Rows}};</script>`, ""},
+		{"a page variable shadowed", `{{$p := .}}{{with .Site}}{{$p := .Title}}{{end}}{{len $p.Rows}}<ul>{{cacheEach "row" .Rows}}</ul>`, ""},
+		{"a range variable shadowing", `{{$p := .}}{{range $i, $p := .Data.x}}{{end}}{{len $p.Rows}}{{cacheEach "row" .Rows}}`, ""},
+		{"a variable assigned", `{{$p := .Pager}}{{$p = .}}{{len $p.Rows}}{{cacheEach "row" .Rows}}`, ""},
+		{"a variable in a body", `{{with .Pager}}{{$n := .Number}}{{$n}}{{end}}<ul>{{cacheEach "row" .Rows}}</ul>`, "row"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			funcs := template.FuncMap{"cacheEach": func(string, any) string { return "" }}
 			tm := template.Must(template.Must(template.New("page").Funcs(funcs).Parse(shared)).Parse(tc.text))
+			if err := tm.Escape(); err != nil { // as analyse does
+				t.Fatal(err)
+			}
 			if got := rowsFragment(tm, "page"); got != tc.want {
 				t.Errorf("rowsFragment(%s) = %q, want %q", tc.text, got, tc.want)
 			}

@@ -282,7 +282,12 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 	}
 	slices.Sort(rt.queries)
 	rt.cols = rowColumns(t, file)
-	rt.rowsFrag = rowsFragment(t, file)
+	// On the escaped trees: where html/template would escape what
+	// cacheEach writes (an attribute, a script), the bytes of a row are
+	// not its fragment's. An escaping error is Execute's to report.
+	if t.Escape() == nil {
+		rt.rowsFrag = rowsFragment(t, file)
+	}
 	return rt
 }
 
