@@ -285,7 +285,9 @@ func analyse(t *template.Template, file string, files map[string]string) *routeT
 	// On the escaped trees: where html/template would escape what
 	// cacheEach writes (an attribute, a script), the bytes of a row are
 	// not its fragment's. An escaping error is Execute's to report.
-	if t.Escape() == nil {
+	// Escaped only when it may pass: the others are escaped when first
+	// executed, and a build starts sooner.
+	if rowsFragment(t, file) != "" && t.Escape() == nil {
 		rt.rowsFrag = rowsFragment(t, file)
 	}
 	return rt
