@@ -359,7 +359,7 @@ var spliceOff = os.Getenv("BAKE_SPLICE") == "0"
 // false, having yielded nothing, when the list cannot be spliced (then it
 // is rerun: listFrom); ok is false when the update failed.
 func (u *updateRun) spliceList(r *Route, w *routeWork) (done, ok bool) {
-	return u.spliceTarget(r, w, spliceTarget{base: r.Path}, w.moved)
+	return u.spliceOne(r, w, spliceTarget{base: r.Path}, w.moved)
 }
 
 // spliceTarget is a list spliceList makes: a route's, or one group's of a
@@ -370,9 +370,9 @@ type spliceTarget struct {
 	grouped bool
 }
 
-// spliceTarget is spliceList for the list t of route r, after the rows of
+// spliceOne is spliceList for the list t of route r, after the rows of
 // moved joined, left or moved within it.
-func (u *updateRun) spliceTarget(r *Route, w *routeWork, t spliceTarget, moved map[string]string) (done, ok bool) {
+func (u *updateRun) spliceOne(r *Route, w *routeWork, t spliceTarget, moved map[string]string) (done, ok bool) {
 	s := u.site
 	if !s.spliceable(r) {
 		return false, true

@@ -113,7 +113,7 @@ func (u *updateRun) groupLists(r *Route, w *routeWork, groups map[string]string)
 				rest = append(rest, g)
 				continue
 			}
-			done, ok := u.spliceTarget(r, w, spliceTarget{base: base, group: g, grouped: true}, w.groupKeys)
+			done, ok := u.spliceOne(r, w, spliceTarget{base: base, group: g, grouped: true}, w.groupKeys)
 			if !ok {
 				return false
 			}
