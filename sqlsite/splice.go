@@ -321,9 +321,8 @@ func filtered(b []byte) bool {
 // spliceable reports whether the pages of route r record where their rows
 // are, and an update may splice them (spliceList): a numbered list, grouped
 // or not, whose rows are made each from its own table row, in a total
-// order, and whose template writes them through
-// one cacheEach and shows neither their number nor anything read by a
-// query of the route's own.
+// order, and whose template writes them through one cacheEach and shows
+// neither their number nor anything read by a query of the route's own.
 func (s *Site) spliceable(r *Route) bool {
 	if s.noSplice.Load() {
 		return false
