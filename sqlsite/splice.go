@@ -669,7 +669,8 @@ func (u *updateRun) emitSplice(r *Route, pl *splicePlan) bool {
 			}
 			spans.Keys[j] = row.key
 		}
-		p := &bake.Page{Path: withPage(pl.base, i), Route: r.Name, Deps: bake.SortDeps(b.pageDeps(r, rt, keyDeps(r, spans.Keys))), Reason: u.reason}
+		p := &bake.Page{Path: withPage(pl.base, i), Route: r.Name, Deps: bake.SortDeps(b.pageDeps(r, rt, keyDeps(r, spans.Keys))),
+			Reason: strings.TrimSpace(u.reason + " (spliced)")}
 		p.Render = func(ctx context.Context, w io.Writer) error {
 			data, done, err := mapFile(ctx, u.prev, old.path)
 			if err != nil {

@@ -135,6 +135,9 @@ func testListStart(t *testing.T, dialect, order string, splice bool) {
 			if n < page {
 				t.Errorf("unpublish post 15: %s, before its page, was %s", e.Path, e.Action)
 			}
+			if spliced := strings.HasSuffix(e.Reason, "(spliced)"); spliced != splice {
+				t.Errorf("unpublish post 15: %s was made for %q; spliced %v, want %v", e.Path, e.Reason, spliced, splice)
+			}
 			written++
 		}
 	}
