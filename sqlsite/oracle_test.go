@@ -252,7 +252,7 @@ func (o *oracle) full(out string) {
 	}
 }
 
-func (o *oracle) incremental(changes []bake.Change, what string) {
+func (o *oracle) incremental(changes []bake.Change, what string) *sqlsite.Site {
 	o.t.Helper()
 	site := o.site()
 	rep, err := build.Update(context.Background(), site, changes, build.Options{Output: o.out("inc"), Workers: 2, Explain: true})
@@ -271,6 +271,7 @@ func (o *oracle) incremental(changes []bake.Change, what string) {
 		o.t.Fatalf("step %d (%s): incremental build: %v", o.step, what, err)
 	}
 	o.t.Logf("step %d: %s: rendered %d, written %d, removed %d", o.step, what, rep.Rendered, rep.Written, rep.Removed)
+	return site
 }
 
 // compare checks the incremental build against the full one.

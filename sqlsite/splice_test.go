@@ -2,13 +2,11 @@ package sqlsite_test
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/bakehq/bake"
-	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/sqlsite"
 )
 
@@ -19,18 +17,14 @@ import (
 // a full build again, unmarked.
 func TestSpliceAfterUnfinishedUpdate(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
 	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir)}
 	o.addPosts(11, 40, 1)
 	out := o.out("inc")
 	o.full(out)
-	update := func(what string, change bake.Change) *sqlsite.Site {
+	update := func(what string, changes ...bake.Change) *sqlsite.Site {
 		t.Helper()
-		site := o.site()
-		if _, err := build.Update(ctx, site, []bake.Change{change}, build.Options{Output: out}); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		site := o.incremental(changes, what)
 		o.full(o.out("full"))
 		o.compare(what)
 		return site
@@ -66,15 +60,10 @@ func TestSpliceAfterUnfinishedUpdate(t *testing.T) {
 	o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (43, 'p43', 'Post 43', 'news', 'Body.', TRUE, '2021-01-03 00:00:00')")
 	o.exec("UPDATE posts SET published = FALSE WHERE id = 11")
 	changes := []bake.Change{{Dep: bake.RowDep("posts", "43"), Op: bake.OpInsert}, {Dep: bake.RowDep("posts", "11"), Op: bake.OpUpdate, Columns: []string{"published"}}}
-	site = o.site()
-	if _, err := build.Update(ctx, site, changes, build.Options{Output: out}); err != nil {
-		t.Fatal(err)
-	}
+	site = update("a post in, one out, after an unfinished update", changes...)
 	if n := site.Stats()["recent"].ListPagesSpliced.Load(); n != 0 {
 		t.Errorf("an update pending: %d pages of /recent/ spliced from files the index may not describe", n)
 	}
-	o.full(o.out("full"))
-	o.compare("a post in, one out, after an unfinished update")
 	if _, err := os.Stat(pending); err == nil {
 		t.Error("the pending mark is still there after an update that finished")
 	}
