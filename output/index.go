@@ -134,7 +134,7 @@ func OpenIndex(ctx context.Context, dir string) (*Index, error) {
 		}
 		return nil, fmt.Errorf("open index: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)")
+	db, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
 	}
