@@ -208,24 +208,38 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	// its trash), then the removals. The folder is marked pending in
 	// between: an update that finds the mark does not trust the last
 	// build's files to be what its index says (no list page is spliced
-	// from them).
+	// from them). The files move while the index takes in the last pages
+	// and the removals (output.Applier.Prepare); only its commit waits
+	// for them.
 	if err := dir.MarkPending(); err != nil {
 		return nil, err
 	}
-	if err := dir.Commit(); err != nil {
-		return nil, err
-	}
-	// Siblings a rewritten file no longer has go before the index forgets
-	// them (a crash in between leaves the old entry, and the replayed
-	// changes write the file again).
-	for _, r := range results {
-		for _, name := range r.stale {
-			if err := dir.Remove(name); err != nil {
-				return nil, err
+	filesDone := make(chan error, 1)
+	var committed time.Duration
+	go func() {
+		err := dir.Commit()
+		// Siblings a rewritten file no longer has go before the index
+		// forgets them (a crash in between leaves the old entry, and the
+		// replayed changes write the file again).
+		for _, r := range results {
+			for _, name := range r.stale {
+				if err == nil {
+					err = dir.Remove(name)
+				}
 			}
 		}
+		committed = time.Since(start)
+		filesDone <- err
+	}()
+	filesErr := func() error { // waits for the files once
+		if filesDone == nil {
+			return nil
+		}
+		err := <-filesDone
+		filesDone = nil
+		return err
 	}
-	committed := time.Since(start)
+	defer filesErr() // no return leaves them moving
 	var u output.Update
 	made := map[string]bool{}
 	for _, r := range results {
@@ -273,7 +287,13 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 	if err := ap.Remove(ctx, u.Remove); err != nil {
 		return nil, err
 	}
-	if err := ap.Commit(ctx, u.Values); err != nil {
+	if err := ap.Prepare(ctx, u.Values); err != nil {
+		return nil, err
+	}
+	if err := filesErr(); err != nil {
+		return nil, err
+	}
+	if err := ap.Commit(ctx, nil); err != nil { // the values are in
 		return nil, err
 	}
 	if err := dir.ClearPending(); err != nil {

@@ -61,6 +61,8 @@ type Applier struct {
 	marks Update           // the paths put and removed, for markBuckets
 	err   error            // the first error: the others fail with it
 	done  bool
+	// prepared: Prepare ran; Put and Remove may not follow
+	prepared bool
 }
 
 // Begin starts an update of the index. Call Rollback when done with it
@@ -129,6 +131,9 @@ func (a *Applier) Remove(ctx context.Context, paths []string) error {
 	if a.err != nil {
 		return a.err
 	}
+	if a.prepared {
+		return a.fail(errors.New("update index: a change after Prepare"))
+	}
 	st := a.st
 	for _, p := range paths {
 		a.marks.Remove = append(a.marks.Remove, p)
@@ -162,6 +167,9 @@ func (a *Applier) Remove(ctx context.Context, paths []string) error {
 func (a *Applier) Put(ctx context.Context, put []Record) error {
 	if a.err != nil {
 		return a.err
+	}
+	if a.prepared {
+		return a.fail(errors.New("update index: a change after Prepare"))
 	}
 	st := a.st
 	findSet := func(key string) (int64, error) { return a.findSet(ctx, key) }
@@ -272,15 +280,19 @@ func (a *Applier) replace(ctx context.Context, r Record, id int64, line string, 
 	return nil
 }
 
-// Commit stores values (the site's, replacing all earlier ones, when not
-// nil) and commits the update.
-func (a *Applier) Commit(ctx context.Context, values map[string]string) error {
-	defer a.x.forgetLines()
+// Prepare stores values (the site's, replacing all earlier ones, when
+// not nil) and does the rest of the update's work but its commit, which
+// Commit then makes. A caller may do other work in between (an update
+// moves its files into place): the transaction is still open.
+func (a *Applier) Prepare(ctx context.Context, values map[string]string) error {
 	if a.err != nil {
 		return a.err
 	}
 	if a.done {
 		return a.fail(errors.New("update index: already committed or rolled back"))
+	}
+	if a.prepared {
+		return a.fail(errors.New("update index: already prepared"))
 	}
 	st := a.st
 	if values != nil {
@@ -294,7 +306,26 @@ func (a *Applier) Commit(ctx context.Context, values map[string]string) error {
 	if _, err := st.exec(ctx, "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation', ?)", newGeneration()); err != nil {
 		return a.fail(fmt.Errorf("update index: %w", err))
 	}
-	st.close()
+	a.prepared = true
+	return nil
+}
+
+// Commit commits the update, storing values as Prepare does first, unless
+// Prepare ran (values are then ignored: those given to Prepare are stored).
+func (a *Applier) Commit(ctx context.Context, values map[string]string) error {
+	defer a.x.forgetLines()
+	if !a.prepared {
+		if err := a.Prepare(ctx, values); err != nil {
+			return err
+		}
+	}
+	if a.err != nil {
+		return a.err
+	}
+	if a.done {
+		return a.fail(errors.New("update index: already committed or rolled back"))
+	}
+	a.st.close()
 	a.done = true
 	if err := a.tx.Commit(); err != nil {
 		return a.fail(fmt.Errorf("update index: %w", err))
