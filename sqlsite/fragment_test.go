@@ -3,8 +3,10 @@ package sqlsite_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -179,7 +181,33 @@ func TestIncrementalSitemapFromFiles(t *testing.T) {
 		t.Errorf("%d of %d incremental builds read the sitemap's URLs from the index, want none", n, len(steps))
 	}
 
-	if err := os.WriteFile(filepath.Join(o.out("inc"), "sitemap-1.xml"), []byte("<?xml damaged"), 0o644); err != nil {
+	// Damaged: the part that will list post 2 (a file left as it was
+	// would stay damaged: an update writes what it renders only when its
+	// bytes differ from the index's entry).
+	var slug string
+	if err := o.db.QueryRow("SELECT slug FROM posts WHERE id = 2").Scan(&slug); err != nil {
+		t.Fatal(err)
+	}
+	damaged := ""
+	for i := 1; ; i++ {
+		name := fmt.Sprintf("sitemap-%d.xml", i)
+		b, err := os.ReadFile(filepath.Join(o.out("inc"), name))
+		if err != nil {
+			break
+		}
+		first := regexp.MustCompile(`<loc>([^<]*)</loc>`).FindSubmatch(b)
+		if first == nil {
+			t.Fatalf("%s lists no URL", name)
+		}
+		if string(first[1]) > "https://blog.example/posts/"+slug+"/" {
+			break
+		}
+		damaged = name
+	}
+	if damaged == "" {
+		t.Fatal("no sitemap part to damage")
+	}
+	if err := os.WriteFile(filepath.Join(o.out("inc"), damaged), []byte("<?xml damaged"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	o.exec("UPDATE posts SET published = TRUE WHERE id = 2")

@@ -2,6 +2,7 @@ package sqlsite
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/bakehq/bake"
 	"github.com/bakehq/bake/internal/sqlscan"
+	"github.com/cespare/xxhash/v2"
 )
 
 // sitemapCollector records the HTML pages of a pass in an unlinked temp
@@ -104,8 +106,75 @@ func sitemapPart(r *Route, i int) string {
 	return dir + strings.TrimSuffix(r.Path[len(dir):], ".xml") + "-" + strconv.Itoa(i+1) + ".xml"
 }
 
+// A sitemap of more than Options.SitemapMax URLs is an index of parts,
+// each listing a run of the URLs in path order. Where a part starts
+// depends on the URLs there alone, not on how many come before: at a URL
+// whose loc, as the file has it (escaped), hashes (locHash) to a multiple
+// of a tenth of the limit (at least 2), so that a part lists about 5,000 URLs
+// (500 KB) at the default limit; a run longer than the limit between two such URLs
+// (rare) is cut in equal pieces. An update that adds or removes a page
+// then rewrites the one part that lists it. Cut every 50,000 URLs, as they
+// were, an insert among the first paths shifted every later part: 10 MB
+// rewritten at 100,000 pages. A page whose URL starts a part splits or
+// joins two parts when it comes or goes (one in 5,000), and the parts
+// after it are renumbered.
+
+// sitemapCuts returns the first URL of each part of a sitemap of n URLs,
+// at most limit a file, or nil when one file lists them all; loc returns
+// the loc of URL i (see above).
+func sitemapCuts(n, limit int, loc func(i int) []byte) []int {
+	if n <= limit {
+		return nil
+	}
+	every := uint64(max(2, limit/10))
+	var cuts []int
+	start := 0
+	run := func(end int) { // the URLs from start to end, in as few equal pieces as fit
+		size := end - start
+		pieces := (size + limit - 1) / limit
+		for j := range pieces {
+			cuts = append(cuts, start+j*size/pieces)
+		}
+		start = end
+	}
+	for i := 1; i < n; i++ {
+		if locHash(loc(i))%every == 0 {
+			run(i)
+		}
+	}
+	run(n)
+	return cuts
+}
+
+// locHash is a hash of a sitemap URL's loc that does not change between
+// builds or versions of bake: XXH64, seed 0.
+func locHash(b []byte) uint64 { return xxhash.Sum64(b) }
+
+// sitemapLoc returns the loc of a urlset line ("<url><loc>…</loc>…</url>"),
+// found from the end of the lines sitemapLine writes (a loc is escaped:
+// it holds no "<"), and by a search in others.
+func sitemapLoc(line []byte) []byte {
+	const (
+		open   = "<url><loc>"
+		bare   = "</loc></url>"
+		dated  = "</loc><lastmod>2006-01-02T15:04:05Z</lastmod></url>"
+		dateAt = len("</loc><lastmod>")
+	)
+	rest := line[min(len(line), len(open)):]
+	if bytes.HasSuffix(rest, []byte(bare)) {
+		return rest[:len(rest)-len(bare)]
+	}
+	if n := len(rest) - len(dated); n >= 0 && string(rest[n:n+dateAt]) == dated[:dateAt] && bytes.HasSuffix(rest, []byte("</lastmod></url>")) {
+		return rest[:n]
+	}
+	if i := bytes.Index(rest, []byte("</loc>")); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
 // sitemapPages yields the sitemap, split into an index and parts past
-// Options.SitemapMax URLs (50,000).
+// Options.SitemapMax URLs (50,000; see sitemapCuts).
 func (b *buildRun) sitemapPages(r *Route) bool {
 	c := b.sitemap
 	b.sitemap = nil
@@ -142,12 +211,18 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 		bw.WriteString("</urlset>\n")
 		return bw.Flush()
 	}
-	perFile := b.site.sitemapMax
-	if c.n <= perFile {
+	var loc bytes.Buffer
+	cuts := sitemapCuts(c.n, b.site.sitemapMax, func(i int) []byte {
+		_, path, _ := strings.Cut(lines[i], "\t")
+		loc.Reset()
+		xml.EscapeText(&loc, []byte(base+bake.EscapePath(path)))
+		return loc.Bytes()
+	})
+	if cuts == nil {
 		return b.emitUnlisted(&bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, 0, c.n) }})
 	}
-	parts := (c.n + perFile - 1) / perFile
+	parts := len(cuts)
 	index := &bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 		Render: func(ctx context.Context, w io.Writer) error {
 			bw := bufio.NewWriter(w)
@@ -163,11 +238,13 @@ func (b *buildRun) sitemapPages(r *Route) bool {
 	if !b.emitUnlisted(index) {
 		return false
 	}
-	for i := 0; i < parts; i++ {
-		count := min(perFile, c.n-i*perFile)
-		from := i * perFile
+	for i, from := range cuts {
+		end := c.n
+		if i+1 < parts {
+			end = cuts[i+1]
+		}
 		if !b.emitUnlisted(&bake.Page{Path: part(i), Route: r.Name, ContentType: ct, Deps: deps,
-			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, from, count) }}) {
+			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, from, end-from) }}) {
 			return false
 		}
 	}

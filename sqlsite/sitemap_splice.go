@@ -34,6 +34,13 @@ const (
 // splicedSitemap is the sitemap of an incremental build, as lines.
 type splicedSitemap struct {
 	lines [][]byte // "<url>…</url>", without the newline, in path order
+	// was is, for each line, its index in the last build's lines, or -1
+	// for a line that is new or other than it was.
+	was []int
+	// parts are the first lines of the last build's parts, as indexes in
+	// its lines, and their number, len(parts)-1: the last is the end. Nil
+	// when one file listed them all.
+	parts []int
 }
 
 // spliceSitemap returns the URLs of the last build's sitemap with the
@@ -73,6 +80,7 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 	}
 	head := []byte(xml.Header + sitemapURLSet + "\n")
 	var lines [][]byte
+	var parts []int
 	urlset := func(data []byte) bool {
 		body, ok := bytes.CutPrefix(data, head)
 		if !ok {
@@ -106,6 +114,7 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 			return nil, false
 		}
 		for i := 0; len(body) > 0; i++ {
+			parts = append(parts, len(lines))
 			want := sitemapIndexLine(base, sitemapPart(r, i))
 			if !bytes.HasPrefix(body, want) {
 				return nil, false
@@ -116,6 +125,7 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 				return nil, false
 			}
 		}
+		parts = append(parts, len(lines))
 	} else if !urlset(data) {
 		return nil, false
 	}
@@ -130,6 +140,7 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 		return p
 	}
 	out := make([][]byte, 0, len(lines)+len(u.sitemapDelta))
+	was := make([]int, 0, len(lines)+len(u.sitemapDelta))
 	from := 0 // lines before from are copied
 	for _, p := range slices.Sorted(maps.Keys(u.sitemapDelta)) {
 		it := u.sitemapDelta[p]
@@ -138,23 +149,38 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 			return nil, false
 		}
 		out = append(out, lines[from:i]...)
+		for k := from; k < i; k++ {
+			was = append(was, k)
+		}
 		from = i
+		replaced := -1
 		if i < len(lines) && pathAt(i) == p {
+			replaced = i
 			from++ // replaced or removed
 		}
 		if bad {
 			return nil, false
 		}
 		if it.in {
-			out = append(out, sitemapLine(base, p, it.lastmod))
+			line := sitemapLine(base, p, it.lastmod)
+			if replaced >= 0 && bytes.Equal(line, lines[replaced]) {
+				line = lines[replaced] // as it was
+			} else {
+				replaced = -1
+			}
+			out = append(out, line)
+			was = append(was, replaced)
 		}
 	}
 	out = append(out, lines[from:]...)
+	for k := from; k < len(lines); k++ {
+		was = append(was, k)
+	}
 	if len(out) > 0 && len(unmaps) > 0 {
 		kept = true
 		runtime.AddCleanup(&out[:1][0], unmapAll, unmaps)
 	}
-	return &splicedSitemap{lines: out}, true
+	return &splicedSitemap{lines: out, was: was, parts: parts}, true
 }
 
 func unmapAll(unmaps []func()) {
@@ -222,8 +248,10 @@ func (s *Site) sitemapDeps() []bake.Dep {
 }
 
 // emitSpliced yields the pages of sitemap route r from sm, as
-// sitemapPages would from the same URLs.
-func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap) bool {
+// sitemapPages would from the same URLs, but for the files that would be
+// as they were (a part listing the same lines as the last build's part of
+// its number; the index of as many parts): keep is given their paths.
+func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap, keep func(path string)) bool {
 	const ct = "application/xml; charset=utf-8"
 	deps := b.site.sitemapDeps()
 	base := b.site.cfg.Site.BaseURL
@@ -252,30 +280,56 @@ func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap) bool {
 		}
 		return nil
 	}
-	perFile := b.site.sitemapMax
-	if n <= perFile {
+	cuts := sitemapCuts(n, b.site.sitemapMax, func(i int) []byte { return sitemapLoc(sm.lines[i]) })
+	if cuts == nil {
 		return b.emitUnlisted(&bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, sm.lines) }})
 	}
-	parts := (n + perFile - 1) / perFile
-	index := &bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
-		Render: func(ctx context.Context, w io.Writer) error {
-			var buf bytes.Buffer
-			buf.WriteString(xml.Header + sitemapIndexHead + "\n")
-			for i := range parts {
-				buf.Write(sitemapIndexLine(base, sitemapPart(r, i)))
-			}
-			buf.WriteString("</sitemapindex>\n")
-			_, err := w.Write(buf.Bytes())
-			return err
-		}}
-	if !b.emitUnlisted(index) {
-		return false
+	parts := len(cuts)
+	if len(sm.parts)-1 == parts {
+		keep(r.Path)
+	} else {
+		index := &bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
+			Render: func(ctx context.Context, w io.Writer) error {
+				var buf bytes.Buffer
+				buf.WriteString(xml.Header + sitemapIndexHead + "\n")
+				for i := range parts {
+					buf.Write(sitemapIndexLine(base, sitemapPart(r, i)))
+				}
+				buf.WriteString("</sitemapindex>\n")
+				_, err := w.Write(buf.Bytes())
+				return err
+			}}
+		if !b.emitUnlisted(index) {
+			return false
+		}
 	}
-	for i := range parts {
-		lines := sm.lines[i*perFile : min(n, (i+1)*perFile)]
+	for i, from := range cuts {
+		end := n
+		if i+1 < parts {
+			end = cuts[i+1]
+		}
+		if sm.sameAsBefore(i, from, end) {
+			keep(sitemapPart(r, i))
+			continue
+		}
+		lines := sm.lines[from:end]
 		if !b.emitUnlisted(&bake.Page{Path: sitemapPart(r, i), Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, lines) }}) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameAsBefore reports whether part i, the lines from to end, lists the
+// lines the last build's part i did.
+func (sm *splicedSitemap) sameAsBefore(i, from, end int) bool {
+	if i+1 >= len(sm.parts) || sm.parts[i+1]-sm.parts[i] != end-from {
+		return false
+	}
+	for k := from; k < end; k++ {
+		if sm.was[k] != sm.parts[i]+k-from {
 			return false
 		}
 	}

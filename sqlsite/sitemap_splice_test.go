@@ -3,6 +3,7 @@ package sqlsite_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/build"
 	"github.com/bakehq/bake/output"
 	"github.com/bakehq/bake/sqlsite"
+	"github.com/cespare/xxhash/v2"
 )
 
 // TestSplicedSitemapOutlivesGC: the spliced sitemap reads the last build's
@@ -24,7 +27,7 @@ func TestSplicedSitemapOutlivesGC(t *testing.T) {
 	dir, _ := extract(t, "testdata/sites/blog.txtar")
 	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir), sitemapMax: 3}
 	o.full(o.out("inc"))
-	o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (40, 'new', 'New', 'notes', 'Body.', TRUE, '2025-09-01 00:00:00')")
+	o.exec("INSERT INTO posts (id, slug, title, tag, body, published, published_at) VALUES (40, 'new-post', 'New', 'notes', 'Body.', TRUE, '2025-09-01 00:00:00')")
 	o.full(o.out("full"))
 
 	ctx := context.Background()
@@ -69,4 +72,61 @@ func TestSplicedSitemapOutlivesGC(t *testing.T) {
 	for range 3 {
 		runtime.GC() // the cleanup unmaps; nothing reads the files any more
 	}
+}
+
+// TestSitemapUpdateRendersChangedParts checks that a page added to a
+// sitemap in parts makes an update render the part that lists it, not the
+// parts after it (parts are cut where their URLs are, not by count), and
+// that the result equals a full build.
+func TestSitemapUpdateRendersChangedParts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := writeSite(t, map[string]string{
+		"bake.toml": `[site]
+base_url = "https://x.example"
+[database]
+url = "site.db"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/i/{id}/"
+query = "SELECT id FROM items"
+template = "item.html"
+[[route]]
+kind = "sitemap"
+`,
+		"seed.sql": `CREATE TABLE items (id INTEGER PRIMARY KEY);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) INSERT INTO items SELECT i FROM n;`,
+		"templates/item.html": `{{.Row.id}}`,
+	})
+	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir), sitemapMax: 100}
+	out := o.out("inc")
+	o.full(out)
+	parts, _ := filepath.Glob(filepath.Join(out, "sitemap-*.xml"))
+	if len(parts) < 20 {
+		t.Fatalf("%d sitemap parts, want about 50 (500 URLs, 10 a part)", len(parts))
+	}
+
+	// An item whose URL does not start a part: a part starts at a URL
+	// whose loc's XXH64 is a multiple of a tenth of the limit.
+	id := 1250
+	for xxhash.Sum64String(fmt.Sprintf("https://x.example/i/%d/", id))%10 == 0 {
+		id += 1000
+	}
+	o.exec(fmt.Sprintf("INSERT INTO items (id) VALUES (%d)", id))
+	rep, err := build.Update(ctx, o.site(), []bake.Change{{Dep: bake.RowDep("items", fmt.Sprint(id)), Op: bake.OpInsert}}, build.Options{Output: out, Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sitemaps []string
+	for _, e := range rep.Explain {
+		if strings.HasPrefix(e.Path, "/sitemap") {
+			sitemaps = append(sitemaps, e.Path+" "+e.Action)
+		}
+	}
+	if len(sitemaps) != 1 || !strings.HasSuffix(sitemaps[0], " written") {
+		t.Errorf("sitemap files rendered for one page added: %q; want the one part that lists it, written (of %d parts)", sitemaps, len(parts))
+	}
+	o.full(o.out("full"))
+	o.compare("insert an item")
 }

@@ -329,7 +329,7 @@ func (u *updateRun) sitemaps() bool {
 	u.reason = "the pages listed changed (" + changed + ")"
 	gone := func(string) string { return "sitemap has fewer parts" }
 	if sp, ok := u.spliceSitemap(r); ok {
-		return u.rerun(r, func() bool { return u.b.emitSpliced(r, sp) }, gone)
+		return u.rerun(r, func() bool { return u.b.emitSpliced(r, sp, func(p string) { u.routePaths[p] = true }) }, gone)
 	}
 	sm, err := newSitemapCollector(r.Exclude)
 	if err != nil {
