@@ -126,7 +126,12 @@ func sitemapCuts(n, limit int, loc func(i int) []byte) []int {
 	if n <= limit {
 		return nil
 	}
-	every := uint64(max(2, limit/10))
+	return sitemapRuns(n, limit, loc)
+}
+
+// sitemapRuns returns the first URL of each part of n URLs cut by
+// sitemapCuts's rule, the first starting a part whatever its loc.
+func sitemapRuns(n, limit int, loc func(i int) []byte) []int {
 	var cuts []int
 	start := 0
 	run := func(end int) { // the URLs from start to end, in as few equal pieces as fit
@@ -138,12 +143,20 @@ func sitemapCuts(n, limit int, loc func(i int) []byte) []int {
 		start = end
 	}
 	for i := 1; i < n; i++ {
-		if locHash(loc(i))%every == 0 {
+		if sitemapStarts(loc(i), limit) {
 			run(i)
 		}
 	}
-	run(n)
+	if n > 0 {
+		run(n)
+	}
 	return cuts
+}
+
+// sitemapStarts reports whether a URL with this loc starts a part of a
+// sitemap in parts of at most limit URLs.
+func sitemapStarts(loc []byte, limit int) bool {
+	return locHash(loc)%uint64(max(2, limit/10)) == 0
 }
 
 // locHash is a hash of a sitemap URL's loc that does not change between

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/bakehq/bake"
@@ -31,22 +32,34 @@ const (
 	sitemapIndexHead = `<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`
 )
 
-// splicedSitemap is the sitemap of an incremental build, as lines.
+// splicedSitemap is the sitemap of an incremental build, as the lines of
+// the regions that changed: the whole sitemap (parts 0), or runs of its
+// parts, each as many parts as it was (parts > 0).
 type splicedSitemap struct {
+	regions []sitemapRegion
+	parts   int // the number of parts, when only regions changed
+}
+
+// sitemapRegion is a run of a sitemap's lines, as they are now.
+type sitemapRegion struct {
+	first int      // the number (from 0) of its first part
 	lines [][]byte // "<url>…</url>", without the newline, in path order
-	// was is, for each line, its index in the last build's lines, or -1
-	// for a line that is new or other than it was.
+	// was is, for each line, its index in the region's lines at the last
+	// build, or -1 for a line that is new or other than it was.
 	was []int
-	// parts are the first lines of the last build's parts, as indexes in
-	// its lines, and their number, len(parts)-1: the last is the end. Nil
-	// when one file listed them all.
+	// parts are the first lines of the region's parts at the last build,
+	// as indexes in its lines then, and the end; nil when one file listed
+	// the whole sitemap.
 	parts []int
 }
 
 // spliceSitemap returns the URLs of the last build's sitemap with the
 // changes of this pass (u.sitemapDelta) applied; ok is false when its
 // files are not in the form sitemapPages writes (missing, another base
-// URL, parts named otherwise): the caller merges the long way.
+// URL, parts named otherwise): the caller merges the long way. Of a
+// sitemap in parts it reads only the parts the changes fall in (and the
+// parts cut with them: see sitemapCuts), unless the number of parts
+// changes.
 func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 	base := u.site.cfg.Site.BaseURL
 	// The files stay mapped while the lines are in use: the pages are
@@ -79,58 +92,198 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 		return b
 	}
 	head := []byte(xml.Header + sitemapURLSet + "\n")
-	var lines [][]byte
-	var parts []int
-	urlset := func(data []byte) bool {
+	// urlset appends the lines of a part to lines.
+	urlset := func(data []byte, lines [][]byte) ([][]byte, bool) {
 		body, ok := bytes.CutPrefix(data, head)
 		if !ok {
-			return false
+			return nil, false
 		}
 		lines = slices.Grow(lines, bytes.Count(body, []byte("\n")))
 		if body, ok = bytes.CutSuffix(body, []byte("</urlset>\n")); !ok {
-			return false
+			return nil, false
 		}
 		for len(body) > 0 {
 			i := bytes.IndexByte(body, '\n')
 			if i < 0 {
-				return false
+				return nil, false
 			}
 			line := body[:i:i]
 			if !bytes.HasPrefix(line, []byte("<url><loc>")) || !bytes.HasSuffix(line, []byte("</url>")) {
-				return false
+				return nil, false
 			}
 			lines = append(lines, line)
 			body = body[i+1:]
 		}
-		return true
+		return lines, true
 	}
 	data := read(r.Path)
 	if data == nil {
 		return nil, false
 	}
+	var files [][]byte // the parts, when the sitemap is in parts
 	if body, ok := bytes.CutPrefix(data, []byte(xml.Header+sitemapIndexHead+"\n")); ok {
 		body, ok = bytes.CutSuffix(body, []byte("</sitemapindex>\n"))
 		if !ok {
 			return nil, false
 		}
 		for i := 0; len(body) > 0; i++ {
-			parts = append(parts, len(lines))
 			want := sitemapIndexLine(base, sitemapPart(r, i))
 			if !bytes.HasPrefix(body, want) {
 				return nil, false
 			}
 			body = body[len(want):]
 			part := read(sitemapPart(r, i))
-			if part == nil || !urlset(part) {
+			if part == nil {
+				return nil, false
+			}
+			files = append(files, part)
+		}
+	}
+	deltas := slices.Sorted(maps.Keys(u.sitemapDelta))
+	keep := func(sm *splicedSitemap) (*splicedSitemap, bool) {
+		// Unmapped once no region's lines are reachable: the pages
+		// rendering them hold the lines, not sm.
+		left := new(atomic.Int32)
+		for i := range sm.regions {
+			if lines := sm.regions[i].lines; len(lines) > 0 {
+				left.Add(1)
+				runtime.AddCleanup(&lines[:1][0], func(left *atomic.Int32) {
+					if left.Add(-1) == 0 {
+						unmapAll(unmaps)
+					}
+				}, left)
+			}
+		}
+		kept = left.Load() > 0
+		return sm, true
+	}
+	if len(files) > 1 {
+		if regions, ok := u.sitemapRegions(files, deltas, urlset); ok {
+			return keep(&splicedSitemap{regions: regions, parts: len(files)})
+		}
+	}
+	// The whole sitemap.
+	var lines [][]byte
+	var parts []int
+	ok := true
+	if files == nil {
+		if lines, ok = urlset(data, nil); !ok {
+			return nil, false
+		}
+	}
+	for _, f := range files {
+		parts = append(parts, len(lines))
+		if lines, ok = urlset(f, lines); !ok {
+			return nil, false
+		}
+	}
+	if files != nil {
+		parts = append(parts, len(lines))
+	}
+	out, was, ok := u.spliceLines(lines, deltas)
+	if !ok {
+		return nil, false
+	}
+	return keep(&splicedSitemap{regions: []sitemapRegion{{lines: out, was: was, parts: parts}}})
+}
+
+// sitemapRegions splices the changes of deltas (sorted) into the parts
+// of a sitemap (files) they fall in, reading only those; ok is false when
+// that cannot be done (the number of parts changes, a part is not in the
+// form sitemapPages writes): the caller splices the whole sitemap.
+func (u *updateRun) sitemapRegions(files [][]byte, deltas []string, urlset func([]byte, [][]byte) ([][]byte, bool)) ([]sitemapRegion, bool) {
+	base := u.site.cfg.Site.BaseURL
+	limit := u.site.sitemapMax
+	head := []byte(xml.Header + sitemapURLSet + "\n")
+	n := len(files)
+	firsts := make([]string, n)
+	natural := make([]bool, n) // the part starts at a URL that starts one (not a piece of a long run)
+	total := 0
+	for i, f := range files {
+		body, ok := bytes.CutPrefix(f, head)
+		j := bytes.IndexByte(body, '\n')
+		if !ok || j < 0 {
+			return nil, false
+		}
+		line := body[:j]
+		if firsts[i], ok = sitemapLinePath(line, base); !ok {
+			return nil, false
+		}
+		natural[i] = i == 0 || sitemapStarts(sitemapLoc(line), limit)
+		total += bytes.Count(f, []byte("\n")) - 3 // the XML declaration, <urlset>, </urlset>
+	}
+	// The parts the changes fall in: a path goes in the last part that
+	// starts at or before it. A change to the first URL of a part may end
+	// that part (the URL goes): the part before joins it.
+	touched := make([]bool, n)
+	for _, p := range deltas {
+		i := max(0, sort.Search(n, func(i int) bool { return firsts[i] > p })-1)
+		touched[i] = true
+		if i > 0 && firsts[i] == p {
+			touched[i-1] = true
+		}
+	}
+	// Regions: runs of parts from one that starts a run of URLs (see
+	// sitemapCuts) to the last before the next, so that the cuts inside
+	// each depend on its URLs alone.
+	type span struct{ a, b int }
+	var spans []span
+	for i := 0; i < n; i++ {
+		if !touched[i] {
+			continue
+		}
+		a, b := i, i
+		for a > 0 && !natural[a] {
+			a--
+		}
+		for b+1 < n && (touched[b+1] || !natural[b+1]) {
+			b++
+		}
+		if len(spans) > 0 && a <= spans[len(spans)-1].b {
+			spans[len(spans)-1].b = b
+		} else {
+			spans = append(spans, span{a, b})
+		}
+		i = b
+	}
+	var regions []sitemapRegion
+	for _, sp := range spans {
+		var lines [][]byte
+		parts := make([]int, 0, sp.b-sp.a+2)
+		for i := sp.a; i <= sp.b; i++ {
+			parts = append(parts, len(lines))
+			var ok bool
+			if lines, ok = urlset(files[i], lines); !ok {
 				return nil, false
 			}
 		}
 		parts = append(parts, len(lines))
-	} else if !urlset(data) {
-		return nil, false
+		lo := sort.SearchStrings(deltas, firsts[sp.a])
+		if sp.a == 0 {
+			lo = 0
+		}
+		hi := len(deltas)
+		if sp.b+1 < n {
+			hi = sort.SearchStrings(deltas, firsts[sp.b+1])
+		}
+		out, was, ok := u.spliceLines(lines, deltas[lo:hi])
+		if !ok || len(sitemapRuns(len(out), limit, func(i int) []byte { return sitemapLoc(out[i]) })) != sp.b-sp.a+1 {
+			return nil, false // parts split or joined: renumbered
+		}
+		total += len(out) - len(lines)
+		regions = append(regions, sitemapRegion{first: sp.a, lines: out, was: was, parts: parts})
 	}
+	if total <= limit {
+		return nil, false // one file now
+	}
+	return regions, true
+}
 
-	// The changes, in path order, each where a binary search puts it.
+// spliceLines returns lines (a sitemap's, in path order) with the changes
+// of paths (sorted) applied, each where a binary search puts it, and for
+// each line its index in lines, or -1 for one new or changed.
+func (u *updateRun) spliceLines(lines [][]byte, paths []string) (out [][]byte, was []int, ok bool) {
+	base := u.site.cfg.Site.BaseURL
 	bad := false
 	pathAt := func(i int) string {
 		p, ok := sitemapLinePath(lines[i], base)
@@ -139,14 +292,14 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 		}
 		return p
 	}
-	out := make([][]byte, 0, len(lines)+len(u.sitemapDelta))
-	was := make([]int, 0, len(lines)+len(u.sitemapDelta))
+	out = make([][]byte, 0, len(lines)+len(paths))
+	was = make([]int, 0, len(lines)+len(paths))
 	from := 0 // lines before from are copied
-	for _, p := range slices.Sorted(maps.Keys(u.sitemapDelta)) {
+	for _, p := range paths {
 		it := u.sitemapDelta[p]
 		i := from + sort.Search(len(lines)-from, func(j int) bool { return bad || pathAt(from+j) >= p })
 		if bad {
-			return nil, false
+			return nil, nil, false
 		}
 		out = append(out, lines[from:i]...)
 		for k := from; k < i; k++ {
@@ -159,7 +312,7 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 			from++ // replaced or removed
 		}
 		if bad {
-			return nil, false
+			return nil, nil, false
 		}
 		if it.in {
 			line := sitemapLine(base, p, it.lastmod)
@@ -176,11 +329,7 @@ func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
 	for k := from; k < len(lines); k++ {
 		was = append(was, k)
 	}
-	if len(out) > 0 && len(unmaps) > 0 {
-		kept = true
-		runtime.AddCleanup(&out[:1][0], unmapAll, unmaps)
-	}
-	return &splicedSitemap{lines: out, was: was, parts: parts}, true
+	return out, was, true
 }
 
 func unmapAll(unmaps []func()) {
@@ -255,7 +404,6 @@ func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap, keep func(path stri
 	const ct = "application/xml; charset=utf-8"
 	deps := b.site.sitemapDeps()
 	base := b.site.cfg.Site.BaseURL
-	n := len(sm.lines)
 	writeURLs := func(w io.Writer, lines [][]byte) error {
 		// Straight into w when it is a buffer (a build's render buffer):
 		// a part is 5 MB, and a copy of it is a fresh 5 MB to fault in.
@@ -280,13 +428,44 @@ func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap, keep func(path stri
 		}
 		return nil
 	}
-	cuts := sitemapCuts(n, b.site.sitemapMax, func(i int) []byte { return sitemapLoc(sm.lines[i]) })
+	emitPart := func(i int, lines [][]byte) bool {
+		return b.emitUnlisted(&bake.Page{Path: sitemapPart(r, i), Route: r.Name, ContentType: ct, Deps: deps,
+			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, lines) }})
+	}
+	if sm.parts > 0 { // regions of as many parts as they had: the others, and the index, are as they were
+		keep(r.Path)
+		done := make([]bool, sm.parts)
+		for _, rg := range sm.regions {
+			cuts := sitemapRuns(len(rg.lines), b.site.sitemapMax, func(i int) []byte { return sitemapLoc(rg.lines[i]) })
+			for i, from := range cuts {
+				end := len(rg.lines)
+				if i+1 < len(cuts) {
+					end = cuts[i+1]
+				}
+				done[rg.first+i] = true
+				if rg.sameAsBefore(i, from, end) {
+					keep(sitemapPart(r, rg.first+i))
+				} else if !emitPart(rg.first+i, rg.lines[from:end]) {
+					return false
+				}
+			}
+		}
+		for i, d := range done {
+			if !d {
+				keep(sitemapPart(r, i))
+			}
+		}
+		return true
+	}
+	rg := &sm.regions[0]
+	n := len(rg.lines)
+	cuts := sitemapCuts(n, b.site.sitemapMax, func(i int) []byte { return sitemapLoc(rg.lines[i]) })
 	if cuts == nil {
 		return b.emitUnlisted(&bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
-			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, sm.lines) }})
+			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, rg.lines) }})
 	}
 	parts := len(cuts)
-	if len(sm.parts)-1 == parts {
+	if len(rg.parts)-1 == parts {
 		keep(r.Path)
 	} else {
 		index := &bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
@@ -309,22 +488,18 @@ func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap, keep func(path stri
 		if i+1 < parts {
 			end = cuts[i+1]
 		}
-		if sm.sameAsBefore(i, from, end) {
+		if rg.sameAsBefore(i, from, end) {
 			keep(sitemapPart(r, i))
-			continue
-		}
-		lines := sm.lines[from:end]
-		if !b.emitUnlisted(&bake.Page{Path: sitemapPart(r, i), Route: r.Name, ContentType: ct, Deps: deps,
-			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, lines) }}) {
+		} else if !emitPart(i, rg.lines[from:end]) {
 			return false
 		}
 	}
 	return true
 }
 
-// sameAsBefore reports whether part i, the lines from to end, lists the
-// lines the last build's part i did.
-func (sm *splicedSitemap) sameAsBefore(i, from, end int) bool {
+// sameAsBefore reports whether the region's part i, its lines from to
+// end, lists the lines it did at the last build.
+func (sm *sitemapRegion) sameAsBefore(i, from, end int) bool {
 	if i+1 >= len(sm.parts) || sm.parts[i+1]-sm.parts[i] != end-from {
 		return false
 	}

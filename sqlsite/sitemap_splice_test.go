@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,6 +81,15 @@ func TestSplicedSitemapOutlivesGC(t *testing.T) {
 // that the result equals a full build.
 func TestSitemapUpdateRendersChangedParts(t *testing.T) {
 	t.Parallel()
+	for _, limit := range []int{100, 4} { // parts of about 10 URLs; of 2, with runs cut in pieces
+		t.Run(fmt.Sprint("limit=", limit), func(t *testing.T) {
+			t.Parallel()
+			testSitemapParts(t, limit)
+		})
+	}
+}
+
+func testSitemapParts(t *testing.T, limit int) {
 	ctx := context.Background()
 	dir := writeSite(t, map[string]string{
 		"bake.toml": `[site]
@@ -99,14 +109,41 @@ kind = "sitemap"
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) INSERT INTO items SELECT i FROM n;`,
 		"templates/item.html": `{{.Row.id}}`,
 	})
-	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir), sitemapMax: 100}
+	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir), sitemapMax: limit}
 	out := o.out("inc")
 	o.full(out)
 	parts, _ := filepath.Glob(filepath.Join(out, "sitemap-*.xml"))
 	if len(parts) < 20 {
-		t.Fatalf("%d sitemap parts, want about 50 (500 URLs, 10 a part)", len(parts))
+		t.Fatalf("%d sitemap parts, want 50 or more (500 URLs)", len(parts))
+	}
+	if limit == 100 {
+		oneInsert(t, ctx, o, out, len(parts))
 	}
 
+	// Items in and out at random, a part's first among them now and then
+	// (parts join or split, and the later ones are numbered again): each
+	// update equals a full build.
+	rng := rand.New(rand.NewPCG(7, 8))
+	for step := range 30 {
+		id := rng.IntN(600) + 1
+		what := fmt.Sprintf("step %d: item %d", step, id)
+		if o.exec(fmt.Sprintf("DELETE FROM items WHERE id = %d", id)) == 0 {
+			o.exec(fmt.Sprintf("INSERT INTO items (id) VALUES (%d)", id))
+			what += " in"
+		} else {
+			what += " out"
+		}
+		o.incremental([]bake.Change{{Dep: bake.RowDep("items", fmt.Sprint(id)), Op: bake.OpUpdate}}, what)
+		o.full(o.out("full"))
+		o.compare(what)
+	}
+}
+
+// oneInsert adds to the site of testSitemapParts (parts of 10 URLs) an
+// item whose URL does not start a part: an update renders the one part
+// that lists it.
+func oneInsert(t *testing.T, ctx context.Context, o *oracle, out string, parts int) {
+	t.Helper()
 	// An item whose URL does not start a part: a part starts at a URL
 	// whose loc's XXH64 is a multiple of a tenth of the limit.
 	id := 1250
@@ -125,7 +162,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) IN
 		}
 	}
 	if len(sitemaps) != 1 || !strings.HasSuffix(sitemaps[0], " written") {
-		t.Errorf("sitemap files rendered for one page added: %q; want the one part that lists it, written (of %d parts)", sitemaps, len(parts))
+		t.Errorf("sitemap files rendered for one page added: %q; want the one part that lists it, written (of %d parts)", sitemaps, parts)
 	}
 	o.full(o.out("full"))
 	o.compare("insert an item")

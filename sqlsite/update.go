@@ -23,7 +23,7 @@ import (
 
 // stateVersion is part of the config value: a bake whose rendering differs
 // from the one that made a build changes it, so its first build is full.
-const stateVersion = "sqlsite/4"
+const stateVersion = "sqlsite/5" // 5: sitemap parts cut by their URLs (sitemapCuts)
 
 // Update implements [bake.Updater]: it is the planner, which turns changes
 // into the pages they touch and re-renders only those. What a change
@@ -424,7 +424,8 @@ func (s *Site) fileState(prevValue func(string) string) (map[string]string, erro
 	}
 	// The static URL can come from the environment (BAKE_STATIC_URL): a
 	// change of it changes every page that links a static file.
-	sum := sha256.Sum256(append([]byte(stateVersion+"\nstatic_url="+s.cfg.Site.StaticURL+"\n"), cfg...))
+	// The sitemap's limit too: an update reads its parts as cut by it.
+	sum := sha256.Sum256(append([]byte(stateVersion+"\nstatic_url="+s.cfg.Site.StaticURL+"\nsitemap_max="+strconv.Itoa(s.sitemapMax)+"\n"), cfg...))
 	st["config"] = hex.EncodeToString(sum[:])
 	var names []string
 	walk := func(dir, kind string) error {
