@@ -175,3 +175,34 @@ func TestApplierInParts(t *testing.T) {
 		}
 	})
 }
+
+// TestApplyValues: an update's values replace the stored ones, those
+// unchanged, changed, new and gone alike.
+func TestApplyValues(t *testing.T) {
+	ctx := context.Background()
+	idx := writeTestIndex(t, t.TempDir(), nil)
+	steps := []map[string]string{
+		{"same": "1", "changed": "a", "gone": "x"},
+		{"same": "1", "changed": "b", "new": "n"},
+		{"same": "1"},
+		nil, // an update without values keeps them
+	}
+	want := map[string]string{}
+	for i, values := range steps {
+		if err := idx.Apply(ctx, Update{Values: values}); err != nil {
+			t.Fatal(err)
+		}
+		if values != nil {
+			want = values
+		}
+		for _, k := range []string{"same", "changed", "gone", "new"} {
+			got, err := idx.Value(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want[k] {
+				t.Errorf("step %d: value %s = %q, want %q", i, k, got, want[k])
+			}
+		}
+	}
+}
