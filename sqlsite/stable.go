@@ -136,6 +136,43 @@ type stableState struct {
 	Bounds [][]string `json:"bounds"` // encoded values (encodeValue)
 
 	bounds [][]any // decoded
+	// raw is the state as the last build stored it, until decoded: a
+	// pass reads only the lists it changes (one of a grouped route's, for
+	// an insert), and stores the others as they were.
+	raw json.RawMessage
+}
+
+// decode reads st.raw, once; an error leaves st as it was.
+func (st *stableState) decode() error {
+	if st.raw == nil {
+		return nil
+	}
+	var d stableState
+	if err := json.Unmarshal(st.raw, &d); err != nil {
+		return err
+	}
+	d.bounds = make([][]any, len(d.Bounds))
+	for i, b := range d.Bounds {
+		d.bounds[i] = make([]any, len(b))
+		for j, e := range b {
+			x, err := decodeValue(e)
+			if err != nil {
+				return err
+			}
+			d.bounds[i][j] = x
+		}
+	}
+	st.Total, st.Bounds, st.bounds, st.raw = d.Total, d.Bounds, d.bounds, nil
+	return nil
+}
+
+// MarshalJSON writes st as stored, raw when it was not decoded.
+func (st *stableState) MarshalJSON() ([]byte, error) {
+	if st.raw != nil {
+		return st.raw, nil
+	}
+	type plain stableState
+	return json.Marshal((*plain)(st))
 }
 
 // pages is the number of pages of the list, the front included.
@@ -150,6 +187,9 @@ func stableValueName(route string) string { return "pages:" + route }
 
 func (sr *stableRoute) encode() string {
 	for _, st := range sr.Lists {
+		if st.raw != nil {
+			continue // as it was
+		}
 		st.Bounds = make([][]string, len(st.bounds))
 		for i, b := range st.bounds {
 			st.Bounds[i] = make([]string, len(b))
@@ -163,28 +203,19 @@ func (sr *stableRoute) encode() string {
 }
 
 // decodeStable reads a kept state; one without lists when there is none
-// or it was made for another order or per_page.
+// or it was made for another order or per_page. Its lists are decoded
+// when read (stableState.decode).
 func decodeStable(v, sig string) *stableRoute {
-	sr := &stableRoute{}
-	if v == "" || json.Unmarshal([]byte(v), sr) != nil || sr.Sig != sig {
+	var raw struct {
+		Sig   string                     `json:"sig"`
+		Lists map[string]json.RawMessage `json:"lists"`
+	}
+	if v == "" || json.Unmarshal([]byte(v), &raw) != nil || raw.Sig != sig {
 		return &stableRoute{Sig: sig, Lists: map[string]*stableState{}}
 	}
-	if sr.Lists == nil {
-		sr.Lists = map[string]*stableState{}
-	}
-	for base, st := range sr.Lists {
-		st.bounds = make([][]any, len(st.Bounds))
-		for i, b := range st.Bounds {
-			st.bounds[i] = make([]any, len(b))
-			for j, e := range b {
-				x, err := decodeValue(e)
-				if err != nil {
-					delete(sr.Lists, base) // made anew
-					break
-				}
-				st.bounds[i][j] = x
-			}
-		}
+	sr := &stableRoute{Sig: sig, Lists: make(map[string]*stableState, len(raw.Lists))}
+	for base, r := range raw.Lists {
+		sr.Lists[base] = &stableState{raw: r}
 	}
 	return sr
 }
@@ -640,7 +671,11 @@ func (b *buildRun) stableList(r *Route, base string) (*stableState, bool, error)
 		return nil, false, err
 	}
 	if st := sr.kept[base]; st != nil {
-		return st.clone(), false, nil
+		if st.decode() == nil {
+			return st.clone(), false, nil
+		}
+		delete(sr.kept, base) // made anew
+		delete(sr.Lists, base)
 	}
 	return &stableState{}, true, nil
 }
