@@ -91,24 +91,7 @@ func TestSitemapUpdateRendersChangedParts(t *testing.T) {
 
 func testSitemapParts(t *testing.T, limit int) {
 	ctx := context.Background()
-	dir := writeSite(t, map[string]string{
-		"bake.toml": `[site]
-base_url = "https://x.example"
-[database]
-url = "site.db"
-[[route]]
-name = "item"
-kind = "detail"
-path = "/i/{id}/"
-query = "SELECT id FROM items"
-template = "item.html"
-[[route]]
-kind = "sitemap"
-`,
-		"seed.sql": `CREATE TABLE items (id INTEGER PRIMARY KEY);
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) INSERT INTO items SELECT i FROM n;`,
-		"templates/item.html": `{{.Row.id}}`,
-	})
+	dir := writeItemsSite(t, 500, "")
 	o := &oracle{t: t, dialect: sqlsite.SQLite, dir: dir, db: openDB(t, sqlsite.SQLite, dir), sitemapMax: limit}
 	out := o.out("inc")
 	o.full(out)

@@ -20,25 +20,7 @@ func TestSitemapSplits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("makes 50,003 pages")
 	}
-	dir := writeSite(t, map[string]string{
-		"bake.toml": `[site]
-base_url = "https://x.example"
-[database]
-url = "site.db"
-[[route]]
-name = "item"
-kind = "detail"
-path = "/i/{id}/"
-query = "SELECT id FROM items"
-template = "item.html"
-[[route]]
-kind = "sitemap"
-exclude = ["/i/3/"]
-`,
-		"seed.sql": `CREATE TABLE items (id INTEGER PRIMARY KEY);
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50003) INSERT INTO items SELECT i FROM n;`,
-		"templates/item.html": `{{.Row.id}}`,
-	})
+	dir := writeItemsSite(t, 50003, `exclude = ["/i/3/"]`)
 	db := openDB(t, sqlsite.SQLite, dir)
 	site := newSite(t, dir, db)
 	maps := map[string]string{}
@@ -91,4 +73,28 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50003) 
 	if slices.Contains(paths, "/i/3/") {
 		t.Error("the excluded /i/3/ is listed")
 	}
+}
+
+// writeItemsSite writes a site of n items, each a page /i/ID/, and a
+// sitemap route with the lines of sitemap (exclude = …) added.
+func writeItemsSite(t *testing.T, n int, sitemap string) string {
+	t.Helper()
+	return writeSite(t, map[string]string{
+		"bake.toml": `[site]
+base_url = "https://x.example"
+[database]
+url = "site.db"
+[[route]]
+name = "item"
+kind = "detail"
+path = "/i/{id}/"
+query = "SELECT id FROM items"
+template = "item.html"
+[[route]]
+kind = "sitemap"
+` + sitemap + "\n",
+		"seed.sql": fmt.Sprintf(`CREATE TABLE items (id INTEGER PRIMARY KEY);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) INSERT INTO items SELECT i FROM n;`, n),
+		"templates/item.html": `{{.Row.id}}`,
+	})
 }
