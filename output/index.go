@@ -661,7 +661,10 @@ func (x *Index) Check(ctx context.Context) error {
 // what an update splicing the pages of a list reads of the last build. It
 // decodes only those fields of each line.
 func (x *Index) RowSpans(ctx context.Context, route, prefix string) ([]bake.Entry, error) {
-	rows, err := x.db.QueryContext(ctx, "SELECT path, line FROM pages WHERE route = ? AND path >= ? AND path < ? ORDER BY path", route, prefix, prefix+"\xff")
+	// In the order of the route's index (a list's pages have one key, ""):
+	// ORDER BY path sorted 3 MB of lines in a temporary B-tree at 100,000
+	// rows. Sorted by path below.
+	rows, err := x.db.QueryContext(ctx, "SELECT path, line FROM pages WHERE route = ? AND path >= ? AND path < ? ORDER BY key, path", route, prefix, prefix+"\xff")
 	if err != nil {
 		return nil, fmt.Errorf("read row spans of route %s: %w", route, err)
 	}
@@ -683,6 +686,9 @@ func (x *Index) RowSpans(ctx context.Context, route, prefix string) ([]bake.Entr
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read row spans of route %s: %w", route, err)
+	}
+	if !slices.IsSortedFunc(out, func(a, b bake.Entry) int { return strings.Compare(a.Path, b.Path) }) {
+		slices.SortFunc(out, func(a, b bake.Entry) int { return strings.Compare(a.Path, b.Path) })
 	}
 	x.linesMu.Lock()
 	if x.lines == nil {

@@ -1,7 +1,12 @@
 package output
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bakehq/bake"
@@ -73,4 +78,65 @@ func FuzzLineHead(f *testing.F) {
 			t.Errorf("LineHead(%s) = %+v, want %+v", b, got, want)
 		}
 	})
+}
+
+// BenchmarkRowSpans reads the row spans of a list of 1,898 pages among
+// 90,000 detail pages under the same prefix, from an index opened anew each
+// time: what an update splicing a numbered list of the bench site at
+// 100,000 rows reads before its first page.
+func BenchmarkRowSpans(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	if parent := os.Getenv("BAKE_BENCH_DIR"); parent != "" {
+		var err error
+		if dir, err = os.MkdirTemp(parent, "rowspans-"); err != nil {
+			b.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	p := filepath.Join(dir, filepath.FromSlash(IndexFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	w, err := NewIndexWriter(ctx, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	add := func(e bake.Entry) {
+		line, err := json.Marshal(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Add(ctx, &e, line); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 90000 {
+		add(bake.Entry{Path: fmt.Sprintf("/items/item-%d/", i), SHA256: strings.Repeat("a", 64), Size: 10000, Type: "text/html; charset=utf-8",
+			Route: "item", Key: fmt.Sprint(i), Deps: []bake.Dep{"tmpl:item.html", bake.Dep(fmt.Sprintf("row:items/%d", i))}})
+	}
+	for i := range 1898 {
+		e := bake.Entry{Path: fmt.Sprintf("/items/page/%d/", i+1), SHA256: strings.Repeat("b", 64), Size: 30000, Type: "text/html; charset=utf-8",
+			Route: "list", Deps: []bake.Dep{"table:items", "tmpl:list.html"}, Rows: &bake.RowSpans{At: 3260}}
+		for r := range 50 {
+			e.Deps = append(e.Deps, bake.Dep(fmt.Sprintf("row:items/%07d", i*50+r)))
+			e.Rows.Lens = append(e.Rows.Lens, 290+r)
+			e.Rows.Keys = append(e.Rows.Keys, fmt.Sprint(i*50+r))
+		}
+		add(e)
+	}
+	if err := w.Commit(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		idx, err := OpenIndex(ctx, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got, err := idx.RowSpans(ctx, "list", "/items/")
+		if err != nil || len(got) != 1898 {
+			b.Fatalf("%d pages, %v", len(got), err)
+		}
+		idx.Close()
+	}
 }
