@@ -288,7 +288,7 @@ func Update(ctx context.Context, site bake.Updater, changes []bake.Change, opts 
 		return nil, err
 	}
 	if err := ap.Prepare(ctx, u.Values); err != nil {
-		return nil, err
+		return nil, errors.Join(filesErr(), err)
 	}
 	if err := filesErr(); err != nil {
 		return nil, err

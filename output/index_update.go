@@ -311,13 +311,15 @@ func (a *Applier) Prepare(ctx context.Context, values map[string]string) error {
 }
 
 // Commit commits the update, storing values as Prepare does first, unless
-// Prepare ran (values are then ignored: those given to Prepare are stored).
+// Prepare ran: values must then be nil (those given to Prepare are stored).
 func (a *Applier) Commit(ctx context.Context, values map[string]string) error {
 	defer a.x.forgetLines()
 	if !a.prepared {
 		if err := a.Prepare(ctx, values); err != nil {
 			return err
 		}
+	} else if values != nil {
+		return a.fail(errors.New("update index: values given to Commit after Prepare"))
 	}
 	if a.err != nil {
 		return a.err

@@ -284,6 +284,37 @@ func (o *oracle) compare(what string) {
 	if diff := cmp.Diff(manifest(o.t, o.out("full")), manifest(o.t, o.out("inc"))); diff != "" {
 		o.t.Errorf("step %d (%s): incremental manifest differs (-full +incremental):\n%s", o.step, what, diff)
 	}
+	if diff := cmp.Diff(stableValues(o.t, o.out("full")), stableValues(o.t, o.out("inc"))); diff != "" {
+		o.t.Errorf("step %d (%s): the stable lists' kept boundaries differ (-full +incremental):\n%s", o.step, what, diff)
+	}
+}
+
+// stableValues reads what a build's index keeps of its stable lists (the
+// values pages:ROUTE), which the next build's pages are cut by.
+func stableValues(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, filepath.FromSlash(output.IndexFile))+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT name, value FROM meta WHERE name LIKE 'site:pages:%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // files reads every file of a build folder except bake's own.

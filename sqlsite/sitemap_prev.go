@@ -32,6 +32,9 @@ type fileMapper interface {
 // (missing, another base URL, not in the form sitemapPages writes): the
 // caller reads the index.
 func (u *updateRun) prevSitemap(r *Route) (urls []sitemapURL, ok bool) {
+	if !u.filesTrusted() {
+		return nil, false // parts of two updates, maybe
+	}
 	base := u.site.cfg.Site.BaseURL
 	var unmaps []func()
 	defer func() {

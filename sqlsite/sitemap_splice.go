@@ -61,6 +61,11 @@ type sitemapRegion struct {
 // parts cut with them: see sitemapCuts), unless the number of parts
 // changes.
 func (u *updateRun) spliceSitemap(r *Route) (*splicedSitemap, bool) {
+	if !u.filesTrusted() {
+		// A part may already hold the lines of the changes replayed: kept
+		// as it is, its entry would stay the one before them.
+		return nil, false
+	}
 	base := u.site.cfg.Site.BaseURL
 	// The files stay mapped while the lines are in use: the pages are
 	// rendered after this returns, and copying 10 MB of sitemap at 100,000

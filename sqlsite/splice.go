@@ -437,11 +437,9 @@ func (u *updateRun) planSplice(r *Route, w *routeWork, t spliceTarget, moved map
 		}
 		pl.old[num] = &oldListPage{path: e.Path, size: e.Size, spans: e.Rows}
 	}
-	// The list as it was: every page but the last full.
-	// The files must be what the index says: an update stopped after
-	// moving its files, before its index had them, leaves files newer
-	// than their entries, until its changes, replayed, write them again.
-	if t, ok := u.prev.(interface{ FilesTrusted() bool }); ok && !t.FilesTrusted() {
+	// The list as it was: every page but the last full. The files must be
+	// what the index says.
+	if !u.filesTrusted() {
 		return nil, "an earlier update did not finish", nil
 	}
 	// The files must be here (a distributed update's folder holds only
@@ -766,4 +764,14 @@ func keyDeps(r *Route, keys []string) []bake.Dep {
 		deps = append(deps, bake.RowDep(r.Table, k))
 	}
 	return deps
+}
+
+// filesTrusted reports whether the last build's files are those its index
+// describes (output.Index.FilesTrusted): an update stopped after moving
+// its files, before its index had them, leaves files newer than their
+// entries, until its changes, replayed, write them again. What is made
+// from the files (spliced list pages, the sitemap) is then made otherwise.
+func (u *updateRun) filesTrusted() bool {
+	t, ok := u.prev.(interface{ FilesTrusted() bool })
+	return !ok || t.FilesTrusted()
 }
