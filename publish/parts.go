@@ -569,12 +569,18 @@ func writeParts(ctx context.Context, bucket *blob.Bucket, plan *Plan, src Source
 		byKey[k] = p
 		changes = append(changes, Change{Key: k})
 		if p.data == nil && p.mem == nil && idx == nil {
-			d, ok := src.(dirSource)
-			if !ok {
+			// The build's index: the folder of src, or of opts (a
+			// distributed build's files come from the bucket, its index
+			// from a folder of its own).
+			dir := opts.Dir
+			if d, ok := src.(dirSource); ok {
+				dir = d.dir
+			}
+			if dir == "" {
 				return errors.New("publish: a manifest part to store was not kept, and there is no build to read it from")
 			}
 			var err error
-			if idx, err = output.OpenIndex(ctx, d.dir); err != nil {
+			if idx, err = output.OpenIndex(ctx, dir); err != nil {
 				return fmt.Errorf("publish: %w", err)
 			}
 			defer idx.Close()
