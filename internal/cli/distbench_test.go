@@ -33,6 +33,9 @@ import (
 // shard) and of the publish, and pages a second overall:
 //
 //	BAKE_DISTBENCH_ITEMS=100000 go test ./internal/cli -run '^$' -bench DistributedBuild -benchtime 3x -timeout 2h
+//
+// BAKE_DISTBENCH_LOGS=DIR keeps the workers' logs, BAKE_DISTBENCH_PROFILES=DIR
+// their CPU profiles (worker-N.prof).
 func BenchmarkDistributedBuild(b *testing.B) {
 	items := 10000
 	if v := os.Getenv("BAKE_DISTBENCH_ITEMS"); v != "" {
@@ -94,7 +97,12 @@ func BenchmarkDistributedBuild(b *testing.B) {
 	startWorkers := func(n int) (stop func()) {
 		var workers []*exec.Cmd
 		for i := range n {
-			cmd := oneCore(bakeCommand(dir, "worker", "--jobs-schema", schema))
+			args := []string{"worker", "--jobs-schema", schema}
+			if prof := os.Getenv("BAKE_DISTBENCH_PROFILES"); prof != "" {
+				// A CPU profile of each worker, written when it stops.
+				args = append([]string{"--cpuprofile", filepath.Join(prof, fmt.Sprintf("worker-%d.prof", i))}, args...)
+			}
+			cmd := oneCore(bakeCommand(dir, args...))
 			var log io.Writer = &bytes.Buffer{}
 			if logs := os.Getenv("BAKE_DISTBENCH_LOGS"); logs != "" {
 				// The workers' logs (phases of shards and publishes).
