@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bakehq/bake/internal/bucketurl"
 	"github.com/bakehq/bake/publish"
-	"gocloud.dev/blob"
 )
 
 // runLatency is what bake bench --run measured: seconds from an UPDATE's
@@ -40,7 +40,7 @@ func benchLive(ctx context.Context, dir, target string, f benchFlags) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := blob.OpenBucket(ctx, u)
+	bucket, err := bucketurl.Open(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("bench: open %s: %w", target, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 
 	"github.com/bakehq/bake"
+	"github.com/bakehq/bake/internal/bucketurl"
 	"github.com/bakehq/bake/publish"
 	"github.com/spf13/cobra"
 	"gocloud.dev/blob"
@@ -165,7 +166,7 @@ func openTarget(ctx context.Context, g *globals, to string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := blob.OpenBucket(ctx, u)
+	bucket, err := bucketurl.Open(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("publish: open %s: %w", name, err)
 	}

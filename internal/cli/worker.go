@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/bakehq/bake/distbuild"
+	"github.com/bakehq/bake/internal/bucketurl"
 	"github.com/bakehq/bake/jobs"
 	"github.com/bakehq/bake/publish"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
-	"gocloud.dev/blob"
 )
 
 type workerFlags struct {
@@ -103,7 +103,7 @@ func runWorker(ctx context.Context, g *globals, f workerFlags) error {
 		Schema:       f.jobsSchema,
 		Site:         site.site,
 		Finish:       site.finishOptions(false),
-		OpenBucket:   func(ctx context.Context, u string) (*blob.Bucket, error) { return blob.OpenBucket(ctx, u) },
+		OpenBucket:   bucketurl.Open,
 		Publish:      distPublisher(g),
 		Forms:        stagedForms(site.cfg),
 		Consume:      site.consume,
