@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob/memblob"
 )
 
 // Tests of what a publish killed midway leaves in a folder target (see
@@ -323,5 +324,33 @@ func TestPublishRemovesTempFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestListedSkipsBakeFolder: what the bucket holds is listed at every
+// depth, but for bake's own folder (.bake/, where a distributed build
+// stages a file an object), on S3 (memblob) and on a folder.
+func TestListedSkipsBakeFolder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, bucket := range map[string]*blob.Bucket{"memblob": memblob.OpenBucket(nil), "folder": openFolder(t, t.TempDir(), true)} {
+		defer bucket.Close()
+		for _, key := range []string{"index.html", "a/index.html", "a/b/c/index.html", "z.css",
+			".bake/staged/0123.abcd", ".bake/parts/p1", ".bake/manifest.json"} {
+			if err := bucket.WriteAll(ctx, key, []byte(key), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		listed, err := Listed(ctx, bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range listed {
+			got = append(got, e.Path)
+		}
+		if diff := cmp.Diff([]string{"/", "/a/", "/a/b/c/", "/z.css"}, got); diff != "" {
+			t.Errorf("%s: Listed (-want +got):\n%s", name, diff)
+		}
 	}
 }

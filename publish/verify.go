@@ -51,7 +51,7 @@ func Listed(ctx context.Context, bucket *blob.Bucket) ([]bake.Entry, error) {
 			}
 		})
 	}
-	for obj, err := range listAll(ctx, bucket, nil) {
+	for obj, err := range listSite(ctx, bucket) {
 		if ctx.Err() != nil {
 			break
 		}
