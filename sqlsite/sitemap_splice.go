@@ -433,26 +433,38 @@ func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap, keep func(path stri
 		}
 		return nil
 	}
-	emitPart := func(i int, lines [][]byte) bool {
-		return b.emitUnlisted(&bake.Page{Path: sitemapPart(r, i), Route: r.Name, ContentType: ct, Deps: deps,
-			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, lines) }})
+	// parts yields the parts of region rg cut at cuts, or keeps those that
+	// list the lines they did.
+	parts := func(rg *sitemapRegion, cuts []int) bool {
+		for i, from := range cuts {
+			end := len(rg.lines)
+			if i+1 < len(cuts) {
+				end = cuts[i+1]
+			}
+			path := sitemapPart(r, rg.first+i)
+			if rg.sameAsBefore(i, from, end) {
+				keep(path)
+				continue
+			}
+			lines := rg.lines[from:end]
+			if !b.emitUnlisted(&bake.Page{Path: path, Route: r.Name, ContentType: ct, Deps: deps,
+				Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, lines) }}) {
+				return false
+			}
+		}
+		return true
 	}
 	if sm.parts > 0 { // regions of as many parts as they had: the others, and the index, are as they were
 		keep(r.Path)
 		done := make([]bool, sm.parts)
-		for _, rg := range sm.regions {
+		for i := range sm.regions {
+			rg := &sm.regions[i]
 			cuts := sitemapRuns(len(rg.lines), b.site.sitemapMax, func(i int) []byte { return sitemapLoc(rg.lines[i]) })
-			for i, from := range cuts {
-				end := len(rg.lines)
-				if i+1 < len(cuts) {
-					end = cuts[i+1]
-				}
-				done[rg.first+i] = true
-				if rg.sameAsBefore(i, from, end) {
-					keep(sitemapPart(r, rg.first+i))
-				} else if !emitPart(rg.first+i, rg.lines[from:end]) {
-					return false
-				}
+			for k := range cuts {
+				done[rg.first+k] = true
+			}
+			if !parts(rg, cuts) {
+				return false
 			}
 		}
 		for i, d := range done {
@@ -463,21 +475,19 @@ func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap, keep func(path stri
 		return true
 	}
 	rg := &sm.regions[0]
-	n := len(rg.lines)
-	cuts := sitemapCuts(n, b.site.sitemapMax, func(i int) []byte { return sitemapLoc(rg.lines[i]) })
+	cuts := sitemapCuts(len(rg.lines), b.site.sitemapMax, func(i int) []byte { return sitemapLoc(rg.lines[i]) })
 	if cuts == nil {
 		return b.emitUnlisted(&bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error { return writeURLs(w, rg.lines) }})
 	}
-	parts := len(cuts)
-	if len(rg.parts)-1 == parts {
+	if len(rg.parts)-1 == len(cuts) {
 		keep(r.Path)
 	} else {
 		index := &bake.Page{Path: r.Path, Route: r.Name, ContentType: ct, Deps: deps,
 			Render: func(ctx context.Context, w io.Writer) error {
 				var buf bytes.Buffer
 				buf.WriteString(xml.Header + sitemapIndexHead + "\n")
-				for i := range parts {
+				for i := range cuts {
 					buf.Write(sitemapIndexLine(base, sitemapPart(r, i)))
 				}
 				buf.WriteString("</sitemapindex>\n")
@@ -488,18 +498,7 @@ func (b *buildRun) emitSpliced(r *Route, sm *splicedSitemap, keep func(path stri
 			return false
 		}
 	}
-	for i, from := range cuts {
-		end := n
-		if i+1 < parts {
-			end = cuts[i+1]
-		}
-		if rg.sameAsBefore(i, from, end) {
-			keep(sitemapPart(r, i))
-		} else if !emitPart(i, rg.lines[from:end]) {
-			return false
-		}
-	}
-	return true
+	return parts(rg, cuts)
 }
 
 // sameAsBefore reports whether the region's part i, its lines from to
